@@ -1,0 +1,80 @@
+// The backend interface every hashing device implements (CPU instruction sets now, GPUs
+// later). Callers never use a backend directly: they go through the Engine (engine.hpp).
+#pragma once
+#include <atomic>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/search_plan.hpp"
+#include "engine/target.hpp"
+#include "engine/types.hpp"
+
+namespace hf {
+
+// Operations a backend is chosen for separately: the best one for a sha256d scan need not
+// be the best for bulk SHA-1.
+enum class Op : std::uint8_t { search_sha256, search_sha256d, hash_sha1, hash_sha256, hash_sha256d };
+inline constexpr Op kAllOps[] = {Op::search_sha256, Op::search_sha256d, Op::hash_sha1, Op::hash_sha256,
+                                 Op::hash_sha256d};
+std::string_view op_name(Op op);
+Op search_op(Algo a);
+Op hash_op(Algo a);
+
+struct Hit {
+  std::uint64_t nonce = 0;
+  Digest digest;  // the final digest (for sha256d, of the second hash), natural byte order
+  Key key;        // digest as a number in the job's byte order
+};
+
+enum class Goal : std::uint8_t { below_target, best };
+
+// Collects what one backend finds in one chunk of nonces. Backends report candidate lanes
+// (key word <= threshold()); the sink re-checks each on the reference path, so a fast path
+// can only ever cost time, never a wrong answer.
+class SearchSink {
+ public:
+  SearchSink(const PreparedSearch& ps, Goal goal, const Key& target, std::size_t max_hits,
+             std::atomic<std::uint64_t>* progress, const std::optional<Hit>& seed_best);
+  std::uint32_t threshold() const { return threshold_; }
+  void candidate(std::uint64_t nonce);
+  void add_done(std::uint64_t n) {
+    if (progress_) progress_->fetch_add(n, std::memory_order_relaxed);
+  }
+
+  std::vector<Hit> hits;        // below_target: in nonce order, at most max_hits
+  std::uint64_t dropped = 0;    // below_target hits beyond max_hits
+  std::optional<Hit> best;      // best goal
+  std::uint64_t false_candidates = 0;
+
+ private:
+  const PreparedSearch& ps_;
+  Goal goal_;
+  Key target_;
+  std::size_t max_hits_;
+  std::atomic<std::uint64_t>* progress_;
+  std::uint32_t threshold_;
+  Bytes scratch_;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+  virtual std::string description() const = 0;
+  virtual unsigned lanes() const = 0;
+  // Empty when the hardware and OS support this backend; otherwise why not.
+  virtual std::string unavailable_reason() const = 0;
+  virtual bool supports(Op op) const = 0;
+
+  // Searches [first, first + count) of one prepared search, reporting into sink, and returns
+  // how many nonces from `first` on it covered (less than count only if stop was set).
+  virtual std::uint64_t search(const PreparedSearch& ps, std::uint64_t first, std::uint64_t count,
+                               SearchSink& sink, const std::atomic<bool>& stop) = 0;
+  // Digests of many independent messages.
+  virtual void hash_many(Algo algo, std::span<const ByteView> msgs, Digest* out) = 0;
+};
+
+}  // namespace hf

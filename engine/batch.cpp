@@ -1,0 +1,194 @@
+// The batch scheduler: one reader (the calling thread) pulls messages into groups, worker
+// threads hash whole groups across lanes, and digests go out in message order. Reading
+// pauses while half the memory budget is in flight, so memory stays bounded whatever the
+// total input size.
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "engine/engine.hpp"
+
+namespace hf {
+
+std::optional<ByteView> ReaderSource::next(Bytes& storage) {
+  storage.resize(piece_);
+  in_.read(reinterpret_cast<char*>(storage.data()), static_cast<std::streamsize>(piece_));
+  const auto got = static_cast<std::size_t>(in_.gcount());
+  if (in_.bad()) throw std::runtime_error("read error");
+  if (got == 0) return std::nullopt;
+  storage.resize(got);
+  return ByteView(storage);
+}
+
+namespace {
+struct Group {
+  std::uint64_t first_index = 0;
+  std::vector<Bytes> storage;
+  std::vector<ByteView> views;
+  std::vector<Digest> out;
+  std::size_t owned = 0;
+  bool done = false;
+};
+}  // namespace
+
+BatchStats Engine::hash_batch(Algo algo, MessageSource& src, const DigestSink& out, const BatchOptions& opt) const {
+  Backend& be = resolve(hash_op(algo), opt.backend);
+  const auto t0 = std::chrono::steady_clock::now();
+  BatchStats st;
+  st.backend = std::string(be.name());
+  st.threads = opt.threads ? opt.threads : default_threads();
+  const std::size_t half_budget = std::max<std::size_t>(opt.memory_budget / 2, 1);
+  // Enough messages per group to fill every lane several times over; small groups for big
+  // messages so several threads share the work.
+  const std::size_t group_min_msgs = std::size_t(be.lanes()) * 2;
+  const std::size_t group_bytes = std::min<std::size_t>(half_budget / (st.threads * 2 + 1) + 1, 32u << 20);
+  const std::size_t group_max_msgs = 16384;
+  const std::size_t max_groups_in_flight = st.threads * 3;
+
+  std::mutex mu;
+  std::condition_variable work_cv, done_cv;
+  std::deque<std::unique_ptr<Group>> inflight;  // in message order
+  std::deque<Group*> queue;                     // waiting for a worker
+  std::size_t owned_in_flight = 0;
+  bool closing = false;
+  std::exception_ptr failure;
+
+  auto worker = [&] {
+    while (true) {
+      Group* g;
+      {
+        std::unique_lock lk(mu);
+        work_cv.wait(lk, [&] { return closing || !queue.empty(); });
+        if (queue.empty()) return;
+        g = queue.front();
+        queue.pop_front();
+      }
+      g->out.resize(g->views.size());
+      be.hash_many(algo, g->views, g->out.data());
+      std::lock_guard lk(mu);
+      g->done = true;
+      done_cv.notify_all();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned i = 0; i < st.threads; ++i) pool.emplace_back(worker);
+
+  // Emits finished groups at the front; with `wait`, blocks until at least one is emitted.
+  auto drain = [&](std::unique_lock<std::mutex>& lk, bool wait) {
+    while (true) {
+      bool emitted = false;
+      while (!inflight.empty() && inflight.front()->done) {
+        std::unique_ptr<Group> g = std::move(inflight.front());
+        inflight.pop_front();
+        owned_in_flight -= g->owned;
+        lk.unlock();
+        for (std::size_t i = 0; i < g->out.size(); ++i) out(g->first_index + i, g->out[i]);
+        lk.lock();
+        emitted = true;
+      }
+      if (emitted || !wait || inflight.empty()) return;
+      done_cv.wait(lk);
+    }
+  };
+
+  auto dispatch = [&](std::unique_ptr<Group> g) {
+    std::unique_lock lk(mu);
+    queue.push_back(g.get());
+    inflight.push_back(std::move(g));
+    work_cv.notify_one();
+  };
+
+  try {
+    std::uint64_t index = 0;
+    auto g = std::make_unique<Group>();
+    std::size_t gbytes = 0;
+    while (true) {
+      {
+        std::unique_lock lk(mu);
+        drain(lk, false);
+        while (owned_in_flight + g->owned >= half_budget || inflight.size() >= max_groups_in_flight) {
+          if (inflight.empty()) break;
+          drain(lk, true);
+        }
+      }
+      Bytes storage;
+      std::optional<ByteView> m = src.next(storage);
+      if (!m) break;
+      if (m->size() > half_budget)
+        throw JobError("message " + std::to_string(index) + " is " + std::to_string(m->size()) +
+                       " bytes, over half the batch memory budget (" + std::to_string(opt.memory_budget) + ")");
+      const bool owned = !storage.empty() && m->data() == storage.data();
+      if (owned) {
+        g->owned += storage.size();
+        g->storage.push_back(std::move(storage));
+        g->views.push_back(ByteView(g->storage.back()));
+      } else {
+        g->views.push_back(*m);
+      }
+      {
+        std::lock_guard lk(mu);
+        st.peak_bytes_in_flight = std::max(st.peak_bytes_in_flight, owned_in_flight + g->owned);
+      }
+      gbytes += m->size();
+      st.bytes += m->size();
+      ++index;
+      bool full;
+      {
+        std::lock_guard lk(mu);
+        full = (g->views.size() >= group_min_msgs && gbytes >= group_bytes) || g->views.size() >= group_max_msgs ||
+               owned_in_flight + g->owned >= half_budget;
+      }
+      if (full) {
+        {
+          std::lock_guard lk(mu);
+          owned_in_flight += g->owned;
+        }
+        dispatch(std::move(g));
+        g = std::make_unique<Group>();
+        g->first_index = index;
+        gbytes = 0;
+      }
+    }
+    if (!g->views.empty()) {
+      {
+        std::lock_guard lk(mu);
+        owned_in_flight += g->owned;
+      }
+      dispatch(std::move(g));
+    }
+    st.messages = index;
+    std::unique_lock lk(mu);
+    while (!inflight.empty()) drain(lk, true);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  {
+    std::lock_guard lk(mu);
+    closing = true;
+    queue.clear();
+    work_cv.notify_all();
+  }
+  for (auto& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
+  st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return st;
+}
+
+BatchStats Engine::verify_batch(Algo algo, MessageSource& src, const std::function<Digest(std::uint64_t)>& expected,
+                                const std::function<void(std::uint64_t, bool, const Digest&)>& result,
+                                const BatchOptions& opt) const {
+  std::uint64_t failed = 0;
+  BatchStats st = hash_batch(
+      algo, src,
+      [&](std::uint64_t i, const Digest& d) {
+        const bool ok = expected(i) == d;
+        if (!ok) ++failed;
+        result(i, ok, d);
+      },
+      opt);
+  st.failed = failed;
+  return st;
+}
+
+}  // namespace hf

@@ -1,0 +1,115 @@
+// The job API: the one entry point the CLI, the mining coordinator and workers, the node and
+// the torrent verifier use. The engine knows nothing about sockets, files or JSON.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/backend.hpp"
+#include "engine/batch.hpp"
+#include "engine/hasher.hpp"
+#include "engine/nonce.hpp"
+#include "engine/target.hpp"
+
+namespace hf {
+
+// A job that cannot run as given (bad field, range, target, backend name). what() is one line.
+class JobError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct SearchJob {
+  Algo algo = Algo::sha256d;       // sha256 or sha256d
+  Bytes message;                   // template; fixed-width fields hold placeholder bytes
+  NonceField nonce;
+  NonceRange range;
+  ByteOrder order = ByteOrder::bitcoin;
+  Goal goal = Goal::below_target;
+  Key target = Key::max();         // below_target: hash <= target
+  std::optional<std::chrono::nanoseconds> budget;  // stop after this long
+  std::size_t max_hits = 1000;     // below_target: the lowest-nonce hits kept; the rest counted
+};
+
+struct SearchResult {
+  std::vector<Hit> hits;           // below_target, in nonce order
+  std::uint64_t dropped_hits = 0;
+  std::optional<Hit> best;         // best goal: lowest key, ties to the lowest nonce
+  std::vector<NonceRange> covered; // exactly the nonces searched, merged, in order
+  std::uint64_t hashes = 0;        // nonces searched (sum of covered)
+  bool complete = false;           // the whole range was searched
+  bool cancelled = false;
+  bool timed_out = false;
+  double seconds = 0;
+  std::string backend;
+  unsigned threads = 0;
+  double rate() const { return seconds > 0 ? hashes / seconds : 0; }
+};
+
+struct Progress {
+  std::uint64_t done = 0;
+  std::uint64_t total = 0;
+  double seconds = 0;
+  double rate = 0;
+};
+
+struct RunOptions {
+  std::string backend;              // forced backend; empty: $HASHFORGE_BACKEND, else the best
+  unsigned threads = 0;             // 0: every core
+  std::function<void(const Progress&)> on_progress;
+  std::chrono::milliseconds progress_interval{250};
+  std::function<void(const Hit&)> on_hit;  // below_target hits in nonce order, as they are final
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct BackendStatus {
+  std::string name, description;
+  unsigned lanes = 0;
+  bool available = false;          // hardware and OS support it
+  std::string why_unavailable;
+  bool selftest_ok = false;
+  std::string selftest;            // "passed (...)" or the failure
+  bool usable() const { return available && selftest_ok; }
+};
+
+class Engine {
+ public:
+  // The process-wide engine: probes the CPU and self-tests every backend once.
+  static Engine& instance();
+
+  const std::vector<BackendStatus>& backends() const { return status_; }
+  Backend* find(std::string_view name) const;  // usable backend by name, or nullptr
+  // The backend for op: `forced` (else $HASHFORGE_BACKEND) or the best usable one.
+  // Throws JobError naming the problem for an unknown or unusable forced name.
+  Backend& resolve(Op op, const std::string& forced) const;
+  std::string best_for(Op op) const;
+  // Fastest usable single-stream compression, for streaming hashers.
+  const SingleStreamFns& single_stream() const { return *single_; }
+
+  std::string validate(const SearchJob& job) const;  // empty, or a one-line reason
+  SearchResult search(const SearchJob& job, const RunOptions& opt = {}) const;
+
+  BatchStats hash_batch(Algo algo, MessageSource& src, const DigestSink& out, const BatchOptions& opt = {}) const;
+  // Verify form: expected(i) is message i's expected digest; result(i, ok, actual) per item.
+  BatchStats verify_batch(Algo algo, MessageSource& src, const std::function<Digest(std::uint64_t)>& expected,
+                          const std::function<void(std::uint64_t, bool, const Digest&)>& result,
+                          const BatchOptions& opt = {}) const;
+
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+ private:
+  Engine();
+  std::vector<std::unique_ptr<Backend>> backends_;
+  std::vector<BackendStatus> status_;
+  const SingleStreamFns* single_;
+};
+
+unsigned default_threads();
+
+}  // namespace hf

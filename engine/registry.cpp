@@ -1,0 +1,94 @@
+// The Engine: the backend registry (priority per operation), forcing, and self-tests.
+#include <cstdio>
+#include <cstdlib>
+
+#include "engine/cpu/cpu_backend.hpp"
+#include "engine/engine.hpp"
+#include "engine/selftest.hpp"
+
+namespace hf {
+
+namespace {
+// Preference per operation, best first, from bench/results on AVX-512 + SHA-NI machines:
+// the multi-buffer lanes win for search and bulk hashing of many messages.
+std::vector<std::string_view> preference(Op op) {
+  switch (op) {
+    case Op::search_sha256:
+    case Op::search_sha256d:
+    case Op::hash_sha1:
+    case Op::hash_sha256:
+    case Op::hash_sha256d:
+      return {"avx512", "shani", "avx2", "scalar"};
+  }
+  return {"scalar"};
+}
+}  // namespace
+
+Engine& Engine::instance() {
+  static Engine e;
+  return e;
+}
+
+Engine::Engine() : single_(&reference_fns()) {
+  for (auto& cb : cpu::make_cpu_backends()) {
+    BackendStatus s;
+    s.name = std::string(cb->name());
+    s.description = cb->description();
+    s.lanes = cb->lanes();
+    s.why_unavailable = cb->unavailable_reason();
+    s.available = s.why_unavailable.empty();
+    if (s.available) {
+      std::string err = selftest_backend(*cb);
+      s.selftest_ok = err.empty();
+      s.selftest = err.empty() ? "passed" : "FAILED: " + err;
+      if (!err.empty()) std::fprintf(stderr, "hashforge: backend %s disabled: self-test failed: %s\n", s.name.c_str(), err.c_str());
+    } else {
+      s.selftest = "not run";
+    }
+    if (s.usable() && cb->kernels().sha256_single && cb->kernels().sha256_single != reference_fns().sha256) {
+      static SingleStreamFns fns;
+      fns = {cb->kernels().name, cb->kernels().sha256_single, cb->kernels().sha1_single};
+      single_ = &fns;
+    }
+    status_.push_back(std::move(s));
+    backends_.push_back(std::move(cb));
+  }
+}
+
+Backend* Engine::find(std::string_view name) const {
+  for (std::size_t i = 0; i < backends_.size(); ++i)
+    if (status_[i].name == name && status_[i].usable()) return backends_[i].get();
+  return nullptr;
+}
+
+std::string Engine::best_for(Op op) const {
+  for (std::string_view n : preference(op))
+    if (Backend* b = find(n); b && b->supports(op)) return std::string(n);
+  return "scalar";
+}
+
+Backend& Engine::resolve(Op op, const std::string& forced_arg) const {
+  std::string forced = forced_arg;
+  std::string source = "--backend";
+  if (forced.empty()) {
+    if (const char* env = std::getenv("HASHFORGE_BACKEND"); env && *env) {
+      forced = env;
+      source = "HASHFORGE_BACKEND";
+    }
+  }
+  if (forced.empty() || forced == "auto") return *find(best_for(op));
+  for (std::size_t i = 0; i < backends_.size(); ++i) {
+    if (status_[i].name != forced) continue;
+    if (!status_[i].available)
+      throw JobError(source + " " + forced + ": backend unavailable: " + status_[i].why_unavailable);
+    if (!status_[i].selftest_ok) throw JobError(source + " " + forced + ": backend disabled: " + status_[i].selftest);
+    if (!backends_[i]->supports(op))
+      throw JobError(source + " " + forced + ": backend does not support " + std::string(op_name(op)));
+    return *backends_[i];
+  }
+  std::string names;
+  for (auto& s : status_) names += (names.empty() ? "" : ", ") + s.name;
+  throw JobError(source + " " + forced + ": unknown backend (known: " + names + ")");
+}
+
+}  // namespace hf

@@ -1,0 +1,63 @@
+// SHA-1 / SHA-256 constants and the portable reference compression functions.
+// The reference functions are the slow path every fast path is checked against.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace hf::sha {
+
+// FIPS 180-4, section 4.2.2 and 5.3.3.
+inline constexpr std::uint32_t K256[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+inline constexpr std::uint32_t IV256[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                           0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+inline constexpr std::uint32_t IV1[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
+inline constexpr std::uint32_t K1[4] = {0x5a827999, 0x6ed9eba1, 0x8f1bbcdc, 0xca62c1d6};
+
+constexpr std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+constexpr std::uint32_t rotl(std::uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
+constexpr std::uint32_t bsig0(std::uint32_t x) { return rotr(x, 2) ^ rotr(x, 13) ^ rotr(x, 22); }
+constexpr std::uint32_t bsig1(std::uint32_t x) { return rotr(x, 6) ^ rotr(x, 11) ^ rotr(x, 25); }
+constexpr std::uint32_t ssig0(std::uint32_t x) { return rotr(x, 7) ^ rotr(x, 18) ^ (x >> 3); }
+constexpr std::uint32_t ssig1(std::uint32_t x) { return rotr(x, 17) ^ rotr(x, 19) ^ (x >> 10); }
+constexpr std::uint32_t ch(std::uint32_t e, std::uint32_t f, std::uint32_t g) { return (e & f) ^ (~e & g); }
+constexpr std::uint32_t maj(std::uint32_t a, std::uint32_t b, std::uint32_t c) {
+  return (a & b) ^ (a & c) ^ (b & c);
+}
+
+inline std::uint32_t load_be32(const std::uint8_t* p) {
+  return std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8 | p[3];
+}
+inline void store_be32(std::uint8_t* p, std::uint32_t v) {
+  p[0] = std::uint8_t(v >> 24);
+  p[1] = std::uint8_t(v >> 16);
+  p[2] = std::uint8_t(v >> 8);
+  p[3] = std::uint8_t(v);
+}
+inline std::uint32_t bswap32(std::uint32_t v) { return __builtin_bswap32(v); }
+
+// One SHA-256 round on a scalar state array s[8] = {a..h}, used by precomputation.
+inline void sha256_round(std::uint32_t s[8], std::uint32_t kw) {
+  std::uint32_t t1 = s[7] + bsig1(s[4]) + ch(s[4], s[5], s[6]) + kw;
+  std::uint32_t t2 = bsig0(s[0]) + maj(s[0], s[1], s[2]);
+  s[7] = s[6]; s[6] = s[5]; s[5] = s[4]; s[4] = s[3] + t1;
+  s[3] = s[2]; s[2] = s[1]; s[1] = s[0]; s[0] = t1 + t2;
+}
+
+// Reference compressions over `nblocks` consecutive 64-byte blocks (any alignment).
+void sha256_compress_ref(std::uint32_t state[8], const std::uint8_t* blocks, std::size_t nblocks);
+void sha1_compress_ref(std::uint32_t state[5], const std::uint8_t* blocks, std::size_t nblocks);
+
+// Number of bytes of padding (0x80, zeros, 64-bit big-endian bit length) for a message of
+// `len` bytes, and a writer that appends it. Both SHA-1 and SHA-256 use this padding.
+constexpr std::size_t padded_size(std::uint64_t len) { return static_cast<std::size_t>((len + 9 + 63) / 64 * 64); }
+void write_padding(std::uint8_t* tail_after_msg, std::size_t pad_len, std::uint64_t msg_len);
+
+}  // namespace hf::sha

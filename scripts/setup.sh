@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs hashforge's build and test dependencies from Debian 12 packages.
+# Idempotent: packages already present are skipped, so re-running is cheap.
+set -euo pipefail
+
+PKGS=(
+  g++ cmake ninja-build ccache pkg-config
+  libboost1.81-dev libboost-json1.81-dev   # Boost.JSON (machine output); 1.81, not Debian's default 1.74
+  libssl-dev                                # OpenSSL: test oracle and in-process bench anchor
+  libgtest-dev                              # GoogleTest
+  libbenchmark-dev                          # Google Benchmark
+  libcli11-dev                              # CLI11: the command-line parser
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PKGS[@]} packages already installed"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: missing packages (${missing[*]}); run this script as root" >&2
+  exit 1
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
