@@ -1,6 +1,44 @@
+// hashforge: one command, one subcommand per file in apps/.
+#include <CLI/CLI.hpp>
 #include <cstdio>
-#include "engine/engine.hpp"
-int main(){
-  auto& e = hf::Engine::instance();
-  for (auto& s : e.backends()) std::printf("%s avail=%d why=%s selftest=%s\n", s.name.c_str(), s.available, s.why_unavailable.c_str(), s.selftest.c_str());
+
+#include "apps/cli_util.hpp"
+#include "apps/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"hashforge: SHA-1 / SHA-256 / SHA-256d hashing and nonce search on every CPU and GPU backend"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "hashforge 0.1.0");
+  hf::cli::Runner run;
+  hf::cli::add_backends(app, run);
+  hf::cli::add_hash(app, run);
+  hf::cli::add_search(app, run);
+  hf::cli::add_bench(app, run);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    for (char& c : msg)
+      if (c == '\n') c = ' ';
+    std::fprintf(stderr, "hashforge: %s (see hashforge --help)\n", msg.c_str());
+    return hf::cli::kExitUsage;
+  }
+  try {
+    return run();
+  } catch (const hf::cli::CliError& e) {
+    std::fprintf(stderr, "hashforge: %s\n", e.what());
+    return e.code;
+  } catch (const hf::JobError& e) {
+    std::fprintf(stderr, "hashforge: %s\n", e.what());
+    return hf::cli::kExitUsage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hashforge: %s\n", e.what());
+    return hf::cli::kExitFailure;
+  }
 }

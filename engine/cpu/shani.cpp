@@ -5,8 +5,8 @@
 // such a COMDAT and run it on a CPU without SHA-NI. Everything but the exported table
 // getter has internal linkage, and only intrinsics and builtins are used.
 //
-// sha256rnds2 has a latency of several cycles and each round pair depends on the previous
-// one, so one stream leaves the SHA unit mostly idle. The multi-buffer entry points run two
+// Each sha256rnds2 depends on the one before it, and its latency is longer than its issue
+// interval, so a single stream is latency-bound. The multi-buffer entry points run two
 // independent streams in the same instruction sequence so the two dependency chains overlap.
 #include <immintrin.h>
 

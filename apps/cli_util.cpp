@@ -1,0 +1,116 @@
+#include "apps/cli_util.hpp"
+
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+
+namespace hf::cli {
+
+Bytes read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) failure(path + ": " + std::strerror(errno));
+  Bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) failure(path + ": read error");
+  return data;
+}
+
+void write_file_atomic(const std::string& path, ByteView data) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::random_device rd;
+  const fs::path tmp = dir / ("." + target.filename().string() + ".tmp" + std::to_string(rd()));
+  {
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) failure(tmp.string() + ": " + std::strerror(errno));
+    const bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size() && std::fflush(f) == 0 &&
+                    ::fsync(fileno(f)) == 0;
+    const int err = errno;
+    std::fclose(f);
+    if (!ok) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      failure(path + ": write failed: " + std::strerror(err));
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    failure(path + ": cannot replace: " + ec.message());
+  }
+}
+
+std::uint64_t parse_u64(const std::string& s, const char* what) {
+  if (s.empty()) usage_error(std::string(what) + ": empty number");
+  const bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+  std::size_t pos = 0;
+  unsigned long long v = 0;
+  try {
+    if (s[0] == '-' || s[0] == '+') throw std::invalid_argument("sign");
+    v = std::stoull(hex ? s.substr(2) : s, &pos, hex ? 16 : 10);
+  } catch (const std::exception&) {
+    usage_error(std::string(what) + ": not a non-negative integer: '" + s + "'");
+  }
+  if (pos != (hex ? s.size() - 2 : s.size())) usage_error(std::string(what) + ": not a number: '" + s + "'");
+  return v;
+}
+
+double parse_double(const std::string& s, const char* what) {
+  std::size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &pos);
+  } catch (const std::exception&) {
+    usage_error(std::string(what) + ": not a number: '" + s + "'");
+  }
+  if (pos != s.size() || !std::isfinite(v)) usage_error(std::string(what) + ": not a number: '" + s + "'");
+  return v;
+}
+
+void print_json(const boost::json::value& v) { std::cout << boost::json::serialize(v) << "\n"; }
+
+std::string si_rate(double v, const char* unit) {
+  const char* prefixes[] = {"", "k", "M", "G", "T"};
+  int i = 0;
+  while (v >= 1000 && i < 4) { v /= 1000; ++i; }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f %s%s/s", v, prefixes[i], unit);
+  return buf;
+}
+
+ProgressPrinter::ProgressPrinter(bool enabled, const char* unit)
+    : enabled_(enabled), tty_(::isatty(STDERR_FILENO)), unit_(unit) {}
+
+void ProgressPrinter::update(const Progress& p, const std::string& extra) {
+  if (!enabled_) return;
+  const double frac = p.total ? static_cast<double>(p.done) / static_cast<double>(p.total) : 0;
+  if (tty_) {
+    const int width = 30;
+    const int fill = static_cast<int>(frac * width);
+    std::string bar(static_cast<std::size_t>(fill), '#');
+    bar.resize(width, '.');
+    std::fprintf(stderr, "\r[%s] %5.1f%%  %s  %.1fs  %s\033[K", bar.c_str(), 100 * frac, si_rate(p.rate, unit_).c_str(),
+                 p.seconds, extra.c_str());
+    drawn_ = true;
+  } else if (p.seconds - last_plain_ >= 5 || last_plain_ < 0) {
+    last_plain_ = p.seconds;
+    std::fprintf(stderr, "progress: %llu done (%.1f%%), %s, %.1fs %s\n", static_cast<unsigned long long>(p.done),
+                 100 * frac, si_rate(p.rate, unit_).c_str(), p.seconds, extra.c_str());
+  }
+  std::fflush(stderr);
+}
+
+void ProgressPrinter::finish() {
+  if (enabled_ && tty_ && drawn_) std::fprintf(stderr, "\r\033[K");
+}
+
+}  // namespace hf::cli

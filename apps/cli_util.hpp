@@ -1,0 +1,51 @@
+// Shared helpers for the subcommands: errors and exit codes, JSON output, progress display,
+// atomic file writes. Parsing and printing only; all hashing goes through the engine.
+#pragma once
+#include <boost/json/fwd.hpp>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "engine/engine.hpp"
+
+namespace hf::cli {
+
+// Exit codes: 0 success, 1 failure (I/O, nothing found when required), 2 usage (bad input).
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+// Thrown by subcommands; main prints "hashforge: <what>" on one line and exits with code.
+struct CliError : std::runtime_error {
+  int code;
+  CliError(int c, const std::string& msg) : std::runtime_error(msg), code(c) {}
+};
+[[noreturn]] inline void usage_error(const std::string& m) { throw CliError(kExitUsage, m); }
+[[noreturn]] inline void failure(const std::string& m) { throw CliError(kExitFailure, m); }
+
+Bytes read_file(const std::string& path);  // whole file; failure() on error
+// Writes data to path through a temporary file in the same directory and a rename, so the
+// path holds either the old content or all of the new, never a partial file.
+void write_file_atomic(const std::string& path, ByteView data);
+
+std::uint64_t parse_u64(const std::string& s, const char* what);  // decimal or 0x hex
+double parse_double(const std::string& s, const char* what);
+
+void print_json(const boost::json::value& v);  // pretty enough: one object, newline
+std::string si_rate(double per_second, const char* unit);  // "12.3 M" + unit + "/s"
+
+// Progress on stderr: a redrawn bar on a terminal, a plain line every few seconds otherwise.
+class ProgressPrinter {
+ public:
+  explicit ProgressPrinter(bool enabled, const char* unit = "H");
+  void update(const Progress& p, const std::string& extra = {});
+  void finish();
+
+ private:
+  bool enabled_, tty_;
+  const char* unit_;
+  double last_plain_ = -1;
+  bool drawn_ = false;
+};
+
+}  // namespace hf::cli

@@ -1,0 +1,58 @@
+// `hashforge backends`: every backend, whether it is usable and why, and which one each
+// operation would use.
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <memory>
+
+#include "apps/cli_util.hpp"
+#include "apps/commands.hpp"
+#include "engine/cpu_features.hpp"
+
+namespace hf::cli {
+
+namespace {
+struct Opts {
+  bool json = false;
+  std::string backend;
+};
+
+int run_backends(const Opts& o) {
+  const Engine& e = Engine::instance();
+  boost::json::object chosen;
+  for (Op op : kAllOps) chosen[std::string(op_name(op))] = std::string(e.resolve(op, o.backend).name());
+  const CpuFeatures& f = cpu_features();
+  if (o.json) {
+    boost::json::array arr;
+    for (const BackendStatus& s : e.backends())
+      arr.push_back({{"name", s.name},
+                     {"description", s.description},
+                     {"lanes", s.lanes},
+                     {"available", s.available},
+                     {"why_unavailable", s.why_unavailable},
+                     {"selftest", s.selftest},
+                     {"usable", s.usable()}});
+    print_json(boost::json::object{{"cpu", f.brand}, {"backends", arr}, {"chosen", chosen}});
+    return 0;
+  }
+  std::printf("CPU: %s\n\n", f.brand.empty() ? "(unknown)" : f.brand.c_str());
+  std::printf("%-8s %-6s %-5s %-10s %s\n", "BACKEND", "LANES", "USE", "SELF-TEST", "DESCRIPTION / WHY NOT");
+  for (const BackendStatus& s : e.backends())
+    std::printf("%-8s %-6u %-5s %-10s %s\n", s.name.c_str(), s.lanes, s.usable() ? "yes" : "no",
+                s.available ? (s.selftest_ok ? "passed" : "FAILED") : "not run",
+                s.available ? (s.selftest_ok ? s.description.c_str() : s.selftest.c_str()) : s.why_unavailable.c_str());
+  std::printf("\nOperation        Backend%s\n", o.backend.empty() ? "" : " (forced)");
+  for (auto& [op, name] : chosen) std::printf("%-16s %s\n", std::string(op).c_str(), name.as_string().c_str());
+  return 0;
+}
+}  // namespace
+
+void add_backends(CLI::App& app, Runner& run) {
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand("backends", "List backends, their self-test results, and the choice per operation");
+  sub->add_flag("--json", o->json, "Machine-readable output");
+  sub->add_option("--backend", o->backend, "Show the choice with this backend forced");
+  sub->callback([o, &run] { run = [o] { return run_backends(*o); }; });
+}
+
+}  // namespace hf::cli

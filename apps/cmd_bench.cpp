@@ -1,0 +1,253 @@
+// `hashforge bench`: every usable backend on the same workloads, with OpenSSL's single-thread
+// EVP rate for the bulk work measured in this process, in this run, beside them. No anchor
+// figure is a constant here: every ratio is between two measurements of the same run.
+#include <openssl/evp.h>
+#include <openssl/opensslv.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+
+#include "apps/cli_util.hpp"
+#include "apps/commands.hpp"
+#include "engine/cpu_features.hpp"
+#include "engine/hex.hpp"
+
+namespace hf::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Opts {
+  std::string backend;
+  unsigned threads = 0;
+  double seconds = 1.0;
+  std::size_t bulk_mib = 256;
+  bool json = false;
+};
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// OpenSSL, one thread: bytes per second hashing messages of `size` bytes.
+double openssl_rate(const EVP_MD* md, std::size_t size, double seconds) {
+  Bytes buf(size, 0x5a);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int outlen = 0;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  std::uint64_t bytes = 0;
+  const auto t0 = Clock::now();
+  do {
+    for (int i = 0; i < 64; ++i) {
+      EVP_DigestInit_ex(ctx, md, nullptr);
+      EVP_DigestUpdate(ctx, buf.data(), buf.size());
+      EVP_DigestFinal_ex(ctx, out, &outlen);
+      bytes += size;
+      if (size >= (1u << 20)) break;
+    }
+  } while (since(t0) < seconds);
+  const double s = since(t0);
+  EVP_MD_CTX_free(ctx);
+  return bytes / s;
+}
+
+// Engine batch hashing: bytes per second over `total` bytes cut into messages of `size`.
+double batch_rate(Algo algo, const Bytes& data, std::size_t size, const std::string& be, unsigned threads, double seconds) {
+  std::vector<ByteView> views;
+  for (std::size_t off = 0; off + size <= data.size(); off += size) views.push_back({data.data() + off, size});
+  BatchOptions bo;
+  bo.backend = be;
+  bo.threads = threads;
+  std::uint64_t bytes = 0;
+  const auto t0 = Clock::now();
+  do {
+    SpanSource src(views);
+    bytes += Engine::instance().hash_batch(algo, src, [](std::uint64_t, const Digest&) {}, bo).bytes;
+  } while (since(t0) < seconds);
+  return bytes / since(t0);
+}
+
+// Nonces per second of a search that can never hit (target 1), run for `seconds`.
+double search_rate(const SearchJob& base, const std::string& be, unsigned threads, double seconds) {
+  SearchJob job = base;
+  job.budget = std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
+  RunOptions ro;
+  ro.backend = be;
+  ro.threads = threads;
+  SearchResult r = Engine::instance().search(job, ro);
+  return r.rate();
+}
+
+SearchJob header_job() {
+  // Bitcoin block 100000's header (public; see tests). The target 1 is never met, so
+  // every nonce takes the full miss path.
+  SearchJob j;
+  j.message = *from_hex(
+      "0100000050120119172a610421a6c3011dd330d9df07b63616c2cc1f1cd00200000000006657a9252aacd5c0b2940996ecff952228c3067c"
+      "c38d4885efb5a4ac4247e9f337221b4d4c86041b0f2b5710");
+  j.algo = Algo::sha256d;
+  j.order = ByteOrder::bitcoin;
+  j.nonce = {76, Encoding::u32le, 4};
+  j.goal = Goal::below_target;
+  j.target = Key{};
+  j.target.w[7] = 1;
+  j.range = {0, 0x100000000ull};
+  return j;
+}
+
+SearchJob file_job() {
+  // The report's task on a 1000-byte text (1000 mod 64 = 40 <= 43: the line and padding fit
+  // the last block, one compression per nonce).
+  SearchJob j;
+  std::string text;
+  while (text.size() < 1000) text += "hashforge sample block: transactions and notes. ";
+  text.resize(1000);
+  text += "00000000 G06";
+  j.message.assign(text.begin(), text.end());
+  j.algo = Algo::sha256;
+  j.order = ByteOrder::digest;
+  j.goal = Goal::best;
+  j.nonce = {1000, Encoding::hex, 8};
+  j.range = {0, 0x100000000ull};
+  return j;
+}
+
+struct Row {
+  std::string name;
+  double scan = 0, file = 0, sha1_1m = 0, sha256_1m = 0, sha1_64 = 0, sha256_64 = 0;
+};
+
+int run_bench(const Opts& o) {
+  const Engine& e = Engine::instance();
+  const unsigned threads = o.threads ? o.threads : default_threads();
+  if (o.seconds <= 0) usage_error("--seconds must be positive");
+  if (o.bulk_mib == 0) usage_error("--bulk-mib must be positive");
+  std::vector<std::string> names;
+  if (!o.backend.empty()) {
+    e.resolve(Op::hash_sha256, o.backend);  // validates the name
+    names.push_back(o.backend);
+    if (o.backend != "scalar") names.push_back("scalar");
+  } else {
+    for (const BackendStatus& s : e.backends())
+      if (s.usable()) names.push_back(s.name);
+  }
+
+  const double s = o.seconds;
+  // Anchor: OpenSSL single thread, same messages, same run.
+  const double ossl_256_16k = openssl_rate(EVP_sha256(), 16384, s);
+  const double ossl_1_1m = openssl_rate(EVP_sha1(), 1u << 20, s);
+  const double ossl_256_1m = openssl_rate(EVP_sha256(), 1u << 20, s);
+  const double ossl_1_64 = openssl_rate(EVP_sha1(), 64, s);
+  const double ossl_256_64 = openssl_rate(EVP_sha256(), 64, s);
+  const double ossl_compr = ossl_256_16k / 64;  // SHA-256 compressions per second
+
+  Bytes bulk(o.bulk_mib << 20);
+  for (std::size_t i = 0; i < bulk.size(); ++i) bulk[i] = static_cast<std::uint8_t>(i * 131 + (i >> 12));
+  const SearchJob hj = header_job(), fj = file_job();
+
+  std::vector<Row> rows;
+  for (const std::string& n : names) {
+    if (!o.json) std::fprintf(stderr, "bench: %s...\n", n.c_str());
+    Row r;
+    r.name = n;
+    r.scan = search_rate(hj, n, threads, s);
+    r.file = search_rate(fj, n, threads, s);
+    r.sha1_1m = batch_rate(Algo::sha1, bulk, 1u << 20, n, threads, s);
+    r.sha256_1m = batch_rate(Algo::sha256, bulk, 1u << 20, n, threads, s);
+    Bytes small(std::min<std::size_t>(bulk.size(), 64u << 20));
+    std::copy(bulk.begin(), bulk.begin() + static_cast<std::ptrdiff_t>(small.size()), small.begin());
+    r.sha1_64 = batch_rate(Algo::sha1, small, 64, n, threads, s);
+    r.sha256_64 = batch_rate(Algo::sha256, small, 64, n, threads, s);
+    rows.push_back(r);
+  }
+  const Row* scalar = nullptr;
+  for (const Row& r : rows)
+    if (r.name == "scalar") scalar = &r;
+
+  char date[32];
+  std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  const std::string cpu = cpu_features().brand;
+
+  if (o.json) {
+    boost::json::array arr;
+    for (const Row& r : rows) {
+      auto entry = [&](double v, double anchor, double sc) {
+        boost::json::object x{{"rate", v}, {"vs_openssl", anchor > 0 ? v / anchor : 0}};
+        if (scalar) x["vs_scalar"] = sc > 0 ? v / sc : 0;
+        return x;
+      };
+      arr.push_back({{"backend", r.name},
+                     {"sha256d_scan_nonces_per_s", entry(r.scan, ossl_compr, scalar ? scalar->scan : 0)},
+                     {"file_job_nonces_per_s", entry(r.file, ossl_compr, scalar ? scalar->file : 0)},
+                     {"sha1_1MiB_bytes_per_s", entry(r.sha1_1m, ossl_1_1m, scalar ? scalar->sha1_1m : 0)},
+                     {"sha256_1MiB_bytes_per_s", entry(r.sha256_1m, ossl_256_1m, scalar ? scalar->sha256_1m : 0)},
+                     {"sha1_64B_bytes_per_s", entry(r.sha1_64, ossl_1_64, scalar ? scalar->sha1_64 : 0)},
+                     {"sha256_64B_bytes_per_s", entry(r.sha256_64, ossl_256_64, scalar ? scalar->sha256_64 : 0)}});
+    }
+    print_json(boost::json::object{
+        {"date", date},
+        {"cpu", cpu},
+        {"threads", threads},
+        {"seconds_per_measurement", s},
+        {"openssl",
+         {{"version", OPENSSL_VERSION_TEXT},
+          {"sha256_16KiB_bytes_per_s", ossl_256_16k},
+          {"sha256_compressions_per_s", ossl_compr},
+          {"sha1_1MiB_bytes_per_s", ossl_1_1m},
+          {"sha256_1MiB_bytes_per_s", ossl_256_1m},
+          {"sha1_64B_bytes_per_s", ossl_1_64},
+          {"sha256_64B_bytes_per_s", ossl_256_64}}},
+        {"backends", arr}});
+    return 0;
+  }
+
+  std::printf("hashforge bench  %s  CPU: %s  threads: %u  (%.1f s per measurement)\n", date, cpu.c_str(), threads, s);
+  std::printf("OpenSSL (%s), 1 thread, same run: sha256 16 KiB %s = %s compressions; sha1 1 MiB %s; sha256 1 MiB %s; "
+              "sha1 64 B %s; sha256 64 B %s\n\n",
+              OPENSSL_VERSION_TEXT, si_rate(ossl_256_16k, "B").c_str(), si_rate(ossl_compr, "").c_str(),
+              si_rate(ossl_1_1m, "B").c_str(), si_rate(ossl_256_1m, "B").c_str(), si_rate(ossl_1_64, "B").c_str(),
+              si_rate(ossl_256_64, "B").c_str());
+  auto cell = [&](double v, double anchor, double sc, const char* unit) {
+    char b[96];
+    std::snprintf(b, sizeof b, "%s x%.2f", si_rate(v, unit).c_str(), anchor > 0 ? v / anchor : 0);
+    std::string out = b;
+    if (scalar && sc > 0) {
+      std::snprintf(b, sizeof b, " (%.1fx scalar)", v / sc);
+      out += b;
+    }
+    return out;
+  };
+  struct Col { const char* title; double Row::*f; double anchor; const char* unit; };
+  const Col cols[] = {
+      {"sha256d header scan (nonces; x = vs OpenSSL SHA-256 compressions/s)", &Row::scan, ossl_compr, "H"},
+      {"seed file job, best line (nonces; x = vs OpenSSL compressions/s)", &Row::file, ossl_compr, "H"},
+      {"SHA-1, 1 MiB messages (x = vs OpenSSL 1 thread)", &Row::sha1_1m, ossl_1_1m, "B"},
+      {"SHA-256, 1 MiB messages (x = vs OpenSSL 1 thread)", &Row::sha256_1m, ossl_256_1m, "B"},
+      {"SHA-1, 64-byte messages (x = vs OpenSSL 1 thread)", &Row::sha1_64, ossl_1_64, "B"},
+      {"SHA-256, 64-byte messages (x = vs OpenSSL 1 thread)", &Row::sha256_64, ossl_256_64, "B"},
+  };
+  for (const Col& c : cols) {
+    std::printf("%s\n", c.title);
+    for (const Row& r : rows)
+      std::printf("  %-8s %s\n", r.name.c_str(), cell(r.*(c.f), c.anchor, scalar ? (*scalar).*(c.f) : 0, c.unit).c_str());
+  }
+  return 0;
+}
+}  // namespace
+
+void add_bench(CLI::App& app, Runner& run) {
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand("bench", "Benchmark every backend beside OpenSSL, measured in the same run");
+  sub->add_option("--backend", o->backend, "Only this backend (and scalar, for the speed-up)");
+  sub->add_option("--threads", o->threads, "Threads (default: all cores)");
+  sub->add_option("--seconds", o->seconds, "Seconds per measurement")->capture_default_str();
+  sub->add_option("--bulk-mib", o->bulk_mib, "MiB of in-memory data for the bulk measurements")->capture_default_str();
+  sub->add_flag("--json", o->json, "Machine-readable output");
+  sub->callback([o, &run] { run = [o] { return run_bench(*o); }; });
+}
+
+}  // namespace hf::cli

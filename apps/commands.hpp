@@ -1,0 +1,15 @@
+// Each subcommand registers its options and, when chosen, the function that runs it.
+#pragma once
+#include <functional>
+
+namespace CLI { class App; }
+
+namespace hf::cli {
+
+using Runner = std::function<int()>;
+void add_backends(CLI::App& app, Runner& run);
+void add_hash(CLI::App& app, Runner& run);
+void add_search(CLI::App& app, Runner& run);
+void add_bench(CLI::App& app, Runner& run);
+
+}  // namespace hf::cli

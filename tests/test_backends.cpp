@@ -1,0 +1,431 @@
+// Every backend against OpenSSL: batch hashing through Backend::hash_many, the KernelTable
+// entry points directly, and backend selection (forcing by name and by $HASHFORGE_BACKEND).
+#include <cstdlib>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/cpu/cpu_backend.hpp"
+#include "engine/engine.hpp"
+#include "engine/search_plan.hpp"
+#include "oracle.hpp"
+
+namespace {
+
+using hf::Algo;
+using hft::Bytes;
+
+constexpr Algo kAlgos[] = {Algo::sha1, Algo::sha256, Algo::sha256d};
+
+// Initial hash values, FIPS 180-4 section 5.3.1 (SHA-1) and 5.3.3 (SHA-256).
+constexpr std::uint32_t kIv1[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
+constexpr std::uint32_t kIv256[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+// FIPS 180-4 section 5.1.1 padding: 0x80, zeros to 56 mod 64, 64-bit big-endian bit length.
+Bytes pad_message(const std::uint8_t* m, std::size_t n) {
+  Bytes b(m, m + n);
+  b.push_back(0x80);
+  while (b.size() % 64 != 56) b.push_back(0);
+  const std::uint64_t bits = std::uint64_t(n) * 8;
+  for (int i = 7; i >= 0; --i) b.push_back(static_cast<std::uint8_t>(bits >> (8 * i)));
+  return b;
+}
+
+hf::Digest digest_of_state(const std::uint32_t* h, int words) {
+  hf::Digest d;
+  for (int i = 0; i < words; ++i)
+    for (int j = 0; j < 4; ++j) d.bytes[4 * i + j] = static_cast<std::uint8_t>(h[i] >> (24 - 8 * j));
+  d.size = static_cast<std::uint8_t>(4 * words);
+  return d;
+}
+
+class BackendTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    HFT_REQUIRE_BACKEND(GetParam());
+    be_ = hf::Engine::instance().find(GetParam());
+    ASSERT_NE(be_, nullptr);
+  }
+  void check_many(Algo algo, const std::vector<hf::ByteView>& msgs, const std::string& what) {
+    std::vector<hf::Digest> got(msgs.size() + 1);
+    got.back().size = 99;  // sentinel: nothing may be written past the last message
+    be_->hash_many(algo, msgs, got.data());
+    for (std::size_t i = 0; i < msgs.size(); ++i) {
+      const hf::Digest want = hft::ossl(algo, msgs[i]);
+      ASSERT_EQ(hft::hex(got[i]), hft::hex(want))
+          << what << ": " << hf::algo_name(algo) << " message " << i << " of " << msgs.size() << " ("
+          << msgs[i].size() << " bytes)";
+    }
+    EXPECT_EQ(got.back().size, 99) << what;
+  }
+  hf::Backend* be_ = nullptr;
+};
+
+TEST_P(BackendTest, NameAndLanesMatchStatus) {
+  EXPECT_EQ(be_->name(), GetParam());
+  EXPECT_EQ(be_->lanes(), hft::lanes_of(GetParam()));
+  EXPECT_GE(be_->lanes(), 1u);
+  EXPECT_LE(be_->lanes(), 32u);
+  EXPECT_TRUE(be_->unavailable_reason().empty());
+}
+
+TEST_P(BackendTest, HashManyRandomLengthsUnalignedEveryCount) {
+  const unsigned lanes = be_->lanes();
+  hft::Rng rng(0xb0b0 + lanes);
+  const Bytes buf = rng.bytes(1 << 18);
+  for (Algo algo : kAlgos) {
+    for (unsigned count = 1; count <= 2 * lanes + 1; ++count) {
+      std::vector<hf::ByteView> msgs;
+      for (unsigned i = 0; i < count; ++i) {
+        const std::size_t len = rng.below(4097);
+        const std::size_t start = rng.below(buf.size() - 4097) | 1;  // odd: never aligned
+        msgs.emplace_back(buf.data() + start, len);
+      }
+      check_many(algo, msgs, "count " + std::to_string(count));
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST_P(BackendTest, HashManyAllLengths0To200InOneCall) {
+  hft::Rng rng(0xa11);
+  const Bytes buf = rng.bytes(64 * 1024);
+  for (Algo algo : kAlgos) {
+    std::vector<hf::ByteView> msgs;
+    std::size_t pos = 3;
+    for (std::size_t len = 0; len <= 200; ++len) {
+      msgs.emplace_back(buf.data() + pos, len);
+      pos += len + 1 + (len % 5);  // varying misalignment
+    }
+    check_many(algo, msgs, "lengths 0..200");
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST_P(BackendTest, HashManyLongMessagesBesideIdleLanes) {
+  // Long messages force runs of many blocks while other lanes are idle or restart.
+  const unsigned lanes = be_->lanes();
+  hft::Rng rng(0x10f6);
+  const Bytes buf = rng.bytes((1 << 20) + 4096);
+  const std::vector<std::size_t> longs{300 * 64 + 17, 256 * 64, 257 * 64 - 9, (1 << 20) + 5};
+  for (Algo algo : kAlgos) {
+    for (unsigned count : {1u, 2u, lanes > 1 ? lanes - 1 : 1u, lanes, lanes + 1}) {
+      std::vector<hf::ByteView> msgs;
+      msgs.emplace_back(buf.data() + 1, longs[count % longs.size()]);
+      for (unsigned i = 1; i < count; ++i) {
+        const std::size_t len = i % 2 ? rng.below(130) : longs[i % longs.size()] / (i + 1);
+        msgs.emplace_back(buf.data() + 5 + i, len);
+      }
+      check_many(algo, msgs, "long + " + std::to_string(count - 1) + " others");
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST_P(BackendTest, HashManySameBufferManyTimes) {
+  // Identical messages in every lane, and empty messages only.
+  const Bytes m = hft::bytes_of("abc");
+  for (Algo algo : kAlgos) {
+    std::vector<hf::ByteView> same(3 * be_->lanes() + 2, hf::ByteView(m));
+    check_many(algo, same, "identical");
+    std::vector<hf::ByteView> empty(be_->lanes() + 3, hf::ByteView());
+    check_many(algo, empty, "empty");
+  }
+}
+
+TEST_P(BackendTest, HashManyZeroMessages) {
+  for (Algo algo : kAlgos) {
+    hf::Digest sentinel;
+    sentinel.size = 77;
+    be_->hash_many(algo, {}, &sentinel);
+    EXPECT_EQ(sentinel.size, 77);
+  }
+}
+
+// ---- the KernelTable level ----
+
+const hf::cpu::KernelTable* kernels_of(hf::Backend* be) {
+  auto* cb = dynamic_cast<hf::cpu::CpuBackend*>(be);
+  return cb ? &cb->kernels() : nullptr;
+}
+
+TEST_P(BackendTest, KernelSingleStreamMatchesOpenSsl) {
+  const hf::cpu::KernelTable* kt = kernels_of(be_);
+  ASSERT_NE(kt, nullptr) << "find() should return a CpuBackend";
+  EXPECT_EQ(std::string(kt->name), GetParam());
+  EXPECT_EQ(kt->lanes, be_->lanes());
+  if (!kt->sha256_single && !kt->sha1_single) GTEST_SKIP() << GetParam() << " offers no single-stream kernels";
+  hft::Rng rng(0x51);
+  const Bytes data = rng.bytes(70000);
+  for (std::size_t len : {0ul, 1ul, 55ul, 56ul, 63ul, 64ul, 65ul, 119ul, 120ul, 1000ul, 4095ul, 65539ul}) {
+    const Bytes padded = pad_message(data.data() + 1, len);
+    Bytes unaligned(padded.size() + 3);
+    std::copy(padded.begin(), padded.end(), unaligned.begin() + 3);
+    const std::size_t nblocks = padded.size() / 64;
+    if (kt->sha256_single) {
+      std::uint32_t h[8];
+      std::copy(std::begin(kIv256), std::end(kIv256), h);
+      kt->sha256_single(h, unaligned.data() + 3, nblocks);
+      EXPECT_EQ(hft::hex(digest_of_state(h, 8)), hft::hex(hft::ossl(Algo::sha256, data.data() + 1, len))) << len;
+      // Block by block: the state carries over between calls.
+      std::copy(std::begin(kIv256), std::end(kIv256), h);
+      for (std::size_t b = 0; b < nblocks; ++b) kt->sha256_single(h, padded.data() + 64 * b, 1);
+      EXPECT_EQ(hft::hex(digest_of_state(h, 8)), hft::hex(hft::ossl(Algo::sha256, data.data() + 1, len))) << len;
+      // Zero blocks leaves the state alone.
+      std::uint32_t before[8];
+      std::copy(h, h + 8, before);
+      kt->sha256_single(h, padded.data(), 0);
+      EXPECT_TRUE(std::equal(h, h + 8, before));
+    }
+    if (kt->sha1_single) {
+      std::uint32_t h[5];
+      std::copy(std::begin(kIv1), std::end(kIv1), h);
+      kt->sha1_single(h, unaligned.data() + 3, nblocks);
+      EXPECT_EQ(hft::hex(digest_of_state(h, 5)), hft::hex(hft::ossl(Algo::sha1, data.data() + 1, len))) << len;
+      std::copy(std::begin(kIv1), std::end(kIv1), h);
+      for (std::size_t b = 0; b < nblocks; ++b) kt->sha1_single(h, padded.data() + 64 * b, 1);
+      EXPECT_EQ(hft::hex(digest_of_state(h, 5)), hft::hex(hft::ossl(Algo::sha1, data.data() + 1, len))) << len;
+    }
+  }
+}
+
+TEST_P(BackendTest, KernelMultiBufferBlocksMatchOpenSsl) {
+  const hf::cpu::KernelTable* kt = kernels_of(be_);
+  ASSERT_NE(kt, nullptr);
+  const unsigned L = kt->lanes;
+  hft::Rng rng(0x6b);
+  for (std::size_t nblocks : {0ul, 1ul, 2ul, 5ul}) {
+    // Every lane: a different message padded to exactly nblocks blocks, at an odd address.
+    std::vector<Bytes> msgs, storage;
+    std::vector<const std::uint8_t*> ptrs;
+    for (unsigned l = 0; l < L; ++l) {
+      const std::size_t len = nblocks == 0 ? 0 : (nblocks - 1) * 64 + rng.below(56);
+      msgs.push_back(rng.bytes(len));
+      Bytes padded = nblocks == 0 ? Bytes() : pad_message(msgs.back().data(), len);
+      Bytes s(padded.size() + 1 + l);
+      std::copy(padded.begin(), padded.end(), s.begin() + 1 + l);
+      storage.push_back(std::move(s));
+    }
+    for (unsigned l = 0; l < L; ++l) ptrs.push_back(storage[l].data() + 1 + l);
+    for (Algo algo : {Algo::sha1, Algo::sha256}) {
+      const int words = algo == Algo::sha1 ? 5 : 8;
+      std::vector<std::uint32_t> state(static_cast<std::size_t>(words) * L);
+      for (int i = 0; i < words; ++i)
+        for (unsigned l = 0; l < L; ++l) state[i * L + l] = algo == Algo::sha1 ? kIv1[i] : kIv256[i];
+      (algo == Algo::sha1 ? kt->sha1_blocks : kt->sha256_blocks)(state.data(), ptrs.data(), nblocks);
+      for (unsigned l = 0; l < L; ++l) {
+        std::uint32_t h[8];
+        for (int i = 0; i < words; ++i) h[i] = state[i * L + l];
+        if (nblocks == 0) {
+          for (int i = 0; i < words; ++i)
+            EXPECT_EQ(h[i], algo == Algo::sha1 ? kIv1[i] : kIv256[i]) << "zero blocks changed lane " << l;
+          continue;
+        }
+        EXPECT_EQ(hft::hex(digest_of_state(h, words)), hft::hex(hft::ossl(algo, msgs[l])))
+            << hf::algo_name(algo) << " lane " << l << " nblocks " << nblocks;
+      }
+    }
+  }
+}
+
+// search_batch must report exactly the lanes whose key word is <= the threshold (a kernel
+// that over-reports is hidden by the sink's re-check in a full search, so check it here).
+struct PlanCase {
+  Algo algo;
+  hf::ByteOrder order;
+  std::size_t msg_len;
+  hf::NonceField field;
+  std::uint64_t base;  // a multiple of 16
+};
+
+TEST_P(BackendTest, KernelSearchBatchReportsExactlyTheLanesAtOrBelowThreshold) {
+  const hf::cpu::KernelTable* kt = kernels_of(be_);
+  ASSERT_NE(kt, nullptr);
+  const unsigned L = kt->lanes;
+  ASSERT_LE(L, 16u);
+  using E = hf::Encoding;
+  std::vector<PlanCase> cases;
+  const std::vector<std::pair<std::size_t, hf::NonceField>> fields{
+      {80, {76, E::u32le, 4}},    // Bitcoin header layout: nonce in the second block
+      {70, {60, E::hex, 8}},      // straddles the first block boundary
+      {300, {5, E::u32be, 4}},    // several constant blocks after the nonce's block
+      {90, {62, E::dec, 20}},     // six nonce words across two blocks
+      {55, {3, E::hex, 16}},      // padding fits in the nonce's block
+      {56, {40, E::u64le, 8}},    // padding needs a new block
+      {128, {120, E::u64le, 8}},  // the field ends the message at a block boundary
+      {64, {61, E::u32le, 4}},    // straddles, message is exactly one block
+  };
+  for (Algo algo : {Algo::sha256, Algo::sha256d})
+    for (hf::ByteOrder order : {hf::ByteOrder::bitcoin, hf::ByteOrder::digest})
+      for (auto& [len, f] : fields) cases.push_back({algo, order, len, f, 0x12345670});
+  hft::Rng rng(0x5b);
+  for (const PlanCase& c : cases) {
+    const Bytes msg = rng.bytes(c.msg_len);
+    hf::PreparedSearch ps(c.algo, msg, c.field, hft::ref_width(c.field.encoding, c.field.width, 0), c.order);
+    hf::SearchJob job;  // only for the test-side message construction
+    job.algo = c.algo;
+    job.message = msg;
+    job.nonce = c.field;
+    job.order = c.order;
+    // An aligned full batch (fill_words' fast path) and an unaligned partial one.
+    for (int variant = 0; variant < 2; ++variant) {
+      const std::uint64_t base = variant == 0 ? c.base : c.base + 3;
+      const unsigned valid = variant == 0 ? L : (L > 3 ? L - 3 : 1);
+      alignas(64) std::uint32_t aw[hf::cpu::kMaxAffectedWords * 16] = {};
+      ps.fill_words(base, L, valid, aw);
+      std::vector<std::uint32_t> kw(L);
+      for (unsigned l = 0; l < L; ++l) {
+        const std::uint64_t n = base + (l < valid ? l : valid - 1);
+        kw[l] = hft::hit_ref(job, n).key.w[0];
+      }
+      const std::string what = hft::describe(job) + " base " + std::to_string(base) + " valid " + std::to_string(valid);
+      const std::uint32_t all = L >= 32 ? ~0u : (1u << L) - 1;
+      EXPECT_EQ(kt->search_batch(ps.plan(), aw, 0xffffffffu), all) << what;
+      for (unsigned j = 0; j < L; ++j) {
+        for (std::uint32_t t : {kw[j], kw[j] - 1}) {
+          if (t == 0xffffffffu && kw[j] == 0) continue;  // kw[j] - 1 wrapped
+          std::uint32_t want = 0;
+          for (unsigned l = 0; l < L; ++l)
+            if (kw[l] <= t) want |= 1u << l;
+          EXPECT_EQ(kt->search_batch(ps.plan(), aw, t), want) << what << " threshold " << t;
+        }
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllBackends, BackendTest, ::testing::ValuesIn(hft::backend_names()), hft::param_name);
+
+// ---- selection and forcing ----
+
+// Sets an environment variable for one scope and restores the previous state.
+class EnvGuard {
+ public:
+  EnvGuard(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value) ::setenv(name, value, 1);
+    else ::unsetenv(name);
+  }
+  ~EnvGuard() {
+    if (old_) ::setenv(name_, old_->c_str(), 1);
+    else ::unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+hf::SearchJob small_job() {
+  // Bitcoin genesis header (vectors.md: Bitcoin Core chainparams, btcrelay firstEleven.txt).
+  hf::SearchJob job;
+  job.algo = Algo::sha256d;
+  job.message = hft::unhex(
+      "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f61"
+      "7fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c");
+  job.nonce = {76, hf::Encoding::u32le, 4};
+  job.range = {2083236893 - 100, 200};  // around the real nonce 2083236893
+  hf::target_from_compact(0x1d00ffff, &job.target);
+  return job;
+}
+
+TEST(Selection, BackendListIsComplete) {
+  EnvGuard env("HASHFORGE_BACKEND", nullptr);
+  const auto& st = hf::Engine::instance().backends();
+  std::set<std::string> names;
+  for (const hf::BackendStatus& s : st) {
+    names.insert(s.name);
+    EXPECT_FALSE(s.description.empty()) << s.name;
+    EXPECT_EQ(s.available, s.why_unavailable.empty()) << s.name;
+    hf::Backend* b = hf::Engine::instance().find(s.name);
+    if (s.usable()) {
+      ASSERT_NE(b, nullptr) << s.name;
+      EXPECT_EQ(b->name(), s.name);
+      EXPECT_EQ(b->lanes(), s.lanes);
+    } else {
+      EXPECT_EQ(b, nullptr) << s.name;
+      EXPECT_FALSE(s.why_unavailable.empty() && s.selftest.empty()) << s.name;
+      EXPECT_THROW(hf::Engine::instance().resolve(hf::Op::search_sha256d, s.name), hf::JobError) << s.name;
+    }
+  }
+  EXPECT_EQ(names, std::set<std::string>(hft::backend_names().begin(), hft::backend_names().end()));
+  EXPECT_NE(hf::Engine::instance().find("scalar"), nullptr) << hft::why_unusable("scalar");
+  EXPECT_EQ(hf::Engine::instance().find("nope"), nullptr);
+}
+
+TEST(Selection, ForcedScalarForEveryOp) {
+  EnvGuard env("HASHFORGE_BACKEND", nullptr);
+  for (hf::Op op : hf::kAllOps) EXPECT_EQ(hf::Engine::instance().resolve(op, "scalar").name(), "scalar");
+  hf::RunOptions opt;
+  opt.backend = "scalar";
+  EXPECT_EQ(hf::Engine::instance().search(small_job(), opt).backend, "scalar");
+}
+
+TEST(Selection, DefaultIsTheBestUsable) {
+  EnvGuard env("HASHFORGE_BACKEND", nullptr);
+  for (hf::Op op : hf::kAllOps) {
+    const std::string best = hf::Engine::instance().best_for(op);
+    EXPECT_NE(hf::Engine::instance().find(best), nullptr) << best;
+    EXPECT_EQ(hf::Engine::instance().resolve(op, "").name(), best);
+    EXPECT_EQ(hf::Engine::instance().resolve(op, "auto").name(), best);
+  }
+}
+
+TEST(Selection, EnvironmentForcesAvx2) {
+  if (!hf::Engine::instance().find("avx2")) GTEST_SKIP() << "avx2 " << hft::why_unusable("avx2");
+  EnvGuard env("HASHFORGE_BACKEND", "avx2");
+  for (hf::Op op : hf::kAllOps) EXPECT_EQ(hf::Engine::instance().resolve(op, "").name(), "avx2");
+  const hf::SearchResult r = hf::Engine::instance().search(small_job());
+  EXPECT_EQ(r.backend, "avx2");
+  ASSERT_EQ(r.hits.size(), 1u);
+  EXPECT_EQ(r.hits[0].nonce, 2083236893u);
+  // An explicit name wins over the environment.
+  hf::RunOptions opt;
+  opt.backend = "scalar";
+  EXPECT_EQ(hf::Engine::instance().search(small_job(), opt).backend, "scalar");
+  EXPECT_EQ(hf::Engine::instance().resolve(hf::Op::hash_sha1, "scalar").name(), "scalar");
+  // Batch hashing follows the environment too.
+  const Bytes m = hft::bytes_of("abc");
+  std::vector<hf::ByteView> v{hf::ByteView(m)};
+  hf::SpanSource src(v);
+  const hf::BatchStats st = hf::Engine::instance().hash_batch(Algo::sha256, src, [](std::uint64_t, const hf::Digest&) {});
+  EXPECT_EQ(st.backend, "avx2");
+}
+
+TEST(Selection, UnknownNameThrowsJobError) {
+  EnvGuard env("HASHFORGE_BACKEND", nullptr);
+  for (hf::Op op : hf::kAllOps) {
+    try {
+      hf::Engine::instance().resolve(op, "nope");
+      ADD_FAILURE() << "resolve(nope) did not throw";
+    } catch (const hf::JobError& e) {
+      EXPECT_NE(std::string(e.what()).find("unknown backend"), std::string::npos) << e.what();
+    }
+  }
+  hf::RunOptions opt;
+  opt.backend = "nope";
+  EXPECT_THROW(hf::Engine::instance().search(small_job(), opt), hf::JobError);
+  hf::BatchOptions bo;
+  bo.backend = "nope";
+  std::vector<hf::ByteView> none;
+  hf::SpanSource src(none);
+  EXPECT_THROW(hf::Engine::instance().hash_batch(Algo::sha1, src, [](std::uint64_t, const hf::Digest&) {}, bo),
+               hf::JobError);
+}
+
+TEST(Selection, UnknownNameInEnvironmentThrowsJobError) {
+  EnvGuard env("HASHFORGE_BACKEND", "nope");
+  try {
+    hf::Engine::instance().resolve(hf::Op::search_sha256d, "");
+    ADD_FAILURE() << "resolve with HASHFORGE_BACKEND=nope did not throw";
+  } catch (const hf::JobError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown backend"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("HASHFORGE_BACKEND"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(hf::Engine::instance().search(small_job()), hf::JobError);
+  // An explicit name still wins.
+  EXPECT_EQ(hf::Engine::instance().resolve(hf::Op::search_sha256d, "scalar").name(), "scalar");
+}
+
+}  // namespace
