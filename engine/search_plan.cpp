@@ -11,49 +11,37 @@ using namespace hf::sha;
 void build_block_plan(cpu::BlockPlan& bp, const std::uint32_t W[16], std::uint32_t varmask,
                       const std::uint32_t* const_chain) {
   std::memset(&bp, 0, sizeof bp);
+  varmask &= 0xffff;
+  bp.varmask = static_cast<std::uint16_t>(varmask);
+  for (int t = 0; t < 16; ++t) bp.w[t] = (varmask >> t) & 1 ? 0 : W[t];
   bool var[64];
   std::uint32_t wv[64];
-  for (int t = 0; t < 16; ++t) {
-    var[t] = (varmask >> t) & 1;
-    wv[t] = var[t] ? 0 : W[t];
-  }
-  for (int t = 16; t < 64; ++t) {
-    var[t] = var[t - 2] || var[t - 7] || var[t - 15] || var[t - 16];
-    if (!var[t]) {
-      wv[t] = ssig1(wv[t - 2]) + wv[t - 7] + ssig0(wv[t - 15]) + wv[t - 16];
-      continue;
+  for (int t = 0; t < 64; ++t) {
+    if (t < 16) {
+      var[t] = (varmask >> t) & 1;
+      wv[t] = bp.w[t];
+    } else {
+      var[t] = var[t - 2] || var[t - 7] || var[t - 15] || var[t - 16];
+      // Varying terms count as zero here, so for a varying word this is its constant part.
+      wv[t] = (var[t - 2] ? 0 : ssig1(wv[t - 2])) + (var[t - 7] ? 0 : wv[t - 7]) +
+              (var[t - 15] ? 0 : ssig0(wv[t - 15])) + (var[t - 16] ? 0 : wv[t - 16]);
     }
-    wv[t] = 0;
-    std::uint32_t c = 0;
-    std::uint8_t f = 0;
-    if (var[t - 2]) f |= cpu::kVar2; else c += ssig1(wv[t - 2]);
-    if (var[t - 7]) f |= cpu::kVar7; else c += wv[t - 7];
-    if (var[t - 15]) f |= cpu::kVar15; else c += ssig0(wv[t - 15]);
-    if (var[t - 16]) f |= cpu::kVar16; else c += wv[t - 16];
-    if (c) f |= cpu::kHasConst;
-    bp.cpart[t] = c;
-    bp.flags[t] = f;
+    bp.c[t] = var[t] ? (t < 16 ? 0 : wv[t]) : K256[t] + wv[t];
+    if (var[t]) wv[t] = 0;
   }
-  int first_var = 64;
-  for (int t = 63; t >= 0; --t)
-    if (var[t]) first_var = t;
-  for (int t = 0; t < 64; ++t)
-    if (!var[t]) {
-      bp.flags[t] = cpu::kWConst;
-      bp.kw[t] = K256[t] + wv[t];
-    }
   bp.const_chain = const_chain != nullptr;
-  bp.first_round = 0;
-  if (const_chain) {
-    // Rounds before the first nonce-dependent word are the same for every nonce.
-    std::uint32_t s[8];
-    std::memcpy(s, const_chain, sizeof s);
-    const int first = first_var < 64 ? first_var : 0;
-    for (int t = 0; t < first; ++t) sha256_round(s, bp.kw[t]);
-    bp.first_round = static_cast<std::uint8_t>(first);
-    // Kernels keep variable j (a=0 .. h=7) at round T in slot (j - T) & 7.
-    for (int j = 0; j < 8; ++j) bp.prestate[(j - first) & 7] = s[j];
-  }
+  if (!const_chain) return;
+  // Rounds before the first nonce-dependent word are the same for every nonce.
+  // Kernels are compiled for first rounds 0, 4, 8, 12 (plus 3, the Bitcoin header's nonce
+  // word); rounding down redoes at most three rounds and keeps the number of compiled
+  // kernel variants, and the build time, small.
+  int first = varmask ? __builtin_ctz(varmask) : 0;
+  if (varmask != 0x0008) first &= ~3;
+  std::uint32_t s[8];
+  std::memcpy(s, const_chain, sizeof s);
+  for (int t = 0; t < first; ++t) sha256_round(s, K256[t] + bp.w[t]);
+  bp.first_round = static_cast<std::uint8_t>(first);
+  for (int j = 0; j < 8; ++j) bp.prestate[(j - first) & 7] = s[j];
 }
 
 PreparedSearch::PreparedSearch(Algo algo, const Bytes& message, const NonceField& field, std::size_t width,

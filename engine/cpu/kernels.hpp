@@ -10,26 +10,20 @@
 
 namespace hf::cpu {
 
-// How one 64-byte block of a nonce search is compressed. Message words that do not depend
-// on the nonce are folded into constants once per job; rounds before the first
-// nonce-dependent word are run once per job when the chaining input is constant.
-enum BlockFlag : std::uint8_t {
-  kWConst = 1,   // W[t] is the same for every nonce: kw[t] holds K[t] + W[t]
-  kVar2 = 2,     // W[t] needs ssig1(W[t-2]) computed per nonce
-  kVar7 = 4,     // ... W[t-7]
-  kVar15 = 8,    // ... ssig0(W[t-15])
-  kVar16 = 16,   // ... W[t-16]
-  kHasConst = 32 // cpart[t] is non-zero
-};
-
+// How one 64-byte block of a nonce search is compressed. Words that do not depend on the
+// nonce are fixed once per job; when the chaining input is constant too (the nonce's first
+// block starts from the midstate), the rounds before the first nonce-dependent word are run
+// once per job and the kernels start from prestate.
 struct BlockPlan {
-  std::uint32_t prestate[8];  // state before round first_round, in the slot order a kernel
-                              // uses at that round (see slot_of in search_plan.cpp)
-  std::uint32_t kw[64];       // K[t] + W[t] where W[t] is constant
-  std::uint32_t cpart[64];    // t >= 16: sum of the constant terms of W[t]'s recurrence
-  std::uint8_t flags[64];
-  std::uint8_t first_round;   // rounds before this one are precomputed into prestate
-  std::uint8_t const_chain;   // 1: chaining input is constant (block 0: the midstate)
+  std::uint32_t prestate[8];  // state before round first_round, in the slot order the
+                              // kernels use at that round: variable j (a=0..h=7) in slot
+                              // (j - first_round) & 7
+  std::uint32_t w[16];        // the block's message words; nonce-dependent ones are zero
+  std::uint32_t c[64];        // constant word t: K[t] + W[t]; varying schedule word t >= 16:
+                              // the sum of its constant terms (see mb_kernels.inl)
+  std::uint16_t varmask;      // bit t set: word t depends on the nonce
+  std::uint8_t first_round;   // 0, 4, 8 or 12; 3 when word 3 alone varies (Bitcoin headers)
+  std::uint8_t const_chain;   // 1: the chaining input is constant (prestate is valid)
 };
 
 inline constexpr int kMaxAffectedWords = 6;  // a 20-byte field spans at most 6 words

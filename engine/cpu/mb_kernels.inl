@@ -4,13 +4,11 @@
 // kernels.hpp and sha_core.hpp, so every ISA gets its own copy compiled with its own flags and
 // nothing here can be merged across ISAs by the linker. No std:: containers or algorithms.
 //
-// V provides: lanes, bcast, load, store, + ^ & |, rotr<n>, shr<n>, shl<n>, ch, maj, xor3,
+// V provides: lanes, bcast, load, store, + ^, rotr<n>, shr<n>, ch, maj, xor3,
 // bswap, le_mask(x, threshold), and load_words(ptrs, offset, w[16]) (big-endian words of
 // each lane's block, transposed so w[t] holds word t of every lane).
 
 #define HF_INLINE inline __attribute__((always_inline))
-// Words a plan marks constant are never read, which the compiler cannot see.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 template <class V> HF_INLINE V bsig0(V x) { return V::xor3(V::template rotr<2>(x), V::template rotr<13>(x), V::template rotr<22>(x)); }
 template <class V> HF_INLINE V bsig1(V x) { return V::xor3(V::template rotr<6>(x), V::template rotr<11>(x), V::template rotr<25>(x)); }
@@ -20,26 +18,61 @@ template <class V> HF_INLINE V ssig1(V x) { return V::xor3(V::template rotr<17>(
 // One SHA-256 round. The eight working variables live in s[8]; instead of moving them every
 // round, round T reads a..h from slots (0-T)&7 .. (7-T)&7, so after 64 rounds the slots are
 // back in order and, with compile-time T, the compiler keeps everything in registers.
-template <class V, int T>
+template <class V, int T, bool NeedA = true>
 HF_INLINE void round256(V* s, V kw) {
   constexpr int A = (0 - T) & 7, B = (1 - T) & 7, C = (2 - T) & 7, D = (3 - T) & 7;
   constexpr int E = (4 - T) & 7, F = (5 - T) & 7, G = (6 - T) & 7, H = (7 - T) & 7;
   V t1 = s[H] + bsig1(s[E]) + V::ch(s[E], s[F], s[G]) + kw;
-  V t2 = bsig0(s[A]) + V::maj(s[A], s[B], s[C]);
   s[D] = s[D] + t1;
-  s[H] = t1 + t2;
+  if constexpr (NeedA) s[H] = t1 + bsig0(s[A]) + V::maj(s[A], s[B], s[C]);
 }
 
-// ---- full compression (batch hashing): every word varies per lane ----
-template <class V, int T>
-HF_INLINE void full_step256(V* s, V* w) {
-  if constexpr (T >= 16)
-    w[T & 15] = ssig1(w[(T - 2) & 15]) + w[(T - 7) & 15] + ssig0(w[(T - 15) & 15]) + w[T & 15];
-  round256<V, T>(s, w[T & 15] + V::bcast(hf::sha::K256[T]));
+// Which message words vary per lane, known at compile time: bit t of Mask for t < 16, and
+// a schedule word varies when any word it is computed from does.
+struct VarTable {
+  bool v[64] = {};
+  constexpr explicit VarTable(unsigned mask) {
+    for (int t = 0; t < 16; ++t) v[t] = (mask >> t) & 1;
+    for (int t = 16; t < 64; ++t) v[t] = v[t - 2] || v[t - 7] || v[t - 15] || v[t - 16];
+  }
+};
+
+// Rounds First..End-1 of one block with the message schedule kept in a 16-word ring. Both
+// bounds are compile-time, so the code is straight-line: batch hashing runs 0..64, a nonce
+// search starts after the rounds it precomputed and, in Bitcoin's order, a miss is known
+// after round 61.
+//
+// Mask says which of the block's 16 words vary per lane (all of them for batch hashing). A
+// constant word enters a round as c[t] = K[t] + W[t], precomputed per job; a varying
+// schedule word adds only its varying terms to c[t], the sum of its constant ones. With
+// Bitcoin's order a miss is decided by e after round 61, so rounds 57..60 skip the new a.
+template <class V, unsigned Mask, int T, int First, int End>
+HF_INLINE void search_step(V* s, V* w, const std::uint32_t* c) {
+  if constexpr (T < End) {
+    constexpr VarTable vt(Mask);
+    if constexpr (T >= 16 && vt.v[T]) {
+      constexpr bool v2 = vt.v[T - 2], v7 = vt.v[T - 7], v15 = vt.v[T - 15], v16 = vt.v[T - 16];
+      V x{};
+      bool have = false;  // folded at compile time
+      auto add = [&](V y) { x = have ? x + y : y; have = true; };
+      if constexpr (v16) add(w[(T - 16) & 15]);
+      if constexpr (v15) add(ssig0(w[(T - 15) & 15]));
+      if constexpr (v7) add(w[(T - 7) & 15]);
+      if constexpr (v2) add(ssig1(w[(T - 2) & 15]));
+      if constexpr (!(v2 && v7 && v15 && v16)) x = x + V::bcast(c[T]);
+      w[T & 15] = x;
+    }
+    if constexpr (T >= First) {
+      V kw;
+      if constexpr (vt.v[T]) kw = w[T & 15] + V::bcast(hf::sha::K256[T]);
+      else kw = V::bcast(c[T]);
+      round256<V, T, (End != 61 || T < 57)>(s, kw);
+    }
+  }
 }
-template <class V, int... Ts>
-HF_INLINE void full_rounds256(V* s, V* w, std::integer_sequence<int, Ts...>) {
-  (full_step256<V, Ts>(s, w), ...);
+template <class V, unsigned Mask, int First, int End, int... Ts>
+HF_INLINE void search_rounds(V* s, V* w, const std::uint32_t* c, std::integer_sequence<int, Ts...>) {
+  (search_step<V, Mask, Ts, First, End>(s, w, c), ...);
 }
 
 template <class V>
@@ -52,7 +85,7 @@ void sha256_blocks_impl(std::uint32_t* state, const std::uint8_t* const* ptrs, s
     V::load_words(ptrs, blk * 64, w);
     V s[8];
     for (int i = 0; i < 8; ++i) s[i] = h[i];
-    full_rounds256<V>(s, w, std::make_integer_sequence<int, 64>{});
+    search_rounds<V, 0xffff, 0, 64>(s, w, nullptr, std::make_integer_sequence<int, 64>{});
     for (int i = 0; i < 8; ++i) h[i] = h[i] + s[i];
   }
   for (int i = 0; i < 8; ++i) h[i].store(state + i * L);
@@ -94,51 +127,47 @@ void sha1_blocks_impl(std::uint32_t* state, const std::uint8_t* const* ptrs, std
   for (int i = 0; i < 5; ++i) h[i].store(state + i * L);
 }
 
-// ---- nonce search: rounds driven by a BlockPlan ----
-// Constant words come in as K+W; a varying word t >= 16 adds only its varying terms to a
-// precomputed constant part. Rounds before first_round or at/after `end` are skipped.
-template <class V, int T>
-HF_INLINE void plan_step(V* s, V* w, const hf::cpu::BlockPlan& bp, int first, int end) {
-  if (T < first || T >= end) return;
-  const std::uint8_t f = bp.flags[T];
-  V kw;
-  if (f & hf::cpu::kWConst) {
-    kw = V::bcast(bp.kw[T]);
-  } else {
-    if constexpr (T >= 16) {
-      V x = (f & hf::cpu::kHasConst) ? V::bcast(bp.cpart[T]) : V::bcast(0);
-      if (f & hf::cpu::kVar2) x = x + ssig1(w[T - 2]);
-      if (f & hf::cpu::kVar7) x = x + w[T - 7];
-      if (f & hf::cpu::kVar15) x = x + ssig0(w[T - 15]);
-      if (f & hf::cpu::kVar16) x = x + w[T - 16];
-      w[T] = x;
-    }
-    kw = w[T] + V::bcast(hf::sha::K256[T]);
-  }
-  round256<V, T>(s, kw);
+// ---- nonce search ----
+// Out of line: one copy per (First, End) pair is small enough for the instruction cache
+// where several inlined copies are not.
+template <class V, unsigned Mask, int First, int End>
+__attribute__((noinline)) void block_rounds(V* state, const V* win, const std::uint32_t* c) {
+  V s[8], w[16];
+  for (int i = 0; i < 8; ++i) s[i] = state[i];
+  for (int i = 0; i < 16; ++i) w[i] = win[i];
+  search_rounds<V, Mask, First, End>(s, w, c, std::make_integer_sequence<int, 64>{});
+  for (int i = 0; i < 8; ++i) state[i] = s[i];
 }
-template <class V, int... Ts>
-HF_INLINE void plan_rounds(V* s, V* w, const hf::cpu::BlockPlan& bp, int end, std::integer_sequence<int, Ts...>) {
-  const int first = bp.first_round;
-  (plan_step<V, Ts>(s, w, bp, first, end), ...);
+
+template <class V>
+using BlockFn = void (*)(V*, const V*, const std::uint32_t*);
+// The general case: every word treated as varying (constant ones are broadcast), any first
+// round. Bitcoin headers (the nonce alone in word 3) get their own fully folded kernel.
+template <class V, int End>
+BlockFn<V> block_fn(const hf::cpu::BlockPlan& bp, int first) {
+  if (first == 3 && bp.varmask == 0x0008) return &block_rounds<V, 0x0008, 3, End>;
+  switch (first) {
+    case 4: return &block_rounds<V, 0xffff, 4, End>;
+    case 8: return &block_rounds<V, 0xffff, 8, End>;
+    case 12: return &block_rounds<V, 0xffff, 12, End>;
+    default: return &block_rounds<V, 0xffff, 0, End>;  // first is 0 (see build_block_plan)
+  }
 }
 
 template <class V>
 std::uint32_t search_batch_impl(const hf::cpu::SearchPlan& P, const std::uint32_t* aw, std::uint32_t threshold) {
   constexpr unsigned L = V::lanes;
-  constexpr auto kSeq = std::make_integer_sequence<int, 64>{};
   // e after round 61 is H7 - chain7: misses in Bitcoin's order stop there.
-  constexpr int kEarlyEnd = 61, kEarlySlot = (4 - 61) & 7;
-  V chain[8], s[8];
-  V w[64];
-  V key;
+  constexpr int kEarlySlot = (4 - 61) & 7;
+  V chain[8], s[8], w[16];
+  V key{};
   bool have_key = false;
   for (std::uint32_t b = 0; b < P.nblocks; ++b) {
     const hf::cpu::BlockPlan& bp = P.blocks[b];
+    for (int t = 0; t < 16; ++t) w[t] = V::bcast(bp.w[t]);
     for (unsigned k = 0; k < P.naw; ++k)
       if (P.aw_index[k] / 16 == b) w[P.aw_index[k] % 16] = V::load(aw + k * L);
-    const bool last = b + 1 == P.nblocks;
-    const bool early = last && !P.double_hash && P.bitcoin_order;
+    const bool early = b + 1 == P.nblocks && !P.double_hash && P.bitcoin_order;
     if (b == 0) {
       for (int i = 0; i < 8; ++i) {
         s[i] = V::bcast(bp.prestate[i]);
@@ -147,24 +176,27 @@ std::uint32_t search_batch_impl(const hf::cpu::SearchPlan& P, const std::uint32_
     } else {
       for (int i = 0; i < 8; ++i) s[i] = chain[i];
     }
-    plan_rounds<V>(s, w, bp, early ? kEarlyEnd : 64, kSeq);
+    const int first = b == 0 ? bp.first_round : 0;
     if (early) {
+      block_fn<V, 61>(bp, first)(s, w, bp.c);
       key = V::bswap(s[kEarlySlot] + chain[7]);
       have_key = true;
     } else {
+      block_fn<V, 64>(bp, first)(s, w, bp.c);
       for (int i = 0; i < 8; ++i) chain[i] = chain[i] + s[i];
     }
   }
   if (P.double_hash) {
     for (int i = 0; i < 8; ++i) {
       w[i] = chain[i];
-      s[i] = V::bcast(P.second.prestate[i]);
+      w[8 + i] = V::bcast(P.second.w[8 + i]);
+      s[i] = V::bcast(hf::sha::IV256[i]);
     }
     if (P.bitcoin_order) {
-      plan_rounds<V>(s, w, P.second, kEarlyEnd, kSeq);
+      block_rounds<V, 0x00ff, 0, 61>(s, w, P.second.c);
       key = V::bswap(s[kEarlySlot] + V::bcast(hf::sha::IV256[7]));
     } else {
-      plan_rounds<V>(s, w, P.second, 64, kSeq);
+      block_rounds<V, 0x00ff, 0, 64>(s, w, P.second.c);
       key = s[0] + V::bcast(hf::sha::IV256[0]);
     }
   } else if (!have_key) {

@@ -302,24 +302,18 @@ void sha1_blocks(uint32_t* state, const uint8_t* const* ptrs, size_t nblocks) {
 // ---------------------------------------------------------------------------------------
 // Nonce search
 //
-// The plan's round-skipping precomputation (prestate, first_round, cpart) is tuned for the
+// The plan's round-skipping precomputation (prestate, first_round) is made for the
 // scalar/SIMD round functions; sha256rnds2 cannot start mid-block from an arbitrary slot
 // order cheaply, so every block is compressed in full from the midstate instead.
 
-// Rebuilds W[0..15] of plan block b for each lane: constant words come from kw, the
+// Rebuilds W[0..15] of plan block b for each lane: constant words come from the plan, the
 // nonce-dependent ones from aw.
 HF_INLINE void search_words(const SearchPlan& plan, uint32_t b, const uint32_t* aw,
                             __m128i (&m)[kLanes][4]) {
   const BlockPlan& bp = plan.blocks[b];
-  const __m128i wconst = _mm_set1_epi32(hf::cpu::kWConst);
   HF_UNROLL
   for (int i = 0; i < 4; ++i) {
-    int flags4;
-    std::memcpy(&flags4, bp.flags + 4 * i, 4);
-    const __m128i is_const =
-        _mm_cmpeq_epi32(_mm_and_si128(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(flags4)), wconst), wconst);
-    const __m128i kw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bp.kw + 4 * i));
-    const __m128i w = _mm_and_si128(_mm_sub_epi32(kw, k256(i)), is_const);
+    const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bp.w + 4 * i));
     HF_UNROLL
     for (int l = 0; l < kLanes; ++l) m[l][i] = w;
   }

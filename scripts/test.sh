@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test: the Release build under ctest, then the engine and
+# bad-input tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t0=$(date +%s)
+phase() { echo "== $1 ($(( $(date +%s) - t0 )) s elapsed)"; }
+
+phase "setup"
+bash scripts/setup.sh
+
+phase "build (Release)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+ninja -C build -j"$(nproc)"
+
+phase "test (Release)"
+ctest --test-dir build -j2 --timeout 600 --output-on-failure
+
+phase "build (ASan + UBSan)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHF_SANITIZE=ON -DHF_BUILD_BENCH=OFF >/dev/null
+ninja -C build-asan -j"$(nproc)"
+
+phase "test (ASan + UBSan)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan -j2 --timeout 900 --output-on-failure
+
+phase "done"
