@@ -48,7 +48,7 @@ RunOptions run_options(const Common& c, ProgressPrinter* pp) {
 }
 
 std::optional<std::chrono::nanoseconds> budget_of(double seconds) {
-  if (seconds < 0) usage_error("--seconds must not be negative");
+  if (!(seconds >= 0) || seconds > 1e9) usage_error("--seconds must be between 0 and 1e9");
   if (seconds == 0) return std::nullopt;
   return std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
 }

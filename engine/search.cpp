@@ -49,7 +49,6 @@ std::string Engine::validate(const SearchJob& job) const {
   std::string why = split_range(job.nonce, job.range, job.message.size(), &parts);
   if (!why.empty()) return why;
   if (job.goal == Goal::below_target && job.target.is_zero()) return "target is zero: no hash can meet it";
-  if (job.goal == Goal::best && job.range.count == 0 && !job.budget) return {};
   return {};
 }
 
@@ -150,17 +149,20 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
     }
   };
 
-  const auto deadline = job.budget ? std::optional(t0 + *job.budget) : std::nullopt;
+  // A budget too large to add to now (centuries) is no budget at all.
+  using Clock = std::chrono::steady_clock;
+  const bool has_deadline = job.budget && *job.budget < Clock::time_point::max() - t0;
+  const Clock::time_point deadline = has_deadline ? t0 + *job.budget : Clock::time_point::max();
   auto last_progress = t0;
   {
     std::unique_lock lk(mu);
     while (running > 0) {
       auto wake = std::chrono::steady_clock::now() + opt.progress_interval;
-      if (deadline && *deadline < wake) wake = *deadline;
+      if (deadline < wake) wake = deadline;
       cv.wait_until(lk, wake);
       deliver(false);
       const auto now = std::chrono::steady_clock::now();
-      if (deadline && now >= *deadline && !stop) { stop = true; res.timed_out = true; }
+      if (has_deadline && now >= deadline && !stop) { stop = true; res.timed_out = true; }
       if (opt.cancel && opt.cancel->load() && !stop) { stop = true; res.cancelled = true; }
       if (opt.on_progress && now - last_progress >= opt.progress_interval) {
         last_progress = now;
