@@ -118,11 +118,15 @@ BatchStats Engine::hash_batch(Algo algo, MessageSource& src, const DigestSink& o
       if (m->size() > half_budget)
         throw JobError("message " + std::to_string(index) + " is " + std::to_string(m->size()) +
                        " bytes, over half the batch memory budget (" + std::to_string(opt.memory_budget) + ")");
-      const bool owned = !storage.empty() && m->data() == storage.data();
+      // A view anywhere inside storage (say, a record minus its header) is the engine's to
+      // keep alive; anything else is memory the source keeps valid itself.
+      const bool owned = !storage.empty() && m->data() >= storage.data() &&
+                         m->data() + m->size() <= storage.data() + storage.size();
       if (owned) {
         g->owned += storage.size();
+        const std::size_t off = static_cast<std::size_t>(m->data() - storage.data());
         g->storage.push_back(std::move(storage));
-        g->views.push_back(ByteView(g->storage.back()));
+        g->views.push_back(ByteView(g->storage.back()).subspan(off, m->size()));
       } else {
         g->views.push_back(*m);
       }

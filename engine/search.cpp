@@ -149,33 +149,56 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
     }
   };
 
-  // A budget too large to add to now (centuries) is no budget at all.
+  // A budget too large to add to now (centuries) is no budget at all; a negative one ends
+  // the search at once.
   using Clock = std::chrono::steady_clock;
-  const bool has_deadline = job.budget && *job.budget < Clock::time_point::max() - t0;
-  const Clock::time_point deadline = has_deadline ? t0 + *job.budget : Clock::time_point::max();
+  const bool has_deadline = job.budget.has_value();
+  Clock::time_point deadline = Clock::time_point::max();
+  if (has_deadline)
+    deadline = job.budget->count() <= 0 ? t0
+               : *job.budget < Clock::time_point::max() - t0 ? t0 + *job.budget
+                                                             : Clock::time_point::max();
   auto last_progress = t0;
+  std::exception_ptr failure;  // a throwing callback stops the search, then propagates
   {
     std::unique_lock lk(mu);
     while (running > 0) {
-      auto wake = std::chrono::steady_clock::now() + opt.progress_interval;
-      if (deadline < wake) wake = deadline;
+      auto wake = Clock::now() + opt.progress_interval;
+      if (!stop && deadline < wake) wake = deadline;
       cv.wait_until(lk, wake);
-      deliver(false);
-      const auto now = std::chrono::steady_clock::now();
-      if (has_deadline && now >= deadline && !stop) { stop = true; res.timed_out = true; }
-      if (opt.cancel && opt.cancel->load() && !stop) { stop = true; res.cancelled = true; }
-      if (opt.on_progress && now - last_progress >= opt.progress_interval) {
-        last_progress = now;
-        const double s = std::chrono::duration<double>(now - t0).count();
-        const std::uint64_t d = done.load();
-        lk.unlock();
-        opt.on_progress({d, total, s, s > 0 ? d / s : 0});
-        lk.lock();
+      const auto now = Clock::now();
+      try {
+        deliver(false);
+        if (has_deadline && now >= deadline && !stop) { stop = true; res.timed_out = true; }
+        if (opt.cancel && opt.cancel->load() && !stop) { stop = true; res.cancelled = true; }
+        if (opt.on_progress && now - last_progress >= opt.progress_interval && !failure) {
+          last_progress = now;
+          const double s = std::chrono::duration<double>(now - t0).count();
+          const std::uint64_t d = done.load();
+          lk.unlock();
+          try {
+            opt.on_progress({d, total, s, s > 0 ? d / s : 0});
+          } catch (...) {
+            lk.lock();
+            throw;
+          }
+          lk.lock();
+        }
+      } catch (...) {
+        if (!failure) failure = std::current_exception();
+        stop = true;
       }
     }
-    deliver(true);
+    if (!failure) {
+      try {
+        deliver(true);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
   }
   for (auto& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
 
   std::sort(all.begin(), all.end(), [](const ChunkResult& a, const ChunkResult& b) { return a.first < b.first; });
   for (const ChunkResult& r : all) {

@@ -1,6 +1,7 @@
 // Every backend against OpenSSL: batch hashing through Backend::hash_many, the KernelTable
 // entry points directly, and backend selection (forcing by name and by $HASHFORGE_BACKEND).
 #include <cstdlib>
+#include <initializer_list>
 #include <set>
 #include <string>
 #include <vector>
@@ -254,7 +255,9 @@ TEST_P(BackendTest, KernelSearchBatchReportsExactlyTheLanesAtOrBelowThreshold) {
       {55, {3, E::hex, 16}},      // padding fits in the nonce's block
       {56, {40, E::u64le, 8}},    // padding needs a new block
       {128, {120, E::u64le, 8}},  // the field ends the message at a block boundary
-      {64, {61, E::u32le, 4}},    // straddles, message is exactly one block
+      {66, {61, E::u32le, 4}},    // straddles; the padding needs a second block
+      {40, {12, E::u32le, 4}},    // the nonce alone in word 3 (header layout), one block
+      {300, {140, E::u32be, 4}},  // word 3 of the third block, constant blocks after it
   };
   for (Algo algo : {Algo::sha256, Algo::sha256d})
     for (hf::ByteOrder order : {hf::ByteOrder::bitcoin, hf::ByteOrder::digest})
@@ -292,6 +295,50 @@ TEST_P(BackendTest, KernelSearchBatchReportsExactlyTheLanesAtOrBelowThreshold) {
         }
       }
     }
+  }
+}
+
+// The slow path every candidate is re-checked on, and the message a caller prints or saves.
+TEST(PreparedSearch, DigestOfAndMessageWithMatchTheDefinition) {
+  using E = hf::Encoding;
+  hft::Rng rng(0x9e5);
+  const std::vector<std::pair<std::size_t, hf::NonceField>> fields{
+      {80, {76, E::u32le, 4}}, {70, {60, E::hex, 8}},  {300, {5, E::u32be, 4}}, {90, {62, E::dec, 20}},
+      {55, {3, E::hex, 16}},   {56, {40, E::u64le, 8}}, {128, {120, E::u64le, 8}}, {20, {19, E::hex, 1}},
+  };
+  for (Algo algo : {Algo::sha256, Algo::sha256d}) {
+    for (auto& [len, f] : fields) {
+      hf::SearchJob job;
+      job.algo = algo;
+      job.message = rng.bytes(len);
+      job.nonce = f;
+      const std::size_t w = hft::ref_width(f.encoding, f.width, 0);
+      hf::PreparedSearch ps(algo, job.message, f, w, hf::ByteOrder::digest);
+      Bytes scratch(ps.tail_size());
+      const std::uint64_t max = f.encoding == E::hex && w < 16 ? (1ull << (4 * w)) - 1
+                                : f.encoding == E::u32le || f.encoding == E::u32be ? 0xffffffffull
+                                                                                   : ~0ull;
+      for (std::uint64_t n : std::initializer_list<std::uint64_t>{0, 1, 15, 0x1234567, max - 1, max}) {
+        n &= max;
+        EXPECT_EQ(ps.message_with(n), hft::message_ref(job.message, f, n)) << hft::describe(job) << " n " << n;
+        EXPECT_EQ(hft::hex(ps.digest_of(n, scratch.data())), hft::hex(hft::hit_ref(job, n).digest))
+            << hft::describe(job) << " n " << n;
+      }
+    }
+  }
+  // Varying decimal: the caller inserts a placeholder of the part's width.
+  const Bytes tmpl = rng.bytes(66);
+  const hf::NonceField f{60, E::dec, 0};
+  for (std::uint64_t n : std::initializer_list<std::uint64_t>{0, 7, 42, 999, 123456789, ~0ull}) {
+    const std::size_t w = std::to_string(n).size();
+    Bytes with(tmpl.begin(), tmpl.begin() + 60);
+    with.resize(60 + w, '0');
+    with.insert(with.end(), tmpl.begin() + 60, tmpl.end());
+    hf::PreparedSearch ps(Algo::sha256, with, f, w, hf::ByteOrder::bitcoin);
+    Bytes scratch(ps.tail_size());
+    EXPECT_EQ(ps.message_with(n), hft::message_ref(tmpl, f, n)) << n;
+    EXPECT_EQ(hft::hex(ps.digest_of(n, scratch.data())), hft::hex(hft::ossl(Algo::sha256, hft::message_ref(tmpl, f, n))))
+        << n;
   }
 }
 

@@ -219,8 +219,8 @@ TEST(Hex, FromHexRejectsBadCharacters) {
   // Every single non-hex byte value, in either nibble position.
   for (int c = 0; c < 256; ++c) {
     const bool is_hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    std::string hi = std::string(1, static_cast<char>(c)) + "0";
-    std::string lo = "0" + std::string(1, static_cast<char>(c));
+    const std::string hi{static_cast<char>(c), '0'};
+    const std::string lo{'0', static_cast<char>(c)};
     EXPECT_EQ(hf::from_hex(hi).has_value(), is_hex) << "char " << c;
     EXPECT_EQ(hf::from_hex(lo).has_value(), is_hex) << "char " << c;
   }

@@ -1,0 +1,252 @@
+// End-to-end tests of the hashforge command: real files, real processes, OpenSSL and
+// coreutils as independent oracles. HASHFORGE_BIN names the binary under test.
+#include <gtest/gtest.h>
+#include <openssl/sha.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("hf_cli_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path file(const std::string& name, const std::string& content) {
+    fs::path p = dir_ / name;
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  }
+
+  // Runs a shell command line with the binary as $HF; captures stdout and stderr.
+  Run sh(const std::string& cmdline) {
+    const fs::path out = dir_ / ".out", err = dir_ / ".err";
+    const std::string full = "HF='" + std::string(HASHFORGE_BIN) + "'; cd '" + dir_.string() + "' && " + cmdline +
+                             " >'" + out.string() + "' 2>'" + err.string() + "' </dev/null";
+    const int st = std::system(full.c_str());
+    Run r;
+    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+  Run hf(const std::string& args) { return sh("\"$HF\" " + args); }
+
+  fs::path dir_;
+};
+
+std::string sha256_hex(const std::string& data) {
+  unsigned char d[32];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), d);
+  char buf[65];
+  for (int i = 0; i < 32; ++i) std::snprintf(buf + 2 * i, 3, "%02x", d[i]);
+  return std::string(buf, 64);
+}
+
+int count_lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+// A usage or input error: the exit code, exactly one line on stderr naming the problem,
+// nothing on stdout.
+void expect_one_line_error(const Run& r, int code, const std::string& needle) {
+  EXPECT_EQ(r.code, code) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+constexpr const char* kGenesis =
+    "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f61"
+    "7fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
+
+TEST_F(Cli, HashMatchesCoreutilsByteForByte) {
+  file("a.txt", "hello world\n");
+  file("empty", "");
+  file("with space.bin", std::string(1000, 'z'));
+  file("back\\slash", "x");
+  std::string big(20u << 20, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 + (i >> 10));
+  file("big.bin", big);  // over the batch limit: streamed in pieces
+  const std::string files = "a.txt empty 'with space.bin' 'back\\slash' big.bin";
+  for (const char* algo : {"sha1", "sha256"}) {
+    Run ours = hf(std::string("hash --algo ") + algo + " " + files);
+    Run theirs = sh(std::string(algo) + "sum " + files);
+    ASSERT_EQ(theirs.code, 0) << theirs.err;
+    EXPECT_EQ(ours.code, 0) << ours.err;
+    EXPECT_EQ(ours.out, theirs.out) << algo;
+  }
+}
+
+TEST_F(Cli, HashReadsStdinAndReportsMissingFiles) {
+  file("a.txt", "abc");
+  Run r = sh("printf abc | \"$HF\" hash");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  -\n");  // FIPS 180-4 "abc"
+  Run m = hf("hash a.txt missing.txt");
+  EXPECT_EQ(m.code, 1);
+  EXPECT_NE(m.out.find("a.txt"), std::string::npos);
+  EXPECT_EQ(count_lines(m.err), 1);
+  EXPECT_NE(m.err.find("missing.txt"), std::string::npos);
+}
+
+TEST_F(Cli, Sha256dHashIsDoubleSha256) {
+  file("a.txt", "hashforge");
+  Run r = hf("hash --algo sha256d a.txt");
+  ASSERT_EQ(r.code, 0);
+  unsigned char d1[32], d2[32];
+  const std::string m = "hashforge";
+  SHA256(reinterpret_cast<const unsigned char*>(m.data()), m.size(), d1);
+  SHA256(d1, 32, d2);
+  char hex[65];
+  for (int i = 0; i < 32; ++i) std::snprintf(hex + 2 * i, 3, "%02x", d2[i]);
+  EXPECT_EQ(r.out, std::string(hex, 64) + "  a.txt\n");
+}
+
+TEST_F(Cli, FileJobWritesTheTrueMinimumAtomically) {
+  // 50 bytes: the line straddles the 64-byte block boundary.
+  const std::string input = "a block of text that the miners extend by one line";
+  file("block.txt", input);
+  Run r = hf("search file block.txt --start 4000 --count 600 --json -q --out result.txt");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = boost::json::parse(r.out).as_object();
+  const std::string result = slurp(dir_ / "result.txt");
+  const std::string line = std::string(j["line"].as_string());
+  EXPECT_EQ(result, input + line);
+  EXPECT_EQ(sha256_hex(result), std::string(j["hash"].as_string()));
+  EXPECT_EQ(j["nonces"].as_uint64(), 600u);
+  // Brute force with OpenSSL over the same nonces.
+  std::string best_hash(64, 'g');
+  unsigned best_nonce = 0;
+  for (unsigned n = 4000; n < 4600; ++n) {
+    char l[32];
+    std::snprintf(l, sizeof l, "%08x G06", n);
+    const std::string h = sha256_hex(input + l);
+    if (h < best_hash) { best_hash = h; best_nonce = n; }
+  }
+  EXPECT_EQ(std::string(j["hash"].as_string()), best_hash);
+  EXPECT_EQ(j["nonce"].as_uint64(), best_nonce);
+  int zeros = 0;
+  while (best_hash[static_cast<std::size_t>(zeros)] == '0') ++zeros;
+  EXPECT_EQ(j["leading_zero_hex"].as_int64(), zeros);
+  // No temporary files are left beside the result.
+  for (auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+}
+
+TEST_F(Cli, FileJobCustomIdAndFormatAndWrapAround) {
+  file("b.txt", "x");
+  Run r = hf("search file b.txt --id TEAM7 --format '%04x-%s' --start 65530 --count 20 --json -q");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = boost::json::parse(r.out).as_object();
+  EXPECT_EQ(j["nonces"].as_uint64(), 20u);  // 65530..65535 then 0..13: wraps once, no repeats
+  const std::string line = std::string(j["line"].as_string());
+  ASSERT_EQ(line.size(), 10u);
+  EXPECT_EQ(line.substr(4), "-TEAM7");
+  EXPECT_EQ(slurp(dir_ / "b.txt.result"), "x" + line);
+}
+
+TEST_F(Cli, HeaderScanFindsGenesis) {
+  Run r = hf(std::string("search header ") + kGenesis + " --first 2083230000 --count 10000 -q");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("2083236893 7c2bac1d 000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("# 1 hits"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, HeaderScanCapsHits) {
+  // A target with four leading zero bits: about one nonce in 16 qualifies.
+  Run r = hf(std::string("search header ") + kGenesis +
+             " --target 0fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff --count 2000 --max-hits 5 --json -q");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = boost::json::parse(r.out).as_object();
+  const auto& hits = j["hits"].as_array();
+  EXPECT_EQ(hits.size(), 5u);
+  EXPECT_GT(j["dropped_hits"].as_uint64(), 50u);  // about 1/16 of 2000 nonces qualify
+  for (std::size_t i = 1; i < hits.size(); ++i)
+    EXPECT_LT(hits[i - 1].as_object().at("nonce").as_uint64(), hits[i].as_object().at("nonce").as_uint64());
+}
+
+TEST_F(Cli, ForcingABackendTakesEffect) {
+  Run r = hf(std::string("search header ") + kGenesis + " --count 1000 --json -q --backend scalar");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(boost::json::parse(r.out).as_object()["backend"].as_string(), "scalar");
+  Run e = sh(std::string("HASHFORGE_BACKEND=scalar \"$HF\" search header ") + kGenesis + " --count 1000 --json -q");
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_EQ(boost::json::parse(e.out).as_object()["backend"].as_string(), "scalar");
+  Run bad = sh(std::string("HASHFORGE_BACKEND=warp9 \"$HF\" search header ") + kGenesis + " --count 10");
+  expect_one_line_error(bad, 2, "unknown backend");
+}
+
+TEST_F(Cli, BackendsListsEveryBackendAsJson) {
+  Run r = hf("backends --json");
+  ASSERT_EQ(r.code, 0);
+  auto j = boost::json::parse(r.out).as_object();
+  std::set<std::string> names;
+  for (auto& b : j["backends"].as_array()) names.insert(std::string(b.as_object().at("name").as_string()));
+  EXPECT_EQ(names, (std::set<std::string>{"scalar", "shani", "avx2", "avx512"}));
+  EXPECT_TRUE(j["chosen"].as_object().contains("search-sha256d"));
+}
+
+TEST_F(Cli, BadInputGetsOneLineAndNoResultFile) {
+  file("block.txt", "some text");
+  file("empty.txt", "");
+  expect_one_line_error(hf("search raw --message 0g --offset 0 --best --count 10"), 2, "invalid hex");
+  expect_one_line_error(hf("search raw --message abc --offset 0 --best --count 10"), 2, "odd-length");
+  expect_one_line_error(hf("search raw --message 00112233 --offset 2 --best --count 10"), 2, "outside");
+  expect_one_line_error(hf("search raw --message 0011223344 --offset 0 --target " + std::string(64, '0')), 2, "zero");
+  expect_one_line_error(hf("search raw --message 0011223344 --offset 0 --best --first 4294967290 --count 100"), 2,
+                        "overflows");
+  expect_one_line_error(hf("search header 0011 --count 10"), 2, "80 bytes");
+  expect_one_line_error(hf("search file empty.txt --count 10"), 1, "empty");
+  expect_one_line_error(hf("search file nothere.txt --count 10"), 1, "nothere.txt");
+  expect_one_line_error(hf("search file block.txt --count 10 --backend nosuch"), 2, "unknown backend");
+  expect_one_line_error(hf("search file block.txt --count 10 --bogus-option"), 2, "bogus");
+  expect_one_line_error(hf("frobnicate"), 2, "frobnicate");
+  expect_one_line_error(hf("search header " + std::string(kGenesis) + " --difficulty -3"), 2, "difficulty");
+  EXPECT_FALSE(fs::exists(dir_ / "block.txt.result"));
+  EXPECT_FALSE(fs::exists(dir_ / "empty.txt.result"));
+}
+
+TEST_F(Cli, PlainProgressLinesWhenNotATerminal) {
+  file("block.txt", "progress test");
+  Run r = hf("search file block.txt --seconds 1.2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("progress:"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\r'), std::string::npos);  // no bar redraws into a pipe
+  EXPECT_NE(r.out.find("best line:"), std::string::npos);
+  EXPECT_NE(r.out.find("time budget"), std::string::npos);
+}
+
+}  // namespace
