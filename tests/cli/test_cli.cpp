@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
+struct Proc {
   int code = -1;
   std::string out, err;
 };
@@ -47,18 +47,18 @@ class Cli : public ::testing::Test {
   }
 
   // Runs a shell command line with the binary as $HF; captures stdout and stderr.
-  Run sh(const std::string& cmdline) {
+  Proc sh(const std::string& cmdline) {
     const fs::path out = dir_ / ".out", err = dir_ / ".err";
-    const std::string full = "HF='" + std::string(HASHFORGE_BIN) + "'; cd '" + dir_.string() + "' && " + cmdline +
-                             " >'" + out.string() + "' 2>'" + err.string() + "' </dev/null";
+    const std::string full = "HF='" + std::string(HASHFORGE_BIN) + "'; cd '" + dir_.string() + "' && (" + cmdline +
+                             ") >'" + out.string() + "' 2>'" + err.string() + "' </dev/null";
     const int st = std::system(full.c_str());
-    Run r;
+    Proc r;
     r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     r.out = slurp(out);
     r.err = slurp(err);
     return r;
   }
-  Run hf(const std::string& args) { return sh("\"$HF\" " + args); }
+  Proc hf(const std::string& args) { return sh("\"$HF\" " + args); }
 
   fs::path dir_;
 };
@@ -71,6 +71,8 @@ std::string sha256_hex(const std::string& data) {
   return std::string(buf, 64);
 }
 
+std::uint64_t u64(const boost::json::value& v) { return v.to_number<std::uint64_t>(); }
+
 int count_lines(const std::string& s) {
   int n = 0;
   for (char c : s) n += c == '\n';
@@ -79,7 +81,7 @@ int count_lines(const std::string& s) {
 
 // A usage or input error: the exit code, exactly one line on stderr naming the problem,
 // nothing on stdout.
-void expect_one_line_error(const Run& r, int code, const std::string& needle) {
+void expect_one_line_error(const Proc& r, int code, const std::string& needle) {
   EXPECT_EQ(r.code, code) << r.err;
   EXPECT_EQ(count_lines(r.err), 1) << r.err;
   EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
@@ -100,8 +102,8 @@ TEST_F(Cli, HashMatchesCoreutilsByteForByte) {
   file("big.bin", big);  // over the batch limit: streamed in pieces
   const std::string files = "a.txt empty 'with space.bin' 'back\\slash' big.bin";
   for (const char* algo : {"sha1", "sha256"}) {
-    Run ours = hf(std::string("hash --algo ") + algo + " " + files);
-    Run theirs = sh(std::string(algo) + "sum " + files);
+    Proc ours = hf(std::string("hash --algo ") + algo + " " + files);
+    Proc theirs = sh(std::string(algo) + "sum " + files);
     ASSERT_EQ(theirs.code, 0) << theirs.err;
     EXPECT_EQ(ours.code, 0) << ours.err;
     EXPECT_EQ(ours.out, theirs.out) << algo;
@@ -110,10 +112,10 @@ TEST_F(Cli, HashMatchesCoreutilsByteForByte) {
 
 TEST_F(Cli, HashReadsStdinAndReportsMissingFiles) {
   file("a.txt", "abc");
-  Run r = sh("printf abc | \"$HF\" hash");
+  Proc r = sh("printf abc | \"$HF\" hash");
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  -\n");  // FIPS 180-4 "abc"
-  Run m = hf("hash a.txt missing.txt");
+  Proc m = hf("hash a.txt missing.txt");
   EXPECT_EQ(m.code, 1);
   EXPECT_NE(m.out.find("a.txt"), std::string::npos);
   EXPECT_EQ(count_lines(m.err), 1);
@@ -122,7 +124,7 @@ TEST_F(Cli, HashReadsStdinAndReportsMissingFiles) {
 
 TEST_F(Cli, Sha256dHashIsDoubleSha256) {
   file("a.txt", "hashforge");
-  Run r = hf("hash --algo sha256d a.txt");
+  Proc r = hf("hash --algo sha256d a.txt");
   ASSERT_EQ(r.code, 0);
   unsigned char d1[32], d2[32];
   const std::string m = "hashforge";
@@ -137,14 +139,14 @@ TEST_F(Cli, FileJobWritesTheTrueMinimumAtomically) {
   // 50 bytes: the line straddles the 64-byte block boundary.
   const std::string input = "a block of text that the miners extend by one line";
   file("block.txt", input);
-  Run r = hf("search file block.txt --start 4000 --count 600 --json -q --out result.txt");
+  Proc r = hf("search file block.txt --start 4000 --count 600 --json -q --out result.txt");
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = boost::json::parse(r.out).as_object();
   const std::string result = slurp(dir_ / "result.txt");
   const std::string line = std::string(j["line"].as_string());
   EXPECT_EQ(result, input + line);
   EXPECT_EQ(sha256_hex(result), std::string(j["hash"].as_string()));
-  EXPECT_EQ(j["nonces"].as_uint64(), 600u);
+  EXPECT_EQ(u64(j["nonces"]), 600u);
   // Brute force with OpenSSL over the same nonces.
   std::string best_hash(64, 'g');
   unsigned best_nonce = 0;
@@ -155,10 +157,10 @@ TEST_F(Cli, FileJobWritesTheTrueMinimumAtomically) {
     if (h < best_hash) { best_hash = h; best_nonce = n; }
   }
   EXPECT_EQ(std::string(j["hash"].as_string()), best_hash);
-  EXPECT_EQ(j["nonce"].as_uint64(), best_nonce);
+  EXPECT_EQ(u64(j["nonce"]), best_nonce);
   int zeros = 0;
   while (best_hash[static_cast<std::size_t>(zeros)] == '0') ++zeros;
-  EXPECT_EQ(j["leading_zero_hex"].as_int64(), zeros);
+  EXPECT_EQ(static_cast<int>(u64(j["leading_zero_hex"])), zeros);
   // No temporary files are left beside the result.
   for (auto& e : fs::directory_iterator(dir_))
     EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
@@ -166,10 +168,10 @@ TEST_F(Cli, FileJobWritesTheTrueMinimumAtomically) {
 
 TEST_F(Cli, FileJobCustomIdAndFormatAndWrapAround) {
   file("b.txt", "x");
-  Run r = hf("search file b.txt --id TEAM7 --format '%04x-%s' --start 65530 --count 20 --json -q");
+  Proc r = hf("search file b.txt --id TEAM7 --format '%04x-%s' --start 65530 --count 20 --json -q");
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = boost::json::parse(r.out).as_object();
-  EXPECT_EQ(j["nonces"].as_uint64(), 20u);  // 65530..65535 then 0..13: wraps once, no repeats
+  EXPECT_EQ(u64(j["nonces"]), 20u);  // 65530..65535 then 0..13: wraps once, no repeats
   const std::string line = std::string(j["line"].as_string());
   ASSERT_EQ(line.size(), 10u);
   EXPECT_EQ(line.substr(4), "-TEAM7");
@@ -177,7 +179,7 @@ TEST_F(Cli, FileJobCustomIdAndFormatAndWrapAround) {
 }
 
 TEST_F(Cli, HeaderScanFindsGenesis) {
-  Run r = hf(std::string("search header ") + kGenesis + " --first 2083230000 --count 10000 -q");
+  Proc r = hf(std::string("search header ") + kGenesis + " --first 2083230000 --count 10000 -q");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("2083236893 7c2bac1d 000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"),
             std::string::npos)
@@ -187,30 +189,30 @@ TEST_F(Cli, HeaderScanFindsGenesis) {
 
 TEST_F(Cli, HeaderScanCapsHits) {
   // A target with four leading zero bits: about one nonce in 16 qualifies.
-  Run r = hf(std::string("search header ") + kGenesis +
+  Proc r = hf(std::string("search header ") + kGenesis +
              " --target 0fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff --count 2000 --max-hits 5 --json -q");
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = boost::json::parse(r.out).as_object();
   const auto& hits = j["hits"].as_array();
   EXPECT_EQ(hits.size(), 5u);
-  EXPECT_GT(j["dropped_hits"].as_uint64(), 50u);  // about 1/16 of 2000 nonces qualify
+  EXPECT_GT(u64(j["dropped_hits"]), 50u);  // about 1/16 of 2000 nonces qualify
   for (std::size_t i = 1; i < hits.size(); ++i)
-    EXPECT_LT(hits[i - 1].as_object().at("nonce").as_uint64(), hits[i].as_object().at("nonce").as_uint64());
+    EXPECT_LT(u64(hits[i - 1].as_object().at("nonce")), u64(hits[i].as_object().at("nonce")));
 }
 
 TEST_F(Cli, ForcingABackendTakesEffect) {
-  Run r = hf(std::string("search header ") + kGenesis + " --count 1000 --json -q --backend scalar");
+  Proc r = hf(std::string("search header ") + kGenesis + " --count 1000 --json -q --backend scalar");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(boost::json::parse(r.out).as_object()["backend"].as_string(), "scalar");
-  Run e = sh(std::string("HASHFORGE_BACKEND=scalar \"$HF\" search header ") + kGenesis + " --count 1000 --json -q");
+  Proc e = sh(std::string("HASHFORGE_BACKEND=scalar \"$HF\" search header ") + kGenesis + " --count 1000 --json -q");
   ASSERT_EQ(e.code, 0) << e.err;
   EXPECT_EQ(boost::json::parse(e.out).as_object()["backend"].as_string(), "scalar");
-  Run bad = sh(std::string("HASHFORGE_BACKEND=warp9 \"$HF\" search header ") + kGenesis + " --count 10");
+  Proc bad = sh(std::string("HASHFORGE_BACKEND=warp9 \"$HF\" search header ") + kGenesis + " --count 10");
   expect_one_line_error(bad, 2, "unknown backend");
 }
 
 TEST_F(Cli, BackendsListsEveryBackendAsJson) {
-  Run r = hf("backends --json");
+  Proc r = hf("backends --json");
   ASSERT_EQ(r.code, 0);
   auto j = boost::json::parse(r.out).as_object();
   std::set<std::string> names;
@@ -241,7 +243,7 @@ TEST_F(Cli, BadInputGetsOneLineAndNoResultFile) {
 
 TEST_F(Cli, PlainProgressLinesWhenNotATerminal) {
   file("block.txt", "progress test");
-  Run r = hf("search file block.txt --seconds 1.2");
+  Proc r = hf("search file block.txt --seconds 1.2");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("progress:"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find('\r'), std::string::npos);  // no bar redraws into a pipe
