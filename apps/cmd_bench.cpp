@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <ctime>
 #include <memory>
 
@@ -27,6 +28,7 @@ struct Opts {
   unsigned threads = 0;
   double seconds = 1.0;
   std::size_t bulk_mib = 256;
+  unsigned repeat = 3;
   bool json = false;
 };
 
@@ -120,11 +122,24 @@ struct Row {
   double scan = 0, file = 0, sha1_1m = 0, sha256_1m = 0, sha1_64 = 0, sha256_64 = 0;
 };
 
+Row median_row(const std::vector<Row>& rs) {
+  Row out;
+  out.name = rs.front().name;
+  for (double Row::*f : {&Row::scan, &Row::file, &Row::sha1_1m, &Row::sha256_1m, &Row::sha1_64, &Row::sha256_64}) {
+    std::vector<double> v;
+    for (const Row& r : rs) v.push_back(r.*f);
+    std::sort(v.begin(), v.end());
+    out.*f = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  }
+  return out;
+}
+
 int run_bench(const Opts& o) {
   const Engine& e = Engine::instance();
   const unsigned threads = o.threads ? o.threads : default_threads();
   if (o.seconds <= 0) usage_error("--seconds must be positive");
   if (o.bulk_mib == 0) usage_error("--bulk-mib must be positive");
+  if (o.repeat == 0) usage_error("--repeat must be at least 1");
   std::vector<std::string> names;
   if (!o.backend.empty()) {
     e.resolve(Op::hash_sha256, o.backend);  // validates the name
@@ -136,33 +151,48 @@ int run_bench(const Opts& o) {
   }
 
   const double s = o.seconds;
-  // Anchor: OpenSSL single thread, same messages, same run.
-  const double ossl_256_16k = openssl_rate(EVP_sha256(), 16384, s);
-  const double ossl_1_1m = openssl_rate(EVP_sha1(), 1u << 20, s);
-  const double ossl_256_1m = openssl_rate(EVP_sha256(), 1u << 20, s);
-  const double ossl_1_64 = openssl_rate(EVP_sha1(), 64, s);
-  const double ossl_256_64 = openssl_rate(EVP_sha256(), 64, s);
-  const double ossl_compr = ossl_256_16k / 64;  // SHA-256 compressions per second
-
   Bytes bulk(o.bulk_mib << 20);
   for (std::size_t i = 0; i < bulk.size(); ++i) bulk[i] = static_cast<std::uint8_t>(i * 131 + (i >> 12));
+  Bytes small(std::min<std::size_t>(bulk.size(), 64u << 20));
+  std::copy(bulk.begin(), bulk.begin() + static_cast<std::ptrdiff_t>(small.size()), small.begin());
   const SearchJob hj = header_job(), fj = file_job();
 
-  std::vector<Row> rows;
-  for (const std::string& n : names) {
-    if (!o.json) std::fprintf(stderr, "bench: %s...\n", n.c_str());
-    Row r;
-    r.name = n;
-    r.scan = search_rate(hj, n, threads, s);
-    r.file = search_rate(fj, n, threads, s);
-    r.sha1_1m = batch_rate(Algo::sha1, bulk, 1u << 20, n, threads, s);
-    r.sha256_1m = batch_rate(Algo::sha256, bulk, 1u << 20, n, threads, s);
-    Bytes small(std::min<std::size_t>(bulk.size(), 64u << 20));
-    std::copy(bulk.begin(), bulk.begin() + static_cast<std::ptrdiff_t>(small.size()), small.begin());
-    r.sha1_64 = batch_rate(Algo::sha1, small, 64, n, threads, s);
-    r.sha256_64 = batch_rate(Algo::sha256, small, 64, n, threads, s);
-    rows.push_back(r);
+  // Shared machines are noisy: each round measures the anchors (OpenSSL, one thread, same
+  // messages) and then every backend, and each figure is the median over the rounds, so an
+  // anchor and the figure it is compared with are always taken minutes apart at most.
+  std::vector<Row> anchor_rounds;
+  std::vector<std::vector<Row>> rounds(names.size());
+  for (unsigned round = 0; round < o.repeat; ++round) {
+    if (!o.json) std::fprintf(stderr, "bench: round %u/%u: OpenSSL...\n", round + 1, o.repeat);
+    Row a;
+    a.name = "openssl";
+    a.scan = openssl_rate(EVP_sha256(), 16384, s) / 64;  // SHA-256 compressions per second
+    a.file = a.scan;
+    a.sha1_1m = openssl_rate(EVP_sha1(), 1u << 20, s);
+    a.sha256_1m = openssl_rate(EVP_sha256(), 1u << 20, s);
+    a.sha1_64 = openssl_rate(EVP_sha1(), 64, s);
+    a.sha256_64 = openssl_rate(EVP_sha256(), 64, s);
+    anchor_rounds.push_back(a);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const std::string& n = names[i];
+      if (!o.json) std::fprintf(stderr, "bench: round %u/%u: %s...\n", round + 1, o.repeat, n.c_str());
+      Row r;
+      r.name = n;
+      r.scan = search_rate(hj, n, threads, s);
+      r.file = search_rate(fj, n, threads, s);
+      r.sha1_1m = batch_rate(Algo::sha1, bulk, 1u << 20, n, threads, s);
+      r.sha256_1m = batch_rate(Algo::sha256, bulk, 1u << 20, n, threads, s);
+      r.sha1_64 = batch_rate(Algo::sha1, small, 64, n, threads, s);
+      r.sha256_64 = batch_rate(Algo::sha256, small, 64, n, threads, s);
+      rounds[i].push_back(r);
+    }
   }
+  const Row anchor = median_row(anchor_rounds);
+  const double ossl_compr = anchor.scan, ossl_256_16k = anchor.scan * 64;
+  const double ossl_1_1m = anchor.sha1_1m, ossl_256_1m = anchor.sha256_1m;
+  const double ossl_1_64 = anchor.sha1_64, ossl_256_64 = anchor.sha256_64;
+  std::vector<Row> rows;
+  for (auto& rr : rounds) rows.push_back(median_row(rr));
   const Row* scalar = nullptr;
   for (const Row& r : rows)
     if (r.name == "scalar") scalar = &r;
@@ -193,6 +223,7 @@ int run_bench(const Opts& o) {
         {"cpu", cpu},
         {"threads", threads},
         {"seconds_per_measurement", s},
+        {"rounds", o.repeat},
         {"openssl",
          {{"version", OPENSSL_VERSION_TEXT},
           {"sha256_16KiB_bytes_per_s", ossl_256_16k},
@@ -205,7 +236,8 @@ int run_bench(const Opts& o) {
     return 0;
   }
 
-  std::printf("hashforge bench  %s  CPU: %s  threads: %u  (%.1f s per measurement)\n", date, cpu.c_str(), threads, s);
+  std::printf("hashforge bench  %s  CPU: %s  threads: %u  (%.1f s per measurement, median of %u rounds)\n", date,
+              cpu.c_str(), threads, s, o.repeat);
   std::printf("OpenSSL (%s), 1 thread, same run: sha256 16 KiB %s = %s compressions; sha1 1 MiB %s; sha256 1 MiB %s; "
               "sha1 64 B %s; sha256 64 B %s\n\n",
               OPENSSL_VERSION_TEXT, si_rate(ossl_256_16k, "B").c_str(), si_rate(ossl_compr, "").c_str(),
@@ -246,6 +278,7 @@ void add_bench(CLI::App& app, Runner& run) {
   sub->add_option("--threads", o->threads, "Threads (default: all cores)");
   sub->add_option("--seconds", o->seconds, "Seconds per measurement")->capture_default_str();
   sub->add_option("--bulk-mib", o->bulk_mib, "MiB of in-memory data for the bulk measurements")->capture_default_str();
+  sub->add_option("--repeat", o->repeat, "Rounds; each figure is the median")->capture_default_str();
   sub->add_flag("--json", o->json, "Machine-readable output");
   sub->callback([o, &run] { run = [o] { return run_bench(*o); }; });
 }
