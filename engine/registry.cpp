@@ -1,6 +1,7 @@
 // The Engine: the backend registry (priority per operation), forcing, and self-tests.
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "engine/cpu/cpu_backend.hpp"
 #include "engine/engine.hpp"
@@ -9,19 +10,32 @@
 namespace hf {
 
 namespace {
-// Preference per operation, best first, from bench/results on AVX-512 + SHA-NI machines:
-// the multi-buffer lanes win for search and bulk hashing of many messages.
+// Preference per operation, best first, from bench/results (2026-11-21, AVX-512 + SHA-NI
+// Xeon): AVX-512's 16 lanes win everything there. Without AVX-512 (most desktop and AMD
+// parts), two interleaved SHA-NI streams beat AVX2's 8 lanes for SHA-256 (2.9 vs 1.6 GB/s,
+// 20 vs 12.5 M sha256d nonces/s) but AVX2 beats SHA-NI for bulk SHA-1 (3.6 vs 2.7 GB/s),
+// whose scalar round is cheap enough for plain vector code to pay.
 std::vector<std::string_view> preference(Op op) {
   switch (op) {
+    case Op::hash_sha1:
+      return {"avx512", "avx2", "shani", "scalar"};
     case Op::search_sha256:
     case Op::search_sha256d:
-    case Op::hash_sha1:
     case Op::hash_sha256:
     case Op::hash_sha256d:
       return {"avx512", "shani", "avx2", "scalar"};
   }
   return {"scalar"};
 }
+// HASHFORGE_DISABLE=avx512,shani makes the engine behave as on a CPU without those
+// instruction sets, so the choice logic for such machines can be exercised on this one.
+bool disabled_by_env(const std::string& name) {
+  const char* env = std::getenv("HASHFORGE_DISABLE");
+  if (!env) return false;
+  std::string list = std::string(",") + env + ",";
+  return list.find("," + name + ",") != std::string::npos;
+}
+
 }  // namespace
 
 Engine& Engine::instance() {
@@ -36,6 +50,7 @@ Engine::Engine() : single_(&reference_fns()) {
     s.description = cb->description();
     s.lanes = cb->lanes();
     s.why_unavailable = cb->unavailable_reason();
+    if (s.why_unavailable.empty() && disabled_by_env(s.name)) s.why_unavailable = "disabled by HASHFORGE_DISABLE";
     s.available = s.why_unavailable.empty();
     if (s.available) {
       std::string err = selftest_backend(*cb);

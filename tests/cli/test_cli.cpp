@@ -221,6 +221,30 @@ TEST_F(Cli, BackendsListsEveryBackendAsJson) {
   EXPECT_TRUE(j["chosen"].as_object().contains("search-sha256d"));
 }
 
+TEST_F(Cli, ChoiceIsPerOperationWithoutAvx512) {
+  // As on a CPU with SHA-NI and AVX2 but no AVX-512: SHA-NI wins SHA-256 work, AVX2 bulk SHA-1.
+  Proc r = sh("HASHFORGE_DISABLE=avx512 \"$HF\" backends --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = boost::json::parse(r.out).as_object();
+  auto chosen = j["chosen"].as_object();
+  bool have_shani = false, have_avx2 = false;
+  for (auto& b : j["backends"].as_array()) {
+    const auto& o = b.as_object();
+    if (o.at("name") == "avx512") {
+      EXPECT_FALSE(o.at("usable").as_bool());
+      EXPECT_EQ(o.at("why_unavailable"), "disabled by HASHFORGE_DISABLE");
+    }
+    if (o.at("name") == "shani") have_shani = o.at("usable").as_bool();
+    if (o.at("name") == "avx2") have_avx2 = o.at("usable").as_bool();
+  }
+  if (!have_shani || !have_avx2) GTEST_SKIP() << "this CPU lacks SHA-NI or AVX2";
+  EXPECT_EQ(chosen["search-sha256d"], "shani");
+  EXPECT_EQ(chosen["hash-sha256"], "shani");
+  EXPECT_EQ(chosen["hash-sha1"], "avx2");
+  Proc forced = sh("HASHFORGE_DISABLE=avx512 \"$HF\" hash --backend avx512 /dev/null");
+  expect_one_line_error(forced, 2, "disabled by HASHFORGE_DISABLE");
+}
+
 TEST_F(Cli, BadInputGetsOneLineAndNoResultFile) {
   file("block.txt", "some text");
   file("empty.txt", "");
