@@ -103,8 +103,8 @@ void ProgressPrinter::update(const Progress& p, const std::string& extra) {
     drawn_ = true;
   } else if (p.seconds - last_plain_ >= 5 || last_plain_ < 0) {
     last_plain_ = p.seconds;
-    std::fprintf(stderr, "progress: %llu done (%.1f%%), %s, %.1fs %s\n", static_cast<unsigned long long>(p.done),
-                 100 * frac, si_rate(p.rate, unit_).c_str(), p.seconds, extra.c_str());
+    std::fprintf(stderr, "progress: %llu done (%.1f%%), %s, %.1fs%s%s\n", static_cast<unsigned long long>(p.done),
+                 100 * frac, si_rate(p.rate, unit_).c_str(), p.seconds, extra.empty() ? "" : " ", extra.c_str());
   }
   std::fflush(stderr);
 }
