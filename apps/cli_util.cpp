@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -55,7 +56,8 @@ std::uint64_t parse_u64(const std::string& s, const char* what) {
   std::size_t pos = 0;
   unsigned long long v = 0;
   try {
-    if (s[0] == '-' || s[0] == '+') throw std::invalid_argument("sign");
+    for (char c : s)
+      if (c == '-' || c == '+' || std::isspace(static_cast<unsigned char>(c))) throw std::invalid_argument("sign");
     v = std::stoull(hex ? s.substr(2) : s, &pos, hex ? 16 : 10);
   } catch (const std::exception&) {
     usage_error(std::string(what) + ": not a non-negative integer: '" + s + "'");

@@ -275,10 +275,12 @@ void add_bench(CLI::App& app, Runner& run) {
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand("bench", "Benchmark every backend beside OpenSSL, measured in the same run");
   sub->add_option("--backend", o->backend, "Only this backend (and scalar, for the speed-up)");
-  sub->add_option("--threads", o->threads, "Threads (default: all cores)");
-  sub->add_option("--seconds", o->seconds, "Seconds per measurement")->capture_default_str();
-  sub->add_option("--bulk-mib", o->bulk_mib, "MiB of in-memory data for the bulk measurements")->capture_default_str();
-  sub->add_option("--repeat", o->repeat, "Rounds; each figure is the median")->capture_default_str();
+  sub->add_option("--threads", o->threads, "Threads, 1..1024 (default: all cores)")->check(CLI::Range(1u, 1024u));
+  sub->add_option("--seconds", o->seconds, "Seconds per measurement")->capture_default_str()->check(CLI::Range(0.01, 3600.0));
+  sub->add_option("--bulk-mib", o->bulk_mib, "MiB of in-memory data for the bulk measurements")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{65536}));
+  sub->add_option("--repeat", o->repeat, "Rounds; each figure is the median")->capture_default_str()->check(CLI::Range(1u, 100u));
   sub->add_flag("--json", o->json, "Machine-readable output");
   sub->callback([o, &run] { run = [o] { return run_bench(*o); }; });
 }

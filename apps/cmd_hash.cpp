@@ -28,13 +28,15 @@ struct Opts {
   std::vector<std::string> files;
 };
 
-// sha256sum's line: names with a backslash or newline get a leading backslash and escapes.
+// sha256sum's line (coreutils 9.1): names with a backslash, newline or carriage return get a
+// leading backslash and escapes.
 void print_line(const Digest& d, const std::string& name) {
   std::string esc;
   bool escaped = false;
   for (char c : name) {
     if (c == '\\') { esc += "\\\\"; escaped = true; }
     else if (c == '\n') { esc += "\\n"; escaped = true; }
+    else if (c == '\r') { esc += "\\r"; escaped = true; }
     else esc += c;
   }
   std::printf("%s%s  %s\n", escaped ? "\\" : "", d.hex().c_str(), esc.c_str());
@@ -145,7 +147,7 @@ void add_hash(CLI::App& app, Runner& run) {
   CLI::App* sub = app.add_subcommand("hash", "Print file digests like sha1sum / sha256sum");
   sub->add_option("--algo,-a", o->algo, "sha1, sha256 or sha256d")->capture_default_str();
   sub->add_option("--backend", o->backend, "Force a backend (default: $HASHFORGE_BACKEND or the best)");
-  sub->add_option("--threads", o->threads, "Threads (default: all cores)");
+  sub->add_option("--threads", o->threads, "Threads, 1..1024 (default: all cores)")->check(CLI::Range(1u, 1024u));
   sub->add_option("files", o->files, "Files ('-' or none: standard input)");
   sub->callback([o, &run] { run = [o] { return run_hash(*o); }; });
 }

@@ -32,7 +32,7 @@ struct Common {
 
 void add_common(CLI::App* sub, Common& c) {
   sub->add_option("--backend", c.backend, "Force a backend (default: $HASHFORGE_BACKEND or the best)");
-  sub->add_option("--threads", c.threads, "Threads (default: all cores)");
+  sub->add_option("--threads", c.threads, "Threads, 1..1024 (default: all cores)")->check(CLI::Range(1u, 1024u));
   sub->add_flag("--json", c.json, "Machine-readable output");
   sub->add_flag("--quiet,-q", c.quiet, "No progress display");
 }
@@ -85,7 +85,10 @@ LineFormat parse_format(const std::string& fmt, const std::string& id) {
     if (fmt[i] == 's') { *out += id; continue; }
     std::size_t width = 0;
     const bool zero = fmt[i] == '0';
-    while (i < fmt.size() && fmt[i] >= '0' && fmt[i] <= '9') width = width * 10 + static_cast<std::size_t>(fmt[i++] - '0');
+    while (i < fmt.size() && fmt[i] >= '0' && fmt[i] <= '9') {
+      width = width * 10 + static_cast<std::size_t>(fmt[i++] - '0');
+      if (width > 20) usage_error("--format: nonce width at most 20 digits");
+    }
     if (i >= fmt.size() || (fmt[i] != 'x' && fmt[i] != 'd'))
       usage_error("--format: the nonce conversion must be %0Nx, %0Nd or %d");
     if (seen) usage_error("--format: more than one nonce conversion");
@@ -142,7 +145,10 @@ int run_file(const FileOpts& o) {
   RunOptions ro = run_options(o.c, &pp);
 
   // Sweep in order from the start, wrapping once to 0: no nonce is tried twice.
-  const std::uint64_t first_len = std::min(count, space - start);
+  // Nonces from start to the top of the space; a full 64-bit space from 0 holds 2^64
+  // nonces, more than a count can say, so any count fits there.
+  const std::uint64_t to_top = max - start;  // one less than the number of nonces left
+  const std::uint64_t first_len = to_top == ~0ull ? count : std::min(count, to_top + 1);
   job.range = {start, first_len};
   SearchResult r = Engine::instance().search(job, ro);
   if (r.complete && count > first_len && !r.cancelled) {
@@ -158,6 +164,9 @@ int run_file(const FileOpts& o) {
       r.complete = r2.complete;
       r.timed_out = r2.timed_out;
       r.cancelled = r2.cancelled;
+    } else {
+      r.complete = false;  // the budget ran out exactly at the wrap
+      r.timed_out = true;
     }
   }
   pp.finish();
@@ -311,6 +320,7 @@ int run_header(const HeaderOpts& o) {
     if (std::string why = target_from_compact(bits, &job.target); !why.empty()) usage_error("header nBits: " + why);
   }
   const std::uint64_t first = parse_u64(o.first, "--first");
+  if (first > 0xffffffffull) usage_error("--first " + o.first + " is outside the 32-bit nonce space");
   const std::uint64_t count = o.count.empty() ? (first <= 0xffffffffull ? 0x100000000ull - first : 0)
                                               : parse_u64(o.count, "--count");
   job.range = {first, count};

@@ -38,7 +38,13 @@ int main(int argc, char** argv) {
     return hf::cli::kExitUsage;
   }
   try {
-    return run();
+    const int rc = run();
+    // A full disk or closed pipe on stdout is a failure, as it is for coreutils.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      std::fprintf(stderr, "hashforge: write error on standard output\n");
+      return hf::cli::kExitFailure;
+    }
+    return rc;
   } catch (const hf::cli::CliError& e) {
     std::fprintf(stderr, "hashforge: %s\n", e.what());
     return e.code;

@@ -38,6 +38,7 @@ BatchStats Engine::hash_batch(Algo algo, MessageSource& src, const DigestSink& o
   BatchStats st;
   st.backend = std::string(be.name());
   st.threads = opt.threads ? opt.threads : default_threads();
+  if (st.threads > kMaxThreads) throw JobError("at most " + std::to_string(kMaxThreads) + " threads");
   const std::size_t half_budget = std::max<std::size_t>(opt.memory_budget / 2, 1);
   // Enough messages per group to fill every lane several times over; small groups for big
   // messages so several threads share the work.
@@ -52,7 +53,7 @@ BatchStats Engine::hash_batch(Algo algo, MessageSource& src, const DigestSink& o
   std::deque<Group*> queue;                     // waiting for a worker
   std::size_t owned_in_flight = 0;
   bool closing = false;
-  std::exception_ptr failure;
+  std::exception_ptr failure, worker_failure;
 
   auto worker = [&] {
     while (true) {
@@ -64,20 +65,41 @@ BatchStats Engine::hash_batch(Algo algo, MessageSource& src, const DigestSink& o
         g = queue.front();
         queue.pop_front();
       }
-      g->out.resize(g->views.size());
-      be.hash_many(algo, g->views, g->out.data());
+      std::exception_ptr err;
+      try {
+        g->out.resize(g->views.size());
+        be.hash_many(algo, g->views, g->out.data());
+      } catch (...) {
+        err = std::current_exception();
+      }
       std::lock_guard lk(mu);
+      if (err && !worker_failure) worker_failure = err;
       g->done = true;
       done_cv.notify_all();
     }
   };
   std::vector<std::thread> pool;
-  for (unsigned i = 0; i < st.threads; ++i) pool.emplace_back(worker);
+  auto stop_pool = [&] {
+    {
+      std::lock_guard lk(mu);
+      closing = true;
+      queue.clear();
+      work_cv.notify_all();
+    }
+    for (auto& t : pool) t.join();
+  };
+  try {
+    for (unsigned i = 0; i < st.threads; ++i) pool.emplace_back(worker);
+  } catch (...) {
+    stop_pool();
+    throw;
+  }
 
   // Emits finished groups at the front; with `wait`, blocks until at least one is emitted.
   auto drain = [&](std::unique_lock<std::mutex>& lk, bool wait) {
     while (true) {
       bool emitted = false;
+      if (worker_failure) std::rethrow_exception(worker_failure);
       while (!inflight.empty() && inflight.front()->done) {
         std::unique_ptr<Group> g = std::move(inflight.front());
         inflight.pop_front();
@@ -115,13 +137,14 @@ BatchStats Engine::hash_batch(Algo algo, MessageSource& src, const DigestSink& o
       Bytes storage;
       std::optional<ByteView> m = src.next(storage);
       if (!m) break;
-      if (m->size() > half_budget)
-        throw JobError("message " + std::to_string(index) + " is " + std::to_string(m->size()) +
-                       " bytes, over half the batch memory budget (" + std::to_string(opt.memory_budget) + ")");
       // A view anywhere inside storage (say, a record minus its header) is the engine's to
-      // keep alive; anything else is memory the source keeps valid itself.
+      // keep alive and counts against the budget; anything else is memory the source keeps
+      // valid itself.
       const bool owned = !storage.empty() && m->data() >= storage.data() &&
                          m->data() + m->size() <= storage.data() + storage.size();
+      if (owned && storage.size() > half_budget)
+        throw JobError("message " + std::to_string(index) + " is " + std::to_string(storage.size()) +
+                       " bytes, over half the batch memory budget (" + std::to_string(opt.memory_budget) + ")");
       if (owned) {
         g->owned += storage.size();
         const std::size_t off = static_cast<std::size_t>(m->data() - storage.data());
@@ -167,13 +190,7 @@ BatchStats Engine::hash_batch(Algo algo, MessageSource& src, const DigestSink& o
   } catch (...) {
     failure = std::current_exception();
   }
-  {
-    std::lock_guard lk(mu);
-    closing = true;
-    queue.clear();
-    work_cv.notify_all();
-  }
-  for (auto& t : pool) t.join();
+  stop_pool();
   if (failure) std::rethrow_exception(failure);
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return st;

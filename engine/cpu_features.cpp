@@ -71,12 +71,12 @@ std::string CpuFeatures::shani_missing() const {
   return {};
 }
 std::string CpuFeatures::avx2_missing() const {
-  if (!avx2) return "CPU lacks AVX2";
+  if (!avx2 || !bmi2) return "CPU lacks AVX2 or BMI2";
   if (!os_avx) return "OS does not enable AVX register state (XCR0)";
   return {};
 }
 std::string CpuFeatures::avx512_missing() const {
-  if (!avx512f || !avx512vl || !avx512bw) return "CPU lacks AVX-512 F/VL/BW";
+  if (!avx512f || !avx512vl || !avx512bw || !bmi2) return "CPU lacks AVX-512 F/VL/BW or BMI2";
   if (!os_avx512) return "OS does not enable AVX-512 register state (XCR0)";
   return {};
 }

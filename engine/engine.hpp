@@ -111,5 +111,6 @@ class Engine {
 };
 
 unsigned default_threads();
+inline constexpr unsigned kMaxThreads = 1024;
 
 }  // namespace hf

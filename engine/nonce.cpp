@@ -96,22 +96,25 @@ std::string split_range(const NonceField& f, NonceRange r, std::size_t message_s
   if ((f.encoding == Encoding::u32le || f.encoding == Encoding::u32be) && f.width != 0 && f.width != 4)
     return "u32 nonce fields are 4 bytes wide";
   if (f.encoding == Encoding::u64le && f.width != 0 && f.width != 8) return "u64 nonce fields are 8 bytes wide";
-  if (r.count == 0) return {};
   const std::uint64_t max = encoding_max(f);
-  if (r.first > max || r.count - 1 > max - r.first)
+  if (r.first > max)
+    return "first nonce " + std::to_string(r.first) + " is outside the " + encoding_name(f.encoding) +
+           " encoding (largest nonce " + std::to_string(max) + ")";
+  if (r.count > 0 && r.count - 1 > max - r.first)
     return "nonce range " + std::to_string(r.first) + "+" + std::to_string(r.count) + " overflows the " +
            encoding_name(f.encoding) + " encoding (largest nonce " + std::to_string(max) + ")";
   const std::size_t fw = fixed_width(f);
+  if (fw != 0 && (f.offset > message_size || fw > message_size - f.offset))
+    return "nonce field [" + std::to_string(f.offset) + ", " + std::to_string(f.offset + fw) + ") lies outside the " +
+           std::to_string(message_size) + "-byte message";
+  if (fw == 0 && f.offset > message_size)
+    return "nonce offset " + std::to_string(f.offset) + " lies outside the " + std::to_string(message_size) +
+           "-byte message";
+  if (r.count == 0) return {};
   if (fw != 0) {
-    if (f.offset > message_size || fw > message_size - f.offset)
-      return "nonce field [" + std::to_string(f.offset) + ", " + std::to_string(f.offset + fw) +
-             ") lies outside the " + std::to_string(message_size) + "-byte message";
     parts->push_back({r, fw});
     return {};
   }
-  if (f.offset > message_size)
-    return "nonce offset " + std::to_string(f.offset) + " lies outside the " + std::to_string(message_size) +
-           "-byte message";
   // Varying decimal: one part per digit count, so each part has one message layout.
   std::uint64_t n = r.first;
   const std::uint64_t last = r.last();

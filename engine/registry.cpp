@@ -91,7 +91,11 @@ Backend& Engine::resolve(Op op, const std::string& forced_arg) const {
       source = "HASHFORGE_BACKEND";
     }
   }
-  if (forced.empty() || forced == "auto") return *find(best_for(op));
+  if (forced.empty() || forced == "auto") {
+    Backend* b = find(best_for(op));
+    if (!b) throw JobError("no usable backend for " + std::string(op_name(op)) + " (every self-test failed)");
+    return *b;
+  }
   for (std::size_t i = 0; i < backends_.size(); ++i) {
     if (status_[i].name != forced) continue;
     if (!status_[i].available)

@@ -60,6 +60,7 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
   SearchResult res;
   res.backend = std::string(be.name());
   res.threads = opt.threads ? opt.threads : default_threads();
+  if (res.threads > kMaxThreads) throw JobError("at most " + std::to_string(kMaxThreads) + " threads");
 
   std::vector<FieldPart> fparts;
   split_range(job.nonce, job.range, job.message.size(), &fparts);
@@ -87,10 +88,14 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
   std::mutex mu;
   std::condition_variable cv;
   std::map<std::uint64_t, ChunkResult> finished;  // by chunk index, until delivered in order
-  unsigned running = res.threads;
+  unsigned running = 0;
+  // The first exception from a worker, a callback or thread creation: the search stops,
+  // the threads are joined, then it propagates.
+  std::exception_ptr failure;
 
   auto worker = [&] {
     std::optional<Hit> thread_best;
+    try {
     while (!stop.load(std::memory_order_relaxed)) {
       const std::uint64_t idx = next.fetch_add(1);
       if (idx >= nchunks) break;
@@ -112,13 +117,36 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
       finished.emplace(idx, std::move(r));
       cv.notify_all();
     }
+    } catch (...) {
+      std::lock_guard lk(mu);
+      if (!failure) failure = std::current_exception();
+      stop = true;
+    }
     std::lock_guard lk(mu);
     --running;
     cv.notify_all();
   };
 
   std::vector<std::thread> pool;
-  for (unsigned i = 0; i < res.threads; ++i) pool.emplace_back(worker);
+  try {
+    for (unsigned i = 0; i < res.threads; ++i) {
+      {
+        std::lock_guard lk(mu);
+        ++running;
+      }
+      try {
+        pool.emplace_back(worker);
+      } catch (...) {
+        std::lock_guard lk(mu);
+        --running;
+        throw;
+      }
+    }
+  } catch (...) {
+    std::lock_guard lk(mu);
+    failure = std::current_exception();
+    stop = true;
+  }
 
   // Hits leave in nonce order: a chunk's hits go out once every earlier chunk is in.
   std::uint64_t delivered_upto = 0;
@@ -159,7 +187,6 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
                : *job.budget < Clock::time_point::max() - t0 ? t0 + *job.budget
                                                              : Clock::time_point::max();
   auto last_progress = t0;
-  std::exception_ptr failure;  // a throwing callback stops the search, then propagates
   {
     std::unique_lock lk(mu);
     while (running > 0) {
@@ -168,7 +195,7 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
       cv.wait_until(lk, wake);
       const auto now = Clock::now();
       try {
-        deliver(false);
+        if (!failure) deliver(false);
         if (has_deadline && now >= deadline && !stop) { stop = true; res.timed_out = true; }
         if (opt.cancel && opt.cancel->load() && !stop) { stop = true; res.cancelled = true; }
         if (opt.on_progress && now - last_progress >= opt.progress_interval && !failure) {

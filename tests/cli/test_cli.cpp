@@ -110,6 +110,23 @@ TEST_F(Cli, HashMatchesCoreutilsByteForByte) {
   }
 }
 
+TEST_F(Cli, HashEscapesNamesLikeCoreutils) {
+  file("cr\rname", "x");
+  file("nl\nname", "y");
+  Proc ours = hf("hash \"$(printf 'cr\\rname')\" \"$(printf 'nl\\nname')\"");
+  Proc theirs = sh("sha256sum \"$(printf 'cr\\rname')\" \"$(printf 'nl\\nname')\"");
+  ASSERT_EQ(theirs.code, 0) << theirs.err;
+  EXPECT_EQ(ours.code, 0) << ours.err;
+  EXPECT_EQ(ours.out, theirs.out);
+}
+
+TEST_F(Cli, WriteErrorsOnStdoutFail) {
+  file("a.txt", "abc");
+  Proc r = sh("\"$HF\" hash a.txt >/dev/full");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("write error"), std::string::npos) << r.err;
+}
+
 TEST_F(Cli, HashReadsStdinAndReportsMissingFiles) {
   file("a.txt", "abc");
   Proc r = sh("printf abc | \"$HF\" hash");
@@ -176,6 +193,21 @@ TEST_F(Cli, FileJobCustomIdAndFormatAndWrapAround) {
   ASSERT_EQ(line.size(), 10u);
   EXPECT_EQ(line.substr(4), "-TEAM7");
   EXPECT_EQ(slurp(dir_ / "b.txt.result"), "x" + line);
+}
+
+TEST_F(Cli, FileJobWrapsAtTheTopOfA64BitSpace) {
+  file("c.txt", "z");
+  Proc r = hf("search file c.txt --format '%016x %s' --start 0xffffffffffffffff --count 2 --json -q");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = boost::json::parse(r.out).as_object();
+  EXPECT_EQ(u64(j["nonces"]), 2u);
+  const auto& cov = j["covered"].as_array();
+  ASSERT_EQ(cov.size(), 2u);
+  EXPECT_EQ(u64(cov[0].as_object().at("first")), ~0ull);
+  EXPECT_EQ(u64(cov[0].as_object().at("count")), 1u);
+  EXPECT_EQ(u64(cov[1].as_object().at("first")), 0u);
+  EXPECT_EQ(u64(cov[1].as_object().at("count")), 1u);
+  EXPECT_TRUE(j["complete"].as_bool());
 }
 
 TEST_F(Cli, HeaderScanFindsGenesis) {
@@ -261,6 +293,16 @@ TEST_F(Cli, BadInputGetsOneLineAndNoResultFile) {
   expect_one_line_error(hf("search file block.txt --count 10 --bogus-option"), 2, "bogus");
   expect_one_line_error(hf("frobnicate"), 2, "frobnicate");
   expect_one_line_error(hf("search header " + std::string(kGenesis) + " --difficulty -3"), 2, "difficulty");
+  expect_one_line_error(hf("search header " + std::string(kGenesis) + " --first 0x100000000"), 2, "outside");
+  expect_one_line_error(hf("search raw --message 00112233 --offset 9 --count 0 --best"), 2, "outside");
+  expect_one_line_error(hf("search raw --message 00112233 --offset 0 --best --first ' -5' --count 1"), 2, "--first");
+  expect_one_line_error(hf("search raw --message 00112233 --offset 0 --best --first 0x-5 --count 1"), 2, "--first");
+  expect_one_line_error(hf("search file block.txt --count 10 --threads 5000"), 2, "threads");
+  expect_one_line_error(hf("search file block.txt --count 10 --format '%018446744073709551624x'"), 2, "width");
+  expect_one_line_error(hf("search file block.txt --count 10 --format 'abc%'"), 2, "--format");
+  expect_one_line_error(hf("search file block.txt --count 10 --format '%x'"), 2, "--format");
+  expect_one_line_error(hf("search file block.txt --seconds nan"), 2, "seconds");
+  expect_one_line_error(hf("hash --algo md5 block.txt"), 2, "--algo");
   EXPECT_FALSE(fs::exists(dir_ / "block.txt.result"));
   EXPECT_FALSE(fs::exists(dir_ / "empty.txt.result"));
 }
