@@ -32,6 +32,10 @@ class PreparedSearch {
   // The slow path: full digest of one nonce from the midstate with the reference code.
   Digest digest_of(std::uint64_t nonce, std::uint8_t* scratch /* tail_size() bytes */) const;
   std::size_t tail_size() const { return tail_.size(); }
+  std::size_t field_in_tail() const { return field_in_tail_; }
+  // Nonce-dependent word k (plan().aw_index[k]) with the field's bytes zero and the message
+  // bytes that share the word in place.
+  std::uint32_t aw_template(unsigned k) const { return aw_template_[k]; }
   // The whole message with nonce n written in (for callers that print or save it).
   Bytes message_with(std::uint64_t nonce) const;
 

@@ -1,0 +1,37 @@
+#include "engine/gpu/device_params.hpp"
+
+#include "kernels/sha256_search.h"
+
+namespace hf::gpu {
+
+std::vector<std::uint32_t> device_params(const PreparedSearch& ps, std::string* why) {
+  const cpu::SearchPlan& plan = ps.plan();
+  if (plan.nblocks > HFP_MAX_BLOCKS) {
+    if (why) *why = "message spans " + std::to_string(plan.nblocks) + " blocks after the nonce; devices take at most " +
+                    std::to_string(HFP_MAX_BLOCKS);
+    return {};
+  }
+  std::vector<std::uint32_t> p(HFP_BLOCKS + 16 * plan.nblocks, 0);
+  const cpu::BlockPlan& b0 = plan.blocks[0];
+  for (int i = 0; i < 8; ++i) {
+    p[HFP_MIDSTATE + i] = plan.midstate[i];
+    // The CPU plan keeps a..h in the kernels' rotating slot order; devices use plain order.
+    p[HFP_PRESTATE + i] = b0.prestate[(i - b0.first_round) & 7];
+  }
+  p[HFP_FIRST] = b0.first_round;
+  p[HFP_NBLOCKS] = plan.nblocks;
+  p[HFP_FLAGS] = (plan.double_hash ? 1u : 0u) | (plan.bitcoin_order ? 2u : 0u);
+  p[HFP_NAW] = plan.naw;
+  for (unsigned k = 0; k < plan.naw; ++k) p[HFP_AW_INDEX + k] = plan.aw_index[k];
+  p[HFP_LEAD] = static_cast<std::uint32_t>(ps.field_in_tail() % 4);
+  p[HFP_ENCODING] = static_cast<std::uint32_t>(ps.field().encoding);
+  p[HFP_WIDTH] = static_cast<std::uint32_t>(ps.width());
+  for (std::uint32_t b = 0; b < plan.nblocks; ++b)
+    for (int t = 0; t < 16; ++t) p[HFP_BLOCKS + 16 * b + t] = plan.blocks[b].w[t];
+  // The CPU plan zeroes nonce-dependent words; devices OR the field into the message bytes
+  // that share those words, so they get the words with only the field's bytes zero.
+  for (unsigned k = 0; k < plan.naw; ++k) p[HFP_BLOCKS + plan.aw_index[k]] = ps.aw_template(k);
+  return p;
+}
+
+}  // namespace hf::gpu

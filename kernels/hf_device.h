@@ -1,0 +1,60 @@
+/* Qualifier macros and builtin shims so the hash kernels are written once and compile as
+ * OpenCL C, as CUDA C++, and as host C++ (where tests compare them with the scalar backend). */
+#ifndef HF_DEVICE_H
+#define HF_DEVICE_H
+
+#if defined(__OPENCL_VERSION__)
+typedef uint u32;
+typedef ulong u64;
+typedef uchar u8;
+#define HF_KERNEL __kernel
+#define HF_GLOBAL __global
+#define HF_LOCAL __local
+#define HF_FN static inline
+#define HF_ROTR(x, n) rotate((u32)(x), (u32)(32 - (n)))
+#define HF_ROTL(x, n) rotate((u32)(x), (u32)(n))
+#define HF_BSWAP(x) as_uint(as_uchar4((u32)(x)).wzyx)
+#define HF_ATOMIC_INC(p) atomic_inc(p)
+#define HF_ATOMIC_MIN(p, v) atomic_min(p, v)
+#define HF_UNROLL _Pragma("unroll")
+#define HF_GID ((u32)get_global_id(0))
+#define HF_LID ((u32)get_local_id(0))
+#define HF_BARRIER() barrier(CLK_LOCAL_MEM_FENCE)
+
+#elif defined(__CUDACC__)
+typedef unsigned int u32;
+typedef unsigned long long u64;
+typedef unsigned char u8;
+#define HF_KERNEL extern "C" __global__
+#define HF_GLOBAL
+#define HF_LOCAL __shared__
+#define HF_FN __device__ __forceinline__
+/* A funnel shift is one instruction where shift-shift-or is three. */
+#define HF_ROTR(x, n) __funnelshift_r((x), (x), (n))
+#define HF_ROTL(x, n) __funnelshift_l((x), (x), (n))
+#define HF_BSWAP(x) __byte_perm((x), 0, 0x0123)
+#define HF_ATOMIC_INC(p) atomicAdd((p), 1u)
+#define HF_ATOMIC_MIN(p, v) atomicMin((p), (v))
+#define HF_UNROLL _Pragma("unroll")
+#define HF_GID (blockIdx.x * blockDim.x + threadIdx.x)
+#define HF_LID (threadIdx.x)
+#define HF_BARRIER() __syncthreads()
+
+#else /* host C++: the same code as plain functions, for tests */
+#include <cstdint>
+typedef std::uint32_t u32;
+typedef std::uint64_t u64;
+typedef std::uint8_t u8;
+#define HF_GLOBAL
+#define HF_FN static inline
+#define HF_ROTR(x, n) ((u32)(((u32)(x) >> (n)) | ((u32)(x) << (32 - (n)))))
+#define HF_ROTL(x, n) ((u32)(((u32)(x) << (n)) | ((u32)(x) >> (32 - (n)))))
+#define HF_BSWAP(x) __builtin_bswap32((u32)(x))
+#define HF_UNROLL
+#endif
+
+/* Three-input logic in the forms GPUs map to one LOP3 / bitselect. */
+#define HF_CH(e, f, g) ((g) ^ ((e) & ((f) ^ (g))))
+#define HF_MAJ(a, b, c) (((a) & (b)) | ((c) & ((a) | (b))))
+
+#endif

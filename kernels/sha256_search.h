@@ -1,0 +1,123 @@
+/* SHA-256 / SHA-256d nonce search, written once for OpenCL, CUDA and the host (hf_device.h).
+ *
+ * The host fills a parameter block of u32 words (layout below) from a PreparedSearch: the
+ * midstate, the state before the first nonce-dependent round, and the message words of the
+ * blocks from the nonce's first block on. Each work-item takes one nonce, writes its field
+ * into the affected words, and reports its key word (H0 in digest order, bswap(H7) in
+ * Bitcoin's order, where a miss is known after round 61). */
+#ifndef HF_SHA256_SEARCH_H
+#define HF_SHA256_SEARCH_H
+
+#include "hf_device.h"
+
+#define HFP_MIDSTATE 0  /* 8 words */
+#define HFP_PRESTATE 8  /* 8 words: a..h before round HFP_FIRST of the first block */
+#define HFP_FIRST 16
+#define HFP_NBLOCKS 17
+#define HFP_FLAGS 18    /* bit 0: sha256d; bit 1: Bitcoin byte order */
+#define HFP_NAW 19
+#define HFP_AW_INDEX 20 /* 6 words: index (0..31) of each nonce-dependent word */
+#define HFP_LEAD 26     /* byte offset of the field within its first word, 0..3 */
+#define HFP_ENCODING 27 /* as hf::Encoding: u32le, u32be, u64le, hex, dec */
+#define HFP_WIDTH 28    /* field width in bytes */
+#define HFP_BLOCKS 32   /* HFP_NBLOCKS x 16 words; nonce bytes zero */
+#define HFP_MAX_BLOCKS 64
+#define HFP_WORDS (HFP_BLOCKS + 16 * HFP_MAX_BLOCKS)
+
+#define HF_BSIG0(x) (HF_ROTR(x, 2) ^ HF_ROTR(x, 13) ^ HF_ROTR(x, 22))
+#define HF_BSIG1(x) (HF_ROTR(x, 6) ^ HF_ROTR(x, 11) ^ HF_ROTR(x, 25))
+#define HF_SSIG0(x) (HF_ROTR(x, 7) ^ HF_ROTR(x, 18) ^ ((x) >> 3))
+#define HF_SSIG1(x) (HF_ROTR(x, 17) ^ HF_ROTR(x, 19) ^ ((x) >> 10))
+
+/* Rounds first..end-1 of one block; s holds a..h in and out, w the 16 message words (used as
+ * the schedule ring). With first and end uniform across work-items the tests cost little. */
+HF_FN void hf_sha256_rounds(u32* s, u32* w, u32 first, u32 end) {
+  const u32 K[64] = {
+      0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+      0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+      0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+      0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+      0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+      0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+      0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+      0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+  u32 a = s[0], b = s[1], c = s[2], d = s[3], e = s[4], f = s[5], g = s[6], h = s[7];
+  HF_UNROLL
+  for (int t = 0; t < 64; ++t) {
+    if (t >= 16)
+      w[t & 15] += HF_SSIG1(w[(t - 2) & 15]) + w[(t - 7) & 15] + HF_SSIG0(w[(t - 15) & 15]);
+    if ((u32)t >= first && (u32)t < end) {
+      const u32 t1 = h + HF_BSIG1(e) + HF_CH(e, f, g) + K[t] + w[t & 15];
+      const u32 t2 = HF_BSIG0(a) + HF_MAJ(a, b, c);
+      h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+    }
+  }
+  s[0] = a; s[1] = b; s[2] = c; s[3] = d; s[4] = e; s[5] = f; s[6] = g; s[7] = h;
+}
+
+/* The bytes of nonce n in the field's encoding, written at out[0..width). */
+HF_FN void hf_encode_nonce(u32 enc, u32 width, u64 n, u8* out) {
+  for (u32 i = 0; i < width; ++i) {
+    u32 byte;
+    if (enc == 0) byte = (u32)(n >> (8 * i));                 /* u32le, u64le */
+    else if (enc == 1) byte = (u32)(n >> (8 * (3 - i)));      /* u32be */
+    else if (enc == 2) byte = (u32)(n >> (8 * i));
+    else if (enc == 3) {                                      /* hex, lowercase */
+      const u32 k = width - 1 - i;
+      const u32 x = k < 16 ? (u32)(n >> (4 * k)) & 15 : 0;
+      byte = x < 10 ? 48 + x : 87 + x;
+    } else {                                                  /* decimal */
+      u64 q = n;
+      for (u32 k = width - 1 - i; k > 0; --k) q /= 10;
+      byte = 48 + (u32)(q % 10);
+    }
+    out[i] = (u8)byte;
+  }
+}
+
+/* The key word of one nonce's digest. */
+HF_FN u32 hf_sha256_key(HF_GLOBAL const u32* P, u64 nonce) {
+  const u32 naw = P[HFP_NAW];
+  const u32 flags = P[HFP_FLAGS];
+  const u32 nblocks = P[HFP_NBLOCKS];
+  u32 aw[6];
+  if (P[HFP_ENCODING] == 0 && P[HFP_LEAD] == 0) {
+    aw[0] = HF_BSWAP((u32)nonce); /* u32le on a word boundary: Bitcoin headers */
+  } else {
+    u8 bytes[24];
+    for (u32 i = 0; i < 24; ++i) bytes[i] = 0;
+    hf_encode_nonce(P[HFP_ENCODING], P[HFP_WIDTH], nonce, bytes + P[HFP_LEAD]);
+    for (u32 k = 0; k < naw; ++k)
+      aw[k] = (u32)bytes[4 * k] << 24 | (u32)bytes[4 * k + 1] << 16 | (u32)bytes[4 * k + 2] << 8 | bytes[4 * k + 3];
+  }
+  u32 chain[8], s[8], w[16];
+  for (u32 i = 0; i < 8; ++i) chain[i] = P[HFP_MIDSTATE + i];
+  for (u32 b = 0; b < nblocks; ++b) {
+    for (u32 t = 0; t < 16; ++t) w[t] = P[HFP_BLOCKS + 16 * b + t];
+    for (u32 k = 0; k < naw; ++k) {
+      const u32 idx = P[HFP_AW_INDEX + k];
+      if (idx / 16 == b) w[idx % 16] |= aw[k];
+    }
+    const u32 early = b + 1 == nblocks && flags == 2;
+    for (u32 i = 0; i < 8; ++i) s[i] = b == 0 ? P[HFP_PRESTATE + i] : chain[i];
+    hf_sha256_rounds(s, w, b == 0 ? P[HFP_FIRST] : 0, early ? 61 : 64);
+    if (early) return HF_BSWAP(s[4] + chain[7]); /* e after round 61 is H7 - chain7 */
+    for (u32 i = 0; i < 8; ++i) chain[i] += s[i];
+  }
+  if (!(flags & 1)) return (flags & 2) ? HF_BSWAP(chain[7]) : chain[0];
+  /* sha256d: the 32-byte digest as one padded block. */
+  for (u32 i = 0; i < 8; ++i) w[i] = chain[i];
+  w[8] = 0x80000000u;
+  for (u32 i = 9; i < 15; ++i) w[i] = 0;
+  w[15] = 256;
+  s[0] = 0x6a09e667; s[1] = 0xbb67ae85; s[2] = 0x3c6ef372; s[3] = 0xa54ff53a;
+  s[4] = 0x510e527f; s[5] = 0x9b05688c; s[6] = 0x1f83d9ab; s[7] = 0x5be0cd19;
+  if (flags & 2) {
+    hf_sha256_rounds(s, w, 0, 61);
+    return HF_BSWAP(s[4] + 0x5be0cd19u);
+  }
+  hf_sha256_rounds(s, w, 0, 64);
+  return s[0] + 0x6a09e667u;
+}
+
+#endif
