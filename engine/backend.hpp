@@ -39,6 +39,7 @@ class SearchSink {
   SearchSink(const PreparedSearch& ps, Goal goal, const Key& target, std::size_t max_hits,
              std::atomic<std::uint64_t>* progress, const std::optional<Hit>& seed_best);
   std::uint32_t threshold() const { return threshold_; }
+  bool is_best_goal() const { return goal_ == Goal::best; }
   void candidate(std::uint64_t nonce);
   void add_done(std::uint64_t n) {
     if (progress_) progress_->fetch_add(n, std::memory_order_relaxed);
@@ -68,6 +69,9 @@ class Backend {
   // Empty when the hardware and OS support this backend; otherwise why not.
   virtual std::string unavailable_reason() const = 0;
   virtual bool supports(Op op) const = 0;
+  // A device (GPU, or an OpenCL CPU device) takes whole chunks on one host thread and
+  // serialises its own work; CPU instruction-set backends run on every scheduler thread.
+  virtual bool is_device() const { return false; }
 
   // Searches [first, first + count) of one prepared search, reporting into sink, and returns
   // how many nonces from `first` on it covered (less than count only if stop was set).

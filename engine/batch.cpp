@@ -37,7 +37,7 @@ BatchStats Engine::hash_batch(Algo algo, MessageSource& src, const DigestSink& o
   const auto t0 = std::chrono::steady_clock::now();
   BatchStats st;
   st.backend = std::string(be.name());
-  st.threads = opt.threads ? opt.threads : default_threads();
+  st.threads = be.is_device() ? 1 : opt.threads ? opt.threads : default_threads();
   if (st.threads > kMaxThreads) throw JobError("at most " + std::to_string(kMaxThreads) + " threads");
   const std::size_t half_budget = std::max<std::size_t>(opt.memory_budget / 2, 1);
   // Enough messages per group to fill every lane several times over; small groups for big

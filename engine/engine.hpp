@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -83,6 +84,11 @@ class Engine {
   static Engine& instance();
 
   const std::vector<BackendStatus>& backends() const { return status_; }
+  // Finds OpenCL (and later CUDA) devices, builds their kernels and self-tests them, once.
+  // Slow (a kernel build per device), so only what needs devices calls it: a forced device
+  // name or "all", `hashforge backends`, the benchmarks.
+  void probe_devices();
+  const std::string& devices_note() const { return devices_note_; }
   Backend* find(std::string_view name) const;  // usable backend by name, or nullptr
   // The backend for op: `forced` (else $HASHFORGE_BACKEND) or the best usable one.
   // Throws JobError naming the problem for an unknown or unusable forced name.
@@ -108,6 +114,8 @@ class Engine {
   std::vector<std::unique_ptr<Backend>> backends_;
   std::vector<BackendStatus> status_;
   const SingleStreamFns* single_;
+  std::once_flag probed_;
+  std::string devices_note_;
 };
 
 unsigned default_threads();

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/cpu/cpu_backend.hpp"
+#include "engine/gpu/opencl_backend.hpp"
 #include "engine/engine.hpp"
 #include "engine/selftest.hpp"
 
@@ -70,7 +71,33 @@ Engine::Engine() : single_(&reference_fns()) {
   }
 }
 
+void Engine::probe_devices() {
+  std::call_once(probed_, [this] {
+    std::string why;
+    auto devs = gpu::make_opencl_backends(&why);
+    devices_note_ = devs.empty() ? "OpenCL: " + why : "";
+    for (auto& d : devs) {
+      BackendStatus s;
+      s.name = std::string(d->name());
+      s.description = d->description();
+      s.lanes = d->lanes();
+      s.why_unavailable = d->unavailable_reason();  // builds the kernels
+      s.available = s.why_unavailable.empty();
+      if (s.available) {
+        std::string err = selftest_backend(*d);
+        s.selftest_ok = err.empty();
+        s.selftest = err.empty() ? "passed" : "FAILED: " + err;
+      } else {
+        s.selftest = "not run";
+      }
+      status_.push_back(std::move(s));
+      backends_.push_back(std::move(d));
+    }
+  });
+}
+
 Backend* Engine::find(std::string_view name) const {
+  if (name.find(':') != std::string_view::npos) const_cast<Engine*>(this)->probe_devices();
   for (std::size_t i = 0; i < backends_.size(); ++i)
     if (status_[i].name == name && status_[i].usable()) return backends_[i].get();
   return nullptr;
@@ -91,6 +118,7 @@ Backend& Engine::resolve(Op op, const std::string& forced_arg) const {
       source = "HASHFORGE_BACKEND";
     }
   }
+  if (forced.find(':') != std::string::npos) const_cast<Engine*>(this)->probe_devices();
   if (forced.empty() || forced == "auto") {
     Backend* b = find(best_for(op));
     if (!b) throw JobError("no usable backend for " + std::string(op_name(op)) + " (every self-test failed)");

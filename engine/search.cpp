@@ -59,7 +59,7 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
 
   SearchResult res;
   res.backend = std::string(be.name());
-  res.threads = opt.threads ? opt.threads : default_threads();
+  res.threads = be.is_device() ? 1 : opt.threads ? opt.threads : default_threads();
   if (res.threads > kMaxThreads) throw JobError("at most " + std::to_string(kMaxThreads) + " threads");
 
   std::vector<FieldPart> fparts;

@@ -1,5 +1,6 @@
 #include "engine/selftest.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "engine/hasher.hpp"
@@ -33,7 +34,7 @@ std::string check_hashing(Backend& be) {
   std::uint32_t x = 0x9e3779b9;
   for (auto& b : buf) b = static_cast<std::uint8_t>((x = x * 1664525u + 1013904223u) >> 24);
   const std::uint8_t* base = buf.data() + 1;
-  const unsigned max_count = 2 * be.lanes() + 1;
+  const unsigned max_count = std::min(2 * be.lanes() + 1, 64u);
   std::vector<ByteView> msgs;
   for (unsigned i = 0; i < max_count; ++i) msgs.push_back({base + 7 * i, kLens[i % std::size(kLens)]});
   for (Algo algo : {Algo::sha1, Algo::sha256, Algo::sha256d}) {
@@ -84,7 +85,8 @@ std::string check_search(Backend& be) {
 
 std::string selftest_backend(Backend& be) {
   if (std::string r = check_reference(); !r.empty()) return r;
-  if (std::string r = check_hashing(be); !r.empty()) return r;
+  if (be.supports(Op::hash_sha256))
+    if (std::string r = check_hashing(be); !r.empty()) return r;
   return check_search(be);
 }
 

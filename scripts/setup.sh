@@ -10,6 +10,8 @@ PKGS=(
   libgtest-dev                              # GoogleTest
   libbenchmark-dev                          # Google Benchmark
   libcli11-dev                              # CLI11: the command-line parser
+  ocl-icd-opencl-dev opencl-headers         # OpenCL loader and headers (devices found at run time)
+  pocl-opencl-icd                           # PoCL: OpenCL on the CPU, so OpenCL code is tested everywhere
 )
 
 missing=()

@@ -1,0 +1,235 @@
+#include "engine/gpu/opencl_backend.hpp"
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+
+#include "engine/gpu/device_params.hpp"
+#include "kernels/sha256_search.h"
+
+namespace hf::gpu {
+
+extern const char* const kOpenClSource;  // generated from kernels/ at configure time
+
+namespace {
+
+constexpr std::uint32_t kCapacity = 1u << 16;  // candidate slots per launch
+constexpr double kLaunchTarget = 0.02;           // seconds per launch: responsive and busy
+
+std::string cl_error(const char* what, cl_int err) { return std::string(what) + " failed (OpenCL error " + std::to_string(err) + ")"; }
+
+std::string device_string(cl_device_id d, cl_device_info what) {
+  std::size_t n = 0;
+  clGetDeviceInfo(d, what, 0, nullptr, &n);
+  std::string s(n, '\0');
+  clGetDeviceInfo(d, what, n, s.data(), nullptr);
+  while (!s.empty() && (s.back() == '\0' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+template <class T>
+T device_value(cl_device_id d, cl_device_info what) {
+  T v{};
+  clGetDeviceInfo(d, what, sizeof v, &v, nullptr);
+  return v;
+}
+
+class OpenClBackend final : public Backend {
+ public:
+  OpenClBackend(int index, cl_device_id dev) : dev_(dev), name_("opencl:" + std::to_string(index)) {
+    const auto cus = device_value<cl_uint>(dev, CL_DEVICE_MAX_COMPUTE_UNITS);
+    const auto mem = device_value<cl_ulong>(dev, CL_DEVICE_GLOBAL_MEM_SIZE);
+    const auto type = device_value<cl_device_type>(dev, CL_DEVICE_TYPE);
+    description_ = device_string(dev, CL_DEVICE_NAME) + " (" + (type & CL_DEVICE_TYPE_GPU ? "GPU" : "CPU") + ", " +
+                   std::to_string(cus) + " compute units, " + std::to_string(mem >> 20) + " MiB)";
+  }
+  ~OpenClBackend() override {
+    if (out_) clReleaseMemObject(out_);
+    if (params_) clReleaseMemObject(params_);
+    if (kernel_) clReleaseKernel(kernel_);
+    if (program_) clReleaseProgram(program_);
+    if (queue_) clReleaseCommandQueue(queue_);
+    if (ctx_) clReleaseContext(ctx_);
+  }
+
+  std::string_view name() const override { return name_; }
+  std::string description() const override { return description_; }
+  unsigned lanes() const override { return 1; }
+  bool is_device() const override { return true; }
+  std::string unavailable_reason() const override { return const_cast<OpenClBackend*>(this)->ensure_ready(); }
+  bool supports(Op op) const override { return op == Op::search_sha256 || op == Op::search_sha256d; }
+
+  std::uint64_t search(const PreparedSearch& ps, std::uint64_t first, std::uint64_t count, SearchSink& sink,
+                       const std::atomic<bool>& stop) override {
+    std::lock_guard lk(mu_);
+    if (std::string why = ensure_ready(); !why.empty()) throw std::runtime_error(name_ + ": " + why);
+    std::string why;
+    const std::vector<std::uint32_t> p = device_params(ps, &why);
+    if (p.empty()) throw std::runtime_error(name_ + ": " + why);
+    if (p != uploaded_) {
+      check(clEnqueueWriteBuffer(queue_, params_, CL_TRUE, 0, p.size() * 4, p.data(), 0, nullptr, nullptr),
+            "clEnqueueWriteBuffer");
+      uploaded_ = p;
+    }
+    std::uint64_t done = 0;
+    while (done < count && !stop.load(std::memory_order_relaxed)) {
+      const auto n = static_cast<std::uint32_t>(std::min<std::uint64_t>(launch_, count - done));
+      const auto t0 = std::chrono::steady_clock::now();
+      run_range(first + done, n, sink);
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      done += n;
+      sink.add_done(n);
+      // Aim each launch at ~20 ms: long enough to fill the device, short enough to stop fast.
+      if (n == launch_) {
+        const double scale = std::clamp(kLaunchTarget / std::max(s, 1e-6), 0.5, 2.0);
+        launch_ = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(launch_ * scale) / wg_ * wg_, wg_, 1u << 28);
+      }
+    }
+    return done;
+  }
+
+  void hash_many(Algo, std::span<const ByteView>, Digest*) override {
+    throw std::runtime_error(name_ + ": batch hashing is not implemented on OpenCL yet");
+  }
+
+ private:
+  void check(cl_int err, const char* what) {
+    if (err != CL_SUCCESS) throw std::runtime_error(name_ + ": " + cl_error(what, err));
+  }
+
+  // Searches [base, base + n) with the sink's threshold; when more candidates than slots
+  // come back, searches again so that none is lost: at the launch's lowest key for a best
+  // search, else in halves.
+  void run_range(std::uint64_t base, std::uint32_t n, SearchSink& sink) {
+    std::uint32_t head[2];
+    launch(base, n, sink.threshold(), head);
+    if (head[0] > kCapacity) {
+      if (sink.is_best_goal() && n > kCapacity) {
+        launch(base, n, head[1], head);
+        if (head[0] <= kCapacity) return deliver(base, head[0], sink);
+      }
+      const std::uint32_t half = n / 2;
+      run_range(base, half, sink);
+      run_range(base + half, n - half, sink);
+      return;
+    }
+    deliver(base, head[0], sink);
+  }
+
+  void launch(std::uint64_t base, std::uint32_t n, std::uint32_t threshold, std::uint32_t head[2]) {
+    const std::uint32_t init[2] = {0, 0xffffffffu};
+    check(clEnqueueWriteBuffer(queue_, out_, CL_FALSE, 0, sizeof init, init, 0, nullptr, nullptr), "write");
+    const cl_uint lo = static_cast<cl_uint>(base), hi = static_cast<cl_uint>(base >> 32), cap = kCapacity;
+    check(clSetKernelArg(kernel_, 1, sizeof lo, &lo), "clSetKernelArg");
+    check(clSetKernelArg(kernel_, 2, sizeof hi, &hi), "clSetKernelArg");
+    check(clSetKernelArg(kernel_, 3, sizeof n, &n), "clSetKernelArg");
+    check(clSetKernelArg(kernel_, 4, sizeof threshold, &threshold), "clSetKernelArg");
+    check(clSetKernelArg(kernel_, 6, sizeof cap, &cap), "clSetKernelArg");
+    const std::size_t local = wg_, global = (static_cast<std::size_t>(n) + wg_ - 1) / wg_ * wg_;
+    check(clEnqueueNDRangeKernel(queue_, kernel_, 1, nullptr, &global, &local, 0, nullptr, nullptr),
+          "clEnqueueNDRangeKernel");
+    check(clEnqueueReadBuffer(queue_, out_, CL_TRUE, 0, 2 * sizeof(std::uint32_t), head, 0, nullptr, nullptr), "read");
+  }
+
+  void deliver(std::uint64_t base, std::uint32_t found, SearchSink& sink) {
+    if (found == 0) return;
+    ids_.resize(found);
+    check(clEnqueueReadBuffer(queue_, out_, CL_TRUE, 2 * sizeof(std::uint32_t), found * sizeof(std::uint32_t),
+                              ids_.data(), 0, nullptr, nullptr),
+          "read");
+    std::sort(ids_.begin(), ids_.end());  // append order is arbitrary; the sink wants nonce order
+    for (std::uint32_t id : ids_) sink.candidate(base + id);
+  }
+
+  // Builds the context, program and buffers once; returns empty or why the device is unusable.
+  std::string ensure_ready() {
+    std::call_once(once_, [this] { ready_error_ = build(); });
+    return ready_error_;
+  }
+
+  std::string build() {
+    cl_int err;
+    ctx_ = clCreateContext(nullptr, 1, &dev_, nullptr, nullptr, &err);
+    if (!ctx_) return cl_error("clCreateContext", err);
+    queue_ = clCreateCommandQueue(ctx_, dev_, 0, &err);
+    if (!queue_) return cl_error("clCreateCommandQueue", err);
+    const auto max_wg = device_value<std::size_t>(dev_, CL_DEVICE_MAX_WORK_GROUP_SIZE);
+    wg_ = 256;
+    while (wg_ > max_wg) wg_ /= 2;
+    const char* src = kOpenClSource;
+    program_ = clCreateProgramWithSource(ctx_, 1, &src, nullptr, &err);
+    if (!program_) return cl_error("clCreateProgramWithSource", err);
+    const std::string opts = "-cl-std=CL1.2 -D HF_WG=" + std::to_string(wg_);
+    err = clBuildProgram(program_, 1, &dev_, opts.c_str(), nullptr, nullptr);
+    if (err != CL_SUCCESS) {
+      std::string log = "kernel build failed: " + build_log();
+      for (char& c : log)
+        if (c == '\n') c = ' ';
+      return log;
+    }
+    kernel_ = clCreateKernel(program_, "hf_search", &err);
+    if (!kernel_) return cl_error("clCreateKernel", err);
+    params_ = clCreateBuffer(ctx_, CL_MEM_READ_ONLY, HFP_WORDS * sizeof(std::uint32_t), nullptr, &err);
+    if (!params_) return cl_error("clCreateBuffer", err);
+    out_ = clCreateBuffer(ctx_, CL_MEM_READ_WRITE, (2 + kCapacity) * sizeof(std::uint32_t), nullptr, &err);
+    if (!out_) return cl_error("clCreateBuffer", err);
+    if (clSetKernelArg(kernel_, 0, sizeof params_, &params_) != CL_SUCCESS ||
+        clSetKernelArg(kernel_, 5, sizeof out_, &out_) != CL_SUCCESS)
+      return "clSetKernelArg failed";
+    launch_ = 64 * wg_;
+    return {};
+  }
+
+  std::string build_log() {
+    std::size_t n = 0;
+    clGetProgramBuildInfo(program_, dev_, CL_PROGRAM_BUILD_LOG, 0, nullptr, &n);
+    std::string log(n, '\0');
+    clGetProgramBuildInfo(program_, dev_, CL_PROGRAM_BUILD_LOG, n, log.data(), nullptr);
+    return log.substr(0, 2000);
+  }
+
+  cl_device_id dev_;
+  std::string name_, description_;
+  std::once_flag once_;
+  std::string ready_error_;
+  std::mutex mu_;  // one search at a time per device
+  cl_context ctx_ = nullptr;
+  cl_command_queue queue_ = nullptr;
+  cl_program program_ = nullptr;
+  cl_kernel kernel_ = nullptr;
+  cl_mem params_ = nullptr, out_ = nullptr;
+  std::size_t wg_ = 256;
+  std::uint64_t launch_ = 1u << 16;
+  std::vector<std::uint32_t> uploaded_, ids_;
+};
+
+}  // namespace
+
+std::vector<std::unique_ptr<Backend>> make_opencl_backends(std::string* why_none) {
+  std::vector<std::unique_ptr<Backend>> out;
+  cl_uint np = 0;
+  cl_int err = clGetPlatformIDs(0, nullptr, &np);
+  if (err != CL_SUCCESS || np == 0) {
+    if (why_none) *why_none = np == 0 && (err == CL_SUCCESS || err == -1001) ? "no OpenCL platform (no ICD installed)"
+                                                                             : cl_error("clGetPlatformIDs", err);
+    return out;
+  }
+  std::vector<cl_platform_id> plats(np);
+  clGetPlatformIDs(np, plats.data(), nullptr);
+  int index = 0;
+  for (cl_platform_id p : plats) {
+    cl_uint nd = 0;
+    if (clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, 0, nullptr, &nd) != CL_SUCCESS || nd == 0) continue;
+    std::vector<cl_device_id> devs(nd);
+    clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, nd, devs.data(), nullptr);
+    for (cl_device_id d : devs) out.push_back(std::make_unique<OpenClBackend>(index++, d));
+  }
+  if (out.empty() && why_none) *why_none = "OpenCL platforms found but no devices";
+  return out;
+}
+
+}  // namespace hf::gpu
