@@ -10,9 +10,14 @@ typedef uchar u8;
 #define HF_KERNEL __kernel
 #define HF_GLOBAL __global
 #define HF_LOCAL __local
-#define HF_FN static inline
-#define HF_ROTR(x, n) rotate((u32)(x), (u32)(32 - (n)))
-#define HF_ROTL(x, n) rotate((u32)(x), (u32)(n))
+/* always_inline: PoCL inlines nothing else, and a call inside the work-item loop stops it
+ * from vectorising across work-items. */
+#define HF_FN static inline __attribute__((always_inline))
+/* Shifts, not rotate(): some OpenCL CPU runtimes (PoCL 3) call rotate() out of line, which
+ * stops vectorisation; compilers turn this pattern into a rotate instruction anyway. */
+#define HF_ROTR(x, n) ((u32)(((u32)(x) >> (n)) | ((u32)(x) << (32 - (n)))))
+#define HF_ROTL(x, n) ((u32)(((u32)(x) << (n)) | ((u32)(x) >> (32 - (n)))))
+#define HF_RESTRICT restrict
 #define HF_BSWAP(x) as_uint(as_uchar4((u32)(x)).wzyx)
 #define HF_ATOMIC_INC(p) atomic_inc(p)
 #define HF_ATOMIC_MIN(p, v) atomic_min(p, v)
@@ -32,6 +37,7 @@ typedef unsigned char u8;
 /* A funnel shift is one instruction where shift-shift-or is three. */
 #define HF_ROTR(x, n) __funnelshift_r((x), (x), (n))
 #define HF_ROTL(x, n) __funnelshift_l((x), (x), (n))
+#define HF_RESTRICT __restrict__
 #define HF_BSWAP(x) __byte_perm((x), 0, 0x0123)
 #define HF_ATOMIC_INC(p) atomicAdd((p), 1u)
 #define HF_ATOMIC_MIN(p, v) atomicMin((p), (v))
@@ -50,6 +56,7 @@ typedef std::uint8_t u8;
 #define HF_ROTR(x, n) ((u32)(((u32)(x) >> (n)) | ((u32)(x) << (32 - (n)))))
 #define HF_ROTL(x, n) ((u32)(((u32)(x) << (n)) | ((u32)(x) >> (32 - (n)))))
 #define HF_BSWAP(x) __builtin_bswap32((u32)(x))
+#define HF_RESTRICT __restrict
 #define HF_UNROLL
 #endif
 

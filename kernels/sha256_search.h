@@ -21,8 +21,6 @@
 #define HFP_ENCODING 27 /* as hf::Encoding: u32le, u32be, u64le, hex, dec */
 #define HFP_WIDTH 28    /* field width in bytes */
 #define HFP_BLOCKS 32   /* HFP_NBLOCKS x 16 words; nonce bytes zero */
-#define HFP_MAX_BLOCKS 64
-#define HFP_WORDS (HFP_BLOCKS + 16 * HFP_MAX_BLOCKS)
 
 #define HF_BSIG0(x) (HF_ROTR(x, 2) ^ HF_ROTR(x, 13) ^ HF_ROTR(x, 22))
 #define HF_BSIG1(x) (HF_ROTR(x, 6) ^ HF_ROTR(x, 11) ^ HF_ROTR(x, 25))
@@ -55,48 +53,55 @@ HF_FN void hf_sha256_rounds(u32* s, u32* w, u32 first, u32 end) {
   s[0] = a; s[1] = b; s[2] = c; s[3] = d; s[4] = e; s[5] = f; s[6] = g; s[7] = h;
 }
 
-/* The bytes of nonce n in the field's encoding, written at out[0..width). */
+/* Byte i of nonce n in the field's encoding. */
+HF_FN u32 hf_nonce_byte(u32 enc, u32 width, u64 n, u32 i) {
+  if (enc == 0 || enc == 2) return (u32)(n >> (8 * i)) & 0xff; /* u32le, u64le */
+  if (enc == 1) return (u32)(n >> (8 * (3 - i))) & 0xff;       /* u32be */
+  const u32 k = width - 1 - i;                                  /* digit k from the right */
+  if (enc == 3) {                                               /* hex, lowercase */
+    const u32 x = k < 16 ? (u32)(n >> (4 * k)) & 15 : 0;
+    return x < 10 ? 48 + x : 87 + x;
+  }
+  u64 q = n;                                                    /* decimal */
+  for (u32 j = 0; j < k; ++j) q /= 10;
+  return 48 + (u32)(q % 10);
+}
+
+/* The bytes of nonce n in the field's encoding, written at out[0..width) (host tests). */
 HF_FN void hf_encode_nonce(u32 enc, u32 width, u64 n, u8* out) {
+  for (u32 i = 0; i < width; ++i) out[i] = (u8)hf_nonce_byte(enc, width, n, i);
+}
+
+/* Private arrays are indexed only with compile-time indices below (the loops unroll), so
+ * they stay in registers and OpenCL CPU compilers can vectorise across work-items. */
+
+/* The nonce-dependent words (template bits excluded) of nonce n, any encoding. */
+HF_FN void hf_nonce_words(HF_GLOBAL const u32* HF_RESTRICT P, u64 nonce, u32* aw) {
+  HF_UNROLL
+  for (u32 k = 0; k < 6; ++k) aw[k] = 0;
+  const u32 enc = P[HFP_ENCODING], width = P[HFP_WIDTH], lead = P[HFP_LEAD];
   for (u32 i = 0; i < width; ++i) {
-    u32 byte;
-    if (enc == 0) byte = (u32)(n >> (8 * i));                 /* u32le, u64le */
-    else if (enc == 1) byte = (u32)(n >> (8 * (3 - i)));      /* u32be */
-    else if (enc == 2) byte = (u32)(n >> (8 * i));
-    else if (enc == 3) {                                      /* hex, lowercase */
-      const u32 k = width - 1 - i;
-      const u32 x = k < 16 ? (u32)(n >> (4 * k)) & 15 : 0;
-      byte = x < 10 ? 48 + x : 87 + x;
-    } else {                                                  /* decimal */
-      u64 q = n;
-      for (u32 k = width - 1 - i; k > 0; --k) q /= 10;
-      byte = 48 + (u32)(q % 10);
-    }
-    out[i] = (u8)byte;
+    const u32 pos = lead + i, byte = hf_nonce_byte(enc, width, nonce, i) << (8 * (3 - pos % 4));
+    HF_UNROLL
+    for (u32 k = 0; k < 6; ++k) aw[k] |= pos / 4 == k ? byte : 0;
   }
 }
 
-/* The key word of one nonce's digest. */
-HF_FN u32 hf_sha256_key(HF_GLOBAL const u32* P, u64 nonce) {
+/* The key word of a digest, given the nonce-dependent words aw. */
+HF_FN u32 hf_sha256_key_words(HF_GLOBAL const u32* HF_RESTRICT P, const u32* aw) {
   const u32 naw = P[HFP_NAW];
   const u32 flags = P[HFP_FLAGS];
   const u32 nblocks = P[HFP_NBLOCKS];
-  u32 aw[6];
-  if (P[HFP_ENCODING] == 0 && P[HFP_LEAD] == 0) {
-    aw[0] = HF_BSWAP((u32)nonce); /* u32le on a word boundary: Bitcoin headers */
-  } else {
-    u8 bytes[24];
-    for (u32 i = 0; i < 24; ++i) bytes[i] = 0;
-    hf_encode_nonce(P[HFP_ENCODING], P[HFP_WIDTH], nonce, bytes + P[HFP_LEAD]);
-    for (u32 k = 0; k < naw; ++k)
-      aw[k] = (u32)bytes[4 * k] << 24 | (u32)bytes[4 * k + 1] << 16 | (u32)bytes[4 * k + 2] << 8 | bytes[4 * k + 3];
-  }
   u32 chain[8], s[8], w[16];
+  HF_UNROLL
   for (u32 i = 0; i < 8; ++i) chain[i] = P[HFP_MIDSTATE + i];
   for (u32 b = 0; b < nblocks; ++b) {
-    for (u32 t = 0; t < 16; ++t) w[t] = P[HFP_BLOCKS + 16 * b + t];
-    for (u32 k = 0; k < naw; ++k) {
-      const u32 idx = P[HFP_AW_INDEX + k];
-      if (idx / 16 == b) w[idx % 16] |= aw[k];
+    HF_UNROLL
+    for (u32 t = 0; t < 16; ++t) {
+      u32 x = P[HFP_BLOCKS + 16 * b + t];
+      HF_UNROLL
+      for (u32 k = 0; k < 6; ++k) x |= k < naw && P[HFP_AW_INDEX + k] == 16 * b + t ? aw[k] : 0;
+      w[t] = x;
     }
     const u32 early = b + 1 == nblocks && flags == 2;
     for (u32 i = 0; i < 8; ++i) s[i] = b == 0 ? P[HFP_PRESTATE + i] : chain[i];
@@ -118,6 +123,14 @@ HF_FN u32 hf_sha256_key(HF_GLOBAL const u32* P, u64 nonce) {
   }
   hf_sha256_rounds(s, w, 0, 64);
   return s[0] + 0x6a09e667u;
+}
+
+
+/* The key word of one nonce's digest, any field layout. */
+HF_FN u32 hf_sha256_key(HF_GLOBAL const u32* HF_RESTRICT P, u64 nonce) {
+  u32 aw[6];
+  hf_nonce_words(P, nonce, aw);
+  return hf_sha256_key_words(P, aw);
 }
 
 #endif

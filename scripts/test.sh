@@ -13,6 +13,9 @@ phase "build (Release)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 ninja -C build -j"$(nproc)"
 
+# PoCL (OpenCL on the CPU) caches compiled kernels; keep the cache with the build.
+export POCL_CACHE_DIR="$PWD/build/pocl-cache"
+
 phase "test (Release)"
 ctest --test-dir build -j2 --timeout 600 --output-on-failure
 
@@ -22,6 +25,7 @@ ninja -C build-asan -j"$(nproc)"
 
 phase "test (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" \
   ctest --test-dir build-asan -j2 --timeout 900 --output-on-failure
 
 phase "done"

@@ -4,13 +4,8 @@
 
 namespace hf::gpu {
 
-std::vector<std::uint32_t> device_params(const PreparedSearch& ps, std::string* why) {
+std::vector<std::uint32_t> device_params(const PreparedSearch& ps) {
   const cpu::SearchPlan& plan = ps.plan();
-  if (plan.nblocks > HFP_MAX_BLOCKS) {
-    if (why) *why = "message spans " + std::to_string(plan.nblocks) + " blocks after the nonce; devices take at most " +
-                    std::to_string(HFP_MAX_BLOCKS);
-    return {};
-  }
   std::vector<std::uint32_t> p(HFP_BLOCKS + 16 * plan.nblocks, 0);
   const cpu::BlockPlan& b0 = plan.blocks[0];
   for (int i = 0; i < 8; ++i) {

@@ -7,8 +7,7 @@
 
 namespace hf::gpu {
 
-// Words of the block, or empty with *why set when the search cannot run on a device
-// (a suffix so long that the message spans more than HFP_MAX_BLOCKS blocks after the nonce).
-std::vector<std::uint32_t> device_params(const PreparedSearch& ps, std::string* why);
+// Words of the block (any number of message blocks after the nonce's first).
+std::vector<std::uint32_t> device_params(const PreparedSearch& ps);
 
 }  // namespace hf::gpu

@@ -51,6 +51,7 @@ class OpenClBackend final : public Backend {
     if (out_) clReleaseMemObject(out_);
     if (params_) clReleaseMemObject(params_);
     if (kernel_) clReleaseKernel(kernel_);
+    if (kernel_u32_) clReleaseKernel(kernel_u32_);
     if (program_) clReleaseProgram(program_);
     if (queue_) clReleaseCommandQueue(queue_);
     if (ctx_) clReleaseContext(ctx_);
@@ -67,10 +68,18 @@ class OpenClBackend final : public Backend {
                        const std::atomic<bool>& stop) override {
     std::lock_guard lk(mu_);
     if (std::string why = ensure_ready(); !why.empty()) throw std::runtime_error(name_ + ": " + why);
-    std::string why;
-    const std::vector<std::uint32_t> p = device_params(ps, &why);
-    if (p.empty()) throw std::runtime_error(name_ + ": " + why);
+    const std::vector<std::uint32_t> p = device_params(ps);
+    active_ = p[HFP_ENCODING] == 0 && p[HFP_LEAD] == 0 ? kernel_u32_ : kernel_;
     if (p != uploaded_) {
+      if (p.size() > params_words_) {  // a long message after the nonce: grow the buffer
+        cl_int err;
+        cl_mem bigger = clCreateBuffer(ctx_, CL_MEM_READ_ONLY, p.size() * 4, nullptr, &err);
+        check(err, "clCreateBuffer");
+        clReleaseMemObject(params_);
+        params_ = bigger;
+        params_words_ = p.size();
+        for (cl_kernel k : {kernel_, kernel_u32_}) check(clSetKernelArg(k, 0, sizeof params_, &params_), "clSetKernelArg");
+      }
       check(clEnqueueWriteBuffer(queue_, params_, CL_TRUE, 0, p.size() * 4, p.data(), 0, nullptr, nullptr),
             "clEnqueueWriteBuffer");
       uploaded_ = p;
@@ -83,10 +92,12 @@ class OpenClBackend final : public Backend {
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       done += n;
       sink.add_done(n);
-      // Aim each launch at ~20 ms: long enough to fill the device, short enough to stop fast.
+      // Aim each launch at 10-40 ms: long enough to fill the device, short enough to stop
+      // fast. Sizes stay powers of two because some runtimes (PoCL) compile a kernel
+      // variant per launch geometry.
       if (n == launch_) {
-        const double scale = std::clamp(kLaunchTarget / std::max(s, 1e-6), 0.5, 2.0);
-        launch_ = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(launch_ * scale) / wg_ * wg_, wg_, 1u << 28);
+        if (s < kLaunchTarget / 2 && launch_ < (1u << 28)) launch_ *= 2;
+        else if (s > kLaunchTarget * 2 && launch_ > wg_) launch_ /= 2;
       }
     }
     return done;
@@ -124,13 +135,15 @@ class OpenClBackend final : public Backend {
     const std::uint32_t init[2] = {0, 0xffffffffu};
     check(clEnqueueWriteBuffer(queue_, out_, CL_FALSE, 0, sizeof init, init, 0, nullptr, nullptr), "write");
     const cl_uint lo = static_cast<cl_uint>(base), hi = static_cast<cl_uint>(base >> 32), cap = kCapacity;
-    check(clSetKernelArg(kernel_, 1, sizeof lo, &lo), "clSetKernelArg");
-    check(clSetKernelArg(kernel_, 2, sizeof hi, &hi), "clSetKernelArg");
-    check(clSetKernelArg(kernel_, 3, sizeof n, &n), "clSetKernelArg");
-    check(clSetKernelArg(kernel_, 4, sizeof threshold, &threshold), "clSetKernelArg");
-    check(clSetKernelArg(kernel_, 6, sizeof cap, &cap), "clSetKernelArg");
-    const std::size_t local = wg_, global = (static_cast<std::size_t>(n) + wg_ - 1) / wg_ * wg_;
-    check(clEnqueueNDRangeKernel(queue_, kernel_, 1, nullptr, &global, &local, 0, nullptr, nullptr),
+    check(clSetKernelArg(active_, 1, sizeof lo, &lo), "clSetKernelArg");
+    check(clSetKernelArg(active_, 2, sizeof hi, &hi), "clSetKernelArg");
+    check(clSetKernelArg(active_, 3, sizeof n, &n), "clSetKernelArg");
+    check(clSetKernelArg(active_, 4, sizeof threshold, &threshold), "clSetKernelArg");
+    check(clSetKernelArg(active_, 6, sizeof cap, &cap), "clSetKernelArg");
+    // Every launch has the same geometry (work-items past n do nothing), so runtimes that
+    // specialise kernels per geometry compile once.
+    const std::size_t local = wg_, global = std::max<std::size_t>(launch_, (n + wg_ - 1) / wg_ * wg_);
+    check(clEnqueueNDRangeKernel(queue_, active_, 1, nullptr, &global, &local, 0, nullptr, nullptr),
           "clEnqueueNDRangeKernel");
     check(clEnqueueReadBuffer(queue_, out_, CL_TRUE, 0, 2 * sizeof(std::uint32_t), head, 0, nullptr, nullptr), "read");
   }
@@ -173,13 +186,17 @@ class OpenClBackend final : public Backend {
     }
     kernel_ = clCreateKernel(program_, "hf_search", &err);
     if (!kernel_) return cl_error("clCreateKernel", err);
-    params_ = clCreateBuffer(ctx_, CL_MEM_READ_ONLY, HFP_WORDS * sizeof(std::uint32_t), nullptr, &err);
+    kernel_u32_ = clCreateKernel(program_, "hf_search_u32le", &err);
+    if (!kernel_u32_) return cl_error("clCreateKernel", err);
+    params_words_ = HFP_BLOCKS + 16 * 4;
+    params_ = clCreateBuffer(ctx_, CL_MEM_READ_ONLY, params_words_ * sizeof(std::uint32_t), nullptr, &err);
     if (!params_) return cl_error("clCreateBuffer", err);
     out_ = clCreateBuffer(ctx_, CL_MEM_READ_WRITE, (2 + kCapacity) * sizeof(std::uint32_t), nullptr, &err);
     if (!out_) return cl_error("clCreateBuffer", err);
-    if (clSetKernelArg(kernel_, 0, sizeof params_, &params_) != CL_SUCCESS ||
-        clSetKernelArg(kernel_, 5, sizeof out_, &out_) != CL_SUCCESS)
-      return "clSetKernelArg failed";
+    for (cl_kernel k : {kernel_, kernel_u32_})
+      if (clSetKernelArg(k, 0, sizeof params_, &params_) != CL_SUCCESS ||
+          clSetKernelArg(k, 5, sizeof out_, &out_) != CL_SUCCESS)
+        return "clSetKernelArg failed";
     launch_ = 64 * wg_;
     return {};
   }
@@ -200,8 +217,11 @@ class OpenClBackend final : public Backend {
   cl_context ctx_ = nullptr;
   cl_command_queue queue_ = nullptr;
   cl_program program_ = nullptr;
-  cl_kernel kernel_ = nullptr;
+  cl_kernel kernel_ = nullptr;      // any field layout
+  cl_kernel kernel_u32_ = nullptr;  // a u32le nonce filling one word (Bitcoin headers)
+  cl_kernel active_ = nullptr;
   cl_mem params_ = nullptr, out_ = nullptr;
+  std::size_t params_words_ = 0;
   std::size_t wg_ = 256;
   std::uint64_t launch_ = 1u << 16;
   std::vector<std::uint32_t> uploaded_, ids_;
