@@ -18,9 +18,17 @@ struct Opts {
 };
 
 int run_backends(const Opts& o) {
-  const Engine& e = Engine::instance();
+  Engine& e = Engine::instance();
+  e.probe_devices();
   boost::json::object chosen;
-  for (Op op : kAllOps) chosen[std::string(op_name(op))] = std::string(e.resolve(op, o.backend).name());
+  for (Op op : kAllOps) {
+    const std::string key(op_name(op));
+    if (!o.backend.empty() && e.find(o.backend) && !e.find(o.backend)->supports(op)) {
+      chosen[key] = "(not supported by " + o.backend + ")";
+      continue;
+    }
+    chosen[key] = std::string(e.resolve(op, o.backend).name());
+  }
   const CpuFeatures& f = cpu_features();
   if (o.json) {
     boost::json::array arr;
@@ -32,7 +40,7 @@ int run_backends(const Opts& o) {
                      {"why_unavailable", s.why_unavailable},
                      {"selftest", s.selftest},
                      {"usable", s.usable()}});
-    print_json(boost::json::object{{"cpu", f.brand}, {"backends", arr}, {"chosen", chosen}});
+    print_json(boost::json::object{{"cpu", f.brand}, {"backends", arr}, {"chosen", chosen}, {"devices_note", e.devices_note()}});
     return 0;
   }
   std::printf("CPU: %s\n\n", f.brand.empty() ? "(unknown)" : f.brand.c_str());
@@ -41,6 +49,7 @@ int run_backends(const Opts& o) {
     std::printf("%-8s %-6u %-5s %-10s %s\n", s.name.c_str(), s.lanes, s.usable() ? "yes" : "no",
                 s.available ? (s.selftest_ok ? "passed" : "FAILED") : "not run",
                 s.available ? (s.selftest_ok ? s.description.c_str() : s.selftest.c_str()) : s.why_unavailable.c_str());
+  if (!e.devices_note().empty()) std::printf("(no devices: %s)\n", e.devices_note().c_str());
   std::printf("\nOperation        Backend%s\n", o.backend.empty() ? "" : " (forced)");
   for (auto& [op, name] : chosen) std::printf("%-16s %s\n", std::string(op).c_str(), name.as_string().c_str());
   return 0;

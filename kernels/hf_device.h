@@ -15,8 +15,8 @@ typedef uchar u8;
 #define HF_FN static inline __attribute__((always_inline))
 /* Shifts, not rotate(): some OpenCL CPU runtimes (PoCL 3) call rotate() out of line, which
  * stops vectorisation; compilers turn this pattern into a rotate instruction anyway. */
-#define HF_ROTR(x, n) ((u32)(((u32)(x) >> (n)) | ((u32)(x) << (32 - (n)))))
-#define HF_ROTL(x, n) ((u32)(((u32)(x) << (n)) | ((u32)(x) >> (32 - (n)))))
+#define HF_ROTR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+#define HF_ROTL(x, n) (((x) << (n)) | ((x) >> (32 - (n))))
 #define HF_RESTRICT restrict
 #define HF_BSWAP(x) as_uint(as_uchar4((u32)(x)).wzyx)
 #define HF_ATOMIC_INC(p) atomic_inc(p)
@@ -59,6 +59,44 @@ typedef std::uint8_t u8;
 #define HF_RESTRICT __restrict
 #define HF_UNROLL
 #endif
+
+/* u32x: HF_VW independent nonces per work-item. OpenCL CPU devices get a vector type (their
+ * compilers do not vectorise SHA-256 across work-items by themselves, as hashcat's kernels
+ * also find); GPUs and the host use one lane. */
+#if defined(__OPENCL_VERSION__) && defined(HF_VW) && HF_VW > 1
+#if HF_VW == 2
+typedef uint2 u32x;
+#define HF_IOTA ((u32x)(0, 1))
+#define HF_VLOAD(p) vload2(0, p)
+#define HF_VSTORE(v, i, p) vstore2(v, i, p)
+#elif HF_VW == 4
+typedef uint4 u32x;
+#define HF_IOTA ((u32x)(0, 1, 2, 3))
+#define HF_VLOAD(p) vload4(0, p)
+#define HF_VSTORE(v, i, p) vstore4(v, i, p)
+#elif HF_VW == 8
+typedef uint8 u32x;
+#define HF_IOTA ((u32x)(0, 1, 2, 3, 4, 5, 6, 7))
+#define HF_VLOAD(p) vload8(0, p)
+#define HF_VSTORE(v, i, p) vstore8(v, i, p)
+#elif HF_VW == 16
+typedef uint16 u32x;
+#define HF_IOTA ((u32x)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#define HF_VLOAD(p) vload16(0, p)
+#define HF_VSTORE(v, i, p) vstore16(v, i, p)
+#else
+#error "HF_VW must be 1, 2, 4, 8 or 16"
+#endif
+#else
+#undef HF_VW
+#define HF_VW 1
+typedef u32 u32x;
+#define HF_IOTA 0u
+#define HF_VLOAD(p) (*(p))
+#define HF_VSTORE(v, i, p) ((p)[i] = (v))
+#endif
+/* Byte swap of every lane (HF_BSWAP is for one u32). */
+#define HF_BSWAPX(x) (((x) << 24) | (((x) & 0xff00u) << 8) | (((x) >> 8) & 0xff00u) | ((x) >> 24))
 
 /* Three-input logic in the forms GPUs map to one LOP3 / bitselect. */
 #define HF_CH(e, f, g) ((g) ^ ((e) & ((f) ^ (g))))

@@ -14,15 +14,23 @@
 #endif
 
 /* Appends the candidates among this work-group's keys and folds its lowest key into out[1].
- * Kept apart from the hashing, after a barrier, so the hashing loop has no atomics in it and
- * OpenCL CPU compilers can vectorise it across work-items. */
-HF_FN void hf_collect(HF_LOCAL u32* red, u32 lid, u32 gid, u32 count, u32 threshold,
+ * Kept apart from the hashing, after a barrier, so the hashing has no atomics in it and
+ * OpenCL CPU compilers can vectorise it. keys[] holds HF_VW keys per work-item; candidate
+ * ids are nonce offsets from the launch base. */
+HF_FN void hf_collect(HF_LOCAL u32* keys, HF_LOCAL u32* red, u32 lid, u32 gid, u32 count, u32 threshold,
                       HF_GLOBAL u32* HF_RESTRICT out, u32 capacity) {
   HF_BARRIER();
-  if (gid < count && red[lid] <= threshold) {
-    const u32 i = HF_ATOMIC_INC(&out[0]);
-    if (i < capacity) out[2 + i] = gid;
+  u32 low = 0xffffffffu;
+  for (u32 l = 0; l < HF_VW; ++l) {
+    const u32 id = gid * HF_VW + l, key = keys[lid * HF_VW + l];
+    if (id >= count) continue;
+    if (key < low) low = key;
+    if (key <= threshold) {
+      const u32 i = HF_ATOMIC_INC(&out[0]);
+      if (i < capacity) out[2 + i] = id;
+    }
   }
+  red[lid] = low;
   HF_BARRIER();
   for (u32 stride = HF_WG / 2; stride > 0; stride >>= 1) {
     if (lid < stride && red[lid + stride] < red[lid]) red[lid] = red[lid + stride];
@@ -31,24 +39,29 @@ HF_FN void hf_collect(HF_LOCAL u32* red, u32 lid, u32 gid, u32 count, u32 thresh
   if (lid == 0) HF_ATOMIC_MIN(&out[1], red[0]);
 }
 
-/* Any field layout and encoding. */
+/* Any field layout and encoding. Work-item g takes nonces base + g*HF_VW .. + HF_VW - 1. */
 HF_KERNEL void hf_search(HF_GLOBAL const u32* HF_RESTRICT P, u32 base_lo, u32 base_hi, u32 count, u32 threshold,
                          HF_GLOBAL u32* HF_RESTRICT out, u32 capacity) {
+  HF_LOCAL u32 keys[HF_WG * HF_VW];
   HF_LOCAL u32 red[HF_WG];
   const u32 gid = HF_GID, lid = HF_LID;
-  const u64 nonce = (((u64)base_hi << 32) | base_lo) + gid;
-  red[lid] = gid < count ? hf_sha256_key(P, nonce) : 0xffffffffu;
-  hf_collect(red, lid, gid, count, threshold, out, capacity);
+  const u64 first = (((u64)base_hi << 32) | base_lo) + (u64)gid * HF_VW;
+  HF_VSTORE(hf_sha256_key(P, first), lid, keys);
+  hf_collect(keys, red, lid, gid, count, threshold, out, capacity);
 }
 
 /* A little-endian u32 nonce filling one whole word (Bitcoin headers): no encoding work. */
 HF_KERNEL void hf_search_u32le(HF_GLOBAL const u32* HF_RESTRICT P, u32 base_lo, u32 base_hi, u32 count,
                                u32 threshold, HF_GLOBAL u32* HF_RESTRICT out, u32 capacity) {
+  HF_LOCAL u32 keys[HF_WG * HF_VW];
   HF_LOCAL u32 red[HF_WG];
   const u32 gid = HF_GID, lid = HF_LID;
-  u32 aw[6] = {HF_BSWAP(base_lo + gid), 0, 0, 0, 0, 0};
-  red[lid] = gid < count ? hf_sha256_key_words(P, aw) : 0xffffffffu;
-  hf_collect(red, lid, gid, count, threshold, out, capacity);
+  const u32x n = base_lo + gid * HF_VW + HF_IOTA;
+  u32x aw[6];
+  aw[0] = HF_BSWAPX(n);
+  for (u32 k = 1; k < 6; ++k) aw[k] = 0;
+  HF_VSTORE(hf_sha256_key_words(P, aw), lid, keys);
+  hf_collect(keys, red, lid, gid, count, threshold, out, capacity);
 }
 
 #endif

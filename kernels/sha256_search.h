@@ -29,7 +29,7 @@
 
 /* Rounds first..end-1 of one block; s holds a..h in and out, w the 16 message words (used as
  * the schedule ring). With first and end uniform across work-items the tests cost little. */
-HF_FN void hf_sha256_rounds(u32* s, u32* w, u32 first, u32 end) {
+HF_FN void hf_sha256_rounds(u32x* s, u32x* w, u32 first, u32 end) {
   const u32 K[64] = {
       0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
       0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -39,14 +39,14 @@ HF_FN void hf_sha256_rounds(u32* s, u32* w, u32 first, u32 end) {
       0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
       0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
       0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-  u32 a = s[0], b = s[1], c = s[2], d = s[3], e = s[4], f = s[5], g = s[6], h = s[7];
+  u32x a = s[0], b = s[1], c = s[2], d = s[3], e = s[4], f = s[5], g = s[6], h = s[7];
   HF_UNROLL
   for (int t = 0; t < 64; ++t) {
     if (t >= 16)
       w[t & 15] += HF_SSIG1(w[(t - 2) & 15]) + w[(t - 7) & 15] + HF_SSIG0(w[(t - 15) & 15]);
     if ((u32)t >= first && (u32)t < end) {
-      const u32 t1 = h + HF_BSIG1(e) + HF_CH(e, f, g) + K[t] + w[t & 15];
-      const u32 t2 = HF_BSIG0(a) + HF_MAJ(a, b, c);
+      const u32x t1 = h + HF_BSIG1(e) + HF_CH(e, f, g) + K[t] + w[t & 15];
+      const u32x t2 = HF_BSIG0(a) + HF_MAJ(a, b, c);
       h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
     }
   }
@@ -87,18 +87,31 @@ HF_FN void hf_nonce_words(HF_GLOBAL const u32* HF_RESTRICT P, u64 nonce, u32* aw
   }
 }
 
-/* The key word of a digest, given the nonce-dependent words aw. */
-HF_FN u32 hf_sha256_key_words(HF_GLOBAL const u32* HF_RESTRICT P, const u32* aw) {
+/* The same for the HF_VW consecutive nonces from `first`, one per lane. */
+HF_FN void hf_nonce_words_x(HF_GLOBAL const u32* HF_RESTRICT P, u64 first, u32x* aw) {
+  u32 lanes[6][HF_VW];
+  for (u32 l = 0; l < HF_VW; ++l) {
+    u32 one[6];
+    hf_nonce_words(P, first + l, one);
+    HF_UNROLL
+    for (u32 k = 0; k < 6; ++k) lanes[k][l] = one[k];
+  }
+  HF_UNROLL
+  for (u32 k = 0; k < 6; ++k) aw[k] = HF_VLOAD(lanes[k]);
+}
+
+/* The key word of a digest, given the nonce-dependent words aw, one digest per lane. */
+HF_FN u32x hf_sha256_key_words(HF_GLOBAL const u32* HF_RESTRICT P, const u32x* aw) {
   const u32 naw = P[HFP_NAW];
   const u32 flags = P[HFP_FLAGS];
   const u32 nblocks = P[HFP_NBLOCKS];
-  u32 chain[8], s[8], w[16];
+  u32x chain[8], s[8], w[16];
   HF_UNROLL
   for (u32 i = 0; i < 8; ++i) chain[i] = P[HFP_MIDSTATE + i];
   for (u32 b = 0; b < nblocks; ++b) {
     HF_UNROLL
     for (u32 t = 0; t < 16; ++t) {
-      u32 x = P[HFP_BLOCKS + 16 * b + t];
+      u32x x = P[HFP_BLOCKS + 16 * b + t];
       HF_UNROLL
       for (u32 k = 0; k < 6; ++k) x |= k < naw && P[HFP_AW_INDEX + k] == 16 * b + t ? aw[k] : 0;
       w[t] = x;
@@ -106,10 +119,10 @@ HF_FN u32 hf_sha256_key_words(HF_GLOBAL const u32* HF_RESTRICT P, const u32* aw)
     const u32 early = b + 1 == nblocks && flags == 2;
     for (u32 i = 0; i < 8; ++i) s[i] = b == 0 ? P[HFP_PRESTATE + i] : chain[i];
     hf_sha256_rounds(s, w, b == 0 ? P[HFP_FIRST] : 0, early ? 61 : 64);
-    if (early) return HF_BSWAP(s[4] + chain[7]); /* e after round 61 is H7 - chain7 */
+    if (early) return HF_BSWAPX(s[4] + chain[7]); /* e after round 61 is H7 - chain7 */
     for (u32 i = 0; i < 8; ++i) chain[i] += s[i];
   }
-  if (!(flags & 1)) return (flags & 2) ? HF_BSWAP(chain[7]) : chain[0];
+  if (!(flags & 1)) return (flags & 2) ? HF_BSWAPX(chain[7]) : chain[0];
   /* sha256d: the 32-byte digest as one padded block. */
   for (u32 i = 0; i < 8; ++i) w[i] = chain[i];
   w[8] = 0x80000000u;
@@ -119,17 +132,17 @@ HF_FN u32 hf_sha256_key_words(HF_GLOBAL const u32* HF_RESTRICT P, const u32* aw)
   s[4] = 0x510e527f; s[5] = 0x9b05688c; s[6] = 0x1f83d9ab; s[7] = 0x5be0cd19;
   if (flags & 2) {
     hf_sha256_rounds(s, w, 0, 61);
-    return HF_BSWAP(s[4] + 0x5be0cd19u);
+    return HF_BSWAPX(s[4] + 0x5be0cd19u);
   }
   hf_sha256_rounds(s, w, 0, 64);
   return s[0] + 0x6a09e667u;
 }
 
 
-/* The key word of one nonce's digest, any field layout. */
-HF_FN u32 hf_sha256_key(HF_GLOBAL const u32* HF_RESTRICT P, u64 nonce) {
-  u32 aw[6];
-  hf_nonce_words(P, nonce, aw);
+/* The key words of nonces first .. first + HF_VW - 1, any field layout. */
+HF_FN u32x hf_sha256_key(HF_GLOBAL const u32* HF_RESTRICT P, u64 first) {
+  u32x aw[6];
+  hf_nonce_words_x(P, first, aw);
   return hf_sha256_key_words(P, aw);
 }
 

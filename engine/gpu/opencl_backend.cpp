@@ -97,7 +97,7 @@ class OpenClBackend final : public Backend {
       // variant per launch geometry.
       if (n == launch_) {
         if (s < kLaunchTarget / 2 && launch_ < (1u << 28)) launch_ *= 2;
-        else if (s > kLaunchTarget * 2 && launch_ > wg_) launch_ /= 2;
+        else if (s > kLaunchTarget * 2 && launch_ > wg_ * vw_) launch_ /= 2;
       }
     }
     return done;
@@ -142,7 +142,9 @@ class OpenClBackend final : public Backend {
     check(clSetKernelArg(active_, 6, sizeof cap, &cap), "clSetKernelArg");
     // Every launch has the same geometry (work-items past n do nothing), so runtimes that
     // specialise kernels per geometry compile once.
-    const std::size_t local = wg_, global = std::max<std::size_t>(launch_, (n + wg_ - 1) / wg_ * wg_);
+    const std::size_t per_group = wg_ * vw_;
+    const std::size_t local = wg_,
+                      global = std::max<std::size_t>(launch_, (n + per_group - 1) / per_group * per_group) / vw_;
     check(clEnqueueNDRangeKernel(queue_, active_, 1, nullptr, &global, &local, 0, nullptr, nullptr),
           "clEnqueueNDRangeKernel");
     check(clEnqueueReadBuffer(queue_, out_, CL_TRUE, 0, 2 * sizeof(std::uint32_t), head, 0, nullptr, nullptr), "read");
@@ -176,7 +178,13 @@ class OpenClBackend final : public Backend {
     const char* src = kOpenClSource;
     program_ = clCreateProgramWithSource(ctx_, 1, &src, nullptr, &err);
     if (!program_) return cl_error("clCreateProgramWithSource", err);
-    const std::string opts = "-cl-std=CL1.2 -D HF_WG=" + std::to_string(wg_);
+    // CPU devices get HF_VW nonces per work-item in vector types (see kernels/hf_device.h).
+    vw_ = 1;
+    if (device_value<cl_device_type>(dev_, CL_DEVICE_TYPE) & CL_DEVICE_TYPE_CPU) {
+      const auto pref = device_value<cl_uint>(dev_, CL_DEVICE_PREFERRED_VECTOR_WIDTH_INT);
+      while (vw_ * 2 <= pref && vw_ < 16) vw_ *= 2;
+    }
+    const std::string opts = "-cl-std=CL1.2 -D HF_WG=" + std::to_string(wg_) + " -D HF_VW=" + std::to_string(vw_);
     err = clBuildProgram(program_, 1, &dev_, opts.c_str(), nullptr, nullptr);
     if (err != CL_SUCCESS) {
       std::string log = "kernel build failed: " + build_log();
@@ -197,7 +205,7 @@ class OpenClBackend final : public Backend {
       if (clSetKernelArg(k, 0, sizeof params_, &params_) != CL_SUCCESS ||
           clSetKernelArg(k, 5, sizeof out_, &out_) != CL_SUCCESS)
         return "clSetKernelArg failed";
-    launch_ = 64 * wg_;
+    launch_ = 16 * wg_ * vw_;
     return {};
   }
 
@@ -223,6 +231,7 @@ class OpenClBackend final : public Backend {
   cl_mem params_ = nullptr, out_ = nullptr;
   std::size_t params_words_ = 0;
   std::size_t wg_ = 256;
+  std::size_t vw_ = 1;  // nonces per work-item
   std::uint64_t launch_ = 1u << 16;
   std::vector<std::uint32_t> uploaded_, ids_;
 };
