@@ -87,6 +87,19 @@ typedef uint16 u32x;
 #else
 #error "HF_VW must be 1, 2, 4, 8 or 16"
 #endif
+/* Lane-wise helpers: the lowest lane, whether any lane's mask is set, lane select. */
+#if HF_VW == 2
+#define HF_VMIN(x) min((x).x, (x).y)
+#elif HF_VW == 4
+#define HF_VMIN(x) hf_vmin4(x)
+#elif HF_VW == 8
+#define HF_VMIN(x) hf_vmin4(min((x).lo, (x).hi))
+#else
+#define HF_VMIN(x) hf_vmin4(min(min((x).lo, (x).hi).lo, min((x).lo, (x).hi).hi))
+#endif
+static inline __attribute__((always_inline)) uint hf_vmin4(uint4 v) { return min(min(v.x, v.y), min(v.z, v.w)); }
+#define HF_ANY(m) any(m)
+#define HF_SELECT(a, b, m) select((a), (b), (m))
 #else
 #undef HF_VW
 #define HF_VW 1
@@ -94,6 +107,9 @@ typedef u32 u32x;
 #define HF_IOTA 0u
 #define HF_VLOAD(p) (*(p))
 #define HF_VSTORE(v, i, p) ((p)[i] = (v))
+#define HF_VMIN(x) (x)
+#define HF_ANY(m) (m)
+#define HF_SELECT(a, b, m) ((m) ? (b) : (a))
 #endif
 /* Byte swap of every lane (HF_BSWAP is for one u32). */
 #define HF_BSWAPX(x) (((x) << 24) | (((x) & 0xff00u) << 8) | (((x) >> 8) & 0xff00u) | ((x) >> 24))

@@ -13,24 +13,32 @@
 #define HF_WG 256
 #endif
 
-/* Appends the candidates among this work-group's keys and folds its lowest key into out[1].
- * Kept apart from the hashing, after a barrier, so the hashing has no atomics in it and
- * OpenCL CPU compilers can vectorise it. keys[] holds HF_VW keys per work-item; candidate
- * ids are nonce offsets from the launch base. */
-HF_FN void hf_collect(HF_LOCAL u32* keys, HF_LOCAL u32* red, u32 lid, u32 gid, u32 count, u32 threshold,
-                      HF_GLOBAL u32* HF_RESTRICT out, u32 capacity) {
+/* Stores one work-item's HF_VW keys and, still in the vectorisable hashing region, their
+ * minimum and whether any is a candidate, so the collecting pass below (scalar, after a
+ * barrier, with atomics) only visits work-items that have one. Lanes past `count` (the
+ * last launch of a range) get the largest key and are skipped when collecting. */
+HF_FN void hf_emit(u32x key, u32 gid, u32 lid, u32 count, u32 threshold, HF_LOCAL u32* keys, HF_LOCAL u32* red,
+                   HF_LOCAL u32* hit) {
+  const u32x id = gid * HF_VW + HF_IOTA;
+  key = HF_SELECT((u32x)0xffffffffu, key, id < count);
+  HF_VSTORE(key, lid, keys);
+  red[lid] = HF_VMIN(key);
+  hit[lid] = HF_ANY(key <= threshold) ? 1u : 0u;
+}
+
+/* Appends the candidates among this work-group's keys and folds its lowest key into out[1]. */
+HF_FN void hf_collect(HF_LOCAL u32* keys, HF_LOCAL u32* red, HF_LOCAL u32* hit, u32 lid, u32 gid, u32 count,
+                      u32 threshold, HF_GLOBAL u32* HF_RESTRICT out, u32 capacity) {
   HF_BARRIER();
-  u32 low = 0xffffffffu;
-  for (u32 l = 0; l < HF_VW; ++l) {
-    const u32 id = gid * HF_VW + l, key = keys[lid * HF_VW + l];
-    if (id >= count) continue;
-    if (key < low) low = key;
-    if (key <= threshold) {
-      const u32 i = HF_ATOMIC_INC(&out[0]);
-      if (i < capacity) out[2 + i] = id;
+  if (hit[lid]) {
+    for (u32 l = 0; l < HF_VW; ++l) {
+      const u32 id = gid * HF_VW + l;
+      if (id < count && keys[lid * HF_VW + l] <= threshold) {
+        const u32 i = HF_ATOMIC_INC(&out[0]);
+        if (i < capacity) out[2 + i] = id;
+      }
     }
   }
-  red[lid] = low;
   HF_BARRIER();
   for (u32 stride = HF_WG / 2; stride > 0; stride >>= 1) {
     if (lid < stride && red[lid + stride] < red[lid]) red[lid] = red[lid + stride];
@@ -39,29 +47,40 @@ HF_FN void hf_collect(HF_LOCAL u32* keys, HF_LOCAL u32* red, u32 lid, u32 gid, u
   if (lid == 0) HF_ATOMIC_MIN(&out[1], red[0]);
 }
 
+#define HF_SEARCH_LOCALS            \
+  HF_LOCAL u32 keys[HF_WG * HF_VW]; \
+  HF_LOCAL u32 red[HF_WG];          \
+  HF_LOCAL u32 hit[HF_WG];          \
+  const u32 gid = HF_GID, lid = HF_LID
+
 /* Any field layout and encoding. Work-item g takes nonces base + g*HF_VW .. + HF_VW - 1. */
 HF_KERNEL void hf_search(HF_GLOBAL const u32* HF_RESTRICT P, u32 base_lo, u32 base_hi, u32 count, u32 threshold,
                          HF_GLOBAL u32* HF_RESTRICT out, u32 capacity) {
-  HF_LOCAL u32 keys[HF_WG * HF_VW];
-  HF_LOCAL u32 red[HF_WG];
-  const u32 gid = HF_GID, lid = HF_LID;
+  HF_SEARCH_LOCALS;
   const u64 first = (((u64)base_hi << 32) | base_lo) + (u64)gid * HF_VW;
-  HF_VSTORE(hf_sha256_key(P, first), lid, keys);
-  hf_collect(keys, red, lid, gid, count, threshold, out, capacity);
+  hf_emit(hf_sha256_key(P, first), gid, lid, count, threshold, keys, red, hit);
+  hf_collect(keys, red, hit, lid, gid, count, threshold, out, capacity);
 }
 
 /* A little-endian u32 nonce filling one whole word (Bitcoin headers): no encoding work. */
 HF_KERNEL void hf_search_u32le(HF_GLOBAL const u32* HF_RESTRICT P, u32 base_lo, u32 base_hi, u32 count,
                                u32 threshold, HF_GLOBAL u32* HF_RESTRICT out, u32 capacity) {
-  HF_LOCAL u32 keys[HF_WG * HF_VW];
-  HF_LOCAL u32 red[HF_WG];
-  const u32 gid = HF_GID, lid = HF_LID;
+  HF_SEARCH_LOCALS;
   const u32x n = base_lo + gid * HF_VW + HF_IOTA;
   u32x aw[6];
   aw[0] = HF_BSWAPX(n);
   for (u32 k = 1; k < 6; ++k) aw[k] = 0;
-  HF_VSTORE(hf_sha256_key_words(P, aw), lid, keys);
-  hf_collect(keys, red, lid, gid, count, threshold, out, capacity);
+  hf_emit(hf_sha256_key_words(P, aw), gid, lid, count, threshold, keys, red, hit);
+  hf_collect(keys, red, hit, lid, gid, count, threshold, out, capacity);
+}
+
+
+/* Bitcoin's 80-byte header (see hf_header80_key): the mining kernel. */
+HF_KERNEL void hf_search_header80(HF_GLOBAL const u32* HF_RESTRICT P, u32 base_lo, u32 base_hi, u32 count,
+                                  u32 threshold, HF_GLOBAL u32* HF_RESTRICT out, u32 capacity) {
+  HF_SEARCH_LOCALS;
+  hf_emit(hf_header80_key(P, base_lo + gid * HF_VW + HF_IOTA), gid, lid, count, threshold, keys, red, hit);
+  hf_collect(keys, red, hit, lid, gid, count, threshold, out, capacity);
 }
 
 #endif

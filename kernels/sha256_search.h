@@ -46,7 +46,8 @@ HF_FN void hf_sha256_rounds(u32x* s, u32x* w, u32 first, u32 end) {
       w[t & 15] += HF_SSIG1(w[(t - 2) & 15]) + w[(t - 7) & 15] + HF_SSIG0(w[(t - 15) & 15]);
     if ((u32)t >= first && (u32)t < end) {
       const u32x t1 = h + HF_BSIG1(e) + HF_CH(e, f, g) + K[t] + w[t & 15];
-      const u32x t2 = HF_BSIG0(a) + HF_MAJ(a, b, c);
+      /* Ending at 61 only e is wanted, and e after round 61 needs a only up to round 56. */
+      const u32x t2 = end == 61 && t >= 57 ? (u32x)0 : HF_BSIG0(a) + HF_MAJ(a, b, c);
       h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
     }
   }
@@ -100,6 +101,26 @@ HF_FN void hf_nonce_words_x(HF_GLOBAL const u32* HF_RESTRICT P, u64 first, u32x*
   for (u32 k = 0; k < 6; ++k) aw[k] = HF_VLOAD(lanes[k]);
 }
 
+/* The key word once the first hash's chain is final: for sha256d, hashes the 32-byte digest
+ * as one padded block (its words 8..15 are compile-time constants). */
+HF_FN u32x hf_finish_key(const u32x* chain, u32 flags) {
+  if (!(flags & 1)) return (flags & 2) ? HF_BSWAPX(chain[7]) : chain[0];
+  u32x s[8], w[16];
+  for (u32 i = 0; i < 8; ++i) w[i] = chain[i];
+  w[8] = 0x80000000u;
+  for (u32 i = 9; i < 15; ++i) w[i] = 0;
+  w[15] = 256;
+  s[0] = 0x6a09e667; s[1] = 0xbb67ae85; s[2] = 0x3c6ef372; s[3] = 0xa54ff53a;
+  s[4] = 0x510e527f; s[5] = 0x9b05688c; s[6] = 0x1f83d9ab; s[7] = 0x5be0cd19;
+  if (flags & 2) {
+    hf_sha256_rounds(s, w, 0, 61);
+    return HF_BSWAPX(s[4] + 0x5be0cd19u);
+  }
+  hf_sha256_rounds(s, w, 0, 64);
+  return s[0] + 0x6a09e667u;
+}
+
+
 /* The key word of a digest, given the nonce-dependent words aw, one digest per lane. */
 HF_FN u32x hf_sha256_key_words(HF_GLOBAL const u32* HF_RESTRICT P, const u32x* aw) {
   const u32 naw = P[HFP_NAW];
@@ -122,22 +143,27 @@ HF_FN u32x hf_sha256_key_words(HF_GLOBAL const u32* HF_RESTRICT P, const u32x* a
     if (early) return HF_BSWAPX(s[4] + chain[7]); /* e after round 61 is H7 - chain7 */
     for (u32 i = 0; i < 8; ++i) chain[i] += s[i];
   }
-  if (!(flags & 1)) return (flags & 2) ? HF_BSWAPX(chain[7]) : chain[0];
-  /* sha256d: the 32-byte digest as one padded block. */
-  for (u32 i = 0; i < 8; ++i) w[i] = chain[i];
-  w[8] = 0x80000000u;
-  for (u32 i = 9; i < 15; ++i) w[i] = 0;
-  w[15] = 256;
-  s[0] = 0x6a09e667; s[1] = 0xbb67ae85; s[2] = 0x3c6ef372; s[3] = 0xa54ff53a;
-  s[4] = 0x510e527f; s[5] = 0x9b05688c; s[6] = 0x1f83d9ab; s[7] = 0x5be0cd19;
-  if (flags & 2) {
-    hf_sha256_rounds(s, w, 0, 61);
-    return HF_BSWAPX(s[4] + 0x5be0cd19u);
-  }
-  hf_sha256_rounds(s, w, 0, 64);
-  return s[0] + 0x6a09e667u;
+  return hf_finish_key(chain, flags);
 }
 
+/* Bitcoin's 80-byte header: the nonce (u32 little-endian) is word 3 of the last block and
+ * words 4..15 are the fixed padding of an 80-byte message, here literal constants so the
+ * compiler folds them and the schedule terms built from them. P must describe exactly that
+ * layout (the host checks it). */
+HF_FN u32x hf_header80_key(HF_GLOBAL const u32* HF_RESTRICT P, u32x nonce) {
+  u32x s[8], w[16], chain[8];
+  w[0] = P[HFP_BLOCKS + 0];
+  w[1] = P[HFP_BLOCKS + 1];
+  w[2] = P[HFP_BLOCKS + 2];
+  w[3] = HF_BSWAPX(nonce);
+  w[4] = 0x80000000u;
+  for (u32 i = 5; i < 15; ++i) w[i] = 0;
+  w[15] = 640;
+  for (u32 i = 0; i < 8; ++i) s[i] = P[HFP_PRESTATE + i];
+  hf_sha256_rounds(s, w, 3, 64);
+  for (u32 i = 0; i < 8; ++i) chain[i] = P[HFP_MIDSTATE + i] + s[i];
+  return hf_finish_key(chain, P[HFP_FLAGS]);
+}
 
 /* The key words of nonces first .. first + HF_VW - 1, any field layout. */
 HF_FN u32x hf_sha256_key(HF_GLOBAL const u32* HF_RESTRICT P, u64 first) {

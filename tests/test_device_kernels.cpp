@@ -60,6 +60,36 @@ INSTANTIATE_TEST_SUITE_P(
         Layout{"u32le_word_aligned_mid", hf::Algo::sha256, 64, 8, Encoding::u32le, 4, ByteOrder::bitcoin}),
     [](const auto& info) { return std::string(info.param.name); });
 
+TEST(DeviceKernelHeader80, MatchesReferenceAndIsChosenOnlyForHeaders) {
+  // Bitcoin block 100000's header (vectors.md; source: ethereum/btcrelay test/test_btcrelay.py).
+  const hf::Bytes header = *hf::from_hex(
+      "0100000050120119172a610421a6c3011dd330d9df07b63616c2cc1f1cd00200000000006657a9252aacd5c0b2940996ecff952228c3067c"
+      "c38d4885efb5a4ac4247e9f337221b4d4c86041b0f2b5710");
+  for (hf::Algo algo : {hf::Algo::sha256d, hf::Algo::sha256})
+    for (ByteOrder order : {ByteOrder::bitcoin, ByteOrder::digest}) {
+      hf::PreparedSearch ps(algo, header, {76, Encoding::u32le, 4}, 4, order);
+      const std::vector<std::uint32_t> P = hf::gpu::device_params(ps);
+      ASSERT_EQ(hf::gpu::kernel_kind(P), hf::gpu::KernelKind::header80);
+      hf::Bytes scratch(ps.tail_size());
+      for (std::uint64_t n : {0ull, 1ull, 274148111ull, 0xffffffffull, 0x12345678ull}) {
+        const hf::Key want = hf::key_of(ps.digest_of(n, scratch.data()), order);
+        EXPECT_EQ(hf_header80_key(P.data(), static_cast<u32>(n)), want.w[0]) << n;
+      }
+    }
+  // The real nonce of block 100000 meets its target: key word 0 in Bitcoin's order.
+  hf::PreparedSearch real(hf::Algo::sha256d, header, {76, Encoding::u32le, 4}, 4, ByteOrder::bitcoin);
+  EXPECT_EQ(hf_header80_key(hf::gpu::device_params(real).data(), 274148111u), 0u);
+  // Other layouts are not headers.
+  hf::PreparedSearch mid(hf::Algo::sha256d, header, {72, Encoding::u32le, 4}, 4, ByteOrder::bitcoin);
+  EXPECT_EQ(hf::gpu::kernel_kind(hf::gpu::device_params(mid)), hf::gpu::KernelKind::u32le);
+  hf::Bytes longer = header;
+  longer.push_back(0);
+  hf::PreparedSearch l81(hf::Algo::sha256d, longer, {76, Encoding::u32le, 4}, 4, ByteOrder::bitcoin);
+  EXPECT_EQ(hf::gpu::kernel_kind(hf::gpu::device_params(l81)), hf::gpu::KernelKind::u32le);
+  hf::PreparedSearch hex(hf::Algo::sha256d, header, {72, Encoding::hex, 8}, 8, ByteOrder::bitcoin);
+  EXPECT_EQ(hf::gpu::kernel_kind(hf::gpu::device_params(hex)), hf::gpu::KernelKind::generic);
+}
+
 TEST(DeviceKernelEncode, MatchesEngineEncoding) {
   for (Encoding e : {Encoding::u32le, Encoding::u32be, Encoding::u64le, Encoding::hex, Encoding::dec}) {
     for (std::size_t width : {1, 4, 8, 16, 20}) {

@@ -29,4 +29,14 @@ std::vector<std::uint32_t> device_params(const PreparedSearch& ps) {
   return p;
 }
 
+KernelKind kernel_kind(const std::vector<std::uint32_t>& p) {
+  if (p[HFP_ENCODING] != 0 || p[HFP_LEAD] != 0) return KernelKind::generic;
+  // An 80-byte message with the nonce at bytes 76..79: one block from the nonce on, whose
+  // words 4..15 are the padding (0x80 marker, zeros, bit length 640).
+  bool header = p[HFP_NBLOCKS] == 1 && p[HFP_NAW] == 1 && p[HFP_AW_INDEX] == 3 && p[HFP_FIRST] == 3 &&
+                p[HFP_BLOCKS + 4] == 0x80000000u && p[HFP_BLOCKS + 15] == 640;
+  for (int t = 5; t < 15 && header; ++t) header = p[HFP_BLOCKS + t] == 0;
+  return header ? KernelKind::header80 : KernelKind::u32le;
+}
+
 }  // namespace hf::gpu

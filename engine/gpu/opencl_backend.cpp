@@ -52,6 +52,7 @@ class OpenClBackend final : public Backend {
     if (params_) clReleaseMemObject(params_);
     if (kernel_) clReleaseKernel(kernel_);
     if (kernel_u32_) clReleaseKernel(kernel_u32_);
+    if (kernel_header_) clReleaseKernel(kernel_header_);
     if (program_) clReleaseProgram(program_);
     if (queue_) clReleaseCommandQueue(queue_);
     if (ctx_) clReleaseContext(ctx_);
@@ -69,7 +70,11 @@ class OpenClBackend final : public Backend {
     std::lock_guard lk(mu_);
     if (std::string why = ensure_ready(); !why.empty()) throw std::runtime_error(name_ + ": " + why);
     const std::vector<std::uint32_t> p = device_params(ps);
-    active_ = p[HFP_ENCODING] == 0 && p[HFP_LEAD] == 0 ? kernel_u32_ : kernel_;
+    switch (kernel_kind(p)) {
+      case KernelKind::header80: active_ = kernel_header_; break;
+      case KernelKind::u32le: active_ = kernel_u32_; break;
+      case KernelKind::generic: active_ = kernel_; break;
+    }
     if (p != uploaded_) {
       if (p.size() > params_words_) {  // a long message after the nonce: grow the buffer
         cl_int err;
@@ -78,7 +83,7 @@ class OpenClBackend final : public Backend {
         clReleaseMemObject(params_);
         params_ = bigger;
         params_words_ = p.size();
-        for (cl_kernel k : {kernel_, kernel_u32_}) check(clSetKernelArg(k, 0, sizeof params_, &params_), "clSetKernelArg");
+        for (cl_kernel k : {kernel_, kernel_u32_, kernel_header_}) check(clSetKernelArg(k, 0, sizeof params_, &params_), "clSetKernelArg");
       }
       check(clEnqueueWriteBuffer(queue_, params_, CL_TRUE, 0, p.size() * 4, p.data(), 0, nullptr, nullptr),
             "clEnqueueWriteBuffer");
@@ -196,12 +201,14 @@ class OpenClBackend final : public Backend {
     if (!kernel_) return cl_error("clCreateKernel", err);
     kernel_u32_ = clCreateKernel(program_, "hf_search_u32le", &err);
     if (!kernel_u32_) return cl_error("clCreateKernel", err);
+    kernel_header_ = clCreateKernel(program_, "hf_search_header80", &err);
+    if (!kernel_header_) return cl_error("clCreateKernel", err);
     params_words_ = HFP_BLOCKS + 16 * 4;
     params_ = clCreateBuffer(ctx_, CL_MEM_READ_ONLY, params_words_ * sizeof(std::uint32_t), nullptr, &err);
     if (!params_) return cl_error("clCreateBuffer", err);
     out_ = clCreateBuffer(ctx_, CL_MEM_READ_WRITE, (2 + kCapacity) * sizeof(std::uint32_t), nullptr, &err);
     if (!out_) return cl_error("clCreateBuffer", err);
-    for (cl_kernel k : {kernel_, kernel_u32_})
+    for (cl_kernel k : {kernel_, kernel_u32_, kernel_header_})
       if (clSetKernelArg(k, 0, sizeof params_, &params_) != CL_SUCCESS ||
           clSetKernelArg(k, 5, sizeof out_, &out_) != CL_SUCCESS)
         return "clSetKernelArg failed";
@@ -226,7 +233,8 @@ class OpenClBackend final : public Backend {
   cl_command_queue queue_ = nullptr;
   cl_program program_ = nullptr;
   cl_kernel kernel_ = nullptr;      // any field layout
-  cl_kernel kernel_u32_ = nullptr;  // a u32le nonce filling one word (Bitcoin headers)
+  cl_kernel kernel_u32_ = nullptr;  // a u32le nonce filling one word
+  cl_kernel kernel_header_ = nullptr;  // Bitcoin's 80-byte header
   cl_kernel active_ = nullptr;
   cl_mem params_ = nullptr, out_ = nullptr;
   std::size_t params_words_ = 0;
