@@ -114,6 +114,12 @@ typedef u32 u32x;
 /* Byte swap of every lane (HF_BSWAP is for one u32). */
 #define HF_BSWAPX(x) (((x) << 24) | (((x) & 0xff00u) << 8) | (((x) >> 8) & 0xff00u) | ((x) >> 24))
 
+#if defined(__OPENCL_VERSION__) && HF_VW > 1
+#define HF_OUTER_UNROLL _Pragma("nounroll")
+#else
+#define HF_OUTER_UNROLL HF_UNROLL
+#endif
+
 /* Three-input logic in the forms GPUs map to one LOP3 / bitselect. */
 #define HF_CH(e, f, g) ((g) ^ ((e) & ((f) ^ (g))))
 #define HF_MAJ(a, b, c) (((a) & (b)) | ((c) & ((a) | (b))))

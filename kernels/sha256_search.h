@@ -40,15 +40,21 @@ HF_FN void hf_sha256_rounds(u32x* s, u32x* w, u32 first, u32 end) {
       0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
       0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
   u32x a = s[0], b = s[1], c = s[2], d = s[3], e = s[4], f = s[5], g = s[6], h = s[7];
-  HF_UNROLL
-  for (int t = 0; t < 64; ++t) {
-    if (t >= 16)
-      w[t & 15] += HF_SSIG1(w[(t - 2) & 15]) + w[(t - 7) & 15] + HF_SSIG0(w[(t - 15) & 15]);
-    if ((u32)t >= first && (u32)t < end) {
-      const u32x t1 = h + HF_BSIG1(e) + HF_CH(e, f, g) + K[t] + w[t & 15];
-      /* Ending at 61 only e is wanted, and e after round 61 needs a only up to round 56. */
-      const u32x t2 = end == 61 && t >= 57 ? (u32x)0 : HF_BSIG0(a) + HF_MAJ(a, b, c);
-      h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  /* Sixteen rounds unrolled per step keep every schedule index compile-time (t & 15 == i). On
+   * OpenCL CPU devices the four steps stay a loop: their compilers take minutes over four
+   * unrolled 16-lane copies for little gain. GPUs and the host unroll all 64. */
+  HF_OUTER_UNROLL
+  for (int t0 = 0; t0 < 64; t0 += 16) {
+    HF_UNROLL
+    for (int i = 0; i < 16; ++i) {
+      const int t = t0 + i;
+      if (t >= 16) w[i] += HF_SSIG1(w[(i - 2) & 15]) + w[(i - 7) & 15] + HF_SSIG0(w[(i - 15) & 15]);
+      if ((u32)t >= first && (u32)t < end) {
+        const u32x t1 = h + HF_BSIG1(e) + HF_CH(e, f, g) + K[t] + w[i];
+        /* Ending at 61 only e is wanted, and e after round 61 needs a only up to round 56. */
+        const u32x t2 = end == 61 && t >= 57 ? (u32x)0 : HF_BSIG0(a) + HF_MAJ(a, b, c);
+        h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+      }
     }
   }
   s[0] = a; s[1] = b; s[2] = c; s[3] = d; s[4] = e; s[5] = f; s[6] = g; s[7] = h;
@@ -91,6 +97,7 @@ HF_FN void hf_nonce_words(HF_GLOBAL const u32* HF_RESTRICT P, u64 nonce, u32* aw
 /* The same for the HF_VW consecutive nonces from `first`, one per lane. */
 HF_FN void hf_nonce_words_x(HF_GLOBAL const u32* HF_RESTRICT P, u64 first, u32x* aw) {
   u32 lanes[6][HF_VW];
+  HF_OUTER_UNROLL
   for (u32 l = 0; l < HF_VW; ++l) {
     u32 one[6];
     hf_nonce_words(P, first + l, one);
