@@ -9,6 +9,7 @@
 #define HF_SHA256_SEARCH_H
 
 #include "hf_device.h"
+#include "sha256_consts.h"
 
 #define HFP_MIDSTATE 0  /* 8 words */
 #define HFP_PRESTATE 8  /* 8 words: a..h before round HFP_FIRST of the first block */
@@ -30,15 +31,7 @@
 /* Rounds first..end-1 of one block; s holds a..h in and out, w the 16 message words (used as
  * the schedule ring). With first and end uniform across work-items the tests cost little. */
 HF_FN void hf_sha256_rounds(u32x* s, u32x* w, u32 first, u32 end) {
-  const u32 K[64] = {
-      0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-      0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-      0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-      0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-      0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-      0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-      0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-      0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+  const u32 K[64] = {HF_SHA256_K_LIST};
   u32x a = s[0], b = s[1], c = s[2], d = s[3], e = s[4], f = s[5], g = s[6], h = s[7];
   /* Sixteen rounds unrolled per step keep every schedule index compile-time (t & 15 == i). On
    * OpenCL CPU devices the four steps stay a loop: their compilers take minutes over four
@@ -117,14 +110,14 @@ HF_FN u32x hf_finish_key(const u32x* chain, u32 flags) {
   w[8] = 0x80000000u;
   for (u32 i = 9; i < 15; ++i) w[i] = 0;
   w[15] = 256;
-  s[0] = 0x6a09e667; s[1] = 0xbb67ae85; s[2] = 0x3c6ef372; s[3] = 0xa54ff53a;
-  s[4] = 0x510e527f; s[5] = 0x9b05688c; s[6] = 0x1f83d9ab; s[7] = 0x5be0cd19;
+  const u32 iv[8] = {HF_SHA256_IV_LIST};
+  for (u32 i = 0; i < 8; ++i) s[i] = iv[i];
   if (flags & 2) {
     hf_sha256_rounds(s, w, 0, 61);
-    return HF_BSWAPX(s[4] + 0x5be0cd19u);
+    return HF_BSWAPX(s[4] + iv[7]);
   }
   hf_sha256_rounds(s, w, 0, 64);
-  return s[0] + 0x6a09e667u;
+  return s[0] + iv[0];
 }
 
 

@@ -18,6 +18,7 @@ extern const char* const kOpenClSource;  // generated from kernels/ at configure
 namespace {
 
 constexpr std::uint32_t kCapacity = 1u << 16;  // candidate slots per launch
+constexpr std::uint32_t kBestCandidates = 256;  // more than this in a best search: narrow
 constexpr double kLaunchTarget = 0.02;           // seconds per launch: responsive and busy
 
 std::string cl_error(const char* what, cl_int err) { return std::string(what) + " failed (OpenCL error " + std::to_string(err) + ")"; }
@@ -123,11 +124,14 @@ class OpenClBackend final : public Backend {
   void run_range(std::uint64_t base, std::uint32_t n, SearchSink& sink) {
     std::uint32_t head[2];
     launch(base, n, sink.threshold(), head);
+    // A best search only needs the launch's lowest keys: rather than re-check many
+    // candidates on the host (every nonce of the first launch is one), search again at
+    // the launch minimum, which leaves only the nonces that share it.
+    if (sink.is_best_goal() && head[0] > kBestCandidates) {
+      launch(base, n, head[1], head);
+      if (head[0] <= kCapacity) return deliver(base, head[0], sink);
+    }
     if (head[0] > kCapacity) {
-      if (sink.is_best_goal() && n > kCapacity) {
-        launch(base, n, head[1], head);
-        if (head[0] <= kCapacity) return deliver(base, head[0], sink);
-      }
       const std::uint32_t half = n / 2;
       run_range(base, half, sink);
       run_range(base + half, n - half, sink);
