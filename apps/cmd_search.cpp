@@ -31,7 +31,9 @@ struct Common {
 };
 
 void add_common(CLI::App* sub, Common& c) {
-  sub->add_option("--backend", c.backend, "Force a backend (default: $HASHFORGE_BACKEND or the best)");
+  sub->add_option("--backend", c.backend,
+                  "Backend: a name, a comma list (avx512,opencl:0) or all (every device plus the best CPU "
+                  "backend); default: $HASHFORGE_BACKEND or the best");
   sub->add_option("--threads", c.threads, "Threads, 1..1024 (default: all cores)")->check(CLI::Range(1u, 1024u));
   sub->add_flag("--json", c.json, "Machine-readable output");
   sub->add_flag("--quiet,-q", c.quiet, "No progress display");
@@ -51,6 +53,13 @@ std::optional<std::chrono::nanoseconds> budget_of(double seconds) {
   if (!(seconds >= 0) || seconds > 1e9) usage_error("--seconds must be between 0 and 1e9");
   if (seconds == 0) return std::nullopt;
   return std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
+}
+
+boost::json::array chunks_json(const SearchResult& r) {
+  boost::json::array a;
+  for (const ChunkRecord& c : r.chunks)
+    a.push_back({{"first", c.range.first}, {"count", c.range.count}, {"backend", c.backend}});
+  return a;
 }
 
 boost::json::array covered_json(const SearchResult& r) {
@@ -204,6 +213,7 @@ int run_file(const FileOpts& o) {
                                    {"timed_out", r.timed_out},
                                    {"cancelled", r.cancelled},
                                    {"covered", covered_json(r)},
+                                   {"chunks", chunks_json(r)},
                                    {"result_file", out}});
   } else {
     std::printf("best line:     %s\n", line_str.c_str());
@@ -279,7 +289,8 @@ int report_hits(const SearchJob& job, const SearchResult& r, bool json, bool str
                           {"complete", r.complete},
                           {"timed_out", r.timed_out},
                           {"cancelled", r.cancelled},
-                          {"covered", covered_json(r)}};
+                          {"covered", covered_json(r)},
+                          {"chunks", chunks_json(r)}};
     if (r.best) o["best"] = hit_json(*r.best, job.order);
     print_json(o);
   } else {

@@ -37,18 +37,25 @@ struct SearchJob {
   std::size_t max_hits = 1000;     // below_target: the lowest-nonce hits kept; the rest counted
 };
 
+// Which backend searched which nonces: the coverage record of a search on several backends.
+struct ChunkRecord {
+  NonceRange range;
+  std::string backend;
+};
+
 struct SearchResult {
   std::vector<Hit> hits;           // below_target, in nonce order
   std::uint64_t dropped_hits = 0;
   std::optional<Hit> best;         // best goal: lowest key, ties to the lowest nonce
   std::vector<NonceRange> covered; // exactly the nonces searched, merged, in order
+  std::vector<ChunkRecord> chunks; // every chunk searched, in nonce order, with its backend
   std::uint64_t hashes = 0;        // nonces searched (sum of covered)
   bool complete = false;           // the whole range was searched
   bool cancelled = false;
   bool timed_out = false;
   double seconds = 0;
-  std::string backend;
-  unsigned threads = 0;
+  std::string backend;             // "avx512", or "avx512+opencl:0" for several
+  unsigned threads = 0;            // worker threads: CPU threads plus one per device
   double rate() const { return seconds > 0 ? hashes / seconds : 0; }
 };
 
@@ -93,6 +100,11 @@ class Engine {
   // The backend for op: `forced` (else $HASHFORGE_BACKEND) or the best usable one.
   // Throws JobError naming the problem for an unknown or unusable forced name.
   Backend& resolve(Op op, const std::string& forced) const;
+  // A search may run on several backends at once: `spec` is one name, a comma list
+  // ("avx512,opencl:0"), or "all" (every usable device plus the best CPU backend).
+  std::vector<Backend*> resolve_list(Op op, const std::string& spec) const;
+  // Adds a backend (a plugin, or a test double) after a self-test; false if that failed.
+  bool add_backend(std::unique_ptr<Backend> be, std::string* why = nullptr);
   std::string best_for(Op op) const;
   // Fastest usable single-stream compression, for streaming hashers.
   const SingleStreamFns& single_stream() const { return *single_; }

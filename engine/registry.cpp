@@ -96,6 +96,50 @@ void Engine::probe_devices() {
   });
 }
 
+std::vector<Backend*> Engine::resolve_list(Op op, const std::string& spec_arg) const {
+  std::string spec = spec_arg;
+  if (spec.empty())
+    if (const char* env = std::getenv("HASHFORGE_BACKEND"); env && *env) spec = env;
+  std::vector<Backend*> out;
+  if (spec == "all") {
+    const_cast<Engine*>(this)->probe_devices();
+    out.push_back(&resolve(op, "auto"));
+    for (std::size_t i = 0; i < backends_.size(); ++i)
+      if (backends_[i]->is_device() && status_[i].usable() && backends_[i]->supports(op)) out.push_back(backends_[i].get());
+    return out;
+  }
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = spec.find(',', start);
+    const std::string name = spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (name.empty() && comma != std::string::npos) throw JobError("--backend " + spec + ": empty name in the list");
+    Backend* b = &resolve(op, name);
+    for (Backend* seen : out)
+      if (seen == b) throw JobError("--backend " + spec + ": " + std::string(b->name()) + " listed twice");
+    out.push_back(b);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+bool Engine::add_backend(std::unique_ptr<Backend> be, std::string* why) {
+  BackendStatus s;
+  s.name = std::string(be->name());
+  s.description = be->description();
+  s.lanes = be->lanes();
+  s.why_unavailable = be->unavailable_reason();
+  s.available = s.why_unavailable.empty();
+  std::string err = s.available ? selftest_backend(*be) : "not run";
+  s.selftest_ok = s.available && err.empty();
+  s.selftest = s.selftest_ok ? "passed" : s.available ? "FAILED: " + err : err;
+  if (why) *why = s.available ? err : s.why_unavailable;
+  const bool ok = s.usable();
+  status_.push_back(std::move(s));
+  backends_.push_back(std::move(be));
+  return ok;
+}
+
 Backend* Engine::find(std::string_view name) const {
   if (name.find(':') != std::string_view::npos) const_cast<Engine*>(this)->probe_devices();
   for (std::size_t i = 0; i < backends_.size(); ++i)

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <map>
+#include <string_view>
 #include <mutex>
 #include <thread>
 
@@ -14,12 +15,11 @@ namespace {
 struct Part {
   std::unique_ptr<PreparedSearch> ps;
   NonceRange range;
-  std::uint64_t first_chunk;  // global index of this part's first chunk
-  std::uint64_t chunks;
 };
 
 struct ChunkResult {
   std::uint64_t first = 0, covered = 0;
+  std::string_view backend;
   std::vector<Hit> hits;
   std::uint64_t dropped = 0;
   std::optional<Hit> best;
@@ -54,67 +54,95 @@ std::string Engine::validate(const SearchJob& job) const {
 
 SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
   if (std::string why = validate(job); !why.empty()) throw JobError(why);
-  Backend& be = resolve(search_op(job.algo), opt.backend);
+  const std::vector<Backend*> list = resolve_list(search_op(job.algo), opt.backend);
   const auto t0 = std::chrono::steady_clock::now();
 
+  // Workers: the CPU threads (shared round-robin by the CPU backends listed) and one host
+  // thread per device.
   SearchResult res;
-  res.backend = std::string(be.name());
-  res.threads = be.is_device() ? 1 : opt.threads ? opt.threads : default_threads();
-  if (res.threads > kMaxThreads) throw JobError("at most " + std::to_string(kMaxThreads) + " threads");
+  const unsigned cpu_threads = opt.threads ? opt.threads : default_threads();
+  if (cpu_threads > kMaxThreads) throw JobError("at most " + std::to_string(kMaxThreads) + " threads");
+  std::vector<Backend*> cpus, worker_be;
+  for (Backend* b : list) {
+    if (!b->is_device()) cpus.push_back(b);
+    res.backend += (res.backend.empty() ? "" : "+") + std::string(b->name());
+  }
+  if (!cpus.empty())
+    for (unsigned i = 0; i < cpu_threads; ++i) worker_be.push_back(cpus[i % cpus.size()]);
+  for (Backend* b : list)
+    if (b->is_device()) worker_be.push_back(b);
+  res.threads = static_cast<unsigned>(worker_be.size());
 
   std::vector<FieldPart> fparts;
   split_range(job.nonce, job.range, job.message.size(), &fparts);
   std::uint64_t total = 0;
   for (auto& fp : fparts) total += fp.range.count;
-  // Chunks small enough to spread over threads and keep a time budget's tail short, large
-  // enough that per-chunk bookkeeping is noise.
-  std::uint64_t chunk = total / (std::uint64_t(res.threads) * 16);
-  chunk = std::clamp<std::uint64_t>(chunk, 1u << 14, 1u << 22) / 64 * 64;
 
   std::vector<Part> parts;
-  std::uint64_t nchunks = 0;
   for (auto& fp : fparts) {
     Part p;
     p.ps = std::make_unique<PreparedSearch>(job.algo, with_placeholder(job, fp.width), job.nonce, fp.width, job.order);
     p.range = fp.range;
-    p.first_chunk = nchunks;
-    p.chunks = (fp.range.count - 1) / chunk + 1;
-    nchunks += p.chunks;
     parts.push_back(std::move(p));
   }
 
-  std::atomic<std::uint64_t> next{0}, done{0};
+  std::atomic<std::uint64_t> done{0};
   std::atomic<bool> stop{false};
   std::mutex mu;
   std::condition_variable cv;
-  std::map<std::uint64_t, ChunkResult> finished;  // by chunk index, until delivered in order
+  std::map<std::uint64_t, ChunkResult> finished;  // by claim number, until delivered in order
   unsigned running = 0;
   // The first exception from a worker, a callback or thread creation: the search stops,
   // the threads are joined, then it propagates.
   std::exception_ptr failure;
 
-  auto worker = [&] {
+  // Chunks are claimed in nonce order, each sized by its worker's measured rate (about
+  // kChunkSeconds of work), so a fast device and a slow CPU thread finish together; near the
+  // end no claim takes more than its share of what is left. Claim numbers follow nonce
+  // order, so hits still leave in nonce order.
+  constexpr double kChunkSeconds = 0.05;
+  std::mutex claim_mu;
+  std::size_t claim_part = 0;
+  std::uint64_t claim_off = 0, claim_seq = 0, left = total;
+  struct Claim { const Part* part; std::uint64_t first, count, seq; };
+  auto claim = [&](std::uint64_t want) -> std::optional<Claim> {
+    std::lock_guard lk(claim_mu);
+    while (claim_part < parts.size() && claim_off == parts[claim_part].range.count) {
+      ++claim_part;
+      claim_off = 0;
+    }
+    if (claim_part == parts.size()) return std::nullopt;
+    const Part& p = parts[claim_part];
+    std::uint64_t n = std::min(want, left / (2 * worker_be.size()) + 1);
+    n = std::max<std::uint64_t>(std::min<std::uint64_t>(n, 1u << 30) / 64 * 64, 64);
+    n = std::min(n, p.range.count - claim_off);
+    Claim c{&p, p.range.first + claim_off, n, claim_seq++};
+    claim_off += n;
+    left -= n;
+    return c;
+  };
+
+  auto worker = [&](Backend* be) {
     std::optional<Hit> thread_best;
+    double rate = be->is_device() ? 1e8 : 2e6;  // nonces per second, until measured
     try {
     while (!stop.load(std::memory_order_relaxed)) {
-      const std::uint64_t idx = next.fetch_add(1);
-      if (idx >= nchunks) break;
-      const Part* p = &parts.front();
-      for (const Part& q : parts)
-        if (idx >= q.first_chunk) p = &q;
-      const std::uint64_t off = (idx - p->first_chunk) * chunk;
-      const std::uint64_t first = p->range.first + off;
-      const std::uint64_t count = std::min(chunk, p->range.count - off);
-      SearchSink sink(*p->ps, job.goal, job.target, job.max_hits, &done, thread_best);
+      const auto c = claim(static_cast<std::uint64_t>(rate * kChunkSeconds));
+      if (!c) break;
+      SearchSink sink(*c->part->ps, job.goal, job.target, job.max_hits, &done, thread_best);
       ChunkResult r;
-      r.first = first;
-      r.covered = be.search(*p->ps, first, count, sink, stop);
+      r.first = c->first;
+      r.backend = be->name();
+      const auto c0 = std::chrono::steady_clock::now();
+      r.covered = be->search(*c->part->ps, c->first, c->count, sink, stop);
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
+      if (r.covered > 0 && secs > 0) rate = 0.5 * rate + 0.5 * (static_cast<double>(r.covered) / secs);
       r.hits = std::move(sink.hits);
       r.dropped = sink.dropped;
       r.best = sink.best;
       thread_best = sink.best;
       std::lock_guard lk(mu);
-      finished.emplace(idx, std::move(r));
+      finished.emplace(c->seq, std::move(r));
       cv.notify_all();
     }
     } catch (...) {
@@ -135,7 +163,7 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
         ++running;
       }
       try {
-        pool.emplace_back(worker);
+        pool.emplace_back(worker, worker_be[i]);
       } catch (...) {
         std::lock_guard lk(mu);
         --running;
@@ -229,6 +257,7 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
 
   std::sort(all.begin(), all.end(), [](const ChunkResult& a, const ChunkResult& b) { return a.first < b.first; });
   for (const ChunkResult& r : all) {
+    res.chunks.push_back({{r.first, r.covered}, std::string(r.backend)});
     res.hashes += r.covered;
     if (r.best && (!res.best || better(*r.best, *res.best))) res.best = r.best;
     if (r.covered == 0) continue;

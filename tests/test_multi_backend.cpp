@@ -1,0 +1,120 @@
+// One search on several backends at once: chunks sized by measured rate, a coverage record
+// that proves no nonce is searched twice or skipped, and results identical to one backend.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "engine/engine.hpp"
+#include "engine/hex.hpp"
+
+namespace {
+
+// A stand-in for a slow device: the scalar backend plus a sleep per nonce, fed by its own
+// host thread like a GPU. Only this test registers it.
+class SlowDevice final : public hf::Backend {
+ public:
+  explicit SlowDevice(hf::Backend& inner) : inner_(inner) {}
+  std::string_view name() const override { return "slowdev"; }
+  std::string description() const override { return "scalar, slowed down (test double)"; }
+  unsigned lanes() const override { return 1; }
+  std::string unavailable_reason() const override { return {}; }
+  bool supports(hf::Op op) const override { return op == hf::Op::search_sha256 || op == hf::Op::search_sha256d; }
+  bool is_device() const override { return true; }
+  std::uint64_t search(const hf::PreparedSearch& ps, std::uint64_t first, std::uint64_t count, hf::SearchSink& sink,
+                       const std::atomic<bool>& stop) override {
+    const std::uint64_t n = inner_.search(ps, first, count, sink, stop);
+    std::this_thread::sleep_for(std::chrono::microseconds(n / 4));  // about 4 M nonces/s at most
+    return n;
+  }
+  void hash_many(hf::Algo, std::span<const hf::ByteView>, hf::Digest*) override { throw std::logic_error("unused"); }
+
+ private:
+  hf::Backend& inner_;
+};
+
+hf::Engine& engine_with_slow_device() {
+  static bool added = [] {
+    std::string why;
+    const bool ok = hf::Engine::instance().add_backend(std::make_unique<SlowDevice>(*hf::Engine::instance().find("scalar")), &why);
+    EXPECT_TRUE(ok) << why;
+    return ok;
+  }();
+  EXPECT_TRUE(added);
+  return hf::Engine::instance();
+}
+
+hf::SearchJob header_job(std::uint64_t first, std::uint64_t count) {
+  hf::SearchJob j;
+  // Bitcoin block 100000's header (vectors.md; source: ethereum/btcrelay test/test_btcrelay.py).
+  j.message = *hf::from_hex(
+      "0100000050120119172a610421a6c3011dd330d9df07b63616c2cc1f1cd00200000000006657a9252aacd5c0b2940996ecff952228c3067c"
+      "c38d4885efb5a4ac4247e9f337221b4d4c86041b0f2b5710");
+  j.algo = hf::Algo::sha256d;
+  j.nonce = {76, hf::Encoding::u32le, 4};
+  j.range = {first, count};
+  j.max_hits = 100000;
+  EXPECT_EQ(hf::target_from_hex("003fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", &j.target), "");
+  return j;
+}
+
+TEST(MultiBackend, SlowDeviceAndCpuCoverEveryNonceOnceWithIdenticalResults) {
+  hf::Engine& e = engine_with_slow_device();
+  const std::string cpu = e.best_for(hf::Op::search_sha256d);
+  const hf::SearchJob job = header_job(12345, 3'000'000);
+  hf::RunOptions one, both;
+  one.backend = cpu;
+  both.backend = cpu + ",slowdev";
+  both.threads = one.threads = 2;
+  const hf::SearchResult a = e.search(job, one), b = e.search(job, both);
+  EXPECT_EQ(b.backend, cpu + "+slowdev");
+  EXPECT_EQ(b.threads, 3u);
+  ASSERT_TRUE(a.complete && b.complete);
+  ASSERT_EQ(a.hits.size(), b.hits.size());
+  ASSERT_GT(a.hits.size(), 1000u);  // about 1 nonce in 1024 meets this target
+  for (std::size_t i = 0; i < a.hits.size(); ++i) ASSERT_EQ(a.hits[i].nonce, b.hits[i].nonce) << i;
+  // The coverage record: chunks in nonce order, each starting where the last ended, from
+  // the first nonce to the last: no gap, no overlap.
+  std::uint64_t next = job.range.first, by_cpu = 0, by_slow = 0;
+  for (const hf::ChunkRecord& c : b.chunks) {
+    ASSERT_EQ(c.range.first, next);
+    next += c.range.count;
+    (c.backend == "slowdev" ? by_slow : by_cpu) += c.range.count;
+  }
+  EXPECT_EQ(next, job.range.first + job.range.count);
+  EXPECT_EQ(by_cpu + by_slow, job.range.count);
+  EXPECT_GT(by_slow, 0u);     // the slow device took part...
+  EXPECT_GT(by_cpu, by_slow);  // ...with smaller chunks, sized by its measured rate
+}
+
+TEST(MultiBackend, BestGoalAgreesAcrossBackends) {
+  hf::Engine& e = engine_with_slow_device();
+  hf::SearchJob job = header_job(0, 1'000'000);
+  job.goal = hf::Goal::best;
+  hf::RunOptions one, both;
+  one.backend = "scalar";
+  both.backend = e.best_for(hf::Op::search_sha256d) + ",slowdev";
+  const hf::SearchResult a = e.search(job, one), b = e.search(job, both);
+  ASSERT_TRUE(a.best && b.best);
+  EXPECT_EQ(a.best->nonce, b.best->nonce);
+  EXPECT_EQ(a.best->key, b.best->key);
+}
+
+TEST(MultiBackend, ListsAreCheckedAndAllMeansCpuPlusDevices) {
+  hf::Engine& e = hf::Engine::instance();
+  EXPECT_THROW(e.resolve_list(hf::Op::search_sha256d, "scalar,,scalar"), hf::JobError);
+  EXPECT_THROW(e.resolve_list(hf::Op::search_sha256d, "scalar,scalar"), hf::JobError);
+  EXPECT_THROW(e.resolve_list(hf::Op::search_sha256d, "scalar,nosuch"), hf::JobError);
+  const auto all = e.resolve_list(hf::Op::search_sha256d, "all");
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all.front()->name(), e.best_for(hf::Op::search_sha256d));
+  for (std::size_t i = 1; i < all.size(); ++i) EXPECT_TRUE(all[i]->is_device()) << all[i]->name();
+  for (const hf::BackendStatus& s : e.backends())  // every usable OpenCL device is in "all"
+    if (s.usable() && s.name.rfind("opencl:", 0) == 0) {
+      bool in = false;
+      for (auto* b : all) in = in || b->name() == s.name;
+      EXPECT_TRUE(in) << s.name;
+    }
+}
+
+}  // namespace
