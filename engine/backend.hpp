@@ -48,7 +48,6 @@ class SearchSink {
   std::vector<Hit> hits;        // below_target: in nonce order, at most max_hits
   std::uint64_t dropped = 0;    // below_target hits beyond max_hits
   std::optional<Hit> best;      // best goal
-  std::uint64_t false_candidates = 0;
 
  private:
   const PreparedSearch& ps_;

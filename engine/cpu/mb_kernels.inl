@@ -212,20 +212,4 @@ std::uint32_t search_batch_impl(const hf::cpu::SearchPlan& P, const std::uint32_
   return V::le_mask(key, threshold);
 }
 
-// Portable transposed load: gathers word t of every lane into w[t].
-template <class V>
-HF_INLINE void load_words_gather(const std::uint8_t* const* ptrs, std::size_t off, V* w) {
-  constexpr unsigned L = V::lanes;
-  alignas(64) std::uint32_t buf[16][L];
-  for (unsigned l = 0; l < L; ++l) {
-    const std::uint8_t* p = ptrs[l] + off;
-    for (int t = 0; t < 16; ++t) {
-      std::uint32_t x;
-      std::memcpy(&x, p + 4 * t, 4);
-      buf[t][l] = __builtin_bswap32(x);
-    }
-  }
-  for (int t = 0; t < 16; ++t) w[t] = V::load(buf[t]);
-}
-
 #undef HF_INLINE
