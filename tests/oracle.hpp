@@ -15,6 +15,7 @@
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -321,6 +322,22 @@ inline std::string describe(const hf::SearchJob& j) {
 }
 
 // Covered ranges are sorted, disjoint, non-adjacent (merged), non-empty and inside `within`.
+// Nonces searched per backend, from a search's coverage record; fails unless the chunks run
+// in nonce order, each starting where the last ended, from range.first to its end: no gap
+// and no overlap.
+inline ::testing::AssertionResult chunks_tile(const hf::SearchResult& r, hf::NonceRange range,
+                                              std::map<std::string, std::uint64_t>* per_backend) {
+  std::uint64_t next = range.first;
+  for (const hf::ChunkRecord& c : r.chunks) {
+    if (c.range.first != next)
+      return ::testing::AssertionFailure() << "chunk at " << c.range.first << ", expected " << next;
+    next += c.range.count;
+    (*per_backend)[c.backend] += c.range.count;
+  }
+  if (next != range.first + range.count) return ::testing::AssertionFailure() << "chunks end at " << next;
+  return ::testing::AssertionSuccess();
+}
+
 inline ::testing::AssertionResult covered_ok(const std::vector<hf::NonceRange>& cov, std::uint64_t hashes,
                                              hf::NonceRange within) {
   std::uint64_t sum = 0;
