@@ -59,6 +59,15 @@ class SearchSink {
   Bytes scratch_;
 };
 
+// What a device's batch hashing costs, in bytes of message per second (the benchmark's
+// device rows).
+struct DeviceBatchTiming {
+  double resident = 0;  // kernels alone, messages already in device memory
+  double streamed = 0;  // the whole hash_many path from host memory (staging and copies)
+  double copy = 0;      // host-to-device copies alone, from pinned memory
+  std::size_t messages = 0, message_bytes = 0;  // what was timed (fewer if memory is short)
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -78,6 +87,10 @@ class Backend {
                                SearchSink& sink, const std::atomic<bool>& stop) = 0;
   // Digests of many independent messages.
   virtual void hash_many(Algo algo, std::span<const ByteView> msgs, Digest* out) = 0;
+  // Devices: times batch hashing of `count` messages of `size` bytes (see DeviceBatchTiming).
+  virtual std::optional<DeviceBatchTiming> time_device_batch(Algo, std::size_t /*count*/, std::size_t /*size*/) {
+    return std::nullopt;
+  }
 };
 
 }  // namespace hf

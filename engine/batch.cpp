@@ -42,9 +42,12 @@ BatchStats Engine::hash_batch(Algo algo, MessageSource& src, const DigestSink& o
   const std::size_t half_budget = std::max<std::size_t>(opt.memory_budget / 2, 1);
   // Enough messages per group to fill every lane several times over; small groups for big
   // messages so several threads share the work.
+  // A device wants far more messages at once (tens of thousands of work-items): its groups
+  // take half of what may be in flight, so one is read while the other is hashed.
   const std::size_t group_min_msgs = std::size_t(be.lanes()) * 2;
-  const std::size_t group_bytes = std::min<std::size_t>(half_budget / (st.threads * 2 + 1) + 1, 32u << 20);
-  const std::size_t group_max_msgs = 16384;
+  const std::size_t group_bytes = be.is_device() ? half_budget / 2 + 1
+                                                : std::min<std::size_t>(half_budget / (st.threads * 2 + 1) + 1, 32u << 20);
+  const std::size_t group_max_msgs = be.is_device() ? std::size_t(1) << 20 : 16384;
   const std::size_t max_groups_in_flight = st.threads * 3;
 
   std::mutex mu;

@@ -184,7 +184,19 @@ inline unsigned lanes_of(const std::string& name) {
     if (s.name == name) return s.lanes;
   return 0;
 }
-inline std::string param_name(const ::testing::TestParamInfo<std::string>& i) { return i.param; }
+// Test names allow only letters, digits and '_': "opencl:0" becomes "opencl_0".
+inline std::string param_name(const ::testing::TestParamInfo<std::string>& i) {
+  std::string n = i.param;
+  for (char& c : n)
+    if (c == ':') c = '_';
+  return n;
+}
+// The device backends the parameterised suites also run on; each skips with the reason
+// where its device is not usable.
+inline const std::vector<std::string>& device_names() {
+  static const std::vector<std::string> v{"opencl:0", "cuda:0"};
+  return v;
+}
 
 #define HFT_REQUIRE_BACKEND(name)                                                         \
   do {                                                                                    \

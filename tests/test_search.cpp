@@ -881,14 +881,8 @@ TEST(SearchCallbacks, ThrowingOnProgressPropagates) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, SearchTest, ::testing::ValuesIn(hft::backend_names()), hft::param_name);
-// OpenCL devices (PoCL on CPU-only machines): the same search tests, skipped with the reason
-// where no device is usable.
-INSTANTIATE_TEST_SUITE_P(OpenCl, SearchTest, ::testing::Values("opencl:0"),
-                         [](const ::testing::TestParamInfo<std::string>& i) {
-                           std::string n = i.param;
-                           for (char& c : n)
-                             if (c == ':') c = '_';
-                           return n;
-                         });
+// Devices (PoCL on CPU-only machines, CUDA where a GPU exists): the same search tests,
+// skipped with the reason where no device is usable.
+INSTANTIATE_TEST_SUITE_P(Devices, SearchTest, ::testing::ValuesIn(hft::device_names()), hft::param_name);
 
 }  // namespace

@@ -8,7 +8,9 @@
 #include <cstring>
 #include <mutex>
 
+#include "engine/gpu/cl_util.hpp"
 #include "engine/gpu/device_params.hpp"
+#include "engine/gpu/opencl_batch.hpp"
 #include "kernels/sha256_search.h"
 
 namespace hf::gpu {
@@ -20,8 +22,6 @@ namespace {
 constexpr std::uint32_t kCapacity = 1u << 16;  // candidate slots per launch
 constexpr std::uint32_t kBestCandidates = 256;  // more than this in a best search: narrow
 constexpr double kLaunchTarget = 0.02;           // seconds per launch: responsive and busy
-
-std::string cl_error(const char* what, cl_int err) { return std::string(what) + " failed (OpenCL error " + std::to_string(err) + ")"; }
 
 std::string device_string(cl_device_id d, cl_device_info what) {
   std::size_t n = 0;
@@ -45,10 +45,12 @@ class OpenClBackend final : public Backend {
     const auto cus = device_value<cl_uint>(dev, CL_DEVICE_MAX_COMPUTE_UNITS);
     const auto mem = device_value<cl_ulong>(dev, CL_DEVICE_GLOBAL_MEM_SIZE);
     const auto type = device_value<cl_device_type>(dev, CL_DEVICE_TYPE);
+    little_endian_ = device_value<cl_bool>(dev, CL_DEVICE_ENDIAN_LITTLE) == CL_TRUE;
     description_ = device_string(dev, CL_DEVICE_NAME) + " (" + (type & CL_DEVICE_TYPE_GPU ? "GPU" : "CPU") + ", " +
                    std::to_string(cus) + " compute units, " + std::to_string(mem >> 20) + " MiB)";
   }
   ~OpenClBackend() override {
+    batch_.reset();
     if (out_) clReleaseMemObject(out_);
     if (params_) clReleaseMemObject(params_);
     if (kernel_) clReleaseKernel(kernel_);
@@ -64,7 +66,10 @@ class OpenClBackend final : public Backend {
   unsigned lanes() const override { return 1; }
   bool is_device() const override { return true; }
   std::string unavailable_reason() const override { return const_cast<OpenClBackend*>(this)->ensure_ready(); }
-  bool supports(Op op) const override { return op == Op::search_sha256 || op == Op::search_sha256d; }
+  bool supports(Op op) const override {
+    // Batch kernels read message words with native loads: little-endian devices only.
+    return op == Op::search_sha256 || op == Op::search_sha256d || little_endian_;
+  }
 
   std::uint64_t search(const PreparedSearch& ps, std::uint64_t first, std::uint64_t count, SearchSink& sink,
                        const std::atomic<bool>& stop) override {
@@ -109,8 +114,17 @@ class OpenClBackend final : public Backend {
     return done;
   }
 
-  void hash_many(Algo, std::span<const ByteView>, Digest*) override {
-    throw std::runtime_error(name_ + ": batch hashing is not implemented on OpenCL yet");
+  void hash_many(Algo algo, std::span<const ByteView> msgs, Digest* out) override {
+    std::lock_guard lk(mu_);
+    if (std::string why = ensure_ready(); !why.empty()) throw std::runtime_error(name_ + ": " + why);
+    if (!little_endian_) throw std::runtime_error(name_ + ": batch hashing needs a little-endian device");
+    batch_->hash(algo, msgs, out);
+  }
+
+  std::optional<DeviceBatchTiming> time_device_batch(Algo algo, std::size_t count, std::size_t size) override {
+    std::lock_guard lk(mu_);
+    if (std::string why = ensure_ready(); !why.empty()) throw std::runtime_error(name_ + ": " + why);
+    return batch_->time_batch(algo, count, size);
   }
 
  private:
@@ -217,6 +231,11 @@ class OpenClBackend final : public Backend {
           clSetKernelArg(k, 5, sizeof out_, &out_) != CL_SUCCESS)
         return "clSetKernelArg failed";
     launch_ = 16 * wg_ * vw_;
+    try {
+      batch_ = std::make_unique<OpenClBatch>(ctx_, dev_, program_, name_);
+    } catch (const std::exception& e) {
+      return e.what();
+    }
     return {};
   }
 
@@ -246,6 +265,8 @@ class OpenClBackend final : public Backend {
   std::size_t vw_ = 1;  // nonces per work-item
   std::uint64_t launch_ = 1u << 16;
   std::vector<std::uint32_t> uploaded_, ids_;
+  bool little_endian_ = true;
+  std::unique_ptr<OpenClBatch> batch_;
 };
 
 }  // namespace
