@@ -10,6 +10,7 @@
 
 #include "engine/gpu/cl_util.hpp"
 #include "engine/gpu/device_params.hpp"
+#include "engine/gpu/device_search.hpp"
 #include "engine/gpu/opencl_batch.hpp"
 #include "kernels/sha256_search.h"
 
@@ -18,10 +19,6 @@ namespace hf::gpu {
 extern const char* const kOpenClSource;  // generated from kernels/ at configure time
 
 namespace {
-
-constexpr std::uint32_t kCapacity = 1u << 16;  // candidate slots per launch
-constexpr std::uint32_t kBestCandidates = 256;  // more than this in a best search: narrow
-constexpr double kLaunchTarget = 0.02;           // seconds per launch: responsive and busy
 
 std::string device_string(cl_device_id d, cl_device_info what) {
   std::size_t n = 0;
@@ -39,7 +36,7 @@ T device_value(cl_device_id d, cl_device_info what) {
   return v;
 }
 
-class OpenClBackend final : public Backend {
+class OpenClBackend final : public Backend, private DeviceSearch {
  public:
   OpenClBackend(int index, cl_device_id dev) : dev_(dev), name_("opencl:" + std::to_string(index)) {
     const auto cus = device_value<cl_uint>(dev, CL_DEVICE_MAX_COMPUTE_UNITS);
@@ -75,43 +72,7 @@ class OpenClBackend final : public Backend {
                        const std::atomic<bool>& stop) override {
     std::lock_guard lk(mu_);
     if (std::string why = ensure_ready(); !why.empty()) throw std::runtime_error(name_ + ": " + why);
-    const std::vector<std::uint32_t> p = device_params(ps);
-    switch (kernel_kind(p)) {
-      case KernelKind::header80: active_ = kernel_header_; break;
-      case KernelKind::u32le: active_ = kernel_u32_; break;
-      case KernelKind::generic: active_ = kernel_; break;
-    }
-    if (p != uploaded_) {
-      if (p.size() > params_words_) {  // a long message after the nonce: grow the buffer
-        cl_int err;
-        cl_mem bigger = clCreateBuffer(ctx_, CL_MEM_READ_ONLY, p.size() * 4, nullptr, &err);
-        check(err, "clCreateBuffer");
-        clReleaseMemObject(params_);
-        params_ = bigger;
-        params_words_ = p.size();
-        for (cl_kernel k : {kernel_, kernel_u32_, kernel_header_}) check(clSetKernelArg(k, 0, sizeof params_, &params_), "clSetKernelArg");
-      }
-      check(clEnqueueWriteBuffer(queue_, params_, CL_TRUE, 0, p.size() * 4, p.data(), 0, nullptr, nullptr),
-            "clEnqueueWriteBuffer");
-      uploaded_ = p;
-    }
-    std::uint64_t done = 0;
-    while (done < count && !stop.load(std::memory_order_relaxed)) {
-      const auto n = static_cast<std::uint32_t>(std::min<std::uint64_t>(launch_, count - done));
-      const auto t0 = std::chrono::steady_clock::now();
-      run_range(first + done, n, sink);
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      done += n;
-      sink.add_done(n);
-      // Aim each launch at 10-40 ms: long enough to fill the device, short enough to stop
-      // fast. Sizes stay powers of two because some runtimes (PoCL) compile a kernel
-      // variant per launch geometry.
-      if (n == launch_) {
-        if (s < kLaunchTarget / 2 && launch_ < (1u << 28)) launch_ *= 2;
-        else if (s > kLaunchTarget * 2 && launch_ > wg_ * vw_) launch_ /= 2;
-      }
-    }
-    return done;
+    return run_search(ps, first, count, sink, stop);
   }
 
   void hash_many(Algo algo, std::span<const ByteView> msgs, Digest* out) override {
@@ -132,32 +93,29 @@ class OpenClBackend final : public Backend {
     if (err != CL_SUCCESS) throw std::runtime_error(name_ + ": " + cl_error(what, err));
   }
 
-  // Searches [base, base + n) with the sink's threshold; when more candidates than slots
-  // come back, searches again so that none is lost: at the launch's lowest key for a best
-  // search, else in halves.
-  void run_range(std::uint64_t base, std::uint32_t n, SearchSink& sink) {
-    std::uint32_t head[2];
-    launch(base, n, sink.threshold(), head);
-    // A best search only needs the launch's lowest keys: rather than re-check many
-    // candidates on the host (every nonce of the first launch is one), search again at
-    // the launch minimum, which leaves only the nonces that share it.
-    if (sink.is_best_goal() && head[0] > kBestCandidates) {
-      launch(base, n, head[1], head);
-      if (head[0] <= kCapacity) return deliver(base, head[0], sink);
+  void set_params(const std::vector<std::uint32_t>& p, KernelKind kind) override {
+    switch (kind) {
+      case KernelKind::header80: active_ = kernel_header_; break;
+      case KernelKind::u32le: active_ = kernel_u32_; break;
+      case KernelKind::generic: active_ = kernel_; break;
     }
-    if (head[0] > kCapacity) {
-      const std::uint32_t half = n / 2;
-      run_range(base, half, sink);
-      run_range(base + half, n - half, sink);
-      return;
+    if (p.size() > params_words_) {  // a long message after the nonce: grow the buffer
+      cl_int err;
+      cl_mem bigger = clCreateBuffer(ctx_, CL_MEM_READ_ONLY, p.size() * 4, nullptr, &err);
+      check(err, "clCreateBuffer");
+      clReleaseMemObject(params_);
+      params_ = bigger;
+      params_words_ = p.size();
+      for (cl_kernel k : {kernel_, kernel_u32_, kernel_header_}) check(clSetKernelArg(k, 0, sizeof params_, &params_), "clSetKernelArg");
     }
-    deliver(base, head[0], sink);
+    check(clEnqueueWriteBuffer(queue_, params_, CL_TRUE, 0, p.size() * 4, p.data(), 0, nullptr, nullptr),
+          "clEnqueueWriteBuffer");
   }
 
-  void launch(std::uint64_t base, std::uint32_t n, std::uint32_t threshold, std::uint32_t head[2]) {
+  void launch(std::uint64_t base, std::uint32_t n, std::uint32_t threshold, std::uint32_t head[2]) override {
     const std::uint32_t init[2] = {0, 0xffffffffu};
     check(clEnqueueWriteBuffer(queue_, out_, CL_FALSE, 0, sizeof init, init, 0, nullptr, nullptr), "write");
-    const cl_uint lo = static_cast<cl_uint>(base), hi = static_cast<cl_uint>(base >> 32), cap = kCapacity;
+    const cl_uint lo = static_cast<cl_uint>(base), hi = static_cast<cl_uint>(base >> 32), cap = kCandidateSlots;
     check(clSetKernelArg(active_, 1, sizeof lo, &lo), "clSetKernelArg");
     check(clSetKernelArg(active_, 2, sizeof hi, &hi), "clSetKernelArg");
     check(clSetKernelArg(active_, 3, sizeof n, &n), "clSetKernelArg");
@@ -167,20 +125,16 @@ class OpenClBackend final : public Backend {
     // specialise kernels per geometry compile once.
     const std::size_t per_group = wg_ * vw_;
     const std::size_t local = wg_,
-                      global = std::max<std::size_t>(launch_, (n + per_group - 1) / per_group * per_group) / vw_;
+                      global = std::max<std::size_t>(launch_size_, (n + per_group - 1) / per_group * per_group) / vw_;
     check(clEnqueueNDRangeKernel(queue_, active_, 1, nullptr, &global, &local, 0, nullptr, nullptr),
           "clEnqueueNDRangeKernel");
     check(clEnqueueReadBuffer(queue_, out_, CL_TRUE, 0, 2 * sizeof(std::uint32_t), head, 0, nullptr, nullptr), "read");
   }
 
-  void deliver(std::uint64_t base, std::uint32_t found, SearchSink& sink) {
-    if (found == 0) return;
-    ids_.resize(found);
-    check(clEnqueueReadBuffer(queue_, out_, CL_TRUE, 2 * sizeof(std::uint32_t), found * sizeof(std::uint32_t),
-                              ids_.data(), 0, nullptr, nullptr),
+  void read_candidates(std::uint32_t found, std::uint32_t* ids) override {
+    check(clEnqueueReadBuffer(queue_, out_, CL_TRUE, 2 * sizeof(std::uint32_t), found * sizeof(std::uint32_t), ids, 0,
+                              nullptr, nullptr),
           "read");
-    std::sort(ids_.begin(), ids_.end());  // append order is arbitrary; the sink wants nonce order
-    for (std::uint32_t id : ids_) sink.candidate(base + id);
   }
 
   // Builds the context, program and buffers once; returns empty or why the device is unusable.
@@ -224,13 +178,14 @@ class OpenClBackend final : public Backend {
     params_words_ = HFP_BLOCKS + 16 * 4;
     params_ = clCreateBuffer(ctx_, CL_MEM_READ_ONLY, params_words_ * sizeof(std::uint32_t), nullptr, &err);
     if (!params_) return cl_error("clCreateBuffer", err);
-    out_ = clCreateBuffer(ctx_, CL_MEM_READ_WRITE, (2 + kCapacity) * sizeof(std::uint32_t), nullptr, &err);
+    out_ = clCreateBuffer(ctx_, CL_MEM_READ_WRITE, (2 + kCandidateSlots) * sizeof(std::uint32_t), nullptr, &err);
     if (!out_) return cl_error("clCreateBuffer", err);
     for (cl_kernel k : {kernel_, kernel_u32_, kernel_header_})
       if (clSetKernelArg(k, 0, sizeof params_, &params_) != CL_SUCCESS ||
           clSetKernelArg(k, 5, sizeof out_, &out_) != CL_SUCCESS)
         return "clSetKernelArg failed";
-    launch_ = 16 * wg_ * vw_;
+    min_launch_ = wg_ * vw_;
+    launch_size_ = 16 * min_launch_;
     try {
       batch_ = std::make_unique<OpenClBatch>(ctx_, dev_, program_, name_);
     } catch (const std::exception& e) {
@@ -263,8 +218,6 @@ class OpenClBackend final : public Backend {
   std::size_t params_words_ = 0;
   std::size_t wg_ = 256;
   std::size_t vw_ = 1;  // nonces per work-item
-  std::uint64_t launch_ = 1u << 16;
-  std::vector<std::uint32_t> uploaded_, ids_;
   bool little_endian_ = true;
   std::unique_ptr<OpenClBatch> batch_;
 };
