@@ -49,7 +49,7 @@ int run_backends(const Opts& o) {
     std::printf("%-8s %-6u %-5s %-10s %s\n", s.name.c_str(), s.lanes, s.usable() ? "yes" : "no",
                 s.available ? (s.selftest_ok ? "passed" : "FAILED") : "not run",
                 s.available ? (s.selftest_ok ? s.description.c_str() : s.selftest.c_str()) : s.why_unavailable.c_str());
-  if (!e.devices_note().empty()) std::printf("(no devices: %s)\n", e.devices_note().c_str());
+  if (!e.devices_note().empty()) std::printf("(devices: %s)\n", e.devices_note().c_str());
   std::printf("\nOperation        Backend%s\n", o.backend.empty() ? "" : " (forced)");
   for (auto& [op, name] : chosen) std::printf("%-16s %s\n", std::string(op).c_str(), name.as_string().c_str());
   return 0;

@@ -62,6 +62,16 @@ boost::json::array chunks_json(const SearchResult& r) {
   return a;
 }
 
+// A backend that failed mid-search is reported, not fatal: its chunks were searched again.
+boost::json::array warnings_json(const SearchResult& r) {
+  boost::json::array a;
+  for (const std::string& w : r.warnings) {
+    std::fprintf(stderr, "hashforge: warning: %s\n", w.c_str());
+    a.push_back(boost::json::string(w));
+  }
+  return a;
+}
+
 boost::json::array covered_json(const SearchResult& r) {
   boost::json::array a;
   for (const NonceRange& c : r.covered) a.push_back({{"first", c.first}, {"count", c.count}});
@@ -214,8 +224,10 @@ int run_file(const FileOpts& o) {
                                    {"cancelled", r.cancelled},
                                    {"covered", covered_json(r)},
                                    {"chunks", chunks_json(r)},
+                                   {"warnings", warnings_json(r)},
                                    {"result_file", out}});
   } else {
+    warnings_json(r);
     std::printf("best line:     %s\n", line_str.c_str());
     std::printf("hash:          %s\n", r.best->digest.hex().c_str());
     std::printf("leading zeros: %d hex digits (%d bits)\n", zbits / 4, zbits);
@@ -290,10 +302,12 @@ int report_hits(const SearchJob& job, const SearchResult& r, bool json, bool str
                           {"timed_out", r.timed_out},
                           {"cancelled", r.cancelled},
                           {"covered", covered_json(r)},
-                          {"chunks", chunks_json(r)}};
+                          {"chunks", chunks_json(r)},
+                          {"warnings", warnings_json(r)}};
     if (r.best) o["best"] = hit_json(*r.best, job.order);
     print_json(o);
   } else {
+    warnings_json(r);
     if (!streamed && r.best)
       std::printf("best: nonce %llu hash %s\n", static_cast<unsigned long long>(r.best->nonce),
                   (job.order == ByteOrder::bitcoin ? reversed_hex(r.best->digest.view()) : r.best->digest.hex()).c_str());

@@ -55,6 +55,7 @@ struct SearchResult {
   bool timed_out = false;
   double seconds = 0;
   std::string backend;             // "avx512", or "avx512+opencl:0" for several
+  std::vector<std::string> warnings;  // backends that failed and left (their chunks re-searched)
   unsigned threads = 0;            // worker threads: CPU threads plus one per device
   double rate() const { return seconds > 0 ? hashes / seconds : 0; }
 };

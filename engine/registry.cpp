@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/cpu/cpu_backend.hpp"
+#include "engine/gpu/cuda_backend.hpp"
 #include "engine/gpu/opencl_backend.hpp"
 #include "engine/engine.hpp"
 #include "engine/selftest.hpp"
@@ -73,9 +74,13 @@ Engine::Engine() : single_(&reference_fns()) {
 
 void Engine::probe_devices() {
   std::call_once(probed_, [this] {
-    std::string why;
-    auto devs = gpu::make_opencl_backends(&why);
-    devices_note_ = devs.empty() ? "OpenCL: " + why : "";
+    // CUDA first: on an NVIDIA machine the same GPU may also appear as an OpenCL device.
+    std::string why_cuda, why_cl;
+    auto devs = gpu::make_cuda_backends(&why_cuda);
+    if (devs.empty()) devices_note_ = "CUDA: " + why_cuda;
+    auto cl = gpu::make_opencl_backends(&why_cl);
+    if (cl.empty()) devices_note_ += (devices_note_.empty() ? "" : "; ") + std::string("OpenCL: ") + why_cl;
+    for (auto& d : cl) devs.push_back(std::move(d));
     for (auto& d : devs) {
       BackendStatus s;
       s.name = std::string(d->name());

@@ -1,6 +1,7 @@
 // The CPU scheduler for search jobs: one job, N threads, nonce chunks handed out in order.
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <string_view>
 #include <mutex>
@@ -105,7 +106,17 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
   std::size_t claim_part = 0;
   std::uint64_t claim_off = 0, claim_seq = 0, left = total;
   struct Claim { const Part* part; std::uint64_t first, count, seq; };
+  // Chunks a failed backend left: searched again, whole, by the first worker to ask.
+  std::deque<Claim> retry;  // guarded by mu
   auto claim = [&](std::uint64_t want) -> std::optional<Claim> {
+    {
+      std::lock_guard lk(mu);
+      if (!retry.empty()) {
+        const Claim c = retry.front();
+        retry.pop_front();
+        return c;
+      }
+    }
     std::lock_guard lk(claim_mu);
     while (claim_part < parts.size() && claim_off == parts[claim_part].range.count) {
       ++claim_part;
@@ -122,33 +133,55 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
     return c;
   };
 
+  // A backend that throws (a lost device, device memory exhausted, a failed kernel) leaves
+  // the search while others still run: its chunk goes back to be searched again, whole, and
+  // the job carries a warning. Only when no other worker is left does the error end the job.
   auto worker = [&](Backend* be) {
     std::optional<Hit> thread_best;
     double rate = be->is_device() ? 1e8 : 2e6;  // nonces per second, until measured
+    std::optional<Claim> c;
     try {
-    while (!stop.load(std::memory_order_relaxed)) {
-      const auto c = claim(static_cast<std::uint64_t>(rate * kChunkSeconds));
-      if (!c) break;
-      SearchSink sink(*c->part->ps, job.goal, job.target, job.max_hits, &done, thread_best);
-      ChunkResult r;
-      r.first = c->first;
-      r.backend = be->name();
-      const auto c0 = std::chrono::steady_clock::now();
-      r.covered = be->search(*c->part->ps, c->first, c->count, sink, stop);
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
-      if (r.covered > 0 && secs > 0) rate = 0.5 * rate + 0.5 * (static_cast<double>(r.covered) / secs);
-      r.hits = std::move(sink.hits);
-      r.dropped = sink.dropped;
-      r.best = sink.best;
-      thread_best = sink.best;
-      std::lock_guard lk(mu);
-      finished.emplace(c->seq, std::move(r));
-      cv.notify_all();
-    }
+      while (true) {
+        if (stop.load(std::memory_order_relaxed)) break;
+        c = claim(static_cast<std::uint64_t>(rate * kChunkSeconds));
+        if (!c) {
+          std::lock_guard lk(mu);  // a chunk may have come back since: take it before leaving
+          if (retry.empty() || stop) break;
+          continue;
+        }
+        SearchSink sink(*c->part->ps, job.goal, job.target, job.max_hits, &done, thread_best);
+        ChunkResult r;
+        r.first = c->first;
+        r.backend = be->name();
+        const auto c0 = std::chrono::steady_clock::now();
+        r.covered = be->search(*c->part->ps, c->first, c->count, sink, stop);
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
+        if (r.covered > 0 && secs > 0) rate = 0.5 * rate + 0.5 * (static_cast<double>(r.covered) / secs);
+        r.hits = std::move(sink.hits);
+        r.dropped = sink.dropped;
+        r.best = sink.best;
+        thread_best = sink.best;
+        std::lock_guard lk(mu);
+        finished.emplace(c->seq, std::move(r));
+        c.reset();
+        cv.notify_all();
+      }
     } catch (...) {
       std::lock_guard lk(mu);
-      if (!failure) failure = std::current_exception();
-      stop = true;
+      if (c && running > 1 && !failure) {
+        retry.push_back(*c);
+        std::string what = "unknown error";
+        try {
+          throw;
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        res.warnings.push_back(std::string(be->name()) + " left the search after an error: " + what);
+      } else {
+        if (!failure) failure = std::current_exception();
+        stop = true;
+      }
     }
     std::lock_guard lk(mu);
     --running;

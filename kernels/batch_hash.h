@@ -15,10 +15,10 @@
 #define HF_ALGO_SHA256 1
 #define HF_ALGO_SHA256D 2
 
-#define HFB_BSIG0(x) (HF_ROTR(x, 2) ^ HF_ROTR(x, 13) ^ HF_ROTR(x, 22))
-#define HFB_BSIG1(x) (HF_ROTR(x, 6) ^ HF_ROTR(x, 11) ^ HF_ROTR(x, 25))
-#define HFB_SSIG0(x) (HF_ROTR(x, 7) ^ HF_ROTR(x, 18) ^ ((x) >> 3))
-#define HFB_SSIG1(x) (HF_ROTR(x, 17) ^ HF_ROTR(x, 19) ^ ((x) >> 10))
+#define HFB_BSIG0(x) HF_XOR3(HF_ROTR(x, 2), HF_ROTR(x, 13), HF_ROTR(x, 22))
+#define HFB_BSIG1(x) HF_XOR3(HF_ROTR(x, 6), HF_ROTR(x, 11), HF_ROTR(x, 25))
+#define HFB_SSIG0(x) HF_XOR3(HF_ROTR(x, 7), HF_ROTR(x, 18), ((x) >> 3))
+#define HFB_SSIG1(x) HF_XOR3(HF_ROTR(x, 17), HF_ROTR(x, 19), ((x) >> 10))
 
 /* One SHA-256 compression of w into s, one message per work-item (the search code's
  * hf_sha256_rounds works on lane vectors and skips rounds; this one is plain). */

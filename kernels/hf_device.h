@@ -10,6 +10,7 @@ typedef uchar u8;
 #define HF_KERNEL __kernel
 #define HF_GLOBAL __global
 #define HF_LOCAL __local
+#define HF_LOCAL_PTR __local
 /* always_inline: PoCL inlines nothing else, and a call inside the work-item loop stops it
  * from vectorising across work-items. */
 #define HF_FN static inline __attribute__((always_inline))
@@ -33,6 +34,7 @@ typedef unsigned char u8;
 #define HF_KERNEL extern "C" __global__
 #define HF_GLOBAL
 #define HF_LOCAL __shared__
+#define HF_LOCAL_PTR /* a pointer into __shared__ memory is a plain pointer in CUDA */
 #define HF_FN __device__ __forceinline__
 /* A funnel shift is one instruction where shift-shift-or is three. */
 #define HF_ROTR(x, n) __funnelshift_r((x), (x), (n))
@@ -120,8 +122,29 @@ typedef u32 u32x;
 #define HF_OUTER_UNROLL HF_UNROLL
 #endif
 
-/* Three-input logic in the forms GPUs map to one LOP3 / bitselect. */
+/* Choose and majority. On CUDA one LOP3 each, written out so the PTX shows it (the test
+ * tests/check_ptx.sh counts them) rather than hoping ptxas merges the two-input ops; the
+ * lookup tables are the functions' truth tables over inputs 0xf0, 0xcc, 0xaa. Elsewhere the
+ * forms OpenCL compilers map to bitselect. */
+#if defined(__CUDACC__)
+HF_FN u32 hf_lop3_ca(u32 a, u32 b, u32 c) {
+  u32 r;
+  asm("lop3.b32 %0, %1, %2, %3, 0xca;" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+  return r;
+}
+HF_FN u32 hf_lop3_e8(u32 a, u32 b, u32 c) {
+  u32 r;
+  asm("lop3.b32 %0, %1, %2, %3, 0xe8;" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+  return r;
+}
+#define HF_CH(e, f, g) hf_lop3_ca((e), (f), (g))
+#define HF_MAJ(a, b, c) hf_lop3_e8((a), (b), (c))
+#else
 #define HF_CH(e, f, g) ((g) ^ ((e) & ((f) ^ (g))))
 #define HF_MAJ(a, b, c) (((a) & (b)) | ((c) & ((a) | (b))))
+#endif
+/* Plain XORs everywhere: compilers merge them (ptxas into LOP3) and, unlike inline asm,
+ * can still fold the schedule terms of constant words. */
+#define HF_XOR3(a, b, c) ((a) ^ (b) ^ (c))
 
 #endif

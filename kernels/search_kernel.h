@@ -17,8 +17,8 @@
  * minimum and whether any is a candidate, so the collecting pass below (scalar, after a
  * barrier, with atomics) only visits work-items that have one. Lanes past `count` (the
  * last launch of a range) get the largest key and are skipped when collecting. */
-HF_FN void hf_emit(u32x key, u32 gid, u32 lid, u32 count, u32 threshold, HF_LOCAL u32* keys, HF_LOCAL u32* red,
-                   HF_LOCAL u32* hit) {
+HF_FN void hf_emit(u32x key, u32 gid, u32 lid, u32 count, u32 threshold, HF_LOCAL_PTR u32* keys, HF_LOCAL_PTR u32* red,
+                   HF_LOCAL_PTR u32* hit) {
   const u32x id = gid * HF_VW + HF_IOTA;
   key = HF_SELECT((u32x)0xffffffffu, key, id < count);
   HF_VSTORE(key, lid, keys);
@@ -27,7 +27,7 @@ HF_FN void hf_emit(u32x key, u32 gid, u32 lid, u32 count, u32 threshold, HF_LOCA
 }
 
 /* Appends the candidates among this work-group's keys and folds its lowest key into out[1]. */
-HF_FN void hf_collect(HF_LOCAL u32* keys, HF_LOCAL u32* red, HF_LOCAL u32* hit, u32 lid, u32 gid, u32 count,
+HF_FN void hf_collect(HF_LOCAL_PTR u32* keys, HF_LOCAL_PTR u32* red, HF_LOCAL_PTR u32* hit, u32 lid, u32 gid, u32 count,
                       u32 threshold, HF_GLOBAL u32* HF_RESTRICT out, u32 capacity) {
   HF_BARRIER();
   if (hit[lid]) {

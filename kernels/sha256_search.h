@@ -23,10 +23,10 @@
 #define HFP_WIDTH 28    /* field width in bytes */
 #define HFP_BLOCKS 32   /* HFP_NBLOCKS x 16 words; nonce bytes zero */
 
-#define HF_BSIG0(x) (HF_ROTR(x, 2) ^ HF_ROTR(x, 13) ^ HF_ROTR(x, 22))
-#define HF_BSIG1(x) (HF_ROTR(x, 6) ^ HF_ROTR(x, 11) ^ HF_ROTR(x, 25))
-#define HF_SSIG0(x) (HF_ROTR(x, 7) ^ HF_ROTR(x, 18) ^ ((x) >> 3))
-#define HF_SSIG1(x) (HF_ROTR(x, 17) ^ HF_ROTR(x, 19) ^ ((x) >> 10))
+#define HF_BSIG0(x) HF_XOR3(HF_ROTR(x, 2), HF_ROTR(x, 13), HF_ROTR(x, 22))
+#define HF_BSIG1(x) HF_XOR3(HF_ROTR(x, 6), HF_ROTR(x, 11), HF_ROTR(x, 25))
+#define HF_SSIG0(x) HF_XOR3(HF_ROTR(x, 7), HF_ROTR(x, 18), ((x) >> 3))
+#define HF_SSIG1(x) HF_XOR3(HF_ROTR(x, 17), HF_ROTR(x, 19), ((x) >> 10))
 
 /* Rounds first..end-1 of one block; s holds a..h in and out, w the 16 message words (used as
  * the schedule ring). With first and end uniform across work-items the tests cost little. */

@@ -177,7 +177,7 @@ inline std::string why_unusable(const std::string& name) {
     if (!s.selftest_ok) return "self-test: " + s.selftest;
     return "usable";
   }
-  return "not registered";
+  return "no such device (" + hf::Engine::instance().devices_note() + ")";
 }
 inline unsigned lanes_of(const std::string& name) {
   for (const hf::BackendStatus& s : hf::Engine::instance().backends())

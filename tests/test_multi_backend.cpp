@@ -34,6 +34,50 @@ class SlowDevice final : public hf::Backend {
   hf::Backend& inner_;
 };
 
+// A device that fails: after `good` chunks every search throws, the way a lost GPU or an
+// exhausted device memory surfaces from a real backend. Searches half a chunk first, so a
+// failed chunk has partial results that must not leak into the job.
+class FailingDevice final : public hf::Backend {
+ public:
+  FailingDevice(hf::Backend& inner, std::string name, int good) : inner_(inner), name_(std::move(name)), good_(good) {}
+  std::string_view name() const override { return name_; }
+  std::string description() const override { return "scalar that fails after a few chunks (test double)"; }
+  unsigned lanes() const override { return 1; }
+  std::string unavailable_reason() const override { return {}; }
+  bool supports(hf::Op op) const override { return op == hf::Op::search_sha256 || op == hf::Op::search_sha256d; }
+  bool is_device() const override { return true; }
+  std::uint64_t search(const hf::PreparedSearch& ps, std::uint64_t first, std::uint64_t count, hf::SearchSink& sink,
+                       const std::atomic<bool>& stop) override {
+    if (calls_++ < good_ || armed_ == false) return inner_.search(ps, first, count, sink, stop);
+    inner_.search(ps, first, count / 2, sink, stop);
+    throw std::runtime_error(name_ + ": device lost (simulated)");
+  }
+  void hash_many(hf::Algo, std::span<const hf::ByteView>, hf::Digest*) override { throw std::logic_error("unused"); }
+  void arm(int good) {
+    calls_ = 0;
+    good_ = good;
+    armed_ = true;
+  }
+
+ private:
+  hf::Backend& inner_;
+  std::string name_;
+  int good_;
+  int calls_ = 0;
+  bool armed_ = false;  // passes the engine's self-test first
+};
+
+FailingDevice& failing_device() {
+  static FailingDevice* dev = [] {
+    auto d = std::make_unique<FailingDevice>(*hf::Engine::instance().find("scalar"), "faildev", 0);
+    FailingDevice* raw = d.get();
+    std::string why;
+    EXPECT_TRUE(hf::Engine::instance().add_backend(std::move(d), &why)) << why;
+    return raw;
+  }();
+  return *dev;
+}
+
 hf::Engine& engine_with_slow_device() {
   static bool added = [] {
     std::string why;
@@ -79,6 +123,43 @@ TEST(MultiBackend, SlowDeviceAndCpuCoverEveryNonceOnceWithIdenticalResults) {
   EXPECT_EQ(by[cpu] + by["slowdev"], job.range.count);
   EXPECT_GT(by["slowdev"], 0u);     // the slow device took part...
   EXPECT_GT(by[cpu], by["slowdev"]);  // ...with smaller chunks, sized by its measured rate
+}
+
+TEST(MultiBackend, AFailingDeviceLeavesAndItsChunksAreSearchedAgain) {
+  hf::Engine& e = hf::Engine::instance();
+  FailingDevice& dev = failing_device();
+  const hf::SearchJob job = header_job(5000, 2'000'000);
+  for (int good : {0, 3}) {
+    dev.arm(good);
+    hf::RunOptions one, both;
+    one.backend = "scalar";
+    both.backend = "scalar,faildev";
+    one.threads = both.threads = 2;
+    const hf::SearchResult a = e.search(job, one), b = e.search(job, both);
+    ASSERT_TRUE(b.complete) << "the other backend finishes the job";
+    ASSERT_EQ(b.warnings.size(), 1u);
+    EXPECT_NE(b.warnings[0].find("faildev left the search after an error: faildev: device lost"), std::string::npos)
+        << b.warnings[0];
+    std::map<std::string, std::uint64_t> by;
+    ASSERT_TRUE(hft::chunks_tile(b, job.range, &by)) << "no gap and no overlap after the failure";
+    ASSERT_EQ(a.hits.size(), b.hits.size()) << "partial results of the failed chunk neither lost nor doubled";
+    for (std::size_t i = 0; i < a.hits.size(); ++i) ASSERT_EQ(a.hits[i].nonce, b.hits[i].nonce) << i;
+    EXPECT_EQ(b.hashes, job.range.count);
+  }
+}
+
+TEST(MultiBackend, AFailingOnlyBackendFailsTheJobWithItsMessage) {
+  hf::Engine& e = hf::Engine::instance();
+  FailingDevice& dev = failing_device();
+  dev.arm(1);
+  hf::RunOptions o;
+  o.backend = "faildev";
+  try {
+    e.search(header_job(0, 50'000'000), o);
+    FAIL() << "expected the device's error";
+  } catch (const std::runtime_error& err) {
+    EXPECT_NE(std::string(err.what()).find("device lost"), std::string::npos) << err.what();
+  }
 }
 
 TEST(MultiBackend, BestGoalAgreesAcrossBackends) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -161,7 +162,9 @@ class OpenClBackend final : public Backend, private DeviceSearch {
       const auto pref = device_value<cl_uint>(dev_, CL_DEVICE_PREFERRED_VECTOR_WIDTH_INT);
       while (vw_ * 2 <= pref && vw_ < 16) vw_ *= 2;
     }
-    const std::string opts = "-cl-std=CL1.2 -D HF_WG=" + std::to_string(wg_) + " -D HF_VW=" + std::to_string(vw_);
+    std::string opts = "-cl-std=CL1.2 -D HF_WG=" + std::to_string(wg_) + " -D HF_VW=" + std::to_string(vw_);
+    // Extra build options for experiments (and for the tests, which break the build on purpose).
+    if (const char* extra = std::getenv("HASHFORGE_OPENCL_OPTIONS"); extra && *extra) opts += std::string(" ") + extra;
     err = clBuildProgram(program_, 1, &dev_, opts.c_str(), nullptr, nullptr);
     if (err != CL_SUCCESS) {
       std::string log = "kernel build failed: " + build_log();

@@ -256,6 +256,45 @@ TEST_F(Cli, BackendsListsEveryBackendAsJson) {
   EXPECT_TRUE(j["chosen"].as_object().contains("search-sha256d"));
 }
 
+// A device whose kernels fail to build is listed with the compiler's message and left out
+// of `all`; the job runs on the others. The build is broken for real, through the OpenCL
+// compiler: HF_VW=3 hits the kernels' own #error.
+TEST_F(Cli, KernelBuildFailureDisablesOnlyThatDevice) {
+  Proc probe = hf("backends --json");
+  ASSERT_EQ(probe.code, 0);
+  bool have_cl = false;
+  const boost::json::value listed = boost::json::parse(probe.out);
+  for (auto& b : listed.at("backends").as_array())
+    have_cl |= b.as_object().at("name").as_string() == "opencl:0";
+  if (!have_cl) GTEST_SKIP() << "no OpenCL device here: " << probe.out;
+  Proc r = sh("HASHFORGE_OPENCL_OPTIONS='-D HF_VW=3' \"$HF\" backends --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const boost::json::value broken = boost::json::parse(r.out);
+  for (auto& b : broken.at("backends").as_array()) {
+    const auto& o = b.as_object();
+    if (o.at("name").as_string() != "opencl:0") continue;
+    EXPECT_FALSE(o.at("usable").as_bool());
+    const std::string why(o.at("why_unavailable").as_string());
+    EXPECT_NE(why.find("kernel build failed"), std::string::npos) << why;
+    EXPECT_NE(why.find("HF_VW must be"), std::string::npos) << "the build log is shown: " << why;
+  }
+  Proc all = sh(std::string("HASHFORGE_OPENCL_OPTIONS='-D HF_VW=3' \"$HF\" search header ") + kGenesis +
+                " --first 2083230000 --count 10000 --backend all --json -q");
+  ASSERT_EQ(all.code, 0) << all.err;
+  auto j = boost::json::parse(all.out).as_object();
+  EXPECT_EQ(j["backend"].as_string().find("opencl"), std::string::npos) << j["backend"];
+  EXPECT_EQ(j["hits"].as_array().size(), 1u);
+  Proc forced = sh(std::string("HASHFORGE_OPENCL_OPTIONS='-D HF_VW=3' \"$HF\" search header ") + kGenesis +
+                   " --count 10 --backend opencl:0");
+  // PoCL's compiler prints its own summary line to stderr; hashforge's error is the last.
+  EXPECT_EQ(forced.code, 2);
+  EXPECT_EQ(forced.err.rfind("hashforge: --backend opencl:0: backend unavailable: kernel build failed", 0) == 0 ||
+                forced.err.find("\nhashforge: --backend opencl:0: backend unavailable: kernel build failed") !=
+                    std::string::npos,
+            true)
+      << forced.err;
+}
+
 TEST_F(Cli, ChoiceIsPerOperationWithoutAvx512) {
   // As on a CPU with SHA-NI and AVX2 but no AVX-512: SHA-NI wins SHA-256 work, AVX2 bulk SHA-1.
   Proc r = sh("HASHFORGE_DISABLE=avx512 \"$HF\" backends --json");
