@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdio>
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <memory>
 
@@ -30,7 +32,35 @@ struct Opts {
   std::size_t bulk_mib = 256;
   unsigned repeat = 3;
   bool json = false;
+  bool no_devices = false;
+  std::size_t device_messages = 65536;
+  std::size_t device_message_kib = 256;
 };
+
+// hashcat's SHA2-256 benchmark (-m 1400, one compression per candidate) over every device
+// hashcat sees, if hashcat is installed: the anchor for device scan rates. 0 if unavailable.
+double hashcat_m1400() {
+  if (std::system("command -v hashcat >/dev/null 2>&1") != 0) return 0;
+  FILE* p = popen("hashcat -b -m 1400 --force --quiet 2>/dev/null", "r");
+  if (!p) return 0;
+  char line[512];
+  double single = 0, total = 0;
+  while (std::fgets(line, sizeof line, p)) {
+    // "Speed.#1.........:  88312.3 kH/s (...)" or "Speed.#*.........: ..." for the sum.
+    const char* sp = std::strstr(line, "Speed.#");
+    if (!sp) continue;
+    const char* colon = std::strchr(sp, ':');
+    if (!colon) continue;
+    char unit[8] = {0};
+    double v = 0;
+    if (std::sscanf(colon + 1, "%lf %7s", &v, unit) != 2) continue;
+    const double m = unit[0] == 'k' ? 1e3 : unit[0] == 'M' ? 1e6 : unit[0] == 'G' ? 1e9 : unit[0] == 'T' ? 1e12 : 1;
+    if (sp[7] == '*') total = v * m;
+    else single += v * m;
+  }
+  pclose(p);
+  return total > 0 ? total : single;
+}
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -134,6 +164,25 @@ Row median_row(const std::vector<Row>& rs) {
   return out;
 }
 
+boost::json::array devices_json(const std::vector<std::string>& devices, const std::vector<DeviceBatchTiming>& t,
+                                const std::vector<Row>& rows, double hashcat) {
+  boost::json::array a;
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    double scan = 0;
+    for (const Row& r : rows)
+      if (r.name == devices[i]) scan = r.scan;
+    a.push_back({{"backend", devices[i]},
+                 {"sha256d_scan_nonces_per_s", scan},
+                 {"vs_hashcat_m1400", hashcat > 0 ? 2 * scan / hashcat : 0},
+                 {"batch_sha1_messages", t[i].messages},
+                 {"batch_sha1_message_bytes", t[i].message_bytes},
+                 {"batch_sha1_resident_bytes_per_s", t[i].resident},
+                 {"batch_sha1_streamed_bytes_per_s", t[i].streamed},
+                 {"host_to_device_copy_bytes_per_s", t[i].copy}});
+  }
+  return a;
+}
+
 int run_bench(const Opts& o) {
   const Engine& e = Engine::instance();
   const unsigned threads = o.threads ? o.threads : default_threads();
@@ -146,9 +195,13 @@ int run_bench(const Opts& o) {
     names.push_back(o.backend);
     if (o.backend != "scalar") names.push_back("scalar");
   } else {
+    if (!o.no_devices) const_cast<Engine&>(e).probe_devices();
     for (const BackendStatus& s : e.backends())
       if (s.usable()) names.push_back(s.name);
   }
+  std::vector<std::string> devices;
+  for (const std::string& n : names)
+    if (Backend* b = e.find(n); b && b->is_device()) devices.push_back(n);
 
   const double s = o.seconds;
   Bytes bulk(o.bulk_mib << 20);
@@ -187,6 +240,21 @@ int run_bench(const Opts& o) {
       rounds[i].push_back(r);
     }
   }
+  // Devices: batch hashing of many large messages (resident in device memory, streamed
+  // from host memory, and the bare copy rate), and hashcat's rate on the devices it sees.
+  std::vector<DeviceBatchTiming> dev_batch;
+  for (const std::string& n : devices) {
+    if (!o.json) std::fprintf(stderr, "bench: %s batch SHA-1, %zu x %zu KiB...\n", n.c_str(), o.device_messages,
+                              o.device_message_kib);
+    auto t = e.find(n)->time_device_batch(Algo::sha1, o.device_messages, o.device_message_kib << 10);
+    dev_batch.push_back(t.value_or(DeviceBatchTiming{}));
+  }
+  double hashcat = 0;
+  if (!devices.empty()) {
+    if (!o.json) std::fprintf(stderr, "bench: hashcat -b -m 1400...\n");
+    hashcat = hashcat_m1400();
+  }
+
   const Row anchor = median_row(anchor_rounds);
   const double ossl_compr = anchor.scan, ossl_256_16k = anchor.scan * 64;
   const double ossl_1_1m = anchor.sha1_1m, ossl_256_1m = anchor.sha256_1m;
@@ -232,7 +300,9 @@ int run_bench(const Opts& o) {
           {"sha256_1MiB_bytes_per_s", ossl_256_1m},
           {"sha1_64B_bytes_per_s", ossl_1_64},
           {"sha256_64B_bytes_per_s", ossl_256_64}}},
-        {"backends", arr}});
+        {"backends", arr},
+        {"devices", devices_json(devices, dev_batch, rows, hashcat)},
+        {"hashcat_m1400_hashes_per_s", hashcat}});
     return 0;
   }
 
@@ -267,6 +337,27 @@ int run_bench(const Opts& o) {
     for (const Row& r : rows)
       std::printf("  %-8s %s\n", r.name.c_str(), cell(r.*(c.f), c.anchor, scalar ? (*scalar).*(c.f) : 0, c.unit).c_str());
   }
+  if (!devices.empty()) {
+    std::printf("\nDevices\n");
+    if (hashcat > 0)
+      std::printf("  hashcat -b -m 1400 (same run, every device hashcat sees): %s (one compression each)\n",
+                  si_rate(hashcat, "H").c_str());
+    else
+      std::printf("  hashcat: not installed or no device for it; no hashcat anchor\n");
+    for (std::size_t i = 0; i < devices.size(); ++i) {
+      const Row* r = nullptr;
+      for (const Row& x : rows)
+        if (x.name == devices[i]) r = &x;
+      const DeviceBatchTiming& t = dev_batch[i];
+      std::printf("  %s: sha256d scan %s", devices[i].c_str(), si_rate(r ? r->scan : 0, "H").c_str());
+      if (hashcat > 0 && r) std::printf(" = %.2fx hashcat (compressions: 2 per nonce)", 2 * r->scan / hashcat);
+      std::printf("\n    batch SHA-1, %zu x %zu KiB: resident %s, from host memory %s, host-to-device copy %s",
+                  t.messages, t.message_bytes >> 10, si_rate(t.resident, "B").c_str(), si_rate(t.streamed, "B").c_str(),
+                  si_rate(t.copy, "B").c_str());
+      if (t.copy > 0) std::printf(" (streamed = %.2fx copy)", t.streamed / t.copy);
+      std::printf("\n");
+    }
+  }
   return 0;
 }
 }  // namespace
@@ -282,6 +373,13 @@ void add_bench(CLI::App& app, Runner& run) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{65536}));
   sub->add_option("--repeat", o->repeat, "Rounds; each figure is the median")->capture_default_str()->check(CLI::Range(1u, 100u));
   sub->add_flag("--json", o->json, "Machine-readable output");
+  sub->add_flag("--no-devices", o->no_devices, "CPU backends only (skip GPUs and OpenCL devices)");
+  sub->add_option("--device-messages", o->device_messages, "Messages in the device batch measurement")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t(1), std::size_t(1) << 24));
+  sub->add_option("--device-message-kib", o->device_message_kib, "KiB per message in the device batch measurement")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t(1), std::size_t(1) << 20));
   sub->callback([o, &run] { run = [o] { return run_bench(*o); }; });
 }
 
