@@ -15,11 +15,6 @@
 #define HF_ALGO_SHA256 1
 #define HF_ALGO_SHA256D 2
 
-#define HFB_BSIG0(x) HF_XOR3(HF_ROTR(x, 2), HF_ROTR(x, 13), HF_ROTR(x, 22))
-#define HFB_BSIG1(x) HF_XOR3(HF_ROTR(x, 6), HF_ROTR(x, 11), HF_ROTR(x, 25))
-#define HFB_SSIG0(x) HF_XOR3(HF_ROTR(x, 7), HF_ROTR(x, 18), ((x) >> 3))
-#define HFB_SSIG1(x) HF_XOR3(HF_ROTR(x, 17), HF_ROTR(x, 19), ((x) >> 10))
-
 /* One SHA-256 compression of w into s, one message per work-item (the search code's
  * hf_sha256_rounds works on lane vectors and skips rounds; this one is plain). */
 HF_FN void hf_sha256_block(u32* s, u32* w) {
@@ -29,10 +24,8 @@ HF_FN void hf_sha256_block(u32* s, u32* w) {
   for (int t0 = 0; t0 < 64; t0 += 16) {
     HF_UNROLL
     for (int i = 0; i < 16; ++i) {
-      if (t0 > 0) w[i] += HFB_SSIG1(w[(i - 2) & 15]) + w[(i - 7) & 15] + HFB_SSIG0(w[(i - 15) & 15]);
-      const u32 t1 = h + HFB_BSIG1(e) + HF_CH(e, f, g) + K[t0 + i] + w[i];
-      const u32 t2 = HFB_BSIG0(a) + HF_MAJ(a, b, c);
-      h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+      if (t0 > 0) HF_SHA256_SCHEDULE(w, i);
+      HF_SHA256_ROUND(u32, K[t0 + i], w[i], 1);
     }
   }
   s[0] += a; s[1] += b; s[2] += c; s[3] += d; s[4] += e; s[5] += f; s[6] += g; s[7] += h;

@@ -1,5 +1,6 @@
 /* SHA-256 constants (FIPS 180-4, sections 4.2.2 and 5.3.3) as list macros, so the device
- * kernels (OpenCL C, CUDA) and the host code initialise their tables from one place. */
+ * kernels (OpenCL C, CUDA) and the host code initialise their tables from one place, and
+ * the round functions the device kernels share (they need hf_device.h's rotates first). */
 #ifndef HF_SHA256_CONSTS_H
 #define HF_SHA256_CONSTS_H
 
@@ -15,5 +16,23 @@
 
 #define HF_SHA256_IV_LIST \
   0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
+
+#define HF_BSIG0(x) HF_XOR3(HF_ROTR(x, 2), HF_ROTR(x, 13), HF_ROTR(x, 22))
+#define HF_BSIG1(x) HF_XOR3(HF_ROTR(x, 6), HF_ROTR(x, 11), HF_ROTR(x, 25))
+#define HF_SSIG0(x) HF_XOR3(HF_ROTR(x, 7), HF_ROTR(x, 18), ((x) >> 3))
+#define HF_SSIG1(x) HF_XOR3(HF_ROTR(x, 17), HF_ROTR(x, 19), ((x) >> 10))
+
+/* Schedule word i (0..15) of the 16-word ring w, for rounds 16 and later. */
+#define HF_SHA256_SCHEDULE(w, i) \
+  ((w)[i] += HF_SSIG1((w)[((i)-2) & 15]) + (w)[((i)-7) & 15] + HF_SSIG0((w)[((i)-15) & 15]))
+
+/* One round on the caller's variables a..h of type T with constant k and word wi. With
+ * `full` false the new `a` is left incomplete (only e is wanted from rounds 57..60 on). */
+#define HF_SHA256_ROUND(T, k, wi, full)                                                      \
+  do {                                                                                     \
+    const T t1_ = h + HF_BSIG1(e) + HF_CH(e, f, g) + (k) + (wi);                           \
+    const T t2_ = (full) ? HF_BSIG0(a) + HF_MAJ(a, b, c) : (T)0;                           \
+    h = g; g = f; f = e; e = d + t1_; d = c; c = b; b = a; a = t1_ + t2_;                  \
+  } while (0)
 
 #endif

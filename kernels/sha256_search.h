@@ -23,11 +23,6 @@
 #define HFP_WIDTH 28    /* field width in bytes */
 #define HFP_BLOCKS 32   /* HFP_NBLOCKS x 16 words; nonce bytes zero */
 
-#define HF_BSIG0(x) HF_XOR3(HF_ROTR(x, 2), HF_ROTR(x, 13), HF_ROTR(x, 22))
-#define HF_BSIG1(x) HF_XOR3(HF_ROTR(x, 6), HF_ROTR(x, 11), HF_ROTR(x, 25))
-#define HF_SSIG0(x) HF_XOR3(HF_ROTR(x, 7), HF_ROTR(x, 18), ((x) >> 3))
-#define HF_SSIG1(x) HF_XOR3(HF_ROTR(x, 17), HF_ROTR(x, 19), ((x) >> 10))
-
 /* Rounds first..end-1 of one block; s holds a..h in and out, w the 16 message words (used as
  * the schedule ring). With first and end uniform across work-items the tests cost little. */
 HF_FN void hf_sha256_rounds(u32x* s, u32x* w, u32 first, u32 end) {
@@ -41,13 +36,9 @@ HF_FN void hf_sha256_rounds(u32x* s, u32x* w, u32 first, u32 end) {
     HF_UNROLL
     for (int i = 0; i < 16; ++i) {
       const int t = t0 + i;
-      if (t >= 16) w[i] += HF_SSIG1(w[(i - 2) & 15]) + w[(i - 7) & 15] + HF_SSIG0(w[(i - 15) & 15]);
-      if ((u32)t >= first && (u32)t < end) {
-        const u32x t1 = h + HF_BSIG1(e) + HF_CH(e, f, g) + K[t] + w[i];
-        /* Ending at 61 only e is wanted, and e after round 61 needs a only up to round 56. */
-        const u32x t2 = end == 61 && t >= 57 ? (u32x)0 : HF_BSIG0(a) + HF_MAJ(a, b, c);
-        h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
-      }
+      if (t >= 16) HF_SHA256_SCHEDULE(w, i);
+      /* Ending at 61 only e is wanted, and e after round 61 needs a only up to round 56. */
+      if ((u32)t >= first && (u32)t < end) HF_SHA256_ROUND(u32x, K[t], w[i], !(end == 61 && t >= 57));
     }
   }
   s[0] = a; s[1] = b; s[2] = c; s[3] = d; s[4] = e; s[5] = f; s[6] = g; s[7] = h;

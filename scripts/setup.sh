@@ -12,6 +12,7 @@ PKGS=(
   libcli11-dev                              # CLI11: the command-line parser
   ocl-icd-opencl-dev opencl-headers         # OpenCL loader and headers (devices found at run time)
   pocl-opencl-icd                           # PoCL: OpenCL on the CPU, so OpenCL code is tested everywhere
+  hashcat                                   # the device bench anchor (hashcat -b -m 1400), same run
 )
 
 missing=()

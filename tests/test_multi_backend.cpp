@@ -11,48 +11,49 @@
 
 namespace {
 
-// A stand-in for a slow device: the scalar backend plus a sleep per nonce, fed by its own
-// host thread like a GPU. Only this test registers it.
-class SlowDevice final : public hf::Backend {
+// Test doubles for devices: the scalar backend under another name, fed by its own host
+// thread like a GPU, with a twist in search(). Only these tests register them.
+class TestDevice : public hf::Backend {
  public:
-  explicit SlowDevice(hf::Backend& inner) : inner_(inner) {}
-  std::string_view name() const override { return "slowdev"; }
-  std::string description() const override { return "scalar, slowed down (test double)"; }
+  TestDevice(hf::Backend& inner, std::string name, std::string what)
+      : inner_(inner), name_(std::move(name)), what_(std::move(what)) {}
+  std::string_view name() const override { return name_; }
+  std::string description() const override { return what_ + " (test double)"; }
   unsigned lanes() const override { return 1; }
   std::string unavailable_reason() const override { return {}; }
   bool supports(hf::Op op) const override { return op == hf::Op::search_sha256 || op == hf::Op::search_sha256d; }
   bool is_device() const override { return true; }
+  void hash_many(hf::Algo, std::span<const hf::ByteView>, hf::Digest*) override { throw std::logic_error("unused"); }
+
+ protected:
+  hf::Backend& inner_;
+  std::string name_, what_;
+};
+
+// A slow device: scalar plus a sleep per nonce.
+class SlowDevice final : public TestDevice {
+ public:
+  explicit SlowDevice(hf::Backend& inner) : TestDevice(inner, "slowdev", "scalar, slowed down") {}
   std::uint64_t search(const hf::PreparedSearch& ps, std::uint64_t first, std::uint64_t count, hf::SearchSink& sink,
                        const std::atomic<bool>& stop) override {
     const std::uint64_t n = inner_.search(ps, first, count, sink, stop);
     std::this_thread::sleep_for(std::chrono::microseconds(n / 4));  // about 4 M nonces/s at most
     return n;
   }
-  void hash_many(hf::Algo, std::span<const hf::ByteView>, hf::Digest*) override { throw std::logic_error("unused"); }
-
- private:
-  hf::Backend& inner_;
 };
 
-// A device that fails: after `good` chunks every search throws, the way a lost GPU or an
-// exhausted device memory surfaces from a real backend. Searches half a chunk first, so a
-// failed chunk has partial results that must not leak into the job.
-class FailingDevice final : public hf::Backend {
+// A device that fails: once armed, after `good` chunks every search throws, the way a lost
+// GPU or an exhausted device memory surfaces from a real backend. It searches half the
+// chunk first, so a failed chunk has partial results that must not leak into the job.
+class FailingDevice final : public TestDevice {
  public:
-  FailingDevice(hf::Backend& inner, std::string name, int good) : inner_(inner), name_(std::move(name)), good_(good) {}
-  std::string_view name() const override { return name_; }
-  std::string description() const override { return "scalar that fails after a few chunks (test double)"; }
-  unsigned lanes() const override { return 1; }
-  std::string unavailable_reason() const override { return {}; }
-  bool supports(hf::Op op) const override { return op == hf::Op::search_sha256 || op == hf::Op::search_sha256d; }
-  bool is_device() const override { return true; }
+  explicit FailingDevice(hf::Backend& inner) : TestDevice(inner, "faildev", "scalar that fails after a few chunks") {}
   std::uint64_t search(const hf::PreparedSearch& ps, std::uint64_t first, std::uint64_t count, hf::SearchSink& sink,
                        const std::atomic<bool>& stop) override {
-    if (calls_++ < good_ || armed_ == false) return inner_.search(ps, first, count, sink, stop);
+    if (!armed_ || calls_++ < good_) return inner_.search(ps, first, count, sink, stop);
     inner_.search(ps, first, count / 2, sink, stop);
     throw std::runtime_error(name_ + ": device lost (simulated)");
   }
-  void hash_many(hf::Algo, std::span<const hf::ByteView>, hf::Digest*) override { throw std::logic_error("unused"); }
   void arm(int good) {
     calls_ = 0;
     good_ = good;
@@ -60,16 +61,13 @@ class FailingDevice final : public hf::Backend {
   }
 
  private:
-  hf::Backend& inner_;
-  std::string name_;
-  int good_;
-  int calls_ = 0;
+  int good_ = 0, calls_ = 0;
   bool armed_ = false;  // passes the engine's self-test first
 };
 
 FailingDevice& failing_device() {
   static FailingDevice* dev = [] {
-    auto d = std::make_unique<FailingDevice>(*hf::Engine::instance().find("scalar"), "faildev", 0);
+    auto d = std::make_unique<FailingDevice>(*hf::Engine::instance().find("scalar"));
     FailingDevice* raw = d.get();
     std::string why;
     EXPECT_TRUE(hf::Engine::instance().add_backend(std::move(d), &why)) << why;

@@ -1,6 +1,7 @@
 #include "engine/gpu/batch_plan.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 
@@ -63,6 +64,33 @@ Digest BatchPlanner::digest_from_state(Algo algo, const std::uint32_t* words) {
   for (std::size_t i = 0; i < d.size / 4; ++i)
     for (int b = 0; b < 4; ++b) d.bytes[4 * i + b] = static_cast<std::uint8_t>(words[i] >> (24 - 8 * b));
   return d;
+}
+
+std::vector<std::uint32_t> resident_descriptors(std::size_t count, std::size_t size, std::size_t stride) {
+  std::vector<std::uint32_t> d(count * kDescWords, 0);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::uint64_t off = i * stride;
+    std::uint32_t* e = &d[i * kDescWords];
+    e[0] = static_cast<std::uint32_t>(off);
+    e[1] = static_cast<std::uint32_t>(off >> 32);
+    e[2] = static_cast<std::uint32_t>(size);
+    e[3] = 3;  // first and last piece
+    e[4] = static_cast<std::uint32_t>(size);
+    e[5] = static_cast<std::uint32_t>(static_cast<std::uint64_t>(size) >> 32);
+    e[6] = static_cast<std::uint32_t>(i);
+  }
+  return d;
+}
+
+double time_streamed(std::size_t count, std::size_t size,
+                     const std::function<void(std::span<const ByteView>, Digest*)>& hash) {
+  const std::vector<std::uint8_t> one(size, 0xa5);
+  const std::vector<ByteView> views(count, ByteView(one));
+  std::vector<Digest> digests(count);
+  const auto t0 = std::chrono::steady_clock::now();
+  hash(views, digests.data());
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return s > 0 ? static_cast<double>(count) * size / s : 0;
 }
 
 }  // namespace hf::gpu

@@ -6,6 +6,7 @@
 // the OpenCL and CUDA backends and tested with the kernels compiled for the host.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -49,5 +50,14 @@ class BatchPlanner {
   std::vector<std::uint64_t> pos_;  // bytes of each wave message already sent
   std::vector<bool> started_;
 };
+
+// For the devices' batch timing: descriptors of `count` whole messages of `size` bytes laid
+// out every `stride` bytes in one buffer, each in state slot i.
+std::vector<std::uint32_t> resident_descriptors(std::size_t count, std::size_t size, std::size_t stride);
+
+// Bytes per second of `hash` (a device's hash_many) over `count` messages of `size` bytes,
+// all views of one host buffer so that host memory stays small.
+double time_streamed(std::size_t count, std::size_t size,
+                     const std::function<void(std::span<const ByteView>, Digest*)>& hash);
 
 }  // namespace hf::gpu

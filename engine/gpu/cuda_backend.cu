@@ -307,16 +307,7 @@ std::optional<DeviceBatchTiming> CudaBackend::time_device_batch(Algo algo, std::
     check(cudaMalloc(&desc, count * kDescWords * 4), "cudaMalloc");
     check(cudaMalloc(&state, count * 32), "cudaMalloc");
     check(cudaMemsetAsync(data, 0x5a, count * stride + 64, stream_), "cudaMemset");
-    std::vector<u32> d(count * kDescWords, 0);
-    for (std::size_t i = 0; i < count; ++i) {
-      const std::uint64_t off = i * stride;
-      d[i * kDescWords + 0] = static_cast<u32>(off);
-      d[i * kDescWords + 1] = static_cast<u32>(off >> 32);
-      d[i * kDescWords + 2] = static_cast<u32>(size);
-      d[i * kDescWords + 3] = 3;
-      d[i * kDescWords + 4] = static_cast<u32>(size);
-      d[i * kDescWords + 6] = static_cast<u32>(i);
-    }
+    const std::vector<u32> d = resident_descriptors(count, size, stride);
     check(cudaMemcpy(desc, d.data(), d.size() * 4, cudaMemcpyHostToDevice), "cudaMemcpy");
     check(cudaEventCreate(&e0), "cudaEventCreate");
     check(cudaEventCreate(&e1), "cudaEventCreate");
@@ -327,52 +318,43 @@ std::optional<DeviceBatchTiming> CudaBackend::time_device_batch(Algo algo, std::
                                      static_cast<u32*>(state), static_cast<u32>(count));
       check(cudaGetLastError(), "batch kernel launch");
     };
+    // Milliseconds per call of `op` on stream_, from events, over at least half a second.
+    auto per_call_ms = [&](const auto& op, int max_reps) {
+      float ms = 0;
+      int reps = 0;
+      do {
+        check(cudaEventRecord(e0, stream_), "cudaEventRecord");
+        op();
+        check(cudaEventRecord(e1, stream_), "cudaEventRecord");
+        check(cudaEventSynchronize(e1), "batch timing");
+        float one = 0;
+        check(cudaEventElapsedTime(&one, e0, e1), "cudaEventElapsedTime");
+        ms += one;
+        ++reps;
+      } while (ms < 500 && reps < max_reps);
+      return ms / reps;
+    };
     run();  // warm-up
     check(cudaStreamSynchronize(stream_), "batch kernel");
-    int reps = 0;
-    float ms = 0;
-    do {
-      check(cudaEventRecord(e0, stream_), "cudaEventRecord");
-      run();
-      check(cudaEventRecord(e1, stream_), "cudaEventRecord");
-      check(cudaEventSynchronize(e1), "batch kernel");
-      float one = 0;
-      check(cudaEventElapsedTime(&one, e0, e1), "cudaEventElapsedTime");
-      ms += one;
-      ++reps;
-    } while (ms < 500 && reps < 100);
-    t.resident = static_cast<double>(count) * size * reps / (ms / 1e3);
+    t.resident = static_cast<double>(count) * size / (per_call_ms(run, 100) / 1e3);
 
     // Copies alone: pinned staging to device, over and over.
     const std::size_t chunk = geo_.max_entries * geo_.piece_bytes;
-    reps = 0;
-    ms = 0;
-    do {
-      check(cudaEventRecord(e0, stream_), "cudaEventRecord");
-      check(cudaMemcpyAsync(slots_[0].data, slots_[0].host, chunk, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync");
-      check(cudaEventRecord(e1, stream_), "cudaEventRecord");
-      check(cudaEventSynchronize(e1), "copy");
-      float one = 0;
-      check(cudaEventElapsedTime(&one, e0, e1), "cudaEventElapsedTime");
-      ms += one;
-      ++reps;
-    } while (ms < 500 && reps < 1000);
-    t.copy = static_cast<double>(chunk) * reps / (ms / 1e3);
+    const double copy_ms = per_call_ms(
+        [&] {
+          check(cudaMemcpyAsync(slots_[0].data, slots_[0].host, chunk, cudaMemcpyHostToDevice, stream_),
+                "cudaMemcpyAsync");
+        },
+        1000);
+    t.copy = static_cast<double>(chunk) / (copy_ms / 1e3);
   } catch (...) {
     release();
     throw;
   }
   release();
-  data = desc = state = nullptr;
-  e0 = e1 = nullptr;
 
-  // Streamed: the whole hash_many path; every message views one host buffer.
-  std::vector<std::uint8_t> one(size, 0xa5);
-  std::vector<ByteView> views(count, ByteView(one));
-  std::vector<Digest> digests(count);
-  const auto t0 = std::chrono::steady_clock::now();
-  hash_locked(algo, views, digests.data());
-  t.streamed = static_cast<double>(count) * size / since(t0);
+  // Streamed: the whole hash_many path.
+  t.streamed = time_streamed(count, size, [&](std::span<const ByteView> m, Digest* out) { hash_locked(algo, m, out); });
   return t;
 }
 

@@ -210,16 +210,7 @@ DeviceBatchTiming OpenClBatch::time_batch(Algo algo, std::size_t count, std::siz
     const cl_uint pattern = 0x5a5aa5a5u;
     check(clEnqueueFillBuffer(q, data, &pattern, sizeof pattern, 0, count * stride + 64, 0, nullptr, nullptr),
           "clEnqueueFillBuffer");
-    std::vector<std::uint32_t> d(count * kDescWords, 0);
-    for (std::size_t i = 0; i < count; ++i) {
-      const std::uint64_t off = i * stride;
-      d[i * kDescWords + 0] = static_cast<std::uint32_t>(off);
-      d[i * kDescWords + 1] = static_cast<std::uint32_t>(off >> 32);
-      d[i * kDescWords + 2] = static_cast<std::uint32_t>(size);
-      d[i * kDescWords + 3] = 3;
-      d[i * kDescWords + 4] = static_cast<std::uint32_t>(size);
-      d[i * kDescWords + 6] = static_cast<std::uint32_t>(i);
-    }
+    const std::vector<std::uint32_t> d = resident_descriptors(count, size, stride);
     check(clEnqueueWriteBuffer(q, desc, CL_TRUE, 0, d.size() * 4, d.data(), 0, nullptr, nullptr), "write");
     cl_kernel k = kernel_for(algo);
     const cl_uint n = static_cast<cl_uint>(count);
@@ -262,13 +253,8 @@ DeviceBatchTiming OpenClBatch::time_batch(Algo algo, std::size_t count, std::siz
     if (m) clReleaseMemObject(m);
 
   // Streamed: the real hash_many path (packing into pinned staging, uploads overlapped with
-  // kernels); all messages view one host buffer so host memory stays small.
-  std::vector<std::uint8_t> one(size, 0xa5);
-  std::vector<ByteView> views(count, ByteView(one));
-  std::vector<Digest> digests(count);
-  const auto t0 = std::chrono::steady_clock::now();
-  hash(algo, views, digests.data());
-  t.streamed = static_cast<double>(count) * size / since(t0);
+  // kernels).
+  t.streamed = time_streamed(count, size, [&](std::span<const ByteView> m, Digest* out) { hash(algo, m, out); });
   return t;
 }
 

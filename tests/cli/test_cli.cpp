@@ -267,7 +267,8 @@ TEST_F(Cli, KernelBuildFailureDisablesOnlyThatDevice) {
   for (auto& b : listed.at("backends").as_array())
     have_cl |= b.as_object().at("name").as_string() == "opencl:0";
   if (!have_cl) GTEST_SKIP() << "no OpenCL device here: " << probe.out;
-  Proc r = sh("HASHFORGE_OPENCL_OPTIONS='-D HF_VW=3' \"$HF\" backends --json");
+  const std::string broken_hf = "HASHFORGE_OPENCL_OPTIONS='-D HF_VW=3' \"$HF\" ";
+  Proc r = sh(broken_hf + "backends --json");
   ASSERT_EQ(r.code, 0) << r.err;
   const boost::json::value broken = boost::json::parse(r.out);
   for (auto& b : broken.at("backends").as_array()) {
@@ -278,13 +279,13 @@ TEST_F(Cli, KernelBuildFailureDisablesOnlyThatDevice) {
     EXPECT_NE(why.find("kernel build failed"), std::string::npos) << why;
     EXPECT_NE(why.find("HF_VW must be"), std::string::npos) << "the build log is shown: " << why;
   }
-  Proc all = sh(std::string("HASHFORGE_OPENCL_OPTIONS='-D HF_VW=3' \"$HF\" search header ") + kGenesis +
+  Proc all = sh(broken_hf + "search header " + kGenesis +
                 " --first 2083230000 --count 10000 --backend all --json -q");
   ASSERT_EQ(all.code, 0) << all.err;
   auto j = boost::json::parse(all.out).as_object();
   EXPECT_EQ(j["backend"].as_string().find("opencl"), std::string::npos) << j["backend"];
   EXPECT_EQ(j["hits"].as_array().size(), 1u);
-  Proc forced = sh(std::string("HASHFORGE_OPENCL_OPTIONS='-D HF_VW=3' \"$HF\" search header ") + kGenesis +
+  Proc forced = sh(broken_hf + "search header " + kGenesis +
                    " --count 10 --backend opencl:0");
   // PoCL's compiler prints its own summary line to stderr; hashforge's error is the last.
   EXPECT_EQ(forced.code, 2);
