@@ -101,7 +101,9 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
   // kChunkSeconds of work), so a fast device and a slow CPU thread finish together; near the
   // end no claim takes more than its share of what is left. Claim numbers follow nonce
   // order, so hits still leave in nonce order.
-  constexpr double kChunkSeconds = 0.05;
+  // Devices get longer chunks: each is several launches, so the short launch that ends a
+  // chunk is a small part of it.
+  constexpr double kChunkSeconds = 0.05, kDeviceChunkSeconds = 0.2;
   std::mutex claim_mu;
   std::size_t claim_part = 0;
   std::uint64_t claim_off = 0, claim_seq = 0, left = total;
@@ -143,7 +145,7 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
     try {
       while (true) {
         if (stop.load(std::memory_order_relaxed)) break;
-        c = claim(static_cast<std::uint64_t>(rate * kChunkSeconds));
+        c = claim(static_cast<std::uint64_t>(rate * (be->is_device() ? kDeviceChunkSeconds : kChunkSeconds)));
         if (!c) {
           std::lock_guard lk(mu);  // a chunk may have come back since: take it before leaving
           if (retry.empty() || stop) break;

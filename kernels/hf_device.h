@@ -139,6 +139,17 @@ HF_FN u32 hf_lop3_e8(u32 a, u32 b, u32 c) {
 }
 #define HF_CH(e, f, g) hf_lop3_ca((e), (f), (g))
 #define HF_MAJ(a, b, c) hf_lop3_e8((a), (b), (c))
+#elif defined(__OPENCL_VERSION__) && defined(__AVX512F__) && HF_VW == 16
+/* OpenCL on an AVX-512 CPU (PoCL): LLVM splits majority into two vpternlogd, one
+ * instruction too many in every round on the port the rotates also need, so the lane
+ * vectors spell it out (overloads keep scalar callers on the plain form). */
+HF_FN __attribute__((overloadable)) u32x hf_maj(u32x a, u32x b, u32x c) {
+  __asm__("vpternlogd $0xe8, %2, %1, %0" : "+v"(a) : "v"(b), "v"(c));
+  return a;
+}
+HF_FN __attribute__((overloadable)) u32 hf_maj(u32 a, u32 b, u32 c) { return (a & b) | (c & (a | b)); }
+#define HF_CH(e, f, g) ((g) ^ ((e) & ((f) ^ (g))))
+#define HF_MAJ(a, b, c) hf_maj((a), (b), (c))
 #else
 #define HF_CH(e, f, g) ((g) ^ ((e) & ((f) ^ (g))))
 #define HF_MAJ(a, b, c) (((a) & (b)) | ((c) & ((a) | (b))))

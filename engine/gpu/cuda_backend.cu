@@ -5,7 +5,6 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -26,10 +25,6 @@ std::string cuda_error(const char* what, cudaError_t err) {
   std::string s = std::string(what) + " failed (CUDA error " + std::to_string(static_cast<int>(err)) + ": " +
                   cudaGetErrorString(err) + ")";
   return s;
-}
-
-double since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 using SearchKernel = void (*)(const u32*, u32, u32, u32, u32, u32*, u32);
@@ -117,7 +112,7 @@ class CudaBackend final : public Backend, private DeviceSearch {
   void build() {
     check(cudaSetDevice(dev_), "cudaSetDevice");
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
-    params_words_ = HFP_BLOCKS + 16 * 4;
+    params_words_ = HFP_CONSTS(4) + 64;
     check(cudaMalloc(&params_, params_words_ * 4), "cudaMalloc");
     check(cudaMalloc(&out_, (2 + kCandidateSlots) * 4), "cudaMalloc");
     check(cudaHostAlloc(reinterpret_cast<void**>(&head_), 4 * sizeof(u32), cudaHostAllocDefault), "cudaHostAlloc");

@@ -6,7 +6,7 @@ namespace hf::gpu {
 
 std::vector<std::uint32_t> device_params(const PreparedSearch& ps) {
   const cpu::SearchPlan& plan = ps.plan();
-  std::vector<std::uint32_t> p(HFP_BLOCKS + 16 * plan.nblocks, 0);
+  std::vector<std::uint32_t> p(HFP_CONSTS(plan.nblocks) + 64, 0);
   const cpu::BlockPlan& b0 = plan.blocks[0];
   for (int i = 0; i < 8; ++i) {
     p[HFP_MIDSTATE + i] = plan.midstate[i];
@@ -26,14 +26,16 @@ std::vector<std::uint32_t> device_params(const PreparedSearch& ps) {
   // The CPU plan zeroes nonce-dependent words; devices OR the field into the message bytes
   // that share those words, so they get the words with only the field's bytes zero.
   for (unsigned k = 0; k < plan.naw; ++k) p[HFP_BLOCKS + plan.aw_index[k]] = ps.aw_template(k);
+  for (int t = 0; t < 64; ++t) p[HFP_CONSTS(plan.nblocks) + t] = b0.c[t];
   return p;
 }
 
 KernelKind kernel_kind(const std::vector<std::uint32_t>& p) {
   if (p[HFP_ENCODING] != 0 || p[HFP_LEAD] != 0) return KernelKind::generic;
-  // An 80-byte message with the nonce at bytes 76..79: one block from the nonce on, whose
-  // words 4..15 are the padding (0x80 marker, zeros, bit length 640).
-  bool header = p[HFP_NBLOCKS] == 1 && p[HFP_NAW] == 1 && p[HFP_AW_INDEX] == 3 && p[HFP_FIRST] == 3 &&
+  // Bitcoin mining: sha256d of an 80-byte message with the nonce at bytes 76..79, keyed in
+  // Bitcoin's order; one block from the nonce on, whose words 4..15 are the padding (0x80
+  // marker, zeros, bit length 640).
+  bool header = p[HFP_FLAGS] == 3 && p[HFP_NBLOCKS] == 1 && p[HFP_NAW] == 1 && p[HFP_AW_INDEX] == 3 && p[HFP_FIRST] == 3 &&
                 p[HFP_BLOCKS + 4] == 0x80000000u && p[HFP_BLOCKS + 15] == 640;
   for (int t = 5; t < 15 && header; ++t) header = p[HFP_BLOCKS + t] == 0;
   return header ? KernelKind::header80 : KernelKind::u32le;

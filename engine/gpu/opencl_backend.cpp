@@ -122,11 +122,11 @@ class OpenClBackend final : public Backend, private DeviceSearch {
     check(clSetKernelArg(active_, 3, sizeof n, &n), "clSetKernelArg");
     check(clSetKernelArg(active_, 4, sizeof threshold, &threshold), "clSetKernelArg");
     check(clSetKernelArg(active_, 6, sizeof cap, &cap), "clSetKernelArg");
-    // Every launch has the same geometry (work-items past n do nothing), so runtimes that
-    // specialise kernels per geometry compile once.
+    // Whole work-groups (work-items past n do nothing). The work-group size never changes,
+    // which is what PoCL specialises its compiled kernels on; a short launch (the end of a
+    // chunk) runs only the groups it needs.
     const std::size_t per_group = wg_ * vw_;
-    const std::size_t local = wg_,
-                      global = std::max<std::size_t>(launch_size_, (n + per_group - 1) / per_group * per_group) / vw_;
+    const std::size_t local = wg_, global = (n + per_group - 1) / per_group * per_group / vw_;
     check(clEnqueueNDRangeKernel(queue_, active_, 1, nullptr, &global, &local, 0, nullptr, nullptr),
           "clEnqueueNDRangeKernel");
     check(clEnqueueReadBuffer(queue_, out_, CL_TRUE, 0, 2 * sizeof(std::uint32_t), head, 0, nullptr, nullptr), "read");
@@ -178,7 +178,7 @@ class OpenClBackend final : public Backend, private DeviceSearch {
     if (!kernel_u32_) return cl_error("clCreateKernel", err);
     kernel_header_ = clCreateKernel(program_, "hf_search_header80", &err);
     if (!kernel_header_) return cl_error("clCreateKernel", err);
-    params_words_ = HFP_BLOCKS + 16 * 4;
+    params_words_ = HFP_CONSTS(4) + 64;
     params_ = clCreateBuffer(ctx_, CL_MEM_READ_ONLY, params_words_ * sizeof(std::uint32_t), nullptr, &err);
     if (!params_) return cl_error("clCreateBuffer", err);
     out_ = clCreateBuffer(ctx_, CL_MEM_READ_WRITE, (2 + kCandidateSlots) * sizeof(std::uint32_t), nullptr, &err);
