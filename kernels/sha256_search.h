@@ -51,9 +51,9 @@ HF_FN void hf_sha256_rounds(u32x* s, u32x* w, u32 first, u32 end) {
   for (int t0 = 0; t0 < 64; t0 += 16) hf_sha256_step16(s, w, t0, first, end);
 }
 
-/* The same in straight line everywhere, for the mining kernel: its constant message words,
- * the schedule terms built from them and its round bounds fold at compile time, worth about
- * a third more nonces per second on PoCL than the loop above. */
+/* The same in straight line everywhere, for the mining kernel's second hash: its constant
+ * message words, the schedule terms built from them and its round bounds fold at compile
+ * time, which the loop above keeps from happening on OpenCL CPU devices. */
 HF_FN void hf_sha256_rounds_flat(u32x* s, u32x* w, u32 first, u32 end) {
   hf_sha256_step16(s, w, 0, first, end);
   hf_sha256_step16(s, w, 16, first, end);
