@@ -11,7 +11,7 @@
 #include <stdexcept>
 
 #include "engine/gpu/batch_plan.hpp"
-#include "engine/gpu/device_search.hpp"
+#include "engine/gpu/device_backend.hpp"
 #include "kernels/batch_kernel.h"
 #include "kernels/search_kernel.h"
 
@@ -30,9 +30,9 @@ std::string cuda_error(const char* what, cudaError_t err) {
 using SearchKernel = void (*)(const u32*, u32, u32, u32, u32, u32*, u32);
 using BatchKernel = void (*)(const u32*, const u32*, u32*, u32);
 
-class CudaBackend final : public Backend, private DeviceSearch {
+class CudaBackend final : public DeviceBackend {
  public:
-  CudaBackend(int index, const cudaDeviceProp& p) : dev_(index), name_("cuda:" + std::to_string(index)) {
+  CudaBackend(int index, const cudaDeviceProp& p) : DeviceBackend("cuda:" + std::to_string(index)), dev_(index) {
     sms_ = static_cast<unsigned>(p.multiProcessorCount);
     description_ = std::string(p.name) + " (GPU, compute " + std::to_string(p.major) + "." + std::to_string(p.minor) +
                    ", " + std::to_string(sms_) + " SMs, " + std::to_string(p.totalGlobalMem >> 20) + " MiB)";
@@ -58,11 +58,6 @@ class CudaBackend final : public Backend, private DeviceSearch {
     if (stream_) cudaStreamDestroy(stream_);
   }
 
-  std::string_view name() const override { return name_; }
-  std::string description() const override { return description_; }
-  unsigned lanes() const override { return 1; }
-  bool is_device() const override { return true; }
-  std::string unavailable_reason() const override { return const_cast<CudaBackend*>(this)->ensure_ready(); }
   bool supports(Op) const override { return true; }
 
   std::uint64_t search(const PreparedSearch& ps, std::uint64_t first, std::uint64_t count, SearchSink& sink,
@@ -93,20 +88,17 @@ class CudaBackend final : public Backend, private DeviceSearch {
     if (err != cudaSuccess) throw std::runtime_error(name_ + ": " + cuda_error(what, err));
   }
   void enter() {
-    if (std::string why = ensure_ready(); !why.empty()) throw std::runtime_error(name_ + ": " + why);
+    require_ready();
     check(cudaSetDevice(dev_), "cudaSetDevice");  // each device's jobs run on their own host thread
   }
-  std::string ensure_ready() {
-    std::call_once(once_, [this] {
-      try {
-        build();
-        ready_ok_ = true;
-      } catch (const std::exception& e) {
-        ready_error_ = e.what();
-        ready_ok_ = true;  // whatever was allocated is freed by the destructor
-      }
-    });
-    return ready_error_;
+  std::string setup() override {
+    ready_ok_ = true;  // from here on the destructor frees whatever was allocated
+    try {
+      build();
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    return {};
   }
 
   void build() {
@@ -256,13 +248,9 @@ class CudaBackend final : public Backend, private DeviceSearch {
   }
 
   int dev_;
-  std::string name_, description_;
   unsigned sms_ = 1;
   std::size_t total_mem_ = 0;
-  std::once_flag once_;
-  std::string ready_error_;
   bool ready_ok_ = false;
-  std::mutex mu_;
   cudaStream_t stream_ = nullptr;
   void* params_ = nullptr;
   void* out_ = nullptr;

@@ -11,7 +11,7 @@
 
 #include "engine/gpu/cl_util.hpp"
 #include "engine/gpu/device_params.hpp"
-#include "engine/gpu/device_search.hpp"
+#include "engine/gpu/device_backend.hpp"
 #include "engine/gpu/opencl_batch.hpp"
 #include "kernels/sha256_search.h"
 
@@ -37,9 +37,9 @@ T device_value(cl_device_id d, cl_device_info what) {
   return v;
 }
 
-class OpenClBackend final : public Backend, private DeviceSearch {
+class OpenClBackend final : public DeviceBackend {
  public:
-  OpenClBackend(int index, cl_device_id dev) : dev_(dev), name_("opencl:" + std::to_string(index)) {
+  OpenClBackend(int index, cl_device_id dev) : DeviceBackend("opencl:" + std::to_string(index)), dev_(dev) {
     const auto cus = device_value<cl_uint>(dev, CL_DEVICE_MAX_COMPUTE_UNITS);
     const auto mem = device_value<cl_ulong>(dev, CL_DEVICE_GLOBAL_MEM_SIZE);
     const auto type = device_value<cl_device_type>(dev, CL_DEVICE_TYPE);
@@ -59,11 +59,6 @@ class OpenClBackend final : public Backend, private DeviceSearch {
     if (ctx_) clReleaseContext(ctx_);
   }
 
-  std::string_view name() const override { return name_; }
-  std::string description() const override { return description_; }
-  unsigned lanes() const override { return 1; }
-  bool is_device() const override { return true; }
-  std::string unavailable_reason() const override { return const_cast<OpenClBackend*>(this)->ensure_ready(); }
   bool supports(Op op) const override {
     // Batch kernels read message words with native loads: little-endian devices only.
     return op == Op::search_sha256 || op == Op::search_sha256d || little_endian_;
@@ -72,20 +67,20 @@ class OpenClBackend final : public Backend, private DeviceSearch {
   std::uint64_t search(const PreparedSearch& ps, std::uint64_t first, std::uint64_t count, SearchSink& sink,
                        const std::atomic<bool>& stop) override {
     std::lock_guard lk(mu_);
-    if (std::string why = ensure_ready(); !why.empty()) throw std::runtime_error(name_ + ": " + why);
+    require_ready();
     return run_search(ps, first, count, sink, stop);
   }
 
   void hash_many(Algo algo, std::span<const ByteView> msgs, Digest* out) override {
     std::lock_guard lk(mu_);
-    if (std::string why = ensure_ready(); !why.empty()) throw std::runtime_error(name_ + ": " + why);
+    require_ready();
     if (!little_endian_) throw std::runtime_error(name_ + ": batch hashing needs a little-endian device");
     batch_->hash(algo, msgs, out);
   }
 
   std::optional<DeviceBatchTiming> time_device_batch(Algo algo, std::size_t count, std::size_t size) override {
     std::lock_guard lk(mu_);
-    if (std::string why = ensure_ready(); !why.empty()) throw std::runtime_error(name_ + ": " + why);
+    require_ready();
     return batch_->time_batch(algo, count, size);
   }
 
@@ -138,13 +133,7 @@ class OpenClBackend final : public Backend, private DeviceSearch {
           "read");
   }
 
-  // Builds the context, program and buffers once; returns empty or why the device is unusable.
-  std::string ensure_ready() {
-    std::call_once(once_, [this] { ready_error_ = build(); });
-    return ready_error_;
-  }
-
-  std::string build() {
+  std::string setup() override {
     cl_int err;
     ctx_ = clCreateContext(nullptr, 1, &dev_, nullptr, nullptr, &err);
     if (!ctx_) return cl_error("clCreateContext", err);
@@ -206,10 +195,6 @@ class OpenClBackend final : public Backend, private DeviceSearch {
   }
 
   cl_device_id dev_;
-  std::string name_, description_;
-  std::once_flag once_;
-  std::string ready_error_;
-  std::mutex mu_;  // one search at a time per device
   cl_context ctx_ = nullptr;
   cl_command_queue queue_ = nullptr;
   cl_program program_ = nullptr;

@@ -25,13 +25,6 @@ Key key_of_hash(const Hash32& h) {
 
 }  // namespace
 
-void SessionShareState::forget_job(const std::string& job_id) {
-  job_difficulty.erase(job_id);
-  const std::string prefix = job_id + '|';
-  for (auto it = seen.begin(); it != seen.end();)
-    it = it->compare(0, prefix.size(), prefix) == 0 ? seen.erase(it) : std::next(it);
-}
-
 double hash_difficulty(const Hash32& hash) {
   const Key k = key_of_hash(hash);
   long double value = 0;
@@ -65,8 +58,9 @@ ShareVerdict check_share(const StratumJob* job, const Submit& s, SessionShareSta
   }
 
   // Lowercase the hex fields so the same share in another case is still a duplicate.
-  std::string key = job->id + '|' + to_hex(*en2) + '|' + hex_u32(*ntime) + '|' + hex_u32(*nonce) + '|' + hex_u32(version);
-  if (st.seen.count(key)) return reject(StratumError::duplicate, "duplicate share");
+  std::string key = to_hex(*en2) + '|' + hex_u32(*ntime) + '|' + hex_u32(*nonce) + '|' + hex_u32(version);
+  std::unordered_set<std::string>& seen = st.seen[job->id];
+  if (seen.count(key)) return reject(StratumError::duplicate, "duplicate share");
 
   ShareVerdict v;
   v.required = diff->second;
@@ -86,7 +80,7 @@ ShareVerdict check_share(const StratumJob* job, const Submit& s, SessionShareSta
   }
   Key network;
   v.block = target_from_compact(job->nbits, &network).empty() && k <= network;
-  st.seen.insert(std::move(key));
+  seen.insert(std::move(key));
   v.accepted = true;
   return v;
 }

@@ -36,11 +36,14 @@ struct SessionShareState {
   std::size_t extranonce2_size = 4;
   std::uint32_t version_mask = 0;
   std::unordered_map<std::string, double> job_difficulty;
-  std::unordered_set<std::string> seen;
+  std::unordered_map<std::string, std::unordered_set<std::string>> seen;  // by job id
 
   void job_sent(const std::string& job_id, double difficulty) { job_difficulty[job_id] = difficulty; }
   // A job the coordinator no longer accepts shares for: its duplicates go with it.
-  void forget_job(const std::string& job_id);
+  void forget_job(const std::string& job_id) {
+    job_difficulty.erase(job_id);
+    seen.erase(job_id);
+  }
 };
 
 struct ShareVerdict {

@@ -104,7 +104,7 @@ TEST(ShareCheck, DuplicatesAreCaughtInAnyHexCase) {
     ASSERT_FALSE(v.accepted);
     ASSERT_EQ(v.error, StratumError::duplicate);
   }
-  EXPECT_EQ(st.seen.size(), 1u);
+  EXPECT_EQ(st.seen[j.id].size(), 1u);
   st.forget_job(j.id);
   EXPECT_TRUE(st.seen.empty());
 }

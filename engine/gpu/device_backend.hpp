@@ -1,0 +1,45 @@
+// What every device backend (cuda:N, opencl:N) shares: its name and description, a setup
+// run once on first use whose failure is the reason the device is unusable, and one job at
+// a time per device. The search driver comes from DeviceSearch.
+#pragma once
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include "engine/backend.hpp"
+#include "engine/gpu/device_search.hpp"
+
+namespace hf::gpu {
+
+class DeviceBackend : public Backend, protected DeviceSearch {
+ public:
+  std::string_view name() const override { return name_; }
+  std::string description() const override { return description_; }
+  unsigned lanes() const override { return 1; }
+  bool is_device() const override { return true; }
+  std::string unavailable_reason() const override { return const_cast<DeviceBackend*>(this)->ready(); }
+
+ protected:
+  explicit DeviceBackend(std::string name) : name_(std::move(name)) {}
+
+  // Builds contexts, kernels and buffers; returns empty or why the device is unusable.
+  virtual std::string setup() = 0;
+  // setup()'s answer, running it on the first call only.
+  std::string ready() {
+    std::call_once(once_, [this] { ready_error_ = setup(); });
+    return ready_error_;
+  }
+  // For the job entry points (under mu_): throws, naming the device, when it is unusable.
+  void require_ready() {
+    if (std::string why = ready(); !why.empty()) throw std::runtime_error(name_ + ": " + why);
+  }
+
+  std::string name_, description_;
+  std::mutex mu_;  // one job at a time per device
+
+ private:
+  std::once_flag once_;
+  std::string ready_error_;
+};
+
+}  // namespace hf::gpu
