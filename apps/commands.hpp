@@ -11,5 +11,7 @@ void add_backends(CLI::App& app, Runner& run);
 void add_hash(CLI::App& app, Runner& run);
 void add_search(CLI::App& app, Runner& run);
 void add_bench(CLI::App& app, Runner& run);
+void add_coordinator(CLI::App& app, Runner& run);
+void add_worker(CLI::App& app, Runner& run);
 
 }  // namespace hf::cli

@@ -14,11 +14,13 @@ int main(int argc, char** argv) {
   hf::cli::add_hash(app, run);
   hf::cli::add_search(app, run);
   hf::cli::add_bench(app, run);
+  hf::cli::add_coordinator(app, run);
+  hf::cli::add_worker(app, run);
   if (argc > 1 && argv[1][0] != '-') {
     try {
       app.get_subcommand(argv[1]);
     } catch (const CLI::Error&) {
-      std::fprintf(stderr, "hashforge: unknown command '%s' (commands: backends, hash, search, bench)\n", argv[1]);
+      std::fprintf(stderr, "hashforge: unknown command '%s' (commands: backends, hash, search, bench, coordinator, worker)\n", argv[1]);
       return hf::cli::kExitUsage;
     }
   }

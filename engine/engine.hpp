@@ -73,6 +73,9 @@ struct RunOptions {
   std::function<void(const Progress&)> on_progress;
   std::chrono::milliseconds progress_interval{250};
   std::function<void(const Hit&)> on_hit;  // below_target hits in nonce order, as they are final
+  // false: every hit goes to on_hit and none is kept in the result (a miner streaming
+  // shares); job.max_hits then caps the hits one chunk may hold, not the search's.
+  bool keep_hits = true;
   const std::atomic<bool>* cancel = nullptr;
 };
 

@@ -226,6 +226,10 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
       delivered_upto = it->first + 1;
       finished.erase(it);
       for (Hit& h : r.hits) {
+        if (!opt.keep_hits && opt.on_hit) {  // streamed: every hit goes out, none is kept
+          opt.on_hit(h);
+          continue;
+        }
         if (kept < job.max_hits) {
           ++kept;
           if (opt.on_hit) opt.on_hit(h);

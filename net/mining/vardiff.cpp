@@ -21,6 +21,13 @@ std::optional<double> Vardiff::on_idle(double now) {
   return retarget(elapsed / std::max(shares_, 1), now);
 }
 
+double Vardiff::set(double difficulty, double now) {
+  diff_ = std::clamp(difficulty, cfg_.min_difficulty, cfg_.max_difficulty);
+  window_start_ = now;
+  shares_ = 0;
+  return diff_;
+}
+
 std::optional<double> Vardiff::retarget(double observed_interval, double now) {
   // Difficulty scales the work per share: to move the interval to the target, scale the
   // difficulty by target / observed.

@@ -27,7 +27,10 @@ class Vardiff {
   std::optional<double> on_share(double now);
   // Called periodically; lowers the difficulty of a worker that has gone quiet.
   std::optional<double> on_idle(double now);
+  // A difficulty chosen from outside (mining.suggest_difficulty): clamped, new window.
+  double set(double difficulty, double now);
   double difficulty() const { return diff_; }
+  const VardiffConfig& config() const { return cfg_; }
 
  private:
   std::optional<double> retarget(double observed_interval, double now);

@@ -1,0 +1,117 @@
+// `hashforge coordinator`: the mining coordinator (Stratum V1 over TCP and TLS, header jobs
+// from a file, vardiff, statistics, the web dashboard). Parses options and runs net/coordinator.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+
+#include "apps/cli_util.hpp"
+#include "apps/commands.hpp"
+#include "engine/target.hpp"
+#include "net/coordinator/coordinator.hpp"
+#include "net/coordinator/http_server.hpp"
+
+namespace hf::cli {
+
+namespace {
+
+struct Opts {
+  coord::CoordinatorConfig cfg;
+  std::string http;
+  std::string version_mask = "1fffe000";
+  double idle_timeout = 900, auth_timeout = 60, stats_interval = 30;
+  bool quiet = false;
+};
+
+int run_coordinator(Opts& o) {
+  coord::CoordinatorConfig& c = o.cfg;
+  if (c.listen.empty() && c.tls_listen.empty()) c.listen.push_back("0.0.0.0:3333");
+  if (c.job_file.empty()) usage_error("coordinator needs a job: --header-job FILE (see examples/jobs/)");
+  if (!(c.job_interval >= 0.2 && c.job_interval <= 86400)) usage_error("--job-interval must be 0.2..86400 seconds");
+  Key probe;
+  for (double d : {c.start_difficulty, c.vardiff_cfg.min_difficulty, c.vardiff_cfg.max_difficulty})
+    if (!target_from_difficulty(d, &probe).empty() || !(d > 0))
+      usage_error("difficulties must be positive numbers a target can be made from");
+  if (c.vardiff_cfg.min_difficulty > c.vardiff_cfg.max_difficulty) usage_error("--min-difficulty is above --max-difficulty");
+  if (!(c.vardiff_cfg.target_interval >= 0.05 && c.vardiff_cfg.target_interval <= 3600))
+    usage_error("--share-interval must be 0.05..3600 seconds");
+  if (o.version_mask.size() > 8 || o.version_mask.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+    usage_error("--version-mask must be up to 8 hex digits");
+  c.version_mask = o.version_mask.empty() ? 0 : static_cast<std::uint32_t>(std::stoul(o.version_mask, nullptr, 16));
+  if (!(o.idle_timeout > 0) || !(o.auth_timeout > 0)) usage_error("timeouts must be positive");
+  c.limits.idle_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.idle_timeout * 1000));
+  c.auth_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.auth_timeout * 1000));
+  if (o.quiet) c.log = [](const std::string&) {};
+
+  boost::asio::io_context io(1);
+  coord::Coordinator co(io, c);
+  coord::HttpServer web(io, [&co] { return co.stats(); });
+  try {
+    co.start();
+    for (const std::string& e : co.endpoints()) std::printf("listening %s\n", e.c_str());
+    if (!o.http.empty()) std::printf("dashboard %s/\n", web.listen(o.http).c_str());
+  } catch (const std::runtime_error& e) {
+    failure(e.what());
+  }
+  std::fflush(stdout);
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  boost::asio::steady_timer grace(io);
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (ec) return;
+    std::fprintf(stderr, "coordinator: shutting down (workers told to reconnect)\n");
+    co.shutdown();
+    web.stop();
+    // Give the reconnect notices a moment to leave, then stop.
+    grace.expires_after(std::chrono::milliseconds(300));
+    grace.async_wait([&](boost::system::error_code) { io.stop(); });
+  });
+  boost::asio::steady_timer summary(io);
+  std::function<void()> tick = [&] {
+    summary.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(o.stats_interval * 1000)));
+    summary.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      const auto s = co.stats();
+      std::fprintf(stderr, "coordinator: %lld workers, %s (1 min), %llu accepted, %llu rejected, best difficulty %.4g\n",
+                   static_cast<long long>(s.at("workers_connected").as_uint64()),
+                   si_rate(s.at("hashrate").at("1m").as_double(), "H").c_str(),
+                   static_cast<unsigned long long>(s.at("accepted").as_uint64()),
+                   static_cast<unsigned long long>(s.at("rejected").as_uint64()), s.at("best").at("difficulty").as_double());
+      tick();
+    });
+  };
+  if (!o.quiet && o.stats_interval > 0) tick();
+  io.run();
+  return 0;
+}
+
+}  // namespace
+
+void add_coordinator(CLI::App& app, Runner& run) {
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand("coordinator", "Run a mining coordinator: Stratum V1 for workers and miners");
+  coord::CoordinatorConfig& c = o->cfg;
+  sub->add_option("--listen", c.listen, "Stratum over TCP on HOST:PORT (repeatable; default 0.0.0.0:3333)");
+  sub->add_option("--tls-listen", c.tls_listen, "Stratum over TLS on HOST:PORT (repeatable; needs --cert and --key)");
+  sub->add_option("--cert", c.cert_file, "TLS certificate chain (PEM)");
+  sub->add_option("--key", c.key_file, "TLS private key (PEM)");
+  sub->add_option("--header-job", c.job_file, "Header work: a JSON file with mining.notify fields (examples/jobs/)");
+  sub->add_option("--job-interval", c.job_interval, "Seconds between job refreshes (default 30)");
+  sub->add_option("--difficulty", c.start_difficulty, "Starting share difficulty (default 1; below 1 allowed)");
+  sub->add_option("--min-difficulty", c.vardiff_cfg.min_difficulty, "Vardiff floor (default 1/65536)");
+  sub->add_option("--max-difficulty", c.vardiff_cfg.max_difficulty, "Vardiff ceiling (default 1e15)");
+  sub->add_option("--share-interval", c.vardiff_cfg.target_interval, "Vardiff: seconds per share wanted (default 4)");
+  sub->add_flag("!--no-vardiff", c.vardiff, "Keep every worker at --difficulty");
+  sub->add_option("--version-mask", o->version_mask,
+                  "BIP 310 version bits workers may roll, hex (default 1fffe000; empty or 0 refuses rolling)");
+  sub->add_option("--password", c.password, "Password mining.authorize must give (default: any)");
+  sub->add_option("--idle-timeout", o->idle_timeout, "Close a worker silent this many seconds (default 900)");
+  sub->add_option("--auth-timeout", o->auth_timeout, "Close a connection not authorized within this (default 60)");
+  sub->add_option("--max-connections", c.max_connections, "Connections held at once (default 20000)");
+  sub->add_option("--reconnect-to", c.reconnect_to, "HOST:PORT sent with client.reconnect on shutdown");
+  sub->add_option("--http", o->http, "Serve the dashboard and /api/stats on HOST:PORT");
+  sub->add_option("--stats-interval", o->stats_interval, "Seconds between summary lines on stderr (0: none)");
+  sub->add_flag("--quiet,-q", o->quiet, "No log lines");
+  sub->callback([&run, o] { run = [o] { return run_coordinator(*o); }; });
+}
+
+}  // namespace hf::cli

@@ -1,0 +1,145 @@
+// `hashforge worker`: mine for a coordinator or pool over Stratum V1 on any engine backend.
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <memory>
+
+#include "apps/cli_util.hpp"
+#include "apps/commands.hpp"
+#include "net/worker/pool_client.hpp"
+
+namespace hf::cli {
+
+namespace {
+
+struct Opts {
+  std::vector<std::string> urls;
+  std::string user = "hashforge", password = "x", backend;
+  unsigned threads = 0;
+  double intensity = 100, seconds = 0, stats_interval = 10;
+  bool json = false, quiet = false;
+};
+
+std::string rates_text(const worker::Miner::Rates& r) {
+  std::string s = si_rate(r.total, "H");
+  if (r.per_backend.size() > 1 || (r.per_backend.size() == 1 && r.per_backend.begin()->second > 0)) {
+    s += " [";
+    bool first = true;
+    for (const auto& [b, v] : r.per_backend) {
+      s += (first ? "" : ", ") + b + " " + si_rate(v, "H");
+      first = false;
+    }
+    s += "]";
+  }
+  return s;
+}
+
+int run_worker(const Opts& o) {
+  worker::ClientConfig cc;
+  for (const std::string& u : o.urls) {
+    std::string why;
+    auto pu = worker::parse_pool_url(u, &why);
+    if (!pu) usage_error(why);
+    cc.urls.push_back(*pu);
+  }
+  if (cc.urls.empty()) usage_error("worker needs --url stratum+tcp://HOST:PORT");
+  if (o.user.empty() || o.user.size() > 128) usage_error("--user must be 1..128 characters");
+  if (!(o.intensity > 0 && o.intensity <= 100)) usage_error("--intensity must be in (0, 100] percent");
+  if (!(o.seconds >= 0 && o.seconds <= 1e9)) usage_error("--seconds must be 0..1e9");
+  cc.user = o.user;
+  cc.password = o.password;
+
+  // Resolve the backend now, so a bad name is a usage error rather than a failed search.
+  Engine& e = Engine::instance();
+  if (o.backend == "all" || o.backend.find(':') != std::string::npos) e.probe_devices();
+  std::string devices;
+  for (Backend* b : e.resolve_list(Op::search_sha256d, o.backend)) devices += (devices.empty() ? "" : ",") + std::string(b->name());
+  cc.hello = {{"backend", o.backend.empty() ? devices : o.backend}, {"devices", devices}};
+
+  boost::asio::io_context io(1);
+  worker::MinerConfig mc;
+  mc.backend = o.backend;
+  mc.threads = o.threads;
+  mc.duty = o.intensity / 100;
+  std::unique_ptr<worker::PoolClient> client;
+  worker::Miner miner(mc, [&io, &client](const worker::FoundShare& s) {
+    boost::asio::post(io, [&client, s] { client->submit(s); });
+  });
+  auto log = [&o](const std::string& line) {
+    if (!o.quiet) std::fprintf(stderr, "worker: %s\n", line.c_str());
+  };
+  client = std::make_unique<worker::PoolClient>(io, cc, miner, log);
+  client->start();
+  log("mining on " + devices + (o.intensity < 100 ? " at " + std::to_string(static_cast<int>(o.intensity)) + "% duty" : ""));
+
+  const auto t0 = std::chrono::steady_clock::now();
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (!ec) io.stop();
+  });
+  boost::asio::steady_timer end(io);
+  if (o.seconds > 0) {
+    end.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(o.seconds * 1000)));
+    end.async_wait([&](boost::system::error_code ec) {
+      if (!ec) io.stop();
+    });
+  }
+  boost::asio::steady_timer status(io);
+  std::function<void()> tick = [&] {
+    status.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(o.stats_interval * 1000)));
+    status.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      const auto& c = client->counts();
+      client->report_rate(miner.rates().total);
+      log(rates_text(miner.rates()) + ", accepted " + std::to_string(c.accepted) + ", rejected " +
+          std::to_string(c.rejected) + " (stale " + std::to_string(c.stale) + "), difficulty " +
+          std::to_string(c.difficulty) + (c.pool.empty() ? ", not connected" : ", " + c.pool));
+      tick();
+    });
+  };
+  if (o.stats_interval > 0) tick();
+  io.run();
+  miner.stop();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto& c = client->counts();
+  const worker::Miner::Rates r = miner.rates();
+  if (o.json) {
+    boost::json::object per;
+    for (const auto& [b, v] : r.per_backend) per[b] = v;
+    print_json(boost::json::object{{"seconds", secs},
+                                   {"hashes", r.hashes},
+                                   {"rate", secs > 0 ? r.hashes / secs : 0.0},
+                                   {"rate_per_backend", per},
+                                   {"backend", devices},
+                                   {"accepted", c.accepted},
+                                   {"rejected", c.rejected},
+                                   {"stale", c.stale},
+                                   {"submitted", c.sent},
+                                   {"connects", c.connects}});
+  } else {
+    std::printf("%.1f s, %s average, %llu accepted, %llu rejected (%llu stale)\n", secs,
+                si_rate(secs > 0 ? r.hashes / secs : 0, "H").c_str(), static_cast<unsigned long long>(c.accepted),
+                static_cast<unsigned long long>(c.rejected), static_cast<unsigned long long>(c.stale));
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_worker(CLI::App& app, Runner& run) {
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand("worker", "Mine for a coordinator or pool (Stratum V1)");
+  sub->add_option("--url", o->urls, "stratum+tcp://HOST:PORT or stratum+ssl://...; repeat for failover")->required();
+  sub->add_option("--user,-u", o->user, "Worker name shown by the coordinator (default hashforge)");
+  sub->add_option("--password,-p", o->password, "Password (default x)");
+  sub->add_option("--backend", o->backend, "Engine backend: a name, a list (avx512,opencl:0) or all; default the best");
+  sub->add_option("--threads", o->threads, "CPU threads, 1..1024 (default: all cores)")->check(CLI::Range(1u, 1024u));
+  sub->add_option("--intensity", o->intensity, "Percent of the time spent hashing, 1..100 (default 100)");
+  sub->add_option("--seconds,-t", o->seconds, "Stop after this long (default: run until interrupted)");
+  sub->add_option("--stats-interval", o->stats_interval, "Seconds between status lines on stderr (0: none)");
+  sub->add_flag("--json", o->json, "Summary at exit as JSON");
+  sub->add_flag("--quiet,-q", o->quiet, "No log lines");
+  sub->callback([&run, o] { run = [o] { return run_worker(*o); }; });
+}
+
+}  // namespace hf::cli

@@ -1,0 +1,106 @@
+// The mining coordinator: accepts workers over Stratum V1 (TCP, and TLS when given a
+// certificate), hands out header jobs, validates every share on the engine, steers each
+// worker's difficulty and keeps per-worker statistics. One io_context thread runs all of
+// it; a share check is two SHA-256d of short inputs, far below the cost of the socket I/O.
+#pragma once
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "net/io/line_conn.hpp"
+#include "net/mining/job_book.hpp"
+#include "net/mining/job_file.hpp"
+#include "net/mining/vardiff.hpp"
+#include "net/mining/worker_stats.hpp"
+
+namespace hf::coord {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using netio::tcp;
+
+struct CoordinatorConfig {
+  std::vector<std::string> listen;      // host:port, plain Stratum
+  std::vector<std::string> tls_listen;  // host:port, Stratum over TLS
+  std::string cert_file, key_file;      // PEM, required for tls_listen
+  std::string job_file;                 // header jobs (job source c)
+  double job_interval = 30;             // seconds between job refreshes
+  double start_difficulty = 1;
+  bool vardiff = true;
+  mining::VardiffConfig vardiff_cfg;
+  std::uint32_t version_mask = 0x1fffe000;  // BIP 310 bits workers may roll; 0 refuses
+  netio::LineLimits limits;
+  std::chrono::milliseconds auth_timeout{60'000};  // subscribe and authorize within this
+  std::size_t max_connections = 20'000;
+  int max_bad_lines = 16;               // malformed requests before the connection is closed
+  std::string password;                 // required of mining.authorize when not empty
+  std::string reconnect_to;             // host:port sent with client.reconnect on shutdown
+  std::function<void(const std::string&)> log;  // one line per event; default stderr
+};
+
+class StratumSession;
+
+class Coordinator {
+ public:
+  Coordinator(asio::io_context& io, CoordinatorConfig cfg);
+  ~Coordinator();
+  // Binds every listener and loads the job file; throws std::runtime_error with one line.
+  void start();
+  // Sends client.reconnect to every worker, then stops accepting and closes them.
+  void shutdown();
+  std::vector<std::string> endpoints() const;  // "stratum+tcp://127.0.0.1:3333", ...
+  json::object stats() const;
+  const CoordinatorConfig& config() const { return cfg_; }
+
+  // For sessions.
+  double now() const;  // seconds since start, monotonic
+  std::uint64_t unix_now() const;
+  const mining::JobBook& jobs() const { return book_; }
+  std::size_t extranonce2_size() const { return en2_size_; }
+  Bytes take_extranonce1();
+  void release_extranonce1(const Bytes& en1);
+  void session_ended(StratumSession* s);
+  mining::WorkerStats& new_worker_stats();
+  void on_share_result(const mining::WorkerStats& w, bool accepted, double difficulty, const std::string& hash_shown,
+                       bool block);
+  void log(const std::string& line) const;
+
+ private:
+  void listen_on(const std::string& where, bool tls);
+  asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acc, bool tls);
+  asio::awaitable<void> job_loop();
+  void load_jobs();
+  void issue_job();
+
+  asio::io_context& io_;
+  CoordinatorConfig cfg_;
+  std::unique_ptr<asio::ssl::context> tls_;
+  std::vector<std::shared_ptr<tcp::acceptor>> acceptors_;
+  std::vector<std::string> endpoints_;
+  std::chrono::steady_clock::time_point t0_;
+  std::set<StratumSession*> sessions_;
+  std::set<std::uint32_t> en1_in_use_;
+  std::uint32_t next_en1_;
+  std::size_t en2_size_ = 4;
+  mining::JobBook book_;
+  std::vector<mining::JobTemplate> templates_;
+  std::size_t next_template_ = 0;
+  std::filesystem::file_time_type job_file_mtime_{};
+  std::shared_ptr<asio::steady_timer> job_timer_;
+  // Statistics of every worker seen; kept after disconnect for the dashboard, pruned by age.
+  std::map<std::uint64_t, std::unique_ptr<mining::WorkerStats>> workers_;
+  std::uint64_t next_worker_ = 1;
+  std::uint64_t accepted_ = 0, rejected_ = 0, blocks_ = 0, connections_total_ = 0;
+  double best_difficulty_ = 0;
+  std::string best_hash_, best_worker_;
+  bool stopping_ = false;
+};
+
+}  // namespace hf::coord

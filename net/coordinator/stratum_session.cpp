@@ -1,0 +1,326 @@
+#include "net/coordinator/stratum_session.hpp"
+
+#include <cstdio>
+
+#include "engine/hex.hpp"
+
+namespace hf::coord {
+
+using mining::StratumError;
+
+namespace {
+
+// Stratum sends difficulties as JSON numbers; integers stay integers for old miners.
+json::value diff_json(double d) {
+  if (d >= 1 && d < 9e15 && d == static_cast<double>(static_cast<std::int64_t>(d))) return static_cast<std::int64_t>(d);
+  return d;
+}
+
+std::optional<double> number_of(const json::value& v) {
+  if (v.is_double()) return v.as_double();
+  if (v.is_int64()) return static_cast<double>(v.as_int64());
+  if (v.is_uint64()) return static_cast<double>(v.as_uint64());
+  if (v.is_string()) {  // a few miners send numbers as strings
+    try {
+      std::size_t used = 0;
+      const std::string s(v.as_string());
+      double d = std::stod(s, &used);
+      if (used == s.size()) return d;
+    } catch (...) {
+    }
+  }
+  return std::nullopt;
+}
+
+bool is_string_param(const json::array& p, std::size_t i) { return i < p.size() && p[i].is_string(); }
+
+}  // namespace
+
+StratumSession::StratumSession(Coordinator& co, std::unique_ptr<netio::Stream> s, bool tls)
+    : co_(co),
+      conn_(std::make_shared<netio::LineConn>(std::move(s), co.config().limits)),
+      tls_(tls),
+      auth_timer_(conn_->stream().socket().get_executor()),
+      vardiff_(co.config().vardiff_cfg, co.config().start_difficulty, co.now()),
+      stats_(co.new_worker_stats()),
+      next_difficulty_(co.config().vardiff ? vardiff_.difficulty() : co.config().start_difficulty) {
+  stats_.address = conn_->peer();
+  stats_.difficulty = next_difficulty_;
+  st_.extranonce2_size = co.extranonce2_size();
+}
+
+StratumSession::~StratumSession() {
+  if (!st_.extranonce1.empty()) co_.release_extranonce1(st_.extranonce1);
+}
+
+asio::awaitable<void> StratumSession::run() {
+  auto self = shared_from_this();
+  if (tls_) {
+    // The handshake gets the same deadline as authorization: a silent client must not
+    // hold the slot.
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    t.expires_after(co_.config().auth_timeout);
+    t.async_wait([c = conn_](boost::system::error_code ec) {
+      if (!ec) c->close("TLS handshake timed out");
+    });
+    try {
+      co_await conn_->stream().handshake();
+    } catch (const boost::system::system_error& e) {
+      co_.log(conn_->peer() + ": TLS handshake failed: " + e.code().message());
+      conn_->close("TLS handshake failed");
+      stats_.connected = false;
+      co_.session_ended(this);
+      co_return;
+    }
+    t.cancel();
+  }
+  conn_->start();
+  asio::co_spawn(co_await asio::this_coro::executor, [self]() { return self->auth_deadline(); }, asio::detached);
+  while (auto line = co_await conn_->read_line()) {
+    if (line->empty()) continue;
+    std::string why;
+    auto m = stratum::parse_message(*line, &why);
+    if (!m || !m->is_request()) {
+      fail(m ? m->id : json::value(nullptr), StratumError::other, m ? "expected a request" : why);
+      if (++bad_lines_ > co_.config().max_bad_lines) {
+        conn_->close_after_flush("too many malformed requests");
+        break;
+      }
+      continue;
+    }
+    handle(*m);
+  }
+  if (conn_->line_too_long()) {
+    conn_->send(stratum::encode_error(nullptr, static_cast<int>(StratumError::other), "line longer than 16 KiB"));
+    conn_->close_after_flush(conn_->why());
+  }
+  auth_timer_.cancel();
+  stats_.connected = false;
+  co_.log(stats_.address + (stats_.name.empty() ? "" : " (" + stats_.name + ")") + " disconnected: " + conn_->why());
+  co_.session_ended(this);
+}
+
+asio::awaitable<void> StratumSession::auth_deadline() {
+  auto self = shared_from_this();
+  auth_timer_.expires_after(co_.config().auth_timeout);
+  boost::system::error_code ec;
+  co_await auth_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (!authorized_ && !conn_->closed()) conn_->close("not authorized in time");
+}
+
+void StratumSession::handle(Message& m) {
+  const std::string& method = m.method;
+  stats_.last_seen = co_.now();
+  if (method == "mining.submit") return on_submit(m);
+  if (method == "mining.subscribe") return on_subscribe(m);
+  if (method == "mining.authorize") return on_authorize(m);
+  if (method == "mining.configure") return on_configure(m);
+  if (method == "mining.suggest_difficulty") return on_suggest_difficulty(m);
+  if (method == "mining.extranonce.subscribe") {
+    extranonce_sub_ = true;
+    return reply(m.id, true);
+  }
+  if (method == "hashforge.hello") return on_hello(m);
+  fail(m.id, StratumError::other, "unknown method '" + method + "'");
+}
+
+void StratumSession::on_subscribe(Message& m) {
+  if (is_string_param(m.params, 0)) stats_.agent = std::string(m.params[0].as_string()).substr(0, 128);
+  if (!subscribed_) {
+    st_.extranonce1 = co_.take_extranonce1();
+    subscribed_ = true;
+  }
+  const std::string en1 = to_hex(st_.extranonce1);
+  json::array subs{json::array{"mining.set_difficulty", en1}, json::array{"mining.notify", en1}};
+  reply(m.id, json::array{subs, en1, st_.extranonce2_size});
+  if (authorized_ && !difficulty_sent_) {  // authorized first: its work starts now
+    set_difficulty(next_difficulty_);
+    if (auto job = co_.jobs().current()) send_job(*job);
+  }
+}
+
+void StratumSession::on_authorize(Message& m) {
+  if (!is_string_param(m.params, 0) || m.params[0].as_string().empty() || m.params[0].as_string().size() > 128)
+    return fail(m.id, StratumError::other, "authorize wants [user, password]");
+  const std::string user(m.params[0].as_string());
+  for (unsigned char c : user)
+    if (c < 0x20 || c == 0x7f) return fail(m.id, StratumError::other, "user name has control characters");
+  if (!co_.config().password.empty() &&
+      (!is_string_param(m.params, 1) || m.params[1].as_string() != co_.config().password))
+    return fail(m.id, StratumError::unauthorized, "wrong password");
+  if (users_.size() >= 16 && !users_.count(user)) return fail(m.id, StratumError::other, "too many users on one connection");
+  users_.insert(user);
+  if (stats_.name.empty()) stats_.name = user;
+  const bool first = !authorized_;
+  authorized_ = true;
+  conn_->set_idle_timeout(co_.config().limits.idle_timeout);
+  reply(m.id, true);
+  if (first) {
+    co_.log(stats_.address + " authorized as " + user + (stats_.agent.empty() ? "" : " (" + stats_.agent + ")"));
+    // Work starts at once, even for a worker that authorizes before it subscribes:
+    // it gets the job when it subscribes.
+    if (subscribed_) {
+      set_difficulty(next_difficulty_);
+      if (auto job = co_.jobs().current()) send_job(*job);
+    }
+  }
+}
+
+void StratumSession::on_configure(Message& m) {
+  if (m.params.empty() || !m.params[0].is_array()) return fail(m.id, StratumError::other, "configure wants [extensions, parameters]");
+  const json::object* opts = m.params.size() > 1 && m.params[1].is_object() ? &m.params[1].as_object() : nullptr;
+  json::object out;
+  for (const json::value& e : m.params[0].as_array()) {
+    if (!e.is_string()) continue;
+    const std::string ext(e.as_string());
+    if (ext == "version-rolling") {
+      std::uint32_t want = 0xffffffff;
+      if (opts)
+        if (const json::value* v = opts->if_contains("version-rolling.mask"); v && v->is_string()) {
+          std::string s(v->as_string());
+          if (s.size() < 8) s.insert(0, 8 - s.size(), '0');
+          auto parsed = mining::parse_hex_u32(s);
+          if (!parsed) return fail(m.id, StratumError::other, "version-rolling.mask must be hex");
+          want = *parsed;
+        }
+      st_.version_mask = want & co_.config().version_mask;
+      if (st_.version_mask == 0) {
+        out["version-rolling"] = false;
+      } else {
+        out["version-rolling"] = true;
+        out["version-rolling.mask"] = mining::hex_u32(st_.version_mask);
+      }
+    } else if (ext == "subscribe-extranonce") {
+      extranonce_sub_ = true;
+      out[ext] = true;
+    } else if (ext == "minimum-difficulty") {
+      if (opts)
+        if (const json::value* v = opts->if_contains("minimum-difficulty.value"))
+          if (auto d = number_of(*v); d && *d > 0) {
+            out[ext] = true;
+            next_difficulty_ = vardiff_.set(std::max(*d, next_difficulty_), co_.now());
+            continue;
+          }
+      out[ext] = false;
+    } else {
+      out[ext] = false;  // unknown extensions are refused, never an error
+    }
+  }
+  reply(m.id, std::move(out));
+}
+
+void StratumSession::on_suggest_difficulty(Message& m) {
+  auto d = m.params.empty() ? std::nullopt : number_of(m.params[0]);
+  if (!d || !(*d > 0)) return fail(m.id, StratumError::other, "suggest_difficulty wants a positive number");
+  const double chosen = vardiff_.set(*d, co_.now());
+  reply(m.id, true);
+  if (authorized_ && subscribed_) set_difficulty(chosen);
+  else next_difficulty_ = chosen;
+}
+
+void StratumSession::on_hello(Message& m) {
+  // hashforge.hello [{"backend": "avx512", "devices": "...", "rate": 1.2e8}]: what a
+  // hashforge worker reports about itself, for the statistics. Standard miners never send it.
+  if (m.params.empty() || !m.params[0].is_object()) return fail(m.id, StratumError::other, "hello wants an object");
+  const json::object& o = m.params[0].as_object();
+  auto text = [&](const char* k) -> std::string {
+    const json::value* v = o.if_contains(k);
+    return v && v->is_string() ? std::string(v->as_string()).substr(0, 256) : std::string();
+  };
+  stats_.backend = text("backend");
+  stats_.devices = text("devices");
+  if (const json::value* r = o.if_contains("rate"))
+    if (auto d = number_of(*r); d && *d >= 0) stats_.reported_rate = *d;
+  reply(m.id, true);
+}
+
+void StratumSession::on_submit(Message& m) {
+  if (!subscribed_) return fail(m.id, StratumError::not_subscribed, "not subscribed");
+  if (!authorized_) return fail(m.id, StratumError::unauthorized, "unauthorized worker");
+  const json::array& p = m.params;
+  if (p.size() < 5 || p.size() > 6)
+    return fail(m.id, StratumError::other, "submit wants [worker, job_id, extranonce2, ntime, nonce(, version_bits)]");
+  for (std::size_t i = 0; i < p.size(); ++i)
+    if (!p[i].is_string()) return fail(m.id, StratumError::other, "submit parameters must be strings");
+  mining::Submit s;
+  s.worker = p[0].as_string();
+  if (!users_.count(s.worker)) return fail(m.id, StratumError::unauthorized, "worker '" + s.worker.substr(0, 64) + "' is not authorized");
+  s.job_id = p[1].as_string();
+  s.extranonce2 = p[2].as_string();
+  s.ntime = p[3].as_string();
+  s.nonce = p[4].as_string();
+  if (p.size() == 6) s.version_bits = std::string(p[5].as_string());
+
+  const double now = co_.now();
+  const mining::ShareVerdict v = check_share(co_.jobs().find(s.job_id), s, st_, co_.unix_now());
+  std::string shown;
+  if (v.accepted || v.error == StratumError::low_difficulty)
+    for (int i = 31; i >= 0; --i) shown += to_hex(ByteView(&v.hash[i], 1));
+  co_.on_share_result(stats_, v.accepted, v.difficulty, shown, v.block);
+  if (!v.accepted) {
+    ++stats_.rejected;
+    if (v.error == StratumError::job_not_found) ++stats_.stale;
+    if (v.error == StratumError::duplicate) ++stats_.duplicate;
+    if (v.error == StratumError::low_difficulty) ++stats_.low;
+    return fail(m.id, v.error, v.message);
+  }
+  stats_.on_accepted(v.required, now);
+  if (v.difficulty > stats_.best_difficulty) {
+    stats_.best_difficulty = v.difficulty;
+    stats_.best_hash = shown;
+  }
+  if (v.block) ++stats_.blocks;
+  reply(m.id, true);
+  if (co_.config().vardiff)
+    if (auto next = vardiff_.on_share(now)) set_difficulty(*next);
+}
+
+void StratumSession::set_difficulty(double d) {
+  if (difficulty_sent_ && d == next_difficulty_) return;
+  next_difficulty_ = d;
+  difficulty_sent_ = true;
+  stats_.difficulty = d;
+  conn_->send(stratum::encode_notification("mining.set_difficulty", json::array{diff_json(d)}));
+}
+
+void StratumSession::send_job(const mining::StratumJob& job) {
+  st_.job_sent(job.id, next_difficulty_);
+  const mining::NotifyFields f = mining::to_notify(job);
+  json::array branch;
+  for (const std::string& h : f.merkle_branch) branch.emplace_back(h);
+  conn_->send(stratum::encode_notification(
+      "mining.notify", json::array{f.job_id, f.prevhash, f.coinb1, f.coinb2, branch, f.version, f.nbits, f.ntime, f.clean}));
+}
+
+void StratumSession::on_job(const mining::StratumJob& job, const std::vector<std::string>& dropped) {
+  for (const std::string& id : dropped) st_.forget_job(id);
+  if (!authorized_ || !subscribed_ || conn_->closed()) return;
+  // A worker that has gone quiet gets an easier difficulty, effective with this job.
+  if (co_.config().vardiff)
+    if (auto next = vardiff_.on_idle(co_.now())) set_difficulty(*next);
+  send_job(job);
+}
+
+void StratumSession::on_extranonce_change() {
+  st_.extranonce2_size = co_.extranonce2_size();
+  if (!subscribed_) return;
+  if (extranonce_sub_) {
+    conn_->send(stratum::encode_notification("mining.set_extranonce",
+                                             json::array{to_hex(st_.extranonce1), st_.extranonce2_size}));
+  } else {
+    send_reconnect("", "", 0);
+    conn_->close_after_flush("extranonce changed; asked to reconnect");
+  }
+}
+
+void StratumSession::send_reconnect(const std::string& host, const std::string& port, int wait_s) {
+  json::array p;
+  if (!host.empty()) {
+    p.emplace_back(host);
+    p.emplace_back(std::stoi(port));
+    p.emplace_back(wait_s);
+  }
+  conn_->send(stratum::encode_notification("client.reconnect", std::move(p)));
+}
+
+}  // namespace hf::coord

@@ -1,0 +1,59 @@
+// One worker connection speaking Stratum V1 to the coordinator.
+#pragma once
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "net/coordinator/coordinator.hpp"
+#include "net/mining/share_check.hpp"
+#include "net/stratum/json_rpc.hpp"
+
+namespace hf::coord {
+
+class StratumSession : public std::enable_shared_from_this<StratumSession> {
+ public:
+  StratumSession(Coordinator& co, std::unique_ptr<netio::Stream> s, bool tls);
+  ~StratumSession();
+  asio::awaitable<void> run();
+  // A new job is current; `dropped` are no longer live (their shares are stale).
+  void on_job(const mining::StratumJob& job, const std::vector<std::string>& dropped);
+  // The extranonce2 size changed: a worker that asked gets set_extranonce, others reconnect.
+  void on_extranonce_change();
+  void send_reconnect(const std::string& host, const std::string& port, int wait_s);
+  void close(const std::string& why) { conn_->close(why); }
+  void close_after_flush(const std::string& why) { conn_->close_after_flush(why); }
+
+ private:
+  using Message = stratum::Message;
+  void handle(Message& m);
+  void reply(const json::value& id, json::value result) { conn_->send(stratum::encode_result(id, std::move(result))); }
+  void fail(const json::value& id, mining::StratumError e, const std::string& msg) {
+    conn_->send(stratum::encode_error(id, static_cast<int>(e), msg));
+  }
+  void on_subscribe(Message& m);
+  void on_authorize(Message& m);
+  void on_submit(Message& m);
+  void on_configure(Message& m);
+  void on_suggest_difficulty(Message& m);
+  void on_hello(Message& m);
+  void set_difficulty(double d);
+  void send_job(const mining::StratumJob& job);
+  asio::awaitable<void> auth_deadline();
+
+  Coordinator& co_;
+  std::shared_ptr<netio::LineConn> conn_;
+  bool tls_;
+  asio::steady_timer auth_timer_;
+  mining::SessionShareState st_;
+  mining::Vardiff vardiff_;
+  mining::WorkerStats& stats_;
+  bool subscribed_ = false, authorized_ = false, extranonce_sub_ = false;
+  std::set<std::string> users_;  // names authorized on this connection
+  double next_difficulty_;       // sent with set_difficulty, used from the next job on
+  bool difficulty_sent_ = false;
+  int bad_lines_ = 0;
+  double last_idle_check_ = 0;
+};
+
+}  // namespace hf::coord

@@ -1,0 +1,46 @@
+// A byte stream as the sessions see it: plain TCP or TLS over TCP, one interface, so a
+// Stratum session or a worker's pool connection is written once for both.
+#pragma once
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include <memory>
+#include <string>
+
+namespace hf::netio {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+template <class T>
+using awaitable = asio::awaitable<T>;
+
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  // Each throws boost::system::system_error on failure; read_some returns 0 only for an
+  // empty buffer (end of stream is asio::error::eof).
+  virtual awaitable<std::size_t> read_some(asio::mutable_buffer b) = 0;
+  virtual awaitable<void> write(asio::const_buffer b) = 0;
+  // TLS handshake (no-op on plain TCP).
+  virtual awaitable<void> handshake() = 0;
+  // Closes the socket at once; pending operations end with an error.
+  void close() {
+    boost::system::error_code ec;
+    socket().shutdown(tcp::socket::shutdown_both, ec);
+    socket().close(ec);
+  }
+  virtual tcp::socket& socket() = 0;
+  std::string peer() const;  // "1.2.3.4:5678", or "?" once closed
+  mutable std::string peer_cache;
+};
+
+std::unique_ptr<Stream> make_tcp_stream(tcp::socket s);
+// Server side when `server` is true; the client side checks nothing beyond TLS itself
+// unless the context was set up to verify (stratum+ssl pools often use self-signed keys).
+std::unique_ptr<Stream> make_tls_stream(tcp::socket s, ssl::context& ctx, bool server, const std::string& sni = {});
+
+// "host:port" (IPv6 as [addr]:port). Returns false with a reason.
+bool split_host_port(const std::string& s, std::string* host, std::string* port, std::string* why);
+
+}  // namespace hf::netio

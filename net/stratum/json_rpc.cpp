@@ -1,0 +1,83 @@
+#include "net/stratum/json_rpc.hpp"
+
+namespace hf::stratum {
+
+std::optional<Message> parse_message(std::string_view line, std::string* why) {
+  auto fail = [&](const char* m) -> std::optional<Message> {
+    if (why) *why = m;
+    return std::nullopt;
+  };
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.size() > kMaxLine) return fail("line longer than 16 KiB");
+  boost::system::error_code ec;
+  json::parse_options opt;
+  opt.max_depth = 16;  // Stratum nests at most three deep; deeper is hostile
+  json::value v = json::parse(line, ec, {}, opt);
+  if (ec) return fail("invalid JSON");
+  if (!v.is_object()) return fail("not a JSON object");
+  json::object& o = v.as_object();
+  Message m;
+  if (auto* id = o.if_contains("id")) {
+    if (!id->is_null() && !id->is_int64() && !id->is_uint64() && !id->is_string())
+      return fail("id must be a number, a string or null");
+    m.id = *id;
+  }
+  if (auto* method = o.if_contains("method"); method && !method->is_null()) {
+    if (!method->is_string() || method->as_string().empty()) return fail("method must be a non-empty string");
+    if (method->as_string().size() > 128) return fail("method name too long");
+    m.method = method->as_string();
+    if (auto* p = o.if_contains("params"); p && !p->is_null()) {
+      if (!p->is_array()) return fail("params must be an array");
+      m.params = std::move(p->as_array());
+    }
+    return m;
+  }
+  if (!o.contains("result") && !o.contains("error")) return fail("neither a request nor a reply");
+  if (auto* r = o.if_contains("result")) m.result = std::move(*r);
+  if (auto* e = o.if_contains("error")) m.error = std::move(*e);
+  return m;
+}
+
+namespace {
+std::string line_of(const json::object& o) {
+  std::string s = json::serialize(o);
+  s.push_back('\n');
+  return s;
+}
+}  // namespace
+
+std::string encode_request(const json::value& id, std::string_view method, json::array params) {
+  return line_of({{"id", id}, {"method", method}, {"params", std::move(params)}});
+}
+
+std::string encode_notification(std::string_view method, json::array params) {
+  return line_of({{"id", nullptr}, {"method", method}, {"params", std::move(params)}});
+}
+
+std::string encode_result(const json::value& id, json::value result) {
+  return line_of({{"id", id}, {"result", std::move(result)}, {"error", nullptr}});
+}
+
+std::string encode_error(const json::value& id, int code, std::string_view message) {
+  return line_of({{"id", id}, {"result", nullptr}, {"error", json::array{code, message, nullptr}}});
+}
+
+std::optional<ErrorReply> reply_error(const Message& m) {
+  if (m.error.is_null()) return std::nullopt;
+  ErrorReply e;
+  if (m.error.is_array()) {
+    const json::array& a = m.error.as_array();
+    if (!a.empty() && a[0].is_int64()) e.code = static_cast<int>(a[0].as_int64());
+    if (a.size() > 1 && a[1].is_string()) e.message = a[1].as_string();
+  } else if (m.error.is_object()) {  // JSON-RPC 2.0 style, which a few pools send
+    const json::object& o = m.error.as_object();
+    if (auto* c = o.if_contains("code"); c && c->is_int64()) e.code = static_cast<int>(c->as_int64());
+    if (auto* s = o.if_contains("message"); s && s->is_string()) e.message = s->as_string();
+  } else if (m.error.is_string()) {
+    e.message = m.error.as_string();
+  }
+  if (e.message.empty()) e.message = "error " + std::to_string(e.code);
+  return e;
+}
+
+}  // namespace hf::stratum

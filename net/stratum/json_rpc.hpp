@@ -1,0 +1,44 @@
+// Stratum V1's JSON-RPC framing: one JSON object per line, at most kMaxLine bytes.
+// Requests carry id, method and params; replies carry id, result and error, where error is
+// null or [code, message, null] (the form pools and miners expect, not JSON-RPC 2.0's).
+// Pure code: the sessions in net/ read lines and hand them here.
+#pragma once
+#include <boost/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hf::stratum {
+
+inline constexpr std::size_t kMaxLine = 16 * 1024;  // bytes, newline excluded
+
+namespace json = boost::json;
+
+struct Message {
+  json::value id;          // null for notifications
+  std::string method;      // empty for replies
+  json::array params;
+  json::value result;      // replies
+  json::value error;       // replies: null, or [code, message, traceback]
+  bool is_request() const { return !method.empty(); }
+};
+
+// One line (newline stripped, a trailing '\r' allowed). Returns nullopt with a one-line
+// reason for text that is not JSON, not an object, or has fields of the wrong type.
+std::optional<Message> parse_message(std::string_view line, std::string* why);
+
+// Encoders; each returns one line ending in '\n'.
+std::string encode_request(const json::value& id, std::string_view method, json::array params);
+std::string encode_notification(std::string_view method, json::array params);  // id null
+std::string encode_result(const json::value& id, json::value result);
+std::string encode_error(const json::value& id, int code, std::string_view message);
+
+// A reply's error as (code, message); nullopt when it is null (success).
+struct ErrorReply {
+  int code = 20;
+  std::string message;
+};
+std::optional<ErrorReply> reply_error(const Message& m);
+
+}  // namespace hf::stratum

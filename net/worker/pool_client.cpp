@@ -1,0 +1,283 @@
+#include "net/worker/pool_client.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include <random>
+
+#include "engine/hex.hpp"
+
+namespace hf::worker {
+
+using namespace boost::asio::experimental::awaitable_operators;
+
+std::optional<PoolUrl> parse_pool_url(const std::string& url, std::string* why) {
+  PoolUrl u;
+  u.text = url;
+  std::string rest;
+  for (const char* p : {"stratum+tcp://", "stratum+ssl://", "stratum+tls://"}) {
+    if (url.rfind(p, 0) == 0) {
+      u.tls = std::string(p) != "stratum+tcp://";
+      rest = url.substr(std::string(p).size());
+    }
+  }
+  if (rest.empty()) {
+    *why = "'" + url + "' is not stratum+tcp://host:port or stratum+ssl://host:port";
+    return std::nullopt;
+  }
+  if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+  if (!netio::split_host_port(rest, &u.host, &u.port, why)) return std::nullopt;
+  return u;
+}
+
+PoolClient::PoolClient(asio::io_context& io, ClientConfig cfg, Miner& miner, std::function<void(const std::string&)> log)
+    : io_(io), cfg_(std::move(cfg)), miner_(miner), log_(std::move(log)) {
+  tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  // Pools commonly serve self-signed certificates; TLS here protects the link, it does not
+  // authenticate the pool.
+  tls_->set_verify_mode(asio::ssl::verify_none);
+}
+
+void PoolClient::start() { asio::co_spawn(io_, run(), asio::detached); }
+
+void PoolClient::stop() {
+  stopping_ = true;
+  if (conn_) conn_->close("stopping");
+}
+
+void PoolClient::send(std::string_view method, json::array params, const char* tag) {
+  if (!conn_ || conn_->closed()) return;
+  const std::int64_t id = next_id_++;
+  pending_[id] = tag;
+  conn_->send(stratum::encode_request(id, method, std::move(params)));
+}
+
+void PoolClient::submit(const FoundShare& s) {
+  if (!authorized_ || !job_ || s.epoch != epoch_) return;  // found on work the pool no longer takes
+  ++counts_.sent;
+  send("mining.submit", json::array{cfg_.user, s.job_id, s.extranonce2, s.ntime, s.nonce}, "submit");
+}
+
+void PoolClient::report_rate(double rate) {
+  if (!authorized_ || !hello_ok_ || cfg_.hello.empty()) return;
+  json::object h = cfg_.hello;
+  h["rate"] = rate;
+  send("hashforge.hello", json::array{h}, "hello");
+}
+
+asio::awaitable<void> PoolClient::run() {
+  std::mt19937 rng(std::random_device{}());
+  auto backoff = cfg_.backoff_min;
+  std::size_t index = 0;
+  while (!stopping_) {
+    PoolUrl url = redirect_ ? *redirect_ : cfg_.urls[index];
+    const bool redirected = redirect_.has_value();
+    redirect_.reset();
+    bool was_up = false;
+    try {
+      was_up = co_await session(url);
+    } catch (const std::exception& e) {
+      log_(url.text + ": " + e.what());
+    }
+    miner_.pause();
+    counts_.pool.clear();
+    if (stopping_) break;
+    std::chrono::milliseconds wait = backoff;
+    if (redirect_) {
+      wait = redirect_wait_;
+    } else if (was_up || redirected) {
+      // It worked for a while: start over at the primary after a short pause.
+      index = 0;
+      backoff = cfg_.backoff_min;
+      wait = cfg_.backoff_min;
+    } else {
+      index = (index + 1) % cfg_.urls.size();
+      if (index == 0) backoff = std::min(backoff * 2, cfg_.backoff_max);  // a whole round failed
+      wait = index == 0 ? backoff : std::chrono::milliseconds(0);
+    }
+    // Jitter keeps a fleet of workers from reconnecting in lockstep after a pool restart.
+    wait += std::chrono::milliseconds(std::uniform_int_distribution<int>(0, static_cast<int>(wait.count() / 4))(rng));
+    asio::steady_timer t(io_, wait);
+    co_await t.async_wait(asio::use_awaitable);
+  }
+}
+
+asio::awaitable<bool> PoolClient::session(const PoolUrl& url) {
+  asio::ip::tcp::resolver resolver(io_);
+  const auto eps = co_await resolver.async_resolve(url.host, url.port, asio::use_awaitable);
+  asio::ip::tcp::socket sock(io_);
+  asio::steady_timer deadline(io_, cfg_.connect_timeout);
+  auto connected = co_await (asio::async_connect(sock, eps, asio::use_awaitable) || deadline.async_wait(asio::use_awaitable));
+  if (connected.index() == 1) throw std::runtime_error("connect timed out");
+  auto stream = url.tls ? netio::make_tls_stream(std::move(sock), *tls_, false, url.host) : netio::make_tcp_stream(std::move(sock));
+  if (url.tls) {
+    deadline.expires_after(cfg_.connect_timeout);
+    auto hs = co_await (stream->handshake() || deadline.async_wait(asio::use_awaitable));
+    if (hs.index() == 1) throw std::runtime_error("TLS handshake timed out");
+  }
+  netio::LineLimits lim;
+  lim.idle_timeout = cfg_.idle_timeout;
+  conn_ = std::make_shared<netio::LineConn>(std::move(stream), lim);
+  conn_->start();
+  ++counts_.connects;
+  next_id_ = 1;
+  pending_.clear();
+  en1_.clear();
+  subscribed_ = authorized_ = hello_ok_ = false;
+  job_.reset();
+  ++epoch_;
+  pending_difficulty_ = difficulty_ = 1;
+  log_("connected to " + url.text);
+  counts_.pool = url.text;
+  send("mining.subscribe", json::array{cfg_.agent}, "subscribe");
+  send("mining.authorize", json::array{cfg_.user, cfg_.password}, "authorize");
+  send("mining.extranonce.subscribe", json::array{}, "extranonce");
+  bool was_up = false;
+  while (auto line = co_await conn_->read_line()) {
+    if (line->empty()) continue;
+    std::string why;
+    auto m = stratum::parse_message(*line, &why);
+    if (!m) {
+      log_(url.text + ": ignoring a bad line from the pool: " + why);
+      continue;
+    }
+    handle(*m);
+    was_up = was_up || authorized_;
+  }
+  log_("disconnected from " + url.text + ": " + (conn_->why().empty() ? "closed" : conn_->why()));
+  conn_->close("done");
+  co_return was_up;
+}
+
+void PoolClient::handle(const stratum::Message& m) {
+  if (!m.is_request()) return on_reply(m);
+  const json::array& p = m.params;
+  if (m.method == "mining.notify") return on_notify(p);
+  if (m.method == "mining.set_difficulty") {
+    if (!p.empty() && p[0].is_number() && p[0].to_number<double>() > 0) pending_difficulty_ = p[0].to_number<double>();
+    return;
+  }
+  if (m.method == "mining.set_extranonce") {
+    if (p.size() >= 2 && p[0].is_string() && p[1].is_int64()) {
+      auto en1 = from_hex(p[0].as_string());
+      const auto size = p[1].as_int64();
+      if (en1 && en1->size() <= 32 && size >= 1 && size <= 16) {
+        en1_ = *en1;
+        en2_size_ = static_cast<std::size_t>(size);
+        ++epoch_;
+        log_("extranonce now " + to_hex(en1_) + " + " + std::to_string(en2_size_) + " bytes");
+        hand_work();
+      }
+    }
+    return;
+  }
+  if (m.method == "client.reconnect") {
+    PoolUrl next;
+    next.tls = false;
+    if (p.size() >= 2 && p[0].is_string() && (p[1].is_int64() || p[1].is_string())) {
+      next.host = p[0].as_string();
+      next.port = p[1].is_int64() ? std::to_string(p[1].as_int64()) : std::string(p[1].as_string());
+      next.text = "stratum+tcp://" + next.host + ":" + next.port;
+      redirect_ = next;
+    }
+    const std::int64_t wait = p.size() >= 3 && p[2].is_int64() ? std::clamp<std::int64_t>(p[2].as_int64(), 0, 3600) : 0;
+    redirect_wait_ = std::chrono::milliseconds(wait * 1000);
+    log_("pool asked to reconnect" + (redirect_ ? " to " + redirect_->text : std::string()));
+    if (!redirect_) redirect_wait_ = cfg_.backoff_min;
+    conn_->close("client.reconnect");
+    return;
+  }
+  if (m.method == "client.show_message" && !p.empty() && p[0].is_string()) {
+    log_("pool says: " + std::string(p[0].as_string()).substr(0, 200));
+    return;
+  }
+  if (!m.id.is_null())  // a request we do not serve (client.get_version, ...)
+    conn_->send(stratum::encode_error(m.id, 20, "not supported"));
+}
+
+void PoolClient::on_reply(const stratum::Message& m) {
+  if (!m.id.is_int64()) return;
+  auto it = pending_.find(m.id.as_int64());
+  if (it == pending_.end()) return;
+  const std::string what = it->second;
+  pending_.erase(it);
+  const auto err = stratum::reply_error(m);
+  if (what == "submit") {
+    if (!err && m.result.is_bool() && m.result.as_bool()) {
+      ++counts_.accepted;
+    } else {
+      ++counts_.rejected;
+      if (err && err->code == 21) ++counts_.stale;
+      log_("share rejected: " + (err ? err->message + " (" + std::to_string(err->code) + ")" : std::string("false")));
+    }
+  } else if (what == "subscribe") {
+    const json::array* r = m.result.if_array();
+    std::optional<Bytes> en1;
+    if (!err && r && r->size() >= 3 && (*r)[1].is_string() && (*r)[2].is_int64()) en1 = from_hex((*r)[1].as_string());
+    const std::int64_t size = en1 ? (*r)[2].as_int64() : 0;
+    if (!en1 || en1->size() > 32 || size < 1 || size > 16) {
+      log_("subscribe failed: " + (err ? err->message : std::string("unexpected reply")));
+      conn_->close("subscribe failed");
+      return;
+    }
+    en1_ = *en1;
+    en2_size_ = static_cast<std::size_t>(size);
+    subscribed_ = true;
+    hand_work();
+  } else if (what == "authorize") {
+    if (err || !m.result.is_bool() || !m.result.as_bool()) {
+      log_("authorization refused" + (err ? ": " + err->message : std::string()));
+      conn_->close("authorization refused");
+      return;
+    }
+    authorized_ = true;
+    if (!cfg_.hello.empty()) send("hashforge.hello", json::array{cfg_.hello}, "hello");
+    hand_work();
+  } else if (what == "hello") {
+    hello_ok_ = !err;
+  }
+}
+
+void PoolClient::on_notify(const json::array& p) {
+  mining::NotifyFields f;
+  auto str = [&](std::size_t i, std::string* out) {
+    if (i >= p.size() || !p[i].is_string()) return false;
+    *out = p[i].as_string();
+    return true;
+  };
+  bool ok = p.size() >= 9 && str(0, &f.job_id) && str(1, &f.prevhash) && str(2, &f.coinb1) && str(3, &f.coinb2) &&
+            p[4].is_array() && str(5, &f.version) && str(6, &f.nbits) && str(7, &f.ntime) && p[8].is_bool();
+  if (ok)
+    for (const json::value& b : p[4].as_array()) {
+      if (!b.is_string()) ok = false;
+      else f.merkle_branch.emplace_back(b.as_string());
+    }
+  std::string why = "wrong shape";
+  std::optional<mining::StratumJob> job;
+  if (ok) {
+    f.clean = p[8].as_bool();
+    job = mining::parse_notify(f, &why);
+  }
+  if (!job) {
+    log_("ignoring a bad mining.notify: " + why);
+    return;
+  }
+  difficulty_ = pending_difficulty_;  // set_difficulty takes effect with the next job
+  if (job->clean) ++epoch_;
+  counts_.difficulty = difficulty_;
+  job_ = std::make_shared<const mining::StratumJob>(std::move(*job));
+  hand_work();
+}
+
+void PoolClient::hand_work() {
+  if (!subscribed_ || !authorized_ || !job_) return;
+  Work w;
+  w.job = job_;
+  w.extranonce1 = en1_;
+  w.extranonce2_size = en2_size_;
+  w.difficulty = difficulty_;
+  w.received = std::chrono::steady_clock::now();
+  w.epoch = epoch_;
+  miner_.set_work(std::move(w));
+}
+
+}  // namespace hf::worker

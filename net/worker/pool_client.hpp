@@ -1,0 +1,86 @@
+// A worker's Stratum V1 connection to a coordinator or pool: subscribe, authorize, take
+// jobs and difficulties, submit the miner's shares, follow set_extranonce and
+// client.reconnect, and fail over between URLs with backoff.
+#pragma once
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/io/line_conn.hpp"
+#include "net/stratum/json_rpc.hpp"
+#include "net/worker/miner.hpp"
+
+namespace hf::worker {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+struct PoolUrl {
+  bool tls = false;
+  std::string host, port, text;
+};
+// stratum+tcp://host:port, stratum+ssl://host:port (also stratum+tls://).
+std::optional<PoolUrl> parse_pool_url(const std::string& url, std::string* why);
+
+struct ClientConfig {
+  std::vector<PoolUrl> urls;  // the first is the primary; the others are tried in turn
+  std::string user = "hashforge", password = "x";
+  std::string agent = "hashforge/0.1.0";
+  std::chrono::milliseconds backoff_min{500}, backoff_max{30'000};
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{300'000};  // no line from the pool this long: reconnect
+  json::object hello;  // what hashforge.hello reports (backend, devices)
+};
+
+struct ClientCounts {
+  std::uint64_t accepted = 0, rejected = 0, stale = 0, sent = 0, connects = 0;
+  double difficulty = 0;
+  std::string pool;  // the URL in use, empty while disconnected
+};
+
+class PoolClient {
+ public:
+  PoolClient(asio::io_context& io, ClientConfig cfg, Miner& miner, std::function<void(const std::string&)> log);
+  void start();
+  void stop();
+  void submit(const FoundShare& s);  // on the io thread
+  // Tells a hashforge coordinator the measured rate (hashforge.hello); pools that refused
+  // the first hello are not asked again.
+  void report_rate(double rate);
+  const ClientCounts& counts() const { return counts_; }
+
+ private:
+  asio::awaitable<void> run();
+  asio::awaitable<bool> session(const PoolUrl& url);  // true once it had been authorized
+  void handle(const stratum::Message& m);
+  void on_reply(const stratum::Message& m);
+  void on_notify(const json::array& p);
+  void hand_work();
+  void send(std::string_view method, json::array params, const char* tag);
+
+  asio::io_context& io_;
+  ClientConfig cfg_;
+  Miner& miner_;
+  std::function<void(const std::string&)> log_;
+  std::shared_ptr<netio::LineConn> conn_;
+  std::unique_ptr<asio::ssl::context> tls_;
+  bool stopping_ = false;
+  std::optional<PoolUrl> redirect_;  // from client.reconnect
+  std::chrono::milliseconds redirect_wait_{0};
+  // Per connection.
+  std::int64_t next_id_ = 1;
+  std::map<std::int64_t, std::string> pending_;  // request id -> what it was ("submit", ...)
+  Bytes en1_;
+  std::size_t en2_size_ = 0;
+  bool subscribed_ = false, authorized_ = false, hello_ok_ = false;
+  double difficulty_ = 1, pending_difficulty_ = 1;
+  std::shared_ptr<const mining::StratumJob> job_;
+  std::uint64_t epoch_ = 0;
+  ClientCounts counts_;
+};
+
+}  // namespace hf::worker
