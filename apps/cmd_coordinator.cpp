@@ -18,7 +18,7 @@ struct Opts {
   coord::CoordinatorConfig cfg;
   std::string http;
   std::string version_mask = "1fffe000";
-  double idle_timeout = 900, auth_timeout = 60, stats_interval = 30;
+  double idle_timeout = 900, auth_timeout = 60, line_timeout = 30, stats_interval = 30;
   bool quiet = false;
 };
 
@@ -37,7 +37,8 @@ int run_coordinator(Opts& o) {
   if (o.version_mask.size() > 8 || o.version_mask.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
     usage_error("--version-mask must be up to 8 hex digits");
   c.version_mask = o.version_mask.empty() ? 0 : static_cast<std::uint32_t>(std::stoul(o.version_mask, nullptr, 16));
-  if (!(o.idle_timeout > 0) || !(o.auth_timeout > 0)) usage_error("timeouts must be positive");
+  if (!(o.idle_timeout > 0) || !(o.auth_timeout > 0) || !(o.line_timeout > 0)) usage_error("timeouts must be positive");
+  c.limits.line_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.line_timeout * 1000));
   c.limits.idle_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.idle_timeout * 1000));
   c.auth_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.auth_timeout * 1000));
   if (o.quiet) c.log = [](const std::string&) {};
@@ -105,9 +106,11 @@ void add_coordinator(CLI::App& app, Runner& run) {
                   "BIP 310 version bits workers may roll, hex (default 1fffe000; empty or 0 refuses rolling)");
   sub->add_option("--password", c.password, "Password mining.authorize must give (default: any)");
   sub->add_option("--idle-timeout", o->idle_timeout, "Close a worker silent this many seconds (default 900)");
+  sub->add_option("--line-timeout", o->line_timeout, "Close a connection that takes longer to finish a line (default 30)");
   sub->add_option("--auth-timeout", o->auth_timeout, "Close a connection not authorized within this (default 60)");
   sub->add_option("--max-connections", c.max_connections, "Connections held at once (default 20000)");
   sub->add_option("--reconnect-to", c.reconnect_to, "HOST:PORT sent with client.reconnect on shutdown");
+  sub->add_option("--share-log", c.share_log, "Append every accepted share to this file as a JSON line");
   sub->add_option("--http", o->http, "Serve the dashboard and /api/stats on HOST:PORT");
   sub->add_option("--stats-interval", o->stats_interval, "Seconds between summary lines on stderr (0: none)");
   sub->add_flag("--quiet,-q", o->quiet, "No log lines");

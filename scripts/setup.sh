@@ -6,7 +6,9 @@ set -euo pipefail
 PKGS=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev   # Boost.JSON (machine output); 1.81, not Debian's default 1.74
-  libssl-dev                                # OpenSSL: test oracle and in-process bench anchor
+  libssl-dev                                # OpenSSL: test oracle, bench anchor, TLS for Stratum
+  openssl                                   # the openssl command: self-signed certificates in tests
+  python3                                   # network tests drive the binary from Python (stdlib only)
   libgtest-dev                              # GoogleTest
   libbenchmark-dev                          # Google Benchmark
   libcli11-dev                              # CLI11: the command-line parser

@@ -18,7 +18,16 @@ Coordinator::Coordinator(asio::io_context& io, CoordinatorConfig cfg)
   next_en1_ = std::random_device{}();
 }
 
-Coordinator::~Coordinator() = default;
+Coordinator::~Coordinator() {
+  if (share_log_) std::fclose(share_log_);
+}
+
+void Coordinator::log_share(const json::object& record) {
+  if (!share_log_) return;
+  const std::string line = json::serialize(record) + "\n";
+  std::fwrite(line.data(), 1, line.size(), share_log_);
+  std::fflush(share_log_);  // a crash must not lose accepted shares from the audit trail
+}
 
 double Coordinator::now() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
@@ -50,6 +59,10 @@ void Coordinator::start() {
     if (ec) throw std::runtime_error("cannot load key " + cfg_.key_file + ": " + ec.message());
   }
   load_jobs();
+  if (!cfg_.share_log.empty()) {
+    share_log_ = std::fopen(cfg_.share_log.c_str(), "a");
+    if (!share_log_) throw std::runtime_error("cannot open share log " + cfg_.share_log);
+  }
   for (const std::string& l : cfg_.listen) listen_on(l, false);
   for (const std::string& l : cfg_.tls_listen) listen_on(l, true);
   issue_job();

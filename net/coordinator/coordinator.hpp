@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -42,6 +43,7 @@ struct CoordinatorConfig {
   int max_bad_lines = 16;               // malformed requests before the connection is closed
   std::string password;                 // required of mining.authorize when not empty
   std::string reconnect_to;             // host:port sent with client.reconnect on shutdown
+  std::string share_log;                // JSON lines, one per accepted share (for audits)
   std::function<void(const std::string&)> log;  // one line per event; default stderr
 };
 
@@ -70,6 +72,7 @@ class Coordinator {
   mining::WorkerStats& new_worker_stats();
   void on_share_result(const mining::WorkerStats& w, bool accepted, double difficulty, const std::string& hash_shown,
                        bool block);
+  void log_share(const json::object& record);
   void log(const std::string& line) const;
 
  private:
@@ -101,6 +104,7 @@ class Coordinator {
   double best_difficulty_ = 0;
   std::string best_hash_, best_worker_;
   bool stopping_ = false;
+  std::FILE* share_log_ = nullptr;
 };
 
 }  // namespace hf::coord

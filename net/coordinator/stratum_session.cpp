@@ -58,7 +58,7 @@ asio::awaitable<void> StratumSession::run() {
   if (tls_) {
     // The handshake gets the same deadline as authorization: a silent client must not
     // hold the slot.
-    asio::steady_timer t(co_await asio::this_coro::executor);
+    asio::steady_timer t(conn_->stream().socket().get_executor());
     t.expires_after(co_.config().auth_timeout);
     t.async_wait([c = conn_](boost::system::error_code ec) {
       if (!ec) c->close("TLS handshake timed out");
@@ -75,7 +75,9 @@ asio::awaitable<void> StratumSession::run() {
     t.cancel();
   }
   conn_->start();
-  asio::co_spawn(co_await asio::this_coro::executor, [self]() { return self->auth_deadline(); }, asio::detached);
+  // (The executor comes from the socket, not from co_await inside the call's arguments:
+  // GCC 12 destroys temporaries there twice.)
+  asio::co_spawn(conn_->stream().socket().get_executor(), [self]() { return self->auth_deadline(); }, asio::detached);
   while (auto line = co_await conn_->read_line()) {
     if (line->empty()) continue;
     std::string why;
@@ -271,6 +273,17 @@ void StratumSession::on_submit(Message& m) {
   }
   if (v.block) ++stats_.blocks;
   reply(m.id, true);
+  co_.log_share({{"worker", s.worker},
+                 {"job_id", s.job_id},
+                 {"extranonce1", to_hex(st_.extranonce1)},
+                 {"extranonce2", s.extranonce2},
+                 {"ntime", s.ntime},
+                 {"nonce", s.nonce},
+                 {"version_bits", s.version_bits ? json::value(*s.version_bits) : json::value(nullptr)},
+                 {"header", to_hex(v.header)},
+                 {"hash", shown},
+                 {"required", v.required},
+                 {"difficulty", v.difficulty}});
   if (co_.config().vardiff)
     if (auto next = vardiff_.on_share(now)) set_difficulty(*next);
 }

@@ -14,7 +14,7 @@ namespace hf::mining {
 
 class JobBook {
  public:
-  explicit JobBook(std::size_t keep = 4, std::uint32_t first_id = 1) : keep_(keep), next_id_(first_id) {}
+  explicit JobBook(std::size_t keep = 4, std::uint32_t first_id = 1) : keep_(keep ? keep : 1), next_id_(first_id) {}
   // Gives the job the next id and makes it current; `dropped` gets the ids no longer live.
   std::shared_ptr<const StratumJob> add(StratumJob job, std::vector<std::string>* dropped);
   const StratumJob* find(const std::string& id) const;

@@ -59,7 +59,9 @@ std::optional<JobTemplate> parse_one(const json::value& v, std::string* why) {
 
 }  // namespace
 
-std::optional<std::vector<JobTemplate>> parse_job_file(std::string_view text, std::string* why) {
+std::optional<std::vector<JobTemplate>> parse_job_file(std::string_view text, std::string* why_out) {
+  std::string scratch;
+  std::string* why = why_out ? why_out : &scratch;
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec) {

@@ -101,18 +101,36 @@ asio::awaitable<void> PoolClient::run() {
   }
 }
 
+namespace {
+// The handshake's failure as a value, for use with `||` (see session()).
+asio::awaitable<boost::system::error_code> handshake(netio::Stream& s) {
+  try {
+    co_await s.handshake();
+  } catch (const boost::system::system_error& e) {
+    co_return e.code();
+  }
+  co_return boost::system::error_code{};
+}
+}  // namespace
+
 asio::awaitable<bool> PoolClient::session(const PoolUrl& url) {
   asio::ip::tcp::resolver resolver(io_);
   const auto eps = co_await resolver.async_resolve(url.host, url.port, asio::use_awaitable);
   asio::ip::tcp::socket sock(io_);
   asio::steady_timer deadline(io_, cfg_.connect_timeout);
-  auto connected = co_await (asio::async_connect(sock, eps, asio::use_awaitable) || deadline.async_wait(asio::use_awaitable));
+  // Errors come back as codes, not exceptions: `||` waits for the first operation that
+  // succeeds, so a refused connection would otherwise sit out the whole timeout.
+  boost::system::error_code ec;
+  auto connected = co_await (asio::async_connect(sock, eps, asio::redirect_error(asio::use_awaitable, ec)) ||
+                             deadline.async_wait(asio::use_awaitable));
   if (connected.index() == 1) throw std::runtime_error("connect timed out");
+  if (ec) throw std::runtime_error("cannot connect: " + ec.message());
   auto stream = url.tls ? netio::make_tls_stream(std::move(sock), *tls_, false, url.host) : netio::make_tcp_stream(std::move(sock));
   if (url.tls) {
     deadline.expires_after(cfg_.connect_timeout);
-    auto hs = co_await (stream->handshake() || deadline.async_wait(asio::use_awaitable));
+    auto hs = co_await (handshake(*stream) || deadline.async_wait(asio::use_awaitable));
     if (hs.index() == 1) throw std::runtime_error("TLS handshake timed out");
+    if (const auto& e = std::get<0>(hs)) throw std::runtime_error("TLS handshake failed: " + e.message());
   }
   netio::LineLimits lim;
   lim.idle_timeout = cfg_.idle_timeout;

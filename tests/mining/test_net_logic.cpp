@@ -1,0 +1,318 @@
+// Pure-code pieces of the coordinator: the Stratum JSON-RPC line codec (parse and encode,
+// hostile input rejected with a reason), the JobBook of live jobs, job files
+// (examples/jobs/*.json), DecayingRate / WorkerStats hash-rate averages, and Vardiff::set.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+
+#include "net/mining/job_book.hpp"
+#include "net/mining/job_file.hpp"
+#include "net/mining/vardiff.hpp"
+#include "net/mining/worker_stats.hpp"
+#include "net/stratum/json_rpc.hpp"
+
+using namespace hf::mining;
+using namespace hf::stratum;
+
+namespace {
+std::optional<Message> parse(std::string_view line) {
+  std::string why;
+  auto m = parse_message(line, &why);
+  EXPECT_TRUE(m) << "line: " << line << " why: " << why;
+  return m;
+}
+
+// An encoder's output: exactly one '\n', at the end, and no '\r'; parsed without it.
+std::optional<Message> decode(const std::string& s) {
+  EXPECT_TRUE(!s.empty() && s.back() == '\n') << s;
+  EXPECT_EQ(s.find('\n'), s.size() - 1) << s;
+  EXPECT_EQ(s.find('\r'), std::string::npos) << s;
+  return parse(std::string_view(s).substr(0, s.size() - 1));
+}
+
+void expect_rejected(std::string_view line, const char* what) {
+  std::string why;
+  EXPECT_FALSE(parse_message(line, &why)) << what;
+  EXPECT_FALSE(why.empty()) << what;
+}
+}  // namespace
+
+// ---- JSON-RPC -------------------------------------------------------------------------
+
+TEST(JsonRpc, SubmitRequestRoundTripsWithIntAndStringIds) {
+  const json::array params{"worker.1", "1a", "00000001", "4d1b2237", "9962e301"};
+  for (const json::value& id : {json::value(7), json::value("abc")}) {
+    auto m = decode(encode_request(id, "mining.submit", params));
+    ASSERT_TRUE(m);
+    EXPECT_TRUE(m->is_request());
+    EXPECT_EQ(m->id, id);
+    EXPECT_EQ(m->method, "mining.submit");
+    EXPECT_EQ(m->params, params);
+  }
+  // Written by hand, with the trailing '\r' some miners send.
+  auto m = parse("{\"id\": 3, \"method\": \"mining.subscribe\", \"params\": [\"cgminer/4\"]}\r");
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->id == json::value(3) && m->method == "mining.subscribe" && m->params == json::array{"cgminer/4"});
+}
+
+TEST(JsonRpc, RepliesAndErrors) {
+  auto m = decode(encode_result(5, true));
+  ASSERT_TRUE(m);
+  EXPECT_FALSE(m->is_request());
+  EXPECT_EQ(m->id, json::value(5));
+  EXPECT_EQ(m->result, json::value(true));
+  EXPECT_FALSE(reply_error(*m));
+
+  m = decode(encode_error("x", 21, "Job not found"));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->id, json::value("x"));
+  EXPECT_TRUE(m->result.is_null());
+  EXPECT_EQ(m->error, (json::value(json::array{21, "Job not found", nullptr})));
+  auto e = reply_error(*m);
+  ASSERT_TRUE(e);
+  EXPECT_TRUE(e->code == 21 && e->message == "Job not found");
+
+  // JSON-RPC 2.0 style, which a few pools send.
+  m = parse(R"({"id":2,"result":null,"error":{"code":-32601,"message":"Method not found"}})");
+  ASSERT_TRUE(m);
+  e = reply_error(*m);
+  ASSERT_TRUE(e);
+  EXPECT_TRUE(e->code == -32601 && e->message == "Method not found");
+}
+
+TEST(JsonRpc, NotificationsHaveANullId) {
+  const std::string line = encode_notification("mining.set_difficulty", json::array{1024});
+  auto m = decode(line);
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->id.is_null());
+  EXPECT_TRUE(m->is_request());
+  EXPECT_EQ(m->method, "mining.set_difficulty");
+  EXPECT_EQ(m->params, (json::array{1024}));
+  EXPECT_TRUE(parse(line.substr(0, line.size() - 1) + "\r"));
+}
+
+TEST(JsonRpc, EncodersWriteOneLineEvenWithNewlinesInStrings) {
+  const std::string msg = "two\nlines\r\n";
+  auto e = decode(encode_error(1, 20, msg));
+  ASSERT_TRUE(e && reply_error(*e));
+  EXPECT_EQ(reply_error(*e)->message, msg);  // the newlines survive, escaped
+  auto r = decode(encode_result(1, json::value(msg)));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result, json::value(msg));
+  for (const std::string& s : {encode_request(1, "client.show_message", {msg}),
+                                encode_notification("client.show_message", {msg})}) {
+    auto m = decode(s);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->params, (json::array{msg}));
+  }
+}
+
+TEST(JsonRpc, RejectsMalformedLinesWithAReason) {
+  expect_rejected("mining.submit worker 1", "not JSON");
+  expect_rejected(R"({"id":1,"method":"mining.submit","params":["w",)", "truncated");
+  expect_rejected(R"([{"id":1,"method":"mining.submit","params":[]}])", "array");
+  expect_rejected("42", "number");
+  expect_rejected("", "empty line");
+  expect_rejected(R"({"id":1,"method":"mining.submit","params":{"user":"w"}})", "params object");
+  expect_rejected(R"({"id":1,"method":"mining.submit","params":"w"})", "params string");
+  expect_rejected(R"({"id":1,"method":7,"params":[]})", "method number");
+  expect_rejected(R"({"id":1,"method":"","params":[]})", "method empty");
+  expect_rejected(R"({"id":{"a":1},"method":"mining.submit","params":[]})", "id object");
+  expect_rejected(R"({"id":true,"method":"mining.submit","params":[]})", "id bool");
+  expect_rejected(R"({"id":[1],"method":"mining.submit","params":[]})", "id array");
+  expect_rejected(R"({"id":1})", "neither request nor reply");
+}
+
+TEST(JsonRpc, LineLengthCapIs16KiB) {
+  const std::string head = R"({"id":1,"method":"m","params":[")", tail = R"("]})";
+  auto line = [&](std::size_t n) { return head + std::string(n - head.size() - tail.size(), 'a') + tail; };
+  ASSERT_EQ(line(kMaxLine).size(), 16384u);
+  EXPECT_TRUE(parse(line(kMaxLine)));
+  EXPECT_TRUE(parse(line(kMaxLine) + "\r"));  // the '\r' is not counted
+  expect_rejected(line(kMaxLine + 1), "16385 bytes");
+  expect_rejected(std::string(1 << 20, '['), "1 MiB of brackets");
+}
+
+TEST(JsonRpc, NestingDeeperThan16IsRejected) {
+  auto nested = [](int depth) {  // the object is level 1, params level 2
+    return R"({"id":1,"method":"m","params":)" + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
+  };
+  EXPECT_TRUE(parse(nested(16)));
+  expect_rejected(nested(17), "depth 17");
+  expect_rejected(nested(100), "depth 100");
+}
+
+TEST(JsonRpc, BinaryGarbageIsRejected) {
+  using namespace std::string_literals;
+  expect_rejected("\0\0\0\0"s, "NULs");
+  expect_rejected("\xff\xfe\x00\x01\x80"s, "bytes");
+  expect_rejected(R"({"id":1,"method":"m","params":[]})"s + "\0"s, "trailing NUL");
+  expect_rejected("{\"id\":1,\"method\":\"m\0\",\"params\":[]}"s, "NUL in a string");
+  expect_rejected("{\"id\":1,\"method\":\"m\xff\",\"params\":[]}"s, "0xff in a string");
+  expect_rejected("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"s, "a TLS ClientHello");
+}
+
+// ---- JobBook --------------------------------------------------------------------------
+
+TEST(JobBook, IdsInOrderCleanDropsAllOthersKeepOnlyTheNewest) {
+  JobBook book(3);
+  EXPECT_EQ(book.current(), nullptr);
+  std::vector<std::string> ids, dropped;
+  for (int i = 0; i < 3; ++i) ids.push_back(book.add(StratumJob{}, &dropped)->id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_TRUE(dropped.empty());
+  EXPECT_EQ(book.live(), 3u);
+
+  // Non-clean beyond `keep`: the oldest go first.
+  ids.push_back(book.add(StratumJob{}, &dropped)->id);
+  ids.push_back(book.add(StratumJob{}, &dropped)->id);
+  EXPECT_EQ(dropped, (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(book.live(), 3u);
+  EXPECT_TRUE(!book.find("1") && !book.find("2") && book.find("3") && book.find("3")->id == "3");
+  EXPECT_EQ(book.current()->id, "5");
+
+  // Clean: every older job goes, the new one is the only live one.
+  dropped.clear();
+  StratumJob clean;
+  clean.clean = true;
+  auto c = book.add(clean, &dropped);
+  EXPECT_EQ(c->id, "6");
+  EXPECT_EQ(dropped, (std::vector<std::string>{"3", "4", "5"}));
+  EXPECT_EQ(book.live(), 1u);
+  EXPECT_EQ(book.current(), c);
+  EXPECT_EQ(book.find("6"), c.get());
+  for (const auto& id : ids) EXPECT_EQ(book.find(id), nullptr) << id;
+
+  // Ids never repeat across many adds.
+  std::set<std::string> seen{ids.begin(), ids.end()};
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(seen.insert(book.add(StratumJob{}, nullptr)->id).second) << i;
+  EXPECT_EQ(book.live(), 3u);
+}
+
+// ---- Job files ------------------------------------------------------------------------
+
+namespace {
+const char* kJob = R"({"prevhash":"1901125004612a1701c3a621d930d31d36b607df1fccc2160002d01c00000000",
+  "coinb1":"0100","coinb2":"ffff","merkle_branch":[],"version":"00000001","nbits":"1b04864c","ntime":"4d1b2237")";
+// The test job with `from` replaced by `to` and `extra` fields appended.
+std::string job(const std::string& from = "", const std::string& to = "", const std::string& extra = "") {
+  std::string s = std::string(kJob) + extra + "}";
+  if (!from.empty()) s.replace(s.find(from), from.size(), to);
+  return s;
+}
+void expect_file_error(const std::string& text, const std::string& names) {
+  std::string why;
+  EXPECT_FALSE(parse_job_file(text, &why)) << text;
+  EXPECT_NE(why.find(names), std::string::npos) << "reason '" << why << "' should name " << names;
+}
+}  // namespace
+
+TEST(JobFile, Block100000MatchesParseNotify) {
+  std::ifstream in(std::string(HF_SOURCE_DIR) + "/examples/jobs/block100000.json");
+  const std::string text{std::istreambuf_iterator<char>(in), {}};
+  std::string why;
+  auto jobs = parse_job_file(text, &why);
+  ASSERT_TRUE(jobs) << why;
+  ASSERT_EQ(jobs->size(), 1u);
+  const JobTemplate& t = (*jobs)[0];
+  EXPECT_FALSE(t.ntime_now);
+  EXPECT_EQ(t.extranonce2_size, 4u);
+
+  const json::object o = json::parse(text).as_object();
+  NotifyFields f;
+  f.job_id = "x";
+  for (auto [key, out] : {std::pair{"prevhash", &f.prevhash}, {"coinb1", &f.coinb1}, {"coinb2", &f.coinb2},
+                          {"version", &f.version}, {"nbits", &f.nbits}, {"ntime", &f.ntime}})
+    *out = o.at(key).as_string();
+  for (const auto& h : o.at("merkle_branch").as_array()) f.merkle_branch.emplace_back(h.as_string());
+  auto n = parse_notify(f, &why);
+  ASSERT_TRUE(n) << why;
+  EXPECT_EQ(t.job.prevhash, n->prevhash);
+  EXPECT_EQ(t.job.coinb1, n->coinb1);
+  EXPECT_EQ(t.job.coinb2, n->coinb2);
+  EXPECT_EQ(t.job.merkle_branch, n->merkle_branch);
+  EXPECT_EQ(t.job.merkle_branch.size(), 2u);
+  EXPECT_EQ(t.job.version, n->version);
+  EXPECT_EQ(t.job.nbits, n->nbits);
+  EXPECT_EQ(t.job.ntime, n->ntime);
+  EXPECT_EQ(t.job.nbits, 0x1b04864cu);
+}
+
+TEST(JobFile, JobsArrayNtimeNowAndExtranonce2Size) {
+  std::string why;
+  auto jobs = parse_job_file(R"({"jobs":[)" + job() + "," + job("4d1b2237", "now", R"(,"extranonce2_size":16)") + "]}", &why);
+  ASSERT_TRUE(jobs) << why;
+  ASSERT_EQ(jobs->size(), 2u);
+  EXPECT_FALSE((*jobs)[0].ntime_now);
+  EXPECT_EQ((*jobs)[0].job.ntime, 0x4d1b2237u);
+  EXPECT_EQ((*jobs)[0].extranonce2_size, 4u);
+  EXPECT_TRUE((*jobs)[1].ntime_now);
+  EXPECT_EQ((*jobs)[1].extranonce2_size, 16u);  // the largest allowed
+  EXPECT_EQ((*jobs)[1].job.coinb1, (hf::Bytes{0x01, 0x00}));
+}
+
+TEST(JobFile, ErrorsGiveAReasonNamingTheField) {
+  expect_file_error("prevhash=00", "JSON");
+  expect_file_error(job().substr(0, 40), "JSON");
+  expect_file_error(job(R"("coinb2":"ffff",)", ""), "coinb2");
+  expect_file_error(job(R"("1b04864c")", "453281356"), "nbits");
+  expect_file_error(job("[]", R"("ab")"), "merkle_branch");
+  expect_file_error(job("[]", R"(["00"])"), "merkle branch");
+  expect_file_error(job(R"("0100")", R"("01zz")"), "coinb1");
+  expect_file_error(job(R"("00000001")", R"("0000001")"), "version");
+  expect_file_error(R"({"jobs":[]})", "jobs");
+  expect_file_error(R"({"jobs":{}})", "jobs");
+  expect_file_error(R"({"jobs":[)" + job() + ",7]}", "job 1");
+  expect_file_error(R"({"jobs":[)" + job() + "," + job("\"0100\"", "5") + "]}", "job 1: field 'coinb1'");
+  for (const char* n : {"0", "17", "-1", "4.5", "\"4\""})
+    expect_file_error(job("", "", std::string(",\"extranonce2_size\":") + n), "extranonce2_size");
+}
+
+// ---- DecayingRate, WorkerStats, Vardiff::set ------------------------------------------
+
+TEST(DecayingRate, SteadyStreamNewStreamAndDecay) {
+  const double W = 1e9;
+  for (double tau : {60.0, 300.0}) {
+    DecayingRate r(tau, 0);
+    const int n = static_cast<int>(10 * tau);
+    for (int t = 1; t <= n; ++t) r.add(W, t);
+    EXPECT_NEAR(r.rate(n), W, 0.05 * W) << tau;
+    const double before = r.rate(n);
+    EXPECT_NEAR(r.rate(n + tau) / before, std::exp(-1.0), 0.1 * std::exp(-1.0)) << tau;
+    EXPECT_LT(r.rate(n + 5 * tau), 0.01 * W) << tau;
+
+    DecayingRate fresh(tau, 0);
+    const int m = static_cast<int>(tau / 10);
+    for (int t = 1; t <= m; ++t) fresh.add(W, t);
+    EXPECT_NEAR(fresh.rate(m), W, 0.15 * W) << tau;
+  }
+}
+
+TEST(WorkerStats, AcceptedShareAddsDifficultyTimes2To32) {
+  WorkerStats w(100);
+  w.on_accepted(2.0, 110);
+  w.on_accepted(0.5, 120);
+  EXPECT_EQ(w.accepted, 2u);
+  EXPECT_DOUBLE_EQ(w.accepted_work, 2.5 * 4294967296.0);
+  EXPECT_EQ(w.last_seen, 120);
+  DecayingRate ref(60, 100);
+  ref.add(2.0 * 4294967296.0, 110);
+  ref.add(0.5 * 4294967296.0, 120);
+  EXPECT_DOUBLE_EQ(w.r1m.rate(130), ref.rate(130));
+  EXPECT_GT(w.r1m.rate(130), 0);
+}
+
+TEST(Vardiff, SetClampsAndReturnsTheValueUsed) {
+  VardiffConfig cfg;
+  cfg.min_difficulty = 0.5;
+  cfg.max_difficulty = 1000;
+  Vardiff v(cfg, 8, 0);
+  for (auto [asked, used] : {std::pair{64.0, 64.0}, {0.001, 0.5}, {1e9, 1000.0}, {0.5, 0.5}, {1000.0, 1000.0}}) {
+    EXPECT_EQ(v.set(asked, 1), used) << asked;
+    EXPECT_EQ(v.difficulty(), used) << asked;
+  }
+}
