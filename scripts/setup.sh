@@ -9,6 +9,7 @@ PKGS=(
   libssl-dev                                # OpenSSL: test oracle, bench anchor, TLS for Stratum
   openssl                                   # the openssl command: self-signed certificates in tests
   python3                                   # network tests drive the binary from Python (stdlib only)
+  chromium chromium-driver python3-selenium # the dashboard test: a real browser, headless
   libgtest-dev                              # GoogleTest
   libbenchmark-dev                          # Google Benchmark
   libcli11-dev                              # CLI11: the command-line parser

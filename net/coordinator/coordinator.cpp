@@ -68,6 +68,24 @@ void Coordinator::start() {
   issue_job();
   job_timer_ = std::make_shared<asio::steady_timer>(io_);
   asio::co_spawn(io_, job_loop(), asio::detached);
+  sample_timer_ = std::make_shared<asio::steady_timer>(io_);
+  asio::co_spawn(io_, sample_loop(), asio::detached);
+}
+
+asio::awaitable<void> Coordinator::sample_loop() {
+  auto timer = sample_timer_;
+  while (!stopping_) {
+    timer->expires_after(std::chrono::milliseconds(static_cast<int>(kSampleSeconds * 1000)));
+    boost::system::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping_) break;
+    const double t = now();
+    double total = 0;
+    for (const auto& [id, w] : workers_)
+      if (w->connected) total += w->r1m.rate(t);
+    history_.emplace_back(t, total);
+    while (history_.size() > static_cast<std::size_t>(3600 / kSampleSeconds)) history_.pop_front();
+  }
 }
 
 void Coordinator::listen_on(const std::string& where, bool tls) {
@@ -238,6 +256,7 @@ void Coordinator::shutdown() {
     a->close(ec);
   }
   if (job_timer_) job_timer_->cancel();
+  if (sample_timer_) sample_timer_->cancel();
   std::string host, port, why;
   if (!cfg_.reconnect_to.empty()) netio::split_host_port(cfg_.reconnect_to, &host, &port, &why);
   for (StratumSession* s : std::set<StratumSession*>(sessions_)) {
@@ -287,6 +306,8 @@ json::object Coordinator::stats() const {
   }
   json::array eps;
   for (const auto& e : endpoints_) eps.emplace_back(e);
+  json::array history;
+  for (const auto& [when, rate] : history_) history.push_back(json::array{when, rate});
   return {{"uptime_seconds", t},
           {"listen", eps},
           {"connections", sessions_.size()},
@@ -298,6 +319,7 @@ json::object Coordinator::stats() const {
           {"blocks", blocks_},
           {"best", json::object{{"difficulty", best_difficulty_}, {"hash", best_hash_}, {"worker", best_worker_}}},
           {"job", job},
+          {"history", history},
           {"workers", workers}};
 }
 

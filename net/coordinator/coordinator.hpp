@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <deque>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -79,6 +80,7 @@ class Coordinator {
   void listen_on(const std::string& where, bool tls);
   asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acc, bool tls);
   asio::awaitable<void> job_loop();
+  asio::awaitable<void> sample_loop();
   void load_jobs();
   void issue_job();
 
@@ -105,6 +107,10 @@ class Coordinator {
   std::string best_hash_, best_worker_;
   bool stopping_ = false;
   std::FILE* share_log_ = nullptr;
+  // The total 1-minute hash rate every kSampleSeconds for the last hour, for the chart.
+  static constexpr double kSampleSeconds = 5;
+  std::deque<std::pair<double, double>> history_;
+  std::shared_ptr<asio::steady_timer> sample_timer_;
 };
 
 }  // namespace hf::coord

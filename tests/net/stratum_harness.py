@@ -282,3 +282,10 @@ def worker(coordinator_urls, *args, seconds=8):
     for u in coordinator_urls:
         cmd += ["--url", u]
     return subprocess.Popen(cmd + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish_worker(test, proc):
+    """Waits for a worker started by worker(); checks it exited 0; returns (summary, stderr)."""
+    out, err = proc.communicate(timeout=120)
+    test.assertEqual(proc.returncode, 0, err[-2000:])
+    return json.loads(out), err

@@ -11,7 +11,8 @@ import tempfile
 import time
 import unittest
 
-from stratum_harness import BIN, HANG_GUARD, Coordinator, Job, hash_value, make_cert, target_of, worker
+from stratum_harness import (BIN, HANG_GUARD, Coordinator, Job, finish_worker, hash_value, make_cert, target_of,
+                             worker)
 
 
 def job_from_file(path, job_id="?"):
@@ -24,12 +25,6 @@ def job_from_file(path, job_id="?"):
 def usable_backends():
     out = subprocess.run([BIN, "backends", "--json"], capture_output=True, text=True, check=True).stdout
     return [b["name"] for b in json.loads(out)["backends"] if b["usable"]]
-
-
-def finish(test, proc):
-    out, err = proc.communicate(timeout=120)
-    test.assertEqual(proc.returncode, 0, err[-2000:])
-    return json.loads(out), err
 
 
 def free_port():
@@ -73,7 +68,7 @@ class Cluster(unittest.TestCase):
             time.sleep(0.2)
         self.assertEqual(stats["workers_connected"], 3)
         self.assertEqual(sorted(w["backend"] for w in stats["workers"] if w["connected"]), sorted(chosen))
-        results = [finish(self, p)[0] for p in procs]
+        results = [finish_worker(self, p)[0] for p in procs]
         for b, r in zip(chosen, results):
             self.assertGreater(r["accepted"], 0, (b, r))
             self.assertEqual(r["rejected"] - r["stale"], 0, (b, r))
@@ -94,7 +89,7 @@ class Cluster(unittest.TestCase):
         co = Coordinator("--difficulty", "0.0005", "--no-vardiff")
         self.addCleanup(co.stop)
         dead = "stratum+tcp://127.0.0.1:%d" % free_port()
-        r, err = finish(self, worker([dead, co.url()], "--threads", "1", seconds=6))
+        r, err = finish_worker(self, worker([dead, co.url()], "--threads", "1", seconds=6))
         self.assertGreater(r["accepted"], 0, err)
         self.assertIn("connected to " + co.url(), err)
         self.check_share_log(co)
@@ -117,7 +112,7 @@ class Cluster(unittest.TestCase):
         time.sleep(1)
         co2 = Coordinator(*args, job_file=job)
         self.addCleanup(co2.stop)
-        r, err = finish(self, w)
+        r, err = finish_worker(self, w)
         self.assertGreaterEqual(r["connects"], 2, err)
         self.assertTrue(co2.shares(), "no share after the restart: " + err[-1500:])
         self.check_share_log(co2)
@@ -128,7 +123,7 @@ class Cluster(unittest.TestCase):
         cert, key = make_cert(d)
         co = Coordinator("--difficulty", "0.0005", "--no-vardiff", tls=(cert, key))
         self.addCleanup(co.stop)
-        r, err = finish(self, worker(["stratum+ssl://127.0.0.1:%d" % co.tls_port], "--threads", "1", seconds=5))
+        r, err = finish_worker(self, worker(["stratum+ssl://127.0.0.1:%d" % co.tls_port], "--threads", "1", seconds=5))
         self.assertGreater(r["accepted"], 0, err)
         self.check_share_log(co)
 

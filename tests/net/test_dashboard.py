@@ -1,0 +1,96 @@
+"""The coordinator's dashboard in headless Chromium (Debian's chromium and chromium-driver,
+driven through Selenium): the page loads, lists the workers of a running cluster, and the
+numbers it shows match /api/stats. With HF_SCREENSHOT=path it also saves a screenshot."""
+import os
+import shutil
+import time
+import unittest
+
+from stratum_harness import HANG_GUARD, Client, Coordinator, finish_worker, worker
+
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    HAVE_SELENIUM = True
+except ImportError:
+    HAVE_SELENIUM = False
+
+D0 = 1.0 / 65536
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def rate_text(v):
+    """The page's hash rate format (see dashboard.html)."""
+    units = ["H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s"]
+    i = 0
+    while v >= 1000 and i < len(units) - 1:
+        v /= 1000
+        i += 1
+    return ("%.2f" if v < 10 else "%.1f") % v + " " + units[i]
+
+
+@unittest.skipUnless(HAVE_SELENIUM and os.path.exists(CHROMEDRIVER),
+                     "needs python3-selenium, chromium and chromium-driver (scripts/setup.sh installs them)")
+class Dashboard(unittest.TestCase):
+    def test_page_lists_the_cluster_and_matches_api_stats(self):
+        co = Coordinator("--difficulty", str(D0), "--no-vardiff", "--job-interval", "600", http=True)
+        self.addCleanup(co.stop)
+        # A hashforge worker that mined and left, and two clients that stay connected with
+        # fixed share counts, so the numbers hold still while the page is read.
+        finish_worker(self, worker([co.url()], "--threads", "1", "--user", "forge", seconds=3))
+        clients = {}
+        for name, shares in (("alice", 3), ("bob", 1)):
+            c = Client(co.port)
+            self.addCleanup(c.close)
+            job = c.subscribe_authorize(name)
+            for k in range(shares):
+                en2 = "%08x" % k
+                self.assertIs(c.submit(job, en2, job.ntime, job.find_share(c.en1, en2, D0), user=name)["result"], True)
+            clients[name] = c
+        bob = clients["bob"]
+        self.assertEqual(bob.submit(bob.jobs[-1], "00000000", bob.jobs[-1].ntime,
+                                    bob.jobs[-1].find_share(bob.en1, "00000000", D0), user="bob")["error"][0], 22)
+
+        opts = webdriver.ChromeOptions()
+        for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"):
+            opts.add_argument(a)
+        opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+        drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+        self.addCleanup(drv.quit)
+        drv.set_page_load_timeout(HANG_GUARD)
+        drv.get(co.http + "/")
+        self.assertEqual(drv.title, "hashforge coordinator")
+        # Wait for two refreshes, so the page shows what the API says now.
+        deadline = time.time() + HANG_GUARD
+        while time.time() < deadline and int(drv.find_element(By.TAG_NAME, "body").get_attribute("data-updates") or 0) < 2:
+            time.sleep(0.2)
+        stats = co.stats()
+        text = lambda i: drv.find_element(By.ID, i).text
+        self.assertEqual(text("accepted"), str(stats["accepted"]))
+        self.assertEqual(text("rejected"), str(stats["rejected"]))
+        self.assertEqual(text("workers-connected"), str(stats["workers_connected"]))
+        self.assertEqual(text("best-hash"), stats["best"]["hash"])
+        self.assertEqual(text("job-id"), stats["job"]["id"])
+        self.assertEqual(stats["accepted"], 4 + next(w["accepted"] for w in stats["workers"] if w["name"] == "forge"))
+        rows = {}
+        for tr in drv.find_elements(By.CSS_SELECTOR, "#workers tr"):
+            cells = {td.get_attribute("data-field"): td.text for td in tr.find_elements(By.TAG_NAME, "td")}
+            rows[cells["name"]] = cells
+        self.assertEqual(set(rows), {"forge", "alice", "bob"})
+        for w in stats["workers"]:
+            row = rows[w["name"]]
+            self.assertEqual(row["accepted"], str(w["accepted"]), w["name"])
+            self.assertEqual(row["rejected"], str(w["rejected"]), w["name"])
+            self.assertEqual(row["address"], w["address"])
+        self.assertEqual(rows["alice"]["accepted"], "3")
+        self.assertEqual(rows["bob"]["rejected"], "1")
+        self.assertEqual(rows["forge"]["last-seen"], "disconnected")
+        self.assertNotEqual(rows["forge"]["backend"], "-")  # the worker reported its backend
+        shot = os.environ.get("HF_SCREENSHOT")
+        if shot:
+            drv.save_screenshot(shot)
+
+
+if __name__ == "__main__":
+    unittest.main()
