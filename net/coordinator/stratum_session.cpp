@@ -49,8 +49,16 @@ StratumSession::StratumSession(Coordinator& co, std::unique_ptr<netio::Stream> s
   st_.extranonce2_size = co.extranonce2_size();
 }
 
-StratumSession::~StratumSession() {
+// The destructor must not touch the coordinator: when the process stops, the io_context
+// destroys suspended sessions after the coordinator is gone. finish() does the bookkeeping.
+StratumSession::~StratumSession() = default;
+
+void StratumSession::finish() {
+  auth_timer_.cancel();
+  stats_.connected = false;
   if (!st_.extranonce1.empty()) co_.release_extranonce1(st_.extranonce1);
+  st_.extranonce1.clear();
+  co_.session_ended(this);
 }
 
 asio::awaitable<void> StratumSession::run() {
@@ -68,8 +76,7 @@ asio::awaitable<void> StratumSession::run() {
     } catch (const boost::system::system_error& e) {
       co_.log(conn_->peer() + ": TLS handshake failed: " + e.code().message());
       conn_->close("TLS handshake failed");
-      stats_.connected = false;
-      co_.session_ended(this);
+      finish();
       co_return;
     }
     t.cancel();
@@ -96,10 +103,8 @@ asio::awaitable<void> StratumSession::run() {
     conn_->send(stratum::encode_error(nullptr, static_cast<int>(StratumError::other), "line longer than 16 KiB"));
     conn_->close_after_flush(conn_->why());
   }
-  auth_timer_.cancel();
-  stats_.connected = false;
   co_.log(stats_.address + (stats_.name.empty() ? "" : " (" + stats_.name + ")") + " disconnected: " + conn_->why());
-  co_.session_ended(this);
+  finish();
 }
 
 asio::awaitable<void> StratumSession::auth_deadline() {
@@ -200,7 +205,9 @@ void StratumSession::on_configure(Message& m) {
         if (const json::value* v = opts->if_contains("minimum-difficulty.value"))
           if (auto d = number_of(*v); d && *d > 0) {
             out[ext] = true;
-            next_difficulty_ = vardiff_.set(std::max(*d, next_difficulty_), co_.now());
+            const double chosen = vardiff_.set(std::max(*d, next_difficulty_), co_.now());
+            if (authorized_ && subscribed_) set_difficulty(chosen);
+            else next_difficulty_ = chosen;
             continue;
           }
       out[ext] = false;

@@ -40,6 +40,7 @@ class StratumSession : public std::enable_shared_from_this<StratumSession> {
   void set_difficulty(double d);
   void send_job(const mining::StratumJob& job);
   asio::awaitable<void> auth_deadline();
+  void finish();  // the connection is over: release its extranonce1, leave the coordinator
 
   Coordinator& co_;
   std::shared_ptr<netio::LineConn> conn_;

@@ -11,7 +11,6 @@ from stratum_harness import HANG_GUARD, Client, Coordinator, finish_worker, work
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
     HAVE_SELENIUM = True
 except ImportError:
     HAVE_SELENIUM = False
@@ -63,20 +62,25 @@ class Dashboard(unittest.TestCase):
         self.assertEqual(drv.title, "hashforge coordinator")
         # Wait for two refreshes, so the page shows what the API says now.
         deadline = time.time() + HANG_GUARD
-        while time.time() < deadline and int(drv.find_element(By.TAG_NAME, "body").get_attribute("data-updates") or 0) < 2:
+        while time.time() < deadline and int(drv.execute_script("return document.body.dataset.updates || 0")) < 2:
             time.sleep(0.2)
         stats = co.stats()
-        text = lambda i: drv.find_element(By.ID, i).text
+        # One script reads the whole page at once: the page rebuilds its rows every 2 s, so
+        # element-by-element reads could straddle a refresh.
+        snap = drv.execute_script("""
+            const rows = [...document.querySelectorAll('#workers tr')].map(tr =>
+                Object.fromEntries([...tr.children].map(td => [td.dataset.field, td.textContent])));
+            const ids = ['accepted', 'rejected', 'workers-connected', 'best-hash', 'job-id'];
+            return {rows: rows, values: Object.fromEntries(ids.map(i => [i, document.getElementById(i).textContent]))};
+        """)
+        text = snap["values"].get
         self.assertEqual(text("accepted"), str(stats["accepted"]))
         self.assertEqual(text("rejected"), str(stats["rejected"]))
         self.assertEqual(text("workers-connected"), str(stats["workers_connected"]))
         self.assertEqual(text("best-hash"), stats["best"]["hash"])
         self.assertEqual(text("job-id"), stats["job"]["id"])
         self.assertEqual(stats["accepted"], 4 + next(w["accepted"] for w in stats["workers"] if w["name"] == "forge"))
-        rows = {}
-        for tr in drv.find_elements(By.CSS_SELECTOR, "#workers tr"):
-            cells = {td.get_attribute("data-field"): td.text for td in tr.find_elements(By.TAG_NAME, "td")}
-            rows[cells["name"]] = cells
+        rows = {r["name"]: r for r in snap["rows"]}
         self.assertEqual(set(rows), {"forge", "alice", "bob"})
         for w in stats["workers"]:
             row = rows[w["name"]]
