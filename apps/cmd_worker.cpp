@@ -34,6 +34,12 @@ std::string rates_text(const worker::Miner::Rates& r) {
   return s;
 }
 
+std::string difficulty_text(double d) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.4g", d);
+  return b;
+}
+
 int run_worker(const Opts& o) {
   worker::ClientConfig cc;
   for (const std::string& u : o.urls) {
@@ -93,7 +99,7 @@ int run_worker(const Opts& o) {
       client->report_rate(miner.rates().total);
       log(rates_text(miner.rates()) + ", accepted " + std::to_string(c.accepted) + ", rejected " +
           std::to_string(c.rejected) + " (stale " + std::to_string(c.stale) + "), difficulty " +
-          std::to_string(c.difficulty) + (c.pool.empty() ? ", not connected" : ", " + c.pool));
+          difficulty_text(c.difficulty) + (c.pool.empty() ? ", not connected" : ", " + c.pool));
       tick();
     });
   };

@@ -60,19 +60,6 @@ class CudaBackend final : public DeviceBackend {
 
   bool supports(Op) const override { return true; }
 
-  std::uint64_t search(const PreparedSearch& ps, std::uint64_t first, std::uint64_t count, SearchSink& sink,
-                       const std::atomic<bool>& stop) override {
-    std::lock_guard lk(mu_);
-    enter();
-    return run_search(ps, first, count, sink, stop);
-  }
-
-  void hash_many(Algo algo, std::span<const ByteView> msgs, Digest* out) override {
-    std::lock_guard lk(mu_);
-    enter();
-    hash_locked(algo, msgs, out);
-  }
-
   std::optional<DeviceBatchTiming> time_device_batch(Algo algo, std::size_t count, std::size_t size) override;
 
  private:
@@ -87,10 +74,8 @@ class CudaBackend final : public DeviceBackend {
   void check(cudaError_t err, const char* what) const {
     if (err != cudaSuccess) throw std::runtime_error(name_ + ": " + cuda_error(what, err));
   }
-  void enter() {
-    require_ready();
-    check(cudaSetDevice(dev_), "cudaSetDevice");  // each device's jobs run on their own host thread
-  }
+  // Each device's jobs run on their own host thread, which must select the device first.
+  void bind_thread() override { check(cudaSetDevice(dev_), "cudaSetDevice"); }
   std::string setup() override {
     ready_ok_ = true;  // from here on the destructor frees whatever was allocated
     try {
@@ -174,7 +159,7 @@ class CudaBackend final : public DeviceBackend {
     check(cudaMalloc(&state_, geo_.max_entries * 32), "cudaMalloc (chaining states)");
   }
 
-  void hash_locked(Algo algo, std::span<const ByteView> msgs, Digest* out) {
+  void hash_locked(Algo algo, std::span<const ByteView> msgs, Digest* out) override {
     if (msgs.empty()) return;
     allocate_batch();
     BatchPlanner plan(msgs, geo_);

@@ -64,23 +64,14 @@ class OpenClBackend final : public DeviceBackend {
     return op == Op::search_sha256 || op == Op::search_sha256d || little_endian_;
   }
 
-  std::uint64_t search(const PreparedSearch& ps, std::uint64_t first, std::uint64_t count, SearchSink& sink,
-                       const std::atomic<bool>& stop) override {
-    std::lock_guard lk(mu_);
-    require_ready();
-    return run_search(ps, first, count, sink, stop);
-  }
-
-  void hash_many(Algo algo, std::span<const ByteView> msgs, Digest* out) override {
-    std::lock_guard lk(mu_);
-    require_ready();
+  void hash_locked(Algo algo, std::span<const ByteView> msgs, Digest* out) override {
     if (!little_endian_) throw std::runtime_error(name_ + ": batch hashing needs a little-endian device");
     batch_->hash(algo, msgs, out);
   }
 
   std::optional<DeviceBatchTiming> time_device_batch(Algo algo, std::size_t count, std::size_t size) override {
     std::lock_guard lk(mu_);
-    require_ready();
+    enter();
     return batch_->time_batch(algo, count, size);
   }
 

@@ -160,7 +160,6 @@ void StratumSession::on_authorize(Message& m) {
   if (stats_.name.empty()) stats_.name = user;
   const bool first = !authorized_;
   authorized_ = true;
-  conn_->set_idle_timeout(co_.config().limits.idle_timeout);
   reply(m.id, true);
   if (first) {
     co_.log(stats_.address + " authorized as " + user + (stats_.agent.empty() ? "" : " (" + stats_.agent + ")"));

@@ -37,7 +37,6 @@ class LineConn : public std::enable_shared_from_this<LineConn> {
   const std::string& why() const { return why_; }
   Stream& stream() { return *stream_; }
   const std::string& peer() const { return peer_; }
-  void set_idle_timeout(std::chrono::milliseconds t) { lim_.idle_timeout = t; }
   std::size_t queued_bytes() const { return queued_; }
 
  private:

@@ -200,7 +200,6 @@ void PoolClient::handle(const stratum::Message& m) {
     const std::int64_t wait = p.size() >= 3 && p[2].is_int64() ? std::clamp<std::int64_t>(p[2].as_int64(), 0, 3600) : 0;
     redirect_wait_ = std::chrono::milliseconds(wait * 1000);
     log_("pool asked to reconnect" + (redirect_ ? " to " + redirect_->text : std::string()));
-    if (!redirect_) redirect_wait_ = cfg_.backoff_min;
     conn_->close("client.reconnect");
     return;
   }
