@@ -1,5 +1,7 @@
 #include "apps/cli_util.hpp"
 
+#include "net/io/atomic_file.hpp"
+
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -24,30 +26,8 @@ Bytes read_file(const std::string& path) {
 }
 
 void write_file_atomic(const std::string& path, ByteView data) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::random_device rd;
-  const fs::path tmp = dir / ("." + target.filename().string() + ".tmp" + std::to_string(rd()));
-  {
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) failure(tmp.string() + ": " + std::strerror(errno));
-    const bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size() && std::fflush(f) == 0 &&
-                    ::fsync(fileno(f)) == 0;
-    const int err = errno;
-    std::fclose(f);
-    if (!ok) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      failure(path + ": write failed: " + std::strerror(err));
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    failure(path + ": cannot replace: " + ec.message());
-  }
+  std::string why;
+  if (!netio::write_file_atomic(path, data, &why)) failure(why);
 }
 
 std::uint64_t parse_u64(const std::string& s, const char* what) {

@@ -16,6 +16,8 @@ namespace {
 
 struct Opts {
   coord::CoordinatorConfig cfg;
+  coord::FileTaskConfig file;
+  std::string file_nonces;
   std::string http;
   std::string version_mask = "1fffe000";
   double idle_timeout = 900, auth_timeout = 60, line_timeout = 30, stats_interval = 30;
@@ -25,7 +27,14 @@ struct Opts {
 int run_coordinator(Opts& o) {
   coord::CoordinatorConfig& c = o.cfg;
   if (c.listen.empty() && c.tls_listen.empty()) c.listen.push_back("0.0.0.0:3333");
-  if (c.job_file.empty()) usage_error("coordinator needs a job: --header-job FILE (see examples/jobs/)");
+  if (!o.file.file.empty()) {
+    if (!o.file_nonces.empty()) o.file.nonces = parse_u64(o.file_nonces, "--file-nonces");
+    c.file_task = o.file;
+  }
+  if (c.job_file.empty() && !c.file_task)
+    usage_error("coordinator needs a job: --header-job FILE (see examples/jobs/) or --file-task FILE");
+  if (!c.seed_listen.empty() && !c.file_task) usage_error("--seed-listen serves the file task: give --file-task FILE");
+  if (c.seed_clients < 1 || c.seed_clients > 10000) usage_error("--seed-clients must be 1..10000");
   if (!(c.job_interval >= 0.2 && c.job_interval <= 86400)) usage_error("--job-interval must be 0.2..86400 seconds");
   Key probe;
   for (double d : {c.start_difficulty, c.vardiff_cfg.min_difficulty, c.vardiff_cfg.max_difficulty})
@@ -49,6 +58,7 @@ int run_coordinator(Opts& o) {
   try {
     co.start();
     for (const std::string& e : co.endpoints()) std::printf("listening %s\n", e.c_str());
+    for (const std::string& e : co.seed_endpoints()) std::printf("listening %s\n", e.c_str());
     if (!o.http.empty()) std::printf("dashboard %s/\n", web.listen(o.http).c_str());
   } catch (const std::runtime_error& e) {
     failure(e.what());
@@ -57,6 +67,15 @@ int run_coordinator(Opts& o) {
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   boost::asio::steady_timer grace(io);
+  // A coordinator that only runs a file task exits once the result is written.
+  co.on_file_task_finished([&] {
+    if (!c.job_file.empty()) return;
+    std::fprintf(stderr, "coordinator: file task done\n");
+    co.shutdown();
+    web.stop();
+    grace.expires_after(std::chrono::milliseconds(300));
+    grace.async_wait([&](boost::system::error_code) { io.stop(); });
+  });
   signals.async_wait([&](boost::system::error_code ec, int) {
     if (ec) return;
     std::fprintf(stderr, "coordinator: shutting down (workers told to reconnect)\n");
@@ -97,6 +116,18 @@ void add_coordinator(CLI::App& app, Runner& run) {
   sub->add_option("--key", c.key_file, "TLS private key (PEM)");
   sub->add_option("--header-job", c.job_file, "Header work: a JSON file with mining.notify fields (examples/jobs/)");
   sub->add_option("--job-interval", c.job_interval, "Seconds between job refreshes (default 30)");
+  coord::FileTaskConfig& f = o->file;
+  sub->add_option("--file-task", f.file, "The report's file task: find the best '<8 hex> <id>' line to append to FILE");
+  sub->add_option("--file-id", f.identifier, "File task: the identifier after the nonce (default G06)");
+  sub->add_option("--file-seconds", f.seconds, "File task: mining time per round, counted while workers mine (default 60; 0: until searched)");
+  sub->add_option("--file-rounds", f.rounds, "File task: rounds, each appending one line to the last round's result (default 1)");
+  sub->add_option("--file-nonces", o->file_nonces, "File task: nonces 0..N-1 per round (default 4294967296, all of 8 hex digits)");
+  sub->add_option("--range-seconds", f.range_seconds, "File task: a worker's range should take about this long (default 5)");
+  sub->add_option("--file-result", f.result_file, "File task: result file (default FILE.result)");
+  sub->add_option("--file-record", f.record_file, "File task: JSON record of the run (default RESULT.json)");
+  sub->add_option("--file-state", f.state_file, "File task: saved state for resuming (default RESULT.state.json)");
+  sub->add_option("--seed-listen", c.seed_listen, "Serve the file task over the report's plain protocol on [HOST:]PORT (e.g. 0.0.0.0:50010)");
+  sub->add_option("--seed-clients", c.seed_clients, "Plain protocol: clients to wait for before sending the file (default 1)");
   sub->add_option("--difficulty", c.start_difficulty, "Starting share difficulty (default 1; below 1 allowed)");
   sub->add_option("--min-difficulty", c.vardiff_cfg.min_difficulty, "Vardiff floor (default 1/65536)");
   sub->add_option("--max-difficulty", c.vardiff_cfg.max_difficulty, "Vardiff ceiling (default 1e15)");

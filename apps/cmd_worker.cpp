@@ -6,7 +6,9 @@
 
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
+#include "net/mining/file_task.hpp"
 #include "net/worker/pool_client.hpp"
+#include "net/worker/seed_client.hpp"
 
 namespace hf::cli {
 
@@ -14,7 +16,7 @@ namespace {
 
 struct Opts {
   std::vector<std::string> urls;
-  std::string user = "hashforge", password = "x", backend;
+  std::string user = "hashforge", password = "x", backend, id = "G06";
   unsigned threads = 0;
   double intensity = 100, seconds = 0, stats_interval = 10;
   bool json = false, quiet = false;
@@ -40,7 +42,56 @@ std::string difficulty_text(double d) {
   return b;
 }
 
-int run_worker(const Opts& o) {
+// --url seed://HOST:PORT: one exchange of the report's plain protocol.
+int run_seed(const Opts& o) {
+  if (o.urls.size() != 1) usage_error("seed:// takes exactly one --url (the protocol has no failover)");
+  std::string why;
+  auto url = worker::parse_seed_url(o.urls[0], &why);
+  if (!url) usage_error(why);
+  if (!mining::valid_identifier(o.id, &why)) usage_error("--id: " + why);
+  if (!(o.seconds > 0 && o.seconds <= 1e7)) usage_error("--seconds must be in (0, 1e7] for seed://");
+  if (o.backend == "all" || o.backend.find(':') != std::string::npos) Engine::instance().probe_devices();
+  Engine::instance().resolve_list(Op::search_sha256, o.backend);  // a bad name is a usage error now
+  worker::SeedOptions so;
+  so.url = *url;
+  so.identifier = o.id;
+  so.seconds = o.seconds;
+  so.backend = o.backend;
+  so.threads = o.threads;
+  so.log = [&o](const std::string& line) {
+    if (!o.quiet) std::fprintf(stderr, "worker: %s\n", line.c_str());
+  };
+  worker::SeedOutcome r;
+  try {
+    r = worker::seed_mine(so);
+  } catch (const std::runtime_error& e) {
+    failure(o.urls[0] + ": " + e.what());
+  }
+  const std::string line = mining::file_line(r.nonce, o.id);
+  const int zeros = mining::leading_zero_hex(r.hash);
+  if (o.json) {
+    print_json(boost::json::object{{"nonce", line.substr(0, 8)},
+                                   {"line", line},
+                                   {"hash", r.hash.hex()},
+                                   {"leading_zero_hex", zeros},
+                                   {"file_size", r.file.size()},
+                                   {"hashes", r.hashes},
+                                   {"seconds", r.seconds},
+                                   {"rate", r.seconds > 0 ? r.hashes / r.seconds : 0.0},
+                                   {"backend", r.backend}});
+  } else {
+    std::printf("sent %s: line '%s' -> %s (%d zeros), %s on %s\n", line.substr(0, 8).c_str(), line.c_str(),
+                r.hash.hex().c_str(), zeros, si_rate(r.seconds > 0 ? r.hashes / r.seconds : 0, "H").c_str(), r.backend.c_str());
+  }
+  return 0;
+}
+
+int run_worker(Opts& o) {
+  const bool seed = !o.urls.empty() && o.urls[0].rfind("seed://", 0) == 0;
+  if (seed) {
+    if (o.seconds == 0) o.seconds = 60;  // the report's mining time
+    return run_seed(o);
+  }
   worker::ClientConfig cc;
   for (const std::string& u : o.urls) {
     std::string why;
@@ -49,6 +100,7 @@ int run_worker(const Opts& o) {
     cc.urls.push_back(*pu);
   }
   if (cc.urls.empty()) usage_error("worker needs --url stratum+tcp://HOST:PORT");
+  if (o.id != "G06") usage_error("--id is for seed:// (a coordinator's file task names its own identifier)");
   if (o.user.empty() || o.user.size() > 128) usage_error("--user must be 1..128 characters");
   if (!(o.intensity > 0 && o.intensity <= 100)) usage_error("--intensity must be in (0, 100] percent");
   if (!(o.seconds >= 0 && o.seconds <= 1e9)) usage_error("--seconds must be 0..1e9");
@@ -68,9 +120,9 @@ int run_worker(const Opts& o) {
   mc.threads = o.threads;
   mc.duty = o.intensity / 100;
   std::unique_ptr<worker::PoolClient> client;
-  worker::Miner miner(mc, [&io, &client](const worker::FoundShare& s) {
-    boost::asio::post(io, [&client, s] { client->submit(s); });
-  });
+  worker::Miner miner(
+      mc, [&io, &client](const worker::FoundShare& s) { boost::asio::post(io, [&client, s] { client->submit(s); }); },
+      [&io, &client](const worker::FileReport& r) { boost::asio::post(io, [&client, r] { client->file_done(r); }); });
   auto log = [&o](const std::string& line) {
     if (!o.quiet) std::fprintf(stderr, "worker: %s\n", line.c_str());
   };
@@ -121,6 +173,8 @@ int run_worker(const Opts& o) {
                                    {"rejected", c.rejected},
                                    {"stale", c.stale},
                                    {"submitted", c.sent},
+                                   {"file_ranges", c.file_ranges},
+                                   {"file_hashes", c.file_hashes},
                                    {"connects", c.connects}});
   } else {
     std::printf("%.1f s, %s average, %llu accepted, %llu rejected (%llu stale)\n", secs,
@@ -135,13 +189,17 @@ int run_worker(const Opts& o) {
 void add_worker(CLI::App& app, Runner& run) {
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand("worker", "Mine for a coordinator or pool (Stratum V1)");
-  sub->add_option("--url", o->urls, "stratum+tcp://HOST:PORT or stratum+ssl://...; repeat for failover")->required();
+  sub->add_option("--url", o->urls,
+                  "stratum+tcp://HOST:PORT or stratum+ssl://...; repeat for failover; or seed://HOST:PORT for the report's "
+                  "plain protocol")
+      ->required();
   sub->add_option("--user,-u", o->user, "Worker name shown by the coordinator (default hashforge)");
   sub->add_option("--password,-p", o->password, "Password (default x)");
   sub->add_option("--backend", o->backend, "Engine backend: a name, a list (avx512,opencl:0) or all; default the best");
   sub->add_option("--threads", o->threads, "CPU threads, 1..1024 (default: all cores)")->check(CLI::Range(1u, 1024u));
   sub->add_option("--intensity", o->intensity, "Percent of the time spent hashing, 1..100 (default 100)");
-  sub->add_option("--seconds,-t", o->seconds, "Stop after this long (default: run until interrupted)");
+  sub->add_option("--seconds,-t", o->seconds, "Stop after this long (default: until interrupted; seed://: 60)");
+  sub->add_option("--id", o->id, "seed://: the identifier the server appends after the nonce (default G06)");
   sub->add_option("--stats-interval", o->stats_interval, "Seconds between status lines on stderr (0: none)");
   sub->add_flag("--json", o->json, "Summary at exit as JSON");
   sub->add_flag("--quiet,-q", o->quiet, "No log lines");

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "engine/hex.hpp"
+#include "net/coordinator/seed_server.hpp"
 #include "net/coordinator/stratum_session.hpp"
 
 namespace hf::coord {
@@ -20,6 +21,12 @@ Coordinator::Coordinator(asio::io_context& io, CoordinatorConfig cfg)
 
 Coordinator::~Coordinator() {
   if (share_log_) std::fclose(share_log_);
+}
+
+std::vector<std::string> Coordinator::seed_endpoints() const {
+  std::vector<std::string> v;
+  for (const auto& s : seed_servers_) v.push_back(s->endpoint());
+  return v;
 }
 
 void Coordinator::log_share(const json::object& record) {
@@ -58,16 +65,32 @@ void Coordinator::start() {
     tls_->use_private_key_file(cfg_.key_file, asio::ssl::context::pem, ec);
     if (ec) throw std::runtime_error("cannot load key " + cfg_.key_file + ": " + ec.message());
   }
-  load_jobs();
+  if (cfg_.job_file.empty() && !cfg_.file_task) throw std::runtime_error("no job source: give --header-job FILE or --file-task FILE");
+  if (!cfg_.seed_listen.empty() && !cfg_.file_task) throw std::runtime_error("--seed-listen serves the file task: give --file-task FILE");
+  if (!cfg_.job_file.empty()) load_jobs();
+  if (cfg_.file_task) {
+    files_ = std::make_unique<FileTaskRunner>(io_, *cfg_.file_task, [this](const std::string& l) { log(l); });
+    files_->on_finished([this] {
+      if (file_done_) file_done_();
+    });
+    files_->start();
+    for (const std::string& l : cfg_.seed_listen) {
+      auto srv = std::make_unique<SeedServer>(io_, *files_, cfg_.seed_clients, [this](const std::string& l) { log(l); });
+      srv->listen(l);
+      seed_servers_.push_back(std::move(srv));
+    }
+  }
   if (!cfg_.share_log.empty()) {
     share_log_ = std::fopen(cfg_.share_log.c_str(), "a");
     if (!share_log_) throw std::runtime_error("cannot open share log " + cfg_.share_log);
   }
   for (const std::string& l : cfg_.listen) listen_on(l, false);
   for (const std::string& l : cfg_.tls_listen) listen_on(l, true);
-  issue_job();
   job_timer_ = std::make_shared<asio::steady_timer>(io_);
-  asio::co_spawn(io_, job_loop(), asio::detached);
+  if (!templates_.empty()) {
+    issue_job();
+    asio::co_spawn(io_, job_loop(), asio::detached);
+  }
   sample_timer_ = std::make_shared<asio::steady_timer>(io_);
   asio::co_spawn(io_, sample_loop(), asio::detached);
 }
@@ -257,6 +280,8 @@ void Coordinator::shutdown() {
   }
   if (job_timer_) job_timer_->cancel();
   if (sample_timer_) sample_timer_->cancel();
+  if (files_) files_->stop();
+  for (auto& s : seed_servers_) s->stop();
   std::string host, port, why;
   if (!cfg_.reconnect_to.empty()) netio::split_host_port(cfg_.reconnect_to, &host, &port, &why);
   for (StratumSession* s : std::set<StratumSession*>(sessions_)) {
@@ -319,6 +344,7 @@ json::object Coordinator::stats() const {
           {"blocks", blocks_},
           {"best", json::object{{"difficulty", best_difficulty_}, {"hash", best_hash_}, {"worker", best_worker_}}},
           {"job", job},
+          {"file_task", files_ ? json::value(files_->stats()) : json::value(nullptr)},
           {"history", history},
           {"workers", workers}};
 }

@@ -12,10 +12,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "net/coordinator/file_task_runner.hpp"
 #include "net/io/line_conn.hpp"
 #include "net/mining/job_book.hpp"
 #include "net/mining/job_file.hpp"
@@ -32,7 +34,10 @@ struct CoordinatorConfig {
   std::vector<std::string> listen;      // host:port, plain Stratum
   std::vector<std::string> tls_listen;  // host:port, Stratum over TLS
   std::string cert_file, key_file;      // PEM, required for tls_listen
-  std::string job_file;                 // header jobs (job source c)
+  std::string job_file;                 // header jobs (job source c); may be empty with a file task
+  std::optional<FileTaskConfig> file_task;  // the report's file task (job source a)
+  std::vector<std::string> seed_listen; // the report's plain protocol, host:port (default port 50010)
+  unsigned seed_clients = 1;            // the plain-protocol server waits for this many clients
   double job_interval = 30;             // seconds between job refreshes
   double start_difficulty = 1;
   bool vardiff = true;
@@ -59,8 +64,12 @@ class Coordinator {
   // Sends client.reconnect to every worker, then stops accepting and closes them.
   void shutdown();
   std::vector<std::string> endpoints() const;  // "stratum+tcp://127.0.0.1:3333", ...
+  std::vector<std::string> seed_endpoints() const;  // "seed://127.0.0.1:50010", ...
   json::object stats() const;
   const CoordinatorConfig& config() const { return cfg_; }
+  FileTaskRunner* file_task() { return files_.get(); }
+  // Called when the file task has written its result (the command may then exit).
+  void on_file_task_finished(std::function<void()> f) { file_done_ = std::move(f); }
 
   // For sessions.
   double now() const;  // seconds since start, monotonic
@@ -111,6 +120,9 @@ class Coordinator {
   static constexpr double kSampleSeconds = 5;
   std::deque<std::pair<double, double>> history_;
   std::shared_ptr<asio::steady_timer> sample_timer_;
+  std::unique_ptr<FileTaskRunner> files_;
+  std::function<void()> file_done_;
+  std::vector<std::unique_ptr<class SeedServer>> seed_servers_;
 };
 
 }  // namespace hf::coord

@@ -57,6 +57,8 @@ void StratumSession::finish() {
   auth_timer_.cancel();
   stats_.connected = false;
   if (!st_.extranonce1.empty()) co_.release_extranonce1(st_.extranonce1);
+  if (file_joined_ && co_.file_task()) co_.file_task()->leave(this);
+  file_joined_ = false;
   st_.extranonce1.clear();
   co_.session_ended(this);
 }
@@ -128,6 +130,7 @@ void StratumSession::handle(Message& m) {
     return reply(m.id, true);
   }
   if (method == "hashforge.hello") return on_hello(m);
+  if (method.rfind("hashforge.file.", 0) == 0) return on_file(m);
   fail(m.id, StratumError::other, "unknown method '" + method + "'");
 }
 
@@ -240,6 +243,63 @@ void StratumSession::on_hello(Message& m) {
   if (const json::value* r = o.if_contains("rate"))
     if (auto d = number_of(*r); d && *d >= 0) stats_.reported_rate = *d;
   reply(m.id, true);
+}
+
+void StratumSession::on_file(Message& m) {
+  FileTaskRunner* ft = co_.file_task();
+  if (!authorized_) return fail(m.id, StratumError::unauthorized, "authorize first");
+  if (!ft) return fail(m.id, StratumError::other, "this coordinator has no file task");
+  std::string why;
+  if (m.method == "hashforge.file.subscribe") {
+    if (file_joined_) return reply(m.id, true);
+    why = ft->join(this);
+    if (why.empty()) {
+      file_joined_ = true;
+      co_.log(stats_.address + " (" + stats_.name + ") joined the file task");
+    }
+  } else if (!file_joined_) {
+    why = "not subscribed to the file task (hashforge.file.subscribe)";
+  } else if (m.method == "hashforge.file.ready") {
+    why = ft->ready(this, m.params);
+  } else if (m.method == "hashforge.file.resend") {
+    why = ft->resend(this, m.params);
+  } else if (m.method == "hashforge.file.result") {
+    why = ft->result(this, m.params);
+  } else {
+    why = "unknown method '" + m.method + "'";
+  }
+  // join() has already queued the begin notification, so it reaches the worker before
+  // this reply; workers take the file's messages in whatever order they come.
+  if (why.empty()) return reply(m.id, true);
+  fail(m.id, StratumError::other, why);
+}
+
+void StratumSession::send_file_chunks(std::shared_ptr<const Bytes> data, std::string task, unsigned round) {
+  const std::uint64_t gen = ++file_send_gen_;
+  auto self = shared_from_this();
+  asio::co_spawn(
+      conn_->stream().socket().get_executor(),
+      [self, data, task, round, gen]() { return self->file_sender(data, task, round, gen); }, asio::detached);
+}
+
+asio::awaitable<void> StratumSession::file_sender(std::shared_ptr<const Bytes> data, std::string task, unsigned round,
+                                                  std::uint64_t gen) {
+  auto self = shared_from_this();
+  asio::steady_timer pace(conn_->stream().socket().get_executor());
+  std::size_t index = 0;
+  for (std::size_t off = 0; off < data->size(); off += FileTaskRunner::kChunkBytes, ++index) {
+    // Paced by the connection: the write queue holds at most a few chunks, so a big file
+    // never trips the slow-reader limit and other messages are not held up behind it.
+    while (!conn_->closed() && gen == file_send_gen_ && conn_->queued_bytes() > 128 * 1024) {
+      pace.expires_after(std::chrono::milliseconds(5));
+      boost::system::error_code ec;
+      co_await pace.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (conn_->closed() || gen != file_send_gen_) co_return;
+    const std::size_t n = std::min(FileTaskRunner::kChunkBytes, data->size() - off);
+    conn_->send(stratum::encode_notification(
+        "hashforge.file.chunk", json::array{task, round, index, to_hex(ByteView(data->data() + off, n))}));
+  }
 }
 
 void StratumSession::on_submit(Message& m) {

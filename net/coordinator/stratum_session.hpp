@@ -6,12 +6,13 @@
 #include <string>
 
 #include "net/coordinator/coordinator.hpp"
+#include "net/coordinator/file_task_runner.hpp"
 #include "net/mining/share_check.hpp"
 #include "net/stratum/json_rpc.hpp"
 
 namespace hf::coord {
 
-class StratumSession : public std::enable_shared_from_this<StratumSession> {
+class StratumSession : public std::enable_shared_from_this<StratumSession>, public FilePeer {
  public:
   StratumSession(Coordinator& co, std::unique_ptr<netio::Stream> s, bool tls);
   ~StratumSession();
@@ -23,6 +24,14 @@ class StratumSession : public std::enable_shared_from_this<StratumSession> {
   void send_reconnect(const std::string& host, const std::string& port, int wait_s);
   void close(const std::string& why) { conn_->close(why); }
   void close_after_flush(const std::string& why) { conn_->close_after_flush(why); }
+
+  // FilePeer: the file task talks to hashforge workers through these.
+  void send_line(std::string line) override { conn_->send(std::move(line)); }
+  void send_file_chunks(std::shared_ptr<const Bytes> data, std::string task, unsigned round) override;
+  std::string peer_name() const override { return stats_.name; }
+  std::string peer_address() const override { return stats_.address; }
+  std::string peer_backend() const override { return stats_.backend; }
+  double peer_reported_rate() const override { return stats_.reported_rate; }
 
  private:
   using Message = stratum::Message;
@@ -37,6 +46,8 @@ class StratumSession : public std::enable_shared_from_this<StratumSession> {
   void on_configure(Message& m);
   void on_suggest_difficulty(Message& m);
   void on_hello(Message& m);
+  void on_file(Message& m);  // hashforge.file.*
+  asio::awaitable<void> file_sender(std::shared_ptr<const Bytes> data, std::string task, unsigned round, std::uint64_t gen);
   void set_difficulty(double d);
   void send_job(const mining::StratumJob& job);
   asio::awaitable<void> auth_deadline();
@@ -54,6 +65,8 @@ class StratumSession : public std::enable_shared_from_this<StratumSession> {
   double next_difficulty_;       // sent with set_difficulty, used from the next job on
   bool difficulty_sent_ = false;
   int bad_lines_ = 0;
+  bool file_joined_ = false;
+  std::uint64_t file_send_gen_ = 0;  // a newer transfer stops an older one
   double last_idle_check_ = 0;
 };
 

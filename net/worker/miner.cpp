@@ -1,11 +1,12 @@
 #include "net/worker/miner.hpp"
 
 #include "engine/hex.hpp"
+#include "net/mining/file_task.hpp"
 
 namespace hf::worker {
 
-Miner::Miner(MinerConfig cfg, std::function<void(const FoundShare&)> on_share)
-    : cfg_(std::move(cfg)), on_share_(std::move(on_share)) {
+Miner::Miner(MinerConfig cfg, std::function<void(const FoundShare&)> on_share, std::function<void(const FileReport&)> on_file)
+    : cfg_(std::move(cfg)), on_share_(std::move(on_share)), on_file_(std::move(on_file)) {
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -16,8 +17,30 @@ void Miner::set_work(Work w) {
     std::lock_guard lk(mu_);
     work_ = std::move(w);
     ++gen_;
+    // A file range in progress is not interrupted; the new header work waits for it.
+    if (!file_busy_) cancel_ = true;
   }
-  cancel_ = true;
+  cv_.notify_all();
+}
+
+void Miner::set_file_range(FileRange r) {
+  {
+    std::lock_guard lk(mu_);
+    file_ = std::move(r);
+    ++file_gen_;
+    cancel_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Miner::stop_file() {
+  {
+    std::lock_guard lk(mu_);
+    if (!file_ && !file_busy_) return;
+    file_.reset();
+    ++file_gen_;
+    if (file_busy_) cancel_ = true;
+  }
   cv_.notify_all();
 }
 
@@ -25,9 +48,11 @@ void Miner::pause() {
   {
     std::lock_guard lk(mu_);
     work_.reset();
+    file_.reset();
     ++gen_;
+    ++file_gen_;
+    cancel_ = true;
   }
-  cancel_ = true;
   cv_.notify_all();
 }
 
@@ -52,8 +77,20 @@ void Miner::loop() {
     std::uint64_t gen;
     {
       std::unique_lock lk(mu_);
-      cv_.wait(lk, [&] { return stop_ || work_.has_value(); });
+      cv_.wait(lk, [&] { return stop_ || work_.has_value() || file_.has_value(); });
       if (stop_) return;
+      if (file_) {
+        const FileRange f = *file_;
+        const std::uint64_t fgen = file_gen_;
+        file_busy_ = true;
+        cancel_ = false;
+        lk.unlock();
+        search_file(f);
+        lk.lock();
+        file_busy_ = false;
+        if (file_gen_ == fgen) file_.reset();  // finished; a newer range stays queued
+        continue;
+      }
       w = *work_;
       gen = gen_.load();
       cancel_ = false;
@@ -64,11 +101,68 @@ void Miner::loop() {
       en2 = 0;
       en2_gen = gen;
     }
-    search_one(w, gen, en2++);
+    search_one(w, en2++);
   }
 }
 
-void Miner::search_one(const Work& w, std::uint64_t gen, std::uint64_t extranonce2) {
+void Miner::note_rates(const SearchResult& r) {
+  std::lock_guard lk(mu_);
+  hashes_ += r.hashes;
+  backend_name_ = r.backend;
+  if (r.seconds > 0.2) {
+    std::map<std::string, std::uint64_t> per;
+    for (const ChunkRecord& c : r.chunks) per[c.backend] += c.range.count;
+    backend_rate_.clear();
+    for (auto& [b, n] : per) backend_rate_[b] = n / r.seconds;
+    live_rate_ = r.rate();
+    seg_rate_ = r.rate();
+  }
+}
+
+std::vector<NonceRange> Miner::run_segments(SearchJob job, RunOptions ro, const std::function<bool()>& keep_going,
+                                            const std::function<void(const SearchResult&)>& on_segment) {
+  // Segments of a few seconds each, so per-backend rates show up while a slow CPU works
+  // through a big range, and a duty cycle can rest between them.
+  const double seg_seconds = cfg_.duty < 1 ? 1.0 : 5.0;
+  const std::uint64_t end = job.range.first + job.range.count;
+  std::uint64_t next = job.range.first;
+  std::vector<NonceRange> covered;
+  while (next < end && keep_going()) {
+    const double guess = seg_rate_ > 0 ? seg_rate_ * seg_seconds : 1 << 24;
+    const std::uint64_t count = std::min<std::uint64_t>(end - next, std::max<double>(guess, 1 << 20));
+    job.range = {next, count};
+    const SearchResult r = Engine::instance().search(job, ro);
+    note_rates(r);
+    for (const NonceRange& c : r.covered) {
+      if (!covered.empty() && covered.back().first + covered.back().count == c.first) covered.back().count += c.count;
+      else covered.push_back(c);
+    }
+    on_segment(r);
+    if (!r.complete) break;  // cancelled
+    next += count;
+    if (cfg_.duty < 1) {  // rest after every segment, the last too: small ranges are throttled as well
+      std::unique_lock lk(mu_);
+      cv_.wait_for(lk, std::chrono::duration<double>(r.seconds * (1 - cfg_.duty) / cfg_.duty),
+                   [&] { return stop_ || cancel_.load(); });
+    }
+  }
+  return covered;
+}
+
+RunOptions Miner::run_options() {
+  RunOptions ro;
+  ro.backend = cfg_.backend;
+  ro.threads = cfg_.threads;
+  ro.cancel = &cancel_;
+  ro.progress_interval = std::chrono::milliseconds(500);
+  ro.on_progress = [this](const Progress& p) {
+    std::lock_guard lk(mu_);
+    live_rate_ = p.rate;
+  };
+  return ro;
+}
+
+void Miner::search_one(const Work& w, std::uint64_t extranonce2) {
   const mining::StratumJob& job = *w.job;
   Bytes en2(w.extranonce2_size, 0);
   for (std::size_t i = 0; i < en2.size() && i < 8; ++i)  // big-endian counter in the low bytes
@@ -89,51 +183,25 @@ void Miner::search_one(const Work& w, std::uint64_t gen, std::uint64_t extranonc
   if (!target_from_difficulty(w.difficulty, &sj.target).empty()) return;
   sj.max_hits = 1u << 20;  // per chunk: hits stream out through on_hit, none are kept
 
-  RunOptions ro;
-  ro.backend = cfg_.backend;
-  ro.threads = cfg_.threads;
-  ro.cancel = &cancel_;
-  ro.progress_interval = std::chrono::milliseconds(500);
+  RunOptions ro = run_options();
   ro.keep_hits = false;
-  ro.on_progress = [this](const Progress& p) {
-    std::lock_guard lk(mu_);
-    live_rate_ = p.rate;
-  };
   const std::string en2_hex = to_hex(en2), ntime_hex = mining::hex_u32(ntime);
   ro.on_hit = [&](const Hit& h) {
     on_share_({job.id, en2_hex, ntime_hex, mining::hex_u32(static_cast<std::uint32_t>(h.nonce)), w.epoch});
   };
-  // The 2^32 nonces go in segments of a few seconds each, so per-backend rates show up
-  // while a slow CPU works through one extranonce2, and a duty cycle can rest between them.
-  const double seg_seconds = cfg_.duty < 1 ? 1.0 : 5.0;
-  std::uint64_t next = 0;
-  while (next < (1ull << 32) && !cancel_.load()) {
-    const double guess = seg_rate_ > 0 ? seg_rate_ * seg_seconds : 1 << 24;
-    const std::uint64_t count = std::min<std::uint64_t>((1ull << 32) - next, std::max<double>(guess, 1 << 20));
-    sj.range = {next, count};
-    const SearchResult r = Engine::instance().search(sj, ro);
-    {
-      std::lock_guard lk(mu_);
-      hashes_ += r.hashes;
-      backend_name_ = r.backend;
-      if (r.seconds > 0.2) {
-        std::map<std::string, std::uint64_t> per;
-        for (const ChunkRecord& c : r.chunks) per[c.backend] += c.range.count;
-        backend_rate_.clear();
-        for (auto& [b, n] : per) backend_rate_[b] = n / r.seconds;
-        live_rate_ = r.rate();
-        seg_rate_ = r.rate();
-      }
-    }
-    if (!r.complete) break;  // cancelled: new work is waiting
-    next += count;
-    if (cfg_.duty < 1) {
-      std::unique_lock lk(mu_);
-      cv_.wait_for(lk, std::chrono::duration<double>(r.seconds * (1 - cfg_.duty) / cfg_.duty),
-                   [&] { return stop_ || gen_.load() != gen; });
-      if (stop_ || gen_.load() != gen) break;
-    }
-  }
+  run_segments(sj, ro, [this] { return !cancel_.load(); }, [](const SearchResult&) {});
+}
+
+void Miner::search_file(const FileRange& f) {
+  FileReport rep;
+  rep.work = f;
+  const auto t0 = std::chrono::steady_clock::now();
+  const SearchJob job = mining::file_search_job(*f.input, f.identifier, f.range);
+  rep.covered = run_segments(job, run_options(), [this] { return !cancel_.load(); }, [&](const SearchResult& r) {
+    if (r.best && (!rep.best || r.best->key < rep.best->key)) rep.best = r.best;  // segments ascend: ties keep the lower nonce
+  });
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (on_file_) on_file_(rep);
 }
 
 void Miner::stop() {

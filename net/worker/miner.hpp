@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/engine.hpp"
 #include "net/mining/stratum_job.hpp"
@@ -33,6 +34,24 @@ struct FoundShare {
   std::uint64_t epoch;                            // Work::epoch of the work it was found on
 };
 
+// One range of the file task (hashforge.file.range): search it for the lowest SHA-256 of
+// the file with the line "<nonce> <identifier>" appended.
+struct FileRange {
+  std::string task;
+  unsigned round = 0;
+  std::uint64_t range_id = 0;
+  std::shared_ptr<const Bytes> input;
+  std::string identifier;
+  NonceRange range;
+};
+
+struct FileReport {
+  FileRange work;
+  std::vector<NonceRange> covered;  // searched, merged, in order
+  std::optional<Hit> best;
+  double seconds = 0;
+};
+
 struct MinerConfig {
   std::string backend;  // engine backend spec: a name, a list, or all; empty: the best
   unsigned threads = 0;
@@ -42,11 +61,16 @@ struct MinerConfig {
 
 class Miner {
  public:
-  // on_share runs on an engine thread; it must only hand the share over.
-  Miner(MinerConfig cfg, std::function<void(const FoundShare&)> on_share);
+  // on_share and on_file run on an engine thread; they must only hand the result over.
+  Miner(MinerConfig cfg, std::function<void(const FoundShare&)> on_share,
+        std::function<void(const FileReport&)> on_file = {});
   ~Miner();
   void set_work(Work w);   // replaces the work and cancels the running search
-  void pause();            // no work (disconnected): stop hashing
+  // A file range takes precedence over header work; header work set meanwhile waits.
+  void set_file_range(FileRange r);
+  // Stops the file range now (time is up); what was searched is reported as usual.
+  void stop_file();
+  void pause();            // no work (disconnected): stop hashing, drop any file range
   void stop();             // ends the mining thread (waits for the running search to stop)
   std::uint64_t generation() const { return gen_.load(); }
   // Hashes done and the current rate, overall and per backend.
@@ -60,13 +84,24 @@ class Miner {
 
  private:
   void loop();
-  void search_one(const Work& w, std::uint64_t gen, std::uint64_t extranonce2);
-
+  void search_one(const Work& w, std::uint64_t extranonce2);
+  void search_file(const FileRange& f);
+  // Runs `job` over its range in segments of a few seconds (rates show per backend, the
+  // duty cycle rests between them). Returns the merged covered ranges; stops when
+  // keep_going() turns false. on_segment sees each segment's result.
+  std::vector<NonceRange> run_segments(SearchJob job, RunOptions ro, const std::function<bool()>& keep_going,
+                                       const std::function<void(const SearchResult&)>& on_segment);
+  void note_rates(const SearchResult& r);
+  RunOptions run_options();
   MinerConfig cfg_;
   std::function<void(const FoundShare&)> on_share_;
+  std::function<void(const FileReport&)> on_file_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::optional<Work> work_;
+  std::optional<FileRange> file_;
+  bool file_busy_ = false;      // a file range is being searched (header changes wait)
+  std::uint64_t file_gen_ = 0;  // changes when the file range is replaced or stopped
   std::atomic<std::uint64_t> gen_{0};
   std::atomic<bool> cancel_{false};
   bool stop_ = false;

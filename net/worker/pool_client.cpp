@@ -4,7 +4,9 @@
 
 #include <random>
 
+#include "engine/hasher.hpp"
 #include "engine/hex.hpp"
+#include "net/mining/file_task.hpp"
 
 namespace hf::worker {
 
@@ -142,6 +144,9 @@ asio::awaitable<bool> PoolClient::session(const PoolUrl& url) {
   en1_.clear();
   subscribed_ = authorized_ = hello_ok_ = false;
   job_.reset();
+  incoming_.reset();
+  file_.reset();
+  file_resends_ = 0;
   ++epoch_;
   pending_difficulty_ = difficulty_ = 1;
   log_("connected to " + url.text);
@@ -170,6 +175,7 @@ void PoolClient::handle(const stratum::Message& m) {
   if (!m.is_request()) return on_reply(m);
   const json::array& p = m.params;
   if (m.method == "mining.notify") return on_notify(p);
+  if (m.method.rfind("hashforge.file.", 0) == 0) return on_file(m);
   if (m.method == "mining.set_difficulty") {
     if (!p.empty() && p[0].is_number() && p[0].to_number<double>() > 0) pending_difficulty_ = p[0].to_number<double>();
     return;
@@ -250,7 +256,11 @@ void PoolClient::on_reply(const stratum::Message& m) {
     if (!cfg_.hello.empty()) send("hashforge.hello", json::array{cfg_.hello}, "hello");
     hand_work();
   } else if (what == "hello") {
+    // A hashforge coordinator: offer to take part in its file task, if it has one.
+    if (!hello_ok_ && !err) send("hashforge.file.subscribe", json::array{}, "file");
     hello_ok_ = !err;
+  } else if (what == "file") {
+    if (err && err->message.find("no file task") == std::string::npos) log_("file task: " + err->message);
   }
 }
 
@@ -283,6 +293,129 @@ void PoolClient::on_notify(const json::array& p) {
   counts_.difficulty = difficulty_;
   job_ = std::make_shared<const mining::StratumJob>(std::move(*job));
   hand_work();
+}
+
+namespace {
+std::uint64_t u64_of(const json::object& o, const char* k, bool* ok) {
+  const json::value* v = o.if_contains(k);
+  if (v && v->is_uint64()) return v->as_uint64();
+  if (v && v->is_int64() && v->as_int64() >= 0) return static_cast<std::uint64_t>(v->as_int64());
+  *ok = false;
+  return 0;
+}
+std::string str_of(const json::object& o, const char* k, bool* ok) {
+  const json::value* v = o.if_contains(k);
+  if (v && v->is_string()) return std::string(v->as_string());
+  *ok = false;
+  return {};
+}
+}  // namespace
+
+void PoolClient::on_file(const stratum::Message& m) {
+  const json::array& p = m.params;
+  const json::object* o = !p.empty() && p[0].is_object() ? &p[0].as_object() : nullptr;
+  bool ok = true;
+  if (m.method == "hashforge.file.begin" && o) {
+    Incoming in;
+    in.task = str_of(*o, "task", &ok);
+    in.round = static_cast<unsigned>(u64_of(*o, "round", &ok));
+    in.size = u64_of(*o, "size", &ok);
+    in.chunks = u64_of(*o, "chunks", &ok);
+    in.sha256 = str_of(*o, "sha256", &ok);
+    in.identifier = str_of(*o, "identifier", &ok);
+    const std::string fmt = str_of(*o, "format", &ok);
+    std::string why;
+    if (!ok || fmt != "%08x %s" || in.size == 0 || in.size > (64u << 20) || in.chunks == 0 || in.chunks > in.size ||
+        !mining::valid_identifier(in.identifier, &why)) {
+      log_("file task: ignoring a bad hashforge.file.begin");
+      return;
+    }
+    miner_.stop_file();  // a new round: the old range is worth nothing now
+    file_.reset();
+    in.data.reserve(in.size);
+    incoming_ = std::move(in);
+    return;
+  }
+  if (m.method == "hashforge.file.chunk") return file_chunk(p);
+  if (m.method == "hashforge.file.range" && o) {
+    FileRange r;
+    r.task = str_of(*o, "task", &ok);
+    r.round = static_cast<unsigned>(u64_of(*o, "round", &ok));
+    r.range_id = u64_of(*o, "range", &ok);
+    r.range.first = u64_of(*o, "first", &ok);
+    r.range.count = u64_of(*o, "count", &ok);
+    if (!ok || !file_ || r.task != file_task_ || r.round != file_round_ || r.range.count == 0 ||
+        r.range.first >= mining::kFileNonceSpace || r.range.count > mining::kFileNonceSpace - r.range.first) {
+      log_("file task: ignoring a range for another file or out of bounds");
+      return;
+    }
+    r.input = file_;
+    r.identifier = file_id_;
+    miner_.set_file_range(std::move(r));
+    return;
+  }
+  if (m.method == "hashforge.file.stop") return miner_.stop_file();
+  if (m.method == "hashforge.file.end" && o) {
+    miner_.stop_file();
+    file_.reset();
+    log_("file task over: best line '" + str_of(*o, "line", &ok) + "' -> " + str_of(*o, "hash", &ok) + " by " +
+         str_of(*o, "finder", &ok));
+    return;
+  }
+}
+
+void PoolClient::file_chunk(const json::array& p) {
+  if (!incoming_) return;
+  Incoming& in = *incoming_;
+  const bool shape = p.size() == 4 && p[0].is_string() && (p[1].is_int64() || p[1].is_uint64()) &&
+                     (p[2].is_int64() || p[2].is_uint64()) && p[3].is_string();
+  if (!shape || p[0].as_string() != in.task || p[1].to_number<std::uint64_t>() != in.round) return;  // another transfer
+  std::optional<Bytes> data = p[2].to_number<std::uint64_t>() == in.next ? from_hex(p[3].as_string()) : std::nullopt;
+  bool good = data && in.data.size() + data->size() <= in.size;
+  if (good) {
+    in.data.insert(in.data.end(), data->begin(), data->end());
+    if (++in.next < in.chunks) return;
+    good = in.data.size() == in.size && hash_once(Algo::sha256, in.data).hex() == in.sha256;
+  }
+  if (!good) {
+    // A short, reordered or corrupt transfer is never mined: ask for the file again.
+    const std::string task = in.task;
+    const unsigned round = in.round;
+    incoming_.reset();
+    if (++file_resends_ > 3) {
+      log_("file task: the file arrived damaged four times; giving up on it");
+      return;
+    }
+    log_("file task: the file arrived short or corrupt; asking for it again");
+    send("hashforge.file.resend", json::array{task, round}, "file");
+    return;
+  }
+  file_ = std::make_shared<const Bytes>(std::move(in.data));
+  file_task_ = in.task;
+  file_round_ = in.round;
+  file_id_ = in.identifier;
+  log_("file task " + file_task_ + " round " + std::to_string(file_round_) + ": got " + std::to_string(file_->size()) +
+       " bytes, SHA-256 checked");
+  send("hashforge.file.ready", json::array{file_task_, file_round_, in.sha256}, "file");
+  incoming_.reset();
+}
+
+void PoolClient::file_done(const FileReport& r) {
+  if (!authorized_ || !file_ || r.work.task != file_task_ || r.work.round != file_round_) return;  // stale
+  json::array covered;
+  std::uint64_t n = 0;
+  for (const NonceRange& c : r.covered) {
+    covered.push_back(json::array{c.first, c.count});
+    n += c.count;
+  }
+  json::object o{{"task", r.work.task}, {"round", r.work.round}, {"range", r.work.range_id}, {"covered", covered}};
+  if (r.best) {
+    o["best_nonce"] = mining::file_line(static_cast<std::uint32_t>(r.best->nonce), "").substr(0, 8);
+    o["best_hash"] = r.best->digest.hex();
+  }
+  ++counts_.file_ranges;
+  counts_.file_hashes += n;
+  send("hashforge.file.result", json::array{o}, "file");
 }
 
 void PoolClient::hand_work() {

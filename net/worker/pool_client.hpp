@@ -38,6 +38,7 @@ struct ClientConfig {
 
 struct ClientCounts {
   std::uint64_t accepted = 0, rejected = 0, stale = 0, sent = 0, connects = 0;
+  std::uint64_t file_ranges = 0, file_hashes = 0;  // file-task ranges reported, nonces in them
   double difficulty = 0;
   std::string pool;  // the URL in use, empty while disconnected
 };
@@ -48,6 +49,7 @@ class PoolClient {
   void start();
   void stop();
   void submit(const FoundShare& s);  // on the io thread
+  void file_done(const FileReport& r);  // on the io thread: reports a searched file range
   // Tells a hashforge coordinator the measured rate (hashforge.hello); pools that refused
   // the first hello are not asked again.
   void report_rate(double rate);
@@ -60,6 +62,8 @@ class PoolClient {
   void on_reply(const stratum::Message& m);
   void on_notify(const json::array& p);
   void hand_work();
+  void on_file(const stratum::Message& m);  // hashforge.file.* from the coordinator
+  void file_chunk(const json::array& p);
   void send(std::string_view method, json::array params, const char* tag);
 
   asio::io_context& io_;
@@ -81,6 +85,18 @@ class PoolClient {
   std::shared_ptr<const mining::StratumJob> job_;
   std::uint64_t epoch_ = 0;
   ClientCounts counts_;
+  // The file task: the transfer in progress, then the verified file.
+  struct Incoming {
+    std::string task, sha256, identifier;
+    unsigned round = 0;
+    std::size_t size = 0, chunks = 0, next = 0;
+    Bytes data;
+  };
+  std::optional<Incoming> incoming_;
+  std::shared_ptr<const Bytes> file_;
+  std::string file_task_, file_id_;
+  unsigned file_round_ = 0;
+  int file_resends_ = 0;
 };
 
 }  // namespace hf::worker

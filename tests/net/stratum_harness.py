@@ -71,25 +71,27 @@ class Job:
 class Coordinator:
     """A hashforge coordinator on loopback, on ports the OS picks."""
 
-    def __init__(self, *args, job_file=None, http=False, tls=None, env=None):
-        self.dir = tempfile.mkdtemp(prefix="hf-coord-")
+    def __init__(self, *args, job_file=None, http=False, tls=None, env=None, header_job=True, seed=False, directory=None,
+                 listen="127.0.0.1:0"):
+        self.dir = directory or tempfile.mkdtemp(prefix="hf-coord-")
         self.job_file = job_file or os.path.join(self.dir, "job.json")
         if job_file is None:
             with open(EXAMPLE_JOB) as f, open(self.job_file, "w") as g:
                 g.write(f.read())
         self.share_log = os.path.join(self.dir, "shares.jsonl")
-        cmd = [BIN, "coordinator", "--listen", "127.0.0.1:0", "--header-job", self.job_file, "--share-log",
-               self.share_log, "--stats-interval", "0"]
+        cmd = [BIN, "coordinator", "--listen", listen, "--share-log", self.share_log, "--stats-interval", "0"]
+        if header_job:
+            cmd += ["--header-job", self.job_file]
         if http:
             cmd += ["--http", "127.0.0.1:0"]
         if tls:
             cmd += ["--tls-listen", "127.0.0.1:0", "--cert", tls[0], "--key", tls[1]]
         cmd += list(args)
         self.log_path = os.path.join(self.dir, "coordinator.log")
-        self.log = open(self.log_path, "w")
+        self.log = open(self.log_path, "a")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True,
                                      env=dict(os.environ, **(env or {})))
-        self.port = self.tls_port = self.http = None
+        self.port = self.tls_port = self.http = self.seed_port = None
         deadline = time.time() + HANG_GUARD
         while time.time() < deadline:
             line = self.proc.stdout.readline()
@@ -99,9 +101,11 @@ class Coordinator:
                 self.port = int(line.rsplit(":", 1)[1])
             elif line.startswith("listening stratum+ssl://"):
                 self.tls_port = int(line.rsplit(":", 1)[1])
+            elif line.startswith("listening seed://"):
+                self.seed_port = int(line.rsplit(":", 1)[1])
             elif line.startswith("dashboard "):
                 self.http = line.split()[1].rstrip("/")
-            if self.port and (not tls or self.tls_port) and (not http or self.http):
+            if self.port and (not tls or self.tls_port) and (not http or self.http) and (not seed or self.seed_port):
                 break
 
     def url(self):
@@ -133,6 +137,19 @@ class Coordinator:
 
     def alive(self):
         return self.proc.poll() is None
+
+    def wait_exit(self, timeout):
+        """For a coordinator that ends by itself (a file task without header jobs)."""
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("coordinator did not finish in %d s: %s" % (timeout, self.stderr()[-3000:]))
+        self.proc.stdout.close()
+        self.log.close()
+        if self.proc.returncode != 0:
+            raise AssertionError("coordinator exited %d: %s" % (self.proc.returncode, self.stderr()[-3000:]))
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc.poll() is None:
