@@ -57,16 +57,16 @@ ShareVerdict check_share(const StratumJob* job, const Submit& s, SessionShareSta
     version = (job->version & ~st.version_mask) | (*bits & st.version_mask);
   }
 
-  // Lowercase the hex fields so the same share in another case is still a duplicate.
-  std::string key = to_hex(*en2) + '|' + hex_u32(*ntime) + '|' + hex_u32(*nonce) + '|' + hex_u32(version);
-  std::unordered_set<std::string>& seen = st.seen[job->id];
-  if (seen.count(key)) return reject(StratumError::duplicate, "duplicate share");
-
   ShareVerdict v;
   v.required = diff->second;
   const Bytes cb = build_coinbase(*job, st.extranonce1, *en2);
   v.header = build_header(*job, merkle_root(cb, job->merkle_branch), *ntime, *nonce, version);
   v.hash = header_hash(v.header);
+  // A duplicate is the same header, whatever the job id or the hex case: a job re-issued
+  // with the same content must not let one share count twice.
+  std::string key(v.hash.begin(), v.hash.end());
+  for (const auto& [id, keys] : st.seen)
+    if (keys.count(key)) return reject(StratumError::duplicate, "duplicate share");
   v.difficulty = hash_difficulty(v.hash);
   Key target;
   if (std::string why = target_from_difficulty(v.required, &target); !why.empty()) return reject(StratumError::other, why);
@@ -80,7 +80,7 @@ ShareVerdict check_share(const StratumJob* job, const Submit& s, SessionShareSta
   }
   Key network;
   v.block = target_from_compact(job->nbits, &network).empty() && k <= network;
-  seen.insert(std::move(key));
+  st.seen[job->id].insert(std::move(key));
   v.accepted = true;
   return v;
 }

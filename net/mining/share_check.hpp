@@ -36,7 +36,9 @@ struct SessionShareState {
   std::size_t extranonce2_size = 4;
   std::uint32_t version_mask = 0;
   std::unordered_map<std::string, double> job_difficulty;
-  std::unordered_map<std::string, std::unordered_set<std::string>> seen;  // by job id
+  // Header hashes of the shares accepted, by job id (a share is a duplicate if any live
+  // job holds its hash).
+  std::unordered_map<std::string, std::unordered_set<std::string>> seen;
 
   void job_sent(const std::string& job_id, double difficulty) { job_difficulty[job_id] = difficulty; }
   // A job the coordinator no longer accepts shares for: its duplicates go with it.

@@ -71,14 +71,18 @@ std::string Miner::backend_name() const {
 }
 
 void Miner::loop() {
-  std::uint64_t en2 = 0, en2_gen = ~0ull;
+  std::uint64_t en2 = 0;
   for (;;) {
     Work w;
     std::uint64_t gen;
     {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [&] { return stop_ || work_.has_value() || file_.has_value(); });
+      // New work cut the last rest short; the rest is still owed, or frequent jobs would
+      // defeat the duty cycle.
+      cv_.wait_until(lk, rest_until_, [&] { return stop_; });
       if (stop_) return;
+      if (!work_ && !file_) continue;
       if (file_) {
         const FileRange f = *file_;
         const std::uint64_t fgen = file_gen_;
@@ -95,12 +99,9 @@ void Miner::loop() {
       gen = gen_.load();
       cancel_ = false;
     }
-    // A new job or extranonce starts extranonce2 from 0; a search cut short by new work
-    // for the same job does not matter, since the job id changes with the work.
-    if (gen != en2_gen) {
-      en2 = 0;
-      en2_gen = gen;
-    }
+    // extranonce2 only ever counts up: a job re-issued with the same content (same
+    // coinbase and ntime) must not get the headers already searched again.
+    (void)gen;
     search_one(w, en2++);
   }
 }
@@ -123,13 +124,16 @@ std::vector<NonceRange> Miner::run_segments(SearchJob job, RunOptions ro, const 
                                             const std::function<void(const SearchResult&)>& on_segment) {
   // Segments of a few seconds each, so per-backend rates show up while a slow CPU works
   // through a big range, and a duty cycle can rest between them.
-  const double seg_seconds = cfg_.duty < 1 ? 1.0 : 5.0;
+  // A duty cycle rests after each segment; short segments keep the work (and the shares a
+  // coordinator's vardiff sees) smooth rather than in bursts.
+  const double seg_seconds = cfg_.duty < 1 ? 0.25 : 5.0;
+  const double min_segment = cfg_.duty < 1 ? 1 << 16 : 1 << 20;
   const std::uint64_t end = job.range.first + job.range.count;
   std::uint64_t next = job.range.first;
   std::vector<NonceRange> covered;
   while (next < end && keep_going()) {
     const double guess = seg_rate_ > 0 ? seg_rate_ * seg_seconds : 1 << 24;
-    const std::uint64_t count = std::min<std::uint64_t>(end - next, std::max<double>(guess, 1 << 20));
+    const std::uint64_t count = std::min<std::uint64_t>(end - next, std::max<double>(guess, min_segment));
     job.range = {next, count};
     const SearchResult r = Engine::instance().search(job, ro);
     note_rates(r);
@@ -142,8 +146,10 @@ std::vector<NonceRange> Miner::run_segments(SearchJob job, RunOptions ro, const 
     next += count;
     if (cfg_.duty < 1) {  // rest after every segment, the last too: small ranges are throttled as well
       std::unique_lock lk(mu_);
-      cv_.wait_for(lk, std::chrono::duration<double>(r.seconds * (1 - cfg_.duty) / cfg_.duty),
-                   [&] { return stop_ || cancel_.load(); });
+      rest_until_ = std::chrono::steady_clock::now() +
+                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                        std::chrono::duration<double>(r.seconds * (1 - cfg_.duty) / cfg_.duty));
+      cv_.wait_until(lk, rest_until_, [&] { return stop_ || cancel_.load(); });
     }
   }
   return covered;

@@ -105,6 +105,7 @@ class Miner {
   std::atomic<std::uint64_t> gen_{0};
   std::atomic<bool> cancel_{false};
   bool stop_ = false;
+  std::chrono::steady_clock::time_point rest_until_{};  // duty cycle: no hashing before this
   // Rates: the live progress of the running search, and decayed totals per backend.
   double live_rate_ = 0, seg_rate_ = 0;
   std::map<std::string, double> backend_rate_;

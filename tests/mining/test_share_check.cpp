@@ -110,7 +110,9 @@ TEST(ShareCheck, DuplicatesAreCaughtInAnyHexCase) {
 }
 
 TEST(ShareCheck, LowDifficultyIsJudgedAtTheJobsDifficulty) {
-  const StratumJob j1 = test_job("j1"), j2 = test_job("j2");
+  const StratumJob j1 = test_job("j1");
+  StratumJob j2 = test_job("j2");
+  j2.coinb2.push_back(0);  // other work (the same content again would make the share a duplicate)
   SessionShareState st = test_session();
   st.job_sent(j1.id, 1.0 / 65536);
   st.job_sent(j2.id, 1e9);  // a set_difficulty that counts from j2 on
@@ -121,6 +123,21 @@ TEST(ShareCheck, LowDifficultyIsJudgedAtTheJobsDifficulty) {
   EXPECT_FALSE(new_job.accepted);
   EXPECT_EQ(new_job.error, StratumError::low_difficulty);
   EXPECT_EQ(new_job.required, 1e9);
+}
+
+TEST(ShareCheck, TheSameHeaderUnderAnotherJobIdIsADuplicate) {
+  // A coordinator re-issues a job with the same content under a new id (a refresh): a share
+  // found once must not be accepted again under the new id.
+  const StratumJob j1 = test_job("j1"), j2 = test_job("j2");
+  SessionShareState st = test_session();
+  st.job_sent(j1.id, 1.0 / 65536);
+  st.job_sent(j2.id, 1.0 / 65536);
+  const std::uint32_t n = find_share(j1, st, {0, 0, 0, 1}, 1.0 / 65536);
+  EXPECT_TRUE(check_share(&j1, submit_for(j1, "00000001", n), st, 1700000000).accepted);
+  const ShareVerdict again = check_share(&j2, submit_for(j2, "00000001", n), st, 1700000000);
+  EXPECT_EQ(again.error, StratumError::duplicate);
+  st.forget_job(j1.id);  // once the first job is gone, so is what it remembered
+  EXPECT_TRUE(check_share(&j2, submit_for(j2, "00000001", n), st, 1700000000).accepted);
 }
 
 TEST(ShareCheck, RejectsWithTheRightCodes) {
