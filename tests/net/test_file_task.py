@@ -118,10 +118,16 @@ class FileTask(unittest.TestCase):
         co = self.coordinator(listen="127.0.0.1:%d" % port)
         slow = ["--threads", "1", "--intensity", "10", "--backend", "scalar"]
         ws = [worker([co.url()], *slow, "--user", "w%d" % i, seconds=120) for i in range(2)]
-        time.sleep(2.5)
+        state = self.block + ".result.state.json"
+
+        def searched():
+            with open(state) as f:
+                return json.load(f)["rounds"][0]["searched"]
+        deadline = time.time() + HANG_GUARD
+        while searched() == 0 and time.time() < deadline:  # kill it once some work is saved
+            time.sleep(0.2)
         co.stop(signal.SIGKILL)
-        with open(self.block + ".result.state.json") as f:
-            saved = json.load(f)["rounds"][0]["searched"]
+        saved = searched()
         self.assertGreater(saved, 0)
         self.assertLess(saved, NONCES)
         co2 = self.coordinator(listen="127.0.0.1:%d" % port)
