@@ -105,8 +105,12 @@ class PlainProtocol(unittest.TestCase):
         for t in threads:
             t.join(HANG_GUARD)
         out = self.finish(w)
-        # A client after the batch is turned away at once.
-        late = socket.create_connection(("127.0.0.1", co.seed_port), timeout=HANG_GUARD) if co.alive() else None
+        # A client after the batch is turned away at once: closed unread, or refused when the
+        # coordinator has already finished and exited.
+        try:
+            late = socket.create_connection(("127.0.0.1", co.seed_port), timeout=HANG_GUARD)
+        except ConnectionRefusedError:
+            late = None
         if late:
             late.settimeout(HANG_GUARD)
             try:
