@@ -70,7 +70,7 @@ int run_seed(const Opts& o) {
   const std::string line = mining::file_line(r.nonce, o.id);
   const int zeros = mining::leading_zero_hex(r.hash);
   if (o.json) {
-    print_json(boost::json::object{{"nonce", line.substr(0, 8)},
+    print_json(boost::json::object{{"nonce", mining::nonce_hex8(r.nonce)},
                                    {"line", line},
                                    {"hash", r.hash.hex()},
                                    {"leading_zero_hex", zeros},
@@ -80,7 +80,7 @@ int run_seed(const Opts& o) {
                                    {"rate", r.seconds > 0 ? r.hashes / r.seconds : 0.0},
                                    {"backend", r.backend}});
   } else {
-    std::printf("sent %s: line '%s' -> %s (%d zeros), %s on %s\n", line.substr(0, 8).c_str(), line.c_str(),
+    std::printf("sent %s: line '%s' -> %s (%d zeros), %s on %s\n", mining::nonce_hex8(r.nonce).c_str(), line.c_str(),
                 r.hash.hex().c_str(), zeros, si_rate(r.seconds > 0 ? r.hashes / r.seconds : 0, "H").c_str(), r.backend.c_str());
   }
   return 0;

@@ -112,21 +112,9 @@ asio::awaitable<void> Coordinator::sample_loop() {
 }
 
 void Coordinator::listen_on(const std::string& where, bool tls) {
-  std::string host, port, why;
-  if (!netio::split_host_port(where, &host, &port, &why)) throw std::runtime_error(why);
-  boost::system::error_code ec;
-  const auto addr = asio::ip::make_address(host, ec);
-  if (ec) throw std::runtime_error("'" + host + "' is not an IP address");
-  tcp::endpoint ep(addr, static_cast<unsigned short>(std::stoul(port)));
-  auto acc = std::make_shared<tcp::acceptor>(io_);
-  acc->open(ep.protocol(), ec);
-  if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acc->bind(ep, ec);
-  if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
-  const tcp::endpoint bound = acc->local_endpoint();
-  const std::string a = bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
-  endpoints_.push_back(std::string(tls ? "stratum+ssl://" : "stratum+tcp://") + a + ":" + std::to_string(bound.port()));
+  std::string bound;
+  auto acc = netio::listen_on(io_, where, &bound);
+  endpoints_.push_back(std::string(tls ? "stratum+ssl://" : "stratum+tcp://") + bound);
   acceptors_.push_back(acc);
   asio::co_spawn(io_, accept_loop(acc, tls), asio::detached);
 }

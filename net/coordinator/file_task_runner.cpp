@@ -23,17 +23,6 @@ std::string utc_now() {
   return b;
 }
 
-std::optional<std::uint32_t> parse_nonce8(const json::value& v) {
-  if (!v.is_string() || v.as_string().size() != 8) return std::nullopt;
-  std::uint32_t n = 0;
-  for (char c : v.as_string()) {
-    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (d < 0) return std::nullopt;  // lowercase only, as the line carries it
-    n = n << 4 | static_cast<std::uint32_t>(d);
-  }
-  return n;
-}
-
 std::optional<std::uint64_t> as_u64(const json::value* v) {
   if (!v) return std::nullopt;
   if (v->is_uint64()) return v->as_uint64();
@@ -241,7 +230,7 @@ std::string FileTaskRunner::result(FilePeer* p, const json::array& params) {
   std::optional<std::uint32_t> nonce;
   if (!covered.empty()) {
     const json::value* bn = o.if_contains("best_nonce");
-    nonce = bn ? parse_nonce8(*bn) : std::nullopt;
+    nonce = bn && bn->is_string() ? mining::parse_nonce_hex8(bn->as_string()) : std::nullopt;
     if (!nonce) return bad("best_nonce must be 8 lowercase hex digits");
     const bool inside = std::any_of(covered.begin(), covered.end(),
                                     [&](const NonceRange& c) { return *nonce >= c.first && *nonce - c.first < c.count; });

@@ -16,22 +16,10 @@ using tcp = asio::ip::tcp;
 HttpServer::HttpServer(asio::io_context& io, StatsFn stats) : io_(io), stats_(std::move(stats)) {}
 
 std::string HttpServer::listen(const std::string& where) {
-  std::string host, port, why;
-  if (!netio::split_host_port(where, &host, &port, &why)) throw std::runtime_error(why);
-  boost::system::error_code ec;
-  const auto addr = asio::ip::make_address(host, ec);
-  if (ec) throw std::runtime_error("'" + host + "' is not an IP address");
-  acc_ = std::make_shared<tcp::acceptor>(io_);
-  tcp::endpoint ep(addr, static_cast<unsigned short>(std::stoul(port)));
-  acc_->open(ep.protocol(), ec);
-  if (!ec) acc_->set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acc_->bind(ep, ec);
-  if (!ec) acc_->listen(64, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+  std::string bound;
+  acc_ = netio::listen_on(io_, where, &bound);
   asio::co_spawn(io_, accept_loop(), asio::detached);
-  const auto b = acc_->local_endpoint();
-  return "http://" + (b.address().is_v6() ? "[" + b.address().to_string() + "]" : b.address().to_string()) + ":" +
-         std::to_string(b.port());
+  return "http://" + bound;
 }
 
 void HttpServer::stop() {

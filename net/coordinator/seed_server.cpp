@@ -10,35 +10,17 @@ SeedServer::SeedServer(asio::io_context& io, FileTaskRunner& task, unsigned clie
     : io_(io), task_(task), clients_(std::max(1u, clients)), log_(std::move(log)) {}
 
 void SeedServer::listen(const std::string& where) {
-  std::string host = "0.0.0.0", port = "50010", why;
-  if (where.find(':') == std::string::npos) {
-    if (!where.empty()) port = where;  // a bare port
-  } else if (where.back() == ':') {
-    host = where.substr(0, where.size() - 1);
-  } else if (!netio::split_host_port(where, &host, &port, &why)) {
-    throw std::runtime_error("--seed-listen: " + why);
-  }
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  boost::system::error_code ec;
-  const auto addr = asio::ip::make_address(host, ec);
-  if (ec) throw std::runtime_error("--seed-listen: '" + host + "' is not an IP address");
-  unsigned long p = 0;
+  // The report's port is the default: "PORT", "HOST:" and "HOST:PORT" are all accepted.
+  std::string full = where;
+  if (where.find(':') == std::string::npos) full = "0.0.0.0:" + (where.empty() ? std::string("50010") : where);
+  else if (where.back() == ':') full = where + "50010";
+  std::string bound;
   try {
-    p = std::stoul(port);
-  } catch (...) {
-    p = 70000;
+    acceptor_ = netio::listen_on(io_, full, &bound);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string("--seed-listen: ") + e.what());
   }
-  if (p > 65535) throw std::runtime_error("--seed-listen: bad port '" + port + "'");
-  tcp::endpoint ep(addr, static_cast<unsigned short>(p));
-  acceptor_ = std::make_shared<tcp::acceptor>(io_);
-  acceptor_->open(ep.protocol(), ec);
-  if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_->bind(ep, ec);
-  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
-  const tcp::endpoint bound = acceptor_->local_endpoint();
-  const std::string a = bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
-  endpoint_ = "seed://" + a + ":" + std::to_string(bound.port());
+  endpoint_ = "seed://" + bound;
   asio::co_spawn(io_, accept_loop(), asio::detached);
 }
 
@@ -121,15 +103,8 @@ asio::awaitable<void> SeedServer::serve(std::shared_ptr<tcp::socket> s, std::sha
   deadline.cancel();
   std::optional<std::uint32_t> nonce;
   if (why.empty()) {
-    bool ok = reply.size() == 8;
-    std::uint32_t n = 0;
-    for (char c : reply) {
-      const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-      ok = ok && d >= 0;
-      n = n << 4 | static_cast<std::uint32_t>(d < 0 ? 0 : d);
-    }
-    if (ok) nonce = n;
-    else why = "answer is not 8 lowercase hex characters";
+    nonce = mining::parse_nonce_hex8(reply);
+    if (!nonce) why = "answer is not 8 lowercase hex characters";
   }
   boost::system::error_code ec;
   s->close(ec);

@@ -1,14 +1,22 @@
 #include "net/io/stream.hpp"
 
+#include <stdexcept>
+
 namespace hf::netio {
+
+namespace {
+std::string endpoint_text(const tcp::endpoint& ep) {
+  const auto a = ep.address();
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+}  // namespace
 
 std::string Stream::peer() const {
   if (!peer_cache.empty()) return peer_cache;
   boost::system::error_code ec;
   auto ep = const_cast<Stream*>(this)->socket().remote_endpoint(ec);
   if (ec) return "?";
-  const auto a = ep.address();
-  peer_cache = (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+  peer_cache = endpoint_text(ep);
   return peer_cache;
 }
 
@@ -93,6 +101,23 @@ bool split_host_port(const std::string& s, std::string* host, std::string* port,
   }
   if (host->empty()) *host = "0.0.0.0";
   return true;
+}
+
+std::shared_ptr<tcp::acceptor> listen_on(asio::io_context& io, const std::string& where, std::string* bound) {
+  std::string host, port, why;
+  if (!split_host_port(where, &host, &port, &why)) throw std::runtime_error(why);
+  boost::system::error_code ec;
+  const auto addr = asio::ip::make_address(host, ec);
+  if (ec) throw std::runtime_error("'" + host + "' is not an IP address");
+  const tcp::endpoint ep(addr, static_cast<unsigned short>(std::stoul(port)));
+  auto acc = std::make_shared<tcp::acceptor>(io);
+  acc->open(ep.protocol(), ec);
+  if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acc->bind(ep, ec);
+  if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+  *bound = endpoint_text(acc->local_endpoint());
+  return acc;
 }
 
 }  // namespace hf::netio

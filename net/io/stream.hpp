@@ -43,4 +43,8 @@ std::unique_ptr<Stream> make_tls_stream(tcp::socket s, ssl::context& ctx, bool s
 // "host:port" (IPv6 as [addr]:port). Returns false with a reason.
 bool split_host_port(const std::string& s, std::string* host, std::string* port, std::string* why);
 
+// A listening socket on `where` ("address:port"; port 0 lets the OS pick). Throws
+// std::runtime_error with one line. *bound gets the address actually bound, as "addr:port".
+std::shared_ptr<tcp::acceptor> listen_on(asio::io_context& io, const std::string& where, std::string* bound);
+
 }  // namespace hf::netio

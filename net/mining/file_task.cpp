@@ -10,13 +10,25 @@ namespace hf::mining {
 
 namespace json = boost::json;
 
-std::string file_line(std::uint32_t nonce, const std::string& id) {
+std::string nonce_hex8(std::uint32_t nonce) {
   static const char digits[] = "0123456789abcdef";
-  std::string s(8 + 1 + id.size(), ' ');
+  std::string s(8, '0');
   for (int i = 0; i < 8; ++i) s[i] = digits[(nonce >> (28 - 4 * i)) & 15];
-  s.replace(9, id.size(), id);
   return s;
 }
+
+std::optional<std::uint32_t> parse_nonce_hex8(std::string_view s) {
+  if (s.size() != 8) return std::nullopt;
+  std::uint32_t n = 0;
+  for (char c : s) {
+    const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return std::nullopt;
+    n = n << 4 | static_cast<std::uint32_t>(d);
+  }
+  return n;
+}
+
+std::string file_line(std::uint32_t nonce, const std::string& id) { return nonce_hex8(nonce) + ' ' + id; }
 
 Digest file_hash(ByteView input, std::uint32_t nonce, const std::string& id) {
   Hasher h(Algo::sha256);
@@ -220,7 +232,7 @@ json::object FileTask::to_json() const {
                    {"searched", r.book.done_count()},
                    {"done", ranges_json(r.book.done_ranges())}};
     if (r.best)
-      o["best"] = {{"nonce", file_line(r.best->nonce, "").substr(0, 8)},
+      o["best"] = {{"nonce", nonce_hex8(r.best->nonce)},
                    {"hash", r.best->hash.hex()},
                    {"leading_zero_hex", leading_zero_hex(r.best->hash)},
                    {"finder", r.best->finder}};
@@ -289,12 +301,10 @@ std::optional<FileTask> FileTask::from_json(FileTaskSpec spec, const json::value
       const json::object& bo = b->as_object();
       const json::value* n = bo.if_contains("nonce");
       const json::value* f = bo.if_contains("finder");
-      if (!n || !n->is_string() || n->as_string().size() != 8) return fail("bad best nonce");
-      auto nb = from_hex(n->as_string());
-      if (!nb) return fail("bad best nonce");
-      const std::uint32_t nonce = (std::uint32_t((*nb)[0]) << 24) | ((*nb)[1] << 16) | ((*nb)[2] << 8) | (*nb)[3];
+      const auto nonce = n && n->is_string() ? parse_nonce_hex8(n->as_string()) : std::nullopt;
+      if (!nonce) return fail("bad best nonce");
       // The hash is recomputed, not trusted from the file.
-      t.offer(nonce, f && f->is_string() ? std::string(f->as_string()) : std::string());
+      t.offer(*nonce, f && f->is_string() ? std::string(f->as_string()) : std::string());
     }
     const bool last = i + 1 == ra.size();
     if (!last) {

@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/engine.hpp"
@@ -20,6 +21,10 @@ namespace hf::mining {
 
 inline constexpr std::uint64_t kFileNonceSpace = 1ull << 32;  // 8 hex digits
 
+// The nonce as the line carries it: 8 lowercase hex digits.
+std::string nonce_hex8(std::uint32_t nonce);
+// Exactly 8 lowercase hex digits (uppercase is refused: the line would differ), or nullopt.
+std::optional<std::uint32_t> parse_nonce_hex8(std::string_view s);
 // "<8 lowercase hex> <id>".
 std::string file_line(std::uint32_t nonce, const std::string& id);
 // SHA-256 of input + file_line(nonce, id).

@@ -16,7 +16,6 @@ void Miner::set_work(Work w) {
   {
     std::lock_guard lk(mu_);
     work_ = std::move(w);
-    ++gen_;
     // A file range in progress is not interrupted; the new header work waits for it.
     if (!file_busy_) cancel_ = true;
   }
@@ -49,7 +48,6 @@ void Miner::pause() {
     std::lock_guard lk(mu_);
     work_.reset();
     file_.reset();
-    ++gen_;
     ++file_gen_;
     cancel_ = true;
   }
@@ -74,7 +72,6 @@ void Miner::loop() {
   std::uint64_t en2 = 0;
   for (;;) {
     Work w;
-    std::uint64_t gen;
     {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [&] { return stop_ || work_.has_value() || file_.has_value(); });
@@ -96,12 +93,10 @@ void Miner::loop() {
         continue;
       }
       w = *work_;
-      gen = gen_.load();
       cancel_ = false;
     }
     // extranonce2 only ever counts up: a job re-issued with the same content (same
     // coinbase and ntime) must not get the headers already searched again.
-    (void)gen;
     search_one(w, en2++);
   }
 }

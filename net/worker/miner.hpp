@@ -72,7 +72,6 @@ class Miner {
   void stop_file();
   void pause();            // no work (disconnected): stop hashing, drop any file range
   void stop();             // ends the mining thread (waits for the running search to stop)
-  std::uint64_t generation() const { return gen_.load(); }
   // Hashes done and the current rate, overall and per backend.
   struct Rates {
     double total = 0;
@@ -102,7 +101,6 @@ class Miner {
   std::optional<FileRange> file_;
   bool file_busy_ = false;      // a file range is being searched (header changes wait)
   std::uint64_t file_gen_ = 0;  // changes when the file range is replaced or stopped
-  std::atomic<std::uint64_t> gen_{0};
   std::atomic<bool> cancel_{false};
   bool stop_ = false;
   std::chrono::steady_clock::time_point rest_until_{};  // duty cycle: no hashing before this

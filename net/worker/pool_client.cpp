@@ -410,7 +410,7 @@ void PoolClient::file_done(const FileReport& r) {
   }
   json::object o{{"task", r.work.task}, {"round", r.work.round}, {"range", r.work.range_id}, {"covered", covered}};
   if (r.best) {
-    o["best_nonce"] = mining::file_line(static_cast<std::uint32_t>(r.best->nonce), "").substr(0, 8);
+    o["best_nonce"] = mining::nonce_hex8(static_cast<std::uint32_t>(r.best->nonce));
     o["best_hash"] = r.best->digest.hex();
   }
   ++counts_.file_ranges;

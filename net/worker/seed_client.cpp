@@ -124,7 +124,7 @@ SeedOutcome seed_mine(const SeedOptions& o) {
   out.nonce = static_cast<std::uint32_t>(best->nonce);
   out.hash = best->digest;
 
-  const std::string answer = mining::file_line(out.nonce, "").substr(0, 8);
+  const std::string answer = mining::nonce_hex8(out.nonce);
   done = false;
   asio::async_write(sock, asio::buffer(answer), [&](boost::system::error_code e, std::size_t) {
     ec = e;
