@@ -73,7 +73,6 @@ void Coordinator::start() {
     files_->on_finished([this] {
       if (file_done_) file_done_();
     });
-    files_->start();
     for (const std::string& l : cfg_.seed_listen) {
       auto srv = std::make_unique<SeedServer>(io_, *files_, cfg_.seed_clients, [this](const std::string& l) { log(l); });
       srv->listen(l);
@@ -86,6 +85,8 @@ void Coordinator::start() {
   }
   for (const std::string& l : cfg_.listen) listen_on(l, false);
   for (const std::string& l : cfg_.tls_listen) listen_on(l, true);
+  // Last: it writes its state file, which a start that fails on a bad address must not leave.
+  if (files_) files_->start();
   job_timer_ = std::make_shared<asio::steady_timer>(io_);
   if (!templates_.empty()) {
     issue_job();

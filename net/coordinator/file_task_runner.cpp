@@ -1,7 +1,7 @@
 #include "net/coordinator/file_task_runner.hpp"
 
 #include <algorithm>
-#include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <stdexcept>
@@ -20,6 +20,12 @@ std::string utc_now() {
   gmtime_r(&t, &tm);
   char b[32];
   std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return b;
+}
+
+std::string seconds_text(double s) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3g s", s);
   return b;
 }
 
@@ -73,7 +79,7 @@ void FileTaskRunner::start() {
     task_.emplace(std::move(spec));
     started_at_ = utc_now();
     log_("file task " + task_->id() + ": " + cfg_.file + ", id " + cfg_.identifier + ", " + std::to_string(cfg_.rounds) +
-         " round(s)" + (cfg_.seconds > 0 ? " of " + std::to_string(cfg_.seconds) + " s" : ""));
+         " round(s)" + (cfg_.seconds > 0 ? " of " + seconds_text(cfg_.seconds) : ""));
   }
   save_state();
   last_tick_ = now();
@@ -325,7 +331,7 @@ void FileTaskRunner::end_round() {
   const std::string line = mining::file_line(cur.best->nonce, cfg_.identifier);
   log_("file task: round " + std::to_string(task_->round()) + " of " + std::to_string(cfg_.rounds) + " done: '" + line +
        "' -> " + cur.best->hash.hex() + " (" + std::to_string(mining::leading_zero_hex(cur.best->hash)) + " zeros, by " +
-       cur.best->finder + ", " + std::to_string(cur.book.done_count()) + " nonces in " + std::to_string(cur.elapsed) + " s)");
+       cur.best->finder + ", " + std::to_string(cur.book.done_count()) + " nonces in " + seconds_text(cur.elapsed) + ")");
   task_->end_round();
   stopping_round_ = false;
   save_state();
