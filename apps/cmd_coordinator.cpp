@@ -31,8 +31,10 @@ int run_coordinator(Opts& o) {
     if (!o.file_nonces.empty()) o.file.nonces = parse_u64(o.file_nonces, "--file-nonces");
     c.file_task = o.file;
   }
-  if (c.job_file.empty() && !c.file_task)
-    usage_error("coordinator needs a job: --header-job FILE (see examples/jobs/) or --file-task FILE");
+  if (c.job_file.empty() && !c.file_task && c.upstream.empty())
+    usage_error("coordinator needs a job: --header-job FILE (see examples/jobs/), --upstream URL or --file-task FILE");
+  if (!c.job_file.empty() && !c.upstream.empty()) usage_error("--header-job and --upstream are two job sources: give one");
+  if (c.proxy_prefix_bytes < 1 || c.proxy_prefix_bytes > 4) usage_error("--proxy-prefix-bytes must be 1..4");
   if (!c.seed_listen.empty() && !c.file_task) usage_error("--seed-listen serves the file task: give --file-task FILE");
   if (c.seed_clients < 1 || c.seed_clients > 10000) usage_error("--seed-clients must be 1..10000");
   if (!(c.job_interval >= 0.2 && c.job_interval <= 86400)) usage_error("--job-interval must be 0.2..86400 seconds");
@@ -69,7 +71,7 @@ int run_coordinator(Opts& o) {
   boost::asio::steady_timer grace(io);
   // A coordinator that only runs a file task exits once the result is written.
   co.on_file_task_finished([&] {
-    if (!c.job_file.empty()) return;
+    if (!c.job_file.empty() || !c.upstream.empty()) return;
     std::fprintf(stderr, "coordinator: file task done\n");
     co.shutdown();
     web.stop();
@@ -115,6 +117,12 @@ void add_coordinator(CLI::App& app, Runner& run) {
   sub->add_option("--cert", c.cert_file, "TLS certificate chain (PEM)");
   sub->add_option("--key", c.key_file, "TLS private key (PEM)");
   sub->add_option("--header-job", c.job_file, "Header work: a JSON file with mining.notify fields (examples/jobs/)");
+  sub->add_option("--upstream", c.upstream,
+                  "Proxy mode: mine for this Stratum pool (stratum+tcp:// or stratum+ssl://); repeat for backups, tried in order");
+  sub->add_option("--upstream-user", c.upstream_user, "Proxy mode: the user (wallet.worker) given to the pool (default hashforge)");
+  sub->add_option("--upstream-password", c.upstream_password, "Proxy mode: the password given to the pool (default x)");
+  sub->add_option("--proxy-prefix-bytes", c.proxy_prefix_bytes,
+                  "Proxy mode: extranonce1 bytes each worker adds to the pool's, 1..4 (default 2: 65536 workers)");
   sub->add_option("--job-interval", c.job_interval, "Seconds between job refreshes (default 30)");
   coord::FileTaskConfig& f = o->file;
   sub->add_option("--file-task", f.file, "The report's file task: find the best '<8 hex> <id>' line to append to FILE");

@@ -1,6 +1,8 @@
 #include "net/coordinator/coordinator.hpp"
 
 #include <cstdio>
+#include <cctype>
+#include <cmath>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -65,9 +67,37 @@ void Coordinator::start() {
     tls_->use_private_key_file(cfg_.key_file, asio::ssl::context::pem, ec);
     if (ec) throw std::runtime_error("cannot load key " + cfg_.key_file + ": " + ec.message());
   }
-  if (cfg_.job_file.empty() && !cfg_.file_task) throw std::runtime_error("no job source: give --header-job FILE or --file-task FILE");
+  if (cfg_.job_file.empty() && !cfg_.file_task && cfg_.upstream.empty())
+    throw std::runtime_error("no job source: give --header-job FILE, --upstream URL or --file-task FILE");
+  if (!cfg_.job_file.empty() && !cfg_.upstream.empty())
+    throw std::runtime_error("--header-job and --upstream are two job sources: give one");
   if (!cfg_.seed_listen.empty() && !cfg_.file_task) throw std::runtime_error("--seed-listen serves the file task: give --file-task FILE");
   if (!cfg_.job_file.empty()) load_jobs();
+  std::vector<netio::PoolUrl> pools;
+  for (const std::string& u : cfg_.upstream) {
+    std::string why;
+    auto pu = netio::parse_pool_url(u, &why);
+    if (!pu) throw std::runtime_error("--upstream: " + why);
+    pools.push_back(*pu);
+  }
+  if (!pools.empty()) {
+    if (cfg_.proxy_prefix_bytes < 1 || cfg_.proxy_prefix_bytes > 4) throw std::runtime_error("--proxy-prefix-bytes must be 1..4");
+    own_en1_size_ = cfg_.proxy_prefix_bytes;
+    UpstreamConfig uc;
+    uc.urls = std::move(pools);
+    uc.user = cfg_.upstream_user;
+    uc.password = cfg_.upstream_password;
+    uc.version_mask = cfg_.version_mask;
+    UpstreamPool::Events ev;
+    ev.ready = [this](const UpstreamLink& l) { return on_upstream_ready(l); };
+    ev.job = [this](mining::StratumJob j, double d) { on_upstream_job(std::move(j), d); };
+    ev.lost = [this](const std::string& why) {
+      log("upstream pool lost (" + why + "): workers wait for the next pool");
+      up_link_.reset();
+      drop_all_jobs();
+    };
+    upstream_ = std::make_unique<UpstreamPool>(io_, std::move(uc), std::move(ev), [this](const std::string& l) { log(l); });
+  }
   if (cfg_.file_task) {
     files_ = std::make_unique<FileTaskRunner>(io_, *cfg_.file_task, [this](const std::string& l) { log(l); });
     files_->on_finished([this] {
@@ -87,6 +117,7 @@ void Coordinator::start() {
   for (const std::string& l : cfg_.tls_listen) listen_on(l, true);
   // Last: it writes its state file, which a start that fails on a bad address must not leave.
   if (files_) files_->start();
+  if (upstream_) upstream_->start();
   job_timer_ = std::make_shared<asio::steady_timer>(io_);
   if (!templates_.empty()) {
     issue_job();
@@ -150,17 +181,99 @@ void Coordinator::session_ended(StratumSession* s) {
   sessions_.erase(s);
 }
 
-Bytes Coordinator::take_extranonce1() {
-  std::uint32_t v = next_en1_++;
-  while (en1_in_use_.count(v)) v = next_en1_++;
+std::optional<Bytes> Coordinator::take_extranonce1(std::string* why) {
+  if (upstream_ && !up_link_) {
+    *why = "the upstream pool is not connected yet; try again shortly";
+    return std::nullopt;
+  }
+  const std::uint64_t space = std::uint64_t{1} << (8 * own_en1_size_);
+  if (en1_in_use_.size() >= space) {
+    *why = "every extranonce1 value is in use (" + std::to_string(space) + " connections)";
+    return std::nullopt;
+  }
+  std::uint32_t v;
+  do v = static_cast<std::uint32_t>(next_en1_++ % space);
+  while (en1_in_use_.count(v));
   en1_in_use_.insert(v);
-  return Bytes{static_cast<std::uint8_t>(v >> 24), static_cast<std::uint8_t>(v >> 16), static_cast<std::uint8_t>(v >> 8),
-               static_cast<std::uint8_t>(v)};
+  Bytes own(own_en1_size_);
+  for (std::size_t i = 0; i < own_en1_size_; ++i) own[i] = static_cast<std::uint8_t>(v >> (8 * (own_en1_size_ - 1 - i)));
+  return own;
 }
 
-void Coordinator::release_extranonce1(const Bytes& en1) {
-  if (en1.size() != 4) return;
-  en1_in_use_.erase(std::uint32_t(en1[0]) << 24 | std::uint32_t(en1[1]) << 16 | std::uint32_t(en1[2]) << 8 | en1[3]);
+void Coordinator::release_extranonce1(const Bytes& own) {
+  if (own.size() != own_en1_size_) return;
+  std::uint32_t v = 0;
+  for (std::uint8_t b : own) v = v << 8 | b;
+  en1_in_use_.erase(v);
+}
+
+Bytes Coordinator::extranonce1_for(const Bytes& own) const {
+  if (!up_link_) return own;
+  Bytes en1 = up_link_->extranonce1;
+  en1.insert(en1.end(), own.begin(), own.end());
+  return en1;
+}
+
+std::uint32_t Coordinator::version_mask() const {
+  if (!upstream_) return cfg_.version_mask;
+  return up_link_ ? cfg_.version_mask & up_link_->version_mask : 0;
+}
+
+double Coordinator::difficulty_cap() const {
+  return upstream_ && up_link_ ? upstream_->difficulty() : INFINITY;
+}
+
+std::string Coordinator::on_upstream_ready(const UpstreamLink& link) {
+  if (link.extranonce2_size < own_en1_size_ + 2)
+    return "its extranonce2 is " + std::to_string(link.extranonce2_size) + " bytes: too small for " +
+           std::to_string(own_en1_size_) + " bytes of worker prefix and 2 for the workers (see --proxy-prefix-bytes)";
+  const bool changed = !up_link_ || up_link_->extranonce1 != link.extranonce1 ||
+                       up_link_->extranonce2_size != link.extranonce2_size || up_link_->version_mask != link.version_mask;
+  up_link_ = link;
+  en2_size_ = link.extranonce2_size - own_en1_size_;
+  if (changed) {
+    // Work built on the old extranonce is worth nothing to this pool.
+    drop_all_jobs();
+    pool_job_since_ready_ = false;
+    log("proxying " + link.url + ": workers get extranonce1 " + to_hex(link.extranonce1) + " + " +
+        std::to_string(own_en1_size_) + " bytes of their own and " + std::to_string(en2_size_) + " bytes of extranonce2");
+    for (StratumSession* s : std::set<StratumSession*>(sessions_)) s->on_extranonce_change();
+  }
+  return {};
+}
+
+void Coordinator::on_upstream_job(mining::StratumJob job, double difficulty) {
+  PoolJob pj{job.id, difficulty};
+  if (!pool_job_since_ready_) job.clean = true;  // the first job on a new link ends the old work
+  pool_job_since_ready_ = true;
+  std::vector<std::string> dropped;
+  auto issued = book_.add(std::move(job), &dropped);
+  for (const std::string& id : dropped) pool_jobs_.erase(id);
+  pool_jobs_[issued->id] = pj;
+  for (StratumSession* s : std::set<StratumSession*>(sessions_)) s->on_job(*issued, dropped);
+}
+
+void Coordinator::drop_all_jobs() {
+  std::vector<std::string> dropped;
+  book_.clear(&dropped);
+  pool_jobs_.clear();
+  for (StratumSession* s : std::set<StratumSession*>(sessions_)) s->forget_jobs(dropped);
+}
+
+bool Coordinator::forward_share(const std::string& job_id, const Bytes& own_en1, const mining::Submit& s,
+                                const mining::Hash32& hash, std::function<void(PoolAnswer)> done) {
+  auto it = pool_jobs_.find(job_id);
+  if (!upstream_ || !up_link_ || it == pool_jobs_.end()) return false;
+  // Pools differ on when a set_difficulty applies; forwarding at the lower of the two
+  // loses nothing, and a share the pool then finds too easy is answered by the pool.
+  if (!mining::meets_difficulty(hash, std::min(it->second.difficulty, upstream_->difficulty()))) return false;
+  auto lower = [](std::string x) {
+    for (char& c : x) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return x;
+  };
+  upstream_->submit(it->second.id, to_hex(own_en1) + lower(s.extranonce2), lower(s.ntime), lower(s.nonce),
+                    s.version_bits ? std::optional<std::string>(lower(*s.version_bits)) : std::nullopt, std::move(done));
+  return true;
 }
 
 mining::WorkerStats& Coordinator::new_worker_stats() {
@@ -268,6 +381,7 @@ void Coordinator::shutdown() {
     a->close(ec);
   }
   if (job_timer_) job_timer_->cancel();
+  if (upstream_) upstream_->stop();
   if (sample_timer_) sample_timer_->cancel();
   if (files_) files_->stop();
   for (auto& s : seed_servers_) s->stop();
@@ -307,6 +421,9 @@ json::object Coordinator::stats() const {
                                    {"duplicate", w->duplicate},
                                    {"low_difficulty", w->low},
                                    {"blocks", w->blocks},
+                                   {"forwarded", w->forwarded},
+                                   {"pool_accepted", w->pool_accepted},
+                                   {"pool_rejected", w->pool_rejected},
                                    {"best_difficulty", w->best_difficulty},
                                    {"best_hash", w->best_hash},
                                    {"connected_seconds", t - w->connected_at},
@@ -316,7 +433,11 @@ json::object Coordinator::stats() const {
   if (auto j = book_.current()) {
     const mining::NotifyFields f = mining::to_notify(*j);
     job = {{"id", f.job_id}, {"prevhash", f.prevhash}, {"version", f.version}, {"nbits", f.nbits}, {"ntime", f.ntime},
-           {"clean", f.clean}, {"source", cfg_.job_file}};
+           {"clean", f.clean}, {"source", upstream_ ? "proxy " + (up_link_ ? up_link_->url : std::string()) : cfg_.job_file}};
+    if (auto pj = pool_jobs_.find(f.job_id); pj != pool_jobs_.end()) {
+      job["pool_job_id"] = pj->second.id;
+      job["pool_difficulty"] = pj->second.difficulty;
+    }
   }
   json::array eps;
   for (const auto& e : endpoints_) eps.emplace_back(e);
@@ -333,6 +454,7 @@ json::object Coordinator::stats() const {
           {"blocks", blocks_},
           {"best", json::object{{"difficulty", best_difficulty_}, {"hash", best_hash_}, {"worker", best_worker_}}},
           {"job", job},
+          {"upstream", upstream_ ? json::value(upstream_->stats()) : json::value(nullptr)},
           {"file_task", files_ ? json::value(files_->stats()) : json::value(nullptr)},
           {"history", history},
           {"workers", workers}};

@@ -18,9 +18,11 @@
 #include <vector>
 
 #include "net/coordinator/file_task_runner.hpp"
+#include "net/coordinator/upstream_pool.hpp"
 #include "net/io/line_conn.hpp"
 #include "net/mining/job_book.hpp"
 #include "net/mining/job_file.hpp"
+#include "net/mining/share_check.hpp"
 #include "net/mining/vardiff.hpp"
 #include "net/mining/worker_stats.hpp"
 
@@ -35,6 +37,12 @@ struct CoordinatorConfig {
   std::vector<std::string> tls_listen;  // host:port, Stratum over TLS
   std::string cert_file, key_file;      // PEM, required for tls_listen
   std::string job_file;                 // header jobs (job source c); may be empty with a file task
+  // Proxy mode (job source b): a real Stratum pool's URLs, primary first, then backups.
+  std::vector<std::string> upstream;
+  std::string upstream_user = "hashforge", upstream_password = "x";
+  // Each worker's extranonce1 is the pool's plus this many bytes of its own; the pool's
+  // extranonce2 must leave at least 2 bytes after them.
+  unsigned proxy_prefix_bytes = 2;
   std::optional<FileTaskConfig> file_task;  // the report's file task (job source a)
   std::vector<std::string> seed_listen; // the report's plain protocol, host:port (default port 50010)
   unsigned seed_clients = 1;            // the plain-protocol server waits for this many clients
@@ -76,8 +84,22 @@ class Coordinator {
   std::uint64_t unix_now() const;
   const mining::JobBook& jobs() const { return book_; }
   std::size_t extranonce2_size() const { return en2_size_; }
-  Bytes take_extranonce1();
-  void release_extranonce1(const Bytes& en1);
+  // A connection's own extranonce1 bytes (unique among live connections), or nullopt with
+  // the reason it cannot have one now (proxy mode without a pool, or all values taken).
+  std::optional<Bytes> take_extranonce1(std::string* why);
+  void release_extranonce1(const Bytes& own);
+  // The extranonce1 a worker is told: in proxy mode the pool's followed by its own bytes.
+  Bytes extranonce1_for(const Bytes& own) const;
+  // The version bits workers may roll: the configured mask, and in proxy mode the pool's.
+  std::uint32_t version_mask() const;
+  // The highest difficulty a worker may be given: in proxy mode the pool's, so that no
+  // share the pool would take is held back.
+  double difficulty_cap() const;
+  bool proxying() const { return upstream_ != nullptr; }
+  // Proxy mode: passes an accepted share on to the pool if it meets the pool's difficulty;
+  // `done` then gets the pool's answer. Returns false (and never calls `done`) otherwise.
+  bool forward_share(const std::string& job_id, const Bytes& own_en1, const mining::Submit& s, const mining::Hash32& hash,
+                     std::function<void(PoolAnswer)> done);
   void session_ended(StratumSession* s);
   mining::WorkerStats& new_worker_stats();
   void on_share_result(const mining::WorkerStats& w, bool accepted, double difficulty, const std::string& hash_shown,
@@ -92,6 +114,10 @@ class Coordinator {
   asio::awaitable<void> sample_loop();
   void load_jobs();
   void issue_job();
+  void start_upstream();
+  std::string on_upstream_ready(const UpstreamLink& link);
+  void on_upstream_job(mining::StratumJob job, double difficulty);
+  void drop_all_jobs();
 
   asio::io_context& io_;
   CoordinatorConfig cfg_;
@@ -102,6 +128,7 @@ class Coordinator {
   std::set<StratumSession*> sessions_;
   std::set<std::uint32_t> en1_in_use_;
   std::uint32_t next_en1_;
+  std::size_t own_en1_size_ = 4;  // proxy_prefix_bytes in proxy mode
   std::size_t en2_size_ = 4;
   mining::JobBook book_;
   std::vector<mining::JobTemplate> templates_;
@@ -123,6 +150,15 @@ class Coordinator {
   std::unique_ptr<FileTaskRunner> files_;
   std::function<void()> file_done_;
   std::vector<std::unique_ptr<class SeedServer>> seed_servers_;
+  // Proxy mode.
+  std::unique_ptr<UpstreamPool> upstream_;
+  std::optional<UpstreamLink> up_link_;  // while the pool is ready
+  struct PoolJob {
+    std::string id;     // the pool's job id
+    double difficulty;  // the pool's difficulty when it sent the job
+  };
+  std::map<std::string, PoolJob> pool_jobs_;  // by our job id
+  bool pool_job_since_ready_ = false;
 };
 
 }  // namespace hf::coord

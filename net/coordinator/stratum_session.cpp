@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "engine/hex.hpp"
+#include "net/stratum/notify.hpp"
 
 namespace hf::coord {
 
@@ -56,7 +57,8 @@ StratumSession::~StratumSession() = default;
 void StratumSession::finish() {
   auth_timer_.cancel();
   stats_.connected = false;
-  if (!st_.extranonce1.empty()) co_.release_extranonce1(st_.extranonce1);
+  if (!own_en1_.empty()) co_.release_extranonce1(own_en1_);
+  own_en1_.clear();
   if (file_joined_ && co_.file_task()) co_.file_task()->leave(this);
   file_joined_ = false;
   st_.extranonce1.clear();
@@ -137,7 +139,16 @@ void StratumSession::handle(Message& m) {
 void StratumSession::on_subscribe(Message& m) {
   if (is_string_param(m.params, 0)) stats_.agent = std::string(m.params[0].as_string()).substr(0, 128);
   if (!subscribed_) {
-    st_.extranonce1 = co_.take_extranonce1();
+    std::string why;
+    auto own = co_.take_extranonce1(&why);
+    if (!own) {
+      fail(m.id, StratumError::other, why);
+      conn_->close_after_flush(why);
+      return;
+    }
+    own_en1_ = std::move(*own);
+    st_.extranonce1 = co_.extranonce1_for(own_en1_);
+    st_.extranonce2_size = co_.extranonce2_size();
     subscribed_ = true;
   }
   const std::string en1 = to_hex(st_.extranonce1);
@@ -192,7 +203,7 @@ void StratumSession::on_configure(Message& m) {
           if (!parsed) return fail(m.id, StratumError::other, "version-rolling.mask must be hex");
           want = *parsed;
         }
-      st_.version_mask = want & co_.config().version_mask;
+      st_.version_mask = want & co_.version_mask();
       if (st_.version_mask == 0) {
         out["version-rolling"] = false;
       } else {
@@ -338,7 +349,14 @@ void StratumSession::on_submit(Message& m) {
     stats_.best_hash = shown;
   }
   if (v.block) ++stats_.blocks;
-  reply(m.id, true);
+  std::weak_ptr<StratumSession> weak = weak_from_this();
+  if (co_.forward_share(s.job_id, own_en1_, s, v.hash, [weak, id = m.id](PoolAnswer a) {
+        if (auto self = weak.lock()) self->answer_forwarded(id, a);
+      })) {
+    ++stats_.forwarded;  // the pool's answer is relayed when it comes
+  } else {
+    reply(m.id, true);
+  }
   co_.log_share({{"worker", s.worker},
                  {"job_id", s.job_id},
                  {"extranonce1", to_hex(st_.extranonce1)},
@@ -354,7 +372,23 @@ void StratumSession::on_submit(Message& m) {
     if (auto next = vardiff_.on_share(now)) set_difficulty(*next);
 }
 
+void StratumSession::answer_forwarded(const json::value& id, const PoolAnswer& a) {
+  if (conn_->closed()) return;
+  if (a.accepted) {
+    ++stats_.pool_accepted;
+    return reply(id, true);
+  }
+  ++stats_.pool_rejected;
+  conn_->send(stratum::encode_error(id, a.code, a.message));
+}
+
 void StratumSession::set_difficulty(double d) {
+  if (d > co_.difficulty_cap()) {
+    // Proxy mode: never harder than the pool's difficulty, or shares the pool would take
+    // are held back. Vardiff starts over from the cap.
+    d = co_.difficulty_cap();
+    vardiff_.set(d, co_.now());
+  }
   if (difficulty_sent_ && d == next_difficulty_) return;
   next_difficulty_ = d;
   difficulty_sent_ = true;
@@ -364,25 +398,32 @@ void StratumSession::set_difficulty(double d) {
 
 void StratumSession::send_job(const mining::StratumJob& job) {
   st_.job_sent(job.id, next_difficulty_);
-  const mining::NotifyFields f = mining::to_notify(job);
-  json::array branch;
-  for (const std::string& h : f.merkle_branch) branch.emplace_back(h);
-  conn_->send(stratum::encode_notification(
-      "mining.notify", json::array{f.job_id, f.prevhash, f.coinb1, f.coinb2, branch, f.version, f.nbits, f.ntime, f.clean}));
+  conn_->send(stratum::encode_notification("mining.notify", stratum::notify_params(job)));
+}
+
+void StratumSession::forget_jobs(const std::vector<std::string>& dropped) {
+  for (const std::string& id : dropped) st_.forget_job(id);
 }
 
 void StratumSession::on_job(const mining::StratumJob& job, const std::vector<std::string>& dropped) {
-  for (const std::string& id : dropped) st_.forget_job(id);
+  forget_jobs(dropped);
   if (!authorized_ || !subscribed_ || conn_->closed()) return;
   // A worker that has gone quiet gets an easier difficulty, effective with this job.
   if (co_.config().vardiff)
     if (auto next = vardiff_.on_idle(co_.now())) set_difficulty(*next);
+  if (next_difficulty_ > co_.difficulty_cap()) set_difficulty(next_difficulty_);
   send_job(job);
 }
 
 void StratumSession::on_extranonce_change() {
   st_.extranonce2_size = co_.extranonce2_size();
   if (!subscribed_) return;
+  st_.extranonce1 = co_.extranonce1_for(own_en1_);
+  if (st_.version_mask & ~co_.version_mask()) {
+    // BIP 310: the server may narrow the mask at any time.
+    st_.version_mask &= co_.version_mask();
+    conn_->send(stratum::encode_notification("mining.set_version_mask", json::array{mining::hex_u32(st_.version_mask)}));
+  }
   if (extranonce_sub_) {
     conn_->send(stratum::encode_notification("mining.set_extranonce",
                                              json::array{to_hex(st_.extranonce1), st_.extranonce2_size}));

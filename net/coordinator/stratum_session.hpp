@@ -19,7 +19,9 @@ class StratumSession : public std::enable_shared_from_this<StratumSession>, publ
   asio::awaitable<void> run();
   // A new job is current; `dropped` are no longer live (their shares are stale).
   void on_job(const mining::StratumJob& job, const std::vector<std::string>& dropped);
-  // The extranonce2 size changed: a worker that asked gets set_extranonce, others reconnect.
+  void forget_jobs(const std::vector<std::string>& dropped);
+  // The extranonce (in proxy mode: the pool's part) or its size or the version mask
+  // changed: a worker that asked gets set_extranonce, others reconnect.
   void on_extranonce_change();
   void send_reconnect(const std::string& host, const std::string& port, int wait_s);
   void close(const std::string& why) { conn_->close(why); }
@@ -49,6 +51,7 @@ class StratumSession : public std::enable_shared_from_this<StratumSession>, publ
   void on_file(Message& m);  // hashforge.file.*
   asio::awaitable<void> file_sender(std::shared_ptr<const Bytes> data, std::string task, unsigned round, std::uint64_t gen);
   void set_difficulty(double d);
+  void answer_forwarded(const json::value& id, const PoolAnswer& a);
   void send_job(const mining::StratumJob& job);
   asio::awaitable<void> auth_deadline();
   void finish();  // the connection is over: release its extranonce1, leave the coordinator
@@ -58,6 +61,7 @@ class StratumSession : public std::enable_shared_from_this<StratumSession>, publ
   bool tls_;
   asio::steady_timer auth_timer_;
   mining::SessionShareState st_;
+  Bytes own_en1_;  // this connection's own extranonce1 bytes (all of it outside proxy mode)
   mining::Vardiff vardiff_;
   mining::WorkerStats& stats_;
   bool subscribed_ = false, authorized_ = false, extranonce_sub_ = false;

@@ -19,6 +19,12 @@ std::shared_ptr<const StratumJob> JobBook::add(StratumJob job, std::vector<std::
   return live_.back();
 }
 
+void JobBook::clear(std::vector<std::string>* dropped) {
+  for (const auto& j : live_)
+    if (dropped) dropped->push_back(j->id);
+  live_.clear();
+}
+
 const StratumJob* JobBook::find(const std::string& id) const {
   for (auto it = live_.rbegin(); it != live_.rend(); ++it)
     if ((*it)->id == id) return it->get();

@@ -33,6 +33,12 @@ double hash_difficulty(const Hash32& hash) {
   return static_cast<double>(65535.0L * std::ldexp(1.0L, 208) / value);
 }
 
+bool meets_difficulty(const Hash32& hash, double difficulty) {
+  Key target;
+  if (!target_from_difficulty(difficulty, &target).empty()) return false;
+  return !(key_of_hash(hash) > target);
+}
+
 ShareVerdict check_share(const StratumJob* job, const Submit& s, SessionShareState& st, std::uint64_t now) {
   if (!job) return reject(StratumError::job_not_found, "job not found (unknown or stale)");
   auto diff = st.job_difficulty.find(job->id);

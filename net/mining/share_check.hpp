@@ -64,6 +64,9 @@ inline constexpr std::uint32_t kNtimeSlack = 7200;  // seconds past max(job ntim
 // `job` is null when the job id is unknown or no longer live.
 ShareVerdict check_share(const StratumJob* job, const Submit& s, SessionShareState& st, std::uint64_t now_unix);
 
+// Whether a hash (as hashed, little-endian) is at or below the target of `difficulty`.
+bool meets_difficulty(const Hash32& hash, double difficulty);
+
 // diff1 / value of a hash read as a little-endian 256-bit number (Stratum's convention).
 double hash_difficulty(const Hash32& hash);
 

@@ -43,6 +43,8 @@ struct WorkerStats {
   double connected_at, last_seen;
   DecayingRate r1m, r5m, r1h;   // hashes per second
   std::uint64_t accepted = 0, rejected = 0, stale = 0, duplicate = 0, low = 0, blocks = 0;
+  // Proxy mode: accepted shares that also met the pool's difficulty, and the pool's answers.
+  std::uint64_t forwarded = 0, pool_accepted = 0, pool_rejected = 0;
   double accepted_work = 0;     // hashes the accepted shares stand for
   double best_difficulty = 0;
   std::string best_hash;        // as block explorers show it

@@ -1,35 +1,13 @@
 #include "net/worker/pool_client.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
-
 #include <random>
 
 #include "engine/hasher.hpp"
 #include "engine/hex.hpp"
 #include "net/mining/file_task.hpp"
+#include "net/stratum/notify.hpp"
 
 namespace hf::worker {
-
-using namespace boost::asio::experimental::awaitable_operators;
-
-std::optional<PoolUrl> parse_pool_url(const std::string& url, std::string* why) {
-  PoolUrl u;
-  u.text = url;
-  std::string rest;
-  for (const char* p : {"stratum+tcp://", "stratum+ssl://", "stratum+tls://"}) {
-    if (url.rfind(p, 0) == 0) {
-      u.tls = std::string(p) != "stratum+tcp://";
-      rest = url.substr(std::string(p).size());
-    }
-  }
-  if (rest.empty()) {
-    *why = "'" + url + "' is not stratum+tcp://host:port or stratum+ssl://host:port";
-    return std::nullopt;
-  }
-  if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
-  if (!netio::split_host_port(rest, &u.host, &u.port, why)) return std::nullopt;
-  return u;
-}
 
 PoolClient::PoolClient(asio::io_context& io, ClientConfig cfg, Miner& miner, std::function<void(const std::string&)> log)
     : io_(io), cfg_(std::move(cfg)), miner_(miner), log_(std::move(log)) {
@@ -68,10 +46,9 @@ void PoolClient::report_rate(double rate) {
 
 asio::awaitable<void> PoolClient::run() {
   std::mt19937 rng(std::random_device{}());
-  auto backoff = cfg_.backoff_min;
-  std::size_t index = 0;
+  netio::Failover failover(cfg_.urls.size(), cfg_.backoff_min, cfg_.backoff_max);
   while (!stopping_) {
-    PoolUrl url = redirect_ ? *redirect_ : cfg_.urls[index];
+    PoolUrl url = redirect_ ? *redirect_ : cfg_.urls[failover.current()];
     const bool redirected = redirect_.has_value();
     redirect_.reset();
     bool was_up = false;
@@ -83,19 +60,8 @@ asio::awaitable<void> PoolClient::run() {
     miner_.pause();
     counts_.pool.clear();
     if (stopping_) break;
-    std::chrono::milliseconds wait = backoff;
-    if (redirect_) {
-      wait = redirect_wait_;
-    } else if (was_up || redirected) {
-      // It worked for a while: start over at the primary after a short pause.
-      index = 0;
-      backoff = cfg_.backoff_min;
-      wait = cfg_.backoff_min;
-    } else {
-      index = (index + 1) % cfg_.urls.size();
-      if (index == 0) backoff = std::min(backoff * 2, cfg_.backoff_max);  // a whole round failed
-      wait = index == 0 ? backoff : std::chrono::milliseconds(0);
-    }
+    std::chrono::milliseconds wait = failover.next(was_up || redirected);
+    if (redirect_) wait = redirect_wait_;
     // Jitter keeps a fleet of workers from reconnecting in lockstep after a pool restart.
     wait += std::chrono::milliseconds(std::uniform_int_distribution<int>(0, static_cast<int>(wait.count() / 4))(rng));
     asio::steady_timer t(io_, wait);
@@ -103,37 +69,8 @@ asio::awaitable<void> PoolClient::run() {
   }
 }
 
-namespace {
-// The handshake's failure as a value, for use with `||` (see session()).
-asio::awaitable<boost::system::error_code> handshake(netio::Stream& s) {
-  try {
-    co_await s.handshake();
-  } catch (const boost::system::system_error& e) {
-    co_return e.code();
-  }
-  co_return boost::system::error_code{};
-}
-}  // namespace
-
 asio::awaitable<bool> PoolClient::session(const PoolUrl& url) {
-  asio::ip::tcp::resolver resolver(io_);
-  const auto eps = co_await resolver.async_resolve(url.host, url.port, asio::use_awaitable);
-  asio::ip::tcp::socket sock(io_);
-  asio::steady_timer deadline(io_, cfg_.connect_timeout);
-  // Errors come back as codes, not exceptions: `||` waits for the first operation that
-  // succeeds, so a refused connection would otherwise sit out the whole timeout.
-  boost::system::error_code ec;
-  auto connected = co_await (asio::async_connect(sock, eps, asio::redirect_error(asio::use_awaitable, ec)) ||
-                             deadline.async_wait(asio::use_awaitable));
-  if (connected.index() == 1) throw std::runtime_error("connect timed out");
-  if (ec) throw std::runtime_error("cannot connect: " + ec.message());
-  auto stream = url.tls ? netio::make_tls_stream(std::move(sock), *tls_, false, url.host) : netio::make_tcp_stream(std::move(sock));
-  if (url.tls) {
-    deadline.expires_after(cfg_.connect_timeout);
-    auto hs = co_await (handshake(*stream) || deadline.async_wait(asio::use_awaitable));
-    if (hs.index() == 1) throw std::runtime_error("TLS handshake timed out");
-    if (const auto& e = std::get<0>(hs)) throw std::runtime_error("TLS handshake failed: " + e.message());
-  }
+  auto stream = co_await netio::connect_stream(url, *tls_, cfg_.connect_timeout);
   netio::LineLimits lim;
   lim.idle_timeout = cfg_.idle_timeout;
   conn_ = std::make_shared<netio::LineConn>(std::move(stream), lim);
@@ -265,25 +202,8 @@ void PoolClient::on_reply(const stratum::Message& m) {
 }
 
 void PoolClient::on_notify(const json::array& p) {
-  mining::NotifyFields f;
-  auto str = [&](std::size_t i, std::string* out) {
-    if (i >= p.size() || !p[i].is_string()) return false;
-    *out = p[i].as_string();
-    return true;
-  };
-  bool ok = p.size() >= 9 && str(0, &f.job_id) && str(1, &f.prevhash) && str(2, &f.coinb1) && str(3, &f.coinb2) &&
-            p[4].is_array() && str(5, &f.version) && str(6, &f.nbits) && str(7, &f.ntime) && p[8].is_bool();
-  if (ok)
-    for (const json::value& b : p[4].as_array()) {
-      if (!b.is_string()) ok = false;
-      else f.merkle_branch.emplace_back(b.as_string());
-    }
-  std::string why = "wrong shape";
-  std::optional<mining::StratumJob> job;
-  if (ok) {
-    f.clean = p[8].as_bool();
-    job = mining::parse_notify(f, &why);
-  }
+  std::string why;
+  std::optional<mining::StratumJob> job = stratum::job_from_notify(p, &why);
   if (!job) {
     log_("ignoring a bad mining.notify: " + why);
     return;

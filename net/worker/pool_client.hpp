@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "net/io/connect.hpp"
 #include "net/io/line_conn.hpp"
 #include "net/stratum/json_rpc.hpp"
 #include "net/worker/miner.hpp"
@@ -19,12 +20,8 @@ namespace hf::worker {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-struct PoolUrl {
-  bool tls = false;
-  std::string host, port, text;
-};
-// stratum+tcp://host:port, stratum+ssl://host:port (also stratum+tls://).
-std::optional<PoolUrl> parse_pool_url(const std::string& url, std::string* why);
+using netio::PoolUrl;
+using netio::parse_pool_url;
 
 struct ClientConfig {
   std::vector<PoolUrl> urls;  // the first is the primary; the others are tried in turn

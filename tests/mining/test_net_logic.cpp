@@ -9,11 +9,14 @@
 #include <set>
 #include <string>
 
+#include "net/io/connect.hpp"
 #include "net/mining/job_book.hpp"
+#include "net/mining/share_check.hpp"
 #include "net/mining/job_file.hpp"
 #include "net/mining/vardiff.hpp"
 #include "net/mining/worker_stats.hpp"
 #include "net/stratum/json_rpc.hpp"
+#include "net/stratum/notify.hpp"
 
 using namespace hf::mining;
 using namespace hf::stratum;
@@ -191,6 +194,89 @@ TEST(JobBook, IdsInOrderCleanDropsAllOthersKeepOnlyTheNewest) {
   std::set<std::string> seen{ids.begin(), ids.end()};
   for (int i = 0; i < 100; ++i) EXPECT_TRUE(seen.insert(book.add(StratumJob{}, nullptr)->id).second) << i;
   EXPECT_EQ(book.live(), 3u);
+}
+
+TEST(JobBook, ClearEndsEveryLiveJobAndIdsGoOn) {
+  JobBook book(4);
+  std::vector<std::string> dropped;
+  book.add(StratumJob{}, nullptr);
+  book.add(StratumJob{}, nullptr);
+  book.clear(&dropped);
+  EXPECT_EQ(dropped, (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(book.live(), 0u);
+  EXPECT_EQ(book.current(), nullptr);
+  EXPECT_EQ(book.find("2"), nullptr);
+  // A share naming a job from before the clear must never match a new one.
+  EXPECT_EQ(book.add(StratumJob{}, nullptr)->id, "3");
+}
+
+// ---- mining.notify params ---------------------------------------------------------------
+
+TEST(Notify, ParamsRoundTripAndBadShapesGiveAReason) {
+  const json::array p{"job7", "1901125004612a1701c3a621d930d31d36b607df1fccc2160002d01c00000000", "0100", "ffff",
+                      json::array{"c40297f730dd7b5a99567eb8d27b78758f607507c52292d02d4031895b52f2ff"}, "20000000",
+                      "1b04864c", "4d1b2237", true};
+  std::string why;
+  auto job = hf::stratum::job_from_notify(p, &why);
+  ASSERT_TRUE(job) << why;
+  EXPECT_EQ(job->id, "job7");
+  EXPECT_EQ(job->version, 0x20000000u);
+  EXPECT_EQ(job->merkle_branch.size(), 1u);
+  EXPECT_TRUE(job->clean);
+  EXPECT_EQ(hf::stratum::notify_params(*job), p);
+  for (std::size_t drop = 0; drop < p.size(); ++drop) {
+    json::array q = p;
+    q.erase(q.begin() + static_cast<std::ptrdiff_t>(drop));
+    why.clear();
+    EXPECT_FALSE(hf::stratum::job_from_notify(q, &why)) << drop;
+    EXPECT_FALSE(why.empty());
+  }
+  json::array q = p;
+  q[4] = json::array{42};
+  EXPECT_FALSE(hf::stratum::job_from_notify(q, &why));
+  q = p;
+  q[1] = "zz";
+  EXPECT_FALSE(hf::stratum::job_from_notify(q, &why));
+}
+
+// ---- Failover between pool URLs -------------------------------------------------------------
+
+TEST(Failover, NextUrlAtOnceThenBackoffPerRoundAndBackToThePrimary) {
+  using ms = std::chrono::milliseconds;
+  hf::netio::Failover f(3, ms(500), ms(4000));
+  EXPECT_EQ(f.current(), 0u);
+  EXPECT_EQ(f.next(false), ms(0));  // primary failed: the first backup at once
+  EXPECT_EQ(f.current(), 1u);
+  EXPECT_EQ(f.next(false), ms(0));
+  EXPECT_EQ(f.current(), 2u);
+  EXPECT_EQ(f.next(false), ms(1000));  // a whole round failed: back off
+  EXPECT_EQ(f.current(), 0u);
+  f.next(false);
+  f.next(false);
+  EXPECT_EQ(f.next(false), ms(2000));
+  for (int i = 0; i < 8; ++i) f.next(false);
+  EXPECT_EQ(f.next(false), ms(4000)) << "capped";
+  f.next(false);
+  EXPECT_EQ(f.current(), 1u);
+  // A connection that worked: start over at the primary, shortest pause, backoff reset.
+  EXPECT_EQ(f.next(true), ms(500));
+  EXPECT_EQ(f.current(), 0u);
+  f.next(false);
+  f.next(false);
+  EXPECT_EQ(f.next(false), ms(1000));
+  hf::netio::Failover one(1, ms(500), ms(30000));
+  EXPECT_EQ(one.next(false), ms(1000));
+  EXPECT_EQ(one.current(), 0u);
+}
+
+TEST(MeetsDifficulty, AgreesWithHashDifficulty) {
+  Hash32 h{};
+  h[29] = 0xff;  // as a little-endian number: 0xff << 232
+  const double d = hash_difficulty(h);
+  EXPECT_TRUE(meets_difficulty(h, d * 0.999));
+  EXPECT_FALSE(meets_difficulty(h, d * 1.001));
+  EXPECT_TRUE(meets_difficulty(Hash32{}, 1e15));
+  EXPECT_FALSE(meets_difficulty(h, 0)) << "no target can be made from 0";
 }
 
 // ---- Job files ------------------------------------------------------------------------

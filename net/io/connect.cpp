@@ -1,0 +1,65 @@
+#include "net/io/connect.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include <stdexcept>
+
+namespace hf::netio {
+
+using namespace boost::asio::experimental::awaitable_operators;
+
+std::optional<PoolUrl> parse_pool_url(const std::string& url, std::string* why) {
+  PoolUrl u;
+  u.text = url;
+  std::string rest;
+  for (const char* p : {"stratum+tcp://", "stratum+ssl://", "stratum+tls://"}) {
+    if (url.rfind(p, 0) == 0) {
+      u.tls = std::string(p) != "stratum+tcp://";
+      rest = url.substr(std::string(p).size());
+    }
+  }
+  if (rest.empty()) {
+    *why = "'" + url + "' is not stratum+tcp://host:port or stratum+ssl://host:port";
+    return std::nullopt;
+  }
+  if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+  if (!split_host_port(rest, &u.host, &u.port, why)) return std::nullopt;
+  return u;
+}
+
+namespace {
+// The handshake's failure as a value, for use with `||` (see connect_stream()).
+awaitable<boost::system::error_code> handshake(Stream& s) {
+  try {
+    co_await s.handshake();
+  } catch (const boost::system::system_error& e) {
+    co_return e.code();
+  }
+  co_return boost::system::error_code{};
+}
+}  // namespace
+
+awaitable<std::unique_ptr<Stream>> connect_stream(const PoolUrl& url, ssl::context& tls, std::chrono::milliseconds timeout) {
+  auto ex = co_await asio::this_coro::executor;
+  tcp::resolver resolver(ex);
+  const auto eps = co_await resolver.async_resolve(url.host, url.port, asio::use_awaitable);
+  tcp::socket sock(ex);
+  asio::steady_timer deadline(ex, timeout);
+  // Errors come back as codes, not exceptions: `||` waits for the first operation that
+  // succeeds, so a refused connection would otherwise sit out the whole timeout.
+  boost::system::error_code ec;
+  auto connected = co_await (asio::async_connect(sock, eps, asio::redirect_error(asio::use_awaitable, ec)) ||
+                             deadline.async_wait(asio::use_awaitable));
+  if (connected.index() == 1) throw std::runtime_error("connect timed out");
+  if (ec) throw std::runtime_error("cannot connect: " + ec.message());
+  auto stream = url.tls ? make_tls_stream(std::move(sock), tls, false, url.host) : make_tcp_stream(std::move(sock));
+  if (url.tls) {
+    deadline.expires_after(timeout);
+    auto hs = co_await (handshake(*stream) || deadline.async_wait(asio::use_awaitable));
+    if (hs.index() == 1) throw std::runtime_error("TLS handshake timed out");
+    if (const auto& e = std::get<0>(hs)) throw std::runtime_error("TLS handshake failed: " + e.message());
+  }
+  co_return stream;
+}
+
+}  // namespace hf::netio

@@ -1,0 +1,52 @@
+// The client side of a Stratum connection, shared by the worker's pool client and the
+// coordinator's upstream (proxy) link: pool URLs, connecting with deadlines (TCP, then TLS),
+// and the failover-with-backoff policy over a list of URLs.
+#pragma once
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "net/io/stream.hpp"
+
+namespace hf::netio {
+
+struct PoolUrl {
+  bool tls = false;
+  std::string host, port, text;
+};
+// stratum+tcp://host:port, stratum+ssl://host:port (also stratum+tls://).
+std::optional<PoolUrl> parse_pool_url(const std::string& url, std::string* why);
+
+// Resolves and connects within `timeout`, then runs the TLS handshake (for a TLS URL) within
+// another `timeout`. `tls` must outlive the stream. Throws std::runtime_error with one line.
+awaitable<std::unique_ptr<Stream>> connect_stream(const PoolUrl& url, ssl::context& tls, std::chrono::milliseconds timeout);
+
+// Which URL to try next and how long to wait first. After a connection that had worked (or
+// a redirect), start over at the primary after the shortest pause; after a failure, move to
+// the next URL at once, and back off (doubling up to `max`) once a whole round has failed.
+// Pure code.
+class Failover {
+ public:
+  Failover(std::size_t urls, std::chrono::milliseconds min, std::chrono::milliseconds max)
+      : n_(urls ? urls : 1), min_(min), max_(max), backoff_(min) {}
+  std::size_t current() const { return index_; }
+  // The attempt on current() has ended; returns the wait before the next (without jitter).
+  std::chrono::milliseconds next(bool was_up) {
+    if (was_up) {
+      index_ = 0;
+      backoff_ = min_;
+      return min_;
+    }
+    index_ = (index_ + 1) % n_;
+    if (index_ != 0) return std::chrono::milliseconds(0);
+    backoff_ = std::min(backoff_ * 2, max_);
+    return backoff_;
+  }
+
+ private:
+  std::size_t n_, index_ = 0;
+  std::chrono::milliseconds min_, max_, backoff_;
+};
+
+}  // namespace hf::netio
