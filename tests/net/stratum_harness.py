@@ -72,14 +72,15 @@ class Coordinator:
     """A hashforge coordinator on loopback, on ports the OS picks."""
 
     def __init__(self, *args, job_file=None, http=False, tls=None, env=None, header_job=True, seed=False, directory=None,
-                 listen="127.0.0.1:0"):
+                 listen="127.0.0.1:0", prefix=()):
         self.dir = directory or tempfile.mkdtemp(prefix="hf-coord-")
         self.job_file = job_file or os.path.join(self.dir, "job.json")
         if job_file is None:
             with open(EXAMPLE_JOB) as f, open(self.job_file, "w") as g:
                 g.write(f.read())
         self.share_log = os.path.join(self.dir, "shares.jsonl")
-        cmd = [BIN, "coordinator", "--listen", listen, "--share-log", self.share_log, "--stats-interval", "0"]
+        # `prefix` runs it under another command (ip netns exec NS for the multi-host test).
+        cmd = list(prefix) + [BIN, "coordinator", "--listen", listen, "--share-log", self.share_log, "--stats-interval", "0"]
         if header_job:
             cmd += ["--header-job", self.job_file]
         if http:
@@ -293,9 +294,9 @@ def make_cert(directory):
     return cert, key
 
 
-def worker(coordinator_urls, *args, seconds=8):
+def worker(coordinator_urls, *args, seconds=8, prefix=()):
     """Starts a hashforge worker; returns the Popen (stdout carries the --json summary)."""
-    cmd = [BIN, "worker", "--seconds", str(seconds), "--json", "--stats-interval", "1"]
+    cmd = list(prefix) + [BIN, "worker", "--seconds", str(seconds), "--json", "--stats-interval", "1"]
     for u in coordinator_urls:
         cmd += ["--url", u]
     return subprocess.Popen(cmd + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
