@@ -1,6 +1,9 @@
 // `hashforge coordinator`: the mining coordinator (Stratum V1 over TCP and TLS, header jobs
 // from a file, vardiff, statistics, the web dashboard). Parses options and runs net/coordinator.
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -54,6 +57,16 @@ int run_coordinator(Opts& o) {
   c.auth_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.auth_timeout * 1000));
   if (o.quiet) c.log = [](const std::string&) {};
 
+  // Each worker is a descriptor: lift the soft limit toward the hard one (often 1024 of
+  // 4096 or more), enough for --max-connections plus listeners and files.
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    const rlim_t want = std::min<rlim_t>(rl.rlim_max, static_cast<rlim_t>(c.max_connections) + 256);
+    if (want > rl.rlim_cur) {
+      rl.rlim_cur = want;
+      setrlimit(RLIMIT_NOFILE, &rl);
+    }
+  }
   boost::asio::io_context io(1);
   coord::Coordinator co(io, c);
   coord::HttpServer web(io, [&co] { return co.stats(); });

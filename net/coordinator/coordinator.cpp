@@ -11,6 +11,7 @@
 #include "engine/hex.hpp"
 #include "net/coordinator/seed_server.hpp"
 #include "net/coordinator/stratum_session.hpp"
+#include "net/stratum/notify.hpp"
 
 namespace hf::coord {
 
@@ -175,6 +176,14 @@ asio::awaitable<void> Coordinator::accept_loop(std::shared_ptr<tcp::acceptor> ac
     sessions_.insert(s.get());
     asio::co_spawn(io_, [s]() { return s->run(); }, asio::detached);
   }
+}
+
+const std::string& Coordinator::notify_line(const mining::StratumJob& job) {
+  if (job.id != notify_id_ || notify_line_.empty()) {
+    notify_id_ = job.id;
+    notify_line_ = stratum::encode_notification("mining.notify", stratum::notify_params(job));
+  }
+  return notify_line_;
 }
 
 void Coordinator::session_ended(StratumSession* s) {

@@ -83,6 +83,8 @@ class Coordinator {
   double now() const;  // seconds since start, monotonic
   std::uint64_t unix_now() const;
   const mining::JobBook& jobs() const { return book_; }
+  // The mining.notify line for a job, encoded once and sent to every worker.
+  const std::string& notify_line(const mining::StratumJob& job);
   std::size_t extranonce2_size() const { return en2_size_; }
   // A connection's own extranonce1 bytes (unique among live connections), or nullopt with
   // the reason it cannot have one now (proxy mode without a pool, or all values taken).
@@ -131,6 +133,7 @@ class Coordinator {
   std::size_t own_en1_size_ = 4;  // proxy_prefix_bytes in proxy mode
   std::size_t en2_size_ = 4;
   mining::JobBook book_;
+  std::string notify_id_, notify_line_;  // the last job encoded
   std::vector<mining::JobTemplate> templates_;
   std::size_t next_template_ = 0;
   std::filesystem::file_time_type job_file_mtime_{};

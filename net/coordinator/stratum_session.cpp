@@ -3,7 +3,6 @@
 #include <cstdio>
 
 #include "engine/hex.hpp"
-#include "net/stratum/notify.hpp"
 
 namespace hf::coord {
 
@@ -398,7 +397,7 @@ void StratumSession::set_difficulty(double d) {
 
 void StratumSession::send_job(const mining::StratumJob& job) {
   st_.job_sent(job.id, next_difficulty_);
-  conn_->send(stratum::encode_notification("mining.notify", stratum::notify_params(job)));
+  conn_->send(co_.notify_line(job));
 }
 
 void StratumSession::forget_jobs(const std::vector<std::string>& dropped) {

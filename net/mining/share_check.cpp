@@ -70,7 +70,8 @@ ShareVerdict check_share(const StratumJob* job, const Submit& s, SessionShareSta
   v.hash = header_hash(v.header);
   // A duplicate is the same header, whatever the job id or the hex case: a job re-issued
   // with the same content must not let one share count twice.
-  std::string key(v.hash.begin(), v.hash.end());
+  std::uint64_t key;
+  std::memcpy(&key, v.hash.data(), sizeof key);  // the hash's least significant bytes
   for (const auto& [id, keys] : st.seen)
     if (keys.count(key)) return reject(StratumError::duplicate, "duplicate share");
   v.difficulty = hash_difficulty(v.hash);
@@ -86,7 +87,7 @@ ShareVerdict check_share(const StratumJob* job, const Submit& s, SessionShareSta
   }
   Key network;
   v.block = target_from_compact(job->nbits, &network).empty() && k <= network;
-  st.seen[job->id].insert(std::move(key));
+  st.seen[job->id].insert(key);
   v.accepted = true;
   return v;
 }

@@ -36,9 +36,11 @@ struct SessionShareState {
   std::size_t extranonce2_size = 4;
   std::uint32_t version_mask = 0;
   std::unordered_map<std::string, double> job_difficulty;
-  // Header hashes of the shares accepted, by job id (a share is a duplicate if any live
-  // job holds its hash).
-  std::unordered_map<std::string, std::unordered_set<std::string>> seen;
+  // The shares accepted, by job id (a share is a duplicate if any live job holds it), each
+  // as the low 64 bits of its header hash: the same header always gives the same key, and
+  // two different headers share one only by a 2^-64 chance (or 2^32 work spent by a worker
+  // to have its own share refused). 8 bytes, not 32, keep a busy coordinator's memory down.
+  std::unordered_map<std::string, std::unordered_set<std::uint64_t>> seen;
 
   void job_sent(const std::string& job_id, double difficulty) { job_difficulty[job_id] = difficulty; }
   // A job the coordinator no longer accepts shares for: its duplicates go with it.

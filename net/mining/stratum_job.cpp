@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "engine/engine.hpp"
 #include "engine/hasher.hpp"
 #include "engine/hex.hpp"
 
@@ -9,8 +10,11 @@ namespace hf::mining {
 
 namespace {
 
+// Every share check rebuilds a coinbase, a merkle root and a header: on the engine's fastest
+// self-tested single-stream SHA-256 (SHA-NI where the CPU has it), not the portable code.
 Hash32 sha256d(ByteView data) {
-  const Digest d = hash_once(Algo::sha256d, data);
+  static const SingleStreamFns* fns = &Engine::instance().single_stream();
+  const Digest d = hash_once(Algo::sha256d, data, fns);
   Hash32 h;
   std::memcpy(h.data(), d.bytes.data(), 32);
   return h;
