@@ -96,6 +96,7 @@ void Coordinator::start() {
       log("upstream pool lost (" + why + "): workers wait for the next pool");
       up_link_.reset();
       drop_all_jobs();
+      pool_job_since_ready_ = false;  // the next pool's first job replaces all work
     };
     upstream_ = std::make_unique<UpstreamPool>(io_, std::move(uc), std::move(ev), [this](const std::string& l) { log(l); });
   }
@@ -339,6 +340,7 @@ void Coordinator::load_jobs() {
   job_file_mtime_ = std::filesystem::last_write_time(cfg_.job_file, ec);
   const bool size_changed = !templates_.empty() && en2_size_ != t->front().extranonce2_size;
   templates_ = std::move(*t);
+  issued_.clear();
   next_template_ = 0;
   en2_size_ = templates_.front().extranonce2_size;
   if (size_changed) {
@@ -351,7 +353,21 @@ void Coordinator::issue_job() {
   mining::JobTemplate& t = templates_[next_template_];
   next_template_ = (next_template_ + 1) % templates_.size();
   mining::StratumJob job = t.job;
-  if (t.ntime_now) job.ntime = static_cast<std::uint32_t>(unix_now());
+  const std::uint64_t now = unix_now();
+  if (t.ntime_now) {
+    job.ntime = static_cast<std::uint32_t>(now);
+  } else {
+    // A fixed ntime is the file's at the template's first issue and then follows the clock,
+    // and each issue differs from the last: a refresh must never hand out the same work
+    // again (miners that restart their nonces on a new job would find only duplicates).
+    auto [it, first] = issued_.try_emplace(&t, Issued{now, t.job.ntime});
+    if (!first) {
+      const std::uint64_t by_clock = std::uint64_t{t.job.ntime} + (now > it->second.first ? now - it->second.first : 0);
+      const std::uint64_t next = std::max<std::uint64_t>(by_clock, std::uint64_t{it->second.ntime} + 1);
+      it->second.ntime = static_cast<std::uint32_t>(std::min<std::uint64_t>(next, 0xffffffffu));
+    }
+    job.ntime = it->second.ntime;
+  }
   auto cur = book_.current();
   job.clean = !cur || cur->prevhash != job.prevhash || cur->coinb1 != job.coinb1 || cur->coinb2 != job.coinb2;
   std::vector<std::string> dropped;

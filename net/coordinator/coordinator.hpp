@@ -136,6 +136,11 @@ class Coordinator {
   std::string notify_id_, notify_line_;  // the last job encoded
   std::vector<mining::JobTemplate> templates_;
   std::size_t next_template_ = 0;
+  struct Issued {
+    std::uint64_t first;  // unix time of the template's first issue
+    std::uint32_t ntime;  // the ntime it was last issued with
+  };
+  std::map<const mining::JobTemplate*, Issued> issued_;
   std::filesystem::file_time_type job_file_mtime_{};
   std::shared_ptr<asio::steady_timer> job_timer_;
   // Statistics of every worker seen; kept after disconnect for the dashboard, pruned by age.

@@ -167,6 +167,31 @@ class JobChanges(unittest.TestCase):
         # Judged at D0, the difficulty job 1 was sent at (unless it has aged out: then stale).
         self.assertTrue(r["result"] is True or r["error"][0] == 21, r)
 
+    def test_refreshes_of_a_fixed_job_never_repeat_its_work(self):
+        # A miner that restarts its nonces on every mining.notify (as cpuminer-opt does)
+        # must not be handed the same header work again: each refresh moves ntime on.
+        co = Coordinator("--difficulty", str(D0), "--no-vardiff", "--job-interval", "0.3")
+        self.addCleanup(co.stop)
+        c = Client(co.port)
+        self.addCleanup(c.close)
+        c.subscribe_authorize()
+        for _ in range(4):
+            c.wait_for("mining.notify")
+        jobs = c.jobs
+        with open(co.job_file) as f:
+            spec = json.load(f)
+        ntimes = [int(j.ntime, 16) for j in jobs]
+        self.assertEqual(ntimes[0], int(spec["ntime"], 16))  # the file's, at the first issue
+        self.assertEqual(ntimes, sorted(set(ntimes)), "every refresh has a later ntime")
+        self.assertTrue(all(j.prevhash == jobs[0].prevhash and j.coinb1 == jobs[0].coinb1 for j in jobs))
+        self.assertTrue(all(j.clean is False for j in jobs[1:]))
+        # The same nonce and extranonce2 on two refreshes are two different shares.
+        en2 = "00000009"
+        n = jobs[-2].find_share(c.en1, en2, D0)
+        self.assertIs(c.submit(jobs[-2], en2, jobs[-2].ntime, n)["result"], True)
+        h_next = hash_value(jobs[-1].header(c.en1, en2, jobs[-1].ntime, n))
+        self.assertNotEqual(h_next, hash_value(jobs[-2].header(c.en1, en2, jobs[-2].ntime, n)))
+
     def test_extranonce_change_reaches_subscribers_and_reconnects_the_rest(self):
         co = Coordinator("--difficulty", str(D0), "--no-vardiff", "--job-interval", "0.5")
         self.addCleanup(co.stop)
