@@ -2,7 +2,9 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
+#include <functional>
 #include <memory>
+#include <optional>
 
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
@@ -131,15 +133,42 @@ int run_worker(Opts& o) {
   log("mining on " + devices + (o.intensity < 100 ? " at " + std::to_string(static_cast<int>(o.intensity)) + "% duty" : ""));
 
   const auto t0 = std::chrono::steady_clock::now();
+  // Stopping (time up or a signal): stop hashing, then give the shares already found up to
+  // 2 s to be sent and answered, so none is lost and the counts are final. A second signal
+  // stops at once.
+  std::optional<std::chrono::steady_clock::time_point> stopped_at;
+  boost::asio::steady_timer drain(io);
+  std::function<void()> drain_tick = [&] {
+    if (client->pending_submits() == 0 || std::chrono::steady_clock::now() > *stopped_at + std::chrono::seconds(2))
+      return io.stop();
+    drain.expires_after(std::chrono::milliseconds(10));
+    drain.async_wait([&](boost::system::error_code ec) {
+      if (!ec) drain_tick();
+    });
+  };
+  auto finish = [&] {
+    if (stopped_at) return io.stop();
+    stopped_at = std::chrono::steady_clock::now();
+    miner.stop();  // shares it found are already posted here and go out first
+    drain.expires_after(std::chrono::milliseconds(10));
+    drain.async_wait([&](boost::system::error_code ec) {
+      if (!ec) drain_tick();
+    });
+  };
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code ec, int) {
-    if (!ec) io.stop();
-  });
+  std::function<void()> on_signal = [&] {
+    signals.async_wait([&](boost::system::error_code ec, int) {
+      if (ec) return;
+      finish();
+      on_signal();
+    });
+  };
+  on_signal();
   boost::asio::steady_timer end(io);
   if (o.seconds > 0) {
     end.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(o.seconds * 1000)));
     end.async_wait([&](boost::system::error_code ec) {
-      if (!ec) io.stop();
+      if (!ec) finish();
     });
   }
   boost::asio::steady_timer status(io);
@@ -158,7 +187,8 @@ int run_worker(Opts& o) {
   if (o.stats_interval > 0) tick();
   io.run();
   miner.stop();
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Mining time: to when hashing stopped, not counting the wait for the last answers.
+  const double secs = std::chrono::duration<double>(stopped_at.value_or(std::chrono::steady_clock::now()) - t0).count();
   const auto& c = client->counts();
   const worker::Miner::Rates r = miner.rates();
   if (o.json) {

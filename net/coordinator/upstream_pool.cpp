@@ -224,16 +224,9 @@ void UpstreamPool::handle(const stratum::Message& m) {
     return;
   }
   if (m.method == "client.reconnect") {
-    netio::PoolUrl next;
-    if (p.size() >= 2 && p[0].is_string() && (p[1].is_int64() || p[1].is_string())) {
-      next.tls = link_.url.rfind("stratum+tcp://", 0) != 0;
-      next.host = p[0].as_string();
-      next.port = p[1].is_int64() ? std::to_string(p[1].as_int64()) : std::string(p[1].as_string());
-      next.text = std::string(next.tls ? "stratum+ssl://" : "stratum+tcp://") + next.host + ":" + next.port;
-      redirect_ = next;
-    }
-    const std::int64_t wait = p.size() >= 3 && p[2].is_int64() ? std::clamp<std::int64_t>(p[2].as_int64(), 0, 3600) : 0;
-    redirect_wait_ = std::chrono::milliseconds(wait * 1000);
+    netio::Reconnect r = netio::parse_reconnect(p, link_.url.rfind("stratum+tcp://", 0) != 0);
+    redirect_ = std::move(r.url);
+    redirect_wait_ = r.wait;
     log_("upstream: the pool asked us to reconnect" + (redirect_ ? " to " + redirect_->text : std::string()));
     conn_->close("client.reconnect");
     return;

@@ -2,6 +2,7 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace hf::netio {
@@ -25,6 +26,21 @@ std::optional<PoolUrl> parse_pool_url(const std::string& url, std::string* why) 
   if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
   if (!split_host_port(rest, &u.host, &u.port, why)) return std::nullopt;
   return u;
+}
+
+Reconnect parse_reconnect(const boost::json::array& p, bool tls) {
+  Reconnect r;
+  if (p.size() >= 2 && p[0].is_string() && (p[1].is_int64() || p[1].is_string())) {
+    PoolUrl u;
+    u.tls = tls;
+    u.host = p[0].as_string();
+    u.port = p[1].is_int64() ? std::to_string(p[1].as_int64()) : std::string(p[1].as_string());
+    u.text = std::string(tls ? "stratum+ssl://" : "stratum+tcp://") + u.host + ":" + u.port;
+    r.url = std::move(u);
+  }
+  const std::int64_t wait = p.size() >= 3 && p[2].is_int64() ? std::clamp<std::int64_t>(p[2].as_int64(), 0, 3600) : 0;
+  r.wait = std::chrono::milliseconds(wait * 1000);
+  return r;
 }
 
 namespace {

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include <boost/json.hpp>
+
 #include "net/io/stream.hpp"
 
 namespace hf::netio {
@@ -17,6 +19,15 @@ struct PoolUrl {
 };
 // stratum+tcp://host:port, stratum+ssl://host:port (also stratum+tls://).
 std::optional<PoolUrl> parse_pool_url(const std::string& url, std::string* why);
+
+// client.reconnect's params [host, port, wait_s] (all optional): where to go (nullopt: the
+// same URL again) and how long to wait first (clamped to an hour). The new URL keeps the
+// current one's TLS setting.
+struct Reconnect {
+  std::optional<PoolUrl> url;
+  std::chrono::milliseconds wait{0};
+};
+Reconnect parse_reconnect(const boost::json::array& params, bool tls);
 
 // Resolves and connects within `timeout`, then runs the TLS handshake (for a TLS URL) within
 // another `timeout`. `tls` must outlive the stream. Throws std::runtime_error with one line.

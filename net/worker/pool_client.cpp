@@ -1,5 +1,6 @@
 #include "net/worker/pool_client.hpp"
 
+#include <algorithm>
 #include <random>
 
 #include "engine/hasher.hpp"
@@ -35,6 +36,11 @@ void PoolClient::submit(const FoundShare& s) {
   if (!authorized_ || !job_ || s.epoch != epoch_) return;  // found on work the pool no longer takes
   ++counts_.sent;
   send("mining.submit", json::array{cfg_.user, s.job_id, s.extranonce2, s.ntime, s.nonce}, "submit");
+}
+
+std::size_t PoolClient::pending_submits() const {
+  if (!conn_ || conn_->closed()) return 0;
+  return static_cast<std::size_t>(std::count_if(pending_.begin(), pending_.end(), [](const auto& p) { return p.second == "submit"; }));
 }
 
 void PoolClient::report_rate(double rate) {
@@ -88,6 +94,7 @@ asio::awaitable<bool> PoolClient::session(const PoolUrl& url) {
   pending_difficulty_ = difficulty_ = 1;
   log_("connected to " + url.text);
   counts_.pool = url.text;
+  current_tls_ = url.tls;
   send("mining.subscribe", json::array{cfg_.agent}, "subscribe");
   send("mining.authorize", json::array{cfg_.user, cfg_.password}, "authorize");
   send("mining.extranonce.subscribe", json::array{}, "extranonce");
@@ -132,16 +139,9 @@ void PoolClient::handle(const stratum::Message& m) {
     return;
   }
   if (m.method == "client.reconnect") {
-    PoolUrl next;
-    next.tls = false;
-    if (p.size() >= 2 && p[0].is_string() && (p[1].is_int64() || p[1].is_string())) {
-      next.host = p[0].as_string();
-      next.port = p[1].is_int64() ? std::to_string(p[1].as_int64()) : std::string(p[1].as_string());
-      next.text = "stratum+tcp://" + next.host + ":" + next.port;
-      redirect_ = next;
-    }
-    const std::int64_t wait = p.size() >= 3 && p[2].is_int64() ? std::clamp<std::int64_t>(p[2].as_int64(), 0, 3600) : 0;
-    redirect_wait_ = std::chrono::milliseconds(wait * 1000);
+    netio::Reconnect r = netio::parse_reconnect(p, current_tls_);
+    redirect_ = std::move(r.url);
+    redirect_wait_ = r.wait;
     log_("pool asked to reconnect" + (redirect_ ? " to " + redirect_->text : std::string()));
     conn_->close("client.reconnect");
     return;

@@ -51,6 +51,8 @@ class PoolClient {
   // the first hello are not asked again.
   void report_rate(double rate);
   const ClientCounts& counts() const { return counts_; }
+  // Submits sent and not yet answered on a live connection (a stopping worker waits for them).
+  std::size_t pending_submits() const;
 
  private:
   asio::awaitable<void> run();
@@ -71,6 +73,7 @@ class PoolClient {
   std::unique_ptr<asio::ssl::context> tls_;
   bool stopping_ = false;
   std::optional<PoolUrl> redirect_;  // from client.reconnect
+  bool current_tls_ = false;         // the connection's; a redirect keeps it
   std::chrono::milliseconds redirect_wait_{0};
   // Per connection.
   std::int64_t next_id_ = 1;

@@ -269,6 +269,26 @@ TEST(Failover, NextUrlAtOnceThenBackoffPerRoundAndBackToThePrimary) {
   EXPECT_EQ(one.current(), 0u);
 }
 
+TEST(Reconnect, ParamsGiveTheUrlAndWaitAndKeepTls) {
+  auto r = hf::netio::parse_reconnect(json::array{"pool.example", 3334, 5}, true);
+  ASSERT_TRUE(r.url);
+  EXPECT_EQ(r.url->text, "stratum+ssl://pool.example:3334");
+  EXPECT_TRUE(r.url->tls);
+  EXPECT_EQ(r.wait, std::chrono::milliseconds(5000));
+  r = hf::netio::parse_reconnect(json::array{"10.0.0.1", "3333"}, false);
+  ASSERT_TRUE(r.url);
+  EXPECT_EQ(r.url->text, "stratum+tcp://10.0.0.1:3333");
+  EXPECT_EQ(r.wait.count(), 0);
+  r = hf::netio::parse_reconnect(json::array{}, false);  // the same pool again, at once
+  EXPECT_FALSE(r.url);
+  r = hf::netio::parse_reconnect(json::array{"h", 1, 999999}, false);
+  EXPECT_EQ(r.wait, std::chrono::milliseconds(3600 * 1000)) << "at most an hour";
+  r = hf::netio::parse_reconnect(json::array{"h", 1, -5}, false);
+  EXPECT_EQ(r.wait.count(), 0);
+  r = hf::netio::parse_reconnect(json::array{42, json::array{}}, false);
+  EXPECT_FALSE(r.url) << "a malformed host is ignored";
+}
+
 TEST(MeetsDifficulty, AgreesWithHashDifficulty) {
   Hash32 h{};
   h[29] = 0xff;  // as a little-endian number: 0xff << 232

@@ -10,6 +10,7 @@ Needs root (CAP_NET_ADMIN) and iproute2; otherwise the test is skipped with the 
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -78,24 +79,29 @@ class MultiHost(unittest.TestCase):
         block = os.path.join(d, "block.txt")
         with open(block, "wb") as f:
             f.write(BLOCK)
-        co = Coordinator("--difficulty", "0.0005", "--no-vardiff", "--file-task", block, "--file-seconds", "0",
+        co = Coordinator("--difficulty", "0.0001", "--no-vardiff", "--file-task", block, "--file-seconds", "0",
                          "--file-nonces", str(NONCES), "--range-seconds", "0.2", listen="0.0.0.0:0", directory=d,
                          prefix=[IP, "netns", "exec", self.coord_ns])
         self.addCleanup(co.stop)
         # The coordinator is not reachable from here: only over the veth links.
         backends = [b for b in usable_backends() if not b.startswith(("cuda", "opencl"))]
-        chosen = [backends[0], backends[-1]]
+        chosen = [backends[0], backends[1 % len(backends)]]
         procs = []
         for ns, b in zip(self.worker_ns, chosen):
             url = "stratum+tcp://%s:%d" % (self.addrs[ns][0], co.port)
-            procs.append(worker([url], "--backend", b, "--threads", "1", "--user", ns, seconds=15,
+            procs.append(worker([url], "--backend", b, "--threads", "1", "--user", ns, seconds=300,
                                 prefix=[IP, "netns", "exec", ns]))
+        # Until the file task is done and each worker has had a share accepted (not a fixed
+        # time: a loaded machine is slower, never wrong).
         record = block + ".result.json"
-        deadline = time.time() + HANG_GUARD * 4
-        while time.time() < deadline and not os.path.exists(record):
+        deadline = time.time() + HANG_GUARD * 8
+        while time.time() < deadline and not (
+                os.path.exists(record) and {s["worker"] for s in co.shares()} >= set(self.worker_ns)):
             time.sleep(0.2)
-        self.assertTrue(os.path.exists(record), "the file task did not finish: " + co.stderr()[-2000:])
+        for p in procs:
+            p.send_signal(signal.SIGTERM)  # the worker prints its summary and exits 0
         results = [finish_worker(self, p)[0] for p in procs]
+        self.assertTrue(os.path.exists(record), "the file task did not finish: " + co.stderr()[-2000:])
         for ns, r in zip(self.worker_ns, results):
             self.assertGreater(r["accepted"], 0, (ns, r))
             self.assertEqual(r["rejected"] - r["stale"], 0, (ns, r))
