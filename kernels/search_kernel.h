@@ -47,11 +47,37 @@ HF_FN void hf_collect(HF_LOCAL_PTR u32* keys, HF_LOCAL_PTR u32* red, HF_LOCAL_PT
   if (lid == 0) HF_ATOMIC_MIN(&out[1], red[0]);
 }
 
+#if defined(HF_DIRECT) && HF_DIRECT
+/* CPU OpenCL devices: no barriers at all. PoCL runs a work-group as loops over its
+ * work-items, split at every barrier, with values live across one saved per work-item; here
+ * each work-item reports its own candidates and offers its lowest key with one global
+ * atomic, done only when it beats the best seen so far (a plain read filters nearly all). */
+HF_FN void hf_report(u32x key, u32 gid, u32 count, u32 threshold, HF_GLOBAL u32* HF_RESTRICT out, u32 capacity) {
+  const u32x id = gid * HF_VW + HF_IOTA;
+  key = HF_SELECT((u32x)0xffffffffu, key, id < count);
+  const u32 m = HF_VMIN(key);
+  if (m < out[1]) HF_ATOMIC_MIN(&out[1], m);
+  if (m <= threshold) {
+    u32 k[HF_VW];
+    HF_VSTORE(key, 0, k);
+    for (u32 l = 0; l < HF_VW; ++l) {
+      if (k[l] <= threshold) {
+        const u32 i = HF_ATOMIC_INC(&out[0]);
+        if (i < capacity) out[2 + i] = gid * HF_VW + l;
+      }
+    }
+  }
+}
+#define HF_SEARCH_LOCALS const u32 gid = HF_GID
+#define hf_emit(key, gid, lid, count, threshold, keys, red, hit) hf_report(key, gid, count, threshold, out, capacity)
+#define hf_collect(keys, red, hit, lid, gid, count, threshold, out, capacity) ((void)0)
+#else
 #define HF_SEARCH_LOCALS            \
   HF_LOCAL u32 keys[HF_WG * HF_VW]; \
   HF_LOCAL u32 red[HF_WG];          \
   HF_LOCAL u32 hit[HF_WG];          \
   const u32 gid = HF_GID, lid = HF_LID
+#endif
 
 /* Any field layout and encoding. Work-item g takes nonces base + g*HF_VW .. + HF_VW - 1. */
 HF_KERNEL void hf_search(HF_GLOBAL const u32* HF_RESTRICT P, u32 base_lo, u32 base_hi, u32 count, u32 threshold,
