@@ -61,7 +61,8 @@ HF_FN void hf_report(u32x key, u32 gid, u32 count, u32 threshold, HF_GLOBAL u32*
     u32 k[HF_VW];
     HF_VSTORE(key, 0, k);
     for (u32 l = 0; l < HF_VW; ++l) {
-      if (k[l] <= threshold) {
+      /* Lanes past `count` hold the largest key, which a maximal target still accepts. */
+      if (gid * HF_VW + l < count && k[l] <= threshold) {
         const u32 i = HF_ATOMIC_INC(&out[0]);
         if (i < capacity) out[2 + i] = gid * HF_VW + l;
       }
