@@ -112,7 +112,8 @@ class CudaBackend final : public DeviceBackend {
     if (p.size() > params_words_) {
       check(cudaFree(params_), "cudaFree");
       params_ = nullptr;
-      check(cudaMalloc(&params_, p.size() * 4), "cudaMalloc");
+      params_words_ = 0;  // a failed allocation below leaves none, and the next job retries
+      check(cudaMalloc(&params_, p.size() * 4), "cudaMalloc (search parameters)");
       params_words_ = p.size();
     }
     check(cudaMemcpy(params_, p.data(), p.size() * 4, cudaMemcpyHostToDevice), "cudaMemcpy");
