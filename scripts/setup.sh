@@ -16,6 +16,7 @@ PKGS=(
   ocl-icd-opencl-dev opencl-headers         # OpenCL loader and headers (devices found at run time)
   pocl-opencl-icd                           # PoCL: OpenCL on the CPU, so OpenCL code is tested everywhere
   hashcat                                   # the device bench anchor (hashcat -b -m 1400), same run
+  iproute2                                  # ip netns + veth: the multi-host test (when run as root)
 )
 
 missing=()
