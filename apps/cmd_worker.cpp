@@ -149,11 +149,9 @@ int run_worker(Opts& o) {
   auto finish = [&] {
     if (stopped_at) return io.stop();
     stopped_at = std::chrono::steady_clock::now();
-    miner.stop();  // shares it found are already posted here and go out first
-    drain.expires_after(std::chrono::milliseconds(10));
-    drain.async_wait([&](boost::system::error_code ec) {
-      if (!ec) drain_tick();
-    });
+    miner.stop();
+    // Posted after the shares the miner found, which therefore go out first.
+    boost::asio::post(io, drain_tick);
   };
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   std::function<void()> on_signal = [&] {

@@ -20,7 +20,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -49,10 +48,9 @@ struct Options {
 
 struct Totals {
   int connected = 0, ready = 0, failed = 0, closed = 0;
-  std::uint64_t sent = 0, answered = 0, accepted = 0, searched = 0, unfound = 0;
+  std::uint64_t sent = 0, answered = 0, accepted = 0, unfound = 0;
   std::map<int, std::uint64_t> rejected;  // by error code
   std::vector<float> latency_us;          // submits sent inside the measured window
-  std::uint64_t late_replies = 0;         // answered after the window closed
 };
 
 struct Run {
@@ -168,10 +166,7 @@ class LoadConn : public std::enable_shared_from_this<LoadConn> {
     const Clock::time_point sent = it->second;
     inflight_.erase(it);
     const auto now = Clock::now();
-    if (!run_.in_window(sent)) {
-      if (sent >= run_.measure_to) ++run_.t.late_replies;
-      return;
-    }
+    if (!run_.in_window(sent)) return;
     ++run_.t.answered;
     run_.t.latency_us.push_back(static_cast<float>(std::chrono::duration<double, std::micro>(now - sent).count()));
     if (auto err = stratum::reply_error(*m)) ++run_.t.rejected[err->code];
@@ -216,7 +211,6 @@ class LoadConn : public std::enable_shared_from_this<LoadConn> {
     for (int tries = 0; tries < 64 && !found; ++tries) {
       const mining::Header80 header = mining::build_header(*job_, root_, job_->ntime, nonce_++, job_->version);
       found = mining::meets_difficulty(mining::header_hash(header), difficulty_);
-      ++run_.t.searched;
     }
     if (!found) {
       ++run_.t.unfound;

@@ -70,14 +70,18 @@ HF_FN void hf_report(u32x key, u32 gid, u32 count, u32 threshold, HF_GLOBAL u32*
   }
 }
 #define HF_SEARCH_LOCALS const u32 gid = HF_GID
-#define hf_emit(key, gid, lid, count, threshold, keys, red, hit) hf_report(key, gid, count, threshold, out, capacity)
-#define hf_collect(keys, red, hit, lid, gid, count, threshold, out, capacity) ((void)0)
+#define HF_REPORT(key) hf_report((key), gid, count, threshold, out, capacity)
 #else
 #define HF_SEARCH_LOCALS            \
   HF_LOCAL u32 keys[HF_WG * HF_VW]; \
   HF_LOCAL u32 red[HF_WG];          \
   HF_LOCAL u32 hit[HF_WG];          \
   const u32 gid = HF_GID, lid = HF_LID
+#define HF_REPORT(key)                                                  \
+  do {                                                                  \
+    hf_emit((key), gid, lid, count, threshold, keys, red, hit);         \
+    hf_collect(keys, red, hit, lid, gid, count, threshold, out, capacity); \
+  } while (0)
 #endif
 
 /* Any field layout and encoding. Work-item g takes nonces base + g*HF_VW .. + HF_VW - 1. */
@@ -85,8 +89,7 @@ HF_KERNEL void hf_search(HF_GLOBAL const u32* HF_RESTRICT P, u32 base_lo, u32 ba
                          HF_GLOBAL u32* HF_RESTRICT out, u32 capacity) {
   HF_SEARCH_LOCALS;
   const u64 first = (((u64)base_hi << 32) | base_lo) + (u64)gid * HF_VW;
-  hf_emit(hf_sha256_key(P, first), gid, lid, count, threshold, keys, red, hit);
-  hf_collect(keys, red, hit, lid, gid, count, threshold, out, capacity);
+  HF_REPORT(hf_sha256_key(P, first));
 }
 
 /* A little-endian u32 nonce filling one whole word (Bitcoin headers): no encoding work. */
@@ -97,8 +100,7 @@ HF_KERNEL void hf_search_u32le(HF_GLOBAL const u32* HF_RESTRICT P, u32 base_lo, 
   u32x aw[6];
   aw[0] = HF_BSWAPX(n);
   for (u32 k = 1; k < 6; ++k) aw[k] = 0;
-  hf_emit(hf_sha256_key_words(P, aw), gid, lid, count, threshold, keys, red, hit);
-  hf_collect(keys, red, hit, lid, gid, count, threshold, out, capacity);
+  HF_REPORT(hf_sha256_key_words(P, aw));
 }
 
 
@@ -106,8 +108,7 @@ HF_KERNEL void hf_search_u32le(HF_GLOBAL const u32* HF_RESTRICT P, u32 base_lo, 
 HF_KERNEL void hf_search_header80(HF_GLOBAL const u32* HF_RESTRICT P, u32 base_lo, u32 base_hi, u32 count,
                                   u32 threshold, HF_GLOBAL u32* HF_RESTRICT out, u32 capacity) {
   HF_SEARCH_LOCALS;
-  hf_emit(hf_header80_key(P, base_lo + gid * HF_VW + HF_IOTA), gid, lid, count, threshold, keys, red, hit);
-  hf_collect(keys, red, hit, lid, gid, count, threshold, out, capacity);
+  HF_REPORT(hf_header80_key(P, base_lo + gid * HF_VW + HF_IOTA));
 }
 
 #endif

@@ -1,7 +1,6 @@
 #include "net/coordinator/coordinator.hpp"
 
 #include <cstdio>
-#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <random>
@@ -277,12 +276,10 @@ bool Coordinator::forward_share(const std::string& job_id, const Bytes& own_en1,
   // Pools differ on when a set_difficulty applies; forwarding at the lower of the two
   // loses nothing, and a share the pool then finds too easy is answered by the pool.
   if (!mining::meets_difficulty(hash, std::min(it->second.difficulty, upstream_->difficulty()))) return false;
-  auto lower = [](std::string x) {
-    for (char& c : x) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return x;
-  };
-  upstream_->submit(it->second.id, to_hex(own_en1) + lower(s.extranonce2), lower(s.ntime), lower(s.nonce),
-                    s.version_bits ? std::optional<std::string>(lower(*s.version_bits)) : std::nullopt, std::move(done));
+  // The share was checked, so its fields are valid hex; the pool gets them in lowercase.
+  auto hex = [](const std::string& h) { return to_hex(*from_hex(h)); };
+  upstream_->submit(it->second.id, to_hex(own_en1) + hex(s.extranonce2), hex(s.ntime), hex(s.nonce),
+                    s.version_bits ? std::optional<std::string>(hex(*s.version_bits)) : std::nullopt, std::move(done));
   return true;
 }
 

@@ -97,7 +97,6 @@ class Coordinator {
   // The highest difficulty a worker may be given: in proxy mode the pool's, so that no
   // share the pool would take is held back.
   double difficulty_cap() const;
-  bool proxying() const { return upstream_ != nullptr; }
   // Proxy mode: passes an accepted share on to the pool if it meets the pool's difficulty;
   // `done` then gets the pool's answer. Returns false (and never calls `done`) otherwise.
   bool forward_share(const std::string& job_id, const Bytes& own_en1, const mining::Submit& s, const mining::Hash32& hash,
@@ -116,7 +115,6 @@ class Coordinator {
   asio::awaitable<void> sample_loop();
   void load_jobs();
   void issue_job();
-  void start_upstream();
   std::string on_upstream_ready(const UpstreamLink& link);
   void on_upstream_job(mining::StratumJob job, double difficulty);
   void drop_all_jobs();

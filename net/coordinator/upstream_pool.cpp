@@ -108,7 +108,7 @@ asio::awaitable<void> UpstreamPool::run() {
     if (stopping_) break;
     std::chrono::milliseconds wait = failover.next((was_up && !refused_) || redirected);
     if (redirect_) wait = redirect_wait_;
-    wait += std::chrono::milliseconds(std::uniform_int_distribution<int>(0, static_cast<int>(wait.count() / 4))(rng));
+    wait = netio::with_jitter(wait, rng);
     if (wait.count() > 0) log_("upstream: next try in " + std::to_string(wait.count()) + " ms");
     asio::steady_timer t(io_, wait);
     boost::system::error_code ec;

@@ -60,4 +60,12 @@ class Failover {
   std::chrono::milliseconds min_, max_, backoff_;
 };
 
+// `wait` plus up to a quarter more at random, so a fleet of clients does not reconnect in
+// lockstep after a pool restart.
+template <class Rng>
+std::chrono::milliseconds with_jitter(std::chrono::milliseconds wait, Rng& rng) {
+  const auto extra = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(wait.count() / 4 + 1));
+  return wait + std::chrono::milliseconds(extra);
+}
+
 }  // namespace hf::netio

@@ -68,8 +68,7 @@ asio::awaitable<void> PoolClient::run() {
     if (stopping_) break;
     std::chrono::milliseconds wait = failover.next(was_up || redirected);
     if (redirect_) wait = redirect_wait_;
-    // Jitter keeps a fleet of workers from reconnecting in lockstep after a pool restart.
-    wait += std::chrono::milliseconds(std::uniform_int_distribution<int>(0, static_cast<int>(wait.count() / 4))(rng));
+    wait = netio::with_jitter(wait, rng);
     asio::steady_timer t(io_, wait);
     co_await t.async_wait(asio::use_awaitable);
   }
