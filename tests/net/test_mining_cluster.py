@@ -60,10 +60,12 @@ class Cluster(unittest.TestCase):
         self.addCleanup(co.stop)
         procs = [worker([co.url()], "--backend", b, "--threads", "1", "--user", "w%d-%s" % (i, b), seconds=10)
                  for i, b in enumerate(chosen)]
-        deadline = time.time() + 8
+        deadline = time.time() + HANG_GUARD
         while time.time() < deadline:  # the dashboard's numbers while they mine
             stats = co.stats()
-            if stats["workers_connected"] == 3:
+            # Connected, and each has reported its backend (hashforge.hello comes after
+            # authorize; an OpenCL worker builds its kernels first, slowly under ASan).
+            if sum(1 for w in stats["workers"] if w["connected"] and w["backend"]) == 3:
                 break
             time.sleep(0.2)
         self.assertEqual(stats["workers_connected"], 3)
