@@ -63,7 +63,10 @@ void print_json(const boost::json::value& v) { std::cout << boost::json::seriali
 std::string si_rate(double v, const char* unit) {
   const char* prefixes[] = {"", "k", "M", "G", "T"};
   int i = 0;
-  while (v >= 1000 && i < 4) { v /= 1000; ++i; }
+  while (v >= 1000 && i < 4) {
+    v /= 1000;
+    ++i;
+  }
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.2f %s%s/s", v, prefixes[i], unit);
   return buf;

@@ -31,7 +31,7 @@ void write_file_atomic(const std::string& path, ByteView data);
 std::uint64_t parse_u64(const std::string& s, const char* what);  // decimal or 0x hex
 double parse_double(const std::string& s, const char* what);
 
-void print_json(const boost::json::value& v);  // pretty enough: one object, newline
+void print_json(const boost::json::value& v);              // pretty enough: one object, newline
 std::string si_rate(double per_second, const char* unit);  // "12.3 M" + unit + "/s"
 
 // Progress on stderr: a redrawn bar on a terminal, a plain line every few seconds otherwise.

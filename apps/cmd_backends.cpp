@@ -40,7 +40,8 @@ int run_backends(const Opts& o) {
                      {"why_unavailable", s.why_unavailable},
                      {"selftest", s.selftest},
                      {"usable", s.usable()}});
-    print_json(boost::json::object{{"cpu", f.brand}, {"backends", arr}, {"chosen", chosen}, {"devices_note", e.devices_note()}});
+    print_json(boost::json::object{
+        {"cpu", f.brand}, {"backends", arr}, {"chosen", chosen}, {"devices_note", e.devices_note()}});
     return 0;
   }
   std::printf("CPU: %s\n\n", f.brand.empty() ? "(unknown)" : f.brand.c_str());
@@ -58,7 +59,8 @@ int run_backends(const Opts& o) {
 
 void add_backends(CLI::App& app, Runner& run) {
   auto o = std::make_shared<Opts>();
-  CLI::App* sub = app.add_subcommand("backends", "List backends, their self-test results, and the choice per operation");
+  CLI::App* sub =
+      app.add_subcommand("backends", "List backends, their self-test results, and the choice per operation");
   sub->add_flag("--json", o->json, "Machine-readable output");
   sub->add_option("--backend", o->backend, "Show the choice with this backend forced");
   sub->callback([o, &run] { run = [o] { return run_backends(*o); }; });

@@ -5,10 +5,10 @@
 #include <openssl/opensslv.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
-#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -55,8 +55,10 @@ double hashcat_m1400() {
     double v = 0;
     if (std::sscanf(colon + 1, "%lf %7s", &v, unit) != 2) continue;
     const double m = unit[0] == 'k' ? 1e3 : unit[0] == 'M' ? 1e6 : unit[0] == 'G' ? 1e9 : unit[0] == 'T' ? 1e12 : 1;
-    if (sp[7] == '*') total = v * m;
-    else single += v * m;
+    if (sp[7] == '*')
+      total = v * m;
+    else
+      single += v * m;
   }
   pclose(p);
   return total > 0 ? total : single;
@@ -87,7 +89,8 @@ double openssl_rate(const EVP_MD* md, std::size_t size, double seconds) {
 }
 
 // Engine batch hashing: bytes per second over `total` bytes cut into messages of `size`.
-double batch_rate(Algo algo, const Bytes& data, std::size_t size, const std::string& be, unsigned threads, double seconds) {
+double batch_rate(Algo algo, const Bytes& data, std::size_t size, const std::string& be, unsigned threads,
+                  double seconds) {
   std::vector<ByteView> views;
   for (std::size_t off = 0; off + size <= data.size(); off += size) views.push_back({data.data() + off, size});
   BatchOptions bo;
@@ -97,7 +100,10 @@ double batch_rate(Algo algo, const Bytes& data, std::size_t size, const std::str
   const auto t0 = Clock::now();
   do {
     SpanSource src(views);
-    bytes += Engine::instance().hash_batch(algo, src, [](std::uint64_t, const Digest&) {}, bo).bytes;
+    bytes += Engine::instance()
+                 .hash_batch(
+                     algo, src, [](std::uint64_t, const Digest&) {}, bo)
+                 .bytes;
   } while (since(t0) < seconds);
   return bytes / since(t0);
 }
@@ -244,8 +250,9 @@ int run_bench(const Opts& o) {
   // from host memory, and the bare copy rate), and hashcat's rate on the devices it sees.
   std::vector<DeviceBatchTiming> dev_batch;
   for (const std::string& n : devices) {
-    if (!o.json) std::fprintf(stderr, "bench: %s batch SHA-1, %zu x %zu KiB...\n", n.c_str(), o.device_messages,
-                              o.device_message_kib);
+    if (!o.json)
+      std::fprintf(stderr, "bench: %s batch SHA-1, %zu x %zu KiB...\n", n.c_str(), o.device_messages,
+                   o.device_message_kib);
     auto t = e.find(n)->time_device_batch(Algo::sha1, o.device_messages, o.device_message_kib << 10);
     dev_batch.push_back(t.value_or(DeviceBatchTiming{}));
   }
@@ -286,33 +293,33 @@ int run_bench(const Opts& o) {
                      {"sha1_64B_bytes_per_s", entry(r.sha1_64, ossl_1_64, scalar ? scalar->sha1_64 : 0)},
                      {"sha256_64B_bytes_per_s", entry(r.sha256_64, ossl_256_64, scalar ? scalar->sha256_64 : 0)}});
     }
-    print_json(boost::json::object{
-        {"date", date},
-        {"cpu", cpu},
-        {"threads", threads},
-        {"seconds_per_measurement", s},
-        {"rounds", o.repeat},
-        {"openssl",
-         {{"version", OPENSSL_VERSION_TEXT},
-          {"sha256_16KiB_bytes_per_s", ossl_256_16k},
-          {"sha256_compressions_per_s", ossl_compr},
-          {"sha1_1MiB_bytes_per_s", ossl_1_1m},
-          {"sha256_1MiB_bytes_per_s", ossl_256_1m},
-          {"sha1_64B_bytes_per_s", ossl_1_64},
-          {"sha256_64B_bytes_per_s", ossl_256_64}}},
-        {"backends", arr},
-        {"devices", devices_json(devices, dev_batch, rows, hashcat)},
-        {"hashcat_m1400_hashes_per_s", hashcat}});
+    print_json(boost::json::object{{"date", date},
+                                   {"cpu", cpu},
+                                   {"threads", threads},
+                                   {"seconds_per_measurement", s},
+                                   {"rounds", o.repeat},
+                                   {"openssl",
+                                    {{"version", OPENSSL_VERSION_TEXT},
+                                     {"sha256_16KiB_bytes_per_s", ossl_256_16k},
+                                     {"sha256_compressions_per_s", ossl_compr},
+                                     {"sha1_1MiB_bytes_per_s", ossl_1_1m},
+                                     {"sha256_1MiB_bytes_per_s", ossl_256_1m},
+                                     {"sha1_64B_bytes_per_s", ossl_1_64},
+                                     {"sha256_64B_bytes_per_s", ossl_256_64}}},
+                                   {"backends", arr},
+                                   {"devices", devices_json(devices, dev_batch, rows, hashcat)},
+                                   {"hashcat_m1400_hashes_per_s", hashcat}});
     return 0;
   }
 
   std::printf("hashforge bench  %s  CPU: %s  threads: %u  (%.1f s per measurement, median of %u rounds)\n", date,
               cpu.c_str(), threads, s, o.repeat);
-  std::printf("OpenSSL (%s), 1 thread, same run: sha256 16 KiB %s = %s compressions; sha1 1 MiB %s; sha256 1 MiB %s; "
-              "sha1 64 B %s; sha256 64 B %s\n\n",
-              OPENSSL_VERSION_TEXT, si_rate(ossl_256_16k, "B").c_str(), si_rate(ossl_compr, "").c_str(),
-              si_rate(ossl_1_1m, "B").c_str(), si_rate(ossl_256_1m, "B").c_str(), si_rate(ossl_1_64, "B").c_str(),
-              si_rate(ossl_256_64, "B").c_str());
+  std::printf(
+      "OpenSSL (%s), 1 thread, same run: sha256 16 KiB %s = %s compressions; sha1 1 MiB %s; sha256 1 MiB %s; "
+      "sha1 64 B %s; sha256 64 B %s\n\n",
+      OPENSSL_VERSION_TEXT, si_rate(ossl_256_16k, "B").c_str(), si_rate(ossl_compr, "").c_str(),
+      si_rate(ossl_1_1m, "B").c_str(), si_rate(ossl_256_1m, "B").c_str(), si_rate(ossl_1_64, "B").c_str(),
+      si_rate(ossl_256_64, "B").c_str());
   auto cell = [&](double v, double anchor, double sc, const char* unit) {
     char b[96];
     std::snprintf(b, sizeof b, "%s x%.2f", si_rate(v, unit).c_str(), anchor > 0 ? v / anchor : 0);
@@ -323,7 +330,12 @@ int run_bench(const Opts& o) {
     }
     return out;
   };
-  struct Col { const char* title; double Row::*f; double anchor; const char* unit; };
+  struct Col {
+    const char* title;
+    double Row::*f;
+    double anchor;
+    const char* unit;
+  };
   const Col cols[] = {
       {"sha256d header scan (nonces; x = vs OpenSSL SHA-256 compressions/s)", &Row::scan, ossl_compr, "H"},
       {"seed file job, best line (nonces; x = vs OpenSSL compressions/s)", &Row::file, ossl_compr, "H"},
@@ -335,7 +347,8 @@ int run_bench(const Opts& o) {
   for (const Col& c : cols) {
     std::printf("%s\n", c.title);
     for (const Row& r : rows)
-      std::printf("  %-8s %s\n", r.name.c_str(), cell(r.*(c.f), c.anchor, scalar ? (*scalar).*(c.f) : 0, c.unit).c_str());
+      std::printf("  %-8s %s\n", r.name.c_str(),
+                  cell(r.*(c.f), c.anchor, scalar ? (*scalar).*(c.f) : 0, c.unit).c_str());
   }
   if (!devices.empty()) {
     std::printf("\nDevices\n");
@@ -367,11 +380,15 @@ void add_bench(CLI::App& app, Runner& run) {
   CLI::App* sub = app.add_subcommand("bench", "Benchmark every backend beside OpenSSL, measured in the same run");
   sub->add_option("--backend", o->backend, "Only this backend (and scalar, for the speed-up)");
   sub->add_option("--threads", o->threads, "Threads, 1..1024 (default: all cores)")->check(CLI::Range(1u, 1024u));
-  sub->add_option("--seconds", o->seconds, "Seconds per measurement")->capture_default_str()->check(CLI::Range(0.01, 3600.0));
+  sub->add_option("--seconds", o->seconds, "Seconds per measurement")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 3600.0));
   sub->add_option("--bulk-mib", o->bulk_mib, "MiB of in-memory data for the bulk measurements")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{65536}));
-  sub->add_option("--repeat", o->repeat, "Rounds; each figure is the median")->capture_default_str()->check(CLI::Range(1u, 100u));
+  sub->add_option("--repeat", o->repeat, "Rounds; each figure is the median")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100u));
   sub->add_flag("--json", o->json, "Machine-readable output");
   sub->add_flag("--no-devices", o->no_devices, "CPU backends only (skip GPUs and OpenCL devices)");
   sub->add_option("--device-messages", o->device_messages, "Messages in the device batch measurement")

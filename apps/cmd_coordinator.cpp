@@ -36,7 +36,8 @@ int run_coordinator(Opts& o) {
   }
   if (c.job_file.empty() && !c.file_task && c.upstream.empty())
     usage_error("coordinator needs a job: --header-job FILE (see examples/jobs/), --upstream URL or --file-task FILE");
-  if (!c.job_file.empty() && !c.upstream.empty()) usage_error("--header-job and --upstream are two job sources: give one");
+  if (!c.job_file.empty() && !c.upstream.empty())
+    usage_error("--header-job and --upstream are two job sources: give one");
   if (c.proxy_prefix_bytes < 1 || c.proxy_prefix_bytes > 4) usage_error("--proxy-prefix-bytes must be 1..4");
   if (!c.seed_listen.empty() && !c.file_task) usage_error("--seed-listen serves the file task: give --file-task FILE");
   if (c.seed_clients < 1 || c.seed_clients > 10000) usage_error("--seed-clients must be 1..10000");
@@ -45,7 +46,8 @@ int run_coordinator(Opts& o) {
   for (double d : {c.start_difficulty, c.vardiff_cfg.min_difficulty, c.vardiff_cfg.max_difficulty})
     if (!target_from_difficulty(d, &probe).empty() || !(d > 0))
       usage_error("difficulties must be positive numbers a target can be made from");
-  if (c.vardiff_cfg.min_difficulty > c.vardiff_cfg.max_difficulty) usage_error("--min-difficulty is above --max-difficulty");
+  if (c.vardiff_cfg.min_difficulty > c.vardiff_cfg.max_difficulty)
+    usage_error("--min-difficulty is above --max-difficulty");
   if (!(c.vardiff_cfg.target_interval >= 0.05 && c.vardiff_cfg.target_interval <= 3600))
     usage_error("--share-interval must be 0.05..3600 seconds");
   if (o.version_mask.size() > 8 || o.version_mask.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
@@ -106,11 +108,12 @@ int run_coordinator(Opts& o) {
     summary.async_wait([&](boost::system::error_code ec) {
       if (ec) return;
       const auto s = co.stats();
-      std::fprintf(stderr, "coordinator: %lld workers, %s (1 min), %llu accepted, %llu rejected, best difficulty %.4g\n",
-                   static_cast<long long>(s.at("workers_connected").as_uint64()),
-                   si_rate(s.at("hashrate").at("1m").as_double(), "H").c_str(),
-                   static_cast<unsigned long long>(s.at("accepted").as_uint64()),
-                   static_cast<unsigned long long>(s.at("rejected").as_uint64()), s.at("best").at("difficulty").as_double());
+      std::fprintf(
+          stderr, "coordinator: %lld workers, %s (1 min), %llu accepted, %llu rejected, best difficulty %.4g\n",
+          static_cast<long long>(s.at("workers_connected").as_uint64()),
+          si_rate(s.at("hashrate").at("1m").as_double(), "H").c_str(),
+          static_cast<unsigned long long>(s.at("accepted").as_uint64()),
+          static_cast<unsigned long long>(s.at("rejected").as_uint64()), s.at("best").at("difficulty").as_double());
       tick();
     });
   };
@@ -130,9 +133,11 @@ void add_coordinator(CLI::App& app, Runner& run) {
   sub->add_option("--cert", c.cert_file, "TLS certificate chain (PEM)");
   sub->add_option("--key", c.key_file, "TLS private key (PEM)");
   sub->add_option("--header-job", c.job_file, "Header work: a JSON file with mining.notify fields (examples/jobs/)");
-  sub->add_option("--upstream", c.upstream,
-                  "Proxy mode: mine for this Stratum pool (stratum+tcp:// or stratum+ssl://); repeat for backups, tried in order");
-  sub->add_option("--upstream-user", c.upstream_user, "Proxy mode: the user (wallet.worker) given to the pool (default hashforge)");
+  sub->add_option(
+      "--upstream", c.upstream,
+      "Proxy mode: mine for this Stratum pool (stratum+tcp:// or stratum+ssl://); repeat for backups, tried in order");
+  sub->add_option("--upstream-user", c.upstream_user,
+                  "Proxy mode: the user (wallet.worker) given to the pool (default hashforge)");
   sub->add_option("--upstream-password", c.upstream_password, "Proxy mode: the password given to the pool (default x)");
   sub->add_option("--proxy-prefix-bytes", c.proxy_prefix_bytes,
                   "Proxy mode: extranonce1 bytes each worker adds to the pool's, 1..4 (default 2: 65536 workers)");
@@ -140,15 +145,21 @@ void add_coordinator(CLI::App& app, Runner& run) {
   coord::FileTaskConfig& f = o->file;
   sub->add_option("--file-task", f.file, "The report's file task: find the best '<8 hex> <id>' line to append to FILE");
   sub->add_option("--file-id", f.identifier, "File task: the identifier after the nonce (default G06)");
-  sub->add_option("--file-seconds", f.seconds, "File task: mining time per round, counted while workers mine (default 60; 0: until searched)");
-  sub->add_option("--file-rounds", f.rounds, "File task: rounds, each appending one line to the last round's result (default 1)");
-  sub->add_option("--file-nonces", o->file_nonces, "File task: nonces 0..N-1 per round (default 4294967296, all of 8 hex digits)");
-  sub->add_option("--range-seconds", f.range_seconds, "File task: a worker's range should take about this long (default 5)");
+  sub->add_option("--file-seconds", f.seconds,
+                  "File task: mining time per round, counted while workers mine (default 60; 0: until searched)");
+  sub->add_option("--file-rounds", f.rounds,
+                  "File task: rounds, each appending one line to the last round's result (default 1)");
+  sub->add_option("--file-nonces", o->file_nonces,
+                  "File task: nonces 0..N-1 per round (default 4294967296, all of 8 hex digits)");
+  sub->add_option("--range-seconds", f.range_seconds,
+                  "File task: a worker's range should take about this long (default 5)");
   sub->add_option("--file-result", f.result_file, "File task: result file (default FILE.result)");
   sub->add_option("--file-record", f.record_file, "File task: JSON record of the run (default RESULT.json)");
   sub->add_option("--file-state", f.state_file, "File task: saved state for resuming (default RESULT.state.json)");
-  sub->add_option("--seed-listen", c.seed_listen, "Serve the file task over the report's plain protocol on [HOST:]PORT (e.g. 0.0.0.0:50010)");
-  sub->add_option("--seed-clients", c.seed_clients, "Plain protocol: clients to wait for before sending the file (default 1)");
+  sub->add_option("--seed-listen", c.seed_listen,
+                  "Serve the file task over the report's plain protocol on [HOST:]PORT (e.g. 0.0.0.0:50010)");
+  sub->add_option("--seed-clients", c.seed_clients,
+                  "Plain protocol: clients to wait for before sending the file (default 1)");
   sub->add_option("--difficulty", c.start_difficulty, "Starting share difficulty (default 1; below 1 allowed)");
   sub->add_option("--min-difficulty", c.vardiff_cfg.min_difficulty, "Vardiff floor (default 1/65536)");
   sub->add_option("--max-difficulty", c.vardiff_cfg.max_difficulty, "Vardiff ceiling (default 1e15)");
@@ -158,7 +169,8 @@ void add_coordinator(CLI::App& app, Runner& run) {
                   "BIP 310 version bits workers may roll, hex (default 1fffe000; empty or 0 refuses rolling)");
   sub->add_option("--password", c.password, "Password mining.authorize must give (default: any)");
   sub->add_option("--idle-timeout", o->idle_timeout, "Close a worker silent this many seconds (default 900)");
-  sub->add_option("--line-timeout", o->line_timeout, "Close a connection that takes longer to finish a line (default 30)");
+  sub->add_option("--line-timeout", o->line_timeout,
+                  "Close a connection that takes longer to finish a line (default 30)");
   sub->add_option("--auth-timeout", o->auth_timeout, "Close a connection not authorized within this (default 60)");
   sub->add_option("--max-connections", c.max_connections, "Connections held at once (default 20000)");
   sub->add_option("--reconnect-to", c.reconnect_to, "HOST:PORT sent with client.reconnect on shutdown");

@@ -18,8 +18,8 @@
 namespace hf::cli {
 
 namespace {
-constexpr std::size_t kBatchFileLimit = 16u << 20;   // larger files are streamed
-constexpr std::size_t kBatchBytes = 128u << 20;      // small files held at once
+constexpr std::size_t kBatchFileLimit = 16u << 20;  // larger files are streamed
+constexpr std::size_t kBatchBytes = 128u << 20;     // small files held at once
 
 struct Opts {
   std::string algo = "sha256";
@@ -34,10 +34,17 @@ void print_line(const Digest& d, const std::string& name) {
   std::string esc;
   bool escaped = false;
   for (char c : name) {
-    if (c == '\\') { esc += "\\\\"; escaped = true; }
-    else if (c == '\n') { esc += "\\n"; escaped = true; }
-    else if (c == '\r') { esc += "\\r"; escaped = true; }
-    else esc += c;
+    if (c == '\\') {
+      esc += "\\\\";
+      escaped = true;
+    } else if (c == '\n') {
+      esc += "\\n";
+      escaped = true;
+    } else if (c == '\r') {
+      esc += "\\r";
+      escaped = true;
+    } else
+      esc += c;
   }
   std::printf("%s%s  %s\n", escaped ? "\\" : "", d.hex().c_str(), esc.c_str());
 }
@@ -80,7 +87,10 @@ int run_hash(Opts o) {
   if (o.files.empty()) o.files.push_back("-");
   int rc = 0;
 
-  struct Pending { std::string name; Bytes data; };
+  struct Pending {
+    std::string name;
+    Bytes data;
+  };
   std::vector<Pending> pending;
   std::size_t pending_bytes = 0;
   auto flush = [&] {
@@ -92,7 +102,8 @@ int run_hash(Opts o) {
     BatchOptions bo;
     bo.backend = std::string(be.name());
     bo.threads = o.threads;
-    e.hash_batch(*algo, src, [&](std::uint64_t i, const Digest& d) { digests[i] = d; }, bo);
+    e.hash_batch(
+        *algo, src, [&](std::uint64_t i, const Digest& d) { digests[i] = d; }, bo);
     for (std::size_t i = 0; i < pending.size(); ++i) print_line(digests[i], pending[i].name);
     pending.clear();
     pending_bytes = 0;
@@ -117,8 +128,10 @@ int run_hash(Opts o) {
         // Fall back to streaming, which copes with files that change length.
         flush();
         Digest d;
-        if (stream_file(*algo, name, fns, &d)) print_line(d, name);
-        else rc = kExitFailure;
+        if (stream_file(*algo, name, fns, &d))
+          print_line(d, name);
+        else
+          rc = kExitFailure;
         continue;
       }
       pending_bytes += data.size();
@@ -133,8 +146,10 @@ int run_hash(Opts o) {
       continue;
     }
     Digest d;
-    if (stream_file(*algo, name, fns, &d)) print_line(d, name);
-    else rc = kExitFailure;
+    if (stream_file(*algo, name, fns, &d))
+      print_line(d, name);
+    else
+      rc = kExitFailure;
   }
   flush();
   std::fflush(stdout);

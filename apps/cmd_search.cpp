@@ -98,10 +98,19 @@ LineFormat parse_format(const std::string& fmt, const std::string& id) {
   bool seen = false;
   std::string* out = &lf.before;
   for (std::size_t i = 0; i < fmt.size(); ++i) {
-    if (fmt[i] != '%') { *out += fmt[i]; continue; }
+    if (fmt[i] != '%') {
+      *out += fmt[i];
+      continue;
+    }
     if (++i >= fmt.size()) usage_error("--format: ends with a lone '%'");
-    if (fmt[i] == '%') { *out += '%'; continue; }
-    if (fmt[i] == 's') { *out += id; continue; }
+    if (fmt[i] == '%') {
+      *out += '%';
+      continue;
+    }
+    if (fmt[i] == 's') {
+      *out += id;
+      continue;
+    }
     std::size_t width = 0;
     const bool zero = fmt[i] == '0';
     while (i < fmt.size() && fmt[i] >= '0' && fmt[i] <= '9') {
@@ -149,7 +158,8 @@ int run_file(const FileOpts& o) {
   std::uint64_t start;
   if (!o.start.empty()) {
     start = parse_u64(o.start, "--start");
-    if (start > max) usage_error("--start " + o.start + " is outside the nonce space (largest " + std::to_string(max) + ")");
+    if (start > max)
+      usage_error("--start " + o.start + " is outside the nonce space (largest " + std::to_string(max) + ")");
   } else {
     std::random_device rd;
     std::mt19937_64 gen((std::uint64_t(rd()) << 32) ^ rd());
@@ -233,7 +243,9 @@ int run_file(const FileOpts& o) {
     std::printf("leading zeros: %d hex digits (%d bits)\n", zbits / 4, zbits);
     std::printf("nonces:        %llu from %llu%s\n", static_cast<unsigned long long>(r.hashes),
                 static_cast<unsigned long long>(start),
-                r.complete ? "" : r.cancelled ? " (interrupted)" : " (time budget reached)");
+                r.complete    ? ""
+                : r.cancelled ? " (interrupted)"
+                              : " (time budget reached)");
     std::printf("rate:          %s on %s, %u threads, %.2f s\n", si_rate(r.rate(), "H").c_str(), r.backend.c_str(),
                 r.threads, r.seconds);
     std::printf("result file:   %s\n", out.c_str());
@@ -309,12 +321,15 @@ int report_hits(const SearchJob& job, const SearchResult& r, bool json, bool str
   } else {
     warnings_json(r);
     if (!streamed && r.best)
-      std::printf("best: nonce %llu hash %s\n", static_cast<unsigned long long>(r.best->nonce),
-                  (job.order == ByteOrder::bitcoin ? reversed_hex(r.best->digest.view()) : r.best->digest.hex()).c_str());
+      std::printf(
+          "best: nonce %llu hash %s\n", static_cast<unsigned long long>(r.best->nonce),
+          (job.order == ByteOrder::bitcoin ? reversed_hex(r.best->digest.view()) : r.best->digest.hex()).c_str());
     std::printf("# %zu hits, %llu dropped (--max-hits %zu); %llu nonces%s; %s on %s, %u threads, %.2f s\n",
                 r.hits.size(), static_cast<unsigned long long>(r.dropped_hits), job.max_hits,
                 static_cast<unsigned long long>(r.hashes),
-                r.complete ? "" : r.cancelled ? " (interrupted)" : " (time budget reached)",
+                r.complete    ? ""
+                : r.cancelled ? " (interrupted)"
+                              : " (time budget reached)",
                 si_rate(r.rate(), "H").c_str(), r.backend.c_str(), r.threads, r.seconds);
   }
   return r.cancelled ? 130 : 0;
@@ -346,8 +361,8 @@ int run_header(const HeaderOpts& o) {
   }
   const std::uint64_t first = parse_u64(o.first, "--first");
   if (first > 0xffffffffull) usage_error("--first " + o.first + " is outside the 32-bit nonce space");
-  const std::uint64_t count = o.count.empty() ? (first <= 0xffffffffull ? 0x100000000ull - first : 0)
-                                              : parse_u64(o.count, "--count");
+  const std::uint64_t count =
+      o.count.empty() ? (first <= 0xffffffffull ? 0x100000000ull - first : 0) : parse_u64(o.count, "--count");
   job.range = {first, count};
   job.budget = budget_of(o.c.seconds);
   ProgressPrinter pp(!o.c.quiet && !o.c.json);
@@ -355,8 +370,8 @@ int run_header(const HeaderOpts& o) {
   if (!o.c.json)
     ro.on_hit = [&](const Hit& h) {
       pp.finish();
-      std::printf("%llu %08llx %s\n", static_cast<unsigned long long>(h.nonce), static_cast<unsigned long long>(h.nonce),
-                  reversed_hex(h.digest.view()).c_str());
+      std::printf("%llu %08llx %s\n", static_cast<unsigned long long>(h.nonce),
+                  static_cast<unsigned long long>(h.nonce), reversed_hex(h.digest.view()).c_str());
       std::fflush(stdout);
     };
   SearchResult r = Engine::instance().search(job, ro);
@@ -417,7 +432,8 @@ int run_raw(const RawOpts& o) {
 }  // namespace
 
 void add_search(CLI::App& app, Runner& run) {
-  CLI::App* search = app.add_subcommand("search", "Nonce search: file (the report's task), header (Bitcoin), raw (general)");
+  CLI::App* search =
+      app.add_subcommand("search", "Nonce search: file (the report's task), header (Bitcoin), raw (general)");
   search->require_subcommand(1);
 
   auto fo = std::make_shared<FileOpts>();
@@ -434,7 +450,8 @@ void add_search(CLI::App& app, Runner& run) {
   file->callback([fo, &run] { run = [fo] { return run_file(*fo); }; });
 
   auto ho = std::make_shared<HeaderOpts>();
-  CLI::App* header = search->add_subcommand("header", "Scan an 80-byte Bitcoin block header for nonces meeting a target");
+  CLI::App* header =
+      search->add_subcommand("header", "Scan an 80-byte Bitcoin block header for nonces meeting a target");
   header->add_option("header", ho->header, "Header, 160 hex digits")->required();
   add_target(header, ho->t);
   header->add_option("--first", ho->first, "First nonce")->capture_default_str();
@@ -445,7 +462,8 @@ void add_search(CLI::App& app, Runner& run) {
   header->callback([ho, &run] { run = [ho] { return run_header(*ho); }; });
 
   auto ro = std::make_shared<RawOpts>();
-  CLI::App* raw = search->add_subcommand("raw", "General search: message hex, nonce field, encoding, order, range, goal");
+  CLI::App* raw =
+      search->add_subcommand("raw", "General search: message hex, nonce field, encoding, order, range, goal");
   raw->add_option("--message,-m", ro->message, "Message template, hex")->required();
   raw->add_option("--offset", ro->offset, "Nonce field offset in bytes")->required();
   raw->add_option("--encoding,-e", ro->encoding, "u32le, u32be, u64le, hex, dec")->capture_default_str();

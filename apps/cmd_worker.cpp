@@ -83,7 +83,8 @@ int run_seed(const Opts& o) {
                                    {"backend", r.backend}});
   } else {
     std::printf("sent %s: line '%s' -> %s (%d zeros), %s on %s\n", mining::nonce_hex8(r.nonce).c_str(), line.c_str(),
-                r.hash.hex().c_str(), zeros, si_rate(r.seconds > 0 ? r.hashes / r.seconds : 0, "H").c_str(), r.backend.c_str());
+                r.hash.hex().c_str(), zeros, si_rate(r.seconds > 0 ? r.hashes / r.seconds : 0, "H").c_str(),
+                r.backend.c_str());
   }
   return 0;
 }
@@ -113,7 +114,8 @@ int run_worker(Opts& o) {
   Engine& e = Engine::instance();
   if (o.backend == "all" || o.backend.find(':') != std::string::npos) e.probe_devices();
   std::string devices;
-  for (Backend* b : e.resolve_list(Op::search_sha256d, o.backend)) devices += (devices.empty() ? "" : ",") + std::string(b->name());
+  for (Backend* b : e.resolve_list(Op::search_sha256d, o.backend))
+    devices += (devices.empty() ? "" : ",") + std::string(b->name());
   cc.hello = {{"backend", o.backend.empty() ? devices : o.backend}, {"devices", devices}};
 
   boost::asio::io_context io(1);
@@ -130,7 +132,8 @@ int run_worker(Opts& o) {
   };
   client = std::make_unique<worker::PoolClient>(io, cc, miner, log);
   client->start();
-  log("mining on " + devices + (o.intensity < 100 ? " at " + std::to_string(static_cast<int>(o.intensity)) + "% duty" : ""));
+  log("mining on " + devices +
+      (o.intensity < 100 ? " at " + std::to_string(static_cast<int>(o.intensity)) + "% duty" : ""));
 
   const auto t0 = std::chrono::steady_clock::now();
   // Stopping (time up or a signal): stop hashing, then give the shares already found up to
@@ -217,9 +220,10 @@ int run_worker(Opts& o) {
 void add_worker(CLI::App& app, Runner& run) {
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand("worker", "Mine for a coordinator or pool (Stratum V1)");
-  sub->add_option("--url", o->urls,
-                  "stratum+tcp://HOST:PORT or stratum+ssl://...; repeat for failover; or seed://HOST:PORT for the report's "
-                  "plain protocol")
+  sub->add_option(
+         "--url", o->urls,
+         "stratum+tcp://HOST:PORT or stratum+ssl://...; repeat for failover; or seed://HOST:PORT for the report's "
+         "plain protocol")
       ->required();
   sub->add_option("--user,-u", o->user, "Worker name shown by the coordinator (default hashforge)");
   sub->add_option("--password,-p", o->password, "Password (default x)");

@@ -20,7 +20,9 @@ int main(int argc, char** argv) {
     try {
       app.get_subcommand(argv[1]);
     } catch (const CLI::Error&) {
-      std::fprintf(stderr, "hashforge: unknown command '%s' (commands: backends, hash, search, bench, coordinator, worker)\n", argv[1]);
+      std::fprintf(stderr,
+                   "hashforge: unknown command '%s' (commands: backends, hash, search, bench, coordinator, worker)\n",
+                   argv[1]);
       return hf::cli::kExitUsage;
     }
   }

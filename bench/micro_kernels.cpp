@@ -18,7 +18,10 @@ constexpr const char* kHeader =
 
 void BM_Sha256dHeaderScan(benchmark::State& st, const char* backend) {
   hf::Backend* be = hf::Engine::instance().find(backend);
-  if (!be) { st.SkipWithError("backend not usable on this machine"); return; }
+  if (!be) {
+    st.SkipWithError("backend not usable on this machine");
+    return;
+  }
   hf::PreparedSearch ps(hf::Algo::sha256d, *hf::from_hex(kHeader), {76, hf::Encoding::u32le, 4}, 4,
                         hf::ByteOrder::bitcoin);
   hf::Key target{};
@@ -36,7 +39,10 @@ void BM_Sha256dHeaderScan(benchmark::State& st, const char* backend) {
 
 void BM_Bulk(benchmark::State& st, const char* backend, hf::Algo algo, std::size_t size) {
   hf::Backend* be = hf::Engine::instance().find(backend);
-  if (!be) { st.SkipWithError("backend not usable on this machine"); return; }
+  if (!be) {
+    st.SkipWithError("backend not usable on this machine");
+    return;
+  }
   const std::size_t count = std::max<std::size_t>(32, (16u << 20) / size);
   hf::Bytes data(count * size, 0x5a);
   std::vector<hf::ByteView> views;

@@ -42,7 +42,7 @@ struct Options {
   int connections = 2000;
   double rate = 20000;  // shares per second, all connections together
   double warmup = 5, seconds = 30;
-  int pid = 0;          // the coordinator, for its memory
+  int pid = 0;  // the coordinator, for its memory
   std::string json_out;
 };
 
@@ -89,7 +89,8 @@ class LoadConn : public std::enable_shared_from_this<LoadConn> {
       co_return;
     }
     ++run_.t.connected;
-    asio::co_spawn(sock_.get_executor(), [self] { return self->reader(); }, asio::detached);
+    asio::co_spawn(
+        sock_.get_executor(), [self] { return self->reader(); }, asio::detached);
     write(stratum::encode_request(1, "mining.subscribe", json::array{"hf_stratum_load/1"}));
     write(stratum::encode_request(2, "mining.authorize", json::array{"load" + std::to_string(index_), "x"}));
     // Evenly spread: connection i starts at i/N of a period after the common start.
@@ -128,7 +129,8 @@ class LoadConn : public std::enable_shared_from_this<LoadConn> {
     std::string buf;
     try {
       for (;;) {
-        std::size_t n = co_await asio::async_read_until(sock_, asio::dynamic_buffer(buf, 64 * 1024), '\n', asio::use_awaitable);
+        std::size_t n =
+            co_await asio::async_read_until(sock_, asio::dynamic_buffer(buf, 64 * 1024), '\n', asio::use_awaitable);
         std::string_view line(buf.data(), n - 1);
         on_line(line);
         buf.erase(0, n);
@@ -169,18 +171,21 @@ class LoadConn : public std::enable_shared_from_this<LoadConn> {
     if (!run_.in_window(sent)) return;
     ++run_.t.answered;
     run_.t.latency_us.push_back(static_cast<float>(std::chrono::duration<double, std::micro>(now - sent).count()));
-    if (auto err = stratum::reply_error(*m)) ++run_.t.rejected[err->code];
-    else ++run_.t.accepted;
+    if (auto err = stratum::reply_error(*m))
+      ++run_.t.rejected[err->code];
+    else
+      ++run_.t.accepted;
   }
 
   void take_job(std::shared_ptr<const mining::StratumJob> j) {
-    const bool same_coinbase = job_ && job_->coinb1 == j->coinb1 && job_->coinb2 == j->coinb2 &&
-                               job_->merkle_branch == j->merkle_branch;
+    const bool same_coinbase =
+        job_ && job_->coinb1 == j->coinb1 && job_->coinb2 == j->coinb2 && job_->merkle_branch == j->merkle_branch;
     job_ = std::move(j);
     difficulty_ = next_difficulty_;
     // One extranonce2 per connection: the nonce alone keeps headers apart, so a share
     // costs a single SHA-256d of the header.
-    if (!same_coinbase) root_ = mining::merkle_root(mining::build_coinbase(*job_, en1_, Bytes(en2_size_, 0)), job_->merkle_branch);
+    if (!same_coinbase)
+      root_ = mining::merkle_root(mining::build_coinbase(*job_, en1_, Bytes(en2_size_, 0)), job_->merkle_branch);
     if (!ready_) {
       ready_ = true;
       ++run_.t.ready;
@@ -189,8 +194,8 @@ class LoadConn : public std::enable_shared_from_this<LoadConn> {
 
   asio::awaitable<void> sender() {
     auto self = shared_from_this();
-    const auto period = std::chrono::duration_cast<Clock::duration>(
-        std::chrono::duration<double>(run_.o.connections / run_.o.rate));
+    const auto period =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(run_.o.connections / run_.o.rate));
     while (!closed_ && !run_.stopping) {
       tick_.expires_at(next_);
       boost::system::error_code ec;
@@ -330,7 +335,8 @@ int main(int argc, char** argv) {
     auto c = std::make_shared<LoadConn>(io, run, i);
     conns.push_back(c);
     const auto when = t0 + std::chrono::microseconds(static_cast<long>(connect_seconds * 1e6 * i / o.connections));
-    const auto first = start + std::chrono::duration_cast<Clock::duration>(period * (static_cast<double>(i) / o.connections));
+    const auto first =
+        start + std::chrono::duration_cast<Clock::duration>(period * (static_cast<double>(i) / o.connections));
     auto timer = std::make_shared<asio::steady_timer>(io, when);
     timer->async_wait([c, timer, ep, first](boost::system::error_code) {
       asio::co_spawn(timer->get_executor(), c->start(ep, first), asio::detached);
@@ -364,28 +370,43 @@ int main(int argc, char** argv) {
   std::uint64_t rejected = 0;
   for (const auto& [code, n] : t.rejected) rejected += n;
   const long hwm = o.pid ? rss_kib(o.pid, "VmHWM:") : -1;
-  std::printf("connections: %d asked, %d connected, %d got a job, %d failed, %d closed by the coordinator\n", o.connections,
-              t.connected, t.ready, t.failed, t.closed);
-  std::printf("window %.0f s: %llu shares sent (%.0f/s), %llu answered (%.0f/s): %llu accepted, %llu rejected\n", o.seconds,
-              static_cast<unsigned long long>(t.sent), t.sent / o.seconds, static_cast<unsigned long long>(t.answered),
-              t.answered / o.seconds, static_cast<unsigned long long>(t.accepted),
-              static_cast<unsigned long long>(rejected));
-  for (const auto& [code, n] : t.rejected) std::printf("  rejected with code %d: %llu\n", code, static_cast<unsigned long long>(n));
+  std::printf("connections: %d asked, %d connected, %d got a job, %d failed, %d closed by the coordinator\n",
+              o.connections, t.connected, t.ready, t.failed, t.closed);
+  std::printf("window %.0f s: %llu shares sent (%.0f/s), %llu answered (%.0f/s): %llu accepted, %llu rejected\n",
+              o.seconds, static_cast<unsigned long long>(t.sent), t.sent / o.seconds,
+              static_cast<unsigned long long>(t.answered), t.answered / o.seconds,
+              static_cast<unsigned long long>(t.accepted), static_cast<unsigned long long>(rejected));
+  for (const auto& [code, n] : t.rejected)
+    std::printf("  rejected with code %d: %llu\n", code, static_cast<unsigned long long>(n));
   if (t.unfound)
     std::printf("warning: %llu submits skipped, no share in 64 nonces: run the coordinator with --difficulty 2.3e-10\n",
                 static_cast<unsigned long long>(t.unfound));
-  std::printf("submit-to-reply latency: p50 %.0f us, p90 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us\n", p50, p90, p99,
-              p999, max);
-  if (o.pid) std::printf("coordinator memory: max RSS sampled %.1f MiB, peak (VmHWM) %.1f MiB\n", rss_max / 1024.0, hwm / 1024.0);
+  std::printf("submit-to-reply latency: p50 %.0f us, p90 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us\n", p50, p90,
+              p99, p999, max);
+  if (o.pid)
+    std::printf("coordinator memory: max RSS sampled %.1f MiB, peak (VmHWM) %.1f MiB\n", rss_max / 1024.0,
+                hwm / 1024.0);
   if (!o.json_out.empty()) {
     json::object rej;
     for (const auto& [code, n] : t.rejected) rej[std::to_string(code)] = n;
-    json::object r{{"connections", o.connections}, {"connected", t.connected},      {"ready", t.ready},
-                   {"failed", t.failed},           {"closed", t.closed},            {"rate_asked", o.rate},
-                   {"seconds", o.seconds},         {"sent", t.sent},                {"answered", t.answered},
-                   {"accepted", t.accepted},       {"rejected", rej},               {"answered_per_s", t.answered / o.seconds},
-                   {"p50_us", p50},                {"p90_us", p90},                 {"p99_us", p99},
-                   {"p999_us", p999},              {"max_us", max},                 {"rss_max_kib", rss_max},
+    json::object r{{"connections", o.connections},
+                   {"connected", t.connected},
+                   {"ready", t.ready},
+                   {"failed", t.failed},
+                   {"closed", t.closed},
+                   {"rate_asked", o.rate},
+                   {"seconds", o.seconds},
+                   {"sent", t.sent},
+                   {"answered", t.answered},
+                   {"accepted", t.accepted},
+                   {"rejected", rej},
+                   {"answered_per_s", t.answered / o.seconds},
+                   {"p50_us", p50},
+                   {"p90_us", p90},
+                   {"p99_us", p99},
+                   {"p999_us", p999},
+                   {"max_us", max},
+                   {"rss_max_kib", rss_max},
                    {"rss_hwm_kib", hwm}};
     std::ofstream(o.json_out) << json::serialize(r) << "\n";
   }

@@ -4,18 +4,21 @@ namespace hf {
 
 std::string_view op_name(Op op) {
   switch (op) {
-    case Op::search_sha256: return "search-sha256";
-    case Op::search_sha256d: return "search-sha256d";
-    case Op::hash_sha1: return "hash-sha1";
-    case Op::hash_sha256: return "hash-sha256";
-    case Op::hash_sha256d: return "hash-sha256d";
+    case Op::search_sha256:
+      return "search-sha256";
+    case Op::search_sha256d:
+      return "search-sha256d";
+    case Op::hash_sha1:
+      return "hash-sha1";
+    case Op::hash_sha256:
+      return "hash-sha256";
+    case Op::hash_sha256d:
+      return "hash-sha256d";
   }
   return "?";
 }
 Op search_op(Algo a) { return a == Algo::sha256d ? Op::search_sha256d : Op::search_sha256; }
-Op hash_op(Algo a) {
-  return a == Algo::sha1 ? Op::hash_sha1 : a == Algo::sha256 ? Op::hash_sha256 : Op::hash_sha256d;
-}
+Op hash_op(Algo a) { return a == Algo::sha1 ? Op::hash_sha1 : a == Algo::sha256 ? Op::hash_sha256 : Op::hash_sha256d; }
 
 SearchSink::SearchSink(const PreparedSearch& ps, Goal goal, const Key& target, std::size_t max_hits,
                        std::atomic<std::uint64_t>* progress, const std::optional<Hit>& seed_best)
@@ -35,8 +38,10 @@ void SearchSink::candidate(std::uint64_t nonce) {
   h.key = key_of(h.digest, ps_.order());
   if (goal_ == Goal::below_target) {
     if (h.key > target_) return;  // the kernel's key word tied the target's; the rest did not
-    if (hits.size() < max_hits_) hits.push_back(h);
-    else ++dropped;
+    if (hits.size() < max_hits_)
+      hits.push_back(h);
+    else
+      ++dropped;
     return;
   }
   // Ties keep the lower nonce; within one sink nonces arrive in increasing order.

@@ -45,9 +45,9 @@ class SearchSink {
     if (progress_) progress_->fetch_add(n, std::memory_order_relaxed);
   }
 
-  std::vector<Hit> hits;        // below_target: in nonce order, at most max_hits
-  std::uint64_t dropped = 0;    // below_target hits beyond max_hits
-  std::optional<Hit> best;      // best goal
+  std::vector<Hit> hits;      // below_target: in nonce order, at most max_hits
+  std::uint64_t dropped = 0;  // below_target hits beyond max_hits
+  std::optional<Hit> best;    // best goal
 
  private:
   const PreparedSearch& ps_;
@@ -62,9 +62,9 @@ class SearchSink {
 // What a device's batch hashing costs, in bytes of message per second (the benchmark's
 // device rows).
 struct DeviceBatchTiming {
-  double resident = 0;  // kernels alone, messages already in device memory
-  double streamed = 0;  // the whole hash_many path from host memory (staging and copies)
-  double copy = 0;      // host-to-device copies alone, from pinned memory
+  double resident = 0;                          // kernels alone, messages already in device memory
+  double streamed = 0;                          // the whole hash_many path from host memory (staging and copies)
+  double copy = 0;                              // host-to-device copies alone, from pinned memory
   std::size_t messages = 0, message_bytes = 0;  // what was timed (fewer if memory is short)
 };
 
@@ -83,8 +83,8 @@ class Backend {
 
   // Searches [first, first + count) of one prepared search, reporting into sink, and returns
   // how many nonces from `first` on it covered (less than count only if stop was set).
-  virtual std::uint64_t search(const PreparedSearch& ps, std::uint64_t first, std::uint64_t count,
-                               SearchSink& sink, const std::atomic<bool>& stop) = 0;
+  virtual std::uint64_t search(const PreparedSearch& ps, std::uint64_t first, std::uint64_t count, SearchSink& sink,
+                               const std::atomic<bool>& stop) = 0;
   // Digests of many independent messages.
   virtual void hash_many(Algo algo, std::span<const ByteView> msgs, Digest* out) = 0;
   // Devices: times batch hashing of `count` messages of `size` bytes (see DeviceBatchTiming).

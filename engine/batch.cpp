@@ -45,8 +45,8 @@ BatchStats Engine::hash_batch(Algo algo, MessageSource& src, const DigestSink& o
   // A device wants far more messages at once (tens of thousands of work-items): its groups
   // take half of what may be in flight, so one is read while the other is hashed.
   const std::size_t group_min_msgs = std::size_t(be.lanes()) * 2;
-  const std::size_t group_bytes = be.is_device() ? half_budget / 2 + 1
-                                                : std::min<std::size_t>(half_budget / (st.threads * 2 + 1) + 1, 32u << 20);
+  const std::size_t group_bytes =
+      be.is_device() ? half_budget / 2 + 1 : std::min<std::size_t>(half_budget / (st.threads * 2 + 1) + 1, 32u << 20);
   const std::size_t group_max_msgs = be.is_device() ? std::size_t(1) << 20 : 16384;
   const std::size_t max_groups_in_flight = st.threads * 3;
 
@@ -143,8 +143,8 @@ BatchStats Engine::hash_batch(Algo algo, MessageSource& src, const DigestSink& o
       // A view anywhere inside storage (say, a record minus its header) is the engine's to
       // keep alive and counts against the budget; anything else is memory the source keeps
       // valid itself.
-      const bool owned = !storage.empty() && m->data() >= storage.data() &&
-                         m->data() + m->size() <= storage.data() + storage.size();
+      const bool owned =
+          !storage.empty() && m->data() >= storage.data() && m->data() + m->size() <= storage.data() + storage.size();
       if (owned && storage.size() > half_budget)
         throw JobError("message " + std::to_string(index) + " is " + std::to_string(storage.size()) +
                        " bytes, over half the batch memory budget (" + std::to_string(opt.memory_budget) + ")");

@@ -2,8 +2,8 @@
 
 #include <cpuid.h>
 
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 
 namespace hf {
 
@@ -33,7 +33,7 @@ CpuFeatures detect() {
   f.avx = c & (1u << 28);
   if (osxsave) {
     const std::uint64_t xcr0 = read_xcr0();
-    f.os_avx = (xcr0 & 0x6) == 0x6;             // SSE and AVX (YMM) state
+    f.os_avx = (xcr0 & 0x6) == 0x6;                   // SSE and AVX (YMM) state
     f.os_avx512 = f.os_avx && (xcr0 & 0xe0) == 0xe0;  // opmask, ZMM_Hi256, Hi16_ZMM
   }
   if (max_leaf >= 7) {

@@ -26,15 +26,15 @@ class JobError : public std::runtime_error {
 };
 
 struct SearchJob {
-  Algo algo = Algo::sha256d;       // sha256 or sha256d
-  Bytes message;                   // template; fixed-width fields hold placeholder bytes
+  Algo algo = Algo::sha256d;  // sha256 or sha256d
+  Bytes message;              // template; fixed-width fields hold placeholder bytes
   NonceField nonce;
   NonceRange range;
   ByteOrder order = ByteOrder::bitcoin;
   Goal goal = Goal::below_target;
-  Key target = Key::max();         // below_target: hash <= target
+  Key target = Key::max();                         // below_target: hash <= target
   std::optional<std::chrono::nanoseconds> budget;  // stop after this long
-  std::size_t max_hits = 1000;     // below_target: the lowest-nonce hits kept; the rest counted
+  std::size_t max_hits = 1000;                     // below_target: the lowest-nonce hits kept; the rest counted
 };
 
 // Which backend searched which nonces: the coverage record of a search on several backends.
@@ -44,19 +44,19 @@ struct ChunkRecord {
 };
 
 struct SearchResult {
-  std::vector<Hit> hits;           // below_target, in nonce order
+  std::vector<Hit> hits;  // below_target, in nonce order
   std::uint64_t dropped_hits = 0;
-  std::optional<Hit> best;         // best goal: lowest key, ties to the lowest nonce
-  std::vector<NonceRange> covered; // exactly the nonces searched, merged, in order
-  std::vector<ChunkRecord> chunks; // every chunk searched, in nonce order, with its backend
-  std::uint64_t hashes = 0;        // nonces searched (sum of covered)
-  bool complete = false;           // the whole range was searched
+  std::optional<Hit> best;          // best goal: lowest key, ties to the lowest nonce
+  std::vector<NonceRange> covered;  // exactly the nonces searched, merged, in order
+  std::vector<ChunkRecord> chunks;  // every chunk searched, in nonce order, with its backend
+  std::uint64_t hashes = 0;         // nonces searched (sum of covered)
+  bool complete = false;            // the whole range was searched
   bool cancelled = false;
   bool timed_out = false;
   double seconds = 0;
-  std::string backend;             // "avx512", or "avx512+opencl:0" for several
+  std::string backend;                // "avx512", or "avx512+opencl:0" for several
   std::vector<std::string> warnings;  // backends that failed and left (their chunks re-searched)
-  unsigned threads = 0;            // worker threads: CPU threads plus one per device
+  unsigned threads = 0;               // worker threads: CPU threads plus one per device
   double rate() const { return seconds > 0 ? hashes / seconds : 0; }
 };
 
@@ -68,8 +68,8 @@ struct Progress {
 };
 
 struct RunOptions {
-  std::string backend;              // forced backend; empty: $HASHFORGE_BACKEND, else the best
-  unsigned threads = 0;             // 0: every core
+  std::string backend;   // forced backend; empty: $HASHFORGE_BACKEND, else the best
+  unsigned threads = 0;  // 0: every core
   std::function<void(const Progress&)> on_progress;
   std::chrono::milliseconds progress_interval{250};
   std::function<void(const Hit&)> on_hit;  // below_target hits in nonce order, as they are final
@@ -82,10 +82,10 @@ struct RunOptions {
 struct BackendStatus {
   std::string name, description;
   unsigned lanes = 0;
-  bool available = false;          // hardware and OS support it
+  bool available = false;  // hardware and OS support it
   std::string why_unavailable;
   bool selftest_ok = false;
-  std::string selftest;            // "passed (...)" or the failure
+  std::string selftest;  // "passed (...)" or the failure
   bool usable() const { return available && selftest_ok; }
 };
 

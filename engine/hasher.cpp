@@ -14,15 +14,19 @@ const SingleStreamFns& reference_fns() {
 Hasher::Hasher(Algo algo, const SingleStreamFns* fns) : algo_(algo), fns_(fns ? fns : &reference_fns()) { reset(); }
 
 void Hasher::reset() {
-  if (algo_ == Algo::sha1) std::memcpy(state_, sha::IV1, sizeof sha::IV1);
-  else std::memcpy(state_, sha::IV256, sizeof sha::IV256);
+  if (algo_ == Algo::sha1)
+    std::memcpy(state_, sha::IV1, sizeof sha::IV1);
+  else
+    std::memcpy(state_, sha::IV256, sizeof sha::IV256);
   buffered_ = 0;
   total_ = 0;
 }
 
 void Hasher::compress(const std::uint8_t* blocks, std::size_t n) {
-  if (algo_ == Algo::sha1) fns_->sha1(state_, blocks, n);
-  else fns_->sha256(state_, blocks, n);
+  if (algo_ == Algo::sha1)
+    fns_->sha1(state_, blocks, n);
+  else
+    fns_->sha256(state_, blocks, n);
 }
 
 void Hasher::update(ByteView data) {

@@ -16,9 +16,12 @@ int nibble(char c) {
 
 std::string_view algo_name(Algo a) {
   switch (a) {
-    case Algo::sha1: return "sha1";
-    case Algo::sha256: return "sha256";
-    case Algo::sha256d: return "sha256d";
+    case Algo::sha1:
+      return "sha1";
+    case Algo::sha256:
+      return "sha256";
+    case Algo::sha256d:
+      return "sha256d";
   }
   return "?";
 }

@@ -13,34 +13,49 @@ std::uint64_t pow10(int k) {
 
 std::string encoding_name(Encoding e) {
   switch (e) {
-    case Encoding::u32le: return "u32le";
-    case Encoding::u32be: return "u32be";
-    case Encoding::u64le: return "u64le";
-    case Encoding::hex: return "hex";
-    case Encoding::dec: return "dec";
+    case Encoding::u32le:
+      return "u32le";
+    case Encoding::u32be:
+      return "u32be";
+    case Encoding::u64le:
+      return "u64le";
+    case Encoding::hex:
+      return "hex";
+    case Encoding::dec:
+      return "dec";
   }
   return "?";
 }
 
 bool parse_encoding(const std::string& s, Encoding* out) {
   for (Encoding e : {Encoding::u32le, Encoding::u32be, Encoding::u64le, Encoding::hex, Encoding::dec})
-    if (s == encoding_name(e)) { *out = e; return true; }
+    if (s == encoding_name(e)) {
+      *out = e;
+      return true;
+    }
   return false;
 }
 
 int decimal_digits(std::uint64_t n) {
   int d = 1;
-  while (n >= 10) { n /= 10; ++d; }
+  while (n >= 10) {
+    n /= 10;
+    ++d;
+  }
   return d;
 }
 
 std::size_t fixed_width(const NonceField& f) {
   switch (f.encoding) {
     case Encoding::u32le:
-    case Encoding::u32be: return 4;
-    case Encoding::u64le: return 8;
-    case Encoding::hex: return f.width ? f.width : 8;
-    case Encoding::dec: return f.width;
+    case Encoding::u32be:
+      return 4;
+    case Encoding::u64le:
+      return 8;
+    case Encoding::hex:
+      return f.width ? f.width : 8;
+    case Encoding::dec:
+      return f.width;
   }
   return 0;
 }
@@ -54,10 +69,14 @@ std::uint64_t encoding_max(const NonceField& f) {
   std::size_t w = fixed_width(f);
   switch (f.encoding) {
     case Encoding::u32le:
-    case Encoding::u32be: return 0xffffffffull;
-    case Encoding::u64le: return ~0ull;
-    case Encoding::hex: return w >= 16 ? ~0ull : (1ull << (4 * w)) - 1;
-    case Encoding::dec: return (w == 0 || w >= 20) ? ~0ull : pow10(static_cast<int>(w)) - 1;
+    case Encoding::u32be:
+      return 0xffffffffull;
+    case Encoding::u64le:
+      return ~0ull;
+    case Encoding::hex:
+      return w >= 16 ? ~0ull : (1ull << (4 * w)) - 1;
+    case Encoding::dec:
+      return (w == 0 || w >= 20) ? ~0ull : pow10(static_cast<int>(w)) - 1;
   }
   return 0;
 }
@@ -86,8 +105,7 @@ void encode_nonce(const NonceField& f, std::uint64_t n, std::uint8_t* out) {
   }
 }
 
-std::string split_range(const NonceField& f, NonceRange r, std::size_t message_size,
-                        std::vector<FieldPart>* parts) {
+std::string split_range(const NonceField& f, NonceRange r, std::size_t message_size, std::vector<FieldPart>* parts) {
   parts->clear();
   if (f.encoding == Encoding::hex && (f.width > 16))
     return "hex nonce width must be 1..16 (got " + std::to_string(f.width) + ")";

@@ -48,7 +48,6 @@ struct FieldPart {
   std::size_t width;  // bytes the field occupies for every nonce in this part
 };
 // Returns an error line, or empty with `parts` filled. `message_size` is the template's size.
-std::string split_range(const NonceField& f, NonceRange r, std::size_t message_size,
-                        std::vector<FieldPart>* parts);
+std::string split_range(const NonceField& f, NonceRange r, std::size_t message_size, std::vector<FieldPart>* parts);
 
 }  // namespace hf

@@ -4,9 +4,9 @@
 #include <string>
 
 #include "engine/cpu/cpu_backend.hpp"
+#include "engine/engine.hpp"
 #include "engine/gpu/cuda_backend.hpp"
 #include "engine/gpu/opencl_backend.hpp"
-#include "engine/engine.hpp"
 #include "engine/selftest.hpp"
 
 namespace hf {
@@ -58,7 +58,8 @@ Engine::Engine() : single_(&reference_fns()) {
       std::string err = selftest_backend(*cb);
       s.selftest_ok = err.empty();
       s.selftest = err.empty() ? "passed" : "FAILED: " + err;
-      if (!err.empty()) std::fprintf(stderr, "hashforge: backend %s disabled: self-test failed: %s\n", s.name.c_str(), err.c_str());
+      if (!err.empty())
+        std::fprintf(stderr, "hashforge: backend %s disabled: self-test failed: %s\n", s.name.c_str(), err.c_str());
     } else {
       s.selftest = "not run";
     }
@@ -110,7 +111,8 @@ std::vector<Backend*> Engine::resolve_list(Op op, const std::string& spec_arg) c
     const_cast<Engine*>(this)->probe_devices();
     out.push_back(&resolve(op, "auto"));
     for (std::size_t i = 0; i < backends_.size(); ++i)
-      if (backends_[i]->is_device() && status_[i].usable() && backends_[i]->supports(op)) out.push_back(backends_[i].get());
+      if (backends_[i]->is_device() && status_[i].usable() && backends_[i]->supports(op))
+        out.push_back(backends_[i].get());
     return out;
   }
   std::size_t start = 0;

@@ -3,8 +3,8 @@
 #include <condition_variable>
 #include <deque>
 #include <map>
-#include <string_view>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include "engine/engine.hpp"
@@ -107,7 +107,10 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
   std::mutex claim_mu;
   std::size_t claim_part = 0;
   std::uint64_t claim_off = 0, claim_seq = 0, left = total;
-  struct Claim { const Part* part; std::uint64_t first, count, seq; };
+  struct Claim {
+    const Part* part;
+    std::uint64_t first, count, seq;
+  };
   // Chunks a failed backend left: searched again, whole, by the first worker to ask.
   std::deque<Claim> retry;  // guarded by mu
   auto claim = [&](std::uint64_t want) -> std::optional<Claim> {
@@ -250,7 +253,7 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
   const bool has_deadline = job.budget.has_value();
   Clock::time_point deadline = Clock::time_point::max();
   if (has_deadline)
-    deadline = job.budget->count() <= 0 ? t0
+    deadline = job.budget->count() <= 0                      ? t0
                : *job.budget < Clock::time_point::max() - t0 ? t0 + *job.budget
                                                              : Clock::time_point::max();
   auto last_progress = t0;
@@ -263,8 +266,14 @@ SearchResult Engine::search(const SearchJob& job, const RunOptions& opt) const {
       const auto now = Clock::now();
       try {
         if (!failure) deliver(false);
-        if (has_deadline && now >= deadline && !stop) { stop = true; res.timed_out = true; }
-        if (opt.cancel && opt.cancel->load() && !stop) { stop = true; res.cancelled = true; }
+        if (has_deadline && now >= deadline && !stop) {
+          stop = true;
+          res.timed_out = true;
+        }
+        if (opt.cancel && opt.cancel->load() && !stop) {
+          stop = true;
+          res.cancelled = true;
+        }
         if (opt.on_progress && now - last_progress >= opt.progress_interval && !failure) {
           last_progress = now;
           const double s = std::chrono::duration<double>(now - t0).count();

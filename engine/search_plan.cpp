@@ -91,10 +91,18 @@ PreparedSearch::PreparedSearch(Algo algo, const Bytes& message, const NonceField
   // encodings differ only in the one byte holding the lowest 4 bits.
   switch (field.encoding) {
     case Encoding::u32le:
-    case Encoding::u64le: vary_byte_ = 0; break;
-    case Encoding::u32be: vary_byte_ = 3; break;
-    case Encoding::hex: vary_byte_ = static_cast<int>(width) - 1; break;
-    case Encoding::dec: vary_byte_ = -1; break;
+    case Encoding::u64le:
+      vary_byte_ = 0;
+      break;
+    case Encoding::u32be:
+      vary_byte_ = 3;
+      break;
+    case Encoding::hex:
+      vary_byte_ = static_cast<int>(width) - 1;
+      break;
+    case Encoding::dec:
+      vary_byte_ = -1;
+      break;
   }
 }
 
@@ -116,8 +124,8 @@ void PreparedSearch::fill_words(std::uint64_t base, unsigned lanes, unsigned val
     const std::uint32_t clear = ~(0xffu << shift);
     for (unsigned l = 0; l < lanes; ++l) {
       const std::uint64_t n = base + l;
-      const std::uint32_t b = field_.encoding == Encoding::hex ? std::uint32_t("0123456789abcdef"[n & 15])
-                                                                : std::uint32_t(n & 0xff);
+      const std::uint32_t b =
+          field_.encoding == Encoding::hex ? std::uint32_t("0123456789abcdef"[n & 15]) : std::uint32_t(n & 0xff);
       aw[k_vary * lanes + l] = (w[k_vary] & clear) | (b << shift);
     }
     return;

@@ -44,8 +44,8 @@ class PreparedSearch {
   ByteOrder order_;
   NonceField field_;
   std::size_t width_;
-  Bytes message_;     // template with placeholder
-  Bytes tail_;        // padded bytes from the nonce's first block on, field bytes zero
+  Bytes message_;  // template with placeholder
+  Bytes tail_;     // padded bytes from the nonce's first block on, field bytes zero
   std::size_t field_in_tail_;
   std::uint32_t aw_template_[cpu::kMaxAffectedWords] = {};
   int vary_byte_ = -1;  // byte of the field that alone differs within an aligned batch, or -1

@@ -43,8 +43,8 @@ std::string check_hashing(Backend& be) {
       be.hash_many(algo, {msgs.data(), count}, got.data());
       for (unsigned i = 0; i < count; ++i)
         if (!(got[i] == hash_once(algo, msgs[i])))
-          return std::string(algo_name(algo)) + " digest mismatch with " + std::to_string(count) + " messages, message " +
-                 std::to_string(i) + " (" + std::to_string(msgs[i].size()) + " bytes)";
+          return std::string(algo_name(algo)) + " digest mismatch with " + std::to_string(count) +
+                 " messages, message " + std::to_string(i) + " (" + std::to_string(msgs[i].size()) + " bytes)";
     }
   }
   return {};
@@ -74,7 +74,10 @@ std::string check_search(Backend& be) {
   std::uint64_t want_nonce = 0;
   for (std::uint64_t n = 5; n < 5 + span; ++n) {
     Key k = key_of(hash_once(Algo::sha256, ps2.message_with(n)), ByteOrder::digest);
-    if (k < want) { want = k; want_nonce = n; }
+    if (k < want) {
+      want = k;
+      want_nonce = n;
+    }
   }
   if (!best.best || best.best->nonce != want_nonce || best.best->key != want)
     return "best-hash search disagrees with brute force";

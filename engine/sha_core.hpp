@@ -21,9 +21,7 @@ constexpr std::uint32_t bsig1(std::uint32_t x) { return rotr(x, 6) ^ rotr(x, 11)
 constexpr std::uint32_t ssig0(std::uint32_t x) { return rotr(x, 7) ^ rotr(x, 18) ^ (x >> 3); }
 constexpr std::uint32_t ssig1(std::uint32_t x) { return rotr(x, 17) ^ rotr(x, 19) ^ (x >> 10); }
 constexpr std::uint32_t ch(std::uint32_t e, std::uint32_t f, std::uint32_t g) { return (e & f) ^ (~e & g); }
-constexpr std::uint32_t maj(std::uint32_t a, std::uint32_t b, std::uint32_t c) {
-  return (a & b) ^ (a & c) ^ (b & c);
-}
+constexpr std::uint32_t maj(std::uint32_t a, std::uint32_t b, std::uint32_t c) { return (a & b) ^ (a & c) ^ (b & c); }
 
 inline std::uint32_t load_be32(const std::uint8_t* p) {
   return std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8 | p[3];
@@ -40,8 +38,14 @@ inline std::uint32_t bswap32(std::uint32_t v) { return __builtin_bswap32(v); }
 inline void sha256_round(std::uint32_t s[8], std::uint32_t kw) {
   std::uint32_t t1 = s[7] + bsig1(s[4]) + ch(s[4], s[5], s[6]) + kw;
   std::uint32_t t2 = bsig0(s[0]) + maj(s[0], s[1], s[2]);
-  s[7] = s[6]; s[6] = s[5]; s[5] = s[4]; s[4] = s[3] + t1;
-  s[3] = s[2]; s[2] = s[1]; s[1] = s[0]; s[0] = t1 + t2;
+  s[7] = s[6];
+  s[6] = s[5];
+  s[5] = s[4];
+  s[4] = s[3] + t1;
+  s[3] = s[2];
+  s[2] = s[1];
+  s[1] = s[0];
+  s[0] = t1 + t2;
 }
 
 // Reference compressions over `nblocks` consecutive 64-byte blocks (any alignment).

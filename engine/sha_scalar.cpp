@@ -24,14 +24,31 @@ void sha1_compress_ref(std::uint32_t state[5], const std::uint8_t* p, std::size_
     std::uint32_t a = state[0], b = state[1], c = state[2], d = state[3], e = state[4];
     for (int t = 0; t < 80; ++t) {
       std::uint32_t f, k;
-      if (t < 20) { f = ch(b, c, d); k = K1[0]; }
-      else if (t < 40) { f = b ^ c ^ d; k = K1[1]; }
-      else if (t < 60) { f = maj(b, c, d); k = K1[2]; }
-      else { f = b ^ c ^ d; k = K1[3]; }
+      if (t < 20) {
+        f = ch(b, c, d);
+        k = K1[0];
+      } else if (t < 40) {
+        f = b ^ c ^ d;
+        k = K1[1];
+      } else if (t < 60) {
+        f = maj(b, c, d);
+        k = K1[2];
+      } else {
+        f = b ^ c ^ d;
+        k = K1[3];
+      }
       std::uint32_t tmp = rotl(a, 5) + f + e + k + w[t];
-      e = d; d = c; c = rotl(b, 30); b = a; a = tmp;
+      e = d;
+      d = c;
+      c = rotl(b, 30);
+      b = a;
+      a = tmp;
     }
-    state[0] += a; state[1] += b; state[2] += c; state[3] += d; state[4] += e;
+    state[0] += a;
+    state[1] += b;
+    state[2] += c;
+    state[3] += d;
+    state[4] += e;
   }
 }
 

@@ -30,8 +30,14 @@ std::string Key::hex() const {
 
 std::string order_name(ByteOrder o) { return o == ByteOrder::bitcoin ? "bitcoin" : "digest"; }
 bool parse_order(const std::string& s, ByteOrder* out) {
-  if (s == "bitcoin") { *out = ByteOrder::bitcoin; return true; }
-  if (s == "digest") { *out = ByteOrder::digest; return true; }
+  if (s == "bitcoin") {
+    *out = ByteOrder::bitcoin;
+    return true;
+  }
+  if (s == "digest") {
+    *out = ByteOrder::digest;
+    return true;
+  }
   return false;
 }
 
@@ -85,7 +91,10 @@ std::string target_from_difficulty(double d, Key* out) {
   int e;
   long double frac = std::frexp(x, &e);  // x = frac * 2^e, frac in [0.5, 1)
   const int top = e - 1 + 208;           // bit index of the leading one
-  if (top >= 256) { *out = Key::max(); return {}; }
+  if (top >= 256) {
+    *out = Key::max();
+    return {};
+  }
   std::uint64_t mant = static_cast<std::uint64_t>(std::ldexp(frac, 64));  // top 64 bits
   std::uint8_t b[32] = {};
   // The mantissa's bit 63 goes to bit `top` of the number.
@@ -103,7 +112,10 @@ std::string target_from_difficulty(double d, Key* out) {
 int leading_zero_bits(const Key& k) {
   int n = 0;
   for (auto x : k.w) {
-    if (x == 0) { n += 32; continue; }
+    if (x == 0) {
+      n += 32;
+      continue;
+    }
     return n + __builtin_clz(x);
   }
   return 256;

@@ -19,7 +19,11 @@ enum class ByteOrder : std::uint8_t { bitcoin, digest };
 struct Key {
   std::array<std::uint32_t, 8> w{};
   friend auto operator<=>(const Key&, const Key&) = default;
-  static Key max() { Key k; k.w.fill(0xffffffffu); return k; }
+  static Key max() {
+    Key k;
+    k.w.fill(0xffffffffu);
+    return k;
+  }
   bool is_zero() const;
   std::string hex() const;  // the 256-bit number, 64 hex digits, most significant first
 };
@@ -33,9 +37,9 @@ Key key_of(const Digest& d, ByteOrder o);
 Key key_of_words(const std::uint32_t h[8], ByteOrder o);
 
 // Targets. Each returns an error line or empty.
-std::string target_from_hex(const std::string& hex64, Key* out);       // 256-bit number in hex
-std::string target_from_compact(std::uint32_t bits, Key* out);         // Bitcoin nBits
-std::string target_from_difficulty(double difficulty, Key* out);       // pool difficulty: diff1 / d
+std::string target_from_hex(const std::string& hex64, Key* out);  // 256-bit number in hex
+std::string target_from_compact(std::uint32_t bits, Key* out);    // Bitcoin nBits
+std::string target_from_difficulty(double difficulty, Key* out);  // pool difficulty: diff1 / d
 
 // Leading zero bits / hex digits of a key (the number, most significant first).
 int leading_zero_bits(const Key& k);

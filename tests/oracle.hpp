@@ -13,9 +13,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <stdexcept>
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,7 +78,8 @@ class Ossl {
 
  private:
   Ossl()
-      : ctx_(EVP_MD_CTX_new()), sha1_(EVP_MD_fetch(nullptr, "SHA1", nullptr)),
+      : ctx_(EVP_MD_CTX_new()),
+        sha1_(EVP_MD_fetch(nullptr, "SHA1", nullptr)),
         sha256_(EVP_MD_fetch(nullptr, "SHA256", nullptr)) {
     if (!ctx_ || !sha1_ || !sha256_) throw std::runtime_error("OpenSSL: cannot fetch SHA1/SHA256");
   }
@@ -198,9 +199,9 @@ inline const std::vector<std::string>& device_names() {
   return v;
 }
 
-#define HFT_REQUIRE_BACKEND(name)                                                         \
-  do {                                                                                    \
-    if (hf::Engine::instance().find(name) == nullptr)                                     \
+#define HFT_REQUIRE_BACKEND(name)                                                              \
+  do {                                                                                         \
+    if (hf::Engine::instance().find(name) == nullptr)                                          \
       GTEST_SKIP() << "backend " << (name) << " not usable here: " << hft::why_unusable(name); \
   } while (0)
 
@@ -208,10 +209,14 @@ inline const std::vector<std::string>& device_names() {
 inline std::size_t ref_width(hf::Encoding e, std::size_t width, std::uint64_t n) {
   switch (e) {
     case hf::Encoding::u32le:
-    case hf::Encoding::u32be: return 4;
-    case hf::Encoding::u64le: return 8;
-    case hf::Encoding::hex: return width ? width : 8;
-    case hf::Encoding::dec: return width ? width : std::to_string(n).size();
+    case hf::Encoding::u32be:
+      return 4;
+    case hf::Encoding::u64le:
+      return 8;
+    case hf::Encoding::hex:
+      return width ? width : 8;
+    case hf::Encoding::dec:
+      return width ? width : std::to_string(n).size();
   }
   return 0;
 }
@@ -305,8 +310,7 @@ inline Expected brute_force(const hf::SearchJob& job, const std::vector<hf::Nonc
 }
 
 inline ::testing::AssertionResult same_hit(const hf::Hit& got, const hf::Hit& want) {
-  if (got.nonce == want.nonce && got.digest == want.digest && got.key == want.key)
-    return ::testing::AssertionSuccess();
+  if (got.nonce == want.nonce && got.digest == want.digest && got.key == want.key) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << "got nonce " << got.nonce << " digest " << hex(got.digest) << " key "
                                        << key_hex(got.key) << "; want nonce " << want.nonce << " digest "
                                        << hex(want.digest) << " key " << key_hex(want.key);
@@ -320,7 +324,8 @@ inline ::testing::AssertionResult same_hits(const std::vector<hf::Hit>& got, con
     return r;
   }
   for (std::size_t i = 0; i < got.size(); ++i)
-    if (auto r = same_hit(got[i], want[i]); !r) return ::testing::AssertionFailure() << "hit " << i << ": " << r.message();
+    if (auto r = same_hit(got[i], want[i]); !r)
+      return ::testing::AssertionFailure() << "hit " << i << ": " << r.message();
   return ::testing::AssertionSuccess();
 }
 
@@ -358,8 +363,8 @@ inline ::testing::AssertionResult covered_ok(const std::vector<hf::NonceRange>& 
     if (cov[i].first < within.first || cov[i].last() > within.last())
       return ::testing::AssertionFailure() << "covered range " << i << " outside the job's range";
     if (i > 0 && cov[i - 1].first + cov[i - 1].count >= cov[i].first)
-      return ::testing::AssertionFailure() << "covered ranges " << i - 1 << " and " << i
-                                           << " overlap, touch or are out of order";
+      return ::testing::AssertionFailure()
+             << "covered ranges " << i - 1 << " and " << i << " overlap, touch or are out of order";
     sum += cov[i].count;
   }
   if (sum != hashes) return ::testing::AssertionFailure() << "covered sum " << sum << " != hashes " << hashes;

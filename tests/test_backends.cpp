@@ -54,9 +54,8 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
     be_->hash_many(algo, msgs, got.data());
     for (std::size_t i = 0; i < msgs.size(); ++i) {
       const hf::Digest want = hft::ossl(algo, msgs[i]);
-      ASSERT_EQ(hft::hex(got[i]), hft::hex(want))
-          << what << ": " << hf::algo_name(algo) << " message " << i << " of " << msgs.size() << " ("
-          << msgs[i].size() << " bytes)";
+      ASSERT_EQ(hft::hex(got[i]), hft::hex(want)) << what << ": " << hf::algo_name(algo) << " message " << i << " of "
+                                                  << msgs.size() << " (" << msgs[i].size() << " bytes)";
     }
     EXPECT_EQ(got.back().size, 99) << what;
   }
@@ -304,7 +303,7 @@ TEST(PreparedSearch, DigestOfAndMessageWithMatchTheDefinition) {
   using E = hf::Encoding;
   hft::Rng rng(0x9e5);
   const std::vector<std::pair<std::size_t, hf::NonceField>> fields{
-      {80, {76, E::u32le, 4}}, {70, {60, E::hex, 8}},  {300, {5, E::u32be, 4}}, {90, {62, E::dec, 20}},
+      {80, {76, E::u32le, 4}}, {70, {60, E::hex, 8}},   {300, {5, E::u32be, 4}},   {90, {62, E::dec, 20}},
       {55, {3, E::hex, 16}},   {56, {40, E::u64le, 8}}, {128, {120, E::u64le, 8}}, {20, {19, E::hex, 1}},
   };
   for (Algo algo : {Algo::sha256, Algo::sha256d}) {
@@ -316,7 +315,7 @@ TEST(PreparedSearch, DigestOfAndMessageWithMatchTheDefinition) {
       const std::size_t w = hft::ref_width(f.encoding, f.width, 0);
       hf::PreparedSearch ps(algo, job.message, f, w, hf::ByteOrder::digest);
       Bytes scratch(ps.tail_size());
-      const std::uint64_t max = f.encoding == E::hex && w < 16 ? (1ull << (4 * w)) - 1
+      const std::uint64_t max = f.encoding == E::hex && w < 16                     ? (1ull << (4 * w)) - 1
                                 : f.encoding == E::u32le || f.encoding == E::u32be ? 0xffffffffull
                                                                                    : ~0ull;
       for (std::uint64_t n : std::initializer_list<std::uint64_t>{0, 1, 15, 0x1234567, max - 1, max}) {
@@ -338,7 +337,8 @@ TEST(PreparedSearch, DigestOfAndMessageWithMatchTheDefinition) {
     hf::PreparedSearch ps(Algo::sha256, with, f, w, hf::ByteOrder::bitcoin);
     Bytes scratch(ps.tail_size());
     EXPECT_EQ(ps.message_with(n), hft::message_ref(tmpl, f, n)) << n;
-    EXPECT_EQ(hft::hex(ps.digest_of(n, scratch.data())), hft::hex(hft::ossl(Algo::sha256, hft::message_ref(tmpl, f, n))))
+    EXPECT_EQ(hft::hex(ps.digest_of(n, scratch.data())),
+              hft::hex(hft::ossl(Algo::sha256, hft::message_ref(tmpl, f, n))))
         << n;
   }
 }
@@ -352,12 +352,16 @@ class EnvGuard {
  public:
   EnvGuard(const char* name, const char* value) : name_(name) {
     if (const char* old = std::getenv(name)) old_ = old;
-    if (value) ::setenv(name, value, 1);
-    else ::unsetenv(name);
+    if (value)
+      ::setenv(name, value, 1);
+    else
+      ::unsetenv(name);
   }
   ~EnvGuard() {
-    if (old_) ::setenv(name_, old_->c_str(), 1);
-    else ::unsetenv(name_);
+    if (old_)
+      ::setenv(name_, old_->c_str(), 1);
+    else
+      ::unsetenv(name_);
   }
 
  private:
@@ -437,7 +441,8 @@ TEST(Selection, EnvironmentForcesAvx2) {
   const Bytes m = hft::bytes_of("abc");
   std::vector<hf::ByteView> v{hf::ByteView(m)};
   hf::SpanSource src(v);
-  const hf::BatchStats st = hf::Engine::instance().hash_batch(Algo::sha256, src, [](std::uint64_t, const hf::Digest&) {});
+  const hf::BatchStats st =
+      hf::Engine::instance().hash_batch(Algo::sha256, src, [](std::uint64_t, const hf::Digest&) {});
   EXPECT_EQ(st.backend, "avx2");
 }
 
@@ -458,7 +463,8 @@ TEST(Selection, UnknownNameThrowsJobError) {
   bo.backend = "nope";
   std::vector<hf::ByteView> none;
   hf::SpanSource src(none);
-  EXPECT_THROW(hf::Engine::instance().hash_batch(Algo::sha1, src, [](std::uint64_t, const hf::Digest&) {}, bo),
+  EXPECT_THROW(hf::Engine::instance().hash_batch(
+                   Algo::sha1, src, [](std::uint64_t, const hf::Digest&) {}, bo),
                hf::JobError);
 }
 

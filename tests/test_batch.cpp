@@ -61,8 +61,8 @@ TEST_P(BatchTest, SpanSourceMatchesOpenSslInOrder) {
       for (auto m : msgs) want.push_back(hft::ossl(algo, m));
       OrderedChecker chk{&want};
       hf::SpanSource src(msgs);
-      const hf::BatchStats st =
-          hf::Engine::instance().hash_batch(algo, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts(threads));
+      const hf::BatchStats st = hf::Engine::instance().hash_batch(
+          algo, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts(threads));
       EXPECT_EQ(chk.next, msgs.size()) << hf::algo_name(algo) << " threads " << threads;
       EXPECT_EQ(chk.out_of_order, 0u);
       EXPECT_EQ(chk.mismatches, 0u);
@@ -93,8 +93,8 @@ TEST_P(BatchTest, CallbackSourceMatchesOpenSslInOrder) {
       return true;
     });
     OrderedChecker chk{&want};
-    const hf::BatchStats st =
-        hf::Engine::instance().hash_batch(algo, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts());
+    const hf::BatchStats st = hf::Engine::instance().hash_batch(
+        algo, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts());
     EXPECT_EQ(chk.next, static_cast<std::uint64_t>(count)) << hf::algo_name(algo);
     EXPECT_EQ(chk.out_of_order, 0u);
     EXPECT_EQ(chk.mismatches, 0u);
@@ -152,21 +152,23 @@ TEST_P(BatchTest, ZeroMessages) {
     int calls = 0;
     std::vector<hf::ByteView> none;
     hf::SpanSource span(none);
-    hf::BatchStats st =
-        hf::Engine::instance().hash_batch(algo, span, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts());
+    hf::BatchStats st = hf::Engine::instance().hash_batch(
+        algo, span, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts());
     EXPECT_EQ(st.messages, 0u);
     EXPECT_EQ(st.bytes, 0u);
     hf::CallbackSource cb([](Bytes&) { return false; });
-    st = hf::Engine::instance().hash_batch(algo, cb, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts());
+    st = hf::Engine::instance().hash_batch(
+        algo, cb, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts());
     EXPECT_EQ(st.messages, 0u);
     std::istringstream in("");
     hf::ReaderSource rd(in, 1024);
-    st = hf::Engine::instance().hash_batch(algo, rd, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts());
+    st = hf::Engine::instance().hash_batch(
+        algo, rd, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts());
     EXPECT_EQ(st.messages, 0u);
     EXPECT_EQ(calls, 0);
     st = hf::Engine::instance().verify_batch(
-        algo, span, [](std::uint64_t) { return hf::Digest{}; }, [&](std::uint64_t, bool, const hf::Digest&) { ++calls; },
-        opts());
+        algo, span, [](std::uint64_t) { return hf::Digest{}; },
+        [&](std::uint64_t, bool, const hf::Digest&) { ++calls; }, opts());
     EXPECT_EQ(st.failed, 0u);
     EXPECT_EQ(calls, 0);
   }
@@ -185,7 +187,8 @@ TEST_P(BatchTest, EmptyMessagesFromACallback) {
   std::vector<hf::Digest> want;
   for (int i = 0; i < 50; ++i) want.push_back(hft::ossl(Algo::sha256, i % 5 == 4 ? Bytes(3, 'a' + i % 26) : Bytes()));
   OrderedChecker chk{&want};
-  hf::Engine::instance().hash_batch(Algo::sha256, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts());
+  hf::Engine::instance().hash_batch(
+      Algo::sha256, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts());
   EXPECT_EQ(chk.next, 50u);
   EXPECT_EQ(chk.mismatches, 0u);
   EXPECT_EQ(chk.out_of_order, 0u);
@@ -368,8 +371,8 @@ TEST(BatchMemory, TinyBudgetStillFinishes) {
     hf::BatchOptions o;
     o.memory_budget = 2;
     o.threads = threads;
-    const hf::BatchStats st =
-        hf::Engine::instance().hash_batch(Algo::sha1, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, o);
+    const hf::BatchStats st = hf::Engine::instance().hash_batch(
+        Algo::sha1, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, o);
     EXPECT_EQ(st.messages, 200u);
     EXPECT_EQ(chk.next, 200u);
     EXPECT_EQ(chk.mismatches, 0u);
@@ -390,7 +393,8 @@ TEST(BatchMemory, MessageOverHalfTheBudgetThrows) {
     });
     hf::BatchOptions o;
     o.memory_budget = kBudget;
-    EXPECT_THROW(hf::Engine::instance().hash_batch(Algo::sha1, src, [](std::uint64_t, const hf::Digest&) {}, o),
+    EXPECT_THROW(hf::Engine::instance().hash_batch(
+                     Algo::sha1, src, [](std::uint64_t, const hf::Digest&) {}, o),
                  hf::JobError)
         << big;
   }
@@ -407,8 +411,8 @@ TEST(BatchMemory, MessageOverHalfTheBudgetThrows) {
   OrderedChecker chk{&want};
   hf::BatchOptions o;
   o.memory_budget = kBudget;
-  const hf::BatchStats st =
-      hf::Engine::instance().hash_batch(Algo::sha1, ok, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, o);
+  const hf::BatchStats st = hf::Engine::instance().hash_batch(
+      Algo::sha1, ok, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, o);
   EXPECT_EQ(st.messages, 3u);
   EXPECT_EQ(chk.mismatches, 0u);
   EXPECT_LE(st.peak_bytes_in_flight, kBudget);

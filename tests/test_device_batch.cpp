@@ -44,8 +44,8 @@ TEST(DeviceBatch, EveryLengthAroundThePaddingEdgesMatchesOpenSsl) {
   std::vector<hf::ByteView> msgs;
   for (std::size_t len = 0; len <= 300; ++len) msgs.emplace_back(buf.data() + (len * 7) % 97, len);
   for (Algo algo : {Algo::sha1, Algo::sha256, Algo::sha256d})
-    for (hf::gpu::BatchGeometry g : {hf::gpu::BatchGeometry{4096, 4096}, hf::gpu::BatchGeometry{7, 64},
-                                     hf::gpu::BatchGeometry{32, 128}}) {
+    for (hf::gpu::BatchGeometry g :
+         {hf::gpu::BatchGeometry{4096, 4096}, hf::gpu::BatchGeometry{7, 64}, hf::gpu::BatchGeometry{32, 128}}) {
       const auto got = run_host(algo, msgs, g);
       for (std::size_t i = 0; i < msgs.size(); ++i)
         ASSERT_EQ(hft::hex(got[i]), hft::hex(hft::ossl(algo, msgs[i])))
@@ -65,7 +65,8 @@ TEST(DeviceBatch, LongMessagesSpanManyLaunchesAndWaves) {
   std::size_t launches = 0;
   const auto got = run_host(Algo::sha256, msgs, {16, 1024}, &launches);
   EXPECT_GT(launches, 100u) << "pieces of 1 KiB: the long messages need many launches";
-  for (std::size_t i = 0; i < msgs.size(); ++i) EXPECT_EQ(hft::hex(got[i]), hft::hex(hft::ossl(Algo::sha256, msgs[i]))) << i;
+  for (std::size_t i = 0; i < msgs.size(); ++i)
+    EXPECT_EQ(hft::hex(got[i]), hft::hex(hft::ossl(Algo::sha256, msgs[i]))) << i;
 }
 
 TEST(DeviceBatch, StagingNeverOverflowsAndPiecesAreAligned) {

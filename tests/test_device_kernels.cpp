@@ -100,9 +100,12 @@ TEST(DeviceKernelEncode, MatchesEngineEncoding) {
   for (Encoding e : {Encoding::u32le, Encoding::u32be, Encoding::u64le, Encoding::hex, Encoding::dec}) {
     for (std::size_t width : {1, 4, 8, 16, 20}) {
       hf::NonceField f{0, e, width};
-      if (e == Encoding::u32le || e == Encoding::u32be) { if (width != 4) continue; }
-      else if (e == Encoding::u64le) { if (width != 8) continue; }
-      else if (e == Encoding::hex && width > 16) continue;
+      if (e == Encoding::u32le || e == Encoding::u32be) {
+        if (width != 4) continue;
+      } else if (e == Encoding::u64le) {
+        if (width != 8) continue;
+      } else if (e == Encoding::hex && width > 16)
+        continue;
       for (std::uint64_t n : {0ull, 1ull, 9ull, 10ull, 255ull, 0xdeadbeefull, 12345678901234567890ull}) {
         const std::uint64_t max = hf::encoding_max(f);
         const std::uint64_t m = max == ~0ull ? n : n % (max + 1);

@@ -79,7 +79,8 @@ FailingDevice& failing_device() {
 hf::Engine& engine_with_slow_device() {
   static bool added = [] {
     std::string why;
-    const bool ok = hf::Engine::instance().add_backend(std::make_unique<SlowDevice>(*hf::Engine::instance().find("scalar")), &why);
+    const bool ok =
+        hf::Engine::instance().add_backend(std::make_unique<SlowDevice>(*hf::Engine::instance().find("scalar")), &why);
     EXPECT_TRUE(ok) << why;
     return ok;
   }();
@@ -119,7 +120,7 @@ TEST(MultiBackend, SlowDeviceAndCpuCoverEveryNonceOnceWithIdenticalResults) {
   std::map<std::string, std::uint64_t> by;
   ASSERT_TRUE(hft::chunks_tile(b, job.range, &by));
   EXPECT_EQ(by[cpu] + by["slowdev"], job.range.count);
-  EXPECT_GT(by["slowdev"], 0u);     // the slow device took part...
+  EXPECT_GT(by["slowdev"], 0u);       // the slow device took part...
   EXPECT_GT(by[cpu], by["slowdev"]);  // ...with smaller chunks, sized by its measured rate
 }
 

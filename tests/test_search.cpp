@@ -1,10 +1,10 @@
 // Nonce search through Engine::search on every usable backend, checked against brute force
 // with OpenSSL over messages built here (not by the engine's PreparedSearch).
+#include <unistd.h>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <unistd.h>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -36,10 +36,11 @@ const Block kGenesis{"genesis",
                      "3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c",
                      "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f", 2083236893, 0x1d00ffff};
 // Block 100000: ethereum/btcrelay test/test_btcrelay.py; fields match `getblock`.
-const Block kBlock100000{"block100000",
-                         "0100000050120119172a610421a6c3011dd330d9df07b63616c2cc1f1cd00200000000006657a9252aacd5c0b29409"
-                         "96ecff952228c3067cc38d4885efb5a4ac4247e9f337221b4d4c86041b0f2b5710",
-                         "000000000003ba27aa200b1cecaad478d2b00432346c3f1f3986da1afd33e506", 274148111, 0x1b04864c};
+const Block kBlock100000{
+    "block100000",
+    "0100000050120119172a610421a6c3011dd330d9df07b63616c2cc1f1cd00200000000006657a9252aacd5c0b29409"
+    "96ecff952228c3067cc38d4885efb5a4ac4247e9f337221b4d4c86041b0f2b5710",
+    "000000000003ba27aa200b1cecaad478d2b00432346c3f1f3986da1afd33e506", 274148111, 0x1b04864c};
 
 hf::SearchJob header_job(const Block& b, std::uint64_t first, std::uint64_t count) {
   hf::SearchJob job;
@@ -89,7 +90,8 @@ class SearchTest : public ::testing::TestWithParam<std::string> {
 
 TEST_P(SearchTest, BitcoinHeadersFindTheRealNonce) {
   for (const Block* b : {&kGenesis, &kBlock100000}) {
-    for (auto [before, count] : {std::pair<std::uint64_t, std::uint64_t>{1500, 3000}, {0, 1}, {2999, 3000}, {7, 4001}}) {
+    for (auto [before, count] :
+         {std::pair<std::uint64_t, std::uint64_t>{1500, 3000}, {0, 1}, {2999, 3000}, {7, 4001}}) {
       const hf::SearchJob job = header_job(*b, b->nonce - before, count);
       const hf::SearchResult r = run(job);
       expect_complete(r, job);
@@ -177,14 +179,16 @@ TEST_P(SearchTest, ManyHitsEqualBruteForceInNonceOrder) {
   for (int variant = 0; variant < 3; ++variant) {
     hf::SearchJob job = random_header_job(0x4a11 + variant, 123457 + 1000 * variant, 20000);
     if (variant == 0) {
-      ASSERT_EQ(hf::target_from_hex("00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", &job.target), "");
+      ASSERT_EQ(hf::target_from_hex("00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", &job.target),
+                "");
     } else if (variant == 1) {
       // Pool difficulty 2^-24: diff1 * 2^24 = 0x00ffff00...: about one hash in 256.
       ASSERT_EQ(hf::target_from_difficulty(1.0 / (1 << 24), &job.target), "");
       EXPECT_EQ(hft::key_hex(job.target), "00ffff0000000000000000000000000000000000000000000000000000000000");
     } else {
       job.order = ByteOrder::digest;
-      ASSERT_EQ(hf::target_from_hex("00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", &job.target), "");
+      ASSERT_EQ(hf::target_from_hex("00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", &job.target),
+                "");
     }
     const hft::Expected want = hft::brute_force(job);
     ASSERT_GE(want.hits.size(), 20u) << "the test wants a range with many hits";
@@ -329,16 +333,16 @@ std::vector<FieldCase> field_cases() {
   std::vector<FieldCase> v{
       // binary encodings: at the start, mid-block, straddling a block boundary, after it
       {E::u32le, 0, 0, 40, 0, 700},
-      {E::u32le, 4, 62, 80, 1234567, 700},           // straddles 64
-      {E::u32le, 0, 76, 80, u32max - 699, 700},      // ends at the u32 maximum
-      {E::u32le, 0, 52, 60, 0x7ffffff1, 700},        // suffix pushes the padding into a new block
-      {E::u32be, 0, 3, 55, 0x12345677, 700},         // padding just fits
-      {E::u32be, 4, 61, 70, u32max - 699, 700},      // straddles 64, ends at the maximum
-      {E::u32be, 0, 64, 200, 255, 700},              // starts a block; several blocks after it
-      {E::u64le, 0, 0, 8, u64max - 699, 700},        // the field is the message; ends at the maximum
+      {E::u32le, 4, 62, 80, 1234567, 700},              // straddles 64
+      {E::u32le, 0, 76, 80, u32max - 699, 700},         // ends at the u32 maximum
+      {E::u32le, 0, 52, 60, 0x7ffffff1, 700},           // suffix pushes the padding into a new block
+      {E::u32be, 0, 3, 55, 0x12345677, 700},            // padding just fits
+      {E::u32be, 4, 61, 70, u32max - 699, 700},         // straddles 64, ends at the maximum
+      {E::u32be, 0, 64, 200, 255, 700},                 // starts a block; several blocks after it
+      {E::u64le, 0, 0, 8, u64max - 699, 700},           // the field is the message; ends at the maximum
       {E::u64le, 8, 57, 100, (1ull << 32) - 350, 700},  // straddles, crosses 2^32
       {E::u64le, 0, 120, 128, (1ull << 63) - 9, 700},   // ends a two-block message
-      {E::u64le, 0, 5, 300, 77, 700},                // several constant blocks after the nonce
+      {E::u64le, 0, 5, 300, 77, 700},                   // several constant blocks after the nonce
       // the nonce alone in word 3 of its block (the Bitcoin header layout), elsewhere too
       {E::u32le, 0, 12, 40, 0x10572b0f - 300, 700},  // one block: the early exit in Bitcoin order
       {E::u32be, 0, 12, 300, 0xabcdef01, 700},       // constant blocks after the nonce's block
@@ -347,21 +351,21 @@ std::vector<FieldCase> field_cases() {
       {E::dec, 2, 14, 50, 0, 100},                   // two digits inside word 3
       {E::dec, 0, 12, 30, 990, 20},                  // varying: 3 digits (word 3 only), then 4 (word 3 and 4)
       // fixed-width decimal
-      {E::dec, 1, 63, 70, 0, 10},                    // every one-digit nonce, at the last byte of a block
-      {E::dec, 3, 30, 58, 301, 699},                 // ends at 999
+      {E::dec, 1, 63, 70, 0, 10},     // every one-digit nonce, at the last byte of a block
+      {E::dec, 3, 30, 58, 301, 699},  // ends at 999
       {E::dec, 10, 60, 75, 9999999999ull - 699, 700},
       {E::dec, 19, 50, 90, 9999999999999999999ull - 699, 700},
-      {E::dec, 20, 62, 90, u64max - 699, 700},       // six nonce words across two blocks
+      {E::dec, 20, 62, 90, u64max - 699, 700},  // six nonce words across two blocks
       {E::dec, 20, 0, 20, 12345678901234567ull, 700},
       // varying-width decimal (inserted), ranges crossing digit counts
-      {E::dec, 0, 0, 0, 0, 25},                      // the whole message is the number; 9 -> 10
-      {E::dec, 0, 30, 50, 5, 30},                    // 9 -> 10
-      {E::dec, 0, 60, 61, 90, 30},                   // 99 -> 100, digits reach across 64
-      {E::dec, 0, 63, 63, 980, 50},                  // 999 -> 1000 at the end of the template
-      {E::dec, 0, 54, 80, 9990, 40},                 // 9999 -> 10000; padding moves blocks
-      {E::dec, 0, 64, 64, 99999990, 20},             // appended after a full block
+      {E::dec, 0, 0, 0, 0, 25},                         // the whole message is the number; 9 -> 10
+      {E::dec, 0, 30, 50, 5, 30},                       // 9 -> 10
+      {E::dec, 0, 60, 61, 90, 30},                      // 99 -> 100, digits reach across 64
+      {E::dec, 0, 63, 63, 980, 50},                     // 999 -> 1000 at the end of the template
+      {E::dec, 0, 54, 80, 9990, 40},                    // 9999 -> 10000; padding moves blocks
+      {E::dec, 0, 64, 64, 99999990, 20},                // appended after a full block
       {E::dec, 0, 10, 40, 9999999999999999990ull, 30},  // 19 -> 20 digits
-      {E::dec, 0, 20, 30, u64max - 29, 30},          // ends at the u64 maximum
+      {E::dec, 0, 20, 30, u64max - 29, 30},             // ends at the u64 maximum
       {E::dec, 0, 7, 20, 1234567, 300},
   };
   // hex, every width 1..16, the field at offsets that move it across the block boundary
@@ -392,7 +396,8 @@ TEST_P(SearchTest, EveryEncodingOrderGoalAndAlgoMatchesBruteForce) {
           job.range = {fc.first, fc.count};
           job.order = order;
           job.goal = goal;
-          ASSERT_EQ(hf::target_from_hex("0fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", &job.target), "");
+          ASSERT_EQ(
+              hf::target_from_hex("0fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", &job.target), "");
           const hf::SearchResult r = run(job);
           ++runs;
           expect_complete(r, job);
@@ -458,7 +463,8 @@ TEST_P(SearchTest, LongMessages) {
       EXPECT_TRUE(hft::same_hit(*r.best, *want.best)) << hft::describe(job);
       job.goal = Goal::below_target;
       job.order = ByteOrder::bitcoin;
-      ASSERT_EQ(hf::target_from_hex("07ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", &job.target), "");
+      ASSERT_EQ(hf::target_from_hex("07ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", &job.target),
+                "");
       r = run(job);
       EXPECT_TRUE(hft::same_hits(r.hits, hft::brute_force(job).hits)) << hft::describe(job);
     }
@@ -486,22 +492,43 @@ TEST(SearchErrors, InvalidJobsAreRejected) {
   add("u64 field past the end", [](hf::SearchJob& j) { j.nonce = {73, Encoding::u64le, 8}; });
   add("hex field past the end", [](hf::SearchJob& j) { j.nonce = {75, Encoding::hex, 6}; });
   add("varying decimal offset past the end", [](hf::SearchJob& j) { j.nonce = {81, Encoding::dec, 0}; });
-  add("empty message", [](hf::SearchJob& j) { j.message.clear(); j.nonce.offset = 0; });
+  add("empty message", [](hf::SearchJob& j) {
+    j.message.clear();
+    j.nonce.offset = 0;
+  });
   add("u32 range past 2^32-1", [](hf::SearchJob& j) { j.range = {0xffffffffull - 10, 12}; });
   add("u32 range starting past 2^32-1", [](hf::SearchJob& j) { j.range = {0x100000000ull, 1}; });
   add("u32 range of 2^32+1", [](hf::SearchJob& j) { j.range = {0, 0x100000001ull}; });
-  add("hex width 2, nonce 256", [](hf::SearchJob& j) { j.nonce = {10, Encoding::hex, 2}; j.range = {256, 1}; });
-  add("hex width 2, range to 256", [](hf::SearchJob& j) { j.nonce = {10, Encoding::hex, 2}; j.range = {200, 57}; });
+  add("hex width 2, nonce 256", [](hf::SearchJob& j) {
+    j.nonce = {10, Encoding::hex, 2};
+    j.range = {256, 1};
+  });
+  add("hex width 2, range to 256", [](hf::SearchJob& j) {
+    j.nonce = {10, Encoding::hex, 2};
+    j.range = {200, 57};
+  });
   add("hex width 17", [](hf::SearchJob& j) { j.nonce = {10, Encoding::hex, 17}; });
-  add("dec width 3, nonce 1000", [](hf::SearchJob& j) { j.nonce = {10, Encoding::dec, 3}; j.range = {999, 2}; });
+  add("dec width 3, nonce 1000", [](hf::SearchJob& j) {
+    j.nonce = {10, Encoding::dec, 3};
+    j.range = {999, 2};
+  });
   add("dec width 21", [](hf::SearchJob& j) { j.nonce = {10, Encoding::dec, 21}; });
-  add("u64 range past 2^64-1", [](hf::SearchJob& j) { j.nonce = {0, Encoding::u64le, 8}; j.range = {~0ull, 2}; });
-  add("varying decimal past 2^64-1", [](hf::SearchJob& j) { j.nonce = {0, Encoding::dec, 0}; j.range = {~0ull - 1, 3}; });
+  add("u64 range past 2^64-1", [](hf::SearchJob& j) {
+    j.nonce = {0, Encoding::u64le, 8};
+    j.range = {~0ull, 2};
+  });
+  add("varying decimal past 2^64-1", [](hf::SearchJob& j) {
+    j.nonce = {0, Encoding::dec, 0};
+    j.range = {~0ull - 1, 3};
+  });
   add("u32 width 3", [](hf::SearchJob& j) { j.nonce.width = 3; });
   add("u64 width 4", [](hf::SearchJob& j) { j.nonce = {0, Encoding::u64le, 4}; });
   add("zero target", [](hf::SearchJob& j) { j.target = hf::Key{}; });
   add("sha1 search", [](hf::SearchJob& j) { j.algo = Algo::sha1; });
-  add("sha1 best search", [](hf::SearchJob& j) { j.algo = Algo::sha1; j.goal = Goal::best; });
+  add("sha1 best search", [](hf::SearchJob& j) {
+    j.algo = Algo::sha1;
+    j.goal = Goal::best;
+  });
 
   for (const auto& [what, job] : bad) {
     const std::string why = hf::Engine::instance().validate(job);
@@ -858,8 +885,10 @@ void search_with_throwing_callback(bool from_hit) {
   hf::RunOptions o;
   o.threads = 2;
   o.progress_interval = std::chrono::milliseconds(5);
-  if (from_hit) o.on_hit = [](const hf::Hit&) { throw std::runtime_error("sink full"); };
-  else o.on_progress = [](const hf::Progress&) { throw std::runtime_error("ui gone"); };
+  if (from_hit)
+    o.on_hit = [](const hf::Hit&) { throw std::runtime_error("sink full"); };
+  else
+    o.on_progress = [](const hf::Progress&) { throw std::runtime_error("ui gone"); };
   try {
     hf::Engine::instance().search(job, o);
   } catch (const std::runtime_error&) {

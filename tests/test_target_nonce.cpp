@@ -64,9 +64,8 @@ TEST(Compact, LargestExponentsWithoutOverflow) {
 TEST(Compact, SignBitOverflowAndZeroAreRejected) {
   // Negative (sign bit 0x00800000 set): Bitcoin Core arith_uint256_tests 0x04923456 is negative.
   // Overflow: 0xff123456 overflows there. Zero: 0x01003456 (Bitcoin Core) and plain zeros.
-  for (std::uint32_t bits : {0x04923456u, 0x1d80ffffu, 0x1dffffffu, 0xff123456u, 0x23000001u, 0x2301ffffu,
-                             0x22000100u, 0x227fffffu, 0x21010000u, 0x00000000u, 0x1d000000u, 0x01003456u,
-                             0x02000056u}) {
+  for (std::uint32_t bits : {0x04923456u, 0x1d80ffffu, 0x1dffffffu, 0xff123456u, 0x23000001u, 0x2301ffffu, 0x22000100u,
+                             0x227fffffu, 0x21010000u, 0x00000000u, 0x1d000000u, 0x01003456u, 0x02000056u}) {
     Key k = Key::max();
     const std::string why = hf::target_from_compact(bits, &k);
     EXPECT_FALSE(why.empty()) << std::hex << bits << " accepted as " << hft::key_hex(k);
@@ -189,8 +188,7 @@ TEST(TargetHex, ParsesAndRejects) {
   EXPECT_EQ(hf::target_from_hex("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", &k), "");
   EXPECT_EQ(k.w[0], 0x01234567u);
   EXPECT_EQ(k.w[7], 0x89abcdefu);
-  for (std::string bad : {zeros(60) + "ff", zeros(64) + "ff", zeros(63), zeros(63) + "g", std::string(""),
-                          zeros(64)}) {
+  for (std::string bad : {zeros(60) + "ff", zeros(64) + "ff", zeros(63), zeros(63) + "g", std::string(""), zeros(64)}) {
     EXPECT_FALSE(hf::target_from_hex(bad, &k).empty()) << "accepted '" << bad << "'";
   }
 }
@@ -206,16 +204,19 @@ TEST(Keys, KeyOfMatchesBothByteOrders) {
       EXPECT_EQ(hft::num_of_key(k), hft::num_of(d, o));
       std::uint32_t h[8];
       for (int j = 0; j < 8; ++j)
-        h[j] = std::uint32_t(d.bytes[4 * j]) << 24 | d.bytes[4 * j + 1] << 16 | d.bytes[4 * j + 2] << 8 | d.bytes[4 * j + 3];
+        h[j] = std::uint32_t(d.bytes[4 * j]) << 24 | d.bytes[4 * j + 1] << 16 | d.bytes[4 * j + 2] << 8 |
+               d.bytes[4 * j + 3];
       EXPECT_EQ(hf::key_of_words(h, o), k);
       EXPECT_EQ(k.hex(), hft::hex(hft::num_of(d, o)));
     }
   }
   // Bitcoin order: the genesis block's SHA256d read little-endian is its displayed hash
   // (vectors.md).
-  const hf::Digest g = hft::ossl(hf::Algo::sha256d, hft::unhex(
-      "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f61"
-      "7fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c"));
+  const hf::Digest g = hft::ossl(
+      hf::Algo::sha256d,
+      hft::unhex(
+          "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f61"
+          "7fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c"));
   EXPECT_EQ(hf::key_of(g, hf::ByteOrder::bitcoin).hex(),
             "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f");
 }
@@ -296,7 +297,8 @@ TEST(Nonce, EveryEncodingMatchesItsDefinition) {
     EXPECT_TRUE(encodes(field(Encoding::u32le, 4), n));
     EXPECT_TRUE(encodes(field(Encoding::u32be), n));
   }
-  for (std::uint64_t n : std::initializer_list<std::uint64_t>{0, 1, 0x100000000ull, 0x0123456789abcdefull, u64max}) EXPECT_TRUE(encodes(field(Encoding::u64le), n));
+  for (std::uint64_t n : std::initializer_list<std::uint64_t>{0, 1, 0x100000000ull, 0x0123456789abcdefull, u64max})
+    EXPECT_TRUE(encodes(field(Encoding::u64le), n));
   for (std::size_t w = 1; w <= 16; ++w) {
     const std::uint64_t max = w == 16 ? u64max : (1ull << (4 * w)) - 1;
     for (std::uint64_t n : std::initializer_list<std::uint64_t>{0, 1, 9, 10, 15, max, max / 3, max - 1})
@@ -309,11 +311,12 @@ TEST(Nonce, EveryEncodingMatchesItsDefinition) {
     const std::uint64_t max = w >= 20 ? u64max : p10 * 10 - 1;
     for (std::uint64_t n : std::initializer_list<std::uint64_t>{0, 1, 9, max, max / 7, max - 1})
       EXPECT_TRUE(encodes(field(Encoding::dec, w), n)) << "dec w" << w;
-    for (int i = 0; i < 50; ++i) EXPECT_TRUE(encodes(field(Encoding::dec, w), rng.next() % (max == u64max ? max : max + 1)));
+    for (int i = 0; i < 50; ++i)
+      EXPECT_TRUE(encodes(field(Encoding::dec, w), rng.next() % (max == u64max ? max : max + 1)));
     if (w < 20) p10 *= 10;
   }
-  for (std::uint64_t n : std::initializer_list<std::uint64_t>{0, 9, 10, 99, 100, 999, 1000, 1234567, 9999999999999999999ull,
-                                                             10000000000000000000ull, u64max})
+  for (std::uint64_t n : std::initializer_list<std::uint64_t>{0, 9, 10, 99, 100, 999, 1000, 1234567,
+                                                              9999999999999999999ull, 10000000000000000000ull, u64max})
     EXPECT_TRUE(encodes(field(Encoding::dec, 0), n));
 }
 
@@ -362,7 +365,8 @@ TEST(Nonce, NamesRoundTrip) {
   ASSERT_TRUE(hf::parse_order("digest", &o));
   EXPECT_EQ(o, hf::ByteOrder::digest);
   EXPECT_FALSE(hf::parse_order("little", &o));
-  for (hf::Algo a : {hf::Algo::sha1, hf::Algo::sha256, hf::Algo::sha256d}) EXPECT_EQ(hf::parse_algo(hf::algo_name(a)), a);
+  for (hf::Algo a : {hf::Algo::sha1, hf::Algo::sha256, hf::Algo::sha256d})
+    EXPECT_EQ(hf::parse_algo(hf::algo_name(a)), a);
   EXPECT_FALSE(hf::parse_algo("md5").has_value());
 }
 
@@ -377,12 +381,14 @@ struct PartW {
   std::vector<hf::FieldPart> parts{{{1, 1}, 99}};  // must be replaced
   const std::string why = hf::split_range(f, r, msg, &parts);
   if (!why.empty()) return ::testing::AssertionFailure() << "error: " << why;
-  if (parts.size() != want.size()) return ::testing::AssertionFailure() << parts.size() << " parts, want " << want.size();
+  if (parts.size() != want.size())
+    return ::testing::AssertionFailure() << parts.size() << " parts, want " << want.size();
   for (std::size_t i = 0; i < want.size(); ++i)
-    if (parts[i].range.first != want[i].first || parts[i].range.count != want[i].count || parts[i].width != want[i].width)
-      return ::testing::AssertionFailure() << "part " << i << ": " << parts[i].range.first << "+" << parts[i].range.count
-                                           << " w" << parts[i].width << ", want " << want[i].first << "+" << want[i].count
-                                           << " w" << want[i].width;
+    if (parts[i].range.first != want[i].first || parts[i].range.count != want[i].count ||
+        parts[i].width != want[i].width)
+      return ::testing::AssertionFailure()
+             << "part " << i << ": " << parts[i].range.first << "+" << parts[i].range.count << " w" << parts[i].width
+             << ", want " << want[i].first << "+" << want[i].count << " w" << want[i].width;
   return ::testing::AssertionSuccess();
 }
 
@@ -394,17 +400,16 @@ TEST(SplitRange, VaryingDecimalSplitsByDigitCount) {
   EXPECT_TRUE(splits(f, {0, 10}, 10, {{0, 10, 1}}));
   EXPECT_TRUE(splits(f, {9, 2}, 10, {{9, 1, 1}, {10, 1, 2}}));
   EXPECT_TRUE(splits(f, {10, 90}, 10, {{10, 90, 2}}));
-  EXPECT_TRUE(splits(f, {9999999999999999998ull, 4}, 10,
-                     {{9999999999999999998ull, 2, 19}, {10000000000000000000ull, 2, 20}}));
+  EXPECT_TRUE(
+      splits(f, {9999999999999999998ull, 4}, 10, {{9999999999999999998ull, 2, 19}, {10000000000000000000ull, 2, 20}}));
   EXPECT_TRUE(splits(f, {~0ull - 9, 10}, 10, {{~0ull - 9, 10, 20}}));
-  EXPECT_TRUE(splits(f, {0, ~0ull}, 10,
-                     [] {
-                       std::vector<PartW> v{{0, 10, 1}};
-                       std::uint64_t p = 10;
-                       for (std::size_t d = 2; d <= 19; ++d, p *= 10) v.push_back({p, p * 9, d});
-                       v.push_back({p, ~0ull - p, 20});  // up to 2^64 - 2
-                       return v;
-                     }()));
+  EXPECT_TRUE(splits(f, {0, ~0ull}, 10, [] {
+    std::vector<PartW> v{{0, 10, 1}};
+    std::uint64_t p = 10;
+    for (std::size_t d = 2; d <= 19; ++d, p *= 10) v.push_back({p, p * 9, d});
+    v.push_back({p, ~0ull - p, 20});  // up to 2^64 - 2
+    return v;
+  }()));
   // Inserted at the very end of the template is fine.
   EXPECT_TRUE(splits({10, Encoding::dec, 0}, {1, 5}, 10, {{1, 5, 1}}));
 }

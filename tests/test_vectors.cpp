@@ -26,8 +26,7 @@ const std::vector<Vector>& fips_vectors() {
   static const std::vector<Vector> v{
       {"abc", "abc", "a9993e364706816aba3e25717850c26c9cd0d89d",
        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
-      {"448bit", "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-       "84983e441c3bd26ebaae4aa1f95129e5e54670f1",
+      {"448bit", "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "84983e441c3bd26ebaae4aa1f95129e5e54670f1",
        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
       {"million_a", std::string(1000000, 'a'), "34aa973cd4c4daa4f61eeb2bdbad27316534016f",
        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"},
@@ -61,9 +60,16 @@ hf::Digest hash_in_pieces(Algo algo, const hf::SingleStreamFns* fns, hf::ByteVie
 }
 
 const std::vector<std::vector<std::size_t>>& piece_patterns() {
-  static const std::vector<std::vector<std::size_t>> p{
-      {1}, {63}, {64}, {65}, {1000}, {1, 63, 64, 65, 1000}, {0, 3, 0, 127, 128, 129, 7}, {55, 56, 57, 119, 120},
-      {4096, 1}, {1u << 20}};
+  static const std::vector<std::vector<std::size_t>> p{{1},
+                                                       {63},
+                                                       {64},
+                                                       {65},
+                                                       {1000},
+                                                       {1, 63, 64, 65, 1000},
+                                                       {0, 3, 0, 127, 128, 129, 7},
+                                                       {55, 56, 57, 119, 120},
+                                                       {4096, 1},
+                                                       {1u << 20}};
   return p;
 }
 
@@ -209,8 +215,9 @@ TEST(Hex, FromHexRejectsOddLength) {
 }
 
 TEST(Hex, FromHexRejectsBadCharacters) {
-  const std::vector<std::string> bad{"0g", "g0", "zz", "12 4", " 1", "0x12", "12-4", "ab\n1", "+1", "1.",
-                                     std::string("a\0", 2), "\xff\xff", "ABCDEFGH"};
+  const std::vector<std::string> bad{
+      "0g",       "g0",      "zz", "12 4", " 1", "0x12", "12-4", "ab\n1", "+1", "1.", std::string("a\0", 2),
+      "\xff\xff", "ABCDEFGH"};
   for (const std::string& s : bad) {
     std::string why;
     EXPECT_FALSE(hf::from_hex(s, &why).has_value()) << "accepted " << hft::hex(hft::bytes_of(s));

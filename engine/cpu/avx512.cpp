@@ -26,17 +26,23 @@ struct V {
   void store(std::uint32_t* p) const { _mm512_storeu_si512(p, v); }
   friend V operator+(V a, V b) { return {_mm512_add_epi32(a.v, b.v)}; }
   friend V operator^(V a, V b) { return {_mm512_xor_si512(a.v, b.v)}; }
-  template <int n> static V rotr(V x) { return {_mm512_ror_epi32(x.v, n)}; }
-  template <int n> static V shr(V x) { return {_mm512_srli_epi32(x.v, n)}; }
+  template <int n>
+  static V rotr(V x) {
+    return {_mm512_ror_epi32(x.v, n)};
+  }
+  template <int n>
+  static V shr(V x) {
+    return {_mm512_srli_epi32(x.v, n)};
+  }
   // Truth tables for vpternlogd(a, b, c): bit (a<<2 | b<<1 | c) of the immediate.
   static V ch(V e, V f, V g) { return {_mm512_ternarylogic_epi32(e.v, f.v, g.v, 0xCA)}; }
   static V maj(V a, V b, V c) { return {_mm512_ternarylogic_epi32(a.v, b.v, c.v, 0xE8)}; }
   static V xor3(V a, V b, V c) { return {_mm512_ternarylogic_epi32(a.v, b.v, c.v, 0x96)}; }
   static V bswap(V x) {
-    const __m512i m = _mm512_set_epi8(
-        60, 61, 62, 63, 56, 57, 58, 59, 52, 53, 54, 55, 48, 49, 50, 51, 44, 45, 46, 47, 40, 41, 42, 43,
-        36, 37, 38, 39, 32, 33, 34, 35, 28, 29, 30, 31, 24, 25, 26, 27, 20, 21, 22, 23, 16, 17, 18, 19,
-        12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3);
+    const __m512i m =
+        _mm512_set_epi8(60, 61, 62, 63, 56, 57, 58, 59, 52, 53, 54, 55, 48, 49, 50, 51, 44, 45, 46, 47, 40, 41, 42, 43,
+                        36, 37, 38, 39, 32, 33, 34, 35, 28, 29, 30, 31, 24, 25, 26, 27, 20, 21, 22, 23, 16, 17, 18, 19,
+                        12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3);
     // vpshufb indexes within each 128-bit lane, so only the low four bits of m matter.
     return {_mm512_shuffle_epi8(x.v, m)};
   }
@@ -79,10 +85,12 @@ void V::load_words(const std::uint8_t* const* ptrs, std::size_t off, V* w) {
 
 const KernelTable& avx512_kernels() {
   static const KernelTable table{
-      "avx512", 16,
+      "avx512",
+      16,
       &avx512_impl::sha256_blocks_impl<avx512_impl::V>,
       &avx512_impl::sha1_blocks_impl<avx512_impl::V>,
-      nullptr, nullptr,
+      nullptr,
+      nullptr,
       &avx512_impl::search_batch_impl<avx512_impl::V>,
   };
   return table;

@@ -17,8 +17,8 @@ alignas(64) const std::uint8_t kZeroBlocks[kMaxRun * 64] = {};
 CpuBackend::CpuBackend(const KernelTable& kt, std::string description, std::string unavailable_reason)
     : kt_(kt), description_(std::move(description)), unavailable_(std::move(unavailable_reason)) {}
 
-std::uint64_t CpuBackend::search(const PreparedSearch& ps, std::uint64_t first, std::uint64_t count,
-                                 SearchSink& sink, const std::atomic<bool>& stop) {
+std::uint64_t CpuBackend::search(const PreparedSearch& ps, std::uint64_t first, std::uint64_t count, SearchSink& sink,
+                                 const std::atomic<bool>& stop) {
   const unsigned L = kt_.lanes;
   alignas(64) std::uint32_t aw[kMaxAffectedWords * kMaxLanes];
   const SearchPlan& plan = ps.plan();
@@ -61,7 +61,7 @@ void CpuBackend::hash_many(Algo algo, std::span<const ByteView> msgs, Digest* ou
   struct Lane {
     std::size_t msg = 0;
     const std::uint8_t* p = nullptr;
-    std::size_t full = 0;   // whole blocks left in the message itself
+    std::size_t full = 0;  // whole blocks left in the message itself
     std::size_t tail_left = 0, tail_pos = 0;
     alignas(64) std::uint8_t tail[128];
     bool active = false;
@@ -73,7 +73,10 @@ void CpuBackend::hash_many(Algo algo, std::span<const ByteView> msgs, Digest* ou
 
   auto start = [&](unsigned l) {
     Lane& ln = lanes[l];
-    if (next >= msgs.size()) { ln.active = false; return; }
+    if (next >= msgs.size()) {
+      ln.active = false;
+      return;
+    }
     ln.msg = next++;
     const ByteView m = msgs[ln.msg];
     ln.p = m.data();
@@ -94,7 +97,10 @@ void CpuBackend::hash_many(Algo algo, std::span<const ByteView> msgs, Digest* ou
     bool any = false, idle = false;
     for (unsigned l = 0; l < L; ++l) {
       Lane& ln = lanes[l];
-      if (!ln.active) { idle = true; continue; }
+      if (!ln.active) {
+        idle = true;
+        continue;
+      }
       any = true;
       run = std::min(run, ln.full ? ln.full : ln.tail_left);
     }
@@ -138,8 +144,8 @@ std::vector<std::unique_ptr<CpuBackend>> make_cpu_backends() {
   std::vector<std::unique_ptr<CpuBackend>> v;
   v.push_back(std::make_unique<CpuBackend>(avx512_kernels(), "x86 AVX-512 (F/VL/BW), 16 lanes, vprord + vpternlogd",
                                            f.avx512_missing()));
-  v.push_back(std::make_unique<CpuBackend>(shani_kernels(), "x86 SHA extensions, 2 interleaved streams",
-                                           f.shani_missing()));
+  v.push_back(
+      std::make_unique<CpuBackend>(shani_kernels(), "x86 SHA extensions, 2 interleaved streams", f.shani_missing()));
   v.push_back(std::make_unique<CpuBackend>(avx2_kernels(), "x86 AVX2, 8 lanes", f.avx2_missing()));
   v.push_back(std::make_unique<CpuBackend>(scalar_kernels(), "portable C++, 1 lane", ""));
   return v;

@@ -29,14 +29,14 @@ struct BlockPlan {
 inline constexpr int kMaxAffectedWords = 6;  // a 20-byte field spans at most 6 words
 
 struct SearchPlan {
-  std::uint32_t midstate[8];       // state after the blocks before the nonce's first block
-  const BlockPlan* blocks;         // blocks from the nonce's first block to the end
+  std::uint32_t midstate[8];  // state after the blocks before the nonce's first block
+  const BlockPlan* blocks;    // blocks from the nonce's first block to the end
   std::uint32_t nblocks;
-  BlockPlan second;                // sha256d: the second hash of the 32-byte digest
+  BlockPlan second;                          // sha256d: the second hash of the 32-byte digest
   std::uint8_t aw_index[kMaxAffectedWords];  // word index (0..31) in blocks[0..1]
-  std::uint8_t naw;                // number of nonce-dependent words
-  std::uint8_t double_hash;        // sha256d
-  std::uint8_t bitcoin_order;      // key word = bswap(H7), known after round 61
+  std::uint8_t naw;                          // number of nonce-dependent words
+  std::uint8_t double_hash;                  // sha256d
+  std::uint8_t bitcoin_order;                // key word = bswap(H7), known after round 61
 };
 
 // The first 32-bit word of a digest's comparison key: H0 in digest order, bswap(H7) in

@@ -17,8 +17,14 @@ struct V {
   void store(std::uint32_t* p) const { *p = v; }
   friend V operator+(V a, V b) { return {a.v + b.v}; }
   friend V operator^(V a, V b) { return {a.v ^ b.v}; }
-  template <int n> static V rotr(V x) { return {(x.v >> n) | (x.v << (32 - n))}; }
-  template <int n> static V shr(V x) { return {x.v >> n}; }
+  template <int n>
+  static V rotr(V x) {
+    return {(x.v >> n) | (x.v << (32 - n))};
+  }
+  template <int n>
+  static V shr(V x) {
+    return {x.v >> n};
+  }
   static V ch(V e, V f, V g) { return {((f.v ^ g.v) & e.v) ^ g.v}; }
   static V maj(V a, V b, V c) { return {(a.v & b.v) | (c.v & (a.v | b.v))}; }
   static V xor3(V a, V b, V c) { return {a.v ^ b.v ^ c.v}; }
@@ -37,7 +43,8 @@ void V::load_words(const std::uint8_t* const* ptrs, std::size_t off, V* w) {
 
 const KernelTable& scalar_kernels() {
   static const KernelTable table{
-      "scalar", 1,
+      "scalar",
+      1,
       &scalar_impl::sha256_blocks_impl<scalar_impl::V>,
       &scalar_impl::sha1_blocks_impl<scalar_impl::V>,
       &hf::sha::sha256_compress_ref,

@@ -35,12 +35,8 @@ constexpr int kLanes = 2;
 
 // Byte shuffles that turn 16 loaded message bytes into big-endian words. SHA-256 keeps W[t]
 // in the lowest dword; SHA-1's instructions expect W[t] in the highest dword.
-HF_INLINE __m128i bswap_words_mask() {
-  return _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
-}
-HF_INLINE __m128i bswap_reverse_mask() {
-  return _mm_set_epi64x(0x0001020304050607LL, 0x08090a0b0c0d0e0fLL);
-}
+HF_INLINE __m128i bswap_words_mask() { return _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL); }
+HF_INLINE __m128i bswap_reverse_mask() { return _mm_set_epi64x(0x0001020304050607LL, 0x08090a0b0c0d0e0fLL); }
 
 // ---------------------------------------------------------------------------------------
 // SHA-256
@@ -58,7 +54,7 @@ HF_INLINE State256 to_shani256(__m128i abcd, __m128i efgh) {
   const __m128i badc = _mm_shuffle_epi32(abcd, 0xB1);  // dwords 0..3 = b a d c
   const __m128i hgfe = _mm_shuffle_epi32(efgh, 0x1B);  // dwords 0..3 = h g f e
   State256 s;
-  s.abef = _mm_alignr_epi8(badc, hgfe, 8);    // f e b a
+  s.abef = _mm_alignr_epi8(badc, hgfe, 8);     // f e b a
   s.cdgh = _mm_blend_epi16(hgfe, badc, 0xF0);  // h g d c
   return s;
 }
@@ -83,9 +79,7 @@ HF_INLINE void store_state256(const State256& s, uint32_t* h) {
   _mm_storeu_si128(reinterpret_cast<__m128i*>(h + 4), efgh);
 }
 
-HF_INLINE __m128i k256(int quad) {
-  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(hf::sha::K256 + 4 * quad));
-}
+HF_INLINE __m128i k256(int quad) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(hf::sha::K256 + 4 * quad)); }
 
 // Four rounds with wk = W[t..t+3] + K[t..t+3]. The first rnds2 writes the new ABEF into
 // the CDGH variable (whose old value it no longer needs) and the second swaps them back, so
@@ -308,8 +302,7 @@ void sha1_blocks(uint32_t* state, const uint8_t* const* ptrs, size_t nblocks) {
 
 // Rebuilds W[0..15] of plan block b for each lane: constant words come from the plan, the
 // nonce-dependent ones from aw.
-HF_INLINE void search_words(const SearchPlan& plan, uint32_t b, const uint32_t* aw,
-                            __m128i (&m)[kLanes][4]) {
+HF_INLINE void search_words(const SearchPlan& plan, uint32_t b, const uint32_t* aw, __m128i (&m)[kLanes][4]) {
   const BlockPlan& bp = plan.blocks[b];
   HF_UNROLL
   for (int i = 0; i < 4; ++i) {
@@ -365,9 +358,8 @@ uint32_t search_batch(const SearchPlan& plan, const uint32_t* aw, uint32_t thres
   HF_UNROLL
   for (int l = 0; l < kLanes; ++l) {
     // H7 is dword 0 of CDGH, H0 is dword 3 of ABEF.
-    const uint32_t key = plan.bitcoin_order
-                             ? __builtin_bswap32(static_cast<uint32_t>(_mm_cvtsi128_si32(s[l].cdgh)))
-                             : static_cast<uint32_t>(_mm_extract_epi32(s[l].abef, 3));
+    const uint32_t key = plan.bitcoin_order ? __builtin_bswap32(static_cast<uint32_t>(_mm_cvtsi128_si32(s[l].cdgh)))
+                                            : static_cast<uint32_t>(_mm_extract_epi32(s[l].abef, 3));
     if (key <= threshold) mask |= 1u << l;
   }
   return mask;

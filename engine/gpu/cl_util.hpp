@@ -11,13 +11,26 @@ namespace hf::gpu {
 inline std::string cl_error(const char* what, cl_int err) {
   const char* meaning = "";
   switch (err) {
-    case CL_MEM_OBJECT_ALLOCATION_FAILURE: meaning = ": out of device memory"; break;
-    case CL_OUT_OF_RESOURCES: meaning = ": out of device resources"; break;
-    case CL_OUT_OF_HOST_MEMORY: meaning = ": out of host memory"; break;
-    case CL_DEVICE_NOT_AVAILABLE: meaning = ": device not available"; break;
-    case CL_INVALID_BUFFER_SIZE: meaning = ": buffer too large for the device"; break;
-    case CL_BUILD_PROGRAM_FAILURE: meaning = ": kernel build failed"; break;
-    default: break;
+    case CL_MEM_OBJECT_ALLOCATION_FAILURE:
+      meaning = ": out of device memory";
+      break;
+    case CL_OUT_OF_RESOURCES:
+      meaning = ": out of device resources";
+      break;
+    case CL_OUT_OF_HOST_MEMORY:
+      meaning = ": out of host memory";
+      break;
+    case CL_DEVICE_NOT_AVAILABLE:
+      meaning = ": device not available";
+      break;
+    case CL_INVALID_BUFFER_SIZE:
+      meaning = ": buffer too large for the device";
+      break;
+    case CL_BUILD_PROGRAM_FAILURE:
+      meaning = ": kernel build failed";
+      break;
+    default:
+      break;
   }
   return std::string(what) + " failed (OpenCL error " + std::to_string(err) + meaning + ")";
 }

@@ -35,8 +35,8 @@ KernelKind kernel_kind(const std::vector<std::uint32_t>& p) {
   // Bitcoin mining: sha256d of an 80-byte message with the nonce at bytes 76..79, keyed in
   // Bitcoin's order; one block from the nonce on, whose words 4..15 are the padding (0x80
   // marker, zeros, bit length 640).
-  bool header = p[HFP_FLAGS] == 3 && p[HFP_NBLOCKS] == 1 && p[HFP_NAW] == 1 && p[HFP_AW_INDEX] == 3 && p[HFP_FIRST] == 3 &&
-                p[HFP_BLOCKS + 4] == 0x80000000u && p[HFP_BLOCKS + 15] == 640;
+  bool header = p[HFP_FLAGS] == 3 && p[HFP_NBLOCKS] == 1 && p[HFP_NAW] == 1 && p[HFP_AW_INDEX] == 3 &&
+                p[HFP_FIRST] == 3 && p[HFP_BLOCKS + 4] == 0x80000000u && p[HFP_BLOCKS + 15] == 640;
   for (int t = 5; t < 15 && header; ++t) header = p[HFP_BLOCKS + t] == 0;
   return header ? KernelKind::header80 : KernelKind::u32le;
 }

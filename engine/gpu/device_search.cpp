@@ -7,7 +7,7 @@ namespace hf::gpu {
 
 namespace {
 constexpr std::uint32_t kBestCandidates = 256;  // more than this in a best search: narrow
-constexpr double kLaunchTarget = 0.02;           // seconds per launch: responsive and busy
+constexpr double kLaunchTarget = 0.02;          // seconds per launch: responsive and busy
 }  // namespace
 
 std::uint64_t DeviceSearch::run_search(const PreparedSearch& ps, std::uint64_t first, std::uint64_t count,
@@ -27,8 +27,10 @@ std::uint64_t DeviceSearch::run_search(const PreparedSearch& ps, std::uint64_t f
     sink.add_done(n);
     // Aim each launch at 10-40 ms: long enough to fill the device, short enough to stop fast.
     if (n == launch_size_) {
-      if (s < kLaunchTarget / 2 && launch_size_ < max_launch_) launch_size_ *= 2;
-      else if (s > kLaunchTarget * 2 && launch_size_ > min_launch_) launch_size_ /= 2;
+      if (s < kLaunchTarget / 2 && launch_size_ < max_launch_)
+        launch_size_ *= 2;
+      else if (s > kLaunchTarget * 2 && launch_size_ > min_launch_)
+        launch_size_ /= 2;
     }
   }
   return done;

@@ -10,8 +10,8 @@
 #include <mutex>
 
 #include "engine/gpu/cl_util.hpp"
-#include "engine/gpu/device_params.hpp"
 #include "engine/gpu/device_backend.hpp"
+#include "engine/gpu/device_params.hpp"
 #include "engine/gpu/opencl_batch.hpp"
 #include "kernels/sha256_search.h"
 
@@ -82,9 +82,15 @@ class OpenClBackend final : public DeviceBackend {
 
   void set_params(const std::vector<std::uint32_t>& p, KernelKind kind) override {
     switch (kind) {
-      case KernelKind::header80: active_ = kernel_header_; break;
-      case KernelKind::u32le: active_ = kernel_u32_; break;
-      case KernelKind::generic: active_ = kernel_; break;
+      case KernelKind::header80:
+        active_ = kernel_header_;
+        break;
+      case KernelKind::u32le:
+        active_ = kernel_u32_;
+        break;
+      case KernelKind::generic:
+        active_ = kernel_;
+        break;
     }
     if (p.size() > params_words_) {  // a long message after the nonce: grow the buffer
       cl_int err;
@@ -93,7 +99,8 @@ class OpenClBackend final : public DeviceBackend {
       clReleaseMemObject(params_);
       params_ = bigger;
       params_words_ = p.size();
-      for (cl_kernel k : {kernel_, kernel_u32_, kernel_header_}) check(clSetKernelArg(k, 0, sizeof params_, &params_), "clSetKernelArg");
+      for (cl_kernel k : {kernel_, kernel_u32_, kernel_header_})
+        check(clSetKernelArg(k, 0, sizeof params_, &params_), "clSetKernelArg");
     }
     check(clEnqueueWriteBuffer(queue_, params_, CL_TRUE, 0, p.size() * 4, p.data(), 0, nullptr, nullptr),
           "clEnqueueWriteBuffer");
@@ -192,8 +199,8 @@ class OpenClBackend final : public DeviceBackend {
   cl_context ctx_ = nullptr;
   cl_command_queue queue_ = nullptr;
   cl_program program_ = nullptr;
-  cl_kernel kernel_ = nullptr;      // any field layout
-  cl_kernel kernel_u32_ = nullptr;  // a u32le nonce filling one word
+  cl_kernel kernel_ = nullptr;         // any field layout
+  cl_kernel kernel_u32_ = nullptr;     // a u32le nonce filling one word
   cl_kernel kernel_header_ = nullptr;  // Bitcoin's 80-byte header
   cl_kernel active_ = nullptr;
   cl_mem params_ = nullptr, out_ = nullptr;
@@ -211,8 +218,9 @@ std::vector<std::unique_ptr<Backend>> make_opencl_backends(std::string* why_none
   cl_uint np = 0;
   cl_int err = clGetPlatformIDs(0, nullptr, &np);
   if (err != CL_SUCCESS || np == 0) {
-    if (why_none) *why_none = np == 0 && (err == CL_SUCCESS || err == -1001) ? "no OpenCL platform (no ICD installed)"
-                                                                             : cl_error("clGetPlatformIDs", err);
+    if (why_none)
+      *why_none = np == 0 && (err == CL_SUCCESS || err == -1001) ? "no OpenCL platform (no ICD installed)"
+                                                                 : cl_error("clGetPlatformIDs", err);
     return out;
   }
   std::vector<cl_platform_id> plats(np);

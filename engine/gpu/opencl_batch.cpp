@@ -160,8 +160,9 @@ void OpenClBatch::hash(Algo algo, std::span<const ByteView> msgs, Digest* out) {
       cl_event kev = nullptr;
       // Launches advance shared chaining states, so each follows the previous one even
       // though it sits on the other queue; only the uploads overlap.
-      check(clEnqueueNDRangeKernel(s.queue, k, 1, nullptr, &global, &wg_, chain ? 1 : 0, chain ? &chain : nullptr, &kev),
-            "clEnqueueNDRangeKernel");
+      check(
+          clEnqueueNDRangeKernel(s.queue, k, 1, nullptr, &global, &wg_, chain ? 1 : 0, chain ? &chain : nullptr, &kev),
+          "clEnqueueNDRangeKernel");
       if (chain) clReleaseEvent(chain);
       chain = kev;
       clRetainEvent(kev);
@@ -170,8 +171,9 @@ void OpenClBatch::hash(Algo algo, std::span<const ByteView> msgs, Digest* out) {
         PendingWave w;
         w.first = l.wave_first;
         w.words.resize(l.wave_count * 8);
-        check(clEnqueueReadBuffer(s.queue, state_, CL_FALSE, 0, w.words.size() * 4, w.words.data(), 0, nullptr, &w.read),
-              "clEnqueueReadBuffer");
+        check(
+            clEnqueueReadBuffer(s.queue, state_, CL_FALSE, 0, w.words.size() * 4, w.words.data(), 0, nullptr, &w.read),
+            "clEnqueueReadBuffer");
         clReleaseEvent(chain);
         chain = w.read;  // the next wave overwrites the states only after they are read
         clRetainEvent(chain);

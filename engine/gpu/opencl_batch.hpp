@@ -29,10 +29,10 @@ class OpenClBatch {
  private:
   struct Slot {
     cl_command_queue queue = nullptr;
-    cl_mem pinned = nullptr;        // host-visible staging: data, then descriptors
-    std::uint8_t* host = nullptr;   // pinned, mapped for the object's life
+    cl_mem pinned = nullptr;       // host-visible staging: data, then descriptors
+    std::uint8_t* host = nullptr;  // pinned, mapped for the object's life
     cl_mem data = nullptr, desc = nullptr;
-    cl_event done = nullptr;        // the last kernel that read this slot's buffers
+    cl_event done = nullptr;  // the last kernel that read this slot's buffers
   };
   void allocate();
   void release_buffers();

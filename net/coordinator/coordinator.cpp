@@ -1,7 +1,7 @@
 #include "net/coordinator/coordinator.hpp"
 
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -43,9 +43,8 @@ double Coordinator::now() const {
 }
 
 std::uint64_t Coordinator::unix_now() const {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
 }
 
 void Coordinator::log(const std::string& line) const {
@@ -71,7 +70,8 @@ void Coordinator::start() {
     throw std::runtime_error("no job source: give --header-job FILE, --upstream URL or --file-task FILE");
   if (!cfg_.job_file.empty() && !cfg_.upstream.empty())
     throw std::runtime_error("--header-job and --upstream are two job sources: give one");
-  if (!cfg_.seed_listen.empty() && !cfg_.file_task) throw std::runtime_error("--seed-listen serves the file task: give --file-task FILE");
+  if (!cfg_.seed_listen.empty() && !cfg_.file_task)
+    throw std::runtime_error("--seed-listen serves the file task: give --file-task FILE");
   if (!cfg_.job_file.empty()) load_jobs();
   std::vector<netio::PoolUrl> pools;
   for (const std::string& u : cfg_.upstream) {
@@ -81,7 +81,8 @@ void Coordinator::start() {
     pools.push_back(*pu);
   }
   if (!pools.empty()) {
-    if (cfg_.proxy_prefix_bytes < 1 || cfg_.proxy_prefix_bytes > 4) throw std::runtime_error("--proxy-prefix-bytes must be 1..4");
+    if (cfg_.proxy_prefix_bytes < 1 || cfg_.proxy_prefix_bytes > 4)
+      throw std::runtime_error("--proxy-prefix-bytes must be 1..4");
     own_en1_size_ = cfg_.proxy_prefix_bytes;
     UpstreamConfig uc;
     uc.urls = std::move(pools);
@@ -97,7 +98,8 @@ void Coordinator::start() {
       drop_all_jobs();
       pool_job_since_ready_ = false;  // the next pool's first job replaces all work
     };
-    upstream_ = std::make_unique<UpstreamPool>(io_, std::move(uc), std::move(ev), [this](const std::string& l) { log(l); });
+    upstream_ =
+        std::make_unique<UpstreamPool>(io_, std::move(uc), std::move(ev), [this](const std::string& l) { log(l); });
   }
   if (cfg_.file_task) {
     files_ = std::make_unique<FileTaskRunner>(io_, *cfg_.file_task, [this](const std::string& l) { log(l); });
@@ -105,7 +107,8 @@ void Coordinator::start() {
       if (file_done_) file_done_();
     });
     for (const std::string& l : cfg_.seed_listen) {
-      auto srv = std::make_unique<SeedServer>(io_, *files_, cfg_.seed_clients, [this](const std::string& l) { log(l); });
+      auto srv =
+          std::make_unique<SeedServer>(io_, *files_, cfg_.seed_clients, [this](const std::string& l) { log(l); });
       srv->listen(l);
       seed_servers_.push_back(std::move(srv));
     }
@@ -174,7 +177,8 @@ asio::awaitable<void> Coordinator::accept_loop(std::shared_ptr<tcp::acceptor> ac
     auto stream = tls ? netio::make_tls_stream(std::move(sock), *tls_, true) : netio::make_tcp_stream(std::move(sock));
     auto s = std::make_shared<StratumSession>(*this, std::move(stream), tls);
     sessions_.insert(s.get());
-    asio::co_spawn(io_, [s]() { return s->run(); }, asio::detached);
+    asio::co_spawn(
+        io_, [s]() { return s->run(); }, asio::detached);
   }
 }
 
@@ -186,9 +190,7 @@ const std::string& Coordinator::notify_line(const mining::StratumJob& job) {
   return notify_line_;
 }
 
-void Coordinator::session_ended(StratumSession* s) {
-  sessions_.erase(s);
-}
+void Coordinator::session_ended(StratumSession* s) { sessions_.erase(s); }
 
 std::optional<Bytes> Coordinator::take_extranonce1(std::string* why) {
   if (upstream_ && !up_link_) {
@@ -205,7 +207,8 @@ std::optional<Bytes> Coordinator::take_extranonce1(std::string* why) {
   while (en1_in_use_.count(v));
   en1_in_use_.insert(v);
   Bytes own(own_en1_size_);
-  for (std::size_t i = 0; i < own_en1_size_; ++i) own[i] = static_cast<std::uint8_t>(v >> (8 * (own_en1_size_ - 1 - i)));
+  for (std::size_t i = 0; i < own_en1_size_; ++i)
+    own[i] = static_cast<std::uint8_t>(v >> (8 * (own_en1_size_ - 1 - i)));
   return own;
 }
 
@@ -228,16 +231,15 @@ std::uint32_t Coordinator::version_mask() const {
   return up_link_ ? cfg_.version_mask & up_link_->version_mask : 0;
 }
 
-double Coordinator::difficulty_cap() const {
-  return upstream_ && up_link_ ? upstream_->difficulty() : INFINITY;
-}
+double Coordinator::difficulty_cap() const { return upstream_ && up_link_ ? upstream_->difficulty() : INFINITY; }
 
 std::string Coordinator::on_upstream_ready(const UpstreamLink& link) {
   if (link.extranonce2_size < own_en1_size_ + 2)
     return "its extranonce2 is " + std::to_string(link.extranonce2_size) + " bytes: too small for " +
            std::to_string(own_en1_size_) + " bytes of worker prefix and 2 for the workers (see --proxy-prefix-bytes)";
   const bool changed = !up_link_ || up_link_->extranonce1 != link.extranonce1 ||
-                       up_link_->extranonce2_size != link.extranonce2_size || up_link_->version_mask != link.version_mask;
+                       up_link_->extranonce2_size != link.extranonce2_size ||
+                       up_link_->version_mask != link.version_mask;
   up_link_ = link;
   en2_size_ = link.extranonce2_size - own_en1_size_;
   if (changed) {
@@ -245,7 +247,8 @@ std::string Coordinator::on_upstream_ready(const UpstreamLink& link) {
     drop_all_jobs();
     pool_job_since_ready_ = false;
     log("proxying " + link.url + ": workers get extranonce1 " + to_hex(link.extranonce1) + " + " +
-        std::to_string(own_en1_size_) + " bytes of their own and " + std::to_string(en2_size_) + " bytes of extranonce2");
+        std::to_string(own_en1_size_) + " bytes of their own and " + std::to_string(en2_size_) +
+        " bytes of extranonce2");
     for (StratumSession* s : std::set<StratumSession*>(sessions_)) s->on_extranonce_change();
   }
   return {};
@@ -427,35 +430,41 @@ json::object Coordinator::stats() const {
       r5 += w->r5m.rate(t);
       r60 += w->r1h.rate(t);
     }
-    workers.push_back(json::object{{"id", id},
-                                   {"name", w->name},
-                                   {"address", w->address},
-                                   {"agent", w->agent},
-                                   {"backend", w->backend},
-                                   {"devices", w->devices},
-                                   {"connected", w->connected},
-                                   {"difficulty", w->difficulty},
-                                   {"hashrate", json::object{{"1m", w->r1m.rate(t)}, {"5m", w->r5m.rate(t)}, {"1h", w->r1h.rate(t)}}},
-                                   {"reported_rate", w->reported_rate},
-                                   {"accepted", w->accepted},
-                                   {"rejected", w->rejected},
-                                   {"stale", w->stale},
-                                   {"duplicate", w->duplicate},
-                                   {"low_difficulty", w->low},
-                                   {"blocks", w->blocks},
-                                   {"forwarded", w->forwarded},
-                                   {"pool_accepted", w->pool_accepted},
-                                   {"pool_rejected", w->pool_rejected},
-                                   {"best_difficulty", w->best_difficulty},
-                                   {"best_hash", w->best_hash},
-                                   {"connected_seconds", t - w->connected_at},
-                                   {"last_seen_seconds_ago", t - w->last_seen}});
+    workers.push_back(
+        json::object{{"id", id},
+                     {"name", w->name},
+                     {"address", w->address},
+                     {"agent", w->agent},
+                     {"backend", w->backend},
+                     {"devices", w->devices},
+                     {"connected", w->connected},
+                     {"difficulty", w->difficulty},
+                     {"hashrate", json::object{{"1m", w->r1m.rate(t)}, {"5m", w->r5m.rate(t)}, {"1h", w->r1h.rate(t)}}},
+                     {"reported_rate", w->reported_rate},
+                     {"accepted", w->accepted},
+                     {"rejected", w->rejected},
+                     {"stale", w->stale},
+                     {"duplicate", w->duplicate},
+                     {"low_difficulty", w->low},
+                     {"blocks", w->blocks},
+                     {"forwarded", w->forwarded},
+                     {"pool_accepted", w->pool_accepted},
+                     {"pool_rejected", w->pool_rejected},
+                     {"best_difficulty", w->best_difficulty},
+                     {"best_hash", w->best_hash},
+                     {"connected_seconds", t - w->connected_at},
+                     {"last_seen_seconds_ago", t - w->last_seen}});
   }
   json::object job;
   if (auto j = book_.current()) {
     const mining::NotifyFields f = mining::to_notify(*j);
-    job = {{"id", f.job_id}, {"prevhash", f.prevhash}, {"version", f.version}, {"nbits", f.nbits}, {"ntime", f.ntime},
-           {"clean", f.clean}, {"source", upstream_ ? "proxy " + (up_link_ ? up_link_->url : std::string()) : cfg_.job_file}};
+    job = {{"id", f.job_id},
+           {"prevhash", f.prevhash},
+           {"version", f.version},
+           {"nbits", f.nbits},
+           {"ntime", f.ntime},
+           {"clean", f.clean},
+           {"source", upstream_ ? "proxy " + (up_link_ ? up_link_->url : std::string()) : cfg_.job_file}};
     if (auto pj = pool_jobs_.find(f.job_id); pj != pool_jobs_.end()) {
       job["pool_job_id"] = pj->second.id;
       job["pool_difficulty"] = pj->second.difficulty;

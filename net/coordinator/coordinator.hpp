@@ -6,8 +6,8 @@
 #include <boost/json.hpp>
 
 #include <chrono>
-#include <deque>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -44,9 +44,9 @@ struct CoordinatorConfig {
   // extranonce2 must leave at least 2 bytes after them.
   unsigned proxy_prefix_bytes = 2;
   std::optional<FileTaskConfig> file_task;  // the report's file task (job source a)
-  std::vector<std::string> seed_listen; // the report's plain protocol, host:port (default port 50010)
-  unsigned seed_clients = 1;            // the plain-protocol server waits for this many clients
-  double job_interval = 30;             // seconds between job refreshes
+  std::vector<std::string> seed_listen;     // the report's plain protocol, host:port (default port 50010)
+  unsigned seed_clients = 1;                // the plain-protocol server waits for this many clients
+  double job_interval = 30;                 // seconds between job refreshes
   double start_difficulty = 1;
   bool vardiff = true;
   mining::VardiffConfig vardiff_cfg;
@@ -54,10 +54,10 @@ struct CoordinatorConfig {
   netio::LineLimits limits;
   std::chrono::milliseconds auth_timeout{60'000};  // subscribe and authorize within this
   std::size_t max_connections = 20'000;
-  int max_bad_lines = 16;               // malformed requests before the connection is closed
-  std::string password;                 // required of mining.authorize when not empty
-  std::string reconnect_to;             // host:port sent with client.reconnect on shutdown
-  std::string share_log;                // JSON lines, one per accepted share (for audits)
+  int max_bad_lines = 16;                       // malformed requests before the connection is closed
+  std::string password;                         // required of mining.authorize when not empty
+  std::string reconnect_to;                     // host:port sent with client.reconnect on shutdown
+  std::string share_log;                        // JSON lines, one per accepted share (for audits)
   std::function<void(const std::string&)> log;  // one line per event; default stderr
 };
 
@@ -71,7 +71,7 @@ class Coordinator {
   void start();
   // Sends client.reconnect to every worker, then stops accepting and closes them.
   void shutdown();
-  std::vector<std::string> endpoints() const;  // "stratum+tcp://127.0.0.1:3333", ...
+  std::vector<std::string> endpoints() const;       // "stratum+tcp://127.0.0.1:3333", ...
   std::vector<std::string> seed_endpoints() const;  // "seed://127.0.0.1:50010", ...
   json::object stats() const;
   const CoordinatorConfig& config() const { return cfg_; }
@@ -99,8 +99,8 @@ class Coordinator {
   double difficulty_cap() const;
   // Proxy mode: passes an accepted share on to the pool if it meets the pool's difficulty;
   // `done` then gets the pool's answer. Returns false (and never calls `done`) otherwise.
-  bool forward_share(const std::string& job_id, const Bytes& own_en1, const mining::Submit& s, const mining::Hash32& hash,
-                     std::function<void(PoolAnswer)> done);
+  bool forward_share(const std::string& job_id, const Bytes& own_en1, const mining::Submit& s,
+                     const mining::Hash32& hash, std::function<void(PoolAnswer)> done);
   void session_ended(StratumSession* s);
   mining::WorkerStats& new_worker_stats();
   void on_share_result(const mining::WorkerStats& w, bool accepted, double difficulty, const std::string& hash_shown,

@@ -55,7 +55,8 @@ void FileTaskRunner::start() {
   if (!(cfg_.seconds >= 0 && cfg_.seconds <= 1e7)) throw std::runtime_error("--file-seconds must be 0..1e7");
   if (cfg_.nonces < 1 || cfg_.nonces > mining::kFileNonceSpace)
     throw std::runtime_error("--file-nonces must be 1..4294967296 (8 hex digits)");
-  if (!(cfg_.range_seconds >= 0.05 && cfg_.range_seconds <= 3600)) throw std::runtime_error("--range-seconds must be 0.05..3600");
+  if (!(cfg_.range_seconds >= 0.05 && cfg_.range_seconds <= 3600))
+    throw std::runtime_error("--range-seconds must be 0.05..3600");
   if (cfg_.result_file.empty()) cfg_.result_file = cfg_.file + ".result";
   if (cfg_.record_file.empty()) cfg_.record_file = cfg_.result_file + ".json";
   if (cfg_.state_file.empty()) cfg_.state_file = cfg_.result_file + ".state.json";
@@ -69,17 +70,19 @@ void FileTaskRunner::start() {
     const json::value v = json::parse(std::string_view(reinterpret_cast<const char*>(text->data()), text->size()), jec);
     if (jec) throw std::runtime_error("file task state " + cfg_.state_file + ": not JSON (remove it to start over)");
     task_ = mining::FileTask::from_json(spec, v, &why);
-    if (!task_) throw std::runtime_error("file task state " + cfg_.state_file + ": " + why + " (remove it to start over)");
+    if (!task_)
+      throw std::runtime_error("file task state " + cfg_.state_file + ": " + why + " (remove it to start over)");
     if (const json::object* o = v.if_object())
       if (const json::value* s = o->if_contains("started_at"); s && s->is_string()) started_at_ = s->as_string();
     resumed_ = true;
     log_("file task " + task_->id() + " resumed from " + cfg_.state_file + ": round " + std::to_string(task_->round()) +
-         ", " + std::to_string(task_->finished() ? 0 : task_->rounds().back().book.done_count()) + " nonces already searched");
+         ", " + std::to_string(task_->finished() ? 0 : task_->rounds().back().book.done_count()) +
+         " nonces already searched");
   } else {
     task_.emplace(std::move(spec));
     started_at_ = utc_now();
-    log_("file task " + task_->id() + ": " + cfg_.file + ", id " + cfg_.identifier + ", " + std::to_string(cfg_.rounds) +
-         " round(s)" + (cfg_.seconds > 0 ? " of " + seconds_text(cfg_.seconds) : ""));
+    log_("file task " + task_->id() + ": " + cfg_.file + ", id " + cfg_.identifier + ", " +
+         std::to_string(cfg_.rounds) + " round(s)" + (cfg_.seconds > 0 ? " of " + seconds_text(cfg_.seconds) : ""));
   }
   save_state();
   last_tick_ = now();
@@ -127,17 +130,10 @@ void FileTaskRunner::send_begin(FilePeer* p) {
   st.round = task_->round();
   st.ready = false;
   const std::size_t chunks = (input->size() + kChunkBytes - 1) / kChunkBytes;
-  json::object begin{{"task", task_->id()},
-                     {"round", task_->round()},
-                     {"rounds", cfg_.rounds},
-                     {"size", input->size()},
-                     {"sha256", task_->input_sha256()},
-                     {"identifier", cfg_.identifier},
-                     {"format", "%08x %s"},
-                     {"chunk_bytes", kChunkBytes},
-                     {"chunks", chunks},
-                     {"nonces", cfg_.nonces},
-                     {"seconds", cfg_.seconds}};
+  json::object begin{{"task", task_->id()},   {"round", task_->round()},         {"rounds", cfg_.rounds},
+                     {"size", input->size()}, {"sha256", task_->input_sha256()}, {"identifier", cfg_.identifier},
+                     {"format", "%08x %s"},   {"chunk_bytes", kChunkBytes},      {"chunks", chunks},
+                     {"nonces", cfg_.nonces}, {"seconds", cfg_.seconds}};
   p->send_line(stratum::encode_notification("hashforge.file.begin", json::array{begin}));
   p->send_file_chunks(input, task_->id(), task_->round());
 }
@@ -187,12 +183,11 @@ void FileTaskRunner::hand_range(FilePeer* p, PeerState& st) {
   st.range = r;
   st.range_id = next_range_id_++;
   st.sent_at = now();
-  p->send_line(stratum::encode_notification(
-      "hashforge.file.range", json::array{json::object{{"task", task_->id()},
-                                                       {"round", task_->round()},
-                                                       {"range", st.range_id},
-                                                       {"first", r->first},
-                                                       {"count", r->count}}}));
+  p->send_line(stratum::encode_notification("hashforge.file.range", json::array{json::object{{"task", task_->id()},
+                                                                                             {"round", task_->round()},
+                                                                                             {"range", st.range_id},
+                                                                                             {"first", r->first},
+                                                                                             {"count", r->count}}}));
 }
 
 void FileTaskRunner::hand_ranges() {
@@ -228,8 +223,10 @@ std::string FileTaskRunner::result(FilePeer* p, const json::array& params) {
     const json::array* a = e.if_array();
     const auto f = a && a->size() == 2 ? as_u64(&(*a)[0]) : std::nullopt;
     const auto n = a && a->size() == 2 ? as_u64(&(*a)[1]) : std::nullopt;
-    if (!f || !n || *n == 0 || *f < r.first || *n > r.first + r.count - *f) return bad("covered ranges outside the assigned range");
-    if (!covered.empty() && *f < covered.back().first + covered.back().count) return bad("covered ranges overlap or are out of order");
+    if (!f || !n || *n == 0 || *f < r.first || *n > r.first + r.count - *f)
+      return bad("covered ranges outside the assigned range");
+    if (!covered.empty() && *f < covered.back().first + covered.back().count)
+      return bad("covered ranges overlap or are out of order");
     covered.push_back({*f, *n});
     hashes += *n;
   }
@@ -238,8 +235,9 @@ std::string FileTaskRunner::result(FilePeer* p, const json::array& params) {
     const json::value* bn = o.if_contains("best_nonce");
     nonce = bn && bn->is_string() ? mining::parse_nonce_hex8(bn->as_string()) : std::nullopt;
     if (!nonce) return bad("best_nonce must be 8 lowercase hex digits");
-    const bool inside = std::any_of(covered.begin(), covered.end(),
-                                    [&](const NonceRange& c) { return *nonce >= c.first && *nonce - c.first < c.count; });
+    const bool inside = std::any_of(covered.begin(), covered.end(), [&](const NonceRange& c) {
+      return *nonce >= c.first && *nonce - c.first < c.count;
+    });
     if (!inside) return bad("best_nonce is outside the searched ranges");
   }
   auto& cur = task_->current();
@@ -257,8 +255,9 @@ std::string FileTaskRunner::result(FilePeer* p, const json::array& params) {
     const auto before = cur.best ? std::optional<std::uint32_t>(cur.best->nonce) : std::nullopt;
     task_->offer(*nonce, p->peer_name());
     if (!before || *before != cur.best->nonce)
-      log_("file task: best so far " + mining::file_line(cur.best->nonce, cfg_.identifier) + " -> " + cur.best->hash.hex() +
-           " (" + std::to_string(mining::leading_zero_hex(cur.best->hash)) + " zeros) by " + cur.best->finder);
+      log_("file task: best so far " + mining::file_line(cur.best->nonce, cfg_.identifier) + " -> " +
+           cur.best->hash.hex() + " (" + std::to_string(mining::leading_zero_hex(cur.best->hash)) + " zeros) by " +
+           cur.best->finder);
   }
   save_state();
   maybe_end_round();
@@ -284,8 +283,9 @@ void FileTaskRunner::tick() {
   const double dt = t - last_tick_;
   last_tick_ = t;
   if (task_->finished()) return;
-  const bool mining = (seed_started_ && task_->round() == 1) ||
-                      std::any_of(peers_.begin(), peers_.end(), [](const auto& kv) { return kv.second.range.has_value(); });
+  const bool mining =
+      (seed_started_ && task_->round() == 1) ||
+      std::any_of(peers_.begin(), peers_.end(), [](const auto& kv) { return kv.second.range.has_value(); });
   // The round's clock runs only while someone mines, so a coordinator started before its
   // workers does not spend the round waiting for them. Plain-protocol clients mine on
   // their own clock once they have the file.
@@ -310,7 +310,8 @@ void FileTaskRunner::maybe_end_round() {
         p->send_line(stratum::encode_notification("hashforge.file.stop", json::array{task_->id(), task_->round()}));
   }
   if (!stopping_round_) return;
-  const bool outstanding = std::any_of(peers_.begin(), peers_.end(), [](const auto& kv) { return kv.second.range.has_value(); });
+  const bool outstanding =
+      std::any_of(peers_.begin(), peers_.end(), [](const auto& kv) { return kv.second.range.has_value(); });
   // Workers answer a stop within one engine chunk; one that does not is not waited for.
   if (outstanding && now() - stop_sent_at_ < 10 + cfg_.range_seconds) return;
   if (task_->round() == 1 && seed_pending_ > 0) return;  // plain-protocol clients still mining
@@ -330,8 +331,9 @@ void FileTaskRunner::end_round() {
   const auto& cur = task_->current();
   const std::string line = mining::file_line(cur.best->nonce, cfg_.identifier);
   log_("file task: round " + std::to_string(task_->round()) + " of " + std::to_string(cfg_.rounds) + " done: '" + line +
-       "' -> " + cur.best->hash.hex() + " (" + std::to_string(mining::leading_zero_hex(cur.best->hash)) + " zeros, by " +
-       cur.best->finder + ", " + std::to_string(cur.book.done_count()) + " nonces in " + seconds_text(cur.elapsed) + ")");
+       "' -> " + cur.best->hash.hex() + " (" + std::to_string(mining::leading_zero_hex(cur.best->hash)) +
+       " zeros, by " + cur.best->finder + ", " + std::to_string(cur.book.done_count()) + " nonces in " +
+       seconds_text(cur.elapsed) + ")");
   task_->end_round();
   stopping_round_ = false;
   save_state();
@@ -343,12 +345,12 @@ void FileTaskRunner::finish_task() {
   write_outputs();
   const auto& last = task_->rounds().back();
   for (auto& [p, st] : peers_)
-    p->send_line(stratum::encode_notification(
-        "hashforge.file.end", json::array{json::object{{"task", task_->id()},
-                                                       {"line", last.line},
-                                                       {"hash", last.best->hash.hex()},
-                                                       {"finder", last.best->finder},
-                                                       {"final", true}}}));
+    p->send_line(
+        stratum::encode_notification("hashforge.file.end", json::array{json::object{{"task", task_->id()},
+                                                                                    {"line", last.line},
+                                                                                    {"hash", last.best->hash.hex()},
+                                                                                    {"finder", last.best->finder},
+                                                                                    {"final", true}}}));
   stop();
   if (finished_cb_) finished_cb_();
 }
@@ -373,7 +375,8 @@ json::object FileTaskRunner::record() const {
 void FileTaskRunner::save_state() {
   last_save_ = now();
   std::string why;
-  if (!netio::write_file_atomic(cfg_.state_file, json::serialize(record()) + "\n", &why)) log_("file task state not saved: " + why);
+  if (!netio::write_file_atomic(cfg_.state_file, json::serialize(record()) + "\n", &why))
+    log_("file task state not saved: " + why);
 }
 
 void FileTaskRunner::write_outputs() {

@@ -28,15 +28,15 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 struct FileTaskConfig {
-  std::string file;                 // the input text file
+  std::string file;  // the input text file
   std::string identifier = "G06";
   unsigned rounds = 1;
-  double seconds = 60;              // per round; 0: until the nonce budget is searched
+  double seconds = 60;                             // per round; 0: until the nonce budget is searched
   std::uint64_t nonces = mining::kFileNonceSpace;  // per round
-  double range_seconds = 5;         // a range should take its worker about this long
-  std::string result_file;          // default FILE.result
-  std::string record_file;          // default RESULT.json
-  std::string state_file;           // default RESULT.state.json
+  double range_seconds = 5;                        // a range should take its worker about this long
+  std::string result_file;                         // default FILE.result
+  std::string record_file;                         // default RESULT.json
+  std::string state_file;                          // default RESULT.state.json
 };
 
 // A connection taking part (a Stratum session); the runner only sends it lines.
@@ -92,11 +92,11 @@ class FileTaskRunner {
  private:
   struct PeerState {
     bool ready = false;
-    unsigned round = 0;           // the round whose file it has
+    unsigned round = 0;  // the round whose file it has
     std::optional<NonceRange> range;
     std::uint64_t range_id = 0;
     double sent_at = 0;
-    double rate = 0;              // measured from its results
+    double rate = 0;  // measured from its results
   };
   double now() const;
   void send_begin(FilePeer* p);
@@ -120,8 +120,8 @@ class FileTaskRunner {
   std::map<FilePeer*, PeerState> peers_;
   std::uint64_t next_range_id_ = 1;
   std::size_t seed_pending_ = 0;
-  bool seed_started_ = false;     // plain-protocol clients are mining: the clock runs
-  bool stopping_round_ = false;   // time is up: no new ranges, waiting for the last results
+  bool seed_started_ = false;    // plain-protocol clients are mining: the clock runs
+  bool stopping_round_ = false;  // time is up: no new ranges, waiting for the last results
   double stop_sent_at_ = 0;
   double last_tick_ = 0;
   double last_save_ = 0;
@@ -130,7 +130,7 @@ class FileTaskRunner {
   std::shared_ptr<asio::steady_timer> timer_;
   mutable std::shared_ptr<const Bytes> input_cache_;
   mutable unsigned input_cache_round_ = 0;
-  std::string started_at_;        // UTC, for the record
+  std::string started_at_;  // UTC, for the record
 };
 
 }  // namespace hf::coord

@@ -6,14 +6,17 @@
 
 namespace hf::coord {
 
-SeedServer::SeedServer(asio::io_context& io, FileTaskRunner& task, unsigned clients, std::function<void(const std::string&)> log)
+SeedServer::SeedServer(asio::io_context& io, FileTaskRunner& task, unsigned clients,
+                       std::function<void(const std::string&)> log)
     : io_(io), task_(task), clients_(std::max(1u, clients)), log_(std::move(log)) {}
 
 void SeedServer::listen(const std::string& where) {
   // The report's port is the default: "PORT", "HOST:" and "HOST:PORT" are all accepted.
   std::string full = where;
-  if (where.find(':') == std::string::npos) full = "0.0.0.0:" + (where.empty() ? std::string("50010") : where);
-  else if (where.back() == ':') full = where + "50010";
+  if (where.find(':') == std::string::npos)
+    full = "0.0.0.0:" + (where.empty() ? std::string("50010") : where);
+  else if (where.back() == ':')
+    full = where + "50010";
   std::string bound;
   try {
     acceptor_ = netio::listen_on(io_, full, &bound);
@@ -49,7 +52,8 @@ asio::awaitable<void> SeedServer::accept_loop() {
       continue;
     }
     waiting_.push_back(std::make_shared<tcp::socket>(std::move(sock)));
-    log_("plain protocol: client " + std::to_string(waiting_.size()) + " of " + std::to_string(clients_) + " connected");
+    log_("plain protocol: client " + std::to_string(waiting_.size()) + " of " + std::to_string(clients_) +
+         " connected");
     if (waiting_.size() >= clients_) start_batch();
   }
 }
@@ -67,7 +71,8 @@ void SeedServer::start_batch() {
   waiting_.clear();
 }
 
-asio::awaitable<void> SeedServer::serve(std::shared_ptr<tcp::socket> s, std::shared_ptr<const Bytes> file, std::string who) {
+asio::awaitable<void> SeedServer::serve(std::shared_ptr<tcp::socket> s, std::shared_ptr<const Bytes> file,
+                                        std::string who) {
   // The client mines for its own time (the report's: 60 s); the answer may take that long
   // plus the transfer, and a client silent well past the task's time is given up.
   const double secs = task_.config().seconds > 0 ? task_.config().seconds : 600;
@@ -88,7 +93,8 @@ asio::awaitable<void> SeedServer::serve(std::shared_ptr<tcp::socket> s, std::sha
     char buf[64];
     for (;;) {
       boost::system::error_code ec;
-      const std::size_t n = co_await s->async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      const std::size_t n =
+          co_await s->async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
       reply.append(buf, n);
       if (ec == asio::error::eof) break;
       if (ec) throw boost::system::system_error(ec);
@@ -108,8 +114,10 @@ asio::awaitable<void> SeedServer::serve(std::shared_ptr<tcp::socket> s, std::sha
   }
   boost::system::error_code ec;
   s->close(ec);
-  if (nonce) log_("plain protocol: " + who + " answered " + reply);
-  else log_("plain protocol: " + who + " rejected: " + why);
+  if (nonce)
+    log_("plain protocol: " + who + " answered " + reply);
+  else
+    log_("plain protocol: " + who + " rejected: " + why);
   task_.seed_answer(nonce, who);
 }
 

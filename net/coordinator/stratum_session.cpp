@@ -87,7 +87,8 @@ asio::awaitable<void> StratumSession::run() {
   conn_->start();
   // (The executor comes from the socket, not from co_await inside the call's arguments:
   // GCC 12 destroys temporaries there twice.)
-  asio::co_spawn(conn_->stream().socket().get_executor(), [self]() { return self->auth_deadline(); }, asio::detached);
+  asio::co_spawn(
+      conn_->stream().socket().get_executor(), [self]() { return self->auth_deadline(); }, asio::detached);
   while (auto line = co_await conn_->read_line()) {
     if (line->empty()) continue;
     std::string why;
@@ -168,7 +169,8 @@ void StratumSession::on_authorize(Message& m) {
   if (!co_.config().password.empty() &&
       (!is_string_param(m.params, 1) || m.params[1].as_string() != co_.config().password))
     return fail(m.id, StratumError::unauthorized, "wrong password");
-  if (users_.size() >= 16 && !users_.count(user)) return fail(m.id, StratumError::other, "too many users on one connection");
+  if (users_.size() >= 16 && !users_.count(user))
+    return fail(m.id, StratumError::other, "too many users on one connection");
   users_.insert(user);
   if (stats_.name.empty()) stats_.name = user;
   const bool first = !authorized_;
@@ -186,7 +188,8 @@ void StratumSession::on_authorize(Message& m) {
 }
 
 void StratumSession::on_configure(Message& m) {
-  if (m.params.empty() || !m.params[0].is_array()) return fail(m.id, StratumError::other, "configure wants [extensions, parameters]");
+  if (m.params.empty() || !m.params[0].is_array())
+    return fail(m.id, StratumError::other, "configure wants [extensions, parameters]");
   const json::object* opts = m.params.size() > 1 && m.params[1].is_object() ? &m.params[1].as_object() : nullptr;
   json::object out;
   for (const json::value& e : m.params[0].as_array()) {
@@ -218,8 +221,10 @@ void StratumSession::on_configure(Message& m) {
           if (auto d = number_of(*v); d && *d > 0) {
             out[ext] = true;
             const double chosen = vardiff_.set(std::max(*d, next_difficulty_), co_.now());
-            if (authorized_ && subscribed_) set_difficulty(chosen);
-            else next_difficulty_ = chosen;
+            if (authorized_ && subscribed_)
+              set_difficulty(chosen);
+            else
+              next_difficulty_ = chosen;
             continue;
           }
       out[ext] = false;
@@ -235,8 +240,10 @@ void StratumSession::on_suggest_difficulty(Message& m) {
   if (!d || !(*d > 0)) return fail(m.id, StratumError::other, "suggest_difficulty wants a positive number");
   const double chosen = vardiff_.set(*d, co_.now());
   reply(m.id, true);
-  if (authorized_ && subscribed_) set_difficulty(chosen);
-  else next_difficulty_ = chosen;
+  if (authorized_ && subscribed_)
+    set_difficulty(chosen);
+  else
+    next_difficulty_ = chosen;
 }
 
 void StratumSession::on_hello(Message& m) {
@@ -307,8 +314,8 @@ asio::awaitable<void> StratumSession::file_sender(std::shared_ptr<const Bytes> d
     }
     if (conn_->closed() || gen != file_send_gen_) co_return;
     const std::size_t n = std::min(FileTaskRunner::kChunkBytes, data->size() - off);
-    conn_->send(stratum::encode_notification(
-        "hashforge.file.chunk", json::array{task, round, index, to_hex(ByteView(data->data() + off, n))}));
+    conn_->send(stratum::encode_notification("hashforge.file.chunk",
+                                             json::array{task, round, index, to_hex(ByteView(data->data() + off, n))}));
   }
 }
 
@@ -322,7 +329,8 @@ void StratumSession::on_submit(Message& m) {
     if (!p[i].is_string()) return fail(m.id, StratumError::other, "submit parameters must be strings");
   mining::Submit s;
   s.worker = p[0].as_string();
-  if (!users_.count(s.worker)) return fail(m.id, StratumError::unauthorized, "worker '" + s.worker.substr(0, 64) + "' is not authorized");
+  if (!users_.count(s.worker))
+    return fail(m.id, StratumError::unauthorized, "worker '" + s.worker.substr(0, 64) + "' is not authorized");
   s.job_id = p[1].as_string();
   s.extranonce2 = p[2].as_string();
   s.ntime = p[3].as_string();
@@ -421,7 +429,8 @@ void StratumSession::on_extranonce_change() {
   if (st_.version_mask & ~co_.version_mask()) {
     // BIP 310: the server may narrow the mask at any time.
     st_.version_mask &= co_.version_mask();
-    conn_->send(stratum::encode_notification("mining.set_version_mask", json::array{mining::hex_u32(st_.version_mask)}));
+    conn_->send(
+        stratum::encode_notification("mining.set_version_mask", json::array{mining::hex_u32(st_.version_mask)}));
   }
   if (extranonce_sub_) {
     conn_->send(stratum::encode_notification("mining.set_extranonce",

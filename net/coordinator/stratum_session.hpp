@@ -49,7 +49,8 @@ class StratumSession : public std::enable_shared_from_this<StratumSession>, publ
   void on_suggest_difficulty(Message& m);
   void on_hello(Message& m);
   void on_file(Message& m);  // hashforge.file.*
-  asio::awaitable<void> file_sender(std::shared_ptr<const Bytes> data, std::string task, unsigned round, std::uint64_t gen);
+  asio::awaitable<void> file_sender(std::shared_ptr<const Bytes> data, std::string task, unsigned round,
+                                    std::uint64_t gen);
   void set_difficulty(double d);
   void answer_forwarded(const json::value& id, const PoolAnswer& a);
   void send_job(const mining::StratumJob& job);

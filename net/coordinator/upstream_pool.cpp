@@ -7,7 +7,8 @@
 
 namespace hf::coord {
 
-UpstreamPool::UpstreamPool(asio::io_context& io, UpstreamConfig cfg, Events ev, std::function<void(const std::string&)> log)
+UpstreamPool::UpstreamPool(asio::io_context& io, UpstreamConfig cfg, Events ev,
+                           std::function<void(const std::string&)> log)
     : io_(io), cfg_(std::move(cfg)), ev_(std::move(ev)), log_(std::move(log)) {
   tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
   // As for workers: pools commonly use self-signed certificates; TLS protects the link.
@@ -166,8 +167,9 @@ void UpstreamPool::become_ready() {
     conn_->close(why);
     return;
   }
-  if (!ready_) log_("upstream: ready on " + link_.url + ", extranonce1 " + to_hex(link_.extranonce1) + " + " +
-                    std::to_string(link_.extranonce2_size) + " bytes");
+  if (!ready_)
+    log_("upstream: ready on " + link_.url + ", extranonce1 " + to_hex(link_.extranonce1) + " + " +
+         std::to_string(link_.extranonce2_size) + " bytes");
   ready_ = true;
   if (held_job_) {
     mining::StratumJob j = std::move(*held_job_);

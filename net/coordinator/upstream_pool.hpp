@@ -28,10 +28,10 @@ struct UpstreamConfig {
   std::vector<netio::PoolUrl> urls;  // the first is the primary; the others are backups
   std::string user = "hashforge", password = "x";
   std::string agent = "hashforge-proxy/0.1.0";
-  std::uint32_t version_mask = 0;    // version bits to ask the pool for; 0 asks for none
+  std::uint32_t version_mask = 0;  // version bits to ask the pool for; 0 asks for none
   std::chrono::milliseconds backoff_min{500}, backoff_max{30'000};
   std::chrono::milliseconds connect_timeout{10'000};
-  std::chrono::milliseconds idle_timeout{300'000};  // no line from the pool this long: reconnect
+  std::chrono::milliseconds idle_timeout{300'000};   // no line from the pool this long: reconnect
   std::chrono::milliseconds answer_timeout{30'000};  // a submit the pool leaves unanswered
 };
 
@@ -72,7 +72,8 @@ class UpstreamPool {
   // Sends mining.submit; `done` is called exactly once, with the pool's answer or with an
   // error when the link ends or the pool stays silent past answer_timeout.
   void submit(const std::string& job_id, const std::string& extranonce2, const std::string& ntime,
-              const std::string& nonce, const std::optional<std::string>& version_bits, std::function<void(PoolAnswer)> done);
+              const std::string& nonce, const std::optional<std::string>& version_bits,
+              std::function<void(PoolAnswer)> done);
   json::object stats() const;
 
  private:

@@ -23,8 +23,8 @@ bool write_file_atomic(const std::string& path, ByteView data, std::string* why)
     *why = tmp.string() + ": " + std::strerror(errno);
     return false;
   }
-  const bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size() && std::fflush(f) == 0 &&
-                  ::fsync(fileno(f)) == 0;
+  const bool ok =
+      std::fwrite(data.data(), 1, data.size(), f) == data.size() && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
   const int err = errno;
   std::fclose(f);
   std::error_code ec;

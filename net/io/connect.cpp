@@ -55,7 +55,8 @@ awaitable<boost::system::error_code> handshake(Stream& s) {
 }
 }  // namespace
 
-awaitable<std::unique_ptr<Stream>> connect_stream(const PoolUrl& url, ssl::context& tls, std::chrono::milliseconds timeout) {
+awaitable<std::unique_ptr<Stream>> connect_stream(const PoolUrl& url, ssl::context& tls,
+                                                  std::chrono::milliseconds timeout) {
   auto ex = co_await asio::this_coro::executor;
   tcp::resolver resolver(ex);
   const auto eps = co_await resolver.async_resolve(url.host, url.port, asio::use_awaitable);

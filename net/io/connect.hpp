@@ -31,7 +31,8 @@ Reconnect parse_reconnect(const boost::json::array& params, bool tls);
 
 // Resolves and connects within `timeout`, then runs the TLS handshake (for a TLS URL) within
 // another `timeout`. `tls` must outlive the stream. Throws std::runtime_error with one line.
-awaitable<std::unique_ptr<Stream>> connect_stream(const PoolUrl& url, ssl::context& tls, std::chrono::milliseconds timeout);
+awaitable<std::unique_ptr<Stream>> connect_stream(const PoolUrl& url, ssl::context& tls,
+                                                  std::chrono::milliseconds timeout);
 
 // Which URL to try next and how long to wait first. After a connection that had worked (or
 // a redirect), start over at the primary after the shortest pause; after a failure, move to

@@ -12,8 +12,10 @@ LineConn::LineConn(std::unique_ptr<Stream> s, const LineLimits& lim)
 
 void LineConn::start() {
   auto self = shared_from_this();
-  asio::co_spawn(stream_->socket().get_executor(), [self]() { return self->writer(); }, asio::detached);
-  asio::co_spawn(stream_->socket().get_executor(), [self]() { return self->watchdog(); }, asio::detached);
+  asio::co_spawn(
+      stream_->socket().get_executor(), [self]() { return self->writer(); }, asio::detached);
+  asio::co_spawn(
+      stream_->socket().get_executor(), [self]() { return self->watchdog(); }, asio::detached);
 }
 
 awaitable<std::optional<std::string>> LineConn::read_line() {
@@ -40,7 +42,7 @@ awaitable<std::optional<std::string>> LineConn::read_line() {
     } catch (const boost::system::system_error& e) {
       if (!closed_)
         close(e.code() == asio::error::eof || e.code() == asio::error::connection_reset ? "closed by peer"
-                                                                                       : e.code().message());
+                                                                                        : e.code().message());
       co_return std::nullopt;
     }
     if (!partial_) {

@@ -14,10 +14,10 @@
 namespace hf::netio {
 
 struct LineLimits {
-  std::size_t max_line = 16 * 1024;                // bytes, newline excluded
+  std::size_t max_line = 16 * 1024;                        // bytes, newline excluded
   std::chrono::milliseconds idle_timeout{15 * 60 * 1000};  // no complete line this long
   std::chrono::milliseconds line_timeout{30 * 1000};       // a started line must end in time
-  std::size_t max_queued = 1 << 20;                // unsent bytes: beyond, the peer is too slow
+  std::size_t max_queued = 1 << 20;                        // unsent bytes: beyond, the peer is too slow
 };
 
 class LineConn : public std::enable_shared_from_this<LineConn> {
@@ -29,8 +29,8 @@ class LineConn : public std::enable_shared_from_this<LineConn> {
   // connection is over, with why() saying why. A line over the cap ends it too
   // (line_too_long() is then true) so the caller can answer before the close.
   awaitable<std::optional<std::string>> read_line();
-  void send(std::string data);  // queued; the writer sends in order
-  void close(const std::string& why);  // now, dropping anything unsent
+  void send(std::string data);                     // queued; the writer sends in order
+  void close(const std::string& why);              // now, dropping anything unsent
   void close_after_flush(const std::string& why);  // once everything queued is sent
   bool closed() const { return closed_; }
   bool line_too_long() const { return too_long_; }

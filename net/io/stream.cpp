@@ -32,9 +32,7 @@ class TcpStream final : public Stream {
   awaitable<std::size_t> read_some(asio::mutable_buffer b) override {
     co_return co_await s_.async_read_some(b, asio::use_awaitable);
   }
-  awaitable<void> write(asio::const_buffer b) override {
-    co_await asio::async_write(s_, b, asio::use_awaitable);
-  }
+  awaitable<void> write(asio::const_buffer b) override { co_await asio::async_write(s_, b, asio::use_awaitable); }
   awaitable<void> handshake() override { co_return; }
   tcp::socket& socket() override { return s_; }
 
@@ -54,9 +52,7 @@ class TlsStream final : public Stream {
   awaitable<std::size_t> read_some(asio::mutable_buffer b) override {
     co_return co_await s_.async_read_some(b, asio::use_awaitable);
   }
-  awaitable<void> write(asio::const_buffer b) override {
-    co_await asio::async_write(s_, b, asio::use_awaitable);
-  }
+  awaitable<void> write(asio::const_buffer b) override { co_await asio::async_write(s_, b, asio::use_awaitable); }
   awaitable<void> handshake() override {
     co_await s_.async_handshake(server_ ? ssl::stream_base::server : ssl::stream_base::client, asio::use_awaitable);
   }

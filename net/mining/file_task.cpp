@@ -162,8 +162,10 @@ std::vector<NonceRange> RangeBook::done_ranges() const {
   std::vector<NonceRange> v;
   for (const auto& [first, span] : spans_)
     if (span.done) {
-      if (!v.empty() && v.back().first + v.back().count == first) v.back().count += span.end - first;
-      else v.push_back({first, span.end - first});
+      if (!v.empty() && v.back().first + v.back().count == first)
+        v.back().count += span.end - first;
+      else
+        v.push_back({first, span.end - first});
     }
   return v;
 }
@@ -197,7 +199,8 @@ bool ranges_from(const json::value* v, std::vector<NonceRange>* out) {
 
 FileTask::FileTask(FileTaskSpec spec) : spec_(std::move(spec)), input_(spec_.input) {
   char b[64];
-  std::snprintf(b, sizeof b, "|%u|%.17g|%llu", spec_.rounds, spec_.seconds, static_cast<unsigned long long>(spec_.nonces));
+  std::snprintf(b, sizeof b, "|%u|%.17g|%llu", spec_.rounds, spec_.seconds,
+                static_cast<unsigned long long>(spec_.nonces));
   Bytes key = spec_.input;
   const std::string tail = "|" + spec_.identifier + b;
   key.insert(key.end(), tail.begin(), tail.end());
@@ -228,9 +231,8 @@ void FileTask::end_round() {
 json::object FileTask::to_json() const {
   json::array rounds;
   for (const FileRoundState& r : rounds_) {
-    json::object o{{"elapsed", r.elapsed},
-                   {"searched", r.book.done_count()},
-                   {"done", ranges_json(r.book.done_ranges())}};
+    json::object o{
+        {"elapsed", r.elapsed}, {"searched", r.book.done_count()}, {"done", ranges_json(r.book.done_ranges())}};
     if (r.best)
       o["best"] = {{"nonce", nonce_hex8(r.best->nonce)},
                    {"hash", r.best->hash.hex()},
@@ -239,7 +241,10 @@ json::object FileTask::to_json() const {
     if (!r.line.empty()) o["line"] = r.line;
     json::array ws;
     for (const auto& [name, w] : r.workers)
-      ws.push_back({{"name", w.name}, {"address", w.address}, {"backend", w.backend}, {"hashes", w.hashes},
+      ws.push_back({{"name", w.name},
+                    {"address", w.address},
+                    {"backend", w.backend},
+                    {"hashes", w.hashes},
                     {"ranges", ranges_json(w.ranges)}});
     o["workers"] = std::move(ws);
     rounds.push_back(std::move(o));
@@ -293,7 +298,8 @@ std::optional<FileTask> FileTask::from_json(FileTaskSpec spec, const json::value
         rec.name = text("name");
         rec.address = text("address");
         rec.backend = text("backend");
-        if (const json::value* h = wo->if_contains("hashes"); h && h->is_number()) rec.hashes = h->to_number<std::uint64_t>();
+        if (const json::value* h = wo->if_contains("hashes"); h && h->is_number())
+          rec.hashes = h->to_number<std::uint64_t>();
         if (!ranges_from(wo->if_contains("ranges"), &rec.ranges)) return fail("bad worker ranges");
         st.workers[rec.name] = std::move(rec);
       }

@@ -81,17 +81,17 @@ struct FileWorkerRecord {
 
 struct FileRoundState {
   RangeBook book;
-  double elapsed = 0;              // seconds mined so far (survives restarts)
+  double elapsed = 0;  // seconds mined so far (survives restarts)
   std::optional<FileBest> best;
   std::map<std::string, FileWorkerRecord> workers;  // by name
-  std::string line;                // the round's winning line, once finished
+  std::string line;                                 // the round's winning line, once finished
 };
 
 struct FileTaskSpec {
-  Bytes input;                     // the file as given
+  Bytes input;  // the file as given
   std::string identifier = "G06";
   unsigned rounds = 1;
-  double seconds = 60;             // per round; 0: until the nonce budget is searched
+  double seconds = 60;                     // per round; 0: until the nonce budget is searched
   std::uint64_t nonces = kFileNonceSpace;  // per round: nonces [0, nonces) are searched
 };
 
@@ -99,10 +99,10 @@ class FileTask {
  public:
   explicit FileTask(FileTaskSpec spec);
   const FileTaskSpec& spec() const { return spec_; }
-  std::string id() const { return id_; }           // first 16 hex of SHA-256 of the spec
-  unsigned round() const { return round_; }        // 1-based; rounds+1 once finished
+  std::string id() const { return id_; }     // first 16 hex of SHA-256 of the spec
+  unsigned round() const { return round_; }  // 1-based; rounds+1 once finished
   bool finished() const { return round_ > spec_.rounds; }
-  const Bytes& input() const { return input_; }    // this round's file
+  const Bytes& input() const { return input_; }  // this round's file
   std::string input_sha256() const;
   FileRoundState& current() { return rounds_.back(); }
   const std::vector<FileRoundState>& rounds() const { return rounds_; }
@@ -110,7 +110,7 @@ class FileTask {
   Digest offer(std::uint32_t nonce, const std::string& finder);
   // Ends the round: appends the best line (the round must have a best); next round begins.
   void end_round();
-  Bytes result() const { return input_; }          // once finished: the file with every line
+  Bytes result() const { return input_; }  // once finished: the file with every line
   // Saved state and the record of the run.
   boost::json::object to_json() const;
   // Restores the state saved by to_json for the same spec; nullopt and *why otherwise.

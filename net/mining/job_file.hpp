@@ -16,7 +16,7 @@
 namespace hf::mining {
 
 struct JobTemplate {
-  StratumJob job;            // id and clean are set when issued
+  StratumJob job;  // id and clean are set when issued
   bool ntime_now = false;
   std::size_t extranonce2_size = 4;
 };

@@ -42,7 +42,8 @@ bool meets_difficulty(const Hash32& hash, double difficulty) {
 ShareVerdict check_share(const StratumJob* job, const Submit& s, SessionShareState& st, std::uint64_t now) {
   if (!job) return reject(StratumError::job_not_found, "job not found (unknown or stale)");
   auto diff = st.job_difficulty.find(job->id);
-  if (diff == st.job_difficulty.end()) return reject(StratumError::job_not_found, "job was not sent to this connection");
+  if (diff == st.job_difficulty.end())
+    return reject(StratumError::job_not_found, "job was not sent to this connection");
 
   if (s.extranonce2.size() != 2 * st.extranonce2_size)
     return reject(StratumError::other, "extranonce2 must be " + std::to_string(st.extranonce2_size) + " bytes");
@@ -76,7 +77,8 @@ ShareVerdict check_share(const StratumJob* job, const Submit& s, SessionShareSta
     if (keys.count(key)) return reject(StratumError::duplicate, "duplicate share");
   v.difficulty = hash_difficulty(v.hash);
   Key target;
-  if (std::string why = target_from_difficulty(v.required, &target); !why.empty()) return reject(StratumError::other, why);
+  if (std::string why = target_from_difficulty(v.required, &target); !why.empty())
+    return reject(StratumError::other, why);
   const Key k = key_of_hash(v.hash);
   if (k > target) {
     ShareVerdict low = reject(StratumError::low_difficulty, "low difficulty share");

@@ -56,9 +56,9 @@ struct ShareVerdict {
   std::string message;                       // when not accepted
   Header80 header{};
   Hash32 hash{};
-  double difficulty = 0;   // the share's own difficulty: diff1 / hash
-  double required = 0;     // the difficulty it was judged at
-  bool block = false;      // also meets the network target (nbits)
+  double difficulty = 0;  // the share's own difficulty: diff1 / hash
+  double required = 0;    // the difficulty it was judged at
+  bool block = false;     // also meets the network target (nbits)
 };
 
 inline constexpr std::uint32_t kNtimeSlack = 7200;  // seconds past max(job ntime, now)

@@ -15,9 +15,9 @@ struct VardiffConfig {
   double target_interval = 4.0;  // seconds per share wanted
   double min_difficulty = 1.0 / 65536;
   double max_difficulty = 1e15;
-  int min_shares = 12;           // shares in a window before it may retarget ...
-  double min_window = 40.0;      // ... or this many seconds
-  double band = 0.5;             // no change while the rate is within (1 +- band) x target
+  int min_shares = 12;       // shares in a window before it may retarget ...
+  double min_window = 40.0;  // ... or this many seconds
+  double band = 0.5;         // no change while the rate is within (1 +- band) x target
 };
 
 class Vardiff {

@@ -41,15 +41,15 @@ struct WorkerStats {
   std::string name, address, agent, backend, devices;
   bool connected = true;
   double connected_at, last_seen;
-  DecayingRate r1m, r5m, r1h;   // hashes per second
+  DecayingRate r1m, r5m, r1h;  // hashes per second
   std::uint64_t accepted = 0, rejected = 0, stale = 0, duplicate = 0, low = 0, blocks = 0;
   // Proxy mode: accepted shares that also met the pool's difficulty, and the pool's answers.
   std::uint64_t forwarded = 0, pool_accepted = 0, pool_rejected = 0;
-  double accepted_work = 0;     // hashes the accepted shares stand for
+  double accepted_work = 0;  // hashes the accepted shares stand for
   double best_difficulty = 0;
-  std::string best_hash;        // as block explorers show it
-  double difficulty = 0;        // the current share difficulty
-  double reported_rate = 0;     // what a hashforge worker says it does, 0 if unknown
+  std::string best_hash;     // as block explorers show it
+  double difficulty = 0;     // the current share difficulty
+  double reported_rate = 0;  // what a hashforge worker says it does, 0 if unknown
 
   // A share at difficulty d stands for d * 2^32 hashes on average.
   void on_accepted(double share_difficulty, double now) {

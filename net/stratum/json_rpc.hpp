@@ -16,11 +16,11 @@ inline constexpr std::size_t kMaxLine = 16 * 1024;  // bytes, newline excluded
 namespace json = boost::json;
 
 struct Message {
-  json::value id;          // null for notifications
-  std::string method;      // empty for replies
+  json::value id;      // null for notifications
+  std::string method;  // empty for replies
   json::array params;
-  json::value result;      // replies
-  json::value error;       // replies: null, or [code, message, traceback]
+  json::value result;  // replies
+  json::value error;   // replies: null, or [code, message, traceback]
   bool is_request() const { return !method.empty(); }
 };
 

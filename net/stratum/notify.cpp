@@ -22,8 +22,10 @@ std::optional<mining::StratumJob> job_from_notify(const json::array& p, std::str
             p[4].is_array() && str(5, &f.version) && str(6, &f.nbits) && str(7, &f.ntime) && p[8].is_bool();
   if (ok)
     for (const json::value& b : p[4].as_array()) {
-      if (!b.is_string()) ok = false;
-      else f.merkle_branch.emplace_back(b.as_string());
+      if (!b.is_string())
+        ok = false;
+      else
+        f.merkle_branch.emplace_back(b.as_string());
     }
   if (!ok) {
     *why = "mining.notify params have the wrong shape";

@@ -5,7 +5,8 @@
 
 namespace hf::worker {
 
-Miner::Miner(MinerConfig cfg, std::function<void(const FoundShare&)> on_share, std::function<void(const FileReport&)> on_file)
+Miner::Miner(MinerConfig cfg, std::function<void(const FoundShare&)> on_share,
+             std::function<void(const FileReport&)> on_file)
     : cfg_(std::move(cfg)), on_share_(std::move(on_share)), on_file_(std::move(on_file)) {
   thread_ = std::thread([this] { loop(); });
 }
@@ -133,8 +134,10 @@ std::vector<NonceRange> Miner::run_segments(SearchJob job, RunOptions ro, const 
     const SearchResult r = Engine::instance().search(job, ro);
     note_rates(r);
     for (const NonceRange& c : r.covered) {
-      if (!covered.empty() && covered.back().first + covered.back().count == c.first) covered.back().count += c.count;
-      else covered.push_back(c);
+      if (!covered.empty() && covered.back().first + covered.back().count == c.first)
+        covered.back().count += c.count;
+      else
+        covered.push_back(c);
     }
     on_segment(r);
     if (!r.complete) break;  // cancelled
@@ -169,9 +172,11 @@ void Miner::search_one(const Work& w, std::uint64_t extranonce2) {
   for (std::size_t i = 0; i < en2.size() && i < 8; ++i)  // big-endian counter in the low bytes
     en2[en2.size() - 1 - i] = static_cast<std::uint8_t>(extranonce2 >> (8 * i));
   const auto age = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - w.received);
-  const std::uint32_t ntime = job.ntime + static_cast<std::uint32_t>(std::clamp<std::int64_t>(age.count(), 0, cfg_.ntime_roll));
+  const std::uint32_t ntime =
+      job.ntime + static_cast<std::uint32_t>(std::clamp<std::int64_t>(age.count(), 0, cfg_.ntime_roll));
   const Bytes cb = mining::build_coinbase(job, w.extranonce1, en2);
-  const mining::Header80 header = mining::build_header(job, mining::merkle_root(cb, job.merkle_branch), ntime, 0, job.version);
+  const mining::Header80 header =
+      mining::build_header(job, mining::merkle_root(cb, job.merkle_branch), ntime, 0, job.version);
 
   SearchJob sj;
   sj.algo = Algo::sha256d;
@@ -190,7 +195,8 @@ void Miner::search_one(const Work& w, std::uint64_t extranonce2) {
   ro.on_hit = [&](const Hit& h) {
     on_share_({job.id, en2_hex, ntime_hex, mining::hex_u32(static_cast<std::uint32_t>(h.nonce)), w.epoch});
   };
-  run_segments(sj, ro, [this] { return !cancel_.load(); }, [](const SearchResult&) {});
+  run_segments(
+      sj, ro, [this] { return !cancel_.load(); }, [](const SearchResult&) {});
 }
 
 void Miner::search_file(const FileRange& f) {
@@ -198,9 +204,12 @@ void Miner::search_file(const FileRange& f) {
   rep.work = f;
   const auto t0 = std::chrono::steady_clock::now();
   const SearchJob job = mining::file_search_job(*f.input, f.identifier, f.range);
-  rep.covered = run_segments(job, run_options(), [this] { return !cancel_.load(); }, [&](const SearchResult& r) {
-    if (r.best && (!rep.best || r.best->key < rep.best->key)) rep.best = r.best;  // segments ascend: ties keep the lower nonce
-  });
+  rep.covered = run_segments(
+      job, run_options(), [this] { return !cancel_.load(); },
+      [&](const SearchResult& r) {
+        if (r.best && (!rep.best || r.best->key < rep.best->key))
+          rep.best = r.best;  // segments ascend: ties keep the lower nonce
+      });
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (on_file_) on_file_(rep);
 }

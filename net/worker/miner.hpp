@@ -55,7 +55,7 @@ struct FileReport {
 struct MinerConfig {
   std::string backend;  // engine backend spec: a name, a list, or all; empty: the best
   unsigned threads = 0;
-  double duty = 1.0;    // fraction of time spent hashing, (0, 1]
+  double duty = 1.0;  // fraction of time spent hashing, (0, 1]
   std::uint32_t ntime_roll = 600;
 };
 
@@ -65,13 +65,13 @@ class Miner {
   Miner(MinerConfig cfg, std::function<void(const FoundShare&)> on_share,
         std::function<void(const FileReport&)> on_file = {});
   ~Miner();
-  void set_work(Work w);   // replaces the work and cancels the running search
+  void set_work(Work w);  // replaces the work and cancels the running search
   // A file range takes precedence over header work; header work set meanwhile waits.
   void set_file_range(FileRange r);
   // Stops the file range now (time is up); what was searched is reported as usual.
   void stop_file();
-  void pause();            // no work (disconnected): stop hashing, drop any file range
-  void stop();             // ends the mining thread (waits for the running search to stop)
+  void pause();  // no work (disconnected): stop hashing, drop any file range
+  void stop();   // ends the mining thread (waits for the running search to stop)
   // Hashes done and the current rate, overall and per backend.
   struct Rates {
     double total = 0;

@@ -10,7 +10,8 @@
 
 namespace hf::worker {
 
-PoolClient::PoolClient(asio::io_context& io, ClientConfig cfg, Miner& miner, std::function<void(const std::string&)> log)
+PoolClient::PoolClient(asio::io_context& io, ClientConfig cfg, Miner& miner,
+                       std::function<void(const std::string&)> log)
     : io_(io), cfg_(std::move(cfg)), miner_(miner), log_(std::move(log)) {
   tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
   // Pools commonly serve self-signed certificates; TLS here protects the link, it does not
@@ -40,7 +41,8 @@ void PoolClient::submit(const FoundShare& s) {
 
 std::size_t PoolClient::pending_submits() const {
   if (!conn_ || conn_->closed()) return 0;
-  return static_cast<std::size_t>(std::count_if(pending_.begin(), pending_.end(), [](const auto& p) { return p.second == "submit"; }));
+  return static_cast<std::size_t>(
+      std::count_if(pending_.begin(), pending_.end(), [](const auto& p) { return p.second == "submit"; }));
 }
 
 void PoolClient::report_rate(double rate) {

@@ -20,8 +20,8 @@ namespace hf::worker {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-using netio::PoolUrl;
 using netio::parse_pool_url;
+using netio::PoolUrl;
 
 struct ClientConfig {
   std::vector<PoolUrl> urls;  // the first is the primary; the others are tried in turn
@@ -30,7 +30,7 @@ struct ClientConfig {
   std::chrono::milliseconds backoff_min{500}, backoff_max{30'000};
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds idle_timeout{300'000};  // no line from the pool this long: reconnect
-  json::object hello;  // what hashforge.hello reports (backend, devices)
+  json::object hello;                               // what hashforge.hello reports (backend, devices)
 };
 
 struct ClientCounts {
@@ -45,7 +45,7 @@ class PoolClient {
   PoolClient(asio::io_context& io, ClientConfig cfg, Miner& miner, std::function<void(const std::string&)> log);
   void start();
   void stop();
-  void submit(const FoundShare& s);  // on the io thread
+  void submit(const FoundShare& s);     // on the io thread
   void file_done(const FileReport& r);  // on the io thread: reports a searched file range
   // Tells a hashforge coordinator the measured rate (hashforge.hello); pools that refused
   // the first hello are not asked again.

@@ -83,14 +83,16 @@ SeedOutcome seed_mine(const SeedOptions& o) {
     const bool got = run_until(io, sock, done, limit);
     if (!got || ec == asio::error::operation_aborted) {
       if (at_end) break;
-      throw std::runtime_error("no complete file from the server in " + std::to_string(static_cast<int>(o.receive_timeout)) + " s");
+      throw std::runtime_error("no complete file from the server in " +
+                               std::to_string(static_cast<int>(o.receive_timeout)) + " s");
     }
     in.append(buf, n);
     if (ec) {
       if (ec == asio::error::eof && in.size() >= 8 && in.compare(in.size() - 3, 3, "END") == 0) break;
       throw std::runtime_error("the server closed the connection before the file ended (short transfer)");
     }
-    if (in.size() > o.max_file + 8) throw std::runtime_error("the file is larger than " + std::to_string(o.max_file) + " bytes");
+    if (in.size() > o.max_file + 8)
+      throw std::runtime_error("the file is larger than " + std::to_string(o.max_file) + " bytes");
   }
   if (in.compare(0, 5, "START") != 0) throw std::runtime_error("the server did not begin with START");
   SeedOutcome out;
@@ -130,7 +132,8 @@ SeedOutcome seed_mine(const SeedOptions& o) {
     ec = e;
     done = true;
   });
-  if (!run_until(io, sock, done, 30) || ec) throw std::runtime_error("could not send the answer: " + (ec ? ec.message() : std::string("timed out")));
+  if (!run_until(io, sock, done, 30) || ec)
+    throw std::runtime_error("could not send the answer: " + (ec ? ec.message() : std::string("timed out")));
   sock.shutdown(tcp::socket::shutdown_send, ec);
   sock.close(ec);
   return out;

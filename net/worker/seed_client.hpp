@@ -25,7 +25,7 @@ struct SeedOptions {
   std::string backend;
   unsigned threads = 0;
   double connect_timeout = 10;
-  double receive_timeout = 3600;   // the server may wait for other clients before sending
+  double receive_timeout = 3600;  // the server may wait for other clients before sending
   std::size_t max_file = 64u << 20;
   const std::atomic<bool>* cancel = nullptr;
   std::function<void(const std::string&)> log;

@@ -171,7 +171,10 @@ TEST_F(Cli, FileJobWritesTheTrueMinimumAtomically) {
     char l[32];
     std::snprintf(l, sizeof l, "%08x G06", n);
     const std::string h = sha256_hex(input + l);
-    if (h < best_hash) { best_hash = h; best_nonce = n; }
+    if (h < best_hash) {
+      best_hash = h;
+      best_nonce = n;
+    }
   }
   EXPECT_EQ(std::string(j["hash"].as_string()), best_hash);
   EXPECT_EQ(u64(j["nonce"]), best_nonce);
@@ -221,8 +224,9 @@ TEST_F(Cli, HeaderScanFindsGenesis) {
 
 TEST_F(Cli, HeaderScanCapsHits) {
   // A target with four leading zero bits: about one nonce in 16 qualifies.
-  Proc r = hf(std::string("search header ") + kGenesis +
-             " --target 0fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff --count 2000 --max-hits 5 --json -q");
+  Proc r = hf(
+      std::string("search header ") + kGenesis +
+      " --target 0fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff --count 2000 --max-hits 5 --json -q");
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = boost::json::parse(r.out).as_object();
   const auto& hits = j["hits"].as_array();
@@ -264,8 +268,7 @@ TEST_F(Cli, KernelBuildFailureDisablesOnlyThatDevice) {
   ASSERT_EQ(probe.code, 0);
   bool have_cl = false;
   const boost::json::value listed = boost::json::parse(probe.out);
-  for (auto& b : listed.at("backends").as_array())
-    have_cl |= b.as_object().at("name").as_string() == "opencl:0";
+  for (auto& b : listed.at("backends").as_array()) have_cl |= b.as_object().at("name").as_string() == "opencl:0";
   if (!have_cl) GTEST_SKIP() << "no OpenCL device here: " << probe.out;
   const std::string broken_hf = "HASHFORGE_OPENCL_OPTIONS='-D HF_VW=3' \"$HF\" ";
   Proc r = sh(broken_hf + "backends --json");
@@ -279,14 +282,12 @@ TEST_F(Cli, KernelBuildFailureDisablesOnlyThatDevice) {
     EXPECT_NE(why.find("kernel build failed"), std::string::npos) << why;
     EXPECT_NE(why.find("HF_VW must be"), std::string::npos) << "the build log is shown: " << why;
   }
-  Proc all = sh(broken_hf + "search header " + kGenesis +
-                " --first 2083230000 --count 10000 --backend all --json -q");
+  Proc all = sh(broken_hf + "search header " + kGenesis + " --first 2083230000 --count 10000 --backend all --json -q");
   ASSERT_EQ(all.code, 0) << all.err;
   auto j = boost::json::parse(all.out).as_object();
   EXPECT_EQ(j["backend"].as_string().find("opencl"), std::string::npos) << j["backend"];
   EXPECT_EQ(j["hits"].as_array().size(), 1u);
-  Proc forced = sh(broken_hf + "search header " + kGenesis +
-                   " --count 10 --backend opencl:0");
+  Proc forced = sh(broken_hf + "search header " + kGenesis + " --count 10 --backend opencl:0");
   // PoCL's compiler prints its own summary line to stderr; hashforge's error is the last.
   EXPECT_EQ(forced.code, 2);
   EXPECT_EQ(forced.err.rfind("hashforge: --backend opencl:0: backend unavailable: kernel build failed", 0) == 0 ||

@@ -11,8 +11,8 @@
 
 #include "net/io/connect.hpp"
 #include "net/mining/job_book.hpp"
-#include "net/mining/share_check.hpp"
 #include "net/mining/job_file.hpp"
+#include "net/mining/share_check.hpp"
 #include "net/mining/vardiff.hpp"
 #include "net/mining/worker_stats.hpp"
 #include "net/stratum/json_rpc.hpp"
@@ -106,8 +106,8 @@ TEST(JsonRpc, EncodersWriteOneLineEvenWithNewlinesInStrings) {
   auto r = decode(encode_result(1, json::value(msg)));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->result, json::value(msg));
-  for (const std::string& s : {encode_request(1, "client.show_message", {msg}),
-                                encode_notification("client.show_message", {msg})}) {
+  for (const std::string& s :
+       {encode_request(1, "client.show_message", {msg}), encode_notification("client.show_message", {msg})}) {
     auto m = decode(s);
     ASSERT_TRUE(m);
     EXPECT_EQ(m->params, (json::array{msg}));
@@ -213,9 +213,15 @@ TEST(JobBook, ClearEndsEveryLiveJobAndIdsGoOn) {
 // ---- mining.notify params ---------------------------------------------------------------
 
 TEST(Notify, ParamsRoundTripAndBadShapesGiveAReason) {
-  const json::array p{"job7", "1901125004612a1701c3a621d930d31d36b607df1fccc2160002d01c00000000", "0100", "ffff",
-                      json::array{"c40297f730dd7b5a99567eb8d27b78758f607507c52292d02d4031895b52f2ff"}, "20000000",
-                      "1b04864c", "4d1b2237", true};
+  const json::array p{"job7",
+                      "1901125004612a1701c3a621d930d31d36b607df1fccc2160002d01c00000000",
+                      "0100",
+                      "ffff",
+                      json::array{"c40297f730dd7b5a99567eb8d27b78758f607507c52292d02d4031895b52f2ff"},
+                      "20000000",
+                      "1b04864c",
+                      "4d1b2237",
+                      true};
   std::string why;
   auto job = hf::stratum::job_from_notify(p, &why);
   ASSERT_TRUE(job) << why;
@@ -331,8 +337,12 @@ TEST(JobFile, Block100000MatchesParseNotify) {
   const json::object o = json::parse(text).as_object();
   NotifyFields f;
   f.job_id = "x";
-  for (auto [key, out] : {std::pair{"prevhash", &f.prevhash}, {"coinb1", &f.coinb1}, {"coinb2", &f.coinb2},
-                          {"version", &f.version}, {"nbits", &f.nbits}, {"ntime", &f.ntime}})
+  for (auto [key, out] : {std::pair{"prevhash", &f.prevhash},
+                          {"coinb1", &f.coinb1},
+                          {"coinb2", &f.coinb2},
+                          {"version", &f.version},
+                          {"nbits", &f.nbits},
+                          {"ntime", &f.ntime}})
     *out = o.at(key).as_string();
   for (const auto& h : o.at("merkle_branch").as_array()) f.merkle_branch.emplace_back(h.as_string());
   auto n = parse_notify(f, &why);
@@ -350,7 +360,8 @@ TEST(JobFile, Block100000MatchesParseNotify) {
 
 TEST(JobFile, JobsArrayNtimeNowAndExtranonce2Size) {
   std::string why;
-  auto jobs = parse_job_file(R"({"jobs":[)" + job() + "," + job("4d1b2237", "now", R"(,"extranonce2_size":16)") + "]}", &why);
+  auto jobs =
+      parse_job_file(R"({"jobs":[)" + job() + "," + job("4d1b2237", "now", R"(,"extranonce2_size":16)") + "]}", &why);
   ASSERT_TRUE(jobs) << why;
   ASSERT_EQ(jobs->size(), 2u);
   EXPECT_FALSE((*jobs)[0].ntime_now);

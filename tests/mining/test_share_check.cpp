@@ -77,7 +77,9 @@ TEST(ShareCheck, AcceptedShareMatchesAnIndependentRebuild) {
   std::memcpy(pair + 32, j.merkle_branch[0].data(), 32);
   root = openssl_sha256d(pair, 64);
   std::uint8_t hdr[80];
-  auto le = [](std::uint8_t* p, std::uint32_t v) { for (int i = 0; i < 4; ++i) p[i] = std::uint8_t(v >> (8 * i)); };
+  auto le = [](std::uint8_t* p, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) p[i] = std::uint8_t(v >> (8 * i));
+  };
   le(hdr, j.version);
   std::memcpy(hdr + 4, j.prevhash.data(), 32);
   std::memcpy(hdr + 36, root.data(), 32);
