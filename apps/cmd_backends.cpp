@@ -7,7 +7,6 @@
 
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
-#include "engine/cpu_features.hpp"
 
 namespace hf::cli {
 
@@ -23,13 +22,13 @@ int run_backends(const Opts& o) {
   boost::json::object chosen;
   for (Op op : kAllOps) {
     const std::string key(op_name(op));
-    if (!o.backend.empty() && e.find(o.backend) && !e.find(o.backend)->supports(op)) {
+    if (auto b = e.backend(o.backend); !o.backend.empty() && b && b->usable() && !b->supports(op)) {
       chosen[key] = "(not supported by " + o.backend + ")";
       continue;
     }
-    chosen[key] = std::string(e.resolve(op, o.backend).name());
+    chosen[key] = e.choose(op, o.backend).value();
   }
-  const CpuFeatures& f = cpu_features();
+  const std::string cpu = e.cpu_model();
   if (o.json) {
     boost::json::array arr;
     for (const BackendStatus& s : e.backends())
@@ -39,12 +38,18 @@ int run_backends(const Opts& o) {
                      {"available", s.available},
                      {"why_unavailable", s.why_unavailable},
                      {"selftest", s.selftest},
-                     {"usable", s.usable()}});
+                     {"usable", s.usable()},
+                     {"device", s.device},
+                     {"ops", [&] {
+                        boost::json::array ops;
+                        for (Op op : s.ops) ops.emplace_back(op_name(op));
+                        return ops;
+                      }()}});
     print_json(boost::json::object{
-        {"cpu", f.brand}, {"backends", arr}, {"chosen", chosen}, {"devices_note", e.devices_note()}});
+        {"cpu", cpu}, {"backends", arr}, {"chosen", chosen}, {"devices_note", e.devices_note()}});
     return 0;
   }
-  std::printf("CPU: %s\n\n", f.brand.empty() ? "(unknown)" : f.brand.c_str());
+  std::printf("CPU: %s\n\n", cpu.empty() ? "(unknown)" : cpu.c_str());
   std::printf("%-8s %-6s %-5s %-10s %s\n", "BACKEND", "LANES", "USE", "SELF-TEST", "DESCRIPTION / WHY NOT");
   for (const BackendStatus& s : e.backends())
     std::printf("%-8s %-6u %-5s %-10s %s\n", s.name.c_str(), s.lanes, s.usable() ? "yes" : "no",

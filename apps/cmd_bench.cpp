@@ -16,8 +16,7 @@
 
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
-#include "engine/cpu_features.hpp"
-#include "engine/hex.hpp"
+#include "hashforge/hex.hpp"
 
 namespace hf::cli {
 
@@ -103,6 +102,7 @@ double batch_rate(Algo algo, const Bytes& data, std::size_t size, const std::str
     bytes += Engine::instance()
                  .hash_batch(
                      algo, src, [](std::uint64_t, const Digest&) {}, bo)
+                 .value()
                  .bytes;
   } while (since(t0) < seconds);
   return bytes / since(t0);
@@ -115,8 +115,7 @@ double search_rate(const SearchJob& base, const std::string& be, unsigned thread
   RunOptions ro;
   ro.backend = be;
   ro.threads = threads;
-  SearchResult r = Engine::instance().search(job, ro);
-  return r.rate();
+  return Engine::instance().search(job, ro).value().rate();
 }
 
 SearchJob header_job() {
@@ -197,17 +196,17 @@ int run_bench(const Opts& o) {
   if (o.repeat == 0) usage_error("--repeat must be at least 1");
   std::vector<std::string> names;
   if (!o.backend.empty()) {
-    e.resolve(Op::hash_sha256, o.backend);  // validates the name
+    if (auto ok = e.choose(Op::hash_sha256, o.backend); !ok) usage_error(ok.error());  // validates the name
     names.push_back(o.backend);
     if (o.backend != "scalar") names.push_back("scalar");
   } else {
-    if (!o.no_devices) const_cast<Engine&>(e).probe_devices();
+    if (!o.no_devices) e.probe_devices();
     for (const BackendStatus& s : e.backends())
       if (s.usable()) names.push_back(s.name);
   }
   std::vector<std::string> devices;
   for (const std::string& n : names)
-    if (Backend* b = e.find(n); b && b->is_device()) devices.push_back(n);
+    if (auto b = e.backend(n); b && b->device) devices.push_back(n);
 
   const double s = o.seconds;
   Bytes bulk(o.bulk_mib << 20);
@@ -253,8 +252,8 @@ int run_bench(const Opts& o) {
     if (!o.json)
       std::fprintf(stderr, "bench: %s batch SHA-1, %zu x %zu KiB...\n", n.c_str(), o.device_messages,
                    o.device_message_kib);
-    auto t = e.find(n)->time_device_batch(Algo::sha1, o.device_messages, o.device_message_kib << 10);
-    dev_batch.push_back(t.value_or(DeviceBatchTiming{}));
+    auto t = e.time_device_batch(n, Algo::sha1, o.device_messages, o.device_message_kib << 10);
+    dev_batch.push_back(t ? *t : DeviceBatchTiming{});
   }
   double hashcat = 0;
   if (!devices.empty()) {
@@ -275,7 +274,7 @@ int run_bench(const Opts& o) {
   char date[32];
   std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  const std::string cpu = cpu_features().brand;
+  const std::string cpu = e.cpu_model();
 
   if (o.json) {
     boost::json::array arr;

@@ -13,7 +13,7 @@
 
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
-#include "engine/cpu/cpu_backend.hpp"
+#include "hashforge/engine.hpp"
 
 namespace hf::cli {
 
@@ -50,13 +50,13 @@ void print_line(const Digest& d, const std::string& name) {
 }
 
 // Streams one file (or stdin) through the single-stream compression of the chosen backend.
-bool stream_file(Algo algo, const std::string& name, const SingleStreamFns* fns, Digest* out) {
+bool stream_file(const Hasher& proto, const std::string& name, Digest* out) {
   std::FILE* f = name == "-" ? stdin : std::fopen(name.c_str(), "rb");
   if (!f) {
     std::fprintf(stderr, "hashforge: %s: %s\n", name.c_str(), std::strerror(errno));
     return false;
   }
-  Hasher h(algo, fns);
+  Hasher h = proto;
   std::vector<std::uint8_t> buf(1u << 20);
   std::size_t n;
   while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) h.update({buf.data(), n});
@@ -75,15 +75,10 @@ int run_hash(Opts o) {
   auto algo = parse_algo(o.algo);
   if (!algo) usage_error("--algo: expected sha1, sha256 or sha256d, got '" + o.algo + "'");
   const Engine& e = Engine::instance();
-  Backend& be = e.resolve(hash_op(*algo), o.backend);
+  const std::string backend = e.choose(hash_op(*algo), o.backend).value();
   // A multi-buffer backend has no single-stream form; one big file then runs on the fastest
-  // single-stream code (SHA-NI or scalar), unless scalar itself was forced.
-  const SingleStreamFns* fns = &e.single_stream();
-  if (auto* cb = dynamic_cast<cpu::CpuBackend*>(&be); cb && cb->kernels().sha256_single) {
-    static SingleStreamFns forced;
-    forced = {cb->kernels().name, cb->kernels().sha256_single, cb->kernels().sha1_single};
-    fns = &forced;
-  }
+  // single-stream code (SHA-NI or scalar), unless a backend with its own (scalar) was forced.
+  const Hasher proto = e.hasher(*algo, backend).value();
   if (o.files.empty()) o.files.push_back("-");
   int rc = 0;
 
@@ -100,10 +95,11 @@ int run_hash(Opts o) {
     std::vector<Digest> digests(views.size());
     SpanSource src(views);
     BatchOptions bo;
-    bo.backend = std::string(be.name());
+    bo.backend = backend;
     bo.threads = o.threads;
     e.hash_batch(
-        *algo, src, [&](std::uint64_t i, const Digest& d) { digests[i] = d; }, bo);
+         *algo, src, [&](std::uint64_t i, const Digest& d) { digests[i] = d; }, bo)
+        .value();
     for (std::size_t i = 0; i < pending.size(); ++i) print_line(digests[i], pending[i].name);
     pending.clear();
     pending_bytes = 0;
@@ -128,7 +124,7 @@ int run_hash(Opts o) {
         // Fall back to streaming, which copes with files that change length.
         flush();
         Digest d;
-        if (stream_file(*algo, name, fns, &d))
+        if (stream_file(proto, name, &d))
           print_line(d, name);
         else
           rc = kExitFailure;
@@ -146,7 +142,7 @@ int run_hash(Opts o) {
       continue;
     }
     Digest d;
-    if (stream_file(*algo, name, fns, &d))
+    if (stream_file(proto, name, &d))
       print_line(d, name);
     else
       rc = kExitFailure;

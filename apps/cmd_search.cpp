@@ -12,8 +12,7 @@
 
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
-#include "engine/hex.hpp"
-#include "engine/sha_core.hpp"
+#include "hashforge/hex.hpp"
 
 namespace hf::cli {
 
@@ -179,13 +178,13 @@ int run_file(const FileOpts& o) {
   const std::uint64_t to_top = max - start;  // one less than the number of nonces left
   const std::uint64_t first_len = to_top == ~0ull ? count : std::min(count, to_top + 1);
   job.range = {start, first_len};
-  SearchResult r = Engine::instance().search(job, ro);
+  SearchResult r = Engine::instance().search(job, ro).value();
   if (r.complete && count > first_len && !r.cancelled) {
     SearchJob second = job;
     second.range = {0, count - first_len};
     if (job.budget) second.budget = *job.budget - std::chrono::nanoseconds(static_cast<std::int64_t>(r.seconds * 1e9));
     if (!second.budget || second.budget->count() > 0) {
-      SearchResult r2 = Engine::instance().search(second, ro);
+      SearchResult r2 = Engine::instance().search(second, ro).value();
       if (r2.best && (!r.best || r2.best->key < r.best->key)) r.best = r2.best;  // disjoint ranges: no ties
       r.covered.insert(r.covered.end(), r2.covered.begin(), r2.covered.end());
       r.hashes += r2.hashes;
@@ -374,7 +373,7 @@ int run_header(const HeaderOpts& o) {
                   static_cast<unsigned long long>(h.nonce), reversed_hex(h.digest.view()).c_str());
       std::fflush(stdout);
     };
-  SearchResult r = Engine::instance().search(job, ro);
+  SearchResult r = Engine::instance().search(job, ro).value();
   pp.finish();
   return report_hits(job, r, o.c.json, true);
 }
@@ -424,7 +423,7 @@ int run_raw(const RawOpts& o) {
                   (job.order == ByteOrder::bitcoin ? reversed_hex(h.digest.view()) : h.digest.hex()).c_str());
       std::fflush(stdout);
     };
-  SearchResult r = Engine::instance().search(job, ro);
+  SearchResult r = Engine::instance().search(job, ro).value();
   pp.finish();
   return report_hits(job, r, o.c.json, !o.best);
 }

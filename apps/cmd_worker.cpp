@@ -53,7 +53,8 @@ int run_seed(const Opts& o) {
   if (!mining::valid_identifier(o.id, &why)) usage_error("--id: " + why);
   if (!(o.seconds > 0 && o.seconds <= 1e7)) usage_error("--seconds must be in (0, 1e7] for seed://");
   if (o.backend == "all" || o.backend.find(':') != std::string::npos) Engine::instance().probe_devices();
-  Engine::instance().resolve_list(Op::search_sha256, o.backend);  // a bad name is a usage error now
+  if (auto names = Engine::instance().choose_list(Op::search_sha256, o.backend); !names)
+    usage_error(names.error());  // a bad name is a usage error now
   worker::SeedOptions so;
   so.url = *url;
   so.identifier = o.id;
@@ -113,9 +114,10 @@ int run_worker(Opts& o) {
   // Resolve the backend now, so a bad name is a usage error rather than a failed search.
   Engine& e = Engine::instance();
   if (o.backend == "all" || o.backend.find(':') != std::string::npos) e.probe_devices();
+  auto names = e.choose_list(Op::search_sha256d, o.backend);
+  if (!names) usage_error(names.error());
   std::string devices;
-  for (Backend* b : e.resolve_list(Op::search_sha256d, o.backend))
-    devices += (devices.empty() ? "" : ",") + std::string(b->name());
+  for (const std::string& n : *names) devices += (devices.empty() ? "" : ",") + n;
   cc.hello = {{"backend", o.backend.empty() ? devices : o.backend}, {"devices", devices}};
 
   boost::asio::io_context io(1);

@@ -5,9 +5,10 @@
 
 #include <atomic>
 
-#include "engine/engine.hpp"
-#include "engine/hex.hpp"
-#include "engine/search_plan.hpp"
+#include "hashforge/engine.hpp"
+#include "hashforge/hex.hpp"
+#include "registry.hpp"
+#include "search_plan.hpp"
 
 namespace {
 
@@ -17,7 +18,7 @@ constexpr const char* kHeader =
     "c38d4885efb5a4ac4247e9f337221b4d4c86041b0f2b5710";
 
 void BM_Sha256dHeaderScan(benchmark::State& st, const char* backend) {
-  hf::Backend* be = hf::Engine::instance().find(backend);
+  hf::Backend* be = hf::find_backend(backend);
   if (!be) {
     st.SkipWithError("backend not usable on this machine");
     return;
@@ -38,7 +39,7 @@ void BM_Sha256dHeaderScan(benchmark::State& st, const char* backend) {
 }
 
 void BM_Bulk(benchmark::State& st, const char* backend, hf::Algo algo, std::size_t size) {
-  hf::Backend* be = hf::Engine::instance().find(backend);
+  hf::Backend* be = hf::find_backend(backend);
   if (!be) {
     st.SkipWithError("backend not usable on this machine");
     return;

@@ -20,7 +20,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/engine.hpp"
+#include "hashforge/engine.hpp"
+#include "registry.hpp"
 
 namespace hft {
 
@@ -201,7 +202,7 @@ inline const std::vector<std::string>& device_names() {
 
 #define HFT_REQUIRE_BACKEND(name)                                                              \
   do {                                                                                         \
-    if (hf::Engine::instance().find(name) == nullptr)                                          \
+    if (hf::find_backend(name) == nullptr)                                          \
       GTEST_SKIP() << "backend " << (name) << " not usable here: " << hft::why_unusable(name); \
   } while (0)
 

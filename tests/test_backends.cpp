@@ -6,9 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/cpu/cpu_backend.hpp"
-#include "engine/engine.hpp"
-#include "engine/search_plan.hpp"
+#include "cpu/cpu_backend.hpp"
+#include "hashforge/engine.hpp"
+#include "registry.hpp"
+#include "search_plan.hpp"
 #include "oracle.hpp"
 
 namespace {
@@ -45,7 +46,7 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     HFT_REQUIRE_BACKEND(GetParam());
-    be_ = hf::Engine::instance().find(GetParam());
+    be_ = hf::find_backend(GetParam());
     ASSERT_NE(be_, nullptr);
   }
   void check_many(Algo algo, const std::vector<hf::ByteView>& msgs, const std::string& what) {
@@ -390,7 +391,7 @@ TEST(Selection, BackendListIsComplete) {
     names.insert(s.name);
     EXPECT_FALSE(s.description.empty()) << s.name;
     EXPECT_EQ(s.available, s.why_unavailable.empty()) << s.name;
-    hf::Backend* b = hf::Engine::instance().find(s.name);
+    hf::Backend* b = hf::find_backend(s.name);
     if (s.usable()) {
       ASSERT_NE(b, nullptr) << s.name;
       EXPECT_EQ(b->name(), s.name);
@@ -398,51 +399,51 @@ TEST(Selection, BackendListIsComplete) {
     } else {
       EXPECT_EQ(b, nullptr) << s.name;
       EXPECT_FALSE(s.why_unavailable.empty() && s.selftest.empty()) << s.name;
-      EXPECT_THROW(hf::Engine::instance().resolve(hf::Op::search_sha256d, s.name), hf::JobError) << s.name;
+      EXPECT_THROW(hf::Engine::instance().choose(hf::Op::search_sha256d, s.name).value(), hf::JobError) << s.name;
     }
   }
   EXPECT_EQ(names, std::set<std::string>(hft::backend_names().begin(), hft::backend_names().end()));
-  EXPECT_NE(hf::Engine::instance().find("scalar"), nullptr) << hft::why_unusable("scalar");
-  EXPECT_EQ(hf::Engine::instance().find("nope"), nullptr);
+  EXPECT_NE(hf::find_backend("scalar"), nullptr) << hft::why_unusable("scalar");
+  EXPECT_EQ(hf::find_backend("nope"), nullptr);
 }
 
 TEST(Selection, ForcedScalarForEveryOp) {
   EnvGuard env("HASHFORGE_BACKEND", nullptr);
-  for (hf::Op op : hf::kAllOps) EXPECT_EQ(hf::Engine::instance().resolve(op, "scalar").name(), "scalar");
+  for (hf::Op op : hf::kAllOps) EXPECT_EQ(hf::Engine::instance().choose(op, "scalar").value(), "scalar");
   hf::RunOptions opt;
   opt.backend = "scalar";
-  EXPECT_EQ(hf::Engine::instance().search(small_job(), opt).backend, "scalar");
+  EXPECT_EQ(hf::Engine::instance().search(small_job(), opt).value().backend, "scalar");
 }
 
 TEST(Selection, DefaultIsTheBestUsable) {
   EnvGuard env("HASHFORGE_BACKEND", nullptr);
   for (hf::Op op : hf::kAllOps) {
     const std::string best = hf::Engine::instance().best_for(op);
-    EXPECT_NE(hf::Engine::instance().find(best), nullptr) << best;
-    EXPECT_EQ(hf::Engine::instance().resolve(op, "").name(), best);
-    EXPECT_EQ(hf::Engine::instance().resolve(op, "auto").name(), best);
+    EXPECT_NE(hf::find_backend(best), nullptr) << best;
+    EXPECT_EQ(hf::Engine::instance().choose(op, "").value(), best);
+    EXPECT_EQ(hf::Engine::instance().choose(op, "auto").value(), best);
   }
 }
 
 TEST(Selection, EnvironmentForcesAvx2) {
-  if (!hf::Engine::instance().find("avx2")) GTEST_SKIP() << "avx2 " << hft::why_unusable("avx2");
+  if (!hf::find_backend("avx2")) GTEST_SKIP() << "avx2 " << hft::why_unusable("avx2");
   EnvGuard env("HASHFORGE_BACKEND", "avx2");
-  for (hf::Op op : hf::kAllOps) EXPECT_EQ(hf::Engine::instance().resolve(op, "").name(), "avx2");
-  const hf::SearchResult r = hf::Engine::instance().search(small_job());
+  for (hf::Op op : hf::kAllOps) EXPECT_EQ(hf::Engine::instance().choose(op, "").value(), "avx2");
+  const hf::SearchResult r = hf::Engine::instance().search(small_job()).value();
   EXPECT_EQ(r.backend, "avx2");
   ASSERT_EQ(r.hits.size(), 1u);
   EXPECT_EQ(r.hits[0].nonce, 2083236893u);
   // An explicit name wins over the environment.
   hf::RunOptions opt;
   opt.backend = "scalar";
-  EXPECT_EQ(hf::Engine::instance().search(small_job(), opt).backend, "scalar");
-  EXPECT_EQ(hf::Engine::instance().resolve(hf::Op::hash_sha1, "scalar").name(), "scalar");
+  EXPECT_EQ(hf::Engine::instance().search(small_job(), opt).value().backend, "scalar");
+  EXPECT_EQ(hf::Engine::instance().choose(hf::Op::hash_sha1, "scalar").value(), "scalar");
   // Batch hashing follows the environment too.
   const Bytes m = hft::bytes_of("abc");
   std::vector<hf::ByteView> v{hf::ByteView(m)};
   hf::SpanSource src(v);
   const hf::BatchStats st =
-      hf::Engine::instance().hash_batch(Algo::sha256, src, [](std::uint64_t, const hf::Digest&) {});
+      hf::Engine::instance().hash_batch(Algo::sha256, src, [](std::uint64_t, const hf::Digest&) {}).value();
   EXPECT_EQ(st.backend, "avx2");
 }
 
@@ -450,7 +451,7 @@ TEST(Selection, UnknownNameThrowsJobError) {
   EnvGuard env("HASHFORGE_BACKEND", nullptr);
   for (hf::Op op : hf::kAllOps) {
     try {
-      hf::Engine::instance().resolve(op, "nope");
+      hf::Engine::instance().choose(op, "nope").value();
       ADD_FAILURE() << "resolve(nope) did not throw";
     } catch (const hf::JobError& e) {
       EXPECT_NE(std::string(e.what()).find("unknown backend"), std::string::npos) << e.what();
@@ -458,28 +459,28 @@ TEST(Selection, UnknownNameThrowsJobError) {
   }
   hf::RunOptions opt;
   opt.backend = "nope";
-  EXPECT_THROW(hf::Engine::instance().search(small_job(), opt), hf::JobError);
+  EXPECT_THROW(hf::Engine::instance().search(small_job(), opt).value(), hf::JobError);
   hf::BatchOptions bo;
   bo.backend = "nope";
   std::vector<hf::ByteView> none;
   hf::SpanSource src(none);
   EXPECT_THROW(hf::Engine::instance().hash_batch(
-                   Algo::sha1, src, [](std::uint64_t, const hf::Digest&) {}, bo),
+                   Algo::sha1, src, [](std::uint64_t, const hf::Digest&) {}, bo).value(),
                hf::JobError);
 }
 
 TEST(Selection, UnknownNameInEnvironmentThrowsJobError) {
   EnvGuard env("HASHFORGE_BACKEND", "nope");
   try {
-    hf::Engine::instance().resolve(hf::Op::search_sha256d, "");
+    hf::Engine::instance().choose(hf::Op::search_sha256d, "").value();
     ADD_FAILURE() << "resolve with HASHFORGE_BACKEND=nope did not throw";
   } catch (const hf::JobError& e) {
     EXPECT_NE(std::string(e.what()).find("unknown backend"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("HASHFORGE_BACKEND"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(hf::Engine::instance().search(small_job()), hf::JobError);
+  EXPECT_THROW(hf::Engine::instance().search(small_job()).value(), hf::JobError);
   // An explicit name still wins.
-  EXPECT_EQ(hf::Engine::instance().resolve(hf::Op::search_sha256d, "scalar").name(), "scalar");
+  EXPECT_EQ(hf::Engine::instance().choose(hf::Op::search_sha256d, "scalar").value(), "scalar");
 }
 
 }  // namespace

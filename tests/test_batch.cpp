@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/engine.hpp"
+#include "hashforge/engine.hpp"
+#include "registry.hpp"
 #include "oracle.hpp"
 
 namespace {
@@ -62,7 +63,7 @@ TEST_P(BatchTest, SpanSourceMatchesOpenSslInOrder) {
       OrderedChecker chk{&want};
       hf::SpanSource src(msgs);
       const hf::BatchStats st = hf::Engine::instance().hash_batch(
-          algo, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts(threads));
+          algo, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts(threads)).value();
       EXPECT_EQ(chk.next, msgs.size()) << hf::algo_name(algo) << " threads " << threads;
       EXPECT_EQ(chk.out_of_order, 0u);
       EXPECT_EQ(chk.mismatches, 0u);
@@ -70,7 +71,7 @@ TEST_P(BatchTest, SpanSourceMatchesOpenSslInOrder) {
       EXPECT_EQ(st.bytes, total);
       EXPECT_EQ(st.failed, 0u);
       EXPECT_EQ(st.backend, GetParam());
-      EXPECT_EQ(st.threads, hf::Engine::instance().find(GetParam())->is_device() ? 1u : threads);
+      EXPECT_EQ(st.threads, hf::find_backend(GetParam())->is_device() ? 1u : threads);
       EXPECT_EQ(st.peak_bytes_in_flight, 0u) << "an in-memory list owns no storage";
     }
   }
@@ -94,7 +95,7 @@ TEST_P(BatchTest, CallbackSourceMatchesOpenSslInOrder) {
     });
     OrderedChecker chk{&want};
     const hf::BatchStats st = hf::Engine::instance().hash_batch(
-        algo, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts());
+        algo, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts()).value();
     EXPECT_EQ(chk.next, static_cast<std::uint64_t>(count)) << hf::algo_name(algo);
     EXPECT_EQ(chk.out_of_order, 0u);
     EXPECT_EQ(chk.mismatches, 0u);
@@ -137,7 +138,7 @@ TEST_P(BatchTest, VerifyFlagsExactlyTheCorruptedItems) {
           if (ok == corrupt[i]) ++wrong_flag;
           if (!(actual == hft::ossl(algo, msgs[i]))) ++wrong_actual;
         },
-        opts());
+        opts()).value();
     EXPECT_EQ(out_of_order, 0u) << hf::algo_name(algo);
     EXPECT_EQ(wrong_flag, 0u) << hf::algo_name(algo);
     EXPECT_EQ(wrong_actual, 0u) << hf::algo_name(algo);
@@ -153,22 +154,22 @@ TEST_P(BatchTest, ZeroMessages) {
     std::vector<hf::ByteView> none;
     hf::SpanSource span(none);
     hf::BatchStats st = hf::Engine::instance().hash_batch(
-        algo, span, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts());
+        algo, span, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts()).value();
     EXPECT_EQ(st.messages, 0u);
     EXPECT_EQ(st.bytes, 0u);
     hf::CallbackSource cb([](Bytes&) { return false; });
     st = hf::Engine::instance().hash_batch(
-        algo, cb, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts());
+        algo, cb, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts()).value();
     EXPECT_EQ(st.messages, 0u);
     std::istringstream in("");
     hf::ReaderSource rd(in, 1024);
     st = hf::Engine::instance().hash_batch(
-        algo, rd, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts());
+        algo, rd, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts()).value();
     EXPECT_EQ(st.messages, 0u);
     EXPECT_EQ(calls, 0);
     st = hf::Engine::instance().verify_batch(
         algo, span, [](std::uint64_t) { return hf::Digest{}; },
-        [&](std::uint64_t, bool, const hf::Digest&) { ++calls; }, opts());
+        [&](std::uint64_t, bool, const hf::Digest&) { ++calls; }, opts()).value();
     EXPECT_EQ(st.failed, 0u);
     EXPECT_EQ(calls, 0);
   }
@@ -188,7 +189,7 @@ TEST_P(BatchTest, EmptyMessagesFromACallback) {
   for (int i = 0; i < 50; ++i) want.push_back(hft::ossl(Algo::sha256, i % 5 == 4 ? Bytes(3, 'a' + i % 26) : Bytes()));
   OrderedChecker chk{&want};
   hf::Engine::instance().hash_batch(
-      Algo::sha256, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts());
+      Algo::sha256, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts()).value();
   EXPECT_EQ(chk.next, 50u);
   EXPECT_EQ(chk.mismatches, 0u);
   EXPECT_EQ(chk.out_of_order, 0u);
@@ -227,7 +228,7 @@ TEST_P(BatchTest, SourceReturningAViewIntoPartOfItsStorage) {
         next = i + 1;
         got.push_back(d);
       },
-      opts());
+      opts()).value();
   ASSERT_EQ(got.size(), src.payloads.size());
   EXPECT_EQ(out_of_order, 0u);
   std::size_t wrong = 0, first_wrong = 0;
@@ -257,7 +258,7 @@ TEST(BatchReader, TenMegabytesInMebibytePiecesLastOneShort) {
     hf::ReaderSource src(in, piece);
     OrderedChecker chk{&want};
     const hf::BatchStats st =
-        hf::Engine::instance().hash_batch(algo, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); });
+        hf::Engine::instance().hash_batch(algo, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }).value();
     EXPECT_EQ(chk.next, pieces) << hf::algo_name(algo);
     EXPECT_EQ(chk.out_of_order, 0u);
     EXPECT_EQ(chk.mismatches, 0u);
@@ -276,7 +277,7 @@ TEST(BatchReader, ExactMultipleHasNoEmptyLastPiece) {
   hf::ReaderSource src(in, piece);
   OrderedChecker chk{&want};
   const hf::BatchStats st =
-      hf::Engine::instance().hash_batch(Algo::sha1, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); });
+      hf::Engine::instance().hash_batch(Algo::sha1, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }).value();
   EXPECT_EQ(st.messages, 5u);
   EXPECT_EQ(chk.next, 5u);
   EXPECT_EQ(chk.mismatches, 0u);
@@ -298,7 +299,7 @@ TEST(BatchReader, StreamFailureIsReported) {
   FailingBuf buf(3000);
   std::istream in(&buf);
   hf::ReaderSource src(in, 1024);
-  EXPECT_THROW(hf::Engine::instance().hash_batch(Algo::sha1, src, [](std::uint64_t, const hf::Digest&) {}),
+  EXPECT_THROW(hf::Engine::instance().hash_batch(Algo::sha1, src, [](std::uint64_t, const hf::Digest&) {}).value(),
                std::runtime_error);
 }
 
@@ -312,7 +313,7 @@ TEST(BatchErrors, ThrowingSinkPropagates) {
                                                  [&](std::uint64_t i, const hf::Digest&) {
                                                    ++calls;
                                                    if (i == 100) throw std::runtime_error("sink full");
-                                                 }),
+                                                 }).value(),
                std::runtime_error);
   EXPECT_EQ(calls, 101);
 }
@@ -343,7 +344,7 @@ TEST(BatchMemory, PeakStaysWithinBudget) {
         chk(i, d);
         ++delivered;
       },
-      o);
+      o).value();
   EXPECT_EQ(st.messages, kMessages);
   EXPECT_EQ(chk.next, kMessages);
   EXPECT_EQ(chk.mismatches, 0u);
@@ -372,7 +373,7 @@ TEST(BatchMemory, TinyBudgetStillFinishes) {
     o.memory_budget = 2;
     o.threads = threads;
     const hf::BatchStats st = hf::Engine::instance().hash_batch(
-        Algo::sha1, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, o);
+        Algo::sha1, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, o).value();
     EXPECT_EQ(st.messages, 200u);
     EXPECT_EQ(chk.next, 200u);
     EXPECT_EQ(chk.mismatches, 0u);
@@ -394,7 +395,7 @@ TEST(BatchMemory, MessageOverHalfTheBudgetThrows) {
     hf::BatchOptions o;
     o.memory_budget = kBudget;
     EXPECT_THROW(hf::Engine::instance().hash_batch(
-                     Algo::sha1, src, [](std::uint64_t, const hf::Digest&) {}, o),
+                     Algo::sha1, src, [](std::uint64_t, const hf::Digest&) {}, o).value(),
                  hf::JobError)
         << big;
   }
@@ -412,7 +413,7 @@ TEST(BatchMemory, MessageOverHalfTheBudgetThrows) {
   hf::BatchOptions o;
   o.memory_budget = kBudget;
   const hf::BatchStats st = hf::Engine::instance().hash_batch(
-      Algo::sha1, ok, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, o);
+      Algo::sha1, ok, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, o).value();
   EXPECT_EQ(st.messages, 3u);
   EXPECT_EQ(chk.mismatches, 0u);
   EXPECT_LE(st.peak_bytes_in_flight, kBudget);

@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "engine/gpu/batch_plan.hpp"
+#include "gpu/batch_plan.hpp"
 #include "kernels/batch_hash.h"
 #include "oracle.hpp"
 

@@ -5,9 +5,9 @@
 #include <cstring>
 #include <random>
 
-#include "engine/gpu/device_params.hpp"
-#include "engine/hex.hpp"
-#include "engine/search_plan.hpp"
+#include "gpu/device_params.hpp"
+#include "hashforge/hex.hpp"
+#include "search_plan.hpp"
 #include "kernels/sha256_search.h"
 
 namespace {

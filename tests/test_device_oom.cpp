@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/engine.hpp"
+#include "hashforge/engine.hpp"
+#include "registry.hpp"
 #include "oracle.hpp"
 
 namespace {
@@ -58,7 +59,7 @@ hf::SearchJob long_job(const hft::Bytes& tail) {
 hf::SearchResult search_on(const std::string& backends, const hf::SearchJob& job) {
   hf::RunOptions ro;
   ro.backend = backends;
-  return hf::Engine::instance().search(job, ro);
+  return hf::Engine::instance().search(job, ro).value();
 }
 
 }  // namespace

@@ -5,8 +5,9 @@
 #include <chrono>
 #include <thread>
 
-#include "engine/engine.hpp"
-#include "engine/hex.hpp"
+#include "hashforge/engine.hpp"
+#include "registry.hpp"
+#include "hashforge/hex.hpp"
 #include "oracle.hpp"
 
 namespace {
@@ -67,10 +68,10 @@ class FailingDevice final : public TestDevice {
 
 FailingDevice& failing_device() {
   static FailingDevice* dev = [] {
-    auto d = std::make_unique<FailingDevice>(*hf::Engine::instance().find("scalar"));
+    auto d = std::make_unique<FailingDevice>(*hf::find_backend("scalar"));
     FailingDevice* raw = d.get();
-    std::string why;
-    EXPECT_TRUE(hf::Engine::instance().add_backend(std::move(d), &why)) << why;
+    const hf::Result<void> added = hf::Engine::instance().add_backend(std::move(d));
+    EXPECT_TRUE(added) << added.error();
     return raw;
   }();
   return *dev;
@@ -78,11 +79,9 @@ FailingDevice& failing_device() {
 
 hf::Engine& engine_with_slow_device() {
   static bool added = [] {
-    std::string why;
-    const bool ok =
-        hf::Engine::instance().add_backend(std::make_unique<SlowDevice>(*hf::Engine::instance().find("scalar")), &why);
-    EXPECT_TRUE(ok) << why;
-    return ok;
+    const hf::Result<void> ok = hf::Engine::instance().add_backend(std::make_unique<SlowDevice>(*hf::find_backend("scalar")));
+    EXPECT_TRUE(ok) << ok.error();
+    return ok.ok();
   }();
   EXPECT_TRUE(added);
   return hf::Engine::instance();
@@ -110,7 +109,7 @@ TEST(MultiBackend, SlowDeviceAndCpuCoverEveryNonceOnceWithIdenticalResults) {
   one.backend = cpu;
   both.backend = cpu + ",slowdev";
   both.threads = one.threads = 2;
-  const hf::SearchResult a = e.search(job, one), b = e.search(job, both);
+  const hf::SearchResult a = e.search(job, one).value(), b = e.search(job, both).value();
   EXPECT_EQ(b.backend, cpu + "+slowdev");
   EXPECT_EQ(b.threads, 3u);
   ASSERT_TRUE(a.complete && b.complete);
@@ -134,7 +133,7 @@ TEST(MultiBackend, AFailingDeviceLeavesAndItsChunksAreSearchedAgain) {
     one.backend = "scalar";
     both.backend = "scalar,faildev";
     one.threads = both.threads = 2;
-    const hf::SearchResult a = e.search(job, one), b = e.search(job, both);
+    const hf::SearchResult a = e.search(job, one).value(), b = e.search(job, both).value();
     ASSERT_TRUE(b.complete) << "the other backend finishes the job";
     ASSERT_EQ(b.warnings.size(), 1u);
     EXPECT_NE(b.warnings[0].find("faildev left the search after an error: faildev: device lost"), std::string::npos)
@@ -154,7 +153,7 @@ TEST(MultiBackend, AFailingOnlyBackendFailsTheJobWithItsMessage) {
   hf::RunOptions o;
   o.backend = "faildev";
   try {
-    e.search(header_job(0, 50'000'000), o);
+    e.search(header_job(0, 50'000'000), o).value();
     FAIL() << "expected the device's error";
   } catch (const std::runtime_error& err) {
     EXPECT_NE(std::string(err.what()).find("device lost"), std::string::npos) << err.what();
@@ -168,7 +167,7 @@ TEST(MultiBackend, BestGoalAgreesAcrossBackends) {
   hf::RunOptions one, both;
   one.backend = "scalar";
   both.backend = e.best_for(hf::Op::search_sha256d) + ",slowdev";
-  const hf::SearchResult a = e.search(job, one), b = e.search(job, both);
+  const hf::SearchResult a = e.search(job, one).value(), b = e.search(job, both).value();
   ASSERT_TRUE(a.best && b.best);
   EXPECT_EQ(a.best->nonce, b.best->nonce);
   EXPECT_EQ(a.best->key, b.best->key);
@@ -176,17 +175,17 @@ TEST(MultiBackend, BestGoalAgreesAcrossBackends) {
 
 TEST(MultiBackend, ListsAreCheckedAndAllMeansCpuPlusDevices) {
   hf::Engine& e = hf::Engine::instance();
-  EXPECT_THROW(e.resolve_list(hf::Op::search_sha256d, "scalar,,scalar"), hf::JobError);
-  EXPECT_THROW(e.resolve_list(hf::Op::search_sha256d, "scalar,scalar"), hf::JobError);
-  EXPECT_THROW(e.resolve_list(hf::Op::search_sha256d, "scalar,nosuch"), hf::JobError);
-  const auto all = e.resolve_list(hf::Op::search_sha256d, "all");
+  EXPECT_NE(e.choose_list(hf::Op::search_sha256d, "scalar,,scalar").error().find("empty name"), std::string::npos);
+  EXPECT_NE(e.choose_list(hf::Op::search_sha256d, "scalar,scalar").error().find("listed twice"), std::string::npos);
+  EXPECT_NE(e.choose_list(hf::Op::search_sha256d, "scalar,nosuch").error().find("unknown backend"), std::string::npos);
+  const auto all = e.choose_list(hf::Op::search_sha256d, "all").value();
   ASSERT_FALSE(all.empty());
-  EXPECT_EQ(all.front()->name(), e.best_for(hf::Op::search_sha256d));
-  for (std::size_t i = 1; i < all.size(); ++i) EXPECT_TRUE(all[i]->is_device()) << all[i]->name();
+  EXPECT_EQ(all.front(), e.best_for(hf::Op::search_sha256d));
+  for (std::size_t i = 1; i < all.size(); ++i) EXPECT_TRUE(e.backend(all[i])->device) << all[i];
   for (const hf::BackendStatus& s : e.backends())  // every usable OpenCL device is in "all"
     if (s.usable() && s.name.rfind("opencl:", 0) == 0) {
       bool in = false;
-      for (auto* b : all) in = in || b->name() == s.name;
+      for (const std::string& b : all) in = in || b == s.name;
       EXPECT_TRUE(in) << s.name;
     }
 }

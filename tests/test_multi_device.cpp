@@ -2,8 +2,9 @@
 // it) so PoCL shows two CPU devices; elsewhere it skips with the reason.
 #include <gtest/gtest.h>
 
-#include "engine/engine.hpp"
-#include "engine/hex.hpp"
+#include "hashforge/engine.hpp"
+#include "registry.hpp"
+#include "hashforge/hex.hpp"
 #include "oracle.hpp"
 
 namespace {
@@ -11,7 +12,7 @@ namespace {
 TEST(MultiDevice, TwoOpenClDevicesShareOneSearchWithoutGapsOrOverlap) {
   hf::Engine& e = hf::Engine::instance();
   for (const char* name : {"opencl:0", "opencl:1"})
-    if (!e.find(name)) GTEST_SKIP() << name << " not usable here (set POCL_DEVICES=\"pthread pthread\" for PoCL)";
+    if (!hf::find_backend(name)) GTEST_SKIP() << name << " not usable here (set POCL_DEVICES=\"pthread pthread\" for PoCL)";
   hf::SearchJob job;
   // Bitcoin genesis header (vectors.md; source: Bitcoin Core chainparams).
   job.message = *hf::from_hex(
@@ -24,7 +25,7 @@ TEST(MultiDevice, TwoOpenClDevicesShareOneSearchWithoutGapsOrOverlap) {
   hf::RunOptions both, ref;
   both.backend = "opencl:0,opencl:1";
   ref.backend = e.best_for(hf::Op::search_sha256d);
-  const hf::SearchResult a = e.search(job, both), b = e.search(job, ref);
+  const hf::SearchResult a = e.search(job, both).value(), b = e.search(job, ref).value();
   ASSERT_TRUE(a.complete);
   EXPECT_EQ(a.backend, "opencl:0+opencl:1");
   ASSERT_EQ(a.hits.size(), b.hits.size());

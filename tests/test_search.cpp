@@ -9,8 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/engine.hpp"
-#include "engine/hex.hpp"
+#include "hashforge/engine.hpp"
+#include "registry.hpp"
+#include "hashforge/hex.hpp"
 #include "oracle.hpp"
 
 namespace {
@@ -57,7 +58,7 @@ hf::SearchJob header_job(const Block& b, std::uint64_t first, std::uint64_t coun
 class SearchTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override { HFT_REQUIRE_BACKEND(GetParam()); }
-  bool is_device() const { return hf::Engine::instance().find(GetParam())->is_device(); }
+  bool is_device() const { return hf::find_backend(GetParam())->is_device(); }
   hf::RunOptions opts(unsigned threads = 0) const {
     hf::RunOptions o;
     o.backend = GetParam();
@@ -67,7 +68,7 @@ class SearchTest : public ::testing::TestWithParam<std::string> {
   hf::SearchResult run(const hf::SearchJob& job, unsigned threads = 0) const {
     std::string why = hf::Engine::instance().validate(job);
     EXPECT_EQ(why, "") << hft::describe(job);
-    return hf::Engine::instance().search(job, opts(threads));
+    return hf::Engine::instance().search(job, opts(threads)).value();
   }
   // A finished search: complete, one covered range equal to the job's range, nothing cut short.
   void expect_complete(const hf::SearchResult& r, const hf::SearchJob& job) const {
@@ -195,7 +196,7 @@ TEST_P(SearchTest, ManyHitsEqualBruteForceInNonceOrder) {
     std::vector<hf::Hit> streamed;
     hf::RunOptions o = opts(2);
     o.on_hit = [&](const hf::Hit& h) { streamed.push_back(h); };
-    const hf::SearchResult r = hf::Engine::instance().search(job, o);
+    const hf::SearchResult r = hf::Engine::instance().search(job, o).value();
     expect_complete(r, job);
     EXPECT_TRUE(hft::same_hits(r.hits, want.hits)) << "variant " << variant;
     EXPECT_TRUE(hft::same_hits(streamed, want.hits)) << "on_hit, variant " << variant;
@@ -214,7 +215,7 @@ TEST_P(SearchTest, MaxHitsKeepsTheLowestNoncesAndCountsTheRest) {
     std::vector<hf::Hit> streamed;
     hf::RunOptions o = opts(2);
     o.on_hit = [&](const hf::Hit& h) { streamed.push_back(h); };
-    const hf::SearchResult r = hf::Engine::instance().search(job, o);
+    const hf::SearchResult r = hf::Engine::instance().search(job, o).value();
     expect_complete(r, job);
     const std::size_t kept = std::min(cap, want.hits.size());
     std::vector<hf::Hit> lowest(want.hits.begin(), want.hits.begin() + static_cast<std::ptrdiff_t>(kept));
@@ -535,7 +536,7 @@ TEST(SearchErrors, InvalidJobsAreRejected) {
     EXPECT_FALSE(why.empty()) << what;
     EXPECT_EQ(why.find('\n'), std::string::npos) << what;
     try {
-      hf::Engine::instance().search(job);
+      hf::Engine::instance().search(job).value();
       ADD_FAILURE() << what << ": search did not throw";
     } catch (const hf::JobError& e) {
       EXPECT_FALSE(std::string(e.what()).empty()) << what;
@@ -559,7 +560,7 @@ TEST(SearchErrors, BoundaryJobsAreAccepted) {
   j.nonce = {20, Encoding::dec, 0};  // varying decimal appended at the end
   j.range = {~0ull - 4, 5};
   EXPECT_EQ(hf::Engine::instance().validate(j), "");
-  const hf::SearchResult r = hf::Engine::instance().search(j);
+  const hf::SearchResult r = hf::Engine::instance().search(j).value();
   EXPECT_TRUE(r.complete);
   EXPECT_EQ(r.hashes, 5u);
   ASSERT_TRUE(r.best.has_value());
@@ -578,7 +579,7 @@ TEST(SearchErrors, EmptyRangeIsCompleteAndEmpty) {
   for (Goal g : {Goal::below_target, Goal::best}) {
     j.goal = g;
     ASSERT_EQ(hf::Engine::instance().validate(j), "");
-    const hf::SearchResult r = hf::Engine::instance().search(j);
+    const hf::SearchResult r = hf::Engine::instance().search(j).value();
     EXPECT_TRUE(r.complete);
     EXPECT_EQ(r.hashes, 0u);
     EXPECT_TRUE(r.hits.empty());
@@ -607,7 +608,7 @@ TEST(SearchBudget, ScalarOneThreadBestIsTheMinimumOverExactlyTheCoveredNonces) {
   o.backend = "scalar";
   o.threads = 1;
   const auto t0 = std::chrono::steady_clock::now();
-  const hf::SearchResult r = hf::Engine::instance().search(job, o);
+  const hf::SearchResult r = hf::Engine::instance().search(job, o).value();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_TRUE(r.timed_out);
   EXPECT_FALSE(r.complete);
@@ -634,7 +635,7 @@ TEST(SearchBudget, ScalarOneThreadBestIsTheMinimumOverExactlyTheCoveredNonces) {
 TEST_P(SearchTest, TimeBudgetCoverageIsExactWithSeveralThreads) {
   hf::SearchJob job = huge_best_job();
   job.budget = std::chrono::milliseconds(150);
-  const hf::SearchResult r = hf::Engine::instance().search(job, opts(2));
+  const hf::SearchResult r = hf::Engine::instance().search(job, opts(2)).value();
   EXPECT_TRUE(r.timed_out);
   EXPECT_FALSE(r.complete);
   EXPECT_EQ(r.threads, is_device() ? 1u : 2u);  // a device is fed by one host thread
@@ -686,7 +687,7 @@ void search_with_spent_budget(const std::string& backend, std::chrono::nanosecon
   o.backend = backend;
   o.threads = 2;
   const auto t0 = std::chrono::steady_clock::now();
-  const hf::SearchResult r = hf::Engine::instance().search(job, o);
+  const hf::SearchResult r = hf::Engine::instance().search(job, o).value();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const bool ok = r.timed_out && !r.complete && s < 2.0 && hft::covered_ok(r.covered, r.hashes, job.range);
   std::fprintf(stderr, "timed_out %d complete %d seconds %.3f hashes %llu\n", r.timed_out, r.complete, s,
@@ -726,7 +727,7 @@ TEST_P(SearchTest, TimeBudgetHitsAreExactlyThoseInTheCoveredRanges) {
   job.max_hits = 1u << 30;
   job.budget = std::chrono::milliseconds(60);
   ASSERT_EQ(hf::target_from_hex("00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", &job.target), "");
-  const hf::SearchResult r = hf::Engine::instance().search(job, opts(2));
+  const hf::SearchResult r = hf::Engine::instance().search(job, opts(2)).value();
   ASSERT_FALSE(r.complete) << "the range should take longer than the budget";
   EXPECT_TRUE(r.timed_out);
   EXPECT_EQ(r.dropped_hits, 0u);
@@ -778,7 +779,7 @@ TEST_P(SearchTest, CancelFromProgressReturnsPromptly) {
       cancel = true;
     }
   };
-  const hf::SearchResult r = hf::Engine::instance().search(job, o);
+  const hf::SearchResult r = hf::Engine::instance().search(job, o).value();
   const auto end = std::chrono::steady_clock::now();
   EXPECT_GE(calls, 1);
   EXPECT_TRUE(r.cancelled);
@@ -798,7 +799,7 @@ TEST_P(SearchTest, CancelBeforeStartStopsAtOnce) {
   hf::RunOptions o = opts(2);
   o.cancel = &cancel;
   o.progress_interval = std::chrono::milliseconds(10);
-  const hf::SearchResult r = hf::Engine::instance().search(job, o);
+  const hf::SearchResult r = hf::Engine::instance().search(job, o).value();
   EXPECT_TRUE(r.cancelled);
   EXPECT_FALSE(r.complete);
   EXPECT_LT(r.seconds, 2.0);
@@ -813,7 +814,7 @@ TEST_P(SearchTest, ProgressReportsDoneAtMostTotal) {
   hf::RunOptions o = opts(2);
   o.progress_interval = std::chrono::milliseconds(10);
   o.on_progress = [&](const hf::Progress& p) { seen.push_back(p); };
-  const hf::SearchResult r = hf::Engine::instance().search(job, o);
+  const hf::SearchResult r = hf::Engine::instance().search(job, o).value();
   ASSERT_GE(seen.size(), 3u);
   for (std::size_t i = 0; i < seen.size(); ++i) {
     EXPECT_EQ(seen[i].total, job.range.count) << i;
@@ -835,7 +836,7 @@ TEST_P(SearchTest, ProgressOnACompleteSearch) {
   hf::RunOptions o = opts(2);
   o.progress_interval = std::chrono::milliseconds(5);
   o.on_progress = [&](const hf::Progress& p) { seen.push_back(p); };
-  const hf::SearchResult r = hf::Engine::instance().search(job, o);
+  const hf::SearchResult r = hf::Engine::instance().search(job, o).value();
   expect_complete(r, job);
   for (const hf::Progress& p : seen) {
     EXPECT_EQ(p.total, job.range.count);
@@ -890,7 +891,7 @@ void search_with_throwing_callback(bool from_hit) {
   else
     o.on_progress = [](const hf::Progress&) { throw std::runtime_error("ui gone"); };
   try {
-    hf::Engine::instance().search(job, o);
+    hf::Engine::instance().search(job, o).value();
   } catch (const std::runtime_error&) {
     std::exit(0);
   }

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/engine.hpp"
-#include "engine/nonce.hpp"
-#include "engine/target.hpp"
+#include "hashforge/engine.hpp"
+#include "hashforge/nonce.hpp"
+#include "hashforge/target.hpp"
 #include "oracle.hpp"
 
 namespace {

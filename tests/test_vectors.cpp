@@ -2,9 +2,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/engine.hpp"
-#include "engine/hasher.hpp"
-#include "engine/hex.hpp"
+#include "hashforge/engine.hpp"
+#include "registry.hpp"
+#include "single_stream.hpp"
+#include "hashforge/hasher.hpp"
+#include "hashforge/hex.hpp"
 #include "oracle.hpp"
 
 namespace {
@@ -39,7 +41,7 @@ struct FnsCase {
   const hf::SingleStreamFns* (*get)();
 };
 const hf::SingleStreamFns* ref_fns() { return &hf::reference_fns(); }
-const hf::SingleStreamFns* engine_fns() { return &hf::Engine::instance().single_stream(); }
+const hf::SingleStreamFns* engine_fns() { return &hf::Engine::instance().impl().single(); }
 const hf::SingleStreamFns* default_fns() { return nullptr; }  // Hasher's own default
 
 class VectorTest : public ::testing::TestWithParam<FnsCase> {};
@@ -171,12 +173,12 @@ INSTANTIATE_TEST_SUITE_P(Fns, VectorTest,
                          [](const ::testing::TestParamInfo<FnsCase>& i) { return std::string(i.param.name); });
 
 TEST(SingleStream, IsAUsableBackendOrTheReference) {
-  const hf::SingleStreamFns& fns = hf::Engine::instance().single_stream();
+  const hf::SingleStreamFns& fns = hf::Engine::instance().impl().single();
   ASSERT_NE(fns.name, nullptr);
   ASSERT_NE(fns.sha256, nullptr);
   ASSERT_NE(fns.sha1, nullptr);
   const std::string name = fns.name;
-  EXPECT_TRUE(name == "scalar" || hf::Engine::instance().find(name) != nullptr) << name;
+  EXPECT_TRUE(name == "scalar" || hf::find_backend(name) != nullptr) << name;
 }
 
 // ---- hex helpers ----

@@ -2,9 +2,9 @@
 
 #include <cstring>
 
-#include "engine/engine.hpp"
-#include "engine/hasher.hpp"
-#include "engine/hex.hpp"
+#include "hashforge/engine.hpp"
+#include "hashforge/hasher.hpp"
+#include "hashforge/hex.hpp"
 
 namespace hf::mining {
 
@@ -13,8 +13,8 @@ namespace {
 // Every share check rebuilds a coinbase, a merkle root and a header: on the engine's fastest
 // self-tested single-stream SHA-256 (SHA-NI where the CPU has it), not the portable code.
 Hash32 sha256d(ByteView data) {
-  static const SingleStreamFns* fns = &Engine::instance().single_stream();
-  const Digest d = hash_once(Algo::sha256d, data, fns);
+  static const Engine& engine = Engine::instance();
+  const Digest d = engine.digest(Algo::sha256d, data);
   Hash32 h;
   std::memcpy(h.data(), d.bytes.data(), 32);
   return h;

@@ -1,6 +1,6 @@
 #include "net/worker/miner.hpp"
 
-#include "engine/hex.hpp"
+#include "hashforge/hex.hpp"
 #include "net/mining/file_task.hpp"
 
 namespace hf::worker {
@@ -131,7 +131,7 @@ std::vector<NonceRange> Miner::run_segments(SearchJob job, RunOptions ro, const 
     const double guess = seg_rate_ > 0 ? seg_rate_ * seg_seconds : 1 << 24;
     const std::uint64_t count = std::min<std::uint64_t>(end - next, std::max<double>(guess, min_segment));
     job.range = {next, count};
-    const SearchResult r = Engine::instance().search(job, ro);
+    const SearchResult r = Engine::instance().search(job, ro).value();
     note_rates(r);
     for (const NonceRange& c : r.covered) {
       if (!covered.empty() && covered.back().first + covered.back().count == c.first)

@@ -114,7 +114,7 @@ SeedOutcome seed_mine(const SeedOptions& o) {
     if (r.count == 0 || budget.count() <= 0) continue;
     SearchJob job = mining::file_search_job(out.file, o.identifier, r);
     job.budget = budget;
-    const SearchResult res = Engine::instance().search(job, ro);
+    const SearchResult res = Engine::instance().search(job, ro).value();
     out.hashes += res.hashes;
     out.seconds += res.seconds;
     out.backend = res.backend;

@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "engine/hex.hpp"
+#include "hashforge/hex.hpp"
 #include "net/mining/file_task.hpp"
 #include "tests/oracle.hpp"
 
@@ -37,7 +37,7 @@ TEST(FileTask, LineAndHashMatchTheReportsFormat) {
 TEST(FileTask, EngineSearchOfARangeFindsTheBruteForceBest) {
   const Bytes input = bytes("block\n");
   const NonceRange r{0xfffff000u, 0x1000};  // up to the top of the 8-hex space
-  const SearchResult res = Engine::instance().search(file_search_job(input, "G06", r));
+  const SearchResult res = Engine::instance().search(file_search_job(input, "G06", r)).value();
   ASSERT_TRUE(res.best);
   std::string best;
   std::uint64_t best_n = 0;

@@ -1,0 +1,146 @@
+#include "cpu/cpu_backend.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "cpu_features.hpp"
+#include "sha_core.hpp"
+
+namespace hf::cpu {
+
+namespace {
+constexpr unsigned kMaxLanes = 16;
+constexpr std::size_t kMaxRun = 256;  // blocks per kernel call while some lane idles
+alignas(64) const std::uint8_t kZeroBlocks[kMaxRun * 64] = {};
+}  // namespace
+
+CpuBackend::CpuBackend(const CpuBackendSpec& spec, std::string unavailable_reason)
+    : spec_(spec), kt_(spec.kernels()), unavailable_(std::move(unavailable_reason)) {
+  if (kt_.sha256_single && kt_.sha1_single) single_ = {kt_.name, kt_.sha256_single, kt_.sha1_single};
+}
+
+int CpuBackend::rank(Op op) const { return spec_.rank[static_cast<int>(op)]; }
+
+std::uint64_t CpuBackend::search(const PreparedSearch& ps, std::uint64_t first, std::uint64_t count, SearchSink& sink,
+                                 const std::atomic<bool>& stop) {
+  const unsigned L = kt_.lanes;
+  alignas(64) std::uint32_t aw[kMaxAffectedWords * kMaxLanes];
+  const SearchPlan& plan = ps.plan();
+  std::uint64_t done = 0, reported = 0;
+  constexpr std::uint64_t kReportEvery = 4096;  // nonces between progress/stop checks
+  // Leading lanes until the batch start is a multiple of L, so fill_words can take its
+  // fast path for the rest of the chunk.
+  while (done < count) {
+    std::uint64_t base = first + done;
+    unsigned valid = static_cast<unsigned>(std::min<std::uint64_t>(L, count - done));
+    if (base % L != 0 && valid == L) valid = static_cast<unsigned>(L - base % L);
+    ps.fill_words(base, L, valid, aw);
+    std::uint32_t mask = kt_.search_batch(plan, aw, sink.threshold());
+    mask &= valid >= 32 ? ~0u : ((1u << valid) - 1);
+    while (mask) {
+      unsigned l = static_cast<unsigned>(__builtin_ctz(mask));
+      mask &= mask - 1;
+      sink.candidate(base + l);
+    }
+    done += valid;
+    if (done - reported >= kReportEvery) {
+      sink.add_done(done - reported);
+      reported = done;
+      if (stop.load(std::memory_order_relaxed)) break;
+    }
+  }
+  sink.add_done(done - reported);
+  return done;
+}
+
+// Multi-buffer hashing: each lane holds one message; a lane that finishes takes the next
+// message, so lanes fill across messages of different lengths.
+void CpuBackend::hash_many(Algo algo, std::span<const ByteView> msgs, Digest* out) {
+  const unsigned L = kt_.lanes;
+  const bool sha1 = algo == Algo::sha1;
+  const int words = sha1 ? 5 : 8;
+  auto blocks_fn = sha1 ? kt_.sha1_blocks : kt_.sha256_blocks;
+  const std::uint32_t* iv = sha1 ? sha::IV1 : sha::IV256;
+
+  struct Lane {
+    std::size_t msg = 0;
+    const std::uint8_t* p = nullptr;
+    std::size_t full = 0;  // whole blocks left in the message itself
+    std::size_t tail_left = 0, tail_pos = 0;
+    alignas(64) std::uint8_t tail[128];
+    bool active = false;
+  };
+  Lane lanes[kMaxLanes];
+  alignas(64) std::uint32_t state[8 * kMaxLanes];
+  const std::uint8_t* ptrs[kMaxLanes];
+  std::size_t next = 0;
+
+  auto start = [&](unsigned l) {
+    Lane& ln = lanes[l];
+    if (next >= msgs.size()) {
+      ln.active = false;
+      return;
+    }
+    ln.msg = next++;
+    const ByteView m = msgs[ln.msg];
+    ln.p = m.data();
+    ln.full = m.size() / 64;
+    const std::size_t rem = m.size() % 64;
+    if (rem) std::memcpy(ln.tail, m.data() + ln.full * 64, rem);
+    const std::size_t padded = sha::padded_size(rem);
+    sha::write_padding(ln.tail + rem, padded - rem, m.size());
+    ln.tail_left = padded / 64;
+    ln.tail_pos = 0;
+    ln.active = true;
+    for (int i = 0; i < words; ++i) state[i * L + l] = iv[i];
+  };
+  for (unsigned l = 0; l < L; ++l) start(l);
+
+  while (true) {
+    std::size_t run = kMaxRun * 1024;
+    bool any = false, idle = false;
+    for (unsigned l = 0; l < L; ++l) {
+      Lane& ln = lanes[l];
+      if (!ln.active) {
+        idle = true;
+        continue;
+      }
+      any = true;
+      run = std::min(run, ln.full ? ln.full : ln.tail_left);
+    }
+    if (!any) break;
+    if (idle) run = std::min(run, kMaxRun);
+    for (unsigned l = 0; l < L; ++l) {
+      Lane& ln = lanes[l];
+      ptrs[l] = !ln.active ? kZeroBlocks : ln.full ? ln.p : ln.tail + 64 * ln.tail_pos;
+    }
+    blocks_fn(state, ptrs, run);
+    for (unsigned l = 0; l < L; ++l) {
+      Lane& ln = lanes[l];
+      if (!ln.active) continue;
+      if (ln.full) {
+        ln.full -= run;
+        ln.p += 64 * run;
+        continue;
+      }
+      ln.tail_pos += run;
+      ln.tail_left -= run;
+      if (ln.tail_left) continue;
+      Digest& d = out[ln.msg];
+      d.size = static_cast<std::uint8_t>(4 * words);
+      for (int i = 0; i < words; ++i) sha::store_be32(d.bytes.data() + 4 * i, state[i * L + l]);
+      start(l);
+    }
+  }
+
+  if (algo == Algo::sha256d) {
+    // Second pass: SHA-256 of each 32-byte first digest, again across lanes.
+    std::vector<Digest> first(out, out + msgs.size());
+    std::vector<ByteView> views;
+    views.reserve(first.size());
+    for (const Digest& d : first) views.push_back(d.view());
+    hash_many(Algo::sha256, views, out);
+  }
+}
+
+}  // namespace hf::cpu

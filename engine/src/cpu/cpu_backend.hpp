@@ -1,0 +1,39 @@
+// A Backend over one CPU KernelTable: the drivers that feed lanes for nonce search and for
+// batch hashing are shared by every instruction set; only the kernels differ.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "backend.hpp"
+#include "cpu/catalog.hpp"
+#include "cpu/kernels.hpp"
+#include "single_stream.hpp"
+
+namespace hf::cpu {
+
+class CpuBackend final : public Backend {
+ public:
+  CpuBackend(const CpuBackendSpec& spec, std::string unavailable_reason);
+  std::string_view name() const override { return kt_.name; }
+  std::string description() const override { return std::string(spec_.description); }
+  unsigned lanes() const override { return kt_.lanes; }
+  std::string unavailable_reason() const override { return unavailable_; }
+  bool supports(Op) const override { return true; }
+  std::uint64_t search(const PreparedSearch& ps, std::uint64_t first, std::uint64_t count, SearchSink& sink,
+                       const std::atomic<bool>& stop) override;
+  void hash_many(Algo algo, std::span<const ByteView> msgs, Digest* out) override;
+  int rank(Op op) const override;
+  const SingleStreamFns* single_stream() const override { return single_.sha256 ? &single_ : nullptr; }
+  const KernelTable& kernels() const { return kt_; }
+
+ private:
+  const CpuBackendSpec& spec_;
+  const KernelTable& kt_;
+  std::string unavailable_;
+  SingleStreamFns single_{};
+};
+
+// Every CPU backend of the catalog, in its order, each with why it cannot run here (if so).
+std::vector<std::unique_ptr<CpuBackend>> make_cpu_backends();
+
+}  // namespace hf::cpu

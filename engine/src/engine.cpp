@@ -1,0 +1,114 @@
+// The Engine's public face: each call goes to the registry or a scheduler, and every failure
+// a caller can cause or expect comes back as a Result with one line.
+#include "hashforge/engine.hpp"
+
+#include "cpu_features.hpp"
+#include "jobs.hpp"
+#include "registry.hpp"
+
+namespace hf {
+
+namespace {
+template <typename F>
+auto as_result(F&& f) -> Result<decltype(f())> {
+  try {
+    return f();
+  } catch (const JobError& e) {
+    return Error{e.what()};
+  } catch (const std::bad_alloc&) {
+    return Error{"out of memory"};
+  }
+}
+}  // namespace
+
+Engine& Engine::instance() {
+  static Engine e;
+  return e;
+}
+
+Engine::Engine() : impl_(std::make_unique<Impl>()) {}
+Engine::~Engine() = default;
+
+std::vector<BackendStatus> Engine::backends() const { return impl_->snapshot(); }
+
+std::optional<BackendStatus> Engine::backend(std::string_view name) const {
+  if (name.find(':') != std::string_view::npos) impl_->probe_devices();
+  for (BackendStatus& s : impl_->snapshot())
+    if (s.name == name) return std::move(s);
+  return std::nullopt;
+}
+
+void Engine::probe_devices() const { impl_->probe_devices(); }
+std::string Engine::devices_note() const { return impl_->devices_note(); }
+std::string Engine::cpu_model() const { return cpu_features().brand; }
+
+Result<std::string> Engine::choose(Op op, std::string_view forced) const {
+  return as_result([&] { return std::string(impl_->resolve(op, forced).name()); });
+}
+
+Result<std::vector<std::string>> Engine::choose_list(Op op, std::string_view spec) const {
+  return as_result([&] {
+    std::vector<std::string> names;
+    for (Backend* b : impl_->resolve_list(op, spec)) names.emplace_back(b->name());
+    return names;
+  });
+}
+
+std::string Engine::best_for(Op op) const { return impl_->best_for(op); }
+
+Result<SearchResult> Engine::search(const SearchJob& job, const RunOptions& opt) const {
+  return as_result([&] { return run_search(*impl_, job, opt); });
+}
+
+Result<BatchStats> Engine::hash_batch(Algo algo, MessageSource& src, const DigestSink& out,
+                                      const BatchOptions& opt) const {
+  return as_result([&] { return run_hash_batch(*impl_, algo, src, out, opt); });
+}
+
+Result<BatchStats> Engine::verify_batch(Algo algo, MessageSource& src,
+                                        const std::function<Digest(std::uint64_t)>& expected,
+                                        const std::function<void(std::uint64_t, bool, const Digest&)>& result,
+                                        const BatchOptions& opt) const {
+  std::uint64_t failed = 0;
+  Result<BatchStats> st = hash_batch(
+      algo, src,
+      [&](std::uint64_t i, const Digest& d) {
+        const bool ok = expected(i) == d;
+        if (!ok) ++failed;
+        result(i, ok, d);
+      },
+      opt);
+  if (st) st->failed = failed;
+  return st;
+}
+
+Result<Hasher> Engine::hasher(Algo algo, std::string_view backend) const {
+  return as_result([&] {
+    if (backend.empty()) return Hasher(algo, &impl_->single());
+    Backend& be = impl_->resolve(hash_op(algo), backend);
+    // A multi-buffer backend has no single-stream form: it gets the fastest one there is.
+    const SingleStreamFns* fns = be.single_stream();
+    return Hasher(algo, fns ? fns : &impl_->single());
+  });
+}
+
+Digest Engine::digest(Algo algo, ByteView data) const { return hash_once(algo, data, &impl_->single()); }
+
+Result<DeviceBatchTiming> Engine::time_device_batch(std::string_view device, Algo algo, std::size_t count,
+                                                    std::size_t size) const {
+  return as_result([&]() -> DeviceBatchTiming {
+    Backend* b = impl_->find(device);
+    if (!b || !b->is_device()) throw JobError(std::string(device) + ": not a usable device");
+    auto t = b->time_device_batch(algo, count, size);
+    if (!t) throw JobError(std::string(device) + ": cannot time batch hashing");
+    return *t;
+  });
+}
+
+Result<void> Engine::add_backend(std::unique_ptr<Backend> be) {
+  std::string why;
+  if (impl_->add(std::move(be), &why)) return {};
+  return Error{why};
+}
+
+}  // namespace hf

@@ -1,0 +1,50 @@
+// The engine's backend registry: every backend with its status, device probing, and the
+// choice of backend per operation. Engine-internal; the public face is hashforge/engine.hpp.
+//
+// Thread safety: the lists only grow (CPU backends at start-up, devices once when probed,
+// plugins and test doubles when added), under an exclusive lock; lookups take a shared lock.
+// Backend objects never move (they are held by unique_ptr), so a Backend* found under the
+// lock stays valid after it is released.
+#pragma once
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backend.hpp"
+#include "hashforge/engine.hpp"
+#include "single_stream.hpp"
+
+namespace hf {
+
+struct Engine::Impl {
+  Impl();
+  // Usable backend by name, or nullptr; a device name (with ':') probes devices first.
+  Backend* find(std::string_view name);
+  // The backend for op: forced (else $HASHFORGE_BACKEND) or the best; throws JobError.
+  Backend& resolve(Op op, std::string_view forced);
+  std::vector<Backend*> resolve_list(Op op, std::string_view spec);
+  std::string best_for(Op op);
+  void probe_devices();
+  bool add(std::unique_ptr<Backend> be, std::string* why);
+  std::vector<BackendStatus> snapshot();
+  std::string devices_note();
+  const SingleStreamFns& single() const { return *single_; }  // fixed after construction
+
+ private:
+  BackendStatus status_of(Backend& be, bool run_selftest);
+  Backend* find_locked(std::string_view name);  // under mu_ (shared)
+  std::shared_mutex mu_;
+  std::vector<std::unique_ptr<Backend>> backends_;
+  std::vector<BackendStatus> status_;
+  const SingleStreamFns* single_;
+  std::once_flag probed_;
+  std::string devices_note_;
+};
+
+// For the engine's own code and white-box tests.
+inline Backend* find_backend(std::string_view name) { return Engine::instance().impl().find(name); }
+
+}  // namespace hf
