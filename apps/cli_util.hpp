@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "engine/engine.hpp"
+#include "hashforge/engine.hpp"
 
 namespace hf::cli {
 

@@ -45,8 +45,8 @@ int run_backends(const Opts& o) {
                         for (Op op : s.ops) ops.emplace_back(op_name(op));
                         return ops;
                       }()}});
-    print_json(boost::json::object{
-        {"cpu", cpu}, {"backends", arr}, {"chosen", chosen}, {"devices_note", e.devices_note()}});
+    print_json(
+        boost::json::object{{"cpu", cpu}, {"backends", arr}, {"chosen", chosen}, {"devices_note", e.devices_note()}});
     return 0;
   }
   std::printf("CPU: %s\n\n", cpu.empty() ? "(unknown)" : cpu.c_str());

@@ -91,7 +91,7 @@ double openssl_rate(const EVP_MD* md, std::size_t size, double seconds) {
 double batch_rate(Algo algo, const Bytes& data, std::size_t size, const std::string& be, unsigned threads,
                   double seconds) {
   std::vector<ByteView> views;
-  for (std::size_t off = 0; off + size <= data.size(); off += size) views.push_back({data.data() + off, size});
+  for (std::size_t off = 0; off + size <= data.size(); off += size) views.emplace_back(data.data() + off, size);
   BatchOptions bo;
   bo.backend = be;
   bo.threads = threads;
@@ -136,7 +136,7 @@ SearchJob header_job() {
 }
 
 SearchJob file_job() {
-  // The report's task on a 1000-byte text (1000 mod 64 = 40 <= 43: the line and padding fit
+  // The file task on a 1000-byte text (1000 mod 64 = 40 <= 43: the line and padding fit
   // the last block, one compression per nonce).
   SearchJob j;
   std::string text;
@@ -198,7 +198,7 @@ int run_bench(const Opts& o) {
   if (!o.backend.empty()) {
     if (auto ok = e.choose(Op::hash_sha256, o.backend); !ok) usage_error(ok.error());  // validates the name
     names.push_back(o.backend);
-    if (o.backend != "scalar") names.push_back("scalar");
+    if (o.backend != "scalar") names.emplace_back("scalar");
   } else {
     if (!o.no_devices) e.probe_devices();
     for (const BackendStatus& s : e.backends())

@@ -9,9 +9,10 @@
 
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
-#include "engine/target.hpp"
+#include "hashforge/target.hpp"
 #include "net/coordinator/coordinator.hpp"
-#include "net/coordinator/http_server.hpp"
+#include "net/coordinator/dashboard_routes.hpp"
+#include "net/http/server.hpp"
 
 namespace hf::cli {
 
@@ -29,7 +30,7 @@ struct Opts {
 
 int run_coordinator(Opts& o) {
   coord::CoordinatorConfig& c = o.cfg;
-  if (c.listen.empty() && c.tls_listen.empty()) c.listen.push_back("0.0.0.0:3333");
+  if (c.listen.empty() && c.tls_listen.empty()) c.listen.emplace_back("0.0.0.0:3333");
   if (!o.file.file.empty()) {
     if (!o.file_nonces.empty()) o.file.nonces = parse_u64(o.file_nonces, "--file-nonces");
     c.file_task = o.file;
@@ -71,7 +72,7 @@ int run_coordinator(Opts& o) {
   }
   boost::asio::io_context io(1);
   coord::Coordinator co(io, c);
-  coord::HttpServer web(io, [&co] { return co.stats(); });
+  http::Server web(io, coord::dashboard_routes([&co] { return co.stats(); }));
   try {
     co.start();
     for (const std::string& e : co.endpoints()) std::printf("listening %s\n", e.c_str());
@@ -143,7 +144,7 @@ void add_coordinator(CLI::App& app, Runner& run) {
                   "Proxy mode: extranonce1 bytes each worker adds to the pool's, 1..4 (default 2: 65536 workers)");
   sub->add_option("--job-interval", c.job_interval, "Seconds between job refreshes (default 30)");
   coord::FileTaskConfig& f = o->file;
-  sub->add_option("--file-task", f.file, "The report's file task: find the best '<8 hex> <id>' line to append to FILE");
+  sub->add_option("--file-task", f.file, "The file task: find the best '<8 hex> <id>' line to append to FILE");
   sub->add_option("--file-id", f.identifier, "File task: the identifier after the nonce (default G06)");
   sub->add_option("--file-seconds", f.seconds,
                   "File task: mining time per round, counted while workers mine (default 60; 0: until searched)");
@@ -157,7 +158,7 @@ void add_coordinator(CLI::App& app, Runner& run) {
   sub->add_option("--file-record", f.record_file, "File task: JSON record of the run (default RESULT.json)");
   sub->add_option("--file-state", f.state_file, "File task: saved state for resuming (default RESULT.state.json)");
   sub->add_option("--seed-listen", c.seed_listen,
-                  "Serve the file task over the report's plain protocol on [HOST:]PORT (e.g. 0.0.0.0:50010)");
+                  "Serve the file task over the plain protocol on [HOST:]PORT (e.g. 0.0.0.0:50010)");
   sub->add_option("--seed-clients", c.seed_clients,
                   "Plain protocol: clients to wait for before sending the file (default 1)");
   sub->add_option("--difficulty", c.start_difficulty, "Starting share difficulty (default 1; below 1 allowed)");

@@ -79,7 +79,7 @@ int run_hash(Opts o) {
   // A multi-buffer backend has no single-stream form; one big file then runs on the fastest
   // single-stream code (SHA-NI or scalar), unless a backend with its own (scalar) was forced.
   const Hasher proto = e.hasher(*algo, backend).value();
-  if (o.files.empty()) o.files.push_back("-");
+  if (o.files.empty()) o.files.emplace_back("-");
   int rc = 0;
 
   struct Pending {
@@ -91,7 +91,7 @@ int run_hash(Opts o) {
   auto flush = [&] {
     if (pending.empty()) return;
     std::vector<ByteView> views;
-    for (auto& p : pending) views.push_back(p.data);
+    for (auto& p : pending) views.emplace_back(p.data);
     std::vector<Digest> digests(views.size());
     SpanSource src(views);
     BatchOptions bo;

@@ -1,5 +1,5 @@
 // `hashforge search`: the three forms of a nonce search.
-//   file    the report's mining task: append "<nonce> <id>" to a text file, keep the line
+//   file    the file task: append "<nonce> <id>" to a text file, keep the line
 //           giving the lowest SHA-256 of the whole file
 //   header  an 80-byte Bitcoin block header against a target: every valid nonce
 //   raw     the general form: message, nonce field, encoding, byte order, range, goal
@@ -77,7 +77,7 @@ boost::json::array covered_json(const SearchResult& r) {
   return a;
 }
 
-// ---- file: the report's mining task ----
+// ---- file: the file task ----
 struct FileOpts {
   Common c;
   std::string file, out, id = "G06", format = "%08x %s";
@@ -432,7 +432,7 @@ int run_raw(const RawOpts& o) {
 
 void add_search(CLI::App& app, Runner& run) {
   CLI::App* search =
-      app.add_subcommand("search", "Nonce search: file (the report's task), header (Bitcoin), raw (general)");
+      app.add_subcommand("search", "Nonce search: file (the file task), header (Bitcoin), raw (general)");
   search->require_subcommand(1);
 
   auto fo = std::make_shared<FileOpts>();

@@ -44,7 +44,7 @@ std::string difficulty_text(double d) {
   return b;
 }
 
-// --url seed://HOST:PORT: one exchange of the report's plain protocol.
+// --url seed://HOST:PORT: one exchange of the plain protocol.
 int run_seed(const Opts& o) {
   if (o.urls.size() != 1) usage_error("seed:// takes exactly one --url (the protocol has no failover)");
   std::string why;
@@ -93,7 +93,7 @@ int run_seed(const Opts& o) {
 int run_worker(Opts& o) {
   const bool seed = !o.urls.empty() && o.urls[0].rfind("seed://", 0) == 0;
   if (seed) {
-    if (o.seconds == 0) o.seconds = 60;  // the report's mining time
+    if (o.seconds == 0) o.seconds = 60;  // the seed system's mining time
     return run_seed(o);
   }
   worker::ClientConfig cc;
@@ -224,7 +224,7 @@ void add_worker(CLI::App& app, Runner& run) {
   CLI::App* sub = app.add_subcommand("worker", "Mine for a coordinator or pool (Stratum V1)");
   sub->add_option(
          "--url", o->urls,
-         "stratum+tcp://HOST:PORT or stratum+ssl://...; repeat for failover; or seed://HOST:PORT for the report's "
+         "stratum+tcp://HOST:PORT or stratum+ssl://...; repeat for failover; or seed://HOST:PORT for the seed system's "
          "plain protocol")
       ->required();
   sub->add_option("--user,-u", o->user, "Worker name shown by the coordinator (default hashforge)");

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CPU-miner comparison of the mining issue: cpuminer-opt and a hashforge worker each mine
+# The CPU-miner comparison: cpuminer-opt and a hashforge worker each mine
 # the same header job from one coordinator for the same time, one after the other (and
 # again, alternating, ROUNDS times); the coordinator counts each one's accepted shares at a
 # pinned difficulty, so accepted shares per second measure useful hash rate the same way for

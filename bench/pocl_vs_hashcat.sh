@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The OpenCL-on-PoCL figure of the GPU issue: hashforge's sha256d header scan on opencl:0
+# The OpenCL-on-PoCL figure: hashforge's sha256d header scan on opencl:0
 # beside hashcat's SHA2-256 (-m 1400) benchmark on the same PoCL device, in one run.
 # hashcat tests one SHA-256 compression per candidate; a sha256d nonce costs two, so the
 # fair comparison is compressions per second (nonces/s x 2).

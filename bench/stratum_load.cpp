@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/hex.hpp"
+#include "hashforge/hex.hpp"
 #include "net/mining/share_check.hpp"
 #include "net/mining/stratum_job.hpp"
 #include "net/stratum/json_rpc.hpp"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The worker figure of the mining issue: a worker's hash rate while connected to a
+# The worker figure: a worker's hash rate while connected to a
 # coordinator, beside `hashforge bench`'s sha256d header scan for the same backend and
 # threads. Rounds alternate (bench, worker, bench, worker, ...) so machine noise falls on
 # both; the figure is the ratio of the medians. Run from the repository root after a build:

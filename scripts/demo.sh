@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # The main job: set up, build, then mine the bundled sample block for about 10 seconds on
 # the best backend and print the best line, its hash, leading zeros, rate and backend.
+# Every build option it depends on is stated here (build/ is shared with scripts/test.sh,
+# and CMake's cache would otherwise carry one script's choices into the other).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# CUDA (when the toolkit is there): every GPU generation from Turing to Hopper plus PTX,
+# unless HF_CUDA_ARCHS says otherwise (CI builds one).
+archs="${HF_CUDA_ARCHS:-75-real;80-real;86-real;89-real;90-real;90-virtual}"
 bash scripts/setup.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DHF_BUILD_TESTS=OFF -DHF_BUILD_BENCH=OFF >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DHF_SANITIZE= -DHF_FUZZ=OFF \
+  -DHF_BUILD_TESTS=ON -DHF_BUILD_BENCH=ON "-DHF_CUDA_ARCHS=$archs" >/dev/null
 ninja -C build -j"$(nproc)" hashforge
 ./build/apps/hashforge backends
 echo

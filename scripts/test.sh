@@ -1,32 +1,55 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs every test: the Release build under ctest, then the engine and
-# bad-input tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Sets up, builds and runs every test:
+#   1. the Release build under ctest (GoogleTest suites, fuzz corpora, Python network tests);
+#   2. the GoogleTest suites again under ThreadSanitizer (no Python network suites: their
+#      timeouts would not survive the slowdown);
+#   3. the engine, network and bad-input tests under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   4. a short libFuzzer run of every fuzz target (a fixed total budget, two at a time).
+# Every build option is stated: build/ is shared with scripts/demo.sh, and CMake's cache
+# would otherwise carry one script's choices into the other. ctest fails when it finds no
+# tests. Each phase prints the time spent so far.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
 phase() { echo "== $1 ($(( $(date +%s) - t0 )) s elapsed)"; }
+# CUDA (when the toolkit is there): one architecture plus PTX is enough to prove it builds.
+archs="${HF_CUDA_ARCHS:-90-real;90-virtual}"
+fuzz_seconds="${HF_FUZZ_SECONDS:-300}"
 
 phase "setup"
 bash scripts/setup.sh
 
 phase "build (Release)"
-# CUDA (when the toolkit is there) for one architecture plus PTX: enough to prove it builds.
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "-DHF_CUDA_ARCHS=90-real;90-virtual" >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DHF_SANITIZE= -DHF_FUZZ=OFF \
+  -DHF_BUILD_TESTS=ON -DHF_BUILD_BENCH=ON "-DHF_CUDA_ARCHS=$archs" >/dev/null
 ninja -C build -j"$(nproc)"
 
 # PoCL (OpenCL on the CPU) caches compiled kernels; keep the cache with the build.
 export POCL_CACHE_DIR="$PWD/build/pocl-cache"
 
 phase "test (Release)"
-ctest --test-dir build -j2 --timeout 600 --output-on-failure
+ctest --test-dir build -j2 --timeout 600 --output-on-failure --no-tests=error
+
+phase "build (ThreadSanitizer)"
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHF_SANITIZE=thread -DHF_FUZZ=OFF \
+  -DHF_BUILD_TESTS=ON -DHF_BUILD_BENCH=OFF -DHF_CUDA=OFF >/dev/null
+ninja -C build-tsan -j"$(nproc)"
+
+phase "test (ThreadSanitizer, GoogleTest suites)"
+TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
+  ctest --test-dir build-tsan -j2 --timeout 900 --output-on-failure --no-tests=error -E '^net\.|^bench\.'
 
 phase "build (ASan + UBSan)"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHF_SANITIZE=ON -DHF_BUILD_BENCH=OFF -DHF_CUDA=OFF >/dev/null
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHF_SANITIZE=address -DHF_FUZZ=OFF \
+  -DHF_BUILD_TESTS=ON -DHF_BUILD_BENCH=OFF -DHF_CUDA=OFF >/dev/null
 ninja -C build-asan -j"$(nproc)"
 
 phase "test (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" \
-  ctest --test-dir build-asan -j2 --timeout 900 --output-on-failure
+  ctest --test-dir build-asan -j2 --timeout 900 --output-on-failure --no-tests=error
+
+phase "fuzz (${fuzz_seconds} s in all)"
+bash scripts/fuzz.sh "$fuzz_seconds"
 
 phase "done"

@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "hashforge/engine.hpp"
-#include "registry.hpp"
 
 namespace hft {
 
@@ -168,8 +167,15 @@ inline Num num_shl1(Num n) {
 }
 
 // ---- backends ----
+// Every CPU backend the engine knows (its catalog), usable here or not: the parameterised
+// suites run on each and skip with the reason where it is not usable.
 inline const std::vector<std::string>& backend_names() {
-  static const std::vector<std::string> v{"scalar", "shani", "avx2", "avx512"};
+  static const std::vector<std::string> v = [] {
+    std::vector<std::string> names;
+    for (const hf::BackendStatus& s : hf::Engine::instance().backends())
+      if (!s.device) names.push_back(s.name);
+    return names;
+  }();
   return v;
 }
 inline std::string why_unusable(const std::string& name) {
@@ -202,7 +208,7 @@ inline const std::vector<std::string>& device_names() {
 
 #define HFT_REQUIRE_BACKEND(name)                                                              \
   do {                                                                                         \
-    if (hf::find_backend(name) == nullptr)                                          \
+    if (auto st = hf::Engine::instance().backend(name); !st || !st->usable())                  \
       GTEST_SKIP() << "backend " << (name) << " not usable here: " << hft::why_unusable(name); \
   } while (0)
 

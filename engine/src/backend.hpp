@@ -8,10 +8,10 @@
 #include <string_view>
 #include <vector>
 
-#include "search_plan.hpp"
 #include "hashforge/op.hpp"
 #include "hashforge/target.hpp"
 #include "hashforge/types.hpp"
+#include "search_plan.hpp"
 
 namespace hf {
 

@@ -67,7 +67,7 @@ BatchStats run_hash_batch(Engine::Impl& eng, Algo algo, MessageSource& src, cons
   // waits first. The caller, when it has to wait, hashes a waiting group itself, so a batch
   // makes progress even while the pool is busy with another job.
   std::size_t tasks_out = 0;  // posted tasks that have not finished
-  std::mutex device_mu;  // a device serialises its own work: one group at a time
+  std::mutex device_mu;       // a device serialises its own work: one group at a time
   auto hash_group = [&](Group* g) {
     std::exception_ptr err;
     try {

@@ -227,8 +227,8 @@ SearchResult run_search(Engine::Impl& eng, const SearchJob& job, const RunOption
     }
     running = 0;
   } else {
-    WorkerPool::instance().reserve(static_cast<unsigned>(std::count_if(
-        worker_be.begin(), worker_be.end(), [](Backend* b) { return !b->is_device(); })));
+    WorkerPool::instance().reserve(static_cast<unsigned>(
+        std::count_if(worker_be.begin(), worker_be.end(), [](Backend* b) { return !b->is_device(); })));
     for (unsigned i = 0; i < res.threads; ++i) {
       {
         std::lock_guard lk(mu);

@@ -36,7 +36,7 @@ std::string check_hashing(Backend& be) {
   const std::uint8_t* base = buf.data() + 1;
   const unsigned max_count = std::min(2 * be.lanes() + 1, 64u);
   std::vector<ByteView> msgs;
-  for (unsigned i = 0; i < max_count; ++i) msgs.push_back({base + 7 * i, kLens[i % std::size(kLens)]});
+  for (unsigned i = 0; i < max_count; ++i) msgs.emplace_back(base + 7 * i, kLens[i % std::size(kLens)]);
   for (Algo algo : {Algo::sha1, Algo::sha256, Algo::sha256d}) {
     for (unsigned count = 1; count <= max_count; ++count) {
       std::vector<Digest> got(count);

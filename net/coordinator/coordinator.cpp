@@ -7,7 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "engine/hex.hpp"
+#include "hashforge/hex.hpp"
 #include "net/coordinator/seed_server.hpp"
 #include "net/coordinator/stratum_session.hpp"
 #include "net/stratum/notify.hpp"

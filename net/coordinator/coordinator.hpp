@@ -36,15 +36,15 @@ struct CoordinatorConfig {
   std::vector<std::string> listen;      // host:port, plain Stratum
   std::vector<std::string> tls_listen;  // host:port, Stratum over TLS
   std::string cert_file, key_file;      // PEM, required for tls_listen
-  std::string job_file;                 // header jobs (job source c); may be empty with a file task
-  // Proxy mode (job source b): a real Stratum pool's URLs, primary first, then backups.
+  std::string job_file;                 // header jobs; may be empty with a file task
+  // Proxy mode: a real Stratum pool's URLs, primary first, then backups.
   std::vector<std::string> upstream;
   std::string upstream_user = "hashforge", upstream_password = "x";
   // Each worker's extranonce1 is the pool's plus this many bytes of its own; the pool's
   // extranonce2 must leave at least 2 bytes after them.
   unsigned proxy_prefix_bytes = 2;
-  std::optional<FileTaskConfig> file_task;  // the report's file task (job source a)
-  std::vector<std::string> seed_listen;     // the report's plain protocol, host:port (default port 50010)
+  std::optional<FileTaskConfig> file_task;  // the file task
+  std::vector<std::string> seed_listen;     // the plain protocol, host:port (default port 50010)
   unsigned seed_clients = 1;                // the plain-protocol server waits for this many clients
   double job_interval = 30;                 // seconds between job refreshes
   double start_difficulty = 1;

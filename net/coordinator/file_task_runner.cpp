@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "engine/hex.hpp"
+#include "hashforge/hex.hpp"
 #include "net/io/atomic_file.hpp"
 #include "net/stratum/json_rpc.hpp"
 

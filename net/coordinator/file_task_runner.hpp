@@ -1,4 +1,4 @@
-// The coordinator's side of the report's file task (job source a), carried over Stratum in
+// The coordinator's side of the file task, carried over Stratum in
 // the hashforge.file.* extension (net/README.md documents the messages):
 // - every worker that subscribes gets the file in chunks of at most 16 KiB per line, its
 //   length and SHA-256 announced first, and starts only once it confirms both;
@@ -9,7 +9,7 @@
 //   every change, so a restarted coordinator resumes the task;
 // - at the end the result file (input + one line per round) and a JSON record of the run
 //   are written atomically.
-// The report's plain protocol (SeedServer) feeds its clients' answers into round 1 as well.
+// The plain protocol (SeedServer) feeds its clients' answers into round 1 as well.
 #pragma once
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
@@ -77,7 +77,7 @@ class FileTaskRunner {
   // hashforge.file.result [{task, round, range, covered, best_nonce}]. Empty, or why not.
   std::string result(FilePeer* p, const json::array& params);
 
-  // The report's plain protocol: a batch of clients got round 1's file; their answers
+  // The plain protocol: a batch of clients got round 1's file; their answers
   // count for round 1, which does not end before the batch does.
   void seed_batch_started(std::size_t clients) {
     seed_pending_ += clients;

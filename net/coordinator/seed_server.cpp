@@ -11,7 +11,7 @@ SeedServer::SeedServer(asio::io_context& io, FileTaskRunner& task, unsigned clie
     : io_(io), task_(task), clients_(std::max(1u, clients)), log_(std::move(log)) {}
 
 void SeedServer::listen(const std::string& where) {
-  // The report's port is the default: "PORT", "HOST:" and "HOST:PORT" are all accepted.
+  // The seed system's port is the default: "PORT", "HOST:" and "HOST:PORT" are all accepted.
   std::string full = where;
   if (where.find(':') == std::string::npos)
     full = "0.0.0.0:" + (where.empty() ? std::string("50010") : where);
@@ -47,7 +47,7 @@ asio::awaitable<void> SeedServer::accept_loop() {
       continue;
     }
     if (batch_started_ || !task_.seed_round_open()) {
-      // One batch per run, as the report's server: later clients are turned away at once.
+      // One batch per run, as the seed system's server: later clients are turned away at once.
       sock.close(ec);
       continue;
     }
@@ -73,7 +73,7 @@ void SeedServer::start_batch() {
 
 asio::awaitable<void> SeedServer::serve(std::shared_ptr<tcp::socket> s, std::shared_ptr<const Bytes> file,
                                         std::string who) {
-  // The client mines for its own time (the report's: 60 s); the answer may take that long
+  // The client mines for its own time (the seed system's: 60 s); the answer may take that long
   // plus the transfer, and a client silent well past the task's time is given up.
   const double secs = task_.config().seconds > 0 ? task_.config().seconds : 600;
   asio::steady_timer deadline(io_, std::chrono::milliseconds(static_cast<std::int64_t>((secs + 120) * 1000)));

@@ -1,4 +1,4 @@
-// The report's plain protocol, served byte for byte as a compatibility listener (off unless
+// The plain protocol, served byte for byte as a compatibility listener (off unless
 // --seed-listen is given; port 50010 by default). The server waits until N clients are
 // connected, then sends each "START" (5 bytes), the file's raw bytes and "END" (3 bytes),
 // with no framing: a client knows the file has ended when the stream ends in "END" and no

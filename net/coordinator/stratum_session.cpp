@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "engine/hex.hpp"
+#include "hashforge/hex.hpp"
 
 namespace hf::coord {
 
@@ -357,7 +357,7 @@ void StratumSession::on_submit(Message& m) {
   }
   if (v.block) ++stats_.blocks;
   std::weak_ptr<StratumSession> weak = weak_from_this();
-  if (co_.forward_share(s.job_id, own_en1_, s, v.hash, [weak, id = m.id](PoolAnswer a) {
+  if (co_.forward_share(s.job_id, own_en1_, s, v.hash, [weak, id = m.id](const PoolAnswer& a) {
         if (auto self = weak.lock()) self->answer_forwarded(id, a);
       })) {
     ++stats_.forwarded;  // the pool's answer is relayed when it comes

@@ -15,7 +15,7 @@ namespace hf::coord {
 class StratumSession : public std::enable_shared_from_this<StratumSession>, public FilePeer {
  public:
   StratumSession(Coordinator& co, std::unique_ptr<netio::Stream> s, bool tls);
-  ~StratumSession();
+  ~StratumSession() override;
   asio::awaitable<void> run();
   // A new job is current; `dropped` are no longer live (their shares are stale).
   void on_job(const mining::StratumJob& job, const std::vector<std::string>& dropped);

@@ -2,7 +2,7 @@
 
 #include <random>
 
-#include "engine/hex.hpp"
+#include "hashforge/hex.hpp"
 #include "net/stratum/notify.hpp"
 
 namespace hf::coord {

@@ -1,4 +1,4 @@
-// Proxy mode (job source b): the coordinator's own client connection to a real Stratum V1
+// Proxy mode: the coordinator's own client connection to a real Stratum V1
 // pool. It asks for BIP 310 version rolling when configured, subscribes and authorizes,
 // takes the pool's jobs and difficulty, submits the shares the coordinator forwards and
 // hands back the pool's answers; it follows set_extranonce and client.reconnect and fails

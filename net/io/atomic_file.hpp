@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/types.hpp"
+#include "hashforge/types.hpp"
 
 namespace hf::netio {
 

@@ -31,12 +31,14 @@ std::optional<PoolUrl> parse_pool_url(const std::string& url, std::string* why) 
 Reconnect parse_reconnect(const boost::json::array& p, bool tls) {
   Reconnect r;
   if (p.size() >= 2 && p[0].is_string() && (p[1].is_int64() || p[1].is_string())) {
-    PoolUrl u;
-    u.tls = tls;
-    u.host = p[0].as_string();
-    u.port = p[1].is_int64() ? std::to_string(p[1].as_int64()) : std::string(p[1].as_string());
-    u.text = std::string(tls ? "stratum+ssl://" : "stratum+tcp://") + u.host + ":" + u.port;
-    r.url = std::move(u);
+    const std::string host(p[0].as_string());
+    const std::string port = p[1].is_int64() ? std::to_string(p[1].as_int64()) : std::string(p[1].as_string());
+    // Only a place a pool URL could name: a bad port or a host with '/' or brackets in it
+    // is ignored like a malformed request (the same pool again), never dialled.
+    const std::string where = host.find(':') != std::string::npos ? "[" + host + "]:" + port : host + ":" + port;
+    std::string why;
+    auto u = parse_pool_url(std::string(tls ? "stratum+ssl://" : "stratum+tcp://") + where, &why);
+    if (u && u->host == host && u->port == port) r.url = std::move(u);
   }
   const std::int64_t wait = p.size() >= 3 && p[2].is_int64() ? std::clamp<std::int64_t>(p[2].as_int64(), 0, 3600) : 0;
   r.wait = std::chrono::milliseconds(wait * 1000);

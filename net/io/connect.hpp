@@ -22,7 +22,7 @@ std::optional<PoolUrl> parse_pool_url(const std::string& url, std::string* why);
 
 // client.reconnect's params [host, port, wait_s] (all optional): where to go (nullopt: the
 // same URL again) and how long to wait first (clamped to an hour). The new URL keeps the
-// current one's TLS setting.
+// current one's TLS setting. A host and port that no pool URL could hold are ignored.
 struct Reconnect {
   std::optional<PoolUrl> url;
   std::chrono::milliseconds wait{0};

@@ -1,10 +1,11 @@
 #include "net/mining/file_task.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
-#include "engine/hasher.hpp"
-#include "engine/hex.hpp"
+#include "hashforge/hasher.hpp"
+#include "hashforge/hex.hpp"
 
 namespace hf::mining {
 
@@ -285,7 +286,11 @@ std::optional<FileTask> FileTask::from_json(FileTaskSpec spec, const json::value
     std::vector<NonceRange> done;
     if (!ranges_from(r->if_contains("done"), &done)) return fail("bad 'done' ranges");
     for (const NonceRange& d : done) st.book.mark_done(d);
-    if (const json::value* e = r->if_contains("elapsed"); e && e->is_number()) st.elapsed = e->to_number<double>();
+    if (const json::value* e = r->if_contains("elapsed"); e && e->is_number()) {
+      st.elapsed = e->to_number<double>();
+      // Infinity would be saved as "Infinity", which is not JSON: the next restart would fail.
+      if (!std::isfinite(st.elapsed) || st.elapsed < 0) return fail("bad 'elapsed'");
+    }
     if (const json::value* w = r->if_contains("workers"); w && w->is_array())
       for (const json::value& wv : w->as_array()) {
         const json::object* wo = wv.if_object();
@@ -298,8 +303,11 @@ std::optional<FileTask> FileTask::from_json(FileTaskSpec spec, const json::value
         rec.name = text("name");
         rec.address = text("address");
         rec.backend = text("backend");
-        if (const json::value* h = wo->if_contains("hashes"); h && h->is_number())
-          rec.hashes = h->to_number<std::uint64_t>();
+        if (const json::value* h = wo->if_contains("hashes"); h && h->is_number()) {
+          std::error_code hec;  // the throwing to_number would escape as a Boost error
+          rec.hashes = h->to_number<std::uint64_t>(hec);
+          if (hec) return fail("bad worker hashes");
+        }
         if (!ranges_from(wo->if_contains("ranges"), &rec.ranges)) return fail("bad worker ranges");
         st.workers[rec.name] = std::move(rec);
       }

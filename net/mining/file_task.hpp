@@ -1,4 +1,4 @@
-// The report's file task as a distributed job (pure code, no sockets).
+// The file task as a distributed job (pure code, no sockets).
 //
 // A text file gets one more line, "<nonce as 8 lowercase hex> <identifier>" with no newline,
 // and the line whose SHA-256 over the whole file is lowest wins. The coordinator splits the
@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/engine.hpp"
+#include "hashforge/engine.hpp"
 
 namespace hf::mining {
 

@@ -1,4 +1,4 @@
-// Header work for local testing and benchmarks (job source c): a JSON file with the fields
+// Header work for local testing and benchmarks: a JSON file with the fields
 // of mining.notify, one job or {"jobs": [...]}. Example: examples/jobs/block100000.json.
 //   prevhash, coinb1, coinb2, merkle_branch, version, nbits  as mining.notify sends them
 //   ntime            8 hex digits, or "now" for the time each issue of the job is made

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "engine/hex.hpp"
+#include "hashforge/hex.hpp"
 
 namespace hf::mining {
 

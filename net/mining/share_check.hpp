@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "engine/target.hpp"
+#include "hashforge/target.hpp"
 #include "net/mining/stratum_job.hpp"
 
 namespace hf::mining {

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/types.hpp"
+#include "hashforge/types.hpp"
 
 namespace hf::mining {
 

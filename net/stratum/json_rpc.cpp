@@ -1,6 +1,29 @@
 #include "net/stratum/json_rpc.hpp"
 
+#include <cmath>
+
 namespace hf::stratum {
+
+namespace {
+// Boost.JSON reads a number beyond a double's range as infinity and would write it back as
+// "Infinity", which is not JSON: such a line is refused, so whatever is relayed stays valid.
+bool finite_numbers(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_:
+      return std::isfinite(v.get_double());
+    case json::kind::array:
+      for (const json::value& e : v.get_array())
+        if (!finite_numbers(e)) return false;
+      return true;
+    case json::kind::object:
+      for (const auto& kv : v.get_object())
+        if (!finite_numbers(kv.value())) return false;
+      return true;
+    default:
+      return true;
+  }
+}
+}  // namespace
 
 std::optional<Message> parse_message(std::string_view line, std::string* why) {
   auto fail = [&](const char* m) -> std::optional<Message> {
@@ -14,6 +37,7 @@ std::optional<Message> parse_message(std::string_view line, std::string* why) {
   opt.max_depth = 16;  // Stratum nests at most three deep; deeper is hostile
   json::value v = json::parse(line, ec, {}, opt);
   if (ec) return fail("invalid JSON");
+  if (!finite_numbers(v)) return fail("number out of range");  // depth is capped above: bounded recursion
   if (!v.is_object()) return fail("not a JSON object");
   json::object& o = v.as_object();
   Message m;

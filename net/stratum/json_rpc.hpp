@@ -25,7 +25,8 @@ struct Message {
 };
 
 // One line (newline stripped, a trailing '\r' allowed). Returns nullopt with a one-line
-// reason for text that is not JSON, not an object, or has fields of the wrong type.
+// reason for text that is not JSON, not an object, has fields of the wrong type, or has a
+// number beyond a double's range.
 std::optional<Message> parse_message(std::string_view line, std::string* why);
 
 // Encoders; each returns one line ending in '\n'.

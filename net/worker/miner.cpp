@@ -116,7 +116,8 @@ void Miner::note_rates(const SearchResult& r) {
   }
 }
 
-std::vector<NonceRange> Miner::run_segments(SearchJob job, RunOptions ro, const std::function<bool()>& keep_going,
+std::vector<NonceRange> Miner::run_segments(SearchJob job, const RunOptions& ro,
+                                            const std::function<bool()>& keep_going,
                                             const std::function<void(const SearchResult&)>& on_segment) {
   // Segments of a few seconds each, so per-backend rates show up while a slow CPU works
   // through a big range, and a duty cycle can rest between them.

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/engine.hpp"
+#include "hashforge/engine.hpp"
 #include "net/mining/stratum_job.hpp"
 
 namespace hf::worker {
@@ -88,7 +88,7 @@ class Miner {
   // Runs `job` over its range in segments of a few seconds (rates show per backend, the
   // duty cycle rests between them). Returns the merged covered ranges; stops when
   // keep_going() turns false. on_segment sees each segment's result.
-  std::vector<NonceRange> run_segments(SearchJob job, RunOptions ro, const std::function<bool()>& keep_going,
+  std::vector<NonceRange> run_segments(SearchJob job, const RunOptions& ro, const std::function<bool()>& keep_going,
                                        const std::function<void(const SearchResult&)>& on_segment);
   void note_rates(const SearchResult& r);
   RunOptions run_options();

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <random>
 
-#include "engine/hasher.hpp"
-#include "engine/hex.hpp"
+#include "hashforge/hasher.hpp"
+#include "hashforge/hex.hpp"
 #include "net/mining/file_task.hpp"
 #include "net/stratum/notify.hpp"
 

@@ -1,4 +1,4 @@
-// The worker's side of the report's plain protocol (`hashforge worker --url seed://HOST:PORT`):
+// The worker's side of the plain protocol (`hashforge worker --url seed://HOST:PORT`):
 // connect, receive "START", the file and "END" (no framing: the file has ended when the
 // stream ends in "END" and nothing more comes), mine for the configured time on any engine
 // backend, send back the best nonce as exactly 8 lowercase hex characters, and close.
@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/engine.hpp"
+#include "hashforge/engine.hpp"
 
 namespace hf::worker {
 

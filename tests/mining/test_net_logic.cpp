@@ -128,6 +128,9 @@ TEST(JsonRpc, RejectsMalformedLinesWithAReason) {
   expect_rejected(R"({"id":true,"method":"mining.submit","params":[]})", "id bool");
   expect_rejected(R"({"id":[1],"method":"mining.submit","params":[]})", "id array");
   expect_rejected(R"({"id":1})", "neither request nor reply");
+  // Boost.JSON reads these as infinity and would write them back as "Infinity" (not JSON).
+  expect_rejected(R"({"id":1,"method":"mining.suggest_difficulty","params":[1e400]})", "number too large");
+  expect_rejected(R"({"id":1,"result":[{"d":-1e999}],"error":null})", "nested number too large");
 }
 
 TEST(JsonRpc, LineLengthCapIs16KiB) {
@@ -293,6 +296,15 @@ TEST(Reconnect, ParamsGiveTheUrlAndWaitAndKeepTls) {
   EXPECT_EQ(r.wait.count(), 0);
   r = hf::netio::parse_reconnect(json::array{42, json::array{}}, false);
   EXPECT_FALSE(r.url) << "a malformed host is ignored";
+  // Only what a pool URL could hold is dialled (found by fuzzing: a host with a '/').
+  EXPECT_FALSE(hf::netio::parse_reconnect(json::array{"evil/x", 3333}, false).url);
+  EXPECT_FALSE(hf::netio::parse_reconnect(json::array{"h", 70000}, false).url);
+  EXPECT_FALSE(hf::netio::parse_reconnect(json::array{"h", -1}, false).url);
+  EXPECT_FALSE(hf::netio::parse_reconnect(json::array{"", 3333}, false).url);
+  r = hf::netio::parse_reconnect(json::array{"2001:db8::7", "3333"}, false);
+  ASSERT_TRUE(r.url);
+  EXPECT_EQ(r.url->host, "2001:db8::7");
+  EXPECT_EQ(r.url->text, "stratum+tcp://[2001:db8::7]:3333");
 }
 
 TEST(MeetsDifficulty, AgreesWithHashDifficulty) {

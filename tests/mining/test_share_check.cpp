@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "engine/hex.hpp"
+#include "hashforge/hex.hpp"
 #include "net/mining/share_check.hpp"
 
 using namespace hf::mining;

@@ -6,7 +6,7 @@
 // first txid and the merkle root of the txids is the header's.
 #include <gtest/gtest.h>
 
-#include "engine/hex.hpp"
+#include "hashforge/hex.hpp"
 #include "net/mining/stratum_job.hpp"
 
 using namespace hf::mining;

@@ -1,4 +1,4 @@
-"""The report's plain protocol, written here from its description alone (standard library
+"""The plain protocol, written here from its description alone (standard library
 only), so hashforge's worker and coordinator are tested against an independent peer:
 
 - the server waits for N clients, then sends each b"START" (5 bytes, no newline), the file's

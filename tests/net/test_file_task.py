@@ -1,4 +1,4 @@
-"""The report's file task mined by hashforge workers for a hashforge coordinator over the
+"""The file task mined by hashforge workers for a hashforge coordinator over the
 hashforge.file.* Stratum extension. The nonce budget is kept small enough that hashlib can
 search it all again, so the result is checked against the true best of the whole space:
 - three workers on different backends, two rounds: every nonce searched exactly once;

@@ -2,7 +2,7 @@
 own network namespace, joined by veth pairs the test makes (ip netns + veth), so workers
 reach the coordinator over a real link with its own addresses, not over loopback.
 
-Two workers on different backends mine a header job and the report's file task at once;
+Two workers on different backends mine a header job and the file task at once;
 every accepted share is rebuilt with hashlib, the coordinator saw each worker at its own
 namespace's address, and the file task's result is the true best over the whole budget.
 

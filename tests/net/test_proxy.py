@@ -1,4 +1,4 @@
-"""Proxy mode (job source b): the coordinator mines for an upstream Stratum pool. The pool
+"""Proxy mode: the coordinator mines for an upstream Stratum pool. The pool
 here is tests/net/fake_pool.py, written with the standard library alone, which checks
 every share it receives with hashlib.
 

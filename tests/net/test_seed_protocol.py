@@ -1,4 +1,4 @@
-"""The report's plain protocol: hashforge workers against a plain-protocol server written in
+"""The plain protocol: hashforge workers against a plain-protocol server written in
 the test (seed_protocol.py, standard library only), and that test's clients against the
 coordinator's compatibility listener. Every answer is re-checked with hashlib."""
 import json

@@ -31,9 +31,9 @@ enum class Goal : std::uint8_t { below_target, best };
 // What a device's batch hashing costs, in bytes of message per second (the benchmark's
 // device rows).
 struct DeviceBatchTiming {
-  double resident = 0;  // kernels alone, messages already in device memory
-  double streamed = 0;  // the whole hash_many path from host memory (staging and copies)
-  double copy = 0;      // host-to-device copies alone, from pinned memory
+  double resident = 0;                          // kernels alone, messages already in device memory
+  double streamed = 0;                          // the whole hash_many path from host memory (staging and copies)
+  double copy = 0;                              // host-to-device copies alone, from pinned memory
   std::size_t messages = 0, message_bytes = 0;  // what was timed (fewer if memory is short)
 };
 

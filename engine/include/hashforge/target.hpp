@@ -18,6 +18,7 @@ enum class ByteOrder : std::uint8_t { bitcoin, digest };
 
 struct Key {
   std::array<std::uint32_t, 8> w{};
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   friend auto operator<=>(const Key&, const Key&) = default;
   static Key max() {
     Key k;

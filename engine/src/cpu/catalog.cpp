@@ -21,7 +21,10 @@ const CpuBackendSpec kCatalog[] = {
      F::avx512f | F::avx512vl | F::avx512bw | F::bmi2,
      &avx512_kernels,
      {40, 40, 40, 40, 40}},
-    {"shani", "x86 SHA extensions, 2 interleaved streams", F::sha | F::ssse3 | F::sse41, &shani_kernels,
+    {"shani",
+     "x86 SHA extensions, 2 interleaved streams",
+     F::sha | F::ssse3 | F::sse41,
+     &shani_kernels,
      {30, 30, 20, 30, 30}},
     {"avx2", "x86 AVX2, 8 lanes", F::avx2 | F::bmi2, &avx2_kernels, {20, 20, 30, 20, 20}},
     {"scalar", "portable C++, 1 lane", {}, &scalar_kernels, {10, 10, 10, 10, 10}},
@@ -33,7 +36,8 @@ std::span<const CpuBackendSpec> cpu_backend_catalog() { return kCatalog; }
 std::vector<std::unique_ptr<CpuBackend>> make_cpu_backends() {
   const CpuFeatures& f = cpu_features();
   std::vector<std::unique_ptr<CpuBackend>> v;
-  for (const CpuBackendSpec& spec : kCatalog) v.push_back(std::make_unique<CpuBackend>(spec, f.missing(spec.requires_features)));
+  for (const CpuBackendSpec& spec : kCatalog)
+    v.push_back(std::make_unique<CpuBackend>(spec, f.missing(spec.requires_features)));
   return v;
 }
 

@@ -1,0 +1,120 @@
+#include "net/io/conn_base.hpp"
+
+namespace hf::netio {
+
+ConnBase::ConnBase(std::unique_ptr<Stream> s, const ConnLimits& lim, const char* unit)
+    : stream_(std::move(s)),
+      lim_(lim),
+      unit_(unit),
+      peer_(stream_->peer()),
+      wake_(stream_->socket().get_executor()),
+      tick_(stream_->socket().get_executor()),
+      last_message_(clock::now()) {}
+
+void ConnBase::start_io(std::shared_ptr<void> owner) {
+  asio::co_spawn(
+      stream_->socket().get_executor(), [this, owner]() { return writer(owner); }, asio::detached);
+  asio::co_spawn(
+      stream_->socket().get_executor(), [this, owner]() { return watchdog(owner); }, asio::detached);
+}
+
+awaitable<bool> ConnBase::fill() {
+  if (closed_) co_return false;
+  char tmp[4096];
+  std::size_t n = 0;
+  try {
+    n = co_await stream_->read_some(asio::buffer(tmp));
+  } catch (const boost::system::system_error& e) {
+    if (!closed_)
+      close(e.code() == asio::error::eof || e.code() == asio::error::connection_reset ? "closed by peer"
+                                                                                      : e.code().message());
+    co_return false;
+  }
+  if (!partial_) {
+    partial_ = true;
+    message_started_ = clock::now();
+  }
+  buf_.append(tmp, n);
+  co_return true;
+}
+
+void ConnBase::message_taken() {
+  last_message_ = clock::now();
+  partial_ = !buf_.empty();
+  message_started_ = last_message_;
+}
+
+void ConnBase::send(std::string data) {
+  if (closed_ || flush_then_close_) return;
+  queued_ += data.size();
+  if (queued_ > lim_.max_queued) {
+    close("peer reads too slowly (" + std::to_string(queued_) + " bytes unsent)");
+    return;
+  }
+  out_.push_back(std::move(data));
+  wake_.cancel();
+}
+
+void ConnBase::close(const std::string& why) {
+  if (closed_) return;
+  closed_ = true;
+  if (why_.empty()) why_ = why;
+  stream_->close();
+  out_.clear();
+  queued_ = 0;
+  wake_.cancel();
+  tick_.cancel();
+}
+
+void ConnBase::close_after_flush(const std::string& why) {
+  if (closed_) return;
+  if (why_.empty()) why_ = why;
+  flush_then_close_ = true;
+  wake_.cancel();
+}
+
+awaitable<void> ConnBase::writer(std::shared_ptr<void> owner) {
+  std::string batch;
+  while (!closed_) {
+    if (out_.empty()) {
+      if (flush_then_close_) {
+        close(why_);
+        break;
+      }
+      wake_.expires_at(clock::time_point::max());
+      boost::system::error_code ec;
+      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    // Everything queued goes out in one write: fewer system calls under load.
+    batch.clear();
+    while (!out_.empty()) {
+      batch += out_.front();
+      out_.pop_front();
+    }
+    try {
+      co_await stream_->write(asio::buffer(batch));
+    } catch (const boost::system::system_error& e) {
+      close("write failed: " + e.code().message());
+      break;
+    }
+    queued_ -= std::min(queued_, batch.size());
+  }
+}
+
+awaitable<void> ConnBase::watchdog(std::shared_ptr<void> owner) {
+  while (!closed_) {
+    tick_.expires_after(std::chrono::milliseconds(500));
+    boost::system::error_code ec;
+    co_await tick_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (closed_) break;
+    const auto now = clock::now();
+    if (partial_ && now - message_started_ > lim_.message_timeout)
+      close(std::string("a ") + unit_ + " was not finished within " +
+            std::to_string(lim_.message_timeout.count() / 1000) + " s");
+    else if (now - last_message_ > lim_.idle_timeout)
+      close("idle for " + std::to_string(lim_.idle_timeout.count() / 1000) + " s");
+  }
+}
+
+}  // namespace hf::netio
