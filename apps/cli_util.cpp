@@ -11,23 +11,21 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <random>
 
 namespace hf::cli {
 
-Bytes read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) failure(path + ": " + std::strerror(errno));
-  Bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) failure(path + ": read error");
-  return data;
+Bytes read_file(const std::string& path, std::size_t max_bytes, std::size_t spare) {
+  std::string why;
+  auto data = netio::read_file(path, max_bytes, &why, spare);
+  if (!data) failure(why);
+  return std::move(*data);
 }
 
-void write_file_atomic(const std::string& path, ByteView data) {
+void write_file_atomic(const std::string& path, std::initializer_list<ByteView> parts) {
   std::string why;
-  if (!netio::write_file_atomic(path, data, &why)) failure(why);
+  if (!netio::write_file_atomic(path, parts, &why)) failure(why);
 }
 
 std::uint64_t parse_u64(const std::string& s, const char* what) {

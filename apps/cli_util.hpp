@@ -4,6 +4,7 @@
 #include <boost/json/fwd.hpp>
 
 #include <cstdint>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 
@@ -23,10 +24,14 @@ struct CliError : std::runtime_error {
 [[noreturn]] inline void usage_error(const std::string& m) { throw CliError(kExitUsage, m); }
 [[noreturn]] inline void failure(const std::string& m) { throw CliError(kExitFailure, m); }
 
-Bytes read_file(const std::string& path);  // whole file; failure() on error
-// Writes data to path through a temporary file in the same directory and a rename, so the
-// path holds either the old content or all of the new, never a partial file.
-void write_file_atomic(const std::string& path, ByteView data);
+// The whole file, at most max_bytes (checked while reading, so /dev/zero or an endless pipe
+// fails at the cap), with room for `spare` more bytes appended without a copy; failure()
+// with one line naming the file and the cap otherwise.
+Bytes read_file(const std::string& path, std::size_t max_bytes, std::size_t spare = 0);
+// Writes the parts, one after another, to path through a temporary file in the same
+// directory and a rename, so the path holds either the old content or all of the new,
+// never a partial file.
+void write_file_atomic(const std::string& path, std::initializer_list<ByteView> parts);
 
 std::uint64_t parse_u64(const std::string& s, const char* what);  // decimal or 0x hex
 double parse_double(const std::string& s, const char* what);

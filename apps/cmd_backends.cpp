@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "apps/cli_checks.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
 
@@ -67,7 +68,7 @@ void add_backends(CLI::App& app, Runner& run) {
   CLI::App* sub =
       app.add_subcommand("backends", "List backends, their self-test results, and the choice per operation");
   sub->add_flag("--json", o->json, "Machine-readable output");
-  sub->add_option("--backend", o->backend, "Show the choice with this backend forced");
+  sub->add_option("--backend", o->backend, "Show the choice with this backend forced")->check(check::non_empty());
   sub->callback([o, &run] { run = [o] { return run_backends(*o); }; });
 }
 

@@ -14,9 +14,11 @@
 #include <ctime>
 #include <memory>
 
+#include "apps/cli_checks.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
 #include "hashforge/hex.hpp"
+#include "net/io/duration.hpp"
 
 namespace hf::cli {
 
@@ -111,7 +113,7 @@ double batch_rate(Algo algo, const Bytes& data, std::size_t size, const std::str
 // Nonces per second of a search that can never hit (target 1), run for `seconds`.
 double search_rate(const SearchJob& base, const std::string& be, unsigned threads, double seconds) {
   SearchJob job = base;
-  job.budget = std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
+  job.budget = netio::seconds_to<std::chrono::nanoseconds>(seconds);
   RunOptions ro;
   ro.backend = be;
   ro.threads = threads;
@@ -377,11 +379,12 @@ int run_bench(const Opts& o) {
 void add_bench(CLI::App& app, Runner& run) {
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand("bench", "Benchmark every backend beside OpenSSL, measured in the same run");
-  sub->add_option("--backend", o->backend, "Only this backend (and scalar, for the speed-up)");
+  sub->add_option("--backend", o->backend, "Only this backend (and scalar, for the speed-up)")
+      ->check(check::non_empty());
   sub->add_option("--threads", o->threads, "Threads, 1..1024 (default: all cores)")->check(CLI::Range(1u, 1024u));
-  sub->add_option("--seconds", o->seconds, "Seconds per measurement")
+  sub->add_option("--seconds", o->seconds, "Seconds per measurement, 0.01..3600")
       ->capture_default_str()
-      ->check(CLI::Range(0.01, 3600.0));
+      ->check(check::seconds(0.01, 3600));
   sub->add_option("--bulk-mib", o->bulk_mib, "MiB of in-memory data for the bulk measurements")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{65536}));

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 
+#include "apps/cli_checks.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
 #include "hashforge/engine.hpp"
@@ -157,7 +158,8 @@ void add_hash(CLI::App& app, Runner& run) {
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand("hash", "Print file digests like sha1sum / sha256sum");
   sub->add_option("--algo,-a", o->algo, "sha1, sha256 or sha256d")->capture_default_str();
-  sub->add_option("--backend", o->backend, "Force a backend (default: $HASHFORGE_BACKEND or the best)");
+  sub->add_option("--backend", o->backend, "Force a backend (default: $HASHFORGE_BACKEND or the best)")
+      ->check(check::non_empty());
   sub->add_option("--threads", o->threads, "Threads, 1..1024 (default: all cores)")->check(CLI::Range(1u, 1024u));
   sub->add_option("files", o->files, "Files ('-' or none: standard input)");
   sub->callback([o, &run] { run = [o] { return run_hash(*o); }; });

@@ -7,16 +7,25 @@
 #include <boost/json.hpp>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <random>
 
+#include "apps/cli_checks.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
 #include "hashforge/hex.hpp"
+#include "net/io/atomic_file.hpp"
+#include "net/io/duration.hpp"
 
 namespace hf::cli {
 
 namespace {
+
+// The file task's file is held in memory once (see run_file); larger files are refused.
+constexpr std::size_t kMaxSearchFile = std::size_t{1} << 30;
+// Hits are kept in memory until printed.
+constexpr std::uint64_t kMaxHits = 1'000'000;
 
 std::atomic<bool> g_interrupted{false};
 void on_sigint(int) { g_interrupted = true; }
@@ -32,7 +41,8 @@ struct Common {
 void add_common(CLI::App* sub, Common& c) {
   sub->add_option("--backend", c.backend,
                   "Backend: a name, a comma list (avx512,opencl:0) or all (every device plus the best CPU "
-                  "backend); default: $HASHFORGE_BACKEND or the best");
+                  "backend); default: $HASHFORGE_BACKEND or the best")
+      ->check(check::non_empty());
   sub->add_option("--threads", c.threads, "Threads, 1..1024 (default: all cores)")->check(CLI::Range(1u, 1024u));
   sub->add_flag("--json", c.json, "Machine-readable output");
   sub->add_flag("--quiet,-q", c.quiet, "No progress display");
@@ -49,9 +59,9 @@ RunOptions run_options(const Common& c, ProgressPrinter* pp) {
 }
 
 std::optional<std::chrono::nanoseconds> budget_of(double seconds) {
-  if (!(seconds >= 0) || seconds > 1e9) usage_error("--seconds must be between 0 and 1e9");
+  if (!(seconds >= 0) || seconds > check::kYear) usage_error("--seconds must be 0..31536000 (a year)");
   if (seconds == 0) return std::nullopt;
-  return std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
+  return netio::seconds_to<std::chrono::nanoseconds>(seconds);
 }
 
 boost::json::array chunks_json(const SearchResult& r) {
@@ -135,18 +145,31 @@ LineFormat parse_format(const std::string& fmt, const std::string& id) {
 }
 
 int run_file(const FileOpts& o) {
-  const Bytes input = read_file(o.file);
-  if (input.empty()) failure(o.file + ": empty file");
-  if (o.id.find('\n') != std::string::npos) usage_error("--id must not contain a newline");
   LineFormat lf = parse_format(o.format, o.id);
+  // The result file is written after the search: find out now, not after an hour of
+  // hashing, that it cannot be.
+  const std::string out = o.out.empty() ? o.file + ".result" : o.out;
+  {
+    std::error_code ec;
+    if (std::filesystem::is_directory(out, ec)) usage_error(out + ": the result file is a directory (see --out)");
+    std::string why;
+    if (!netio::check_writable(out, &why)) failure(why);
+  }
+  // Memory is about one copy of the file: it is read into a buffer of its size with room
+  // for the line, becomes the job's message without a copy, the engine prepares the search
+  // in place, and the result is written from the message and the line.
+  const std::size_t line_max = lf.before.size() + 20 + lf.after.size();
+  Bytes input = read_file(o.file, kMaxSearchFile, line_max);
+  if (input.empty()) failure(o.file + ": empty file");
+  const std::size_t input_size = input.size();
 
   SearchJob job;
   job.algo = Algo::sha256;
   job.order = ByteOrder::digest;
   job.goal = Goal::best;
   job.nonce = lf.field;
-  job.nonce.offset = input.size() + lf.before.size();
-  job.message = input;
+  job.nonce.offset = input_size + lf.before.size();
+  job.message = std::move(input);
   job.message.insert(job.message.end(), lf.before.begin(), lf.before.end());
   job.message.resize(job.message.size() + fixed_width(job.nonce), '0');
   job.message.insert(job.message.end(), lf.after.begin(), lf.after.end());
@@ -180,11 +203,11 @@ int run_file(const FileOpts& o) {
   job.range = {start, first_len};
   SearchResult r = Engine::instance().search(job, ro).value();
   if (r.complete && count > first_len && !r.cancelled) {
-    SearchJob second = job;
-    second.range = {0, count - first_len};
-    if (job.budget) second.budget = *job.budget - std::chrono::nanoseconds(static_cast<std::int64_t>(r.seconds * 1e9));
-    if (!second.budget || second.budget->count() > 0) {
-      SearchResult r2 = Engine::instance().search(second, ro).value();
+    // The same job again (not a copy: its message is the whole file) over the wrapped part.
+    job.range = {0, count - first_len};
+    if (job.budget) job.budget = *job.budget - netio::seconds_to<std::chrono::nanoseconds>(r.seconds);
+    if (!job.budget || job.budget->count() > 0) {
+      SearchResult r2 = Engine::instance().search(job, ro).value();
       if (r2.best && (!r.best || r2.best->key < r.best->key)) r.best = r2.best;  // disjoint ranges: no ties
       r.covered.insert(r.covered.end(), r2.covered.begin(), r2.covered.end());
       r.hashes += r2.hashes;
@@ -209,10 +232,7 @@ int run_file(const FileOpts& o) {
     line.insert(line.end(), buf, buf + field_width(f, r.best->nonce));
   }
   line.insert(line.end(), lf.after.begin(), lf.after.end());
-  Bytes result = input;
-  result.insert(result.end(), line.begin(), line.end());
-  const std::string out = o.out.empty() ? o.file + ".result" : o.out;
-  write_file_atomic(out, result);
+  write_file_atomic(out, {ByteView(job.message.data(), input_size), ByteView(line)});
 
   const int zbits = leading_zero_bits(r.best->key);
   const std::string line_str(line.begin(), line.end());
@@ -258,9 +278,12 @@ struct TargetOpts {
 };
 
 void add_target(CLI::App* sub, TargetOpts& t) {
-  auto* b = sub->add_option("--bits", t.bits, "Target as compact nBits, hex (e.g. 1d00ffff)");
-  auto* d = sub->add_option("--difficulty", t.difficulty, "Target as pool difficulty (diff1 / d; below 1 allowed)");
-  auto* x = sub->add_option("--target", t.target, "Target as a 256-bit number, 64 hex digits");
+  auto* b =
+      sub->add_option("--bits", t.bits, "Target as compact nBits, hex (e.g. 1d00ffff)")->check(check::non_empty());
+  auto* d = sub->add_option("--difficulty", t.difficulty, "Target as pool difficulty (diff1 / d; below 1 allowed)")
+                ->check(check::non_empty());
+  auto* x =
+      sub->add_option("--target", t.target, "Target as a 256-bit number, 64 hex digits")->check(check::non_empty());
   b->excludes(d)->excludes(x);
   d->excludes(x);
 }
@@ -437,14 +460,19 @@ void add_search(CLI::App& app, Runner& run) {
 
   auto fo = std::make_shared<FileOpts>();
   CLI::App* file = search->add_subcommand("file", "Append the line giving the lowest SHA-256 of the whole file");
-  file->add_option("file", fo->file, "Text file (the block)")->required();
-  file->add_option("--id", fo->id, "Identifier written after the nonce")->capture_default_str();
+  file->add_option("file", fo->file, "Text file (the block), at most 1 GiB")->required()->check(check::non_empty());
+  file->add_option("--id", fo->id, "Identifier written after the nonce, 1..64 printable ASCII characters")
+      ->capture_default_str()
+      ->check(check::identifier());
   file->add_option("--format", fo->format, "Line format: one nonce conversion (%08x, %0Nd, %d), %s = id")
-      ->capture_default_str();
-  file->add_option("--seconds,-t", fo->c.seconds, "Time budget in seconds");
+      ->capture_default_str()
+      ->check(check::non_empty());
+  file->add_option("--seconds,-t", fo->c.seconds, "Time budget in seconds, at most 31536000 (a year)")
+      ->check(check::seconds(0, check::kYear));
   file->add_option("--count,-n", fo->count, "Nonce budget (default: the whole nonce space)");
   file->add_option("--start", fo->start, "First nonce (default: random); the sweep wraps once, no repeats");
-  file->add_option("--out,-o", fo->out, "Result file (default: FILE.result)");
+  file->add_option("--out,-o", fo->out, "Result file (default: FILE.result); its folder must be writable")
+      ->check(check::non_empty());
   add_common(file, fo->c);
   file->callback([fo, &run] { run = [fo] { return run_file(*fo); }; });
 
@@ -455,8 +483,11 @@ void add_search(CLI::App& app, Runner& run) {
   add_target(header, ho->t);
   header->add_option("--first", ho->first, "First nonce")->capture_default_str();
   header->add_option("--count", ho->count, "Number of nonces (default: up to 2^32)");
-  header->add_option("--max-hits", ho->max_hits, "Hits to print; more are counted")->capture_default_str();
-  header->add_option("--seconds,-t", ho->c.seconds, "Time budget in seconds");
+  header->add_option("--max-hits", ho->max_hits, "Hits to print, 0..1000000; more are counted")
+      ->capture_default_str()
+      ->check(check::whole(0, kMaxHits));
+  header->add_option("--seconds,-t", ho->c.seconds, "Time budget in seconds, at most 31536000 (a year)")
+      ->check(check::seconds(0, check::kYear));
   add_common(header, ho->c);
   header->callback([ho, &run] { run = [ho] { return run_header(*ho); }; });
 
@@ -464,17 +495,21 @@ void add_search(CLI::App& app, Runner& run) {
   CLI::App* raw =
       search->add_subcommand("raw", "General search: message hex, nonce field, encoding, order, range, goal");
   raw->add_option("--message,-m", ro->message, "Message template, hex")->required();
-  raw->add_option("--offset", ro->offset, "Nonce field offset in bytes")->required();
+  raw->add_option("--offset", ro->offset, "Nonce field offset in bytes")->required()->check(check::whole(0, 1u << 30));
   raw->add_option("--encoding,-e", ro->encoding, "u32le, u32be, u64le, hex, dec")->capture_default_str();
-  raw->add_option("--width,-w", ro->width, "Field width (hex: 1..16, default 8; dec: 0 = shortest form)");
+  raw->add_option("--width,-w", ro->width, "Field width (hex: 1..16, default 8; dec: 0 = shortest form, up to 20)")
+      ->check(check::whole(0, 20));
   raw->add_option("--algo,-a", ro->algo, "sha256 or sha256d")->capture_default_str();
   raw->add_option("--order", ro->order, "Digest comparison order: bitcoin or digest")->capture_default_str();
   raw->add_option("--first", ro->first, "First nonce")->capture_default_str();
   raw->add_option("--count", ro->count, "Number of nonces (default: the rest of the encoding's space)");
   raw->add_flag("--best", ro->best, "Goal: the lowest hash (instead of a target)");
   add_target(raw, ro->t);
-  raw->add_option("--max-hits", ro->max_hits, "Hits to print; more are counted")->capture_default_str();
-  raw->add_option("--seconds,-t", ro->c.seconds, "Time budget in seconds");
+  raw->add_option("--max-hits", ro->max_hits, "Hits to print, 0..1000000; more are counted")
+      ->capture_default_str()
+      ->check(check::whole(0, kMaxHits));
+  raw->add_option("--seconds,-t", ro->c.seconds, "Time budget in seconds, at most 31536000 (a year)")
+      ->check(check::seconds(0, check::kYear));
   add_common(raw, ro->c);
   raw->callback([ro, &run] { run = [ro] { return run_raw(*ro); }; });
 }

@@ -6,8 +6,11 @@
 #include <memory>
 #include <optional>
 
+#include "apps/cli_checks.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
+#include "apps/tls_options.hpp"
+#include "net/io/duration.hpp"
 #include "net/mining/file_task.hpp"
 #include "net/worker/pool_client.hpp"
 #include "net/worker/seed_client.hpp"
@@ -22,10 +25,16 @@ struct Opts {
   unsigned threads = 0;
   double intensity = 100, seconds = 0, stats_interval = 10;
   bool json = false, quiet = false;
+  TlsOptions tls;
 };
 
-std::string rates_text(const worker::Miner::Rates& r) {
+// The effective rate first (nonces per wall-clock second, --intensity rests included: what
+// the pool sees and what a coordinator is told), then the rate while hashing when they differ.
+std::string rates_text(const worker::Miner::Rates& r, double intensity) {
   std::string s = si_rate(r.total, "H");
+  if (intensity < 100)
+    s += " effective (" + si_rate(r.hashing, "H") + " while hashing, " + std::to_string(static_cast<int>(intensity)) +
+         "% intensity)";
   if (r.per_backend.size() > 1 || (r.per_backend.size() == 1 && r.per_backend.begin()->second > 0)) {
     s += " [";
     bool first = true;
@@ -106,10 +115,11 @@ int run_worker(Opts& o) {
   if (cc.urls.empty()) usage_error("worker needs --url stratum+tcp://HOST:PORT");
   if (o.id != "G06") usage_error("--id is for seed:// (a coordinator's file task names its own identifier)");
   if (o.user.empty() || o.user.size() > 128) usage_error("--user must be 1..128 characters");
-  if (!(o.intensity > 0 && o.intensity <= 100)) usage_error("--intensity must be in (0, 100] percent");
-  if (!(o.seconds >= 0 && o.seconds <= 1e9)) usage_error("--seconds must be 0..1e9");
+  if (!(o.intensity >= 1 && o.intensity <= 100)) usage_error("--intensity must be 1..100 percent");
+  if (!(o.seconds >= 0 && o.seconds <= check::kYear)) usage_error("--seconds must be 0..31536000 (a year)");
   cc.user = o.user;
   cc.password = o.password;
+  cc.tls = tls_verify(o.tls, "worker", "the pool");
 
   // Resolve the backend now, so a bad name is a usage error rather than a failed search.
   Engine& e = Engine::instance();
@@ -132,7 +142,11 @@ int run_worker(Opts& o) {
   auto log = [&o](const std::string& line) {
     if (!o.quiet) std::fprintf(stderr, "worker: %s\n", line.c_str());
   };
-  client = std::make_unique<worker::PoolClient>(io, cc, miner, log);
+  try {
+    client = std::make_unique<worker::PoolClient>(io, cc, miner, log);
+  } catch (const std::runtime_error& e) {
+    failure(e.what());  // an unreadable --tls-ca file
+  }
   client->start();
   log("mining on " + devices +
       (o.intensity < 100 ? " at " + std::to_string(static_cast<int>(o.intensity)) + "% duty" : ""));
@@ -169,19 +183,18 @@ int run_worker(Opts& o) {
   on_signal();
   boost::asio::steady_timer end(io);
   if (o.seconds > 0) {
-    end.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(o.seconds * 1000)));
+    end.expires_after(netio::seconds_to(o.seconds));
     end.async_wait([&](boost::system::error_code ec) {
       if (!ec) finish();
     });
   }
   boost::asio::steady_timer status(io);
   std::function<void()> tick = [&] {
-    status.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(o.stats_interval * 1000)));
+    status.expires_after(netio::seconds_to(o.stats_interval));
     status.async_wait([&](boost::system::error_code ec) {
       if (ec) return;
       const auto& c = client->counts();
-      client->report_rate(miner.rates().total);
-      log(rates_text(miner.rates()) + ", accepted " + std::to_string(c.accepted) + ", rejected " +
+      log(rates_text(miner.rates(), o.intensity) + ", accepted " + std::to_string(c.accepted) + ", rejected " +
           std::to_string(c.rejected) + " (stale " + std::to_string(c.stale) + "), difficulty " +
           difficulty_text(c.difficulty) + (c.pool.empty() ? ", not connected" : ", " + c.pool));
       tick();
@@ -224,17 +237,27 @@ void add_worker(CLI::App& app, Runner& run) {
   CLI::App* sub = app.add_subcommand("worker", "Mine for a coordinator or pool (Stratum V1)");
   sub->add_option(
          "--url", o->urls,
-         "stratum+tcp://HOST:PORT or stratum+ssl://...; repeat for failover; or seed://HOST:PORT for the seed system's "
-         "plain protocol")
-      ->required();
-  sub->add_option("--user,-u", o->user, "Worker name shown by the coordinator (default hashforge)");
-  sub->add_option("--password,-p", o->password, "Password (default x)");
-  sub->add_option("--backend", o->backend, "Engine backend: a name, a list (avx512,opencl:0) or all; default the best");
+         "stratum+tcp://HOST:PORT or stratum+ssl://... (port 1..65535); repeat for failover; or seed://HOST:PORT for "
+         "the seed system's plain protocol")
+      ->required()
+      ->check(check::pool_url(true));
+  sub->add_option("--user,-u", o->user, "Worker name shown by the coordinator, 1..128 characters (default hashforge)")
+      ->check(check::text(1, 128));
+  sub->add_option("--password,-p", o->password, "Password, up to 1024 bytes (default x)")->check(check::text(0, 1024));
+  sub->add_option("--backend", o->backend, "Engine backend: a name, a list (avx512,opencl:0) or all; default the best")
+      ->check(check::non_empty());
   sub->add_option("--threads", o->threads, "CPU threads, 1..1024 (default: all cores)")->check(CLI::Range(1u, 1024u));
-  sub->add_option("--intensity", o->intensity, "Percent of the time spent hashing, 1..100 (default 100)");
-  sub->add_option("--seconds,-t", o->seconds, "Stop after this long (default: until interrupted; seed://: 60)");
-  sub->add_option("--id", o->id, "seed://: the identifier the server appends after the nonce (default G06)");
-  sub->add_option("--stats-interval", o->stats_interval, "Seconds between status lines on stderr (0: none)");
+  sub->add_option("--intensity", o->intensity, "Percent of the time spent hashing, 1..100 (default 100)")
+      ->check(check::number(1, 100));
+  sub->add_option(
+         "--seconds,-t", o->seconds,
+         "Stop after this long, at most 31536000 (a year; default: until interrupted; seed://: 60, at most 1e7)")
+      ->check(check::seconds(0, check::kYear));
+  sub->add_option("--id", o->id, "seed://: the identifier the server appends after the nonce (default G06)")
+      ->check(check::identifier());
+  sub->add_option("--stats-interval", o->stats_interval, "Seconds between status lines on stderr, 0.1..86400 (0: none)")
+      ->check(check::seconds(0.1, check::kDay, false, true));
+  add_tls_options(sub, o->tls, "the pool");
   sub->add_flag("--json", o->json, "Summary at exit as JSON");
   sub->add_flag("--quiet,-q", o->quiet, "No log lines");
   sub->callback([&run, o] { run = [o] { return run_worker(*o); }; });

@@ -5,6 +5,9 @@
 # and CMake's cache would otherwise carry one script's choices into the other).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache: paths relative to the checkout and no working-folder hash, so a fresh clone in
+# another folder (CI's) reuses what an earlier build compiled.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 # CUDA (when the toolkit is there): every GPU generation from Turing to Hopper plus PTX,
 # unless HF_CUDA_ARCHS says otherwise (CI builds one).
 archs="${HF_CUDA_ARCHS:-75-real;80-real;86-real;89-real;90-real;90-virtual}"

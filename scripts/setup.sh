@@ -8,6 +8,7 @@ PKGS=(
   libboost1.81-dev libboost-json1.81-dev   # Boost.JSON (machine output); 1.81, not Debian's default 1.74
   libssl-dev                                # OpenSSL: test oracle, bench anchor, TLS for Stratum
   openssl                                   # the openssl command: self-signed certificates in tests
+  ca-certificates                           # the system CA store: workers and the proxy check stratum+ssl pools against it
   python3                                   # network tests drive the binary from Python (stdlib only)
   chromium chromium-driver python3-selenium # the dashboard test: a real browser, headless
   libgtest-dev                              # GoogleTest

@@ -11,6 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
+# ccache: paths relative to the checkout and no working-folder hash, so a fresh clone in
+# another folder (CI's) reuses what an earlier build compiled.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 phase() { echo "== $1 ($(( $(date +%s) - t0 )) s elapsed)"; }
 # CUDA (when the toolkit is there): one architecture plus PTX is enough to prove it builds.
 archs="${HF_CUDA_ARCHS:-90-real;90-virtual}"

@@ -33,7 +33,6 @@ struct ChunkResult {
 bool better(const Hit& a, const Hit& b) { return a.key < b.key || (a.key == b.key && a.nonce < b.nonce); }
 
 Bytes with_placeholder(const SearchJob& job, std::size_t width) {
-  if (fixed_width(job.nonce) != 0) return job.message;
   // Varying decimal: the digits are inserted at the offset, not written over the message.
   Bytes m(job.message.begin(), job.message.begin() + static_cast<std::ptrdiff_t>(job.nonce.offset));
   m.resize(m.size() + width, '0');
@@ -86,7 +85,12 @@ SearchResult run_search(Engine::Impl& eng, const SearchJob& job, const RunOption
   std::vector<Part> parts;
   for (auto& fp : fparts) {
     Part p;
-    p.ps = std::make_unique<PreparedSearch>(job.algo, with_placeholder(job, fp.width), job.nonce, fp.width, job.order);
+    // A fixed-width field is prepared from the job's own message: no copy of a template
+    // that may be a whole file.
+    p.ps = fixed_width(job.nonce) != 0
+               ? std::make_unique<PreparedSearch>(job.algo, job.message, job.nonce, fp.width, job.order, false)
+               : std::make_unique<PreparedSearch>(job.algo, with_placeholder(job, fp.width), job.nonce, fp.width,
+                                                  job.order, false);
     p.range = fp.range;
     parts.push_back(std::move(p));
   }

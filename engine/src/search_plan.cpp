@@ -1,6 +1,7 @@
 #include "search_plan.hpp"
 
 #include <cstring>
+#include <stdexcept>
 
 #include "sha_core.hpp"
 
@@ -45,19 +46,24 @@ void build_block_plan(cpu::BlockPlan& bp, const std::uint32_t W[16], std::uint32
 }
 
 PreparedSearch::PreparedSearch(Algo algo, const Bytes& message, const NonceField& field, std::size_t width,
-                               ByteOrder order)
-    : algo_(algo), order_(order), field_(field), width_(width), message_(message) {
+                               ByteOrder order, bool keep_message)
+    : algo_(algo), order_(order), field_(field), width_(width) {
+  // The message may be as large as a file (the file task): it is compressed in place, and
+  // only the blocks from the nonce's on are copied (padded, field bytes zero), so preparing
+  // a search costs no second copy of it.
+  kept_ = keep_message;
+  if (keep_message) message_ = message;
   const std::size_t first_block = field.offset / 64;
+  const std::size_t head = first_block * 64;  // whole blocks before the nonce: all message bytes
   const std::size_t total = sha::padded_size(message.size());
-  Bytes padded(total);
-  std::memcpy(padded.data(), message.data(), message.size());
-  sha::write_padding(padded.data() + message.size(), total - message.size(), message.size());
-  std::memset(padded.data() + field.offset, 0, width);
+  tail_.resize(total - head);
+  std::memcpy(tail_.data(), message.data() + head, message.size() - head);
+  sha::write_padding(tail_.data() + (message.size() - head), total - message.size(), message.size());
+  field_in_tail_ = field.offset - head;
+  std::memset(tail_.data() + field_in_tail_, 0, width);
 
   std::memcpy(plan_.midstate, IV256, sizeof IV256);
-  sha256_compress_ref(plan_.midstate, padded.data(), first_block);
-  tail_.assign(padded.begin() + static_cast<std::ptrdiff_t>(first_block * 64), padded.end());
-  field_in_tail_ = field.offset - first_block * 64;
+  sha256_compress_ref(plan_.midstate, message.data(), first_block);
 
   const std::size_t first_word = field_in_tail_ / 4;
   const std::size_t last_word = (field_in_tail_ + width - 1) / 4;
@@ -158,6 +164,7 @@ Digest PreparedSearch::digest_of(std::uint64_t nonce, std::uint8_t* scratch) con
 }
 
 Bytes PreparedSearch::message_with(std::uint64_t nonce) const {
+  if (!kept_) throw std::logic_error("PreparedSearch::message_with: the message was not kept");
   Bytes m = message_;
   encode_nonce(field_, nonce, m.data() + field_.offset);
   return m;

@@ -14,8 +14,11 @@ namespace hf {
 class PreparedSearch {
  public:
   // `message` is the full template with `width` placeholder bytes at field.offset
-  // (for varying decimal the caller inserts them). algo is sha256 or sha256d.
-  PreparedSearch(Algo algo, const Bytes& message, const NonceField& field, std::size_t width, ByteOrder order);
+  // (for varying decimal the caller inserts them). algo is sha256 or sha256d. The search
+  // needs only the midstate and the tail; keep_message keeps a copy of the whole template
+  // for message_with(), which a search of a large file does without.
+  PreparedSearch(Algo algo, const Bytes& message, const NonceField& field, std::size_t width, ByteOrder order,
+                 bool keep_message = true);
   PreparedSearch(const PreparedSearch&) = delete;
   PreparedSearch& operator=(const PreparedSearch&) = delete;
 
@@ -36,7 +39,8 @@ class PreparedSearch {
   // Nonce-dependent word k (plan().aw_index[k]) with the field's bytes zero and the message
   // bytes that share the word in place.
   std::uint32_t aw_template(unsigned k) const { return aw_template_[k]; }
-  // The whole message with nonce n written in (for callers that print or save it).
+  // The whole message with nonce n written in (for callers that print or save it); only
+  // when the message was kept.
   Bytes message_with(std::uint64_t nonce) const;
 
  private:
@@ -44,8 +48,9 @@ class PreparedSearch {
   ByteOrder order_;
   NonceField field_;
   std::size_t width_;
-  Bytes message_;  // template with placeholder
-  Bytes tail_;     // padded bytes from the nonce's first block on, field bytes zero
+  Bytes message_;  // template with placeholder, if kept
+  bool kept_ = true;
+  Bytes tail_;  // padded bytes from the nonce's first block on, field bytes zero
   std::size_t field_in_tail_;
   std::uint32_t aw_template_[cpu::kMaxAffectedWords] = {};
   int vary_byte_ = -1;  // byte of the field that alone differs within an aligned batch, or -1

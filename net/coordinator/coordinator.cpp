@@ -1,5 +1,6 @@
 #include "net/coordinator/coordinator.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -10,6 +11,9 @@
 #include "hashforge/hex.hpp"
 #include "net/coordinator/seed_server.hpp"
 #include "net/coordinator/stratum_session.hpp"
+#include "net/io/atomic_file.hpp"
+#include "net/io/duration.hpp"
+#include "net/io/printable.hpp"
 #include "net/stratum/notify.hpp"
 
 namespace hf::coord {
@@ -48,8 +52,12 @@ std::uint64_t Coordinator::unix_now() const {
 }
 
 void Coordinator::log(const std::string& line) const {
-  if (cfg_.log) return cfg_.log(line);
-  std::fprintf(stderr, "coordinator: %s\n", line.c_str());
+  // Names, user agents, close reasons and pool messages in these lines come from peers:
+  // control characters are escaped here, for every line, so that no peer can forge a line
+  // or send escape sequences to the terminal of whoever reads the log.
+  const std::string safe = netio::printable(line, 4096);
+  if (cfg_.log) return cfg_.log(safe);
+  std::fprintf(stderr, "coordinator: %s\n", safe.c_str());
 }
 
 void Coordinator::start() {
@@ -60,10 +68,17 @@ void Coordinator::start() {
     tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
     tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    // Read here with a cap, not by OpenSSL from the path: a pipe that never ends would hold
+    // its reader forever.
+    std::string why;
+    const auto cert = netio::read_file(cfg_.cert_file, kMaxPemFile, &why);
+    if (!cert) throw std::runtime_error("cannot load certificate " + why);
+    const auto key = netio::read_file(cfg_.key_file, kMaxPemFile, &why);
+    if (!key) throw std::runtime_error("cannot load key " + why);
     boost::system::error_code ec;
-    tls_->use_certificate_chain_file(cfg_.cert_file, ec);
+    tls_->use_certificate_chain(asio::buffer(*cert), ec);
     if (ec) throw std::runtime_error("cannot load certificate " + cfg_.cert_file + ": " + ec.message());
-    tls_->use_private_key_file(cfg_.key_file, asio::ssl::context::pem, ec);
+    tls_->use_private_key(asio::buffer(*key), asio::ssl::context::pem, ec);
     if (ec) throw std::runtime_error("cannot load key " + cfg_.key_file + ": " + ec.message());
   }
   if (cfg_.job_file.empty() && !cfg_.file_task && cfg_.upstream.empty())
@@ -89,6 +104,8 @@ void Coordinator::start() {
     uc.user = cfg_.upstream_user;
     uc.password = cfg_.upstream_password;
     uc.version_mask = cfg_.version_mask;
+    uc.min_difficulty = cfg_.vardiff_cfg.min_difficulty;
+    uc.tls = cfg_.upstream_tls;
     UpstreamPool::Events ev;
     ev.ready = [this](const UpstreamLink& l) { return on_upstream_ready(l); };
     ev.job = [this](mining::StratumJob j, double d) { on_upstream_job(std::move(j), d); };
@@ -101,6 +118,7 @@ void Coordinator::start() {
     upstream_ =
         std::make_unique<UpstreamPool>(io_, std::move(uc), std::move(ev), [this](const std::string& l) { log(l); });
   }
+  gate_ = std::make_shared<netio::ConnGate>(cfg_.max_connections);
   if (cfg_.file_task) {
     files_ = std::make_unique<FileTaskRunner>(io_, *cfg_.file_task, [this](const std::string& l) { log(l); });
     files_->on_finished([this] {
@@ -109,6 +127,7 @@ void Coordinator::start() {
     for (const std::string& l : cfg_.seed_listen) {
       auto srv =
           std::make_unique<SeedServer>(io_, *files_, cfg_.seed_clients, [this](const std::string& l) { log(l); });
+      srv->share_gate(gate_);
       srv->listen(l);
       seed_servers_.push_back(std::move(srv));
     }
@@ -152,34 +171,33 @@ void Coordinator::listen_on(const std::string& where, bool tls) {
   auto acc = netio::listen_on(io_, where, &bound);
   endpoints_.push_back(std::string(tls ? "stratum+ssl://" : "stratum+tcp://") + bound);
   acceptors_.push_back(acc);
-  asio::co_spawn(io_, accept_loop(acc, tls), asio::detached);
+  netio::AcceptOptions opt;
+  opt.what = tls ? "stratum (TLS)" : "stratum";
+  // A miner refused over plain TCP reads one Stratum error line saying why before the close;
+  // over TLS nothing can be said before a handshake, so it gets the close alone.
+  if (!tls)
+    opt.refusal = stratum::encode_error(nullptr, static_cast<int>(mining::StratumError::other),
+                                        "too many connections; try later");
+  opt.log = [this](const std::string& l) { log(l); };
+  asio::co_spawn(io_,
+                 netio::accept_loop(acc, gate_, std::move(opt),
+                                    [this, tls](tcp::socket sock, netio::ConnSlot slot) {
+                                      on_accept(std::move(sock), std::move(slot), tls);
+                                    }),
+                 asio::detached);
 }
 
 std::vector<std::string> Coordinator::endpoints() const { return endpoints_; }
 
-asio::awaitable<void> Coordinator::accept_loop(std::shared_ptr<tcp::acceptor> acc, bool tls) {
-  while (!stopping_) {
-    boost::system::error_code ec;
-    tcp::socket sock = co_await acc->async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      if (stopping_ || ec == asio::error::operation_aborted) break;
-      // Out of file descriptors and the like: wait a moment instead of spinning.
-      log("accept failed: " + ec.message());
-      asio::steady_timer t(io_, std::chrono::milliseconds(100));
-      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;
-    }
-    if (sessions_.size() >= cfg_.max_connections) {
-      sock.close(ec);  // over the limit: refuse without reading
-      continue;
-    }
-    ++connections_total_;
-    auto stream = tls ? netio::make_tls_stream(std::move(sock), *tls_, true) : netio::make_tcp_stream(std::move(sock));
-    auto s = std::make_shared<StratumSession>(*this, std::move(stream), tls);
-    sessions_.insert(s.get());
-    asio::co_spawn(
-        io_, [s]() { return s->run(); }, asio::detached);
-  }
+void Coordinator::on_accept(tcp::socket sock, netio::ConnSlot slot, bool tls) {
+  if (stopping_) return;
+  ++connections_total_;
+  auto stream = tls ? netio::make_tls_stream(std::move(sock), *tls_, true) : netio::make_tcp_stream(std::move(sock));
+  auto s = std::make_shared<StratumSession>(*this, std::move(stream), tls);
+  sessions_.insert(s.get());
+  slots_.emplace(s.get(), std::move(slot));
+  asio::co_spawn(
+      io_, [s]() { return s->run(); }, asio::detached);
 }
 
 const std::string& Coordinator::notify_line(const mining::StratumJob& job) {
@@ -190,7 +208,10 @@ const std::string& Coordinator::notify_line(const mining::StratumJob& job) {
   return notify_line_;
 }
 
-void Coordinator::session_ended(StratumSession* s) { sessions_.erase(s); }
+void Coordinator::session_ended(StratumSession* s) {
+  sessions_.erase(s);
+  slots_.erase(s);  // its place in the gate is free
+}
 
 std::optional<Bytes> Coordinator::take_extranonce1(std::string* why) {
   if (upstream_ && !up_link_) {
@@ -231,7 +252,11 @@ std::uint32_t Coordinator::version_mask() const {
   return up_link_ ? cfg_.version_mask & up_link_->version_mask : 0;
 }
 
-double Coordinator::difficulty_cap() const { return upstream_ && up_link_ ? upstream_->difficulty() : INFINITY; }
+double Coordinator::difficulty_cap() const {
+  // A pool may ask for a difficulty below any target a worker can take (5e-324): workers are
+  // then held at --min-difficulty, and every share is still forwarded (it meets the pool's).
+  return upstream_ && up_link_ ? std::max(upstream_->difficulty(), cfg_.vardiff_cfg.min_difficulty) : INFINITY;
+}
 
 std::string Coordinator::on_upstream_ready(const UpstreamLink& link) {
   if (link.extranonce2_size < own_en1_size_ + 2)
@@ -286,25 +311,28 @@ bool Coordinator::forward_share(const std::string& job_id, const Bytes& own_en1,
   return true;
 }
 
-mining::WorkerStats& Coordinator::new_worker_stats() {
+std::shared_ptr<mining::WorkerStats> Coordinator::new_worker_stats() {
+  return std::make_shared<mining::WorkerStats>(now());
+}
+
+void Coordinator::list_worker(const std::shared_ptr<mining::WorkerStats>& w) {
   const double t = now();
   // Forget disconnected workers after an hour, and the oldest of them beyond 10,000.
   std::size_t gone = 0;
+  for (const auto& [id, rec] : workers_) gone += !rec->connected;
   for (auto it = workers_.begin(); it != workers_.end();) {
-    if (!it->second->connected) ++gone;
-    if (!it->second->connected && (t - it->second->last_seen > 3600 || gone > 10'000)) {
+    if (!it->second->connected && (gone > 10'000 || t - it->second->last_seen > 3600)) {
       it = workers_.erase(it);
       --gone;
     } else {
       ++it;
     }
   }
-  auto w = std::make_unique<mining::WorkerStats>(t);
   w->id = next_worker_++;
-  mining::WorkerStats& ref = *w;
-  workers_.emplace(ref.id, std::move(w));
-  return ref;
+  workers_.emplace(w->id, w);
 }
+
+void Coordinator::unlist_worker(std::uint64_t id) { workers_.erase(id); }
 
 void Coordinator::on_share_result(const mining::WorkerStats& w, bool accepted, double difficulty,
                                   const std::string& hash_shown, bool block) {
@@ -326,12 +354,10 @@ void Coordinator::on_share_result(const mining::WorkerStats& w, bool accepted, d
 
 void Coordinator::load_jobs() {
   if (cfg_.job_file.empty()) throw std::runtime_error("no job source: give --header-job FILE");
-  std::ifstream f(cfg_.job_file, std::ios::binary);
-  if (!f) throw std::runtime_error("cannot read job file " + cfg_.job_file);
-  std::stringstream ss;
-  ss << f.rdbuf();
   std::string why;
-  auto t = mining::parse_job_file(ss.str(), &why);
+  const auto text = netio::read_file(cfg_.job_file, kMaxJobFile, &why);
+  if (!text) throw std::runtime_error("job file " + why);
+  auto t = mining::parse_job_file(std::string_view(reinterpret_cast<const char*>(text->data()), text->size()), &why);
   if (!t) throw std::runtime_error(cfg_.job_file + ": " + why);
   for (const auto& j : *t)
     if (j.extranonce2_size != t->front().extranonce2_size)
@@ -378,7 +404,7 @@ void Coordinator::issue_job() {
 asio::awaitable<void> Coordinator::job_loop() {
   auto timer = job_timer_;
   while (!stopping_) {
-    timer->expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(cfg_.job_interval * 1000)));
+    timer->expires_after(netio::seconds_to(cfg_.job_interval));
     boost::system::error_code ec;
     co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (stopping_) break;
@@ -410,51 +436,52 @@ void Coordinator::shutdown() {
   if (sample_timer_) sample_timer_->cancel();
   if (files_) files_->stop();
   for (auto& s : seed_servers_) s->stop();
+  // An address that does not parse (the command line checks it; a config might not) sends
+  // workers back to this address: shutting down must not fail half way.
   std::string host, port, why;
-  if (!cfg_.reconnect_to.empty()) netio::split_host_port(cfg_.reconnect_to, &host, &port, &why);
+  if (cfg_.reconnect_to.empty() || !netio::split_host_port(cfg_.reconnect_to, &host, &port, &why)) host.clear();
   for (StratumSession* s : std::set<StratumSession*>(sessions_)) {
     s->send_reconnect(host, port, 0);
     s->close_after_flush("coordinator shutting down");
   }
 }
 
-json::object Coordinator::stats() const {
-  const double t = now();
-  json::array workers;
-  double r1 = 0, r5 = 0, r60 = 0;
-  std::size_t connected = 0;
-  for (const auto& [id, w] : workers_) {
-    if (w->connected) {
-      ++connected;
-      r1 += w->r1m.rate(t);
-      r5 += w->r5m.rate(t);
-      r60 += w->r1h.rate(t);
-    }
-    workers.push_back(
-        json::object{{"id", id},
-                     {"name", w->name},
-                     {"address", w->address},
-                     {"agent", w->agent},
-                     {"backend", w->backend},
-                     {"devices", w->devices},
-                     {"connected", w->connected},
-                     {"difficulty", w->difficulty},
-                     {"hashrate", json::object{{"1m", w->r1m.rate(t)}, {"5m", w->r5m.rate(t)}, {"1h", w->r1h.rate(t)}}},
-                     {"reported_rate", w->reported_rate},
-                     {"accepted", w->accepted},
-                     {"rejected", w->rejected},
-                     {"stale", w->stale},
-                     {"duplicate", w->duplicate},
-                     {"low_difficulty", w->low},
-                     {"blocks", w->blocks},
-                     {"forwarded", w->forwarded},
-                     {"pool_accepted", w->pool_accepted},
-                     {"pool_rejected", w->pool_rejected},
-                     {"best_difficulty", w->best_difficulty},
-                     {"best_hash", w->best_hash},
-                     {"connected_seconds", t - w->connected_at},
-                     {"last_seen_seconds_ago", t - w->last_seen}});
-  }
+void Coordinator::Totals::add(const mining::WorkerStats& w, double t) {
+  if (!w.connected) return;
+  ++connected;
+  r1 += w.r1m.rate(t);
+  r5 += w.r5m.rate(t);
+  r60 += w.r1h.rate(t);
+  reported += w.reported_rate;
+}
+
+json::object Coordinator::worker_json(const mining::WorkerStats& w, double t) const {
+  return json::object{{"id", w.id},
+                      {"name", w.name},
+                      {"address", w.address},
+                      {"agent", w.agent},
+                      {"backend", w.backend},
+                      {"devices", w.devices},
+                      {"connected", w.connected},
+                      {"difficulty", w.difficulty},
+                      {"hashrate", json::object{{"1m", w.r1m.rate(t)}, {"5m", w.r5m.rate(t)}, {"1h", w.r1h.rate(t)}}},
+                      {"reported_rate", w.reported_rate},
+                      {"accepted", w.accepted},
+                      {"rejected", w.rejected},
+                      {"stale", w.stale},
+                      {"duplicate", w.duplicate},
+                      {"low_difficulty", w.low},
+                      {"blocks", w.blocks},
+                      {"forwarded", w.forwarded},
+                      {"pool_accepted", w.pool_accepted},
+                      {"pool_rejected", w.pool_rejected},
+                      {"best_difficulty", w.best_difficulty},
+                      {"best_hash", w.best_hash},
+                      {"connected_seconds", t - w.connected_at},
+                      {"last_seen_seconds_ago", t - w.last_seen}};
+}
+
+json::object Coordinator::stats_head(double t, const Totals& tot, bool with_history) const {
   json::object job;
   if (auto j = book_.current()) {
     const mining::NotifyFields f = mining::to_notify(*j);
@@ -472,23 +499,127 @@ json::object Coordinator::stats() const {
   }
   json::array eps;
   for (const auto& e : endpoints_) eps.emplace_back(e);
-  json::array history;
-  for (const auto& [when, rate] : history_) history.push_back(json::array{when, rate});
-  return {{"uptime_seconds", t},
-          {"listen", eps},
-          {"connections", sessions_.size()},
-          {"connections_total", connections_total_},
-          {"workers_connected", connected},
-          {"hashrate", json::object{{"1m", r1}, {"5m", r5}, {"1h", r60}}},
-          {"accepted", accepted_},
-          {"rejected", rejected_},
-          {"blocks", blocks_},
-          {"best", json::object{{"difficulty", best_difficulty_}, {"hash", best_hash_}, {"worker", best_worker_}}},
-          {"job", job},
-          {"upstream", upstream_ ? json::value(upstream_->stats()) : json::value(nullptr)},
-          {"file_task", files_ ? json::value(files_->stats()) : json::value(nullptr)},
-          {"history", history},
-          {"workers", workers}};
+  json::object o{
+      {"uptime_seconds", t},
+      {"listen", eps},
+      {"connections", sessions_.size()},
+      {"connections_total", connections_total_},
+      {"connections_refused", gate_ ? gate_->refused() : 0},
+      {"workers_connected", tot.connected},
+      {"hashrate", json::object{{"1m", tot.r1}, {"5m", tot.r5}, {"1h", tot.r60}}},
+      {"reported_rate", tot.reported},
+      {"accepted", accepted_},
+      {"rejected", rejected_},
+      {"blocks", blocks_},
+      {"best", json::object{{"difficulty", best_difficulty_}, {"hash", best_hash_}, {"worker", best_worker_}}},
+      {"job", job},
+      {"upstream", upstream_ ? json::value(upstream_->stats()) : json::value(nullptr)},
+      {"file_task", files_ ? json::value(files_->stats()) : json::value(nullptr)}};
+  if (with_history) {
+    json::array history;
+    for (const auto& [when, rate] : history_) history.push_back(json::array{when, rate});
+    o["history"] = std::move(history);
+  }
+  return o;
+}
+
+json::object Coordinator::stats() const {
+  const double t = now();
+  Totals tot;
+  json::array workers;
+  for (const auto& [id, w] : workers_) {
+    tot.add(*w, t);
+    workers.push_back(worker_json(*w, t));
+  }
+  json::object o = stats_head(t, tot, true);
+  o["workers"] = std::move(workers);
+  return o;
+}
+
+json::object Coordinator::summary() const {
+  const double t = now();
+  Totals tot;
+  for (const auto& [id, w] : workers_) tot.add(*w, t);
+  return stats_head(t, tot, false);
+}
+
+std::shared_ptr<const std::string> Coordinator::build_stats_body() const {
+  std::string doc = json::serialize(stats());
+  doc += '\n';
+  return std::make_shared<const std::string>(std::move(doc));
+}
+
+namespace {
+// Earlier /api/stats documents that slow readers may still hold before a rebuild waits: with
+// 10,000 workers a document is about 5 MB, so at most this many more are pinned at once.
+constexpr std::size_t kStatsPinned = 4;
+// Workers serialized between two turns of the event loop: about a millisecond's work.
+constexpr std::size_t kStatsSlice = 256;
+}  // namespace
+
+Coordinator::StatsBody Coordinator::stats_body() {
+  const double t = now();
+  std::erase_if(stats_pinned_, [](const std::weak_ptr<const std::string>& w) { return w.expired(); });
+  // While earlier documents are still being sent to slow readers, the current one is served
+  // (however old) rather than piling up more of them.
+  const bool room = stats_pinned_.size() < kStatsPinned;
+  auto publish = [this](std::shared_ptr<const std::string> doc, double built) {
+    if (stats_doc_) stats_pinned_.push_back(stats_doc_);
+    stats_doc_ = std::move(doc);
+    stats_built_ = built;
+  };
+  if (!stats_doc_ || (room && t - stats_built_ > kStatsStale)) {
+    // Nobody has asked for a while: build it now, so the answer is not an old one.
+    publish(build_stats_body(), t);
+  } else if (room && t - stats_built_ >= kStatsFresh && !stats_building_) {
+    // Asked for steadily: serve this one and build the next between other work.
+    stats_building_ = true;
+    asio::co_spawn(
+        io_,
+        [this, publish]() -> asio::awaitable<void> {
+          const double built = now();
+          std::shared_ptr<const std::string> doc;
+          try {
+            doc = co_await rebuild_stats_body();
+          } catch (const std::exception&) {
+            // Out of memory and the like: the next request tries again.
+          }
+          stats_building_ = false;
+          if (doc && built > stats_built_) publish(std::move(doc), built);
+        },
+        asio::detached);
+  }
+  return {stats_doc_, std::max(0.0, t - stats_built_)};
+}
+
+asio::awaitable<std::shared_ptr<const std::string>> Coordinator::rebuild_stats_body() {
+  // The same document as stats() gives, written a slice of workers at a time with a turn of
+  // the event loop between slices: 10,000 workers take tens of milliseconds to serialize,
+  // which Stratum replies must not wait behind. Workers are visited by id, so records added
+  // or pruned meanwhile are simply seen or not.
+  const double t = now();
+  Totals tot;
+  std::string list = "[";
+  std::uint64_t next = 0;
+  std::size_t n = 0;
+  for (auto it = workers_.lower_bound(next); it != workers_.end(); it = workers_.lower_bound(next)) {
+    const mining::WorkerStats& w = *it->second;
+    next = it->first + 1;
+    tot.add(w, t);
+    if (list.size() > 1) list += ',';
+    list += json::serialize(worker_json(w, t));
+    if (++n % kStatsSlice == 0) {
+      co_await asio::post(io_, asio::use_awaitable);
+      if (stopping_) co_return nullptr;
+    }
+  }
+  list += ']';
+  std::string doc = json::serialize(stats_head(t, tot, true));
+  doc.pop_back();  // its closing brace: the workers go last, as in stats()
+  doc += ",\"workers\":";
+  doc += list;
+  doc += "}\n";
+  co_return std::make_shared<const std::string>(std::move(doc));
 }
 
 }  // namespace hf::coord

@@ -19,6 +19,7 @@
 
 #include "net/coordinator/file_task_runner.hpp"
 #include "net/coordinator/upstream_pool.hpp"
+#include "net/io/accept.hpp"
 #include "net/io/line_conn.hpp"
 #include "net/mining/job_book.hpp"
 #include "net/mining/job_file.hpp"
@@ -40,6 +41,7 @@ struct CoordinatorConfig {
   // Proxy mode: a real Stratum pool's URLs, primary first, then backups.
   std::vector<std::string> upstream;
   std::string upstream_user = "hashforge", upstream_password = "x";
+  netio::TlsVerify upstream_tls;  // how a stratum+ssl pool's certificate is checked
   // Each worker's extranonce1 is the pool's plus this many bytes of its own; the pool's
   // extranonce2 must leave at least 2 bytes after them.
   unsigned proxy_prefix_bytes = 2;
@@ -53,6 +55,9 @@ struct CoordinatorConfig {
   std::uint32_t version_mask = 0x1fffe000;  // BIP 310 bits workers may roll; 0 refuses
   netio::LineLimits limits;
   std::chrono::milliseconds auth_timeout{60'000};  // subscribe and authorize within this
+  // Stratum connections held at once over every Stratum and plain-protocol listener; the
+  // newest over it is refused at once (see AcceptOptions::refusal). The command fits it under
+  // the descriptor limit (netio::plan_descriptors).
   std::size_t max_connections = 20'000;
   int max_bad_lines = 16;                       // malformed requests before the connection is closed
   std::string password;                         // required of mining.authorize when not empty
@@ -74,6 +79,18 @@ class Coordinator {
   std::vector<std::string> endpoints() const;       // "stratum+tcp://127.0.0.1:3333", ...
   std::vector<std::string> seed_endpoints() const;  // "seed://127.0.0.1:50010", ...
   json::object stats() const;
+  // /api/stats: stats() serialized once and shared by every reply (a slow reader pins this
+  // one copy), with its age in seconds. A document younger than kStatsFresh is served as it
+  // is; an older one is still served while a new one is built in slices between other work,
+  // so pollers never stall Stratum; one older than kStatsStale is rebuilt at once.
+  struct StatsBody {
+    std::shared_ptr<const std::string> doc;
+    double age = 0;
+  };
+  StatsBody stats_body();
+  static constexpr double kStatsFresh = 0.25, kStatsStale = 2;
+  // stats() without the per-worker list and the chart: cheap, for summary lines.
+  json::object summary() const;
   const CoordinatorConfig& config() const { return cfg_; }
   FileTaskRunner* file_task() { return files_.get(); }
   // Called when the file task has written its result (the command may then exit).
@@ -102,7 +119,11 @@ class Coordinator {
   bool forward_share(const std::string& job_id, const Bytes& own_en1, const mining::Submit& s,
                      const mining::Hash32& hash, std::function<void(PoolAnswer)> done);
   void session_ended(StratumSession* s);
-  mining::WorkerStats& new_worker_stats();
+  // A new connection's record, listed in the statistics only once list_worker() is called
+  // (when it subscribes or authorizes): a connection that never does costs no record.
+  std::shared_ptr<mining::WorkerStats> new_worker_stats();
+  void list_worker(const std::shared_ptr<mining::WorkerStats>& w);
+  void unlist_worker(std::uint64_t id);
   void on_share_result(const mining::WorkerStats& w, bool accepted, double difficulty, const std::string& hash_shown,
                        bool block);
   void log_share(const json::object& record);
@@ -110,10 +131,25 @@ class Coordinator {
 
  private:
   void listen_on(const std::string& where, bool tls);
-  asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acc, bool tls);
+  void on_accept(tcp::socket sock, netio::ConnSlot slot, bool tls);
+  // The pieces of stats(): the totals over every worker, one worker, and everything else.
+  struct Totals {
+    std::size_t connected = 0;
+    double r1 = 0, r5 = 0, r60 = 0;  // from accepted shares
+    double reported = 0;             // what hashforge workers say they do
+    void add(const mining::WorkerStats& w, double t);
+  };
+  json::object worker_json(const mining::WorkerStats& w, double t) const;
+  json::object stats_head(double t, const Totals& tot, bool with_history) const;
+  std::shared_ptr<const std::string> build_stats_body() const;               // at once
+  asio::awaitable<std::shared_ptr<const std::string>> rebuild_stats_body();  // in slices; null if stopped
   asio::awaitable<void> job_loop();
   asio::awaitable<void> sample_loop();
   void load_jobs();
+  // A job file holds a few jobs of at most one 16 KiB notify line each; a larger one (or a
+  // device such as /dev/zero) is refused while it is read.
+  static constexpr std::size_t kMaxJobFile = 1u << 20;
+  static constexpr std::size_t kMaxPemFile = 1u << 20;  // a certificate chain or a key
   void issue_job();
   std::string on_upstream_ready(const UpstreamLink& link);
   void on_upstream_job(mining::StratumJob job, double difficulty);
@@ -126,6 +162,8 @@ class Coordinator {
   std::vector<std::string> endpoints_;
   std::chrono::steady_clock::time_point t0_;
   std::set<StratumSession*> sessions_;
+  std::shared_ptr<netio::ConnGate> gate_;                   // Stratum and plain-protocol connections
+  std::map<const StratumSession*, netio::ConnSlot> slots_;  // each session's place in gate_
   std::set<std::uint32_t> en1_in_use_;
   std::uint32_t next_en1_;
   std::size_t own_en1_size_ = 4;  // proxy_prefix_bytes in proxy mode
@@ -142,7 +180,7 @@ class Coordinator {
   std::filesystem::file_time_type job_file_mtime_{};
   std::shared_ptr<asio::steady_timer> job_timer_;
   // Statistics of every worker seen; kept after disconnect for the dashboard, pruned by age.
-  std::map<std::uint64_t, std::unique_ptr<mining::WorkerStats>> workers_;
+  std::map<std::uint64_t, std::shared_ptr<mining::WorkerStats>> workers_;
   std::uint64_t next_worker_ = 1;
   std::uint64_t accepted_ = 0, rejected_ = 0, blocks_ = 0, connections_total_ = 0;
   double best_difficulty_ = 0;
@@ -152,6 +190,12 @@ class Coordinator {
   // The total 1-minute hash rate every kSampleSeconds for the last hour, for the chart.
   static constexpr double kSampleSeconds = 5;
   std::deque<std::pair<double, double>> history_;
+  // The last /api/stats document and when it was built; earlier ones still being sent to
+  // slow readers (a rebuild waits while too many are, so they cannot pile up).
+  std::shared_ptr<const std::string> stats_doc_;
+  double stats_built_ = 0;
+  bool stats_building_ = false;
+  std::vector<std::weak_ptr<const std::string>> stats_pinned_;
   std::shared_ptr<asio::steady_timer> sample_timer_;
   std::unique_ptr<FileTaskRunner> files_;
   std::function<void()> file_done_;

@@ -1,5 +1,7 @@
 #include "net/coordinator/dashboard_routes.hpp"
 
+#include <cstdio>
+
 namespace hf::coord {
 
 http::Router dashboard_routes(StatsFn stats) {
@@ -10,8 +12,14 @@ http::Router dashboard_routes(StatsFn stats) {
   r.get("/", serve_page);
   r.get("/index.html", serve_page);
   r.get("/api/stats", [stats = std::move(stats)](const http::Request&) {
-    http::Response res = http::Response::json(boost::json::serialize(stats()) + "\n");
+    const StatsDoc doc = stats();
+    http::Response res;
+    res.content_type = "application/json";
+    res.shared_body = doc.json;                    // referenced, never copied per reply
     res.headers.set("Cache-Control", "no-store");  // live numbers: never from a cache
+    char age[32];
+    std::snprintf(age, sizeof age, "%.3f", doc.age);
+    res.headers.set("X-Stats-Age", age);
     return res;
   });
   return r;

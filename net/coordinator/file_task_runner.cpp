@@ -1,12 +1,14 @@
 #include "net/coordinator/file_task_runner.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <stdexcept>
 
 #include "hashforge/hex.hpp"
+#include "hashforge/target.hpp"
 #include "net/io/atomic_file.hpp"
 #include "net/stratum/json_rpc.hpp"
 
@@ -57,6 +59,8 @@ void FileTaskRunner::start() {
     throw std::runtime_error("--file-nonces must be 1..4294967296 (8 hex digits)");
   if (!(cfg_.range_seconds >= 0.05 && cfg_.range_seconds <= 3600))
     throw std::runtime_error("--range-seconds must be 0.05..3600");
+  if (!(cfg_.max_rate >= 1e6 && cfg_.max_rate <= 1e15))
+    throw std::runtime_error("file task: max rate must be 1e6..1e15");
   if (cfg_.result_file.empty()) cfg_.result_file = cfg_.file + ".result";
   if (cfg_.record_file.empty()) cfg_.record_file = cfg_.result_file + ".json";
   if (cfg_.state_file.empty()) cfg_.state_file = cfg_.result_file + ".state.json";
@@ -129,6 +133,7 @@ void FileTaskRunner::send_begin(FilePeer* p) {
   const auto input = round_input();
   st.round = task_->round();
   st.ready = false;
+  st.late_range_id = 0;
   const std::size_t chunks = (input->size() + kChunkBytes - 1) / kChunkBytes;
   json::object begin{{"task", task_->id()},   {"round", task_->round()},         {"rounds", cfg_.rounds},
                      {"size", input->size()}, {"sha256", task_->input_sha256()}, {"identifier", cfg_.identifier},
@@ -159,6 +164,7 @@ std::string FileTaskRunner::ready(FilePeer* p, const json::array& params) {
   if (params[0].as_string() != task_->id() || !round || *round != task_->round() || it->second.round != task_->round())
     return "stale task or round";
   if (params[2].as_string() != task_->input_sha256()) return "sha256 does not match the file";
+  if (it->second.refused_round == task_->round()) return "a result of this worker was refused: no ranges this round";
   it->second.ready = true;
   hand_range(p, it->second);
   return {};
@@ -171,18 +177,30 @@ std::string FileTaskRunner::resend(FilePeer* p, const json::array& params) {
   return {};
 }
 
+double FileTaskRunner::range_rate(const FilePeer* p, const PeerState& st) const {
+  if (st.rate > 0) return st.rate;  // measured from its own results
+  // Unmeasured: a claimed rate is believed only up to a few times the best rate any worker
+  // has shown, so a client claiming 1e15 nonces/s cannot take the whole space at once.
+  const double claimed = p->peer_reported_rate();
+  const double cap = std::max(kFirstRate, kClaimedRateCap * best_rate_);
+  return std::isfinite(claimed) && claimed > 0 ? std::min(claimed, cap) : kFirstRate;
+}
+
 void FileTaskRunner::hand_range(FilePeer* p, PeerState& st) {
-  if (task_->finished() || stopping_round_ || !st.ready || st.range || st.round != task_->round()) return;
-  double rate = st.rate > 0 ? st.rate : p->peer_reported_rate();
-  if (!(rate > 0)) rate = 4e6;  // a first guess; the first result measures it
+  if (task_->finished() || stopping_round_ || !st.ready || st.range || st.late_range_id || st.round != task_->round() ||
+      st.refused_round == task_->round())
+    return;
+  const double rate = std::max(range_rate(p, st), kMinRate);
   double count = rate * cfg_.range_seconds;
   if (cfg_.seconds > 0) count = std::min(count, rate * std::max(cfg_.seconds - task_->current().elapsed, 0.5));
-  count = std::clamp(count, 65536.0, static_cast<double>(mining::kFileNonceSpace));
+  count = std::clamp(count, 1.0, static_cast<double>(mining::kFileNonceSpace));
   auto r = task_->current().book.take(static_cast<std::uint64_t>(count));
   if (!r) return;
   st.range = r;
   st.range_id = next_range_id_++;
   st.sent_at = now();
+  // Unanswered past a few times its expected time, the range goes to the others.
+  st.deadline = st.sent_at + kDeadlineFactor * static_cast<double>(r->count) / rate + kDeadlineSlack;
   p->send_line(stratum::encode_notification("hashforge.file.range", json::array{json::object{{"task", task_->id()},
                                                                                              {"round", task_->round()},
                                                                                              {"range", st.range_id},
@@ -192,6 +210,37 @@ void FileTaskRunner::hand_range(FilePeer* p, PeerState& st) {
 
 void FileTaskRunner::hand_ranges() {
   for (auto& [p, st] : peers_) hand_range(p, st);
+}
+
+void FileTaskRunner::expire_ranges() {
+  const double t = now();
+  for (auto& [p, st] : peers_) {
+    if (!st.range || t < st.deadline) continue;
+    const NonceRange r = *st.range;
+    task_->current().book.give_back(r);
+    st.late_range_id = st.range_id;
+    st.range.reset();
+    log_("file task: " + p->peer_name() + " missed its range deadline; nonces " + std::to_string(r.first) + "+" +
+         std::to_string(r.count) + " go to the next worker");
+    // It reports what it has now; that answer is refused, and it gets a range sized by it.
+    p->send_line(stratum::encode_notification("hashforge.file.stop", json::array{task_->id(), task_->round()}));
+  }
+}
+
+std::string FileTaskRunner::late_result(FilePeer* p, PeerState& st, const json::object& o) {
+  // Its nonces went to another worker, so none of it counts; what it covered in the time it
+  // took still tells how fast it really is, and its next range is sized by that.
+  std::uint64_t covered = 0;
+  if (const json::value* cv = o.if_contains("covered"); cv && cv->is_array())
+    for (const json::value& e : cv->as_array())
+      if (const json::array* a = e.if_array(); a && a->size() == 2)
+        if (auto n = as_u64(&(*a)[1])) covered += std::min<std::uint64_t>(*n, mining::kFileNonceSpace);
+  const double took = std::max(now() - st.sent_at, 0.05);
+  const double seen = static_cast<double>(covered) / took;
+  st.rate = std::max(kMinRate, std::min(range_rate(p, st), seen > 0 ? seen : range_rate(p, st) / 4));
+  st.late_range_id = 0;
+  hand_range(p, st);
+  return "the range was taken back at its deadline and went to another worker";
 }
 
 std::string FileTaskRunner::result(FilePeer* p, const json::array& params) {
@@ -205,16 +254,18 @@ std::string FileTaskRunner::result(FilePeer* p, const json::array& params) {
   const auto range = as_u64(o.if_contains("range"));
   if (!task || !task->is_string() || task->as_string() != task_->id() || !round || *round != task_->round())
     return "stale task or round";
+  if (range && st.late_range_id && *range == st.late_range_id) return late_result(p, st, o);
   if (!range || !st.range || *range != st.range_id) return "not the range this worker holds";
   const NonceRange r = *st.range;
   // What was searched: disjoint ranges inside the assigned one.
   std::vector<NonceRange> covered;
-  std::uint64_t hashes = 0;
+  std::uint64_t claimed = 0;
   const json::value* cv = o.if_contains("covered");
   auto bad = [&](const std::string& why) {
     task_->current().book.give_back(r);
     st.range.reset();
     st.ready = false;  // a worker that reports nonsense gets no more ranges this round
+    st.refused_round = task_->round();
     log_("file task: " + p->peer_name() + ": " + why + "; its range is free again");
     return why;
   };
@@ -228,9 +279,23 @@ std::string FileTaskRunner::result(FilePeer* p, const json::array& params) {
     if (!covered.empty() && *f < covered.back().first + covered.back().count)
       return bad("covered ranges overlap or are out of order");
     covered.push_back({*f, *n});
-    hashes += *n;
+    claimed += *n;
   }
+  // Only the run of covered nonces from the range's start counts (in whole grains, unless
+  // the whole range): scattered claims would cut the free nonces into slivers.
+  std::uint64_t prefix = 0;
+  for (const NonceRange& c : covered) {
+    if (c.first != r.first + prefix) break;
+    prefix += c.count;
+  }
+  const double took = now() - st.sent_at;
+  // No worker searches faster than max_rate: a claim beyond that for the time it held the
+  // range counts only up to it.
+  const double allowed = std::min(took * cfg_.max_rate, static_cast<double>(mining::kFileNonceSpace));
+  auto& cur = task_->current();
+  const std::uint64_t counted = cur.book.countable(r, std::min(prefix, static_cast<std::uint64_t>(allowed)));
   std::optional<std::uint32_t> nonce;
+  std::uint64_t verified = 0;
   if (!covered.empty()) {
     const json::value* bn = o.if_contains("best_nonce");
     nonce = bn && bn->is_string() ? mining::parse_nonce_hex8(bn->as_string()) : std::nullopt;
@@ -239,18 +304,34 @@ std::string FileTaskRunner::result(FilePeer* p, const json::array& params) {
       return *nonce >= c.first && *nonce - c.first < c.count;
     });
     if (!inside) return bad("best_nonce is outside the searched ranges");
+    // The claim cannot be checked in full, but it can be refuted: the best of n hashes is
+    // about 1/n of the hash space, and no claimed nonce may hash lower than the best.
+    const Digest best_hash = task_->hash_of(*nonce);
+    const Key best = key_of(best_hash, ByteOrder::digest);
+    if (!mining::claim_fits_best(claimed, best_hash))
+      return bad("claimed " + std::to_string(claimed) +
+                 " nonces, but its best hash is too high for a search of that many");
+    verified += *nonce >= r.first && *nonce - r.first < counted;
+    for (unsigned k = 0; counted > 0 && k < kSpotChecks; ++k) {
+      const auto n = static_cast<std::uint32_t>(r.first + spot_rng_() % counted);
+      if (key_of(task_->hash_of(n), ByteOrder::digest) < best)
+        return bad("nonce " + mining::nonce_hex8(n) + " of the claimed range hashes lower than the reported best");
+      ++verified;
+    }
   }
-  auto& cur = task_->current();
-  cur.book.finish(r, covered);
-  const double took = now() - st.sent_at;
-  if (hashes > 0 && took > 0.05) st.rate = hashes / took;
+  cur.book.finish(r, counted);
+  if (counted > 0) {
+    st.rate = static_cast<double>(counted) / std::max(took, 0.05);
+    best_rate_ = std::max(best_rate_, st.rate);
+  }
   st.range.reset();
   mining::FileWorkerRecord& rec = cur.workers[p->peer_name()];
   rec.name = p->peer_name();
   rec.address = p->peer_address();
   rec.backend = p->peer_backend();
-  rec.hashes += hashes;
-  rec.ranges.insert(rec.ranges.end(), covered.begin(), covered.end());
+  rec.claimed += counted;
+  rec.verified += std::min(verified, counted);
+  if (counted > 0) rec.ranges.push_back({r.first, counted});
   if (nonce) {
     const auto before = cur.best ? std::optional<std::uint32_t>(cur.best->nonce) : std::nullopt;
     task_->offer(*nonce, p->peer_name());
@@ -267,7 +348,8 @@ std::string FileTaskRunner::result(FilePeer* p, const json::array& params) {
 
 void FileTaskRunner::seed_answer(std::optional<std::uint32_t> nonce, const std::string& who) {
   if (seed_pending_ > 0) --seed_pending_;
-  if (nonce && task_->round() == 1 && !task_->finished()) {
+  if (nonce && !seed_round_open()) log_("plain protocol: " + who + " answered after round 1 ended; not counted");
+  if (nonce && seed_round_open()) {
     task_->offer(*nonce, who);
     auto& rec = task_->current().workers[who];
     rec.name = who;
@@ -290,6 +372,7 @@ void FileTaskRunner::tick() {
   // workers does not spend the round waiting for them. Plain-protocol clients mine on
   // their own clock once they have the file.
   if (mining && !stopping_round_) task_->current().elapsed += dt;
+  expire_ranges();
   maybe_end_round();
   if (task_->finished()) return;
   hand_ranges();
@@ -300,9 +383,7 @@ void FileTaskRunner::maybe_end_round() {
   if (task_->finished()) return;
   auto& cur = task_->current();
   const bool time_up = cfg_.seconds > 0 && cur.elapsed >= cfg_.seconds;
-  const bool searched = cur.book.all_done();
-  // Time alone does not end a round that has no answer yet.
-  if (!stopping_round_ && (searched || (time_up && cur.best))) {
+  if (!stopping_round_ && (cur.book.all_done() || time_up)) {
     stopping_round_ = true;
     stop_sent_at_ = now();
     for (auto& [p, st] : peers_)
@@ -310,21 +391,48 @@ void FileTaskRunner::maybe_end_round() {
         p->send_line(stratum::encode_notification("hashforge.file.stop", json::array{task_->id(), task_->round()}));
   }
   if (!stopping_round_) return;
+  // Workers answer a stop within one engine chunk. None is waited for past its range's
+  // deadline (tick takes the range back) or kStopGrace, so whatever clients do, the round
+  // ends within its time budget plus one range deadline.
+  const double waited = now() - stop_sent_at_;
   const bool outstanding =
       std::any_of(peers_.begin(), peers_.end(), [](const auto& kv) { return kv.second.range.has_value(); });
-  // Workers answer a stop within one engine chunk; one that does not is not waited for.
-  if (outstanding && now() - stop_sent_at_ < 10 + cfg_.range_seconds) return;
-  if (task_->round() == 1 && seed_pending_ > 0) return;  // plain-protocol clients still mining
+  if (outstanding && waited < kStopGrace) return;
+  // Plain-protocol clients mine on their own clock; their answers are waited for a little.
+  if (task_->round() == 1 && seed_pending_ > 0 && waited < kSeedGrace) return;
   for (auto& [p, st] : peers_)
     if (st.range) {
       cur.book.give_back(*st.range);
       st.range.reset();
     }
-  if (!cur.best) {  // everything given back unanswered: keep going
-    stopping_round_ = false;
-    return;
-  }
+  if (!cur.best) own_search();
   end_round();
+}
+
+void FileTaskRunner::own_search() {
+  // No worker answered this round in time: the coordinator searches one grain of the lowest
+  // free nonces itself (a few milliseconds from the round's midstate), so the round has a
+  // line and the next one can begin.
+  auto& cur = task_->current();
+  const auto taken = cur.book.take(mining::kFileRangeGrain);
+  const NonceRange r = taken ? *taken : NonceRange{0, std::min(mining::kFileRangeGrain, cfg_.nonces)};
+  std::uint32_t best = static_cast<std::uint32_t>(r.first);
+  Key best_key = key_of(task_->hash_of(best), ByteOrder::digest);
+  for (std::uint64_t n = r.first + 1; n < r.first + r.count; ++n) {
+    const Key k = key_of(task_->hash_of(static_cast<std::uint32_t>(n)), ByteOrder::digest);
+    if (k < best_key) best_key = k, best = static_cast<std::uint32_t>(n);
+  }
+  task_->offer(best, "coordinator");
+  mining::FileWorkerRecord& rec = cur.workers["coordinator"];
+  rec.name = rec.backend = "coordinator";
+  if (taken) {
+    cur.book.finish(r, r.count);
+    rec.claimed += r.count;
+    rec.verified += r.count;
+    rec.ranges.push_back(r);
+  }
+  log_("file task: no answer in round " + std::to_string(task_->round()) + "'s time; the coordinator searched nonces " +
+       std::to_string(r.first) + "+" + std::to_string(r.count) + " itself");
 }
 
 void FileTaskRunner::end_round() {
@@ -401,7 +509,9 @@ json::object FileTaskRunner::stats() const {
                  {"finished", task_->finished()},
                  {"elapsed", cur.elapsed},
                  {"seconds", cfg_.seconds},
-                 {"searched", cur.book.done_count()},
+                 {"searched", cur.book.done_count()},  // claimed, as the dashboard shows it
+                 {"claimed", cur.book.done_count()},
+                 {"verified", cur.verified()},
                  {"nonces", cfg_.nonces},
                  {"workers", peers_.size()},
                  {"mining", mining}};

@@ -3,8 +3,14 @@
 // - every worker that subscribes gets the file in chunks of at most 16 KiB per line, its
 //   length and SHA-256 announced first, and starts only once it confirms both;
 // - each ready worker holds one disjoint nonce range at a time, sized by its measured rate
-//   to take about --range-seconds; a worker that leaves gives its range back;
-// - the best candidate is recomputed here from the reported nonce, never trusted;
+//   to take about --range-seconds (a rate it only claims counts up to a few times the best
+//   measured one); a worker that leaves gives its range back, and a range not answered by
+//   its deadline is taken back and handed to the others;
+// - the best candidate is recomputed here from the reported nonce, never trusted; a claim
+//   counts only as a prefix of its range in whole grains, at most the elapsed time at
+//   `max_rate`, and is refused when its best hash or a spot check shows it was not searched;
+// - a round ends at its time budget plus at most one range deadline whatever clients do:
+//   with no answer at all, the coordinator searches a few nonces itself;
 // - the state (searched ranges, best line and finder, time spent) is saved atomically after
 //   every change, so a restarted coordinator resumes the task;
 // - at the end the result file (input + one line per round) and a JSON record of the run
@@ -18,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 
 #include "net/mining/file_task.hpp"
@@ -34,6 +41,7 @@ struct FileTaskConfig {
   double seconds = 60;                             // per round; 0: until the nonce budget is searched
   std::uint64_t nonces = mining::kFileNonceSpace;  // per round
   double range_seconds = 5;                        // a range should take its worker about this long
+  double max_rate = 1e11;                          // nonces/s one worker may claim (several times today's fastest GPU)
   std::string result_file;                         // default FILE.result
   std::string record_file;                         // default RESULT.json
   std::string state_file;                          // default RESULT.state.json
@@ -56,6 +64,18 @@ class FileTaskRunner {
  public:
   static constexpr std::size_t kChunkBytes = 6144;  // 12 KiB of hex per chunk line
   static constexpr std::size_t kMaxFile = 64u << 20;
+  // A worker nobody has measured is assumed this fast (a slow CPU thread): its first range is
+  // small, and ranges grow with the rate its results show.
+  static constexpr double kFirstRate = 1e6;
+  // No rate below this is believed, so a claimed crawl cannot buy a deadline of days.
+  static constexpr double kMinRate = 1e4;
+  // A rate claimed in hashforge.hello counts up to this many times the best measured rate.
+  static constexpr double kClaimedRateCap = 4;
+  // A range is taken back when unanswered this many times its expected time plus the slack.
+  static constexpr double kDeadlineFactor = 3, kDeadlineSlack = 2;
+  // Once time is up: how long a stop is waited for, and plain-protocol answers (seconds).
+  static constexpr double kStopGrace = 5, kSeedGrace = 10;
+  static constexpr unsigned kSpotChecks = 16;  // random claimed nonces hashed again per result
 
   FileTaskRunner(asio::io_context& io, FileTaskConfig cfg, std::function<void(const std::string&)> log);
   // Reads the file and any saved state; throws std::runtime_error with one line.
@@ -92,16 +112,23 @@ class FileTaskRunner {
  private:
   struct PeerState {
     bool ready = false;
-    unsigned round = 0;  // the round whose file it has
+    unsigned round = 0;          // the round whose file it has
+    unsigned refused_round = 0;  // a result of this round was refused: no more ranges in it
     std::optional<NonceRange> range;
     std::uint64_t range_id = 0;
+    std::uint64_t late_range_id = 0;  // taken back at its deadline: its answer is refused
     double sent_at = 0;
+    double deadline = 0;
     double rate = 0;  // measured from its results
   };
   double now() const;
   void send_begin(FilePeer* p);
+  double range_rate(const FilePeer* p, const PeerState& st) const;
   void hand_range(FilePeer* p, PeerState& st);
   void hand_ranges();
+  void expire_ranges();
+  std::string late_result(FilePeer* p, PeerState& st, const json::object& o);
+  void own_search();
   asio::awaitable<void> tick_loop();
   void tick();
   void maybe_end_round();
@@ -119,6 +146,8 @@ class FileTaskRunner {
   std::optional<mining::FileTask> task_;
   std::map<FilePeer*, PeerState> peers_;
   std::uint64_t next_range_id_ = 1;
+  double best_rate_ = 0;  // the best rate any worker has shown by accepted results
+  std::mt19937_64 spot_rng_{std::random_device{}()};
   std::size_t seed_pending_ = 0;
   bool seed_started_ = false;    // plain-protocol clients are mining: the clock runs
   bool stopping_round_ = false;  // time is up: no new ranges, waiting for the last results

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "net/io/duration.hpp"
 #include "net/io/stream.hpp"
 
 namespace hf::coord {
@@ -24,6 +25,7 @@ void SeedServer::listen(const std::string& where) {
     throw std::runtime_error(std::string("--seed-listen: ") + e.what());
   }
   endpoint_ = "seed://" + bound;
+  settle_ = std::make_shared<asio::steady_timer>(io_);
   asio::co_spawn(io_, accept_loop(), asio::detached);
 }
 
@@ -31,6 +33,7 @@ void SeedServer::stop() {
   stopping_ = true;
   boost::system::error_code ec;
   if (acceptor_) acceptor_->close(ec);
+  if (settle_) settle_->cancel();
   for (auto& s : waiting_) s->close(ec);
   waiting_.clear();
 }
@@ -46,20 +49,54 @@ asio::awaitable<void> SeedServer::accept_loop() {
       co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    if (batch_started_ || !task_.seed_round_open()) {
+    const bool full = gate_ && gate_->full();
+    if (batch_started_ || !task_.seed_round_open() || waiting_.size() >= clients_ || full) {
       // One batch per run, as the seed system's server: later clients are turned away at once.
+      if (full) gate_->count_refusal();
       sock.close(ec);
       continue;
     }
-    waiting_.push_back(std::make_shared<tcp::socket>(std::move(sock)));
+    // The client's place in the connection limit lasts as long as anything holds its socket.
+    auto held = std::make_shared<std::pair<tcp::socket, netio::ConnSlot>>(std::move(sock), netio::ConnSlot(gate_));
+    std::shared_ptr<tcp::socket> s(held, &held->first);
+    waiting_.push_back(s);
+    asio::co_spawn(io_, watch(s), asio::detached);
     log_("plain protocol: client " + std::to_string(waiting_.size()) + " of " + std::to_string(clients_) +
          " connected");
-    if (waiting_.size() >= clients_) start_batch();
+    if (waiting_.size() >= clients_ && !settling_) {
+      // Seats are taken by clients that stay: a port probe closes within this.
+      settling_ = true;
+      settle_->expires_after(kSettle);
+      settle_->async_wait([this](boost::system::error_code e) {
+        settling_ = false;
+        if (!e && !stopping_ && !batch_started_ && waiting_.size() >= clients_) start_batch();
+      });
+    }
   }
+}
+
+asio::awaitable<void> SeedServer::watch(std::shared_ptr<tcp::socket> s) {
+  // A plain-protocol client says nothing before END, so the socket turning readable while
+  // it waits means it closed (or broke the protocol): either way its seat is free again.
+  boost::system::error_code ec;
+  co_await s->async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+  if (batch_started_ || stopping_) co_return;  // cancelled when the batch started
+  const auto it = std::find(waiting_.begin(), waiting_.end(), s);
+  if (it == waiting_.end()) co_return;
+  waiting_.erase(it);
+  boost::system::error_code ignore;
+  const bool spoke = !ec && s->available(ignore) > 0;
+  log_(spoke ? "plain protocol: a client sent data before START; turned away"
+             : "plain protocol: a client left before the batch started; its seat is free");
+  s->close(ignore);
 }
 
 void SeedServer::start_batch() {
   batch_started_ = true;
+  for (auto& s : waiting_) {
+    boost::system::error_code ec;
+    s->cancel(ec);  // ends its watch: from here a client that leaves is a failed answer
+  }
   const auto file = std::make_shared<const Bytes>(task_.task().input());
   task_.seed_batch_started(waiting_.size());
   for (auto& s : waiting_) {
@@ -76,7 +113,7 @@ asio::awaitable<void> SeedServer::serve(std::shared_ptr<tcp::socket> s, std::sha
   // The client mines for its own time (the seed system's: 60 s); the answer may take that long
   // plus the transfer, and a client silent well past the task's time is given up.
   const double secs = task_.config().seconds > 0 ? task_.config().seconds : 600;
-  asio::steady_timer deadline(io_, std::chrono::milliseconds(static_cast<std::int64_t>((secs + 120) * 1000)));
+  asio::steady_timer deadline(io_, netio::seconds_to(secs + 120));
   bool timed_out = false;
   deadline.async_wait([s, &timed_out](boost::system::error_code ec) {
     if (ec) return;

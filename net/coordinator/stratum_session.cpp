@@ -1,8 +1,12 @@
 #include "net/coordinator/stratum_session.hpp"
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 
 #include "hashforge/hex.hpp"
+#include "net/stratum/notify.hpp"
 
 namespace hf::coord {
 
@@ -42,8 +46,10 @@ StratumSession::StratumSession(Coordinator& co, std::unique_ptr<netio::Stream> s
       tls_(tls),
       auth_timer_(conn_->stream().socket().get_executor()),
       vardiff_(co.config().vardiff_cfg, co.config().start_difficulty, co.now()),
-      stats_(co.new_worker_stats()),
-      next_difficulty_(co.config().vardiff ? vardiff_.difficulty() : co.config().start_difficulty) {
+      stats_owner_(co.new_worker_stats()),
+      stats_(*stats_owner_),
+      next_difficulty_(co.config().vardiff ? vardiff_.difficulty() : co.config().start_difficulty),
+      vardiff_timer_(conn_->stream().socket().get_executor()) {
   stats_.address = conn_->peer();
   stats_.difficulty = next_difficulty_;
   st_.extranonce2_size = co.extranonce2_size();
@@ -55,13 +61,23 @@ StratumSession::~StratumSession() = default;
 
 void StratumSession::finish() {
   auth_timer_.cancel();
+  vardiff_timer_.cancel();
   stats_.connected = false;
   if (!own_en1_.empty()) co_.release_extranonce1(own_en1_);
   own_en1_.clear();
   if (file_joined_ && co_.file_task()) co_.file_task()->leave(this);
   file_joined_ = false;
   st_.extranonce1.clear();
+  // A connection that subscribed but never authorized has no name and no shares: its
+  // record goes with it instead of being kept for the dashboard.
+  if (listed_ && !authorized_) co_.unlist_worker(stats_.id);
   co_.session_ended(this);
+}
+
+void StratumSession::list_worker() {
+  if (listed_) return;
+  listed_ = true;
+  co_.list_worker(stats_owner_);
 }
 
 asio::awaitable<void> StratumSession::run() {
@@ -89,11 +105,23 @@ asio::awaitable<void> StratumSession::run() {
   // GCC 12 destroys temporaries there twice.)
   asio::co_spawn(
       conn_->stream().socket().get_executor(), [self]() { return self->auth_deadline(); }, asio::detached);
+  if (co_.config().vardiff)
+    asio::co_spawn(
+        conn_->stream().socket().get_executor(), [self]() { return self->vardiff_watch(); }, asio::detached);
   while (auto line = co_await conn_->read_line()) {
     if (line->empty()) continue;
     std::string why;
-    auto m = stratum::parse_message(*line, &why);
+    bool not_json = false;
+    auto m = stratum::parse_message(*line, &why, &not_json);
+    if (not_json) {
+      // Not JSON text at all (binary bytes, another protocol): no Stratum client sends that,
+      // so as in ckpool the connection ends at once, after one error line saying why.
+      fail(nullptr, StratumError::other, "invalid JSON; closing the connection");
+      conn_->close_after_flush("sent a line that is not JSON");
+      break;
+    }
     if (!m || !m->is_request()) {
+      // JSON of the wrong shape: answered, and the connection goes on up to a limit.
       fail(m ? m->id : json::value(nullptr), StratumError::other, m ? "expected a request" : why);
       if (++bad_lines_ > co_.config().max_bad_lines) {
         conn_->close_after_flush("too many malformed requests");
@@ -117,6 +145,22 @@ asio::awaitable<void> StratumSession::auth_deadline() {
   boost::system::error_code ec;
   co_await auth_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   if (!authorized_ && !conn_->closed()) conn_->close("not authorized in time");
+}
+
+asio::awaitable<void> StratumSession::vardiff_watch() {
+  auto self = shared_from_this();
+  // A quiet worker's difficulty comes down within a few target intervals, not at the next
+  // job refresh: checked about four times per target interval, at most once a second.
+  const double every = std::clamp(co_.config().vardiff_cfg.target_interval / 4, 0.05, 1.0);
+  const auto period = std::chrono::milliseconds(static_cast<std::int64_t>(every * 1000));
+  while (!conn_->closed()) {
+    vardiff_timer_.expires_after(period);
+    boost::system::error_code ec;
+    co_await vardiff_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || conn_->closed()) break;
+    if (!authorized_ || !subscribed_ || !difficulty_sent_) continue;  // no work yet
+    if (auto next = vardiff_.on_idle(co_.now())) retarget(*next);
+  }
 }
 
 void StratumSession::handle(Message& m) {
@@ -150,11 +194,13 @@ void StratumSession::on_subscribe(Message& m) {
     st_.extranonce1 = co_.extranonce1_for(own_en1_);
     st_.extranonce2_size = co_.extranonce2_size();
     subscribed_ = true;
+    list_worker();
   }
   const std::string en1 = to_hex(st_.extranonce1);
   json::array subs{json::array{"mining.set_difficulty", en1}, json::array{"mining.notify", en1}};
   reply(m.id, json::array{subs, en1, st_.extranonce2_size});
   if (authorized_ && !difficulty_sent_) {  // authorized first: its work starts now
+    vardiff_.restart(co_.now());
     set_difficulty(next_difficulty_);
     if (auto job = co_.jobs().current()) send_job(*job);
   }
@@ -175,12 +221,14 @@ void StratumSession::on_authorize(Message& m) {
   if (stats_.name.empty()) stats_.name = user;
   const bool first = !authorized_;
   authorized_ = true;
+  list_worker();
   reply(m.id, true);
   if (first) {
     co_.log(stats_.address + " authorized as " + user + (stats_.agent.empty() ? "" : " (" + stats_.agent + ")"));
     // Work starts at once, even for a worker that authorizes before it subscribes:
     // it gets the job when it subscribes.
     if (subscribed_) {
+      vardiff_.restart(co_.now());  // the silence before the work started is not the worker's
       set_difficulty(next_difficulty_);
       if (auto job = co_.jobs().current()) send_job(*job);
     }
@@ -241,7 +289,7 @@ void StratumSession::on_suggest_difficulty(Message& m) {
   const double chosen = vardiff_.set(*d, co_.now());
   reply(m.id, true);
   if (authorized_ && subscribed_)
-    set_difficulty(chosen);
+    retarget(chosen);  // at once, with the current job re-sent
   else
     next_difficulty_ = chosen;
 }
@@ -258,8 +306,19 @@ void StratumSession::on_hello(Message& m) {
   stats_.backend = text("backend");
   stats_.devices = text("devices");
   if (const json::value* r = o.if_contains("rate"))
-    if (auto d = number_of(*r); d && *d >= 0) stats_.reported_rate = *d;
+    if (auto d = number_of(*r); d && std::isfinite(*d) && *d >= 0) stats_.reported_rate = *d;
   reply(m.id, true);
+  // The first measured rate sets the difficulty at once, for a share about every
+  // --share-interval, instead of vardiff finding it from the start difficulty (a fast worker
+  // flooding shares, or a slow one finding none for minutes). Vardiff steers from there.
+  if (co_.config().vardiff && !rate_difficulty_set_ && stats_.reported_rate > 0) {
+    rate_difficulty_set_ = true;
+    const double d = vardiff_.set(vardiff_.for_rate(stats_.reported_rate), co_.now());
+    if (authorized_ && subscribed_)
+      retarget(d);
+    else
+      next_difficulty_ = d;
+  }
 }
 
 void StratumSession::on_file(Message& m) {
@@ -338,7 +397,8 @@ void StratumSession::on_submit(Message& m) {
   if (p.size() == 6) s.version_bits = std::string(p[5].as_string());
 
   const double now = co_.now();
-  const mining::ShareVerdict v = check_share(co_.jobs().find(s.job_id), s, st_, co_.unix_now());
+  std::string base_id;
+  const mining::ShareVerdict v = check_share(find_job(s.job_id, &base_id), s, st_, co_.unix_now());
   std::string shown;
   if (v.accepted || v.error == StratumError::low_difficulty)
     for (int i = 31; i >= 0; --i) shown += to_hex(ByteView(&v.hash[i], 1));
@@ -357,7 +417,7 @@ void StratumSession::on_submit(Message& m) {
   }
   if (v.block) ++stats_.blocks;
   std::weak_ptr<StratumSession> weak = weak_from_this();
-  if (co_.forward_share(s.job_id, own_en1_, s, v.hash, [weak, id = m.id](const PoolAnswer& a) {
+  if (co_.forward_share(base_id, own_en1_, s, v.hash, [weak, id = m.id](const PoolAnswer& a) {
         if (auto self = weak.lock()) self->answer_forwarded(id, a);
       })) {
     ++stats_.forwarded;  // the pool's answer is relayed when it comes
@@ -376,7 +436,7 @@ void StratumSession::on_submit(Message& m) {
                  {"required", v.required},
                  {"difficulty", v.difficulty}});
   if (co_.config().vardiff)
-    if (auto next = vardiff_.on_share(now)) set_difficulty(*next);
+    if (auto next = vardiff_.on_share(now)) retarget(*next);
 }
 
 void StratumSession::answer_forwarded(const json::value& id, const PoolAnswer& a) {
@@ -389,18 +449,50 @@ void StratumSession::answer_forwarded(const json::value& id, const PoolAnswer& a
   conn_->send(stratum::encode_error(id, a.code, a.message));
 }
 
-void StratumSession::set_difficulty(double d) {
+bool StratumSession::set_difficulty(double d) {
   if (d > co_.difficulty_cap()) {
     // Proxy mode: never harder than the pool's difficulty, or shares the pool would take
     // are held back. Vardiff starts over from the cap.
     d = co_.difficulty_cap();
     vardiff_.set(d, co_.now());
   }
-  if (difficulty_sent_ && d == next_difficulty_) return;
+  if (difficulty_sent_ && d == next_difficulty_) return false;
   next_difficulty_ = d;
   difficulty_sent_ = true;
   stats_.difficulty = d;
   conn_->send(stratum::encode_notification("mining.set_difficulty", json::array{diff_json(d)}));
+  return true;
+}
+
+void StratumSession::retarget(double d) {
+  if (!set_difficulty(d) || !authorized_ || !subscribed_ || conn_->closed()) return;
+  if (auto job = co_.jobs().current()) resend_job(*job);
+}
+
+void StratumSession::resend_job(const mining::StratumJob& job) {
+  // The same work under a new id, not clean: shares found on the old id are still judged at
+  // the difficulty it was sent with, new ones at this one, and none is refused in between.
+  auto copy = std::make_shared<mining::StratumJob>(job);
+  copy->id = job.id + "." + std::to_string(++resend_count_);
+  copy->clean = false;
+  if (resent_.size() >= 8) {
+    st_.forget_job(resent_.front().job->id);
+    resent_.pop_front();
+  }
+  st_.job_sent(copy->id, next_difficulty_);
+  resent_.push_back({job.id, copy});
+  conn_->send(stratum::encode_notification("mining.notify", stratum::notify_params(*copy)));
+}
+
+const mining::StratumJob* StratumSession::find_job(const std::string& id, std::string* base) const {
+  *base = id;
+  if (const mining::StratumJob* j = co_.jobs().find(id)) return j;
+  for (const Resent& r : resent_)
+    if (r.job->id == id) {
+      *base = r.base;
+      return r.job.get();
+    }
+  return nullptr;
 }
 
 void StratumSession::send_job(const mining::StratumJob& job) {
@@ -410,6 +502,12 @@ void StratumSession::send_job(const mining::StratumJob& job) {
 
 void StratumSession::forget_jobs(const std::vector<std::string>& dropped) {
   for (const std::string& id : dropped) st_.forget_job(id);
+  // A re-sent job goes with the job it copies.
+  std::erase_if(resent_, [&](const Resent& r) {
+    if (std::find(dropped.begin(), dropped.end(), r.base) == dropped.end()) return false;
+    st_.forget_job(r.job->id);
+    return true;
+  });
 }
 
 void StratumSession::on_job(const mining::StratumJob& job, const std::vector<std::string>& dropped) {
@@ -443,9 +541,14 @@ void StratumSession::on_extranonce_change() {
 
 void StratumSession::send_reconnect(const std::string& host, const std::string& port, int wait_s) {
   json::array p;
-  if (!host.empty()) {
+  // Without a usable port the notice names no place: the worker comes back here. (Never
+  // throws: this runs while the coordinator shuts down.)
+  unsigned port_number = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), port_number);
+  if (!host.empty() && ec == std::errc() && end == port.data() + port.size() && port_number >= 1 &&
+      port_number <= 65535) {
     p.emplace_back(host);
-    p.emplace_back(std::stoi(port));
+    p.emplace_back(port_number);
     p.emplace_back(wait_s);
   }
   conn_->send(stratum::encode_notification("client.reconnect", std::move(p)));

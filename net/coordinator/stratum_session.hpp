@@ -1,5 +1,6 @@
 // One worker connection speaking Stratum V1 to the coordinator.
 #pragma once
+#include <deque>
 #include <memory>
 #include <optional>
 #include <set>
@@ -51,11 +52,21 @@ class StratumSession : public std::enable_shared_from_this<StratumSession>, publ
   void on_file(Message& m);  // hashforge.file.*
   asio::awaitable<void> file_sender(std::shared_ptr<const Bytes> data, std::string task, unsigned round,
                                     std::uint64_t gen);
-  void set_difficulty(double d);
+  // Sends mining.set_difficulty when `d` (capped in proxy mode) differs from the last
+  // sent; returns whether it did. It takes effect with the next job.
+  bool set_difficulty(double d);
+  // A new difficulty that should not wait for the next job refresh (--job-interval away):
+  // set_difficulty, then the current job again under an id of this connection's own.
+  void retarget(double d);
+  void resend_job(const mining::StratumJob& job);
+  // The job a submit names: a live job, or one re-sent here; *base gets the job book's id.
+  const mining::StratumJob* find_job(const std::string& id, std::string* base) const;
+  asio::awaitable<void> vardiff_watch();
   void answer_forwarded(const json::value& id, const PoolAnswer& a);
   void send_job(const mining::StratumJob& job);
   asio::awaitable<void> auth_deadline();
-  void finish();  // the connection is over: release its extranonce1, leave the coordinator
+  void list_worker();  // in the coordinator's statistics from now on
+  void finish();       // the connection is over: release its extranonce1, leave the coordinator
 
   Coordinator& co_;
   std::shared_ptr<netio::LineConn> conn_;
@@ -64,7 +75,11 @@ class StratumSession : public std::enable_shared_from_this<StratumSession>, publ
   mining::SessionShareState st_;
   Bytes own_en1_;  // this connection's own extranonce1 bytes (all of it outside proxy mode)
   mining::Vardiff vardiff_;
+  // This connection's record, owned here and shared with the coordinator's list once the
+  // connection subscribes or authorizes (list_worker); stats_ is the same object.
+  std::shared_ptr<mining::WorkerStats> stats_owner_;
   mining::WorkerStats& stats_;
+  bool listed_ = false;
   bool subscribed_ = false, authorized_ = false, extranonce_sub_ = false;
   std::set<std::string> users_;  // names authorized on this connection
   double next_difficulty_;       // sent with set_difficulty, used from the next job on
@@ -72,7 +87,16 @@ class StratumSession : public std::enable_shared_from_this<StratumSession>, publ
   int bad_lines_ = 0;
   bool file_joined_ = false;
   std::uint64_t file_send_gen_ = 0;  // a newer transfer stops an older one
-  double last_idle_check_ = 0;
+  // Jobs re-sent at a new difficulty (see retarget), each under its own id with the job
+  // book's id beside it; they go when their job leaves the book, the oldest beyond a few.
+  struct Resent {
+    std::string base;
+    std::shared_ptr<const mining::StratumJob> job;
+  };
+  std::deque<Resent> resent_;
+  std::uint64_t resend_count_ = 0;
+  bool rate_difficulty_set_ = false;  // the difficulty was set from hashforge.hello's rate
+  asio::steady_timer vardiff_timer_;
 };
 
 }  // namespace hf::coord

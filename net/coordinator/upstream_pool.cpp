@@ -1,5 +1,7 @@
 #include "net/coordinator/upstream_pool.hpp"
 
+#include <cmath>
+#include <cstdio>
 #include <random>
 
 #include "hashforge/hex.hpp"
@@ -10,9 +12,9 @@ namespace hf::coord {
 UpstreamPool::UpstreamPool(asio::io_context& io, UpstreamConfig cfg, Events ev,
                            std::function<void(const std::string&)> log)
     : io_(io), cfg_(std::move(cfg)), ev_(std::move(ev)), log_(std::move(log)) {
-  tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-  // As for workers: pools commonly use self-signed certificates; TLS protects the link.
-  tls_->set_verify_mode(asio::ssl::verify_none);
+  // As for workers: the pool's certificate is checked (netio::TlsVerify). Throws for an
+  // unreadable --tls-ca file.
+  tls_ = netio::make_client_tls(cfg_.tls);
 }
 
 void UpstreamPool::start() {
@@ -118,7 +120,7 @@ asio::awaitable<void> UpstreamPool::run() {
 }
 
 asio::awaitable<void> UpstreamPool::session(const netio::PoolUrl& url) {
-  auto stream = co_await netio::connect_stream(url, *tls_, cfg_.connect_timeout);
+  auto stream = co_await netio::connect_stream(url, *tls_, cfg_.tls, cfg_.connect_timeout);
   netio::LineLimits lim;
   lim.idle_timeout = cfg_.idle_timeout;
   conn_ = std::make_shared<netio::LineConn>(std::move(stream), lim);
@@ -190,6 +192,11 @@ void UpstreamPool::handle(const stratum::Message& m) {
       log_("upstream: ignoring a bad mining.notify: " + why);
       return;
     }
+    // Forwarded, it would be a line our workers drop (and reconnect, forever): refused here.
+    if (!stratum::notify_fits(*job, &why)) {
+      log_("upstream: refusing pool job " + job->id.substr(0, 64) + ": " + why);
+      return;
+    }
     if (!ready_) {
       // Before subscribe and authorize are answered: keep the newest; it is sent as clean.
       held_job_ = std::move(*job);
@@ -200,7 +207,20 @@ void UpstreamPool::handle(const stratum::Message& m) {
     return;
   }
   if (m.method == "mining.set_difficulty") {
-    if (!p.empty() && p[0].is_number() && p[0].to_number<double>() > 0) difficulty_ = p[0].to_number<double>();
+    const double d = !p.empty() && p[0].is_number() ? p[0].to_number<double>() : NAN;
+    if (!(std::isfinite(d) && d > 0)) {
+      log_("upstream: ignoring a mining.set_difficulty that is not a positive number");
+      return;
+    }
+    if (d < cfg_.min_difficulty && !(difficulty_ < cfg_.min_difficulty)) {
+      char b[160];
+      std::snprintf(b, sizeof b,
+                    "upstream: pool difficulty %.6g is below --min-difficulty %.6g: workers get %.6g, and every "
+                    "share is forwarded",
+                    d, cfg_.min_difficulty, cfg_.min_difficulty);
+      log_(b);
+    }
+    difficulty_ = d;
     return;
   }
   if (m.method == "mining.set_extranonce") {

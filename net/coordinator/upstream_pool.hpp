@@ -29,6 +29,8 @@ struct UpstreamConfig {
   std::string user = "hashforge", password = "x";
   std::string agent = "hashforge-proxy/0.1.0";
   std::uint32_t version_mask = 0;  // version bits to ask the pool for; 0 asks for none
+  double min_difficulty = 0;       // the workers' floor: a pool difficulty below it is logged
+  netio::TlsVerify tls;            // how a stratum+ssl pool's certificate is checked
   std::chrono::milliseconds backoff_min{500}, backoff_max{30'000};
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds idle_timeout{300'000};   // no line from the pool this long: reconnect

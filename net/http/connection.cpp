@@ -1,5 +1,6 @@
 // One HTTP connection: a coroutine that reads, parses, routes and answers requests in order,
 // written once over the stream type so plain TCP and TLS share every line of it.
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <chrono>
@@ -62,6 +63,12 @@ class OutQueue {
     bytes_ += s.size();
     pieces_.push_back(Piece{std::move(s), {}, false, true});
   }
+  // A body shared with other responses: referenced, and kept alive until it has been sent.
+  void append_shared(std::shared_ptr<const std::string> s) {
+    const std::string_view view(*s);
+    bytes_ += view.size();
+    pieces_.push_back(Piece{{}, view, true, true, std::move(s)});
+  }
   // Valid until the next append or clear.
   const std::vector<asio::const_buffer>& buffers() {
     bufs_.clear();
@@ -87,7 +94,8 @@ class OutQueue {
     std::string own;
     std::string_view ref;
     bool is_ref = false;
-    bool sealed = false;  // nothing more is appended to it
+    bool sealed = false;                      // nothing more is appended to it
+    std::shared_ptr<const std::string> keep;  // owns what `ref` points into, when shared
   };
   std::string& tail() {
     if (pieces_.empty() || pieces_.back().sealed) {
@@ -202,6 +210,10 @@ awaitable<void> Connection::run() {
   peer_ = peer_text(sock_);
   error_code ec;
   sock_.set_option(tcp::no_delay(true), ec);  // replies are whole messages: send them now
+  if (set_.send_buffer_bytes > 0)
+    sock_.set_option(
+        asio::socket_base::send_buffer_size(static_cast<int>(std::min<std::size_t>(set_.send_buffer_bytes, 1 << 30))),
+        ec);
   try {
     if (w_.stopping) {
       // Accepted as the stop began: nothing to serve.
@@ -228,6 +240,8 @@ void Connection::queue(Response&& res, bool head_only, bool keep_alive, bool htt
   if (head_only || !has_body || body.empty()) return;
   if (body.size() < kCopyBodyBelow)
     out_.append(body);
+  else if (res.shared_body)
+    out_.append_shared(std::move(res.shared_body));
   else if (res.static_body)
     out_.append_ref(body);
   else

@@ -1,6 +1,7 @@
 // HTTP requests and responses as plain values: what a handler sees and returns. Pure code
 // (no sockets, no Beast), so routers and handlers are unit-tested without a server.
 #pragma once
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,8 +63,15 @@ struct Response {
   // Bytes that outlive the response (compiled-in assets), sent instead of `body` when set,
   // so a static page is never copied per request.
   std::optional<std::string_view> static_body;
+  // Bytes shared with other responses (a cached document served to many clients), sent
+  // instead of `body` when set: every connection holds a reference until its send is done,
+  // so N slow readers pin one copy, not N.
+  std::shared_ptr<const std::string> shared_body;
 
-  std::string_view payload() const { return static_body ? *static_body : std::string_view(body); }
+  std::string_view payload() const {
+    if (shared_body) return *shared_body;
+    return static_body ? *static_body : std::string_view(body);
+  }
 
   // A one-line plain-text reply: the reason phrase when `text` is empty; a newline is added.
   static Response text(int status, std::string_view text = {});

@@ -37,6 +37,11 @@ struct Settings {
   // pipelined) requests until the peer takes some. One response larger than this is still
   // sent whole (it exists already); nothing more is queued behind it.
   std::size_t max_queued_bytes = 1024 * 1024;
+  // SO_SNDBUF of each connection (0: the system's, which Linux grows up to tcp_wmem's
+  // maximum, 4 MiB by default). A reply larger than this can only finish as fast as the peer
+  // reads, so write_timeout applies to it, and a peer that never reads holds at most this
+  // much kernel memory.
+  std::size_t send_buffer_bytes = 0;
   // Requests served on one connection before it is closed (0: no limit).
   std::size_t max_requests_per_connection = 0;
   // Read buffer per connection to start with; it grows to hold a long head when needed.

@@ -1,69 +1,170 @@
 #include "net/io/atomic_file.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <random>
+#include <vector>
 
 namespace hf::netio {
 
 namespace fs = std::filesystem;
 
-bool write_file_atomic(const std::string& path, ByteView data, std::string* why) {
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+namespace {
+
+fs::path dir_of(const fs::path& target) { return target.has_parent_path() ? target.parent_path() : fs::path("."); }
+
+fs::path temp_beside(const fs::path& target) {
   std::random_device rd;
-  const fs::path tmp = dir / ("." + target.filename().string() + ".tmp" + std::to_string(rd()));
+  return dir_of(target) / ("." + target.filename().string() + ".tmp" + std::to_string(rd()));
+}
+
+}  // namespace
+
+bool write_file_atomic(const std::string& path, std::initializer_list<ByteView> parts, std::string* why) {
+  const fs::path target(path);
+  const fs::path tmp = temp_beside(target);
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) {
-    *why = tmp.string() + ": " + std::strerror(errno);
+    *why = path + ": cannot create a file in " + dir_of(target).string() + ": " + std::strerror(errno);
     return false;
   }
-  const bool ok =
-      std::fwrite(data.data(), 1, data.size(), f) == data.size() && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
+  bool ok = true;
+  for (const ByteView& p : parts) ok = ok && std::fwrite(p.data(), 1, p.size(), f) == p.size();
+  ok = ok && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
   const int err = errno;
   std::fclose(f);
-  std::error_code ec;
+  std::error_code ec, cleanup;
   if (!ok) {
-    fs::remove(tmp, ec);
+    fs::remove(tmp, cleanup);
     *why = path + ": write failed: " + std::strerror(err);
     return false;
   }
   fs::rename(tmp, target, ec);
   if (ec) {
-    fs::remove(tmp, ec);
+    // The cleanup has its own error code: the reason shown is the rename's.
+    fs::remove(tmp, cleanup);
     *why = path + ": cannot replace: " + ec.message();
     return false;
   }
   return true;
 }
 
-std::optional<Bytes> read_file(const std::string& path, std::size_t max_bytes, std::string* why) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+bool check_writable(const std::string& path, std::string* why) {
+  const fs::path target(path);
+  std::error_code ec;
+  if (fs::is_directory(target, ec)) {
+    *why = path + ": is a directory";
+    return false;
+  }
+  const fs::path tmp = temp_beside(target);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    *why = path + ": cannot create a file in " + dir_of(target).string() + ": " + std::strerror(errno);
+    return false;
+  }
+  ::close(fd);
+  ::unlink(tmp.c_str());
+  return true;
+}
+
+std::string size_text(std::size_t bytes) {
+  if (bytes >= (1u << 30) && bytes % (1u << 30) == 0) return std::to_string(bytes >> 30) + " GiB";
+  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  if (bytes >= (1u << 10) && bytes % (1u << 10) == 0) return std::to_string(bytes >> 10) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+namespace {
+// Reads into buf[*got, buf.size()) until it is full or the input ends; false with *why on a
+// read error.
+bool fill(int fd, Bytes& buf, std::size_t* got, const std::string& path, std::string* why) {
+  while (*got < buf.size()) {
+    const ssize_t n = ::read(fd, buf.data() + *got, buf.size() - *got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *why = path + ": " + std::strerror(errno);
+      return false;
+    }
+    if (n == 0) break;
+    *got += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+}  // namespace
+
+std::optional<Bytes> read_file(const std::string& path, std::size_t max_bytes, std::string* why, std::size_t spare) {
+  const auto too_large = [&] {
+    *why = path + ": larger than " + size_text(max_bytes) + ", the limit for this file";
+    return std::nullopt;
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     *why = path + ": " + std::strerror(errno);
     return std::nullopt;
   }
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  if (!ec && size > max_bytes) {
-    *why = path + ": larger than " + std::to_string(max_bytes) + " bytes";
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    *why = path + ": " + std::strerror(errno);
     return std::nullopt;
   }
-  Bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) {
-    *why = path + ": read error";
+  if (S_ISDIR(st.st_mode)) {
+    *why = path + ": is a directory";
     return std::nullopt;
   }
-  if (data.size() > max_bytes) {
-    *why = path + ": larger than " + std::to_string(max_bytes) + " bytes";
-    return std::nullopt;
+  // The byte after the cap: reading it proves the input is too large.
+  const std::size_t limit = max_bytes < SIZE_MAX ? max_bytes + 1 : max_bytes;
+  Bytes data;
+  std::size_t got = 0;
+  if (S_ISREG(st.st_mode)) {
+    if (static_cast<std::uint64_t>(st.st_size) > max_bytes) return too_large();
+    // A buffer of the file's size and one byte more, so the end shows without growing it,
+    // with the caller's spare room reserved.
+    data.reserve(static_cast<std::size_t>(st.st_size) + 1 + spare);
+    data.resize(static_cast<std::size_t>(st.st_size) + 1);
+    if (!fill(fd, data, &got, path, why)) return std::nullopt;
+    if (got < data.size()) {
+      data.resize(got);
+      return data;
+    }
+    if (got > max_bytes) return too_large();
+    data.resize(got);  // the file grew while read: go on in pieces
   }
-  return data;
+  // Devices, pipes, and a file that grew: 1 MiB pieces joined at the end, so that what is
+  // held never exceeds the cap plus one piece (a doubling buffer would hold 1.5 times it).
+  std::vector<Bytes> pieces;
+  std::size_t total = got;
+  if (got) pieces.push_back(std::move(data));
+  for (;;) {
+    if (total >= limit) return too_large();
+    Bytes piece(std::min<std::size_t>(std::size_t{1} << 20, limit - total));
+    std::size_t n = 0;
+    if (!fill(fd, piece, &n, path, why)) return std::nullopt;
+    total += n;
+    if (total > max_bytes) return too_large();
+    const bool end = n < piece.size();
+    piece.resize(n);
+    if (n) pieces.push_back(std::move(piece));
+    if (end) break;
+  }
+  Bytes out;
+  out.reserve(total + spare);
+  for (Bytes& p : pieces) {
+    out.insert(out.end(), p.begin(), p.end());
+    Bytes().swap(p);  // freed as it is copied: the join costs one piece, not a second copy
+  }
+  return out;
 }
 
 }  // namespace hf::netio

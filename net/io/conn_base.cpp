@@ -109,10 +109,13 @@ awaitable<void> ConnBase::watchdog(std::shared_ptr<void> owner) {
     co_await tick_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (closed_) break;
     const auto now = clock::now();
-    if (partial_ && now - message_started_ > lim_.message_timeout)
+    // Compared in milliseconds, the limits' own unit: converting a limit of years to the
+    // clock's nanoseconds could overflow and make it negative (every peer idle at once).
+    using ms = std::chrono::milliseconds;
+    if (partial_ && std::chrono::duration_cast<ms>(now - message_started_) > lim_.message_timeout)
       close(std::string("a ") + unit_ + " was not finished within " +
             std::to_string(lim_.message_timeout.count() / 1000) + " s");
-    else if (now - last_message_ > lim_.idle_timeout)
+    else if (std::chrono::duration_cast<ms>(now - last_message_) > lim_.idle_timeout)
       close("idle for " + std::to_string(lim_.idle_timeout.count() / 1000) + " s");
   }
 }

@@ -1,8 +1,13 @@
 #include "net/io/connect.hpp"
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 namespace hf::netio {
@@ -25,6 +30,11 @@ std::optional<PoolUrl> parse_pool_url(const std::string& url, std::string* why) 
   }
   if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
   if (!split_host_port(rest, &u.host, &u.port, why)) return std::nullopt;
+  // Port 0 is "any port" to a listener; no pool can be reached there.
+  if (u.port.find_first_not_of('0') == std::string::npos) {
+    *why = "'" + url + "' has a bad port (1..65535)";
+    return std::nullopt;
+  }
   return u;
 }
 
@@ -45,7 +55,68 @@ Reconnect parse_reconnect(const boost::json::array& p, bool tls) {
   return r;
 }
 
+std::optional<std::string> parse_fingerprint(const std::string& text, std::string* why) {
+  std::string t = text;
+  if (auto eq = t.find('='); eq != std::string::npos) t.erase(0, eq + 1);  // "sha256 Fingerprint=AB:CD:..."
+  std::string hex;
+  for (char c : t) {
+    if (c == ':' || std::isspace(static_cast<unsigned char>(c))) continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) {
+      *why = "a SHA-256 fingerprint is 64 hex digits (colons allowed)";
+      return std::nullopt;
+    }
+    hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (hex.size() != 64) {
+    *why = "a SHA-256 fingerprint is 64 hex digits (colons allowed), not " + std::to_string(hex.size());
+    return std::nullopt;
+  }
+  return hex;
+}
+
+std::unique_ptr<ssl::context> make_client_tls(const TlsVerify& v) {
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+  if (v.insecure || !v.fingerprint.empty()) {
+    // Nothing to check during the handshake: a pin is compared after it.
+    ctx->set_verify_mode(ssl::verify_none);
+    return ctx;
+  }
+  ctx->set_verify_mode(ssl::verify_peer);
+  boost::system::error_code ec;
+  if (!v.ca_file.empty()) {
+    ctx->load_verify_file(v.ca_file, ec);
+    if (ec) throw std::runtime_error("--tls-ca " + v.ca_file + ": cannot load CA certificates: " + ec.message());
+  } else {
+    ctx->set_default_verify_paths(ec);
+    if (ec) throw std::runtime_error("cannot load the system CA store: " + ec.message());
+  }
+  return ctx;
+}
+
 namespace {
+bool is_ip_address(const std::string& host) {
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+std::string sha256_of_peer_certificate(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (!cert) return {};
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  const bool ok = X509_digest(cert, EVP_sha256(), md, &n) == 1;
+  X509_free(cert);
+  if (!ok) return {};
+  static const char* digits = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < n; ++i) {
+    hex += digits[md[i] >> 4];
+    hex += digits[md[i] & 15];
+  }
+  return hex;
+}
+
 // The handshake's failure as a value, for use with `||` (see connect_stream()).
 awaitable<boost::system::error_code> handshake(Stream& s) {
   try {
@@ -57,7 +128,7 @@ awaitable<boost::system::error_code> handshake(Stream& s) {
 }
 }  // namespace
 
-awaitable<std::unique_ptr<Stream>> connect_stream(const PoolUrl& url, ssl::context& tls,
+awaitable<std::unique_ptr<Stream>> connect_stream(const PoolUrl& url, ssl::context& tls, const TlsVerify& verify,
                                                   std::chrono::milliseconds timeout) {
   auto ex = co_await asio::this_coro::executor;
   tcp::resolver resolver(ex);
@@ -71,12 +142,35 @@ awaitable<std::unique_ptr<Stream>> connect_stream(const PoolUrl& url, ssl::conte
                              deadline.async_wait(asio::use_awaitable));
   if (connected.index() == 1) throw std::runtime_error("connect timed out");
   if (ec) throw std::runtime_error("cannot connect: " + ec.message());
-  auto stream = url.tls ? make_tls_stream(std::move(sock), tls, false, url.host) : make_tcp_stream(std::move(sock));
-  if (url.tls) {
-    deadline.expires_after(timeout);
-    auto hs = co_await (handshake(*stream) || deadline.async_wait(asio::use_awaitable));
-    if (hs.index() == 1) throw std::runtime_error("TLS handshake timed out");
-    if (const auto& e = std::get<0>(hs)) throw std::runtime_error("TLS handshake failed: " + e.message());
+  if (!url.tls) co_return make_tcp_stream(std::move(sock));
+  // SNI names hosts, never addresses (RFC 6066).
+  const bool ip = is_ip_address(url.host);
+  auto stream = make_tls_stream(std::move(sock), tls, false, ip ? std::string() : url.host);
+  SSL* ssl = stream->tls_native();
+  const bool check_chain = !verify.insecure && verify.fingerprint.empty();
+  if (check_chain) {
+    // The certificate must name the host the URL does (OpenSSL checks it with the chain).
+    const int set = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url.host.c_str())
+                       : SSL_set1_host(ssl, url.host.c_str());
+    if (set != 1) throw std::runtime_error("TLS: cannot check the certificate against '" + url.host + "'");
+  }
+  deadline.expires_after(timeout);
+  auto hs = co_await (handshake(*stream) || deadline.async_wait(asio::use_awaitable));
+  if (hs.index() == 1) throw std::runtime_error("TLS handshake timed out");
+  if (const auto& e = std::get<0>(hs)) {
+    const long result = SSL_get_verify_result(ssl);
+    if (check_chain && result != X509_V_OK)
+      throw std::runtime_error(std::string("TLS: certificate verify failed: ") + X509_verify_cert_error_string(result) +
+                               " (" + url.host +
+                               "; --tls-ca FILE trusts a private CA, --tls-fingerprint pins one certificate)");
+    throw std::runtime_error("TLS handshake failed: " + e.message());
+  }
+  if (!verify.fingerprint.empty()) {
+    const std::string got = sha256_of_peer_certificate(ssl);
+    if (got != verify.fingerprint)
+      throw std::runtime_error("TLS: certificate fingerprint mismatch: the pool's certificate has SHA-256 " +
+                               (got.empty() ? std::string("(none)") : got) + ", --tls-fingerprint wants " +
+                               verify.fingerprint);
   }
   co_return stream;
 }

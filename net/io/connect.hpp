@@ -17,7 +17,7 @@ struct PoolUrl {
   bool tls = false;
   std::string host, port, text;
 };
-// stratum+tcp://host:port, stratum+ssl://host:port (also stratum+tls://).
+// stratum+tcp://host:port, stratum+ssl://host:port (also stratum+tls://); port 1..65535.
 std::optional<PoolUrl> parse_pool_url(const std::string& url, std::string* why);
 
 // client.reconnect's params [host, port, wait_s] (all optional): where to go (nullopt: the
@@ -29,9 +29,30 @@ struct Reconnect {
 };
 Reconnect parse_reconnect(const boost::json::array& params, bool tls);
 
+// How a client checks a pool's TLS certificate. By default it must chain to the system's CA
+// store (Debian's ca-certificates) and name the URL's host (a DNS name, or an IP address in
+// its subjectAltName). `ca_file` trusts that PEM bundle instead (a private CA). A pinned
+// `fingerprint` accepts exactly the certificate with that SHA-256 and checks no chain or name:
+// the pin is the stronger statement, and it is how a self-signed pool is trusted. `insecure`
+// checks nothing (the link is encrypted, but anyone on the path can pose as the pool).
+struct TlsVerify {
+  std::string ca_file;
+  std::string fingerprint;  // 64 lowercase hex digits (parse_fingerprint)
+  bool insecure = false;
+};
+// A SHA-256 fingerprint as `openssl x509 -fingerprint -sha256` prints it (hex pairs with
+// colons, any case; an "sha256 Fingerprint=" prefix allowed) or as plain hex: 64 lowercase
+// hex digits, or nullopt with a reason.
+std::optional<std::string> parse_fingerprint(const std::string& text, std::string* why);
+// The client context for `v`. Throws std::runtime_error with one line (an unreadable CA file).
+std::unique_ptr<ssl::context> make_client_tls(const TlsVerify& v);
+
 // Resolves and connects within `timeout`, then runs the TLS handshake (for a TLS URL) within
-// another `timeout`. `tls` must outlive the stream. Throws std::runtime_error with one line.
-awaitable<std::unique_ptr<Stream>> connect_stream(const PoolUrl& url, ssl::context& tls,
+// another `timeout`, checking the certificate as `verify` says (`tls` must come from
+// make_client_tls(verify) and outlive the stream). Throws std::runtime_error with one line; a
+// refused certificate says why ("TLS: certificate verify failed: self-signed certificate",
+// "... hostname mismatch", "TLS: certificate fingerprint mismatch ...").
+awaitable<std::unique_ptr<Stream>> connect_stream(const PoolUrl& url, ssl::context& tls, const TlsVerify& verify,
                                                   std::chrono::milliseconds timeout);
 
 // Which URL to try next and how long to wait first. After a connection that had worked (or

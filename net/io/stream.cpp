@@ -57,6 +57,7 @@ class TlsStream final : public Stream {
     co_await s_.async_handshake(server_ ? ssl::stream_base::server : ssl::stream_base::client, asio::use_awaitable);
   }
   tcp::socket& socket() override { return s_.next_layer(); }
+  SSL* tls_native() override { return s_.native_handle(); }
 
  private:
   ssl::stream<tcp::socket> s_;

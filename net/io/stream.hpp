@@ -31,13 +31,16 @@ class Stream {
     socket().close(ec);
   }
   virtual tcp::socket& socket() = 0;
+  // The OpenSSL connection of a TLS stream (null on plain TCP), for the client's checks of
+  // the peer's certificate (connect.cpp).
+  virtual SSL* tls_native() { return nullptr; }
   std::string peer() const;  // "1.2.3.4:5678", or "?" once closed
   mutable std::string peer_cache;
 };
 
 std::unique_ptr<Stream> make_tcp_stream(tcp::socket s);
-// Server side when `server` is true; the client side checks nothing beyond TLS itself
-// unless the context was set up to verify (stratum+ssl pools often use self-signed keys).
+// Server side when `server` is true. The client side sends `sni` as the server name when
+// given; what it checks of the certificate is the context's and connect_stream()'s business.
 std::unique_ptr<Stream> make_tls_stream(tcp::socket s, ssl::context& ctx, bool server, const std::string& sni = {});
 
 // "host:port" (IPv6 as [addr]:port). Returns false with a reason.

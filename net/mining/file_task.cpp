@@ -67,6 +67,14 @@ bool valid_identifier(const std::string& id, std::string* why) {
 
 int leading_zero_hex(const Digest& d) { return leading_zero_bits(key_of(d, ByteOrder::digest)) / 4; }
 
+bool claim_fits_best(std::uint64_t count, const Digest& best) {
+  // The digest read as a big-endian fraction of the hash space; 64 bits are plenty here.
+  std::uint64_t top = 0;
+  for (int i = 0; i < 8; ++i) top = top << 8 | best.bytes[static_cast<std::size_t>(i)];
+  const double x = static_cast<double>(top) / 18446744073709551616.0;
+  return static_cast<double>(count) * x <= kClaimEvidence;
+}
+
 // ---- RangeBook ----
 
 void RangeBook::erase(std::uint64_t first, std::uint64_t end) {
@@ -108,6 +116,8 @@ void RangeBook::insert(std::uint64_t first, std::uint64_t end, bool done) {
 
 std::optional<NonceRange> RangeBook::take(std::uint64_t count) {
   if (count == 0) count = 1;
+  count = std::min(count, space_);
+  count += (grain_ - count % grain_) % grain_;  // whole grains: every boundary stays on a grain
   std::uint64_t cursor = 0;
   for (const auto& [first, span] : spans_) {
     if (first > cursor) break;
@@ -131,13 +141,17 @@ void RangeBook::give_back(NonceRange r) {
   for (auto [a, b] : out) erase(a, b);
 }
 
-void RangeBook::finish(NonceRange r, const std::vector<NonceRange>& covered) {
+std::uint64_t RangeBook::countable(NonceRange r, std::uint64_t prefix) const {
+  std::uint64_t n = std::min(prefix, r.count);
+  if (n < r.count) n -= n % grain_;  // the rest of the range stays at least a grain wide
+  return n;
+}
+
+std::uint64_t RangeBook::finish(NonceRange r, std::uint64_t prefix) {
   give_back(r);
-  const std::uint64_t end = r.first + r.count;
-  for (const NonceRange& c : covered) {
-    const std::uint64_t a = std::max(c.first, r.first), b = std::min(c.first + c.count, end);
-    if (a < b) insert(a, b, true);
-  }
+  const std::uint64_t n = countable(r, prefix);
+  if (n > 0) insert(r.first, r.first + n, true);
+  return n;
 }
 
 void RangeBook::mark_done(NonceRange r) {
@@ -175,7 +189,14 @@ std::vector<NonceRange> RangeBook::done_ranges() const {
 
 namespace {
 
-std::string sha256_hex(ByteView b) { return hash_once(Algo::sha256, b).hex(); }
+// A fresh SHA-256 on the engine's fastest single-stream code: the file may be 64 MiB.
+Hasher fast_sha256() { return Engine::instance().hasher(Algo::sha256).value(); }
+
+std::string sha256_hex(ByteView b) {
+  Hasher h = fast_sha256();
+  h.update(b);
+  return h.final().hex();
+}
 
 json::array ranges_json(const std::vector<NonceRange>& rs) {
   json::array a;
@@ -206,13 +227,33 @@ FileTask::FileTask(FileTaskSpec spec) : spec_(std::move(spec)), input_(spec_.inp
   const std::string tail = "|" + spec_.identifier + b;
   key.insert(key.end(), tail.begin(), tail.end());
   id_ = sha256_hex(key).substr(0, 16);
-  rounds_.push_back({RangeBook(spec_.nonces), 0, std::nullopt, {}, {}});
+  begin_input();
+  spec_sha256_ = input_sha256_;  // round 1 mines the file as given
+  rounds_.push_back({RangeBook(spec_.nonces, kFileRangeGrain), 0, std::nullopt, {}, {}});
 }
 
-std::string FileTask::input_sha256() const { return sha256_hex(input_); }
+void FileTask::begin_input() {
+  Hasher h = fast_sha256();
+  h.update(input_);
+  midstate_ = h;
+  input_sha256_ = h.final().hex();
+}
+
+std::uint64_t FileRoundState::verified() const {
+  std::uint64_t n = 0;
+  for (const auto& [name, w] : workers) n += w.verified;
+  return n;
+}
+
+Digest FileTask::hash_of(std::uint32_t nonce) const {
+  Hasher h = *midstate_;
+  const std::string line = file_line(nonce, spec_.identifier);
+  h.update(ByteView(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()));
+  return h.final();
+}
 
 Digest FileTask::offer(std::uint32_t nonce, const std::string& finder) {
-  const Digest d = file_hash(input_, nonce, spec_.identifier);
+  const Digest d = hash_of(nonce);
   auto& best = current().best;
   const auto key = [](const Digest& x) { return key_of(x, ByteOrder::digest); };
   // Ties go to the lower nonce, so the answer does not depend on who reported first.
@@ -226,14 +267,22 @@ void FileTask::end_round() {
   r.line = file_line(r.best->nonce, spec_.identifier);
   input_.insert(input_.end(), r.line.begin(), r.line.end());
   ++round_;
-  if (!finished()) rounds_.push_back({RangeBook(spec_.nonces), 0, std::nullopt, {}, {}});
+  if (finished()) return;  // the result's SHA-256 is then the last round's best hash
+  // The next line goes on a line of its own: one line per round in the result.
+  input_.push_back('\n');
+  begin_input();
+  rounds_.push_back({RangeBook(spec_.nonces, kFileRangeGrain), 0, std::nullopt, {}, {}});
 }
 
 json::object FileTask::to_json() const {
   json::array rounds;
   for (const FileRoundState& r : rounds_) {
-    json::object o{
-        {"elapsed", r.elapsed}, {"searched", r.book.done_count()}, {"done", ranges_json(r.book.done_ranges())}};
+    // "claimed": nonces workers reported searched (counted in the book, not provable);
+    // "verified": nonces whose hashes the coordinator computed itself and found consistent.
+    json::object o{{"elapsed", r.elapsed},
+                   {"claimed", r.book.done_count()},
+                   {"verified", r.verified()},
+                   {"done", ranges_json(r.book.done_ranges())}};
     if (r.best)
       o["best"] = {{"nonce", nonce_hex8(r.best->nonce)},
                    {"hash", r.best->hash.hex()},
@@ -245,14 +294,15 @@ json::object FileTask::to_json() const {
       ws.push_back({{"name", w.name},
                     {"address", w.address},
                     {"backend", w.backend},
-                    {"hashes", w.hashes},
+                    {"claimed", w.claimed},
+                    {"verified", w.verified},
                     {"ranges", ranges_json(w.ranges)}});
     o["workers"] = std::move(ws);
     rounds.push_back(std::move(o));
   }
   return {{"task", id_},
           {"identifier", spec_.identifier},
-          {"input_sha256", sha256_hex(spec_.input)},
+          {"input_sha256", spec_sha256_},
           {"input_size", spec_.input.size()},
           {"rounds_wanted", spec_.rounds},
           {"seconds_per_round", spec_.seconds},
@@ -281,7 +331,7 @@ std::optional<FileTask> FileTask::from_json(FileTaskSpec spec, const json::value
   for (std::size_t i = 0; i < ra.size(); ++i) {
     const json::object* r = ra[i].if_object();
     if (!r) return fail("bad round");
-    t.rounds_.push_back({RangeBook(t.spec_.nonces), 0, std::nullopt, {}, {}});
+    t.rounds_.push_back({RangeBook(t.spec_.nonces, kFileRangeGrain), 0, std::nullopt, {}, {}});
     FileRoundState& st = t.rounds_.back();
     std::vector<NonceRange> done;
     if (!ranges_from(r->if_contains("done"), &done)) return fail("bad 'done' ranges");
@@ -303,11 +353,12 @@ std::optional<FileTask> FileTask::from_json(FileTaskSpec spec, const json::value
         rec.name = text("name");
         rec.address = text("address");
         rec.backend = text("backend");
-        if (const json::value* h = wo->if_contains("hashes"); h && h->is_number()) {
-          std::error_code hec;  // the throwing to_number would escape as a Boost error
-          rec.hashes = h->to_number<std::uint64_t>(hec);
-          if (hec) return fail("bad worker hashes");
-        }
+        for (auto [key, field] : {std::pair{"claimed", &rec.claimed}, std::pair{"verified", &rec.verified}})
+          if (const json::value* h = wo->if_contains(key); h && h->is_number()) {
+            std::error_code hec;  // the throwing to_number would escape as a Boost error
+            *field = h->to_number<std::uint64_t>(hec);
+            if (hec) return fail(std::string("bad worker '") + key + "'");
+          }
         if (!ranges_from(wo->if_contains("ranges"), &rec.ranges)) return fail("bad worker ranges");
         st.workers[rec.name] = std::move(rec);
       }

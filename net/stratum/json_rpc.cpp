@@ -25,18 +25,22 @@ bool finite_numbers(const json::value& v) {
 }
 }  // namespace
 
-std::optional<Message> parse_message(std::string_view line, std::string* why) {
+std::optional<Message> parse_message(std::string_view line, std::string* why, bool* not_json) {
   auto fail = [&](const char* m) -> std::optional<Message> {
     if (why) *why = m;
     return std::nullopt;
   };
+  if (not_json) *not_json = false;
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.size() > kMaxLine) return fail("line longer than 16 KiB");
   boost::system::error_code ec;
   json::parse_options opt;
   opt.max_depth = 16;  // Stratum nests at most three deep; deeper is hostile
   json::value v = json::parse(line, ec, {}, opt);
-  if (ec) return fail("invalid JSON");
+  if (ec) {
+    if (not_json) *not_json = true;
+    return fail("invalid JSON");
+  }
   if (!finite_numbers(v)) return fail("number out of range");  // depth is capped above: bounded recursion
   if (!v.is_object()) return fail("not a JSON object");
   json::object& o = v.as_object();

@@ -26,8 +26,10 @@ struct Message {
 
 // One line (newline stripped, a trailing '\r' allowed). Returns nullopt with a one-line
 // reason for text that is not JSON, not an object, has fields of the wrong type, or has a
-// number beyond a double's range.
-std::optional<Message> parse_message(std::string_view line, std::string* why);
+// number beyond a double's range. *not_json, when given, tells the first of these from the
+// rest: the line is not JSON text at all (binary bytes, invalid UTF-8, another protocol,
+// nesting deeper than 16), where the rest are JSON of the wrong shape.
+std::optional<Message> parse_message(std::string_view line, std::string* why, bool* not_json = nullptr);
 
 // Encoders; each returns one line ending in '\n'.
 std::string encode_request(const json::value& id, std::string_view method, json::array params);

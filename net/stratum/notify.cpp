@@ -1,5 +1,7 @@
 #include "net/stratum/notify.hpp"
 
+#include "net/stratum/json_rpc.hpp"
+
 namespace hf::stratum {
 
 namespace json = boost::json;
@@ -9,6 +11,17 @@ json::array notify_params(const mining::StratumJob& job) {
   json::array branch;
   for (const std::string& h : f.merkle_branch) branch.emplace_back(h);
   return json::array{f.job_id, f.prevhash, f.coinb1, f.coinb2, branch, f.version, f.nbits, f.ntime, f.clean};
+}
+
+bool notify_fits(const mining::StratumJob& job, std::string* why) {
+  mining::StratumJob probe = job;
+  probe.id = "ffffffff";  // JobBook ids are a 32-bit counter in hex: at most 8 characters
+  probe.clean = false;    // "false" is the longer of the two
+  const std::size_t line = encode_notification("mining.notify", notify_params(probe)).size() - 1;  // no newline
+  if (line <= kMaxLine) return true;
+  *why = "its mining.notify line would be " + std::to_string(line) + " bytes, over the " + std::to_string(kMaxLine) +
+         "-byte Stratum line cap (coinbase parts and merkle branch too long)";
+  return false;
 }
 
 std::optional<mining::StratumJob> job_from_notify(const json::array& p, std::string* why) {

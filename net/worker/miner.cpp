@@ -58,8 +58,12 @@ void Miner::pause() {
 Miner::Rates Miner::rates() const {
   std::lock_guard lk(mu_);
   Rates r;
-  r.total = live_rate_;
-  r.per_backend = backend_rate_;
+  r.total = meter_.rate();
+  r.hashing = meter_.busy_rate();
+  double sum = 0;
+  for (const auto& [b, m] : backend_meter_) sum += m.rate();
+  if (sum > 0)
+    for (const auto& [b, m] : backend_meter_) r.per_backend[b] = r.total * m.rate() / sum;
   r.hashes = hashes_;
   return r;
 }
@@ -75,6 +79,9 @@ void Miner::loop() {
     Work w;
     {
       std::unique_lock lk(mu_);
+      // Waiting for work (no pool yet, or a lost one) is not a rest: the rate says what the
+      // worker does while it has work.
+      if (!work_ && !file_) fed_until_.reset();
       cv_.wait(lk, [&] { return stop_ || work_.has_value() || file_.has_value(); });
       // New work cut the last rest short; the rest is still owed, or frequent jobs would
       // defeat the duty cycle.
@@ -102,18 +109,47 @@ void Miner::loop() {
   }
 }
 
-void Miner::note_rates(const SearchResult& r) {
+namespace {
+double seconds_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+}  // namespace
+
+void Miner::note_rest_locked(std::chrono::steady_clock::time_point now) {
+  if (fed_until_) {
+    const double rest = seconds_between(*fed_until_, now);
+    meter_.rest(rest);
+    for (auto& [b, m] : backend_meter_) m.rest(rest);
+  }
+  fed_until_ = now;
+  seg_done_ = 0;
+}
+
+void Miner::note_progress(std::uint64_t done) {
   std::lock_guard lk(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  // Wall-clock time, not the engine's: the search's own start-up counts as hashing time.
+  meter_.work(static_cast<double>(done) - static_cast<double>(seg_done_),
+              fed_until_ ? seconds_between(*fed_until_, now) : 0);
+  seg_done_ = std::max(seg_done_, done);
+  fed_until_ = now;
+}
+
+void Miner::note_segment(const SearchResult& r) {
+  std::lock_guard lk(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  // Every segment counts, however short: a rate that only longer segments may update
+  // freezes once the segments, sized from it, shrink below that length.
+  meter_.work(static_cast<double>(r.hashes) - static_cast<double>(seg_done_),
+              fed_until_ ? seconds_between(*fed_until_, now) : 0);
+  std::map<std::string, std::uint64_t> per;
+  for (const ChunkRecord& c : r.chunks) per[c.backend] += c.range.count;
+  for (auto& [b, m] : backend_meter_) per.try_emplace(b, 0);
+  for (auto& [b, n] : per) backend_meter_[b].work(static_cast<double>(n), seconds_between(seg_start_, now));
   hashes_ += r.hashes;
   backend_name_ = r.backend;
-  if (r.seconds > 0.2) {
-    std::map<std::string, std::uint64_t> per;
-    for (const ChunkRecord& c : r.chunks) per[c.backend] += c.range.count;
-    backend_rate_.clear();
-    for (auto& [b, n] : per) backend_rate_[b] = n / r.seconds;
-    live_rate_ = r.rate();
-    seg_rate_ = r.rate();
-  }
+  seg_done_ = 0;
+  fed_until_ = now;
 }
 
 std::vector<NonceRange> Miner::run_segments(SearchJob job, const RunOptions& ro,
@@ -129,11 +165,20 @@ std::vector<NonceRange> Miner::run_segments(SearchJob job, const RunOptions& ro,
   std::uint64_t next = job.range.first;
   std::vector<NonceRange> covered;
   while (next < end && keep_going()) {
-    const double guess = seg_rate_ > 0 ? seg_rate_ * seg_seconds : 1 << 24;
+    double hashing_rate;
+    {
+      std::lock_guard lk(mu_);
+      note_rest_locked(std::chrono::steady_clock::now());
+      seg_start_ = *fed_until_;
+      hashing_rate = meter_.busy_rate();
+    }
+    // Sized from the rate while hashing; the very first segment, with no rate yet, is the
+    // smallest, so a throttled worker's first rest is not long.
+    const double guess = hashing_rate * seg_seconds;
     const std::uint64_t count = std::min<std::uint64_t>(end - next, std::max<double>(guess, min_segment));
     job.range = {next, count};
     const SearchResult r = Engine::instance().search(job, ro).value();
-    note_rates(r);
+    note_segment(r);
     for (const NonceRange& c : r.covered) {
       if (!covered.empty() && covered.back().first + covered.back().count == c.first)
         covered.back().count += c.count;
@@ -160,10 +205,7 @@ RunOptions Miner::run_options() {
   ro.threads = cfg_.threads;
   ro.cancel = &cancel_;
   ro.progress_interval = std::chrono::milliseconds(500);
-  ro.on_progress = [this](const Progress& p) {
-    std::lock_guard lk(mu_);
-    live_rate_ = p.rate;
-  };
+  ro.on_progress = [this](const Progress& p) { note_progress(p.done); };
   return ro;
 }
 

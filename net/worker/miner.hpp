@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "hashforge/engine.hpp"
+#include "net/mining/rate_meter.hpp"
 #include "net/mining/stratum_job.hpp"
 
 namespace hf::worker {
@@ -72,12 +73,18 @@ class Miner {
   void stop_file();
   void pause();  // no work (disconnected): stop hashing, drop any file range
   void stop();   // ends the mining thread (waits for the running search to stop)
-  // Hashes done and the current rate, overall and per backend.
+  // Hashes done and the rate over about the last kRateTau seconds of mining. `total` and
+  // `per_backend` are effective rates: nonces per second of wall-clock time with the
+  // --intensity rests included (what the pool sees, and what is reported to a
+  // coordinator); `hashing` is the rate while hashing. Time with no work at all (no pool)
+  // is left out.
   struct Rates {
     double total = 0;
+    double hashing = 0;
     std::map<std::string, double> per_backend;
     std::uint64_t hashes = 0;
   };
+  static constexpr double kRateTau = 10;
   Rates rates() const;
   std::string backend_name() const;
 
@@ -90,7 +97,11 @@ class Miner {
   // keep_going() turns false. on_segment sees each segment's result.
   std::vector<NonceRange> run_segments(SearchJob job, const RunOptions& ro, const std::function<bool()>& keep_going,
                                        const std::function<void(const SearchResult&)>& on_segment);
-  void note_rates(const SearchResult& r);
+  // The rate meters' feeds, under mu_: time since the last feed while work was at hand
+  // is rest; a search's progress and its end are work.
+  void note_rest_locked(std::chrono::steady_clock::time_point now);
+  void note_progress(std::uint64_t done);
+  void note_segment(const SearchResult& r);
   RunOptions run_options();
   MinerConfig cfg_;
   std::function<void(const FoundShare&)> on_share_;
@@ -104,9 +115,13 @@ class Miner {
   std::atomic<bool> cancel_{false};
   bool stop_ = false;
   std::chrono::steady_clock::time_point rest_until_{};  // duty cycle: no hashing before this
-  // Rates: the live progress of the running search, and decayed totals per backend.
-  double live_rate_ = 0, seg_rate_ = 0;
-  std::map<std::string, double> backend_rate_;
+  // Rates: every segment feeds the meters, however short, and every rest; per backend only
+  // the split of the work is kept (shown as shares of the total, so the figures add up).
+  mining::RateMeter meter_{kRateTau};
+  std::map<std::string, mining::RateMeter> backend_meter_;
+  std::optional<std::chrono::steady_clock::time_point> fed_until_;  // unset: no work at hand
+  std::chrono::steady_clock::time_point seg_start_{};
+  std::uint64_t seg_done_ = 0;  // progress of the running segment already fed
   std::uint64_t hashes_ = 0;
   std::string backend_name_;
   std::thread thread_;

@@ -5,6 +5,7 @@
 
 #include "hashforge/hasher.hpp"
 #include "hashforge/hex.hpp"
+#include "net/io/printable.hpp"
 #include "net/mining/file_task.hpp"
 #include "net/stratum/notify.hpp"
 
@@ -13,10 +14,9 @@ namespace hf::worker {
 PoolClient::PoolClient(asio::io_context& io, ClientConfig cfg, Miner& miner,
                        std::function<void(const std::string&)> log)
     : io_(io), cfg_(std::move(cfg)), miner_(miner), log_(std::move(log)) {
-  tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-  // Pools commonly serve self-signed certificates; TLS here protects the link, it does not
-  // authenticate the pool.
-  tls_->set_verify_mode(asio::ssl::verify_none);
+  // The pool's certificate is checked (netio::TlsVerify): a worker that talks to an
+  // impostor gives its work away. Throws for an unreadable --tls-ca file.
+  tls_ = netio::make_client_tls(cfg_.tls);
 }
 
 void PoolClient::start() { asio::co_spawn(io_, run(), asio::detached); }
@@ -52,6 +52,29 @@ void PoolClient::report_rate(double rate) {
   send("hashforge.hello", json::array{h}, "hello");
 }
 
+asio::awaitable<void> PoolClient::rate_reports(std::shared_ptr<netio::LineConn> c) {
+  // The first report waits for about a second of mining, so the figure is a measurement
+  // rather than the first segment's start-up; later ones follow every rate_interval.
+  asio::steady_timer t(io_);
+  std::chrono::steady_clock::time_point last{};
+  bool sent = false;
+  auto wait = std::chrono::milliseconds(1000);
+  while (!stopping_ && conn_ == c && !c->closed()) {
+    t.expires_after(wait);
+    boost::system::error_code ec;
+    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    wait = std::chrono::milliseconds(500);
+    if (stopping_ || conn_ != c || c->closed()) break;
+    const auto now = std::chrono::steady_clock::now();
+    if (sent && now - last < cfg_.rate_interval) continue;
+    const double rate = miner_.rates().total;
+    if (!(rate > 0)) continue;
+    report_rate(rate);
+    sent = true;
+    last = now;
+  }
+}
+
 asio::awaitable<void> PoolClient::run() {
   std::mt19937 rng(std::random_device{}());
   netio::Failover failover(cfg_.urls.size(), cfg_.backoff_min, cfg_.backoff_max);
@@ -77,7 +100,7 @@ asio::awaitable<void> PoolClient::run() {
 }
 
 asio::awaitable<bool> PoolClient::session(const PoolUrl& url) {
-  auto stream = co_await netio::connect_stream(url, *tls_, cfg_.connect_timeout);
+  auto stream = co_await netio::connect_stream(url, *tls_, cfg_.tls, cfg_.connect_timeout);
   netio::LineLimits lim;
   lim.idle_timeout = cfg_.idle_timeout;
   conn_ = std::make_shared<netio::LineConn>(std::move(stream), lim);
@@ -111,6 +134,9 @@ asio::awaitable<bool> PoolClient::session(const PoolUrl& url) {
     handle(*m);
     was_up = was_up || authorized_;
   }
+  if (conn_->line_too_long())
+    log_(url.text + " sent a line longer than the " + std::to_string(lim.max_line) +
+         "-byte Stratum line cap (a job too large to mine); reconnecting");
   log_("disconnected from " + url.text + ": " + (conn_->why().empty() ? "closed" : conn_->why()));
   conn_->close("done");
   co_return was_up;
@@ -143,12 +169,12 @@ void PoolClient::handle(const stratum::Message& m) {
     netio::Reconnect r = netio::parse_reconnect(p, current_tls_);
     redirect_ = std::move(r.url);
     redirect_wait_ = r.wait;
-    log_("pool asked to reconnect" + (redirect_ ? " to " + redirect_->text : std::string()));
+    log_("pool asked to reconnect" + (redirect_ ? " to " + netio::printable(redirect_->text) : std::string()));
     conn_->close("client.reconnect");
     return;
   }
   if (m.method == "client.show_message" && !p.empty() && p[0].is_string()) {
-    log_("pool says: " + std::string(p[0].as_string()).substr(0, 200));
+    log_("pool says: " + netio::printable(p[0].as_string(), 200));
     return;
   }
   if (!m.id.is_null())  // a request we do not serve (client.get_version, ...)
@@ -168,7 +194,8 @@ void PoolClient::on_reply(const stratum::Message& m) {
     } else {
       ++counts_.rejected;
       if (err && err->code == 21) ++counts_.stale;
-      log_("share rejected: " + (err ? err->message + " (" + std::to_string(err->code) + ")" : std::string("false")));
+      log_("share rejected: " +
+           (err ? netio::printable(err->message) + " (" + std::to_string(err->code) + ")" : std::string("false")));
     }
   } else if (what == "subscribe") {
     const json::array* r = m.result.if_array();
@@ -176,7 +203,7 @@ void PoolClient::on_reply(const stratum::Message& m) {
     if (!err && r && r->size() >= 3 && (*r)[1].is_string() && (*r)[2].is_int64()) en1 = from_hex((*r)[1].as_string());
     const std::int64_t size = en1 ? (*r)[2].as_int64() : 0;
     if (!en1 || en1->size() > 32 || size < 1 || size > 16) {
-      log_("subscribe failed: " + (err ? err->message : std::string("unexpected reply")));
+      log_("subscribe failed: " + (err ? netio::printable(err->message) : std::string("unexpected reply")));
       conn_->close("subscribe failed");
       return;
     }
@@ -186,7 +213,7 @@ void PoolClient::on_reply(const stratum::Message& m) {
     hand_work();
   } else if (what == "authorize") {
     if (err || !m.result.is_bool() || !m.result.as_bool()) {
-      log_("authorization refused" + (err ? ": " + err->message : std::string()));
+      log_("authorization refused" + (err ? ": " + netio::printable(err->message) : std::string()));
       conn_->close("authorization refused");
       return;
     }
@@ -194,11 +221,16 @@ void PoolClient::on_reply(const stratum::Message& m) {
     if (!cfg_.hello.empty()) send("hashforge.hello", json::array{cfg_.hello}, "hello");
     hand_work();
   } else if (what == "hello") {
-    // A hashforge coordinator: offer to take part in its file task, if it has one.
-    if (!hello_ok_ && !err) send("hashforge.file.subscribe", json::array{}, "file");
+    // A hashforge coordinator: offer to take part in its file task, if it has one, and
+    // report the rate as soon as there is one.
+    if (!hello_ok_ && !err) {
+      send("hashforge.file.subscribe", json::array{}, "file");
+      asio::co_spawn(io_, rate_reports(conn_), asio::detached);
+    }
     hello_ok_ = !err;
   } else if (what == "file") {
-    if (err && err->message.find("no file task") == std::string::npos) log_("file task: " + err->message);
+    if (err && err->message.find("no file task") == std::string::npos)
+      log_("file task: " + netio::printable(err->message));
   }
 }
 
@@ -279,8 +311,8 @@ void PoolClient::on_file(const stratum::Message& m) {
   if (m.method == "hashforge.file.end" && o) {
     miner_.stop_file();
     file_.reset();
-    log_("file task over: best line '" + str_of(*o, "line", &ok) + "' -> " + str_of(*o, "hash", &ok) + " by " +
-         str_of(*o, "finder", &ok));
+    log_("file task over: best line '" + netio::printable(str_of(*o, "line", &ok)) + "' -> " +
+         netio::printable(str_of(*o, "hash", &ok)) + " by " + netio::printable(str_of(*o, "finder", &ok)));
     return;
   }
 }

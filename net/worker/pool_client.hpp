@@ -31,6 +31,10 @@ struct ClientConfig {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds idle_timeout{300'000};  // no line from the pool this long: reconnect
   json::object hello;                               // what hashforge.hello reports (backend, devices)
+  netio::TlsVerify tls;                             // how stratum+ssl pools' certificates are checked
+  // A hashforge coordinator gets the measured rate about a second into mining (it sets the
+  // first share difficulty from it) and then this often.
+  std::chrono::milliseconds rate_interval{10'000};
 };
 
 struct ClientCounts {
@@ -48,7 +52,7 @@ class PoolClient {
   void submit(const FoundShare& s);     // on the io thread
   void file_done(const FileReport& r);  // on the io thread: reports a searched file range
   // Tells a hashforge coordinator the measured rate (hashforge.hello); pools that refused
-  // the first hello are not asked again.
+  // the first hello are not asked again. The client does so by itself (rate_interval).
   void report_rate(double rate);
   const ClientCounts& counts() const { return counts_; }
   // Submits sent and not yet answered on a live connection (a stopping worker waits for them).
@@ -57,6 +61,7 @@ class PoolClient {
  private:
   asio::awaitable<void> run();
   asio::awaitable<bool> session(const PoolUrl& url);  // true once it had been authorized
+  asio::awaitable<void> rate_reports(std::shared_ptr<netio::LineConn> c);
   void handle(const stratum::Message& m);
   void on_reply(const stratum::Message& m);
   void on_notify(const json::array& p);

@@ -5,6 +5,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "net/io/duration.hpp"
 #include "net/io/stream.hpp"
 #include "net/mining/file_task.hpp"
 
@@ -34,7 +35,7 @@ namespace {
 // operation is then cancelled and its handler has run).
 bool run_until(asio::io_context& io, tcp::socket& s, const bool& done, double seconds) {
   io.restart();
-  io.run_for(std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000)));
+  io.run_for(netio::seconds_to(seconds));
   if (done) return true;
   boost::system::error_code ec;
   s.cancel(ec);
@@ -109,7 +110,7 @@ SeedOutcome seed_mine(const SeedOptions& o) {
   ro.threads = o.threads;
   ro.cancel = o.cancel;
   std::optional<Hit> best;
-  auto budget = std::chrono::nanoseconds(static_cast<std::int64_t>(o.seconds * 1e9));
+  auto budget = netio::seconds_to<std::chrono::nanoseconds>(o.seconds);
   for (const NonceRange r : {NonceRange{start, mining::kFileNonceSpace - start}, NonceRange{0, start}}) {
     if (r.count == 0 || budget.count() <= 0) continue;
     SearchJob job = mining::file_search_job(out.file, o.identifier, r);
@@ -118,7 +119,7 @@ SeedOutcome seed_mine(const SeedOptions& o) {
     out.hashes += res.hashes;
     out.seconds += res.seconds;
     out.backend = res.backend;
-    budget -= std::chrono::nanoseconds(static_cast<std::int64_t>(res.seconds * 1e9));
+    budget -= netio::seconds_to<std::chrono::nanoseconds>(res.seconds);
     if (res.best && (!best || res.best->key < best->key)) best = res.best;
     if (!res.complete) break;
   }

@@ -2,10 +2,12 @@
 // coreutils as independent oracles. HASHFORGE_BIN names the binary under test.
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -359,6 +361,194 @@ TEST_F(Cli, PlainProgressLinesWhenNotATerminal) {
   EXPECT_EQ(r.err.find('\r'), std::string::npos);  // no bar redraws into a pipe
   EXPECT_NE(r.out.find("best line:"), std::string::npos);
   EXPECT_NE(r.out.find("time budget"), std::string::npos);
+}
+
+// ---- option ranges, ports, input caps, result paths, memory ----
+
+// A header job (Bitcoin block 100000, as in examples/jobs/) for coordinator command lines.
+constexpr const char* kJob =
+    R"({"prevhash": "1901125004612a1701c3a621d930d31d36b607df1fccc2160002d01c00000000",
+"coinb1": "01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff0804",
+"coinb2": "ffffff0100f2052a010000004341041b0e8c2567c12536aa13357b79a073dc4444acb83c4ec7a0e2f99dd7457516c5817242da796924ca4e99947d087fedf9ce467cb9f7c6287078f801df276fdf84ac00000000",
+"merkle_branch": ["c40297f730dd7b5a99567eb8d27b78758f607507c52292d02d4031895b52f2ff",
+"49aef42d78e3e9999c9e6ec9e1dddd6cb880bf3b076a03be1318ca789089308e"],
+"version": "00000001", "nbits": "1b04864c", "ntime": "4d1b2237"})";
+
+// Servers that a bad option fails to stop would run until `timeout` ends them (exit 124).
+constexpr const char* kCoordinator = "timeout 20 \"$HF\" coordinator --listen 127.0.0.1:0 -q ";
+constexpr const char* kWorker = "timeout 20 \"$HF\" worker -q ";
+
+TEST_F(Cli, DurationOptionsAreRangeCheckedWhenParsed) {
+  file("job.json", kJob);
+  file("block.txt", "some text");
+  const std::string co = std::string(kCoordinator) + "--header-job job.json ";
+  // inf and 1e10 once wrapped into negative limits: every connection closed within 0.5 s.
+  for (const char* arg : {"--idle-timeout inf", "--idle-timeout 1e10", "--auth-timeout 1e10", "--line-timeout 1e300",
+                          "--idle-timeout 0", "--auth-timeout nan", "--line-timeout -1", "--idle-timeout 604801",
+                          "--job-interval inf", "--share-interval nan", "--stats-interval -5", "--stats-interval 1e300",
+                          "--file-seconds 1e300", "--range-seconds -1"}) {
+    const std::string name = std::string(arg).substr(0, std::string(arg).find(' '));
+    expect_one_line_error(sh(co + arg), 2, name);
+  }
+  const std::string wk = std::string(kWorker) + "--url stratum+tcp://127.0.0.1:1 ";
+  for (const char* arg : {"--seconds inf", "--seconds 1e10", "--seconds -1", "--stats-interval -5",
+                          "--stats-interval nan", "--stats-interval 1e300"}) {
+    const std::string name = std::string(arg).substr(0, std::string(arg).find(' '));
+    expect_one_line_error(sh(wk + arg), 2, name);
+  }
+  expect_one_line_error(hf("search file block.txt --count 10 --seconds 1e10"), 2, "--seconds");
+  expect_one_line_error(hf("search file block.txt --count 10 --seconds inf"), 2, "--seconds");
+  expect_one_line_error(hf(std::string("search header ") + kGenesis + " --seconds -1"), 2, "--seconds");
+  expect_one_line_error(hf("search raw --message 00112233 --offset 0 --best --seconds 1e300"), 2, "--seconds");
+  expect_one_line_error(sh("timeout 20 \"$HF\" bench --seconds nan --no-devices"), 2, "--seconds");
+  expect_one_line_error(sh("timeout 20 \"$HF\" bench --seconds 1e10 --no-devices"), 2, "--seconds");
+  // The maxima are stated in --help.
+  Proc help = hf("coordinator --help");
+  EXPECT_NE(help.out.find("604800"), std::string::npos) << help.out;
+}
+
+TEST_F(Cli, OptionsAreRangeCheckedWhenParsed) {
+  file("job.json", kJob);
+  file("block.txt", "some text");
+  const std::string header = std::string("search header ") + kGenesis + " --count 10 ";
+  expect_one_line_error(hf(header + "--max-hits -1"), 2, "--max-hits");  // once 2^64-1
+  expect_one_line_error(hf(header + "--max-hits 1000001"), 2, "--max-hits");
+  expect_one_line_error(hf(header + "--difficulty ''"), 2, "--difficulty");
+  expect_one_line_error(hf("search raw --message 00112233 --offset -1 --best --count 1"), 2, "--offset");
+  expect_one_line_error(hf("search raw --message 00112233 --offset 0 --width -1 --best --count 1"), 2, "--width");
+  expect_one_line_error(hf("search raw --message 00112233 --offset 0 --best --count 1 --max-hits -1"), 2, "--max-hits");
+  expect_one_line_error(hf("search file block.txt --count 10 --id ''"), 2, "--id");
+  expect_one_line_error(hf("search file block.txt --count 10 --id \"$(printf 'a\\nb')\""), 2, "--id");
+  expect_one_line_error(hf("search file block.txt --count 10 --backend ''"), 2, "--backend");
+  expect_one_line_error(hf("search file block.txt --count 10 --out ''"), 2, "--out");
+  expect_one_line_error(hf("search file block.txt --count 10 --format ''"), 2, "--format");
+  expect_one_line_error(hf("search file '' --count 10"), 2, "file");
+  expect_one_line_error(hf("hash --backend '' block.txt"), 2, "--backend");
+  expect_one_line_error(hf("backends --backend ''"), 2, "--backend");
+  expect_one_line_error(sh("timeout 20 \"$HF\" bench --backend '' --seconds 0.01"), 2, "--backend");
+  const std::string co = std::string(kCoordinator) + "--header-job job.json ";
+  for (const char* arg :
+       {"--max-connections -1", "--max-connections 0", "--proxy-prefix-bytes -1", "--proxy-prefix-bytes 5",
+        "--seed-clients 0", "--seed-clients -1", "--file-rounds -1", "--difficulty nan", "--difficulty -1",
+        "--min-difficulty 0", "--max-difficulty inf", "--upstream-user ''", "--share-log ''", "--file-id ''",
+        "--cert ''", "--password \"$(head -c 2000 /dev/zero | tr '\\0' x)\""}) {
+    const std::string name = std::string(arg).substr(0, std::string(arg).find(' '));
+    expect_one_line_error(sh(co + arg), 2, name);
+  }
+  expect_one_line_error(sh(std::string(kCoordinator) + "--header-job ''"), 2, "--header-job");
+  expect_one_line_error(sh(std::string(kCoordinator) + "--file-task block.txt --file-nonces 0"), 2, "--file-nonces");
+  expect_one_line_error(sh(std::string(kCoordinator) + "--file-task block.txt --file-nonces 4294967297"), 2,
+                        "--file-nonces");
+  const std::string wk = std::string(kWorker) + "--url stratum+tcp://127.0.0.1:1 ";
+  for (const char* arg :
+       {"--user ''", "--backend ''", "--intensity 0", "--intensity nan", "--intensity 101", "--threads 0", "--id ''"}) {
+    const std::string name = std::string(arg).substr(0, std::string(arg).find(' '));
+    expect_one_line_error(sh(wk + arg), 2, name);
+  }
+}
+
+TEST_F(Cli, PortsAreCheckedWhenParsed) {
+  file("job.json", kJob);
+  file("block.txt", "some text");
+  const std::string co = std::string(kCoordinator) + "--header-job job.json ";
+  for (const char* arg :
+       {"--listen 127.0.0.1:99999", "--listen 127.0.0.1:-1", "--listen 127.0.0.1", "--listen somehost:3333",
+        "--tls-listen 127.0.0.1:70000", "--http 127.0.0.1:99999", "--http 127.0.0.1", "--http localhost:8080"}) {
+    const std::string name = std::string(arg).substr(0, std::string(arg).find(' '));
+    expect_one_line_error(sh(co + arg), 2, name);
+  }
+  expect_one_line_error(sh(std::string(kCoordinator) + "--file-task block.txt --seed-listen 99999"), 2,
+                        "--seed-listen");
+  for (const char* url : {"stratum+tcp://127.0.0.1:0", "stratum+tcp://127.0.0.1:99999", "stratum+tcp://127.0.0.1"})
+    expect_one_line_error(sh(std::string(kCoordinator) + "--upstream " + url), 2, "--upstream");
+  for (const char* url : {"stratum+tcp://127.0.0.1:0", "stratum+tcp://127.0.0.1:99999", "stratum+ssl://h:123456",
+                          "seed://127.0.0.1:0", "seed://127.0.0.1:99999"})
+    expect_one_line_error(sh(std::string(kWorker) + "--url " + url), 2, "--url");
+}
+
+// --reconnect-to foo:bar was accepted, and on SIGTERM with a worker connected the coordinator
+// died with "hashforge: stoi" instead of sending client.reconnect.
+TEST_F(Cli, ReconnectAddressIsCheckedAtStartup) {
+  file("job.json", kJob);
+  const std::string co = std::string(kCoordinator) + "--header-job job.json --reconnect-to ";
+  for (const char* where : {"foo:bar", "host:", "host:0", "host:99999", ":3333", "foo", "[::1]", "a/b:3333"})
+    expect_one_line_error(sh(co + "'" + where + "'"), 2, "--reconnect-to");
+}
+
+// Each of these grew by about 0.5 GB/s until killed: the caps are checked while reading.
+TEST_F(Cli, InputReadsAreCapped) {
+  file("block.txt", "some text");
+  expect_one_line_error(sh(std::string(kCoordinator) + "--header-job /dev/zero"), 1, "1 MiB");
+  expect_one_line_error(sh(std::string(kCoordinator) + "--file-task /dev/zero"), 1, "64 MiB");
+  expect_one_line_error(sh("timeout 20 \"$HF\" search file /dev/zero --count 10"), 1, "1 GiB");
+  // Regular files over the cap are refused by their size, before any byte is read (sparse
+  // files: no disk used).
+  ASSERT_EQ(sh("truncate -s 2G huge.txt && truncate -s 2M huge.json").code, 0);
+  expect_one_line_error(sh("timeout 20 \"$HF\" search file huge.txt --count 10"), 1, "1 GiB");
+  expect_one_line_error(sh(std::string(kCoordinator) + "--header-job huge.json"), 1, "1 MiB");
+  fs::create_directory(dir_ / "folder");
+  expect_one_line_error(hf("search file folder --count 10"), 1, "directory");
+  // A pipe that never ends, as a certificate: OpenSSL reading the path itself waited forever.
+  file("job.json", kJob);
+  expect_one_line_error(sh("mkfifo endless && (yes >endless 2>/dev/null &) && " + std::string(kCoordinator) +
+                           "--header-job job.json --tls-listen 127.0.0.1:0 --cert endless --key endless"),
+                        1, "1 MiB");
+}
+
+// A job file whose parts are each valid but whose mining.notify line would exceed the 16 KiB
+// Stratum line cap: workers would drop every connection it is sent on, and reconnect forever.
+TEST_F(Cli, UnsendableJobsAreRefused) {
+  const std::string part(8192, '0');  // 4096 bytes, the most a coinbase part may have
+  file("big.json", "{\"prevhash\": \"" + std::string(64, '0') + "\", \"coinb1\": \"" + part + "\", \"coinb2\": \"" +
+                       part +
+                       "\", \"merkle_branch\": [], \"version\": \"00000001\", \"nbits\": \"1b04864c\", "
+                       "\"ntime\": \"4d1b2237\"}");
+  expect_one_line_error(sh(std::string(kCoordinator) + "--header-job big.json"), 1, "16384-byte Stratum line cap");
+}
+
+// A folder as the result path failed after the search with "cannot replace: Success", and an
+// unwritable folder was found only after the whole search.
+TEST_F(Cli, ResultPathIsCheckedBeforeTheSearch) {
+  file("block.txt", "some text");
+  fs::create_directory(dir_ / "folder");
+  Proc r = hf("search file block.txt --count 10 -o folder");
+  expect_one_line_error(r, 2, "folder");
+  EXPECT_EQ(r.err.find("Success"), std::string::npos) << r.err;
+  // /proc takes no new files, even from root. A 30 s search would run first if unchecked.
+  const auto t0 = std::chrono::steady_clock::now();
+  r = sh("timeout 20 \"$HF\" search file block.txt --seconds 30 -q -o /proc/hf_cli_result");
+  expect_one_line_error(r, 1, "/proc");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  EXPECT_FALSE(fs::exists(dir_ / "block.txt.result"));
+}
+
+// `search file` held about five copies of the file (reading, the job's message, the prepared
+// search, its padded copy, the result); now one, plus the process's own few MiB.
+TEST_F(Cli, SearchFileHoldsAboutOneCopyOfTheFile) {
+  constexpr long kMiB = 128;
+  ASSERT_EQ(sh("head -c " + std::to_string(kMiB << 20) + " /dev/zero | tr '\\0' a > big.txt").code, 0);
+  // Run in a child of our own, so that wait4() gives its peak alone.
+  const std::string cmd = "cd '" + dir_.string() + "' && exec '" + HASHFORGE_BIN +
+                          "' search file big.txt --count 64 --start 0 -q --json -o big.result >out.json";
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  rusage ru{};
+  ASSERT_EQ(::wait4(pid, &status, 0, &ru), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  const long peak_mib = ru.ru_maxrss / 1024;
+  EXPECT_LT(peak_mib, 2 * kMiB) << "peak resident memory " << peak_mib << " MiB for a " << kMiB << " MiB file";
+  const auto j = boost::json::parse(slurp(dir_ / "out.json")).as_object();
+  const std::string line(j.at("line").as_string());
+  EXPECT_EQ(fs::file_size(dir_ / "big.result"), static_cast<std::uintmax_t>((kMiB << 20) + line.size()));
+  std::ifstream in(dir_ / "big.result", std::ios::binary);
+  in.seekg(kMiB << 20);
+  std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(tail, line);
 }
 
 }  // namespace

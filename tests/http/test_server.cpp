@@ -19,11 +19,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "net/http/server.hpp"
 
@@ -141,6 +143,12 @@ const std::string& big_static() {
   return s;
 }
 
+// A document shared by every reply that serves it (as the coordinator's cached statistics).
+const std::shared_ptr<const std::string>& shared_doc() {
+  static const auto s = std::make_shared<const std::string>(16 << 20, 'd');  // more than socket buffers hold
+  return s;
+}
+
 struct Counters {
   std::atomic<int> big{0};
   std::mutex mu;
@@ -169,6 +177,11 @@ Router test_router(Counters& c) {
     ++c.big;
     Response res;
     res.body.assign(4 << 20, 'b');
+    return res;
+  });
+  r.get("/shared", [](const Request&) {
+    Response res;
+    res.shared_body = shared_doc();
     return res;
   });
   r.get("/static-big", [](const Request&) {
@@ -408,6 +421,37 @@ TEST(HttpServer, ClientThatNeverReadsIsClosedAfterTheWriteTimeout) {
   EXPECT_LT(clk::now() - t0, 3s);
   // Requests past the queue cap were never even parsed: at most the first /big was built.
   EXPECT_LE(rig.counters.big.load(), 1);
+}
+
+TEST(HttpServer, ASharedBodyIsReferencedByEveryReplyAndFreedAfterTheSend) {
+  Settings s;
+  s.write_timeout = 500ms;
+  Rig rig(s);
+  {
+    Client whole(rig.port);
+    ASSERT_TRUE(whole.send(get("/shared")));
+    auto r = whole.read();
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->body == *shared_doc());
+  }
+  // Readers that never read: each holds a reference to the one document, not a copy of it,
+  // and lets it go when its write times out.
+  std::vector<std::unique_ptr<Client>> slow;
+  for (int i = 0; i < 8; ++i) {
+    slow.push_back(std::make_unique<Client>(rig.port, 4096));
+    ASSERT_TRUE(slow.back()->send(get("/shared")));
+  }
+  auto count_reaches = [](long n, std::chrono::milliseconds limit) {
+    const auto deadline = clk::now() + limit;
+    while (clk::now() < deadline) {
+      if (shared_doc().use_count() == n) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  };
+  EXPECT_TRUE(count_reaches(1 + 8, 2s)) << shared_doc().use_count();
+  EXPECT_TRUE(count_reaches(1, 5s)) << shared_doc().use_count();
+  EXPECT_TRUE(rig.connections_drop_to(0, 2s));
 }
 
 TEST(HttpServer, ConnectionsOverTheLimitGet503) {

@@ -111,6 +111,39 @@ TEST_F(LineConnTest, ALineThatIsNeverFinishedIsCutOff) {
   });
 }
 
+// Limits far beyond what the clock's nanoseconds can hold once converted (1e13 ms, from
+// --idle-timeout 1e10) mean "practically never"; they once wrapped negative and closed every
+// connection at the first watchdog tick ("idle for -9223372036854775 s").
+TEST_F(LineConnTest, LimitsBeyondTheClocksRangeDoNotWrap) {
+  LineLimits lim;
+  lim.idle_timeout = std::chrono::milliseconds(10'000'000'000'000);
+  lim.line_timeout = lim.idle_timeout;
+  open(lim);
+  run(io, [&]() -> asio::awaitable<void> {
+    co_await write_all(*peer, "{\"id\":1,");  // a started line: the stall clock runs too
+    std::optional<std::string> got;
+    bool finished = false;
+    const auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(
+        ex,
+        [&]() -> asio::awaitable<void> {
+          got = co_await conn->read_line();
+          finished = true;
+        },
+        asio::detached);
+    asio::steady_timer t(ex, 1200ms);  // two watchdog ticks
+    co_await t.async_wait(asio::use_awaitable);
+    EXPECT_FALSE(conn->closed()) << conn->why();
+    co_await write_all(*peer, "\"x\":2}\n");
+    while (!finished) {
+      t.expires_after(10ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    EXPECT_EQ(got, std::optional<std::string>("{\"id\":1,\"x\":2}"));
+    conn->close("done");
+  });
+}
+
 TEST_F(LineConnTest, APeerThatLeavesEndsTheConnectionAfterItsLastLine) {
   open({});
   run(io, [&]() -> asio::awaitable<void> {

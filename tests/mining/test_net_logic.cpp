@@ -9,7 +9,9 @@
 #include <set>
 #include <string>
 
+#include "net/io/accept.hpp"
 #include "net/io/connect.hpp"
+#include "net/io/printable.hpp"
 #include "net/mining/job_book.hpp"
 #include "net/mining/job_file.hpp"
 #include "net/mining/share_check.hpp"
@@ -160,6 +162,83 @@ TEST(JsonRpc, BinaryGarbageIsRejected) {
   expect_rejected("{\"id\":1,\"method\":\"m\0\",\"params\":[]}"s, "NUL in a string");
   expect_rejected("{\"id\":1,\"method\":\"m\xff\",\"params\":[]}"s, "0xff in a string");
   expect_rejected("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"s, "a TLS ClientHello");
+}
+
+TEST(JsonRpc, TextThatIsNotJsonIsToldFromJsonOfTheWrongShape) {
+  using namespace std::string_literals;
+  // Not JSON at all: the coordinator closes the connection at once.
+  for (const std::string& line : {"\0\xff\xfe garbage"s, "GET / HTTP/1.1"s, "{not json"s, std::string(100, '['),
+                                  "\x16\x03\x01\x02\x00"s, "{\"id\":1,\"method\":\"m\xff\"}"s}) {
+    std::string why;
+    bool not_json = false;
+    EXPECT_FALSE(parse_message(line, &why, &not_json));
+    EXPECT_TRUE(not_json) << line;
+  }
+  // JSON of the wrong shape: answered with an error, the connection goes on (up to a limit).
+  for (const std::string& line : {"[1,2,3]"s, R"({"id":1,"method":5})"s, R"({"id":{},"method":"x"})"s,
+                                  R"({"id":1,"method":"mining.subscribe","params":{"a":1}})"s, "42"s}) {
+    std::string why;
+    bool not_json = true;
+    EXPECT_FALSE(parse_message(line, &why, &not_json));
+    EXPECT_FALSE(not_json) << line;
+  }
+  bool not_json = true;
+  std::string why;
+  EXPECT_TRUE(parse_message(R"({"id":1,"method":"mining.subscribe","params":[]})", &why, &not_json));
+  EXPECT_FALSE(not_json);
+}
+
+// ---- Text from peers in log lines ------------------------------------------------------
+
+TEST(Printable, EscapesControlCharactersAndBytesThatAreNotText) {
+  using namespace std::string_literals;
+  using hf::netio::printable;
+  EXPECT_EQ(printable("miner/1.0 (x86_64)"), "miner/1.0 (x86_64)");
+  EXPECT_EQ(printable("a\nforged line"), "a\\x0aforged line");
+  EXPECT_EQ(printable("\r\t\x1b[31mred\x7f"), "\\x0d\\x09\\x1b[31mred\\x7f");
+  EXPECT_EQ(printable("nul\0here"s), "nul\\x00here");
+  EXPECT_EQ(printable("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+  // C1 controls: U+009B (CSI) as UTF-8, and a lone 0x9b byte (CSI to an 8-bit terminal).
+  EXPECT_EQ(printable("\xc2\x9b[2J"), "\\xc2\\x9b[2J");
+  EXPECT_EQ(printable("\x9b[2J"), "\\x9b[2J");
+  // Not UTF-8: overlong, surrogate, truncated.
+  EXPECT_EQ(printable("\xc0\xaf"), "\\xc0\\xaf");
+  EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");
+  EXPECT_EQ(printable("ab\xe2\x82"), "ab\\xe2\\x82");
+}
+
+TEST(Printable, CapsTheLengthAtACharacterBoundary) {
+  using hf::netio::printable;
+  EXPECT_EQ(printable(std::string(300, 'a')), std::string(256, 'a') + "...");
+  EXPECT_EQ(printable("abcdef", 6), "abcdef");
+  EXPECT_EQ(printable("abcdefg", 6), "abcdef...");
+  EXPECT_EQ(printable("abcde\xc3\xa9", 6), "abcde...");  // the two-byte character is not split
+  EXPECT_EQ(printable("", 6), "");
+}
+
+// ---- Connection limits under the descriptor limit --------------------------------------
+
+TEST(PlanDescriptors, LimitsThatFitAreKeptAndOthersShrinkWithAReason) {
+  using hf::netio::plan_descriptors;
+  auto p = plan_descriptors(65536, 20000, 128);
+  EXPECT_EQ(p.stratum, 20000u);
+  EXPECT_EQ(p.http, 128u);
+  EXPECT_TRUE(p.note.empty());
+  // ulimit -n 1024: 992 after the reserve of 32; HTTP keeps its 128 (under a quarter), Stratum the rest.
+  p = plan_descriptors(1024, 20000, 128);
+  EXPECT_EQ(p.stratum, 1024u - 32 - 128);
+  EXPECT_EQ(p.http, 128u);
+  EXPECT_NE(p.note.find("ulimit -n"), std::string::npos) << p.note;
+  // A small limit: HTTP is held to a quarter of what is left.
+  p = plan_descriptors(256, 20000, 128);
+  EXPECT_EQ(p.http, (256u - 32) / 4);
+  EXPECT_EQ(p.stratum, 256u - 32 - (256u - 32) / 4);
+  EXPECT_EQ(p.stratum + p.http + 32, 256u);
+  // Exactly full fits; fewer descriptors than the reserve still leave one of each.
+  EXPECT_TRUE(plan_descriptors(1000 + 100 + 32, 1000, 100).note.empty());
+  p = plan_descriptors(10, 5, 5);
+  EXPECT_EQ(p.stratum, 1u);
+  EXPECT_EQ(p.http, 1u);
 }
 
 // ---- JobBook --------------------------------------------------------------------------
@@ -444,4 +523,37 @@ TEST(Vardiff, SetClampsAndReturnsTheValueUsed) {
     EXPECT_EQ(v.set(asked, 1), used) << asked;
     EXPECT_EQ(v.difficulty(), used) << asked;
   }
+}
+
+TEST(PoolTls, FingerprintInTheFormsOpensslPrints) {
+  const std::string hex = "923cb59216b38b1d7a957045d087dc8535bfeed7fee7f80dbe4ed57e201fe8f0";
+  std::string why;
+  for (const std::string& text :
+       {hex,
+        std::string("923C:B5:92:16:B3:8B:1D:7A:95:70:45:D0:87:DC:85:35:BF:EE:D7:FE:E7:F8:0D:BE:4E:D5:7E:20:1F:E8:F0"),
+        std::string("sha256 Fingerprint=92:3C:B5:92:16:B3:8B:1D:7A:95:70:45:D0:87:DC:85:35:BF:EE:D7:FE:E7:F8:0D:BE:4E:"
+                    "D5:7E:20:1F:E8:F0")}) {
+    auto fp = hf::netio::parse_fingerprint(text, &why);
+    ASSERT_TRUE(fp) << text << ": " << why;
+    EXPECT_EQ(*fp, hex);
+  }
+  for (const std::string& bad : {std::string(), hex.substr(2), hex + "00", std::string(64, 'g')})
+    EXPECT_FALSE(hf::netio::parse_fingerprint(bad, &why)) << bad;
+}
+
+TEST(PoolTls, ContextsForEachWayOfChecking) {
+  using hf::netio::TlsVerify;
+  EXPECT_NE(hf::netio::make_client_tls(TlsVerify{})->native_handle(), nullptr);  // the system store loads
+  TlsVerify missing;
+  missing.ca_file = "/nonexistent/ca.pem";
+  try {
+    hf::netio::make_client_tls(missing);
+    ADD_FAILURE() << "an unreadable CA file must be refused";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--tls-ca /nonexistent/ca.pem"), std::string::npos) << e.what();
+  }
+  TlsVerify pin;
+  pin.fingerprint = std::string(64, 'a');
+  EXPECT_EQ(SSL_CTX_get_verify_mode(hf::netio::make_client_tls(pin)->native_handle()), SSL_VERIFY_NONE);
+  EXPECT_EQ(SSL_CTX_get_verify_mode(hf::netio::make_client_tls(TlsVerify{})->native_handle()), SSL_VERIFY_PEER);
 }

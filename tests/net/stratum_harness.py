@@ -72,7 +72,7 @@ class Coordinator:
     """A hashforge coordinator on loopback, on ports the OS picks."""
 
     def __init__(self, *args, job_file=None, http=False, tls=None, env=None, header_job=True, seed=False, directory=None,
-                 listen="127.0.0.1:0", prefix=()):
+                 listen="127.0.0.1:0", prefix=(), preexec_fn=None):
         self.dir = directory or tempfile.mkdtemp(prefix="hf-coord-")
         self.job_file = job_file or os.path.join(self.dir, "job.json")
         if job_file is None:
@@ -90,8 +90,9 @@ class Coordinator:
         cmd += list(args)
         self.log_path = os.path.join(self.dir, "coordinator.log")
         self.log = open(self.log_path, "a")
+        # `preexec_fn` runs in the child before the exec (lower its resource limits, say).
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True,
-                                     env=dict(os.environ, **(env or {})))
+                                     env=dict(os.environ, **(env or {})), preexec_fn=preexec_fn)
         self.port = self.tls_port = self.http = self.seed_port = None
         deadline = time.time() + HANG_GUARD
         while time.time() < deadline:
@@ -126,9 +127,21 @@ class Coordinator:
         return 0
 
     def stats(self):
+        """/api/stats as of this call. The coordinator serves one shared document, rebuilt at
+        most every 0.25 s and in the background while it is asked for often, and says its age
+        in X-Stats-Age: this waits for one built after the call began, so whatever happened
+        before the call shows in it."""
         import urllib.request
-        with urllib.request.urlopen(self.http + "/api/stats", timeout=HANG_GUARD) as r:
-            return json.loads(r.read())
+        t0 = time.monotonic()
+        deadline = t0 + HANG_GUARD
+        while True:
+            sent = time.monotonic()
+            with urllib.request.urlopen(self.http + "/api/stats", timeout=HANG_GUARD) as r:
+                age = float(r.headers.get("X-Stats-Age", "0"))
+                doc = json.loads(r.read())
+            if age <= sent - t0 or time.monotonic() > deadline:
+                return doc
+            time.sleep(0.05)
 
     def shares(self):
         if not os.path.exists(self.share_log):
@@ -285,13 +298,44 @@ class Client:
             pass
 
 
-def make_cert(directory):
-    """A self-signed certificate and key made with the openssl command."""
-    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+def make_cert(directory, name="cert", san="IP:127.0.0.1,DNS:localhost", ca=None):
+    """A certificate and key made with the openssl command: self-signed (and so its own CA),
+    or signed by `ca` (a (cert, key) pair from make_ca). It names `san`: clients check the
+    host they dialled against it."""
+    cert, key = os.path.join(directory, name + ".pem"), os.path.join(directory, name + "-key.pem")
+    new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key]
+    if ca is None:
+        subprocess.run(["openssl", "req", "-x509"] + new_key + ["-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=" + san], check=True, capture_output=True)
+    else:
+        csr = os.path.join(directory, name + ".csr")
+        subprocess.run(["openssl", "req", "-new"] + new_key + ["-out", csr, "-subj", "/CN=" + name],
+                       check=True, capture_output=True)
+        ext = os.path.join(directory, name + ".ext")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\n" % san)
+        subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca[0], "-CAkey", ca[1], "-CAcreateserial",
+                        "-out", cert, "-days", "2", "-extfile", ext], check=True, capture_output=True)
+    return cert, key
+
+
+def make_ca(directory, name="ca"):
+    """A private certificate authority: (cert, key)."""
+    cert, key = os.path.join(directory, name + ".pem"), os.path.join(directory, name + "-key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1"],
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=hashforge test CA",
+                    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"],
                    check=True, capture_output=True)
     return cert, key
+
+
+def cert_sha256(cert):
+    """The certificate's SHA-256 fingerprint as openssl prints it (AB:CD:...)."""
+    import ssl
+    with open(cert) as f:
+        der = ssl.PEM_cert_to_DER_cert(f.read())
+    h = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(h[i:i + 2] for i in range(0, 64, 2))
 
 
 def worker(coordinator_urls, *args, seconds=8, prefix=()):

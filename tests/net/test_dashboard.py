@@ -67,6 +67,9 @@ class Dashboard(unittest.TestCase):
                 en2 = "%08x" % k
                 self.assertIs(c.submit(job, en2, job.ntime, job.find_share(c.en1, en2, D0), user=name)["result"], True)
             clients[name] = c
+        # alice reports her own rate, as hashforge workers do (hashforge.hello): the page shows
+        # it beside the share-based figures, which are still near zero for so few shares.
+        self.assertIs(clients["alice"].call("hashforge.hello", [{"backend": "python", "rate": 1234.5}])["result"], True)
         bob = clients["bob"]
         self.assertEqual(bob.submit(bob.jobs[-1], "00000000", bob.jobs[-1].ntime,
                                     bob.jobs[-1].find_share(bob.en1, "00000000", D0), user="bob")["error"][0], 22)
@@ -78,8 +81,9 @@ class Dashboard(unittest.TestCase):
         snap = drv.execute_script("""
             const rows = [...document.querySelectorAll('#workers tr')].map(tr =>
                 Object.fromEntries([...tr.children].map(td => [td.dataset.field, td.textContent])));
-            const ids = ['accepted', 'rejected', 'workers-connected', 'best-hash', 'job-id'];
-            return {rows: rows, values: Object.fromEntries(ids.map(i => [i, document.getElementById(i).textContent]))};
+            const ids = ['accepted', 'rejected', 'workers-connected', 'best-hash', 'job-id', 'reported-rate'];
+            return {rows: rows, values: Object.fromEntries(ids.map(i => [i, document.getElementById(i).textContent])),
+                    heads: [...document.querySelectorAll('thead th')].map(th => th.textContent)};
         """)
         text = snap["values"].get
         self.assertEqual(text("accepted"), str(stats["accepted"]))
@@ -97,6 +101,14 @@ class Dashboard(unittest.TestCase):
             self.assertEqual(row["address"], w["address"])
         self.assertEqual(rows["alice"]["accepted"], "3")
         self.assertEqual(rows["bob"]["rejected"], "1")
+        # The reported rate: its own column, non-zero for the connected worker that reported.
+        self.assertIn("Reported", snap["heads"])
+        self.assertIn("Shares 1 min", snap["heads"])
+        self.assertEqual(rows["alice"]["reported"], rate_text(1234.5))
+        self.assertEqual(rows["alice"]["reported"], "1.23 kH/s")
+        self.assertEqual(rows["bob"]["reported"], "-")
+        self.assertEqual(stats["reported_rate"], 1234.5)  # connected workers only
+        self.assertEqual(text("reported-rate"), rate_text(stats["reported_rate"]))
         self.assertEqual(rows["forge"]["last-seen"], "disconnected")
         self.assertNotEqual(rows["forge"]["backend"], "-")  # the worker reported its backend
         shot = os.environ.get("HF_SCREENSHOT")

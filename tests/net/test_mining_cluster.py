@@ -125,7 +125,9 @@ class Cluster(unittest.TestCase):
         cert, key = make_cert(d)
         co = Coordinator("--difficulty", "0.0005", "--no-vardiff", tls=(cert, key))
         self.addCleanup(co.stop)
-        r, err = finish_worker(self, worker(["stratum+ssl://127.0.0.1:%d" % co.tls_port], "--threads", "1", seconds=5))
+        # The pool's certificate is checked: this self-signed one is trusted as its own CA.
+        r, err = finish_worker(self, worker(["stratum+ssl://127.0.0.1:%d" % co.tls_port], "--threads", "1",
+                                            "--tls-ca", cert, seconds=5))
         self.assertGreater(r["accepted"], 0, err)
         self.check_share_log(co)
 

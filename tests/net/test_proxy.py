@@ -11,13 +11,15 @@ or when the pool's extranonce2 leaves fewer than 2 bytes; when the pool drops, a
 flight gets an error, the coordinator fails over to the backup URL (workers follow with
 mining.set_extranonce or client.reconnect), and with every pool down it retries with
 backoff until one returns; the upstream link also works over TLS."""
+import json
 import shutil
 import tempfile
 import time
 import unittest
 
-from fake_pool import FakePool
-from stratum_harness import (HANG_GUARD, Client, Coordinator, finish_worker, make_cert, target_of, worker)
+from fake_pool import BLOCK_100000, FakePool
+from stratum_harness import (HANG_GUARD, Client, Coordinator, cert_sha256, finish_worker, make_cert, target_of,
+                             worker)
 from test_mining_cluster import free_port, usable_backends
 
 LOCAL = 1 / 65536  # the workers' difficulty
@@ -233,14 +235,69 @@ class Proxy(unittest.TestCase):
     def test_upstream_over_tls(self):
         d = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, d)
-        pool = self.pool("7777", difficulty=POOL, tls=make_cert(d))
-        co = self.proxy(pool.url())
+        cert = make_cert(d)
+        pool = self.pool("7777", difficulty=POOL, tls=cert)
+        # The pool's certificate is checked: this self-signed one is pinned by its SHA-256.
+        co = self.proxy(pool.url(), extra=("--tls-fingerprint", cert_sha256(cert[0])))
         self.assertTrue(connected(co)["url"].startswith("stratum+ssl://"))
         c, job = self.client(co)
         n = job.find_share(c.en1, "00000002", POOL)
         self.assertIs(c.submit(job, "00000002", job.ntime, n)["result"], True)
         self.assertEqual(len(pool.valid_shares()), 1)
 
+
+    def test_a_pool_difficulty_below_the_workers_floor_is_clamped(self):
+        # 5e-324 (the smallest double) makes no target a worker can use: workers are held at
+        # --min-difficulty instead, and a hashforge worker mines on one connection.
+        pool = self.pool("d1ff", difficulty=POOL)
+        co = self.proxy(pool.url(), difficulty=4)
+        connected(co)
+        c, job = self.client(co)
+        self.assertEqual(c.difficulty, POOL)
+        for conn in list(pool.conns):
+            conn.send({"id": None, "method": "mining.set_difficulty", "params": [-1]})  # ignored, and said
+            conn.send({"id": None, "method": "mining.set_difficulty", "params": [5e-324]})
+        pool.new_job(clean=True, announce=False)
+        for conn in list(pool.conns):
+            conn.send({"id": None, "method": "mining.notify", "params": pool.current})
+        c.wait_for("mining.notify")
+        self.assertEqual(c.difficulty, LOCAL)  # --min-difficulty's default, 1/65536
+        self.assertIn("below --min-difficulty", co.stderr())
+        self.assertIn("ignoring a mining.set_difficulty", co.stderr())
+        w = worker([co.url()], "--backend", "scalar", "--threads", "1", "--user", "floor", seconds=4)
+        summary, err = finish_worker(self, w)
+        self.assertEqual(summary["connects"], 1, err[-2000:])
+
+    def test_a_pool_job_too_large_to_send_is_refused(self):
+        # A job on the edge: the pool's line (job id "1", clean true) fits the 16 KiB cap, but
+        # the coordinator's, with its own job ids of up to 8 characters, might not. Forwarded,
+        # every worker would drop it and reconnect, forever.
+        pool = self.pool("b16b", difficulty=POOL)
+        co = self.proxy(pool.url())
+        connected(co)
+        c, job = self.client(co)
+        ntime = "%08x" % int(time.time())
+
+        def line(jid, coinb1, clean):
+            params = [jid, BLOCK_100000["prevhash"], coinb1, "00" * 4096, [], BLOCK_100000["version"],
+                      BLOCK_100000["nbits"], ntime, clean]
+            return json.dumps({"id": None, "method": "mining.notify", "params": params}, separators=(",", ":"))
+
+        k = 2
+        while len(line("ffffffff", "00" * k, False)) <= 16384:
+            k += 1
+        edge = line("1", "00" * k, True)
+        self.assertLessEqual(len(edge), 16384)
+        for conn in list(pool.conns):
+            with conn.send_lock:
+                conn.sock.sendall((edge + "\n").encode())
+        wait_upstream(co, lambda u: "refusing pool job 1:" in co.stderr(), "refused the job")
+        self.assertTrue(connected(co))  # the link stays up
+        jid = pool.new_job(clean=True)
+        m = c.wait_for("mining.notify")
+        self.assertEqual(m["params"][2], BLOCK_100000["coinb1"])  # the next job, not the edge one
+        self.assertEqual(co.stats()["job"]["pool_job_id"], jid)
+        self.assertIn("16384-byte Stratum line cap", co.stderr())
 
 if __name__ == "__main__":
     unittest.main()

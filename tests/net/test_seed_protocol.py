@@ -1,15 +1,19 @@
 """The plain protocol: hashforge workers against a plain-protocol server written in
 the test (seed_protocol.py, standard library only), and that test's clients against the
-coordinator's compatibility listener. Every answer is re-checked with hashlib."""
+coordinator's compatibility listener. Every answer is re-checked with hashlib. A client
+that leaves before the batch starts frees its seat, and one that leaves without answering
+cannot keep the round past its time budget."""
 import json
 import os
+import re
 import socket
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 
-from seed_protocol import Server, client, line_hash
+from seed_protocol import Server, client, line_hash, receive
 from stratum_harness import BIN, HANG_GUARD, Coordinator
 
 BLOCK = b"Transactions of the block\nalice -> bob: 5\nbob -> carol: 2\n"
@@ -133,6 +137,43 @@ class PlainProtocol(unittest.TestCase):
         log = co.stderr()
         self.assertEqual(log.count("rejected: answer is not 8 lowercase hex"), 2, log)
         self.assertEqual(log.count(" answered "), 3, log)
+
+    def seed_coordinator(self, *args):
+        d = tempfile.mkdtemp(prefix="hf-seed-co-")
+        block = os.path.join(d, "block.txt")
+        with open(block, "wb") as f:
+            f.write(BLOCK)
+        co = Coordinator("--file-task", block, "--seed-listen", "127.0.0.1:0", *args, header_job=False, seed=True,
+                         directory=d)
+        return co, block
+
+    def test_port_probe_does_not_take_the_only_seat(self):
+        co, block = self.seed_coordinator("--seed-clients", "1", "--file-seconds", "1")
+        probe = socket.create_connection(("127.0.0.1", co.seed_port), timeout=HANG_GUARD)
+        probe.close()  # a port probe: open and close at once
+        time.sleep(0.5)
+        data, nonce, _ = client(co.seed_port, seconds=0.5)
+        self.assertEqual(data, BLOCK, "the real client got the file")
+        co.wait_exit(HANG_GUARD)
+        with open(block + ".result", "rb") as f:
+            self.assertEqual(f.read(), BLOCK + nonce + b" G06")
+        self.assertIn("left before the batch started", co.stderr())
+
+    def test_client_leaving_unanswered_cannot_hold_the_round(self):
+        co, block = self.seed_coordinator("--seed-clients", "1", "--file-seconds", "2")
+        with socket.create_connection(("127.0.0.1", co.seed_port), timeout=HANG_GUARD) as s:
+            self.assertEqual(receive(s), BLOCK)
+        t = time.time()
+        co.wait_exit(HANG_GUARD)  # no answer came: the round's time budget still ends it
+        self.assertLess(time.time() - t, 2 + 10 + 5)
+        with open(block + ".result", "rb") as f:
+            out = f.read()
+        self.assertTrue(out.startswith(BLOCK))
+        self.assertRegex(out[len(BLOCK):], re.compile(rb"^[0-9a-f]{8} G06$"))
+        with open(block + ".result.json") as f:
+            record = json.load(f)
+        self.assertEqual(record["finder"], "coordinator", "no client answered: the coordinator's own search")
+        self.assertEqual(record["hash"], line_hash(BLOCK, out[len(BLOCK):len(BLOCK) + 8], "G06"))
 
 
 if __name__ == "__main__":

@@ -43,21 +43,41 @@ class Hostile(unittest.TestCase):
         self.addCleanup(c.close)
         return c
 
-    def test_malformed_json_gets_an_error_and_the_connection_goes_on(self):
+    def test_json_of_the_wrong_shape_gets_an_error_and_the_connection_goes_on(self):
         c = self.client()
-        for bad in [b"{not json\n", b"[1,2,3]\n", b'{"id":1,"method":5}\n', b'{"id":{},"method":"x"}\n',
-                    b'{"id":1,"method":"mining.subscribe","params":{"a":1}}\n', b"\x00\xff\xfe garbage\n",
-                    b"[" * 100 + b"\n"]:
+        for bad in [b"[1,2,3]\n", b'{"id":1,"method":5}\n', b'{"id":{},"method":"x"}\n',
+                    b'{"id":1,"method":"mining.subscribe","params":{"a":1}}\n', b"42\n"]:
             c.send_raw(bad)
             m = c.read_msg()
             self.assertIsNotNone(m, bad)
             self.assertEqual(m["error"][0], 20, bad)
         self.assertIsNone(c.call("mining.subscribe", [])["error"])
 
-    def test_too_many_malformed_lines_close_the_connection(self):
+    def test_a_line_that_is_not_json_closes_at_once(self):
+        # Binary bytes, another protocol, text that is not JSON, nesting past 16: one error
+        # line saying why, then the close.
+        for bad in [b"\x00\xff\xfe garbage\n", b"GET / HTTP/1.1\r\n", b"{not json\n", b"[" * 100 + b"\n",
+                    b"\x16\x03\x01\x02\x00\x01\n"]:
+            c = self.client()
+            c.send_raw(bad)
+            m = c.read_msg(timeout=5)
+            self.assertIsNotNone(m, bad)
+            self.assertEqual(m["error"][0], 20, bad)
+            self.assertIn("invalid JSON", m["error"][1])
+            # At once: well before this class's 3 s authorization timeout would close it anyway.
+            self.assertTrue(c.closed_within(2), bad)
+
+    def test_the_17th_malformed_request_closes_the_connection(self):
         c = self.client()
-        c.send_raw(b"nonsense\n" * 40)
-        self.assertTrue(c.closed_within(10))
+        c.send_raw(b"[1]\n" * 40)
+        errors = 0
+        while True:
+            m = c.read_msg(timeout=10)
+            if m is None:
+                break
+            self.assertEqual(m["error"][0], 20)
+            errors += 1
+        self.assertEqual(errors, 17)
 
     def test_a_line_over_16_kib_is_refused_and_closes(self):
         c = self.client()

@@ -1,0 +1,202 @@
+// Limits on what comes in from files, the command line and pools: durations that saturate
+// instead of wrapping, whole-file reads capped while reading, atomic writes that report the
+// real reason, jobs whose mining.notify line would not fit, and a coordinator that shuts
+// down cleanly whatever --reconnect-to holds.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "net/coordinator/coordinator.hpp"
+#include "net/io/atomic_file.hpp"
+#include "net/io/duration.hpp"
+#include "net/mining/job_file.hpp"
+#include "net/stratum/json_rpc.hpp"
+#include "net/stratum/notify.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+class TempDir : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("hf_limits_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+std::string job_json(std::size_t coinb_bytes) {
+  const std::string part(2 * coinb_bytes, '0');
+  return "{\"prevhash\": \"" + std::string(64, '0') + "\", \"coinb1\": \"" + part + "\", \"coinb2\": \"" + part +
+         "\", \"merkle_branch\": [], \"version\": \"00000001\", \"nbits\": \"1b04864c\", \"ntime\": \"4d1b2237\"}";
+}
+
+}  // namespace
+
+TEST(SecondsTo, SaturatesInsteadOfWrapping) {
+  using hf::netio::kMaxDurationSeconds;
+  using hf::netio::seconds_to;
+  EXPECT_EQ(seconds_to(0.5), 500ms);
+  EXPECT_EQ(seconds_to(30.0), 30s);
+  EXPECT_EQ(seconds_to(-5.0), 0ms);
+  EXPECT_EQ(seconds_to(NAN), 0ms);
+  EXPECT_EQ(seconds_to(-INFINITY), 0ms);
+  const auto most = std::chrono::milliseconds(static_cast<std::int64_t>(kMaxDurationSeconds * 1000));
+  EXPECT_EQ(seconds_to(INFINITY), most);
+  EXPECT_EQ(seconds_to(1e10), most);
+  EXPECT_EQ(seconds_to(1e300), most);
+  // The largest still converts to the clock's nanoseconds, and lies in the future from now.
+  const auto ns = seconds_to<std::chrono::nanoseconds>(INFINITY);
+  EXPECT_GT(ns.count(), 0);
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::nanoseconds>(most), ns);
+  const auto now = std::chrono::steady_clock::now();
+  EXPECT_GT(now + ns, now);
+  EXPECT_GT(std::chrono::system_clock::now() + ns, std::chrono::system_clock::now());
+}
+
+TEST_F(TempDir, ReadFileChecksTheCapWhileReading) {
+  std::string why;
+  // A device without end: refused at the cap, not read until memory runs out.
+  EXPECT_FALSE(hf::netio::read_file("/dev/zero", 1u << 20, &why));
+  EXPECT_NE(why.find("/dev/zero"), std::string::npos) << why;
+  EXPECT_NE(why.find("1 MiB"), std::string::npos) << why;
+  // A regular file over the cap is refused by its size (sparse: nothing on disk).
+  const fs::path big = dir_ / "big";
+  std::ofstream(big).close();
+  fs::resize_file(big, std::uintmax_t{8} << 30);
+  why.clear();
+  EXPECT_FALSE(hf::netio::read_file(big.string(), 1u << 20, &why));
+  EXPECT_NE(why.find("larger than 1 MiB"), std::string::npos) << why;
+  // Exactly the cap is fine; one byte more is not.
+  const fs::path exact = dir_ / "exact";
+  std::ofstream(exact, std::ios::binary) << std::string(4096, 'x');
+  auto data = hf::netio::read_file(exact.string(), 4096, &why, 32);
+  ASSERT_TRUE(data) << why;
+  EXPECT_EQ(data->size(), 4096u);
+  EXPECT_GE(data->capacity(), 4096u + 32);  // room to append without a copy
+  EXPECT_FALSE(hf::netio::read_file(exact.string(), 4095, &why));
+  // A pipe is read in pieces, to the end or to the cap. (The writer may outlive the reader:
+  // a write to a closed pipe must fail, not kill the test.)
+  std::signal(SIGPIPE, SIG_IGN);
+  for (const std::size_t cap : {std::size_t{4} << 20, std::size_t{2} << 20}) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    std::thread writer([fd = fds[1]] {
+      const std::string chunk(1u << 16, 'p');
+      for (int i = 0; i < 48; ++i)  // 3 MiB
+        if (::write(fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size())) break;
+      ::close(fd);
+    });
+    auto piped = hf::netio::read_file("/proc/self/fd/" + std::to_string(fds[0]), cap, &why);
+    ::close(fds[0]);  // a writer blocked on a full pipe then fails and ends
+    writer.join();
+    if (cap > (3u << 20)) {
+      ASSERT_TRUE(piped) << why;
+      EXPECT_EQ(piped->size(), 3u << 20);
+    } else {
+      EXPECT_FALSE(piped);
+      EXPECT_NE(why.find("larger than 2 MiB"), std::string::npos) << why;
+    }
+  }
+  why.clear();
+  EXPECT_FALSE(hf::netio::read_file(dir_.string(), 1u << 20, &why));
+  EXPECT_NE(why.find("is a directory"), std::string::npos) << why;
+}
+
+TEST_F(TempDir, AtomicWriteReportsTheRenameFailure) {
+  // The target is a folder that is not empty: the rename fails. The reason shown was once
+  // "Success", the error code of the cleanup that followed.
+  fs::create_directories(dir_ / "out" / "inside");
+  std::string why;
+  EXPECT_FALSE(hf::netio::write_file_atomic((dir_ / "out").string(), std::string("data"), &why));
+  EXPECT_EQ(why.find("Success"), std::string::npos) << why;
+  EXPECT_NE(why.find("cannot replace"), std::string::npos) << why;
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+}
+
+TEST_F(TempDir, WritabilityIsCheckedAheadAndPartsAreWrittenInOrder) {
+  // check_writable says what write_file_atomic would find, before any work is done.
+  fs::create_directories(dir_ / "out" / "inside");
+  std::string why;
+  EXPECT_FALSE(hf::netio::check_writable((dir_ / "out").string(), &why));
+  EXPECT_NE(why.find("is a directory"), std::string::npos) << why;
+  EXPECT_FALSE(hf::netio::check_writable("/proc/hf_no_such_file", &why));
+  EXPECT_TRUE(hf::netio::check_writable((dir_ / "result").string(), &why)) << why;
+  EXPECT_FALSE(fs::exists(dir_ / "result"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);  // only "out"
+  // Parts are written one after another.
+  const std::string a = "head ", b = "tail";
+  ASSERT_TRUE(hf::netio::write_file_atomic((dir_ / "parts").string(),
+                                           {hf::ByteView(reinterpret_cast<const std::uint8_t*>(a.data()), a.size()),
+                                            hf::ByteView(reinterpret_cast<const std::uint8_t*>(b.data()), b.size())},
+                                           &why))
+      << why;
+  std::ifstream in(dir_ / "parts");
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), "head tail");
+}
+
+TEST(JobFileSize, AJobWhoseNotifyLineExceedsTheCapIsRefused) {
+  // Both coinbase parts at their 4096-byte maximum: each part passes, the line does not.
+  std::string why;
+  EXPECT_FALSE(hf::mining::parse_job_file(job_json(4096), &why));
+  EXPECT_NE(why.find("16384-byte Stratum line cap"), std::string::npos) << why;
+  // The largest that fits is accepted, and its line with the longest job id a coordinator
+  // gives does fit.
+  std::size_t fits = 0;
+  for (std::size_t n = 4096; n > 0 && !fits; --n)
+    if (hf::mining::parse_job_file(job_json(n), &why)) fits = n;
+  ASSERT_GT(fits, 3000u);
+  auto jobs = hf::mining::parse_job_file(job_json(fits), &why);
+  ASSERT_TRUE(jobs);
+  hf::mining::StratumJob job = jobs->front().job;
+  job.id = "ffffffff";
+  job.clean = false;
+  const std::string line = hf::stratum::encode_notification("mining.notify", hf::stratum::notify_params(job));
+  EXPECT_LE(line.size() - 1, hf::stratum::kMaxLine);
+  EXPECT_GT(line.size() - 1, hf::stratum::kMaxLine - 8);  // the check is tight
+}
+
+// --reconnect-to is checked on the command line; the shutdown itself must not throw on a bad
+// one either (it once died in std::stoi and never told the workers to reconnect).
+TEST(CoordinatorShutdown, ABadReconnectAddressStillSendsClientReconnect) {
+  namespace asio = boost::asio;
+  asio::io_context io(1);
+  hf::coord::CoordinatorConfig cfg;
+  cfg.listen = {"127.0.0.1:0"};
+  cfg.job_file = std::string(HF_SOURCE_DIR) + "/examples/jobs/block100000.json";
+  cfg.reconnect_to = "foo:bar";
+  cfg.log = [](const std::string&) {};
+  hf::coord::Coordinator co(io, cfg);
+  co.start();
+  const std::string ep = co.endpoints().at(0);
+  const auto port = static_cast<unsigned short>(std::stoul(ep.substr(ep.rfind(':') + 1)));
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::address_v4::loopback(), port});
+  const std::string hello =
+      "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}\n"
+      "{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"w\",\"x\"]}\n";
+  asio::write(s, asio::buffer(hello));
+  io.run_for(500ms);
+  ASSERT_NO_THROW(co.shutdown());
+  io.run_for(500ms);
+  std::string got;
+  boost::system::error_code ec;
+  s.non_blocking(true);
+  char buf[4096];
+  for (std::size_t n; (n = s.read_some(asio::buffer(buf), ec)) > 0;) got.append(buf, n);
+  EXPECT_NE(got.find("\"method\":\"client.reconnect\",\"params\":[]"), std::string::npos) << got;
+}
