@@ -8,9 +8,9 @@
 
 #include "cpu/cpu_backend.hpp"
 #include "hashforge/engine.hpp"
+#include "oracle.hpp"
 #include "registry.hpp"
 #include "search_plan.hpp"
-#include "oracle.hpp"
 
 namespace {
 
@@ -464,8 +464,10 @@ TEST(Selection, UnknownNameThrowsJobError) {
   bo.backend = "nope";
   std::vector<hf::ByteView> none;
   hf::SpanSource src(none);
-  EXPECT_THROW(hf::Engine::instance().hash_batch(
-                   Algo::sha1, src, [](std::uint64_t, const hf::Digest&) {}, bo).value(),
+  EXPECT_THROW(hf::Engine::instance()
+                   .hash_batch(
+                       Algo::sha1, src, [](std::uint64_t, const hf::Digest&) {}, bo)
+                   .value(),
                hf::JobError);
 }
 

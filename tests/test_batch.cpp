@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "hashforge/engine.hpp"
-#include "registry.hpp"
 #include "oracle.hpp"
+#include "registry.hpp"
 
 namespace {
 
@@ -62,8 +62,11 @@ TEST_P(BatchTest, SpanSourceMatchesOpenSslInOrder) {
       for (auto m : msgs) want.push_back(hft::ossl(algo, m));
       OrderedChecker chk{&want};
       hf::SpanSource src(msgs);
-      const hf::BatchStats st = hf::Engine::instance().hash_batch(
-          algo, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts(threads)).value();
+      const hf::BatchStats st =
+          hf::Engine::instance()
+              .hash_batch(
+                  algo, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts(threads))
+              .value();
       EXPECT_EQ(chk.next, msgs.size()) << hf::algo_name(algo) << " threads " << threads;
       EXPECT_EQ(chk.out_of_order, 0u);
       EXPECT_EQ(chk.mismatches, 0u);
@@ -94,8 +97,10 @@ TEST_P(BatchTest, CallbackSourceMatchesOpenSslInOrder) {
       return true;
     });
     OrderedChecker chk{&want};
-    const hf::BatchStats st = hf::Engine::instance().hash_batch(
-        algo, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts()).value();
+    const hf::BatchStats st = hf::Engine::instance()
+                                  .hash_batch(
+                                      algo, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts())
+                                  .value();
     EXPECT_EQ(chk.next, static_cast<std::uint64_t>(count)) << hf::algo_name(algo);
     EXPECT_EQ(chk.out_of_order, 0u);
     EXPECT_EQ(chk.mismatches, 0u);
@@ -129,16 +134,18 @@ TEST_P(BatchTest, VerifyFlagsExactlyTheCorruptedItems) {
     std::vector<int> seen(msgs.size(), 0);
     std::uint64_t next = 0, out_of_order = 0, wrong_flag = 0, wrong_actual = 0;
     hf::SpanSource src(msgs);
-    const hf::BatchStats st = hf::Engine::instance().verify_batch(
-        algo, src, [&](std::uint64_t i) { return expected.at(i); },
-        [&](std::uint64_t i, bool ok, const hf::Digest& actual) {
-          if (i != next) ++out_of_order;
-          next = i + 1;
-          ++seen.at(i);
-          if (ok == corrupt[i]) ++wrong_flag;
-          if (!(actual == hft::ossl(algo, msgs[i]))) ++wrong_actual;
-        },
-        opts()).value();
+    const hf::BatchStats st = hf::Engine::instance()
+                                  .verify_batch(
+                                      algo, src, [&](std::uint64_t i) { return expected.at(i); },
+                                      [&](std::uint64_t i, bool ok, const hf::Digest& actual) {
+                                        if (i != next) ++out_of_order;
+                                        next = i + 1;
+                                        ++seen.at(i);
+                                        if (ok == corrupt[i]) ++wrong_flag;
+                                        if (!(actual == hft::ossl(algo, msgs[i]))) ++wrong_actual;
+                                      },
+                                      opts())
+                                  .value();
     EXPECT_EQ(out_of_order, 0u) << hf::algo_name(algo);
     EXPECT_EQ(wrong_flag, 0u) << hf::algo_name(algo);
     EXPECT_EQ(wrong_actual, 0u) << hf::algo_name(algo);
@@ -153,23 +160,31 @@ TEST_P(BatchTest, ZeroMessages) {
     int calls = 0;
     std::vector<hf::ByteView> none;
     hf::SpanSource span(none);
-    hf::BatchStats st = hf::Engine::instance().hash_batch(
-        algo, span, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts()).value();
+    hf::BatchStats st = hf::Engine::instance()
+                            .hash_batch(
+                                algo, span, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts())
+                            .value();
     EXPECT_EQ(st.messages, 0u);
     EXPECT_EQ(st.bytes, 0u);
     hf::CallbackSource cb([](Bytes&) { return false; });
-    st = hf::Engine::instance().hash_batch(
-        algo, cb, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts()).value();
+    st = hf::Engine::instance()
+             .hash_batch(
+                 algo, cb, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts())
+             .value();
     EXPECT_EQ(st.messages, 0u);
     std::istringstream in("");
     hf::ReaderSource rd(in, 1024);
-    st = hf::Engine::instance().hash_batch(
-        algo, rd, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts()).value();
+    st = hf::Engine::instance()
+             .hash_batch(
+                 algo, rd, [&](std::uint64_t, const hf::Digest&) { ++calls; }, opts())
+             .value();
     EXPECT_EQ(st.messages, 0u);
     EXPECT_EQ(calls, 0);
-    st = hf::Engine::instance().verify_batch(
-        algo, span, [](std::uint64_t) { return hf::Digest{}; },
-        [&](std::uint64_t, bool, const hf::Digest&) { ++calls; }, opts()).value();
+    st = hf::Engine::instance()
+             .verify_batch(
+                 algo, span, [](std::uint64_t) { return hf::Digest{}; },
+                 [&](std::uint64_t, bool, const hf::Digest&) { ++calls; }, opts())
+             .value();
     EXPECT_EQ(st.failed, 0u);
     EXPECT_EQ(calls, 0);
   }
@@ -188,8 +203,10 @@ TEST_P(BatchTest, EmptyMessagesFromACallback) {
   std::vector<hf::Digest> want;
   for (int i = 0; i < 50; ++i) want.push_back(hft::ossl(Algo::sha256, i % 5 == 4 ? Bytes(3, 'a' + i % 26) : Bytes()));
   OrderedChecker chk{&want};
-  hf::Engine::instance().hash_batch(
-      Algo::sha256, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts()).value();
+  hf::Engine::instance()
+      .hash_batch(
+          Algo::sha256, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, opts())
+      .value();
   EXPECT_EQ(chk.next, 50u);
   EXPECT_EQ(chk.mismatches, 0u);
   EXPECT_EQ(chk.out_of_order, 0u);
@@ -221,14 +238,16 @@ TEST_P(BatchTest, SourceReturningAViewIntoPartOfItsStorage) {
   HeaderSkippingSource src(400, 0x4d5);
   std::vector<hf::Digest> got;
   std::uint64_t next = 0, out_of_order = 0;
-  hf::Engine::instance().hash_batch(
-      Algo::sha256, src,
-      [&](std::uint64_t i, const hf::Digest& d) {
-        if (i != next) ++out_of_order;
-        next = i + 1;
-        got.push_back(d);
-      },
-      opts()).value();
+  hf::Engine::instance()
+      .hash_batch(
+          Algo::sha256, src,
+          [&](std::uint64_t i, const hf::Digest& d) {
+            if (i != next) ++out_of_order;
+            next = i + 1;
+            got.push_back(d);
+          },
+          opts())
+      .value();
   ASSERT_EQ(got.size(), src.payloads.size());
   EXPECT_EQ(out_of_order, 0u);
   std::size_t wrong = 0, first_wrong = 0;
@@ -276,8 +295,9 @@ TEST(BatchReader, ExactMultipleHasNoEmptyLastPiece) {
   std::istringstream in(std::string(data.begin(), data.end()));
   hf::ReaderSource src(in, piece);
   OrderedChecker chk{&want};
-  const hf::BatchStats st =
-      hf::Engine::instance().hash_batch(Algo::sha1, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }).value();
+  const hf::BatchStats st = hf::Engine::instance()
+                                .hash_batch(Algo::sha1, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); })
+                                .value();
   EXPECT_EQ(st.messages, 5u);
   EXPECT_EQ(chk.next, 5u);
   EXPECT_EQ(chk.mismatches, 0u);
@@ -309,11 +329,13 @@ TEST(BatchErrors, ThrowingSinkPropagates) {
   std::vector<hf::ByteView> msgs(5000, hf::ByteView(buf.data(), 1000));
   hf::SpanSource src(msgs);
   int calls = 0;
-  EXPECT_THROW(hf::Engine::instance().hash_batch(Algo::sha256, src,
-                                                 [&](std::uint64_t i, const hf::Digest&) {
-                                                   ++calls;
-                                                   if (i == 100) throw std::runtime_error("sink full");
-                                                 }).value(),
+  EXPECT_THROW(hf::Engine::instance()
+                   .hash_batch(Algo::sha256, src,
+                               [&](std::uint64_t i, const hf::Digest&) {
+                                 ++calls;
+                                 if (i == 100) throw std::runtime_error("sink full");
+                               })
+                   .value(),
                std::runtime_error);
   EXPECT_EQ(calls, 101);
 }
@@ -338,13 +360,15 @@ TEST(BatchMemory, PeakStaysWithinBudget) {
   hf::BatchOptions o;
   o.memory_budget = kBudget;
   o.threads = 2;
-  const hf::BatchStats st = hf::Engine::instance().hash_batch(
-      Algo::sha256, src,
-      [&](std::uint64_t i, const hf::Digest& d) {
-        chk(i, d);
-        ++delivered;
-      },
-      o).value();
+  const hf::BatchStats st = hf::Engine::instance()
+                                .hash_batch(
+                                    Algo::sha256, src,
+                                    [&](std::uint64_t i, const hf::Digest& d) {
+                                      chk(i, d);
+                                      ++delivered;
+                                    },
+                                    o)
+                                .value();
   EXPECT_EQ(st.messages, kMessages);
   EXPECT_EQ(chk.next, kMessages);
   EXPECT_EQ(chk.mismatches, 0u);
@@ -372,8 +396,10 @@ TEST(BatchMemory, TinyBudgetStillFinishes) {
     hf::BatchOptions o;
     o.memory_budget = 2;
     o.threads = threads;
-    const hf::BatchStats st = hf::Engine::instance().hash_batch(
-        Algo::sha1, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, o).value();
+    const hf::BatchStats st = hf::Engine::instance()
+                                  .hash_batch(
+                                      Algo::sha1, src, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, o)
+                                  .value();
     EXPECT_EQ(st.messages, 200u);
     EXPECT_EQ(chk.next, 200u);
     EXPECT_EQ(chk.mismatches, 0u);
@@ -394,8 +420,10 @@ TEST(BatchMemory, MessageOverHalfTheBudgetThrows) {
     });
     hf::BatchOptions o;
     o.memory_budget = kBudget;
-    EXPECT_THROW(hf::Engine::instance().hash_batch(
-                     Algo::sha1, src, [](std::uint64_t, const hf::Digest&) {}, o).value(),
+    EXPECT_THROW(hf::Engine::instance()
+                     .hash_batch(
+                         Algo::sha1, src, [](std::uint64_t, const hf::Digest&) {}, o)
+                     .value(),
                  hf::JobError)
         << big;
   }
@@ -412,8 +440,10 @@ TEST(BatchMemory, MessageOverHalfTheBudgetThrows) {
   OrderedChecker chk{&want};
   hf::BatchOptions o;
   o.memory_budget = kBudget;
-  const hf::BatchStats st = hf::Engine::instance().hash_batch(
-      Algo::sha1, ok, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, o).value();
+  const hf::BatchStats st = hf::Engine::instance()
+                                .hash_batch(
+                                    Algo::sha1, ok, [&](std::uint64_t i, const hf::Digest& d) { chk(i, d); }, o)
+                                .value();
   EXPECT_EQ(st.messages, 3u);
   EXPECT_EQ(chk.mismatches, 0u);
   EXPECT_LE(st.peak_bytes_in_flight, kBudget);

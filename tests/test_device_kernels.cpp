@@ -7,8 +7,8 @@
 
 #include "gpu/device_params.hpp"
 #include "hashforge/hex.hpp"
-#include "search_plan.hpp"
 #include "kernels/sha256_search.h"
+#include "search_plan.hpp"
 
 namespace {
 

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "hashforge/engine.hpp"
-#include "registry.hpp"
 #include "oracle.hpp"
+#include "registry.hpp"
 
 namespace {
 

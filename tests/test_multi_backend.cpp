@@ -6,9 +6,9 @@
 #include <thread>
 
 #include "hashforge/engine.hpp"
-#include "registry.hpp"
 #include "hashforge/hex.hpp"
 #include "oracle.hpp"
+#include "registry.hpp"
 
 namespace {
 
@@ -79,7 +79,8 @@ FailingDevice& failing_device() {
 
 hf::Engine& engine_with_slow_device() {
   static bool added = [] {
-    const hf::Result<void> ok = hf::Engine::instance().add_backend(std::make_unique<SlowDevice>(*hf::find_backend("scalar")));
+    const hf::Result<void> ok =
+        hf::Engine::instance().add_backend(std::make_unique<SlowDevice>(*hf::find_backend("scalar")));
     EXPECT_TRUE(ok) << ok.error();
     return ok.ok();
   }();

@@ -3,16 +3,17 @@
 #include <gtest/gtest.h>
 
 #include "hashforge/engine.hpp"
-#include "registry.hpp"
 #include "hashforge/hex.hpp"
 #include "oracle.hpp"
+#include "registry.hpp"
 
 namespace {
 
 TEST(MultiDevice, TwoOpenClDevicesShareOneSearchWithoutGapsOrOverlap) {
   hf::Engine& e = hf::Engine::instance();
   for (const char* name : {"opencl:0", "opencl:1"})
-    if (!hf::find_backend(name)) GTEST_SKIP() << name << " not usable here (set POCL_DEVICES=\"pthread pthread\" for PoCL)";
+    if (!hf::find_backend(name))
+      GTEST_SKIP() << name << " not usable here (set POCL_DEVICES=\"pthread pthread\" for PoCL)";
   hf::SearchJob job;
   // Bitcoin genesis header (vectors.md; source: Bitcoin Core chainparams).
   job.message = *hf::from_hex(

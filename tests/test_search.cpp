@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "hashforge/engine.hpp"
-#include "registry.hpp"
 #include "hashforge/hex.hpp"
 #include "oracle.hpp"
+#include "registry.hpp"
 
 namespace {
 

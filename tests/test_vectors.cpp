@@ -3,11 +3,11 @@
 #include <vector>
 
 #include "hashforge/engine.hpp"
-#include "registry.hpp"
-#include "single_stream.hpp"
 #include "hashforge/hasher.hpp"
 #include "hashforge/hex.hpp"
 #include "oracle.hpp"
+#include "registry.hpp"
+#include "single_stream.hpp"
 
 namespace {
 
