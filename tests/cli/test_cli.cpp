@@ -525,6 +525,9 @@ TEST_F(Cli, ResultPathIsCheckedBeforeTheSearch) {
 // `search file` held about five copies of the file (reading, the job's message, the prepared
 // search, its padded copy, the result); now one, plus the process's own few MiB.
 TEST_F(Cli, SearchFileHoldsAboutOneCopyOfTheFile) {
+  // A sanitizer's shadow memory (TSan maps several bytes per byte touched) says nothing about
+  // the copies hashforge makes; the Release build checks the bound.
+  if (HF_SANITIZED) GTEST_SKIP() << "peak memory is not comparable under a sanitizer; checked in the Release build";
   constexpr long kMiB = 128;
   ASSERT_EQ(sh("head -c " + std::to_string(kMiB << 20) + " /dev/zero | tr '\\0' a > big.txt").code, 0);
   // Run in a child of our own, so that wait4() gives its peak alone.
