@@ -123,6 +123,10 @@ RequestReader::Result RequestReader::Impl::build_request() {
   if (!split_target(req.target, &req.path, &query, &why)) return fail(400, why);
   if (!query.empty() && !parse_query(query, &req.query, lim.max_query_params))
     return fail(400, "bad query string (bad escape or too many parameters)");
+  // A chunked body's trailer fields join the header fields: count them against the limit too.
+  std::size_t fields = 0;
+  for (auto it = m.begin(); it != m.end(); ++it)
+    if (++fields > lim.max_header_fields) return fail(431, "too many header fields (with the trailer)");
   req.headers.reserve(8);
   for (const auto& f : m)
     req.headers.add(std::string(f.name_string().data(), f.name_string().size()),
