@@ -15,5 +15,6 @@ void add_search(CLI::App& app, Runner& run);
 void add_bench(CLI::App& app, Runner& run);
 void add_coordinator(CLI::App& app, Runner& run);
 void add_worker(CLI::App& app, Runner& run);
+void add_node(CLI::App& app, Runner& run);
 
 }  // namespace hf::cli

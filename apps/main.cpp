@@ -16,12 +16,13 @@ int main(int argc, char** argv) {
   hf::cli::add_bench(app, run);
   hf::cli::add_coordinator(app, run);
   hf::cli::add_worker(app, run);
+  hf::cli::add_node(app, run);
   if (argc > 1 && argv[1][0] != '-') {
     try {
       app.get_subcommand(argv[1]);
     } catch (const CLI::Error&) {
       std::fprintf(stderr,
-                   "hashforge: unknown command '%s' (commands: backends, hash, search, bench, coordinator, worker)\n",
+                   "hashforge: unknown command '%s' (commands: backends, hash, search, bench, coordinator, worker, node)\n",
                    argv[1]);
       return hf::cli::kExitUsage;
     }

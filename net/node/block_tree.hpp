@@ -1,0 +1,95 @@
+// Every valid block a node knows, forks included, and the chain it follows: the one with
+// the most work (with one target per network, the longest), ties to the first seen. Pure
+// code: what changed comes back as values, and storage is the caller's business.
+//
+// A block is valid when its hash is the scheme's hash of its fields and meets the target,
+// its parent is known, its index is the parent's plus one, its timestamp is after the
+// median of the last 11 blocks and not too far ahead of the clock, its transactions have
+// the seed's shape and fit the limits, and none of them is already on its chain. A block
+// whose parent is unknown is an orphan, not an invalid block: its sender may know more.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "net/node/block.hpp"
+#include "net/node/spec.hpp"
+
+namespace hf::node {
+
+struct TreeEntry {
+  Block block;
+  std::string text;  // json.dumps of the block in chain order (what /chain lists)
+  const TreeEntry* parent = nullptr;
+  std::uint64_t seq = 0;  // arrival order: ties go to the lower
+  std::vector<std::string> txids;
+  bool main = false;
+};
+
+enum class AddOutcome : std::uint8_t {
+  extended,   // the new block is the new tip of the followed chain
+  reorg,      // the followed chain switched to another branch
+  side,       // stored on a branch with no more work than the followed chain
+  duplicate,  // already known
+  orphan,     // parent unknown: ask the sender for what it has
+  invalid,    // broken: its sender may be banned
+};
+const char* outcome_name(AddOutcome o);
+
+struct AddResult {
+  AddOutcome outcome = AddOutcome::invalid;
+  std::string reason;  // duplicate, orphan, invalid: one line
+  const TreeEntry* entry = nullptr;
+  std::vector<const TreeEntry*> disconnected;  // left the followed chain, old tip first
+  std::vector<const TreeEntry*> connected;     // joined it, lowest first
+  std::vector<Json> returned;                  // transactions of disconnected blocks not on the new chain
+  bool accepted() const { return outcome == AddOutcome::extended || outcome == AddOutcome::reorg || outcome == AddOutcome::side; }
+};
+
+struct AddOptions {
+  double now = 0;              // the node's clock (seconds since the epoch), for the future limit
+  bool check_hash = true;      // false: trust the stored hash (loading the node's own database)
+  bool check_time = true;      // false: skip the future limit (loading)
+};
+
+class BlockTree {
+ public:
+  explicit BlockTree(ChainSpec spec);
+
+  // Validates `b` and stores it; see AddResult. Never throws on bad input.
+  AddResult add(Block b, const AddOptions& opt);
+  // The checks add() makes, without storing anything.
+  AddResult check(const Block& b, const AddOptions& opt) const;
+
+  const ChainSpec& spec() const { return spec_; }
+  const TreeEntry& tip() const { return *main_.back(); }
+  const std::vector<const TreeEntry*>& main_chain() const { return main_; }
+  const TreeEntry* find(const std::string& hash) const;
+  // The height of the followed-chain block holding txid, or -1.
+  std::int64_t confirmed_height(const std::string& txid) const;
+  std::size_t size() const { return entries_.size(); }
+  std::size_t side_blocks() const { return entries_.size() - main_.size(); }
+  // Hashes of the followed chain from the tip back: at most `n`, every step doubling after
+  // the first ten (a locator for sync).
+  std::vector<std::string> locator() const;
+
+ private:
+  AddResult check_entry(const Block& b, const AddOptions& opt, const TreeEntry** parent) const;
+  double median_time_past(const TreeEntry* e) const;
+  // Is any of `ids` on the chain ending at `e`?
+  std::string find_repeat(const TreeEntry* e, const std::vector<std::string>& ids) const;
+  void switch_to(const TreeEntry* new_tip, AddResult* r);
+
+  ChainSpec spec_;
+  std::deque<TreeEntry> store_;  // stable addresses
+  std::unordered_map<std::string, TreeEntry*> entries_;
+  std::vector<const TreeEntry*> main_;
+  std::unordered_map<std::string, std::int64_t> main_txids_;
+  std::uint64_t next_seq_ = 0;
+};
+
+}  // namespace hf::node

@@ -1,0 +1,367 @@
+#include "net/node/node.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <algorithm>
+
+namespace hf::node {
+
+double now_seconds() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+namespace {
+
+StoredBlock stored_of(const TreeEntry& e) {
+  return {e.block.hash, e.block.previous_hash, e.block.index, e.text};
+}
+
+std::string join_list(const std::vector<std::string>& parts) {
+  std::size_t n = 2;
+  for (const auto& p : parts) n += p.size() + 2;
+  std::string out;
+  out.reserve(n);
+  out += '[';
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += ", ";
+    out += parts[i];
+  }
+  out += ']';
+  return out;
+}
+
+}  // namespace
+
+Node::Node(NodeConfig cfg) : cfg_(std::move(cfg)), tree_(cfg_.spec) {
+  store_ = std::make_unique<Store>(cfg_.db_path);
+  store_->bind_spec(cfg_.spec.id);
+  load();
+}
+
+Node::~Node() { stop(); }
+
+void Node::log(const std::string& line) const {
+  if (cfg_.log) cfg_.log(line);
+}
+
+void Node::load() {
+  Loaded data = store_->load();
+  AddOptions opt{.now = now_seconds(), .check_hash = cfg_.reindex, .check_time = false};
+  std::size_t dropped = 0;
+  std::vector<StoredBlock> kept;
+  for (const StoredBlock& sb : data.blocks) {
+    std::string why;
+    ParseResult pr = parse_json(sb.body);
+    std::optional<Block> b;
+    if (pr.value) b = block_from_json(*pr.value, &why);
+    else why = pr.error;
+    AddResult r;
+    if (b) r = tree_.add(std::move(*b), opt);
+    if (!b || !r.accepted()) {
+      if (b) why = r.reason;
+      if (!cfg_.reindex)
+        throw StoreError("node database " + store_->path() + ": stored block " + sb.hash.substr(0, 16) +
+                         " does not fit the chain (" + why + "); run hashforge node --reindex");
+      ++dropped;
+      continue;
+    }
+    if (cfg_.reindex) kept.push_back(stored_of(*r.entry));
+  }
+  if (cfg_.reindex) {
+    store_->rewrite_blocks(kept);
+    log("reindex: " + std::to_string(kept.size()) + " blocks checked and kept, " + std::to_string(dropped) +
+        " dropped");
+  }
+  // Pending transactions already on the chain (a crash between two commits) are dropped.
+  Batch cleanup;
+  for (StoredTx& st : data.pending) {
+    if (tree_.confirmed_height(st.txid) >= 0 || pending_ids_.count(st.txid)) {
+      cleanup.drop_pending.push_back(st.txid);
+      continue;
+    }
+    ParseResult pr = parse_json(st.body);
+    if (!pr.value || !pr.value->is_object()) {
+      cleanup.drop_pending.push_back(st.txid);
+      continue;
+    }
+    pending_ids_.insert(st.txid);
+    pending_.push_back({st.txid, std::move(*pr.value), std::move(st.body)});
+  }
+  store_->commit(std::move(cleanup));
+  for (const auto& p : data.peers) peers_.push_back(p);
+  log("chain loaded: height " + std::to_string(tree_.tip().block.index) + ", " + std::to_string(tree_.size()) +
+      " blocks, " + std::to_string(pending_.size()) + " pending transactions, " + std::to_string(peers_.size()) +
+      " peers");
+}
+
+std::string Node::submit_transaction(Json tx) {
+  std::string shape = check_transaction_shape(tx);
+  if (!shape.empty()) return shape;
+  tx.set("timestamp", Json::real(now_seconds()));
+  std::string txt = dump_python(tx, {.sort_keys = true});
+  if (txt.size() > cfg_.spec.limits.max_transaction_bytes)
+    return "transaction larger than " + std::to_string(cfg_.spec.limits.max_transaction_bytes) + " bytes";
+  PendingTx p{txid_of(tx), std::move(tx), {}};
+  p.body = dump_python(p.tx);
+  // On disk before anything else sees it; concurrent submissions share the fsync.
+  Batch b;
+  b.add_pending.push_back({p.txid, p.body});
+  store_->commit(std::move(b));
+  std::lock_guard lk(mu_);
+  if (tree_.confirmed_height(p.txid) >= 0 || !pending_ids_.insert(p.txid).second) return {};
+  pending_.push_back(std::move(p));
+  pending_cache_.reset();
+  if (cfg_.mine_auto) miner_cv_.notify_one();
+  return {};
+}
+
+void Node::after_change(const AddResult& r) {
+  chain_cache_.reset();
+  if (r.connected.empty()) return;
+  std::unordered_set<std::string> confirmed;
+  for (const TreeEntry* e : r.connected) confirmed.insert(e->txids.begin(), e->txids.end());
+  std::vector<PendingTx> kept;
+  kept.reserve(pending_.size() + r.returned.size());
+  // Transactions of abandoned blocks come back first: they were waiting longest.
+  for (const Json& tx : r.returned) {
+    PendingTx p{txid_of(tx), tx, dump_python(tx)};
+    if (pending_ids_.insert(p.txid).second) kept.push_back(std::move(p));
+  }
+  for (auto& p : pending_) {
+    if (confirmed.count(p.txid))
+      pending_ids_.erase(p.txid);
+    else
+      kept.push_back(std::move(p));
+  }
+  pending_.swap(kept);
+  pending_cache_.reset();
+  ++tip_gen_;
+  cancel_mining_ = true;
+  miner_cv_.notify_one();
+}
+
+BlockVerdict Node::submit_block(Block b, const std::string& from) {
+  std::unique_lock lk(mu_);
+  return submit_block_locked(std::move(b), from, lk);
+}
+
+BlockVerdict Node::submit_block_locked(Block b, const std::string& from, std::unique_lock<std::mutex>& lk) {
+  (void)lk;
+  AddResult r = tree_.add(std::move(b), {.now = now_seconds()});
+  BlockVerdict v{r.outcome, r.reason, r.entry ? r.entry->block.index : -1};
+  bool synced = from.rfind("sync:", 0) == 0;
+  bool linked = from.rfind("wire:", 0) == 0;
+  if (r.outcome == AddOutcome::invalid) {
+    if (synced)
+      peer_bans_[from.substr(5)] = now_seconds() + cfg_.ban_seconds;
+    else if (from.rfind("wire:", 0) == 0)
+      peer_bans_[from] = now_seconds() + cfg_.ban_seconds;
+    else if (!from.empty())
+      ban(from, r.reason);
+    return v;
+  }
+  // An unknown parent is no fault: the sender knows blocks this node lacks.
+  if (r.outcome == AddOutcome::orphan) {
+    if (!synced && !linked && !from.empty()) request_sync();
+    return v;
+  }
+  if (!r.accepted()) return v;
+
+  Batch batch;
+  batch.blocks.push_back(stored_of(*r.entry));
+  for (const TreeEntry* e : r.connected) batch.drop_pending.insert(batch.drop_pending.end(), e->txids.begin(), e->txids.end());
+  for (const Json& tx : r.returned) batch.add_pending.push_back({txid_of(tx), dump_python(tx)});
+  // Holding mu_ through the commit keeps the stored order the order blocks were accepted
+  // in; transactions committing meanwhile share the same fsync.
+  store_->commit(std::move(batch));
+  after_change(r);
+  if (r.outcome == AddOutcome::reorg)
+    log("reorg: " + std::to_string(r.disconnected.size()) + " blocks left, " + std::to_string(r.connected.size()) +
+        " joined, tip " + std::to_string(tree_.tip().block.index) + " " + tree_.tip().block.hash.substr(0, 16));
+  if (r.outcome != AddOutcome::side) {
+    const TreeEntry* e = r.entry;
+    if (on_new_tip_) on_new_tip_(e->text);
+    std::lock_guard pk(peer_mu_);
+    peer_tasks_.emplace_back([this, e] { announce(e); });
+    peer_cv_.notify_one();
+  }
+  return v;
+}
+
+std::shared_ptr<const std::string> Node::chain_body() {
+  std::lock_guard lk(mu_);
+  if (chain_cache_) return chain_cache_;
+  const auto& chain = tree_.main_chain();
+  std::size_t n = 64;
+  for (const TreeEntry* e : chain) n += e->text.size() + 2;
+  for (const auto& p : peers_) n += p.size() + 4;
+  auto out = std::make_shared<std::string>();
+  out->reserve(n);
+  *out += "{\"length\": ";
+  *out += std::to_string(chain.size());
+  *out += ", \"chain\": [";
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    if (i) *out += ", ";
+    *out += chain[i]->text;
+  }
+  *out += "], \"peers\": [";
+  for (std::size_t i = 0; i < peers_.size(); ++i) {
+    if (i) *out += ", ";
+    dump_python_string(peers_[i], out.get());
+  }
+  *out += "]}";
+  chain_cache_ = std::move(out);
+  return chain_cache_;
+}
+
+std::string Node::pending_body() {
+  std::lock_guard lk(mu_);
+  if (!pending_cache_) {
+    std::vector<std::string> parts;
+    parts.reserve(pending_.size());
+    for (const auto& p : pending_) parts.push_back(p.body);
+    pending_cache_ = std::make_shared<std::string>(join_list(parts));
+  }
+  return *pending_cache_;
+}
+
+Node::TipInfo Node::tip_info() {
+  std::lock_guard lk(mu_);
+  return {tree_.tip().block.index, tree_.tip().block.hash};
+}
+
+std::vector<std::string> Node::locator() {
+  std::lock_guard lk(mu_);
+  return tree_.locator();
+}
+
+bool Node::has_block(const std::string& hash) {
+  std::lock_guard lk(mu_);
+  return tree_.find(hash) != nullptr;
+}
+
+std::vector<wire::Header> Node::headers_after(const std::vector<std::string>& locator, std::size_t max) {
+  std::lock_guard lk(mu_);
+  std::size_t start = 1;
+  for (const auto& h : locator) {
+    const TreeEntry* e = tree_.find(h);
+    if (e && e->main) {
+      start = static_cast<std::size_t>(e->block.index) + 1;
+      break;
+    }
+  }
+  const auto& chain = tree_.main_chain();
+  std::vector<wire::Header> out;
+  for (std::size_t i = start; i < chain.size() && out.size() < max; ++i)
+    out.push_back({chain[i]->block.hash, chain[i]->block.previous_hash, chain[i]->block.index});
+  return out;
+}
+
+void Node::ban_peer(const std::string& key) {
+  std::lock_guard lk(mu_);
+  peer_bans_[key] = now_seconds() + cfg_.ban_seconds;
+}
+
+bool Node::peer_banned(const std::string& key) {
+  std::lock_guard lk(mu_);
+  auto it = peer_bans_.find(key);
+  return it != peer_bans_.end() && it->second > now_seconds();
+}
+
+std::optional<std::string> Node::block_json(const std::string& hash) {
+  std::lock_guard lk(mu_);
+  const TreeEntry* e = tree_.find(hash);
+  if (!e) return std::nullopt;
+  return e->text;
+}
+
+std::string Node::status_json() {
+  std::lock_guard lk(mu_);
+  const TreeEntry& tip = tree_.tip();
+  std::vector<Json::Member> m;
+  m.emplace_back("chain_spec", Json::string(cfg_.spec.id));
+  m.emplace_back("network", Json::string(cfg_.spec.name));
+  m.emplace_back("height", Json::integer(tip.block.index));
+  m.emplace_back("length", Json::integer(static_cast<std::int64_t>(tree_.main_chain().size())));
+  m.emplace_back("tip", Json::string(tip.block.hash));
+  m.emplace_back("difficulty", cfg_.spec.difficulty >= 0 ? Json::integer(cfg_.spec.difficulty) : Json());
+  m.emplace_back("target", Json::string(cfg_.spec.target.hex()));
+  m.emplace_back("pending", Json::integer(static_cast<std::int64_t>(pending_.size())));
+  m.emplace_back("peers", Json::integer(static_cast<std::int64_t>(peers_.size())));
+  m.emplace_back("forks", Json::integer(static_cast<std::int64_t>(tree_.side_blocks())));
+  m.emplace_back("links", Json::integer(links_fn_ ? static_cast<std::int64_t>(links_fn_()) : 0));
+  std::vector<Json::Member> mining;
+  mining.emplace_back("mode", Json::string(cfg_.mine_auto ? "auto" : "off"));
+  mining.emplace_back("busy", Json::boolean(mining_busy_.load()));
+  mining.emplace_back("rate", Json::real(mining_rate_.load()));
+  mining.emplace_back("backend", Json::string(mining_backend_));
+  mining.emplace_back("blocks_mined", Json::integer(static_cast<std::int64_t>(blocks_mined_)));
+  mining.emplace_back("last_nonces", Json::integer(static_cast<std::int64_t>(last_nonces_)));
+  mining.emplace_back("last_seconds", Json::real(last_seconds_));
+  m.emplace_back("mining", Json::object(std::move(mining)));
+  StoreStats st = store_->stats();
+  std::vector<Json::Member> storage;
+  storage.emplace_back("commits", Json::integer(static_cast<std::int64_t>(st.commits)));
+  storage.emplace_back("batches", Json::integer(static_cast<std::int64_t>(st.batches)));
+  m.emplace_back("storage", Json::object(std::move(storage)));
+  return dump_python(Json::object(std::move(m)));
+}
+
+std::string Node::peers_json() {
+  std::lock_guard lk(mu_);
+  double now = now_seconds();
+  Json list = Json::array();
+  for (const auto& url : peers_) {
+    std::vector<Json::Member> m;
+    m.emplace_back("url", Json::string(url));
+    m.emplace_back("kind", Json::string("seed"));
+    auto ban = peer_bans_.find(url);
+    m.emplace_back("banned_seconds", Json::real(ban != peer_bans_.end() && ban->second > now ? ban->second - now : 0.0));
+    auto err = peer_errors_.find(url);
+    m.emplace_back("last_error", Json::string(err != peer_errors_.end() ? err->second : std::string()));
+    list.push(Json::object(std::move(m)));
+  }
+  return dump_python(list);
+}
+
+void Node::ban(const std::string& addr, const std::string& why) {
+  auto ip = ip_of_peer(addr);
+  std::string key = ip ? addr.substr(0, addr.rfind(':')) : addr;
+  {
+    std::lock_guard lk(guard_mu_);
+    bans_[key] = now_seconds() + cfg_.ban_seconds;
+  }
+  log("banned " + key + " for " + std::to_string(static_cast<int>(cfg_.ban_seconds)) + " s: " + why);
+}
+
+bool Node::banned(const std::string& peer) {
+  std::string key = peer.substr(0, peer.rfind(':'));
+  std::lock_guard lk(guard_mu_);
+  auto it = bans_.find(key);
+  if (it == bans_.end()) return false;
+  if (it->second <= now_seconds()) {
+    bans_.erase(it);
+    return false;
+  }
+  return true;
+}
+
+bool Node::rate_ok(const std::string& peer) {
+  if (cfg_.rate_limit <= 0) return true;
+  std::string key = peer.substr(0, peer.rfind(':'));
+  double now = now_seconds();
+  std::lock_guard lk(guard_mu_);
+  if (buckets_.size() > 100'000) buckets_.clear();  // a flood of addresses: forget, do not grow
+  Bucket& b = buckets_[key];
+  double burst = cfg_.rate_limit * 2;
+  if (b.at == 0) b.tokens = burst;
+  b.tokens = std::min(burst, b.tokens + (now - b.at) * cfg_.rate_limit);
+  b.at = now;
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
+}
+
+}  // namespace hf::node

@@ -1,0 +1,200 @@
+// The node: the block tree, the pending pool and the peers, kept in SQLite, with a miner
+// thread on the engine and a peer thread for announcements and sync. Thread-safe: the HTTP
+// handlers (net/node/node_api.cpp) call it from the server's threads.
+//
+// What a client is told is on disk: a transaction is committed before its 201, a block
+// before its 201 and before it is announced. The chain followed is recomputed from the
+// stored blocks at start.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "net/node/block_tree.hpp"
+#include "net/node/peer_url.hpp"
+#include "net/node/spec.hpp"
+#include "net/node/store.hpp"
+#include "net/node/wire.hpp"
+
+namespace hf::node {
+
+struct NodeConfig {
+  ChainSpec spec = default_spec();
+  std::string db_path;     // the SQLite file
+  std::string public_url;  // ends with "/": what /register_with sends
+  bool mine_auto = false;
+  double block_interval = 0;  // mine_auto: also mine after this many quiet seconds (0: never)
+  std::string backend;        // engine backend for mining (empty: the best)
+  unsigned threads = 0;       // mining threads (0: every core)
+  Allowlist allow = Allowlist::loopback();
+  bool reindex = false;
+  double ban_seconds = 600;
+  double rate_limit = 0;  // write requests per second per client address (0: none)
+  std::function<void(const std::string&)> log;
+};
+
+enum class TxVerdict : std::uint8_t { accepted, bad_shape };
+
+struct BlockVerdict {
+  AddOutcome outcome = AddOutcome::invalid;
+  std::string reason;
+  std::int64_t index = -1;
+};
+
+struct MineOutcome {
+  bool mined = false;        // false: nothing was pending
+  std::int64_t index = -1;   // the mined block's index
+  bool timed_out = false;    // still mining when the caller stopped waiting
+};
+
+struct PeerInfo {
+  std::string url;
+  double banned_seconds = 0;
+  std::string last_error;
+};
+
+class Node {
+ public:
+  // Opens the database, checks it and rebuilds the chain from it. Throws StoreError naming
+  // the file, or std::runtime_error with one line.
+  explicit Node(NodeConfig cfg);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  void start();  // the miner and peer threads
+  void stop();   // cancels mining, joins threads; idempotent
+
+  const NodeConfig& config() const { return cfg_; }
+  // The URL /register_with sends (known once the server listens); before start().
+  void set_public_url(std::string url) { cfg_.public_url = std::move(url); }
+
+  // A client's transaction (already parsed): the node adds "timestamp" and commits it.
+  // Returns the shape error, or empty when accepted (on disk).
+  std::string submit_transaction(Json tx);
+  // A block from a peer or the miner; `from` is the sender's address (empty: this node).
+  BlockVerdict submit_block(Block b, const std::string& from);
+  // Mines every pending transaction into one block (waiting at most `wait_seconds`).
+  MineOutcome mine_now(double wait_seconds);
+
+  // /chain's body (shared: built once per change).
+  std::shared_ptr<const std::string> chain_body();
+  std::string pending_body();
+  std::string status_json();
+  std::string peers_json();
+  std::optional<std::string> block_json(const std::string& hash);
+
+  // Peers. add_peer: the URL must parse and its host resolve to allowed addresses; returns
+  // the reason when not. Never adds this node itself.
+  std::string add_peer(const std::string& url);
+  // /register_with: registers at `url` and takes its chain as a candidate fork. Fills the
+  // status and body to answer with.
+  void register_with(const std::string& url, int* status, std::string* body);
+
+  // Peer links (net/node/wire_peers.*).
+  struct TipInfo {
+    std::int64_t height = 0;
+    std::string hash;
+  };
+  TipInfo tip_info();
+  std::vector<std::string> locator();
+  // The followed chain after the first locator hash on it (after genesis when none is).
+  std::vector<wire::Header> headers_after(const std::vector<std::string>& locator, std::size_t max);
+  bool has_block(const std::string& hash);
+  // Called (under the node's lock: it must only hand the work on) with each new tip's text.
+  void set_on_new_tip(std::function<void(const std::string& block_text)> f) { on_new_tip_ = std::move(f); }
+  // A peer link's key ("wire:<name>") or a seed peer's URL, banned after an invalid block.
+  bool peer_banned(const std::string& key);
+  void ban_peer(const std::string& key);
+  // How many peer links are up, for /api/status; before start().
+  void set_links_counter(std::function<std::size_t()> f) { links_fn_ = std::move(f); }
+
+  // Bans and rate limits, by client address ("1.2.3.4:5678").
+  bool banned(const std::string& peer);
+  bool rate_ok(const std::string& peer);
+  bool peer_allowed(const std::string& peer) const { return cfg_.allow.allows_peer(peer); }
+
+ private:
+  struct PendingTx {
+    std::string txid;
+    Json tx;
+    std::string body;  // json.dumps in arrival order
+  };
+  struct Bucket {
+    double tokens = 0;
+    double at = 0;
+  };
+
+  void load();
+  void log(const std::string& line) const;
+  // Applies a tree change to the pending pool and the caches; mu_ held.
+  void after_change(const AddResult& r);
+  BlockVerdict submit_block_locked(Block b, const std::string& from, std::unique_lock<std::mutex>& lk);
+  void ban(const std::string& addr, const std::string& why);
+
+  // Miner thread (node_mining.cpp).
+  void miner_loop();
+  bool mine_one(std::unique_lock<std::mutex>& lk);
+
+  // Peer thread (node_peers.cpp).
+  void peer_loop();
+  void announce(const TreeEntry* e);
+  void sync_from(const std::string& url);
+  void take_chain(const std::string& url, const std::string& chain_text);
+  void request_sync();
+  bool is_self(const std::string& base) const;
+
+  NodeConfig cfg_;
+  std::unique_ptr<Store> store_;
+
+  mutable std::mutex mu_;
+  BlockTree tree_;
+  std::vector<PendingTx> pending_;
+  std::unordered_set<std::string> pending_ids_;
+  std::vector<std::string> peers_;  // canonical URLs, in the order added
+  std::unordered_map<std::string, std::string> peer_errors_;
+  std::unordered_map<std::string, double> peer_bans_;  // url -> until
+  std::shared_ptr<const std::string> chain_cache_;
+  std::shared_ptr<const std::string> pending_cache_;
+  std::function<void(const std::string&)> on_new_tip_;
+  std::function<std::size_t()> links_fn_;
+
+  std::mutex guard_mu_;  // bans and rate buckets
+  std::unordered_map<std::string, double> bans_;  // address -> until
+  std::unordered_map<std::string, Bucket> buckets_;
+
+  // Mining.
+  std::condition_variable miner_cv_, mined_cv_;
+  std::uint64_t mine_requested_ = 0, mine_served_ = 0;
+  std::int64_t last_mined_index_ = -1;
+  std::atomic<std::uint64_t> tip_gen_{0};
+  std::atomic<bool> cancel_mining_{false};
+  std::atomic<bool> mining_busy_{false};
+  std::atomic<double> mining_rate_{0};
+  std::uint64_t blocks_mined_ = 0, last_nonces_ = 0;
+  double last_seconds_ = 0, last_block_at_ = 0;
+  std::string mining_backend_;
+
+  // Peer tasks (peer_mu_ may be taken under mu_, never the other way round).
+  std::mutex peer_mu_;
+  std::condition_variable peer_cv_;
+  std::deque<std::function<void()>> peer_tasks_;
+  bool sync_wanted_ = false;
+  double last_sync_ = 0;
+
+  std::atomic<bool> stopping_{false};
+  std::thread miner_, peer_thread_;
+};
+
+double now_seconds();
+
+}  // namespace hf::node

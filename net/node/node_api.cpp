@@ -1,0 +1,173 @@
+#include "net/node/node_api.hpp"
+
+#include "net/http/assets.hpp"
+
+namespace hf::node {
+
+const http::AssetTable& node_assets();  // net/node/node.html, compiled in (CMakeLists.txt)
+
+namespace {
+
+// Flask sends a returned string as text/html, and the seed returns json.dumps strings too.
+constexpr const char* kSeedType = "text/html; charset=utf-8";
+
+http::Response seed(int status, std::string body) {
+  http::Response r;
+  r.status = status;
+  r.content_type = kSeedType;
+  r.body = std::move(body);
+  return r;
+}
+
+http::Response json_reply(std::string body, int status = 200) { return http::Response::json(std::move(body), status); }
+
+// The body as JSON, or the 400 that says why not.
+std::optional<Json> body_json(const http::Request& req, const ApiLimits& lim, http::Response* err) {
+  ParseResult pr = parse_json(req.body, {.max_depth = lim.max_depth, .max_bytes = req.body.size() + 1});
+  if (!pr.value) {
+    *err = seed(400, "Bad Request: the body is not JSON (" + pr.error + ")");
+    return std::nullopt;
+  }
+  return std::move(pr.value);
+}
+
+// The seed's {"node_address": "..."} bodies.
+std::optional<std::string> node_address(const http::Request& req, const ApiLimits& lim, http::Response* err) {
+  auto j = body_json(req, lim, err);
+  if (!j) return std::nullopt;
+  if (!j->is_object()) {
+    *err = seed(400, "Invalid data: the body must be a JSON object");
+    return std::nullopt;
+  }
+  const Json* a = j->find("node_address");
+  if (!a || !a->truthy()) {
+    *err = seed(400, "Invalid data");
+    return std::nullopt;
+  }
+  if (!a->is_string()) {
+    *err = seed(400, "Invalid data: \"node_address\" must be a string");
+    return std::nullopt;
+  }
+  return a->as_string();
+}
+
+bool guard_peer(Node& node, const http::Request& req, http::Response* err) {
+  if (!node.peer_allowed(req.peer)) {
+    *err = seed(403, "peer not allowed");
+    return false;
+  }
+  if (!node.rate_ok(req.peer)) {
+    *err = seed(429, "Too Many Requests: slow down");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+http::Router make_node_router(Node& node, ApiLimits lim) {
+  http::Router r;
+
+  r.post("/new_transaction", [&node, lim](const http::Request& req) {
+    if (!node.rate_ok(req.peer)) return seed(429, "Too Many Requests: slow down");
+    http::Response err;
+    auto j = body_json(req, lim, &err);
+    if (!j) return err;
+    if (!j->is_object()) return seed(400, "Bad Request: a transaction must be a JSON object");
+    if (!check_transaction_shape(*j).empty()) return seed(404, "Invalid transaction data");
+    std::string why;
+    try {
+      why = node.submit_transaction(std::move(*j));
+    } catch (const StoreError& e) {
+      return seed(500, std::string("the transaction was not stored: ") + e.what());
+    }
+    if (!why.empty()) return seed(400, "Bad Request: " + why);
+    return seed(201, "Success");
+  });
+
+  r.get("/chain", [&node](const http::Request&) {
+    http::Response res;
+    res.content_type = kSeedType;
+    res.shared_body = node.chain_body();
+    return res;
+  });
+
+  r.get("/pending_tx", [&node](const http::Request&) { return seed(200, node.pending_body()); });
+
+  r.get("/mine", [&node, lim](const http::Request& req) {
+    if (!node.rate_ok(req.peer)) return seed(429, "Too Many Requests: slow down");
+    MineOutcome m;
+    try {
+      m = node.mine_now(lim.mine_wait_seconds);
+    } catch (const StoreError& e) {
+      return seed(500, std::string("the block was not stored: ") + e.what());
+    }
+    if (m.timed_out) return seed(503, "Still mining: the block will be announced when found");
+    if (!m.mined) return seed(200, "No transactions to mine");
+    return seed(200, "Block #" + std::to_string(m.index) + " is mined.");
+  });
+
+  r.post("/register_node", [&node, lim](const http::Request& req) {
+    http::Response err;
+    if (!guard_peer(node, req, &err)) return err;
+    auto addr = node_address(req, lim, &err);
+    if (!addr) return err;
+    std::string why = node.add_peer(*addr);
+    if (!why.empty()) return seed(400, "Invalid data: " + why);
+    http::Response res;
+    res.content_type = kSeedType;
+    res.shared_body = node.chain_body();
+    return res;
+  });
+
+  r.post("/register_with", [&node, lim](const http::Request& req) {
+    http::Response err;
+    if (!guard_peer(node, req, &err)) return err;
+    auto addr = node_address(req, lim, &err);
+    if (!addr) return err;
+    int status = 500;
+    std::string body;
+    node.register_with(*addr, &status, &body);
+    return seed(status, std::move(body));
+  });
+
+  r.post("/add_block", [&node, lim](const http::Request& req) {
+    http::Response err;
+    if (!guard_peer(node, req, &err)) return err;
+    if (node.banned(req.peer)) return seed(403, "banned: this address sent an invalid block");
+    constexpr const char* kDiscard = "The block was discarded by the node: ";
+    auto j = body_json(req, lim, &err);
+    if (!j) return err;
+    std::string why;
+    auto b = block_from_json(*j, &why);
+    if (!b) return seed(400, kDiscard + why);
+    BlockVerdict v;
+    try {
+      v = node.submit_block(std::move(*b), req.peer);
+    } catch (const StoreError& e) {
+      return seed(500, std::string("the block was not stored: ") + e.what());
+    }
+    switch (v.outcome) {
+      case AddOutcome::extended:
+      case AddOutcome::reorg:
+      case AddOutcome::side: return seed(201, "Block added to the chain");
+      default: return seed(400, kDiscard + v.reason);
+    }
+  });
+
+  r.get("/api/status", [&node](const http::Request&) { return json_reply(node.status_json()); });
+  r.get("/api/peers", [&node](const http::Request&) { return json_reply(node.peers_json()); });
+  r.get("/api/block/{hash}", [&node](const http::Request& req) {
+    auto b = node.block_json(std::string(req.param("hash").value_or("")));
+    if (!b) return json_reply("{\"error\": \"no such block\"}", 404);
+    return json_reply(std::move(*b));
+  });
+
+  const http::AssetTable& assets = node_assets();
+  const http::Asset* page = assets.find("/node.html");
+  r.get("/", [&assets, page](const http::Request& req) { return assets.serve(req, *page); });
+  r.get("/node.html", [&assets, page](const http::Request& req) { return assets.serve(req, *page); });
+  return r;
+}
+
+}  // namespace hf::node

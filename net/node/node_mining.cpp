@@ -1,0 +1,181 @@
+// The node's miner thread: one engine search job per block template. The job is the
+// scheme's hashed text with the nonce as a varying-width decimal field, the digest read
+// big-endian against the network's target; it stops at the first hit, or when the tip
+// changes (a better chain arrived) or the node stops.
+#include <algorithm>
+
+#include "hashforge/engine.hpp"
+#include "net/node/node.hpp"
+
+namespace hf::node {
+
+void Node::start() {
+  miner_ = std::thread([this] { miner_loop(); });
+  peer_thread_ = std::thread([this] { peer_loop(); });
+}
+
+void Node::stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cancel_mining_ = true;
+  miner_cv_.notify_all();
+  mined_cv_.notify_all();
+  {
+    std::lock_guard pk(peer_mu_);
+  }
+  peer_cv_.notify_all();
+  if (miner_.joinable()) miner_.join();
+  if (peer_thread_.joinable()) peer_thread_.join();
+}
+
+MineOutcome Node::mine_now(double wait_seconds) {
+  std::unique_lock lk(mu_);
+  if (pending_.empty()) return {};
+  std::uint64_t ticket = ++mine_requested_;
+  std::uint64_t mined_before = blocks_mined_;
+  miner_cv_.notify_one();
+  bool served = mined_cv_.wait_for(lk, std::chrono::duration<double>(wait_seconds),
+                                   [&] { return mine_served_ >= ticket || stopping_; });
+  MineOutcome out;
+  if (!served || stopping_) {
+    out.timed_out = true;
+    return out;
+  }
+  // Whatever this node mined since the request holds what was pending then (or a peer's
+  // block took them, and then nothing was left to mine).
+  if (blocks_mined_ > mined_before) {
+    out.mined = true;
+    out.index = last_mined_index_;
+  }
+  return out;
+}
+
+void Node::miner_loop() {
+  std::unique_lock lk(mu_);
+  last_block_at_ = now_seconds();
+  while (!stopping_) {
+    bool requested = mine_requested_ > mine_served_;
+    bool interval_due = cfg_.mine_auto && cfg_.block_interval > 0 && now_seconds() - last_block_at_ >= cfg_.block_interval;
+    bool auto_due = cfg_.mine_auto && !pending_.empty();
+    if (!requested && !interval_due && !auto_due) {
+      miner_cv_.wait_for(lk, std::chrono::milliseconds(cfg_.block_interval > 0 ? 250 : 1000));
+      continue;
+    }
+    if (!mine_one(lk)) {
+      // The engine refused the job: say so once a second rather than spin.
+      lk.unlock();
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      lk.lock();
+    }
+  }
+  mine_served_ = mine_requested_;
+  mined_cv_.notify_all();
+}
+
+bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
+  std::uint64_t ticket = mine_requested_;
+  bool interval_due = cfg_.mine_auto && cfg_.block_interval > 0 && now_seconds() - last_block_at_ >= cfg_.block_interval;
+  if (pending_.empty() && !interval_due) {
+    mine_served_ = ticket;
+    mined_cv_.notify_all();
+    return true;
+  }
+  const ChainSpec& spec = cfg_.spec;
+  const TreeEntry& parent = tree_.tip();
+  Block b;
+  b.index = parent.block.index + 1;
+  b.previous_hash = parent.block.hash;
+  b.transactions = Json::array();
+  std::size_t bytes = 0;
+  for (const PendingTx& p : pending_) {
+    if (b.transactions.items().size() >= spec.limits.max_transactions) break;
+    bytes += p.body.size() + 2;
+    if (bytes + 4096 > spec.limits.max_block_bytes) break;
+    b.transactions.push(p.tx);
+  }
+  // A float like the seed's time.time(), after the parent's (and so after the median).
+  b.timestamp = Json::real(std::max(now_seconds(), parent.block.time() + 0.001));
+  std::uint64_t gen = tip_gen_.load();
+  cancel_mining_ = false;
+  SearchTemplate t = spec.scheme->search_template(b);
+  lk.unlock();
+
+  SearchJob job;
+  job.algo = Algo::sha256;
+  job.message = std::move(t.message);
+  job.nonce = t.field;
+  job.order = ByteOrder::digest;
+  job.goal = Goal::below_target;
+  job.target = spec.target;
+  job.max_hits = 1;
+  std::atomic<bool> found{false};
+  std::optional<Hit> hit;
+  RunOptions opt;
+  opt.backend = cfg_.backend;
+  opt.threads = cfg_.threads;
+  opt.cancel = &cancel_mining_;
+  opt.on_hit = [&](const Hit& h) {
+    if (!found.exchange(true)) {
+      hit = h;
+      cancel_mining_ = true;
+    }
+  };
+  opt.on_progress = [&](const Progress& p) { mining_rate_ = p.rate; };
+  mining_busy_ = true;
+  std::uint64_t nonces = 0;
+  double seconds = 0;
+  std::string backend;
+  std::string error;
+  // Rounds of 2^32 nonces: a block is found long before the first ends at any sane target.
+  constexpr std::uint64_t kRound = 1ull << 32;
+  for (std::uint64_t first = 0; !found && !cancel_mining_ && first < (1ull << 62); first += kRound) {
+    job.range = {first, kRound};
+    auto res = Engine::instance().search(job, opt);
+    if (!res) {
+      error = res.error();
+      break;
+    }
+    nonces += res->hashes;
+    seconds += res->seconds;
+    backend = res->backend;
+    if (!hit && !res->hits.empty()) {
+      hit = res->hits.front();
+      found = true;
+    }
+  }
+  mining_busy_ = false;
+  if (seconds > 0) mining_rate_ = static_cast<double>(nonces) / seconds;
+
+  lk.lock();
+  mining_backend_ = backend.empty() ? mining_backend_ : backend;
+  if (!error.empty()) {
+    log("mining: " + error);
+    mine_served_ = ticket;
+    mined_cv_.notify_all();
+    return false;
+  }
+  if (!found || !hit) return true;  // cancelled: the loop looks again (a new tip, or stopping)
+  if (tip_gen_.load() != gen && tree_.tip().block.hash != b.previous_hash) return true;
+  b.nonce = hit->nonce;
+  b.hash = hit->digest.hex();
+  last_nonces_ = nonces;
+  last_seconds_ = seconds;
+  BlockVerdict v = submit_block_locked(std::move(b), {}, lk);
+  if (v.outcome == AddOutcome::extended) {
+    ++blocks_mined_;
+    last_mined_index_ = v.index;
+    last_block_at_ = now_seconds();
+    log("mined block " + std::to_string(v.index) + " (" + std::to_string(nonces) + " nonces in " +
+        std::to_string(seconds) + " s on " + mining_backend_ + ")");
+  } else if (v.outcome == AddOutcome::invalid) {
+    log("mining: the engine's block was refused: " + v.reason);
+  }
+  mine_served_ = ticket;
+  mined_cv_.notify_all();
+  return true;
+}
+
+}  // namespace hf::node

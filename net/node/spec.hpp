@@ -1,0 +1,51 @@
+// A network's chain spec: its genesis block, proof-of-work target and block scheme. Every
+// node of a network loads the same file; its id (SHA-256 of the canonical JSON) tells
+// networks apart. Pure code.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hashforge/target.hpp"
+#include "net/node/block.hpp"
+#include "net/node/json.hpp"
+
+namespace hf::node {
+
+// A node allowed on the network's peer links: its name and the SHA-256 (hex) of its TLS
+// certificate's public key (SubjectPublicKeyInfo, DER), which peers pin.
+struct NodeKey {
+  std::string name;
+  std::string key;
+};
+
+struct ChainSpec {
+  std::string name = "tutorial";
+  std::string scheme_name = "seed-json";
+  std::shared_ptr<const BlockScheme> scheme;
+  Key target;              // a block's hash, read big-endian, must be <= this
+  int difficulty = 2;      // leading hex zeros when the target is of that form, else -1
+  Block genesis;           // with its hash computed (the genesis is not held to the target)
+  std::string id;          // SHA-256 hex of the spec's canonical JSON
+  double max_future_seconds = 7200;  // a block's timestamp may lead the node's clock by this
+  BlockLimits limits;
+  std::vector<NodeKey> nodes;  // empty: no peer links, only the seed's HTTP API
+
+  // The name of the node holding this key, or nullptr.
+  const NodeKey* node_of_key(const std::string& key_hex) const;
+
+  Json to_json() const;
+};
+
+// The tutorial network: the seed's genesis, "seed-json", `difficulty` leading hex zeros.
+ChainSpec default_spec(int difficulty = 2);
+// Parses a spec file's text. Empty with *why set to one line on error.
+std::optional<ChainSpec> parse_spec(std::string_view text, std::string* why);
+
+// The target of `zeros` leading hex zeros (1..64): 2^(256 - 4 zeros) - 1.
+Key target_of_zeros(int zeros);
+// Leading hex zeros of a digest given as hex: does `hash_hex` meet `target`?
+bool meets_target(const std::string& hash_hex, const Key& target);
+
+}  // namespace hf::node

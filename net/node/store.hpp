@@ -1,0 +1,105 @@
+// The node's database: one SQLite file (WAL, synchronous=FULL) holding every valid block
+// with its parent and height (the block index, forks included), the pending transactions
+// and the peers. The chain followed is not stored: it is recomputed from the blocks at
+// start, so no crash can leave it disagreeing with them.
+//
+// Writes are group-committed: commit() returns once its batch is on disk, and batches that
+// arrive while a commit is in progress share the next one (and its fsync).
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+struct sqlite3;
+
+namespace hf::node {
+
+// One line naming the file and the problem.
+struct StoreError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct StoredBlock {
+  std::string hash, parent;
+  std::int64_t height = 0;
+  std::string body;  // the block's JSON in chain order, with its hash
+};
+
+struct StoredTx {
+  std::string txid;
+  std::string body;  // the transaction's JSON in arrival order
+};
+
+// What one commit writes, applied in this order.
+struct Batch {
+  std::vector<StoredBlock> blocks;
+  std::vector<std::string> drop_pending;  // txids
+  std::vector<StoredTx> add_pending;      // kept if the txid is already there
+  std::vector<std::string> add_peers;
+  std::vector<std::string> drop_peers;
+  bool empty() const {
+    return blocks.empty() && drop_pending.empty() && add_pending.empty() && add_peers.empty() && drop_peers.empty();
+  }
+};
+
+struct Loaded {
+  std::vector<StoredBlock> blocks;  // in the order they were stored (parents first)
+  std::vector<StoredTx> pending;    // in arrival order
+  std::vector<std::string> peers;
+  std::string spec_id;              // empty for a new database
+};
+
+struct StoreStats {
+  std::uint64_t commits = 0;  // fsyncs
+  std::uint64_t batches = 0;  // what they carried
+};
+
+class Store {
+ public:
+  // Opens or creates the database at `path` and checks it (PRAGMA quick_check). Throws
+  // StoreError naming the file when it is not a database, is corrupt or cannot be opened.
+  explicit Store(std::string path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& path() const { return path_; }
+  Loaded load();
+  // Records the network's chain-spec id in a new database; throws StoreError if the
+  // database belongs to another network.
+  void bind_spec(const std::string& spec_id);
+  // Replaces the block table with `blocks` (a reindex), in one transaction.
+  void rewrite_blocks(const std::vector<StoredBlock>& blocks);
+
+  // Blocks until the batch is durable. Throws StoreError if it could not be written.
+  void commit(Batch b);
+  StoreStats stats() const;
+
+ private:
+  struct Pending {
+    Batch batch;
+    bool done = false;
+    std::string error;
+  };
+  void writer_loop();
+  void apply(const Batch& b);
+  void exec(const char* sql);
+  [[noreturn]] void fail(const std::string& what);
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  std::deque<Pending*> queue_;
+  bool stopping_ = false;
+  StoreStats stats_;
+  std::thread writer_;
+};
+
+}  // namespace hf::node

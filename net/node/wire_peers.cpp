@@ -1,0 +1,325 @@
+#include "net/node/wire_peers.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
+#include <stdexcept>
+
+#include "hashforge/hex.hpp"
+#include "net/io/printable.hpp"
+#include "net/io/stream.hpp"
+
+namespace hf::node {
+
+namespace asio = boost::asio;
+using netio::awaitable;
+using netio::tcp;
+
+namespace {
+
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+constexpr auto kConnectTimeout = std::chrono::seconds(10);
+constexpr std::size_t kMaxQueued = 64 * 1024 * 1024;
+// A getblocks answer stops adding blocks past this much queued; the asker comes back for the
+// rest once it has taken these.
+constexpr std::size_t kAnswerBudget = 16 * 1024 * 1024;
+
+std::string key_id_of(X509* cert) {
+  unsigned char* der = nullptr;
+  int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+  if (n <= 0) throw std::runtime_error("cannot read the certificate's public key");
+  unsigned char md[32];
+  unsigned int len = 0;
+  EVP_Digest(der, static_cast<std::size_t>(n), md, &len, EVP_sha256(), nullptr);
+  OPENSSL_free(der);
+  return to_hex(ByteView(md, 32));
+}
+
+std::unique_ptr<asio::ssl::context> make_tls(bool server, const WireConfig& cfg) {
+  auto ctx = std::make_unique<asio::ssl::context>(server ? asio::ssl::context::tls_server : asio::ssl::context::tls_client);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION);
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(cfg.cert_file, ec);
+  if (ec) throw std::runtime_error("--node-cert " + cfg.cert_file + ": " + ec.message());
+  ctx->use_private_key_file(cfg.key_file, asio::ssl::context::pem, ec);
+  if (ec) throw std::runtime_error("--node-key " + cfg.key_file + ": " + ec.message());
+  if (SSL_CTX_check_private_key(native) != 1)
+    throw std::runtime_error("--node-key " + cfg.key_file + " does not match --node-cert " + cfg.cert_file);
+  // Any chain and any name: the key pinned in the chain spec is the identity, checked
+  // after the handshake. Both sides must present a certificate.
+  ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+  ctx->set_verify_callback([](bool, asio::ssl::verify_context&) { return true; });
+  return ctx;
+}
+
+}  // namespace
+
+std::string key_id_of_cert_file(const std::string& pem_file) {
+  FILE* f = std::fopen(pem_file.c_str(), "r");
+  if (!f) throw std::runtime_error("cannot open " + pem_file);
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (!cert) throw std::runtime_error(pem_file + " holds no PEM certificate");
+  std::string id;
+  try {
+    id = key_id_of(cert);
+  } catch (...) {
+    X509_free(cert);
+    throw;
+  }
+  X509_free(cert);
+  return id;
+}
+
+struct WirePeers::Link {
+  std::shared_ptr<netio::LengthConn> conn;
+  std::string name;
+};
+
+WirePeers::WirePeers(asio::io_context& io, Node& node, WireConfig cfg) : io_(io), node_(node), cfg_(std::move(cfg)) {
+  std::string key = key_id_of_cert_file(cfg_.cert_file);
+  const NodeKey* me = node_.config().spec.node_of_key(key);
+  if (!me) throw std::runtime_error("this node's key " + key + " (--node-cert) is not among the chain spec's nodes");
+  name_ = me->name;
+  server_tls_ = make_tls(true, cfg_);
+  client_tls_ = make_tls(false, cfg_);
+  node_.set_on_new_tip([this](const std::string& text) { broadcast_block(text); });
+  node_.set_links_counter([this] { return links_count_.load(); });
+}
+
+WirePeers::~WirePeers() { stop(); }
+
+void WirePeers::log(const std::string& line) const {
+  if (cfg_.log) cfg_.log("link: " + line);
+}
+
+std::string WirePeers::start() {
+  std::string bound;
+  if (!cfg_.listen.empty()) {
+    acceptor_ = netio::listen_on(io_, cfg_.listen, &bound);
+    asio::co_spawn(
+        io_,
+        [this]() -> awaitable<void> {
+          for (;;) {
+            boost::system::error_code ec;
+            tcp::socket s = co_await acceptor_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) {
+              if (stopping_ || ec == asio::error::operation_aborted) co_return;
+              asio::steady_timer t(io_, std::chrono::milliseconds(100));
+              co_await t.async_wait(asio::use_awaitable);
+              continue;
+            }
+            if (live_.size() >= 256) continue;  // the socket closes as it goes out of scope
+            asio::co_spawn(io_, run_link(std::move(s), false, {}), asio::detached);
+          }
+        },
+        asio::detached);
+  }
+  for (const auto& where : cfg_.connect) asio::co_spawn(io_, dial_loop(where), asio::detached);
+  return bound;
+}
+
+void WirePeers::stop() {
+  asio::post(io_, [this] {
+    stopping_ = true;
+    if (acceptor_) {
+      boost::system::error_code ec;
+      acceptor_->close(ec);
+    }
+    for (const auto& l : live_) l->conn->close("node stopping");
+  });
+}
+
+void WirePeers::broadcast_block(const std::string& block_text) {
+  asio::post(io_, [this, msg = wire::encode_block(block_text)] {
+    for (const auto& l : live_)
+      if (!l->conn->closed()) l->conn->send_frame(msg);
+  });
+}
+
+awaitable<void> WirePeers::dial_loop(std::string where) {
+  std::string host, port, why;
+  if (!netio::split_host_port(where, &host, &port, &why)) {
+    log("--connect " + where + ": " + why);
+    co_return;
+  }
+  auto backoff = std::chrono::seconds(1);
+  while (!stopping_) {
+    auto began = std::chrono::steady_clock::now();
+    try {
+      tcp::resolver resolver(io_);
+      auto results = co_await resolver.async_resolve(host, port, asio::use_awaitable);
+      tcp::socket s(io_);
+      asio::steady_timer t(io_, kConnectTimeout);
+      t.async_wait([&s](boost::system::error_code ec) {
+        if (!ec) {
+          boost::system::error_code ignored;
+          s.close(ignored);
+        }
+      });
+      co_await asio::async_connect(s, results, asio::use_awaitable);
+      t.cancel();
+      co_await run_link(std::move(s), true, where);
+    } catch (const std::exception& e) {
+      log(where + ": " + e.what());
+    }
+    if (stopping_) break;
+    if (std::chrono::steady_clock::now() - began > std::chrono::seconds(30)) backoff = std::chrono::seconds(1);
+    asio::steady_timer wait(io_, backoff);
+    co_await wait.async_wait(asio::use_awaitable);
+    backoff = std::min(backoff * 2, std::chrono::seconds(30));
+  }
+}
+
+awaitable<void> WirePeers::run_link(tcp::socket socket, bool outgoing, std::string where) {
+  std::unique_ptr<netio::Stream> stream = netio::make_tls_stream(std::move(socket), outgoing ? *client_tls_ : *server_tls_, !outgoing);
+  std::string peer_addr = stream->peer();
+  {
+    asio::steady_timer t(io_, kHandshakeTimeout);
+    netio::Stream* raw = stream.get();
+    t.async_wait([raw](boost::system::error_code ec) {
+      if (!ec) raw->close();
+    });
+    try {
+      co_await stream->handshake();
+    } catch (const std::exception& e) {
+      log(peer_addr + ": TLS handshake failed: " + e.what());
+      co_return;
+    }
+  }
+  X509* cert = SSL_get1_peer_certificate(stream->tls_native());
+  if (!cert) {
+    log(peer_addr + ": no certificate");
+    co_return;
+  }
+  std::string key;
+  try {
+    key = key_id_of(cert);
+  } catch (...) {
+  }
+  X509_free(cert);
+  const NodeKey* who = node_.config().spec.node_of_key(key);
+  if (!who) {
+    log(peer_addr + ": key " + key.substr(0, 16) + " is not among the chain spec's nodes; refused");
+    stream->close();
+    co_return;
+  }
+  std::string name = who->name;
+  if (name == name_) {
+    stream->close();
+    co_return;
+  }
+  if (node_.peer_banned("wire:" + name)) {
+    log(name + " is banned for now; refused");
+    stream->close();
+    co_return;
+  }
+
+  netio::FrameLimits lim;
+  lim.max_frame = wire::kMaxFrame;
+  lim.max_queued = kMaxQueued;
+  lim.idle_timeout = std::chrono::minutes(10);
+  auto link = std::make_shared<Link>();
+  link->conn = std::make_shared<netio::LengthConn>(std::move(stream), lim);
+  link->name = name;
+  link->conn->start();
+  live_.insert(link);
+  links_count_ = live_.size();
+  log(std::string(outgoing ? "to " : "from ") + name + " (" + peer_addr + ") up");
+
+  auto& conn = *link->conn;
+  const std::string from = "wire:" + name;
+  auto send_locator = [&] { conn.send_frame(wire::encode_getheaders(node_.locator())); };
+  Node::TipInfo tip = node_.tip_info();
+  conn.send_frame(wire::encode_hello(node_.config().spec.id, name_, tip.height, tip.hash));
+  std::size_t outstanding = 0;
+  bool more_headers = false;
+
+  for (;;) {
+    auto payload = co_await conn.read_frame();
+    if (!payload) break;
+    if (payload->empty()) continue;  // keep-alive
+    std::string why;
+    auto m = wire::parse_message(*payload, &why);
+    if (!m) {
+      conn.send_frame(wire::encode_error(why));
+      conn.close_after_flush("malformed message: " + why);
+      break;
+    }
+    using T = wire::Message::Type;
+    switch (m->type) {
+      case T::hello:
+        if (m->spec != node_.config().spec.id) {
+          conn.send_frame(wire::encode_error("another network"));
+          conn.close_after_flush("another network");
+          break;
+        }
+        if (m->height > node_.tip_info().height) send_locator();
+        break;
+      case T::getheaders: conn.send_frame(wire::encode_headers(node_.headers_after(m->hashes, wire::kMaxHeaders))); break;
+      case T::headers: {
+        std::vector<std::string> want;
+        for (const auto& h : m->headers)
+          if (!node_.has_block(h.hash)) want.push_back(h.hash);
+        more_headers = m->headers.size() == wire::kMaxHeaders;
+        for (std::size_t i = 0; i < want.size(); i += wire::kMaxGetBlocks) {
+          std::vector<std::string> part(want.begin() + static_cast<std::ptrdiff_t>(i),
+                                        want.begin() + static_cast<std::ptrdiff_t>(std::min(want.size(), i + wire::kMaxGetBlocks)));
+          conn.send_frame(wire::encode_getblocks(part));
+        }
+        outstanding = want.size();
+        if (outstanding == 0 && more_headers) send_locator();
+        break;
+      }
+      case T::getblocks:
+        for (const auto& h : m->hashes) {
+          if (conn.queued_bytes() > kAnswerBudget) break;
+          if (auto text = node_.block_json(h)) conn.send_frame(wire::encode_block(*text));
+        }
+        break;
+      case T::block: {
+        auto b = block_from_json(m->block, &why);
+        BlockVerdict v;
+        if (b) {
+          v = node_.submit_block(std::move(*b), from);
+        } else {
+          v.outcome = AddOutcome::invalid;
+          v.reason = why;
+          node_.ban_peer(from);
+        }
+        if (outstanding) --outstanding;
+        if (v.outcome == AddOutcome::invalid) {
+          log(name + " sent an invalid block (" + v.reason + "): disconnected and banned");
+          conn.send_frame(wire::encode_error("invalid block: " + v.reason));
+          conn.close_after_flush("sent an invalid block");
+          break;
+        }
+        if (v.outcome == AddOutcome::orphan) send_locator();
+        if (outstanding == 0 && more_headers) {
+          more_headers = false;
+          send_locator();
+        }
+        break;
+      }
+      case T::error:
+        log(name + " closed the link: " + netio::printable(m->reason));
+        conn.close("peer error");
+        break;
+    }
+    if (conn.closed()) break;
+  }
+  live_.erase(link);
+  links_count_ = live_.size();
+  log(name + " down: " + conn.why());
+  co_return;
+}
+
+}  // namespace hf::node
