@@ -129,12 +129,14 @@ int run_node(Opts& o) {
       failure(e.what());
     }
   }
+  // Signals are caught before anyone is told the node is up: a SIGTERM right after the
+  // listening line is a clean stop, not a kill.
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   n->start();
   std::printf("node listening on %s/\n", url.c_str());
   if (!wire_at.empty()) std::printf("links listening on %s as %s\n", wire_at.c_str(), wire->name().c_str());
   std::fflush(stdout);
 
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int) {
     if (ec) return;
     if (!o.quiet) std::fprintf(stderr, "node: shutting down\n");

@@ -21,6 +21,8 @@ PKGS=(
   clang-14 libclang-rt-14-dev               # libFuzzer and its sanitizer runtimes: scripts/fuzz.sh
   clang-format-14 clang-tidy-14             # scripts/check.sh: format and lint changed files
   nginx wrk                                 # bench/http_vs_nginx.sh: nginx is the HTTP anchor, wrk the load
+  libsqlite3-dev sqlite3                    # the node's storage (and the sqlite3 shell for looking inside)
+  python3-flask python3-requests            # tests/node: the reference seed peer and the front end's requests
 )
 
 missing=()

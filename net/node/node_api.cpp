@@ -23,7 +23,10 @@ http::Response json_reply(std::string body, int status = 200) { return http::Res
 
 // The body as JSON, or the 400 that says why not.
 std::optional<Json> body_json(const http::Request& req, const ApiLimits& lim, http::Response* err) {
-  ParseResult pr = parse_json(req.body, {.max_depth = lim.max_depth, .max_bytes = req.body.size() + 1});
+  std::string_view body = req.body;
+  // json.loads on bytes (Flask's get_json) reads a UTF-8 byte-order mark as nothing.
+  if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);
+  ParseResult pr = parse_json(body, {.max_depth = lim.max_depth, .max_bytes = body.size() + 1, .max_int_digits = 4300});
   if (!pr.value) {
     *err = seed(400, "Bad Request: the body is not JSON (" + pr.error + ")");
     return std::nullopt;

@@ -177,7 +177,7 @@ class Crash(unittest.TestCase):
             self.fail("%s: the node did not exit within %d s (stdout %r, stderr %r)"
                       % (what, HANG_GUARD, e.stdout, e.stderr))
         err = p.stderr.decode("utf-8", "replace")
-        self.assertEqual(p.returncode, 2, "%s: exit %d, stderr %r" % (what, p.returncode, err))
+        self.assertEqual(p.returncode, 1, "%s: exit %d, stderr %r" % (what, p.returncode, err))
         lines = err.rstrip("\n").split("\n")
         self.assertEqual(len(lines), 1, "%s: stderr is not one line: %r" % (what, err))
         self.assertIn(db, lines[0], "%s: stderr does not name the file" % what)
