@@ -33,7 +33,7 @@ struct Opts {
   unsigned threads = 0;
   std::vector<std::string> allow;
   std::size_t max_body = 1024 * 1024;
-  unsigned http_threads = 8;
+  unsigned http_threads = 2;
   double rate_limit = 0;
   bool reindex = false;
   bool quiet = false;
@@ -176,7 +176,7 @@ void add_node(CLI::App& app, Runner& run) {
                   "(default 127.0.0.0/8 and ::1)");
   sub->add_option("--max-body", o->max_body, "Largest request body in bytes, 1024..67108864 (default 1 MiB)")
       ->check(check::whole(1024, 64 * 1024 * 1024));
-  sub->add_option("--http-threads", o->http_threads, "HTTP server threads, 1..256 (default 8)")->check(check::whole(1, 256));
+  sub->add_option("--http-threads", o->http_threads, "HTTP server threads, 1..256 (default 2)")->check(check::whole(1, 256));
   sub->add_option("--rate-limit", o->rate_limit,
                   "Write requests per second per client address, 0 for none (default 0)")
       ->check(check::number(0, 1e9));

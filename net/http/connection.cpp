@@ -149,6 +149,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   awaitable<void> linger();
   void queue(Response&& res, bool head_only, bool keep_alive, bool http10);
   void reply_error(int status, const std::string& reason);
+  // A handler's deferred reply, once complete (the connection's coroutine waits, the
+  // thread serves others).
+  awaitable<Response> wait_deferred(std::shared_ptr<Deferred> d);
   tcp::socket& lowest() { return tls_ ? tls_->next_layer() : sock_; }
 
   // The watchdog: one timer per connection, re-armed only when a deadline moves earlier,
@@ -248,6 +251,25 @@ void Connection::queue(Response&& res, bool head_only, bool keep_alive, bool htt
     out_.append_owned(std::move(res.body));
 }
 
+awaitable<Response> Connection::wait_deferred(std::shared_ptr<Deferred> d) {
+  if (!d->ready()) {
+    // No deadline while the handler's work runs: the request has been read whole, and the
+    // work (a disk commit, a mining job) bounds itself.
+    phase_ = Phase::idle;
+    set_deadline(clock_type::time_point::max());
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer wake(ex, clock_type::time_point::max());
+    d->on_ready([&wake, ex] { asio::post(ex, [&wake] { wake.cancel(); }); });
+    // Withdraw the waiter however this frame ends (the server may be destroyed first).
+    struct Withdraw {
+      Deferred& d;
+      ~Withdraw() { d.on_ready({}); }
+    } withdraw{*d};
+    while (!d->ready()) co_await wake.async_wait(as_tuple(use_awaitable));
+  }
+  co_return d->take();
+}
+
 void Connection::reply_error(int status, const std::string& reason) {
   queue(Response::text(status, reason), false, false, false);
   closing_ = true;
@@ -288,7 +310,10 @@ awaitable<void> Connection::serve(S& stream) {
       ++served_;
       const bool keep = req.keep_alive && !w_.stopping &&
                         (set_.max_requests_per_connection == 0 || served_ < set_.max_requests_per_connection);
-      queue(core_->router.route(req), req.method == "HEAD", keep, req.version == 10);
+      Response res = core_->router.route(req);
+      if (res.deferred) res = co_await wait_deferred(std::move(res.deferred));
+      if (closed_) co_return;
+      queue(std::move(res), req.method == "HEAD", keep, req.version == 10);
       reader_.reset();
       request_clock = false;
       if (!keep) closing_ = true;

@@ -130,4 +130,31 @@ std::string_view reason_phrase(int status) {
   }
 }
 
+void Deferred::complete(Response r) {
+  std::lock_guard lk(mu_);
+  if (done_) return;
+  done_ = true;
+  res_ = std::move(r);
+  // Called under the lock, so a waiter withdrawing (on_ready({})) cannot go away meanwhile.
+  if (wake_) wake_();
+}
+
+void Deferred::on_ready(std::function<void()> wake) {
+  std::lock_guard lk(mu_);
+  wake_ = std::move(wake);
+  if (done_ && wake_) wake_();
+}
+
+bool Deferred::ready() const {
+  std::lock_guard lk(mu_);
+  return done_;
+}
+
+Response Deferred::take() {
+  std::lock_guard lk(mu_);
+  Response r = res_ ? std::move(*res_) : Response::text(500, "no reply");
+  res_.reset();
+  return r;
+}
+
 }  // namespace hf::http

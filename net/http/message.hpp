@@ -1,7 +1,9 @@
 // HTTP requests and responses as plain values: what a handler sees and returns. Pure code
 // (no sockets, no Beast), so routers and handlers are unit-tested without a server.
 #pragma once
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +39,8 @@ class Headers {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
 
+class Deferred;
+
 struct Request {
   std::string method;  // as sent, e.g. "GET"
   std::string target;  // as sent, e.g. "/api/stats?window=1m"
@@ -67,6 +71,10 @@ struct Response {
   // instead of `body` when set: every connection holds a reference until its send is done,
   // so N slow readers pin one copy, not N.
   std::shared_ptr<const std::string> shared_body;
+  // Set by a handler whose answer is not ready yet (a disk commit, a mining job): the
+  // connection waits for Deferred::complete() before answering and before reading the next
+  // pipelined request, so answers keep their order; every other field is then ignored.
+  std::shared_ptr<Deferred> deferred;
 
   std::string_view payload() const {
     if (shared_body) return *shared_body;
@@ -76,6 +84,26 @@ struct Response {
   // A one-line plain-text reply: the reason phrase when `text` is empty; a newline is added.
   static Response text(int status, std::string_view text = {});
   static Response json(std::string body, int status = 200);
+};
+
+// A reply finished later, from any thread, while the connection waits (without holding a
+// server thread). The handler keeps one reference and returns another in Response::deferred.
+class Deferred {
+ public:
+  // Once; later calls are ignored.
+  void complete(Response r);
+  // The connection's side: `wake` runs once the reply is ready (at once if it is), from the
+  // completing thread; it must only hand the work on (post to the connection's executor).
+  // An empty function withdraws a waiter that is going away.
+  void on_ready(std::function<void()> wake);
+  bool ready() const;
+  Response take();  // after ready()
+
+ private:
+  mutable std::mutex mu_;
+  bool done_ = false;
+  std::optional<Response> res_;
+  std::function<void()> wake_;
 };
 
 // "OK", "Not Found", ...; "Unknown" for codes this server never sends.

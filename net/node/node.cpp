@@ -1,5 +1,7 @@
 #include "net/node/node.hpp"
 
+#include "hashforge/engine.hpp"
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -77,17 +79,18 @@ void Node::load() {
   // Pending transactions already on the chain (a crash between two commits) are dropped.
   Batch cleanup;
   for (StoredTx& st : data.pending) {
+    next_seq_ = std::max<std::int64_t>(next_seq_, st.seq + 1);
     if (tree_.confirmed_height(st.txid) >= 0 || pending_ids_.count(st.txid)) {
-      cleanup.drop_pending.push_back(st.txid);
+      cleanup.drop_pending.push_back(st.seq);
       continue;
     }
     ParseResult pr = parse_json(st.body);
     if (!pr.value || !pr.value->is_object()) {
-      cleanup.drop_pending.push_back(st.txid);
+      cleanup.drop_pending.push_back(st.seq);
       continue;
     }
     pending_ids_.insert(st.txid);
-    pending_.push_back({st.txid, std::move(*pr.value), std::move(st.body)});
+    pending_.push_back({st.seq, st.txid, std::move(*pr.value), std::move(st.body)});
   }
   store_->commit(std::move(cleanup));
   for (const auto& p : data.peers) peers_.push_back(p);
@@ -96,28 +99,62 @@ void Node::load() {
       " peers");
 }
 
-std::string Node::submit_transaction(Json tx) {
-  std::string shape = check_transaction_shape(tx);
-  if (!shape.empty()) return shape;
+std::optional<Node::PendingTx> Node::prepare_transaction(Json tx, std::string* why) {
+  *why = check_transaction_shape(tx);
+  if (!why->empty()) return std::nullopt;
   tx.set("timestamp", Json::real(now_seconds()));
-  std::string txt = dump_python(tx, {.sort_keys = true});
-  if (txt.size() > cfg_.spec.limits.max_transaction_bytes)
-    return "transaction larger than " + std::to_string(cfg_.spec.limits.max_transaction_bytes) + " bytes";
-  PendingTx p{txid_of(tx), std::move(tx), {}};
+  std::string canonical = dump_python(tx, {.sort_keys = true});
+  if (canonical.size() > cfg_.spec.limits.max_transaction_bytes) {
+    *why = "transaction larger than " + std::to_string(cfg_.spec.limits.max_transaction_bytes) + " bytes";
+    return std::nullopt;
+  }
+  ByteView v(reinterpret_cast<const std::uint8_t*>(canonical.data()), canonical.size());
+  PendingTx p{next_seq_++, Engine::instance().digest(Algo::sha256, v).hex(), std::move(tx), {}};
   p.body = dump_python(p.tx);
-  // On disk before anything else sees it; concurrent submissions share the fsync.
-  Batch b;
-  b.add_pending.push_back({p.txid, p.body});
-  store_->commit(std::move(b));
+  return p;
+}
+
+void Node::admit(PendingTx p) {
   std::lock_guard lk(mu_);
-  if (tree_.confirmed_height(p.txid) >= 0 || !pending_ids_.insert(p.txid).second) return {};
+  if (tree_.confirmed_height(p.txid) >= 0 || !pending_ids_.insert(p.txid).second) {
+    // A block took it (or its twin) while its row was being written: the row goes too.
+    Batch drop;
+    drop.drop_pending.push_back(p.seq);
+    store_->commit_async(std::move(drop), [](const std::string&) {});
+    return;
+  }
   pending_.push_back(std::move(p));
   pending_cache_.reset();
   if (cfg_.mine_auto) miner_cv_.notify_one();
+}
+
+std::string Node::submit_transaction(Json tx) {
+  std::string why;
+  auto p = prepare_transaction(std::move(tx), &why);
+  if (!p) return why;
+  // On disk before anything else sees it; concurrent submissions share the fsync.
+  Batch b;
+  b.add_pending.push_back({p->seq, p->txid, p->body});
+  store_->commit(std::move(b));
+  admit(std::move(*p));
   return {};
 }
 
-void Node::after_change(const AddResult& r) {
+void Node::submit_transaction_async(Json tx, std::function<void(const std::string&)> done) {
+  std::string why;
+  auto p = prepare_transaction(std::move(tx), &why);
+  if (!p) return done(why);
+  Batch b;
+  b.add_pending.push_back({p->seq, p->txid, p->body});
+  auto held = std::make_shared<PendingTx>(std::move(*p));
+  store_->commit_async(std::move(b), [this, held, done = std::move(done)](const std::string& error) {
+    if (!error.empty()) return done("storage: " + error);
+    admit(std::move(*held));
+    done({});
+  });
+}
+
+void Node::after_change(const AddResult& r, std::int64_t returned_seq) {
   chain_cache_.reset();
   if (r.connected.empty()) return;
   std::unordered_set<std::string> confirmed;
@@ -126,7 +163,7 @@ void Node::after_change(const AddResult& r) {
   kept.reserve(pending_.size() + r.returned.size());
   // Transactions of abandoned blocks come back first: they were waiting longest.
   for (const Json& tx : r.returned) {
-    PendingTx p{txid_of(tx), tx, dump_python(tx)};
+    PendingTx p{returned_seq++, txid_of(tx), tx, dump_python(tx)};
     if (pending_ids_.insert(p.txid).second) kept.push_back(std::move(p));
   }
   for (auto& p : pending_) {
@@ -171,12 +208,20 @@ BlockVerdict Node::submit_block_locked(Block b, const std::string& from, std::un
 
   Batch batch;
   batch.blocks.push_back(stored_of(*r.entry));
-  for (const TreeEntry* e : r.connected) batch.drop_pending.insert(batch.drop_pending.end(), e->txids.begin(), e->txids.end());
-  for (const Json& tx : r.returned) batch.add_pending.push_back({txid_of(tx), dump_python(tx)});
+  if (!r.connected.empty()) {
+    std::unordered_set<std::string> confirmed;
+    for (const TreeEntry* e : r.connected) confirmed.insert(e->txids.begin(), e->txids.end());
+    for (const PendingTx& p : pending_)
+      if (confirmed.count(p.txid)) batch.drop_pending.push_back(p.seq);
+  }
+  // Returned transactions get new rows; after_change() gives them the same numbers.
+  const std::int64_t returned_seq = next_seq_.fetch_add(static_cast<std::int64_t>(r.returned.size()));
+  std::int64_t seq = returned_seq;
+  for (const Json& tx : r.returned) batch.add_pending.push_back({seq++, txid_of(tx), dump_python(tx)});
   // Holding mu_ through the commit keeps the stored order the order blocks were accepted
   // in; transactions committing meanwhile share the same fsync.
   store_->commit(std::move(batch));
-  after_change(r);
+  after_change(r, returned_seq);
   if (r.outcome == AddOutcome::reorg)
     log("reorg: " + std::to_string(r.disconnected.size()) + " blocks left, " + std::to_string(r.connected.size()) +
         " joined, tip " + std::to_string(tree_.tip().block.index) + " " + tree_.tip().block.hash.substr(0, 16));

@@ -81,10 +81,15 @@ class Node {
   // A client's transaction (already parsed): the node adds "timestamp" and commits it.
   // Returns the shape error, or empty when accepted (on disk).
   std::string submit_transaction(Json tx);
+  // The same without waiting: `done` gets the shape error, a storage error (prefixed
+  // "storage: "), or empty once the transaction is on disk; it runs on the store's
+  // completion thread (or at once for a shape error).
+  void submit_transaction_async(Json tx, std::function<void(const std::string&)> done);
   // A block from a peer or the miner; `from` is the sender's address (empty: this node).
   BlockVerdict submit_block(Block b, const std::string& from);
-  // Mines every pending transaction into one block (waiting at most `wait_seconds`).
-  MineOutcome mine_now(double wait_seconds);
+  // Mines every pending transaction into one block; `done` runs (on the miner thread, or at
+  // once when nothing is pending) with the outcome, or with timed_out when the node stops.
+  void mine_async(std::function<void(const MineOutcome&)> done);
 
   // /chain's body (shared: built once per change).
   std::shared_ptr<const std::string> chain_body();
@@ -99,6 +104,8 @@ class Node {
   // /register_with: registers at `url` and takes its chain as a candidate fork. Fills the
   // status and body to answer with.
   void register_with(const std::string& url, int* status, std::string* body);
+  // The same on the peer thread; `done` gets the status and body.
+  void register_with_async(const std::string& url, std::function<void(int, const std::string&)> done);
 
   // Peer links (net/node/wire_peers.*).
   struct TipInfo {
@@ -125,6 +132,7 @@ class Node {
 
  private:
   struct PendingTx {
+    std::int64_t seq = 0;  // its row in the store
     std::string txid;
     Json tx;
     std::string body;  // json.dumps in arrival order
@@ -135,9 +143,12 @@ class Node {
   };
 
   void load();
+  // Checks a client's transaction and stamps it; empty optional and *why on a shape error.
+  std::optional<PendingTx> prepare_transaction(Json tx, std::string* why);
+  void admit(PendingTx p);  // into the pool once on disk
   void log(const std::string& line) const;
   // Applies a tree change to the pending pool and the caches; mu_ held.
-  void after_change(const AddResult& r);
+  void after_change(const AddResult& r, std::int64_t returned_seq);
   BlockVerdict submit_block_locked(Block b, const std::string& from, std::unique_lock<std::mutex>& lk);
   void ban(const std::string& addr, const std::string& why);
 
@@ -160,6 +171,7 @@ class Node {
   BlockTree tree_;
   std::vector<PendingTx> pending_;
   std::unordered_set<std::string> pending_ids_;
+  std::atomic<std::int64_t> next_seq_{1};  // the next pending row
   std::vector<std::string> peers_;  // canonical URLs, in the order added
   std::unordered_map<std::string, std::string> peer_errors_;
   std::unordered_map<std::string, double> peer_bans_;  // url -> until
@@ -173,9 +185,15 @@ class Node {
   std::unordered_map<std::string, Bucket> buckets_;
 
   // Mining.
-  std::condition_variable miner_cv_, mined_cv_;
+  std::condition_variable miner_cv_;
   std::uint64_t mine_requested_ = 0, mine_served_ = 0;
   std::int64_t last_mined_index_ = -1;
+  struct MineWaiter {
+    std::uint64_t ticket, mined_before;
+    std::function<void(const MineOutcome&)> done;
+  };
+  std::vector<MineWaiter> mine_waiters_;
+  void serve_mine_waiters(bool stopping);  // mu_ held
   std::atomic<std::uint64_t> tip_gen_{0};
   std::atomic<bool> cancel_mining_{false};
   std::atomic<bool> mining_busy_{false};

@@ -78,14 +78,20 @@ http::Router make_node_router(Node& node, ApiLimits lim) {
     if (!j) return err;
     if (!j->is_object()) return seed(400, "Bad Request: a transaction must be a JSON object");
     if (!check_transaction_shape(*j).empty()) return seed(404, "Invalid transaction data");
-    std::string why;
-    try {
-      why = node.submit_transaction(std::move(*j));
-    } catch (const StoreError& e) {
-      return seed(500, std::string("the transaction was not stored: ") + e.what());
-    }
-    if (!why.empty()) return seed(400, "Bad Request: " + why);
-    return seed(201, "Success");
+    // Answered once the transaction is on disk; the server thread serves others meanwhile,
+    // and concurrent transactions share one commit.
+    auto reply = std::make_shared<http::Deferred>();
+    node.submit_transaction_async(std::move(*j), [reply](const std::string& why) {
+      if (why.empty())
+        reply->complete(seed(201, "Success"));
+      else if (why.rfind("storage: ", 0) == 0)
+        reply->complete(seed(500, "the transaction was not stored: " + why.substr(9)));
+      else
+        reply->complete(seed(400, "Bad Request: " + why));
+    });
+    http::Response res;
+    res.deferred = std::move(reply);
+    return res;
   });
 
   r.get("/chain", [&node](const http::Request&) {
@@ -97,17 +103,21 @@ http::Router make_node_router(Node& node, ApiLimits lim) {
 
   r.get("/pending_tx", [&node](const http::Request&) { return seed(200, node.pending_body()); });
 
-  r.get("/mine", [&node, lim](const http::Request& req) {
+  r.get("/mine", [&node](const http::Request& req) {
     if (!node.rate_ok(req.peer)) return seed(429, "Too Many Requests: slow down");
-    MineOutcome m;
-    try {
-      m = node.mine_now(lim.mine_wait_seconds);
-    } catch (const StoreError& e) {
-      return seed(500, std::string("the block was not stored: ") + e.what());
-    }
-    if (m.timed_out) return seed(503, "Still mining: the block will be announced when found");
-    if (!m.mined) return seed(200, "No transactions to mine");
-    return seed(200, "Block #" + std::to_string(m.index) + " is mined.");
+    // The miner thread answers; no server thread waits for the search.
+    auto reply = std::make_shared<http::Deferred>();
+    node.mine_async([reply](const MineOutcome& m) {
+      if (m.timed_out)
+        reply->complete(seed(503, "Not mined: the node is stopping"));
+      else if (!m.mined)
+        reply->complete(seed(200, "No transactions to mine"));
+      else
+        reply->complete(seed(200, "Block #" + std::to_string(m.index) + " is mined."));
+    });
+    http::Response res;
+    res.deferred = std::move(reply);
+    return res;
   });
 
   r.post("/register_node", [&node, lim](const http::Request& req) {
@@ -128,10 +138,11 @@ http::Router make_node_router(Node& node, ApiLimits lim) {
     if (!guard_peer(node, req, &err)) return err;
     auto addr = node_address(req, lim, &err);
     if (!addr) return err;
-    int status = 500;
-    std::string body;
-    node.register_with(*addr, &status, &body);
-    return seed(status, std::move(body));
+    auto reply = std::make_shared<http::Deferred>();
+    node.register_with_async(*addr, [reply](int status, const std::string& body) { reply->complete(seed(status, body)); });
+    http::Response res;
+    res.deferred = std::move(reply);
+    return res;
   });
 
   r.post("/add_block", [&node, lim](const http::Request& req) {

@@ -1,7 +1,8 @@
 // The node's HTTP API: the seed node's endpoints byte for byte (net/node/README.md has the
 // table) and hashforge's own (/api/status, /api/peers, /api/block/{hash}, the web page).
-// Handlers block on disk commits and on /mine and /register_with, so the server runs its
-// own threads (Settings::io_threads) for them.
+// Transactions, /mine and /register_with answer through http::Deferred once their work is
+// done (a group commit, the miner, the peer thread), so no server thread waits for them;
+// /add_block waits for its own commit.
 #pragma once
 #include <cstddef>
 
@@ -12,7 +13,6 @@ namespace hf::node {
 
 struct ApiLimits {
   std::size_t max_depth = 64;   // JSON nesting in a request body
-  double mine_wait_seconds = 300;  // /mine answers 503 after this (the block still follows)
 };
 
 // The router for `node`; both must outlive the server.

@@ -22,7 +22,6 @@ void Node::stop() {
   }
   cancel_mining_ = true;
   miner_cv_.notify_all();
-  mined_cv_.notify_all();
   {
     std::lock_guard pk(peer_mu_);
   }
@@ -31,26 +30,34 @@ void Node::stop() {
   if (peer_thread_.joinable()) peer_thread_.join();
 }
 
-MineOutcome Node::mine_now(double wait_seconds) {
+void Node::mine_async(std::function<void(const MineOutcome&)> done) {
   std::unique_lock lk(mu_);
-  if (pending_.empty()) return {};
-  std::uint64_t ticket = ++mine_requested_;
-  std::uint64_t mined_before = blocks_mined_;
+  if (pending_.empty() || stopping_) {
+    lk.unlock();
+    MineOutcome none;
+    none.timed_out = stopping_;
+    return done(none);
+  }
+  mine_waiters_.push_back({++mine_requested_, blocks_mined_, std::move(done)});
   miner_cv_.notify_one();
-  bool served = mined_cv_.wait_for(lk, std::chrono::duration<double>(wait_seconds),
-                                   [&] { return mine_served_ >= ticket || stopping_; });
-  MineOutcome out;
-  if (!served || stopping_) {
-    out.timed_out = true;
-    return out;
+}
+
+void Node::serve_mine_waiters(bool stopping) {
+  // Whatever this node mined since a request holds what was pending then (or a peer's block
+  // took them, and then nothing was left to mine).
+  auto served = [&](const MineWaiter& w) { return stopping || w.ticket <= mine_served_; };
+  for (auto& w : mine_waiters_) {
+    if (!served(w)) continue;
+    MineOutcome out;
+    if (stopping && w.ticket > mine_served_) {
+      out.timed_out = true;
+    } else if (blocks_mined_ > w.mined_before) {
+      out.mined = true;
+      out.index = last_mined_index_;
+    }
+    w.done(out);
   }
-  // Whatever this node mined since the request holds what was pending then (or a peer's
-  // block took them, and then nothing was left to mine).
-  if (blocks_mined_ > mined_before) {
-    out.mined = true;
-    out.index = last_mined_index_;
-  }
-  return out;
+  std::erase_if(mine_waiters_, served);
 }
 
 void Node::miner_loop() {
@@ -71,8 +78,8 @@ void Node::miner_loop() {
       lk.lock();
     }
   }
+  serve_mine_waiters(true);
   mine_served_ = mine_requested_;
-  mined_cv_.notify_all();
 }
 
 bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
@@ -80,7 +87,7 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
   bool interval_due = cfg_.mine_auto && cfg_.block_interval > 0 && now_seconds() - last_block_at_ >= cfg_.block_interval;
   if (pending_.empty() && !interval_due) {
     mine_served_ = ticket;
-    mined_cv_.notify_all();
+    serve_mine_waiters(false);
     return true;
   }
   const ChainSpec& spec = cfg_.spec;
@@ -154,7 +161,7 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
   if (!error.empty()) {
     log("mining: " + error);
     mine_served_ = ticket;
-    mined_cv_.notify_all();
+    serve_mine_waiters(false);
     return false;
   }
   if (!found || !hit) return true;  // cancelled: the loop looks again (a new tip, or stopping)
@@ -174,7 +181,7 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
     log("mining: the engine's block was refused: " + v.reason);
   }
   mine_served_ = ticket;
-  mined_cv_.notify_all();
+  serve_mine_waiters(false);
   return true;
 }
 

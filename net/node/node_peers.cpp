@@ -163,6 +163,17 @@ std::string Node::add_peer(const std::string& url) {
   return {};
 }
 
+void Node::register_with_async(const std::string& url, std::function<void(int, const std::string&)> done) {
+  std::lock_guard pk(peer_mu_);
+  peer_tasks_.emplace_back([this, url, done = std::move(done)] {
+    int status = 500;
+    std::string body;
+    register_with(url, &status, &body);
+    done(status, body);
+  });
+  peer_cv_.notify_one();
+}
+
 void Node::register_with(const std::string& url, int* status, std::string* body) {
   std::string why;
   auto pu = parse_peer_url(url, &why);

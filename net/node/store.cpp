@@ -38,7 +38,9 @@ const char* kSchema =
     "CREATE TABLE IF NOT EXISTS blocks(seq INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE,"
     " parent TEXT NOT NULL, height INTEGER NOT NULL, body TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS blocks_parent ON blocks(parent);"
-    "CREATE TABLE IF NOT EXISTS pending(seq INTEGER PRIMARY KEY, txid TEXT NOT NULL UNIQUE, body TEXT NOT NULL);"
+    // Keyed by arrival order alone: an index on txids (random hashes) would touch a random
+    // page per transaction and multiply what each group commit writes.
+    "CREATE TABLE IF NOT EXISTS pending(seq INTEGER PRIMARY KEY, txid TEXT NOT NULL, body TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS peers(url TEXT PRIMARY KEY);";
 
 }  // namespace
@@ -64,6 +66,7 @@ Store::Store(std::string path) : path_(std::move(path)) {
   }
   exec(kSchema);
   writer_ = std::thread([this] { writer_loop(); });
+  completer_ = std::thread([this] { completion_loop(); });
 }
 
 Store::~Store() {
@@ -73,6 +76,9 @@ Store::~Store() {
   }
   work_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  completion_cv_.notify_all();
+  if (completer_.joinable()) completer_.join();
+  st_.reset();
   if (db_) sqlite3_close(db_);
 }
 
@@ -106,10 +112,10 @@ Loaded Store::load() {
     if (rc != SQLITE_DONE) fail("cannot read blocks");
   }
   {
-    Stmt s(db_, "SELECT txid, body FROM pending ORDER BY seq");
+    Stmt s(db_, "SELECT seq, txid, body FROM pending ORDER BY seq");
     if (!s.ok()) fail("cannot read pending transactions");
     int rc;
-    while ((rc = s.step()) == SQLITE_ROW) out.pending.push_back({s.column_text(0), s.column_text(1)});
+    while ((rc = s.step()) == SQLITE_ROW) out.pending.push_back({s.column_int(0), s.column_text(1), s.column_text(2)});
     if (rc != SQLITE_DONE) fail("cannot read pending transactions");
   }
   {
@@ -166,9 +172,34 @@ void Store::rewrite_blocks(const std::vector<StoredBlock>& blocks) {
   }
 }
 
+void Store::commit_async(Batch b, std::function<void(const std::string&)> done) {
+  {
+    std::lock_guard lk(mu_);
+    if (!stopping_) {
+      queue_.push_back(new Pending{std::move(b), std::move(done), false, {}});
+      work_cv_.notify_one();
+      return;
+    }
+  }
+  done("node database " + path_ + ": closing");
+}
+
+void Store::completion_loop() {
+  std::unique_lock lk(mu_);
+  for (;;) {
+    completion_cv_.wait(lk, [&] { return !completions_.empty() || writer_done_; });
+    if (completions_.empty()) return;  // the writer is gone and everything is answered
+    std::deque<std::unique_ptr<Pending>> ready;
+    ready.swap(completions_);
+    lk.unlock();
+    for (auto& p : ready) p->callback(p->error);
+    lk.lock();
+  }
+}
+
 void Store::commit(Batch b) {
   if (b.empty()) return;
-  Pending p{std::move(b), false, {}};
+  Pending p{std::move(b), {}, false, {}};
   std::unique_lock lk(mu_);
   if (stopping_) throw StoreError("node database " + path_ + ": closing");
   queue_.push_back(&p);
@@ -182,53 +213,63 @@ StoreStats Store::stats() const {
   return stats_;
 }
 
+// The writer's statements, prepared once: a group commit is a handful of inserts and one
+// fsync, and preparing five statements each time would be a good part of its CPU.
+struct Store::Statements {
+  explicit Statements(sqlite3* db)
+      : add_block(db, "INSERT OR IGNORE INTO blocks(hash, parent, height, body) VALUES(?1, ?2, ?3, ?4)"),
+        drop_pending(db, "DELETE FROM pending WHERE seq = ?1"),
+        add_pending(db, "INSERT OR IGNORE INTO pending(seq, txid, body) VALUES(?1, ?2, ?3)"),
+        add_peer(db, "INSERT OR IGNORE INTO peers(url) VALUES(?1)"),
+        drop_peer(db, "DELETE FROM peers WHERE url = ?1") {}
+  bool ok() const { return add_block.ok() && drop_pending.ok() && add_pending.ok() && add_peer.ok() && drop_peer.ok(); }
+  Stmt add_block, drop_pending, add_pending, add_peer, drop_peer;
+};
+
 void Store::apply(const Batch& b) {
-  // Statements are prepared per group rather than kept: a group is one fsync, which costs
-  // far more than preparing five statements.
-  if (!b.blocks.empty()) {
-    Stmt ins(db_, "INSERT OR IGNORE INTO blocks(hash, parent, height, body) VALUES(?1, ?2, ?3, ?4)");
-    if (!ins.ok()) fail("cannot write blocks");
-    for (const auto& blk : b.blocks) {
-      ins.text(1, blk.hash);
-      ins.text(2, blk.parent);
-      ins.integer(3, blk.height);
-      ins.text(4, blk.body);
-      if (ins.step() != SQLITE_DONE) fail("cannot write a block");
-      ins.reset();
+  if (!st_) {
+    st_ = std::make_unique<Statements>(db_);
+    if (!st_->ok()) {
+      st_.reset();
+      fail("cannot prepare statements");
     }
   }
-  if (!b.drop_pending.empty()) {
-    Stmt del(db_, "DELETE FROM pending WHERE txid = ?1");
-    for (const auto& id : b.drop_pending) {
-      del.text(1, id);
-      if (del.step() != SQLITE_DONE) fail("cannot drop a pending transaction");
-      del.reset();
-    }
+  // Each statement is reset before use: one that failed last time is left mid-step.
+  auto run = [&](Stmt& s, const char* what) {
+    int rc = s.step();
+    s.reset();
+    if (rc != SQLITE_DONE) fail(what);
+  };
+  for (const auto& blk : b.blocks) {
+    Stmt& s = st_->add_block;
+    s.reset();
+    s.text(1, blk.hash);
+    s.text(2, blk.parent);
+    s.integer(3, blk.height);
+    s.text(4, blk.body);
+    run(s, "cannot write a block");
   }
-  if (!b.add_pending.empty()) {
-    Stmt ins(db_, "INSERT OR IGNORE INTO pending(txid, body) VALUES(?1, ?2)");
-    for (const auto& tx : b.add_pending) {
-      ins.text(1, tx.txid);
-      ins.text(2, tx.body);
-      if (ins.step() != SQLITE_DONE) fail("cannot write a pending transaction");
-      ins.reset();
-    }
+  for (std::int64_t seq : b.drop_pending) {
+    st_->drop_pending.reset();
+    st_->drop_pending.integer(1, seq);
+    run(st_->drop_pending, "cannot drop a pending transaction");
   }
-  if (!b.add_peers.empty()) {
-    Stmt ins(db_, "INSERT OR IGNORE INTO peers(url) VALUES(?1)");
-    for (const auto& u : b.add_peers) {
-      ins.text(1, u);
-      if (ins.step() != SQLITE_DONE) fail("cannot write a peer");
-      ins.reset();
-    }
+  for (const auto& tx : b.add_pending) {
+    st_->add_pending.reset();
+    st_->add_pending.integer(1, tx.seq);
+    st_->add_pending.text(2, tx.txid);
+    st_->add_pending.text(3, tx.body);
+    run(st_->add_pending, "cannot write a pending transaction");
   }
-  if (!b.drop_peers.empty()) {
-    Stmt del(db_, "DELETE FROM peers WHERE url = ?1");
-    for (const auto& u : b.drop_peers) {
-      del.text(1, u);
-      if (del.step() != SQLITE_DONE) fail("cannot drop a peer");
-      del.reset();
-    }
+  for (const auto& u : b.add_peers) {
+    st_->add_peer.reset();
+    st_->add_peer.text(1, u);
+    run(st_->add_peer, "cannot write a peer");
+  }
+  for (const auto& u : b.drop_peers) {
+    st_->drop_peer.reset();
+    st_->drop_peer.text(1, u);
+    run(st_->drop_peer, "cannot drop a peer");
   }
 }
 
@@ -236,38 +277,46 @@ void Store::writer_loop() {
   std::unique_lock lk(mu_);
   for (;;) {
     work_cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, nothing left
+    if (queue_.empty()) {  // stopping, nothing left
+      writer_done_ = true;
+      completion_cv_.notify_all();
+      return;
+    }
     std::deque<Pending*> group;
     group.swap(queue_);
     lk.unlock();
-    // One transaction and one fsync for the whole group. A batch that fails is rolled back
-    // to its savepoint alone; the others still commit.
-    std::string group_error;
+    // One transaction and one fsync for the whole group. Should it fail, each batch is
+    // tried again in a transaction of its own, so one bad batch fails alone.
     try {
       exec("BEGIN IMMEDIATE");
+      for (Pending* p : group) apply(p->batch);
+      exec("COMMIT");
+    } catch (const StoreError&) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
       for (Pending* p : group) {
-        exec("SAVEPOINT batch");
         try {
+          exec("BEGIN IMMEDIATE");
           apply(p->batch);
-          exec("RELEASE batch");
+          exec("COMMIT");
         } catch (const StoreError& e) {
           p->error = e.what();
-          sqlite3_exec(db_, "ROLLBACK TO batch; RELEASE batch", nullptr, nullptr, nullptr);
+          sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
         }
       }
-      exec("COMMIT");
-    } catch (const StoreError& e) {
-      group_error = e.what();
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     }
     lk.lock();
     ++stats_.commits;
     stats_.batches += group.size();
+    bool async = false;
     for (Pending* p : group) {
-      if (!group_error.empty() && p->error.empty()) p->error = group_error;
       p->done = true;
+      if (p->callback) {
+        completions_.emplace_back(p);  // owned from here on
+        async = true;
+      }
     }
     done_cv_.notify_all();
+    if (async) completion_cv_.notify_one();
   }
 }
 

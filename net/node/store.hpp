@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -32,6 +33,7 @@ struct StoredBlock {
 };
 
 struct StoredTx {
+  std::int64_t seq = 0;  // arrival order, chosen by the node (the row's key)
   std::string txid;
   std::string body;  // the transaction's JSON in arrival order
 };
@@ -39,8 +41,8 @@ struct StoredTx {
 // What one commit writes, applied in this order.
 struct Batch {
   std::vector<StoredBlock> blocks;
-  std::vector<std::string> drop_pending;  // txids
-  std::vector<StoredTx> add_pending;      // kept if the txid is already there
+  std::vector<std::int64_t> drop_pending;  // seqs
+  std::vector<StoredTx> add_pending;       // kept if the seq is already there
   std::vector<std::string> add_peers;
   std::vector<std::string> drop_peers;
   bool empty() const {
@@ -50,7 +52,7 @@ struct Batch {
 
 struct Loaded {
   std::vector<StoredBlock> blocks;  // in the order they were stored (parents first)
-  std::vector<StoredTx> pending;    // in arrival order
+  std::vector<StoredTx> pending;    // in arrival order (the node drops repeated txids)
   std::vector<std::string> peers;
   std::string spec_id;              // empty for a new database
 };
@@ -79,27 +81,38 @@ class Store {
 
   // Blocks until the batch is durable. Throws StoreError if it could not be written.
   void commit(Batch b);
+  // Returns at once; `done` runs once the batch is durable (error empty) or failed, on the
+  // store's completion thread, in commit order. `done` may take the caller's locks: a
+  // blocking commit() never waits for the completion thread.
+  void commit_async(Batch b, std::function<void(const std::string& error)> done);
   StoreStats stats() const;
 
  private:
   struct Pending {
     Batch batch;
+    std::function<void(const std::string&)> callback;  // async; else a blocking caller waits
     bool done = false;
     std::string error;
   };
+  struct Statements;
   void writer_loop();
+  void completion_loop();
   void apply(const Batch& b);
   void exec(const char* sql);
   [[noreturn]] void fail(const std::string& what);
 
   std::string path_;
   sqlite3* db_ = nullptr;
+  std::unique_ptr<Statements> st_;  // the writer thread's
   mutable std::mutex mu_;
   std::condition_variable work_cv_, done_cv_;
   std::deque<Pending*> queue_;
+  std::deque<std::unique_ptr<Pending>> completions_;  // durable (or failed) async batches
+  std::condition_variable completion_cv_;
   bool stopping_ = false;
+  bool writer_done_ = false;
   StoreStats stats_;
-  std::thread writer_;
+  std::thread writer_, completer_;
 };
 
 }  // namespace hf::node

@@ -155,8 +155,45 @@ struct Counters {
   std::set<std::thread::id> threads;
 };
 
+// Deferred replies the test completes itself (the /held route), in the order they came.
+struct Held {
+  std::mutex mu;
+  std::vector<std::shared_ptr<Deferred>> replies;
+  std::size_t count() {
+    std::lock_guard lk(mu);
+    return replies.size();
+  }
+  void release_all(const std::string& body) {
+    std::lock_guard lk(mu);
+    for (auto& d : replies) d->complete(Response::text(200, body));
+    replies.clear();
+  }
+};
+Held& held() {
+  static Held h;
+  return h;
+}
+
 Router test_router(Counters& c) {
   Router r;
+  r.get("/held", [](const Request&) {
+    auto d = std::make_shared<Deferred>();
+    {
+      std::lock_guard lk(held().mu);
+      held().replies.push_back(d);
+    }
+    Response res;
+    res.deferred = d;
+    return res;
+  });
+  r.get("/soon", [](const Request&) {
+    // Completed from another thread before the connection even starts to wait.
+    auto d = std::make_shared<Deferred>();
+    std::thread([d] { d->complete(Response::text(200, "soon")); }).join();
+    Response res;
+    res.deferred = d;
+    return res;
+  });
   r.get("/", [&c](const Request&) {
     std::lock_guard lock(c.mu);
     c.threads.insert(std::this_thread::get_id());
@@ -262,6 +299,35 @@ TEST(HttpServer, PipelinedRequestsAreAnsweredInOrder) {
     ASSERT_TRUE(r) << i;
     EXPECT_EQ(r->body, "path=/q/" + std::to_string(i) + " id=" + std::to_string(i) + " peer=yes\n");
   }
+}
+
+TEST(HttpServer, ADeferredReplyHoldsItsConnectionNotTheThread) {
+  Rig rig;  // one server thread
+  Client waiting(rig.port), other(rig.port);
+  // A deferred reply first, then ordinary requests pipelined behind it on the same connection.
+  ASSERT_TRUE(waiting.send(get("/held") + get("/q/after") + get("/soon")));
+  const auto deadline = clk::now() + 5s;
+  while (held().count() == 0 && clk::now() < deadline) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(held().count(), 1u);
+  // The server's only thread still serves another connection meanwhile.
+  ASSERT_TRUE(other.send(get("/")));
+  auto r = other.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "hello\n");
+  // Nothing is answered on the waiting connection before the deferred reply is.
+  waiting.timeout(200ms);
+  EXPECT_FALSE(waiting.read());
+  waiting.timeout(5s);
+  held().release_all("released");
+  auto first = waiting.read();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->body, "released\n");
+  auto second = waiting.read();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->body, "path=/q/after id=after peer=yes\n");
+  auto third = waiting.read();
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->body, "soon\n");
 }
 
 TEST(HttpServer, QueryAndPathAreDecoded) {

@@ -33,13 +33,13 @@ TEST_F(StoreTest, WhatIsCommittedComesBackInOrder) {
     Batch b;
     b.blocks.push_back({"h1", "g", 1, "{\"index\": 1}"});
     b.blocks.push_back({"h2", "h1", 2, "{\"index\": 2}"});
-    b.add_pending.push_back({"t1", "{\"a\": 1}"});
-    b.add_pending.push_back({"t2", "{\"a\": 2}"});
+    b.add_pending.push_back({1, "t1", "{\"a\": 1}"});
+    b.add_pending.push_back({2, "t2", "{\"a\": 2}"});
     b.add_peers.push_back("http://127.0.0.1:5000/");
     s.commit(b);
     Batch c;
-    c.drop_pending.push_back("t1");
-    c.add_pending.push_back({"t2", "{\"dup\": true}"});  // kept as first written
+    c.drop_pending.push_back(1);
+    c.add_pending.push_back({2, "t2", "{\"dup\": true}"});  // kept as first written
     s.commit(c);
   }
   Store s(path);
@@ -78,7 +78,7 @@ TEST_F(StoreTest, ConcurrentCommitsAllLandAndShareFsyncs) {
         for (int i = 0; i < kEach; ++i) {
           Batch b;
           std::string id = std::to_string(t) + "-" + std::to_string(i);
-          b.add_pending.push_back({id, "{}"});
+          b.add_pending.push_back({t * kEach + i + 1, id, "{}"});
           s.commit(std::move(b));
         }
       });
