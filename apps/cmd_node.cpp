@@ -85,7 +85,8 @@ int run_node(Opts& o) {
     }
     cfg.allow = node::Allowlist(std::move(nets));
   }
-  if (::mkdir(o.data.c_str(), 0755) != 0 && errno != EEXIST) failure("cannot create --data " + o.data + ": " + std::strerror(errno));
+  if (::mkdir(o.data.c_str(), 0755) != 0 && errno != EEXIST)
+    failure("cannot create --data " + o.data + ": " + std::strerror(errno));
   cfg.db_path = o.data + "/node.db";
   if (!o.quiet) cfg.log = [](const std::string& l) { std::fprintf(stderr, "node: %s\n", l.c_str()); };
 
@@ -161,11 +162,14 @@ void add_node(CLI::App& app, Runner& run) {
   sub->add_option("--data", o->data, "Directory of the node's database node.db (default ./hashforge-node)")
       ->check(check::non_empty());
   sub->add_option("--public-url", o->public_url, "The URL peers reach this node at (default: the listening URL)");
-  sub->add_option("--chain-spec", o->chain_spec, "The network's chain spec (JSON: genesis, difficulty or target, scheme)")
+  sub->add_option("--chain-spec", o->chain_spec,
+                  "The network's chain spec (JSON: genesis, difficulty or target, scheme)")
       ->check(check::non_empty());
-  sub->add_option("--difficulty", o->difficulty, "Without a chain spec: leading hex zeros of a block hash, 1..64 (default 2)")
+  sub->add_option("--difficulty", o->difficulty,
+                  "Without a chain spec: leading hex zeros of a block hash, 1..64 (default 2)")
       ->check(check::whole(1, 64));
-  sub->add_option("--mine", o->mine, "off: mine on GET /mine only; auto: whenever transactions are pending (default off)");
+  sub->add_option("--mine", o->mine,
+                  "off: mine on GET /mine only; auto: whenever transactions are pending (default off)");
   sub->add_option("--block-interval", o->block_interval,
                   "With --mine auto: also mine an empty block after this many quiet seconds (0: never)")
       ->check(check::seconds(0, check::kDay, false, true));
@@ -176,9 +180,9 @@ void add_node(CLI::App& app, Runner& run) {
                   "(default 127.0.0.0/8 and ::1)");
   sub->add_option("--max-body", o->max_body, "Largest request body in bytes, 1024..67108864 (default 1 MiB)")
       ->check(check::whole(1024, 64 * 1024 * 1024));
-  sub->add_option("--http-threads", o->http_threads, "HTTP server threads, 1..256 (default 2)")->check(check::whole(1, 256));
-  sub->add_option("--rate-limit", o->rate_limit,
-                  "Write requests per second per client address, 0 for none (default 0)")
+  sub->add_option("--http-threads", o->http_threads, "HTTP server threads, 1..256 (default 2)")
+      ->check(check::whole(1, 256));
+  sub->add_option("--rate-limit", o->rate_limit, "Write requests per second per client address, 0 for none (default 0)")
       ->check(check::number(0, 1e9));
   sub->add_option("--peer-listen", o->wire.listen,
                   "Peer links from other hashforge nodes (mutual TLS 1.3) on ADDRESS:PORT")

@@ -112,8 +112,7 @@ std::optional<Block> block_from_json(const Json& j, std::string* why, bool requi
 
   const Json* hash = j.find("hash");
   if (hash) {
-    if (!hash->is_string() || !is_hash_hex(hash->as_string()))
-      return fail("\"hash\" must be 64 lowercase hex digits");
+    if (!hash->is_string() || !is_hash_hex(hash->as_string())) return fail("\"hash\" must be 64 lowercase hex digits");
     b.hash = hash->as_string();
   } else if (require_hash) {
     return fail("missing \"hash\"");

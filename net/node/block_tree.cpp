@@ -6,12 +6,18 @@ namespace hf::node {
 
 const char* outcome_name(AddOutcome o) {
   switch (o) {
-    case AddOutcome::extended: return "extended";
-    case AddOutcome::reorg: return "reorg";
-    case AddOutcome::side: return "side";
-    case AddOutcome::duplicate: return "duplicate";
-    case AddOutcome::orphan: return "orphan";
-    case AddOutcome::invalid: return "invalid";
+    case AddOutcome::extended:
+      return "extended";
+    case AddOutcome::reorg:
+      return "reorg";
+    case AddOutcome::side:
+      return "side";
+    case AddOutcome::duplicate:
+      return "duplicate";
+    case AddOutcome::orphan:
+      return "orphan";
+    case AddOutcome::invalid:
+      return "invalid";
   }
   return "?";
 }

@@ -47,13 +47,15 @@ struct AddResult {
   std::vector<const TreeEntry*> disconnected;  // left the followed chain, old tip first
   std::vector<const TreeEntry*> connected;     // joined it, lowest first
   std::vector<Json> returned;                  // transactions of disconnected blocks not on the new chain
-  bool accepted() const { return outcome == AddOutcome::extended || outcome == AddOutcome::reorg || outcome == AddOutcome::side; }
+  bool accepted() const {
+    return outcome == AddOutcome::extended || outcome == AddOutcome::reorg || outcome == AddOutcome::side;
+  }
 };
 
 struct AddOptions {
-  double now = 0;              // the node's clock (seconds since the epoch), for the future limit
-  bool check_hash = true;      // false: trust the stored hash (loading the node's own database)
-  bool check_time = true;      // false: skip the future limit (loading)
+  double now = 0;          // the node's clock (seconds since the epoch), for the future limit
+  bool check_hash = true;  // false: trust the stored hash (loading the node's own database)
+  bool check_time = true;  // false: skip the future limit (loading)
 };
 
 class BlockTree {

@@ -68,8 +68,7 @@ HttpReply http_call(const PeerUrl& url, const HttpCall& call, const Allowlist& a
   beast::tcp_stream stream(io);
   HttpReply out;
   std::exception_ptr failure;
-  asio::co_spawn(io, exchange(resolver, stream, url, call, allow, &out),
-                 [&](std::exception_ptr e) { failure = e; });
+  asio::co_spawn(io, exchange(resolver, stream, url, call, allow, &out), [&](std::exception_ptr e) { failure = e; });
   // The resolver has no deadline of its own: the whole exchange gets one more chance to end.
   io.run_for(call.timeout + std::chrono::seconds(1));
   if (!io.stopped()) {
@@ -84,7 +83,8 @@ HttpReply http_call(const PeerUrl& url, const HttpCall& call, const Allowlist& a
       std::rethrow_exception(failure);
     } catch (const boost::system::system_error& e) {
       if (e.code() == beast::error::timeout) throw std::runtime_error("timed out");
-      if (e.code() == bhttp::error::body_limit) throw std::runtime_error("reply larger than " + std::to_string(call.max_reply) + " bytes");
+      if (e.code() == bhttp::error::body_limit)
+        throw std::runtime_error("reply larger than " + std::to_string(call.max_reply) + " bytes");
       throw std::runtime_error(e.code().message());
     }
   }
@@ -100,7 +100,8 @@ std::string check_host_allowed(const PeerUrl& url, const Allowlist& allow) {
   if (ec) return "cannot resolve " + url.host + ": " + ec.message();
   for (const auto& r : results) {
     auto ip = parse_ip(r.endpoint().address().to_string());
-    if (!ip || !allow.allows(*ip)) return url.host + " resolves to " + r.endpoint().address().to_string() + ", not allowed";
+    if (!ip || !allow.allows(*ip))
+      return url.host + " resolves to " + r.endpoint().address().to_string() + ", not allowed";
   }
   return {};
 }

@@ -2,10 +2,10 @@
 
 #include "hashforge/engine.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <algorithm>
 
 namespace hf::node {
 
@@ -16,9 +16,7 @@ double now_seconds() {
 
 namespace {
 
-StoredBlock stored_of(const TreeEntry& e) {
-  return {e.block.hash, e.block.previous_hash, e.block.index, e.text};
-}
+StoredBlock stored_of(const TreeEntry& e) { return {e.block.hash, e.block.previous_hash, e.block.index, e.text}; }
 
 std::string join_list(const std::vector<std::string>& parts) {
   std::size_t n = 2;
@@ -42,7 +40,12 @@ Node::Node(NodeConfig cfg) : cfg_(std::move(cfg)), tree_(cfg_.spec) {
   load();
 }
 
-Node::~Node() { stop(); }
+Node::~Node() {
+  stop();
+  // The store's completion thread calls back into the node: close it while the node's
+  // members are all still there (it is declared before them, so it would go last).
+  store_.reset();
+}
 
 void Node::log(const std::string& line) const {
   if (cfg_.log) cfg_.log(line);
@@ -57,8 +60,10 @@ void Node::load() {
     std::string why;
     ParseResult pr = parse_json(sb.body);
     std::optional<Block> b;
-    if (pr.value) b = block_from_json(*pr.value, &why);
-    else why = pr.error;
+    if (pr.value)
+      b = block_from_json(*pr.value, &why);
+    else
+      why = pr.error;
     AddResult r;
     if (b) r = tree_.add(std::move(*b), opt);
     if (!b || !r.accepted()) {
@@ -205,6 +210,9 @@ BlockVerdict Node::submit_block_locked(Block b, const std::string& from, std::un
     return v;
   }
   if (!r.accepted()) return v;
+  // A block on a lighter branch is no offence either: its sender may be behind, or ahead on
+  // a branch this node has only the start of; a fetch settles which.
+  if (r.outcome == AddOutcome::side && !synced && !linked && !from.empty()) request_sync();
 
   Batch batch;
   batch.blocks.push_back(stored_of(*r.entry));
@@ -363,7 +371,8 @@ std::string Node::peers_json() {
     m.emplace_back("url", Json::string(url));
     m.emplace_back("kind", Json::string("seed"));
     auto ban = peer_bans_.find(url);
-    m.emplace_back("banned_seconds", Json::real(ban != peer_bans_.end() && ban->second > now ? ban->second - now : 0.0));
+    m.emplace_back("banned_seconds",
+                   Json::real(ban != peer_bans_.end() && ban->second > now ? ban->second - now : 0.0));
     auto err = peer_errors_.find(url);
     m.emplace_back("last_error", Json::string(err != peer_errors_.end() ? err->second : std::string()));
     list.push(Json::object(std::move(m)));

@@ -51,9 +51,9 @@ struct BlockVerdict {
 };
 
 struct MineOutcome {
-  bool mined = false;        // false: nothing was pending
-  std::int64_t index = -1;   // the mined block's index
-  bool timed_out = false;    // still mining when the caller stopped waiting
+  bool mined = false;       // false: nothing was pending
+  std::int64_t index = -1;  // the mined block's index
+  bool timed_out = false;   // still mining when the caller stopped waiting
 };
 
 struct PeerInfo {
@@ -75,8 +75,16 @@ class Node {
   void stop();   // cancels mining, joins threads; idempotent
 
   const NodeConfig& config() const { return cfg_; }
-  // The URL /register_with sends (known once the server listens); before start().
-  void set_public_url(std::string url) { cfg_.public_url = std::move(url); }
+  // The URL /register_with sends, known once the server listens (its threads may already
+  // be answering requests, hence the lock).
+  void set_public_url(std::string url) {
+    std::lock_guard lk(url_mu_);
+    cfg_.public_url = std::move(url);
+  }
+  std::string public_url() const {
+    std::lock_guard lk(url_mu_);
+    return cfg_.public_url;
+  }
 
   // A client's transaction (already parsed): the node adds "timestamp" and commits it.
   // Returns the shape error, or empty when accepted (on disk).
@@ -167,12 +175,13 @@ class Node {
   NodeConfig cfg_;
   std::unique_ptr<Store> store_;
 
+  mutable std::mutex url_mu_;
   mutable std::mutex mu_;
   BlockTree tree_;
   std::vector<PendingTx> pending_;
   std::unordered_set<std::string> pending_ids_;
   std::atomic<std::int64_t> next_seq_{1};  // the next pending row
-  std::vector<std::string> peers_;  // canonical URLs, in the order added
+  std::vector<std::string> peers_;         // canonical URLs, in the order added
   std::unordered_map<std::string, std::string> peer_errors_;
   std::unordered_map<std::string, double> peer_bans_;  // url -> until
   std::shared_ptr<const std::string> chain_cache_;
@@ -180,7 +189,7 @@ class Node {
   std::function<void(const std::string&)> on_new_tip_;
   std::function<std::size_t()> links_fn_;
 
-  std::mutex guard_mu_;  // bans and rate buckets
+  std::mutex guard_mu_;                           // bans and rate buckets
   std::unordered_map<std::string, double> bans_;  // address -> until
   std::unordered_map<std::string, Bucket> buckets_;
 

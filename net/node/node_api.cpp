@@ -139,7 +139,8 @@ http::Router make_node_router(Node& node, ApiLimits lim) {
     auto addr = node_address(req, lim, &err);
     if (!addr) return err;
     auto reply = std::make_shared<http::Deferred>();
-    node.register_with_async(*addr, [reply](int status, const std::string& body) { reply->complete(seed(status, body)); });
+    node.register_with_async(*addr,
+                             [reply](int status, const std::string& body) { reply->complete(seed(status, body)); });
     http::Response res;
     res.deferred = std::move(reply);
     return res;
@@ -164,8 +165,10 @@ http::Router make_node_router(Node& node, ApiLimits lim) {
     switch (v.outcome) {
       case AddOutcome::extended:
       case AddOutcome::reorg:
-      case AddOutcome::side: return seed(201, "Block added to the chain");
-      default: return seed(400, kDiscard + v.reason);
+      case AddOutcome::side:
+        return seed(201, "Block added to the chain");
+      default:
+        return seed(400, kDiscard + v.reason);
     }
   });
 

@@ -12,7 +12,7 @@
 namespace hf::node {
 
 struct ApiLimits {
-  std::size_t max_depth = 64;   // JSON nesting in a request body
+  std::size_t max_depth = 64;  // JSON nesting in a request body
 };
 
 // The router for `node`; both must outlive the server.

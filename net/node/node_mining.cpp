@@ -22,9 +22,7 @@ void Node::stop() {
   }
   cancel_mining_ = true;
   miner_cv_.notify_all();
-  {
-    std::lock_guard pk(peer_mu_);
-  }
+  { std::lock_guard pk(peer_mu_); }
   peer_cv_.notify_all();
   if (miner_.joinable()) miner_.join();
   if (peer_thread_.joinable()) peer_thread_.join();
@@ -65,7 +63,8 @@ void Node::miner_loop() {
   last_block_at_ = now_seconds();
   while (!stopping_) {
     bool requested = mine_requested_ > mine_served_;
-    bool interval_due = cfg_.mine_auto && cfg_.block_interval > 0 && now_seconds() - last_block_at_ >= cfg_.block_interval;
+    bool interval_due =
+        cfg_.mine_auto && cfg_.block_interval > 0 && now_seconds() - last_block_at_ >= cfg_.block_interval;
     bool auto_due = cfg_.mine_auto && !pending_.empty();
     if (!requested && !interval_due && !auto_due) {
       miner_cv_.wait_for(lk, std::chrono::milliseconds(cfg_.block_interval > 0 ? 250 : 1000));
@@ -84,7 +83,8 @@ void Node::miner_loop() {
 
 bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
   std::uint64_t ticket = mine_requested_;
-  bool interval_due = cfg_.mine_auto && cfg_.block_interval > 0 && now_seconds() - last_block_at_ >= cfg_.block_interval;
+  bool interval_due =
+      cfg_.mine_auto && cfg_.block_interval > 0 && now_seconds() - last_block_at_ >= cfg_.block_interval;
   if (pending_.empty() && !interval_due) {
     mine_served_ = ticket;
     serve_mine_waiters(false);

@@ -18,7 +18,7 @@ constexpr std::chrono::milliseconds kFetchTimeout{15'000};
 
 bool Node::is_self(const std::string& base) const {
   std::string why;
-  auto me = parse_peer_url(cfg_.public_url, &why);
+  auto me = parse_peer_url(public_url(), &why);
   return me && me->base == base;
 }
 
@@ -79,8 +79,10 @@ void Node::announce(const TreeEntry* e) {
     auto pu = parse_peer_url(url, &why);
     if (!pu) continue;
     try {
-      HttpReply r = http_call(*pu, {.method = "POST", .path = "/add_block", .body = body, .timeout = kAnnounceTimeout, .max_reply = 64 * 1024},
-                              cfg_.allow);
+      HttpReply r = http_call(
+          *pu,
+          {.method = "POST", .path = "/add_block", .body = body, .timeout = kAnnounceTimeout, .max_reply = 64 * 1024},
+          cfg_.allow);
       if (r.status >= 500) error = "add_block answered " + std::to_string(r.status);
     } catch (const std::exception& ex) {
       error = ex.what();
@@ -100,7 +102,9 @@ void Node::sync_from(const std::string& url) {
   auto pu = parse_peer_url(url, &why);
   if (!pu) return;
   try {
-    HttpReply r = http_call(*pu, {.method = "GET", .path = "/chain", .body = {}, .timeout = kFetchTimeout, .max_reply = 64 * 1024 * 1024}, cfg_.allow);
+    HttpReply r = http_call(
+        *pu, {.method = "GET", .path = "/chain", .body = {}, .timeout = kFetchTimeout, .max_reply = 64 * 1024 * 1024},
+        cfg_.allow);
     if (r.status != 200) throw std::runtime_error("chain answered " + std::to_string(r.status));
     take_chain(url, r.body);
     std::lock_guard lk(mu_);
@@ -120,7 +124,8 @@ void Node::take_chain(const std::string& url, const std::string& chain_text) {
   if (blocks.empty()) throw std::runtime_error("its chain is empty");
   std::string why;
   auto genesis = block_from_json(blocks.front(), &why);
-  if (!genesis || genesis->hash != cfg_.spec.genesis.hash) throw std::runtime_error("it is on another network (genesis differs)");
+  if (!genesis || genesis->hash != cfg_.spec.genesis.hash)
+    throw std::runtime_error("it is on another network (genesis differs)");
   std::size_t added = 0;
   for (std::size_t i = 1; i < blocks.size() && !stopping_; ++i) {
     auto b = block_from_json(blocks[i], &why);
@@ -188,10 +193,15 @@ void Node::register_with(const std::string& url, int* status, std::string* body)
     *body = "peer address not allowed: " + refused;
     return;
   }
-  Json me = Json::object({{"node_address", Json::string(cfg_.public_url)}});
+  Json me = Json::object({{"node_address", Json::string(public_url())}});
   HttpReply r;
   try {
-    r = http_call(*pu, {.method = "POST", .path = "/register_node", .body = dump_python(me), .timeout = kFetchTimeout, .max_reply = 64 * 1024 * 1024},
+    r = http_call(*pu,
+                  {.method = "POST",
+                   .path = "/register_node",
+                   .body = dump_python(me),
+                   .timeout = kFetchTimeout,
+                   .max_reply = 64 * 1024 * 1024},
                   cfg_.allow);
   } catch (const std::exception& ex) {
     *status = 502;

@@ -50,8 +50,7 @@ Json ChainSpec::to_json() const {
   m.emplace_back("genesis", block_to_json(genesis, false));
   if (!nodes.empty()) {
     Json list = Json::array();
-    for (const auto& n : nodes)
-      list.push(Json::object({{"name", Json::string(n.name)}, {"key", Json::string(n.key)}}));
+    for (const auto& n : nodes) list.push(Json::object({{"name", Json::string(n.name)}, {"key", Json::string(n.key)}}));
     m.emplace_back("nodes", std::move(list));
   }
   return Json::object(std::move(m));

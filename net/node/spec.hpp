@@ -24,10 +24,10 @@ struct ChainSpec {
   std::string name = "tutorial";
   std::string scheme_name = "seed-json";
   std::shared_ptr<const BlockScheme> scheme;
-  Key target;              // a block's hash, read big-endian, must be <= this
-  int difficulty = 2;      // leading hex zeros when the target is of that form, else -1
-  Block genesis;           // with its hash computed (the genesis is not held to the target)
-  std::string id;          // SHA-256 hex of the spec's canonical JSON
+  Key target;                        // a block's hash, read big-endian, must be <= this
+  int difficulty = 2;                // leading hex zeros when the target is of that form, else -1
+  Block genesis;                     // with its hash computed (the genesis is not held to the target)
+  std::string id;                    // SHA-256 hex of the spec's canonical JSON
   double max_future_seconds = 7200;  // a block's timestamp may lead the node's clock by this
   BlockLimits limits;
   std::vector<NodeKey> nodes;  // empty: no peer links, only the seed's HTTP API

@@ -16,7 +16,9 @@ class Stmt {
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
   bool ok() const { return st_ != nullptr; }
-  void text(int i, const std::string& s) { sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT); }
+  void text(int i, const std::string& s) {
+    sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  }
   void integer(int i, std::int64_t v) { sqlite3_bind_int64(st_, i, v); }
   int step() { return sqlite3_step(st_); }
   void reset() {
@@ -25,7 +27,8 @@ class Stmt {
   }
   std::string column_text(int i) {
     const unsigned char* p = sqlite3_column_text(st_, i);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, i))) : std::string();
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, i)))
+             : std::string();
   }
   std::int64_t column_int(int i) { return sqlite3_column_int64(st_, i); }
 
@@ -46,27 +49,32 @@ const char* kSchema =
 }  // namespace
 
 Store::Store(std::string path) : path_(std::move(path)) {
-  int rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  try {
+    open_checked();
+  } catch (...) {
+    // close_v2: a statement still alive in the unwinding frames does not keep it open.
+    if (db_) sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw;
+  }
+  writer_ = std::thread([this] { writer_loop(); });
+  completer_ = std::thread([this] { completion_loop(); });
+}
+
+void Store::open_checked() {
+  int rc =
+      sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) fail("cannot open");
   sqlite3_busy_timeout(db_, 5000);
   // A file that is not a database, or whose pages are damaged, fails one of these.
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=FULL");
-  {
-    Stmt check(db_, "PRAGMA quick_check");
-    if (!check.ok()) fail("cannot check");
-    int r = check.step();
-    if (r != SQLITE_ROW) fail("cannot check");
-    std::string verdict = check.column_text(0);
-    if (verdict != "ok") {
-      sqlite3_close(db_);
-      db_ = nullptr;
-      throw StoreError("node database " + path_ + " is corrupt (" + verdict.substr(0, 200) + "); restore it or start afresh");
-    }
-  }
+  Stmt check(db_, "PRAGMA quick_check");
+  if (!check.ok() || check.step() != SQLITE_ROW) fail("cannot check");
+  std::string verdict = check.column_text(0);
+  if (verdict != "ok")
+    throw StoreError("node database " + path_ + " is corrupt (" + verdict.substr(0, 200) + "); restore it or start afresh");
   exec(kSchema);
-  writer_ = std::thread([this] { writer_loop(); });
-  completer_ = std::thread([this] { completion_loop(); });
 }
 
 Store::~Store() {
@@ -83,12 +91,7 @@ Store::~Store() {
 }
 
 void Store::fail(const std::string& what) {
-  std::string msg = "node database " + path_ + ": " + what + ": " + (db_ ? sqlite3_errmsg(db_) : "out of memory");
-  if (db_ && !writer_.joinable()) {
-    sqlite3_close(db_);
-    db_ = nullptr;
-  }
-  throw StoreError(msg);
+  throw StoreError("node database " + path_ + ": " + what + ": " + (db_ ? sqlite3_errmsg(db_) : "out of memory"));
 }
 
 void Store::exec(const char* sql) {

@@ -54,7 +54,7 @@ struct Loaded {
   std::vector<StoredBlock> blocks;  // in the order they were stored (parents first)
   std::vector<StoredTx> pending;    // in arrival order (the node drops repeated txids)
   std::vector<std::string> peers;
-  std::string spec_id;              // empty for a new database
+  std::string spec_id;  // empty for a new database
 };
 
 struct StoreStats {
@@ -95,6 +95,7 @@ class Store {
     std::string error;
   };
   struct Statements;
+  void open_checked();  // opens db_, checks it and creates the tables; throws StoreError
   void writer_loop();
   void completion_loop();
   void apply(const Batch& b);

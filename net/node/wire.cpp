@@ -42,7 +42,8 @@ bool read_hashes(const Json* arr, std::size_t max, std::vector<std::string>* out
 
 }  // namespace
 
-std::string encode_hello(const std::string& spec, const std::string& name, std::int64_t height, const std::string& tip) {
+std::string encode_hello(const std::string& spec, const std::string& name, std::int64_t height,
+                         const std::string& tip) {
   return dump_python(Json::object({{"type", Json::string("hello")},
                                    {"spec", Json::string(spec)},
                                    {"name", Json::string(name)},
@@ -54,7 +55,9 @@ std::string encode_getheaders(const std::vector<std::string>& locator) {
   return hash_list("getheaders", "locator", locator);
 }
 
-std::string encode_getblocks(const std::vector<std::string>& hashes) { return hash_list("getblocks", "hashes", hashes); }
+std::string encode_getblocks(const std::vector<std::string>& hashes) {
+  return hash_list("getblocks", "hashes", hashes);
+}
 
 std::string encode_headers(const std::vector<Header>& headers) {
   std::string out = "{\"type\": \"headers\", \"headers\": [";
@@ -73,7 +76,9 @@ std::string encode_headers(const std::vector<Header>& headers) {
   return out;
 }
 
-std::string encode_block(const std::string& block_text) { return "{\"type\": \"block\", \"block\": " + block_text + "}"; }
+std::string encode_block(const std::string& block_text) {
+  return "{\"type\": \"block\", \"block\": " + block_text + "}";
+}
 
 std::string encode_error(const std::string& reason) {
   return dump_python(Json::object({{"type", Json::string("error")}, {"reason", Json::string(reason.substr(0, 500))}}));

@@ -43,7 +43,8 @@ std::string key_id_of(X509* cert) {
 }
 
 std::unique_ptr<asio::ssl::context> make_tls(bool server, const WireConfig& cfg) {
-  auto ctx = std::make_unique<asio::ssl::context>(server ? asio::ssl::context::tls_server : asio::ssl::context::tls_client);
+  auto ctx =
+      std::make_unique<asio::ssl::context>(server ? asio::ssl::context::tls_server : asio::ssl::context::tls_client);
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION);
   boost::system::error_code ec;
@@ -180,7 +181,8 @@ awaitable<void> WirePeers::dial_loop(std::string where) {
 }
 
 awaitable<void> WirePeers::run_link(tcp::socket socket, bool outgoing, std::string where) {
-  std::unique_ptr<netio::Stream> stream = netio::make_tls_stream(std::move(socket), outgoing ? *client_tls_ : *server_tls_, !outgoing);
+  std::unique_ptr<netio::Stream> stream =
+      netio::make_tls_stream(std::move(socket), outgoing ? *client_tls_ : *server_tls_, !outgoing);
   std::string peer_addr = stream->peer();
   {
     asio::steady_timer t(io_, kHandshakeTimeout);
@@ -264,15 +266,18 @@ awaitable<void> WirePeers::run_link(tcp::socket socket, bool outgoing, std::stri
         }
         if (m->height > node_.tip_info().height) send_locator();
         break;
-      case T::getheaders: conn.send_frame(wire::encode_headers(node_.headers_after(m->hashes, wire::kMaxHeaders))); break;
+      case T::getheaders:
+        conn.send_frame(wire::encode_headers(node_.headers_after(m->hashes, wire::kMaxHeaders)));
+        break;
       case T::headers: {
         std::vector<std::string> want;
         for (const auto& h : m->headers)
           if (!node_.has_block(h.hash)) want.push_back(h.hash);
         more_headers = m->headers.size() == wire::kMaxHeaders;
         for (std::size_t i = 0; i < want.size(); i += wire::kMaxGetBlocks) {
-          std::vector<std::string> part(want.begin() + static_cast<std::ptrdiff_t>(i),
-                                        want.begin() + static_cast<std::ptrdiff_t>(std::min(want.size(), i + wire::kMaxGetBlocks)));
+          std::vector<std::string> part(
+              want.begin() + static_cast<std::ptrdiff_t>(i),
+              want.begin() + static_cast<std::ptrdiff_t>(std::min(want.size(), i + wire::kMaxGetBlocks)));
           conn.send_frame(wire::encode_getblocks(part));
         }
         outstanding = want.size();

@@ -17,7 +17,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using T = wire::Message::Type;
   std::string again;
   switch (m->type) {
-    case T::hello: again = wire::encode_hello(m->spec, m->name, m->height, m->tip); break;
+    case T::hello:
+      again = wire::encode_hello(m->spec, m->name, m->height, m->tip);
+      break;
     case T::getheaders:
       HF_FUZZ_CHECK(m->hashes.size() <= wire::kMaxLocator);
       again = wire::encode_getheaders(m->hashes);
@@ -30,8 +32,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       HF_FUZZ_CHECK(m->headers.size() <= wire::kMaxHeaders);
       again = wire::encode_headers(m->headers);
       break;
-    case T::block: again = wire::encode_block(dump_python(m->block)); break;
-    case T::error: again = wire::encode_error(m->reason); break;
+    case T::block:
+      again = wire::encode_block(dump_python(m->block));
+      break;
+    case T::error:
+      again = wire::encode_error(m->reason);
+      break;
   }
   auto m2 = wire::parse_message(again, &why);
   HF_FUZZ_CHECK(m2.has_value());

@@ -10,7 +10,8 @@ namespace {
 constexpr double kNow = 1.8e9;
 
 Json tx(const std::string& author, const std::string& content, double ts = 1.7e9) {
-  return Json::object({{"author", Json::string(author)}, {"content", Json::string(content)}, {"timestamp", Json::real(ts)}});
+  return Json::object(
+      {{"author", Json::string(author)}, {"content", Json::string(content)}, {"timestamp", Json::real(ts)}});
 }
 
 // A block on `parent` holding `txs`, mined against the spec's target.
@@ -194,15 +195,17 @@ TEST(Block, ParsesThePeersShapeAndNamesWhatIsWrong) {
   ASSERT_TRUE(b) << why;
   EXPECT_EQ(b->nonce, 7u);
   // Chain order, the extra key gone.
-  EXPECT_EQ(block_chain_text(*b),
-            R"({"index": 1, "transactions": [], "timestamp": 1.5, "previous_hash": "0", "nonce": 7, "hash": "00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"})");
-  for (const char* bad : {R"([])", R"({"index": -1})", R"({"index": 1.0, "transactions": []})",
-                          R"({"index": 1, "transactions": {}, "timestamp": 1, "previous_hash": "0", "nonce": 0, "hash": "x"})",
-                          R"({"index": 1, "transactions": [], "timestamp": "1", "previous_hash": "0", "nonce": 0})",
-                          R"({"index": 1, "transactions": [], "timestamp": 1, "previous_hash": 0, "nonce": 0})",
-                          R"({"index": 1, "transactions": [], "timestamp": 1, "previous_hash": "0", "nonce": -1})",
-                          R"({"index": 1, "transactions": [], "timestamp": 1, "previous_hash": "0", "nonce": 1, "hash": "ABC"})",
-                          R"({"index": 1, "transactions": [], "timestamp": NaN, "previous_hash": "0", "nonce": 1})"}) {
+  EXPECT_EQ(
+      block_chain_text(*b),
+      R"({"index": 1, "transactions": [], "timestamp": 1.5, "previous_hash": "0", "nonce": 7, "hash": "00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"})");
+  for (const char* bad :
+       {R"([])", R"({"index": -1})", R"({"index": 1.0, "transactions": []})",
+        R"({"index": 1, "transactions": {}, "timestamp": 1, "previous_hash": "0", "nonce": 0, "hash": "x"})",
+        R"({"index": 1, "transactions": [], "timestamp": "1", "previous_hash": "0", "nonce": 0})",
+        R"({"index": 1, "transactions": [], "timestamp": 1, "previous_hash": 0, "nonce": 0})",
+        R"({"index": 1, "transactions": [], "timestamp": 1, "previous_hash": "0", "nonce": -1})",
+        R"({"index": 1, "transactions": [], "timestamp": 1, "previous_hash": "0", "nonce": 1, "hash": "ABC"})",
+        R"({"index": 1, "transactions": [], "timestamp": NaN, "previous_hash": "0", "nonce": 1})"}) {
     auto j = parse_json(bad);
     ASSERT_TRUE(j.value) << bad;
     EXPECT_FALSE(block_from_json(*j.value, &why)) << bad;
@@ -221,8 +224,10 @@ TEST(Block, SearchTemplateIsTheHashedTextWithoutTheNonce) {
   SearchTemplate t = spec.scheme->search_template(b);
   std::string text(t.message.begin(), t.message.end());
   text.insert(t.field.offset, "12345");
-  EXPECT_EQ(text, R"({"index": 3, "nonce": 12345, "previous_hash": ")" + spec.genesis.hash +
-                      R"(", "timestamp": 1.5, "transactions": [{"author": "\u00e9", "content": "x", "timestamp": 1700000000.0}]})");
+  EXPECT_EQ(
+      text,
+      R"({"index": 3, "nonce": 12345, "previous_hash": ")" + spec.genesis.hash +
+          R"(", "timestamp": 1.5, "transactions": [{"author": "\u00e9", "content": "x", "timestamp": 1700000000.0}]})");
   EXPECT_EQ(t.field.encoding, Encoding::dec);
   EXPECT_EQ(spec.scheme->hashed_size(b), text.size());
 }
