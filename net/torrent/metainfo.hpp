@@ -1,0 +1,68 @@
+// .torrent files (metainfo): what a creator writes and a verifier, tracker or client reads.
+// Pure code. This first part reads v1 (BEP 3: single and multi-file) with its extensions:
+// announce-list tiers (BEP 12), url-list web seeds (BEP 19), private (BEP 27), BEP 47 pad
+// files and attributes; v2 (BEP 52) and hybrid torrents come next and will fill the v2
+// fields below.
+//
+// Every file path is checked: no "..", ".", empty or over-long components, no separators or
+// NUL inside one, no absolute paths, no path twice and no file where another needs a folder.
+// The info-hash is the SHA-1 of the info dictionary's original bytes.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hf::torrent {
+
+using Sha1 = std::array<std::uint8_t, 20>;
+using Sha256 = std::array<std::uint8_t, 32>;
+
+struct FileEntry {
+  std::vector<std::string> path;  // components under the torrent's name (empty for a single file)
+  std::uint64_t length = 0;
+  std::uint64_t offset = 0;  // in the v1 byte stream of all files
+  bool pad = false;          // BEP 47 pad file: zeros, never read from or written to disk
+  bool executable = false, hidden = false, symlink = false;
+  std::optional<Sha256> pieces_root;  // v2
+};
+
+struct Metainfo {
+  bool has_v1 = false, has_v2 = false;
+  bool single_file = false;
+  std::string name;
+  std::uint64_t piece_length = 0;
+  std::vector<FileEntry> files;    // in the v1 order, pad files included
+  std::uint64_t total_length = 0;  // of the v1 stream, pads included
+  std::string pieces;              // v1: 20-byte SHA-1 per piece
+  Sha1 info_hash_v1{};
+  std::optional<Sha256> info_hash_v2;
+
+  std::vector<std::vector<std::string>> tracker_tiers;  // announce-list, else [[announce]]
+  std::vector<std::string> web_seeds;
+  bool is_private = false;
+  std::optional<std::int64_t> creation_date;
+  std::string comment, created_by, source;
+  std::vector<std::string> warnings;  // accepted oddities (unsorted keys, unknown tracker forms)
+
+  std::size_t piece_count() const { return pieces.size() / 20; }
+  // Piece i's length (the last may be shorter).
+  std::uint64_t piece_size(std::size_t i) const;
+};
+
+struct MetainfoLimits {
+  std::size_t max_bytes = 64u << 20;  // the .torrent file
+  std::size_t max_files = 1'000'000;
+  std::size_t max_component = 255;  // bytes per path component (a common file-system limit)
+  std::size_t max_path = 4096;      // bytes of a whole path
+};
+
+// Empty with *why set to one line naming the problem.
+std::optional<Metainfo> parse_metainfo(std::string_view torrent, std::string* why, const MetainfoLimits& lim = {});
+
+// A path component a torrent may name: empty when fine, else why not.
+std::string check_component(std::string_view c, std::size_t max_len = 255);
+
+}  // namespace hf::torrent
