@@ -23,6 +23,7 @@ PKGS=(
   nginx wrk                                 # bench/http_vs_nginx.sh: nginx is the HTTP anchor, wrk the load
   libsqlite3-dev sqlite3                    # the node's storage (and the sqlite3 shell for looking inside)
   python3-flask python3-requests            # tests/node: the reference seed peer and the front end's requests
+  python3-libtorrent                        # tests/torrent: torrents made by libtorrent, read back
 )
 
 missing=()

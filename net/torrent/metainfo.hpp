@@ -1,12 +1,12 @@
 // .torrent files (metainfo): what a creator writes and a verifier, tracker or client reads.
-// Pure code. This first part reads v1 (BEP 3: single and multi-file) with its extensions:
-// announce-list tiers (BEP 12), url-list web seeds (BEP 19), private (BEP 27), BEP 47 pad
-// files and attributes; v2 (BEP 52) and hybrid torrents come next and will fill the v2
-// fields below.
+// Pure code. Reads v1 (BEP 3: single and multi-file), v2 (BEP 52: the file tree, pieces
+// roots, piece layers checked against their roots) and hybrids (both views, which must agree
+// file by file, with BEP 47 pad files aligning every file but the last to a piece boundary),
+// with announce-list tiers (BEP 12), url-list web seeds (BEP 19) and private (BEP 27).
 //
 // Every file path is checked: no "..", ".", empty or over-long components, no separators or
 // NUL inside one, no absolute paths, no path twice and no file where another needs a folder.
-// The info-hash is the SHA-1 of the info dictionary's original bytes.
+// The info-hashes are the SHA-1 (v1) and SHA-256 (v2) of the info dictionary's original bytes.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -26,7 +26,8 @@ struct FileEntry {
   std::uint64_t offset = 0;  // in the v1 byte stream of all files
   bool pad = false;          // BEP 47 pad file: zeros, never read from or written to disk
   bool executable = false, hidden = false, symlink = false;
-  std::optional<Sha256> pieces_root;  // v2
+  std::optional<Sha256> pieces_root;  // v2 (none for an empty file)
+  std::string piece_layer;            // v2: 32 bytes a piece, for files longer than a piece
 };
 
 struct Metainfo {
@@ -39,6 +40,7 @@ struct Metainfo {
   std::string pieces;              // v1: 20-byte SHA-1 per piece
   Sha1 info_hash_v1{};
   std::optional<Sha256> info_hash_v2;
+  bool has_piece_layers = false;  // v2 without them loads like a magnet: files check against roots
 
   std::vector<std::vector<std::string>> tracker_tiers;  // announce-list, else [[announce]]
   std::vector<std::string> web_seeds;
