@@ -708,6 +708,7 @@ class LoopbackCluster(unittest.TestCase):
         cl = Cluster(self, mine=("a", "b"))
         b = cl["b"]
         acked, errors = {n: [] for n in NAMES}, []
+        attempted = {n: [] for n in NAMES}
         stop = {n: threading.Event() for n in NAMES}
 
         def client(m):
@@ -715,6 +716,7 @@ class LoopbackCluster(unittest.TestCase):
             while not stop[m.name].is_set():
                 content = "kr-%d-%s-%d" % (TAG, m.name, k)
                 k += 1
+                attempted[m.name].append(content)
                 try:
                     r = m.post("/new_transaction", {"author": "client-" + m.name, "content": content})
                 except (OSError, http.client.HTTPException) as e:
@@ -757,7 +759,11 @@ class LoopbackCluster(unittest.TestCase):
         self.assertEqual(sorted(set(acked["b"]) - b_chain - b_pending), [], "b lost acknowledged transactions")
         everything = [c for n in NAMES for c in acked[n]]
         drain(cl.members, everything)
-        final = check_final(self, cl.members, everything)
+        # The request b was answering when it was killed may have been committed without its
+        # 201 getting out: it may be on the chain, though nobody was told so.
+        unanswered = set(attempted["b"]) - set(acked["b"])
+        self.assertLessEqual(len(unanswered), 1, unanswered)
+        final = check_final(self, cl.members, everything, extra_ok=unanswered)
         self.assertGreaterEqual(len(final) - 1, before["height"] + 2)
 
     def test_byzantine_peer(self):
