@@ -133,18 +133,6 @@ void Node::admit(PendingTx p) {
   if (cfg_.mine_auto) miner_cv_.notify_one();
 }
 
-std::string Node::submit_transaction(Json tx) {
-  std::string why;
-  auto p = prepare_transaction(std::move(tx), &why);
-  if (!p) return why;
-  // On disk before anything else sees it; concurrent submissions share the fsync.
-  Batch b;
-  b.add_pending.push_back({p->seq, p->txid, p->body});
-  store_->commit(std::move(b));
-  admit(std::move(*p));
-  return {};
-}
-
 void Node::submit_transaction_async(Json tx, std::function<void(const std::string&)> done) {
   std::string why;
   auto p = prepare_transaction(std::move(tx), &why);

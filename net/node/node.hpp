@@ -86,12 +86,10 @@ class Node {
     return cfg_.public_url;
   }
 
-  // A client's transaction (already parsed): the node adds "timestamp" and commits it.
-  // Returns the shape error, or empty when accepted (on disk).
-  std::string submit_transaction(Json tx);
-  // The same without waiting: `done` gets the shape error, a storage error (prefixed
-  // "storage: "), or empty once the transaction is on disk; it runs on the store's
-  // completion thread (or at once for a shape error).
+  // A client's transaction (already parsed): the node adds "timestamp" and commits it;
+  // `done` gets the shape error, a storage error (prefixed "storage: "), or empty once the
+  // transaction is on disk. It runs on the store's completion thread (or at once for a shape
+  // error), so no caller thread waits for the fsync.
   void submit_transaction_async(Json tx, std::function<void(const std::string&)> done);
   // A block from a peer or the miner; `from` is the sender's address (empty: this node).
   BlockVerdict submit_block(Block b, const std::string& from);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "hashforge/hex.hpp"
+
 namespace hf::torrent {
 
 namespace {
@@ -37,14 +39,12 @@ bool decode_component(std::string_view in, std::string* out) {
   return true;
 }
 
+// Exactly N bytes of hex (either case), through the engine's strict decoder.
 template <std::size_t N>
-bool from_hex(std::string_view s, std::array<std::uint8_t, N>* out) {
-  if (s.size() != 2 * N) return false;
-  for (std::size_t i = 0; i < N; ++i) {
-    int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    (*out)[i] = static_cast<std::uint8_t>(hi * 16 + lo);
-  }
+bool hex_bytes(std::string_view s, std::array<std::uint8_t, N>* out) {
+  auto bytes = s.size() == 2 * N ? hf::from_hex(s) : std::nullopt;
+  if (!bytes) return false;
+  std::copy(bytes->begin(), bytes->end(), out->begin());
   return true;
 }
 
@@ -108,16 +108,6 @@ void add_unique(std::vector<std::string>* list, std::string v) {
   if (std::find(list->begin(), list->end(), v) == list->end()) list->push_back(std::move(v));
 }
 
-std::string hex(const std::uint8_t* p, std::size_t n) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) {
-    s += d[p[i] >> 4];
-    s += d[p[i] & 15];
-  }
-  return s;
-}
-
 std::string encode_component(std::string_view in) {
   static const char* d = "0123456789ABCDEF";
   std::string out;
@@ -166,14 +156,14 @@ std::optional<Magnet> parse_magnet(std::string_view uri, std::string* why) {
       if (value.rfind("urn:btih:", 0) == 0) {
         std::array<std::uint8_t, 20> h{};
         std::string_view v = std::string_view(value).substr(9);
-        if (!from_hex(v, &h) && !from_base32(v, &h)) return fail("urn:btih needs 40 hex or 32 base32 characters");
+        if (!hex_bytes(v, &h) && !from_base32(v, &h)) return fail("urn:btih needs 40 hex or 32 base32 characters");
         if (m.btih && *m.btih != h) return fail("two different urn:btih values");
         m.btih = h;
       } else if (value.rfind("urn:btmh:", 0) == 0) {
         std::string_view v = std::string_view(value).substr(9);
         // A multihash: 0x12 (SHA-256), 0x20 (32 bytes), then the digest.
         std::array<std::uint8_t, 32> h{};
-        if (v.size() != 68 || (v.substr(0, 4) != "1220") || !from_hex(v.substr(4), &h))
+        if (v.size() != 68 || (v.substr(0, 4) != "1220") || !hex_bytes(v.substr(4), &h))
           return fail("urn:btmh needs a SHA-256 multihash: 1220 and 64 hex digits");
         if (m.btmh && *m.btmh != h) return fail("two different urn:btmh values");
         m.btmh = h;
@@ -216,8 +206,8 @@ std::string format_magnet(const Magnet& m) {
     s += '=';
     s += v;
   };
-  if (m.btih) add("xt", "urn:btih:" + hex(m.btih->data(), 20));
-  if (m.btmh) add("xt", "urn:btmh:1220" + hex(m.btmh->data(), 32));
+  if (m.btih) add("xt", "urn:btih:" + hf::to_hex(*m.btih));
+  if (m.btmh) add("xt", "urn:btmh:1220" + hf::to_hex(*m.btmh));
   if (!m.name.empty()) add("dn", encode_component(m.name));
   if (m.length) add("xl", std::to_string(*m.length));
   for (const auto& t : m.trackers) add("tr", encode_component(t));

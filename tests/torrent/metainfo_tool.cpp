@@ -6,19 +6,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "hashforge/hex.hpp"
 #include "net/torrent/metainfo.hpp"
 
-namespace {
-
-template <std::size_t N>
-std::string hex(const std::array<std::uint8_t, N>& a) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (auto b : a) s += std::string{d[b >> 4], d[b & 15]};
-  return s;
-}
-
-}  // namespace
+using hf::to_hex;
 
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
@@ -31,15 +22,15 @@ int main(int argc, char** argv) {
       std::printf("ERR %s\n", why.c_str());
       continue;
     }
-    std::printf("OK %s %s %d %zu\n", m->has_v1 ? hex(m->info_hash_v1).c_str() : "-",
-                m->info_hash_v2 ? hex(*m->info_hash_v2).c_str() : "-", m->has_piece_layers ? 1 : 0, m->files.size());
+    std::printf("OK %s %s %d %zu\n", m->has_v1 ? to_hex(m->info_hash_v1).c_str() : "-",
+                m->info_hash_v2 ? to_hex(*m->info_hash_v2).c_str() : "-", m->has_piece_layers ? 1 : 0, m->files.size());
     for (const auto& fe : m->files) {
       // As libtorrent names files: under the torrent's name unless it is a single file.
       std::string path = m->name;
       for (const auto& c : fe.path) path += "/" + c;
       std::printf("%llu %llu %d %s %s\n", static_cast<unsigned long long>(fe.offset),
                   static_cast<unsigned long long>(fe.length), fe.pad ? 1 : 0,
-                  fe.pieces_root ? hex(*fe.pieces_root).c_str() : "-", path.c_str());
+                  fe.pieces_root ? to_hex(*fe.pieces_root).c_str() : "-", path.c_str());
     }
   }
   return 0;
