@@ -38,11 +38,12 @@ class Vardiff(unittest.TestCase):
             time.sleep(30)
             cur = snapshot()
             ok, rates = settled(prev, cur)
-            seen.append((rates, {n: cur[1][n]["difficulty"] for n in ("slow", "fast")}))
+            seen.append((rates, {n: cur[1][n]["difficulty"] for n in ("slow", "fast")},
+                         {n: cur[1][n]["hashrate"]["1m"] for n in ("slow", "fast")}))
             prev = cur
             if ok:
                 break
-        diffs = seen[-1][1]
+        diffs, hashrates = seen[-1][1], seen[-1][2]
         slow.kill()
         fast.kill()
         slow.communicate()
@@ -50,9 +51,14 @@ class Vardiff(unittest.TestCase):
         co.stop()
         print("\n  windows (share rates, difficulties): %s" % seen)
         self.assertTrue(ok, "no 30 s window with both workers within 2x of %s share/s: %s" % (TARGET, seen))
-        # Vardiff moved them apart by about the ratio of their rates.
+        # Vardiff moved them apart by about the ratio of their measured hash rates (not of
+        # their intensities: on a loaded machine the two share its cores unevenly). With both
+        # share rates within 2x of the target, the two ratios agree within 4x.
+        self.assertGreater(diffs["fast"], diffs["slow"])
         self.assertGreater(diffs["fast"], 0.00002 * 4)
-        self.assertTrue(3 <= diffs["fast"] / diffs["slow"] <= 60, diffs)
+        self.assertGreater(hashrates["slow"], 0, hashrates)
+        rate_ratio = hashrates["fast"] / hashrates["slow"]
+        self.assertTrue(0.25 <= (diffs["fast"] / diffs["slow"]) / rate_ratio <= 4, (diffs, hashrates))
 
 
 
