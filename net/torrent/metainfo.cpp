@@ -293,6 +293,11 @@ std::optional<Metainfo> parse_metainfo(std::string_view torrent, std::string* wh
         m.files.push_back(std::move(f));
       }
       m.total_length = at;
+      // One file named as the torrent is a single-file torrent (BEP 52), stored as the name.
+      if (m.files.size() == 1 && m.files[0].path.size() == 1 && m.files[0].path[0] == m.name) {
+        m.single_file = true;
+        m.files[0].path.clear();
+      }
       if (std::all_of(files.begin(), files.end(), [](const TreeFile& f) { return f.length == 0; }))
         return fail("the torrent holds no data (total length 0)");
     } else {
