@@ -14,6 +14,7 @@
 #include <set>
 #include <tuple>
 
+#include "hashforge/engine.hpp"
 #include "net/torrent/create.hpp"
 #include "net/torrent/data_reader.hpp"
 #include "net/torrent/verify.hpp"
@@ -316,6 +317,28 @@ TEST(PieceCheck, CreatorRefusesWhatCannotBeShared) {
   o.piece_length = 30000;
   EXPECT_THROW(create_torrent(dir.path() + "/ok", o), std::runtime_error);
   EXPECT_THROW(create_torrent(dir.path() + "/nope", {}), std::runtime_error);
+}
+
+// Every CPU backend (and the OpenCL device PoCL gives, where there is one) hashes the same
+// torrent: the multi-buffer lanes, the SHA extensions and the scalar reference agree.
+TEST(PieceCheck, EveryBackendMakesTheSameTorrent) {
+  TempDir dir;
+  const Content c = sample(32768);
+  for (const auto& [rel, data] : c.files) dir.write("share/" + rel, data);
+  CreateOptions o = opts(TorrentFormat::hybrid, 32768, true);
+  o.pass.backend = "scalar";
+  const CreateResult ref = create_torrent(dir.path() + "/share", o);
+  check_against_openssl(ref.meta, c);
+  std::size_t tried = 0;
+  for (const BackendStatus& b : Engine::instance().backends()) {
+    if (!b.usable() || b.device || !b.supports(Op::hash_sha1) || !b.supports(Op::hash_sha256)) continue;
+    o.pass.backend = b.name;
+    const CreateResult r = create_torrent(dir.path() + "/share", o);
+    EXPECT_EQ(r.torrent, ref.torrent) << b.name;
+    EXPECT_EQ(r.stats.backend_v1, b.name);
+    ++tried;
+  }
+  EXPECT_GE(tried, 1u);
 }
 
 TEST(PieceCheck, DefaultPieceLengthLikeCommonClients) {
