@@ -44,11 +44,13 @@ BatchStats run_hash_batch(Engine::Impl& eng, Algo algo, MessageSource& src, cons
   st.threads = be.is_device() ? 1 : opt.threads ? opt.threads : default_threads();
   if (st.threads > kMaxThreads) throw JobError("at most " + std::to_string(kMaxThreads) + " threads");
   const std::size_t half_budget = std::max<std::size_t>(opt.memory_budget / 2, 1);
-  // Enough messages per group to fill every lane several times over; small groups for big
-  // messages so several threads share the work.
+  // Groups of about group_bytes, so several threads share the work.
   // A device wants far more messages at once (tens of thousands of work-items): its groups
   // take half of what may be in flight, so one is read while the other is hashed.
-  const std::size_t group_min_msgs = std::size_t(be.lanes()) * 2;
+  // A group holds whole rounds of lanes: equal-size messages (torrent pieces) then fill
+  // every lane to the end, where a group of 25 would leave 7 of 16 lanes idle in its
+  // second round.
+  const std::size_t lanes = std::max<std::size_t>(be.lanes(), 1);
   const std::size_t group_bytes =
       be.is_device() ? half_budget / 2 + 1 : std::min<std::size_t>(half_budget / (st.threads * 2 + 1) + 1, 32u << 20);
   const std::size_t group_max_msgs = be.is_device() ? std::size_t(1) << 20 : 16384;
@@ -191,7 +193,7 @@ BatchStats run_hash_batch(Engine::Impl& eng, Algo algo, MessageSource& src, cons
       bool full;
       {
         std::lock_guard lk(mu);
-        full = (g->views.size() >= group_min_msgs && gbytes >= group_bytes) || g->views.size() >= group_max_msgs ||
+        full = (g->views.size() % lanes == 0 && gbytes >= group_bytes) || g->views.size() >= group_max_msgs ||
                owned_in_flight + g->owned >= half_budget;
       }
       if (full) {

@@ -170,8 +170,18 @@ class PassRunner {
     if (plan_.v2 && (P < kBlockSize || (P & (P - 1)) != 0))
       throw std::runtime_error("a v2 piece length must be a power of two of at least 16 KiB");
     const std::uint64_t total = reader_.total();
-    const std::uint64_t chunk = std::max<std::uint64_t>(P, opt_.chunk_bytes / P * P);
+    std::uint64_t chunk = std::max<std::uint64_t>(P, opt_.chunk_bytes / P * P);
     const unsigned threads = opt_.threads ? opt_.threads : std::max(1u, std::thread::hardware_concurrency());
+    if (plan_.v1 && opt_.use_mmap && opt_.rate_limit == 0) {
+      // Each SHA-1 piece is one lane's work: big pieces need a chunk of lanes x threads of
+      // them, or most lanes idle. Mapped chunks cost address space, not memory, so they may
+      // grow (to 512 MiB) where a copied one could not.
+      std::uint64_t lanes = 1;
+      if (Result<std::string> name = eng_.choose(Op::hash_sha1, opt_.backend))
+        if (auto b = eng_.backend(*name)) lanes = std::max(1u, b->lanes);
+      const std::uint64_t cap = std::max<std::uint64_t>(P, (std::uint64_t{512} << 20) / P * P);
+      chunk = std::max(chunk, std::min(cap, P * lanes * threads));
+    }
     bopt_.backend = opt_.backend;
     bopt_.threads = opt_.threads;
     // Groups of about chunk / (2 * threads) bytes: two for each thread in every chunk.
