@@ -7,6 +7,7 @@
 #include <openssl/sha.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include <tuple>
 
 #include "hashforge/engine.hpp"
+#include "net/torrent/bencode.hpp"
 #include "net/torrent/create.hpp"
 #include "net/torrent/data_reader.hpp"
 #include "net/torrent/verify.hpp"
@@ -339,6 +341,41 @@ TEST(PieceCheck, EveryBackendMakesTheSameTorrent) {
     ++tried;
   }
   EXPECT_GE(tried, 1u);
+}
+
+// A v2 torrent without its piece layers (as a client holds one fetched by magnet link) is
+// checked file by file against the roots.
+TEST(PieceCheck, WithoutPieceLayersFilesAreCheckedAgainstTheirRoots) {
+  TempDir dir;
+  const std::size_t piece = 32768;
+  const Content c = sample(piece);
+  for (const auto& [rel, data] : c.files) dir.write("share/" + rel, data);
+  const CreateResult r = create_torrent(dir.path() + "/share", opts(TorrentFormat::v2, piece, true));
+  DecodeResult d = bdecode(r.torrent);
+  ASSERT_TRUE(d.value);
+  auto& top = d.value->entries();
+  const auto before = top.size();
+  top.erase(std::remove_if(top.begin(), top.end(), [](const BValue::Entry& e) { return e.first == "piece layers"; }),
+            top.end());
+  ASSERT_EQ(top.size(), before - 1);
+  std::string why;
+  const auto bare = parse_metainfo(bencode(*d.value), &why);
+  ASSERT_TRUE(bare) << why;
+  EXPECT_FALSE(bare->has_piece_layers);
+  EXPECT_EQ(bare->info_hash_v2, r.meta.info_hash_v2);  // the layers are outside the info dictionary
+  const VerifyReport ok = verify_data(*bare, dir.path() + "/share", {});
+  EXPECT_TRUE(ok.ok());
+  EXPECT_EQ(ok.v2_pieces, 0u);
+  EXPECT_EQ(ok.v2_roots, 5u);  // every file but the empty one
+  {
+    std::fstream f(dir.path() + "/share/c", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(piece + 3);
+    f.put('\x7f');
+  }
+  const VerifyReport bad = verify_data(*bare, dir.path() + "/share", {});
+  ASSERT_EQ(bad.bad.size(), 1u);
+  EXPECT_TRUE(bad.bad[0].whole_file);
+  EXPECT_EQ(bare->files[bad.bad[0].file].path.back(), "c");
 }
 
 TEST(PieceCheck, DefaultPieceLengthLikeCommonClients) {
