@@ -16,6 +16,7 @@ void add_bench(CLI::App& app, Runner& run);
 void add_coordinator(CLI::App& app, Runner& run);
 void add_worker(CLI::App& app, Runner& run);
 void add_node(CLI::App& app, Runner& run);
+void add_tracker(CLI::App& app, Runner& run);
 void add_torrent(CLI::App& app, Runner& run);
 
 }  // namespace hf::cli

@@ -17,13 +17,14 @@ int main(int argc, char** argv) {
   hf::cli::add_coordinator(app, run);
   hf::cli::add_worker(app, run);
   hf::cli::add_node(app, run);
+  hf::cli::add_tracker(app, run);
   hf::cli::add_torrent(app, run);
   if (argc > 1 && argv[1][0] != '-') {
     try {
       app.get_subcommand(argv[1]);
     } catch (const CLI::Error&) {
       std::fprintf(stderr,
-                   "hashforge: unknown command '%s' (commands: backends, hash, search, bench, coordinator, worker, node, torrent)\n",
+                   "hashforge: unknown command '%s' (commands: backends, hash, search, bench, coordinator, worker, node, torrent, tracker)\n",
                    argv[1]);
       return hf::cli::kExitUsage;
     }
