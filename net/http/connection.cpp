@@ -1,5 +1,7 @@
 // One HTTP connection: a coroutine that reads, parses, routes and answers requests in order,
 // written once over the stream type so plain TCP and TLS share every line of it.
+#include <sys/ioctl.h>
+
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -31,11 +33,6 @@ constexpr std::size_t kLingerMaxBytes = 1024 * 1024;  // drained at most before 
 template <class S>
 constexpr bool kIsTls = std::is_same_v<S, ssl::stream<tcp::socket>>;
 
-std::string peer_text(const tcp::socket& s) {
-  error_code ec;
-  const auto ep = s.remote_endpoint(ec);
-  return ec ? std::string(1, '?') : endpoint_text(ep);
-}
 
 // Bytes waiting for the peer. Heads and small bodies are copied into one string so a burst
 // of pipelined replies leaves in one send; large bodies are referenced (static) or moved in,
@@ -128,8 +125,14 @@ std::vector<asio::const_buffer> after(const std::vector<asio::const_buffer>& all
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(std::shared_ptr<ServerCore> core, Worker& w, tcp::socket s)
-      : core_(std::move(core)), w_(w), set_(core_->settings), sock_(std::move(s)), timer_(w.io), reader_(set_.limits) {}
+  Connection(std::shared_ptr<ServerCore> core, Worker& w, tcp::socket s, const tcp::endpoint& peer)
+      : core_(std::move(core)),
+        w_(w),
+        set_(core_->settings),
+        sock_(std::move(s)),
+        timer_(w.io),
+        reader_(set_.limits),
+        peer_(endpoint_text(peer)) {}
 
   awaitable<void> run();
   // Graceful stop: a connection waiting for its next request (or still shaking hands) goes
@@ -189,6 +192,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   clock_type::time_point request_started_{};
   Phase phase_ = Phase::handshake;
   bool closed_ = false, timed_out_ = false, closing_ = false;
+  bool clean_close_ = false;  // closing after a whole request whose client asked for it
+  bool plain_close_ = false;  // nothing to drain or wake: close() without shutdown()
   RequestReader reader_;
   std::vector<char> in_;
   std::size_t in_begin_ = 0, in_end_ = 0;  // unparsed bytes are in_[in_begin_, in_end_)
@@ -202,7 +207,7 @@ void Connection::close_now() {
   if (closed_) return;
   closed_ = true;
   error_code ec;
-  lowest().shutdown(tcp::socket::shutdown_both, ec);
+  if (!plain_close_) lowest().shutdown(tcp::socket::shutdown_both, ec);
   lowest().close(ec);
   timer_.cancel();
 }
@@ -210,7 +215,6 @@ void Connection::close_now() {
 awaitable<void> Connection::run() {
   auto self = shared_from_this();
   self_ = w_.conns.insert(w_.conns.end(), this);
-  peer_ = peer_text(sock_);
   error_code ec;
   sock_.set_option(tcp::no_delay(true), ec);  // replies are whole messages: send them now
   if (set_.send_buffer_bytes > 0)
@@ -273,6 +277,7 @@ awaitable<Response> Connection::wait_deferred(std::shared_ptr<Deferred> d) {
 void Connection::reply_error(int status, const std::string& reason) {
   queue(Response::text(status, reason), false, false, false);
   closing_ = true;
+  clean_close_ = false;  // the client may still be sending: linger
 }
 
 template <class S>
@@ -316,7 +321,7 @@ awaitable<void> Connection::serve(S& stream) {
       queue(std::move(res), req.method == "HEAD", keep, req.version == 10);
       reader_.reset();
       request_clock = false;
-      if (!keep) closing_ = true;
+      if (!keep) closing_ = clean_close_ = true;
       // Over the cap: send before parsing more, so a client pipelining requests it never
       // reads the answers to cannot make us queue without end.
       if (!closing_ && out_.bytes() >= set_.max_queued_bytes && !co_await flush(stream)) co_return;
@@ -393,6 +398,16 @@ awaitable<void> Connection::linger() {
   // closing with unread input would reset the connection and could destroy the reply.
   phase_ = Phase::lingering;
   error_code ec;
+  // After a whole request whose client asked to close, with nothing more read or waiting in
+  // the kernel, there is nothing to drain: close now, as nginx does. (Lingering would cost a
+  // wakeup per connection, which is most of the work of a close-per-request client.)
+  if (clean_close_ && in_begin_ == in_end_) {
+    int waiting = 0;
+    if (::ioctl(lowest().native_handle(), FIONREAD, &waiting) == 0 && waiting == 0) {
+      plain_close_ = true;  // close() alone sends the FIN after the reply
+      co_return;
+    }
+  }
   lowest().shutdown(tcp::socket::shutdown_send, ec);
   if (ec || closed_) co_return;
   set_deadline(clock_type::now() + set_.linger_timeout);
@@ -405,8 +420,8 @@ awaitable<void> Connection::linger() {
   }
 }
 
-void start_connection(std::shared_ptr<ServerCore> core, Worker& w, tcp::socket sock) {
-  auto c = std::make_shared<Connection>(std::move(core), w, std::move(sock));
+void start_connection(std::shared_ptr<ServerCore> core, Worker& w, tcp::socket sock, const tcp::endpoint& peer) {
+  auto c = std::make_shared<Connection>(std::move(core), w, std::move(sock), peer);
   asio::co_spawn(
       w.io, [c]() -> awaitable<void> { co_await c->run(); }, asio::detached);
 }

@@ -1,5 +1,7 @@
 #include "net/http/server.hpp"
 
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <stdexcept>
 
@@ -60,13 +62,17 @@ bool out_of_resources(const error_code& ec) {
   return v == EMFILE || v == ENFILE || v == ENOBUFS || v == ENOMEM;
 }
 
-asio::awaitable<void> accept_loop(std::shared_ptr<ServerCore> core, std::shared_ptr<tcp::acceptor> acc) {
+// Accepts for `acc`: onto `own` when each worker has an acceptor of its own (the kernel
+// spreads connections over them: no hand-off between threads), else round robin.
+asio::awaitable<void> accept_loop(std::shared_ptr<ServerCore> core, std::shared_ptr<tcp::acceptor> acc,
+                                  Worker* own) {
   const Settings& set = core->settings;
   auto backoff = set.accept_backoff;
   asio::steady_timer pause(acc->get_executor());
   while (!core->stopping.load()) {
-    Worker& w = core->pick_worker();
-    auto [ec, accepted] = co_await acc->async_accept(w.io, asio::as_tuple(asio::use_awaitable));
+    Worker& w = own ? *own : core->pick_worker();
+    tcp::endpoint peer;
+    auto [ec, accepted] = co_await acc->async_accept(w.io, peer, asio::as_tuple(asio::use_awaitable));
     if (ec) {
       if (ec == asio::error::operation_aborted || !acc->is_open() || core->stopping.load()) break;
       if (out_of_resources(ec)) {
@@ -86,7 +92,22 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ServerCore> core, std::shared_
       refuse(sock, core->tls.has_value());
       continue;
     }
-    start_connection(core, w, std::move(sock));
+    start_connection(core, w, std::move(sock), peer);
+    // Take whatever else the backlog holds without another trip through the reactor: a
+    // burst of new connections (clients that connect per request) costs one wakeup.
+    for (int more = 0; more < 64 && !core->stopping.load(); ++more) {
+      Worker& w2 = own ? *own : core->pick_worker();
+      error_code aec;
+      tcp::socket next(w2.io);
+      acc->accept(next, peer, aec);
+      if (aec) break;  // would_block (the acceptor is non-blocking), or an error the async path will see
+      if (core->active.fetch_add(1, std::memory_order_relaxed) >= set.max_connections) {
+        core->active.fetch_sub(1, std::memory_order_relaxed);
+        refuse(next, core->tls.has_value());
+        continue;
+      }
+      start_connection(core, w2, std::move(next), peer);
+    }
   }
 }
 
@@ -165,21 +186,52 @@ Server::~Server() {
 }
 
 std::string Server::listen(const std::string& where) {
-  const tcp::endpoint ep = parse_endpoint(where);
-  Worker& home = *core_->workers.front();
-  auto acc = std::make_shared<tcp::acceptor>(home.io);
-  error_code ec;
-  acc->open(ep.protocol(), ec);
-  if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acc->bind(ep, ec);
-  if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
-  const std::string bound = endpoint_text(acc->local_endpoint());
-  {
-    std::lock_guard lock(core_->acceptors_mu);
-    core_->acceptors.push_back(acc);
+  tcp::endpoint ep = parse_endpoint(where);
+  // With several threads, one acceptor each on the same port (SO_REUSEPORT): a thread serves
+  // the connections it accepted, with no wakeup of another thread per connection, which is
+  // most of what a client that connects per request costs.
+  const std::size_t n = core_->workers.size();
+  std::string bound;
+  if (n > 1) {
+    // SO_REUSEPORT would also let a second server of ours bind a port this one holds and
+    // silently take half its connections. A plain bind first: it fails if the port is
+    // taken, and for port 0 it picks the port the group then shares.
+    tcp::acceptor probe(core_->workers.front()->io);
+    error_code ec;
+    probe.open(ep.protocol(), ec);
+    if (!ec) probe.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) probe.bind(ep, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+    ep = probe.local_endpoint();
   }
-  asio::co_spawn(home.io, accept_loop(core_, acc), asio::detached);
+  for (std::size_t i = 0; i < n; ++i) {
+    Worker& w = *core_->workers[i];
+    auto acc = std::make_shared<tcp::acceptor>(w.io);
+    error_code ec;
+    acc->open(ep.protocol(), ec);
+    if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && n > 1) {
+      const int one = 1;
+      if (::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        ec = error_code(errno, boost::system::system_category());
+    }
+    if (!ec) acc->bind(ep, ec);
+    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      // The acceptors opened so far stay in core_->acceptors and close with the server.
+      throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+    }
+    if (i == 0) {
+      ep = acc->local_endpoint();  // port 0: the others share the port the first one got
+      bound = endpoint_text(ep);
+    }
+    {
+      std::lock_guard lock(core_->acceptors_mu);
+      core_->acceptors.push_back(acc);
+    }
+    acc->non_blocking(true, ec);  // accept_loop drains the backlog with plain accepts
+    asio::co_spawn(w.io, accept_loop(core_, acc, n > 1 ? &w : nullptr), asio::detached);
+  }
   return (core_->tls ? "https://" : "http://") + bound;
 }
 

@@ -71,7 +71,8 @@ inline std::string endpoint_text(const tcp::endpoint& ep) {
 
 // Runs one accepted connection on w's thread until it ends (takes over the count in
 // core->active, which the caller has already raised).
-void start_connection(std::shared_ptr<ServerCore> core, Worker& w, tcp::socket sock);
+// `peer` as accept() gave it (no getpeername per connection).
+void start_connection(std::shared_ptr<ServerCore> core, Worker& w, tcp::socket sock, const tcp::endpoint& peer);
 // On w's thread: closes w's idle connections and marks the others to close after their
 // current request.
 void stop_connections(Worker& w);
