@@ -1,5 +1,7 @@
 #include "net/node/block.hpp"
 
+#include <algorithm>
+
 #include "hashforge/engine.hpp"
 #include "hashforge/hex.hpp"
 
@@ -51,7 +53,102 @@ class SeedJsonScheme final : public BlockScheme {
   static std::string text(const Block& b, std::uint64_t nonce) { return prefix(b) + std::to_string(nonce) + suffix(b); }
 };
 
+using Hash32 = std::array<std::uint8_t, 32>;
+
+Hash32 sha256d(ByteView v) {
+  const Digest d = Engine::instance().digest(Algo::sha256d, v);
+  Hash32 h{};
+  std::copy_n(d.bytes.begin(), 32, h.begin());
+  return h;
+}
+
+void put_u32le(Bytes* out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+// 64 hex digits to bytes; zeros when malformed (check_fields refuses such blocks first).
+Hash32 hex32(const std::string& hex) {
+  Hash32 h{};
+  if (auto b = from_hex(hex); b && b->size() == 32) std::copy(b->begin(), b->end(), h.begin());
+  return h;
+}
+
+class HeaderScheme final : public BlockScheme {
+ public:
+  std::string name() const override { return "header-sha256d"; }
+
+  std::string hash_hex(const Block& b) const override {
+    Hash32 h = sha256d(block_header(b));
+    std::reverse(h.begin(), h.end());  // shown as Bitcoin shows block hashes
+    return to_hex(h);
+  }
+
+  SearchTemplate search_template(const Block& b) const override {
+    SearchTemplate t;
+    t.message = block_header(b);
+    t.field.offset = 76;
+    t.field.encoding = Encoding::u32le;
+    t.algo = Algo::sha256d;
+    t.order = ByteOrder::bitcoin;
+    return t;
+  }
+
+  std::size_t hashed_size(const Block& b) const override {
+    return 80 + dump_python(b.transactions, {.sort_keys = true}).size();
+  }
+
+  std::string check_fields(const Block& b) const override {
+    if (!is_hash_hex(b.previous_hash)) return "previous_hash must be 64 lowercase hex digits";
+    if (!is_hash_hex(b.state_root)) return "state_root must be 64 lowercase hex digits";
+    const auto t = b.timestamp.is_int() ? b.timestamp.as_int64() : std::nullopt;
+    if (!t || *t < 0 || *t > 0xffffffffLL) return "timestamp must be whole seconds that fit 32 bits";
+    if (b.nonce > 0xffffffffULL) return "nonce must fit 32 bits";
+    if (b.bits == 0) return "bits (the compact target) missing";
+    return {};
+  }
+
+  bool bounded_nonce() const override { return true; }
+};
+
 }  // namespace
+
+std::array<std::uint8_t, 32> transactions_root(const Json& transactions) {
+  std::vector<Hash32> level;
+  for (const Json& tx : transactions.items()) level.push_back(hex32(txid_of(tx)));
+  if (level.empty()) return Hash32{};
+  Bytes pair(64);
+  while (level.size() > 1) {
+    std::vector<Hash32> up;
+    for (std::size_t i = 0; i + 1 < level.size(); i += 2) {
+      std::copy(level[i].begin(), level[i].end(), pair.begin());
+      std::copy(level[i + 1].begin(), level[i + 1].end(), pair.begin() + 32);
+      up.push_back(sha256d(pair));
+    }
+    if (level.size() % 2) up.push_back(level.back());
+    level = std::move(up);
+  }
+  return level[0];
+}
+
+Bytes block_header(const Block& b) {
+  Bytes h;
+  h.reserve(80);
+  put_u32le(&h, 1);
+  Hash32 prev = hex32(b.previous_hash);
+  std::reverse(prev.begin(), prev.end());
+  h.insert(h.end(), prev.begin(), prev.end());
+  Bytes roots(64);
+  const Hash32 txr = transactions_root(b.transactions), str = hex32(b.state_root);
+  std::copy(txr.begin(), txr.end(), roots.begin());
+  std::copy(str.begin(), str.end(), roots.begin() + 32);
+  const Hash32 commit = sha256d(roots);
+  h.insert(h.end(), commit.begin(), commit.end());
+  const auto t = b.timestamp.is_int() ? b.timestamp.as_int64() : std::nullopt;
+  put_u32le(&h, static_cast<std::uint32_t>(t.value_or(0)));
+  put_u32le(&h, b.bits);
+  put_u32le(&h, static_cast<std::uint32_t>(b.nonce));
+  return h;
+}
 
 bool is_hash_hex(std::string_view s) {
   if (s.size() != 64) return false;
@@ -69,6 +166,10 @@ Json block_to_json(const Block& b, bool with_hash) {
   m.emplace_back("previous_hash", Json::string(b.previous_hash));
   m.emplace_back("nonce", Json::big_integer(std::to_string(b.nonce)));
   if (with_hash) m.emplace_back("hash", Json::string(b.hash));
+  if (!b.state_root.empty() || b.bits != 0) {
+    m.emplace_back("state_root", Json::string(b.state_root));
+    m.emplace_back("bits", Json::integer(b.bits));
+  }
   return Json::object(std::move(m));
 }
 
@@ -110,6 +211,16 @@ std::optional<Block> block_from_json(const Json& j, std::string* why, bool requi
   if (!nv || *nv < 0) return fail("\"nonce\" must be a non-negative integer below 2^63");
   b.nonce = static_cast<std::uint64_t>(*nv);
 
+  if (const Json* sr = j.find("state_root")) {
+    if (!sr->is_string() || !is_hash_hex(sr->as_string())) return fail("\"state_root\" must be 64 lowercase hex digits");
+    b.state_root = sr->as_string();
+  }
+  if (const Json* bits = j.find("bits")) {
+    auto bv = bits->is_int() ? bits->as_int64() : std::nullopt;
+    if (!bv || *bv <= 0 || *bv > 0xffffffffLL) return fail("\"bits\" must be a compact target (1 to 2^32 - 1)");
+    b.bits = static_cast<std::uint32_t>(*bv);
+  }
+
   const Json* hash = j.find("hash");
   if (hash) {
     if (!hash->is_string() || !is_hash_hex(hash->as_string())) return fail("\"hash\" must be 64 lowercase hex digits");
@@ -133,7 +244,8 @@ std::string check_transaction_shape(const Json& tx) {
 
 std::unique_ptr<BlockScheme> make_scheme(std::string_view name, std::string* why) {
   if (name == "seed-json") return std::make_unique<SeedJsonScheme>();
-  *why = "unknown block scheme \"" + std::string(name) + "\" (known: seed-json)";
+  if (name == "header-sha256d") return std::make_unique<HeaderScheme>();
+  *why = "unknown block scheme \"" + std::string(name) + "\" (known: seed-json, header-sha256d)";
   return nullptr;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hashforge/nonce.hpp"
+#include "hashforge/target.hpp"
 #include "hashforge/types.hpp"
 #include "net/node/json.hpp"
 
@@ -32,6 +33,10 @@ struct Block {
   std::string previous_hash;
   std::uint64_t nonce = 0;
   std::string hash;  // 64 lowercase hex digits
+  // Header schemes only (empty / 0 under the seed's scheme, and then not in the JSON): the
+  // state root the block commits to (64 hex digits) and its target in Bitcoin's compact form.
+  std::string state_root;
+  std::uint32_t bits = 0;
 
   double time() const { return timestamp.as_double(); }
 };
@@ -55,6 +60,8 @@ std::string check_transaction_shape(const Json& tx);
 struct SearchTemplate {
   Bytes message;     // for varying-width decimal: the text without the nonce
   NonceField field;  // where and how the nonce is written
+  Algo algo = Algo::sha256;
+  ByteOrder order = ByteOrder::digest;  // how the digest is read as a number against the target
 };
 
 class BlockScheme {
@@ -67,10 +74,26 @@ class BlockScheme {
   virtual SearchTemplate search_template(const Block& b) const = 0;
   // Size of what is hashed, for the block size limit.
   virtual std::size_t hashed_size(const Block& b) const = 0;
+  // Rules of the scheme's own fields: empty, or why the block is invalid.
+  virtual std::string check_fields(const Block&) const { return {}; }
+  // Whether nonces run out (a 32-bit header field): the miner then moves the time on.
+  virtual bool bounded_nonce() const { return false; }
 };
 
 // "seed-json": SHA-256 of json.dumps(five fields, sort_keys=True), digest read big-endian.
+// "header-sha256d": the double SHA-256 of an 80-byte header laid out as Bitcoin's (version 1,
+// previous hash, commitment, time, bits, nonce; little-endian integers, hashes in Bitcoin's
+// reversed byte order), where the commitment is SHA-256d(transactions root || state root):
+// every try hashes 80 bytes whatever the block holds, so a full block costs as much to mine
+// as an empty one, and the engine's header scan mines it.
 std::unique_ptr<BlockScheme> make_scheme(std::string_view name, std::string* why);
+
+// The transactions' merkle root: leaves are the txids (SHA-256 of each transaction's sorted
+// JSON), each node SHA-256d(left || right), an odd node at the end of a level moving up
+// unchanged, zeros for no transactions.
+std::array<std::uint8_t, 32> transactions_root(const Json& transactions);
+// The 80-byte header of a block under "header-sha256d" (its nonce from block.nonce).
+Bytes block_header(const Block& b);
 
 bool is_hash_hex(std::string_view s);  // 64 lowercase hex digits
 

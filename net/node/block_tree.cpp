@@ -87,6 +87,7 @@ AddResult BlockTree::check_entry(const Block& b, const AddOptions& opt, const Tr
   }
   if (b.transactions.items().size() > spec_.limits.max_transactions)
     return invalid("more than " + std::to_string(spec_.limits.max_transactions) + " transactions");
+  if (std::string bad = spec_.scheme->check_fields(b); !bad.empty()) return invalid(bad);
   if (opt.check_hash) {
     if (spec_.scheme->hashed_size(b) > spec_.limits.max_block_bytes)
       return invalid("block larger than " + std::to_string(spec_.limits.max_block_bytes) + " bytes");

@@ -103,18 +103,27 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
     if (bytes + 4096 > spec.limits.max_block_bytes) break;
     b.transactions.push(p.tx);
   }
-  // A float like the seed's time.time(), after the parent's (and so after the median).
-  b.timestamp = Json::real(std::max(now_seconds(), parent.block.time() + 0.001));
+  const bool header = spec.scheme->bounded_nonce();
+  if (header) {
+    // Whole seconds in a 32-bit header field, after the parent's; the ledger's state root
+    // is the parent's until blocks carry operations that change it.
+    b.timestamp = Json::integer(static_cast<std::int64_t>(std::max(now_seconds(), parent.block.time() + 1)));
+    b.state_root = parent.block.state_root.empty() ? std::string(64, '0') : parent.block.state_root;
+    b.bits = compact_of(spec.target);
+  } else {
+    // A float like the seed's time.time(), after the parent's (and so after the median).
+    b.timestamp = Json::real(std::max(now_seconds(), parent.block.time() + 0.001));
+  }
   std::uint64_t gen = tip_gen_.load();
   cancel_mining_ = false;
   SearchTemplate t = spec.scheme->search_template(b);
   lk.unlock();
 
   SearchJob job;
-  job.algo = Algo::sha256;
+  job.algo = t.algo;
   job.message = std::move(t.message);
   job.nonce = t.field;
-  job.order = ByteOrder::digest;
+  job.order = t.order;
   job.goal = Goal::below_target;
   job.target = spec.target;
   job.max_hits = 1;
@@ -139,7 +148,12 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
   // Rounds of 2^32 nonces: a block is found long before the first ends at any sane target.
   constexpr std::uint64_t kRound = 1ull << 32;
   for (std::uint64_t first = 0; !found && !cancel_mining_ && first < (1ull << 62); first += kRound) {
-    job.range = {first, kRound};
+    if (header && first > 0) {
+      // A 32-bit nonce field is used up: move the time on a second and start again.
+      b.timestamp = Json::integer(b.timestamp.as_int64().value_or(0) + 1);
+      job.message = spec.scheme->search_template(b).message;
+    }
+    job.range = {header ? 0 : first, kRound};
     auto res = Engine::instance().search(job, opt);
     if (!res) {
       error = res.error();
@@ -167,7 +181,7 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
   if (!found || !hit) return true;  // cancelled: the loop looks again (a new tip, or stopping)
   if (tip_gen_.load() != gen && tree_.tip().block.hash != b.previous_hash) return true;
   b.nonce = hit->nonce;
-  b.hash = hit->digest.hex();
+  b.hash = spec.scheme->hash_hex(b);  // the scheme's own form (header hashes are shown reversed)
   last_nonces_ = nonces;
   last_seconds_ = seconds;
   BlockVerdict v = submit_block_locked(std::move(b), {}, lk);

@@ -1,5 +1,7 @@
 #include "net/node/spec.hpp"
 
+#include <array>
+
 #include "hashforge/engine.hpp"
 #include "hashforge/hex.hpp"
 
@@ -120,6 +122,7 @@ std::optional<ChainSpec> parse_spec(std::string_view text, std::string* why) {
   auto gb = block_from_json(*g, &w, false);
   if (!gb) return fail("\"genesis\": " + w);
   if (gb->index != 0) return fail("\"genesis\": index must be 0");
+  if (std::string bad = s.scheme->check_fields(*gb); !bad.empty()) return fail("\"genesis\": " + bad);
   s.genesis = std::move(*gb);
   if (const Json* nodes = j.find("nodes")) {
     if (!nodes->is_array() || nodes->items().size() > 1000) return fail("\"nodes\" must be an array of at most 1000");
@@ -140,6 +143,25 @@ std::optional<ChainSpec> parse_spec(std::string_view text, std::string* why) {
   if (const Json* h = g->find("hash"); h && h->is_string() && h->as_string() != s.genesis.hash)
     return fail("\"genesis\": its \"hash\" is not the hash of its fields (" + s.genesis.hash + ")");
   return s;
+}
+
+std::uint32_t compact_of(const Key& target) {
+  // The number's bytes, most significant first.
+  std::array<std::uint8_t, 32> b{};
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 4; ++j) b[static_cast<std::size_t>(4 * i + j)] = static_cast<std::uint8_t>(target.w[i] >> (24 - 8 * j));
+  std::size_t first = 0;
+  while (first < 32 && b[first] == 0) ++first;
+  if (first == 32) return 0;
+  std::uint32_t size = static_cast<std::uint32_t>(32 - first);
+  std::uint32_t mant = 0;
+  for (std::size_t k = 0; k < 3; ++k) mant = (mant << 8) | (first + k < 32 ? b[first + k] : 0);
+  // The mantissa's top bit is a sign in the compact form: shift one byte right instead.
+  if (mant & 0x800000u) {
+    mant >>= 8;
+    ++size;
+  }
+  return (size << 24) | mant;
 }
 
 }  // namespace hf::node

@@ -45,6 +45,8 @@ std::optional<ChainSpec> parse_spec(std::string_view text, std::string* why);
 
 // The target of `zeros` leading hex zeros (1..64): 2^(256 - 4 zeros) - 1.
 Key target_of_zeros(int zeros);
+// A target in Bitcoin's compact form (nBits), rounded down to its three-byte mantissa.
+std::uint32_t compact_of(const Key& target);
 // Leading hex zeros of a digest given as hex: does `hash_hex` meet `target`?
 bool meets_target(const std::string& hash_hex, const Key& target);
 

@@ -1,0 +1,99 @@
+"""A node on a network whose chain spec selects the "header-sha256d" block scheme (issue 16):
+blocks it mines carry an 80-byte Bitcoin-layout header (version, previous hash, SHA-256d of the
+transactions root and state root, time, compact target, nonce) mined with the engine's sha256d
+header scan. Every block of /chain is checked here with hashlib, from the header's definition:
+its hash, its proof of work, its transactions root, and that the seed's API still lists the
+transactions."""
+import hashlib
+import json
+import os
+import struct
+import tempfile
+import unittest
+
+from node_harness import HANG_GUARD, fresh_source, get, post_json, start_node
+
+ZERO = "0" * 64
+
+
+def dsha(b):
+    return hashlib.sha256(hashlib.sha256(b).digest()).digest()
+
+
+def tx_root(transactions):
+    level = [hashlib.sha256(json.dumps(t, sort_keys=True).encode()).digest() for t in transactions]
+    if not level:
+        return bytes(32)
+    while len(level) > 1:
+        up = [dsha(level[i] + level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            up.append(level[-1])
+        level = up
+    return level[0]
+
+
+def header_hash(b):
+    commit = dsha(tx_root(b["transactions"]) + bytes.fromhex(b["state_root"]))
+    hdr = (struct.pack("<I", 1) + bytes.fromhex(b["previous_hash"])[::-1] + commit +
+           struct.pack("<III", b["timestamp"], b["bits"], b["nonce"]))
+    assert len(hdr) == 80
+    return dsha(hdr)[::-1].hex()
+
+
+class HeaderChain(unittest.TestCase):
+    def setUp(self):
+        spec = {
+            "name": "auction-test",
+            "scheme": "header-sha256d",
+            "difficulty": 4,
+            "genesis": {"index": 0, "transactions": [], "timestamp": 1700000000, "previous_hash": ZERO,
+                        "nonce": 0, "state_root": ZERO, "bits": 0x1f0fffff},
+        }
+        fd, self.spec_path = tempfile.mkstemp(suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump(spec, f)
+        self.addCleanup(os.remove, self.spec_path)
+        self.node = start_node(self, "--chain-spec", self.spec_path)
+
+    def test_mined_blocks_are_header_hashed(self):
+        url = self.node.url
+        for i in range(3):
+            for k in range(4):
+                r = post_json(url + "new_transaction", {"author": "a%d" % i, "content": "c%d-%d" % (i, k)})
+                self.assertEqual(r.status, 201, r)
+            r = get(url + "mine", timeout=HANG_GUARD)
+            self.assertEqual(r.status, 200, r)
+        chain = json.loads(get(url + "chain").body)["chain"]
+        self.assertEqual(len(chain), 4)
+        for prev, b in zip(chain, chain[1:]):
+            self.assertEqual(b["previous_hash"], prev["hash"])
+            self.assertIsInstance(b["timestamp"], int)
+            self.assertGreater(b["timestamp"], prev["timestamp"])
+            self.assertEqual(b["hash"], header_hash(b), b)
+            self.assertTrue(b["hash"].startswith("0000"), b["hash"])
+            self.assertLess(int(b["hash"], 16), 1 << 240)  # difficulty 4: four leading hex zeros
+            self.assertEqual(b["bits"], 0x1F00FFFF)  # the spec's target in compact form
+            self.assertEqual(len(b["transactions"]), 4)
+            self.assertEqual(b["state_root"], ZERO)
+        # The genesis is hashed the same way.
+        self.assertEqual(chain[0]["hash"], header_hash(chain[0]))
+
+    def test_a_block_with_a_float_time_or_wrong_hash_is_refused(self):
+        url = self.node.url
+        g = json.loads(get(url + "chain").body)["chain"][0]
+        b = {"index": 1, "transactions": [{"author": "x", "content": "y"}], "timestamp": 1700000100.5,
+             "previous_hash": g["hash"], "nonce": 0, "state_root": ZERO, "bits": 0x1f0fffff}
+        b["hash"] = "0" * 64
+        r = post_json(url + "add_block", b)
+        self.assertEqual(r.status, 400, r)
+        self.assertIn(b"timestamp", r.body)
+        # Whole seconds now, but the hash is not the header's (from another address: the
+        # first refusal banned this one).
+        b["timestamp"] = 1700000100
+        r = post_json(url + "add_block", b, source=fresh_source())
+        self.assertEqual(r.status, 400, r)
+        self.assertIn(b"hash", r.body)
+
+
+if __name__ == "__main__":
+    unittest.main()
