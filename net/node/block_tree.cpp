@@ -107,6 +107,14 @@ AddResult BlockTree::check_entry(const Block& b, const AddOptions& opt, const Tr
   if (b.index != p->block.index + 1)
     return invalid("index " + std::to_string(b.index) + " does not follow its previous block's " +
                    std::to_string(p->block.index));
+  if (spec_.scheme->bounded_nonce()) {
+    const std::uint32_t want = expected_bits(p);
+    if (b.bits != want)
+      return invalid("bits " + std::to_string(b.bits) + " where the retarget rule gives " + std::to_string(want));
+    Key t;
+    if (!target_from_compact(b.bits, &t).empty() || !meets_target(b.hash, t))
+      return invalid("the proof of work does not meet the block's target");
+  }
   double t = b.time();
   if (!(t > median_time_past(p))) return invalid("timestamp not after the median of the last 11 blocks");
   if (opt.check_time && t > opt.now + spec_.max_future_seconds) return invalid("timestamp too far in the future");
@@ -194,6 +202,20 @@ std::vector<std::string> BlockTree::locator() const {
   }
   if (out.back() != main_.front()->block.hash) out.push_back(main_.front()->block.hash);
   return out;
+}
+
+std::uint32_t BlockTree::expected_bits(const TreeEntry* parent) const {
+  // The window: from the parent back `window` blocks (fewer near the genesis, whose bits
+  // are the easiest target's whatever it says).
+  const TreeEntry* first = parent;
+  std::uint64_t blocks = 0;
+  while (blocks < spec_.retarget.window && first->parent) {
+    first = first->parent;
+    ++blocks;
+  }
+  const std::uint32_t first_bits = first->parent ? first->block.bits : compact_of(spec_.target);
+  return next_bits(spec_.retarget, spec_.target, first_bits, static_cast<std::int64_t>(first->block.time()),
+                   static_cast<std::int64_t>(parent->block.time()), blocks);
 }
 
 }  // namespace hf::node

@@ -71,6 +71,8 @@ class BlockTree {
   const TreeEntry& tip() const { return *main_.back(); }
   const std::vector<const TreeEntry*>& main_chain() const { return main_; }
   const TreeEntry* find(const std::string& hash) const;
+  // Header schemes: the compact target a child of `parent` must carry (retargeting).
+  std::uint32_t expected_bits(const TreeEntry* parent) const;
   // The height of the followed-chain block holding txid, or -1.
   std::int64_t confirmed_height(const std::string& txid) const;
   std::size_t size() const { return entries_.size(); }

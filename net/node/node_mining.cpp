@@ -109,7 +109,7 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
     // is the parent's until blocks carry operations that change it.
     b.timestamp = Json::integer(static_cast<std::int64_t>(std::max(now_seconds(), parent.block.time() + 1)));
     b.state_root = parent.block.state_root.empty() ? std::string(64, '0') : parent.block.state_root;
-    b.bits = compact_of(spec.target);
+    b.bits = tree_.expected_bits(&parent);
   } else {
     // A float like the seed's time.time(), after the parent's (and so after the median).
     b.timestamp = Json::real(std::max(now_seconds(), parent.block.time() + 0.001));
@@ -126,6 +126,7 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
   job.order = t.order;
   job.goal = Goal::below_target;
   job.target = spec.target;
+  if (header) target_from_compact(b.bits, &job.target);  // the retargeted one
   job.max_hits = 1;
   std::atomic<bool> found{false};
   std::optional<Hit> hit;

@@ -50,6 +50,10 @@ Json ChainSpec::to_json() const {
   else
     m.emplace_back("target", Json::string(target.hex()));
   m.emplace_back("genesis", block_to_json(genesis, false));
+  if (scheme_name != "seed-json") {
+    m.emplace_back("block_interval", Json::real(static_cast<double>(retarget.interval_ms) / 1000));
+    m.emplace_back("retarget_window", Json::integer(retarget.window));
+  }
   if (!nodes.empty()) {
     Json list = Json::array();
     for (const auto& n : nodes) list.push(Json::object({{"name", Json::string(n.name)}, {"key", Json::string(n.key)}}));
@@ -116,6 +120,23 @@ std::optional<ChainSpec> parse_spec(std::string_view text, std::string* why) {
     s.difficulty = -1;
     int z = leading_zero_bits(s.target);
     if (z % 4 == 0 && target_of_zeros(z / 4) == s.target && z > 0) s.difficulty = z / 4;
+  }
+  const Json* bi = j.find("block_interval");
+  const Json* rw = j.find("retarget_window");
+  if (s.scheme_name == "seed-json") {
+    if (bi || rw) return fail("\"block_interval\" and \"retarget_window\" need a header scheme");
+  } else {
+    s.retarget.interval_ms = 1000;
+    if (bi) {
+      if (!bi->is_number() || !(bi->as_double() >= 0 && bi->as_double() <= 86400))
+        return fail("\"block_interval\" must be seconds from 0 (a fixed target) to 86400");
+      s.retarget.interval_ms = static_cast<std::uint64_t>(bi->as_double() * 1000 + 0.5);
+    }
+    if (rw) {
+      auto wv = rw->is_int() ? rw->as_int64() : std::nullopt;
+      if (!wv || *wv < 2 || *wv > 10000) return fail("\"retarget_window\" must be 2..10000 blocks");
+      s.retarget.window = static_cast<std::uint32_t>(*wv);
+    }
   }
   const Json* g = j.find("genesis");
   if (!g) return fail("missing \"genesis\"");

@@ -10,6 +10,7 @@
 #include "hashforge/target.hpp"
 #include "net/node/block.hpp"
 #include "net/node/json.hpp"
+#include "net/node/retarget.hpp"
 
 namespace hf::node {
 
@@ -31,6 +32,10 @@ struct ChainSpec {
   double max_future_seconds = 7200;  // a block's timestamp may lead the node's clock by this
   BlockLimits limits;
   std::vector<NodeKey> nodes;  // empty: no peer links, only the seed's HTTP API
+  // Header schemes: each block's target follows recent block times ("block_interval",
+  // seconds, default 1; 0: a fixed target; "retarget_window", blocks, default 30). `target`
+  // is then the easiest target a block may have.
+  RetargetRule retarget;
 
   // The name of the node holding this key, or nullptr.
   const NodeKey* node_of_key(const std::string& key_hex) const;

@@ -9,6 +9,7 @@
 #include "hashforge/engine.hpp"
 #include "hashforge/hex.hpp"
 #include "net/node/block.hpp"
+#include "net/node/retarget.hpp"
 #include "net/node/spec.hpp"
 
 namespace hf::node {
@@ -140,6 +141,27 @@ TEST(HeaderScheme, CompactTargets) {
   EXPECT_EQ(compact_of(k), 0x1b0404cbu);
   ASSERT_EQ(target_from_compact(0x207fffff, &k), "");  // regtest
   EXPECT_EQ(compact_of(k), 0x207fffffu);
+}
+
+TEST(HeaderScheme, RetargetArithmetic) {
+  const Key easiest = target_of_zeros(4);
+  Key t;
+  ASSERT_EQ(target_from_compact(0x1d00ffff, &t), "");
+  // x1/4, x4, and past the cap.
+  EXPECT_EQ(compact_of(scale_target(t, 1, 4, Key::max())), 0x1c3fffc0u);
+  EXPECT_EQ(compact_of(scale_target(t, 4, 1, Key::max())), 0x1d03fffcu);
+  EXPECT_EQ(scale_target(Key::max(), 3, 1, easiest), easiest);
+  EXPECT_EQ(scale_target(t, 1, 0, easiest), easiest);
+  const RetargetRule rule{1000, 10};
+  // On time: unchanged. Twice as fast: half the target. A year late: at most four times easier
+  // (and never past the easiest).
+  EXPECT_EQ(next_bits(rule, Key::max(), 0x1d00ffff, 0, 10, 10), 0x1d00ffffu);
+  EXPECT_EQ(next_bits(rule, Key::max(), 0x1d00ffff, 0, 5, 10), 0x1c7fff80u);
+  EXPECT_EQ(next_bits(rule, Key::max(), 0x1d00ffff, 0, 31'536'000, 10), 0x1d03fffcu);
+  EXPECT_EQ(next_bits(rule, easiest, 0x1f00ffff, 0, 31'536'000, 10), compact_of(easiest));
+  EXPECT_EQ(next_bits({0, 10}, easiest, 0x1c00ffff, 0, 1, 10), compact_of(easiest));  // no retargeting
+  // Time running backwards counts as the fastest allowed.
+  EXPECT_EQ(next_bits(rule, Key::max(), 0x1d00ffff, 100, 50, 10), 0x1c3fffc0u);
 }
 
 // A real job on the engine: the header scan finds a nonce whose header hash meets the target.

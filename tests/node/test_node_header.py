@@ -40,12 +40,75 @@ def header_hash(b):
     return dsha(hdr)[::-1].hex()
 
 
+def compact_to_target(bits):
+    return (bits & 0x7FFFFF) << (8 * ((bits >> 24) - 3)) if (bits >> 24) >= 3 else (bits & 0x7FFFFF) >> (8 * (3 - (bits >> 24)))
+
+
+def target_to_compact(t):
+    size = (t.bit_length() + 7) // 8
+    mant = t >> (8 * (size - 3)) if size >= 3 else t << (8 * (3 - size))
+    if mant & 0x800000:
+        mant >>= 8
+        size += 1
+    return (size << 24) | mant
+
+
+def write_spec(test, spec):
+    fd, path = tempfile.mkstemp(suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(spec, f)
+    test.addCleanup(os.remove, path)
+    return path
+
+
+GENESIS = {"index": 0, "transactions": [], "timestamp": 1700000000, "previous_hash": ZERO, "nonce": 0,
+           "state_root": ZERO, "bits": 0x1F0FFFFF}
+
+
+class Retargeting(unittest.TestCase):
+    """Every block's bits against the rule computed here: the target at the window's start
+    times the window's actual span over the expected one (clamped to a quarter .. four
+    times), capped at the spec's target."""
+
+    def test_bits_follow_block_times(self):
+        interval, window = 4.0, 3
+        easiest = (1 << 240) - 1  # difficulty 4
+        path = write_spec(self, {"name": "retarget-test", "scheme": "header-sha256d", "difficulty": 4,
+                                 "block_interval": interval, "retarget_window": window, "genesis": GENESIS})
+        node = start_node(self, "--chain-spec", path)
+        for i in range(10):
+            self.assertEqual(post_json(node.url + "new_transaction", {"author": "a", "content": str(i)}).status, 201)
+            self.assertEqual(get(node.url + "mine", timeout=HANG_GUARD).status, 200)
+        chain = json.loads(get(node.url + "chain").body)["chain"]
+        self.assertEqual(len(chain), 11)
+        harder = 0
+        for h in range(1, len(chain)):
+            parent = chain[h - 1]
+            blocks = min(window, h - 1)
+            first = chain[h - 1 - blocks]
+            first_bits = target_to_compact(easiest) if h - 1 - blocks == 0 else first["bits"]
+            if blocks == 0:
+                want = target_to_compact(easiest)
+            else:
+                expected = blocks * int(interval * 1000)
+                actual = min(max((parent["timestamp"] - first["timestamp"]) * 1000, expected // 4), expected * 4)
+                want = target_to_compact(min(compact_to_target(first_bits) * actual // expected, easiest))
+            b = chain[h]
+            self.assertEqual(b["bits"], want, "block %d" % h)
+            self.assertLessEqual(int(b["hash"], 16), compact_to_target(b["bits"]), "block %d" % h)
+            self.assertEqual(b["hash"], header_hash(b))
+            harder += b["bits"] != target_to_compact(easiest)
+        # Blocks came far faster than every 4 s: the target tightened.
+        self.assertGreater(harder, 3)
+
+
 class HeaderChain(unittest.TestCase):
     def setUp(self):
         spec = {
             "name": "auction-test",
             "scheme": "header-sha256d",
             "difficulty": 4,
+            "block_interval": 0,
             "genesis": {"index": 0, "transactions": [], "timestamp": 1700000000, "previous_hash": ZERO,
                         "nonce": 0, "state_root": ZERO, "bits": 0x1f0fffff},
         }
