@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "hashforge/hex.hpp"
+#include "net/http/query.hpp"
 
 namespace hf::torrent {
 
@@ -11,33 +12,8 @@ namespace {
 constexpr std::size_t kMaxUri = 64 * 1024;
 constexpr std::size_t kMaxList = 200;  // trackers, web seeds, peers, so ranges each
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoding as in a query string; false on a broken escape.
-bool decode_component(std::string_view in, std::string* out) {
-  out->clear();
-  out->reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '+') {
-      *out += ' ';
-    } else if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      *out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      *out += c;
-    }
-  }
-  return true;
-}
+// Percent-decoding as in a query string ('+' a space); false on a broken escape.
+bool decode_component(std::string_view in, std::string* out) { return http::percent_decode(in, out, true); }
 
 // Exactly N bytes of hex (either case), through the engine's strict decoder.
 template <std::size_t N>

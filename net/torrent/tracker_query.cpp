@@ -3,16 +3,11 @@
 #include <cstring>
 #include <limits>
 
+#include "net/http/query.hpp"
+
 namespace hf::torrent::tracker {
 
 namespace {
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Calls f(key, value) for every non-empty "key=value" piece, both decoded. False with *why
 // on a bad escape, on more than max_params pieces, or when f returns false (f sets *why).
@@ -64,22 +59,7 @@ bool copy20(const std::string& v, std::array<std::uint8_t, 20>* out) {
 
 }  // namespace
 
-bool decode_component(std::string_view in, std::string* out) {
-  out->clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      const int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      out->push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out->push_back(c == '+' ? ' ' : c);
-    }
-  }
-  return true;
-}
+bool decode_component(std::string_view in, std::string* out) { return http::percent_decode(in, out, true); }
 
 std::optional<AnnounceRequest> parse_announce_query(std::string_view query, std::string* why, const QueryLimits& lim) {
   AnnounceRequest r;
