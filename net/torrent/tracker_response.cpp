@@ -49,14 +49,23 @@ void encode_announce(const AnnounceReply& r, bool compact, bool no_peer_id, std:
   put_int("min interval", r.min_interval, out);
   put_string("peers", out);
   if (compact) {
-    out->append(std::to_string(6 * r.peers4.size()));
+    // Each address goes where its family belongs, whichever list it came in: a length
+    // prefix that miscounted a 16-byte address would corrupt the whole reply.
+    std::size_t n4 = 0, n6 = 0;
+    for (const auto* list : {&r.peers4, &r.peers6})
+      for (const auto& p : *list) (p.addr.v6 ? n6 : n4) += 1;
+    out->append(std::to_string(6 * n4));
     out->push_back(':');
-    for (const auto& p : r.peers4) put_compact(p, out);
-    if (!r.peers6.empty()) {
+    for (const auto* list : {&r.peers4, &r.peers6})
+      for (const auto& p : *list)
+        if (!p.addr.v6) put_compact(p, out);
+    if (n6 > 0) {
       put_string("peers6", out);
-      out->append(std::to_string(18 * r.peers6.size()));
+      out->append(std::to_string(18 * n6));
       out->push_back(':');
-      for (const auto& p : r.peers6) put_compact(p, out);
+      for (const auto* list : {&r.peers4, &r.peers6})
+        for (const auto& p : *list)
+          if (p.addr.v6) put_compact(p, out);
     }
   } else {
     out->push_back('l');
