@@ -29,18 +29,6 @@ http::Response failure(TrackerState& st, std::string_view reason) {
   return r;
 }
 
-// The raw query string: info_hash bytes are decoded by the tracker's own parser, which
-// keeps every %XX byte (the server's decoded copy would do too; this keeps one decoder for
-// HTTP, the fuzz target and the tests).
-std::string_view raw_query(const http::Request& req) {
-  std::string_view t = req.target;
-  const std::size_t q = t.find('?');
-  if (q == std::string_view::npos) return {};
-  t = t.substr(q + 1);
-  if (const std::size_t hash = t.find('#'); hash != std::string_view::npos) t = t.substr(0, hash);
-  return t;
-}
-
 // The client's address, or a failure reason when the request did not come over a socket
 // or the limiter says no.
 std::optional<PeerAddr> client_of(TrackerState& st, const http::Request& req, std::string* why) {
@@ -61,7 +49,7 @@ http::Response announce(TrackerState& st, const http::Request& req) {
   std::string why;
   auto from = client_of(st, req, &why);
   if (!from) return failure(st, why);
-  auto a = parse_announce_query(raw_query(req), &why);
+  auto a = parse_announce_params(req.query, &why);  // decoded once, by the server
   if (!a) return failure(st, why);
   PeerAddr peer = *from;
   if (a->ip && (st.cfg.trust_ip_param || is_loopback(*from))) peer = *a->ip;
@@ -80,7 +68,7 @@ http::Response scrape(TrackerState& st, const http::Request& req) {
   std::string why;
   if (!client_of(st, req, &why)) return failure(st, why);
   QueryLimits lim;
-  auto hashes = parse_scrape_query(raw_query(req), &why, lim);
+  auto hashes = parse_scrape_params(req.query, &why, lim);
   if (!hashes) return failure(st, why);
   std::vector<std::pair<InfoHash, SwarmCounts>> files;
   files.reserve(hashes->size());

@@ -9,33 +9,25 @@ namespace hf::torrent::tracker {
 
 namespace {
 
-// Calls f(key, value) for every non-empty "key=value" piece, both decoded. False with *why
-// on a bad escape, on more than max_params pieces, or when f returns false (f sets *why).
+// Calls f(key, value) for every parameter, already decoded. False with *why on more than
+// max_params of them, or when f returns false (f sets *why).
 template <class F>
-bool for_each_param(std::string_view query, std::size_t max_params, std::string* why, F&& f) {
-  std::size_t count = 0;
-  std::string key, value;
-  std::size_t pos = 0;
-  while (pos <= query.size()) {
-    std::size_t amp = query.find('&', pos);
-    if (amp == std::string_view::npos) amp = query.size();
-    const std::string_view piece = query.substr(pos, amp - pos);
-    pos = amp + 1;
-    if (piece.empty()) continue;
-    if (++count > max_params) {
-      *why = "too many query parameters (at most " + std::to_string(max_params) + ")";
-      return false;
-    }
-    const std::size_t eq = piece.find('=');
-    const std::string_view raw_key = piece.substr(0, eq);
-    const std::string_view raw_value = eq == std::string_view::npos ? std::string_view() : piece.substr(eq + 1);
-    if (!decode_component(raw_key, &key) || !decode_component(raw_value, &value)) {
-      *why = "bad percent-encoding in the query string";
-      return false;
-    }
-    if (!f(key, value)) return false;
+bool for_each_param(const http::Params& params, std::size_t max_params, std::string* why, F&& f) {
+  if (params.size() > max_params) {
+    *why = "too many query parameters (at most " + std::to_string(max_params) + ")";
+    return false;
   }
+  for (const auto& [k, v] : params)
+    if (!f(k, v)) return false;
   return true;
+}
+
+// The query string split and decoded by net/http's parser (the one the server runs).
+bool split_query(std::string_view query, std::size_t max_params, http::Params* out, std::string* why) {
+  if (http::parse_query(query, out, max_params + 1)) return true;
+  *why = out->size() > max_params ? "too many query parameters (at most " + std::to_string(max_params) + ")"
+                                  : "bad percent-encoding in the query string";
+  return false;
 }
 
 bool parse_u64(std::string_view s, std::uint64_t max, std::uint64_t* out) {
@@ -59,9 +51,13 @@ bool copy20(const std::string& v, std::array<std::uint8_t, 20>* out) {
 
 }  // namespace
 
-bool decode_component(std::string_view in, std::string* out) { return http::percent_decode(in, out, true); }
-
 std::optional<AnnounceRequest> parse_announce_query(std::string_view query, std::string* why, const QueryLimits& lim) {
+  http::Params params;
+  if (!split_query(query, lim.max_params, &params, why)) return std::nullopt;
+  return parse_announce_params(params, why, lim);
+}
+
+std::optional<AnnounceRequest> parse_announce_params(const http::Params& query, std::string* why, const QueryLimits& lim) {
   AnnounceRequest r;
   bool have_hash = false, have_id = false, have_port = false, have_left = false;
   bool have_up = false, have_down = false, have_event = false, have_numwant = false;
@@ -163,6 +159,13 @@ std::optional<AnnounceRequest> parse_announce_query(std::string_view query, std:
 
 std::optional<std::vector<InfoHash>> parse_scrape_query(std::string_view query, std::string* why,
                                                         const QueryLimits& lim) {
+  http::Params params;
+  if (!split_query(query, lim.max_scrape_hashes + 16, &params, why)) return std::nullopt;
+  return parse_scrape_params(params, why, lim);
+}
+
+std::optional<std::vector<InfoHash>> parse_scrape_params(const http::Params& query, std::string* why,
+                                                         const QueryLimits& lim) {
   std::vector<InfoHash> hashes;
   // Room for every allowed hash and a few other parameters (some clients add peer_id or key).
   const bool ok =

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/http/message.hpp"
 #include "net/torrent/tracker_types.hpp"
 
 namespace hf::torrent::tracker {
@@ -37,18 +38,20 @@ struct QueryLimits {
   std::size_t max_scrape_hashes = 64;  // scrape: info_hash values in one request
 };
 
-// Percent-decodes `in` into *out ('+' as a space). False on '%' not followed by two hex digits.
-bool decode_component(std::string_view in, std::string* out);
-
 // The query string after '?'. Required: info_hash, peer_id (20 bytes each), port (1..65535),
 // left; uploaded and downloaded default to 0. Unknown parameters are ignored (key, trackerid,
 // supportcrypto, corrupt...). Empty optional with *why on anything malformed.
 std::optional<AnnounceRequest> parse_announce_query(std::string_view query, std::string* why,
                                                     const QueryLimits& lim = {});
+// The same from parameters already split and decoded (the HTTP server's Request::query).
+std::optional<AnnounceRequest> parse_announce_params(const http::Params& query, std::string* why,
+                                                     const QueryLimits& lim = {});
 
 // One or more info_hash parameters, in order, repeats dropped. A scrape with none (a "full
 // scrape" of every torrent) is refused: on a large tracker it is megabytes per request.
 std::optional<std::vector<InfoHash>> parse_scrape_query(std::string_view query, std::string* why,
                                                         const QueryLimits& lim = {});
+std::optional<std::vector<InfoHash>> parse_scrape_params(const http::Params& query, std::string* why,
+                                                         const QueryLimits& lim = {});
 
 }  // namespace hf::torrent::tracker

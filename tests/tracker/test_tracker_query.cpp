@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "net/http/query.hpp"
 #include "net/torrent/tracker_query.hpp"
 
 namespace tr = hf::torrent::tracker;
@@ -46,13 +47,13 @@ std::string refusal(const std::string& q) {
 
 TEST(TrackerQuery, DecodesEveryByteAndPlainCharacters) {
   std::string out;
-  ASSERT_TRUE(tr::decode_component("%00%ff%Fa+A-_.~z", &out));
+  ASSERT_TRUE(hf::http::percent_decode("%00%ff%Fa+A-_.~z", &out, true));
   EXPECT_EQ(out, std::string("\x00\xff\xfa A-_.~z", 10));
-  EXPECT_FALSE(tr::decode_component("%", &out));
-  EXPECT_FALSE(tr::decode_component("%4", &out));
-  EXPECT_FALSE(tr::decode_component("ab%4", &out));
-  EXPECT_FALSE(tr::decode_component("%zz", &out));
-  EXPECT_FALSE(tr::decode_component("%g0", &out));
+  EXPECT_FALSE(hf::http::percent_decode("%", &out, true));
+  EXPECT_FALSE(hf::http::percent_decode("%4", &out, true));
+  EXPECT_FALSE(hf::http::percent_decode("ab%4", &out, true));
+  EXPECT_FALSE(hf::http::percent_decode("%zz", &out, true));
+  EXPECT_FALSE(hf::http::percent_decode("%g0", &out, true));
 }
 
 TEST(TrackerQuery, AnnounceFields) {
