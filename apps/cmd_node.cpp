@@ -39,6 +39,7 @@ struct Opts {
   bool quiet = false;
   node::WireConfig wire;
   bool print_key_id = false;
+  std::string tls_cert, tls_key;
 };
 
 int run_node(Opts& o) {
@@ -95,6 +96,9 @@ int run_node(Opts& o) {
   hs.limits.max_body = o.max_body;
   hs.io_threads = o.http_threads;
   hs.max_connections = 1024;
+  if (o.tls_cert.empty() != o.tls_key.empty()) usage_error("--tls-cert and --tls-key go together");
+  hs.tls_cert_file = o.tls_cert;
+  hs.tls_key_file = o.tls_key;
 
   std::unique_ptr<node::Node> n;
   try {
@@ -193,6 +197,9 @@ void add_node(CLI::App& app, Runner& run) {
                   "This node's TLS certificate (PEM); its public key must be in the chain spec's nodes")
       ->check(check::non_empty());
   sub->add_option("--node-key", o->wire.key_file, "This node's TLS private key (PEM)")->check(check::non_empty());
+  sub->add_option("--tls-cert", o->tls_cert, "Serve the API over HTTPS with this certificate (PEM; with --tls-key)")
+      ->check(check::non_empty());
+  sub->add_option("--tls-key", o->tls_key, "The HTTPS certificate's private key (PEM)")->check(check::non_empty());
   sub->add_flag("--print-key-id", o->print_key_id,
                 "Print the key id of --node-cert (for the chain spec's nodes) and exit");
   sub->add_flag("--reindex", o->reindex, "Rebuild every index from the stored blocks, checking every hash");

@@ -1,6 +1,9 @@
 #include "net/node/block_tree.hpp"
 
 #include <algorithm>
+#include <cmath>
+
+#include "hashforge/hex.hpp"
 
 namespace hf::node {
 
@@ -22,7 +25,24 @@ const char* outcome_name(AddOutcome o) {
   return "?";
 }
 
+namespace {
+
+// The expected number of tries for a block at this target: 2^256 / (target + 1).
+double work_of(const Key& target) {
+  double t = 0;
+  for (int i = 0; i < 8; ++i) t = t * 4294967296.0 + target.w[i];
+  return std::ldexp(1.0, 256) / (t + 1);
+}
+
+std::string hex32(const ledger::Hash& h) { return to_hex(ByteView(h.data(), h.size())); }
+
+}  // namespace
+
 BlockTree::BlockTree(ChainSpec spec) : spec_(std::move(spec)) {
+  if (spec_.ledger) {
+    ledger_ = std::make_unique<ledger::LedgerState>(spec_.admins, spec_.id);
+    sigs_ = std::make_shared<ledger::SigCache>(spec_.id);
+  }
   TreeEntry& g = store_.emplace_back();
   g.block = spec_.genesis;
   g.text = block_chain_text(g.block);
@@ -68,10 +88,11 @@ std::string BlockTree::find_repeat(const TreeEntry* e, const std::vector<std::st
 
 AddResult BlockTree::check(const Block& b, const AddOptions& opt) const {
   const TreeEntry* parent = nullptr;
-  return check_entry(b, opt, &parent);
+  return check_entry(b, opt, &parent, nullptr);
 }
 
-AddResult BlockTree::check_entry(const Block& b, const AddOptions& opt, const TreeEntry** parent) const {
+AddResult BlockTree::check_entry(const Block& b, const AddOptions& opt, const TreeEntry** parent,
+                                 std::vector<ledger::Operation>* ops_out) const {
   AddResult r;
   auto invalid = [&](std::string why) {
     r.outcome = AddOutcome::invalid;
@@ -80,6 +101,7 @@ AddResult BlockTree::check_entry(const Block& b, const AddOptions& opt, const Tr
   };
   if (!is_hash_hex(b.hash)) return invalid("the hash is not 64 lowercase hex digits");
   if (auto known = find(b.hash)) {
+    if (known->bad) return invalid("a block already found invalid");
     r.outcome = AddOutcome::duplicate;
     r.reason = "block already known";
     r.entry = known;
@@ -104,6 +126,7 @@ AddResult BlockTree::check_entry(const Block& b, const AddOptions& opt, const Tr
   }
   const TreeEntry* p = pit->second;
   *parent = p;
+  if (p->bad) return invalid("it builds on an invalid block");
   if (b.index != p->block.index + 1)
     return invalid("index " + std::to_string(b.index) + " does not follow its previous block's " +
                    std::to_string(p->block.index));
@@ -123,6 +146,17 @@ AddResult BlockTree::check_entry(const Block& b, const AddOptions& opt, const Tr
   ids.reserve(b.transactions.items().size());
   std::unordered_set<std::string> seen;
   for (const Json& tx : b.transactions.items()) {
+    if (spec_.ledger) {
+      // Operations: their form here, signatures and state when the branch is followed.
+      std::string bad;
+      auto op = ledger::op_from_json(tx, &bad);
+      if (op) bad = ledger::check_shape(*op);
+      if (!bad.empty()) return invalid("operation " + std::to_string(ids.size()) + ": " + bad);
+      ids.push_back(hex32(ledger::op_id(*op, spec_.id)));
+      if (ops_out) ops_out->push_back(std::move(*op));
+      if (!seen.insert(ids.back()).second) return invalid("an operation appears twice in the block");
+      continue;
+    }
     std::string shape = check_transaction_shape(tx);
     if (!shape.empty()) return invalid("transaction " + std::to_string(ids.size()) + ": " + shape);
     std::string text = dump_python(tx, {.sort_keys = true});
@@ -140,7 +174,8 @@ AddResult BlockTree::check_entry(const Block& b, const AddOptions& opt, const Tr
 
 AddResult BlockTree::add(Block b, const AddOptions& opt) {
   const TreeEntry* parent = nullptr;
-  AddResult r = check_entry(b, opt, &parent);
+  std::vector<ledger::Operation> ops;
+  AddResult r = check_entry(b, opt, &parent, &ops);
   if (r.outcome != AddOutcome::side) return r;
 
   TreeEntry& e = store_.emplace_back();
@@ -149,20 +184,97 @@ AddResult BlockTree::add(Block b, const AddOptions& opt) {
   e.parent = parent;
   e.seq = next_seq_++;
   e.txids.reserve(e.block.transactions.items().size());
-  for (const Json& tx : e.block.transactions.items()) e.txids.push_back(txid_of(tx));
+  if (spec_.ledger) {
+    for (const auto& op : ops) e.txids.push_back(hex32(ledger::op_id(op, spec_.id)));
+    e.ops = std::move(ops);
+  } else {
+    for (const Json& tx : e.block.transactions.items()) e.txids.push_back(txid_of(tx));
+  }
+  // Work: one per block under one fixed target (so the most blocks win, as in the seed);
+  // header schemes count each block's own target.
+  double w = 1;
+  if (spec_.scheme->bounded_nonce()) {
+    Key t;
+    if (target_from_compact(e.block.bits, &t).empty()) w = work_of(t);
+  }
+  e.work = parent->work + w;
   entries_.emplace(e.block.hash, &e);
   r.entry = &e;
 
-  // The most work wins; with one target per network that is the most blocks. Ties keep the
-  // chain seen first.
-  if (e.block.index > tip().block.index) {
+  // The most work wins. Ties keep the chain seen first.
+  if (e.work > tip().work) {
     r.outcome = e.parent == &tip() ? AddOutcome::extended : AddOutcome::reorg;
-    switch_to(&e, &r);
+    if (!switch_to(&e, &r, opt)) r.outcome = AddOutcome::invalid;
   }
   return r;
 }
 
-void BlockTree::switch_to(const TreeEntry* new_tip, AddResult* r) {
+bool BlockTree::apply_entry(const TreeEntry* e, const AddOptions& opt, std::string* why) {
+  if (opt.check_ledger)
+    for (std::size_t i = 0; i < e->ops.size(); ++i)
+      if (!sigs_->verify(e->ops[i])) {
+        *why = "operation " + std::to_string(i) + " (" + std::string(ledger::op_kind_name(e->ops[i].kind)) +
+               "): bad signature";
+        return false;
+      }
+  if (!ledger_->apply_block(e->ops, why, true)) return false;
+  if (opt.check_ledger) {
+    const std::string root = hex32(ledger_->state_root());
+    if (root != e->block.state_root) {
+      ledger_->undo_block();
+      *why = "its state root is not the state after its operations (" + root + ")";
+      return false;
+    }
+  }
+  return true;
+}
+
+void BlockTree::rebuild_ledger(std::int64_t height) {
+  ledger_ = std::make_unique<ledger::LedgerState>(spec_.admins, spec_.id);
+  std::string why;
+  for (std::int64_t h = 1; h <= height; ++h) ledger_->apply_block(main_[static_cast<std::size_t>(h)]->ops, &why, true);
+}
+
+bool BlockTree::move_ledger(const TreeEntry* fork, const std::vector<const TreeEntry*>& branch, const AddOptions& opt,
+                            std::string* why) {
+  const std::size_t depth = main_.size() - 1 - static_cast<std::size_t>(fork->block.index);
+  if (depth > ledger_->kept_undo())
+    rebuild_ledger(fork->block.index);  // deeper than the undo records reach: replay
+  else
+    for (std::size_t i = 0; i < depth; ++i) ledger_->undo_block();
+  for (std::size_t i = 0; i < branch.size(); ++i) {
+    if (apply_entry(branch[i], opt, why)) continue;
+    *why = "block " + std::to_string(branch[i]->block.index) + " " + branch[i]->block.hash.substr(0, 16) + ": " + *why;
+    for (std::size_t j = i; j < branch.size(); ++j) const_cast<TreeEntry*>(branch[j])->bad = true;
+    // Back to the followed chain, whose blocks were all applied before.
+    if (i > ledger_->kept_undo()) {
+      rebuild_ledger(static_cast<std::int64_t>(main_.size()) - 1);
+      return false;
+    }
+    for (std::size_t j = 0; j < i; ++j) ledger_->undo_block();
+    std::string ignored;
+    for (std::size_t h = static_cast<std::size_t>(fork->block.index) + 1; h < main_.size(); ++h)
+      ledger_->apply_block(main_[h]->ops, &ignored, true);
+    return false;
+  }
+  return true;
+}
+
+std::optional<ledger::Hash> BlockTree::ledger_root_after(const std::vector<ledger::Operation>& ops, std::string* why) {
+  if (!ledger_) return ledger::Hash{};
+  // One undo record more for the while, so the oldest one is not dropped.
+  const std::size_t limit = ledger_->undo_limit();
+  ledger_->set_undo_limit(limit + 1);
+  std::optional<ledger::Hash> root;
+  if (ledger_->apply_block(ops, why, true)) {
+    root = ledger_->state_root();
+    ledger_->undo_block();
+  }
+  ledger_->set_undo_limit(limit);
+  return root;
+}
+
+bool BlockTree::switch_to(const TreeEntry* new_tip, AddResult* r, const AddOptions& opt) {
   // The branch from the new tip down to the followed chain, lowest first.
   std::vector<const TreeEntry*> branch;
   const TreeEntry* fork = new_tip;
@@ -171,6 +283,7 @@ void BlockTree::switch_to(const TreeEntry* new_tip, AddResult* r) {
     fork = fork->parent;
   }
   std::reverse(branch.begin(), branch.end());
+  if (ledger_ && !move_ledger(fork, branch, opt, &r->reason)) return false;
 
   std::unordered_set<std::string> incoming;
   for (const TreeEntry* e : branch) incoming.insert(e->txids.begin(), e->txids.end());
@@ -191,6 +304,7 @@ void BlockTree::switch_to(const TreeEntry* new_tip, AddResult* r) {
     main_.push_back(e);
     r->connected.push_back(e);
   }
+  return true;
 }
 
 std::vector<std::string> BlockTree::locator() const {

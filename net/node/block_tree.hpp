@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "net/node/block.hpp"
+#include "net/node/ledger_state.hpp"
 #include "net/node/spec.hpp"
 
 namespace hf::node {
@@ -26,8 +27,11 @@ struct TreeEntry {
   std::string text;  // json.dumps of the block in chain order (what /chain lists)
   const TreeEntry* parent = nullptr;
   std::uint64_t seq = 0;  // arrival order: ties go to the lower
-  std::vector<std::string> txids;
+  std::vector<std::string> txids;  // ledger networks: the operations' ids (hex)
+  std::vector<ledger::Operation> ops;  // ledger networks: the transactions, parsed
+  double work = 0;                     // from the genesis to here: sum of 2^256 / (target + 1)
   bool main = false;
+  bool bad = false;  // its operations failed against the state when its branch was tried
 };
 
 enum class AddOutcome : std::uint8_t {
@@ -56,6 +60,7 @@ struct AddOptions {
   double now = 0;          // the node's clock (seconds since the epoch), for the future limit
   bool check_hash = true;  // false: trust the stored hash (loading the node's own database)
   bool check_time = true;  // false: skip the future limit (loading)
+  bool check_ledger = true;  // false: trust signatures and state roots (loading)
 };
 
 class BlockTree {
@@ -77,16 +82,32 @@ class BlockTree {
   std::int64_t confirmed_height(const std::string& txid) const;
   std::size_t size() const { return entries_.size(); }
   std::size_t side_blocks() const { return entries_.size() - main_.size(); }
+  // Ledger networks (spec.ledger): the state after the followed chain's tip, and the
+  // signature cache the pending pool shares. Null / unused otherwise.
+  const ledger::LedgerState* ledger() const { return ledger_.get(); }
+  const std::shared_ptr<ledger::SigCache>& sig_cache() const { return sigs_; }
+  // The state root after applying `ops` on the tip as the next block; empty optional and
+  // *why when one of them does not apply. The state is left as it was.
+  std::optional<ledger::Hash> ledger_root_after(const std::vector<ledger::Operation>& ops, std::string* why);
   // Hashes of the followed chain from the tip back: at most `n`, every step doubling after
   // the first ten (a locator for sync).
   std::vector<std::string> locator() const;
 
  private:
-  AddResult check_entry(const Block& b, const AddOptions& opt, const TreeEntry** parent) const;
+  AddResult check_entry(const Block& b, const AddOptions& opt, const TreeEntry** parent,
+                        std::vector<ledger::Operation>* ops_out) const;
   double median_time_past(const TreeEntry* e) const;
   // Is any of `ids` on the chain ending at `e`?
   std::string find_repeat(const TreeEntry* e, const std::vector<std::string>& ids) const;
-  void switch_to(const TreeEntry* new_tip, AddResult* r);
+  // Moves the followed chain to new_tip; false (and nothing changed) when a ledger block on
+  // the way fails against the state.
+  bool switch_to(const TreeEntry* new_tip, AddResult* r, const AddOptions& opt);
+  // Ledger networks: moves the state from the followed chain to `branch` (which starts
+  // above `fork`); on a failing block puts the state back, marks it and what follows bad.
+  bool move_ledger(const TreeEntry* fork, const std::vector<const TreeEntry*>& branch, const AddOptions& opt,
+                   std::string* why);
+  bool apply_entry(const TreeEntry* e, const AddOptions& opt, std::string* why);
+  void rebuild_ledger(std::int64_t height);  // replays the followed chain up to `height`
 
   ChainSpec spec_;
   std::deque<TreeEntry> store_;  // stable addresses
@@ -94,6 +115,8 @@ class BlockTree {
   std::vector<const TreeEntry*> main_;
   std::unordered_map<std::string, std::int64_t> main_txids_;
   std::uint64_t next_seq_ = 0;
+  std::unique_ptr<ledger::LedgerState> ledger_;
+  std::shared_ptr<ledger::SigCache> sigs_;
 };
 
 }  // namespace hf::node

@@ -111,6 +111,22 @@ bool signature_ok(const Operation& op, std::string_view network_id) {
   return verify(op.account, signing_bytes(op, network_id), op.sig);
 }
 
+bool SigCache::verify(const Operation& op) {
+  const Hash id = op_id(op, network_);
+  std::string key(reinterpret_cast<const char*>(id.data()), id.size());
+  key.append(reinterpret_cast<const char*>(op.sig.data()), op.sig.size());
+  {
+    std::lock_guard lk(mu_);
+    if (ok_.count(key)) return true;
+  }
+  ++verified_;
+  if (!signature_ok(op, network_)) return false;
+  std::lock_guard lk(mu_);
+  if (ok_.size() >= capacity_) ok_.clear();
+  ok_.insert(std::move(key));
+  return true;
+}
+
 std::string check_shape(const Operation& op) {
   if (op.seq == 0) return "seq starts at 1";
   if (uses_amount(op.kind) && (op.amount == 0 || op.amount > kMaxAmount)) return "amount must be from 1 to 2^53";

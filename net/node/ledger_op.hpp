@@ -8,7 +8,10 @@
 // the wire (the HTTP API, block bodies) it is a JSON object with hex keys and signature:
 //   {"op":"transfer","account":"<64 hex>","seq":3,"to":"<64 hex>","amount":250,"sig":"<128 hex>"}
 #pragma once
+#include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <unordered_set>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,6 +61,25 @@ bool signature_ok(const Operation& op, std::string_view network_id);
 // Field rules that need no state (amounts in range, an item of 1..200 bytes, no transfer to
 // oneself): empty, or the reason the operation is malformed.
 std::string check_shape(const Operation& op);
+
+// Signatures already checked, so that an operation seen in the pending pool, from a peer and
+// again in a block is verified once. Keyed by the operation's id and its signature (the id
+// alone would let a copy with a forged signature ride on a good one). Thread-safe; forgets
+// everything when full.
+class SigCache {
+ public:
+  explicit SigCache(std::string network_id, std::size_t capacity = 1 << 20)
+      : network_(std::move(network_id)), capacity_(capacity) {}
+  bool verify(const Operation& op);
+  std::uint64_t verified() const { return verified_.load(); }  // real verifications done
+
+ private:
+  std::string network_;
+  std::size_t capacity_;
+  std::mutex mu_;
+  std::unordered_set<std::string> ok_;
+  std::atomic<std::uint64_t> verified_{0};
+};
 
 Json op_to_json(const Operation& op);
 // Empty with *why set to one line (unknown kind, missing or extra field, bad hex, a number

@@ -258,7 +258,7 @@ bool LedgerState::apply_block(const std::vector<Operation>& ops, std::string* wh
   return true;
 }
 
-void LedgerState::rollback(Undo& u) {
+void LedgerState::rollback(const Undo& u) {
   for (auto& [k, v] : u.accounts) {
     if (v) accounts_[k] = *v;
     else accounts_.erase(k);
@@ -271,6 +271,33 @@ void LedgerState::rollback(Undo& u) {
     if (v) escrows_[k] = *v;
     else escrows_.erase(k);
   }
+}
+
+std::string LedgerState::apply_pending(const Operation& op, bool sig_checked) {
+  std::string bad = check(op, height_ + 1, sig_checked);
+  if (bad.empty()) apply(op, op_id(op, network_));
+  return bad;
+}
+
+LedgerState LedgerState::rewound(std::size_t blocks) const {
+  LedgerState out(std::vector<PublicKey>(admins_.begin(), admins_.end()), network_);
+  out.accounts_ = accounts_;
+  out.auctions_ = auctions_;
+  out.escrows_ = escrows_;
+  out.height_ = height_;
+  out.undo_limit_ = undo_limit_;
+  for (std::size_t i = 0; i < blocks && i < undo_.size(); ++i) {
+    out.rollback(undo_[undo_.size() - 1 - i]);
+    --out.height_;
+  }
+  return out;
+}
+
+std::vector<std::pair<PublicKey, std::uint64_t>> LedgerState::escrows_of(const Hash& id) const {
+  std::vector<std::pair<PublicKey, std::uint64_t>> out;
+  for (auto it = escrows_.lower_bound({id, PublicKey{}}); it != escrows_.end() && it->first.first == id; ++it)
+    out.emplace_back(it->first.second, it->second);
+  return out;
 }
 
 void LedgerState::undo_block() {
@@ -290,46 +317,73 @@ std::vector<StateEntry> LedgerState::entries() const {
   return out;
 }
 
-Hash LedgerState::state_root() const {
+StateTree::StateTree(std::vector<StateEntry> sorted) : entries_(std::move(sorted)) {
+  if (entries_.empty()) return;
   std::vector<Hash> level;
-  for (const StateEntry& e : entries()) level.push_back(leaf_hash(e));
-  if (level.empty()) return Hash{};
-  while (level.size() > 1) {
+  level.reserve(entries_.size());
+  for (const StateEntry& e : entries_) level.push_back(leaf_hash(e));
+  levels_.push_back(std::move(level));
+  while (levels_.back().size() > 1) {
+    const std::vector<Hash>& below = levels_.back();
     std::vector<Hash> up;
-    for (std::size_t i = 0; i + 1 < level.size(); i += 2) up.push_back(node_hash(level[i], level[i + 1]));
-    if (level.size() % 2) up.push_back(level.back());
-    level = std::move(up);
+    up.reserve(below.size() / 2 + 1);
+    for (std::size_t i = 0; i + 1 < below.size(); i += 2) up.push_back(node_hash(below[i], below[i + 1]));
+    if (below.size() % 2) up.push_back(below.back());
+    levels_.push_back(std::move(up));
   }
-  return level[0];
 }
 
-std::optional<StateProof> LedgerState::prove(const std::string& key) const {
-  const std::vector<StateEntry> all = entries();
-  auto it = std::lower_bound(all.begin(), all.end(), key, [](const StateEntry& e, const std::string& k) { return e.key < k; });
-  if (it == all.end() || it->key != key) return std::nullopt;
+StateProof StateTree::proof_at(std::size_t index) const {
   StateProof p;
-  p.entry = *it;
-  p.index = static_cast<std::uint64_t>(it - all.begin());
-  p.count = all.size();
-  std::vector<Hash> level;
-  for (const StateEntry& e : all) level.push_back(leaf_hash(e));
-  std::size_t i = p.index;
-  while (level.size() > 1) {
-    const std::size_t sib = i ^ 1;
-    if (sib < level.size()) p.path.push_back(level[sib]);
-    std::vector<Hash> up;
-    for (std::size_t j = 0; j + 1 < level.size(); j += 2) up.push_back(node_hash(level[j], level[j + 1]));
-    if (level.size() % 2) up.push_back(level.back());
-    level = std::move(up);
-    i /= 2;
-  }
+  p.entry = entries_[index];
+  p.index = index;
+  p.count = entries_.size();
+  std::size_t i = index;
+  for (std::size_t l = 0; l + 1 < levels_.size(); ++l, i /= 2)
+    if ((i ^ 1) < levels_[l].size()) p.path.push_back(levels_[l][i ^ 1]);
   return p;
 }
+
+std::optional<StateProof> StateTree::prove(const std::string& key) const {
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), key,
+                             [](const StateEntry& e, const std::string& k) { return e.key < k; });
+  if (it == entries_.end() || it->key != key) return std::nullopt;
+  return proof_at(static_cast<std::size_t>(it - entries_.begin()));
+}
+
+std::optional<AbsenceProof> StateTree::prove_absent(const std::string& key) const {
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), key,
+                             [](const StateEntry& e, const std::string& k) { return e.key < k; });
+  if (it != entries_.end() && it->key == key) return std::nullopt;
+  AbsenceProof p;
+  p.count = entries_.size();
+  const std::size_t i = static_cast<std::size_t>(it - entries_.begin());
+  if (i > 0) p.below = proof_at(i - 1);
+  if (i < entries_.size()) p.above = proof_at(i);
+  return p;
+}
+
+Hash LedgerState::state_root() const { return tree().root(); }
+
+std::optional<StateProof> LedgerState::prove(const std::string& key) const { return tree().prove(key); }
 
 std::optional<StateProof> LedgerState::prove_account(const PublicKey& k) const { return prove(account_key(k)); }
 std::optional<StateProof> LedgerState::prove_auction(const Hash& id) const { return prove(auction_key(id)); }
 std::optional<StateProof> LedgerState::prove_escrow(const Hash& a, const PublicKey& b) const {
   return prove(escrow_key(a, b));
+}
+
+bool verify_absence(const AbsenceProof& p, const std::string& key, const Hash& root) {
+  if (p.count == 0) return !p.below && !p.above && root == Hash{};
+  if (p.below && (!verify_proof(*p.below, root) || p.below->count != p.count || !(p.below->entry.key < key)))
+    return false;
+  if (p.above && (!verify_proof(*p.above, root) || p.above->count != p.count || !(key < p.above->entry.key)))
+    return false;
+  // Neighbours: adjacent leaves, or the first / last leaf with nothing beyond it.
+  if (p.below && p.above) return p.above->index == p.below->index + 1;
+  if (p.below) return p.below->index + 1 == p.count;
+  if (p.above) return p.above->index == 0;
+  return false;
 }
 
 bool verify_proof(const StateProof& p, const Hash& root) {

@@ -63,6 +63,29 @@ struct StateProof {
   std::vector<Hash> path;              // siblings from the leaf up (levels where it has none are skipped)
 };
 
+// That a key is absent: the leaves on either side of where it would sort (one of them
+// missing at either end of the tree, both for an empty tree).
+struct AbsenceProof {
+  std::uint64_t count = 0;
+  std::optional<StateProof> below, above;
+};
+
+// The merkle tree over a state's entries, built once so that proofs are O(log n).
+class StateTree {
+ public:
+  explicit StateTree(std::vector<StateEntry> sorted_entries);
+  Hash root() const { return levels_.empty() ? Hash{} : levels_.back()[0]; }
+  std::size_t size() const { return entries_.size(); }
+  std::optional<StateProof> prove(const std::string& key) const;
+  // nullopt when the key is present.
+  std::optional<AbsenceProof> prove_absent(const std::string& key) const;
+
+ private:
+  StateProof proof_at(std::size_t index) const;
+  std::vector<StateEntry> entries_;
+  std::vector<std::vector<Hash>> levels_;  // leaves first, the root last
+};
+
 class LedgerState {
  public:
   LedgerState(std::vector<PublicKey> admins, std::string network_id);
@@ -73,10 +96,17 @@ class LedgerState {
   // Applies a block at height() + 1. On an invalid operation: false, *why says which and why,
   // and the state is unchanged.
   bool apply_block(const std::vector<Operation>& ops, std::string* why, bool sigs_checked = false);
+  // Applies one operation in the block being assembled at height() + 1, without undo (the
+  // pending pool's view: it is rebuilt from the chain's state when the tip moves).
+  std::string apply_pending(const Operation& op, bool sig_checked = false);
   // Undoes the last applied block (the last `kept_undo()` blocks can be undone).
   void undo_block();
+  // A copy of the state as it was `blocks` blocks ago (at most kept_undo()), without undo
+  // records: what reads at an older block see.
+  LedgerState rewound(std::size_t blocks) const;
   std::size_t kept_undo() const { return undo_.size(); }
   void set_undo_limit(std::size_t blocks) { undo_limit_ = blocks; }
+  std::size_t undo_limit() const { return undo_limit_; }
 
   std::uint64_t height() const { return height_; }
   const std::string& network_id() const { return network_; }
@@ -95,6 +125,10 @@ class LedgerState {
   std::optional<StateProof> prove_account(const PublicKey& k) const;
   std::optional<StateProof> prove_auction(const Hash& id) const;
   std::optional<StateProof> prove_escrow(const Hash& auction, const PublicKey& bidder) const;
+  StateTree tree() const { return StateTree(entries()); }
+  // Every escrow on an auction (bidder, amount), for listings.
+  std::vector<std::pair<PublicKey, std::uint64_t>> escrows_of(const Hash& auction) const;
+  const std::map<Hash, Auction>& auctions() const { return auctions_; }
 
   friend bool operator==(const LedgerState& a, const LedgerState& b) {
     return a.height_ == b.height_ && a.accounts_ == b.accounts_ && a.auctions_ == b.auctions_ &&
@@ -112,7 +146,7 @@ class LedgerState {
   void set_escrow(const Hash& a, const PublicKey& b, std::uint64_t v);  // 0 erases
   void apply(const Operation& op, const Hash& id);
   void settle(const Hash& id, Auction& a, AuctionStatus to);
-  void rollback(Undo& u);
+  void rollback(const Undo& u);
   std::vector<StateEntry> entries() const;
   std::optional<StateProof> prove(const std::string& key) const;
 
@@ -129,6 +163,8 @@ class LedgerState {
 
 // Checks a proof against a state root: true when the entry is in the state it commits to.
 bool verify_proof(const StateProof& p, const Hash& root);
+// True when the proof shows `key` is not in the state `root` commits to.
+bool verify_absence(const AbsenceProof& p, const std::string& key, const Hash& root);
 // Key and value encodings, for clients that check proofs of what they asked for.
 std::string account_key(const PublicKey& k);
 std::string auction_key(const Hash& id);

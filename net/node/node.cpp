@@ -1,6 +1,7 @@
 #include "net/node/node.hpp"
 
 #include "hashforge/engine.hpp"
+#include "hashforge/hex.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -53,7 +54,7 @@ void Node::log(const std::string& line) const {
 
 void Node::load() {
   Loaded data = store_->load();
-  AddOptions opt{.now = now_seconds(), .check_hash = cfg_.reindex, .check_time = false};
+  AddOptions opt{.now = now_seconds(), .check_hash = cfg_.reindex, .check_time = false, .check_ledger = cfg_.reindex};
   std::size_t dropped = 0;
   std::vector<StoredBlock> kept;
   for (const StoredBlock& sb : data.blocks) {
@@ -94,10 +95,20 @@ void Node::load() {
       cleanup.drop_pending.push_back(st.seq);
       continue;
     }
+    std::optional<ledger::Operation> op;
+    if (cfg_.spec.ledger) {
+      std::string why;
+      op = ledger::op_from_json(*pr.value, &why);
+      if (!op) {
+        cleanup.drop_pending.push_back(st.seq);
+        continue;
+      }
+    }
     pending_ids_.insert(st.txid);
-    pending_.push_back({st.seq, st.txid, std::move(*pr.value), std::move(st.body)});
+    pending_.push_back({st.seq, st.txid, std::move(*pr.value), std::move(st.body), std::move(op)});
   }
   store_->commit(std::move(cleanup));
+  rebuild_pool();
   for (const auto& p : data.peers) peers_.push_back(p);
   log("chain loaded: height " + std::to_string(tree_.tip().block.index) + ", " + std::to_string(tree_.size()) +
       " blocks, " + std::to_string(pending_.size()) + " pending transactions, " + std::to_string(peers_.size()) +
@@ -134,6 +145,7 @@ void Node::admit(PendingTx p) {
 }
 
 void Node::submit_transaction_async(Json tx, std::function<void(const std::string&)> done) {
+  if (cfg_.spec.ledger) return done("this network's transactions are signed operations: POST them to /api/ops");
   std::string why;
   auto p = prepare_transaction(std::move(tx), &why);
   if (!p) return done(why);
@@ -147,6 +159,15 @@ void Node::submit_transaction_async(Json tx, std::function<void(const std::strin
   });
 }
 
+std::string Node::tx_key(const Json& tx) const {
+  if (!cfg_.spec.ledger) return txid_of(tx);
+  std::string why;
+  auto op = ledger::op_from_json(tx, &why);
+  if (!op) return txid_of(tx);
+  auto id = ledger::op_id(*op, cfg_.spec.id);
+  return to_hex(ByteView(id.data(), id.size()));
+}
+
 void Node::after_change(const AddResult& r, std::int64_t returned_seq) {
   chain_cache_.reset();
   if (r.connected.empty()) return;
@@ -156,7 +177,11 @@ void Node::after_change(const AddResult& r, std::int64_t returned_seq) {
   kept.reserve(pending_.size() + r.returned.size());
   // Transactions of abandoned blocks come back first: they were waiting longest.
   for (const Json& tx : r.returned) {
-    PendingTx p{returned_seq++, txid_of(tx), tx, dump_python(tx)};
+    PendingTx p{returned_seq++, tx_key(tx), tx, dump_python(tx), {}};
+    if (cfg_.spec.ledger) {
+      std::string why;
+      p.op = ledger::op_from_json(tx, &why);
+    }
     if (pending_ids_.insert(p.txid).second) kept.push_back(std::move(p));
   }
   for (auto& p : pending_) {
@@ -167,6 +192,8 @@ void Node::after_change(const AddResult& r, std::int64_t returned_seq) {
   }
   pending_.swap(kept);
   pending_cache_.reset();
+  views_.clear();  // heights now name other blocks
+  rebuild_pool();
   ++tip_gen_;
   cancel_mining_ = true;
   miner_cv_.notify_one();
@@ -213,7 +240,7 @@ BlockVerdict Node::submit_block_locked(Block b, const std::string& from, std::un
   // Returned transactions get new rows; after_change() gives them the same numbers.
   const std::int64_t returned_seq = next_seq_.fetch_add(static_cast<std::int64_t>(r.returned.size()));
   std::int64_t seq = returned_seq;
-  for (const Json& tx : r.returned) batch.add_pending.push_back({seq++, txid_of(tx), dump_python(tx)});
+  for (const Json& tx : r.returned) batch.add_pending.push_back({seq++, tx_key(tx), dump_python(tx)});
   // Holding mu_ through the commit keeps the stored order the order blocks were accepted
   // in; transactions committing meanwhile share the same fsync.
   store_->commit(std::move(batch));
@@ -342,6 +369,16 @@ std::string Node::status_json() {
   mining.emplace_back("last_nonces", Json::integer(static_cast<std::int64_t>(last_nonces_)));
   mining.emplace_back("last_seconds", Json::real(last_seconds_));
   m.emplace_back("mining", Json::object(std::move(mining)));
+  if (const ledger::LedgerState* led = tree_.ledger()) {
+    std::vector<Json::Member> l;
+    l.emplace_back("accounts", Json::integer(static_cast<std::int64_t>(led->account_count())));
+    l.emplace_back("auctions", Json::integer(static_cast<std::int64_t>(led->auction_count())));
+    l.emplace_back("state_root", Json::string(tip.block.state_root));
+    l.emplace_back("ops_accepted", Json::integer(static_cast<std::int64_t>(ops_accepted_.load())));
+    l.emplace_back("ops_refused", Json::integer(static_cast<std::int64_t>(ops_refused_.load())));
+    l.emplace_back("signatures_verified", Json::integer(static_cast<std::int64_t>(tree_.sig_cache()->verified())));
+    m.emplace_back("ledger", Json::object(std::move(l)));
+  }
   StoreStats st = store_->stats();
   std::vector<Json::Member> storage;
   storage.emplace_back("commits", Json::integer(static_cast<std::int64_t>(st.commits)));

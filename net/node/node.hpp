@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "net/node/block_tree.hpp"
+#include "net/node/ledger_state.hpp"
 #include "net/node/peer_url.hpp"
 #include "net/node/spec.hpp"
 #include "net/node/store.hpp"
@@ -131,6 +132,37 @@ class Node {
   // How many peer links are up, for /api/status; before start().
   void set_links_counter(std::function<std::size_t()> f) { links_fn_ = std::move(f); }
 
+  // The auction ledger (chain specs with "ledger"; net/node/node_ledger.cpp).
+  //
+  // A client's operation: parsed, its signature checked, applied to the pending pool's state
+  // (the tip's state with every pending operation after it), stored, then acknowledged and
+  // sent to the peer links. `done` gets the HTTP status and the JSON body: 202 with a receipt,
+  // 200 for an operation already pending, or 4xx with the reason (nothing changed).
+  void submit_op_async(const Json& op, const std::string& from, std::function<void(int, std::string)> done);
+  // Operations a peer link sent: the same checks, no answer; those that fail are dropped.
+  void take_peer_ops(const std::vector<Json>& ops, const std::string& from);
+  // Called (on the store's completion thread) with each newly pooled operation's JSON.
+  void set_on_new_op(std::function<void(const std::string& op_text)> f) { on_new_op_ = std::move(f); }
+  // The state after a followed-chain block `depth` blocks below the tip (0..100), with its
+  // merkle tree for proofs. Shared and cached: reads at the same block reuse it.
+  struct LedgerView {
+    std::string hash, state_root, tx_root;  // the block's
+    std::int64_t height = 0, tip_height = 0;
+    std::string header;  // its 80-byte header, hex
+    ledger::LedgerState state;
+    ledger::StateTree tree;
+  };
+  std::shared_ptr<const LedgerView> ledger_view(std::int64_t height, std::string* why);
+  std::int64_t tip_height();
+  // {"op_id", "status": "pending" | "committed" | "unknown", "height", "block", "confirmations"}
+  std::string op_status_json(const std::string& op_id_hex);
+  // The followed chain's headers from `from` (at most `count`): what a client checks proofs
+  // against. Header schemes only.
+  std::string headers_json(std::int64_t from, std::size_t count);
+  bool account_rate_ok(const std::string& account_hex);
+  // Counters for /api/status and the figures.
+  std::uint64_t ops_refused() const { return ops_refused_.load(); }
+
   // Bans and rate limits, by client address ("1.2.3.4:5678").
   bool banned(const std::string& peer);
   bool rate_ok(const std::string& peer);
@@ -139,9 +171,10 @@ class Node {
  private:
   struct PendingTx {
     std::int64_t seq = 0;  // its row in the store
-    std::string txid;
+    std::string txid;      // ledger networks: the operation's id
     Json tx;
     std::string body;  // json.dumps in arrival order
+    std::optional<ledger::Operation> op;  // ledger networks
   };
   struct Bucket {
     double tokens = 0;
@@ -149,6 +182,14 @@ class Node {
   };
 
   void load();
+  // A transaction's key in the pool and the tree: its txid, or an operation's id.
+  std::string tx_key(const Json& tx) const;
+  // Ledger networks, mu_ held: the pool's state from the tip's, with every pending
+  // operation that still applies (the rest leave the pool and the store).
+  void rebuild_pool();
+  // Checks and pools an operation (mu_ held); the status and reason when it is refused, 0
+  // when pooled, 200 when already pending. Fills *p on success.
+  int pool_op(const ledger::Operation& op, const Json& j, PendingTx* p, std::string* why);
   // Checks a client's transaction and stamps it; empty optional and *why on a shape error.
   std::optional<PendingTx> prepare_transaction(Json tx, std::string* why);
   void admit(PendingTx p);  // into the pool once on disk
@@ -186,6 +227,10 @@ class Node {
   std::shared_ptr<const std::string> pending_cache_;
   std::function<void(const std::string&)> on_new_tip_;
   std::function<std::size_t()> links_fn_;
+  std::function<void(const std::string&)> on_new_op_;
+  std::unique_ptr<ledger::LedgerState> pool_state_;
+  std::deque<std::shared_ptr<const LedgerView>> views_;  // the newest last
+  std::atomic<std::uint64_t> ops_accepted_{0}, ops_refused_{0};
 
   std::mutex guard_mu_;                           // bans and rate buckets
   std::unordered_map<std::string, double> bans_;  // address -> until

@@ -180,6 +180,8 @@ http::Router make_node_router(Node& node, ApiLimits lim) {
     return json_reply(std::move(*b));
   });
 
+  if (node.config().spec.ledger) add_ledger_routes(r, node, lim);
+
   const http::AssetTable& assets = node_assets();
   const http::Asset* page = assets.find("/node.html");
   r.get("/", [&assets, page](const http::Request& req) { return assets.serve(req, *page); });

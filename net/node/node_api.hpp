@@ -17,5 +17,8 @@ struct ApiLimits {
 
 // The router for `node`; both must outlive the server.
 http::Router make_node_router(Node& node, ApiLimits limits = {});
+// The auction ledger's routes (net/node/ledger_api.cpp), added by make_node_router on
+// ledger networks.
+void add_ledger_routes(http::Router& r, Node& node, ApiLimits limits);
 
 }  // namespace hf::node

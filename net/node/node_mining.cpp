@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "hashforge/engine.hpp"
+#include "hashforge/hex.hpp"
 #include "net/node/node.hpp"
 
 namespace hf::node {
@@ -97,18 +98,32 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
   b.previous_hash = parent.block.hash;
   b.transactions = Json::array();
   std::size_t bytes = 0;
+  std::vector<ledger::Operation> ops;
   for (const PendingTx& p : pending_) {
     if (b.transactions.items().size() >= spec.limits.max_transactions) break;
     bytes += p.body.size() + 2;
     if (bytes + 4096 > spec.limits.max_block_bytes) break;
     b.transactions.push(p.tx);
+    if (p.op) ops.push_back(*p.op);
   }
   const bool header = spec.scheme->bounded_nonce();
   if (header) {
-    // Whole seconds in a 32-bit header field, after the parent's; the ledger's state root
-    // is the parent's until blocks carry operations that change it.
+    // Whole seconds in a 32-bit header field, after the parent's; the state root is the
+    // ledger's after this block's operations (the parent's on a network without a ledger).
     b.timestamp = Json::integer(static_cast<std::int64_t>(std::max(now_seconds(), parent.block.time() + 1)));
     b.state_root = parent.block.state_root.empty() ? std::string(64, '0') : parent.block.state_root;
+    if (spec.ledger) {
+      std::string why;
+      auto root = tree_.ledger_root_after(ops, &why);
+      if (!root) {
+        // The pool and the tip disagree (they are rebuilt together, so this is a bug):
+        // rebuild the pool, which drops what no longer applies, and try again.
+        log("mining: a pending operation does not apply (" + why + "); pool rebuilt");
+        rebuild_pool();
+        return true;
+      }
+      b.state_root = to_hex(ByteView(root->data(), root->size()));
+    }
     b.bits = tree_.expected_bits(&parent);
   } else {
     // A float like the seed's time.time(), after the parent's (and so after the median).

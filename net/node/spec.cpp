@@ -54,6 +54,11 @@ Json ChainSpec::to_json() const {
     m.emplace_back("block_interval", Json::real(static_cast<double>(retarget.interval_ms) / 1000));
     m.emplace_back("retarget_window", Json::integer(retarget.window));
   }
+  if (ledger) {
+    Json list = Json::array();
+    for (const auto& a : admins) list.push(Json::string(to_hex(ByteView(a.data(), a.size()))));
+    m.emplace_back("ledger", Json::object({{"admins", std::move(list)}}));
+  }
   if (!nodes.empty()) {
     Json list = Json::array();
     for (const auto& n : nodes) list.push(Json::object({{"name", Json::string(n.name)}, {"key", Json::string(n.key)}}));
@@ -159,6 +164,21 @@ std::optional<ChainSpec> parse_spec(std::string_view text, std::string* why) {
           return fail("\"nodes\": " + name->as_string() + " is listed twice");
       s.nodes.push_back({name->as_string(), key->as_string()});
     }
+  }
+  if (const Json* led = j.find("ledger")) {
+    if (s.scheme_name == "seed-json") return fail("\"ledger\" needs a header scheme (its blocks commit to a state root)");
+    const Json* admins = led->is_object() ? led->find("admins") : nullptr;
+    if (!admins || !admins->is_array() || admins->items().empty() || admins->items().size() > 100)
+      return fail("\"ledger\": \"admins\" must list 1..100 public keys");
+    for (const Json& a : admins->items()) {
+      auto raw = a.is_string() ? from_hex(a.as_string()) : std::nullopt;
+      if (!raw || raw->size() != 32 || !is_hash_hex(a.as_string()))
+        return fail("\"ledger\": each admin is an Ed25519 public key, 64 lowercase hex digits");
+      std::array<std::uint8_t, 32> k{};
+      std::copy(raw->begin(), raw->end(), k.begin());
+      s.admins.push_back(k);
+    }
+    s.ledger = true;
   }
   finish(s);
   if (const Json* h = g->find("hash"); h && h->is_string() && h->as_string() != s.genesis.hash)

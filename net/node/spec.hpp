@@ -2,6 +2,7 @@
 // node of a network loads the same file; its id (SHA-256 of the canonical JSON) tells
 // networks apart. Pure code.
 #pragma once
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,11 @@ struct ChainSpec {
   // seconds, default 1; 0: a fixed target; "retarget_window", blocks, default 30). `target`
   // is then the easiest target a block may have.
   RetargetRule retarget;
+  // The auction ledger (issue 16): present when the spec has "ledger": {"admins": [...]}.
+  // Blocks then carry signed operations (net/node/ledger_op.hpp) as their transactions, and
+  // each block's state_root is the ledger's state after it. Header schemes only.
+  bool ledger = false;
+  std::vector<std::array<std::uint8_t, 32>> admins;  // Ed25519 public keys allowed to create money
 
   // The name of the node holding this key, or nullptr.
   const NodeKey* node_of_key(const std::string& key_hex) const;

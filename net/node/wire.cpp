@@ -80,6 +80,16 @@ std::string encode_block(const std::string& block_text) {
   return "{\"type\": \"block\", \"block\": " + block_text + "}";
 }
 
+std::string encode_ops(const std::vector<std::string>& op_texts) {
+  std::string out = "{\"type\": \"ops\", \"ops\": [";
+  for (std::size_t i = 0; i < op_texts.size(); ++i) {
+    if (i) out += ", ";
+    out += op_texts[i];
+  }
+  out += "]}";
+  return out;
+}
+
 std::string encode_error(const std::string& reason) {
   return dump_python(Json::object({{"type", Json::string("error")}, {"reason", Json::string(reason.substr(0, 500))}}));
 }
@@ -138,6 +148,15 @@ std::optional<Message> parse_message(std::string_view payload, std::string* why)
     const Json* b = j.find("block");
     if (!b || !b->is_object()) return fail("block: expected an object");
     m.block = *b;
+  } else if (type == "ops") {
+    m.type = Message::Type::ops;
+    const Json* ops = j.find("ops");
+    if (!ops || !ops->is_array()) return fail("ops: expected an array");
+    if (ops->items().size() > kMaxOps) return fail("ops: more than " + std::to_string(kMaxOps));
+    for (const Json& o : ops->items()) {
+      if (!o.is_object()) return fail("ops: each is an object");
+      m.ops.push_back(o);
+    }
   } else if (type == "error") {
     m.type = Message::Type::error;
     const Json* r = j.find("reason");

@@ -6,11 +6,13 @@
 //   headers     {"type": "headers", "headers": [[hash, previous, index], ...]}  at most 2000
 //   getblocks   {"type": "getblocks", "hashes": [hash, ...]}            at most 500
 //   block       {"type": "block", "block": {...}}                       a block in chain order
+//   ops         {"type": "ops", "ops": [op, ...]}                       at most 1000 ledger operations
 //   error       {"type": "error", "reason": text}                        then the sender closes
 //
 // A node sends hello first. A peer with more blocks is asked for headers from a locator
 // (the sender's chain, tip first, thinning out), then for the blocks it lacks by hash; a new
-// tip is pushed to every peer as a block message.
+// tip is pushed to every peer as a block message, and on ledger networks every newly pooled
+// operation as an ops message.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -26,6 +28,7 @@ inline constexpr std::size_t kMaxLocator = 64;
 inline constexpr std::size_t kMaxHeaders = 2000;
 inline constexpr std::size_t kMaxGetBlocks = 500;
 inline constexpr std::size_t kMaxFrame = 8 * 1024 * 1024;
+inline constexpr std::size_t kMaxOps = 1000;
 
 struct Header {
   std::string hash, previous_hash;
@@ -33,7 +36,7 @@ struct Header {
 };
 
 struct Message {
-  enum class Type : std::uint8_t { hello, getheaders, headers, getblocks, block, error };
+  enum class Type : std::uint8_t { hello, getheaders, headers, getblocks, block, ops, error };
   Type type = Type::error;
   // hello
   std::string spec, name, tip;
@@ -42,6 +45,7 @@ struct Message {
   std::vector<std::string> hashes;
   std::vector<Header> headers;
   Json block;          // block: the block object as sent
+  std::vector<Json> ops;  // ops: each as sent (checked by the ledger, not here)
   std::string reason;  // error
 };
 
@@ -51,6 +55,8 @@ std::string encode_headers(const std::vector<Header>& headers);
 std::string encode_getblocks(const std::vector<std::string>& hashes);
 // `block_text` is the block's JSON in chain order (TreeEntry::text), spliced in unparsed.
 std::string encode_block(const std::string& block_text);
+// Each text is an operation's JSON, spliced in unparsed.
+std::string encode_ops(const std::vector<std::string>& op_texts);
 std::string encode_error(const std::string& reason);
 
 // One frame's payload. Empty with *why set on anything malformed or over the limits.

@@ -93,6 +93,7 @@ WirePeers::WirePeers(asio::io_context& io, Node& node, WireConfig cfg) : io_(io)
   server_tls_ = make_tls(true, cfg_);
   client_tls_ = make_tls(false, cfg_);
   node_.set_on_new_tip([this](const std::string& text) { broadcast_block(text); });
+  node_.set_on_new_op([this](const std::string& text) { broadcast_ops({text}); });
   node_.set_links_counter([this] { return links_count_.load(); });
 }
 
@@ -141,6 +142,13 @@ void WirePeers::stop() {
 
 void WirePeers::broadcast_block(const std::string& block_text) {
   asio::post(io_, [this, msg = wire::encode_block(block_text)] {
+    for (const auto& l : live_)
+      if (!l->conn->closed()) l->conn->send_frame(msg);
+  });
+}
+
+void WirePeers::broadcast_ops(const std::vector<std::string>& op_texts) {
+  asio::post(io_, [this, msg = wire::encode_ops(op_texts)] {
     for (const auto& l : live_)
       if (!l->conn->closed()) l->conn->send_frame(msg);
   });
@@ -314,6 +322,9 @@ awaitable<void> WirePeers::run_link(tcp::socket socket, bool outgoing, std::stri
         }
         break;
       }
+      case T::ops:
+        node_.take_peer_ops(m->ops, name);
+        break;
       case T::error:
         log(name + " closed the link: " + netio::printable(m->reason));
         conn.close("peer error");

@@ -45,6 +45,8 @@ class WirePeers {
   void stop();
   // Any thread: pushes a block (its chain-order text) to every link.
   void broadcast_block(const std::string& block_text);
+  // Any thread: pushes ledger operations (their JSON texts) to every link.
+  void broadcast_ops(const std::vector<std::string>& op_texts);
   std::size_t links() const { return links_count_; }
 
  private:

@@ -1,0 +1,161 @@
+// The auction ledger's REST API (JSON, application/json) on ledger networks:
+//   POST /api/ops                      a signed operation: 202 and a receipt, or 4xx and why
+//   GET  /api/ops/{id}                 pending, committed (height, confirmations) or unknown
+//   GET  /api/account/{key}            balance, held, free, next_seq, with a proof
+//   GET  /api/auction/{id}             the auction, with a proof
+//   GET  /api/auction/{id}/bid/{key}   a bidder's escrow on it, with a proof
+//   GET  /api/auctions                 every auction (no proofs: a listing)
+//   GET  /api/headers?from=H&count=N   the followed chain's headers, for checking proofs
+// Reads take ?height=H (a block of the last 100) or ?depth=D (D blocks below the tip;
+// default 0). Every proven read names its block (height, hash, 80-byte header, transactions
+// root, state root) so a client can check the proof against a header chain of its own.
+#include <charconv>
+
+#include "net/node/ledger_json.hpp"
+#include "net/node/node_api.hpp"
+
+namespace hf::node {
+
+namespace {
+
+http::Response json_reply(std::string body, int status = 200) { return http::Response::json(std::move(body), status); }
+
+http::Response error_reply(int status, const std::string& why) {
+  return json_reply(dump_python(Json::object({{"error", Json::string(why)}})), status);
+}
+
+std::optional<std::int64_t> int_param(const http::Request& req, std::string_view name, bool* bad) {
+  auto v = req.query_value(name);
+  if (!v) return std::nullopt;
+  std::int64_t out = 0;
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  if (ec != std::errc() || p != v->data() + v->size() || out < 0) *bad = true;
+  return out;
+}
+
+// The view a read asks for, or the reply that says why there is none.
+std::shared_ptr<const Node::LedgerView> view_for(Node& node, const http::Request& req, http::Response* err) {
+  bool bad = false;
+  auto height = int_param(req, "height", &bad);
+  auto depth = int_param(req, "depth", &bad);
+  if (bad || (height && depth)) {
+    *err = error_reply(400, "give ?height=H or ?depth=D, non-negative integers");
+    return nullptr;
+  }
+  std::string why;
+  std::int64_t h = height ? *height : -1 - (depth ? std::min<std::int64_t>(*depth, 1'000'000) : 0);
+  auto v = node.ledger_view(h, &why);
+  if (!v) *err = error_reply(404, why);
+  return v;
+}
+
+Json block_of(const Node::LedgerView& v) {
+  return Json::object({{"height", Json::integer(v.height)},
+                       {"hash", Json::string(v.hash)},
+                       {"header", Json::string(v.header)},
+                       {"tx_root", Json::string(v.tx_root)},
+                       {"state_root", Json::string(v.state_root)}});
+}
+
+// {"block", "tip_height", "found", "value"?, "proof" | "absence"}
+http::Response proven(const Node::LedgerView& v, const std::string& key, std::optional<Json> value) {
+  std::vector<Json::Member> m;
+  m.emplace_back("block", block_of(v));
+  m.emplace_back("tip_height", Json::integer(v.tip_height));
+  m.emplace_back("found", Json::boolean(value.has_value()));
+  if (value) {
+    m.emplace_back("value", std::move(*value));
+    m.emplace_back("proof", ledger::proof_to_json(*v.tree.prove(key)));
+  } else {
+    m.emplace_back("absence", ledger::absence_to_json(*v.tree.prove_absent(key)));
+  }
+  return json_reply(dump_python(Json::object(std::move(m))));
+}
+
+std::optional<ledger::Hash> hex_param(const http::Request& req, std::string_view name) {
+  auto v = req.param(name);
+  return v ? ledger::hash_of_hex(*v) : std::nullopt;
+}
+
+}  // namespace
+
+void add_ledger_routes(http::Router& r, Node& node, ApiLimits lim) {
+  r.post("/api/ops", [&node, lim](const http::Request& req) {
+    if (!node.rate_ok(req.peer)) return error_reply(429, "too many requests from this address: slow down");
+    ParseResult pr = parse_json(req.body, {.max_depth = lim.max_depth, .max_bytes = req.body.size() + 1});
+    if (!pr.value) return error_reply(400, "the body is not JSON (" + pr.error + ")");
+    auto reply = std::make_shared<http::Deferred>();
+    node.submit_op_async(*pr.value, req.peer,
+                         [reply](int status, std::string body) { reply->complete(json_reply(std::move(body), status)); });
+    http::Response res;
+    res.deferred = std::move(reply);
+    return res;
+  });
+
+  r.get("/api/ops/{id}", [&node](const http::Request& req) {
+    auto id = hex_param(req, "id");
+    if (!id) return error_reply(400, "an operation id is 64 lowercase hex digits");
+    return json_reply(node.op_status_json(ledger::hex_of(*id)));
+  });
+
+  r.get("/api/account/{key}", [&node](const http::Request& req) {
+    auto k = hex_param(req, "key");
+    if (!k) return error_reply(400, "an account is an Ed25519 public key, 64 lowercase hex digits");
+    http::Response err;
+    auto v = view_for(node, req, &err);
+    if (!v) return err;
+    const ledger::Account* a = v->state.account(*k);
+    return proven(*v, ledger::account_key(*k), a ? std::optional<Json>(ledger::account_json(*a)) : std::nullopt);
+  });
+
+  r.get("/api/auction/{id}", [&node](const http::Request& req) {
+    auto id = hex_param(req, "id");
+    if (!id) return error_reply(400, "an auction id is 64 lowercase hex digits");
+    http::Response err;
+    auto v = view_for(node, req, &err);
+    if (!v) return err;
+    const ledger::Auction* a = v->state.auction(*id);
+    return proven(*v, ledger::auction_key(*id), a ? std::optional<Json>(ledger::auction_json(*id, *a)) : std::nullopt);
+  });
+
+  r.get("/api/auction/{id}/bid/{key}", [&node](const http::Request& req) {
+    auto id = hex_param(req, "id");
+    auto k = hex_param(req, "key");
+    if (!id || !k) return error_reply(400, "auction ids and accounts are 64 lowercase hex digits");
+    http::Response err;
+    auto v = view_for(node, req, &err);
+    if (!v) return err;
+    const std::uint64_t held = v->state.escrow(*id, *k);
+    std::optional<Json> value;
+    if (held) value = Json::object({{"held", Json::integer(static_cast<std::int64_t>(held))}});
+    return proven(*v, ledger::escrow_key(*id, *k), std::move(value));
+  });
+
+  r.get("/api/auctions", [&node](const http::Request& req) {
+    http::Response err;
+    auto v = view_for(node, req, &err);
+    if (!v) return err;
+    Json list = Json::array();
+    for (const auto& [id, a] : v->state.auctions()) {
+      Json j = ledger::auction_json(id, a);
+      Json bids = Json::array();
+      for (const auto& [bidder, amount] : v->state.escrows_of(id))
+        bids.push(Json::object({{"bidder", Json::string(ledger::hex_of(bidder))},
+                                {"held", Json::integer(static_cast<std::int64_t>(amount))}}));
+      j.set("escrows", std::move(bids));
+      list.push(std::move(j));
+    }
+    return json_reply(dump_python(Json::object({{"block", block_of(*v)}, {"auctions", std::move(list)}})));
+  });
+
+  r.get("/api/headers", [&node](const http::Request& req) {
+    bool bad = false;
+    auto from = int_param(req, "from", &bad);
+    auto count = int_param(req, "count", &bad);
+    if (bad) return error_reply(400, "from and count are non-negative integers");
+    const std::size_t n = static_cast<std::size_t>(std::min<std::int64_t>(count.value_or(2000), 2000));
+    return json_reply(node.headers_json(from.value_or(0), n));
+  });
+}
+
+}  // namespace hf::node

@@ -1,0 +1,239 @@
+// The node's auction ledger: the pending pool's state, client and peer operations, reads at
+// recent blocks with their proofs, and the headers clients check those proofs against.
+#include <algorithm>
+
+#include "hashforge/hex.hpp"
+#include "net/node/node.hpp"
+
+namespace hf::node {
+
+namespace {
+
+std::string hex_of(const std::uint8_t* p, std::size_t n) { return to_hex(ByteView(p, n)); }
+template <std::size_t N>
+std::string hex_of(const std::array<std::uint8_t, N>& a) {
+  return hex_of(a.data(), N);
+}
+
+// The HTTP status for a refusal from LedgerState::check.
+int status_of(const std::string& why) {
+  auto starts = [&](const char* p) { return why.rfind(p, 0) == 0; };
+  if (starts("replayed") || starts("out of order")) return 409;
+  if (starts("bad signature") || starts("only ")) return 403;
+  return 422;
+}
+
+std::string error_body(const std::string& why) {
+  return dump_python(Json::object({{"error", Json::string(why)}}));
+}
+
+constexpr std::size_t kMaxViews = 8;
+
+}  // namespace
+
+std::int64_t Node::tip_height() {
+  std::lock_guard lk(mu_);
+  return tree_.tip().block.index;
+}
+
+void Node::rebuild_pool() {
+  if (!tree_.ledger()) return;
+  pool_state_ = std::make_unique<ledger::LedgerState>(tree_.ledger()->rewound(0));
+  Batch drop;
+  std::vector<PendingTx> kept;
+  kept.reserve(pending_.size());
+  for (auto& p : pending_) {
+    std::string why = p.op ? pool_state_->apply_pending(*p.op, true) : std::string("not an operation");
+    if (why.empty()) {
+      kept.push_back(std::move(p));
+      continue;
+    }
+    pending_ids_.erase(p.txid);
+    drop.drop_pending.push_back(p.seq);
+  }
+  if (kept.size() != pending_.size()) {
+    log("pool: " + std::to_string(pending_.size() - kept.size()) + " pending operations no longer apply; dropped");
+    pending_.swap(kept);
+    pending_cache_.reset();
+    store_->commit_async(std::move(drop), [](const std::string&) {});
+  }
+}
+
+int Node::pool_op(const ledger::Operation& op, const Json& j, PendingTx* p, std::string* why) {
+  const std::string id = hex_of(ledger::op_id(op, cfg_.spec.id));
+  if (pending_ids_.count(id)) {
+    p->txid = id;
+    return 200;
+  }
+  if (tree_.confirmed_height(id) >= 0) {
+    *why = "replayed: the operation is already committed";
+    return 409;
+  }
+  *why = pool_state_->apply_pending(op, true);
+  if (!why->empty()) return status_of(*why);
+  p->seq = next_seq_++;
+  p->txid = id;
+  p->tx = j;
+  p->body = dump_python(j);
+  p->op = op;
+  pending_ids_.insert(id);
+  pending_.push_back(*p);
+  pending_cache_.reset();
+  if (cfg_.mine_auto) miner_cv_.notify_one();
+  return 0;
+}
+
+void Node::submit_op_async(const Json& j, const std::string& from, std::function<void(int, std::string)> done) {
+  auto refuse = [&](int status, const std::string& why) {
+    ++ops_refused_;
+    done(status, error_body(why));
+  };
+  if (!tree_.ledger()) return refuse(404, "this network has no ledger");
+  std::string why;
+  auto op = ledger::op_from_json(j, &why);
+  if (!op) return refuse(400, "malformed operation: " + why);
+  if (why = ledger::check_shape(*op); !why.empty()) return refuse(400, "malformed operation: " + why);
+  if (!account_rate_ok(hex_of(op->account))) return refuse(429, "too many operations from this account: slow down");
+  // The signature outside the lock: it is the dearest check, and the cache remembers it for
+  // the block that carries the operation.
+  if (!tree_.sig_cache()->verify(*op)) return refuse(403, "bad signature");
+  const Json canon = ledger::op_to_json(*op);
+  PendingTx p;
+  std::int64_t tip = 0;
+  int status;
+  {
+    std::lock_guard lk(mu_);
+    status = pool_op(*op, canon, &p, &why);
+    tip = tree_.tip().block.index;
+  }
+  auto receipt = [&, tip](const char* state) {
+    std::vector<Json::Member> m;
+    m.emplace_back("status", Json::string(state));
+    m.emplace_back("op_id", Json::string(p.txid));
+    m.emplace_back("account", Json::string(hex_of(op->account)));
+    m.emplace_back("seq", Json::integer(static_cast<std::int64_t>(op->seq)));
+    m.emplace_back("received_at", Json::real(now_seconds()));
+    m.emplace_back("tip_height", Json::integer(tip));
+    m.emplace_back("node", Json::string(public_url()));
+    return dump_python(Json::object(std::move(m)));
+  };
+  if (status == 200) return done(200, receipt("pending"));
+  if (status != 0) return refuse(status, why);
+  (void)from;
+  Batch b;
+  b.add_pending.push_back({p.seq, p.txid, p.body});
+  auto body = std::make_shared<std::string>(receipt("pending"));
+  auto text = std::make_shared<std::string>(p.body);
+  store_->commit_async(std::move(b), [this, body, text, done = std::move(done)](const std::string& error) {
+    if (!error.empty()) {
+      // Still pooled in memory (and so mined), but the client is told it is not durable.
+      return done(500, error_body("the operation was not stored: " + error));
+    }
+    ++ops_accepted_;
+    if (on_new_op_) on_new_op_(*text);
+    done(202, *body);
+  });
+}
+
+void Node::take_peer_ops(const std::vector<Json>& ops, const std::string& from) {
+  if (!tree_.ledger()) return;
+  Batch b;
+  std::vector<std::string> fresh;
+  for (const Json& j : ops) {
+    std::string why;
+    auto op = ledger::op_from_json(j, &why);
+    if (!op || !ledger::check_shape(*op).empty() || !tree_.sig_cache()->verify(*op)) {
+      log("link " + from + ": a malformed or wrongly signed operation dropped");
+      continue;
+    }
+    PendingTx p;
+    std::lock_guard lk(mu_);
+    if (pool_op(*op, ledger::op_to_json(*op), &p, &why) != 0) continue;  // known, or no longer applies here
+    b.add_pending.push_back({p.seq, p.txid, p.body});
+    fresh.push_back(p.body);
+  }
+  if (b.empty()) return;
+  // Passed on once stored, so that every node of a partial mesh hears of it.
+  store_->commit_async(std::move(b), [this, fresh = std::move(fresh)](const std::string& error) {
+    if (!error.empty() || !on_new_op_) return;
+    for (const auto& t : fresh) on_new_op_(t);
+  });
+}
+
+bool Node::account_rate_ok(const std::string& account_hex) {
+  if (cfg_.rate_limit <= 0) return true;
+  return rate_ok("account:" + account_hex + ":0");
+}
+
+std::shared_ptr<const Node::LedgerView> Node::ledger_view(std::int64_t height, std::string* why) {
+  std::lock_guard lk(mu_);
+  const ledger::LedgerState* st = tree_.ledger();
+  if (!st) {
+    *why = "this network has no ledger";
+    return nullptr;
+  }
+  const auto& chain = tree_.main_chain();
+  const std::int64_t tip = tree_.tip().block.index;
+  if (height < 0) height += tip + 1;  // -1: the tip, -7: six below it
+  const std::int64_t depth = tip - height;
+  if (height < 0 || depth < 0 || depth > static_cast<std::int64_t>(st->kept_undo())) {
+    *why = "reads reach the last " + std::to_string(st->kept_undo()) + " blocks (" +
+           std::to_string(std::max<std::int64_t>(0, tip - static_cast<std::int64_t>(st->kept_undo()))) + ".." +
+           std::to_string(tip) + ")";
+    return nullptr;
+  }
+  const TreeEntry* e = chain[static_cast<std::size_t>(height)];
+  for (const auto& v : views_)
+    if (v->hash == e->block.hash) return v;
+  auto v = std::make_shared<LedgerView>(LedgerView{
+      e->block.hash, e->block.state_root, {}, height, tip, {}, st->rewound(static_cast<std::size_t>(depth)),
+      ledger::StateTree({})});
+  v->tree = v->state.tree();
+  auto txr = transactions_root(e->block.transactions);
+  v->tx_root = hex_of(txr);
+  Bytes h = block_header(e->block);
+  v->header = to_hex(ByteView(h.data(), h.size()));
+  views_.push_back(v);
+  if (views_.size() > kMaxViews) views_.pop_front();
+  return v;
+}
+
+std::string Node::op_status_json(const std::string& id) {
+  std::lock_guard lk(mu_);
+  std::vector<Json::Member> m;
+  m.emplace_back("op_id", Json::string(id));
+  const std::int64_t h = tree_.confirmed_height(id);
+  const std::int64_t tip = tree_.tip().block.index;
+  if (h >= 0) {
+    m.emplace_back("status", Json::string("committed"));
+    m.emplace_back("height", Json::integer(h));
+    m.emplace_back("block", Json::string(tree_.main_chain()[static_cast<std::size_t>(h)]->block.hash));
+    m.emplace_back("confirmations", Json::integer(tip - h + 1));
+  } else {
+    m.emplace_back("status", Json::string(pending_ids_.count(id) ? "pending" : "unknown"));
+    m.emplace_back("confirmations", Json::integer(0));
+  }
+  m.emplace_back("tip_height", Json::integer(tip));
+  return dump_python(Json::object(std::move(m)));
+}
+
+std::string Node::headers_json(std::int64_t from, std::size_t count) {
+  std::lock_guard lk(mu_);
+  const auto& chain = tree_.main_chain();
+  Json list = Json::array();
+  for (std::int64_t i = std::max<std::int64_t>(from, 0);
+       i < static_cast<std::int64_t>(chain.size()) && list.items().size() < count; ++i) {
+    const Block& b = chain[static_cast<std::size_t>(i)]->block;
+    Bytes h = block_header(b);
+    std::vector<Json::Member> m;
+    m.emplace_back("height", Json::integer(b.index));
+    m.emplace_back("hash", Json::string(b.hash));
+    m.emplace_back("header", Json::string(to_hex(ByteView(h.data(), h.size()))));
+    m.emplace_back("tx_root", Json::string(hex_of(transactions_root(b.transactions))));
+    m.emplace_back("state_root", Json::string(b.state_root));
+    list.push(Json::object(std::move(m)));
+  }
+  return dump_python(Json::object({{"tip_height", Json::integer(tree_.tip().block.index)}, {"headers", std::move(list)}}));
+}
+
+}  // namespace hf::node
