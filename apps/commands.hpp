@@ -18,5 +18,6 @@ void add_worker(CLI::App& app, Runner& run);
 void add_node(CLI::App& app, Runner& run);
 void add_tracker(CLI::App& app, Runner& run);
 void add_torrent(CLI::App& app, Runner& run);
+void add_auction(CLI::App& app, Runner& run);
 
 }  // namespace hf::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   hf::cli::add_node(app, run);
   hf::cli::add_tracker(app, run);
   hf::cli::add_torrent(app, run);
+  hf::cli::add_auction(app, run);
   if (argc > 1 && argv[1][0] != '-') {
     try {
       app.get_subcommand(argv[1]);

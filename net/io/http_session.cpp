@@ -63,18 +63,24 @@ HttpResult HttpSession::exchange_once(const std::string& request) {
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(max_reply);
     parser.header_limit(64 * 1024);
+    parser.eager(true);
     boost::beast::error_code ec;
     std::string buf = std::move(leftover_);
     leftover_.clear();
     std::size_t used = 0;
     char chunk[16384];
     for (;;) {
-      if (used < buf.size()) {
-        used += parser.put(asio::buffer(buf.data() + used, buf.size() - used), ec);
-        if (ec == bhttp::error::need_more) ec = {};
+      while (used < buf.size() && !parser.is_done()) {
+        const std::size_t n = parser.put(asio::buffer(buf.data() + used, buf.size() - used), ec);
+        used += n;
+        if (ec == bhttp::error::need_more) {
+          ec = {};
+          break;
+        }
         if (ec) throw boost::system::system_error(ec);
-        if (parser.is_done()) break;
+        if (n == 0) break;
       }
+      if (parser.is_done()) break;
       std::size_t n = 0;
       try {
         n = co_await stream_->read_some(asio::buffer(chunk));

@@ -6,6 +6,7 @@
 //   GET  /api/auction/{id}/bid/{key}   a bidder's escrow on it, with a proof
 //   GET  /api/auctions                 every auction (no proofs: a listing)
 //   GET  /api/headers?from=H&count=N   the followed chain's headers, for checking proofs
+// /api/account also says "pool_next_seq" (not proven: the pool's, counting pending operations).
 // Reads take ?height=H (a block of the last 100) or ?depth=D (D blocks below the tip;
 // default 0). Every proven read names its block (height, hash, 80-byte header, transactions
 // root, state root) so a client can check the proof against a header chain of its own.
@@ -105,7 +106,11 @@ void add_ledger_routes(http::Router& r, Node& node, ApiLimits lim) {
     auto v = view_for(node, req, &err);
     if (!v) return err;
     const ledger::Account* a = v->state.account(*k);
-    return proven(*v, ledger::account_key(*k), a ? std::optional<Json>(ledger::account_json(*a)) : std::nullopt);
+    http::Response res =
+        proven(*v, ledger::account_key(*k), a ? std::optional<Json>(ledger::account_json(*a)) : std::nullopt);
+    // Not proven: what the pending pool expects next from this account.
+    res.body.insert(res.body.size() - 1, ", \"pool_next_seq\": " + std::to_string(node.pool_next_seq(*k)));
+    return res;
   });
 
   r.get("/api/auction/{id}", [&node](const http::Request& req) {

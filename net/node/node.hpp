@@ -154,6 +154,9 @@ class Node {
   };
   std::shared_ptr<const LedgerView> ledger_view(std::int64_t height, std::string* why);
   std::int64_t tip_height();
+  // The sequence number the account's next operation needs, counting pending ones (a hint
+  // for clients: the pool is not committed state).
+  std::uint64_t pool_next_seq(const PublicKey& account);
   // {"op_id", "status": "pending" | "committed" | "unknown", "height", "block", "confirmations"}
   std::string op_status_json(const std::string& op_id_hex);
   // The followed chain's headers from `from` (at most `count`): what a client checks proofs

@@ -36,6 +36,12 @@ std::int64_t Node::tip_height() {
   return tree_.tip().block.index;
 }
 
+std::uint64_t Node::pool_next_seq(const PublicKey& account) {
+  std::lock_guard lk(mu_);
+  const ledger::Account* a = pool_state_ ? pool_state_->account(account) : nullptr;
+  return a ? a->next_seq : 1;
+}
+
 void Node::rebuild_pool() {
   if (!tree_.ledger()) return;
   pool_state_ = std::make_unique<ledger::LedgerState>(tree_.ledger()->rewound(0));
