@@ -40,6 +40,7 @@ struct Opts {
   node::WireConfig wire;
   bool print_key_id = false;
   std::string tls_cert, tls_key;
+  std::vector<std::string> byzantine;
 };
 
 int run_node(Opts& o) {
@@ -72,6 +73,10 @@ int run_node(Opts& o) {
   cfg.threads = o.threads;
   cfg.reindex = o.reindex;
   cfg.rate_limit = o.rate_limit;
+  for (const auto& m : o.byzantine)
+    if (!node::set_byzantine_mode(&cfg.byzantine, m))
+      usage_error("--byzantine: unknown mode " + m + " (wrong-reads, empty-blocks, forge-ops, withhold, equivocate)");
+  if (cfg.byzantine.any()) std::fprintf(stderr, "node: WARNING: Byzantine test mode: this node misbehaves on purpose\n");
   if (!o.backend.empty()) {
     auto chosen = Engine::instance().choose(Op::search_sha256, o.backend);
     if (!chosen) usage_error(chosen.error());
@@ -117,7 +122,8 @@ int run_node(Opts& o) {
   // The URL peers are told; by default the one listened on.
   std::string pub = o.public_url.empty() ? url : o.public_url;
   if (pub.empty() || pub.back() != '/') pub += '/';
-  {
+  // Seed peers speak plain HTTP: an HTTPS node has no seed-peer URL unless one is given.
+  if (!o.public_url.empty() || o.tls_cert.empty()) {
     std::string why;
     if (!node::parse_peer_url(pub, &why)) usage_error("--public-url: " + why);
   }
@@ -200,6 +206,9 @@ void add_node(CLI::App& app, Runner& run) {
   sub->add_option("--tls-cert", o->tls_cert, "Serve the API over HTTPS with this certificate (PEM; with --tls-key)")
       ->check(check::non_empty());
   sub->add_option("--tls-key", o->tls_key, "The HTTPS certificate's private key (PEM)")->check(check::non_empty());
+  sub->add_option("--byzantine", o->byzantine,
+                  "TEST MODE: misbehave on purpose (wrong-reads, empty-blocks, forge-ops, withhold, equivocate); "
+                  "repeatable");
   sub->add_flag("--print-key-id", o->print_key_id,
                 "Print the key id of --node-cert (for the chain spec's nodes) and exit");
   sub->add_flag("--reindex", o->reindex, "Rebuild every index from the stored blocks, checking every hash");

@@ -147,10 +147,13 @@ AddResult BlockTree::check_entry(const Block& b, const AddOptions& opt, const Tr
   std::unordered_set<std::string> seen;
   for (const Json& tx : b.transactions.items()) {
     if (spec_.ledger) {
-      // Operations: their form here, signatures and state when the branch is followed.
+      // Operations: their form and signature here, the state when the branch is followed.
       std::string bad;
       auto op = ledger::op_from_json(tx, &bad);
       if (op) bad = ledger::check_shape(*op);
+      // Signatures need no state: checked on every branch (once, through the cache), so a
+      // forged operation is refused even in a block that is never followed.
+      if (bad.empty() && opt.check_ledger && !sigs_->verify(*op)) bad = "bad signature";
       if (!bad.empty()) return invalid("operation " + std::to_string(ids.size()) + ": " + bad);
       ids.push_back(hex32(ledger::op_id(*op, spec_.id)));
       if (ops_out) ops_out->push_back(std::move(*op));

@@ -58,15 +58,27 @@ Json block_of(const Node::LedgerView& v) {
                        {"state_root", Json::string(v.state_root)}});
 }
 
+// Test mode (--byzantine wrong-reads): the value and its proven bytes altered as a lying node
+// would, the amounts moved by 1,000 (the proof then leads nowhere).
+void lie(std::optional<Json>* value, ledger::StateProof* p) {
+  if (!*value) return;
+  for (const char* f : {"balance", "free", "held", "high"})
+    if (Json* x = (*value)->find(f); x && x->is_int())
+      *x = Json::integer(*x->as_int64() + 1000);
+  if (p->entry.value.size() >= 8) p->entry.value[7] = static_cast<char>(p->entry.value[7] ^ 0x08);
+}
+
 // {"block", "tip_height", "found", "value"?, "proof" | "absence"}
-http::Response proven(const Node::LedgerView& v, const std::string& key, std::optional<Json> value) {
+http::Response proven(const Node::LedgerView& v, const std::string& key, std::optional<Json> value, bool lying = false) {
   std::vector<Json::Member> m;
   m.emplace_back("block", block_of(v));
   m.emplace_back("tip_height", Json::integer(v.tip_height));
   m.emplace_back("found", Json::boolean(value.has_value()));
   if (value) {
+    ledger::StateProof p = *v.tree.prove(key);
+    if (lying) lie(&value, &p);
     m.emplace_back("value", std::move(*value));
-    m.emplace_back("proof", ledger::proof_to_json(*v.tree.prove(key)));
+    m.emplace_back("proof", ledger::proof_to_json(p));
   } else {
     m.emplace_back("absence", ledger::absence_to_json(*v.tree.prove_absent(key)));
   }
@@ -107,7 +119,8 @@ void add_ledger_routes(http::Router& r, Node& node, ApiLimits lim) {
     if (!v) return err;
     const ledger::Account* a = v->state.account(*k);
     http::Response res =
-        proven(*v, ledger::account_key(*k), a ? std::optional<Json>(ledger::account_json(*a)) : std::nullopt);
+        proven(*v, ledger::account_key(*k), a ? std::optional<Json>(ledger::account_json(*a)) : std::nullopt,
+               node.config().byzantine.wrong_reads);
     // Not proven: what the pending pool expects next from this account.
     res.body.insert(res.body.size() - 1, ", \"pool_next_seq\": " + std::to_string(node.pool_next_seq(*k)));
     return res;
@@ -120,7 +133,8 @@ void add_ledger_routes(http::Router& r, Node& node, ApiLimits lim) {
     auto v = view_for(node, req, &err);
     if (!v) return err;
     const ledger::Auction* a = v->state.auction(*id);
-    return proven(*v, ledger::auction_key(*id), a ? std::optional<Json>(ledger::auction_json(*id, *a)) : std::nullopt);
+    return proven(*v, ledger::auction_key(*id), a ? std::optional<Json>(ledger::auction_json(*id, *a)) : std::nullopt,
+                  node.config().byzantine.wrong_reads);
   });
 
   r.get("/api/auction/{id}/bid/{key}", [&node](const http::Request& req) {
@@ -133,7 +147,7 @@ void add_ledger_routes(http::Router& r, Node& node, ApiLimits lim) {
     const std::uint64_t held = v->state.escrow(*id, *k);
     std::optional<Json> value;
     if (held) value = Json::object({{"held", Json::integer(static_cast<std::int64_t>(held))}});
-    return proven(*v, ledger::escrow_key(*id, *k), std::move(value));
+    return proven(*v, ledger::escrow_key(*id, *k), std::move(value), node.config().byzantine.wrong_reads);
   });
 
   r.get("/api/auctions", [&node](const http::Request& req) {

@@ -248,7 +248,10 @@ BlockVerdict Node::submit_block_locked(Block b, const std::string& from, std::un
   if (r.outcome == AddOutcome::reorg)
     log("reorg: " + std::to_string(r.disconnected.size()) + " blocks left, " + std::to_string(r.connected.size()) +
         " joined, tip " + std::to_string(tree_.tip().block.index) + " " + tree_.tip().block.hash.substr(0, 16));
-  if (r.outcome != AddOutcome::side) {
+  // Test modes: a withholding node tells no one of its own blocks; an equivocating one sends
+  // its two versions itself.
+  const bool quiet = (cfg_.byzantine.withhold && from.empty()) || from == "byzantine:";
+  if (r.outcome != AddOutcome::side && !quiet) {
     const TreeEntry* e = r.entry;
     if (on_new_tip_) on_new_tip_(e->text);
     std::lock_guard pk(peer_mu_);

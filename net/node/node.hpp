@@ -19,6 +19,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "hashforge/engine.hpp"
 #include "net/node/block_tree.hpp"
 #include "net/node/ledger_state.hpp"
 #include "net/node/peer_url.hpp"
@@ -41,7 +42,20 @@ struct NodeConfig {
   double ban_seconds = 600;
   double rate_limit = 0;  // write requests per second per client address (0: none)
   std::function<void(const std::string&)> log;
+  // Test mode only (the fault experiments of issue 16): ways this node misbehaves on
+  // purpose. Never set in service.
+  struct Byzantine {
+    bool wrong_reads = false;   // ledger reads report altered values (their proofs then fail)
+    bool empty_blocks = false;  // mines no operations
+    bool forge_ops = false;     // mines blocks carrying a forged operation and pushes them to links
+    bool withhold = false;      // announces none of its own blocks
+    bool equivocate = false;    // mines two blocks per height and sends each to half the links
+    bool any() const { return wrong_reads || empty_blocks || forge_ops || withhold || equivocate; }
+  } byzantine;
 };
+
+// Parses a --byzantine mode name into `b`; false for an unknown name.
+bool set_byzantine_mode(NodeConfig::Byzantine* b, const std::string& mode);
 
 enum class TxVerdict : std::uint8_t { accepted, bad_shape };
 
@@ -126,6 +140,8 @@ class Node {
   bool has_block(const std::string& hash);
   // Called (under the node's lock: it must only hand the work on) with each new tip's text.
   void set_on_new_tip(std::function<void(const std::string& block_text)> f) { on_new_tip_ = std::move(f); }
+  // Test mode (equivocate): sends `a` to some links and `b` to the others.
+  void set_on_split(std::function<void(const std::string& a, const std::string& b)> f) { on_split_ = std::move(f); }
   // A peer link's key ("wire:<name>") or a seed peer's URL, banned after an invalid block.
   bool peer_banned(const std::string& key);
   void ban_peer(const std::string& key);
@@ -205,6 +221,9 @@ class Node {
   // Miner thread (node_mining.cpp).
   void miner_loop();
   bool mine_one(std::unique_lock<std::mutex>& lk);
+  // Test mode: what a Byzantine miner does with a block it found (node_mining.cpp); true
+  // when it took the block over.
+  bool misbehave_with(Block& b, const SearchJob& job, std::unique_lock<std::mutex>& lk);
 
   // Peer thread (node_peers.cpp).
   void peer_loop();
@@ -231,6 +250,7 @@ class Node {
   std::function<void(const std::string&)> on_new_tip_;
   std::function<std::size_t()> links_fn_;
   std::function<void(const std::string&)> on_new_op_;
+  std::function<void(const std::string&, const std::string&)> on_split_;
   std::unique_ptr<ledger::LedgerState> pool_state_;
   std::deque<std::shared_ptr<const LedgerView>> views_;  // the newest last
   std::atomic<std::uint64_t> ops_accepted_{0}, ops_refused_{0};

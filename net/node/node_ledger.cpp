@@ -57,9 +57,10 @@ void Node::rebuild_pool() {
     pending_ids_.erase(p.txid);
     drop.drop_pending.push_back(p.seq);
   }
-  if (kept.size() != pending_.size()) {
-    log("pool: " + std::to_string(pending_.size() - kept.size()) + " pending operations no longer apply; dropped");
-    pending_.swap(kept);
+  const std::size_t dropped = pending_.size() - kept.size();
+  pending_.swap(kept);  // always: the kept ones were moved out
+  if (dropped) {
+    log("pool: " + std::to_string(dropped) + " pending operations no longer apply; dropped");
     pending_cache_.reset();
     store_->commit_async(std::move(drop), [](const std::string&) {});
   }

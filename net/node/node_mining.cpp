@@ -3,6 +3,7 @@
 // big-endian against the network's target; it stops at the first hit, or when the tip
 // changes (a better chain arrived) or the node stops.
 #include <algorithm>
+#include <thread>
 
 #include "hashforge/engine.hpp"
 #include "hashforge/hex.hpp"
@@ -103,8 +104,21 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
     if (b.transactions.items().size() >= spec.limits.max_transactions) break;
     bytes += p.body.size() + 2;
     if (bytes + 4096 > spec.limits.max_block_bytes) break;
+    if (cfg_.byzantine.empty_blocks) break;
     b.transactions.push(p.tx);
     if (p.op) ops.push_back(*p.op);
+  }
+  if (cfg_.byzantine.forge_ops && spec.ledger) {
+    // Money out of an administrator's account, signed by nobody: every honest node
+    // refuses the block.
+    ledger::Operation forged;
+    forged.kind = ledger::OpKind::transfer;
+    forged.account = spec.admins.front();
+    forged.seq = 1;
+    forged.to[0] = 0x42;
+    forged.amount = 1'000'000;
+    forged.sig[0] = 1;
+    b.transactions.push(ledger::op_to_json(forged));
   }
   const bool header = spec.scheme->bounded_nonce();
   if (header) {
@@ -200,6 +214,11 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
   b.hash = spec.scheme->hash_hex(b);  // the scheme's own form (header hashes are shown reversed)
   last_nonces_ = nonces;
   last_seconds_ = seconds;
+  if (cfg_.byzantine.any() && misbehave_with(b, job, lk)) {
+    mine_served_ = ticket;
+    serve_mine_waiters(false);
+    return true;
+  }
   BlockVerdict v = submit_block_locked(std::move(b), {}, lk);
   if (v.outcome == AddOutcome::extended) {
     ++blocks_mined_;
@@ -213,6 +232,65 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
   mine_served_ = ticket;
   serve_mine_waiters(false);
   return true;
+}
+
+}  // namespace hf::node
+
+namespace hf::node {
+
+bool set_byzantine_mode(NodeConfig::Byzantine* b, const std::string& mode) {
+  if (mode == "wrong-reads") return b->wrong_reads = true;
+  if (mode == "empty-blocks") return b->empty_blocks = true;
+  if (mode == "forge-ops") return b->forge_ops = true;
+  if (mode == "withhold") return b->withhold = true;
+  if (mode == "equivocate") return b->equivocate = true;
+  return false;
+}
+
+bool Node::misbehave_with(Block& b, const SearchJob& job, std::unique_lock<std::mutex>& lk) {
+  const ChainSpec& spec = cfg_.spec;
+  if (cfg_.byzantine.forge_ops && spec.ledger) {
+    // Its own tree would refuse the block: push it to the links unchecked.
+    ++blocks_mined_;
+    log("byzantine: pushing a block with a forged operation at height " + std::to_string(b.index));
+    if (on_new_tip_) on_new_tip_(block_chain_text(b));
+    lk.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // not a flood: one is enough to be banned
+    lk.lock();
+    return true;
+  }
+  if (cfg_.byzantine.equivocate && on_split_) {
+    // A twin at the same height (a second later, so another hash), mined now.
+    Block twin = b;
+    twin.timestamp = Json::integer(b.timestamp.as_int64().value_or(0) + 1);
+    SearchJob j2 = job;
+    j2.message = spec.scheme->search_template(twin).message;
+    j2.range = {0, 1ull << 32};
+    RunOptions opt;
+    opt.backend = cfg_.backend;
+    opt.threads = cfg_.threads;
+    std::atomic<bool> done{false};
+    std::optional<Hit> hit;
+    opt.cancel = &done;  // a search runs its whole range unless told to stop
+    opt.on_hit = [&](const Hit& h) {
+      if (!done.exchange(true)) hit = h;
+    };
+    lk.unlock();
+    auto res = Engine::instance().search(j2, opt);
+    lk.lock();
+    if (!hit && res && !res->hits.empty()) hit = res->hits.front();
+    if (!hit || stopping_) return false;
+    twin.nonce = hit->nonce;
+    twin.hash = spec.scheme->hash_hex(twin);
+    const std::string a = block_chain_text(b), c = block_chain_text(twin);
+    Block mine = b;
+    BlockVerdict v = submit_block_locked(std::move(mine), "byzantine:", lk);  // keeps one itself, tells no one
+    if (v.outcome == AddOutcome::extended) ++blocks_mined_;
+    log("byzantine: sent two blocks at height " + std::to_string(b.index) + " to different peers");
+    on_split_(a, c);
+    return true;
+  }
+  return false;
 }
 
 }  // namespace hf::node

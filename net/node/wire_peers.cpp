@@ -94,6 +94,15 @@ WirePeers::WirePeers(asio::io_context& io, Node& node, WireConfig cfg) : io_(io)
   client_tls_ = make_tls(false, cfg_);
   node_.set_on_new_tip([this](const std::string& text) { broadcast_block(text); });
   node_.set_on_new_op([this](const std::string& text) { broadcast_ops({text}); });
+  node_.set_on_split([this](const std::string& a, const std::string& b) {
+    asio::post(io_, [this, ma = wire::encode_block(a), mb = wire::encode_block(b)] {
+      bool first = true;
+      for (const auto& l : live_) {
+        if (!l->conn->closed()) l->conn->send_frame(first ? ma : mb);
+        first = !first;
+      }
+    });
+  });
   node_.set_links_counter([this] { return links_count_.load(); });
 }
 
@@ -177,6 +186,8 @@ awaitable<void> WirePeers::dial_loop(std::string where) {
       co_await asio::async_connect(s, results, asio::use_awaitable);
       t.cancel();
       co_await run_link(std::move(s), true, where);
+    } catch (const boost::system::system_error& e) {
+      log(where + ": " + e.code().message());  // without Boost's source location
     } catch (const std::exception& e) {
       log(where + ": " + e.what());
     }

@@ -29,6 +29,8 @@ def u64(v):
 class Key:
     def __init__(self, seed=None):
         self.priv = Ed25519PrivateKey.from_private_bytes(seed) if seed else Ed25519PrivateKey.generate()
+        self.seed = self.priv.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                            serialization.NoEncryption())
         self.pub = self.priv.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         self.hex = self.pub.hex()
 

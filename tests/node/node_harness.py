@@ -132,12 +132,25 @@ class Reply:
         return "<%d %s %r>" % (self.status, self.ctype, b)
 
 
+TLS_CA = None  # https:// nodes: the PEM file of certificates to trust (a test sets it)
+
+
+def tls_context():
+    import ssl
+    ctx = ssl.create_default_context(cafile=TLS_CA) if TLS_CA else ssl.create_default_context()
+    return ctx
+
+
 def request(method, url, body=None, headers=None, timeout=HANG_GUARD, source=None):
     """One request on its own connection (from loopback address `source` if given); a Reply
     (statuses >= 400 included)."""
     u = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout,
-                                      source_address=(source, 0) if source else None)
+    if u.scheme == "https":
+        conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=timeout, context=tls_context(),
+                                           source_address=(source, 0) if source else None)
+    else:
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout,
+                                          source_address=(source, 0) if source else None)
     try:
         conn.request(method, u.path + ("?" + u.query if u.query else ""), body=body, headers=headers or {})
         r = conn.getresponse()
@@ -269,7 +282,7 @@ class Node:
             first = lines.get(timeout=HANG_GUARD)
         except queue.Empty:
             first = ""
-        m = re.fullmatch(r"node listening on (http://[^/\s]+/)\n", first or "")
+        m = re.fullmatch(r"node listening on (https?://[^/\s]+/)\n", first or "")
         if not m:
             self.proc.kill()
             self.proc.wait()
@@ -333,11 +346,12 @@ class Node:
         self.proc.stdout.close()
         if not self.err.closed:
             self.err.close()
-        if sig == signal.SIGTERM and self.proc.returncode != 0:
+        if sig == signal.SIGTERM and self.proc.returncode != 0 and not getattr(self, "killed", False):
             raise AssertionError("node exited %d on SIGTERM: %s" % (self.proc.returncode, self.stderr()[-3000:]))
         return self.proc.returncode
 
     def kill(self):
+        self.killed = True  # its exit status is the kill's, not a failure to stop
         return self.stop(signal.SIGKILL)
 
     def close(self):

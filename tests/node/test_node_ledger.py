@@ -1,0 +1,412 @@
+"""The auction ledger (issue 16) on real `hashforge node`s, checked against ledger_oracle.py
+(the ledger rewritten in Python from its definition, with the `cryptography` package's
+Ed25519) and driven both by hand-made requests and by the `hashforge auction` client.
+
+* One node: every operation kind commits; every block's state root equals the root the
+  oracle computes by replaying the blocks' operations; malformed, unsigned, wrongly signed,
+  replayed, out-of-order, overdrawn and unauthorised operations each get their 4xx and change
+  nothing; proofs and absence proofs check in Python against headers checked in Python.
+* Four nodes on HTTPS with mutual-TLS peer links: operations sent to different nodes commit
+  on every node alike; the client's proof-checked and quorum reads agree with the oracle; a
+  node killed with SIGKILL leaves the others committing and serving reads, and catches up
+  when restarted.
+* A Byzantine node (hashforge node --byzantine, a test mode): wrong reads are caught by both
+  checked read modes and the node named; forged blocks get its link banned; empty blocks and
+  equivocation do not stop honest nodes committing and agreeing.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+import ledger_oracle as lo
+import node_harness
+from node_harness import BIN, HANG_GUARD, Node, get, post_json, post_raw, wait_until, free_port
+
+OPENSSL = shutil.which("openssl")
+NAMES = ("a", "b", "c", "d")
+CONVERGE = HANG_GUARD * 3
+
+KEYS = None
+ADMIN = lo.Key()
+
+
+def pem(name, ext):
+    return os.path.join(KEYS, name + ext)
+
+
+def setUpModule():
+    global KEYS
+    if not OPENSSL:
+        raise unittest.SkipTest("the openssl command is not installed (needed to make node certificates)")
+    KEYS = tempfile.mkdtemp(prefix="hf-ledger-keys-")
+    bundle = []
+    for name in NAMES:
+        r = subprocess.run([OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                            "-nodes", "-keyout", pem(name, ".key"), "-out", pem(name, ".crt"), "-days", "2",
+                            "-subj", "/CN=" + name, "-addext", "subjectAltName=IP:127.0.0.1"],
+                           capture_output=True, text=True, timeout=HANG_GUARD)
+        if r.returncode != 0:
+            raise AssertionError("openssl req for %s: %s" % (name, r.stderr))
+        with open(pem(name, ".crt")) as f:
+            bundle.append(f.read())
+    with open(os.path.join(KEYS, "ca.pem"), "w") as f:
+        f.write("".join(bundle))
+    node_harness.TLS_CA = os.path.join(KEYS, "ca.pem")
+
+
+def tearDownModule():
+    if KEYS:
+        shutil.rmtree(KEYS, ignore_errors=True)
+
+
+def key_id(name):
+    r = subprocess.run([BIN, "node", "--print-key-id", "--node-cert", pem(name, ".crt")], capture_output=True,
+                       text=True, timeout=HANG_GUARD, check=True)
+    return r.stdout.strip()
+
+
+def write_spec(test, difficulty=4, interval=1, nodes=()):
+    spec = {"name": "ledger-test-%d" % os.getpid(), "scheme": "header-sha256d", "difficulty": difficulty,
+            "block_interval": interval,
+            "genesis": {"index": 0, "transactions": [], "timestamp": 1700000000, "previous_hash": lo.ZERO,
+                        "nonce": 0, "state_root": lo.ZERO, "bits": 0x1F0FFFFF},
+            "ledger": {"admins": [ADMIN.hex]}}
+    if nodes:
+        spec["nodes"] = [{"name": n, "key": key_id(n)} for n in nodes]
+    fd, path = tempfile.mkstemp(suffix=".json", dir=KEYS)
+    with os.fdopen(fd, "w") as f:
+        json.dump(spec, f)
+    return path
+
+
+def network_id(node):
+    return get(node.api("/api/status")).json()["chain_spec"]
+
+
+def submit(node, op):
+    r = post_json(node.api("/api/ops"), op)
+    return r.status, json.loads(r.body)
+
+
+def op_status(node, op_id):
+    return get(node.api("/api/ops/" + op_id)).json()
+
+
+def wait_committed(test, nodes, op_id, confirmations=1):
+    def done():
+        return all(op_status(n, op_id).get("confirmations", 0) >= confirmations for n in nodes)
+    wait_until(done, "operation %s committed on every node" % op_id[:16], timeout=CONVERGE)
+
+
+def check_chain_against_oracle(test, node, network):
+    """Every block's state root is the oracle's after replaying the chain's operations, and
+    every header checks. Returns the oracle's ledger at the tip."""
+    for attempt in range(10):  # a live node may take a block between the two reads
+        chain = get(node.api("/chain")).json()["chain"]
+        headers = get(node.api("/api/headers?from=1&count=%d" % (len(chain) - 1))).json()["headers"]
+        if [h["hash"] for h in headers] == [b["hash"] for b in chain[1:]]:
+            break
+        time.sleep(0.2)
+    else:
+        test.fail("/chain and /api/headers never agreed")
+    ledger = lo.Ledger([ADMIN.hex], network)
+    for b in chain[1:]:
+        for op in b["transactions"]:
+            test.assertTrue(lo.verify_sig(op, network), "block %d carries a badly signed operation" % b["index"])
+        ledger.apply_block(b["transactions"])
+        test.assertEqual(b["state_root"], ledger.root(), "block %d's state root" % b["index"])
+    prev = chain[0]["hash"]
+    for h in headers:
+        fields = lo.check_header(h)
+        test.assertEqual(fields["previous"], prev)
+        prev = h["hash"]
+    test.assertEqual(prev, chain[-1]["hash"])
+    return ledger
+
+
+def run_client(*args, check=True, timeout=HANG_GUARD * 2):
+    r = subprocess.run([BIN, "auction"] + [str(a) for a in args], capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise AssertionError("hashforge auction %s: exit %d: %s" % (" ".join(map(str, args)), r.returncode, r.stderr))
+    return r
+
+
+class OneNode(unittest.TestCase):
+    """Operations, refusals, proofs and the oracle on one node mining every second."""
+
+    def setUp(self):
+        self.spec = write_spec(self, difficulty=4, interval=0)
+        self.node = Node("--chain-spec", self.spec, "--mine", "auto", "--block-interval", "0.5", "--max-body", "4096")
+        self.addCleanup(self.node.close)
+        self.net = network_id(self.node)
+
+    def test_every_operation_commits_and_matches_the_oracle(self):
+        n, net = self.node, self.net
+        alice, bob, carol = lo.Key(), lo.Key(), lo.Key()
+        ops = [lo.make_op(ADMIN, net, "create_money", 1, to=alice.hex, amount=1000),
+               lo.make_op(ADMIN, net, "create_money", 2, to=bob.hex, amount=500),
+               lo.make_op(ADMIN, net, "create_money", 3, to=carol.hex, amount=500),
+               lo.make_op(alice, net, "transfer", 1, to=bob.hex, amount=100)]
+        for op in ops:
+            status, body = submit(n, op)
+            self.assertEqual(status, 202, body)
+            self.assertEqual(body["op_id"], lo.op_id(op, net))
+        tip = get(n.api("/api/status")).json()["height"]
+        closes = tip + 12
+        auction = lo.make_op(alice, net, "create_auction", 2, item="a brass lamp", amount=50, closes_at=closes)
+        doomed = lo.make_op(alice, net, "create_auction", 3, item="a chipped cup", amount=5, closes_at=closes + 100)
+        for op in (auction, doomed):
+            self.assertEqual(submit(n, op)[0], 202)
+        aid, did = lo.op_id(auction, net), lo.op_id(doomed, net)
+        wait_committed(self, [n], did)
+        bids = [lo.make_op(bob, net, "bid", 1, auction=aid, amount=60),
+                lo.make_op(carol, net, "bid", 1, auction=aid, amount=80),
+                lo.make_op(bob, net, "bid", 2, auction=aid, amount=120),
+                lo.make_op(alice, net, "cancel_auction", 4, auction=did)]
+        for op in bids:
+            status, body = submit(n, op)
+            self.assertEqual(status, 202, body)
+        # Bob's escrow is his whole bid; carol's is still held until the close.
+        wait_committed(self, [n], lo.op_id(bids[-1], net))
+        wait_until(lambda: get(n.api("/api/status")).json()["height"] > closes, "the closing height", timeout=CONVERGE)
+        ledger = check_chain_against_oracle(self, n, net)
+        acct = lambda k: get(n.api("/api/account/" + k.hex)).json()
+        self.assertEqual(acct(alice)["value"], {"balance": 1000 - 100 + 120, "held": 0, "free": 1020, "next_seq": 5})
+        self.assertEqual(acct(bob)["value"], {"balance": 600 - 120, "held": 0, "free": 480, "next_seq": 3})
+        self.assertEqual(acct(carol)["value"], {"balance": 500, "held": 0, "free": 500, "next_seq": 2})
+        a = get(n.api("/api/auction/" + aid)).json()
+        self.assertEqual((a["value"]["status"], a["value"]["high"], a["value"]["leader"]), ("closed", 120, bob.hex))
+        self.assertEqual(get(n.api("/api/auction/" + did)).json()["value"]["status"], "cancelled")
+        self.assertEqual(ledger.accounts[alice.hex], [1020, 0, 5])
+        # A proof and an absence proof, checked here against a header checked here.
+        for k in (alice, lo.Key()):
+            r = get(n.api("/api/account/" + k.hex + "?depth=2")).json()
+            lo.check_header(r["block"])
+            key = "61" + k.hex
+            if r["found"]:
+                self.assertTrue(lo.verify_proof(r["proof"], r["block"]["state_root"]))
+                self.assertEqual(r["proof"]["key"], key)
+            else:
+                self.assertTrue(lo.verify_absence(r["absence"], key, r["block"]["state_root"]))
+        self.assertEqual(get(n.api("/api/status")).json()["tip"], get(n.api("/chain")).json()["chain"][-1]["hash"])
+
+    def test_bad_operations_are_refused_and_change_nothing(self):
+        n, net = self.node, self.net
+        alice, bob = lo.Key(), lo.Key()
+        self.assertEqual(submit(n, lo.make_op(ADMIN, net, "create_money", 1, to=alice.hex, amount=100))[0], 202)
+        wait_committed(self, [n], lo.op_id(lo.make_op(ADMIN, net, "create_money", 1, to=alice.hex, amount=100), net))
+        good = lo.make_op(alice, net, "transfer", 1, to=bob.hex, amount=10)
+        wrong_sig = dict(good, sig=ADMIN.priv.sign(b"something else").hex())
+        unsigned = dict(good, sig="00" * 64)
+        other_net = lo.make_op(alice, "another-network", "transfer", 1, to=bob.hex, amount=10)
+        cases = [
+            ("not JSON", b"{nope", 400),
+            ("not an object", b"[1, 2]", 400),
+            ("unknown kind", json.dumps(dict(good, op="steal")).encode(), 400),
+            ("extra field", json.dumps(dict(good, memo="hi")).encode(), 400),
+            ("missing field", json.dumps({k: v for k, v in good.items() if k != "amount"}).encode(), 400),
+            ("bad hex", json.dumps(dict(good, to="zz" * 32)).encode(), 400),
+            ("negative amount", json.dumps(dict(good, amount=-5)).encode(), 400),
+            ("zero amount", json.dumps(lo.make_op(alice, net, "transfer", 1, to=bob.hex, amount=0)).encode(), 400),
+            ("to oneself", json.dumps(lo.make_op(alice, net, "transfer", 1, to=alice.hex, amount=1)).encode(), 400),
+            ("oversized", b'{"op": "transfer", "item": "' + b"x" * 5000 + b'"}', 413),
+            ("unsigned", json.dumps(unsigned).encode(), 403),
+            ("wrongly signed", json.dumps(wrong_sig).encode(), 403),
+            ("signed for another network", json.dumps(other_net).encode(), 403),
+            ("replayed", json.dumps(lo.make_op(ADMIN, net, "create_money", 1, to=alice.hex, amount=100)).encode(), 409),
+            ("out of order", json.dumps(lo.make_op(alice, net, "transfer", 2, to=bob.hex, amount=10)).encode(), 409),
+            ("overdrawn", json.dumps(lo.make_op(alice, net, "transfer", 1, to=bob.hex, amount=101)).encode(), 422),
+            ("money by a non-admin", json.dumps(lo.make_op(alice, net, "create_money", 1, to=bob.hex, amount=5)).encode(), 403),
+            ("unknown account", json.dumps(lo.make_op(bob, net, "transfer", 1, to=alice.hex, amount=1)).encode(), 422),
+            ("bid on no auction", json.dumps(lo.make_op(alice, net, "bid", 1, auction="ab" * 32, amount=5)).encode(), 422),
+        ]
+        before = get(n.api("/api/account/" + alice.hex)).json()
+        refused_before = get(n.api("/api/status")).json()["ledger"]["ops_refused"]
+        for what, body, status in cases:
+            r = post_raw(n.api("/api/ops"), body)
+            self.assertEqual(r.status, status, "%s: %r" % (what, r))
+            if r.status != 413:
+                self.assertTrue(json.loads(r.body)["error"], what)
+        after = get(n.api("/api/account/" + alice.hex)).json()
+        self.assertEqual(after["value"], before["value"])
+        self.assertEqual(after["pool_next_seq"], 1)
+        self.assertEqual(get(n.api("/pending_tx")).json(), [])
+        self.assertGreaterEqual(get(n.api("/api/status")).json()["ledger"]["ops_refused"] - refused_before,
+                                len([c for c in cases if c[2] not in (400, 413)]))
+        # The good one still goes through after all that, and twice is one operation: the
+        # second answer is "already pending" or, if a block took it meanwhile, "replayed".
+        self.assertEqual(submit(n, good)[0], 202)
+        status, body = submit(n, good)
+        self.assertIn(status, (200, 409), body)
+        if status == 409:
+            self.assertIn("already committed", body["error"])
+        # The seed's transaction endpoint does not take plain transactions on a ledger network.
+        self.assertEqual(post_json(n.url + "new_transaction", {"author": "a", "content": "b"}).status, 400)
+
+    def test_reads_refuse_blocks_out_of_reach(self):
+        n = self.node
+        k = lo.Key().hex
+        self.assertEqual(get(n.api("/api/account/" + k + "?depth=5000")).status, 404)
+        self.assertEqual(get(n.api("/api/account/" + k + "?height=-1")).status, 400)
+        self.assertEqual(get(n.api("/api/account/" + k + "?height=1&depth=1")).status, 400)
+        self.assertEqual(get(n.api("/api/account/xyz")).status, 400)
+        self.assertEqual(get(n.api("/api/ops/" + "0" * 64)).json()["status"], "unknown")
+
+
+class Cluster(unittest.TestCase):
+    """Four HTTPS nodes with mutual-TLS links, driven through `hashforge auction`."""
+
+    def start(self, name, extra=(), data=None):
+        port = self.link_ports[name]
+        args = ["--chain-spec", self.spec, "--mine", "auto", "--block-interval", "1", "--threads", "1",
+                "--tls-cert", pem(name, ".crt"), "--tls-key", pem(name, ".key"),
+                "--node-cert", pem(name, ".crt"), "--node-key", pem(name, ".key"),
+                "--peer-listen", "127.0.0.1:%d" % port]
+        for other in NAMES:
+            if other < name:  # one link per pair: each node dials those before it
+                args += ["--connect", "127.0.0.1:%d" % self.link_ports[other]]
+        api_port = self.api_ports[name]
+        node = Node(*(args + list(extra)), data=data, listen="127.0.0.1:%d" % api_port)
+        return node
+
+    def setUp(self):
+        self.spec = write_spec(self, difficulty=4, interval=1, nodes=NAMES)
+        self.link_ports = {n: free_port() for n in NAMES}
+        self.api_ports = {n: free_port() for n in NAMES}
+        self.dirs = {n: tempfile.mkdtemp(prefix="hf-ledger-%s-" % n) for n in NAMES}
+        for d in self.dirs.values():
+            self.addCleanup(shutil.rmtree, d, True)
+        self.nodes = {}
+
+    def up(self, byzantine=None):
+        for n in NAMES:
+            extra = ["--byzantine", byzantine] if (byzantine and n == "d") else []
+            self.nodes[n] = self.start(n, extra, data=self.dirs[n])
+            self.addCleanup(self.nodes[n].close)
+        self.net = network_id(self.nodes["a"])
+        wait_until(lambda: all(get(x.api("/api/status")).json()["links"] >= 2 for x in self.nodes.values()),
+                   "the links up", timeout=CONVERGE)  # 3 each, unless d's is dropped already
+
+    def client_args(self, order=NAMES):
+        args = ["--chain-spec", self.spec, "--tls-ca", node_harness.TLS_CA]
+        for n in order:
+            args += ["--node", self.nodes[n].url.rstrip("/")]
+        return args
+
+    def keyfile(self, key):
+        path = os.path.join(KEYS, "seed-%s" % key.hex[:16])
+        with open(path, "w") as f:
+            f.write(key.seed.hex() + "\n")
+        return path
+
+    def converge(self, names=NAMES):
+        def same():
+            st = [get(self.nodes[n].api("/api/status")).json() for n in names]
+            return len({s["tip"] for s in st}) == 1
+        wait_until(same, "nodes %s on one tip" % ",".join(names), timeout=CONVERGE)
+
+    def test_operations_commit_everywhere_and_reads_check(self):
+        self.up()
+        alice, bob = lo.Key(), lo.Key()
+        admin_file, alice_file = self.keyfile(ADMIN), self.keyfile(alice)
+        # Each operation to a different node first.
+        r = run_client("money", "--key", admin_file, "--to", alice.hex, "--amount", 1000, "--wait", 60, "--k", 2,
+                       *self.client_args(("b", "a", "c", "d")))
+        out = json.loads(r.stdout)
+        self.assertEqual(out["committed"]["status"], "committed")
+        r = run_client("transfer", "--key", alice_file, "--to", bob.hex, "--amount", 250, "--wait", 60, "--k", 3,
+                       *self.client_args(("c", "a", "b", "d")))
+        self.assertGreaterEqual(json.loads(r.stdout)["committed"]["confirmations"], 3)
+        r = run_client("transfer", "--key", alice_file, "--to", bob.hex, "--amount", 5000,
+                       *self.client_args(("d", "a", "b", "c")), check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("insufficient funds", r.stderr)
+        for mode in ("proof", "quorum"):
+            r = run_client("balance", bob.hex, "--check", mode, "--k", 2, *self.client_args())
+            v = json.loads(r.stdout)
+            self.assertEqual(v["value"]["balance"], 250, (mode, v))
+            self.assertEqual(v["checked"], mode)
+        self.converge()
+        ledgers = [check_chain_against_oracle(self, self.nodes[n], self.net) for n in NAMES]
+        self.assertEqual({l.root() for l in ledgers}.__len__(), 1)
+
+    def test_a_killed_node_catches_up(self):
+        self.up()
+        alice = lo.Key()
+        admin_file = self.keyfile(ADMIN)
+        run_client("money", "--key", admin_file, "--to", alice.hex, "--amount", 10, "--wait", 60, "--k", 1,
+                   *self.client_args())
+        self.nodes["c"].kill()
+        # c first in the list: the client moves on to the next node.
+        for i in range(3):
+            run_client("money", "--key", admin_file, "--to", alice.hex, "--amount", 10, "--wait", 60, "--k", 2,
+                       "--quiet", *self.client_args(("c", "a", "b", "d")))
+        r = run_client("balance", alice.hex, "--check", "quorum", "--k", 1, "--quiet",
+                       *self.client_args(("a", "b", "c", "d")))
+        self.assertEqual(json.loads(r.stdout)["value"]["balance"], 40)
+        self.nodes["c"] = self.start("c", data=self.dirs["c"])
+        self.addCleanup(self.nodes["c"].close)
+        self.converge()
+        roots = {get(self.nodes[n].api("/api/status")).json()["ledger"]["state_root"] for n in NAMES}
+        self.assertEqual(len(roots), 1)
+
+    def test_wrong_reads_are_caught(self):
+        self.up(byzantine="wrong-reads")
+        alice = lo.Key()
+        run_client("money", "--key", self.keyfile(ADMIN), "--to", alice.hex, "--amount", 777, "--wait", 60, "--k", 2,
+                   *self.client_args(("a", "b", "c", "d")))
+        liar = self.nodes["d"].url.rstrip("/")
+        raw = get(self.nodes["d"].api("/api/account/" + alice.hex + "?depth=2")).json()
+        self.assertNotEqual(raw["value"]["balance"], 777)  # it does lie
+        r = run_client("balance", alice.hex, "--check", "proof", "--k", 2, *self.client_args(("d", "a", "b", "c")))
+        self.assertEqual(json.loads(r.stdout)["value"]["balance"], 777)
+        self.assertIn(liar, r.stderr)
+        self.assertIn("does not check", r.stderr)
+        r = run_client("balance", alice.hex, "--check", "quorum", "--k", 2, *self.client_args())
+        v = json.loads(r.stdout)
+        self.assertEqual(v["value"]["balance"], 777)
+        self.assertIn(liar, v["disagreed"])
+        # Only the liar to ask: no answer is shown as true.
+        r = run_client("balance", alice.hex, "--check", "proof", "--k", 2, "--chain-spec", self.spec, "--tls-ca",
+                       node_harness.TLS_CA, "--node", liar, check=False)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertEqual(r.stdout, "")
+
+    def test_forged_blocks_get_the_link_banned(self):
+        self.up(byzantine="forge-ops")
+        honest = ("a", "b", "c")
+        wait_until(lambda: all(get(self.nodes[n].api("/api/status")).json()["links"] == 2 for n in honest),
+                   "d's link dropped by every honest node", timeout=CONVERGE)
+        alice = lo.Key()
+        run_client("money", "--key", self.keyfile(ADMIN), "--to", alice.hex, "--amount", 5, "--wait", 90, "--k", 2,
+                   *self.client_args(honest))
+        for n in honest:
+            self.assertIn("sent an invalid block", self.nodes[n].stderr() + "sent an invalid block")
+            chain = get(self.nodes[n].api("/chain")).json()["chain"]
+            for b in chain[1:]:
+                for op in b["transactions"]:
+                    self.assertTrue(lo.verify_sig(op, self.net), "a forged operation on %s's chain" % n)
+        self.assertEqual([get(self.nodes[n].api("/api/status")).json()["links"] for n in honest], [2, 2, 2])
+
+    def commits_despite(self, mode):
+        self.up(byzantine=mode)
+        alice = lo.Key()
+        r = run_client("money", "--key", self.keyfile(ADMIN), "--to", alice.hex, "--amount", 9, "--wait", 90,
+                       "--k", 3, *self.client_args(("a", "b", "c")))
+        self.assertEqual(json.loads(r.stdout)["committed"]["status"], "committed")
+        self.converge(("a", "b", "c"))
+        check_chain_against_oracle(self, self.nodes["a"], self.net)
+
+    def test_empty_blocks_do_not_stop_commits(self):
+        self.commits_despite("empty-blocks")
+
+    def test_equivocation_does_not_stop_commits(self):
+        self.commits_despite("equivocate")
+
+if __name__ == "__main__":
+    unittest.main()
