@@ -31,6 +31,7 @@ struct Opts {
   double block_interval = 0;
   std::string backend;
   unsigned threads = 0;
+  double mining_share = 1;
   std::vector<std::string> allow;
   std::size_t max_body = 1024 * 1024;
   unsigned http_threads = 2;
@@ -66,11 +67,13 @@ int run_node(Opts& o) {
   } else {
     cfg.spec = node::default_spec(o.difficulty);
   }
-  if (o.mine != "off" && o.mine != "auto") usage_error("--mine must be off or auto");
-  cfg.mine_auto = o.mine == "auto";
+  if (o.mine != "off" && o.mine != "auto" && o.mine != "always") usage_error("--mine must be off, auto or always");
+  cfg.mine_auto = o.mine == "auto" || o.mine == "always";
+  cfg.mine_always = o.mine == "always";
   cfg.block_interval = o.block_interval;
   cfg.backend = o.backend;
   cfg.threads = o.threads;
+  cfg.mining_share = o.mining_share;
   cfg.reindex = o.reindex;
   cfg.rate_limit = o.rate_limit;
   for (const auto& m : o.byzantine)
@@ -179,12 +182,17 @@ void add_node(CLI::App& app, Runner& run) {
                   "Without a chain spec: leading hex zeros of a block hash, 1..64 (default 2)")
       ->check(check::whole(1, 64));
   sub->add_option("--mine", o->mine,
-                  "off: mine on GET /mine only; auto: whenever transactions are pending (default off)");
+                  "off: mine on GET /mine only; auto: whenever transactions are pending; always: without pause, "
+                  "empty blocks too (a retargeting network keeps the interval) (default off)");
   sub->add_option("--block-interval", o->block_interval,
                   "With --mine auto: also mine an empty block after this many quiet seconds (0: never)")
       ->check(check::seconds(0, check::kDay, false, true));
   sub->add_option("--backend", o->backend, "Engine backend for mining (default: the best)");
   sub->add_option("--threads", o->threads, "Mining threads (default: every core)")->check(check::whole(0, kMaxThreads));
+  sub->add_option("--mining-share", o->mining_share,
+                  "Fraction of the mining threads' time spent mining, over 0 up to 1 (default 1): a node's share "
+                  "of the machine's hash power")
+      ->check(check::number(0, 1, true));
   sub->add_option("--allow-peer", o->allow,
                   "Addresses (CIDR) that may act as peers and that the node may contact; repeatable "
                   "(default 127.0.0.0/8 and ::1)");

@@ -76,11 +76,15 @@ class BlockTree {
   const TreeEntry& tip() const { return *main_.back(); }
   const std::vector<const TreeEntry*>& main_chain() const { return main_; }
   const TreeEntry* find(const std::string& hash) const;
+  // The median time of the last 11 blocks ending at e: a child's time must be after it.
+  double median_time_past(const TreeEntry* e) const;
   // Header schemes: the compact target a child of `parent` must carry (retargeting).
   std::uint32_t expected_bits(const TreeEntry* parent) const;
   // The height of the followed-chain block holding txid, or -1.
   std::int64_t confirmed_height(const std::string& txid) const;
   std::size_t size() const { return entries_.size(); }
+  // Transactions (operations) on the followed chain.
+  std::size_t confirmed_count() const { return main_txids_.size(); }
   std::size_t side_blocks() const { return entries_.size() - main_.size(); }
   // Ledger networks (spec.ledger): the state after the followed chain's tip, and the
   // signature cache the pending pool shares. Null / unused otherwise.
@@ -96,7 +100,6 @@ class BlockTree {
  private:
   AddResult check_entry(const Block& b, const AddOptions& opt, const TreeEntry** parent,
                         std::vector<ledger::Operation>* ops_out) const;
-  double median_time_past(const TreeEntry* e) const;
   // Is any of `ids` on the chain ending at `e`?
   std::string find_repeat(const TreeEntry* e, const std::vector<std::string>& ids) const;
   // Moves the followed chain to new_tip; false (and nothing changed) when a ledger block on

@@ -1,7 +1,9 @@
 #include "net/node/header_chain.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <vector>
 
 #include "hashforge/engine.hpp"
 #include "hashforge/hex.hpp"
@@ -48,6 +50,10 @@ std::optional<std::array<std::uint8_t, 32>> commitment_of(const std::string& tx_
 }
 
 HeaderChain::HeaderChain(const ChainSpec& spec) : spec_(spec) {
+  clock_ = [] {
+    using namespace std::chrono;
+    return duration<double>(system_clock::now().time_since_epoch()).count();
+  };
   HeaderEntry& g = store_.emplace_back();
   g.hash = spec.genesis.hash;
   g.previous = spec.genesis.previous_hash;
@@ -61,6 +67,13 @@ HeaderChain::HeaderChain(const ChainSpec& spec) : spec_(spec) {
 const HeaderEntry* HeaderChain::find(const std::string& hash) const {
   auto it = entries_.find(hash);
   return it == entries_.end() ? nullptr : it->second;
+}
+
+double HeaderChain::median_time_past(const HeaderEntry* e) const {
+  std::vector<std::int64_t> times;
+  for (int i = 0; i < 11 && e; ++i, e = e->parent) times.push_back(e->time);
+  std::sort(times.begin(), times.end());
+  return static_cast<double>(times[times.size() / 2]);
 }
 
 std::uint32_t HeaderChain::expected_bits(const HeaderEntry* parent) const {
@@ -99,6 +112,9 @@ std::string HeaderChain::add(const Json& h) {
   e.height = parent->height + 1;
   auto hv = height && height->is_int() ? height->as_int64() : std::nullopt;
   if (!hv || *hv != e.height) return "its height does not follow its parent's";
+  // The time rules every node applies: a chain of headers a node would refuse is no chain.
+  if (!(static_cast<double>(e.time) > median_time_past(parent))) return "its time is not after the median of the last 11";
+  if (static_cast<double>(e.time) > clock_() + spec_.max_future_seconds) return "its time is too far in the future";
   if (spec_.scheme->bounded_nonce() && e.bits != expected_bits(parent)) return "its bits break the retarget rule";
   Key t;
   if (!target_from_compact(e.bits, &t).empty() || !meets_target(e.hash, t) || !meets_target(e.hash, spec_.target))

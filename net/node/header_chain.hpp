@@ -1,11 +1,14 @@
 // The header chain a ledger client holds, gathered from every node it knows: each header is
 // checked on its own (its hash, its proof of work against bits the retarget rule gives from
-// its ancestors, its link to a known parent) and the chain with the most work is followed.
+// its ancestors, its link to a known parent, its time after the median of the last 11 and
+// not further ahead of the client's clock than nodes allow) and the chain with the most work
+// is followed.
 // A proof from one node is only believed for a block on that chain, buried deep enough; a
 // node cannot make a block look heavier than it is. Pure code.
 #pragma once
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -28,6 +31,9 @@ struct HeaderEntry {
 class HeaderChain {
  public:
   explicit HeaderChain(const ChainSpec& spec);
+  // The clock the future limit is read against (seconds since the epoch; the system's by
+  // default).
+  void set_clock(std::function<double()> clock) { clock_ = std::move(clock); }
 
   // One entry of /api/headers ({"height", "hash", "header", ...}). Empty when added or
   // already known; else why the header is refused (a node that sends one is lying).
@@ -40,7 +46,9 @@ class HeaderChain {
 
  private:
   std::uint32_t expected_bits(const HeaderEntry* parent) const;
+  double median_time_past(const HeaderEntry* e) const;
   const ChainSpec& spec_;
+  std::function<double()> clock_;
   std::deque<HeaderEntry> store_;
   std::unordered_map<std::string, HeaderEntry*> entries_;
   const HeaderEntry* tip_ = nullptr;

@@ -56,6 +56,7 @@ class LedgerClient {
   const ChainSpec& spec_;
   ClientConfig cfg_;
   HeaderChain headers_;
+  boost::asio::io_context io_;  // every session's: quorum reads ask all nodes at once
   std::vector<std::unique_ptr<netio::HttpSession>> sessions_;
   std::vector<std::int64_t> synced_;  // per node: the height fetched up to
   void warn(const std::string& line) const {

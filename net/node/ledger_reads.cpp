@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 #include "net/node/ledger_json.hpp"
 
@@ -103,7 +104,9 @@ QuorumResult quorum(const std::vector<NodeAnswer>& answers, EntryKind kind, std:
     bool found = false;
     std::vector<std::string> nodes;
   };
-  std::map<std::pair<std::string, std::string>, Claim> claims;
+  // Keyed by the block's hash, its height and the value: a node that names a real block
+  // with another height makes a claim of its own, which no honest node shares.
+  std::map<std::tuple<std::string, std::int64_t, std::string>, Claim> claims;
   std::map<std::string, std::vector<std::string>> by_block;  // block -> nodes answering at it
   for (const auto& a : answers) {
     if (!a.reachable) continue;
@@ -119,7 +122,7 @@ QuorumResult quorum(const std::vector<NodeAnswer>& answers, EntryKind kind, std:
     }
     Json v = found->as_bool() && a.reply.find("value") ? *a.reply.find("value") : Json();
     std::string text = found->as_bool() ? dump_python(v, {.sort_keys = true}) : "absent";
-    Claim& c = claims[{*hash, text}];
+    Claim& c = claims[{*hash, *height, text}];
     c.height = *height;
     c.value = std::move(v);
     c.found = found->as_bool();
@@ -131,13 +134,21 @@ QuorumResult quorum(const std::vector<NodeAnswer>& answers, EntryKind kind, std:
   for (const auto& [key, c] : claims)
     if (c.nodes.size() >= need && (!best || c.height > best->height)) {
       best = &c;
-      best_block = &key.first;
+      best_block = &std::get<0>(key);
     }
   if (!best) {
     out.why = "no value at any block is reported k deep by " + std::to_string(need) + " of " + std::to_string(n) +
               " nodes";
     return out;
   }
+  // Two claims at the winning height, each with f+1 nodes: more than f nodes are wrong (or
+  // the chain forked k deep), and no answer can be trusted.
+  for (const auto& [key, c] : claims)
+    if (&c != best && c.nodes.size() >= need && c.height == best->height) {
+      out.why = "conflicting answers at height " + std::to_string(best->height) + ", each from " +
+                std::to_string(need) + " or more nodes: more nodes are faulty than the quorum tolerates";
+      return out;
+    }
   out.ok = true;
   out.agreed = best->nodes;
   out.value.ok = true;
@@ -146,9 +157,9 @@ QuorumResult quorum(const std::vector<NodeAnswer>& answers, EntryKind kind, std:
   out.value.height = best->height;
   out.value.block = *best_block;
   for (const auto& [key, c] : claims)
-    if (key.first == *best_block && &c != best) {
+    if (std::get<0>(key) == *best_block && &c != best) {
       out.disagreed.insert(out.disagreed.end(), c.nodes.begin(), c.nodes.end());
-      out.disagreement += (out.disagreement.empty() ? "" : "; ") + key.second;
+      out.disagreement += (out.disagreement.empty() ? "" : "; ") + std::get<2>(key);
     }
   return out;
 }

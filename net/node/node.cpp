@@ -235,7 +235,7 @@ BlockVerdict Node::submit_block_locked(Block b, const std::string& from, std::un
     std::unordered_set<std::string> confirmed;
     for (const TreeEntry* e : r.connected) confirmed.insert(e->txids.begin(), e->txids.end());
     for (const PendingTx& p : pending_)
-      if (confirmed.count(p.txid)) batch.drop_pending.push_back(p.seq);
+      if (confirmed.count(p.txid) && p.seq) batch.drop_pending.push_back(p.seq);  // seq 0: a peer's, no row
   }
   // Returned transactions get new rows; after_change() gives them the same numbers.
   const std::int64_t returned_seq = next_seq_.fetch_add(static_cast<std::int64_t>(r.returned.size()));
@@ -364,7 +364,7 @@ std::string Node::status_json() {
   m.emplace_back("forks", Json::integer(static_cast<std::int64_t>(tree_.side_blocks())));
   m.emplace_back("links", Json::integer(links_fn_ ? static_cast<std::int64_t>(links_fn_()) : 0));
   std::vector<Json::Member> mining;
-  mining.emplace_back("mode", Json::string(cfg_.mine_auto ? "auto" : "off"));
+  mining.emplace_back("mode", Json::string(cfg_.mine_always ? "always" : cfg_.mine_auto ? "auto" : "off"));
   mining.emplace_back("busy", Json::boolean(mining_busy_.load()));
   mining.emplace_back("rate", Json::real(mining_rate_.load()));
   mining.emplace_back("backend", Json::string(mining_backend_));
@@ -377,6 +377,7 @@ std::string Node::status_json() {
     l.emplace_back("accounts", Json::integer(static_cast<std::int64_t>(led->account_count())));
     l.emplace_back("auctions", Json::integer(static_cast<std::int64_t>(led->auction_count())));
     l.emplace_back("state_root", Json::string(tip.block.state_root));
+    l.emplace_back("committed", Json::integer(static_cast<std::int64_t>(tree_.confirmed_count())));
     l.emplace_back("ops_accepted", Json::integer(static_cast<std::int64_t>(ops_accepted_.load())));
     l.emplace_back("ops_refused", Json::integer(static_cast<std::int64_t>(ops_refused_.load())));
     l.emplace_back("signatures_verified", Json::integer(static_cast<std::int64_t>(tree_.sig_cache()->verified())));

@@ -34,9 +34,12 @@ struct NodeConfig {
   std::string db_path;     // the SQLite file
   std::string public_url;  // ends with "/": what /register_with sends
   bool mine_auto = false;
+  bool mine_always = false;  // mine without pause, empty blocks too (proof-of-work networks
+                             // whose retarget keeps the block interval); implies mine_auto
   double block_interval = 0;  // mine_auto: also mine after this many quiet seconds (0: never)
   std::string backend;        // engine backend for mining (empty: the best)
   unsigned threads = 0;       // mining threads (0: every core)
+  double mining_share = 1;    // the fraction of its threads' time the miner uses (0 < share <= 1)
   Allowlist allow = Allowlist::loopback();
   bool reindex = false;
   double ban_seconds = 600;

@@ -55,7 +55,7 @@ void Node::rebuild_pool() {
       continue;
     }
     pending_ids_.erase(p.txid);
-    drop.drop_pending.push_back(p.seq);
+    if (p.seq) drop.drop_pending.push_back(p.seq);
   }
   const std::size_t dropped = pending_.size() - kept.size();
   pending_.swap(kept);  // always: the kept ones were moved out
@@ -144,8 +144,10 @@ void Node::submit_op_async(const Json& j, const std::string& from, std::function
 
 void Node::take_peer_ops(const std::vector<Json>& ops, const std::string& from) {
   if (!tree_.ledger()) return;
-  Batch b;
-  std::vector<std::string> fresh;
+  // Not stored and not passed on: the node that acknowledged an operation holds it durably
+  // and sends it to every link (the spec lists every node, and each links to all), and a
+  // pool is soft state that blocks settle. Storing and forwarding here would double the
+  // disk writes and multiply the link traffic by the number of peers.
   for (const Json& j : ops) {
     std::string why;
     auto op = ledger::op_from_json(j, &why);
@@ -155,16 +157,9 @@ void Node::take_peer_ops(const std::vector<Json>& ops, const std::string& from) 
     }
     PendingTx p;
     std::lock_guard lk(mu_);
-    if (pool_op(*op, ledger::op_to_json(*op), &p, &why) != 0) continue;  // known, or no longer applies here
-    b.add_pending.push_back({p.seq, p.txid, p.body});
-    fresh.push_back(p.body);
+    // Known, or no longer applies here: dropped. Pooled: it has no row (seq 0).
+    if (pool_op(*op, ledger::op_to_json(*op), &p, &why) == 0) pending_.back().seq = 0;
   }
-  if (b.empty()) return;
-  // Passed on once stored, so that every node of a partial mesh hears of it.
-  store_->commit_async(std::move(b), [this, fresh = std::move(fresh)](const std::string& error) {
-    if (!error.empty() || !on_new_op_) return;
-    for (const auto& t : fresh) on_new_op_(t);
-  });
 }
 
 bool Node::account_rate_ok(const std::string& account_hex) {

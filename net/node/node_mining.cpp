@@ -67,7 +67,7 @@ void Node::miner_loop() {
     bool requested = mine_requested_ > mine_served_;
     bool interval_due =
         cfg_.mine_auto && cfg_.block_interval > 0 && now_seconds() - last_block_at_ >= cfg_.block_interval;
-    bool auto_due = cfg_.mine_auto && !pending_.empty();
+    bool auto_due = (cfg_.mine_auto && !pending_.empty()) || cfg_.mine_always;
     if (!requested && !interval_due && !auto_due) {
       miner_cv_.wait_for(lk, std::chrono::milliseconds(cfg_.block_interval > 0 ? 250 : 1000));
       continue;
@@ -87,7 +87,7 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
   std::uint64_t ticket = mine_requested_;
   bool interval_due =
       cfg_.mine_auto && cfg_.block_interval > 0 && now_seconds() - last_block_at_ >= cfg_.block_interval;
-  if (pending_.empty() && !interval_due) {
+  if (pending_.empty() && !interval_due && !cfg_.mine_always) {
     mine_served_ = ticket;
     serve_mine_waiters(false);
     return true;
@@ -122,9 +122,13 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
   }
   const bool header = spec.scheme->bounded_nonce();
   if (header) {
-    // Whole seconds in a 32-bit header field, after the parent's; the state root is the
-    // ledger's after this block's operations (the parent's on a network without a ledger).
-    b.timestamp = Json::integer(static_cast<std::int64_t>(std::max(now_seconds(), parent.block.time() + 1)));
+    // Whole seconds in a 32-bit header field: the clock's, or just after the median of the
+    // last 11 blocks if that is later. Not parent + 1: blocks faster than one a second
+    // would push the times ahead of the clock, and the retarget, which reads the times,
+    // would never see them come too fast. The state root is the ledger's after this block's
+    // operations (the parent's on a network without a ledger).
+    b.timestamp = Json::integer(std::max(static_cast<std::int64_t>(now_seconds()),
+                                         static_cast<std::int64_t>(tree_.median_time_past(&parent)) + 1));
     b.state_root = parent.block.state_root.empty() ? std::string(64, '0') : parent.block.state_root;
     if (spec.ledger) {
       std::string why;
@@ -183,19 +187,37 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
       b.timestamp = Json::integer(b.timestamp.as_int64().value_or(0) + 1);
       job.message = spec.scheme->search_template(b).message;
     }
-    job.range = {header ? 0 : first, kRound};
-    auto res = Engine::instance().search(job, opt);
-    if (!res) {
-      error = res.error();
-      break;
+    // With a mining share under 1 the round goes in slices of about 10 ms, each followed by
+    // a pause that keeps the miner's time at that share of its threads.
+    const double share = cfg_.mining_share;
+    const std::uint64_t slice =
+        share >= 1 ? kRound
+                   : std::clamp<std::uint64_t>(static_cast<std::uint64_t>(mining_rate_.load() * 0.01), 1u << 14, kRound);
+    for (std::uint64_t done = 0; done < kRound && !found && !cancel_mining_; done += slice) {
+      job.range = {(header ? 0 : first) + done, std::min(slice, kRound - done)};
+      auto res = Engine::instance().search(job, opt);
+      if (!res) {
+        error = res.error();
+        break;
+      }
+      nonces += res->hashes;
+      seconds += res->seconds;
+      backend = res->backend;
+      if (!hit && !res->hits.empty()) {
+        hit = res->hits.front();
+        found = true;
+      }
+      if (share < 1 && !found) {
+        if (res->seconds > 0) mining_rate_ = static_cast<double>(res->hashes) / res->seconds;
+        const auto until = std::chrono::steady_clock::now() +
+                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               std::chrono::duration<double>(res->seconds * (1 / share - 1)));
+        for (auto now = std::chrono::steady_clock::now(); !cancel_mining_ && now < until;
+             now = std::chrono::steady_clock::now())
+          std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(5), until - now));
+      }
     }
-    nonces += res->hashes;
-    seconds += res->seconds;
-    backend = res->backend;
-    if (!hit && !res->hits.empty()) {
-      hit = res->hits.front();
-      found = true;
-    }
+    if (!error.empty()) break;
   }
   mining_busy_ = false;
   if (seconds > 0) mining_rate_ = static_cast<double>(nonces) / seconds;

@@ -157,10 +157,34 @@ void WirePeers::broadcast_block(const std::string& block_text) {
 }
 
 void WirePeers::broadcast_ops(const std::vector<std::string>& op_texts) {
-  asio::post(io_, [this, msg = wire::encode_ops(op_texts)] {
+  std::lock_guard lk(ops_mu_);
+  ops_out_.insert(ops_out_.end(), op_texts.begin(), op_texts.end());
+  if (ops_out_.size() >= wire::kMaxOps) {
+    asio::post(io_, [this] { flush_ops(); });
+    return;
+  }
+  if (ops_flush_armed_) return;
+  ops_flush_armed_ = true;
+  // A short wait gathers the operations acknowledged meanwhile into one frame: at a
+  // thousand a second that is a frame per link every 2 ms rather than an operation each.
+  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(2));
+  t->async_wait([this, t](boost::system::error_code) { flush_ops(); });
+}
+
+void WirePeers::flush_ops() {
+  std::vector<std::string> out;
+  {
+    std::lock_guard lk(ops_mu_);
+    out.swap(ops_out_);
+    ops_flush_armed_ = false;
+  }
+  for (std::size_t i = 0; i < out.size(); i += wire::kMaxOps) {
+    std::vector<std::string> part(out.begin() + static_cast<std::ptrdiff_t>(i),
+                                  out.begin() + static_cast<std::ptrdiff_t>(std::min(out.size(), i + wire::kMaxOps)));
+    const std::string msg = wire::encode_ops(part);
     for (const auto& l : live_)
       if (!l->conn->closed()) l->conn->send_frame(msg);
-  });
+  }
 }
 
 awaitable<void> WirePeers::dial_loop(std::string where) {

@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -45,7 +46,8 @@ class WirePeers {
   void stop();
   // Any thread: pushes a block (its chain-order text) to every link.
   void broadcast_block(const std::string& block_text);
-  // Any thread: pushes ledger operations (their JSON texts) to every link.
+  // Any thread: queues ledger operations (their JSON texts) for every link; they go out
+  // together, one frame per link, within a couple of milliseconds (or at kMaxOps).
   void broadcast_ops(const std::vector<std::string>& op_texts);
   std::size_t links() const { return links_count_; }
 
@@ -63,6 +65,10 @@ class WirePeers {
   std::shared_ptr<netio::tcp::acceptor> acceptor_;
   std::set<std::shared_ptr<Link>> live_;
   std::atomic<std::size_t> links_count_{0};
+  std::mutex ops_mu_;
+  std::vector<std::string> ops_out_;  // queued for the next ops frame
+  bool ops_flush_armed_ = false;
+  void flush_ops();
   bool stopping_ = false;
 };
 
