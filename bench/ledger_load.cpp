@@ -9,6 +9,7 @@
 //                every --confirm-every-th operation
 //   read-proof   one warm client reads random balances, each checked against a merkle proof
 //   read-quorum  the same, each agreed by f+1 nodes
+// (reads at --rate a second when given, else one after another)
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -302,7 +303,14 @@ int read(const Args& a, const ChainSpec& spec, bool quorum) {
   std::uint64_t failed = 0;
   const auto start = Clock::now();
   const auto stop_at = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.duration));
+  std::uint64_t n = 0;
   while (Clock::now() < stop_at) {
+    if (a.rate > 0) {  // paced: this process's reads a second
+      auto due = start + std::chrono::duration_cast<Clock::duration>(
+                             std::chrono::duration<double>(static_cast<double>(n) / a.rate));
+      if (due > Clock::now()) std::this_thread::sleep_until(due);
+    }
+    ++n;
     const KeyPair& k = accounts[rng() % accounts.size()];
     const std::string path = "/api/account/" + hex_of(k.pub);
     const auto t0 = Clock::now();

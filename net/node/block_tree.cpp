@@ -294,13 +294,15 @@ bool BlockTree::switch_to(const TreeEntry* new_tip, AddResult* r, const AddOptio
   while (main_.back() != fork) {
     auto* old = const_cast<TreeEntry*>(main_.back());
     old->main = false;
-    for (std::size_t i = 0; i < old->txids.size(); ++i) {
-      main_txids_.erase(old->txids[i]);
-      if (!incoming.count(old->txids[i])) r->returned.push_back(old->block.transactions.items()[i]);
-    }
+    for (const auto& id : old->txids) main_txids_.erase(id);
     r->disconnected.push_back(old);
     main_.pop_back();
   }
+  // Returned in chain order (the lowest block's first): a later block's transactions may
+  // depend on an earlier one's (an account's next operation), and the pool takes them in order.
+  for (auto it = r->disconnected.rbegin(); it != r->disconnected.rend(); ++it)
+    for (std::size_t i = 0; i < (*it)->txids.size(); ++i)
+      if (!incoming.count((*it)->txids[i])) r->returned.push_back((*it)->block.transactions.items()[i]);
   for (const TreeEntry* e : branch) {
     const_cast<TreeEntry*>(e)->main = true;
     for (const auto& id : e->txids) main_txids_[id] = e->block.index;

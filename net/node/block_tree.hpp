@@ -50,7 +50,7 @@ struct AddResult {
   const TreeEntry* entry = nullptr;
   std::vector<const TreeEntry*> disconnected;  // left the followed chain, old tip first
   std::vector<const TreeEntry*> connected;     // joined it, lowest first
-  std::vector<Json> returned;                  // transactions of disconnected blocks not on the new chain
+  std::vector<Json> returned;                  // transactions of disconnected blocks not on the new chain, in chain order
   bool accepted() const {
     return outcome == AddOutcome::extended || outcome == AddOutcome::reorg || outcome == AddOutcome::side;
   }

@@ -12,6 +12,7 @@ LedgerClient::LedgerClient(const ChainSpec& spec, ClientConfig cfg)
   for (const auto& url : cfg_.nodes)
     sessions_.push_back(std::make_unique<netio::HttpSession>(url, cfg_.tls, cfg_.timeout, &io_));
   synced_.assign(sessions_.size(), 0);
+  suspect_until_.assign(sessions_.size(), 0);
 }
 
 std::optional<Json> LedgerClient::get_json(std::size_t i, const std::string& path, std::string* why) {
@@ -137,7 +138,14 @@ std::optional<Json> LedgerClient::wait_confirmed(const std::string& id, std::int
 CheckedValue LedgerClient::read_proven(const std::string& path, const std::string& key, EntryKind kind) {
   CheckedValue last;
   last.why = "no node answered";
-  for (std::size_t i = 0; i < sessions_.size(); ++i) {
+  // Nodes that lied lately are asked last.
+  const double now = now_seconds();
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < sessions_.size(); ++i)
+    if (suspect_until_[i] <= now) order.push_back(i);
+  for (std::size_t i = 0; i < sessions_.size(); ++i)
+    if (suspect_until_[i] > now) order.push_back(i);
+  for (std::size_t i : order) {
     std::string why;
     auto j = get_json(i, path + "?depth=" + std::to_string(cfg_.rules.k), &why);
     if (!j) {
@@ -148,13 +156,16 @@ CheckedValue LedgerClient::read_proven(const std::string& path, const std::strin
     rules.now = now_seconds();
     CheckedValue v = check_proven(*j, key, kind, headers_, rules);
     if (v.ok) return v;
-    // A warm client checks against the headers it holds; when they fall short (a block it
-    // has not seen, not deep enough yet, an old tip) it fetches more and judges again.
-    sync_headers();
-    rules.now = now_seconds();
-    v = check_proven(*j, key, kind, headers_, rules);
-    if (v.ok) return v;
+    if (v.headers_short) {
+      // A warm client checks against the headers it holds; when they fall short (a block it
+      // has not seen, not deep enough yet, an old tip) it fetches more and judges again.
+      sync_headers();
+      rules.now = now_seconds();
+      v = check_proven(*j, key, kind, headers_, rules);
+      if (v.ok) return v;
+    }
     warn(sessions_[i]->base() + " gave an answer that does not check: " + v.why);
+    if (!v.headers_short) suspect_until_[i] = now_seconds() + 60;
     last = v;
   }
   return last;

@@ -59,6 +59,7 @@ class LedgerClient {
   boost::asio::io_context io_;  // every session's: quorum reads ask all nodes at once
   std::vector<std::unique_ptr<netio::HttpSession>> sessions_;
   std::vector<std::int64_t> synced_;  // per node: the height fetched up to
+  std::vector<double> suspect_until_;  // per node: gave a wrong answer; asked last until then
   void warn(const std::string& line) const {
     if (cfg_.warn) cfg_.warn(line);
   }

@@ -57,14 +57,20 @@ CheckedValue check_proven(const Json& reply, const std::string& key, EntryKind k
   const std::string* tx_root = str(*block, "tx_root");
   const std::string* state_root = str(*block, "state_root");
   if (!hash || !tx_root || !state_root) return wrong("the reply's block lacks its hash or roots");
+  auto short_of_headers = [&](std::string why) {
+    wrong(std::move(why));
+    out.headers_short = true;
+    return out;
+  };
   const HeaderEntry* h = headers.find(*hash);
-  if (!h) return wrong("its block " + hash->substr(0, 16) + " is on no header chain any node showed");
+  if (!h) return short_of_headers("its block " + hash->substr(0, 16) + " is on no header chain any node showed");
   const std::int64_t depth = headers.depth_on_best(*h);
-  if (depth < 0) return wrong("its block " + hash->substr(0, 16) + " is not on the most-work chain");
+  if (depth < 0) return short_of_headers("its block " + hash->substr(0, 16) + " is not on the most-work chain");
   if (depth < rules.k)
-    return wrong("its block has " + std::to_string(depth) + " blocks on top, fewer than k = " + std::to_string(rules.k));
+    return short_of_headers("its block has " + std::to_string(depth) + " blocks on top, fewer than k = " +
+                            std::to_string(rules.k));
   if (rules.now - static_cast<double>(headers.tip().time) > rules.max_tip_age_seconds)
-    return wrong("the most-work chain's tip is " + std::to_string(static_cast<long long>(rules.now - headers.tip().time)) +
+    return short_of_headers("the most-work chain's tip is " + std::to_string(static_cast<long long>(rules.now - headers.tip().time)) +
                  " s old: no node is showing recent blocks");
   auto commit = commitment_of(*tx_root, *state_root);
   if (!commit || *commit != h->commitment) return wrong("the state root it names is not the one its block commits to");

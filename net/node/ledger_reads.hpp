@@ -22,6 +22,8 @@ enum class EntryKind : std::uint8_t { account, auction, escrow };
 struct CheckedValue {
   bool ok = false;
   std::string why;                // !ok: what was wrong with the answer
+  bool headers_short = false;     // !ok because of the client's headers (an unseen block, not
+                                  // deep enough yet, an old tip): newer headers may settle it
   bool found = false;             // the entry exists (else its absence was proven / agreed)
   Json value;                     // decoded from the proven bytes (found)
   std::int64_t height = 0;

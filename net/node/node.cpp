@@ -38,6 +38,14 @@ std::string join_list(const std::vector<std::string>& parts) {
 Node::Node(NodeConfig cfg) : cfg_(std::move(cfg)), tree_(cfg_.spec) {
   store_ = std::make_unique<Store>(cfg_.db_path);
   store_->bind_spec(cfg_.spec.id);
+  if (cfg_.spec.ledger) {
+    // The operations a client was told are stored live in a file of their own, with its own
+    // writer: an acknowledgement waits for its own fsync, never behind a block's.
+    const auto slash = cfg_.db_path.rfind('/');
+    const std::string dir = slash == std::string::npos ? std::string() : cfg_.db_path.substr(0, slash + 1);
+    pool_store_ = std::make_unique<Store>(dir + "pool.db");
+    pool_store_->bind_spec(cfg_.spec.id);
+  }
   load();
 }
 
@@ -45,6 +53,7 @@ Node::~Node() {
   stop();
   // The store's completion thread calls back into the node: close it while the node's
   // members are all still there (it is declared before them, so it would go last).
+  pool_store_.reset();
   store_.reset();
 }
 
@@ -54,6 +63,13 @@ void Node::log(const std::string& line) const {
 
 void Node::load() {
   Loaded data = store_->load();
+  if (pool_store_) {
+    Loaded pool = pool_store_->load();
+    data.pending.insert(data.pending.end(), std::make_move_iterator(pool.pending.begin()),
+                        std::make_move_iterator(pool.pending.end()));
+    std::stable_sort(data.pending.begin(), data.pending.end(),
+                     [](const StoredTx& a, const StoredTx& b) { return a.seq < b.seq; });
+  }
   AddOptions opt{.now = now_seconds(), .check_hash = cfg_.reindex, .check_time = false, .check_ledger = cfg_.reindex};
   std::size_t dropped = 0;
   std::vector<StoredBlock> kept;
@@ -106,6 +122,11 @@ void Node::load() {
     }
     pending_ids_.insert(st.txid);
     pending_.push_back({st.seq, st.txid, std::move(*pr.value), std::move(st.body), std::move(op)});
+  }
+  if (pool_store_) {
+    Batch pool_cleanup;
+    pool_cleanup.drop_pending = cleanup.drop_pending;  // a seq names one row in either file
+    pool_store_->commit(std::move(pool_cleanup));
   }
   store_->commit(std::move(cleanup));
   rebuild_pool();
@@ -243,6 +264,13 @@ BlockVerdict Node::submit_block_locked(Block b, const std::string& from, std::un
   for (const Json& tx : r.returned) batch.add_pending.push_back({seq++, tx_key(tx), dump_python(tx)});
   // Holding mu_ through the commit keeps the stored order the order blocks were accepted
   // in; transactions committing meanwhile share the same fsync.
+  if (pool_store_ && !batch.drop_pending.empty()) {
+    // Rows of operations now in a block; should this not reach the disk, the next start
+    // drops them anyway (they are on the chain).
+    Batch pool_drop;
+    pool_drop.drop_pending = batch.drop_pending;
+    pool_store_->commit_async(std::move(pool_drop), [](const std::string&) {});
+  }
   store_->commit(std::move(batch));
   after_change(r, returned_seq);
   if (r.outcome == AddOutcome::reorg)

@@ -238,6 +238,7 @@ class Node {
 
   NodeConfig cfg_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<Store> pool_store_;  // ledger networks: pool.db, the acknowledged operations
 
   mutable std::mutex url_mu_;
   mutable std::mutex mu_;
@@ -276,6 +277,7 @@ class Node {
   std::atomic<bool> cancel_mining_{false};
   std::atomic<bool> mining_busy_{false};
   std::atomic<double> mining_rate_{0};
+  double peak_rate_ = 0;  // the miner thread's: the best slice rate lately (mining_share < 1)
   std::uint64_t blocks_mined_ = 0, last_nonces_ = 0;
   double last_seconds_ = 0, last_block_at_ = 0;
   std::string mining_backend_;

@@ -62,6 +62,7 @@ void Node::rebuild_pool() {
   if (dropped) {
     log("pool: " + std::to_string(dropped) + " pending operations no longer apply; dropped");
     pending_cache_.reset();
+    if (pool_store_) pool_store_->commit_async(Batch(drop), [](const std::string&) {});
     store_->commit_async(std::move(drop), [](const std::string&) {});
   }
 }
@@ -131,7 +132,7 @@ void Node::submit_op_async(const Json& j, const std::string& from, std::function
   b.add_pending.push_back({p.seq, p.txid, p.body});
   auto body = std::make_shared<std::string>(receipt("pending"));
   auto text = std::make_shared<std::string>(p.body);
-  store_->commit_async(std::move(b), [this, body, text, done = std::move(done)](const std::string& error) {
+  pool_store_->commit_async(std::move(b), [this, body, text, done = std::move(done)](const std::string& error) {
     if (!error.empty()) {
       // Still pooled in memory (and so mined), but the client is told it is not durable.
       return done(500, error_body("the operation was not stored: " + error));

@@ -208,10 +208,18 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
         found = true;
       }
       if (share < 1 && !found) {
-        if (res->seconds > 0) mining_rate_ = static_cast<double>(res->hashes) / res->seconds;
+        // The pause follows the slice's work at the best rate seen, not its wall time: on a
+        // busy machine the slice takes longer because the miner waits for a core, and
+        // pausing longer for that would shrink its share below the one asked for.
+        if (res->seconds > 0) {
+          const double r = static_cast<double>(res->hashes) / res->seconds;
+          mining_rate_ = r;
+          peak_rate_ = std::max(r, peak_rate_ * 0.99);
+        }
+        const double work = peak_rate_ > 0 ? static_cast<double>(res->hashes) / peak_rate_ : res->seconds;
         const auto until = std::chrono::steady_clock::now() +
                            std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                               std::chrono::duration<double>(res->seconds * (1 / share - 1)));
+                               std::chrono::duration<double>(work * (1 / share - 1)));
         for (auto now = std::chrono::steady_clock::now(); !cancel_mining_ && now < until;
              now = std::chrono::steady_clock::now())
           std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(5), until - now));

@@ -156,10 +156,10 @@ TEST_F(BlockTreeTest, MostWorkWinsTiesKeepTheFirstAndTransactionsComeBack) {
   EXPECT_EQ(r.disconnected[0]->block.hash, a2.hash);
   ASSERT_EQ(r.connected.size(), 3u);
   EXPECT_EQ(r.connected[0]->block.hash, b1.hash);
-  // a1's and a2's own transactions return; the one both branches hold does not.
+  // a1's and a2's own transactions return, in chain order (a1's before a2's: a later one may
+  // depend on an earlier one); the one both branches hold does not.
   std::vector<std::string> returned;
   for (const Json& t : r.returned) returned.push_back(t.find("content")->as_string());
-  std::sort(returned.begin(), returned.end());
   EXPECT_EQ(returned, (std::vector<std::string>{"1", "2"}));
   EXPECT_EQ(tree.confirmed_height(txid_of(tx("a", "1"))), -1);
   EXPECT_EQ(tree.confirmed_height(txid_of(tx("s", "shared"))), 1);

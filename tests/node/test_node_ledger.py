@@ -361,7 +361,9 @@ class Cluster(unittest.TestCase):
         run_client("money", "--key", self.keyfile(ADMIN), "--to", alice.hex, "--amount", 777, "--wait", 60, "--k", 2,
                    *self.client_args(("a", "b", "c", "d")))
         liar = self.nodes["d"].url.rstrip("/")
-        raw = get(self.nodes["d"].api("/api/account/" + alice.hex + "?depth=2")).json()
+        path = "/api/account/" + alice.hex + "?depth=2"
+        wait_until(lambda: get(self.nodes["d"].api(path)).json()["found"], "d holding the block", timeout=CONVERGE)
+        raw = get(self.nodes["d"].api(path)).json()
         self.assertNotEqual(raw["value"]["balance"], 777)  # it does lie
         r = run_client("balance", alice.hex, "--check", "proof", "--k", 2, *self.client_args(("d", "a", "b", "c")))
         self.assertEqual(json.loads(r.stdout)["value"]["balance"], 777)
