@@ -24,6 +24,7 @@ PKGS=(
   libsqlite3-dev sqlite3                    # the node's storage (and the sqlite3 shell for looking inside)
   python3-flask python3-requests            # tests/node: the reference seed peer and the front end's requests
   python3-cryptography                      # tests/node: Ed25519 for the auction ledger's oracle
+  tshark                                    # tests/node: a packet capture shows only TLS between ledger nodes
   python3-libtorrent                        # tests/torrent: torrents made by libtorrent, read back
   mktorrent                                 # tests/torrent: torrents made by mktorrent, checked by `torrent verify`
   opentracker transmission-daemon transmission-cli aria2  # tests/tracker: real clients and opentracker against the tracker; bench/tracker_vs_opentracker.sh

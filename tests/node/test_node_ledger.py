@@ -13,10 +13,12 @@ Ed25519) and driven both by hand-made requests and by the `hashforge auction` cl
 * A Byzantine node (hashforge node --byzantine, a test mode): wrong reads are caught by both
   checked read modes and the node named; forged blocks get its link banned; empty blocks and
   equivocation do not stop honest nodes committing and agreeing.
+* A packet capture of two linked nodes (tshark, as root): only TLS 1.3 between them.
 """
 import json
 import os
 import re
+import signal
 import shutil
 import subprocess
 import tempfile
@@ -28,6 +30,7 @@ import node_harness
 from node_harness import BIN, HANG_GUARD, Node, get, post_json, post_raw, wait_until, free_port
 
 OPENSSL = shutil.which("openssl")
+TSHARK = shutil.which("tshark")
 NAMES = ("a", "b", "c", "d")
 CONVERGE = HANG_GUARD * 3
 
@@ -409,6 +412,69 @@ class Cluster(unittest.TestCase):
 
     def test_equivocation_does_not_stop_commits(self):
         self.commits_despite("equivocate")
+
+class NoPlaintextBetweenNodes(unittest.TestCase):
+    """A packet capture (tshark, on the test's own link ports) of two linked nodes while
+    operations and blocks flow: every byte between them is inside TLS 1.3 records, and none of
+    the operations' or blocks' text appears in the capture."""
+
+    def setUp(self):
+        if not TSHARK:
+            self.skipTest("tshark is not installed (scripts/setup.sh installs it)")
+        if os.geteuid() != 0:
+            self.skipTest("not root: capturing on the loopback interface needs CAP_NET_RAW")
+
+    def test_links_carry_only_tls(self):
+        names = ("a", "b")
+        spec = write_spec(self, difficulty=4, interval=1, nodes=names)
+        ports = {n: free_port() for n in names}
+        cap = os.path.join(KEYS, "links-%d.pcapng" % os.getpid())
+        self.addCleanup(lambda: os.path.exists(cap) and os.remove(cap))
+        bpf = "tcp port %d or tcp port %d" % (ports["a"], ports["b"])
+        shark = subprocess.Popen([TSHARK, "-q", "-i", "lo", "-f", bpf, "-w", cap], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE)
+        self.addCleanup(shark.stderr.close)
+        self.addCleanup(lambda: shark.poll() is None and shark.kill())
+        wait_until(lambda: os.path.exists(cap) or shark.poll() is not None, "tshark capturing")
+        self.assertIsNone(shark.poll(), shark.stderr.read().decode() if shark.poll() is not None else "")
+        time.sleep(0.5)
+        nodes = {}
+        for n in names:
+            args = ["--chain-spec", spec, "--mine", "always", "--threads", "1", "--mining-share", "0.2",
+                    "--node-cert", pem(n, ".crt"), "--node-key", pem(n, ".key"),
+                    "--peer-listen", "127.0.0.1:%d" % ports[n]]
+            if n == "b":
+                args += ["--connect", "127.0.0.1:%d" % ports["a"]]
+            nodes[n] = Node(*args)
+            self.addCleanup(nodes[n].close)
+        wait_until(lambda: get(nodes["b"].api("/api/status")).json()["links"] == 1, "the link up", timeout=CONVERGE)
+        net = network_id(nodes["a"])
+        alice = lo.Key()
+        item = "plaintext-canary-%d" % os.getpid()
+        ops = [lo.make_op(ADMIN, net, "create_money", 1, to=alice.hex, amount=500),
+               lo.make_op(alice, net, "create_auction", 1, item=item, amount=5, closes_at=10 ** 6)]
+        for op in ops:
+            self.assertEqual(submit(nodes["a"], op)[0], 202)
+            wait_committed(self, [nodes["b"]], lo.op_id(op, net))
+        time.sleep(1)
+        shark.send_signal(signal.SIGINT)
+        shark.wait(HANG_GUARD)
+        fields = subprocess.run([TSHARK, "-r", cap, "-T", "fields", "-e", "tcp.payload"], capture_output=True,
+                                text=True, timeout=HANG_GUARD, check=True).stdout
+        payload = b"".join(bytes.fromhex(line.replace(":", "")) for line in fields.split() if line)
+        self.assertGreater(len(payload), 5000, "the capture holds the link's traffic")
+        for marker in (item.encode(), alice.hex.encode(), ADMIN.hex.encode(), b'"type"', b'"transactions"', b"create_money"):
+            self.assertNotIn(marker, payload, "plaintext on the link: %r" % marker)
+        # Every TCP payload is TLS records, and the handshake chose TLS 1.3.
+        shown = subprocess.run([TSHARK, "-r", cap, "-Y", "tcp.len > 0 and not tls", "-T", "fields", "-e", "frame.number"],
+                               capture_output=True, text=True, timeout=HANG_GUARD, check=True).stdout.split()
+        self.assertEqual(shown, [], "segments that are not TLS")
+        versions = subprocess.run([TSHARK, "-r", cap, "-Y", "tls.handshake.type == 2", "-T", "fields", "-e",
+                                   "tls.handshake.extensions.supported_version"], capture_output=True, text=True,
+                                  timeout=HANG_GUARD, check=True).stdout.split()
+        self.assertTrue(versions, "no ServerHello captured")
+        self.assertTrue(all(v == "0x0304" for v in versions), versions)
+
 
 if __name__ == "__main__":
     unittest.main()
