@@ -324,17 +324,9 @@ std::vector<std::string> BlockTree::locator() const {
 }
 
 std::uint32_t BlockTree::expected_bits(const TreeEntry* parent) const {
-  // The window: from the parent back `window` blocks (fewer near the genesis, whose bits
-  // are the easiest target's whatever it says).
-  const TreeEntry* first = parent;
-  std::uint64_t blocks = 0;
-  while (blocks < spec_.retarget.window && first->parent) {
-    first = first->parent;
-    ++blocks;
-  }
-  const std::uint32_t first_bits = first->parent ? first->block.bits : compact_of(spec_.target);
-  return next_bits(spec_.retarget, spec_.target, first_bits, static_cast<std::int64_t>(first->block.time()),
-                   static_cast<std::int64_t>(parent->block.time()), blocks);
+  return bits_after(
+      spec_, parent, [](const TreeEntry& e) { return static_cast<std::int64_t>(e.block.time()); },
+      [](const TreeEntry& e) { return e.block.bits; });
 }
 
 }  // namespace hf::node

@@ -77,16 +77,8 @@ double HeaderChain::median_time_past(const HeaderEntry* e) const {
 }
 
 std::uint32_t HeaderChain::expected_bits(const HeaderEntry* parent) const {
-  // As BlockTree::expected_bits: the window back from the parent (fewer near the genesis,
-  // whose own bits do not count).
-  const HeaderEntry* first = parent;
-  std::uint64_t blocks = 0;
-  while (blocks < spec_.retarget.window && first->parent) {
-    first = first->parent;
-    ++blocks;
-  }
-  const std::uint32_t first_bits = first->parent ? first->bits : compact_of(spec_.target);
-  return next_bits(spec_.retarget, spec_.target, first_bits, first->time, parent->time, blocks);
+  return bits_after(
+      spec_, parent, [](const HeaderEntry& e) { return e.time; }, [](const HeaderEntry& e) { return e.bits; });
 }
 
 std::string HeaderChain::add(const Json& h) {

@@ -58,6 +58,21 @@ std::optional<ChainSpec> parse_spec(std::string_view text, std::string* why);
 Key target_of_zeros(int zeros);
 // A target in Bitcoin's compact form (nBits), rounded down to its three-byte mantissa.
 std::uint32_t compact_of(const Key& target);
+// The bits a child of `parent` must carry under the spec's retarget rule, for any chain of
+// entries linked by `->parent` (the node's block tree, a client's header chain): the window
+// runs back from the parent (fewer blocks near the genesis, whose own bits do not count).
+template <class Entry, class TimeOf, class BitsOf>
+std::uint32_t bits_after(const ChainSpec& spec, const Entry* parent, TimeOf time_of, BitsOf bits_of) {
+  const Entry* first = parent;
+  std::uint64_t blocks = 0;
+  while (blocks < spec.retarget.window && first->parent) {
+    first = first->parent;
+    ++blocks;
+  }
+  const std::uint32_t first_bits = first->parent ? bits_of(*first) : compact_of(spec.target);
+  return next_bits(spec.retarget, spec.target, first_bits, time_of(*first), time_of(*parent), blocks);
+}
+
 // Leading hex zeros of a digest given as hex: does `hash_hex` meet `target`?
 bool meets_target(const std::string& hash_hex, const Key& target);
 

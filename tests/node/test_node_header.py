@@ -4,32 +4,16 @@ transactions root and state root, time, compact target, nonce) mined with the en
 header scan. Every block of /chain is checked here with hashlib, from the header's definition:
 its hash, its proof of work, its transactions root, and that the seed's API still lists the
 transactions."""
-import hashlib
 import json
 import os
 import struct
 import tempfile
 import unittest
 
+from ledger_oracle import compact_to_target, dsha, tx_root  # the header's definition, written once in Python
 from node_harness import HANG_GUARD, fresh_source, get, post_json, start_node
 
 ZERO = "0" * 64
-
-
-def dsha(b):
-    return hashlib.sha256(hashlib.sha256(b).digest()).digest()
-
-
-def tx_root(transactions):
-    level = [hashlib.sha256(json.dumps(t, sort_keys=True).encode()).digest() for t in transactions]
-    if not level:
-        return bytes(32)
-    while len(level) > 1:
-        up = [dsha(level[i] + level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            up.append(level[-1])
-        level = up
-    return level[0]
 
 
 def header_hash(b):
@@ -38,10 +22,6 @@ def header_hash(b):
            struct.pack("<III", b["timestamp"], b["bits"], b["nonce"]))
     assert len(hdr) == 80
     return dsha(hdr)[::-1].hex()
-
-
-def compact_to_target(bits):
-    return (bits & 0x7FFFFF) << (8 * ((bits >> 24) - 3)) if (bits >> 24) >= 3 else (bits & 0x7FFFFF) >> (8 * (3 - (bits >> 24)))
 
 
 def target_to_compact(t):
