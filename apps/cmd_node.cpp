@@ -78,7 +78,8 @@ int run_node(Opts& o) {
   cfg.rate_limit = o.rate_limit;
   for (const auto& m : o.byzantine)
     if (!node::set_byzantine_mode(&cfg.byzantine, m))
-      usage_error("--byzantine: unknown mode " + m + " (wrong-reads, empty-blocks, forge-ops, withhold, equivocate)");
+      usage_error("--byzantine: unknown mode " + m +
+                  " (wrong-reads, empty-blocks, forge-ops, withhold, equivocate, private)");
   if (cfg.byzantine.any()) std::fprintf(stderr, "node: WARNING: Byzantine test mode: this node misbehaves on purpose\n");
   if (!o.backend.empty()) {
     auto chosen = Engine::instance().choose(Op::search_sha256, o.backend);
@@ -215,7 +216,7 @@ void add_node(CLI::App& app, Runner& run) {
       ->check(check::non_empty());
   sub->add_option("--tls-key", o->tls_key, "The HTTPS certificate's private key (PEM)")->check(check::non_empty());
   sub->add_option("--byzantine", o->byzantine,
-                  "TEST MODE: misbehave on purpose (wrong-reads, empty-blocks, forge-ops, withhold, equivocate); "
+                  "TEST MODE: misbehave on purpose (wrong-reads, empty-blocks, forge-ops, withhold, equivocate, private); "
                   "repeatable");
   sub->add_flag("--print-key-id", o->print_key_id,
                 "Print the key id of --node-cert (for the chain spec's nodes) and exit");

@@ -167,6 +167,17 @@ void add_ledger_routes(http::Router& r, Node& node, ApiLimits lim) {
     return json_reply(dump_python(Json::object({{"block", block_of(*v)}, {"auctions", std::move(list)}})));
   });
 
+  if (node.config().byzantine.private_fork) {
+    // Test mode only (--byzantine private): the double-spend experiment's switch.
+    r.post("/api/test/private", [&node, lim](const http::Request& req) {
+      ParseResult pr = parse_json(req.body, {.max_depth = lim.max_depth, .max_bytes = req.body.size() + 1});
+      const Json* on = pr.value && pr.value->is_object() ? pr.value->find("on") : nullptr;
+      if (!on || !on->is_bool()) return error_reply(400, "send {\"on\": true} or {\"on\": false}");
+      node.set_private(on->as_bool());
+      return json_reply(dump_python(Json::object({{"private", Json::boolean(on->as_bool())}})));
+    });
+  }
+
   r.get("/api/headers", [&node](const http::Request& req) {
     bool bad = false;
     auto from = int_param(req, "from", &bad);

@@ -278,7 +278,7 @@ BlockVerdict Node::submit_block_locked(Block b, const std::string& from, std::un
         " joined, tip " + std::to_string(tree_.tip().block.index) + " " + tree_.tip().block.hash.substr(0, 16));
   // Test modes: a withholding node tells no one of its own blocks; an equivocating one sends
   // its two versions itself.
-  const bool quiet = (cfg_.byzantine.withhold && from.empty()) || from == "byzantine:";
+  const bool quiet = ((cfg_.byzantine.withhold || private_) && from.empty()) || from == "byzantine:";
   if (r.outcome != AddOutcome::side && !quiet) {
     const TreeEntry* e = r.entry;
     if (on_new_tip_) on_new_tip_(e->text);
@@ -287,6 +287,13 @@ BlockVerdict Node::submit_block_locked(Block b, const std::string& from, std::un
     peer_cv_.notify_one();
   }
   return v;
+}
+
+void Node::set_private(bool on) {
+  std::lock_guard lk(mu_);
+  private_ = on;
+  log(std::string("byzantine: private mining ") + (on ? "on" : "off: pushing the tip"));
+  if (!on && on_new_tip_) on_new_tip_(tree_.tip().text);
 }
 
 std::shared_ptr<const std::string> Node::chain_body() {
@@ -397,6 +404,7 @@ std::string Node::status_json() {
   mining.emplace_back("rate", Json::real(mining_rate_.load()));
   mining.emplace_back("backend", Json::string(mining_backend_));
   mining.emplace_back("blocks_mined", Json::integer(static_cast<std::int64_t>(blocks_mined_)));
+  mining.emplace_back("hashes", Json::integer(static_cast<std::int64_t>(hashes_total_.load())));
   mining.emplace_back("last_nonces", Json::integer(static_cast<std::int64_t>(last_nonces_)));
   mining.emplace_back("last_seconds", Json::real(last_seconds_));
   m.emplace_back("mining", Json::object(std::move(mining)));

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -53,7 +54,10 @@ struct NodeConfig {
     bool forge_ops = false;     // mines blocks carrying a forged operation and pushes them to links
     bool withhold = false;      // announces none of its own blocks
     bool equivocate = false;    // mines two blocks per height and sends each to half the links
-    bool any() const { return wrong_reads || empty_blocks || forge_ops || withhold || equivocate; }
+    bool private_fork = false;  // POST /api/test/private turns private mining on and off: while
+                                // on it mines on its own chain, takes nothing from its links and
+                                // tells them nothing; turned off it pushes its tip (a double spend)
+    bool any() const { return wrong_reads || empty_blocks || forge_ops || withhold || equivocate || private_fork; }
   } byzantine;
 };
 
@@ -185,6 +189,11 @@ class Node {
   // Counters for /api/status and the figures.
   std::uint64_t ops_refused() const { return ops_refused_.load(); }
 
+  // Test mode (--byzantine private): private mining on or off; turning it off pushes the
+  // tip to every link.
+  void set_private(bool on);
+  bool private_now() const { return private_.load(); }
+
   // Bans and rate limits, by client address ("1.2.3.4:5678").
   bool banned(const std::string& peer);
   bool rate_ok(const std::string& peer);
@@ -258,6 +267,7 @@ class Node {
   std::unique_ptr<ledger::LedgerState> pool_state_;
   std::deque<std::shared_ptr<const LedgerView>> views_;  // the newest last
   std::atomic<std::uint64_t> ops_accepted_{0}, ops_refused_{0};
+  std::atomic<bool> private_{false};
 
   std::mutex guard_mu_;                           // bans and rate buckets
   std::unordered_map<std::string, double> bans_;  // address -> until
@@ -277,7 +287,9 @@ class Node {
   std::atomic<bool> cancel_mining_{false};
   std::atomic<bool> mining_busy_{false};
   std::atomic<double> mining_rate_{0};
+  std::atomic<std::uint64_t> hashes_total_{0};  // every nonce tried since start
   double peak_rate_ = 0;  // the miner thread's: the best slice rate lately (mining_share < 1)
+  std::mt19937_64 nonce_rng_{std::random_device{}()};  // the miner thread's: where rounds start
   std::uint64_t blocks_mined_ = 0, last_nonces_ = 0;
   double last_seconds_ = 0, last_block_at_ = 0;
   std::string mining_backend_;

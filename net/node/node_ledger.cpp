@@ -138,7 +138,7 @@ void Node::submit_op_async(const Json& j, const std::string& from, std::function
       return done(500, error_body("the operation was not stored: " + error));
     }
     ++ops_accepted_;
-    if (on_new_op_) on_new_op_(*text);
+    if (on_new_op_ && !private_) on_new_op_(*text);  // a private miner keeps its operations too
     done(202, *body);
   });
 }

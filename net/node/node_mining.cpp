@@ -3,6 +3,7 @@
 // big-endian against the network's target; it stops at the first hit, or when the tip
 // changes (a better chain arrived) or the node stops.
 #include <algorithm>
+#include <random>
 #include <thread>
 
 #include "hashforge/engine.hpp"
@@ -190,17 +191,29 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
     // With a mining share under 1 the round goes in slices of about 10 ms, each followed by
     // a pause that keeps the miner's time at that share of its threads.
     const double share = cfg_.mining_share;
+    // Sized from the best rate seen, not the last one: a slice cut short by a new tip says
+    // nothing about the rate, and slices too small are mostly the search's own set-up.
     const std::uint64_t slice =
         share >= 1 ? kRound
-                   : std::clamp<std::uint64_t>(static_cast<std::uint64_t>(mining_rate_.load() * 0.01), 1u << 14, kRound);
-    for (std::uint64_t done = 0; done < kRound && !found && !cancel_mining_; done += slice) {
-      job.range = {(header ? 0 : first) + done, std::min(slice, kRound - done)};
+                   : std::clamp<std::uint64_t>(
+                         static_cast<std::uint64_t>((peak_rate_ > 0 ? peak_rate_ : 1e8) * 0.01), 1u << 16, kRound);
+    // A header has no field of the miner's own (no coinbase), so two nodes mining on the same
+    // tip with the same pending operations hash the very same headers: each header-scheme
+    // round starts at a random nonce (and wraps), or the nodes would repeat each other's work
+    // and the network's hash power would be that of its fastest node.
+    const std::uint64_t start = header ? std::uniform_int_distribution<std::uint64_t>(0, kRound - 1)(nonce_rng_) : 0;
+    std::uint64_t step = slice;
+    for (std::uint64_t done = 0; done < kRound && !found && !cancel_mining_; done += step) {
+      const std::uint64_t pos = header ? (start + done) % kRound : first + done;
+      step = std::min({slice, kRound - done, header ? kRound - pos : kRound});
+      job.range = {pos, step};
       auto res = Engine::instance().search(job, opt);
       if (!res) {
         error = res.error();
         break;
       }
       nonces += res->hashes;
+      hashes_total_ += res->hashes;
       seconds += res->seconds;
       backend = res->backend;
       if (!hit && !res->hits.empty()) {
@@ -211,7 +224,7 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
         // The pause follows the slice's work at the best rate seen, not its wall time: on a
         // busy machine the slice takes longer because the miner waits for a core, and
         // pausing longer for that would shrink its share below the one asked for.
-        if (res->seconds > 0) {
+        if (res->seconds > 0 && res->hashes >= step && !cancel_mining_) {  // a whole slice
           const double r = static_cast<double>(res->hashes) / res->seconds;
           mining_rate_ = r;
           peak_rate_ = std::max(r, peak_rate_ * 0.99);
@@ -274,6 +287,7 @@ bool set_byzantine_mode(NodeConfig::Byzantine* b, const std::string& mode) {
   if (mode == "forge-ops") return b->forge_ops = true;
   if (mode == "withhold") return b->withhold = true;
   if (mode == "equivocate") return b->equivocate = true;
+  if (mode == "private") return b->private_fork = true;
   return false;
 }
 

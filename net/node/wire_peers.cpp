@@ -300,6 +300,9 @@ awaitable<void> WirePeers::run_link(tcp::socket socket, bool outgoing, std::stri
       break;
     }
     using T = wire::Message::Type;
+    // Test mode: a node mining privately takes nothing from its links (it keeps to its own
+    // branch, and hears of no operation it might have to honour).
+    if (node_.private_now() && (m->type == T::block || m->type == T::headers || m->type == T::ops)) continue;
     switch (m->type) {
       case T::hello:
         if (m->spec != node_.config().spec.id) {
