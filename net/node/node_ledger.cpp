@@ -113,6 +113,12 @@ void Node::submit_op_async(const Json& j, const std::string& from, std::function
     std::lock_guard lk(mu_);
     status = pool_op(*op, canon, &p, &why);
     tip = tree_.tip().block.index;
+    if (status == 0 && private_) {
+      // Test mode: a private miner puts the operation in the block it is mining now, not the
+      // one after (an attacker's first block carries its double spend).
+      cancel_mining_ = true;
+      miner_cv_.notify_one();
+    }
   }
   auto receipt = [&, tip](const char* state) {
     std::vector<Json::Member> m;
