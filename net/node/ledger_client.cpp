@@ -20,12 +20,13 @@ std::optional<Json> LedgerClient::get_json(std::size_t i, const std::string& pat
     netio::HttpResult r = sessions_[i]->get(path);
     ParseResult pr = parse_json(r.body, {.max_depth = 64, .max_bytes = r.body.size() + 1});
     if (!pr.value) {
-      *why = "HTTP " + std::to_string(r.status) + ", not JSON";
+      *why = sessions_[i]->base() + ": HTTP " + std::to_string(r.status) + ", not JSON";
       return std::nullopt;
     }
     if (r.status != 200) {
       const Json* e = pr.value->is_object() ? pr.value->find("error") : nullptr;
-      *why = "HTTP " + std::to_string(r.status) + (e && e->is_string() ? ": " + e->as_string() : std::string());
+      *why = sessions_[i]->base() + ": HTTP " + std::to_string(r.status) +
+             (e && e->is_string() ? ": " + e->as_string() : std::string());
       return std::nullopt;
     }
     return std::move(pr.value);
@@ -43,7 +44,7 @@ void LedgerClient::sync_headers() {
       const std::int64_t from = std::max<std::int64_t>(1, synced_[i] - 8);
       auto j = get_json(i, "/api/headers?from=" + std::to_string(from) + "&count=2000", &why);
       if (!j) {
-        warn(sessions_[i]->base() + ": headers: " + why);
+        warn("headers: " + why);
         break;
       }
       const Json* list = j->find("headers");
@@ -76,7 +77,7 @@ std::uint64_t LedgerClient::next_seq(const PublicKey& account) {
     std::string why;
     auto j = get_json(i, "/api/account/" + hex_of(account), &why);
     if (!j) {
-      warn(sessions_[i]->base() + ": " + why);
+      warn(why);
       continue;
     }
     const Json* s = j->find("pool_next_seq");
@@ -149,7 +150,7 @@ CheckedValue LedgerClient::read_proven(const std::string& path, const std::strin
     std::string why;
     auto j = get_json(i, path + "?depth=" + std::to_string(cfg_.rules.k), &why);
     if (!j) {
-      warn(sessions_[i]->base() + ": " + why);
+      warn(why);
       continue;
     }
     ProofRules rules = cfg_.rules;
