@@ -21,7 +21,6 @@ made without namespaces:
 
 Every wait has a timeout (node_harness.HANG_GUARD based); every process, relay and namespace
 made here is removed by the test's cleanup."""
-import ctypes
 import hashlib
 import http.client
 import json
@@ -38,6 +37,8 @@ import time
 import unittest
 
 import node_harness
+from netns_harness import Bridge, in_netns, subnet
+from netns_harness import unavailable as netns_unavailable
 from node_harness import (BIN, DISCARDED, HANG_GUARD, Node, block_hash, chain_problems, genesis, get, mine_block,
                           post_json, unmined_block, wait_until)
 
@@ -47,7 +48,6 @@ BYZ = "byz"  # listed in the spec, held by the Python peer
 STRANGER = "stranger"  # not listed
 CONVERGE = HANG_GUARD * 3  # a whole cluster agreeing (redial backoff, forks, a loaded machine)
 OPENSSL = shutil.which("openssl")
-IP = shutil.which("ip") or "/usr/sbin/ip"
 TAG = os.getpid() % 100000
 
 KEYS_DIR = None
@@ -97,62 +97,6 @@ def setUpModule():
 def tearDownModule():
     if KEYS_DIR:
         shutil.rmtree(KEYS_DIR, ignore_errors=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Network namespaces (the test process reaches a namespace's addresses from a thread that has
-# joined it with setns(2); nothing is added to this process's own namespace)
-
-_libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNET = 0x40000000
-
-
-def ip(*args):
-    r = subprocess.run([IP] + list(args), capture_output=True, text=True, timeout=HANG_GUARD)
-    if r.returncode != 0:
-        raise OSError("ip %s: %s" % (" ".join(args), (r.stderr or r.stdout).strip()))
-
-
-def netns_unavailable():
-    """Why namespaces cannot be made here, or None."""
-    if os.geteuid() != 0:
-        return "not root: ip netns and veth need CAP_NET_ADMIN (run the suite as root to include this test)"
-    if not os.path.exists(IP):
-        return "iproute2's ip command is not installed"
-    probe = "hfprobe%d" % TAG
-    try:
-        ip("netns", "add", probe)
-        ip("netns", "del", probe)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return "cannot make a network namespace here: %s" % e
-    return None
-
-
-def in_netns(ns, fn, *args, **kw):
-    """fn(*args, **kw) run on a fresh thread that has joined network namespace `ns`."""
-    box = {}
-
-    def run():
-        try:
-            fd = os.open("/run/netns/" + ns, os.O_RDONLY)
-            try:
-                if _libc.setns(fd, CLONE_NEWNET) != 0:
-                    e = ctypes.get_errno()
-                    raise OSError(e, "setns(%s): %s" % (ns, os.strerror(e)))
-            finally:
-                os.close(fd)
-            box["value"] = fn(*args, **kw)
-        except BaseException as e:  # handed to the caller
-            box["error"] = e
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    t.join(HANG_GUARD * 2)
-    if t.is_alive():
-        raise AssertionError("a call inside namespace %s hung" % ns)
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,8 +218,8 @@ class Member:
     """One node of the cluster by name: its data directory outlives restarts. In namespace `ns`
     (if given) it runs under `ip netns exec` and is reached from a thread inside it."""
 
-    def __init__(self, test, name, ns=None, host="127.0.0.1"):
-        self.test, self.name, self.ns, self.host = test, name, ns, host
+    def __init__(self, test, name, ns=None, host="127.0.0.1", bridge=None):
+        self.test, self.name, self.ns, self.host, self.bridge = test, name, ns, host, bridge
         self.data = tempfile.mkdtemp(prefix="hf-cluster-%s-" % name)
         test.addCleanup(shutil.rmtree, self.data, True)
         self.node = None
@@ -287,10 +231,7 @@ class Member:
         base = ["--chain-spec", SPEC, "--threads", "1", "--node-cert", cert(self.name), "--node-key", key(self.name),
                 "--peer-listen", "%s:0" % self.host]
         if self.ns:
-            wrapper = os.path.join(self.data, "in-netns.sh")
-            with open(wrapper, "w") as f:
-                f.write('#!/bin/sh\nexec %s netns exec %s %s "$@"\n' % (IP, self.ns, node_harness.BIN))
-            os.chmod(wrapper, 0o755)
+            wrapper = self.bridge.wrapper(self.ns, node_harness.BIN, self.data)
             saved, node_harness.BIN = node_harness.BIN, wrapper  # Node() builds [BIN, "node", ...]
             try:
                 self.node = Node(*(base + list(args)), data=self.data, listen="%s:0" % self.host, quiet=False)
@@ -874,36 +815,17 @@ class NamespaceCluster(unittest.TestCase):
     """Three nodes in three namespaces, on a bridge in a fourth; each node's veth on the bridge
     side can be set down to cut it off."""
 
-    SUBNET = "10.233.%d" % (TAG % 200 + 20)
-
     def setUp(self):
-        self.hub = "hf%dh" % TAG
-        self.ns = ["hf%dn%d" % (TAG, i) for i in (1, 2, 3)]
-        self.bridge_side = {}
-        ip("netns", "add", self.hub)
-        self.addCleanup(ip, "netns", "del", self.hub)
-        ip("-n", self.hub, "link", "set", "lo", "up")
-        ip("-n", self.hub, "link", "add", "br0", "type", "bridge")
-        ip("-n", self.hub, "link", "set", "br0", "up")
-        for i, ns in enumerate(self.ns, start=1):
-            ip("netns", "add", ns)
-            self.addCleanup(ip, "netns", "del", ns)
-            h, v = "hf%dh%d" % (TAG, i), "hf%dv%d" % (TAG, i)
-            # Made inside the hub namespace with its peer end in the node's: nothing is ever
-            # added to this process's namespace, and deleting the namespaces removes both ends.
-            ip("-n", self.hub, "link", "add", h, "type", "veth", "peer", "name", v, "netns", ns)
-            ip("-n", self.hub, "link", "set", h, "master", "br0")
-            ip("-n", self.hub, "link", "set", h, "up")
-            ip("-n", ns, "addr", "add", "%s.%d/24" % (self.SUBNET, i), "dev", v)
-            ip("-n", ns, "link", "set", v, "up")
-            ip("-n", ns, "link", "set", "lo", "up")
-            self.bridge_side[ns] = h
+        self.net = subnet(20)
+        self.bridge = Bridge(self, 3, self.net)
+        self.ns = self.bridge.ns
 
     def test_three_namespaces_partition_and_heal(self):
         names = NAMES[:3]
-        ms = [Member(self, n, ns=ns, host="%s.%d" % (self.SUBNET, i)) for i, (n, ns) in enumerate(zip(names, self.ns), 1)]
+        ms = [Member(self, n, ns=ns, host=self.bridge.address(i), bridge=self.bridge)
+              for i, (n, ns) in enumerate(zip(names, self.ns), 1)]
         for i in (2, 1, 0):  # node i dials every later node directly, over the bridge
-            args = ["--mine", "off", "--allow-peer", self.SUBNET + ".0/24"]
+            args = ["--mine", "off", "--allow-peer", self.net + ".0/24"]
             for j in range(i + 1, 3):
                 args += ["--connect", "%s:%d" % (ms[j].host, ms[j].peer_port)]
             ms[i].start(*args)
@@ -921,7 +843,7 @@ class NamespaceCluster(unittest.TestCase):
         n1.mine()
         converge(ms, min_height=1)
         # n3 cut off: its bridge port down. Its links stay (TCP retransmits), nothing passes.
-        ip("-n", self.hub, "link", "set", self.bridge_side[self.ns[2]], "down")
+        self.bridge.cut(self.ns[2])
         try:
             for label in ("left-1", "left-2"):
                 tx(n1, label)
@@ -932,7 +854,7 @@ class NamespaceCluster(unittest.TestCase):
             self.assertEqual((n1.status()["height"], n3.status()["height"]), (3, 2))
             self.assertNotEqual(n3.status()["tip"], n1.status()["tip"])
         finally:
-            ip("-n", self.hub, "link", "set", self.bridge_side[self.ns[2]], "up")
+            self.bridge.restore(self.ns[2])
         tx(n1, "after")
         n1.mine()
         converge(ms, min_height=4)

@@ -17,7 +17,6 @@ Ed25519) and driven both by hand-made requests and by the `hashforge auction` cl
 """
 import json
 import os
-import re
 import signal
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ import time
 import unittest
 
 import ledger_oracle as lo
+import netns_harness
 import node_harness
 from node_harness import BIN, HANG_GUARD, Node, get, post_json, post_raw, wait_until, free_port
 
@@ -36,6 +36,7 @@ CONVERGE = HANG_GUARD * 3
 
 KEYS = None
 ADMIN = lo.Key()
+NS_NET = netns_harness.subnet(130)  # the namespace cluster's /24: node i of NAMES at .i+1
 
 
 def pem(name, ext):
@@ -51,7 +52,8 @@ def setUpModule():
     for name in NAMES:
         r = subprocess.run([OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                             "-nodes", "-keyout", pem(name, ".key"), "-out", pem(name, ".crt"), "-days", "2",
-                            "-subj", "/CN=" + name, "-addext", "subjectAltName=IP:127.0.0.1"],
+                            "-subj", "/CN=" + name, "-addext",
+                            "subjectAltName=IP:127.0.0.1,IP:%s.%d" % (NS_NET, NAMES.index(name) + 1)],
                            capture_output=True, text=True, timeout=HANG_GUARD)
         if r.returncode != 0:
             raise AssertionError("openssl req for %s: %s" % (name, r.stderr))
@@ -106,12 +108,13 @@ def wait_committed(test, nodes, op_id, confirmations=1):
     wait_until(done, "operation %s committed on every node" % op_id[:16], timeout=CONVERGE)
 
 
-def check_chain_against_oracle(test, node, network):
+def check_chain_against_oracle(test, fetch, network):
     """Every block's state root is the oracle's after replaying the chain's operations, and
-    every header checks. Returns the oracle's ledger at the tip."""
+    every header checks (`fetch(path)` GETs from the node). Returns the oracle's ledger at the
+    tip."""
     for attempt in range(10):  # a live node may take a block between the two reads
-        chain = get(node.api("/chain")).json()["chain"]
-        headers = get(node.api("/api/headers?from=1&count=%d" % (len(chain) - 1))).json()["headers"]
+        chain = fetch("/chain").json()["chain"]
+        headers = fetch("/api/headers?from=1&count=%d" % (len(chain) - 1)).json()["headers"]
         if [h["hash"] for h in headers] == [b["hash"] for b in chain[1:]]:
             break
         time.sleep(0.2)
@@ -132,8 +135,9 @@ def check_chain_against_oracle(test, node, network):
     return ledger
 
 
-def run_client(*args, check=True, timeout=HANG_GUARD * 2):
-    r = subprocess.run([BIN, "auction"] + [str(a) for a in args], capture_output=True, text=True, timeout=timeout)
+def run_client(*args, check=True, timeout=HANG_GUARD * 2, prefix=()):
+    r = subprocess.run(list(prefix) + [BIN, "auction"] + [str(a) for a in args], capture_output=True, text=True,
+                       timeout=timeout)
     if check and r.returncode != 0:
         raise AssertionError("hashforge auction %s: exit %d: %s" % (" ".join(map(str, args)), r.returncode, r.stderr))
     return r
@@ -177,7 +181,7 @@ class OneNode(unittest.TestCase):
         # Bob's escrow is his whole bid; carol's is still held until the close.
         wait_committed(self, [n], lo.op_id(bids[-1], net))
         wait_until(lambda: get(n.api("/api/status")).json()["height"] > closes, "the closing height", timeout=CONVERGE)
-        ledger = check_chain_against_oracle(self, n, net)
+        ledger = check_chain_against_oracle(self, n.get, net)
         acct = lambda k: get(n.api("/api/account/" + k.hex)).json()
         self.assertEqual(acct(alice)["value"], {"balance": 1000 - 100 + 120, "held": 0, "free": 1020, "next_seq": 5})
         self.assertEqual(acct(bob)["value"], {"balance": 600 - 120, "held": 0, "free": 480, "next_seq": 3})
@@ -262,20 +266,22 @@ class OneNode(unittest.TestCase):
 
 
 class Cluster(unittest.TestCase):
-    """Four HTTPS nodes with mutual-TLS links, driven through `hashforge auction`."""
+    """Four HTTPS nodes with mutual-TLS links on loopback, driven through `hashforge auction`.
+    NamespaceCluster runs the same tests with each node in its own network namespace."""
+
+    def host(self, name):
+        return "127.0.0.1"
 
     def start(self, name, extra=(), data=None):
         port = self.link_ports[name]
         args = ["--chain-spec", self.spec, "--mine", "auto", "--block-interval", "1", "--threads", "1",
                 "--tls-cert", pem(name, ".crt"), "--tls-key", pem(name, ".key"),
                 "--node-cert", pem(name, ".crt"), "--node-key", pem(name, ".key"),
-                "--peer-listen", "127.0.0.1:%d" % port]
+                "--peer-listen", "%s:%d" % (self.host(name), port)]
         for other in NAMES:
             if other < name:  # one link per pair: each node dials those before it
-                args += ["--connect", "127.0.0.1:%d" % self.link_ports[other]]
-        api_port = self.api_ports[name]
-        node = Node(*(args + list(extra)), data=data, listen="127.0.0.1:%d" % api_port)
-        return node
+                args += ["--connect", "%s:%d" % (self.host(other), self.link_ports[other])]
+        return Node(*(args + list(extra)), data=data, listen="%s:%d" % (self.host(name), self.api_ports[name]))
 
     def setUp(self):
         self.spec = write_spec(self, difficulty=4, interval=1, nodes=NAMES)
@@ -286,14 +292,29 @@ class Cluster(unittest.TestCase):
             self.addCleanup(shutil.rmtree, d, True)
         self.nodes = {}
 
+    def get(self, name, path):
+        """GET `path` from node `name` (a Reply)."""
+        return get(self.nodes[name].api(path))
+
+    def status(self, name):
+        return self.get(name, "/api/status").json()
+
+    def client(self, *args, check=True):
+        """`hashforge auction` with these arguments, from where the nodes can be reached."""
+        return run_client(*args, check=check)
+
     def up(self, byzantine=None):
         for n in NAMES:
             extra = ["--byzantine", byzantine] if (byzantine and n == "d") else []
             self.nodes[n] = self.start(n, extra, data=self.dirs[n])
             self.addCleanup(self.nodes[n].close)
-        self.net = network_id(self.nodes["a"])
-        wait_until(lambda: all(get(x.api("/api/status")).json()["links"] >= 2 for x in self.nodes.values()),
+        self.net = self.status("a")["chain_spec"]
+        wait_until(lambda: all(self.status(n)["links"] >= 2 for n in NAMES),
                    "the links up", timeout=CONVERGE)  # 3 each, unless d's is dropped already
+
+    def restart(self, name):
+        self.nodes[name] = self.start(name, data=self.dirs[name])
+        self.addCleanup(self.nodes[name].close)
 
     def client_args(self, order=NAMES):
         args = ["--chain-spec", self.spec, "--tls-ca", node_harness.TLS_CA]
@@ -309,53 +330,54 @@ class Cluster(unittest.TestCase):
 
     def converge(self, names=NAMES):
         def same():
-            st = [get(self.nodes[n].api("/api/status")).json() for n in names]
-            return len({s["tip"] for s in st}) == 1
+            return len({self.status(n)["tip"] for n in names}) == 1
         wait_until(same, "nodes %s on one tip" % ",".join(names), timeout=CONVERGE)
+
+    def check_against_oracle(self, name):
+        return check_chain_against_oracle(self, lambda path: self.get(name, path), self.net)
 
     def test_operations_commit_everywhere_and_reads_check(self):
         self.up()
         alice, bob = lo.Key(), lo.Key()
         admin_file, alice_file = self.keyfile(ADMIN), self.keyfile(alice)
         # Each operation to a different node first.
-        r = run_client("money", "--key", admin_file, "--to", alice.hex, "--amount", 1000, "--wait", 60, "--k", 2,
+        r = self.client("money", "--key", admin_file, "--to", alice.hex, "--amount", 1000, "--wait", 60, "--k", 2,
                        *self.client_args(("b", "a", "c", "d")))
         out = json.loads(r.stdout)
         self.assertEqual(out["committed"]["status"], "committed")
-        r = run_client("transfer", "--key", alice_file, "--to", bob.hex, "--amount", 250, "--wait", 60, "--k", 3,
+        r = self.client("transfer", "--key", alice_file, "--to", bob.hex, "--amount", 250, "--wait", 60, "--k", 3,
                        *self.client_args(("c", "a", "b", "d")))
         self.assertGreaterEqual(json.loads(r.stdout)["committed"]["confirmations"], 3)
-        r = run_client("transfer", "--key", alice_file, "--to", bob.hex, "--amount", 5000,
+        r = self.client("transfer", "--key", alice_file, "--to", bob.hex, "--amount", 5000,
                        *self.client_args(("d", "a", "b", "c")), check=False)
         self.assertEqual(r.returncode, 1)
         self.assertIn("insufficient funds", r.stderr)
         for mode in ("proof", "quorum"):
-            r = run_client("balance", bob.hex, "--check", mode, "--k", 2, *self.client_args())
+            r = self.client("balance", bob.hex, "--check", mode, "--k", 2, *self.client_args())
             v = json.loads(r.stdout)
             self.assertEqual(v["value"]["balance"], 250, (mode, v))
             self.assertEqual(v["checked"], mode)
         self.converge()
-        ledgers = [check_chain_against_oracle(self, self.nodes[n], self.net) for n in NAMES]
+        ledgers = [self.check_against_oracle(n) for n in NAMES]
         self.assertEqual({l.root() for l in ledgers}.__len__(), 1)
 
     def test_a_killed_node_catches_up(self):
         self.up()
         alice = lo.Key()
         admin_file = self.keyfile(ADMIN)
-        run_client("money", "--key", admin_file, "--to", alice.hex, "--amount", 10, "--wait", 60, "--k", 1,
+        self.client("money", "--key", admin_file, "--to", alice.hex, "--amount", 10, "--wait", 60, "--k", 1,
                    *self.client_args())
         self.nodes["c"].kill()
         # c first in the list: the client moves on to the next node.
         for i in range(3):
-            run_client("money", "--key", admin_file, "--to", alice.hex, "--amount", 10, "--wait", 60, "--k", 2,
+            self.client("money", "--key", admin_file, "--to", alice.hex, "--amount", 10, "--wait", 60, "--k", 2,
                        "--quiet", *self.client_args(("c", "a", "b", "d")))
-        r = run_client("balance", alice.hex, "--check", "quorum", "--k", 1, "--quiet",
+        r = self.client("balance", alice.hex, "--check", "quorum", "--k", 1, "--quiet",
                        *self.client_args(("a", "b", "c", "d")))
         self.assertEqual(json.loads(r.stdout)["value"]["balance"], 40)
-        self.nodes["c"] = self.start("c", data=self.dirs["c"])
-        self.addCleanup(self.nodes["c"].close)
+        self.restart("c")
         self.converge()
-        roots = {get(self.nodes[n].api("/api/status")).json()["ledger"]["state_root"] for n in NAMES}
+        roots = {self.status(n)["ledger"]["state_root"] for n in NAMES}
         self.assertEqual(len(roots), 1)
 
     def test_two_of_four_killed_still_commit_and_read(self):
@@ -364,38 +386,38 @@ class Cluster(unittest.TestCase):
         self.up()
         alice = lo.Key()
         admin_file = self.keyfile(ADMIN)
-        run_client("money", "--key", admin_file, "--to", alice.hex, "--amount", 7, "--wait", 60, "--k", 1,
+        self.client("money", "--key", admin_file, "--to", alice.hex, "--amount", 7, "--wait", 60, "--k", 1,
                    *self.client_args())
         for n in ("c", "d"):
             self.nodes[n].kill()
-        r = run_client("money", "--key", admin_file, "--to", alice.hex, "--amount", 8, "--wait", 90, "--k", 2,
+        r = self.client("money", "--key", admin_file, "--to", alice.hex, "--amount", 8, "--wait", 90, "--k", 2,
                        "--quiet", *self.client_args(("c", "d", "a", "b")))
         self.assertEqual(json.loads(r.stdout)["committed"]["status"], "committed")
         for mode in ("quorum", "proof"):
-            r = run_client("balance", alice.hex, "--check", mode, "--k", 1, "--quiet", *self.client_args())
+            r = self.client("balance", alice.hex, "--check", mode, "--k", 1, "--quiet", *self.client_args())
             self.assertEqual(json.loads(r.stdout)["value"]["balance"], 15, mode)
         self.converge(("a", "b"))
 
     def test_wrong_reads_are_caught(self):
         self.up(byzantine="wrong-reads")
         alice = lo.Key()
-        run_client("money", "--key", self.keyfile(ADMIN), "--to", alice.hex, "--amount", 777, "--wait", 60, "--k", 2,
+        self.client("money", "--key", self.keyfile(ADMIN), "--to", alice.hex, "--amount", 777, "--wait", 60, "--k", 2,
                    *self.client_args(("a", "b", "c", "d")))
         liar = self.nodes["d"].url.rstrip("/")
         path = "/api/account/" + alice.hex + "?depth=2"
-        wait_until(lambda: get(self.nodes["d"].api(path)).json()["found"], "d holding the block", timeout=CONVERGE)
-        raw = get(self.nodes["d"].api(path)).json()
+        wait_until(lambda: self.get("d", path).json()["found"], "d holding the block", timeout=CONVERGE)
+        raw = self.get("d", path).json()
         self.assertNotEqual(raw["value"]["balance"], 777)  # it does lie
-        r = run_client("balance", alice.hex, "--check", "proof", "--k", 2, *self.client_args(("d", "a", "b", "c")))
+        r = self.client("balance", alice.hex, "--check", "proof", "--k", 2, *self.client_args(("d", "a", "b", "c")))
         self.assertEqual(json.loads(r.stdout)["value"]["balance"], 777)
         self.assertIn(liar, r.stderr)
         self.assertIn("does not check", r.stderr)
-        r = run_client("balance", alice.hex, "--check", "quorum", "--k", 2, *self.client_args())
+        r = self.client("balance", alice.hex, "--check", "quorum", "--k", 2, *self.client_args())
         v = json.loads(r.stdout)
         self.assertEqual(v["value"]["balance"], 777)
         self.assertIn(liar, v["disagreed"])
         # Only the liar to ask: no answer is shown as true.
-        r = run_client("balance", alice.hex, "--check", "proof", "--k", 2, "--chain-spec", self.spec, "--tls-ca",
+        r = self.client("balance", alice.hex, "--check", "proof", "--k", 2, "--chain-spec", self.spec, "--tls-ca",
                        node_harness.TLS_CA, "--node", liar, check=False)
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertEqual(r.stdout, "")
@@ -403,33 +425,99 @@ class Cluster(unittest.TestCase):
     def test_forged_blocks_get_the_link_banned(self):
         self.up(byzantine="forge-ops")
         honest = ("a", "b", "c")
-        wait_until(lambda: all(get(self.nodes[n].api("/api/status")).json()["links"] == 2 for n in honest),
+        wait_until(lambda: all(self.status(n)["links"] == 2 for n in honest),
                    "d's link dropped by every honest node", timeout=CONVERGE)
         alice = lo.Key()
-        run_client("money", "--key", self.keyfile(ADMIN), "--to", alice.hex, "--amount", 5, "--wait", 90, "--k", 2,
+        self.client("money", "--key", self.keyfile(ADMIN), "--to", alice.hex, "--amount", 5, "--wait", 90, "--k", 2,
                    *self.client_args(honest))
         for n in honest:
             self.assertIn("sent an invalid block", self.nodes[n].stderr() + "sent an invalid block")
-            chain = get(self.nodes[n].api("/chain")).json()["chain"]
+            chain = self.get(n, "/chain").json()["chain"]
             for b in chain[1:]:
                 for op in b["transactions"]:
                     self.assertTrue(lo.verify_sig(op, self.net), "a forged operation on %s's chain" % n)
-        self.assertEqual([get(self.nodes[n].api("/api/status")).json()["links"] for n in honest], [2, 2, 2])
+        self.assertEqual([self.status(n)["links"] for n in honest], [2, 2, 2])
 
     def commits_despite(self, mode):
         self.up(byzantine=mode)
         alice = lo.Key()
-        r = run_client("money", "--key", self.keyfile(ADMIN), "--to", alice.hex, "--amount", 9, "--wait", 90,
+        r = self.client("money", "--key", self.keyfile(ADMIN), "--to", alice.hex, "--amount", 9, "--wait", 90,
                        "--k", 3, *self.client_args(("a", "b", "c")))
         self.assertEqual(json.loads(r.stdout)["committed"]["status"], "committed")
         self.converge(("a", "b", "c"))
-        check_chain_against_oracle(self, self.nodes["a"], self.net)
+        self.check_against_oracle("a")
 
     def test_empty_blocks_do_not_stop_commits(self):
         self.commits_despite("empty-blocks")
 
     def test_equivocation_does_not_stop_commits(self):
         self.commits_despite("equivocate")
+
+
+NETNS_WHY_NOT = netns_harness.unavailable()
+
+
+@unittest.skipIf(NETNS_WHY_NOT, NETNS_WHY_NOT)
+class NamespaceCluster(Cluster):
+    """The Cluster tests again with each node in its own network namespace (its own address on
+    a bridge the test makes; the client runs in the bridge's namespace), and one more that only
+    namespaces allow: a node cut off from the network mines alone, then rejoins."""
+
+    def setUp(self):
+        super().setUp()
+        self.bridge = netns_harness.Bridge(self, len(NAMES), NS_NET)
+        self.ns = dict(zip(NAMES, self.bridge.ns))
+
+    def host(self, name):
+        return self.bridge.address(NAMES.index(name) + 1)
+
+    def start(self, name, extra=(), data=None):
+        saved, node_harness.BIN = node_harness.BIN, self.bridge.wrapper(self.ns[name], node_harness.BIN, KEYS)
+        try:  # Node() runs [node_harness.BIN, "node", ...]
+            return super().start(name, list(extra) + ["--allow-peer", NS_NET + ".0/24"], data)
+        finally:
+            node_harness.BIN = saved
+
+    def get(self, name, path):
+        return netns_harness.in_netns(self.bridge.hub, get, self.nodes[name].api(path))
+
+    def client(self, *args, check=True):
+        return run_client(*args, check=check, prefix=(netns_harness.IP, "netns", "exec", self.bridge.hub))
+
+    def test_a_cut_off_node_mines_alone_then_rejoins(self):
+        self.up()
+        alice, bob = lo.Key(), lo.Key()
+        admin_file = self.keyfile(ADMIN)
+        self.client("money", "--key", admin_file, "--to", alice.hex, "--amount", 50, "--wait", 60, "--k", 2,
+                    *self.client_args())
+        self.converge()
+        lone = lo.make_op(alice, self.net, "transfer", 1, to=bob.hex, amount=20)
+        lone_id = lo.op_id(lone, self.net)
+        self.bridge.cut(self.ns["d"])
+        try:
+            for _ in range(2):
+                self.client("money", "--key", admin_file, "--to", bob.hex, "--amount", 1, "--wait", 90, "--k", 2,
+                            "--quiet", *self.client_args(("a", "b", "c")))
+            # From inside d's namespace, the only place d can be reached from now.
+            r = netns_harness.in_netns(self.ns["d"], post_json, self.nodes["d"].api("/api/ops"), lone)
+            self.assertEqual(r.status, 202, r)
+            wait_until(lambda: netns_harness.in_netns(self.ns["d"], get, self.nodes["d"].api("/api/ops/" + lone_id))
+                       .json().get("confirmations", 0) >= 1, "d mining the operation alone", timeout=CONVERGE)
+            self.assertNotEqual(self.status("a")["tip"], netns_harness.in_netns(
+                self.ns["d"], get, self.nodes["d"].api("/api/status")).json()["tip"])
+        finally:
+            self.bridge.restore(self.ns["d"])
+        # d's branch has less work: d follows the others, and the operation it had committed
+        # alone goes back to its pool and is committed on the common chain.
+        wait_until(lambda: all(self.get(n, "/api/ops/" + lone_id).json().get("confirmations", 0) >= 1 for n in NAMES),
+                   "the cut-off node's operation committed everywhere", timeout=CONVERGE * 2)
+        self.converge()
+        roots = {self.status(n)["ledger"]["state_root"] for n in NAMES}
+        self.assertEqual(len(roots), 1)
+        ledger = self.check_against_oracle("a")
+        self.assertEqual(ledger.accounts[bob.hex][0], 22)  # 20 from alice (mined alone first), 2 minted
+        self.assertEqual(ledger.accounts[alice.hex][0], 30)
+
 
 class NoPlaintextBetweenNodes(unittest.TestCase):
     """A packet capture (tshark, on the test's own link ports) of two linked nodes while
