@@ -16,7 +16,8 @@
 # Writes bench/results/<date>-ledger-vs-seed.md (RESULT= to change). Knobs: SHARE (mining
 # share of a thread per node, default 0.02), DURATION (seconds per write run, default 30),
 # ACCOUNTS (256), WARMUP (seconds for the retarget to settle, default 90), READ_RATE (reads a
-# second per reading process, default 137: the seed's k6 processes each did about that).
+# second per reading process, default 137: the seed's k6 processes each did about that),
+# PERF_OUT (a file: `perf record -g` of every node during the sustained run, for perf report).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 HF=${HF:-$HERE/build/apps/hashforge}
@@ -89,9 +90,15 @@ sleep "$WARMUP"
 write_run() {  # label rate nodes...
   local label=$1 rate=$2; shift 2
   local t0 t1
+  local prof=()
+  if [ -n "${PERF_OUT:-}" ] && [ "$label" = max ]; then
+    perf record -q -F 499 -g -o "$PERF_OUT" -p "$(IFS=,; echo "${PID[*]}")" -- sleep $((DURATION - 2)) \
+      > /dev/null 2>&1 & prof=($!)
+  fi
   t0=$(node_ticks)
   "$LOAD" --mode write $COMMON $(nodes_args "$@") --threads 8 --rate "$rate" --duration "$DURATION" > "w-$label.json"
   t1=$(node_ticks)
+  [ ${#prof[@]} -eq 0 ] || wait "${prof[0]}" || true
   echo $((t1 - t0)) > "ticks-$label"
 }
 read_runs() {  # label: 3 quorum processes and one proof client, during a write run

@@ -88,11 +88,12 @@ std::string BlockTree::find_repeat(const TreeEntry* e, const std::vector<std::st
 
 AddResult BlockTree::check(const Block& b, const AddOptions& opt) const {
   const TreeEntry* parent = nullptr;
-  return check_entry(b, opt, &parent, nullptr);
+  return check_entry(b, opt, &parent, nullptr, nullptr);
 }
 
 AddResult BlockTree::check_entry(const Block& b, const AddOptions& opt, const TreeEntry** parent,
-                                 std::vector<ledger::Operation>* ops_out) const {
+                                 std::vector<ledger::Operation>* ops_out,
+                                 std::vector<std::string>* ids_out) const {
   AddResult r;
   auto invalid = [&](std::string why) {
     r.outcome = AddOutcome::invalid;
@@ -151,11 +152,13 @@ AddResult BlockTree::check_entry(const Block& b, const AddOptions& opt, const Tr
       std::string bad;
       auto op = ledger::op_from_json(tx, &bad);
       if (op) bad = ledger::check_shape(*op);
+      if (!bad.empty()) return invalid("operation " + std::to_string(ids.size()) + ": " + bad);
+      const ledger::Hash id = ledger::op_id(*op, spec_.id);
       // Signatures need no state: checked on every branch (once, through the cache), so a
       // forged operation is refused even in a block that is never followed.
-      if (bad.empty() && opt.check_ledger && !sigs_->verify(*op)) bad = "bad signature";
-      if (!bad.empty()) return invalid("operation " + std::to_string(ids.size()) + ": " + bad);
-      ids.push_back(hex32(ledger::op_id(*op, spec_.id)));
+      if (opt.check_ledger && !sigs_->verify(*op, id))
+        return invalid("operation " + std::to_string(ids.size()) + ": bad signature");
+      ids.push_back(hex32(id));
       if (ops_out) ops_out->push_back(std::move(*op));
       if (!seen.insert(ids.back()).second) return invalid("an operation appears twice in the block");
       continue;
@@ -172,13 +175,15 @@ AddResult BlockTree::check_entry(const Block& b, const AddOptions& opt, const Tr
   std::string again = find_repeat(p, ids);
   if (!again.empty()) return invalid("transaction " + again.substr(0, 16) + " is already on this chain");
   r.outcome = AddOutcome::side;
+  if (ids_out) *ids_out = std::move(ids);
   return r;
 }
 
 AddResult BlockTree::add(Block b, const AddOptions& opt) {
   const TreeEntry* parent = nullptr;
   std::vector<ledger::Operation> ops;
-  AddResult r = check_entry(b, opt, &parent, &ops);
+  std::vector<std::string> ids;
+  AddResult r = check_entry(b, opt, &parent, &ops, &ids);
   if (r.outcome != AddOutcome::side) return r;
 
   TreeEntry& e = store_.emplace_back();
@@ -186,13 +191,8 @@ AddResult BlockTree::add(Block b, const AddOptions& opt) {
   e.text = block_chain_text(e.block);
   e.parent = parent;
   e.seq = next_seq_++;
-  e.txids.reserve(e.block.transactions.items().size());
-  if (spec_.ledger) {
-    for (const auto& op : ops) e.txids.push_back(hex32(ledger::op_id(op, spec_.id)));
-    e.ops = std::move(ops);
-  } else {
-    for (const Json& tx : e.block.transactions.items()) e.txids.push_back(txid_of(tx));
-  }
+  e.txids = std::move(ids);
+  if (spec_.ledger) e.ops = std::move(ops);
   // Work: one per block under one fixed target (so the most blocks win, as in the seed);
   // header schemes count each block's own target.
   double w = 1;

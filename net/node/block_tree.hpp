@@ -98,8 +98,10 @@ class BlockTree {
   std::vector<std::string> locator() const;
 
  private:
+  // On success (side), ops_out and ids_out (when given) get the block's operations (ledger
+  // networks) and transaction ids, so add() need not decode or hash them again.
   AddResult check_entry(const Block& b, const AddOptions& opt, const TreeEntry** parent,
-                        std::vector<ledger::Operation>* ops_out) const;
+                        std::vector<ledger::Operation>* ops_out, std::vector<std::string>* ids_out) const;
   // Is any of `ids` on the chain ending at `e`?
   std::string find_repeat(const TreeEntry* e, const std::vector<std::string>& ids) const;
   // Moves the followed chain to new_tip; false (and nothing changed) when a ledger block on

@@ -111,8 +111,9 @@ bool signature_ok(const Operation& op, std::string_view network_id) {
   return verify(op.account, signing_bytes(op, network_id), op.sig);
 }
 
-bool SigCache::verify(const Operation& op) {
-  const Hash id = op_id(op, network_);
+bool SigCache::verify(const Operation& op) { return verify(op, op_id(op, network_)); }
+
+bool SigCache::verify(const Operation& op, const Hash& id) {
   std::string key(reinterpret_cast<const char*>(id.data()), id.size());
   key.append(reinterpret_cast<const char*>(op.sig.data()), op.sig.size());
   {

@@ -71,6 +71,7 @@ class SigCache {
   explicit SigCache(std::string network_id, std::size_t capacity = 1 << 20)
       : network_(std::move(network_id)), capacity_(capacity) {}
   bool verify(const Operation& op);
+  bool verify(const Operation& op, const Hash& id);  // id: op_id(op, network_id), known already
   std::uint64_t verified() const { return verified_.load(); }  // real verifications done
 
  private:
