@@ -113,6 +113,38 @@ TEST(Ledger, Ed25519MatchesRfc8032) {
   }
 }
 
+// Signing and verifying reuse one context per key and thread: a refused signature must not
+// leave the context refusing (or accepting) the next one, signatures stay RFC 8032's
+// deterministic bytes, and more keys than the cache holds still check (it empties itself).
+TEST(Ledger, Ed25519ContextsReusedPerKeyStayExact) {
+  std::array<std::uint8_t, 32> seed{};
+  seed[3] = 7;
+  const auto k = keypair_from_seed(seed);
+  ASSERT_TRUE(k);
+  const Signature first = sign(*k, "pay 1");
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(sign(*k, "pay 1"), first);
+    Signature bad = first;
+    bad[63] ^= 0x01;
+    EXPECT_FALSE(verify(k->pub, "pay 1", bad));
+    EXPECT_TRUE(verify(k->pub, "pay 1", first));
+    EXPECT_FALSE(verify(k->pub, "pay 2", first));
+    EXPECT_TRUE(verify(k->pub, "pay 1", first));
+  }
+  std::vector<KeyPair> keys;
+  for (int i = 0; i < 1100; ++i) {
+    seed[0] = static_cast<std::uint8_t>(i);
+    seed[1] = static_cast<std::uint8_t>(i >> 8);
+    keys.push_back(*keypair_from_seed(seed));
+  }
+  std::vector<Signature> sigs;
+  for (const auto& key : keys) sigs.push_back(sign(key, "m"));
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    ASSERT_TRUE(verify(keys[i].pub, "m", sigs[i])) << i;
+    ASSERT_FALSE(verify(keys[(i + 1) % keys.size()].pub, "m", sigs[i])) << i;
+  }
+}
+
 TEST(Ledger, SignaturesBindTheNetworkAndEveryField) {
   Harness h;
   const KeyPair alice = key(2);
