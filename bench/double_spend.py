@@ -17,7 +17,8 @@ section 11) counts catching up, a tie, as success and takes the attacker's progr
 merchant waits as Poisson. The nodes keep the branch they saw first on a tie, so the attacker
 must get strictly ahead; the exact chance for that race is the second column: while the honest
 chain mines its k blocks the attacker mines m with the negative binomial law, and from k - m
-behind it gets one block ahead with chance (q/p)^(k-m+1). The attacker's share is measured from
+behind it gets one block ahead with chance (q/p)^(k-m+1). The third prediction is that race
+with the measured share and the run's give-up rule (gambler's ruin between two barriers). The attacker's share is measured from
 the nodes' hash counters, not assumed. Writes bench/results/<date>-double-spend-q<q>.md.
 
   python3 bench/double_spend.py [--q 0.25] [--ks 2,4,6,10] [--attempts 200]"""
@@ -54,17 +55,27 @@ def nakamoto(q, z):
     return s
 
 
-def strictly_ahead(q, k):
+def strictly_ahead(q, k, give_up=None):
     """The chance that an attacker with share q gets strictly ahead of an honest chain that is
-    k blocks past the fork when the merchant accepts (ties go to the honest branch)."""
+    k blocks past the fork when the merchant accepts (ties go to the honest branch), giving up
+    once the honest chain leads by `give_up` blocks (never, if None)."""
     p = 1 - q
-    if q >= p:
-        return 1.0
     total = 0.0
-    for m in range(0, 2000):
+    for m in range(0, 4000):
         pm = math.comb(k + m - 1, m) * p ** k * q ** m
-        z = k - m + 1
-        total += pm * (1.0 if z <= 0 else (q / p) ** z)
+        lead = k - m  # the honest chain's lead when the merchant accepts
+        if lead < 0:
+            win = 1.0
+        elif give_up is not None and lead >= give_up:
+            win = 0.0
+        elif give_up is None:
+            win = 1.0 if q >= p else (q / p) ** (lead + 1)
+        elif q == p:
+            win = (give_up - lead) / (give_up + 1)  # a fair walk: +1 before -give_up
+        else:
+            r = p / q  # gambler's ruin from -lead, absorbed at +1 (won) or -give_up (given up)
+            win = (1 - r ** (give_up - lead)) / (1 - r ** (give_up + 1))
+        total += pm * win
         if m > k and pm < 1e-15:
             break
     return total
@@ -171,9 +182,9 @@ def main():
     ap.add_argument("--q", type=float, default=0.25, help="the attacker's share of the hash power")
     ap.add_argument("--ks", default="2,4,6,10", help="confirmations the merchant waits for")
     ap.add_argument("--attempts", type=int, default=200, help="attempts for each k")
-    ap.add_argument("--hashes", type=float, default=4e6, help="the fixed target as expected hashes a block")
-    ap.add_argument("--total-share", type=float, default=0.4, help="the four miners' shares of a thread, summed")
-    ap.add_argument("--give-up", type=int, default=10, help="the honest lead (blocks) at which an attempt fails")
+    ap.add_argument("--hashes", type=float, default=2e6, help="the fixed target as expected hashes a block")
+    ap.add_argument("--total-share", type=float, default=0.8, help="the four miners' shares of a thread, summed")
+    ap.add_argument("--give-up", type=int, default=6, help="the honest lead (blocks) at which an attempt fails")
     ap.add_argument("--race-seconds", type=float, default=60, help="the longest race after the k confirmations")
     ap.add_argument("--hf", default=os.path.join(HERE, "..", "build", "apps", "hashforge"))
     ap.add_argument("--result", default=None)
@@ -235,7 +246,7 @@ def main():
             spent = {n: done[n] - hashes_at_start[n] for n in NAMES}
             q_measured = spent["d"] / max(sum(spent.values()), 1)
             rows.append((k, tries, wins, lost, q_measured, nakamoto(a.q, k), strictly_ahead(a.q, k),
-                         strictly_ahead(q_measured, k), blocks / max(time.time() - t0, 1e-9)))
+                         strictly_ahead(q_measured, k, a.give_up), blocks / max(time.time() - t0, 1e-9)))
     finally:
         cl.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -251,7 +262,7 @@ def main():
                 "an attempt fails at an honest lead of %d blocks or %.0f s of race; `bench/double_spend.py`\n\n" % (
                     a.hashes, cl.share["a"], cl.share["d"], a.give_up, a.race_seconds))
         f.write("| k | attempts | reversed | released, lost | measured rate | 95%% interval | measured q | "
-                "Nakamoto (q = %.2f) | strictly ahead (q = %.2f) | strictly ahead (measured q) | blocks/s |\n"
+                "Nakamoto (q = %.2f) | strictly ahead (q = %.2f) | strictly ahead, measured q, giving up as run | blocks/s |\n"
                 "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" % (a.q, a.q))
         for k, tries, wins, lost, qm, nak, ahead, ahead_m, bps in rows:
             lo_, hi_ = wilson(wins, tries)
