@@ -10,13 +10,15 @@
 #      used per operation;
 #   3. at half that rate: acknowledgement latency, time to k = 6 confirmations, and reads
 #      from 3 quorum-checking processes and from one warm proof-checking client at once;
-#   4. the same with one node killed, and with one node answering reads wrongly
+#   4. the same reads beside a light write load (LIGHT/s): the latency floor, not queueing;
+#   5. the same with one node killed, and with one node answering reads wrongly
 #      (--byzantine wrong-reads) and mining empty blocks (--byzantine empty-blocks).
 #
 # Writes bench/results/<date>-ledger-vs-seed.md (RESULT= to change). Knobs: SHARE (mining
 # share of a thread per node, default 0.02), DURATION (seconds per write run, default 30),
 # ACCOUNTS (256), WARMUP (seconds for the retarget to settle, default 90), READ_RATE (reads a
 # second per reading process, default 137: the seed's k6 processes each did about that),
+# LIGHT (writes a second in a light-load run that shows latency without queueing, default 50),
 # PERF_OUT (a file: `perf record -g` of every node during the sustained run, for perf report).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +29,8 @@ DURATION=${DURATION:-30}
 ACCOUNTS=${ACCOUNTS:-256}
 WARMUP=${WARMUP:-90}
 READ_RATE=${READ_RATE:-137}  # reads a second per reading process: the seed's per-process rate
-export READ_RATE
+LIGHT=${LIGHT:-50}  # writes a second in the light-load run
+export READ_RATE LIGHT
 RESULT=${RESULT:-$HERE/bench/results/$(date -u +%Y-%m-%d)-ledger-vs-seed.md}
 for b in "$HF" "$LOAD"; do [ -x "$b" ] || { echo "ledger_vs_seed: build $b first (cmake --build build)" >&2; exit 2; }; done
 command -v openssl >/dev/null || { echo "ledger_vs_seed: openssl is needed" >&2; exit 2; }
@@ -119,6 +122,12 @@ echo "ledger_vs_seed: half of $MAX/s with reads" >&2
 write_run half "$HALF" a b c d
 wait $RP
 
+# The floor under the queueing: the same reads beside a light write load.
+echo "ledger_vs_seed: light load (${LIGHT} writes/s) with reads" >&2
+(sleep 4; read_runs light a b c d; wait) & RP=$!
+write_run light "$LIGHT" a b c d
+wait $RP
+
 echo "ledger_vs_seed: one node killed" >&2
 kill -9 ${PID[d]}; sleep 1
 (sleep 4; read_runs crash a b c; wait) & RP=$!
@@ -132,6 +141,8 @@ sleep 10
 write_run byz "$HALF" a b c
 wait $RP
 FINAL=$(status a)
+# Each node's hashes since it started (d since its restart): the hash-power split.
+for n in "${NAMES[@]}"; do status $n > "status-$n.json" 2>/dev/null || true; done
 
 mkdir -p "$(dirname "$RESULT")"
 python3 - "$RESULT" "$SHARE" "$DURATION" "$MAX" "$HALF" "$FINAL" <<'PY'
@@ -150,6 +161,7 @@ def speed(multi):
 v1, v2 = speed(False), speed(True)
 rows = []
 for label, what in (("max", "sustained (as fast as acknowledged)"), ("half", "half rate, all 4 nodes"),
+                    ("light", "light load (%s writes/s), all 4 nodes" % os.environ.get("LIGHT", "50")),
                     ("crash", "half rate, node d killed"), ("byz", "half rate, node d Byzantine")):
     w = j("w-%s.json" % label)
     ticks = int(open("ticks-" + label).read()) if os.path.exists("ticks-" + label) else 0
@@ -185,6 +197,10 @@ with open(out, "w") as f:
         for what, w, _, q, p in rows))
     f.write("\nFinal status of node a: height %s, forks %s, committed %s operations.\n" % (
         status.get("height"), status.get("forks"), status.get("ledger", {}).get("committed")))
+    hashes = {n: j("status-%s.json" % n).get("mining", {}).get("hashes", 0) for n in "abcd"}
+    total = sum(hashes.values()) or 1
+    f.write("\nHash power, measured (each node's hash counter; d counts from its restart): %s.\n" % ", ".join(
+        "%s %.1f%% (%.3g hashes)" % (n, 100.0 * h / total, h) for n, h in hashes.items()))
     f.write("\nRaw: " + "; ".join("%s %s" % (what, json.dumps(w)) for what, w, _, _, _ in rows) + "\n")
 print(open(out).read())
 PY

@@ -1,0 +1,236 @@
+// The piece picker (net/torrent/piece_picker.hpp) against scripted swarms: rarest first,
+// sequential order, started pieces finished first, BEP 6 allowed-fast limits, a failed piece
+// asked for again, endgame copies and their cancels, and a long random run whose own record
+// of outstanding requests shows no block asked of two peers outside endgame.
+#include "net/torrent/piece_picker.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+using hf::torrent::BlockRef;
+using hf::torrent::PeerKey;
+using hf::torrent::PiecePicker;
+
+namespace {
+
+PiecePicker::Config config(std::uint32_t pieces, std::uint64_t piece_length, std::uint64_t total) {
+  PiecePicker::Config c;
+  c.pieces = pieces;
+  c.piece_length = piece_length;
+  c.total_length = total;
+  c.random_first = 0;
+  return c;
+}
+
+std::vector<std::uint8_t> bits_of(std::uint32_t pieces, std::initializer_list<std::uint32_t> have) {
+  std::vector<std::uint8_t> b((pieces + 7) / 8);
+  for (std::uint32_t i : have) b[i / 8] |= static_cast<std::uint8_t>(0x80 >> (i % 8));
+  return b;
+}
+
+}  // namespace
+
+TEST(PiecePicker, RarestPiecesFirstAndBlocksCoverEachPiece) {
+  // 10 pieces of 32 KiB (2 blocks), the last 20,000 bytes (2 blocks: 16384 + 3616).
+  PiecePicker pp(config(10, 32768, 9 * 32768 + 20000));
+  pp.add_seed(1);
+  pp.add_peer(2, bits_of(10, {0, 1, 2, 3, 4}));
+  pp.add_peer(3, bits_of(10, {0, 1, 2}));
+  EXPECT_EQ(pp.availability(0), 3u);
+  EXPECT_EQ(pp.availability(9), 1u);
+  const auto got = pp.pick(1, 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_GE(got[0].piece, 5u);  // only the seed has 5..9
+  EXPECT_EQ(got[0].piece, got[1].piece);
+  EXPECT_EQ(got[0].begin, 0u);
+  EXPECT_EQ(got[1].begin, 16384u);
+  // The last piece's blocks add up to its size.
+  PiecePicker last(config(10, 32768, 9 * 32768 + 20000));
+  last.add_peer(7, bits_of(10, {9}));
+  const auto tail = last.pick(7, 10);
+  ASSERT_EQ(tail.size(), 2u);
+  EXPECT_EQ(tail[0].length + tail[1].length, 20000u);
+  EXPECT_EQ(tail[1].length, 20000u - 16384u);
+  // Peer 2 is asked for what it has; a started piece is finished before a new one.
+  const auto from2 = pp.pick(2, 1);
+  ASSERT_EQ(from2.size(), 1u);
+  EXPECT_TRUE(from2[0].piece == 3 || from2[0].piece == 4);  // its rarest
+  const auto again = pp.pick(3, 1);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_LE(again[0].piece, 2u);
+  const auto more2 = pp.pick(2, 1);
+  ASSERT_EQ(more2.size(), 1u);
+  // A started piece's other block, not a fresh piece.
+  EXPECT_TRUE(more2[0].piece == from2[0].piece || more2[0].piece == again[0].piece) << more2[0].piece;
+  EXPECT_EQ(pp.partial_pieces(), 3u);
+}
+
+TEST(PiecePicker, SequentialGoesInOrderAndAllowedFastLimits) {
+  auto c = config(8, 16384, 8 * 16384);
+  c.sequential = true;
+  PiecePicker pp(c);
+  pp.add_seed(1);
+  pp.set_have(0);
+  const auto got = pp.pick(1, 3);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ((std::vector<std::uint32_t>{got[0].piece, got[1].piece, got[2].piece}),
+            (std::vector<std::uint32_t>{1, 2, 3}));
+  const std::uint32_t allowed[] = {6};
+  const auto fast = pp.pick(1, 5, allowed);
+  ASSERT_EQ(fast.size(), 1u);
+  EXPECT_EQ(fast[0].piece, 6u);
+  EXPECT_TRUE(pp.pick(2, 4).empty());  // an unknown peer gets nothing
+}
+
+TEST(PiecePicker, AFailedPieceIsAskedForAgain) {
+  PiecePicker pp(config(2, 32768, 65536));
+  pp.add_seed(1);
+  pp.add_seed(2);
+  auto got = pp.pick(1, 2);
+  ASSERT_EQ(got.size(), 2u);
+  bool ok = false;
+  for (const auto& b : got) {
+    EXPECT_TRUE(pp.received(1, b, &ok).empty());
+    EXPECT_TRUE(ok);
+  }
+  EXPECT_TRUE(pp.all_blocks_in(got[0].piece));
+  pp.received(1, got[0], &ok);
+  EXPECT_FALSE(ok);  // a block twice is not taken
+  pp.failed(got[0].piece);
+  EXPECT_FALSE(pp.all_blocks_in(got[0].piece));
+  const auto redo = pp.pick(2, 2);
+  ASSERT_EQ(redo.size(), 2u);
+  EXPECT_EQ(redo[0].piece, got[0].piece);  // the failed piece first, from another peer
+  for (const auto& b : redo) pp.received(2, b, &ok);
+  pp.verified(got[0].piece);
+  EXPECT_TRUE(pp.have(got[0].piece));
+  EXPECT_EQ(pp.partial_pieces(), 0u);
+  // Unsolicited data for a piece never started is refused.
+  pp.received(2, {static_cast<std::uint32_t>(1 - got[0].piece), 0, 16384}, &ok);
+  EXPECT_FALSE(ok);
+}
+
+TEST(PiecePicker, EndgameAsksASecondPeerAndCancelsTheCopy) {
+  PiecePicker pp(config(1, 32768, 32768));
+  pp.add_seed(1);
+  pp.add_seed(2);
+  const auto a = pp.pick(1, 5);
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_TRUE(pp.endgame());  // nothing left unrequested
+  const auto b = pp.pick(2, 5);
+  ASSERT_EQ(b.size(), 2u);  // the same two blocks, from peer 2
+  EXPECT_EQ(b[0], a[0]);
+  EXPECT_TRUE(pp.pick(1, 5).empty());  // never the same block twice from one peer
+  bool ok = false;
+  const auto cancel = pp.received(2, b[0], &ok);
+  EXPECT_TRUE(ok);
+  EXPECT_EQ(cancel, (std::vector<PeerKey>{1}));
+  EXPECT_EQ(pp.outstanding(1), 1u);
+  EXPECT_EQ(pp.outstanding(2), 1u);
+  // A peer that leaves takes its requests along; the other still has its copy.
+  pp.remove_peer(2);
+  EXPECT_EQ(pp.outstanding(1), 1u);
+  pp.received(1, a[1], &ok);
+  EXPECT_TRUE(ok);
+  EXPECT_TRUE(pp.all_blocks_in(0));
+  pp.verified(0);
+  EXPECT_TRUE(pp.complete());
+  EXPECT_FALSE(pp.endgame());
+}
+
+TEST(PiecePicker, ADepartingPeersRequestsGoToOthers) {
+  PiecePicker pp(config(4, 16384, 4 * 16384));
+  pp.add_seed(1);
+  pp.add_seed(2);
+  const auto a = pp.pick(1, 4);
+  ASSERT_EQ(a.size(), 4u);
+  pp.remove_peer(1);
+  EXPECT_EQ(pp.availability(0), 1u);
+  EXPECT_FALSE(pp.endgame());
+  const auto b = pp.pick(2, 4);
+  EXPECT_EQ(b.size(), 4u);
+}
+
+TEST(PiecePicker, RandomSwarmNeverAsksTwoPeersForABlockOutsideEndgame) {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    std::mt19937_64 rng(seed);
+    const std::uint32_t pieces = 1 + static_cast<std::uint32_t>(rng() % 60);
+    const std::uint64_t plen = 16384u << (rng() % 3);
+    const std::uint64_t total = plen * (pieces - 1) + 1 + rng() % plen;
+    auto c = config(pieces, plen, total);
+    c.random_first = static_cast<std::uint32_t>(rng() % 5);
+    c.sequential = rng() % 4 == 0;
+    c.seed = seed;
+    PiecePicker pp(c);
+    for (PeerKey p = 1; p <= 5; ++p) {
+      std::vector<std::uint8_t> bits((pieces + 7) / 8);
+      for (std::uint32_t i = 0; i < pieces; ++i)
+        if (p == 5 || rng() % 2) bits[i / 8] |= static_cast<std::uint8_t>(0x80 >> (i % 8));
+      pp.add_peer(p, bits);
+    }
+    // The test's own record: block -> peers asked.
+    std::map<std::pair<std::uint32_t, std::uint32_t>, std::set<PeerKey>> asked;
+    int steps = 0;
+    while (!pp.complete() && steps++ < 100000) {
+      const PeerKey p = 1 + rng() % 5;
+      const int what = static_cast<int>(rng() % 10);
+      if (what < 5) {
+        const bool endgame_before = pp.endgame();
+        for (const BlockRef& b : pp.pick(p, 1 + rng() % 6)) {
+          auto& who = asked[{b.piece, b.begin}];
+          ASSERT_FALSE(who.count(p)) << "seed " << seed << ": one peer asked twice";
+          if (!endgame_before && !pp.endgame()) {
+            ASSERT_TRUE(who.empty()) << "seed " << seed;
+          }
+          ASSERT_LT(who.size(), PiecePicker::kEndgameCopies) << "seed " << seed;
+          ASSERT_TRUE(pp.peer_has_piece(p, b.piece));
+          who.insert(p);
+        }
+      } else if (what < 9) {  // a block arrives from p
+        for (auto& [key, who] : asked)
+          if (who.count(p)) {
+            const BlockRef b{key.first, key.second, std::min<std::uint32_t>(16384, pp.piece_size(key.first) - key.second)};
+            bool ok = false;
+            const auto others = pp.received(p, b, &ok);
+            ASSERT_TRUE(ok);
+            std::set<PeerKey> expect = who;
+            expect.erase(p);
+            ASSERT_EQ(std::set<PeerKey>(others.begin(), others.end()), expect);
+            asked.erase(key);
+            if (pp.all_blocks_in(b.piece)) {
+              if (rng() % 8 == 0) {
+                pp.failed(b.piece);  // a bad piece: asked for again
+              } else {
+                pp.verified(b.piece);
+              }
+            }
+            break;
+          }
+      } else {  // p drops one request
+        for (auto& [key, who] : asked)
+          if (who.count(p)) {
+            pp.dropped(p, {key.first, key.second, 0});
+            who.erase(p);
+            if (who.empty()) asked.erase(key);
+            break;
+          }
+      }
+      for (PeerKey q = 1; q <= 5; ++q) {
+        std::size_t n = 0;
+        for (const auto& [key, who] : asked) n += who.count(q);
+        ASSERT_EQ(pp.outstanding(q), n) << "seed " << seed;
+      }
+    }
+    EXPECT_TRUE(pp.complete()) << "seed " << seed << " after " << steps << " steps";
+    EXPECT_EQ(pp.have_count(), pieces);
+  }
+}
+
+TEST(PiecePicker, RequestQueuesFollowThePeersRate) {
+  EXPECT_EQ(hf::torrent::request_queue_depth(0), 2u);
+  EXPECT_EQ(hf::torrent::request_queue_depth(16384), 3u);   // 3 s of 16 KiB/s
+  EXPECT_EQ(hf::torrent::request_queue_depth(10e6), 250u);  // capped
+}
