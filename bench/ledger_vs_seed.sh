@@ -19,6 +19,8 @@
 # ACCOUNTS (256), WARMUP (seconds for the retarget to settle, default 90), READ_RATE (reads a
 # second per reading process, default 137: the seed's k6 processes each did about that),
 # LIGHT (writes a second in a light-load run that shows latency without queueing, default 50),
+# KEEP (a folder: the nodes' logs, data and the load generator's output are copied there),
+# ONLY_SUSTAINED=1 (stop after the sustained run: for profiling it),
 # PERF_OUT (a file: `perf record -g` of every node during the sustained run, for perf report).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,6 +42,7 @@ PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp -r "$WORK"/. "$KEEP"/; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -116,6 +119,10 @@ read_runs() {  # label: 3 quorum processes and one proof client, during a write 
 echo "ledger_vs_seed: the sustained rate" >&2
 write_run max 0 a b c d
 MAX=$(python3 -c 'import json; print(json.load(open("w-max.json"))["acknowledged_per_s"])')
+if [ "${ONLY_SUSTAINED:-0}" = 1 ]; then
+  cat w-max.json; echo; for n in "${NAMES[@]}"; do status $n; echo; done
+  exit 0
+fi
 HALF=$(python3 -c "print(int($MAX / 2))")
 echo "ledger_vs_seed: half of $MAX/s with reads" >&2
 (sleep 4; read_runs half a b c d; wait) & RP=$!
