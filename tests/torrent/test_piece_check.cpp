@@ -183,7 +183,9 @@ TEST_P(Roundtrip, CreatedTorrentsMatchOpensslAndVerify) {
   const VerifyReport ok = verify_data(r.meta, dir.path() + "/share", po);
   EXPECT_TRUE(ok.ok());
   EXPECT_TRUE(ok.bad.empty());
-  if (r.meta.has_v1) EXPECT_EQ(ok.v1_pieces, r.meta.piece_count());
+  if (r.meta.has_v1) {
+    EXPECT_EQ(ok.v1_pieces, r.meta.piece_count());
+  }
 
   // One byte flipped in long.bin's piece 3 and one in d's second piece.
   const std::string root = dir.path() + "/share";
