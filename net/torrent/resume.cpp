@@ -70,12 +70,11 @@ std::optional<ResumeData> decode_resume(std::string_view bytes, const tracker::I
   const BValue* partial = top.find("partial");
   if (!partial || !partial->is_dict()) return fail("no partial pieces record");
   for (const auto& [key, v] : partial->entries()) {
-    std::uint32_t piece = 0;
-    const bool digits = !key.empty() && key.size() <= 10 && std::all_of(key.begin(), key.end(), ::isdigit) &&
+    const bool digits = !key.empty() && key.size() <= 10 && std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
                         (key.size() == 1 || key[0] != '0');
     const std::uint64_t n = digits ? std::stoull(key) : pieces;
     if (n >= pieces) return fail("a partial piece that is not in the torrent");
-    piece = static_cast<std::uint32_t>(n);
+    const auto piece = static_cast<std::uint32_t>(n);
     if (r.have[piece]) return fail("piece " + key + " both complete and partial");
     if (!v.is_string() || !(bits = unpack(v.as_string(), blocks_in(piece))))
       return fail("the block bitfield of piece " + key + " does not fit it");
