@@ -3,10 +3,11 @@
 // stream starts with one). Properties: no crash; every decoded message re-encodes to exactly
 // the bytes it came from; an error has a reason and consumes nothing; truncation only ever
 // asks for more; a request that passes check_message lies inside its piece and is at most
-// 16 KiB.
+// 16 KiB; an extension handshake that parses encodes and parses back the same.
 #include <cstring>
 #include <vector>
 
+#include "net/torrent/peer_extensions.hpp"
 #include "net/torrent/peer_wire.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
@@ -99,6 +100,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     HF_FUZZ_CHECK(r.consumed >= 4 && r.consumed <= rest.size() && r.consumed <= max_frame + 4);
     if (m.keep_alive || m.known) HF_FUZZ_CHECK(reencode(m) == rest.substr(0, r.consumed));
+    if (m.known && m.id == w::MsgId::extended && m.ext_id == 0) {
+      std::string why;
+      const auto h = w::parse_ext_handshake(m.data, &why);
+      if (h) {  // what was read is written and read back the same
+        const auto again = w::parse_ext_handshake(w::encode_ext_handshake(*h), &why);
+        HF_FUZZ_CHECK(again && again->extensions == h->extensions && again->client == h->client &&
+                      again->listen_port == h->listen_port && again->request_queue == h->request_queue);
+      } else {
+        HF_FUZZ_CHECK(!why.empty());
+      }
+    }
     const std::string bad = w::check_message(m, shape);
     if (bad.empty() && m.known && (m.id == w::MsgId::request || m.id == w::MsgId::piece)) {
       HF_FUZZ_CHECK(m.index < shape.pieces && m.length >= 1 && m.length <= w::kBlockSize);

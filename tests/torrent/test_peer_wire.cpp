@@ -3,6 +3,7 @@
 // errors; messages are checked against a torrent's shape; BEP 6's published allowed-fast
 // vectors; peer ids as other clients show them.
 #include "net/torrent/peer_wire.hpp"
+#include "net/torrent/peer_extensions.hpp"
 
 #include <gtest/gtest.h>
 
@@ -312,4 +313,39 @@ TEST(PeerWire, PeerIdsNameTheirClients) {
   EXPECT_EQ(std::string(ours.begin(), ours.begin() + 8), "-HF0100-");
   EXPECT_EQ(w::client_name(ours), "hashforge 0.1.0");
   for (std::size_t i = 8; i < 20; ++i) EXPECT_TRUE(std::isalnum(ours[i])) << i;
+}
+
+// BEP 10's handshake: a round trip, and what real clients send read tolerantly (BEP 10's own
+// example dictionary, odd ids and foreign keys skipped, control characters in names hidden).
+TEST(PeerWire, ExtensionHandshake) {
+  w::ExtHandshake h;
+  h.extensions = {{"ut_metadata", 2}, {"ut_pex", 1}};
+  h.client = "hashforge 0.1.0";
+  h.listen_port = 51413;
+  h.request_queue = 500;
+  h.your_ip = std::string("\x7F\0\0\x01", 4);
+  h.metadata_size = 31337;
+  h.upload_only = true;
+  std::string why;
+  const auto back = w::parse_ext_handshake(w::encode_ext_handshake(h), &why);
+  ASSERT_TRUE(back) << why;
+  EXPECT_EQ(back->extensions, h.extensions);
+  EXPECT_EQ(back->client, h.client);
+  EXPECT_EQ(back->listen_port, h.listen_port);
+  EXPECT_EQ(back->request_queue, h.request_queue);
+  EXPECT_EQ(back->your_ip, h.your_ip);
+  EXPECT_EQ(back->metadata_size, h.metadata_size);
+  EXPECT_TRUE(back->upload_only);
+
+  // BEP 10's example, with extras a client may send.
+  const auto ex = w::parse_ext_handshake(
+      "d1:md11:LT_metadatai1e7:µT_PEXi2e3:badi300e4:nulli0ee1:pi6881e1:v12:\x01Torrent 1.2e", &why);
+  ASSERT_TRUE(ex) << why;
+  EXPECT_EQ(ex->extensions.size(), 3u);  // "bad" (id 300) skipped; "null" kept as turned off
+  EXPECT_EQ(ex->extensions.at("LT_metadata"), 1);
+  EXPECT_EQ(ex->extensions.at("null"), 0);
+  EXPECT_EQ(ex->listen_port, 6881);
+  EXPECT_EQ(ex->client, "?Torrent 1.2");
+  EXPECT_FALSE(w::parse_ext_handshake("li1ee", &why));
+  EXPECT_FALSE(w::parse_ext_handshake("d1:m", &why));
 }
