@@ -227,7 +227,11 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
         if (res->seconds > 0 && res->hashes >= step && !cancel_mining_) {  // a whole slice
           const double r = static_cast<double>(res->hashes) / res->seconds;
           mining_rate_ = r;
-          peak_rate_ = std::max(r, peak_rate_ * 0.99);
+          // The peak fades slowly (half in about 1,400 slices, minutes at small shares): a
+          // machine busy for a while must not pass for a slower one. Faded at 1% a slice, a
+          // 30 s burst of load halved the rate the pause assumed, and with it the
+          // network's hash power, just when blocks were fullest.
+          peak_rate_ = std::max(r, peak_rate_ * 0.9995);
         }
         const double work = peak_rate_ > 0 ? static_cast<double>(res->hashes) / peak_rate_ : res->seconds;
         const auto until = std::chrono::steady_clock::now() +
