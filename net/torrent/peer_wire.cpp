@@ -112,26 +112,29 @@ DecodeResult decode_message(std::string_view in, Message* m, std::size_t max_fra
     return r;
   }
   if (in.size() < 4 + static_cast<std::size_t>(len)) return r;
-  *m = Message{};
-  r.consumed = 4 + static_cast<std::size_t>(len);
-  if (len == 0) {
-    m->keep_alive = true;
-    r.status = Decode::ok;
+  r.why = decode_payload(in.substr(4, len), m);
+  if (!r.why.empty()) {
+    r.status = Decode::error;
     return r;
   }
-  const std::uint8_t id = static_cast<std::uint8_t>(in[4]);
-  const std::string_view p = in.substr(5, len - 1);
+  r.consumed = 4 + static_cast<std::size_t>(len);
+  r.status = Decode::ok;
+  return r;
+}
+
+std::string decode_payload(std::string_view frame, Message* m) {
+  *m = Message{};
+  if (frame.empty()) {
+    m->keep_alive = true;
+    return {};
+  }
+  const std::uint8_t id = static_cast<std::uint8_t>(frame[0]);
+  const std::string_view p = frame.substr(1);
   m->raw_id = id;
   m->id = static_cast<MsgId>(id);
-  auto fail = [&](std::string why) {
-    r.status = Decode::error;
-    r.consumed = 0;
-    r.why = std::move(why);
-    return r;
-  };
   auto exactly = [&](std::size_t n) -> bool { return p.size() == n; };
   auto wrong_size = [&]() {
-    return fail(std::string(msg_name(m->id)) + " with a payload of " + std::to_string(p.size()) + " bytes");
+    return std::string(msg_name(m->id)) + " with a payload of " + std::to_string(p.size()) + " bytes";
   };
   switch (m->id) {
     case MsgId::choke:
@@ -190,8 +193,7 @@ DecodeResult decode_message(std::string_view in, Message* m, std::size_t max_fra
       m->data = p;
       break;
   }
-  r.status = Decode::ok;
-  return r;
+  return {};
 }
 
 std::uint64_t TorrentShape::piece_size(std::uint32_t index) const {

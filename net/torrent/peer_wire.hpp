@@ -107,6 +107,9 @@ struct DecodeResult {
 // One message from the front of `in` (the stream after the handshakes). A frame longer
 // than max_frame is an error before its payload arrives, so a hostile length costs nothing.
 DecodeResult decode_message(std::string_view in, Message* out, std::size_t max_frame = kDefaultMaxFrame);
+// One frame's payload without its length prefix (as a framed connection hands it over;
+// empty: a keep-alive). Empty on success, else why the payload is wrong for its id.
+std::string decode_payload(std::string_view frame, Message* out);
 
 // What a torrent allows: checks a decoded message against its shape. Empty when it fits.
 struct TorrentShape {

@@ -111,12 +111,14 @@ bool PiecePicker::peer_has_piece(PeerKey p, std::uint32_t piece) const {
 void PiecePicker::remove_peer(PeerKey p) {
   auto it = peers_.find(p);
   if (it == peers_.end()) return;
-  for (auto& [piece, part] : partial_)
+  for (auto& [piece, part] : partial_) {
     for (std::uint32_t i = 0; i < part.blocks.size(); ++i) {
       auto& askers = part.askers[i];
       if (std::find(askers.begin(), askers.end(), p) != askers.end())
         dropped(p, {piece, i * cfg_.block_size, 0});
     }
+    if (part.owner == p) part.owner = 0;
+  }
   for (std::uint32_t i = 0; i < cfg_.pieces; ++i)
     if (it->second[i]) reindex(i, avail_[i]--);
   peers_.erase(it);
@@ -135,6 +137,10 @@ PiecePicker::Partial& PiecePicker::start(std::uint32_t piece) {
 
 void PiecePicker::take_from_partial(PeerKey p, std::uint32_t piece, Partial& part, std::size_t want, bool copies,
                                     std::vector<BlockRef>* out) {
+  // A piece that failed its check comes again from one peer alone, so a second failure
+  // names its sender.
+  if (part.solo && part.owner != 0 && part.owner != p) return;
+  const std::size_t before = out->size();
   const std::uint32_t size = piece_size(piece);
   for (std::uint32_t i = 0; i < part.blocks.size() && want > 0; ++i) {
     auto& askers = part.askers[i];
@@ -154,6 +160,7 @@ void PiecePicker::take_from_partial(PeerKey p, std::uint32_t piece, Partial& par
     out->push_back({piece, begin, std::min(cfg_.block_size, size - begin)});
     --want;
   }
+  if (part.solo && out->size() > before) part.owner = p;
 }
 
 std::vector<BlockRef> PiecePicker::pick(PeerKey p, std::size_t want, std::span<const std::uint32_t> allowed) {
@@ -232,6 +239,7 @@ void PiecePicker::dropped(PeerKey p, const BlockRef& b) {
   if (a == askers.end()) return;
   askers.erase(a);
   --outstanding_[p];
+  if (part.owner == p) part.owner = 0;  // it will not send this one: someone else may take the piece
   if (askers.empty()) {
     part.blocks[i] = BlockState::missing;
     ++part.unrequested;
@@ -261,6 +269,8 @@ void PiecePicker::failed(std::uint32_t piece) {
     }
   }
   part.received = 0;
+  part.solo = true;
+  part.owner = 0;
   update_endgame();
 }
 

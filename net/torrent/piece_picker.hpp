@@ -79,7 +79,9 @@ class PiecePicker {
   // Every block of `piece` is in: verify it. Then verified() or failed().
   bool all_blocks_in(std::uint32_t piece) const;
   void verified(std::uint32_t piece);
-  void failed(std::uint32_t piece);  // hash mismatch: every block is asked for again
+  // Hash mismatch: every block is asked for again, all of them from one peer (the first to
+  // take one), so that a second failure names the peer that sent it.
+  void failed(std::uint32_t piece);
 
   std::size_t outstanding(PeerKey p) const;
   std::size_t partial_pieces() const { return partial_.size(); }
@@ -93,6 +95,8 @@ class PiecePicker {
     std::vector<std::vector<PeerKey>> askers;  // who has each requested block outstanding
     std::uint32_t received = 0;
     std::uint32_t unrequested = 0;
+    bool solo = false;   // failed once: the next try comes from one peer (owner) alone
+    PeerKey owner = 0;
   };
   using Key = std::tuple<std::uint32_t, std::uint32_t, std::uint32_t>;  // availability, random rank, piece
 

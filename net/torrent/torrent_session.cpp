@@ -1,0 +1,522 @@
+// One torrent's peers: see torrent_session.hpp for the rules kept.
+#include "net/torrent/torrent_session.hpp"
+
+#include "net/torrent/piece_check.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+namespace hf::torrent {
+
+namespace {
+
+wire::Hash20 info_hash_of(const Metainfo& m) {
+  wire::Hash20 h{};
+  if (m.has_v1) return m.info_hash_v1;
+  if (m.info_hash_v2) std::memcpy(h.data(), m.info_hash_v2->data(), h.size());  // BEP 52: truncated
+  return h;
+}
+
+std::string host_of(const std::string& address) {
+  if (!address.empty() && address.front() == '[') return address.substr(0, address.find(']') + 1);
+  const auto colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+}  // namespace
+
+void RateMeter::tick(double now) {
+  if (at_ < 0) {
+    at_ = now;
+    return;
+  }
+  const double dt = now - at_;
+  if (dt <= 0) return;
+  // A 5-second time constant: steady enough to rank peers, quick enough for the choker.
+  const double alpha = std::min(1.0, dt / 5.0);
+  rate_ += alpha * (static_cast<double>(window_) / dt - rate_);
+  window_ = 0;
+  at_ = now;
+}
+
+TorrentSession::TorrentSession(const Metainfo& m, const wire::Hash20& our_peer_id, const SessionConfig& cfg)
+    : shape_{static_cast<std::uint32_t>(m.piece_count()), m.piece_length, m.total_length},
+      info_hash_(info_hash_of(m)),
+      our_id_(our_peer_id),
+      cfg_(cfg),
+      picker_(PiecePicker::Config{.pieces = static_cast<std::uint32_t>(m.piece_count()),
+                                  .piece_length = m.piece_length,
+                                  .total_length = m.total_length,
+                                  .sequential = cfg.sequential,
+                                  .seed = cfg.seed}),
+      choker_([&] {
+        Choker::Config c = cfg.choke;
+        c.seed = cfg.seed ^ 0x9e3779b97f4a7c15ull;
+        return c;
+      }()) {}
+
+void TorrentSession::set_have(std::uint32_t piece) {
+  if (piece < shape_.pieces) picker_.set_have(piece);
+}
+
+std::uint64_t TorrentSession::bytes_left() const {
+  std::uint64_t left = 0;
+  for (std::uint32_t i = 0; i < shape_.pieces; ++i)
+    if (!picker_.have(i)) left += shape_.piece_size(i);
+  return left;
+}
+
+wire::Handshake TorrentSession::our_handshake() const {
+  wire::Handshake h;
+  h.info_hash = info_hash_;
+  h.peer_id = our_id_;
+  h.set(wire::kFast);
+  h.set(wire::kExtensionProtocol);
+  return h;
+}
+
+TorrentSession::Peer* TorrentSession::find(PeerKey k) {
+  auto it = peers_.find(k);
+  return it == peers_.end() ? nullptr : &it->second;
+}
+
+void TorrentSession::send(Peer& p, std::string_view bytes, double now) {
+  p.out.append(bytes);
+  p.last_sent = now;
+  ready_.insert(p.key);
+}
+
+void TorrentSession::close(Peer& p, std::string why) {
+  for (const Close& c : closes_)
+    if (c.peer == p.key) return;  // one reason is enough
+  closes_.push_back({p.key, std::move(why)});
+}
+
+std::string TorrentSession::peer_connected(PeerKey k, const wire::Handshake& theirs, const std::string& address,
+                                           std::optional<std::array<std::uint8_t, 4>> ipv4, double now) {
+  (void)ipv4;
+  if (theirs.info_hash != info_hash_) return "the handshake names another torrent";
+  if (theirs.peer_id == our_id_) return "a connection to ourselves";
+  if (banned_.count(host_of(address))) return "banned: it sent bad data before";
+  if (peers_.size() >= cfg_.max_peers) return "too many peers (" + std::to_string(cfg_.max_peers) + ")";
+  for (const auto& [key, q] : peers_)
+    if (q.id == theirs.peer_id) return "that peer id is connected already";
+  if (peers_.count(k)) return "connection key in use";
+  Peer& p = peers_[k];
+  p.key = k;
+  p.address = address;
+  p.id = theirs.peer_id;
+  p.client = wire::client_name(theirs.peer_id);
+  p.fast = theirs.has(wire::kFast);
+  p.extensions = theirs.has(wire::kExtensionProtocol);
+  p.connected_at = now;
+  picker_.add_peer(k, {});  // it has nothing until it says otherwise
+
+  std::string out;
+  const std::uint32_t held = picker_.have_count();
+  if (p.fast && held == shape_.pieces) {
+    wire::encode_simple(wire::MsgId::have_all, &out);
+  } else if (p.fast && held == 0) {
+    wire::encode_simple(wire::MsgId::have_none, &out);
+  } else if (held > 0) {
+    std::vector<std::uint8_t> bits((shape_.pieces + 7) / 8, 0);
+    for (std::uint32_t i = 0; i < shape_.pieces; ++i)
+      if (picker_.have(i)) bits[i / 8] |= static_cast<std::uint8_t>(0x80 >> (i % 8));
+    wire::encode_bitfield(bits, &out);
+  }
+  if (!out.empty()) send(p, out, now);
+  return {};
+}
+
+void TorrentSession::peer_gone(PeerKey k) {
+  auto it = peers_.find(k);
+  if (it == peers_.end()) return;
+  picker_.remove_peer(k);  // its outstanding blocks become askable again
+  ready_.erase(k);
+  peers_.erase(it);
+  // The others may now get what it was asked for.
+  for (auto& [key, q] : peers_) request_more(q, q.last_sent);
+}
+
+void TorrentSession::update_interest(Peer& p, double now) {
+  const bool want = p.interesting > 0 && !picker_.complete();
+  if (want == p.am_interested) return;
+  p.am_interested = want;
+  std::string out;
+  wire::encode_simple(want ? wire::MsgId::interested : wire::MsgId::not_interested, &out);
+  send(p, out, now);
+}
+
+void TorrentSession::drop_requests(Peer& p) {
+  for (const Asked& a : p.asked) picker_.dropped(p.key, a.block);
+  p.asked.clear();
+}
+
+void TorrentSession::request_more(Peer& p, double now) {
+  if (!p.am_interested) return;
+  const bool choked = p.peer_choking;
+  if (choked && (!p.fast || p.allowed_in.empty())) return;
+  const std::size_t depth = request_queue_depth(p.down.rate());
+  if (p.asked.size() >= depth) return;
+  auto blocks = picker_.pick(p.key, depth - p.asked.size(),
+                             choked ? std::span<const std::uint32_t>(p.allowed_in) : std::span<const std::uint32_t>());
+  if (blocks.empty()) return;
+  std::string out;
+  for (const BlockRef& b : blocks) {
+    wire::encode_request(wire::MsgId::request, b.piece, b.begin, b.length, &out);
+    p.asked.push_back({b, now});
+  }
+  send(p, out, now);
+}
+
+void TorrentSession::on_have(Peer& p, std::uint32_t piece, double now) {
+  if (picker_.peer_has_piece(p.key, piece)) return;  // said twice: nothing new
+  picker_.peer_has(p.key, piece);
+  ++p.pieces;
+  p.seed = p.pieces == shape_.pieces;
+  if (!picker_.have(piece)) ++p.interesting;
+  update_interest(p, now);
+  request_more(p, now);
+}
+
+void TorrentSession::peer_message(PeerKey k, const wire::Message& m, double now) {
+  Peer* pp = find(k);
+  if (!pp) return;
+  Peer& p = *pp;
+  if (m.keep_alive) return;
+  if (!m.known) return;  // BEP 3: unknown ids are ignored
+  if (std::string why = wire::check_message(m, shape_); !why.empty()) return close(p, why);
+  const bool first = p.first_message;
+  p.first_message = false;
+  using wire::MsgId;
+  switch (m.id) {
+    case MsgId::bitfield:
+    case MsgId::have_all:
+    case MsgId::have_none: {
+      if (!first) return close(p, std::string(wire::msg_name(m.id)) + " after the first message");
+      if (m.id != MsgId::bitfield && !p.fast) return close(p, std::string(wire::msg_name(m.id)) + " without the fast extension");
+      if (m.id == MsgId::have_none) break;
+      if (m.id == MsgId::have_all) {
+        picker_.add_seed(k);
+        p.pieces = shape_.pieces;
+      } else {
+        auto bits = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(m.data.data()), m.data.size());
+        picker_.add_peer(k, bits);
+        p.pieces = 0;
+        for (std::uint32_t i = 0; i < shape_.pieces; ++i) p.pieces += picker_.peer_has_piece(k, i);
+      }
+      p.seed = p.pieces == shape_.pieces;
+      p.interesting = 0;
+      for (std::uint32_t i = 0; i < shape_.pieces; ++i)
+        if (!picker_.have(i) && picker_.peer_has_piece(k, i)) ++p.interesting;
+      if (p.seed && picker_.complete()) return close(p, "both of us are seeds");
+      update_interest(p, now);
+      request_more(p, now);
+      break;
+    }
+    case MsgId::have:
+      on_have(p, m.index, now);
+      break;
+    case MsgId::choke:
+      p.peer_choking = true;
+      // Without the fast extension a choke cancels every request; with it, the peer
+      // rejects each one it drops (and may still send those it keeps).
+      if (!p.fast) drop_requests(p);
+      break;
+    case MsgId::unchoke:
+      p.peer_choking = false;
+      request_more(p, now);
+      break;
+    case MsgId::interested:
+      p.peer_interested = true;
+      // Room in the slots: unchoked at once rather than at the next rechoke, so a fresh
+      // swarm does not wait ten seconds for its first block.
+      if (p.am_choking) {
+        std::size_t open = 0;
+        for (const auto& [key, q] : peers_) open += !q.am_choking;
+        if (open < choker_slots()) choke(p, false, now);
+      }
+      break;
+    case MsgId::not_interested:
+      p.peer_interested = false;
+      break;
+    case MsgId::request:
+      on_request(p, m, now);
+      break;
+    case MsgId::cancel: {
+      const BlockRef b{m.index, m.begin, m.length};
+      auto it = std::find(p.requests.begin(), p.requests.end(), b);
+      if (it == p.requests.end()) break;
+      if (static_cast<std::size_t>(it - p.requests.begin()) >= p.reading)
+        p.requests.erase(it);  // not read yet: forgotten
+      else
+        it->length = 0;  // being read: dropped when it comes back
+      break;
+    }
+    case MsgId::piece:
+      on_block(p, m, now);
+      break;
+    case MsgId::reject: {
+      if (!p.fast) return close(p, "reject without the fast extension");
+      const BlockRef b{m.index, m.begin, m.length};
+      auto it = std::find_if(p.asked.begin(), p.asked.end(), [&](const Asked& a) { return a.block == b; });
+      if (it == p.asked.end()) break;  // a reject of nothing we asked: harmless
+      p.asked.erase(it);
+      picker_.dropped(k, b);
+      break;
+    }
+    case MsgId::allowed_fast:
+      if (!p.fast) return close(p, "allowed fast without the fast extension");
+      if (std::find(p.allowed_in.begin(), p.allowed_in.end(), m.index) == p.allowed_in.end() && p.allowed_in.size() < 64)
+        p.allowed_in.push_back(m.index);
+      request_more(p, now);
+      break;
+    case MsgId::suggest:  // a hint: the picker's own order serves as well
+    case MsgId::port:     // no DHT here yet
+    case MsgId::extended:
+      break;
+    case MsgId::hash_request: {
+      // v2 hashes are not served yet: say so rather than leave the peer waiting.
+      std::string out;
+      wire::encode_hash_span(MsgId::hash_reject, m.span, &out);
+      send(p, out, now);
+      break;
+    }
+    case MsgId::hashes:
+    case MsgId::hash_reject:
+      break;
+  }
+}
+
+std::size_t TorrentSession::choker_slots() const { return cfg_.choke.slots + 1; }
+
+void TorrentSession::on_request(Peer& p, const wire::Message& m, double now) {
+  const BlockRef b{m.index, m.begin, m.length};
+  auto refuse = [&] {
+    if (!p.fast) return;  // BEP 3: a choked peer's requests are dropped in silence
+    std::string out;
+    wire::encode_request(wire::MsgId::reject, b.piece, b.begin, b.length, &out);
+    send(p, out, now);
+  };
+  if (b.length > wire::kBlockSize) return close(p, "a request for " + std::to_string(b.length) + " bytes, over 16 KiB");
+  if (!picker_.have(b.piece)) return refuse();
+  if (p.am_choking) return refuse();
+  if (p.requests.size() >= cfg_.max_requests_in) return close(p, "more than " + std::to_string(cfg_.max_requests_in) + " requests outstanding");
+  p.requests.push_back(b);
+}
+
+void TorrentSession::block_read(PeerKey k, const BlockRef& b, std::span<const std::uint8_t> data, double now) {
+  Peer* pp = find(k);
+  if (!pp) return;
+  Peer& p = *pp;
+  const auto reading_end = p.requests.begin() + static_cast<std::ptrdiff_t>(p.reading);
+  auto it = std::find_if(p.requests.begin(), reading_end,
+                         [&](const BlockRef& r) { return r.piece == b.piece && r.begin == b.begin; });
+  if (it == reading_end) return;
+  const bool dropped = it->length == 0;
+  p.requests.erase(it);
+  --p.reading;
+  if (dropped || p.am_choking || data.size() != b.length) return;
+  std::string out;
+  out.reserve(13 + data.size());
+  wire::encode_piece_header(b.piece, b.begin, b.length, &out);
+  out.append(reinterpret_cast<const char*>(data.data()), data.size());
+  send(p, out, now);
+  p.up.add(data.size());
+  up_.add(data.size());
+}
+
+void TorrentSession::block_unreadable(PeerKey k, const BlockRef& b) {
+  Peer* pp = find(k);
+  if (!pp) return;
+  Peer& p = *pp;
+  const auto reading_end = p.requests.begin() + static_cast<std::ptrdiff_t>(p.reading);
+  auto it = std::find_if(p.requests.begin(), reading_end,
+                         [&](const BlockRef& r) { return r.piece == b.piece && r.begin == b.begin; });
+  if (it == reading_end) return;
+  const bool dropped = it->length == 0;
+  p.requests.erase(it);
+  --p.reading;
+  if (dropped || !p.fast) return;
+  std::string out;
+  wire::encode_request(wire::MsgId::reject, b.piece, b.begin, b.length, &out);
+  send(p, out, p.last_sent);
+}
+
+void TorrentSession::on_block(Peer& p, const wire::Message& m, double now) {
+  const BlockRef b{m.index, m.begin, static_cast<std::uint32_t>(m.data.size())};
+  auto it = std::find_if(p.asked.begin(), p.asked.end(), [&](const Asked& a) { return a.block == b; });
+  if (it == p.asked.end()) {
+    // Not asked of this peer (or cancelled in endgame and sent anyway): counted, not kept.
+    wasted_ += b.length;
+    return;
+  }
+  p.asked.erase(it);
+  bool accepted = false;
+  auto others = picker_.received(p.key, b, &accepted);
+  p.down.add(b.length);
+  down_.add(b.length);
+  p.last_block_at = now;
+  if (!accepted) {
+    wasted_ += b.length;
+  } else {
+    Assembly& a = assembling_[b.piece];
+    if (a.data.empty()) {
+      a.data.resize(shape_.piece_size(b.piece));
+      a.from.assign(picker_.blocks_in(b.piece), 0);
+    }
+    std::memcpy(a.data.data() + b.begin, m.data.data(), b.length);
+    a.from[b.begin / wire::kBlockSize] = p.key;
+    if (picker_.all_blocks_in(b.piece)) {
+      done_.push_back({b.piece, std::move(a.data)});
+      senders_[b.piece] = std::move(a.from);
+      assembling_.erase(b.piece);
+    }
+  }
+  // Endgame: the copies asked of other peers are cancelled.
+  for (PeerKey o : others) {
+    Peer* q = find(o);
+    if (!q) continue;
+    auto qa = std::find_if(q->asked.begin(), q->asked.end(), [&](const Asked& a) { return a.block == b; });
+    if (qa == q->asked.end()) continue;
+    q->asked.erase(qa);
+    std::string out;
+    wire::encode_request(wire::MsgId::cancel, b.piece, b.begin, b.length, &out);
+    send(*q, out, now);
+  }
+  request_more(p, now);
+}
+
+std::vector<TorrentSession::Piece> TorrentSession::take_pieces() { return std::exchange(done_, {}); }
+
+void TorrentSession::ban(const std::string& host, PeerKey k, const std::string& why) {
+  banned_.insert(host);
+  if (Peer* p = find(k); p && host_of(p->address) == host) close(*p, why);
+  for (auto& [key, q] : peers_)
+    if (host_of(q.address) == host) close(q, why);
+}
+
+void TorrentSession::piece_checked(std::uint32_t index, bool ok, std::span<const std::uint8_t> data, double now) {
+  if (index >= shape_.pieces || picker_.have(index)) return;
+  std::vector<PeerKey> from = std::move(senders_[index]);
+  senders_.erase(index);
+  const std::string what = "sent bad data for piece " + std::to_string(index);
+  if (!ok) {
+    ++failures_;
+    picker_.failed(index);
+    std::set<PeerKey> distinct(from.begin(), from.end());
+    distinct.erase(0);
+    if (distinct.size() == 1) {
+      // One sender: it is the one.
+      if (Peer* p = find(*distinct.begin())) ban(host_of(p->address), p->key, what);
+    } else {
+      // Several: which block was wrong shows once the piece passes. Kept per sender and
+      // block, bounded (a piece failing again and again keeps its latest attempts).
+      auto fps = block_hashes(data);
+      auto& list = suspects_[index];
+      for (std::uint32_t i = 0; i < from.size() && i < fps.size(); ++i) {
+        Peer* p = find(from[i]);
+        if (p) list.push_back({host_of(p->address), p->key, i, fps[i]});
+      }
+      if (list.size() > 4096) list.erase(list.begin(), list.end() - 4096);
+    }
+    for (auto& [key, q] : peers_) request_more(q, now);
+    return;
+  }
+  if (auto it = suspects_.find(index); it != suspects_.end()) {
+    auto good = block_hashes(data);
+    for (const Suspect& x : it->second)
+      if (x.block < good.size() && x.fingerprint != good[x.block] && !banned_.count(x.host)) ban(x.host, x.peer, what);
+    suspects_.erase(it);
+  }
+  picker_.verified(index);
+  std::string have;
+  wire::encode_have(index, &have);
+  const bool done = picker_.complete();
+  for (auto& [key, q] : peers_) {
+    send(q, have, now);
+    if (picker_.peer_has_piece(key, index) && q.interesting) --q.interesting;
+    update_interest(q, now);
+    if (done && q.seed) close(q, "download complete and the peer is a seed");
+  }
+}
+
+std::string TorrentSession::take_output(PeerKey k) {
+  Peer* p = find(k);
+  ready_.erase(k);
+  return p ? std::exchange(p->out, {}) : std::string();
+}
+
+std::vector<PeerKey> TorrentSession::take_ready() {
+  std::vector<PeerKey> r(ready_.begin(), ready_.end());
+  ready_.clear();
+  return r;
+}
+
+std::vector<TorrentSession::Close> TorrentSession::take_closes() { return std::exchange(closes_, {}); }
+
+void TorrentSession::choke(Peer& p, bool c, double now) {
+  if (p.am_choking == c) return;
+  p.am_choking = c;
+  std::string out;
+  wire::encode_simple(c ? wire::MsgId::choke : wire::MsgId::unchoke, &out);
+  if (c) {
+    // Its queued requests are dropped (rejected, for a fast peer); those being read are
+    // dropped when they come back.
+    for (std::size_t i = p.reading; i < p.requests.size(); ++i)
+      if (p.fast) wire::encode_request(wire::MsgId::reject, p.requests[i].piece, p.requests[i].begin, p.requests[i].length, &out);
+    p.requests.resize(std::min(p.reading, p.requests.size()));
+    for (BlockRef& r : p.requests) r.length = 0;
+  }
+  send(p, out, now);
+}
+
+void TorrentSession::rechoke(double now) {
+  std::vector<ChokePeer> cand;
+  cand.reserve(peers_.size());
+  for (const auto& [k, p] : peers_)
+    cand.push_back({k, p.peer_interested, p.down.rate(), p.up.rate(), p.last_block_at, p.connected_at});
+  auto open = choker_.rechoke(cand, picker_.complete(), now);
+  std::set<PeerKey> unchoke(open.begin(), open.end());
+  for (auto& [k, p] : peers_) choke(p, !unchoke.count(k), now);
+}
+
+void TorrentSession::tick(double now) {
+  down_.tick(now);
+  up_.tick(now);
+  for (auto& [k, p] : peers_) {
+    p.down.tick(now);
+    p.up.tick(now);
+    // Requests unanswered too long go to other peers (the peer may still send them: then
+    // they count as waste, not as a fault).
+    bool dropped = false;
+    while (!p.asked.empty() && now - p.asked.front().at > cfg_.request_timeout) {
+      picker_.dropped(k, p.asked.front().block);
+      p.asked.erase(p.asked.begin());
+      dropped = true;
+    }
+    if (dropped)
+      for (auto& [k2, q] : peers_) request_more(q, now);  // the slow peer too, if no one else has them
+    if (now - p.last_sent > cfg_.keepalive_every) {
+      std::string out;
+      wire::encode_keep_alive(&out);
+      send(p, out, now);
+    }
+  }
+  if (now - last_rechoke_ >= cfg_.rechoke_every) {
+    last_rechoke_ = now;
+    rechoke(now);
+  }
+}
+
+std::vector<PeerStatus> TorrentSession::peer_status() const {
+  std::vector<PeerStatus> r;
+  for (const auto& [k, p] : peers_)
+    r.push_back({k, p.address, p.client, p.am_choking, p.am_interested, p.peer_choking, p.peer_interested, p.seed,
+                 p.pieces, p.down.rate(), p.up.rate(), p.down.total(), p.up.total(), p.asked.size(),
+                 p.requests.size()});
+  return r;
+}
+
+}  // namespace hf::torrent

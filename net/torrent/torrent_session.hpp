@@ -1,0 +1,226 @@
+// One torrent's peers as pure code: what each connected peer is told and asked, which of
+// its requests we serve, which blocks we assemble into pieces, whom we choke. No sockets,
+// no disk, no clock of its own: the driver (net/torrent/peer_client) hands in handshakes,
+// decoded messages, the blocks it read from disk and the verdicts of piece checks, and takes
+// out the bytes to send to each peer, the blocks to read, the whole pieces to check and
+// write, and the peers to drop. So every scenario, hostile ones included, runs in a unit
+// test with scripted peers.
+//
+// Rules it keeps (BEP 3, BEP 6):
+//  - the first message after the handshake may be a bitfield (or, with the fast extension,
+//    have all / have none); a bitfield later is a protocol error;
+//  - we ask only peers that unchoked us (or for pieces they allowed fast), never one block of
+//    two peers at once outside endgame, as many blocks as the peer's rate fills in a few
+//    seconds; a choke without the fast extension drops every request we had at that peer;
+//  - we serve 16 KiB blocks of pieces we hold to peers we unchoked; a choked fast peer's
+//    requests are rejected, a cancelled one is not sent;
+//  - a piece is announced (HAVE) only after the driver checked and wrote it; a piece that
+//    fails its check is pinned on its sender when one peer sent all of it; when several did,
+//    each block's fingerprint is kept, and once the piece passes, whoever sent a block that
+//    differs from the good one is dropped and its address banned.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "net/torrent/choker.hpp"
+#include "net/torrent/metainfo.hpp"
+#include "net/torrent/peer_wire.hpp"
+#include "net/torrent/piece_picker.hpp"
+
+namespace hf::torrent {
+
+// Bytes a second over the last few seconds: an exponential average, updated by tick().
+class RateMeter {
+ public:
+  void add(std::uint64_t bytes) { window_ += bytes, total_ += bytes; }
+  void tick(double now);
+  double rate() const { return rate_; }
+  std::uint64_t total() const { return total_; }
+
+ private:
+  std::uint64_t window_ = 0, total_ = 0;
+  double rate_ = 0, at_ = -1;
+};
+
+struct SessionConfig {
+  bool sequential = false;              // pieces in order (streaming)
+  std::size_t max_peers = 60;           // connections for this torrent
+  std::size_t max_requests_in = 500;    // a peer's requests we hold at once (more: it is dropped)
+  double request_timeout = 30;          // seconds before a block we asked for is asked elsewhere
+  double keepalive_every = 90;          // seconds of silence before we send a keep-alive
+  double rechoke_every = 10;
+  Choker::Config choke;
+  std::uint64_t seed = 1;               // the picker's and the choker's random draws
+};
+
+// What the driver shows and `--json` prints about one peer.
+struct PeerStatus {
+  PeerKey key = 0;
+  std::string address, client;
+  bool am_choking = true, am_interested = false, peer_choking = true, peer_interested = false;
+  bool seed = false;
+  std::uint32_t pieces = 0;
+  double download_rate = 0, upload_rate = 0;
+  std::uint64_t downloaded = 0, uploaded = 0;
+  std::size_t requests_out = 0, requests_in = 0;
+};
+
+class TorrentSession {
+ public:
+  TorrentSession(const Metainfo& m, const wire::Hash20& our_peer_id, const SessionConfig& cfg);
+
+  // Before any peer: pieces we hold already (resume data, a recheck).
+  void set_have(std::uint32_t piece);
+  bool have(std::uint32_t piece) const { return picker_.have(piece); }
+  std::uint32_t pieces() const { return shape_.pieces; }
+  std::uint32_t have_count() const { return picker_.have_count(); }
+  bool complete() const { return picker_.complete(); }
+  std::uint64_t bytes_left() const;
+  const wire::TorrentShape& shape() const { return shape_; }
+  const wire::Hash20& info_hash() const { return info_hash_; }
+
+  // Our handshake (the fast and extension bits set) for a connection we open or accept.
+  wire::Handshake our_handshake() const;
+
+  // A connection's handshake arrived. Empty: the peer is in (its first messages are queued
+  // for it); else why it is refused (another torrent, ourselves, a banned address, too many
+  // peers), and the driver closes the connection.
+  std::string peer_connected(PeerKey k, const wire::Handshake& theirs, const std::string& address,
+                             std::optional<std::array<std::uint8_t, 4>> ipv4, double now);
+  // A decoded message from a connected peer. A protocol error closes the peer (take_closes).
+  void peer_message(PeerKey k, const wire::Message& m, double now);
+  // The connection is gone (closed by either side): its requests go to other peers.
+  void peer_gone(PeerKey k);
+  bool connected(PeerKey k) const { return peers_.count(k) != 0; }
+  std::size_t peer_count() const { return peers_.size(); }
+
+  // The driver's side of the work.
+  struct Read {
+    PeerKey peer = 0;
+    BlockRef block;
+  };
+  // Blocks to read from disk and hand back to block_read, at most kReadsInFlight per peer,
+  // and none for a peer where room(key) is false (its connection has enough queued): what a
+  // slow peer asks for waits here, as requests, not in memory as data.
+  static constexpr std::size_t kReadsInFlight = 16;
+  template <class Room>
+  std::vector<Read> take_reads(Room room) {
+    std::vector<Read> r;
+    for (auto& [k, p] : peers_)
+      while (p.reading < p.requests.size() && p.reading < kReadsInFlight && room(k)) {
+        r.push_back({k, p.requests[p.reading]});
+        ++p.reading;
+      }
+    return r;
+  }
+  void block_read(PeerKey k, const BlockRef& b, std::span<const std::uint8_t> data, double now);
+  void block_unreadable(PeerKey k, const BlockRef& b);  // a disk error: the request is rejected
+
+  struct Piece {
+    std::uint32_t index = 0;
+    std::vector<std::uint8_t> data;
+  };
+  std::vector<Piece> take_pieces();  // whole pieces to check (and write if right)
+  // The check's verdict (after the write, for a good one), with the piece's bytes: HAVE to
+  // every peer, or the blocks' fingerprints kept to find who sent bad ones (see .cpp).
+  void piece_checked(std::uint32_t index, bool ok, std::span<const std::uint8_t> data, double now);
+
+  std::string take_output(PeerKey k);  // bytes to send to k now
+  std::vector<PeerKey> take_ready();   // peers with output waiting
+  struct Close {
+    PeerKey peer = 0;
+    std::string why;
+  };
+  std::vector<Close> take_closes();  // peers to disconnect (the driver then calls peer_gone)
+
+  // Once a second or so: rates, request timeouts, keep-alives, the rechoke.
+  void tick(double now);
+
+  std::vector<PeerStatus> peer_status() const;
+  std::uint64_t downloaded() const { return down_.total(); }
+  std::uint64_t uploaded() const { return up_.total(); }
+  double download_rate() const { return down_.rate(); }
+  double upload_rate() const { return up_.rate(); }
+  std::uint64_t wasted() const { return wasted_; }      // block bytes nobody asked for (or twice)
+  std::uint32_t hash_failures() const { return failures_; }
+  const std::set<std::string>& banned() const { return banned_; }
+  bool endgame() const { return picker_.endgame(); }
+
+ private:
+  struct Asked {
+    BlockRef block;
+    double at = 0;
+  };
+  struct Peer {
+    PeerKey key = 0;
+    std::string address, client;
+    wire::Hash20 id{};
+    bool fast = false, extensions = false;
+    bool am_choking = true, am_interested = false, peer_choking = true, peer_interested = false;
+    bool first_message = true;  // nothing but the handshake seen yet
+    bool seed = false;
+    std::uint32_t pieces = 0;       // how many it has
+    std::uint32_t interesting = 0;  // pieces it has that we lack
+    std::vector<std::uint32_t> allowed_in;  // pieces it lets us ask for while it chokes us
+    std::vector<Asked> asked;               // our requests at it, oldest first
+    // Its requests we will serve, in order: the first `reading` are with the driver being
+    // read (length 0 once cancelled or choked: dropped when they come back).
+    std::deque<BlockRef> requests;
+    std::size_t reading = 0;
+    RateMeter down, up;
+    double connected_at = 0, last_sent = 0, last_block_at = -1e9;
+    std::string out;
+  };
+  struct Assembly {
+    std::vector<std::uint8_t> data;
+    std::vector<PeerKey> from;  // who sent each block
+  };
+  struct Suspect {  // a block of a piece that failed: who sent it and what it was
+    std::string host;
+    PeerKey peer = 0;
+    std::uint32_t block = 0;
+    Sha256 fingerprint{};
+  };
+  void ban(const std::string& host, PeerKey k, const std::string& why);
+
+  Peer* find(PeerKey k);
+  void send(Peer& p, std::string_view bytes, double now);
+  void close(Peer& p, std::string why);
+  void update_interest(Peer& p, double now);
+  void request_more(Peer& p, double now);
+  void drop_requests(Peer& p);  // every block we asked p for goes back to the picker
+  void on_have(Peer& p, std::uint32_t piece, double now);
+  void on_block(Peer& p, const wire::Message& m, double now);
+  void on_request(Peer& p, const wire::Message& m, double now);
+  void choke(Peer& p, bool choke, double now);
+  void rechoke(double now);
+  std::size_t choker_slots() const;
+
+  wire::TorrentShape shape_;
+  wire::Hash20 info_hash_{}, our_id_{};
+  SessionConfig cfg_;
+  PiecePicker picker_;
+  Choker choker_;
+  std::map<PeerKey, Peer> peers_;
+  std::map<std::uint32_t, Assembly> assembling_;
+  std::vector<Piece> done_;
+  std::map<std::uint32_t, std::vector<PeerKey>> senders_;  // pieces being checked: who sent each block
+  std::map<std::uint32_t, std::vector<Suspect>> suspects_;  // failed pieces not yet passed
+  std::set<PeerKey> ready_;
+  std::vector<Close> closes_;
+  std::set<std::string> banned_;  // addresses (host part) that sent bad data
+  RateMeter down_, up_;
+  std::uint64_t wasted_ = 0;
+  std::uint32_t failures_ = 0;
+  double last_rechoke_ = -1e9;
+};
+
+}  // namespace hf::torrent
