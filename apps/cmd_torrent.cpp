@@ -176,11 +176,12 @@ void add_torrent_info(CLI::App* torrent, Runner& run) {
 }
 
 void add_torrent(CLI::App& app, Runner& run) {
-  CLI::App* t = app.add_subcommand("torrent", "BitTorrent files: create, verify and inspect .torrent files (v1, v2, hybrid)");
+  CLI::App* t = app.add_subcommand("torrent", "BitTorrent: create, verify and inspect .torrent files (v1, v2, hybrid); download and seed");
   t->require_subcommand(1);
   add_torrent_info(t, run);
   add_torrent_create(t, run);
   add_torrent_verify(t, run);
+  add_torrent_client(t, run);
 }
 
 }  // namespace hf::cli

@@ -17,18 +17,6 @@ namespace {
 
 namespace json = boost::json;
 
-bool is_dir(const std::string& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-// DATA may be the content itself or the folder holding it, as a client's download folder.
-std::string resolve_data(const torrent::Metainfo& m, const std::string& data) {
-  const std::string inside = data + "/" + m.name;
-  if (m.single_file) return is_dir(data) ? inside : data;
-  return is_dir(inside) ? inside : data;
-}
-
 std::string range_text(std::uint64_t off, std::uint64_t len) {
   return std::to_string(off) + ".." + std::to_string(off + len - 1);
 }

@@ -1,5 +1,6 @@
 #include "apps/torrent_cli.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -53,6 +54,16 @@ std::uint64_t parse_size(const std::string& s, const char* what) {
   else usage_error(std::string(what) + ": unknown unit in '" + s + "' (K, M, G or T)");
   if (shift > 0 && n > (~std::uint64_t{0} >> shift)) usage_error(std::string(what) + ": too large: '" + s + "'");
   return n << shift;
+}
+
+std::string resolve_data(const torrent::Metainfo& m, const std::string& data) {
+  auto is_dir = [](const std::string& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  };
+  const std::string inside = data + "/" + m.name;
+  if (m.single_file) return is_dir(data) ? inside : data;
+  return is_dir(inside) ? inside : data;
 }
 
 std::string human_size(std::uint64_t bytes) {

@@ -18,6 +18,7 @@ using Runner = std::function<int()>;
 void add_torrent_info(CLI::App* torrent, Runner& run);
 void add_torrent_create(CLI::App* torrent, Runner& run);
 void add_torrent_verify(CLI::App* torrent, Runner& run);
+void add_torrent_client(CLI::App* torrent, Runner& run);  // download and seed
 
 // Backend, threads, rate limit and progress: the options of a pass over a torrent's data.
 struct PassFlags {
@@ -36,6 +37,10 @@ std::string human_size(std::uint64_t bytes);  // "1.50 GiB"
 
 // Reads and parses a .torrent (at most 64 MiB); failure() with the reason in one line.
 torrent::Metainfo load_torrent(const std::string& path);
+
+// DATA may be the content itself (a file, or the torrent's folder) or the folder holding it,
+// as a client's download folder: the content's path.
+std::string resolve_data(const torrent::Metainfo& m, const std::string& data);
 
 // "v1", "v2" or "hybrid".
 const char* torrent_kind(const torrent::Metainfo& m);

@@ -1,0 +1,216 @@
+// `hashforge torrent download FILE.torrent` and `hashforge torrent seed FILE.torrent DATA`:
+// one torrent over the peer wire protocol (net/torrent/peer_client), with a progress line
+// on stderr (rate, peers, ETA) or one JSON status object a second on stdout (--json).
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
+
+#include "apps/cli_checks.hpp"
+#include "apps/cli_util.hpp"
+#include "apps/torrent_cli.hpp"
+#include "hashforge/hex.hpp"
+#include "net/torrent/peer_client.hpp"
+
+namespace hf::cli {
+namespace {
+
+namespace json = boost::json;
+namespace asio = boost::asio;
+
+struct Opts {
+  bool seed_mode = false;  // `seed`: runs until interrupted
+  std::string torrent, data, output = ".";
+  std::vector<std::string> peers;
+  std::string listen = "0.0.0.0:0";
+  bool no_trackers = false, keep_seeding = false, json = false, quiet = false, sequential = false, verbose = false;
+  bool no_recheck = false;
+  std::size_t max_peers = 60;
+  std::string backend;
+};
+
+json::object status_json(const torrent::ClientStatus& s) {
+  json::object o;
+  o["name"] = s.name;
+  o["pieces"] = s.pieces;
+  o["have"] = s.have;
+  o["total"] = s.total;
+  o["left"] = s.left;
+  o["progress"] = s.total ? static_cast<double>(s.total - s.left) / static_cast<double>(s.total) : 1.0;
+  o["downloaded"] = s.downloaded;
+  o["uploaded"] = s.uploaded;
+  o["wasted"] = s.wasted;
+  o["download_rate"] = s.download_rate;
+  o["upload_rate"] = s.upload_rate;
+  o["hash_failures"] = s.hash_failures;
+  o["banned"] = s.banned;
+  o["complete"] = s.complete;
+  o["port"] = s.port;
+  json::array peers;
+  for (const auto& p : s.peers)
+    peers.push_back(json::object{{"address", p.address},
+                                 {"client", p.client},
+                                 {"seed", p.seed},
+                                 {"pieces", p.pieces},
+                                 {"am_choking", p.am_choking},
+                                 {"am_interested", p.am_interested},
+                                 {"peer_choking", p.peer_choking},
+                                 {"peer_interested", p.peer_interested},
+                                 {"download_rate", p.download_rate},
+                                 {"upload_rate", p.upload_rate},
+                                 {"downloaded", p.downloaded},
+                                 {"uploaded", p.uploaded},
+                                 {"requests_out", p.requests_out},
+                                 {"requests_in", p.requests_in}});
+  o["peers"] = std::move(peers);
+  json::array trackers;
+  for (const auto& t : s.trackers)
+    trackers.push_back(json::object{{"url", t.url},
+                                    {"error", t.last_error},
+                                    {"seeders", t.seeders},
+                                    {"leechers", t.leechers},
+                                    {"peers", t.peers}});
+  o["trackers"] = std::move(trackers);
+  return o;
+}
+
+void print_line(const torrent::ClientStatus& s, bool tty) {
+  const double frac = s.total ? static_cast<double>(s.total - s.left) / static_cast<double>(s.total) : 1.0;
+  const int width = 24;
+  const int fill = static_cast<int>(frac * width);
+  std::string bar(static_cast<std::size_t>(fill), '=');
+  bar.resize(width, ' ');
+  std::string eta = "-";
+  if (s.complete)
+    eta = "done";
+  else if (s.download_rate > 1)
+    eta = std::to_string(static_cast<long long>(std::ceil(static_cast<double>(s.left) / s.download_rate))) + " s";
+  std::fprintf(stderr, "%s[%s] %5.1f%%  down %s  up %s  %zu peer%s  ETA %s%s", tty ? "\r" : "", bar.c_str(), 100 * frac,
+               si_rate(s.download_rate, "B").c_str(), si_rate(s.upload_rate, "B").c_str(), s.peers.size(),
+               s.peers.size() == 1 ? "" : "s", eta.c_str(), tty ? "   " : "\n");
+  std::fflush(stderr);
+}
+
+int run_client(const Opts& o) {
+  torrent::Metainfo m = load_torrent(o.torrent);
+  torrent::ClientOptions co;
+  co.data = o.seed_mode ? resolve_data(m, o.data) : o.output + "/" + m.name;
+  co.listen = o.listen;
+  co.peers = o.peers;
+  co.trackers = !o.no_trackers;
+  co.recheck = !o.no_recheck;
+  co.max_connections = o.max_peers;
+  co.backend = o.backend;
+  co.session.sequential = o.sequential;
+  if (o.verbose)
+    co.log = [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
+  if (m.is_private && !o.peers.empty() && !o.no_trackers)
+    std::fprintf(stderr, "note: a private torrent (BEP 27): peers given by hand are used as well as its trackers'\n");
+
+  asio::io_context io;
+  torrent::PeerClient client(io, m, co);
+  bool finished = false, interrupted = false, stopping = false;
+  auto stop = [&] {
+    if (stopping) return;
+    stopping = true;
+    client.stop([&] { io.stop(); });
+  };
+  client.on_complete = [&] {
+    finished = true;
+    if (!o.quiet && !o.json) std::fprintf(stderr, "%sdownload complete: %s\n", isatty(2) ? "\n" : "", co.data.c_str());
+    if (!o.seed_mode && !o.keep_seeding) stop();
+  };
+  try {
+    client.start();
+  } catch (const std::exception& e) {
+    failure(e.what());
+  }
+  if (!o.quiet && !o.json) {
+    auto s = client.status();
+    std::fprintf(stderr, "%s: %u pieces, %u held, listening on port %u\n", m.name.c_str(), s.pieces, s.have, s.port);
+  }
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    interrupted = true;
+    stop();
+  });
+  const bool tty = isatty(2);
+  asio::steady_timer timer(io);
+  int ticks = 0;
+  std::function<void()> report = [&] {
+    timer.expires_after(std::chrono::seconds(1));
+    timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec || stopping) return;
+      auto s = client.status();
+      ++ticks;
+      if (o.json)
+        std::printf("%s\n", json::serialize(status_json(s)).c_str()), std::fflush(stdout);
+      else if (!o.quiet && (tty || ticks % 5 == 0))
+        print_line(s, tty);
+      report();
+    });
+  };
+  report();
+  io.run();
+  auto s = client.status();
+  if (o.json) {
+    json::object fin = status_json(s);
+    fin["event"] = interrupted ? "interrupted" : "finished";
+    std::printf("%s\n", json::serialize(fin).c_str());
+  } else if (!o.quiet) {
+    if (tty) std::fprintf(stderr, "\n");
+    std::fprintf(stderr, "%s: %u of %u pieces, %s down, %s up, %u hash failure%s, %zu banned\n", m.name.c_str(), s.have,
+                 s.pieces, human_size(s.downloaded).c_str(), human_size(s.uploaded).c_str(), s.hash_failures,
+                 s.hash_failures == 1 ? "" : "s", s.banned);
+  }
+  if (o.seed_mode) return 0;
+  if (!s.complete) return interrupted ? 130 : kExitFailure;
+  return 0;
+}
+
+void add_common(CLI::App* cmd, Opts* o) {
+  cmd->add_option("--peer", o->peers, "HOST:PORT of a peer to connect to (repeatable), besides the trackers' peers");
+  cmd->add_option("--listen", o->listen, "ADDRESS:PORT to accept peers on (port 0: any free port)")->check(check::non_empty());
+  cmd->add_flag("--no-trackers", o->no_trackers, "Do not announce to the torrent's trackers");
+  cmd->add_flag("--json", o->json, "One JSON status object a second on stdout, and a last one at the end");
+  cmd->add_flag("-q,--quiet", o->quiet, "No progress line");
+  cmd->add_flag("-v,--verbose", o->verbose, "Log connections, trackers and drops on stderr");
+  cmd->add_option("--max-peers", o->max_peers, "Connections at most")->check(check::whole(1, 10000));
+  cmd->add_option("--backend", o->backend, "Engine backend for piece checks (default: the best)");
+  cmd->add_flag("--no-recheck", o->no_recheck, "Trust data already on disk without hashing it (unsafe)");
+}
+
+}  // namespace
+
+void add_torrent_client(CLI::App* torrent, Runner& run) {
+  {
+    auto o = std::make_shared<Opts>();
+    CLI::App* cmd = torrent->add_subcommand("download", "Download a torrent from its swarm (every piece checked on the engine)");
+    cmd->add_option("torrent", o->torrent, "The .torrent file")->required()->check(check::non_empty());
+    cmd->add_option("-o,--output", o->output, "Folder to download into (the torrent's file or folder goes inside)")
+        ->check(check::non_empty());
+    cmd->add_flag("--seed", o->keep_seeding, "Keep seeding after the download completes, until interrupted");
+    cmd->add_flag("--sequential", o->sequential, "Pieces in order (for streaming) rather than rarest first");
+    add_common(cmd, o.get());
+    cmd->callback([o, &run] { run = [o] { return run_client(*o); }; });
+  }
+  {
+    auto o = std::make_shared<Opts>();
+    o->seed_mode = true;
+    CLI::App* cmd = torrent->add_subcommand("seed", "Serve a torrent's data to its swarm until interrupted");
+    cmd->add_option("torrent", o->torrent, "The .torrent file")->required()->check(check::non_empty());
+    cmd->add_option("data", o->data, "The content (a file, or the torrent's folder) or the folder that holds it")
+        ->required()
+        ->check(check::non_empty());
+    add_common(cmd, o.get());
+    cmd->callback([o, &run] { run = [o] { return run_client(*o); }; });
+  }
+}
+
+}  // namespace hf::cli

@@ -1,0 +1,669 @@
+// The client's sockets, trackers and disk around TorrentSession (see peer_client.hpp).
+#include "net/torrent/peer_client.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <thread>
+
+#include "net/io/connect.hpp"
+#include "net/io/length_conn.hpp"
+#include "net/io/stream.hpp"
+#include "net/torrent/piece_check.hpp"
+#include "net/torrent/storage.hpp"
+#include "net/torrent/tracker_client.hpp"
+#include "net/torrent/verify.hpp"
+
+namespace hf::torrent {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+using udp = asio::ip::udp;
+
+namespace {
+
+constexpr std::size_t kRoom = 1 << 20;  // a peer's unsent bytes before we read it more blocks
+constexpr auto kHandshakeTimeout = std::chrono::seconds(20);
+constexpr auto kConnectTimeout = std::chrono::seconds(10);
+constexpr auto kTrackerTimeout = std::chrono::seconds(20);
+constexpr std::size_t kMaxTrackerReply = 4 << 20;
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// One worker thread for disk reads, piece checks and writes: the network thread never waits
+// on a file.
+class DiskWorker {
+ public:
+  DiskWorker() : th_([this] { run(); }) {}
+  ~DiskWorker() {
+    {
+      std::lock_guard lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    // The last owner may be a task on this very thread (at exit): it cannot join itself.
+    if (th_.get_id() == std::this_thread::get_id())
+      th_.detach();
+    else
+      th_.join();
+  }
+  void post(std::function<void()> f) {
+    {
+      std::lock_guard lk(mu_);
+      q_.push_back(std::move(f));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lk(mu_);
+    for (;;) {
+      cv_.wait(lk, [&] { return stop_ || !q_.empty(); });
+      if (q_.empty()) return;
+      auto f = std::move(q_.front());
+      q_.pop_front();
+      lk.unlock();
+      f();
+      lk.lock();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> q_;
+  bool stop_ = false;
+  std::thread th_;
+};
+
+struct Url {
+  std::string scheme, host, port, target;
+};
+
+// http://host[:port]/path?query, https://..., udp://host:port[/...]. IPv6 hosts in brackets.
+std::optional<Url> parse_url(const std::string& u) {
+  Url r;
+  const auto colon = u.find("://");
+  if (colon == std::string::npos) return std::nullopt;
+  r.scheme = u.substr(0, colon);
+  std::string rest = u.substr(colon + 3);
+  const auto slash = rest.find_first_of("/?");
+  std::string authority = rest.substr(0, slash);
+  r.target = slash == std::string::npos ? "/" : rest.substr(slash);
+  if (!r.target.empty() && r.target[0] == '?') r.target = "/" + r.target;
+  if (authority.empty()) return std::nullopt;
+  if (authority[0] == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string::npos) return std::nullopt;
+    r.host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':') r.port = authority.substr(close + 2);
+  } else {
+    const auto c = authority.rfind(':');
+    r.host = authority.substr(0, c);
+    if (c != std::string::npos) r.port = authority.substr(c + 1);
+  }
+  if (r.port.empty()) r.port = r.scheme == "https" ? "443" : r.scheme == "http" ? "80" : "";
+  if (r.host.empty() || r.port.empty()) return std::nullopt;
+  return r;
+}
+
+// The body of an HTTP/1.1 reply (Content-Length, chunked, or up to the close).
+std::string http_body(const std::string& reply) {
+  const auto end = reply.find("\r\n\r\n");
+  if (end == std::string::npos) throw std::runtime_error("a malformed HTTP reply");
+  const std::string head = reply.substr(0, end);
+  if (head.rfind("HTTP/1.", 0) != 0 || head.size() < 12) throw std::runtime_error("a malformed HTTP reply");
+  const int status = std::atoi(head.c_str() + 9);
+  if (status != 200) throw std::runtime_error("HTTP " + std::to_string(status));
+  std::string lower = head;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string body = reply.substr(end + 4);
+  if (lower.find("transfer-encoding: chunked") == std::string::npos) return body;
+  std::string out;
+  std::size_t at = 0;
+  for (;;) {
+    const auto eol = body.find("\r\n", at);
+    if (eol == std::string::npos) throw std::runtime_error("a truncated chunked reply");
+    const std::size_t n = std::strtoull(body.substr(at, eol - at).c_str(), nullptr, 16);
+    at = eol + 2;
+    if (n == 0) return out;
+    if (at + n > body.size()) throw std::runtime_error("a truncated chunked reply");
+    out.append(body, at, n);
+    at += n + 2;
+  }
+}
+
+}  // namespace
+
+struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
+  struct Link {
+    std::shared_ptr<netio::LengthConn> conn;
+    std::string address;
+  };
+
+  asio::io_context& io;
+  Metainfo meta;
+  ClientOptions opt;
+  wire::Hash20 peer_id{};
+  std::unique_ptr<TorrentSession> session;
+  std::unique_ptr<Storage> storage;  // the disk worker's alone once started
+  std::shared_ptr<tcp::acceptor> acceptor;
+  std::uint16_t port = 0;
+  std::map<PeerKey, Link> links;
+  std::set<std::string> busy;  // addresses dialled or connected
+  std::set<std::string> self;  // addresses that turned out to be us
+  PeerKey next_key = 1;
+  std::unique_ptr<DiskWorker> disk;
+  asio::steady_timer ticker, pump, tracker_wake;
+  bool pump_armed = false;
+  bool stopping = false, completed_fired = false, flushing = false;
+  std::size_t checking_pieces = 0;
+  std::unique_ptr<asio::ssl::context> tls;
+  std::vector<TrackerStatus> trackers;
+  std::function<void()> on_complete;
+  std::mt19937_64 rng{std::random_device{}()};
+  std::uint32_t key = 0;
+
+  Impl(asio::io_context& i, Metainfo m, ClientOptions o)
+      : io(i), meta(std::move(m)), opt(std::move(o)), ticker(i), pump(i), tracker_wake(i) {}
+
+  void log(const std::string& s) const {
+    if (opt.log) opt.log(s);
+  }
+
+  void start() {
+    if (!meta.has_v1) throw std::runtime_error("v2-only torrents cannot be downloaded yet (v1 and hybrid ones can)");
+    std::array<std::uint8_t, 12> rnd{};
+    for (auto& b : rnd) b = static_cast<std::uint8_t>(rng());
+    peer_id = wire::make_peer_id("0100", rnd);
+    key = static_cast<std::uint32_t>(rng());
+    SessionConfig sc = opt.session;
+    sc.max_peers = opt.max_connections;
+    sc.seed = rng();
+    session = std::make_unique<TorrentSession>(meta, peer_id, sc);
+    auto files = data_files(meta, opt.data);
+    bool any_there = false;
+    for (const auto& f : files) {
+      struct stat st {};
+      if (!f.pad && ::stat(f.disk_path.c_str(), &st) == 0 && st.st_size > 0) any_there = true;
+    }
+    if (any_there && opt.recheck) {
+      log("checking the data already on disk");
+      PassOptions po;
+      po.backend = opt.backend;
+      VerifyReport rep = verify_data(meta, opt.data, po);
+      std::vector<bool> bad(meta.piece_count(), false);
+      for (const auto& b : rep.bad)
+        if (!b.v2 && b.index < bad.size()) bad[b.index] = true;
+      for (std::uint32_t i = 0; i < meta.piece_count(); ++i)
+        if (!bad[i]) session->set_have(i);
+      log(std::to_string(session->have_count()) + " of " + std::to_string(meta.piece_count()) + " pieces on disk are good");
+    }
+    storage = std::make_unique<Storage>(std::move(files), meta.total_length);
+    std::string why;
+    if (!storage->allocate(&why)) throw std::runtime_error(why);
+    disk = std::make_unique<DiskWorker>();
+
+    std::string bound;
+    acceptor = netio::listen_on(io, opt.listen, &bound);
+    port = acceptor->local_endpoint().port();
+    log("listening on " + bound);
+    auto self_ = shared_from_this();
+    asio::co_spawn(io, accept_loop(self_), asio::detached);
+    asio::co_spawn(io, tick_loop(self_), asio::detached);
+    if (opt.trackers && !meta.tracker_tiers.empty() && !meta.tracker_tiers.front().empty())
+      asio::co_spawn(io, tracker_loop(self_), asio::detached);
+    for (const auto& p : opt.peers) dial(p);
+    if (session->complete()) fire_complete();
+  }
+
+  void fire_complete() {
+    if (completed_fired) return;
+    completed_fired = true;
+    tracker_wake.cancel();  // announce `completed` now
+    auto self_ = shared_from_this();
+    disk->post([self_] {
+      std::string why;
+      const bool ok = self_->storage->sync(&why);
+      asio::post(self_->io, [self_, ok, why] {
+        if (!ok) self_->log("sync: " + why);
+        if (self_->on_complete) self_->on_complete();
+      });
+    });
+  }
+
+  static awaitable<void> accept_loop(std::shared_ptr<Impl> self) {
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket s = co_await self->acceptor->async_accept(asio::redirect_error(use_awaitable, ec));
+      if (self->stopping) co_return;
+      if (ec) {
+        if (ec == asio::error::operation_aborted) co_return;
+        asio::steady_timer t(self->io, std::chrono::milliseconds(100));
+        co_await t.async_wait(use_awaitable);
+        continue;
+      }
+      if (self->links.size() >= self->opt.max_connections) continue;  // closed as it goes
+      std::string address;
+      boost::system::error_code ec2;
+      auto ep = s.remote_endpoint(ec2);
+      if (!ec2) address = (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) + ":" + std::to_string(ep.port());
+      asio::co_spawn(self->io, run_peer(self, std::move(s), false, address), asio::detached);
+    }
+  }
+
+  void dial(const std::string& address) {
+    if (stopping || busy.count(address) || self.count(address) || links.size() >= opt.max_connections) return;
+    busy.insert(address);
+    asio::co_spawn(io, dial_one(shared_from_this(), address), asio::detached);
+  }
+
+  static awaitable<void> dial_one(std::shared_ptr<Impl> self, std::string address) {
+    std::string host, port, why;
+    if (!netio::split_host_port(address, &host, &port, &why)) {
+      self->log(address + ": " + why);
+      self->busy.erase(address);
+      co_return;
+    }
+    try {
+      tcp::resolver r(self->io);
+      auto eps = co_await r.async_resolve(host, port, use_awaitable);
+      tcp::socket s(self->io);
+      asio::steady_timer t(self->io, kConnectTimeout);
+      t.async_wait([&s](boost::system::error_code ec) {
+        if (!ec) {
+          boost::system::error_code ignored;
+          s.close(ignored);
+        }
+      });
+      co_await asio::async_connect(s, eps, use_awaitable);
+      t.cancel();
+      co_await run_peer(self, std::move(s), true, address);
+    } catch (const std::exception& e) {
+      self->log(address + ": " + e.what());
+    }
+    self->busy.erase(address);
+  }
+
+  static awaitable<void> run_peer(std::shared_ptr<Impl> self, tcp::socket sock, bool outgoing, std::string address) {
+    auto stream = netio::make_tcp_stream(std::move(sock));
+    const std::string ours = wire::encode_handshake(self->session->our_handshake());
+    std::optional<wire::Handshake> theirs;
+    {
+      asio::steady_timer t(self->io, kHandshakeTimeout);
+      netio::Stream* raw = stream.get();
+      t.async_wait([raw](boost::system::error_code ec) {
+        if (!ec) raw->close();
+      });
+      try {
+        if (outgoing) co_await stream->write(asio::buffer(ours));
+        std::array<std::uint8_t, wire::kHandshakeSize> buf{};
+        std::size_t got = 0;
+        while (got < buf.size()) got += co_await stream->read_some(asio::buffer(buf.data() + got, buf.size() - got));
+        std::string why;
+        theirs = wire::parse_handshake(buf, &why);
+        if (!theirs) {
+          self->log(address + ": " + why);
+          co_return;
+        }
+        if (theirs->info_hash != self->session->info_hash()) {
+          self->log(address + ": the handshake names another torrent");
+          co_return;
+        }
+        if (!outgoing) co_await stream->write(asio::buffer(ours));
+      } catch (const std::exception& e) {
+        self->log(address + ": handshake: " + e.what());
+        co_return;
+      }
+    }
+    if (self->stopping) co_return;
+    const PeerKey k = self->next_key++;
+    const std::string refused = self->session->peer_connected(k, *theirs, address, std::nullopt, now_s());
+    if (!refused.empty()) {
+      if (refused.find("ourselves") != std::string::npos) self->self.insert(address);
+      self->log(address + ": " + refused);
+      co_return;
+    }
+    netio::FrameLimits lim;
+    lim.max_frame = wire::kDefaultMaxFrame;
+    lim.max_queued = 16 << 20;
+    lim.idle_timeout = std::chrono::minutes(4);  // keep-alives come every two minutes at most
+    auto conn = std::make_shared<netio::LengthConn>(std::move(stream), lim);
+    conn->start();
+    self->links[k] = {conn, address};
+    self->busy.insert(address);
+    self->log(address + ": connected (" + wire::client_name(theirs->peer_id) + ")");
+    self->flush();
+    for (;;) {
+      auto payload = co_await conn->read_frame();
+      if (!payload) break;
+      wire::Message m;
+      if (std::string why = wire::decode_payload(*payload, &m); !why.empty()) {
+        conn->close(why);
+        break;
+      }
+      self->session->peer_message(k, m, now_s());
+      self->flush();
+    }
+    self->log(address + ": closed (" + conn->why() + ")");
+    self->session->peer_gone(k);
+    self->links.erase(k);
+    self->busy.erase(address);
+    self->flush();
+  }
+
+  // Everything the session has for the sockets and the disk, handed over.
+  void flush() {
+    if (flushing || !session) return;
+    flushing = true;
+    for (const auto& c : session->take_closes()) {
+      auto it = links.find(c.peer);
+      if (it != links.end()) {
+        log(it->second.address + ": dropped: " + c.why);
+        it->second.conn->close(c.why);
+      }
+      session->peer_gone(c.peer);
+    }
+    for (PeerKey k : session->take_ready()) {
+      std::string out = session->take_output(k);
+      auto it = links.find(k);
+      if (it != links.end() && !out.empty() && !it->second.conn->closed()) it->second.conn->send(std::move(out));
+    }
+    bool starved = false;
+    auto reads = session->take_reads([&](PeerKey k) {
+      auto it = links.find(k);
+      if (it == links.end()) return false;
+      const bool room = it->second.conn->queued_bytes() < kRoom;
+      starved |= !room;
+      return room;
+    });
+    auto self_ = shared_from_this();
+    for (const auto& r : reads) {
+      const std::uint64_t offset = static_cast<std::uint64_t>(r.block.piece) * meta.piece_length + r.block.begin;
+      disk->post([self_, r, offset] {
+        auto data = std::make_shared<std::vector<std::uint8_t>>(r.block.length);
+        std::string why;
+        const bool ok = self_->storage->read(offset, *data, &why);
+        asio::post(self_->io, [self_, r, data, ok, why] {
+          if (ok)
+            self_->session->block_read(r.peer, r.block, *data, now_s());
+          else {
+            self_->log("read: " + why);
+            self_->session->block_unreadable(r.peer, r.block);
+          }
+          self_->flush();
+        });
+      });
+    }
+    for (auto& p : session->take_pieces()) {
+      ++checking_pieces;
+      auto piece = std::make_shared<TorrentSession::Piece>(std::move(p));
+      Sha1 expected{};
+      std::copy_n(meta.pieces.begin() + static_cast<std::ptrdiff_t>(piece->index) * 20, 20, expected.begin());
+      const std::uint64_t offset = static_cast<std::uint64_t>(piece->index) * meta.piece_length;
+      disk->post([self_, piece, expected, offset] {
+        bool ok = v1_piece_ok(piece->data, expected);
+        std::string why;
+        if (ok && !self_->storage->write(offset, piece->data, &why)) ok = false;
+        asio::post(self_->io, [self_, piece, ok, why] {
+          --self_->checking_pieces;
+          if (!why.empty()) self_->log("write: " + why);
+          self_->session->piece_checked(piece->index, ok, piece->data, now_s());
+          if (self_->session->complete() && self_->checking_pieces == 0) self_->fire_complete();
+          self_->flush();
+        });
+      });
+    }
+    flushing = false;
+    if (starved && !pump_armed) {
+      // A full connection: look again shortly for room to read it more blocks.
+      pump_armed = true;
+      pump.expires_after(std::chrono::milliseconds(5));
+      pump.async_wait([self_](boost::system::error_code ec) {
+        self_->pump_armed = false;
+        if (!ec) self_->flush();
+      });
+    }
+  }
+
+  static awaitable<void> tick_loop(std::shared_ptr<Impl> self) {
+    while (!self->stopping) {
+      self->ticker.expires_after(std::chrono::seconds(1));
+      boost::system::error_code ec;
+      co_await self->ticker.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (self->stopping) co_return;
+      self->session->tick(now_s());
+      self->flush();
+      // Redial the hand-given peers that dropped, while there is something to trade.
+      if (!self->session->complete())
+        for (const auto& p : self->opt.peers) self->dial(p);
+    }
+  }
+
+  tracker::AnnounceParams params(tracker::Event ev) const {
+    tracker::AnnounceParams p;
+    p.info_hash = session->info_hash();
+    p.peer_id = peer_id;
+    p.port = port;
+    p.uploaded = session->uploaded();
+    p.downloaded = session->downloaded();
+    p.left = session->bytes_left();
+    p.event = ev;
+    p.numwant = 50;
+    p.key = key;
+    return p;
+  }
+
+  static awaitable<tracker::AnnounceResult> announce(std::shared_ptr<Impl> self, std::string url, tracker::Event ev) {
+    auto u = parse_url(url);
+    if (!u) throw std::runtime_error("not a tracker URL");
+    std::string why;
+    if (u->scheme == "udp") {
+      udp::resolver r(self->io);
+      auto eps = co_await r.async_resolve(u->host, u->port, use_awaitable);
+      udp::endpoint ep = *eps.begin();
+      udp::socket s(self->io, ep.protocol());
+      std::array<std::uint8_t, 2048> buf{};
+      auto exchange = [&](const std::string& req, unsigned n) -> awaitable<std::size_t> {
+        co_await s.async_send_to(asio::buffer(req), ep, use_awaitable);
+        asio::steady_timer t(self->io, std::chrono::milliseconds(static_cast<std::int64_t>(tracker::udp_timeout(n) * 1000)));
+        t.async_wait([&s](boost::system::error_code ec) {
+          if (!ec) s.cancel();
+        });
+        udp::endpoint from;
+        boost::system::error_code ec;
+        std::size_t got = co_await s.async_receive_from(asio::buffer(buf), from, asio::redirect_error(use_awaitable, ec));
+        t.cancel();
+        co_return ec ? 0 : got;
+      };
+      for (unsigned n = 0; n < 2; ++n) {
+        const std::uint32_t tx = static_cast<std::uint32_t>(self->rng());
+        std::size_t got = co_await exchange(tracker::udp_connect_request(tx), n);
+        if (!got) continue;
+        auto cid = tracker::parse_udp_connect_reply({buf.data(), got}, tx, &why);
+        if (!cid) throw std::runtime_error(why);
+        const std::uint32_t tx2 = static_cast<std::uint32_t>(self->rng());
+        got = co_await exchange(tracker::udp_announce_request(*cid, tx2, self->params(ev)), n);
+        if (!got) continue;
+        auto res = tracker::parse_udp_announce_reply({buf.data(), got}, tx2, ep.address().is_v6(), &why);
+        if (!res) throw std::runtime_error(why);
+        co_return *res;
+      }
+      throw std::runtime_error("no reply");
+    }
+    if (u->scheme != "http" && u->scheme != "https") throw std::runtime_error("an unknown tracker scheme");
+    const std::string full = tracker::announce_url(url, self->params(ev));
+    auto fu = parse_url(full);
+    netio::PoolUrl pu{u->scheme == "https", u->host, u->port, url};
+    if (!self->tls) self->tls = netio::make_client_tls({});
+    auto stream = co_await netio::connect_stream(pu, *self->tls, {}, kTrackerTimeout);
+    asio::steady_timer t(self->io, kTrackerTimeout);
+    netio::Stream* raw = stream.get();
+    t.async_wait([raw](boost::system::error_code ec) {
+      if (!ec) raw->close();
+    });
+    const std::string host = u->host.find(':') != std::string::npos ? "[" + u->host + "]" : u->host;
+    const std::string req = "GET " + fu->target + " HTTP/1.1\r\nHost: " + host + ":" + u->port +
+                            "\r\nUser-Agent: hashforge/0.1\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n";
+    co_await stream->write(asio::buffer(req));
+    std::string reply;
+    std::array<char, 16384> buf{};
+    for (;;) {
+      boost::system::error_code ec;
+      std::size_t n = 0;
+      try {
+        n = co_await stream->read_some(asio::buffer(buf));
+      } catch (const boost::system::system_error& e) {
+        ec = e.code();
+      }
+      if (ec || n == 0) break;
+      reply.append(buf.data(), n);
+      if (reply.size() > kMaxTrackerReply) throw std::runtime_error("reply over 4 MiB");
+    }
+    t.cancel();
+    auto res = tracker::parse_announce_reply(http_body(reply), &why);
+    if (!res) throw std::runtime_error(why);
+    co_return *res;
+  }
+
+  static awaitable<void> tracker_loop(std::shared_ptr<Impl> self) {
+    tracker::TrackerTiers tiers(self->meta.tracker_tiers, self->rng());
+    tracker::Event ev = tracker::Event::started;
+    bool told_complete = self->session->complete();  // a seed from the start never says completed
+    while (!self->stopping) {
+      double wait = 60;
+      for (const std::string& url : tiers.order()) {
+        if (self->stopping) co_return;
+        TrackerStatus* ts = nullptr;
+        for (auto& t : self->trackers)
+          if (t.url == url) ts = &t;
+        if (!ts) {
+          self->trackers.push_back(TrackerStatus{url, {}, -1, -1, 0, 0});
+          ts = &self->trackers.back();
+        }
+        try {
+          auto res = co_await announce(self, url, ev);
+          tiers.succeeded(url);
+          for (auto& t : self->trackers)
+            if (t.url == url) ts = &t;
+          if (!res.failure.empty()) {
+            ts->last_error = "failure: " + res.failure;
+            self->log("tracker " + url + ": " + ts->last_error);
+            continue;
+          }
+          ts->last_error.clear();
+          ts->seeders = res.seeders;
+          ts->leechers = res.leechers;
+          ts->peers = static_cast<std::int64_t>(res.peers.size());
+          if (ev == tracker::Event::completed) told_complete = true;
+          ev = tracker::Event::none;
+          for (const auto& p : res.peers) self->dial(endpoint_text(p));
+          wait = static_cast<double>(std::clamp<std::int64_t>(res.interval, 1, 3600));
+          if (self->links.empty() && !self->session->complete())
+            wait = std::min(wait, std::max<double>(15, static_cast<double>(res.min_interval)));
+          self->log("tracker " + url + ": " + std::to_string(res.peers.size()) + " peers, next in " +
+                    std::to_string(static_cast<int>(wait)) + " s");
+          ts->next_announce_in = wait;
+          break;
+        } catch (const std::exception& e) {
+          for (auto& t : self->trackers)
+            if (t.url == url) ts = &t;
+          ts->last_error = e.what();
+          self->log("tracker " + url + ": " + e.what());
+        }
+      }
+      self->tracker_wake.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(wait * 1000)));
+      boost::system::error_code ec;
+      co_await self->tracker_wake.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (self->stopping) co_return;
+      if (self->session->complete() && !told_complete) ev = tracker::Event::completed;
+    }
+  }
+
+  void stop(std::function<void()> done) {
+    if (stopping) return done();
+    stopping = true;
+    boost::system::error_code ec;
+    if (acceptor) acceptor->close(ec);
+    ticker.cancel();
+    pump.cancel();
+    tracker_wake.cancel();
+    for (auto& [k, l] : links) l.conn->close("shutting down");
+    auto self_ = shared_from_this();
+    auto finish = [self_, done] {
+      if (!self_->disk) return done();
+      self_->disk->post([self_, done] {
+        std::string why;
+        self_->storage->sync(&why);
+        asio::post(self_->io, done);
+      });
+    };
+    std::string url;
+    for (const auto& t : trackers)
+      if (t.last_error.empty() && !url.size()) url = t.url;
+    if (url.empty()) return finish();
+    asio::co_spawn(
+        io,
+        [self_, url]() -> awaitable<void> {
+          try {
+            co_await announce(self_, url, tracker::Event::stopped);
+          } catch (...) {
+          }
+        },
+        [finish](std::exception_ptr) { finish(); });
+  }
+
+  ClientStatus status() const {
+    ClientStatus s;
+    s.name = meta.name;
+    s.pieces = session ? session->pieces() : 0;
+    if (!session) return s;
+    s.have = session->have_count();
+    s.total = meta.total_length;
+    s.left = session->bytes_left();
+    s.downloaded = session->downloaded();
+    s.uploaded = session->uploaded();
+    s.wasted = session->wasted();
+    s.download_rate = session->download_rate();
+    s.upload_rate = session->upload_rate();
+    s.hash_failures = session->hash_failures();
+    s.banned = session->banned().size();
+    s.complete = session->complete();
+    s.port = port;
+    s.peers = session->peer_status();
+    s.trackers = trackers;
+    return s;
+  }
+};
+
+PeerClient::PeerClient(boost::asio::io_context& io, Metainfo meta, ClientOptions opt)
+    : impl_(std::make_shared<Impl>(io, std::move(meta), std::move(opt))) {}
+
+PeerClient::~PeerClient() {
+  impl_->stopping = true;
+  impl_->on_complete = nullptr;
+}
+
+void PeerClient::start() {
+  impl_->on_complete = [this] {
+    if (on_complete) on_complete();
+  };
+  impl_->start();
+}
+
+void PeerClient::stop(std::function<void()> done) { impl_->stop(std::move(done)); }
+
+ClientStatus PeerClient::status() const { return impl_->status(); }
+
+}  // namespace hf::torrent

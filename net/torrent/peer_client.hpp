@@ -1,0 +1,76 @@
+// A BitTorrent client for one torrent on an Asio executor: the sockets, trackers and disk
+// around TorrentSession (the pure peer logic). Peers come from the torrent's trackers (HTTP,
+// HTTPS and UDP, BEP 12 tiers) and from addresses given by hand; every peer connection is a
+// net/io LengthConn after the 68-byte handshake. Disk reads and writes and the piece checks
+// (SHA-1 on the engine) run on a worker thread, never on the network thread; a piece is
+// written and HAVE sent only once it checked good.
+//
+// Single-threaded like the rest of net/io: start, stop and status must be called on the
+// executor's thread (the io_context's run()).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "net/torrent/metainfo.hpp"
+#include "net/torrent/torrent_session.hpp"
+
+namespace hf::torrent {
+
+struct ClientOptions {
+  std::string data;                  // the file (single-file torrent) or folder, as `torrent verify` takes it
+  std::string listen = "0.0.0.0:0";  // where peers connect to us; port 0: any
+  std::vector<std::string> peers;    // host:port to connect to besides the trackers' peers
+  bool trackers = true;              // announce to the torrent's trackers
+  bool recheck = true;               // hash data already on disk before trusting it
+  std::size_t max_connections = 60;
+  std::string backend;               // the engine backend for piece checks (empty: the best)
+  SessionConfig session;
+  std::function<void(const std::string&)> log;
+};
+
+struct TrackerStatus {
+  std::string url, last_error;
+  std::int64_t seeders = -1, leechers = -1, peers = 0;
+  double next_announce_in = 0;
+};
+
+struct ClientStatus {
+  std::string name;
+  std::uint32_t pieces = 0, have = 0;
+  std::uint64_t total = 0, left = 0, downloaded = 0, uploaded = 0, wasted = 0;
+  double download_rate = 0, upload_rate = 0;
+  std::uint32_t hash_failures = 0;
+  std::size_t banned = 0;
+  bool complete = false, checking = false;
+  std::uint16_t port = 0;
+  std::vector<PeerStatus> peers;
+  std::vector<TrackerStatus> trackers;
+};
+
+class PeerClient {
+ public:
+  PeerClient(boost::asio::io_context& io, Metainfo meta, ClientOptions opt);
+  ~PeerClient();
+  PeerClient(const PeerClient&) = delete;
+  PeerClient& operator=(const PeerClient&) = delete;
+
+  // Creates the files (sparse), checks what is on disk, listens, announces and dials.
+  // Throws std::runtime_error with one line (a bad listen address, files that cannot be made).
+  void start();
+  // Announces `stopped` (briefly), closes every connection, syncs the files; then `done`.
+  void stop(std::function<void()> done);
+  ClientStatus status() const;
+  // Called once when the last piece is written and synced.
+  std::function<void()> on_complete;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace hf::torrent
