@@ -122,7 +122,8 @@ int run_client(const Opts& o) {
   };
   client.on_complete = [&] {
     finished = true;
-    if (!o.quiet && !o.json) std::fprintf(stderr, "%sdownload complete: %s\n", isatty(2) ? "\n" : "", co.data.c_str());
+    if (!o.quiet && !o.json && !o.seed_mode)
+      std::fprintf(stderr, "%sdownload complete: %s\n", isatty(2) ? "\n" : "", co.data.c_str());
     if (!o.seed_mode && !o.keep_seeding) stop();
   };
   try {

@@ -32,6 +32,12 @@ using udp = asio::ip::udp;
 
 namespace {
 
+// One line: a system error's message without Boost's source location.
+std::string what_of(const std::exception& e) {
+  if (auto* se = dynamic_cast<const boost::system::system_error*>(&e)) return se->code().message();
+  return e.what();
+}
+
 constexpr std::size_t kRoom = 1 << 20;  // a peer's unsent bytes before we read it more blocks
 constexpr auto kHandshakeTimeout = std::chrono::seconds(20);
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
@@ -291,7 +297,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       t.cancel();
       co_await run_peer(self, std::move(s), true, address);
     } catch (const std::exception& e) {
-      self->log(address + ": " + e.what());
+      self->log(address + ": " + what_of(e));
     }
     self->busy.erase(address);
   }
@@ -323,7 +329,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
         }
         if (!outgoing) co_await stream->write(asio::buffer(ours));
       } catch (const std::exception& e) {
-        self->log(address + ": handshake: " + e.what());
+        self->log(address + ": handshake: " + what_of(e));
         co_return;
       }
     }
@@ -506,8 +512,10 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     const std::string full = tracker::announce_url(url, self->params(ev));
     auto fu = parse_url(full);
     netio::PoolUrl pu{u->scheme == "https", u->host, u->port, url};
-    if (!self->tls) self->tls = netio::make_client_tls({});
-    auto stream = co_await netio::connect_stream(pu, *self->tls, {}, kTrackerTimeout);
+    // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+    const netio::TlsVerify verify;
+    if (!self->tls) self->tls = netio::make_client_tls(verify);
+    auto stream = co_await netio::connect_stream(pu, *self->tls, verify, kTrackerTimeout);
     asio::steady_timer t(self->io, kTrackerTimeout);
     netio::Stream* raw = stream.get();
     t.async_wait([raw](boost::system::error_code ec) {
@@ -579,8 +587,8 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
         } catch (const std::exception& e) {
           for (auto& t : self->trackers)
             if (t.url == url) ts = &t;
-          ts->last_error = e.what();
-          self->log("tracker " + url + ": " + e.what());
+          ts->last_error = what_of(e);
+          self->log("tracker " + url + ": " + what_of(e));
         }
       }
       self->tracker_wake.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(wait * 1000)));

@@ -187,8 +187,10 @@ void TorrentSession::peer_message(PeerKey k, const wire::Message& m, double now)
   if (m.keep_alive) return;
   if (!m.known) return;  // BEP 3: unknown ids are ignored
   if (std::string why = wire::check_message(m, shape_); !why.empty()) return close(p, why);
+  // The extension handshake (BEP 10) may come before the bitfield: aria2 and libtorrent send
+  // it first, so it does not count as the first message.
   const bool first = p.first_message;
-  p.first_message = false;
+  if (m.id != wire::MsgId::extended && m.id != wire::MsgId::port) p.first_message = false;
   using wire::MsgId;
   switch (m.id) {
     case MsgId::bitfield:

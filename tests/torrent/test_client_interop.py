@@ -1,0 +1,302 @@
+"""`hashforge torrent download` and `seed` against Debian's real clients, every download
+byte-compared: hashforge downloads from Transmission, aria2 and libtorrent seeders, and each of
+them downloads from a hashforge seeder; a swarm of hashforge peers over the UDP tracker; a
+download killed mid-way and restarted; a seeder that corrupts data. Peers find each other
+through `hashforge tracker` (HTTP unless said otherwise), with DHT, local discovery and peer
+exchange off everywhere, so the tracker is the only way."""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tracker"))
+from tracker_harness import Tracker, bdecode, escape, hashforge_bin, wait_for  # noqa: E402
+
+try:
+    import libtorrent as lt
+except ImportError:
+    lt = None
+
+ARIA2C = shutil.which("aria2c")
+TRANSMISSION = shutil.which("transmission-daemon")
+REMOTE = shutil.which("transmission-remote")
+WAIT = 120
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Swarm:
+    """One torrent of random data in a temporary folder, and the peers started on it."""
+
+    def __init__(self, tracker_url, size=3 * 1024 * 1024 + 12345, piece="256K", kind="v1"):
+        self.dir = tempfile.mkdtemp(prefix="hf-client-")
+        os.chmod(self.dir, 0o755)
+        self.seed_dir = os.path.join(self.dir, "seed")
+        os.makedirs(self.seed_dir)
+        self.data = os.urandom(size)
+        self.sha1 = hashlib.sha1(self.data).digest()
+        with open(os.path.join(self.seed_dir, "payload.bin"), "wb") as f:
+            f.write(self.data)
+        self.torrent = os.path.join(self.dir, "payload.torrent")
+        if kind == "v1":
+            subprocess.run([hashforge_bin(), "torrent", "create", os.path.join(self.seed_dir, "payload.bin"), "-o",
+                            self.torrent, "--piece-size", piece, "-t", tracker_url, "-q"], check=True,
+                           capture_output=True)
+        else:  # a hybrid made by libtorrent
+            fs = lt.file_storage()
+            lt.add_files(fs, os.path.join(self.seed_dir, "payload.bin"))
+            ct = lt.create_torrent(fs, 256 * 1024)
+            ct.add_tracker(tracker_url)
+            lt.set_piece_hashes(ct, self.seed_dir)
+            with open(self.torrent, "wb") as f:
+                f.write(lt.bencode(ct.generate()))
+        self.procs = []
+        self.sessions = []
+        self.logs = []
+
+    def good(self, path):
+        try:
+            with open(path, "rb") as f:
+                return hashlib.sha1(f.read()).digest() == self.sha1
+        except OSError:
+            return False
+
+    def popen(self, name, args):
+        log = os.path.join(self.dir, name + ".log")
+        self.logs.append(log)
+        with open(log, "wb") as out:
+            p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        self.procs.append(p)
+        return p
+
+    # hashforge
+    def hf_seed(self, name="hf-seed", extra=()):
+        return self.popen(name, [hashforge_bin(), "torrent", "seed", self.torrent, self.seed_dir, "--listen",
+                                 "127.0.0.1:0", "-q", "-v", *extra])
+
+    def hf_download(self, name="hf-dl", extra=()):
+        d = os.path.join(self.dir, name)
+        os.makedirs(d, exist_ok=True)
+        p = self.popen(name, [hashforge_bin(), "torrent", "download", self.torrent, "-o", d, "--listen",
+                              "127.0.0.1:0", "-v", "--json", *extra])
+        return p, os.path.join(d, "payload.bin")
+
+    # aria2
+    def aria2(self, seed, name="aria2", extra=()):
+        d = self.seed_dir if seed else os.path.join(self.dir, name)
+        os.makedirs(d, exist_ok=True)
+        self.popen(name, [ARIA2C, "--dir", d, "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
+                          "--enable-peer-exchange=false", "--listen-port=%d" % free_port(), "--seed-time=600",
+                          "--seed-ratio=0.0", "--console-log-level=warn", "--summary-interval=0",
+                          "--bt-tracker-interval=5", "--check-integrity=true", "--no-conf", *extra, self.torrent])
+        return os.path.join(d, "payload.bin")
+
+    # Transmission
+    def transmission(self, seed, name="transmission"):
+        conf = os.path.join(self.dir, name + "-conf")
+        d = self.seed_dir if seed else os.path.join(self.dir, name)
+        os.makedirs(conf)
+        os.makedirs(d, exist_ok=True)
+        rpc = free_port()
+        with open(os.path.join(conf, "settings.json"), "w") as f:
+            json.dump({"dht-enabled": False, "lpd-enabled": False, "pex-enabled": False, "utp-enabled": False,
+                       "port-forwarding-enabled": False, "peer-port": free_port(), "rpc-port": rpc,
+                       "rpc-bind-address": "127.0.0.1", "rpc-authentication-required": False,
+                       "rpc-whitelist-enabled": False, "rpc-host-whitelist-enabled": False, "download-dir": d,
+                       "incomplete-dir-enabled": False, "message-level": 2, "ratio-limit-enabled": False}, f)
+        self.popen(name, [TRANSMISSION, "-f", "-g", conf, "--log-error"])
+        ok = wait_for(lambda: subprocess.run([REMOTE, "127.0.0.1:%d" % rpc, "-l"], capture_output=True).returncode
+                      == 0, timeout=30, step=0.3)
+        if not ok:
+            raise AssertionError("transmission-daemon's RPC did not come up")
+        subprocess.run([REMOTE, "127.0.0.1:%d" % rpc, "-a", self.torrent], check=True, capture_output=True)
+        return os.path.join(d, "payload.bin")
+
+    # libtorrent
+    def libtorrent(self, seed, name="lt"):
+        ses = lt.session({
+            "listen_interfaces": "127.0.0.1:%d" % free_port(),
+            "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
+            "allow_multiple_connections_per_ip": True,
+            "enable_outgoing_utp": False, "enable_incoming_utp": False,
+        })
+        self.sessions.append(ses)
+        d = self.seed_dir if seed else os.path.join(self.dir, name)
+        os.makedirs(d, exist_ok=True)
+        params = lt.add_torrent_params()
+        params.ti = lt.torrent_info(self.torrent)
+        params.save_path = d
+        params.flags &= ~lt.torrent_flags.auto_managed
+        params.flags &= ~lt.torrent_flags.paused
+        h = ses.add_torrent(params)
+        return os.path.join(d, "payload.bin"), h
+
+    def log_text(self):
+        out = ""
+        for p in self.logs:
+            if os.path.exists(p):
+                with open(p, "rb") as f:
+                    out += "--- %s\n%s\n" % (os.path.basename(p), f.read()[-3000:].decode("utf-8", "replace"))
+        return out
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        self.sessions.clear()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def last_status(log):
+    """The last JSON status line a `download --json` printed."""
+    last = None
+    with open(log, "rb") as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith(b"{"):
+                try:
+                    last = json.loads(line)
+                except ValueError:
+                    pass
+    return last
+
+
+class ClientInterop(unittest.TestCase):
+    def setUp(self):
+        self.tracker = Tracker("--interval", "10", "--min-interval", "1")
+        self.url = self.tracker.http_url + "/announce"
+
+    def tearDown(self):
+        self.tracker.close()
+
+    def complete_seeders(self, swarm, n):
+        info = json.loads(subprocess.run([hashforge_bin(), "torrent", "info", "--json", swarm.torrent],
+                                         capture_output=True, text=True, check=True).stdout)
+        info_hash = bytes.fromhex(info["info_hash_v1"])
+
+        def count():
+            files = bdecode(self.tracker.get("/scrape?info_hash=" + escape(info_hash))[1])[b"files"]
+            return files.get(info_hash, {b"complete": 0})[b"complete"]
+        return wait_for(lambda: count() >= n, timeout=WAIT)
+
+    def hf_downloads_from(self, start_seeder, kind="v1"):
+        s = Swarm(self.url, kind=kind)
+        try:
+            start_seeder(s)
+            self.assertTrue(self.complete_seeders(s, 1), "the seeder never announced\n" + s.log_text())
+            p, path = s.hf_download()
+            try:
+                rc = p.wait(timeout=WAIT)
+            except subprocess.TimeoutExpired:
+                rc = None
+            self.assertEqual(rc, 0, "hashforge did not finish\n" + s.log_text())
+            self.assertTrue(s.good(path), "the download differs\n" + s.log_text())
+            st = last_status(os.path.join(s.dir, "hf-dl.log"))
+            self.assertTrue(st["complete"])
+            self.assertEqual(st["hash_failures"], 0)
+        finally:
+            s.close()
+
+    def downloads_from_hf(self, start_leecher, kind="v1"):
+        s = Swarm(self.url, kind=kind)
+        try:
+            s.hf_seed()
+            self.assertTrue(self.complete_seeders(s, 1), "hashforge's seeder never announced\n" + s.log_text())
+            path = start_leecher(s)
+            self.assertTrue(wait_for(lambda: s.good(path), timeout=WAIT, step=0.5),
+                            "the download from hashforge differs or never ended\n" + s.log_text())
+        finally:
+            s.close()
+
+    @unittest.skipUnless(TRANSMISSION and REMOTE, "transmission-daemon / transmission-remote are not installed")
+    def test_hashforge_downloads_from_transmission(self):
+        self.hf_downloads_from(lambda s: s.transmission(seed=True))
+
+    @unittest.skipUnless(ARIA2C, "aria2 is not installed (scripts/setup.sh installs it)")
+    def test_hashforge_downloads_from_aria2(self):
+        self.hf_downloads_from(lambda s: s.aria2(seed=True))
+
+    @unittest.skipUnless(lt, "python3-libtorrent is not installed")
+    def test_hashforge_downloads_from_libtorrent(self):
+        self.hf_downloads_from(lambda s: s.libtorrent(seed=True))
+
+    @unittest.skipUnless(lt, "python3-libtorrent is not installed")
+    def test_hashforge_downloads_a_hybrid_from_libtorrent(self):
+        self.hf_downloads_from(lambda s: s.libtorrent(seed=True), kind="hybrid")
+
+    @unittest.skipUnless(TRANSMISSION and REMOTE, "transmission-daemon / transmission-remote are not installed")
+    def test_transmission_downloads_from_hashforge(self):
+        self.downloads_from_hf(lambda s: s.transmission(seed=False))
+
+    @unittest.skipUnless(ARIA2C, "aria2 is not installed (scripts/setup.sh installs it)")
+    def test_aria2_downloads_from_hashforge(self):
+        self.downloads_from_hf(lambda s: s.aria2(seed=False))
+
+    @unittest.skipUnless(lt, "python3-libtorrent is not installed")
+    def test_libtorrent_downloads_from_hashforge(self):
+        self.downloads_from_hf(lambda s: s.libtorrent(seed=False)[0])
+
+    def test_hashforge_swarm_over_the_udp_tracker(self):
+        s = Swarm("udp://%s:%d" % self.tracker.udp_addr, size=8 * 1024 * 1024 + 1)
+        try:
+            s.hf_seed()
+            self.assertTrue(self.complete_seeders(s, 1), "the seeder never announced over UDP\n" + s.log_text())
+            leechers = [s.hf_download("hf-dl-%d" % i) for i in range(3)]
+            for p, path in leechers:
+                try:
+                    rc = p.wait(timeout=WAIT)
+                except subprocess.TimeoutExpired:
+                    rc = None
+                self.assertEqual(rc, 0, s.log_text())
+                self.assertTrue(s.good(path), s.log_text())
+            self.assertTrue(self.complete_seeders(s, 1))
+        finally:
+            s.close()
+
+    @unittest.skipUnless(ARIA2C, "aria2 is not installed (scripts/setup.sh installs it)")
+    def test_a_download_killed_midway_resumes_and_ends_right(self):
+        # aria2 seeds at 2 MiB/s so the download is still running when it is killed.
+        s = Swarm(self.url, size=12 * 1024 * 1024 + 777)
+        try:
+            s.aria2(seed=True, extra=["--max-overall-upload-limit=2M"])
+            self.assertTrue(self.complete_seeders(s, 1), s.log_text())
+            p, path = s.hf_download()
+            log = os.path.join(s.dir, "hf-dl.log")
+
+            def partway():
+                st = last_status(log) if os.path.exists(log) else None
+                return st is not None and 0 < st["have"] < st["pieces"] // 2
+            self.assertTrue(wait_for(partway, timeout=WAIT, step=0.2), s.log_text())
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+            self.assertFalse(s.good(path))
+            p2, _ = s.hf_download("hf-dl")  # the same folder
+            self.assertEqual(p2.wait(timeout=WAIT), 0, s.log_text())
+            self.assertTrue(s.good(path), s.log_text())
+            with open(log, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            self.assertIn("pieces on disk are good", text)  # the restart checked what was there
+        finally:
+            s.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
