@@ -7,6 +7,7 @@
 #pragma once
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -33,6 +34,9 @@ class ConnBase {
   Stream& stream() { return *stream_; }
   const std::string& peer() const { return peer_; }
   std::size_t queued_bytes() const { return queued_; }
+  // Called after each write to the socket completes (queued_bytes() is then lower): for a
+  // sender that holds data back until the queue has room.
+  void on_sent(std::function<void()> f) { on_sent_ = std::move(f); }
 
  protected:
   using clock = std::chrono::steady_clock;
@@ -53,7 +57,8 @@ class ConnBase {
   // A reason without closing, for a caller that answers the peer before it closes.
   void set_why(std::string why) { why_ = std::move(why); }
 
-  std::string buf_;  // received, not yet taken by the framing
+  std::string buf_;        // received; the framing takes messages from buf_[head_] on
+  std::size_t head_ = 0;   // bytes at the front already taken (dropped by the next fill)
 
  private:
   awaitable<void> writer(std::shared_ptr<void> owner);
@@ -64,6 +69,8 @@ class ConnBase {
   const char* unit_;
   std::string peer_;
   std::deque<std::string> out_;
+  std::unique_ptr<char[]> rbuf_;
+  std::function<void()> on_sent_;  // what one read takes from the socket (64 KiB, made on the first)
   std::size_t queued_ = 0;
   asio::steady_timer wake_, tick_;
   clock::time_point last_message_, message_started_;

@@ -24,22 +24,24 @@ void LengthConn::start() { start_io(shared_from_this()); }
 
 awaitable<std::optional<std::string>> LengthConn::read_frame() {
   for (;;) {
-    if (buf_.size() >= kPrefix) {
-      const std::uint32_t len = read_be32(buf_.data());
+    const std::size_t have = buf_.size() - head_;
+    if (have >= kPrefix) {
+      const std::uint32_t len = read_be32(buf_.data() + head_);
       if (len > max_frame_) {
         too_big_ = true;
         buf_.clear();
+        head_ = 0;
         close("frame of " + std::to_string(len) + " bytes is over the " + std::to_string(max_frame_) + "-byte cap");
         co_return std::nullopt;
       }
-      if (buf_.size() - kPrefix >= len) {
-        std::string payload = buf_.substr(kPrefix, len);
-        buf_.erase(0, kPrefix + len);
+      if (have - kPrefix >= len) {
+        std::string payload = buf_.substr(head_ + kPrefix, len);
+        head_ += kPrefix + len;
         message_taken();
         co_return payload;
       }
       // The length passed the cap: room for the whole frame now spares the regrowth.
-      buf_.reserve(kPrefix + len);
+      buf_.reserve(head_ + kPrefix + len);
     }
     if (!co_await fill()) co_return std::nullopt;
   }

@@ -173,6 +173,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   std::unique_ptr<DiskWorker> disk;
   asio::steady_timer ticker, pump, tracker_wake;
   bool pump_armed = false;
+  bool starved = false;  // some peer's reads wait for room in its connection
   bool stopping = false, completed_fired = false, flushing = false;
   std::size_t checking_pieces = 0;
   std::unique_ptr<asio::ssl::context> tls;
@@ -346,6 +347,11 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     lim.max_queued = 16 << 20;
     lim.idle_timeout = std::chrono::minutes(4);  // keep-alives come every two minutes at most
     auto conn = std::make_shared<netio::LengthConn>(std::move(stream), lim);
+    // Blocks waiting for room in this connection are read as soon as a write makes some.
+    std::weak_ptr<Impl> weak = self;
+    conn->on_sent([weak] {
+      if (auto s = weak.lock(); s && s->starved) s->flush();
+    });
     conn->start();
     self->links[k] = {conn, address};
     self->busy.insert(address);
@@ -386,7 +392,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       auto it = links.find(k);
       if (it != links.end() && !out.empty() && !it->second.conn->closed()) it->second.conn->send(std::move(out));
     }
-    bool starved = false;
+    starved = false;
     auto reads = session->take_reads([&](PeerKey k) {
       auto it = links.find(k);
       if (it == links.end()) return false;
@@ -395,18 +401,33 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       return room;
     });
     auto self_ = shared_from_this();
-    for (const auto& r : reads) {
-      const std::uint64_t offset = static_cast<std::uint64_t>(r.block.piece) * meta.piece_length + r.block.begin;
-      disk->post([self_, r, offset] {
-        auto data = std::make_shared<std::vector<std::uint8_t>>(r.block.length);
+    if (!reads.empty()) {
+      // One disk task and one completion for every block of this round: a thread handoff
+      // per 16 KiB block would cost more than the reads.
+      struct Block {
+        TorrentSession::Read r;
+        std::unique_ptr<std::uint8_t[]> data;  // not zeroed: the read fills it
         std::string why;
-        const bool ok = self_->storage->read(offset, *data, &why);
-        asio::post(self_->io, [self_, r, data, ok, why] {
-          if (ok)
-            self_->session->block_read(r.peer, r.block, *data, now_s());
-          else {
-            self_->log("read: " + why);
-            self_->session->block_unreadable(r.peer, r.block);
+      };
+      auto blocks = std::make_shared<std::vector<Block>>();
+      blocks->reserve(reads.size());
+      for (const auto& r : reads) blocks->push_back({r, nullptr, {}});
+      const std::uint64_t piece_length = meta.piece_length;
+      disk->post([self_, blocks, piece_length] {
+        for (Block& b : *blocks) {
+          b.data.reset(new std::uint8_t[b.r.block.length]);
+          const std::uint64_t offset = static_cast<std::uint64_t>(b.r.block.piece) * piece_length + b.r.block.begin;
+          if (!self_->storage->read(offset, {b.data.get(), b.r.block.length}, &b.why) && b.why.empty()) b.why = "read failed";
+        }
+        asio::post(self_->io, [self_, blocks] {
+          const double t = now_s();
+          for (const Block& b : *blocks) {
+            if (b.why.empty()) {
+              self_->session->block_read(b.r.peer, b.r.block, {b.data.get(), b.r.block.length}, t);
+            } else {
+              self_->log("read: " + b.why);
+              self_->session->block_unreadable(b.r.peer, b.r.block);
+            }
           }
           self_->flush();
         });

@@ -157,7 +157,7 @@ void TorrentSession::request_more(Peer& p, double now) {
   if (!p.am_interested) return;
   const bool choked = p.peer_choking;
   if (choked && (!p.fast || p.allowed_in.empty())) return;
-  const std::size_t depth = request_queue_depth(p.down.rate());
+  const std::size_t depth = std::max<std::size_t>(request_queue_depth(p.down.rate()), p.slow_depth);
   if (p.asked.size() >= depth) return;
   auto blocks = picker_.pick(p.key, depth - p.asked.size(),
                              choked ? std::span<const std::uint32_t>(p.allowed_in) : std::span<const std::uint32_t>());
@@ -320,11 +320,11 @@ void TorrentSession::block_read(PeerKey k, const BlockRef& b, std::span<const st
   p.requests.erase(it);
   --p.reading;
   if (dropped || p.am_choking || data.size() != b.length) return;
-  std::string out;
-  out.reserve(13 + data.size());
-  wire::encode_piece_header(b.piece, b.begin, b.length, &out);
-  out.append(reinterpret_cast<const char*>(data.data()), data.size());
-  send(p, out, now);
+  // Straight into the peer's output: one copy of the block, not two.
+  wire::encode_piece_header(b.piece, b.begin, b.length, &p.out);
+  p.out.append(reinterpret_cast<const char*>(data.data()), data.size());
+  p.last_sent = now;
+  ready_.insert(p.key);
   p.up.add(data.size());
   up_.add(data.size());
 }
@@ -355,6 +355,7 @@ void TorrentSession::on_block(Peer& p, const wire::Message& m, double now) {
     return;
   }
   p.asked.erase(it);
+  p.slow_depth = std::min<std::uint32_t>(p.slow_depth + 1, 250);
   bool accepted = false;
   auto others = picker_.received(p.key, b, &accepted);
   p.down.add(b.length);
@@ -496,6 +497,7 @@ void TorrentSession::tick(double now) {
     while (!p.asked.empty() && now - p.asked.front().at > cfg_.request_timeout) {
       picker_.dropped(k, p.asked.front().block);
       p.asked.erase(p.asked.begin());
+      p.slow_depth = 2;
       dropped = true;
     }
     if (dropped)

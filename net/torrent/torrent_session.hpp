@@ -107,10 +107,10 @@ class TorrentSession {
     PeerKey peer = 0;
     BlockRef block;
   };
-  // Blocks to read from disk and hand back to block_read, at most kReadsInFlight per peer,
+  // Blocks to read from disk and hand back to block_read, at most kReadsInFlight (1 MiB) per peer,
   // and none for a peer where room(key) is false (its connection has enough queued): what a
   // slow peer asks for waits here, as requests, not in memory as data.
-  static constexpr std::size_t kReadsInFlight = 16;
+  static constexpr std::size_t kReadsInFlight = 64;
   template <class Room>
   std::vector<Read> take_reads(Room room) {
     std::vector<Read> r;
@@ -171,6 +171,10 @@ class TorrentSession {
     std::uint32_t interesting = 0;  // pieces it has that we lack
     std::vector<std::uint32_t> allowed_in;  // pieces it lets us ask for while it chokes us
     std::vector<Asked> asked;               // our requests at it, oldest first
+    // Slow start: requests outstanding grow by one per block received (up to 250) until the
+    // rate, measured once a second over seconds, says how deep the queue should be; a
+    // timeout sets it back. Without it a fast peer waits seconds for its rate to show.
+    std::uint32_t slow_depth = 4;
     // Its requests we will serve, in order: the first `reading` are with the driver being
     // read (length 0 once cancelled or choked: dropped when they come back).
     std::deque<BlockRef> requests;
