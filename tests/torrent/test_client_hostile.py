@@ -1,0 +1,302 @@
+"""Hostile and broken peers against `hashforge torrent seed` and `download` over real sockets:
+a 0xFFFFFFFF length prefix, requests over 16 KiB or outside the torrent, a bitfield of the
+wrong size, a HAVE flood, a handshake dripped slower than the timeout, a seeder that sends
+corrupt blocks (banned, the download still ends byte-exact from an honest seeder) and one
+that disconnects in the middle of a piece. After each, the hashforge peer is still alive
+and still serves an honest client."""
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tracker"))
+from tracker_harness import hashforge_bin, wait_for  # noqa: E402
+
+PIECE = 64 * 1024
+BLOCK = 16 * 1024
+
+
+def msg(mid, payload=b""):
+    return struct.pack(">IB", len(payload) + 1, mid) + payload
+
+
+def recv_exact(s, n):
+    out = b""
+    while len(out) < n:
+        chunk = s.recv(n - len(out))
+        if not chunk:
+            raise ConnectionError("closed after %d of %d bytes" % (len(out), n))
+        out += chunk
+    return out
+
+
+def read_msg(s):
+    n = struct.unpack(">I", recv_exact(s, 4))[0]
+    if n == 0:
+        return None, b""
+    body = recv_exact(s, n)
+    return body[0], body[1:]
+
+
+def closed_soon(s, timeout=10):
+    """True when the other side closes the connection within the timeout."""
+    s.settimeout(timeout)
+    try:
+        while True:
+            if not s.recv(65536):
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+class Fixture:
+    def __init__(self, size=8 * PIECE + 1234):
+        self.dir = tempfile.mkdtemp(prefix="hf-hostile-")
+        self.seed_dir = os.path.join(self.dir, "seed")
+        os.makedirs(self.seed_dir)
+        self.data = os.urandom(size)
+        with open(os.path.join(self.seed_dir, "payload.bin"), "wb") as f:
+            f.write(self.data)
+        self.torrent = os.path.join(self.dir, "payload.torrent")
+        subprocess.run([hashforge_bin(), "torrent", "create", os.path.join(self.seed_dir, "payload.bin"), "-o",
+                        self.torrent, "--piece-size", "64K", "-q"], check=True, capture_output=True)
+        info = json.loads(subprocess.run([hashforge_bin(), "torrent", "info", "--json", self.torrent],
+                                         capture_output=True, text=True, check=True).stdout)
+        self.info_hash = bytes.fromhex(info["info_hash_v1"])
+        self.pieces = info["pieces"]
+        self.procs = []
+
+    def seed(self):
+        port = free_port()
+        with open(os.path.join(self.dir, "seed-%d.log" % port), "wb") as log:
+            p = subprocess.Popen([hashforge_bin(), "torrent", "seed", self.torrent, self.seed_dir, "--listen",
+                                  "127.0.0.1:%d" % port, "--no-trackers", "-q", "-v"], stdin=subprocess.DEVNULL,
+                                 stdout=log, stderr=log)
+        self.procs.append(p)
+        ok = wait_for(lambda: can_connect(port), timeout=30, step=0.1)
+        if not ok:
+            raise AssertionError("the seeder did not come up")
+        return p, port
+
+    def handshake(self, port, fast=True, peer_id=None):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        reserved = bytearray(8)
+        if fast:
+            reserved[7] |= 0x04
+        s.sendall(b"\x13BitTorrent protocol" + bytes(reserved) + self.info_hash +
+                  (peer_id or os.urandom(20)))
+        theirs = recv_exact(s, 68)
+        assert theirs[28:48] == self.info_hash
+        return s
+
+    def honest_download(self, port, name="honest"):
+        d = os.path.join(self.dir, name)
+        os.makedirs(d, exist_ok=True)
+        r = subprocess.run([hashforge_bin(), "torrent", "download", self.torrent, "-o", d, "--peer",
+                            "127.0.0.1:%d" % port, "--no-trackers", "--listen", "127.0.0.1:0", "--json"],
+                           capture_output=True, text=True, timeout=120)
+        with open(os.path.join(d, "payload.bin"), "rb") as f:
+            same = f.read() == self.data
+        return r, same
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def can_connect(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+class FakeSeeder(threading.Thread):
+    """A peer on a listening socket that has every piece and answers requests its own way:
+    `corrupt` flips bytes in every block, `stop_after` closes after that many blocks."""
+
+    def __init__(self, fx, corrupt=False, stop_after=None):
+        super().__init__(daemon=True)
+        self.fx, self.corrupt, self.stop_after = fx, corrupt, stop_after
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.sent = 0
+        self.connections = 0
+        self.start()
+
+    def run(self):
+        try:
+            while True:
+                c, _ = self.sock.accept()
+                threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+        except OSError:
+            pass
+
+    def serve(self, c):
+        self.connections += 1
+        sent = 0
+        try:
+            hs = recv_exact(c, 68)
+            c.sendall(hs[:20] + bytes([0, 0, 0, 0, 0, 0, 0, 0x04]) + self.fx.info_hash + b"-XX0001-fakeseeder01")
+            c.sendall(msg(14))  # have all
+            while True:
+                mid, body = read_msg(c)
+                if mid == 2:
+                    c.sendall(msg(1))  # unchoke
+                elif mid == 6:
+                    index, begin, length = struct.unpack(">III", body)
+                    at = index * PIECE + begin
+                    block = bytearray(self.fx.data[at:at + length])
+                    if self.corrupt:
+                        block[0] ^= 0xFF
+                    c.sendall(msg(7, struct.pack(">II", index, begin) + bytes(block)))
+                    self.sent += 1
+                    sent += 1
+                    if self.stop_after is not None and sent >= self.stop_after:
+                        c.close()
+                        return
+        except (OSError, ConnectionError):
+            pass
+        finally:
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+class HostilePeers(unittest.TestCase):
+    def setUp(self):
+        self.fx = Fixture()
+
+    def tearDown(self):
+        self.fx.close()
+
+    def assert_still_serves(self, proc, port):
+        self.assertIsNone(proc.poll(), "the seeder died")
+        r, same = self.fx.honest_download(port)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(same)
+
+    def test_a_huge_length_prefix_closes_only_that_peer(self):
+        proc, port = self.fx.seed()
+        s = self.fx.handshake(port)
+        s.sendall(b"\xff\xff\xff\xff")
+        self.assertTrue(closed_soon(s))
+        s.close()
+        self.assert_still_serves(proc, port)
+
+    def test_bad_requests_close_the_peer(self):
+        proc, port = self.fx.seed()
+        for req in (struct.pack(">III", 0, 0, 32 * 1024),              # over 16 KiB
+                    struct.pack(">III", self.fx.pieces, 0, BLOCK),      # no such piece
+                    struct.pack(">III", self.fx.pieces - 1, 0, BLOCK)):  # past the end of the last piece
+            s = self.fx.handshake(port)
+            s.sendall(msg(15) + msg(2))  # have none, interested
+            s.sendall(msg(6, req))
+            self.assertTrue(closed_soon(s), "not closed after request %r" % req)
+            s.close()
+        self.assert_still_serves(proc, port)
+
+    def test_a_bitfield_of_the_wrong_size_closes_the_peer(self):
+        proc, port = self.fx.seed()
+        s = self.fx.handshake(port)
+        s.sendall(msg(5, b"\xff" * 7))  # 9 pieces take 2 bytes
+        self.assertTrue(closed_soon(s))
+        s.close()
+        self.assert_still_serves(proc, port)
+
+    def test_a_have_flood_is_harmless(self):
+        proc, port = self.fx.seed()
+        s = self.fx.handshake(port)
+        s.sendall(msg(15) + msg(4, struct.pack(">I", 1)) * 20000)
+        s.sendall(msg(2))  # still talks: interested gets an unchoke
+        s.settimeout(10)
+        got = set()
+        while 1 not in got:
+            mid, _ = read_msg(s)
+            got.add(mid)
+        s.close()
+        self.assert_still_serves(proc, port)
+
+    def test_a_dripped_handshake_times_out(self):
+        proc, port = self.fx.seed()
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"\x13BitTor")  # then nothing: the handshake must end within 20 s
+        self.assertTrue(closed_soon(s, timeout=40))
+        s.close()
+        self.assert_still_serves(proc, port)
+
+    def test_a_corrupting_seeder_is_banned_and_the_download_ends_right(self):
+        bad = FakeSeeder(self.fx, corrupt=True)
+        d = os.path.join(self.fx.dir, "dl")
+        os.makedirs(d)
+        # Only the corrupting seeder first: every piece it sends fails, it is banned at the
+        # first one (it sent all of it), and nothing bad reaches the file as good.
+        p = subprocess.Popen([hashforge_bin(), "torrent", "download", self.fx.torrent, "-o", d, "--peer",
+                              "127.0.0.1:%d" % bad.port, "--no-trackers", "--listen", "127.0.0.1:0", "--json", "-v"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.assertTrue(wait_for(lambda: bad.sent >= PIECE // BLOCK, timeout=30), "the fake seeder was not asked")
+        time.sleep(2)
+        p.terminate()
+        out, err = p.communicate(timeout=30)
+        bad.close()
+        self.assertEqual(p.returncode, 130, err[-3000:])  # interrupted, not complete
+        final = json.loads(out.strip().splitlines()[-1])
+        self.assertGreaterEqual(final["hash_failures"], 1, err[-3000:])
+        self.assertEqual(final["banned"], 1)
+        self.assertEqual(final["have"], 0)
+        self.assertIn("sent bad data for piece", err)
+        self.assertIn("banned", err)  # its redials are refused
+        # Then an honest seeder: the same folder ends byte-exact.
+        proc, good_port = self.fx.seed()
+        r, same = self.fx.honest_download(good_port, name="dl")
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        self.assertTrue(same)
+
+    def test_a_seeder_that_leaves_mid_piece_every_time(self):
+        # Its only source closes the connection after every 5 blocks (pieces are 4), so every
+        # connection ends in the middle of a piece; redialled each second, it still yields
+        # the whole file, and the blocks already in are not asked for again.
+        quitter = FakeSeeder(self.fx, stop_after=5)
+        d = os.path.join(self.fx.dir, "dl")
+        os.makedirs(d)
+        r = subprocess.run([hashforge_bin(), "torrent", "download", self.fx.torrent, "-o", d, "--peer",
+                            "127.0.0.1:%d" % quitter.port, "--no-trackers", "--listen", "127.0.0.1:0", "--json"],
+                           capture_output=True, text=True, timeout=120)
+        quitter.close()
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        with open(os.path.join(d, "payload.bin"), "rb") as f:
+            self.assertEqual(f.read(), self.fx.data)
+        final = json.loads(r.stdout.strip().splitlines()[-1])
+        self.assertEqual(final["hash_failures"], 0)
+        self.assertGreater(quitter.connections, 1)
+        self.assertLessEqual(final["wasted"], 4 * BLOCK)  # little asked twice
+
+if __name__ == "__main__":
+    unittest.main()
