@@ -14,10 +14,12 @@
 #include <sys/stat.h>
 #include <thread>
 
+#include "net/io/atomic_file.hpp"
 #include "net/io/connect.hpp"
 #include "net/io/length_conn.hpp"
 #include "net/io/stream.hpp"
 #include "net/torrent/piece_check.hpp"
+#include "net/torrent/resume.hpp"
 #include "net/torrent/storage.hpp"
 #include "net/torrent/tracker_client.hpp"
 #include "net/torrent/verify.hpp"
@@ -150,6 +152,21 @@ std::string http_body(const std::string& reply) {
   }
 }
 
+// Each data file's size and modification time now (zeros for one that is not there).
+std::vector<FileStamp> stamps_of(const std::vector<DataFile>& files) {
+  std::vector<FileStamp> out;
+  for (const auto& f : files) {
+    if (f.pad) continue;
+    struct stat st {};
+    FileStamp s;
+    if (::stat(f.disk_path.c_str(), &st) == 0)
+      s = {static_cast<std::uint64_t>(st.st_size),
+           static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+    out.push_back(s);
+  }
+  return out;
+}
+
 }  // namespace
 
 struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
@@ -180,6 +197,9 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   std::vector<TrackerStatus> trackers;
   std::function<void()> on_complete;
   std::mt19937_64 rng{std::random_device{}()};
+  std::vector<DataFile> data_files_;
+  bool resume_writing = false;
+  double last_resume = 0;
   std::uint32_t key = 0;
 
   Impl(asio::io_context& i, Metainfo m, ClientOptions o)
@@ -200,12 +220,16 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     sc.seed = rng();
     session = std::make_unique<TorrentSession>(meta, peer_id, sc);
     auto files = data_files(meta, opt.data);
+    data_files_ = files;
+    if (opt.resume_file.empty()) opt.resume_file = opt.data + ".hfresume";
     bool any_there = false;
     for (const auto& f : files) {
       struct stat st {};
       if (!f.pad && ::stat(f.disk_path.c_str(), &st) == 0 && st.st_size > 0) any_there = true;
     }
-    if (any_there && opt.recheck) {
+    if (any_there && opt.resume && load_resume()) {
+      // Vouched for by resume data written after the last write: no hashing.
+    } else if (any_there && opt.recheck) {
       log("checking the data already on disk");
       PassOptions po;
       po.backend = opt.backend;
@@ -235,17 +259,103 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     if (session->complete()) fire_complete();
   }
 
+  // The pieces the resume data vouches for, if it is there, for this torrent, and written
+  // after the last change to every file; false (nothing trusted) otherwise.
+  bool load_resume() {
+    std::string why;
+    auto bytes = netio::read_file(opt.resume_file, 64u << 20, &why);
+    if (!bytes) return false;
+    std::size_t real_files = 0;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges;
+    for (const auto& f : data_files_) {
+      if (f.pad) continue;
+      ++real_files;
+      const std::uint64_t last = f.length ? f.offset + f.length - 1 : f.offset;
+      ranges.push_back({static_cast<std::uint32_t>(f.offset / meta.piece_length),
+                        static_cast<std::uint32_t>(last / meta.piece_length)});
+    }
+    auto r = decode_resume(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()),
+                           session->info_hash(), session->pieces(),
+                           [&](std::uint32_t piece) {
+                             return static_cast<std::uint32_t>((session->shape().piece_size(piece) + wire::kBlockSize - 1) /
+                                                               wire::kBlockSize);
+                           },
+                           real_files, &why);
+    if (!r) {
+      log("resume data not used: " + why);
+      return false;
+    }
+    if (!pieces_to_recheck(*r, stamps_of(data_files_), ranges).empty()) {
+      log("resume data not used: files changed since it was written");
+      return false;
+    }
+    std::uint32_t n = 0;
+    for (std::uint32_t i = 0; i < r->have.size(); ++i)
+      if (r->have[i]) session->set_have(i), ++n;
+    log("resume data: " + std::to_string(n) + " of " + std::to_string(session->pieces()) + " pieces, no hashing");
+    return true;
+  }
+
+  // Syncs the files, then writes the resume data for the pieces held now: written pieces
+  // only ever precede the snapshot on the disk thread, so it never claims one not on disk.
+  void save_resume(std::function<void()> then = nullptr) {
+    if (!opt.resume || !session || !disk || resume_writing) {
+      if (then) then();
+      return;
+    }
+    resume_writing = true;
+    last_resume = now_s();
+    ResumeData r;
+    r.info_hash = session->info_hash();
+    r.have.resize(session->pieces());
+    for (std::uint32_t i = 0; i < session->pieces(); ++i) r.have[i] = session->have(i);
+    auto self_ = shared_from_this();
+    disk->post([self_, r = std::move(r), then]() mutable {
+      std::string why;
+      bool ok = self_->storage->sync(&why);
+      if (ok) {
+        r.files = stamps_of(self_->data_files_);
+        ok = netio::write_file_atomic(self_->opt.resume_file, encode_resume(r), &why);
+      }
+      asio::post(self_->io, [self_, ok, why, then] {
+        self_->resume_writing = false;
+        if (!ok) self_->log("resume data: " + why);
+        if (then) then();
+      });
+    });
+  }
+
   void fire_complete() {
     if (completed_fired) return;
     completed_fired = true;
     tracker_wake.cancel();  // announce `completed` now
     auto self_ = shared_from_this();
-    disk->post([self_] {
+    auto done = [self_] {
+      if (self_->on_complete) self_->on_complete();
+    };
+    if (opt.resume) {
+      // Waits for a save in progress: this one must cover every piece.
+      if (resume_writing) {
+        asio::co_spawn(
+            io,
+            [self_, done]() -> awaitable<void> {
+              while (self_->resume_writing) {
+                asio::steady_timer t(self_->io, std::chrono::milliseconds(10));
+                co_await t.async_wait(use_awaitable);
+              }
+              self_->save_resume(done);
+            },
+            asio::detached);
+        return;
+      }
+      return save_resume(done);
+    }
+    disk->post([self_, done] {
       std::string why;
       const bool ok = self_->storage->sync(&why);
-      asio::post(self_->io, [self_, ok, why] {
+      asio::post(self_->io, [self_, ok, why, done] {
         if (!ok) self_->log("sync: " + why);
-        if (self_->on_complete) self_->on_complete();
+        done();
       });
     });
   }
@@ -472,6 +582,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       if (self->stopping) co_return;
       self->session->tick(now_s());
       self->flush();
+      if (now_s() - self->last_resume > 30 && !self->session->complete()) self->save_resume();
       // Redial the hand-given peers that dropped, while there is something to trade.
       if (!self->session->complete())
         for (const auto& p : self->opt.peers) self->dial(p);
@@ -632,11 +743,16 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     auto self_ = shared_from_this();
     auto finish = [self_, done] {
       if (!self_->disk) return done();
-      self_->disk->post([self_, done] {
-        std::string why;
-        self_->storage->sync(&why);
-        asio::post(self_->io, done);
-      });
+      auto wait_then_save = [self_, done]() -> awaitable<void> {
+        while (self_->resume_writing) {
+          asio::steady_timer t(self_->io, std::chrono::milliseconds(10));
+          co_await t.async_wait(use_awaitable);
+        }
+        self_->save_resume(done);
+      };
+      // The lambda itself, not its call: co_spawn keeps a callable alive while its coroutine
+      // runs, and the coroutine reads the captures.
+      asio::co_spawn(self_->io, std::move(wait_then_save), asio::detached);
     };
     std::string url;
     for (const auto& t : trackers)

@@ -26,7 +26,11 @@ struct ClientOptions {
   std::string listen = "0.0.0.0:0";  // where peers connect to us; port 0: any
   std::vector<std::string> peers;    // host:port to connect to besides the trackers' peers
   bool trackers = true;              // announce to the torrent's trackers
-  bool recheck = true;               // hash data already on disk before trusting it
+  bool recheck = true;               // hash data already on disk before trusting it (unless resume data vouches)
+  // Resume data (net/torrent/resume): the pieces synced to disk, with each file's size and
+  // time, written every 30 s, at completion and at stop. Empty: DATA + ".hfresume".
+  std::string resume_file;
+  bool resume = true;
   std::size_t max_connections = 60;
   std::string backend;               // the engine backend for piece checks (empty: the best)
   SessionConfig session;

@@ -298,5 +298,46 @@ class HostilePeers(unittest.TestCase):
         self.assertGreater(quitter.connections, 1)
         self.assertLessEqual(final["wasted"], 4 * BLOCK)  # little asked twice
 
+    def test_resume_data_spares_the_recheck_until_a_file_changes(self):
+        proc, port = self.fx.seed()
+        r, same = self.fx.honest_download(port, name="dl")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(same)
+        path = os.path.join(self.fx.dir, "dl", "payload.bin")
+        self.assertTrue(os.path.exists(path + ".hfresume"))
+        proc.terminate()
+        proc.wait()
+
+        def again():
+            return subprocess.run([hashforge_bin(), "torrent", "download", self.fx.torrent, "-o",
+                                   os.path.join(self.fx.dir, "dl"), "--no-trackers", "--listen", "127.0.0.1:0",
+                                   "-v"], capture_output=True, text=True, timeout=60)
+        # Complete by its resume data alone: no peer, no hashing.
+        r = again()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("resume data: %d of %d pieces, no hashing" % (self.fx.pieces, self.fx.pieces), r.stderr)
+        self.assertNotIn("checking the data", r.stderr)
+        # A byte changed behind its back (and so the file's time): everything it touches is
+        # hashed again, and the damaged piece is found missing.
+        with open(path, "r+b") as f:
+            f.seek(PIECE + 5)
+            b = f.read(1)
+            f.seek(PIECE + 5)
+            f.write(bytes([b[0] ^ 1]))
+        log = os.path.join(self.fx.dir, "again.log")
+        with open(log, "wb") as out:
+            p = subprocess.Popen([hashforge_bin(), "torrent", "download", self.fx.torrent, "-o",
+                                  os.path.join(self.fx.dir, "dl"), "--no-trackers", "--listen", "127.0.0.1:0", "-v"],
+                                 stdout=out, stderr=out)
+
+        def text():
+            with open(log, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        self.assertTrue(wait_for(lambda: "listening on" in text(), timeout=30), text())
+        p.terminate()
+        self.assertEqual(p.wait(timeout=30), 130)  # one piece is missing and no peer has it
+        self.assertIn("resume data not used: files changed", text())
+        self.assertIn("%d of %d pieces on disk are good" % (self.fx.pieces - 1, self.fx.pieces), text())
+
 if __name__ == "__main__":
     unittest.main()
