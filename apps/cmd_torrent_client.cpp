@@ -32,6 +32,7 @@ struct Opts {
   bool no_recheck = false;
   std::size_t max_peers = 60;
   std::string backend;
+  std::string upload_limit, download_limit;
 };
 
 json::object status_json(const torrent::ClientStatus& s) {
@@ -107,6 +108,9 @@ int run_client(const Opts& o) {
   co.max_connections = o.max_peers;
   co.backend = o.backend;
   co.session.sequential = o.sequential;
+  if (!o.upload_limit.empty()) co.upload_limit = static_cast<double>(parse_size(o.upload_limit, "--upload-limit"));
+  if (!o.download_limit.empty())
+    co.download_limit = static_cast<double>(parse_size(o.download_limit, "--download-limit"));
   if (o.verbose)
     co.log = [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
   if (m.is_private && !o.peers.empty() && !o.no_trackers)
@@ -185,6 +189,8 @@ void add_common(CLI::App* cmd, Opts* o) {
   cmd->add_option("--max-peers", o->max_peers, "Connections at most")->check(check::whole(1, 10000));
   cmd->add_option("--backend", o->backend, "Engine backend for piece checks (default: the best)");
   cmd->add_flag("--no-recheck", o->no_recheck, "Trust data already on disk without hashing it (unsafe)");
+  cmd->add_option("--upload-limit", o->upload_limit, "Bytes a second sent at most (\"2M\", \"500K\")");
+  cmd->add_option("--download-limit", o->download_limit, "Bytes a second received at most (\"10M\")");
 }
 
 }  // namespace

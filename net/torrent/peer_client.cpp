@@ -198,6 +198,9 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   std::function<void()> on_complete;
   std::mt19937_64 rng{std::random_device{}()};
   std::vector<DataFile> data_files_;
+  // Rate limits: uploads by the blocks handed to the disk to read, downloads by how fast
+  // frames are taken off the sockets (TCP's own flow control then slows the senders).
+  TokenBucket up_limit, down_limit;
   bool resume_writing = false;
   double last_resume = 0;
   std::uint32_t key = 0;
@@ -245,6 +248,10 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     std::string why;
     if (!storage->allocate(&why)) throw std::runtime_error(why);
     disk = std::make_unique<DiskWorker>();
+    // A quarter second of burst, at least a few blocks.
+    if (opt.upload_limit > 0) up_limit.set_rate(opt.upload_limit, std::max(opt.upload_limit / 4, 4.0 * wire::kBlockSize));
+    if (opt.download_limit > 0)
+      down_limit.set_rate(opt.download_limit, std::max(opt.download_limit / 4, 4.0 * wire::kBlockSize));
 
     std::string bound;
     acceptor = netio::listen_on(io, opt.listen, &bound);
@@ -470,6 +477,16 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     for (;;) {
       auto payload = co_await conn->read_frame();
       if (!payload) break;
+      if (!self->down_limit.unlimited()) {
+        // Not taken off the socket faster than the limit: the sender's window closes.
+        const double t = now_s();
+        const double at = self->down_limit.ready_at(payload->size(), t);
+        if (at > t) {
+          asio::steady_timer wait(self->io, std::chrono::microseconds(static_cast<std::int64_t>((at - t) * 1e6)));
+          co_await wait.async_wait(use_awaitable);
+        }
+        self->down_limit.take(payload->size(), now_s());
+      }
       wire::Message m;
       if (std::string why = wire::decode_payload(*payload, &m); !why.empty()) {
         conn->close(why);
@@ -503,12 +520,23 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       if (it != links.end() && !out.empty() && !it->second.conn->closed()) it->second.conn->send(std::move(out));
     }
     starved = false;
+    double wait_for_tokens = 0;
+    const double t_now = now_s();
     auto reads = session->take_reads([&](PeerKey k) {
       auto it = links.find(k);
       if (it == links.end()) return false;
       const bool room = it->second.conn->queued_bytes() < kRoom;
       starved |= !room;
-      return room;
+      if (!room) return false;
+      if (!up_limit.unlimited()) {
+        // Each block read now will go out: it takes its tokens here.
+        if (up_limit.available(t_now) < wire::kBlockSize) {
+          wait_for_tokens = up_limit.ready_at(wire::kBlockSize, t_now) - t_now;
+          return false;
+        }
+        up_limit.take(wire::kBlockSize, t_now);
+      }
+      return true;
     });
     auto self_ = shared_from_this();
     if (!reads.empty()) {
@@ -563,10 +591,11 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       });
     }
     flushing = false;
-    if (starved && !pump_armed) {
-      // A full connection: look again shortly for room to read it more blocks.
+    if ((starved || wait_for_tokens > 0) && !pump_armed) {
+      // A full connection, or the upload limit: look again shortly.
       pump_armed = true;
-      pump.expires_after(std::chrono::milliseconds(5));
+      pump.expires_after(std::chrono::microseconds(
+          std::max<std::int64_t>(5000, static_cast<std::int64_t>(wait_for_tokens * 1e6))));
       pump.async_wait([self_](boost::system::error_code ec) {
         self_->pump_armed = false;
         if (!ec) self_->flush();

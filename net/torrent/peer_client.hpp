@@ -32,6 +32,7 @@ struct ClientOptions {
   std::string resume_file;
   bool resume = true;
   std::size_t max_connections = 60;
+  double upload_limit = 0, download_limit = 0;  // bytes a second, 0: none
   std::string backend;               // the engine backend for piece checks (empty: the best)
   SessionConfig session;
   std::function<void(const std::string&)> log;

@@ -339,5 +339,31 @@ class HostilePeers(unittest.TestCase):
         self.assertIn("resume data not used: files changed", text())
         self.assertIn("%d of %d pieces on disk are good" % (self.fx.pieces - 1, self.fx.pieces), text())
 
+    def test_rate_limits_hold(self):
+        # Lower bounds only: a slow machine takes longer, never shorter. The burst is 64 KiB.
+        size = len(self.fx.data)
+        for side in ("--upload-limit", "--download-limit"):
+            port = free_port()
+            with open(os.path.join(self.fx.dir, "limited.log"), "wb") as log:
+                seeder = subprocess.Popen([hashforge_bin(), "torrent", "seed", self.fx.torrent, self.fx.seed_dir,
+                                           "--listen", "127.0.0.1:%d" % port, "--no-trackers", "-q",
+                                           *(["--upload-limit", "128K"] if side == "--upload-limit" else [])],
+                                          stdout=log, stderr=log)
+            self.fx.procs.append(seeder)
+            self.assertTrue(wait_for(lambda: can_connect(port), timeout=30, step=0.1))
+            d = os.path.join(self.fx.dir, "limited" + side)
+            t0 = time.monotonic()
+            r = subprocess.run([hashforge_bin(), "torrent", "download", self.fx.torrent, "-o", d, "--peer",
+                                "127.0.0.1:%d" % port, "--no-trackers", "--listen", "127.0.0.1:0", "-q",
+                                *(["--download-limit", "128K"] if side == "--download-limit" else [])],
+                               capture_output=True, text=True, timeout=120)
+            elapsed = time.monotonic() - t0
+            seeder.terminate()
+            seeder.wait()
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(d, "payload.bin"), "rb") as f:
+                self.assertEqual(f.read(), self.fx.data)
+            self.assertGreaterEqual(elapsed, (size - 64 * 1024) / (128 * 1024) * 0.9, side)
+
 if __name__ == "__main__":
     unittest.main()
