@@ -230,7 +230,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       struct stat st {};
       if (!f.pad && ::stat(f.disk_path.c_str(), &st) == 0 && st.st_size > 0) any_there = true;
     }
-    if (any_there && opt.resume && load_resume()) {
+    if (any_there && opt.resume && opt.trust_resume && load_resume()) {
       // Vouched for by resume data written after the last write: no hashing.
     } else if (any_there && opt.recheck) {
       log("checking the data already on disk");
@@ -256,6 +256,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     std::string bound;
     acceptor = netio::listen_on(io, opt.listen, &bound);
     port = acceptor->local_endpoint().port();
+    session->set_listen_port(port);
     log("listening on " + bound);
     auto self_ = shared_from_this();
     asio::co_spawn(io, accept_loop(self_), asio::detached);

@@ -31,6 +31,7 @@ struct ClientOptions {
   // time, written every 30 s, at completion and at stop. Empty: DATA + ".hfresume".
   std::string resume_file;
   bool resume = true;
+  bool trust_resume = true;  // false: hash everything at start anyway (resume data still written)
   std::size_t max_connections = 60;
   double upload_limit = 0, download_limit = 0;  // bytes a second, 0: none
   std::string backend;               // the engine backend for piece checks (empty: the best)

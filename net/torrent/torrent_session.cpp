@@ -114,6 +114,15 @@ std::string TorrentSession::peer_connected(PeerKey k, const wire::Handshake& the
   picker_.add_peer(k, {});  // it has nothing until it says otherwise
 
   std::string out;
+  if (p.extensions) {
+    // BEP 10: first, so the peer knows our queue size before it fills it.
+    wire::ExtHandshake eh;
+    eh.client = "hashforge 0.1.0";
+    eh.request_queue = static_cast<std::uint32_t>(cfg_.max_requests_in);
+    if (cfg_.listen_port) eh.listen_port = cfg_.listen_port;
+    eh.upload_only = picker_.complete();
+    wire::encode_extended(0, wire::encode_ext_handshake(eh), &out);
+  }
   const std::uint32_t held = picker_.have_count();
   if (p.fast && held == shape_.pieces) {
     wire::encode_simple(wire::MsgId::have_all, &out);
@@ -304,7 +313,9 @@ void TorrentSession::on_request(Peer& p, const wire::Message& m, double now) {
   if (b.length > wire::kBlockSize) return close(p, "a request for " + std::to_string(b.length) + " bytes, over 16 KiB");
   if (!picker_.have(b.piece)) return refuse();
   if (p.am_choking) return refuse();
-  if (p.requests.size() >= cfg_.max_requests_in) return close(p, "more than " + std::to_string(cfg_.max_requests_in) + " requests outstanding");
+  if (p.requests.size() >= 4 * cfg_.max_requests_in)
+    return close(p, "more than " + std::to_string(4 * cfg_.max_requests_in) + " requests outstanding");
+  if (p.requests.size() >= cfg_.max_requests_in) return refuse();  // over the queue it was told
   p.requests.push_back(b);
 }
 

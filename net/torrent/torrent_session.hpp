@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "net/torrent/choker.hpp"
+#include "net/torrent/peer_extensions.hpp"
 #include "net/torrent/metainfo.hpp"
 #include "net/torrent/peer_wire.hpp"
 #include "net/torrent/piece_picker.hpp"
@@ -53,7 +54,11 @@ class RateMeter {
 struct SessionConfig {
   bool sequential = false;              // pieces in order (streaming)
   std::size_t max_peers = 60;           // connections for this torrent
-  std::size_t max_requests_in = 500;    // a peer's requests we hold at once (more: it is dropped)
+  // A peer's requests we hold at once, as told in our extension handshake (reqq): beyond it
+  // they are rejected (dropped without the fast extension), and a peer four times over it
+  // is dropped.
+  std::size_t max_requests_in = 2048;
+  std::uint16_t listen_port = 0;        // told to peers in the extension handshake
   double request_timeout = 30;          // seconds before a block we asked for is asked elsewhere
   double keepalive_every = 90;          // seconds of silence before we send a keep-alive
   double rechoke_every = 10;
@@ -87,6 +92,8 @@ class TorrentSession {
   const wire::TorrentShape& shape() const { return shape_; }
   const wire::Hash20& info_hash() const { return info_hash_; }
 
+  // The port told to peers in our extension handshake (known once the driver listens).
+  void set_listen_port(std::uint16_t port) { cfg_.listen_port = port; }
   // Our handshake (the fast and extension bits set) for a connection we open or accept.
   wire::Handshake our_handshake() const;
 

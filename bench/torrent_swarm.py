@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""A swarm of hashforge peers on one machine (issue 17): one seeder and PEERS (default 20)
+downloaders of a SIZE (default 256 MiB) torrent, started together, finding each other through
+`hashforge tracker`. Reports the time until the last download ends, each peer's peak memory
+(its maximum resident set), how much the seeder uploaded against what the swarm downloaded
+(the rest the leechers traded among themselves), and checks every file's SHA-1.
+
+  HASHFORGE=build/apps/hashforge python3 bench/torrent_swarm.py
+Knobs: PEERS, SIZE, WORK (needs PEERS + 1 times SIZE free), RESULT."""
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "tracker"))
+os.environ.setdefault("HASHFORGE_BIN", os.environ.get("HASHFORGE", os.path.join(ROOT, "build", "apps", "hashforge")))
+from tracker_harness import Tracker  # noqa: E402
+
+HF = os.environ["HASHFORGE_BIN"]
+PEERS = int(os.environ.get("PEERS", "20"))
+SIZE = int(os.environ.get("SIZE", str(256 << 20)))
+
+
+def sha1_file(path):
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(1 << 24)
+            if not b:
+                return h.digest()
+            h.update(b)
+
+
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "?"
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="hf-swarm-", dir=os.environ.get("WORK", "/tmp"))
+    tracker = Tracker("--interval", "10", "--min-interval", "1")
+    try:
+        seed_dir = os.path.join(work, "seed")
+        os.makedirs(seed_dir)
+        data = os.path.join(seed_dir, "payload.bin")
+        with open(data, "wb") as f:
+            left = SIZE
+            while left:
+                n = min(left, 64 << 20)
+                f.write(os.urandom(n))
+                left -= n
+        want = sha1_file(data)
+        torrent = os.path.join(work, "payload.torrent")
+        subprocess.run([HF, "torrent", "create", data, "-o", torrent, "-q", "-t", tracker.http_url + "/announce"],
+                       check=True, capture_output=True)
+        seeder = subprocess.Popen([HF, "torrent", "seed", torrent, seed_dir, "--listen", "127.0.0.1:0", "--json", "-q"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        time.sleep(2)  # its first announce
+        t0 = time.monotonic()
+        procs = []
+        for i in range(PEERS):
+            d = os.path.join(work, "peer%02d" % i)
+            os.makedirs(d)
+            procs.append((subprocess.Popen([HF, "torrent", "download", torrent, "-o", d, "--listen", "127.0.0.1:0",
+                                            "-q"], stdin=subprocess.DEVNULL), d))
+        peak, ends = [], []
+        for p, d in procs:
+            _, status, ru = os.wait4(p.pid, 0)
+            ends.append(time.monotonic() - t0)
+            if status != 0:
+                raise SystemExit("a peer failed (%d)" % status)
+            peak.append(ru.ru_maxrss / 1024.0)  # MiB
+        wall = max(ends)
+        bad = [d for _, d in procs if sha1_file(os.path.join(d, "payload.bin")) != want]
+        if bad:
+            raise SystemExit("downloads differ: %r" % bad)
+        seeder.terminate()
+        out, _ = seeder.communicate(timeout=60)
+        last = json.loads(out.strip().splitlines()[-1])
+        uploaded = last["uploaded"]
+    finally:
+        tracker.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+    date = datetime.datetime.now(datetime.timezone.utc)
+    result = os.environ.get("RESULT", os.path.join(ROOT, "bench", "results", "%s-torrent-swarm.md" % date.strftime("%Y-%m-%d")))
+    with open(result, "w") as f:
+        f.write("# A swarm of hashforge peers on one machine (issue 17)\n\n")
+        f.write("- date: %s\n" % date.strftime("%Y-%m-%d %H:%M UTC"))
+        f.write("- CPU: %s (%d logical CPUs)\n" % (cpu_model(), os.cpu_count()))
+        f.write("- %d downloaders + 1 seeder, %d bytes (default piece size), `hashforge tracker` on loopback; "
+                "`bench/torrent_swarm.py`\n\n" % (PEERS, SIZE))
+        f.write("| figure | value |\n| --- | --- |\n")
+        f.write("| time until the last download ended | %.1f s |\n" % wall)
+        f.write("| first / median download end | %.1f / %.1f s |\n" % (min(ends), sorted(ends)[len(ends) // 2]))
+        f.write("| peak memory per peer (max RSS) min / median / max | %.1f / %.1f / %.1f MiB |\n" % (
+            min(peak), sorted(peak)[len(peak) // 2], max(peak)))
+        f.write("| seeder uploaded / swarm downloaded | %.2f GiB / %.2f GiB (%.0f%% from the seeder) |\n" % (
+            uploaded / 2**30, PEERS * SIZE / 2**30, 100.0 * uploaded / (PEERS * SIZE)))
+        f.write("\nEvery download's SHA-1 matched the seed's.\n")
+    print("wrote " + result)
+    print(open(result).read())
+
+
+if __name__ == "__main__":
+    main()
