@@ -312,7 +312,7 @@ def run(added):
         for label, wall, rate, dcpu, scpu in rows:
             f.write("| %s | %.2f | %.0f | %.2f | %.2f |\n" % (label, wall, rate, dcpu, scpu))
         f.write("\nhashforge's wall time runs until the process exits, after its final fdatasync of the "
-                "download; Transmission's and libtorrent's until they report 100%% (no sync). "
+                "download; Transmission's and libtorrent's until they report 100% (no sync). "
                 "Both processes share the machine's cores.\n")
     print("wrote " + result)
 

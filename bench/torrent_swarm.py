@@ -63,8 +63,11 @@ def main():
         torrent = os.path.join(work, "payload.torrent")
         subprocess.run([HF, "torrent", "create", data, "-o", torrent, "-q", "-t", tracker.http_url + "/announce"],
                        check=True, capture_output=True)
-        seeder = subprocess.Popen([HF, "torrent", "seed", torrent, seed_dir, "--listen", "127.0.0.1:0", "--json", "-q"],
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        # Its status lines go to a file: a pipe read only at the end would fill and stall it.
+        status_file = os.path.join(work, "seeder.json")
+        with open(status_file, "w") as out:
+            seeder = subprocess.Popen([HF, "torrent", "seed", torrent, seed_dir, "--listen", "127.0.0.1:0", "--json",
+                                       "-q"], stdin=subprocess.DEVNULL, stdout=out, stderr=open(status_file + ".err", "w"))
         time.sleep(2)  # its first announce
         t0 = time.monotonic()
         procs = []
@@ -85,8 +88,13 @@ def main():
         if bad:
             raise SystemExit("downloads differ: %r" % bad)
         seeder.terminate()
-        out, _ = seeder.communicate(timeout=60)
-        last = json.loads(out.strip().splitlines()[-1])
+        seeder.wait(timeout=60)
+        with open(status_file) as f:
+            lines = f.read().strip().splitlines()
+        if not lines:
+            with open(status_file + ".err") as f:
+                raise SystemExit("the seeder printed no status: " + f.read()[-2000:])
+        last = json.loads(lines[-1])
         uploaded = last["uploaded"]
     finally:
         tracker.close()
