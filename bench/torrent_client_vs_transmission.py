@@ -21,10 +21,8 @@ Transmission does not dial peers at 127.x addresses, so two Transmissions on 127
 meet. Every peer and the tracker therefore use BENCH_ADDR, by default 10.77.0.3 added to the
 loopback interface for the run (root; removed at the end): still loopback traffic."""
 import datetime
-import hashlib
 import json
 import os
-import platform
 import shutil
 import socket
 import subprocess
@@ -36,7 +34,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "tracker"))
 os.environ.setdefault("HASHFORGE_BIN", os.environ.get("HASHFORGE", os.path.join(ROOT, "build", "apps", "hashforge")))
-from tracker_harness import Tracker, wait_for  # noqa: E402
+from tracker_harness import Tracker, free_port, wait_for  # noqa: E402
+from torrent_bench_util import cpu_model, sha1_file  # noqa: E402
 
 HF = os.environ["HASHFORGE_BIN"]
 ADDR = os.environ.get("BENCH_ADDR", "")
@@ -44,37 +43,11 @@ SIZE = int(os.environ.get("SIZE", str(4 << 30)))
 GIB = float(1 << 30)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 def cpu_of(pid):
     """User + system seconds of a process so far."""
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def sha1_file(path):
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(1 << 24)
-            if not b:
-                return h.digest()
-            h.update(b)
-
-
-def cpu_model():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 class Transmission:

@@ -8,7 +8,6 @@ downloaders of a SIZE (default 256 MiB) torrent, started together, finding each 
   HASHFORGE=build/apps/hashforge python3 bench/torrent_swarm.py
 Knobs: PEERS, SIZE, WORK (needs PEERS + 1 times SIZE free), RESULT."""
 import datetime
-import hashlib
 import json
 import os
 import shutil
@@ -22,28 +21,11 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "tracker"))
 os.environ.setdefault("HASHFORGE_BIN", os.environ.get("HASHFORGE", os.path.join(ROOT, "build", "apps", "hashforge")))
 from tracker_harness import Tracker  # noqa: E402
+from torrent_bench_util import cpu_model, sha1_file  # noqa: E402
 
 HF = os.environ["HASHFORGE_BIN"]
 PEERS = int(os.environ.get("PEERS", "20"))
 SIZE = int(os.environ.get("SIZE", str(256 << 20)))
-
-
-def sha1_file(path):
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(1 << 24)
-            if not b:
-                return h.digest()
-            h.update(b)
-
-
-def cpu_model():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return "?"
 
 
 def main():

@@ -319,42 +319,39 @@ void TorrentSession::on_request(Peer& p, const wire::Message& m, double now) {
   p.requests.push_back(b);
 }
 
-void TorrentSession::block_read(PeerKey k, const BlockRef& b, std::span<const std::uint8_t> data, double now) {
-  Peer* pp = find(k);
-  if (!pp) return;
-  Peer& p = *pp;
+std::optional<bool> TorrentSession::take_reading(Peer& p, const BlockRef& b) {
   const auto reading_end = p.requests.begin() + static_cast<std::ptrdiff_t>(p.reading);
   auto it = std::find_if(p.requests.begin(), reading_end,
                          [&](const BlockRef& r) { return r.piece == b.piece && r.begin == b.begin; });
-  if (it == reading_end) return;
+  if (it == reading_end) return std::nullopt;
   const bool dropped = it->length == 0;
   p.requests.erase(it);
   --p.reading;
-  if (dropped || p.am_choking || data.size() != b.length) return;
+  return dropped;
+}
+
+void TorrentSession::block_read(PeerKey k, const BlockRef& b, std::span<const std::uint8_t> data, double now) {
+  Peer* p = find(k);
+  if (!p) return;
+  auto dropped = take_reading(*p, b);
+  if (!dropped || *dropped || p->am_choking || data.size() != b.length) return;
   // Straight into the peer's output: one copy of the block, not two.
-  wire::encode_piece_header(b.piece, b.begin, b.length, &p.out);
-  p.out.append(reinterpret_cast<const char*>(data.data()), data.size());
-  p.last_sent = now;
-  ready_.insert(p.key);
-  p.up.add(data.size());
+  wire::encode_piece_header(b.piece, b.begin, b.length, &p->out);
+  p->out.append(reinterpret_cast<const char*>(data.data()), data.size());
+  p->last_sent = now;
+  ready_.insert(p->key);
+  p->up.add(data.size());
   up_.add(data.size());
 }
 
 void TorrentSession::block_unreadable(PeerKey k, const BlockRef& b) {
-  Peer* pp = find(k);
-  if (!pp) return;
-  Peer& p = *pp;
-  const auto reading_end = p.requests.begin() + static_cast<std::ptrdiff_t>(p.reading);
-  auto it = std::find_if(p.requests.begin(), reading_end,
-                         [&](const BlockRef& r) { return r.piece == b.piece && r.begin == b.begin; });
-  if (it == reading_end) return;
-  const bool dropped = it->length == 0;
-  p.requests.erase(it);
-  --p.reading;
-  if (dropped || !p.fast) return;
+  Peer* p = find(k);
+  if (!p) return;
+  auto dropped = take_reading(*p, b);
+  if (!dropped || *dropped || !p->fast) return;
   std::string out;
   wire::encode_request(wire::MsgId::reject, b.piece, b.begin, b.length, &out);
-  send(p, out, p.last_sent);
+  send(*p, out, p->last_sent);
 }
 
 void TorrentSession::on_block(Peer& p, const wire::Message& m, double now) {

@@ -212,6 +212,9 @@ class TorrentSession {
   void on_block(Peer& p, const wire::Message& m, double now);
   void on_request(Peer& p, const wire::Message& m, double now);
   void choke(Peer& p, bool choke, double now);
+  // Takes b off p's requests being read: nullopt if it is not there, else whether it was
+  // dropped meanwhile (cancelled, or the peer choked).
+  std::optional<bool> take_reading(Peer& p, const BlockRef& b);
   void rechoke(double now);
   std::size_t choker_slots() const;
 

@@ -17,7 +17,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tracker"))
-from tracker_harness import hashforge_bin, wait_for  # noqa: E402
+from tracker_harness import free_port, hashforge_bin, wait_for  # noqa: E402
 
 PIECE = 64 * 1024
 BLOCK = 16 * 1024
@@ -117,14 +117,6 @@ class Fixture:
                 except subprocess.TimeoutExpired:
                     p.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def can_connect(port):

@@ -9,14 +9,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tracker"))
-from tracker_harness import Tracker, bdecode, escape, hashforge_bin, wait_for  # noqa: E402
+from tracker_harness import Tracker, bdecode, escape, free_port, hashforge_bin, wait_for  # noqa: E402
 
 try:
     import libtorrent as lt
@@ -27,14 +26,6 @@ ARIA2C = shutil.which("aria2c")
 TRANSMISSION = shutil.which("transmission-daemon")
 REMOTE = shutil.which("transmission-remote")
 WAIT = 120
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class Swarm:
