@@ -248,6 +248,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     std::string why;
     if (!storage->allocate(&why)) throw std::runtime_error(why);
     disk = std::make_unique<DiskWorker>();
+    last_resume = now_s();  // the first periodic save 30 s from now, not at the first tick
     // A quarter second of burst, at least a few blocks.
     if (opt.upload_limit > 0) up_limit.set_rate(opt.upload_limit, std::max(opt.upload_limit / 4, 4.0 * wire::kBlockSize));
     if (opt.download_limit > 0)

@@ -283,7 +283,9 @@ class ClientInterop(unittest.TestCase):
             self.assertTrue(s.good(path), s.log_text())
             with open(log, "rb") as f:
                 text = f.read().decode("utf-8", "replace")
-            self.assertIn("pieces on disk are good", text)  # the restart checked what was there
+            # The restart checked what was there: by hashing, or by resume data the first run
+            # wrote (every 30 s: a slow first run may have saved some).
+            self.assertTrue("pieces on disk are good" in text or "resume data:" in text, text[-2000:])
         finally:
             s.close()
 
