@@ -52,7 +52,7 @@ struct ClientStatus {
   double download_rate = 0, upload_rate = 0;
   std::uint32_t hash_failures = 0;
   std::size_t banned = 0;
-  bool complete = false, checking = false;
+  bool complete = false;
   std::uint16_t port = 0;
   std::vector<PeerStatus> peers;
   std::vector<TrackerStatus> trackers;
