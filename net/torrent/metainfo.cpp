@@ -37,6 +37,25 @@ std::uint64_t Metainfo::piece_size(std::size_t i) const {
   return std::min(piece_length, total_length - start);
 }
 
+std::uint32_t Metainfo::wire_pieces() const {
+  if (has_v1) return static_cast<std::uint32_t>(piece_count());
+  return piece_length ? static_cast<std::uint32_t>((wire_length() + piece_length - 1) / piece_length) : 0;
+}
+
+std::vector<std::pair<std::uint64_t, std::uint64_t>> Metainfo::zero_ranges() const {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> r;
+  if (files.empty()) return r;  // no file list (a bare test fixture): nothing known to be zeros
+  const std::uint64_t end = wire_length();
+  std::uint64_t at = 0;  // where the data seen so far ends
+  for (const auto& f : files) {
+    if (f.pad || f.length == 0) continue;
+    if (f.offset > at) r.emplace_back(at, f.offset);  // a pad file or a v2 gap before this one
+    at = std::max(at, f.offset + f.length);
+  }
+  if (at < end) r.emplace_back(at, end);  // a trailing pad file
+  return r;
+}
+
 std::string check_component(std::string_view c, std::size_t max_len) {
   if (c.empty()) return "an empty path component";
   if (c == "." || c == "..") return "a \"" + std::string(c) + "\" path component";

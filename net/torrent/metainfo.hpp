@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace hf::torrent {
@@ -52,6 +53,14 @@ struct Metainfo {
   std::size_t piece_count() const { return pieces.size() / 20; }
   // Piece i's length (the last may be shorter).
   std::uint64_t piece_size(std::size_t i) const;
+
+  // The byte stream peers exchange: the v1 stream for v1 and hybrid torrents; for a v2-only
+  // torrent every file at a piece boundary and the last one padded to a whole piece too, as
+  // libtorrent (the reference v2 implementation) sends it. The gaps are zeros, never sent.
+  std::uint64_t wire_length() const { return total_length; }
+  std::uint32_t wire_pieces() const;  // pieces of wire_length()
+  // Stream ranges [begin, end) that are zeros by construction: pad files, v2 gaps.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> zero_ranges() const;
 };
 
 struct MetainfoLimits {

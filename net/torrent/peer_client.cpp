@@ -198,6 +198,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   std::function<void()> on_complete;
   std::mt19937_64 rng{std::random_device{}()};
   std::vector<DataFile> data_files_;
+  std::shared_ptr<const PieceVerifier> verifier;  // read on the disk thread: immutable
   // Rate limits: uploads by the blocks handed to the disk to read, downloads by how fast
   // frames are taken off the sockets (TCP's own flow control then slows the senders).
   TokenBucket up_limit, down_limit;
@@ -213,7 +214,8 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void start() {
-    if (!meta.has_v1) throw std::runtime_error("v2-only torrents cannot be downloaded yet (v1 and hybrid ones can)");
+    verifier = std::make_shared<const PieceVerifier>(meta);
+    if (!verifier->unusable().empty()) throw std::runtime_error(verifier->unusable());
     std::array<std::uint8_t, 12> rnd{};
     for (auto& b : rnd) b = static_cast<std::uint8_t>(rng());
     peer_id = wire::make_peer_id("0100", rnd);
@@ -237,12 +239,24 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       PassOptions po;
       po.backend = opt.backend;
       VerifyReport rep = verify_data(meta, opt.data, po);
-      std::vector<bool> bad(meta.piece_count(), false);
-      for (const auto& b : rep.bad)
-        if (!b.v2 && b.index < bad.size()) bad[b.index] = true;
-      for (std::uint32_t i = 0; i < meta.piece_count(); ++i)
+      const std::uint32_t pieces = meta.wire_pieces();
+      std::vector<bool> bad(pieces, false);
+      auto mark = [&](std::uint64_t from, std::uint64_t to) {  // stream bytes [from, to)
+        for (std::uint64_t i = from / meta.piece_length; i < pieces && i * meta.piece_length < to; ++i) bad[i] = true;
+      };
+      for (const auto& b : rep.bad) {
+        if (!b.v2) {
+          if (b.index < bad.size()) bad[b.index] = true;
+        } else if (b.file < meta.files.size()) {
+          // v2: a piece of a file (or the whole file) in the file's own offsets.
+          const FileEntry& f = meta.files[b.file];
+          if (b.whole_file) mark(f.offset, f.offset + f.length);
+          else mark(f.offset + b.offset, f.offset + b.offset + std::max<std::uint64_t>(b.length, 1));
+        }
+      }
+      for (std::uint32_t i = 0; i < pieces; ++i)
         if (!bad[i]) session->set_have(i);
-      log(std::to_string(session->have_count()) + " of " + std::to_string(meta.piece_count()) + " pieces on disk are good");
+      log(std::to_string(session->have_count()) + " of " + std::to_string(pieces) + " pieces on disk are good");
     }
     storage = std::make_unique<Storage>(std::move(files), meta.total_length);
     std::string why;
@@ -576,11 +590,9 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     for (auto& p : session->take_pieces()) {
       ++checking_pieces;
       auto piece = std::make_shared<TorrentSession::Piece>(std::move(p));
-      Sha1 expected{};
-      std::copy_n(meta.pieces.begin() + static_cast<std::ptrdiff_t>(piece->index) * 20, 20, expected.begin());
       const std::uint64_t offset = static_cast<std::uint64_t>(piece->index) * meta.piece_length;
-      disk->post([self_, piece, expected, offset] {
-        bool ok = v1_piece_ok(piece->data, expected);
+      disk->post([self_, piece, offset, verifier = verifier] {
+        bool ok = verifier->ok(piece->index, piece->data);
         std::string why;
         if (ok && !self_->storage->write(offset, piece->data, &why)) ok = false;
         asio::post(self_->io, [self_, piece, ok, why] {
@@ -806,7 +818,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     s.pieces = session ? session->pieces() : 0;
     if (!session) return s;
     s.have = session->have_count();
-    s.total = meta.total_length;
+    s.total = meta.wire_length();
     s.left = session->bytes_left();
     s.downloaded = session->downloaded();
     s.uploaded = session->uploaded();

@@ -1,6 +1,7 @@
 #include "net/torrent/piece_check.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "hashforge/engine.hpp"
 #include "net/torrent/merkle.hpp"
@@ -44,4 +45,52 @@ std::vector<std::uint32_t> failing_blocks(std::span<const std::uint8_t> piece, c
   return bad;
 }
 
+PieceVerifier::PieceVerifier(const Metainfo& m) : piece_length_(m.piece_length) {
+  if (m.has_v1) v1_ = m.pieces;
+  if (!m.has_v2) return;
+  for (const FileEntry& f : m.files) {
+    if (f.pad || f.length == 0) continue;
+    if (!f.pieces_root || (f.length > m.piece_length && f.piece_layer.size() != 32 * ((f.length + m.piece_length - 1) / m.piece_length))) {
+      if (m.has_v1) {  // a hybrid without its piece layers: the v1 hashes alone
+        files_.clear();
+        return;
+      }
+      unusable_ = "the torrent has no piece layers for its v2 files (fetching them from peers is not supported yet)";
+      return;
+    }
+    files_.push_back({f.offset, f.length, *f.pieces_root, f.length > m.piece_length ? f.piece_layer : std::string()});
+  }
+}
+
+bool PieceVerifier::ok(std::uint32_t piece, std::span<const std::uint8_t> data) const {
+  if (!unusable_.empty()) return false;
+  if (!v1_.empty()) {
+    if (static_cast<std::uint64_t>(piece) * 20 + 20 > v1_.size()) return false;
+    Sha1 expected{};
+    std::memcpy(expected.data(), v1_.data() + std::size_t{piece} * 20, 20);
+    if (!v1_piece_ok(data, expected)) return false;
+  }
+  return files_.empty() || v2_ok(piece, data);
+}
+
+bool PieceVerifier::v2_ok(std::uint32_t piece, std::span<const std::uint8_t> data) const {
+  const std::uint64_t start = std::uint64_t{piece} * piece_length_;
+  // The file this piece belongs to: the last one starting at or before it (files are
+  // piece-aligned in v2, so a piece never spans two).
+  auto it = std::upper_bound(files_.begin(), files_.end(), start,
+                             [](std::uint64_t at, const File& f) { return at < f.offset; });
+  if (it == files_.begin()) return false;
+  const File& f = *--it;
+  if (start >= f.offset + f.length) return false;  // a piece of nothing but a gap
+  const std::uint64_t k = (start - f.offset) / piece_length_;
+  const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(data.size(), f.offset + f.length - start));
+  if (std::any_of(data.begin() + static_cast<std::ptrdiff_t>(n), data.end(), [](std::uint8_t b) { return b != 0; }))
+    return false;
+  if (f.layer.empty()) return v2_piece_ok(data.first(n), v2_single_piece_width(f.length), f.root);
+  Sha256 expected{};
+  std::memcpy(expected.data(), f.layer.data() + 32 * k, 32);
+  return v2_piece_ok(data.first(n), piece_length_ / kBlockSize, expected);
+}
+
 }  // namespace hf::torrent
+

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "net/torrent/metainfo.hpp"
@@ -25,5 +26,31 @@ std::uint64_t v2_single_piece_width(std::uint64_t file_length);
 
 // Blocks of `piece` whose hash differs from `expected` (one per block of the piece).
 std::vector<std::uint32_t> failing_blocks(std::span<const std::uint8_t> piece, const std::vector<Sha256>& expected);
+
+// A client's check of whole pieces of the wire stream (Metainfo::wire_length) as they
+// arrive: the v1 SHA-1 where the torrent has v1 hashes, the v2 merkle root of the piece's
+// blocks where it has v2 ones (a hybrid's piece must pass both), and a v2 piece's bytes past
+// its file's end (the gap to the next piece) must be zeros.
+class PieceVerifier {
+ public:
+  explicit PieceVerifier(const Metainfo& m);
+  // Empty when every piece can be checked; else why not (v2 files longer than a piece
+  // without piece layers, as a magnet link gives them before BEP 52 hash requests).
+  const std::string& unusable() const { return unusable_; }
+  bool ok(std::uint32_t piece, std::span<const std::uint8_t> data) const;
+
+ private:
+  struct File {
+    std::uint64_t offset = 0, length = 0;
+    Sha256 root{};
+    std::string layer;  // 32 bytes a piece; empty for a file of one piece
+  };
+  bool v2_ok(std::uint32_t piece, std::span<const std::uint8_t> data) const;
+
+  std::uint64_t piece_length_ = 0;
+  std::string v1_;             // 20 bytes a piece, empty without v1
+  std::vector<File> files_;    // v2 files with data, by offset; empty without v2
+  std::string unusable_;
+};
 
 }  // namespace hf::torrent

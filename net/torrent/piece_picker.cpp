@@ -16,10 +16,33 @@ PiecePicker::PiecePicker(const Config& c)
       rng_(c.seed) {
   std::iota(rank_.begin(), rank_.end(), 0u);
   if (!cfg_.sequential) std::shuffle(rank_.begin(), rank_.end(), rng_);
+  if (!cfg_.zero_ranges.empty()) {
+    local_.assign(cfg_.pieces, 0);
+    for (std::uint32_t i = 0; i < cfg_.pieces; ++i) {
+      const std::uint32_t n = blocks_in(i);
+      std::uint32_t zeros = 0;
+      for (std::uint32_t b = 0; b < n; ++b) zeros += zero_block(i, b);
+      local_[i] = zeros == n ? 0 : zeros;
+    }
+  }
   for (std::uint32_t i = 0; i < cfg_.pieces; ++i) {
     fresh_.emplace(0, rank_[i], i);
-    unrequested_total_ += blocks_in(i);
+    unrequested_total_ += blocks_to_fetch(i);
   }
+}
+
+bool PiecePicker::zero_block(std::uint32_t piece, std::uint32_t i) const {
+  const std::uint64_t begin = piece * cfg_.piece_length + std::uint64_t{i} * cfg_.block_size;
+  const std::uint64_t end = std::min<std::uint64_t>(begin + cfg_.block_size, piece * cfg_.piece_length + piece_size(piece));
+  // The last range starting at or before the block's start.
+  auto it = std::upper_bound(cfg_.zero_ranges.begin(), cfg_.zero_ranges.end(), std::make_pair(begin, ~std::uint64_t{0}));
+  if (it == cfg_.zero_ranges.begin()) return false;
+  --it;
+  return it->first <= begin && end <= it->second;
+}
+
+bool PiecePicker::local_block(std::uint32_t piece, std::uint32_t i) const {
+  return !local_.empty() && piece < cfg_.pieces && local_[piece] != 0 && zero_block(piece, i);
 }
 
 std::uint32_t PiecePicker::piece_size(std::uint32_t piece) const {
@@ -47,7 +70,7 @@ void PiecePicker::update_endgame() { endgame_ = unrequested_total_ == 0 && !comp
 void PiecePicker::retire(std::uint32_t piece) {
   if (wanted_fresh(piece)) {
     fresh_.erase(Key{cfg_.sequential ? 0 : avail_[piece], rank_[piece], piece});
-    unrequested_total_ -= blocks_in(piece);
+    unrequested_total_ -= blocks_to_fetch(piece);
     return;
   }
   auto it = partial_.find(piece);
@@ -132,7 +155,18 @@ PiecePicker::Partial& PiecePicker::start(std::uint32_t piece) {
   part.blocks.assign(n, BlockState::missing);
   part.askers.assign(n, {});
   part.unrequested = n;
+  mark_local(piece, part);
   return part;
+}
+
+void PiecePicker::mark_local(std::uint32_t piece, Partial& part) {
+  if (local_.empty() || local_[piece] == 0) return;
+  for (std::uint32_t i = 0; i < part.blocks.size(); ++i)
+    if (zero_block(piece, i)) {
+      part.blocks[i] = BlockState::received;
+      ++part.received;
+      --part.unrequested;
+    }
 }
 
 void PiecePicker::take_from_partial(PeerKey p, std::uint32_t piece, Partial& part, std::size_t want, bool copies,
@@ -259,16 +293,17 @@ void PiecePicker::failed(std::uint32_t piece) {
   auto it = partial_.find(piece);
   if (it == partial_.end()) return;
   Partial& part = it->second;
+  // Everything that came from peers is asked for again; the zeros stay as they are.
   for (std::uint32_t i = 0; i < part.blocks.size(); ++i) {
     for (PeerKey a : part.askers[i]) --outstanding_[a];
     part.askers[i].clear();
-    if (part.blocks[i] != BlockState::missing) {
+    if (part.blocks[i] != BlockState::missing && !local_block(piece, i)) {
       part.blocks[i] = BlockState::missing;
       ++part.unrequested;
       ++unrequested_total_;
     }
   }
-  part.received = 0;
+  part.received = blocks_in(piece) - blocks_to_fetch(piece);
   part.solo = true;
   part.owner = 0;
   update_endgame();

@@ -43,6 +43,10 @@ class PiecePicker {
     bool sequential = false;    // in order, for streaming
     std::uint32_t random_first = 4;  // random pieces until this many are complete
     std::uint64_t seed = 1;     // the random order
+    // Stream ranges [begin, end) known to be zeros (BEP 47 pad files), sorted: a block wholly
+    // inside one is never requested; it counts as received from the start. (In a piece that
+    // is nothing but such blocks they are requested anyway: something must arrive to check.)
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> zero_ranges;
   };
   static constexpr unsigned kEndgameCopies = 2;
 
@@ -87,6 +91,11 @@ class PiecePicker {
   std::size_t partial_pieces() const { return partial_.size(); }
   std::uint32_t blocks_in(std::uint32_t piece) const;
   std::uint32_t piece_size(std::uint32_t piece) const;
+  // Block i of piece is zeros we never ask for (see Config::zero_ranges).
+  bool local_block(std::uint32_t piece, std::uint32_t i) const;
+  std::uint32_t blocks_to_fetch(std::uint32_t piece) const {
+    return blocks_in(piece) - (local_.empty() ? 0 : local_[piece]);
+  }
 
  private:
   enum class BlockState : std::uint8_t { missing, requested, received };
@@ -103,6 +112,8 @@ class PiecePicker {
   bool wanted_fresh(std::uint32_t piece) const;  // not held, wanted, not started
   void reindex(std::uint32_t piece, std::uint32_t old_avail);
   Partial& start(std::uint32_t piece);
+  bool zero_block(std::uint32_t piece, std::uint32_t i) const;  // wholly inside a zero range
+  void mark_local(std::uint32_t piece, Partial& part);           // its zero blocks: received
   void take_from_partial(PeerKey p, std::uint32_t piece, Partial& part, std::size_t want, bool copies,
                          std::vector<BlockRef>* out);
   void update_endgame();
@@ -111,6 +122,7 @@ class PiecePicker {
   Config cfg_;
   std::vector<bool> have_, unwanted_;
   std::vector<std::uint32_t> avail_, rank_;
+  std::vector<std::uint32_t> local_;  // per piece, blocks that are zeros (empty: none anywhere)
   std::uint32_t have_count_ = 0;
   std::uint32_t remaining_ = 0;  // wanted and not held
   std::set<Key> fresh_;  // pieces wanted and not started, rarest first

@@ -41,15 +41,16 @@ void RateMeter::tick(double now) {
 }
 
 TorrentSession::TorrentSession(const Metainfo& m, const wire::Hash20& our_peer_id, const SessionConfig& cfg)
-    : shape_{static_cast<std::uint32_t>(m.piece_count()), m.piece_length, m.total_length},
+    : shape_{m.wire_pieces(), m.piece_length, m.wire_length()},
       info_hash_(info_hash_of(m)),
       our_id_(our_peer_id),
       cfg_(cfg),
-      picker_(PiecePicker::Config{.pieces = static_cast<std::uint32_t>(m.piece_count()),
+      picker_(PiecePicker::Config{.pieces = m.wire_pieces(),
                                   .piece_length = m.piece_length,
-                                  .total_length = m.total_length,
+                                  .total_length = m.wire_length(),
                                   .sequential = cfg.sequential,
-                                  .seed = cfg.seed}),
+                                  .seed = cfg.seed,
+                                  .zero_ranges = m.zero_ranges()}),
       choker_([&] {
         Choker::Config c = cfg.choke;
         c.seed = cfg.seed ^ 0x9e3779b97f4a7c15ull;

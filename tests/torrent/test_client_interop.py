@@ -32,23 +32,31 @@ class Swarm:
     """One torrent of random data in a temporary folder, and the peers started on it."""
 
     def __init__(self, tracker_url, size=3 * 1024 * 1024 + 12345, piece="256K", kind="v1"):
+        """kind: v1 (made by hashforge), hybrid (one file, made by libtorrent), or, made by
+        libtorrent as two files in a folder so that files are aligned to pieces (pad files in
+        the hybrid, bare gaps in v2): hybrid-multi, v2."""
         self.dir = tempfile.mkdtemp(prefix="hf-client-")
         os.chmod(self.dir, 0o755)
         self.seed_dir = os.path.join(self.dir, "seed")
         os.makedirs(self.seed_dir)
-        self.data = os.urandom(size)
-        self.sha1 = hashlib.sha1(self.data).digest()
-        with open(os.path.join(self.seed_dir, "payload.bin"), "wb") as f:
-            f.write(self.data)
+        self.multi = kind in ("hybrid-multi", "v2")
+        self.files = {"payload.bin": os.urandom(size)} if not self.multi else {
+            os.path.join("payload", "a.bin"): os.urandom(size // 3 + 1000),
+            os.path.join("payload", "b.bin"): os.urandom(size - size // 3)}
+        for rel, data in self.files.items():
+            os.makedirs(os.path.dirname(os.path.join(self.seed_dir, rel)), exist_ok=True)
+            with open(os.path.join(self.seed_dir, rel), "wb") as f:
+                f.write(data)
         self.torrent = os.path.join(self.dir, "payload.torrent")
         if kind == "v1":
             subprocess.run([hashforge_bin(), "torrent", "create", os.path.join(self.seed_dir, "payload.bin"), "-o",
                             self.torrent, "--piece-size", piece, "-t", tracker_url, "-q"], check=True,
                            capture_output=True)
-        else:  # a hybrid made by libtorrent
+        else:  # made by libtorrent
             fs = lt.file_storage()
-            lt.add_files(fs, os.path.join(self.seed_dir, "payload.bin"))
-            ct = lt.create_torrent(fs, 256 * 1024)
+            lt.add_files(fs, os.path.join(self.seed_dir, "payload" if self.multi else "payload.bin"))
+            flags = lt.create_torrent.v2_only if kind == "v2" else 0
+            ct = lt.create_torrent(fs, 256 * 1024, flags=flags)
             ct.add_tracker(tracker_url)
             lt.set_piece_hashes(ct, self.seed_dir)
             with open(self.torrent, "wb") as f:
@@ -57,10 +65,19 @@ class Swarm:
         self.sessions = []
         self.logs = []
 
+    def target(self, folder):
+        """Where a download into `folder` lands: the file, or the torrent's folder."""
+        return os.path.join(folder, "payload" if self.multi else "payload.bin")
+
     def good(self, path):
+        """The download at `path` (from target()) is byte-identical to the seed's data."""
+        base = os.path.dirname(path)
         try:
-            with open(path, "rb") as f:
-                return hashlib.sha1(f.read()).digest() == self.sha1
+            for rel, data in self.files.items():
+                with open(os.path.join(base, rel), "rb") as f:
+                    if hashlib.sha256(f.read()).digest() != hashlib.sha256(data).digest():
+                        return False
+            return True
         except OSError:
             return False
 
@@ -82,7 +99,7 @@ class Swarm:
         os.makedirs(d, exist_ok=True)
         p = self.popen(name, [hashforge_bin(), "torrent", "download", self.torrent, "-o", d, "--listen",
                               "127.0.0.1:0", "-v", "--json", *extra])
-        return p, os.path.join(d, "payload.bin")
+        return p, self.target(d)
 
     # aria2
     def aria2(self, seed, name="aria2", extra=()):
@@ -92,7 +109,7 @@ class Swarm:
                           "--enable-peer-exchange=false", "--listen-port=%d" % free_port(), "--seed-time=600",
                           "--seed-ratio=0.0", "--console-log-level=warn", "--summary-interval=0",
                           "--bt-tracker-interval=5", "--check-integrity=true", "--no-conf", *extra, self.torrent])
-        return os.path.join(d, "payload.bin")
+        return self.target(d)
 
     # Transmission
     def transmission(self, seed, name="transmission"):
@@ -113,7 +130,7 @@ class Swarm:
         if not ok:
             raise AssertionError("transmission-daemon's RPC did not come up")
         subprocess.run([REMOTE, "127.0.0.1:%d" % rpc, "-a", self.torrent], check=True, capture_output=True)
-        return os.path.join(d, "payload.bin")
+        return self.target(d)
 
     # libtorrent
     def libtorrent(self, seed, name="lt"):
@@ -132,7 +149,7 @@ class Swarm:
         params.flags &= ~lt.torrent_flags.auto_managed
         params.flags &= ~lt.torrent_flags.paused
         h = ses.add_torrent(params)
-        return os.path.join(d, "payload.bin"), h
+        return self.target(d), h
 
     def log_text(self):
         out = ""
@@ -180,7 +197,8 @@ class ClientInterop(unittest.TestCase):
     def complete_seeders(self, swarm, n):
         info = json.loads(subprocess.run([hashforge_bin(), "torrent", "info", "--json", swarm.torrent],
                                          capture_output=True, text=True, check=True).stdout)
-        info_hash = bytes.fromhex(info["info_hash_v1"])
+        # A v2-only torrent is announced under its SHA-256 info-hash cut to 20 bytes (BEP 52).
+        info_hash = bytes.fromhex(info.get("info_hash_v1") or info["info_hash_v2"])[:20]
 
         def count():
             files = bdecode(self.tracker.get("/scrape?info_hash=" + escape(info_hash))[1])[b"files"]
@@ -231,6 +249,22 @@ class ClientInterop(unittest.TestCase):
     @unittest.skipUnless(lt, "python3-libtorrent is not installed")
     def test_hashforge_downloads_a_hybrid_from_libtorrent(self):
         self.hf_downloads_from(lambda s: s.libtorrent(seed=True), kind="hybrid")
+
+    @unittest.skipUnless(lt, "python3-libtorrent is not installed")
+    def test_hashforge_downloads_a_padded_hybrid_from_libtorrent(self):
+        self.hf_downloads_from(lambda s: s.libtorrent(seed=True), kind="hybrid-multi")
+
+    @unittest.skipUnless(lt, "python3-libtorrent is not installed")
+    def test_hashforge_downloads_a_v2_torrent_from_libtorrent(self):
+        self.hf_downloads_from(lambda s: s.libtorrent(seed=True), kind="v2")
+
+    @unittest.skipUnless(lt, "python3-libtorrent is not installed")
+    def test_libtorrent_downloads_a_v2_torrent_from_hashforge(self):
+        self.downloads_from_hf(lambda s: s.libtorrent(seed=False)[0], kind="v2")
+
+    @unittest.skipUnless(lt, "python3-libtorrent is not installed")
+    def test_libtorrent_downloads_a_padded_hybrid_from_hashforge(self):
+        self.downloads_from_hf(lambda s: s.libtorrent(seed=False)[0], kind="hybrid-multi")
 
     @unittest.skipUnless(TRANSMISSION and REMOTE, "transmission-daemon / transmission-remote are not installed")
     def test_transmission_downloads_from_hashforge(self):

@@ -85,3 +85,108 @@ TEST(ClientPieceCheck, V2PiecesAgainstThePieceLayerAndBadBlocksNamed) {
   EXPECT_EQ(hf::torrent::block_hashes(tail), leaves(tail));
   EXPECT_FALSE(hf::torrent::v2_piece_ok({}, 4, Sha256{}));
 }
+
+namespace {
+
+// A v2-only torrent of two files in 64 KiB pieces: a (70,000 bytes: two pieces, a piece
+// layer) at 0 and b (20,000 bytes: one piece, its root) at the next piece boundary, 131,072;
+// on the wire b's piece is whole too, its tail zeros.
+struct TwoFiles {
+  hf::torrent::Metainfo m;
+  std::vector<std::uint8_t> a = random_bytes(70000, 3), b = random_bytes(20000, 4);
+  std::vector<std::uint8_t> piece(std::uint32_t i) const {  // the wire stream's piece i
+    std::vector<std::uint8_t> p;
+    if (i < 2) {
+      p.assign(a.begin() + i * 65536, a.begin() + std::min<std::size_t>(a.size(), (i + 1) * 65536));
+      p.resize(65536, 0);  // the gap to b is zeros
+    } else {
+      p = b;
+      p.resize(65536, 0);
+    }
+    return p;
+  }
+  TwoFiles() {
+    m.has_v2 = true;
+    m.piece_length = 65536;
+    hf::torrent::FileEntry fa, fb;
+    fa.path = {"a"};
+    fa.length = a.size();
+    fb.path = {"b"};
+    fb.length = b.size();
+    fb.offset = 131072;
+    std::vector<std::uint8_t> a0(a.begin(), a.begin() + 65536), a1(a.begin() + 65536, a.end());
+    const Sha256 l0 = root(leaves(a0), 4), l1 = root(leaves(a1), 4);
+    fa.piece_layer.append(reinterpret_cast<const char*>(l0.data()), 32);
+    fa.piece_layer.append(reinterpret_cast<const char*>(l1.data()), 32);
+    fa.pieces_root = parent(l0, l1);
+    fb.pieces_root = root(leaves(b), 2);
+    m.files = {fa, fb};
+    m.total_length = 131072 + 65536;  // as the parser gives it: every file's span rounded up
+  }
+};
+
+}  // namespace
+
+TEST(ClientPieceCheck, V2OnlyWirePiecesAlignedToFiles) {
+  TwoFiles t;
+  EXPECT_EQ(t.m.wire_length(), 196608u);
+  EXPECT_EQ(t.m.wire_pieces(), 3u);
+  const auto zeros = t.m.zero_ranges();
+  ASSERT_EQ(zeros.size(), 2u);
+  EXPECT_EQ(zeros[0], std::make_pair(std::uint64_t{70000}, std::uint64_t{131072}));
+  EXPECT_EQ(zeros[1], std::make_pair(std::uint64_t{151072}, std::uint64_t{196608}));
+  hf::torrent::PieceVerifier v(t.m);
+  ASSERT_EQ(v.unusable(), "");
+  for (std::uint32_t i = 0; i < 3; ++i) EXPECT_TRUE(v.ok(i, t.piece(i))) << i;
+  auto bad = t.piece(0);
+  bad[40000] ^= 1;
+  EXPECT_FALSE(v.ok(0, bad));
+  auto gap = t.piece(1);
+  gap[60000] = 7;  // a byte in the gap after a's end: not zero, not accepted
+  EXPECT_FALSE(v.ok(1, gap));
+  auto last = t.piece(2);
+  last[19999] ^= 0x80;
+  EXPECT_FALSE(v.ok(2, last));
+  last[19999] ^= 0x80;
+  last.back() = 1;  // the tail after the last file: zeros too
+  EXPECT_FALSE(v.ok(2, last));
+  EXPECT_FALSE(v.ok(3, t.piece(2)));  // past the end
+  // Without the piece layer a's pieces cannot be checked one by one: refused, not guessed.
+  t.m.files[0].piece_layer.clear();
+  EXPECT_NE(hf::torrent::PieceVerifier(t.m).unusable(), "");
+}
+
+TEST(ClientPieceCheck, HybridPiecesMustPassBothHashes) {
+  TwoFiles t;
+  // The same files as a hybrid: a pad file fills the gap, and each v1 piece has its SHA-1.
+  t.m.has_v1 = true;
+  hf::torrent::FileEntry pad;
+  pad.path = {".pad", "61072"};
+  pad.length = 131072 - 70000;
+  pad.offset = 70000;
+  pad.pad = true;
+  t.m.files.insert(t.m.files.begin() + 1, pad);
+  pad.path = {".pad", "45536"};  // and one after b, as libtorrent makes them
+  pad.length = 196608 - 151072;
+  pad.offset = 151072;
+  t.m.files.push_back(pad);
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    const auto p = t.piece(i);
+    std::uint8_t h[20];
+    SHA1(p.data(), p.size(), h);
+    t.m.pieces.append(reinterpret_cast<const char*>(h), 20);
+  }
+  EXPECT_EQ(t.m.wire_pieces(), 3u);
+  EXPECT_EQ(t.m.zero_ranges().size(), 2u);  // the pad file, and the tail after b
+  hf::torrent::PieceVerifier v(t.m);
+  for (std::uint32_t i = 0; i < 3; ++i) EXPECT_TRUE(v.ok(i, t.piece(i))) << i;
+  // A piece whose v1 hash in the torrent disagrees with its v2 hash fails.
+  t.m.pieces[20] ^= 1;
+  EXPECT_FALSE(hf::torrent::PieceVerifier(t.m).ok(1, t.piece(1)));
+  // A hybrid without piece layers falls back to the v1 hashes alone.
+  t.m.pieces[20] ^= 1;
+  t.m.files[0].piece_layer.clear();
+  hf::torrent::PieceVerifier v1_only(t.m);
+  EXPECT_EQ(v1_only.unusable(), "");
+  EXPECT_TRUE(v1_only.ok(1, t.piece(1)));
+}

@@ -234,3 +234,45 @@ TEST(PiecePicker, RequestQueuesFollowThePeersRate) {
   EXPECT_EQ(hf::torrent::request_queue_depth(16384), 3u);   // 3 s of 16 KiB/s
   EXPECT_EQ(hf::torrent::request_queue_depth(10e6), 250u);  // capped
 }
+
+TEST(PiecePicker, PadBlocksAreNeverRequested) {
+  // 3 pieces of 64 KiB (4 blocks). A pad file covers bytes 40,000..131,072: block 3 of piece 0
+  // (49,152..65,536) and all of piece 1, which is nothing but zeros and so is still fetched
+  // (something must arrive to be checked). Block 2 of piece 0 is only partly pad: fetched.
+  auto c = config(3, 65536, 3 * 65536);
+  c.zero_ranges = {{40000, 131072}};
+  PiecePicker pp(c);
+  EXPECT_TRUE(pp.local_block(0, 3));
+  EXPECT_FALSE(pp.local_block(0, 2));
+  EXPECT_FALSE(pp.local_block(1, 0));
+  EXPECT_FALSE(pp.local_block(2, 0));
+  EXPECT_EQ(pp.blocks_to_fetch(0), 3u);
+  EXPECT_EQ(pp.blocks_to_fetch(1), 4u);
+  pp.add_seed(1);
+  pp.add_seed(2);
+  const auto all = pp.pick(1, 100);
+  EXPECT_TRUE(pp.endgame());
+  EXPECT_EQ(all.size(), 3u + 4u + 4u);  // every block once, the pad block of piece 0 never
+  for (const auto& b : all) EXPECT_FALSE(b.piece == 0 && b.begin == 3 * 16384u) << "pad block requested";
+  bool ok = false;
+  for (const auto& b : all)
+    if (b.piece == 0) pp.received(1, b, &ok);
+  EXPECT_TRUE(pp.all_blocks_in(0));
+  pp.received(1, {0, 3 * 16384, 16384}, &ok);
+  EXPECT_FALSE(ok);  // a pad block that arrives anyway is not taken
+  // A failed check asks again for the three fetched blocks only, from one peer.
+  pp.failed(0);
+  EXPECT_FALSE(pp.all_blocks_in(0));
+  auto redo = pp.pick(2, 100);
+  std::size_t of0 = 0;
+  for (const auto& b : redo)
+    if (b.piece == 0) {
+      ++of0;
+      EXPECT_NE(b.begin, 3 * 16384u);
+      pp.received(2, b, &ok);
+    }
+  EXPECT_EQ(of0, 3u);
+  EXPECT_TRUE(pp.all_blocks_in(0));
+  pp.verified(0);
+  EXPECT_TRUE(pp.have(0));
+}

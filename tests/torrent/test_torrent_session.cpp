@@ -189,6 +189,40 @@ TEST(TorrentSession, LeecherGetsEveryByteFromASeed) {
   EXPECT_EQ(w.nodes[leech].s->hash_failures(), 0u);
 }
 
+TEST(TorrentSession, PadFileBlocksAreNeverRequested) {
+  // Two files, the first padded (BEP 47) to the end of piece 1: its zeros are never asked for.
+  Fixture f = make_torrent(6 * kPiece + 777);
+  const std::uint64_t first = 70000, pad_end = 2 * kPiece;
+  std::fill(f.data.begin() + first, f.data.begin() + pad_end, 0);
+  f.meta.pieces.clear();
+  for (std::uint64_t at = 0; at < f.data.size(); at += kPiece) {
+    std::uint8_t h[20];
+    SHA1(f.data.data() + at, std::min<std::uint64_t>(kPiece, f.data.size() - at), h);
+    f.meta.pieces.append(reinterpret_cast<const char*>(h), 20);
+  }
+  f.meta.single_file = false;
+  f.meta.files = {FileEntry{.path = {"a"}, .length = first, .offset = 0},
+                  FileEntry{.path = {".pad", "1"}, .length = pad_end - first, .offset = first, .pad = true},
+                  FileEntry{.path = {"b"}, .length = f.data.size() - pad_end, .offset = pad_end}};
+  Swarm w(f);
+  int seed = w.add(true), leech = w.add(false);
+  w.connect(seed, leech);
+  ASSERT_TRUE(w.pump());
+  EXPECT_EQ(w.nodes[leech].disk, f.data);
+  std::uint64_t asked = 0;
+  for (const auto& b : w.requests_seen) {
+    const std::uint64_t at = b.piece * kPiece + b.begin;
+    EXPECT_FALSE(at >= first && at + b.length <= pad_end) << "a pad block was requested: " << b.piece << "/" << b.begin;
+    asked += b.length;
+  }
+  // Blocks 5..7 of the stream (80 KiB..128 KiB) lie wholly in the pad.
+  const std::uint64_t pad_blocks = (pad_end - 5 * wire::kBlockSize) / wire::kBlockSize;
+  EXPECT_EQ(pad_blocks, 3u);
+  EXPECT_EQ(asked, f.data.size() - pad_blocks * wire::kBlockSize);
+  EXPECT_EQ(w.nodes[leech].s->downloaded(), asked);
+  EXPECT_EQ(w.nodes[leech].s->hash_failures(), 0u);
+}
+
 TEST(TorrentSession, ThreeSeedsNeverAskOneBlockTwiceOutsideEndgame) {
   Fixture f = make_torrent(40 * kPiece);
   Swarm w(f);
