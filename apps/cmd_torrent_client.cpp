@@ -27,7 +27,7 @@ struct Opts {
   bool seed_mode = false;  // `seed`: runs until interrupted
   std::string torrent, data, output = ".";
   std::vector<std::string> peers;
-  std::string listen = "0.0.0.0:0";
+  std::string listen;  // empty: any free port on every address, IPv6 and IPv4
   bool no_trackers = false, keep_seeding = false, json = false, quiet = false, sequential = false, verbose = false;
   bool no_recheck = false, force_recheck = false;
   std::size_t max_peers = 60;
@@ -182,7 +182,9 @@ int run_client(const Opts& o) {
 
 void add_common(CLI::App* cmd, Opts* o) {
   cmd->add_option("--peer", o->peers, "HOST:PORT of a peer to connect to (repeatable), besides the trackers' peers");
-  cmd->add_option("--listen", o->listen, "ADDRESS:PORT to accept peers on (port 0: any free port)")->check(check::non_empty());
+  cmd->add_option("--listen", o->listen,
+                  "ADDRESS:PORT to accept peers on; [::]:PORT is IPv6 and IPv4 (default: any free port on every address)")
+      ->check(check::non_empty());
   cmd->add_flag("--no-trackers", o->no_trackers, "Do not announce to the torrent's trackers");
   cmd->add_flag("--json", o->json, "One JSON status object a second on stdout, and a last one at the end");
   cmd->add_flag("-q,--quiet", o->quiet, "No progress line");

@@ -4,12 +4,13 @@
 
 namespace hf::netio {
 
-namespace {
 std::string endpoint_text(const tcp::endpoint& ep) {
-  const auto a = ep.address();
+  auto a = ep.address();
+  // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d: named as the IPv4 address
+  // it is, so one host has one name whichever socket it came in on.
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
   return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
 }
-}  // namespace
 
 std::string Stream::peer() const {
   if (!peer_cache.empty()) return peer_cache;

@@ -48,6 +48,10 @@ bool split_host_port(const std::string& s, std::string* host, std::string* port,
 
 // A listening socket on `where` ("address:port"; port 0 lets the OS pick). Throws
 // std::runtime_error with one line. *bound gets the address actually bound, as "addr:port".
+// "a.b.c.d:port" or "[v6]:port"; an IPv4-mapped IPv6 address (an IPv4 peer on a dual-stack
+// socket) is written as the IPv4 address.
+std::string endpoint_text(const tcp::endpoint& ep);
+
 std::shared_ptr<tcp::acceptor> listen_on(asio::io_context& io, const std::string& where, std::string* bound);
 
 }  // namespace hf::netio

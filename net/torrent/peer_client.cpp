@@ -269,7 +269,17 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       down_limit.set_rate(opt.download_limit, std::max(opt.download_limit / 4, 4.0 * wire::kBlockSize));
 
     std::string bound;
-    acceptor = netio::listen_on(io, opt.listen, &bound);
+    if (!opt.listen.empty()) {
+      acceptor = netio::listen_on(io, opt.listen, &bound);
+    } else {
+      // Every address, IPv6 and IPv4 on one dual-stack socket; IPv4 alone where the host
+      // has no IPv6.
+      try {
+        acceptor = netio::listen_on(io, "[::]:0", &bound);
+      } catch (const std::exception&) {
+        acceptor = netio::listen_on(io, "0.0.0.0:0", &bound);
+      }
+    }
     port = acceptor->local_endpoint().port();
     session->set_listen_port(port);
     log("listening on " + bound);
@@ -398,7 +408,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       std::string address;
       boost::system::error_code ec2;
       auto ep = s.remote_endpoint(ec2);
-      if (!ec2) address = (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) + ":" + std::to_string(ep.port());
+      if (!ec2) address = netio::endpoint_text(ep);
       asio::co_spawn(self->io, run_peer(self, std::move(s), false, address), asio::detached);
     }
   }

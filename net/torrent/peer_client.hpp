@@ -23,7 +23,7 @@ namespace hf::torrent {
 
 struct ClientOptions {
   std::string data;                  // the file (single-file torrent) or folder, as `torrent verify` takes it
-  std::string listen = "0.0.0.0:0";  // where peers connect to us; port 0: any
+  std::string listen;  // where peers connect to us (port 0: any); empty: [::]:0, else 0.0.0.0:0
   std::vector<std::string> peers;    // host:port to connect to besides the trackers' peers
   bool trackers = true;              // announce to the torrent's trackers
   bool recheck = true;               // hash data already on disk before trusting it (unless resume data vouches)

@@ -90,15 +90,16 @@ class Swarm:
         return p
 
     # hashforge
-    def hf_seed(self, name="hf-seed", extra=()):
-        return self.popen(name, [hashforge_bin(), "torrent", "seed", self.torrent, self.seed_dir, "--listen",
-                                 "127.0.0.1:0", "-q", "-v", *extra])
+    def hf_seed(self, name="hf-seed", extra=(), listen="127.0.0.1:0"):
+        where = ("--listen", listen) if listen else ()  # None: the default, every address
+        return self.popen(name, [hashforge_bin(), "torrent", "seed", self.torrent, self.seed_dir, *where, "-q", "-v",
+                                 *extra])
 
-    def hf_download(self, name="hf-dl", extra=()):
+    def hf_download(self, name="hf-dl", extra=(), listen="127.0.0.1:0"):
         d = os.path.join(self.dir, name)
         os.makedirs(d, exist_ok=True)
         p = self.popen(name, [hashforge_bin(), "torrent", "download", self.torrent, "-o", d, "--listen",
-                              "127.0.0.1:0", "-v", "--json", *extra])
+                              listen, "-v", "--json", *extra])
         return p, self.target(d)
 
     # aria2
@@ -277,6 +278,61 @@ class ClientInterop(unittest.TestCase):
     @unittest.skipUnless(lt, "python3-libtorrent is not installed")
     def test_libtorrent_downloads_from_hashforge(self):
         self.downloads_from_hf(lambda s: s.libtorrent(seed=False)[0])
+
+    def seeder_port(self, s, name="hf-seed"):
+        """The port a hashforge seeder started with -v says it listens on."""
+        found = {}
+
+        def look():
+            with open(os.path.join(s.dir, name + ".log"), "rb") as f:
+                for line in f:
+                    if line.startswith(b"listening on "):
+                        found["port"] = int(line.strip().rsplit(b":", 1)[1])
+            return "port" in found
+        self.assertTrue(wait_for(look, timeout=30, step=0.2), "the seeder never listened\n" + s.log_text())
+        return found["port"]
+
+    def test_peers_over_ipv6(self):
+        """A hashforge seeder on [::1]; hashforge and libtorrent download from it over IPv6."""
+        s = Swarm(self.url)
+        try:
+            s.hf_seed(extra=("--no-trackers",), listen="[::1]:0")
+            port = self.seeder_port(s)
+            p, path = s.hf_download(extra=("--peer", "[::1]:%d" % port, "--no-trackers"), listen="[::1]:0")
+            self.assertEqual(p.wait(timeout=WAIT), 0, s.log_text())
+            self.assertTrue(s.good(path), s.log_text())
+            with open(os.path.join(s.dir, "hf-dl.log")) as f:
+                self.assertIn("[::1]:%d: connected" % port, f.read())
+            # The default listener takes IPv6 and IPv4 on one socket, and names an IPv4 peer by
+            # its IPv4 address (not ::ffff:127.0.0.1).
+            s.hf_seed(name="hf-seed-any", extra=("--no-trackers",), listen=None)
+            any_port = self.seeder_port(s, "hf-seed-any")
+            for addr, name in (("127.0.0.1", "hf-dl4"), ("[::1]", "hf-dl6")):
+                p, path = s.hf_download(name=name, extra=("--peer", "%s:%d" % (addr, any_port), "--no-trackers"))
+                self.assertEqual(p.wait(timeout=WAIT), 0, s.log_text())
+                self.assertTrue(s.good(path), s.log_text())
+            with open(os.path.join(s.dir, "hf-seed-any.log")) as f:
+                seen = f.read()
+            self.assertIn("\n127.0.0.1:", seen)
+            self.assertIn("\n[::1]:", seen)
+            self.assertNotIn("ffff", seen)
+            if lt:
+                ses = lt.session({"listen_interfaces": "[::1]:%d" % free_port(), "enable_dht": False,
+                                  "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
+                                  "enable_outgoing_utp": False, "enable_incoming_utp": False})
+                s.sessions.append(ses)
+                d = os.path.join(s.dir, "lt6")
+                params = lt.add_torrent_params()
+                params.ti = lt.torrent_info(s.torrent)
+                params.save_path = d
+                params.flags &= ~lt.torrent_flags.auto_managed
+                params.flags &= ~lt.torrent_flags.paused
+                h = ses.add_torrent(params)
+                h.connect_peer(("::1", port))
+                self.assertTrue(wait_for(lambda: s.good(s.target(d)), timeout=WAIT, step=0.5),
+                                "libtorrent's download over IPv6 differs or never ended\n" + s.log_text())
+        finally:
+            s.close()
 
     def test_hashforge_swarm_over_the_udp_tracker(self):
         s = Swarm("udp://%s:%d" % self.tracker.udp_addr, size=8 * 1024 * 1024 + 1)
