@@ -55,7 +55,11 @@ TorrentSession::TorrentSession(const Metainfo& m, const wire::Hash20& our_peer_i
         Choker::Config c = cfg.choke;
         c.seed = cfg.seed ^ 0x9e3779b97f4a7c15ull;
         return c;
-      }()) {}
+      }()) {
+  // v2 files longer than a piece: their piece layers, for peers' hash requests.
+  for (const auto& f : m.files)
+    if (f.pieces_root && !f.piece_layer.empty() && f.length > m.piece_length) piece_layers_[*f.pieces_root] = f.piece_layer;
+}
 
 void TorrentSession::set_have(std::uint32_t piece) {
   if (piece < shape_.pieces) picker_.set_have(piece);
@@ -288,17 +292,33 @@ void TorrentSession::peer_message(PeerKey k, const wire::Message& m, double now)
     case MsgId::port:     // no DHT here yet
     case MsgId::extended:
       break;
-    case MsgId::hash_request: {
-      // v2 hashes are not served yet: say so rather than leave the peer waiting.
-      std::string out;
-      wire::encode_hash_span(MsgId::hash_reject, m.span, &out);
-      send(p, out, now);
+    case MsgId::hash_request:
+      on_hash_request(p, m.span, now);
       break;
-    }
     case MsgId::hashes:
     case MsgId::hash_reject:
       break;
   }
+}
+
+// BEP 52: answered from the piece layers the torrent carries (every file's, whatever we hold,
+// since the .torrent has them all), the layers above them built once per file. Leaf hashes
+// would need the data read and hashed: rejected, as is anything malformed or unknown.
+void TorrentSession::on_hash_request(Peer& p, const wire::HashSpan& span, double now) {
+  std::string out;
+  std::optional<std::vector<Sha256>> answer;
+  if (auto it = piece_layers_.find(span.pieces_root); it != piece_layers_.end()) {
+    auto& tree = hash_trees_[span.pieces_root];
+    if (!tree) tree = std::make_unique<HashTree>(it->second, shape_.piece_length);
+    answer = tree->answer(span.base_layer, span.index, span.length, span.proof_layers);
+  }
+  if (answer) {
+    ++hash_requests_served_;
+    wire::encode_hashes(span, *answer, &out);
+  } else {
+    wire::encode_hash_span(wire::MsgId::hash_reject, span, &out);
+  }
+  send(p, out, now);
 }
 
 std::size_t TorrentSession::choker_slots() const { return cfg_.choke.slots + 1; }

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "net/torrent/choker.hpp"
+#include "net/torrent/hash_tree.hpp"
 #include "net/torrent/peer_extensions.hpp"
 #include "net/torrent/metainfo.hpp"
 #include "net/torrent/peer_wire.hpp"
@@ -158,6 +159,7 @@ class TorrentSession {
   double upload_rate() const { return up_.rate(); }
   std::uint64_t wasted() const { return wasted_; }      // block bytes nobody asked for (or twice)
   std::uint32_t hash_failures() const { return failures_; }
+  std::uint64_t hash_requests_served() const { return hash_requests_served_; }
   const std::set<std::string>& banned() const { return banned_; }
   bool endgame() const { return picker_.endgame(); }
 
@@ -211,6 +213,7 @@ class TorrentSession {
   void on_have(Peer& p, std::uint32_t piece, double now);
   void on_block(Peer& p, const wire::Message& m, double now);
   void on_request(Peer& p, const wire::Message& m, double now);
+  void on_hash_request(Peer& p, const wire::HashSpan& span, double now);
   void choke(Peer& p, bool choke, double now);
   // Takes b off p's requests being read: nullopt if it is not there, else whether it was
   // dropped meanwhile (cancelled, or the peer choked).
@@ -235,6 +238,9 @@ class TorrentSession {
   std::uint64_t wasted_ = 0;
   std::uint32_t failures_ = 0;
   double last_rechoke_ = -1e9;
+  std::map<Sha256, std::string> piece_layers_;                  // by pieces root
+  std::map<Sha256, std::unique_ptr<HashTree>> hash_trees_;      // built at the first request
+  std::uint64_t hash_requests_served_ = 0;
 };
 
 }  // namespace hf::torrent

@@ -1,6 +1,7 @@
 // One torrent's peer logic (net/torrent/torrent_session.*) fed by a hostile peer: whatever
 // frames it sends, in any order, beside a well-behaved seed. Input: 1 byte of options (are
-// we a seed; the hostile peer's fast bit; whether reads come back and pieces pass), then
+// we a seed; the hostile peer's fast bit; whether reads come back and pieces pass; a
+// hybrid with a pad file and v2 piece layers, for pad blocks and hash requests), then
 // frames as on the wire. Properties: no crash; nothing queued for the hostile peer after it
 // was closed; bytes sent to any peer decode as whole messages; a piece is never handed over
 // twice without a failed check between; counters stay consistent (have <= pieces).
@@ -23,6 +24,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   m.total_length = 5 * m.piece_length + 1000;  // 6 pieces, the last short
   m.pieces.assign(6 * 20, 'x');
   m.info_hash_v1.fill(0x11);
+  if (opt & 16) {
+    // A hybrid of two files, the first padded to a piece (BEP 47), each with a v2 piece
+    // layer: pad blocks are never requested and hash requests are answered from the layers.
+    auto file = [&](std::uint64_t offset, std::uint64_t length, bool pad, std::uint8_t root) {
+      t::FileEntry f;
+      f.offset = offset, f.length = length, f.pad = pad;
+      f.path = {pad ? ".pad" : "f", std::to_string(offset)};
+      if (!pad) {
+        f.pieces_root.emplace();
+        f.pieces_root->fill(root);
+        f.piece_layer.assign(32 * ((length + m.piece_length - 1) / m.piece_length), static_cast<char>(root));
+      }
+      return f;
+    };
+    m.has_v2 = true;
+    m.files = {file(0, 40000, false, 0xA1), file(40000, 65536 - 40000, true, 0),
+               file(65536, m.total_length - 65536, false, 0xB2)};
+  }
   w::Hash20 us{}, them{}, good{};
   us.fill('u'), them.fill('t'), good.fill('g');
   t::TorrentSession s(m, us, {});

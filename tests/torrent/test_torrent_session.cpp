@@ -201,9 +201,16 @@ TEST(TorrentSession, PadFileBlocksAreNeverRequested) {
     f.meta.pieces.append(reinterpret_cast<const char*>(h), 20);
   }
   f.meta.single_file = false;
-  f.meta.files = {FileEntry{.path = {"a"}, .length = first, .offset = 0},
-                  FileEntry{.path = {".pad", "1"}, .length = pad_end - first, .offset = first, .pad = true},
-                  FileEntry{.path = {"b"}, .length = f.data.size() - pad_end, .offset = pad_end}};
+  auto file = [](std::vector<std::string> path, std::uint64_t length, std::uint64_t offset, bool pad) {
+    FileEntry e;
+    e.path = std::move(path);
+    e.length = length;
+    e.offset = offset;
+    e.pad = pad;
+    return e;
+  };
+  f.meta.files = {file({"a"}, first, 0, false), file({".pad", "1"}, pad_end - first, first, true),
+                  file({"b"}, f.data.size() - pad_end, pad_end, false)};
   Swarm w(f);
   int seed = w.add(true), leech = w.add(false);
   w.connect(seed, leech);

@@ -1,0 +1,188 @@
+// BEP 52 hash requests: HashTree's answers checked against a tree built here with OpenSSL
+// (the span's hashes and uncles must lead to the file's root), malformed requests refused,
+// and a session answering a peer's hash request with hashes or a hash reject.
+#include "net/torrent/hash_tree.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/sha.h>
+
+#include <cstring>
+#include <random>
+
+#include "net/torrent/torrent_session.hpp"
+
+using hf::torrent::HashTree;
+using hf::torrent::Sha256;
+namespace wire = hf::torrent::wire;
+
+namespace {
+
+Sha256 parent(const Sha256& a, const Sha256& b) {
+  std::uint8_t buf[64];
+  std::memcpy(buf, a.data(), 32);
+  std::memcpy(buf + 32, b.data(), 32);
+  Sha256 h{};
+  SHA256(buf, 64, h.data());
+  return h;
+}
+
+// Every layer from `level` up, padded with `pad` to a power of two, by the definition.
+std::vector<std::vector<Sha256>> layers(std::vector<Sha256> level, const Sha256& pad) {
+  std::size_t w = 1;
+  while (w < level.size()) w *= 2;
+  level.resize(w, pad);
+  std::vector<std::vector<Sha256>> out{level};
+  while (out.back().size() > 1) {
+    std::vector<Sha256> up;
+    for (std::size_t i = 0; i < out.back().size(); i += 2) up.push_back(parent(out.back()[i], out.back()[i + 1]));
+    out.push_back(up);
+  }
+  return out;
+}
+
+// 64 KiB pieces (4 blocks: the piece layer is layer 2), five pieces of random hashes.
+struct File {
+  static constexpr std::uint64_t kPiece = 65536;
+  std::vector<Sha256> pieces;
+  std::string layer;
+  Sha256 zero_piece{}, root{};
+  std::vector<std::vector<Sha256>> tree;
+  File() {
+    std::mt19937_64 rng(11);
+    pieces.resize(5);
+    for (auto& h : pieces)
+      for (auto& b : h) b = static_cast<std::uint8_t>(rng());
+    for (const auto& h : pieces) layer.append(reinterpret_cast<const char*>(h.data()), 32);
+    zero_piece = parent(parent(Sha256{}, Sha256{}), parent(Sha256{}, Sha256{}));  // 4 zero leaves
+    tree = layers(pieces, zero_piece);
+    root = tree.back()[0];
+  }
+};
+
+// Folds an answer (span hashes, then uncles nearest first) up to a root.
+Sha256 fold(const std::vector<Sha256>& got, std::uint32_t index, std::uint32_t length) {
+  std::vector<Sha256> level(got.begin(), got.begin() + length);
+  while (level.size() > 1) {
+    std::vector<Sha256> up;
+    for (std::size_t i = 0; i < level.size(); i += 2) up.push_back(parent(level[i], level[i + 1]));
+    level = up;
+  }
+  Sha256 node = level[0];
+  std::uint32_t at = index / length;
+  for (std::size_t u = length; u < got.size(); ++u, at /= 2) node = (at & 1) ? parent(got[u], node) : parent(node, got[u]);
+  return node;
+}
+
+}  // namespace
+
+TEST(HashTree, AnswersProveTheirHashesAgainstTheRoot) {
+  File f;
+  HashTree t(f.layer, File::kPiece);
+  EXPECT_EQ(t.piece_layer(), 2u);
+  EXPECT_EQ(t.top_layer(), 5u);  // 8 padded pieces: layers 2 (8), 3 (4), 4 (2), 5 (the root)
+  EXPECT_EQ(t.root(), f.root);
+  // Two hashes, no proof: just the hashes.
+  auto a = t.answer(2, 2, 2, 0);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->size(), 2u);
+  EXPECT_EQ((*a)[0], f.pieces[2]);
+  EXPECT_EQ((*a)[1], f.pieces[3]);
+  // Two hashes with every proof layer: uncles at layers 3 and 4, and the fold gives the root.
+  a = t.answer(2, 2, 2, 10);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->size(), 4u);
+  EXPECT_EQ((*a)[2], f.tree[1][0]);  // the sibling of (2,3)'s parent
+  EXPECT_EQ((*a)[3], f.tree[2][1]);
+  EXPECT_EQ(fold(*a, 2, 2), f.root);
+  // Four hashes from index 4 (one real piece, three padding): the first proof layer is
+  // covered by the span itself, the second gives one uncle.
+  a = t.answer(2, 4, 4, 2);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->size(), 5u);
+  EXPECT_EQ((*a)[0], f.pieces[4]);
+  EXPECT_EQ((*a)[1], f.zero_piece);
+  EXPECT_EQ(fold(*a, 4, 4), f.root);
+  a = t.answer(2, 4, 4, 1);  // proof layer 1 is inside the span: nothing added
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->size(), 4u);
+  // A layer above the pieces.
+  a = t.answer(3, 0, 2, 5);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->size(), 3u);
+  EXPECT_EQ(fold(*a, 0, 2), f.root);
+  // Refused: below the piece layer, lengths not a power of two from 2 to 512, an index not
+  // a multiple of the length, past the layer's end, above the root.
+  EXPECT_FALSE(t.answer(0, 0, 2, 0));
+  EXPECT_FALSE(t.answer(1, 0, 2, 0));
+  EXPECT_FALSE(t.answer(2, 0, 3, 0));
+  EXPECT_FALSE(t.answer(2, 0, 1, 0));
+  EXPECT_FALSE(t.answer(2, 0, 1024, 0));
+  EXPECT_FALSE(t.answer(2, 1, 2, 0));
+  EXPECT_FALSE(t.answer(2, 8, 2, 0));
+  EXPECT_FALSE(t.answer(2, 0, 16, 0));
+  EXPECT_FALSE(t.answer(6, 0, 2, 0));
+  EXPECT_FALSE(t.answer(2, 0xFFFFFFFEu, 2, 0));
+}
+
+TEST(HashTree, ASessionAnswersHashRequestsOrRejectsThem) {
+  File f;
+  hf::torrent::Metainfo m;
+  m.has_v2 = true;
+  m.piece_length = File::kPiece;
+  hf::torrent::FileEntry fe;
+  fe.length = 4 * File::kPiece + 1000;
+  fe.pieces_root = f.root;
+  fe.piece_layer = f.layer;
+  m.files = {fe};
+  m.single_file = true;
+  m.name = "v2.bin";
+  m.total_length = 5 * File::kPiece;
+  m.info_hash_v2 = Sha256{};
+  (*m.info_hash_v2)[0] = 0x52;
+  wire::Hash20 me{}, them{};
+  me[0] = 1, them[0] = 2;
+  hf::torrent::TorrentSession s(m, me, {});
+  wire::Handshake h;
+  std::memcpy(h.info_hash.data(), m.info_hash_v2->data(), 20);
+  h.peer_id = them;
+  h.set(wire::kFast);
+  ASSERT_EQ(s.peer_connected(7, h, "192.0.2.9:6881", std::nullopt, 0), "");
+  (void)s.take_output(7);
+  auto ask = [&](const wire::HashSpan& span) {
+    std::string req;
+    wire::encode_hash_span(wire::MsgId::hash_request, span, &req);
+    wire::Message in;
+    EXPECT_EQ(wire::decode_message(req, &in).status, wire::Decode::ok);
+    s.peer_message(7, in, 1);
+    return s.take_output(7);
+  };
+  wire::HashSpan span;
+  span.pieces_root = f.root;
+  span.base_layer = 2;
+  span.index = 0;
+  span.length = 4;
+  span.proof_layers = 3;
+  std::string out = ask(span);
+  wire::Message reply;
+  ASSERT_EQ(wire::decode_message(out, &reply).status, wire::Decode::ok);
+  ASSERT_EQ(reply.id, wire::MsgId::hashes);
+  EXPECT_EQ(reply.span.index, 0u);
+  EXPECT_EQ(reply.span.length, 4u);
+  ASSERT_EQ(reply.data.size(), 5u * 32);
+  std::vector<Sha256> got(5);
+  for (std::size_t i = 0; i < 5; ++i) std::memcpy(got[i].data(), reply.data.data() + 32 * i, 32);
+  EXPECT_EQ(fold(got, 0, 4), f.root);
+  EXPECT_EQ(s.hash_requests_served(), 1u);
+  // Leaves (the data would be needed) and an unknown file: hash reject, same span.
+  span.base_layer = 0;
+  out = ask(span);
+  ASSERT_EQ(wire::decode_message(out, &reply).status, wire::Decode::ok);
+  EXPECT_EQ(reply.id, wire::MsgId::hash_reject);
+  EXPECT_EQ(reply.span.base_layer, 0u);
+  span.base_layer = 2;
+  span.pieces_root[5] ^= 1;
+  out = ask(span);
+  ASSERT_EQ(wire::decode_message(out, &reply).status, wire::Decode::ok);
+  EXPECT_EQ(reply.id, wire::MsgId::hash_reject);
+  EXPECT_TRUE(s.take_closes().empty());
+}
