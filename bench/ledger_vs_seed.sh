@@ -20,7 +20,9 @@
 # second per reading process, default 137: the seed's k6 processes each did about that),
 # LIGHT (writes a second in a light-load run that shows latency without queueing, default 50),
 # KEEP (a folder: the nodes' logs, data and the load generator's output are copied there),
-# ONLY_SUSTAINED=1 (stop after the sustained run: for profiling it),
+# ONLY_SUSTAINED=1 (stop after the sustained run: for profiling it), FLOOR=1 (instead of the
+# runs above: one writer at 20/s alone, then one quorum reader and one proof reader alone at
+# 20/s each: the latency with nothing queued behind anything; prints the three JSONs),
 # PERF_OUT (a file: `perf record -g` of every node during the sustained run, for perf report).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -116,6 +118,13 @@ read_runs() {  # label: 3 quorum processes and one proof client, during a write 
   "$LOAD" --mode read-proof $COMMON $(nodes_args "$@") --duration $secs --rate "$READ_RATE" > "p-$label.json" &
 }
 
+if [ "${FLOOR:-0}" = 1 ]; then
+  "$LOAD" --mode write $COMMON $(nodes_args a b c d) --threads 1 --rate 20 --duration 15 > w-floor.json
+  "$LOAD" --mode read-quorum $COMMON $(nodes_args a b c d) --duration 10 --rate 20 > q-floor.json
+  "$LOAD" --mode read-proof $COMMON $(nodes_args a) --duration 10 --rate 20 > p-floor.json
+  cat w-floor.json; echo; cat q-floor.json; echo; cat p-floor.json; echo
+  exit 0
+fi
 echo "ledger_vs_seed: the sustained rate" >&2
 write_run max 0 a b c d
 MAX=$(python3 -c 'import json; print(json.load(open("w-max.json"))["acknowledged_per_s"])')
