@@ -29,7 +29,7 @@ struct Opts {
   std::vector<std::string> peers;
   std::string listen;  // empty: any free port on every address, IPv6 and IPv4
   bool no_trackers = false, keep_seeding = false, json = false, quiet = false, sequential = false, verbose = false;
-  bool no_recheck = false, force_recheck = false;
+  bool no_recheck = false, force_recheck = false, buffered_writes = false;
   std::size_t max_peers = 60;
   std::string backend;
   std::string upload_limit, download_limit;
@@ -105,6 +105,7 @@ int run_client(const Opts& o) {
   co.peers = o.peers;
   co.trackers = !o.no_trackers;
   co.recheck = !o.no_recheck;
+  co.direct_writes = !o.buffered_writes;
   co.trust_resume = !o.force_recheck;
   co.max_connections = o.max_peers;
   co.backend = o.backend;
@@ -192,6 +193,8 @@ void add_common(CLI::App* cmd, Opts* o) {
   cmd->add_option("--max-peers", o->max_peers, "Connections at most")->check(check::whole(1, 10000));
   cmd->add_option("--backend", o->backend, "Engine backend for piece checks (default: the best)");
   cmd->add_flag("--no-recheck", o->no_recheck, "Trust data already on disk without hashing it (unsafe)");
+  cmd->add_flag("--buffered-writes", o->buffered_writes,
+                "Write pieces through the page cache (default: around it, O_DIRECT, where the file system allows)");
   cmd->add_flag("--recheck", o->force_recheck, "Hash every piece on disk at start, whatever the resume data says");
   cmd->add_option("--upload-limit", o->upload_limit, "Bytes a second sent at most (\"2M\", \"500K\")");
   cmd->add_option("--download-limit", o->download_limit, "Bytes a second received at most (\"10M\")");

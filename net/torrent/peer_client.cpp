@@ -187,7 +187,8 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   std::set<std::string> busy;  // addresses dialled or connected
   std::set<std::string> self;  // addresses that turned out to be us
   PeerKey next_key = 1;
-  std::unique_ptr<DiskWorker> disk;
+  std::unique_ptr<DiskWorker> disk;    // storage: reads, writes, syncs, resume data, in order
+  std::unique_ptr<DiskWorker> hasher;  // piece checks, ahead of their writes
   asio::steady_timer ticker, pump, tracker_wake;
   bool pump_armed = false;
   bool starved = false;  // some peer's reads wait for room in its connection
@@ -259,9 +260,11 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       log(std::to_string(session->have_count()) + " of " + std::to_string(pieces) + " pieces on disk are good");
     }
     storage = std::make_unique<Storage>(std::move(files), meta.total_length);
+    storage->set_direct_writes(opt.direct_writes);
     std::string why;
     if (!storage->allocate(&why)) throw std::runtime_error(why);
     disk = std::make_unique<DiskWorker>();
+    hasher = std::make_unique<DiskWorker>();
     last_resume = now_s();  // the first periodic save 30 s from now, not at the first tick
     // A quarter second of burst, at least a few blocks.
     if (opt.upload_limit > 0) up_limit.set_rate(opt.upload_limit, std::max(opt.upload_limit / 4, 4.0 * wire::kBlockSize));
@@ -601,16 +604,23 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       ++checking_pieces;
       auto piece = std::make_shared<TorrentSession::Piece>(std::move(p));
       const std::uint64_t offset = static_cast<std::uint64_t>(piece->index) * meta.piece_length;
-      disk->post([self_, piece, offset, verifier = verifier] {
-        bool ok = verifier->ok(piece->index, piece->data);
-        std::string why;
-        if (ok && !self_->storage->write(offset, piece->data, &why)) ok = false;
-        asio::post(self_->io, [self_, piece, ok, why] {
-          --self_->checking_pieces;
-          if (!why.empty()) self_->log("write: " + why);
-          self_->session->piece_checked(piece->index, ok, piece->data, now_s());
-          if (self_->session->complete() && self_->checking_pieces == 0) self_->fire_complete();
-          self_->flush();
+      // Checked on the hashing thread, written on the disk thread: the next piece is hashed
+      // while this one is written (a direct write waits for the device).
+      hasher->post([self_, piece, offset, verifier = verifier] {
+        auto verdict = [self_, piece](bool ok, std::string why) {
+          asio::post(self_->io, [self_, piece, ok, why = std::move(why)] {
+            --self_->checking_pieces;
+            if (!why.empty()) self_->log("write: " + why);
+            self_->session->piece_checked(piece->index, ok, piece->data, now_s());
+            if (self_->session->complete() && self_->checking_pieces == 0) self_->fire_complete();
+            self_->flush();
+          });
+        };
+        if (!verifier->ok(piece->index, piece->data)) return verdict(false, {});
+        self_->disk->post([self_, piece, offset, verdict] {
+          std::string why;
+          const bool ok = self_->storage->write(offset, piece->data, &why);
+          verdict(ok, std::move(why));
         });
       });
     }

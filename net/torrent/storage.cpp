@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <cstdlib>
 #include <filesystem>
 
 namespace hf::torrent {
@@ -24,6 +25,31 @@ Storage::Storage(std::vector<DataFile> files, std::uint64_t total, std::size_t m
 
 Storage::~Storage() {
   for (auto& [i, entry] : open_) ::close(entry.first);
+  for (auto& [i, f] : direct_fds_)
+    if (f >= 0) ::close(f);
+  std::free(bounce_);
+}
+
+int Storage::direct_fd(std::size_t file) {
+  if (auto it = direct_fds_.find(file); it != direct_fds_.end()) return it->second;
+  // Opened once the buffered fd exists (so the file and its folders do); kept open beside
+  // it (at most one per file written).
+  const int f = ::open(files_[file].disk_path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+  direct_fds_[file] = f;  // -1: this file system refuses O_DIRECT; buffered from now on
+  return f;
+}
+
+bool Storage::put(int f, std::size_t file, const std::uint8_t* p, std::uint64_t n, std::uint64_t at, std::string* why) {
+  for (std::uint64_t done = 0; done < n;) {
+    const ssize_t w = ::pwrite(f, p + done, n - done, static_cast<off_t>(at + done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      *why = os_error("write", files_[file].disk_path);
+      return false;
+    }
+    done += static_cast<std::uint64_t>(w);
+  }
+  return true;
 }
 
 int Storage::fd(std::size_t file, std::string* why) {
@@ -49,6 +75,10 @@ int Storage::fd(std::size_t file, std::string* why) {
     lru_.pop_back();
     ::close(open_[old].first);  // written data stays in the page cache; sync() reopens it
     open_.erase(old);
+    if (auto d = direct_fds_.find(old); d != direct_fds_.end() && d->second >= 0) {
+      ::close(d->second);
+      direct_fds_.erase(d);
+    }
   }
   lru_.push_front(file);
   open_[file] = {f, lru_.begin()};
@@ -100,20 +130,41 @@ bool Storage::allocate(std::string* why) {
 }
 
 bool Storage::write(std::uint64_t offset, std::span<const std::uint8_t> data, std::string* why) {
+  constexpr std::uint64_t kAlign = 4096;
   return each_part(offset, data.size(), why, [&](std::size_t i, std::uint64_t at, std::uint64_t from, std::uint64_t n) {
     const int f = fd(i, why);
     if (f < 0) return false;
-    for (std::uint64_t done = 0; done < n;) {
-      const ssize_t w = ::pwrite(f, data.data() + from + done, n - done, static_cast<off_t>(at + done));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        *why = os_error("write", files_[i].disk_path);
-        return false;
-      }
-      done += static_cast<std::uint64_t>(w);
-    }
     dirty_[i] = true;
-    return true;
+    const std::uint8_t* p = data.data() + from;
+    // The aligned middle of the part (file offsets), around the page cache when allowed.
+    const std::uint64_t head = std::min(n, (kAlign - at % kAlign) % kAlign);
+    const std::uint64_t body = (n - head) / kAlign * kAlign;
+    const int d = direct_ && body >= kAlign ? direct_fd(i) : -1;
+    if (d < 0) return put(f, i, p, n, at, why);
+    if (head && !put(f, i, p, head, at, why)) return false;
+    const std::uint8_t* src = p + head;
+    if (reinterpret_cast<std::uintptr_t>(src) % kAlign != 0) {
+      if (bounce_size_ < body) {
+        std::free(bounce_);
+        bounce_ = static_cast<std::uint8_t*>(std::aligned_alloc(kAlign, body));
+        bounce_size_ = bounce_ ? body : 0;
+      }
+      if (!bounce_) return put(f, i, p + head, n - head, at + head, why);
+      std::memcpy(bounce_, src, body);
+      src = bounce_;
+    }
+    const ssize_t w = ::pwrite(d, src, body, static_cast<off_t>(at + head));
+    if (w != static_cast<ssize_t>(body)) {
+      // EINVAL and the like (a file system that takes the open but not the write): this
+      // file goes buffered from now on, and this write is done that way.
+      ::close(d);
+      direct_fds_[i] = -1;
+      if (!put(f, i, p + head, body, at + head, why)) return false;
+    } else {
+      direct_bytes_ += body;
+    }
+    const std::uint64_t tail = n - head - body;
+    return tail == 0 || put(f, i, p + head + body, tail, at + head + body, why);
   });
 }
 
