@@ -1,7 +1,10 @@
 """`hashforge torrent download` and `seed` against Debian's real clients, every download
 byte-compared: hashforge downloads from Transmission, aria2 and libtorrent seeders, and each of
-them downloads from a hashforge seeder; a swarm of hashforge peers over the UDP tracker; a
-download killed mid-way and restarted; a seeder that corrupts data. Peers find each other
+them downloads from a hashforge seeder; v2-only and padded hybrid torrents with libtorrent
+both ways, libtorrent fetching v2 piece layers from hashforge (BEP 52 hash requests); peers
+over IPv6; peers meeting through Debian's opentracker over HTTP and UDP; a swarm of hashforge
+peers over the UDP tracker; a download killed mid-way and restarted; a seeder that corrupts
+data. Peers find each other
 through `hashforge tracker` (HTTP unless said otherwise), with DHT, local discovery and peer
 exchange off everywhere, so the tracker is the only way."""
 import hashlib
@@ -12,10 +15,12 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tracker"))
 from tracker_harness import Tracker, bdecode, escape, free_port, hashforge_bin, wait_for  # noqa: E402
+from opentracker_harness import OpenTracker  # noqa: E402
 
 try:
     import libtorrent as lt
@@ -64,6 +69,13 @@ class Swarm:
         self.procs = []
         self.sessions = []
         self.logs = []
+
+    def retrack(self, tracker_url):
+        """The v1 torrent made again for another tracker: the same info-hash (the info
+        dictionary holds no tracker and no date)."""
+        subprocess.run([hashforge_bin(), "torrent", "create", os.path.join(self.seed_dir, "payload.bin"), "-o",
+                        self.torrent, "--piece-size", "256K", "-t", tracker_url, "-q", "--force"], check=True,
+                       capture_output=True)
 
     def target(self, folder):
         """Where a download into `folder` lands: the file, or the torrent's folder."""
@@ -365,6 +377,41 @@ class ClientInterop(unittest.TestCase):
                                 "libtorrent's download over IPv6 differs or never ended\n" + s.log_text())
         finally:
             s.close()
+
+    def meet_through_opentracker(self, udp):
+        """A hashforge seeder and downloader that know each other only through Debian's
+        opentracker (which also lists each announcer to itself)."""
+        s = Swarm(self.url)
+        ot = None
+        try:
+            info = json.loads(subprocess.run([hashforge_bin(), "torrent", "info", "--json", s.torrent],
+                                             capture_output=True, text=True, check=True).stdout)
+            ot = OpenTracker([bytes.fromhex(info["info_hash_v1"])])
+            s.retrack("udp://%s:%d" % ot.udp_addr if udp else ot.http_url + "/announce")
+            info2 = json.loads(subprocess.run([hashforge_bin(), "torrent", "info", "--json", s.torrent],
+                                              capture_output=True, text=True, check=True).stdout)
+            self.assertEqual(info2["info_hash_v1"], info["info_hash_v1"])
+            s.hf_seed()
+            time.sleep(1)  # the seeder announces first; the downloader then hears of it
+            p, path = s.hf_download()
+            try:
+                rc = p.wait(timeout=WAIT)
+            except subprocess.TimeoutExpired:
+                rc = None
+            self.assertEqual(rc, 0, "hashforge did not finish through opentracker\n" + s.log_text())
+            self.assertTrue(s.good(path), s.log_text())
+            st = last_status(os.path.join(s.dir, "hf-dl.log"))
+            self.assertTrue(any(t.get("peers", 0) >= 1 for t in st.get("trackers", [])), st)
+        finally:
+            if ot:
+                ot.close()
+            s.close()
+
+    def test_peers_meet_through_opentracker_over_http(self):
+        self.meet_through_opentracker(udp=False)
+
+    def test_peers_meet_through_opentracker_over_udp(self):
+        self.meet_through_opentracker(udp=True)
 
     def test_hashforge_swarm_over_the_udp_tracker(self):
         s = Swarm("udp://%s:%d" % self.tracker.udp_addr, size=8 * 1024 * 1024 + 1)
