@@ -36,6 +36,8 @@ READ_RATE=${READ_RATE:-137}  # reads a second per reading process: the seed's pe
 LIGHT=${LIGHT:-50}  # writes a second in the light-load run
 export READ_RATE LIGHT
 RESULT=${RESULT:-$HERE/bench/results/$(date -u +%Y-%m-%d)-ledger-vs-seed.md}
+# Another run the same day keeps the first: the time goes into the new one's name.
+[ -e "$RESULT" ] && RESULT=${RESULT%.md}-$(date -u +%H%M).md
 for b in "$HF" "$LOAD"; do [ -x "$b" ] || { echo "ledger_vs_seed: build $b first (cmake --build build)" >&2; exit 2; }; done
 command -v openssl >/dev/null || { echo "ledger_vs_seed: openssl is needed" >&2; exit 2; }
 
