@@ -1,6 +1,7 @@
 """What the torrent benchmarks share: a file's SHA-1 (the download check) and the CPU's name
 (every result names it)."""
 import hashlib
+import os
 import platform
 
 
@@ -20,3 +21,12 @@ def cpu_model():
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or "?"
+
+
+def result_path(root, kind, date):
+    """bench/results/<date>-<kind>.md, or with the time added when a run that day is there
+    already (a second run never writes over the first)."""
+    path = os.path.join(root, "bench", "results", "%s-%s.md" % (date.strftime("%Y-%m-%d"), kind))
+    if os.path.exists(path):
+        path = path[:-3] + "-%s.md" % date.strftime("%H%M")
+    return path

@@ -35,7 +35,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "tracker"))
 os.environ.setdefault("HASHFORGE_BIN", os.environ.get("HASHFORGE", os.path.join(ROOT, "build", "apps", "hashforge")))
 from tracker_harness import Tracker, free_port, wait_for  # noqa: E402
-from torrent_bench_util import cpu_model, sha1_file  # noqa: E402
+from torrent_bench_util import result_path, cpu_model, sha1_file  # noqa: E402
 
 HF = os.environ["HASHFORGE_BIN"]
 ADDR = os.environ.get("BENCH_ADDR", "")
@@ -267,7 +267,7 @@ def run(added):
         shutil.rmtree(work, ignore_errors=True)
 
     date = datetime.datetime.now(datetime.timezone.utc)
-    result = os.environ.get("RESULT", os.path.join(ROOT, "bench", "results", "%s-torrent-client.md" % date.strftime("%Y-%m-%d")))
+    result = os.environ.get("RESULT") or result_path(ROOT, "torrent-client", date)
     tr_ver = subprocess.run(["transmission-daemon", "--version"], capture_output=True, text=True)
     with open(result, "w") as f:
         f.write("# BitTorrent client on loopback (issue 17)\n\n")

@@ -21,7 +21,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "tracker"))
 os.environ.setdefault("HASHFORGE_BIN", os.environ.get("HASHFORGE", os.path.join(ROOT, "build", "apps", "hashforge")))
 from tracker_harness import Tracker  # noqa: E402
-from torrent_bench_util import cpu_model, sha1_file  # noqa: E402
+from torrent_bench_util import result_path, cpu_model, sha1_file  # noqa: E402
 
 HF = os.environ["HASHFORGE_BIN"]
 PEERS = int(os.environ.get("PEERS", "20"))
@@ -83,7 +83,7 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
     date = datetime.datetime.now(datetime.timezone.utc)
-    result = os.environ.get("RESULT", os.path.join(ROOT, "bench", "results", "%s-torrent-swarm.md" % date.strftime("%Y-%m-%d")))
+    result = os.environ.get("RESULT") or result_path(ROOT, "torrent-swarm", date)
     with open(result, "w") as f:
         f.write("# A swarm of hashforge peers on one machine (issue 17)\n\n")
         f.write("- date: %s\n" % date.strftime("%Y-%m-%d %H:%M UTC"))
