@@ -21,6 +21,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tracker"))
 from tracker_harness import Tracker, bdecode, escape, free_port, hashforge_bin, wait_for  # noqa: E402
 from opentracker_harness import OpenTracker  # noqa: E402
+from torrent_harness import last_status  # noqa: E402
 
 try:
     import libtorrent as lt
@@ -146,9 +147,11 @@ class Swarm:
         return self.target(d)
 
     # libtorrent
-    def libtorrent(self, seed, name="lt"):
+    def libtorrent(self, seed, name="lt", host="127.0.0.1", torrent=None, peer=None):
+        """A libtorrent session on `host` with this torrent (or another .torrent file for the
+        same data), told of `peer` (host, port) by hand if given."""
         ses = lt.session({
-            "listen_interfaces": "127.0.0.1:%d" % free_port(),
+            "listen_interfaces": "%s:%d" % ("[%s]" % host if ":" in host else host, free_port()),
             "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
             "allow_multiple_connections_per_ip": True,
             "enable_outgoing_utp": False, "enable_incoming_utp": False,
@@ -157,11 +160,13 @@ class Swarm:
         d = self.seed_dir if seed else os.path.join(self.dir, name)
         os.makedirs(d, exist_ok=True)
         params = lt.add_torrent_params()
-        params.ti = lt.torrent_info(self.torrent)
+        params.ti = lt.torrent_info(torrent or self.torrent)
         params.save_path = d
         params.flags &= ~lt.torrent_flags.auto_managed
         params.flags &= ~lt.torrent_flags.paused
         h = ses.add_torrent(params)
+        if peer:
+            h.connect_peer(peer)
         return self.target(d), h
 
     def log_text(self):
@@ -183,20 +188,6 @@ class Swarm:
                     p.wait()
         self.sessions.clear()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def last_status(log):
-    """The last JSON status line a `download --json` printed."""
-    last = None
-    with open(log, "rb") as f:
-        for line in f:
-            line = line.strip()
-            if line.startswith(b"{"):
-                try:
-                    last = json.loads(line)
-                except ValueError:
-                    pass
-    return last
 
 
 class ClientInterop(unittest.TestCase):
@@ -290,19 +281,8 @@ class ClientInterop(unittest.TestCase):
             bare = os.path.join(s.dir, "bare.torrent")
             with open(bare, "wb") as f:
                 f.write(lt.bencode(t))
-            ses = lt.session({"listen_interfaces": "127.0.0.1:%d" % free_port(), "enable_dht": False,
-                              "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
-                              "enable_outgoing_utp": False, "enable_incoming_utp": False})
-            s.sessions.append(ses)
-            d = os.path.join(s.dir, "lt-bare")
-            params = lt.add_torrent_params()
-            params.ti = lt.torrent_info(bare)
-            params.save_path = d
-            params.flags &= ~lt.torrent_flags.auto_managed
-            params.flags &= ~lt.torrent_flags.paused
-            h = ses.add_torrent(params)
-            h.connect_peer(("127.0.0.1", port))
-            self.assertTrue(wait_for(lambda: s.good(s.target(d)), timeout=WAIT, step=0.5),
+            path, _ = s.libtorrent(seed=False, name="lt-bare", torrent=bare, peer=("127.0.0.1", port))
+            self.assertTrue(wait_for(lambda: s.good(path), timeout=WAIT, step=0.5),
                             "libtorrent without piece layers did not finish\n" + s.log_text())
         finally:
             s.close()
@@ -361,19 +341,8 @@ class ClientInterop(unittest.TestCase):
             self.assertIn("\n[::1]:", seen)
             self.assertNotIn("ffff", seen)
             if lt:
-                ses = lt.session({"listen_interfaces": "[::1]:%d" % free_port(), "enable_dht": False,
-                                  "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
-                                  "enable_outgoing_utp": False, "enable_incoming_utp": False})
-                s.sessions.append(ses)
-                d = os.path.join(s.dir, "lt6")
-                params = lt.add_torrent_params()
-                params.ti = lt.torrent_info(s.torrent)
-                params.save_path = d
-                params.flags &= ~lt.torrent_flags.auto_managed
-                params.flags &= ~lt.torrent_flags.paused
-                h = ses.add_torrent(params)
-                h.connect_peer(("::1", port))
-                self.assertTrue(wait_for(lambda: s.good(s.target(d)), timeout=WAIT, step=0.5),
+                path6, _ = s.libtorrent(seed=False, name="lt6", host="::1", peer=("::1", port))
+                self.assertTrue(wait_for(lambda: s.good(path6), timeout=WAIT, step=0.5),
                                 "libtorrent's download over IPv6 differs or never ended\n" + s.log_text())
         finally:
             s.close()

@@ -4,7 +4,6 @@ its upload held to a rate that makes the leechers trade among themselves, and fi
 whose downloads are byte-compared. On loopback every peer shares 127.0.0.1; here each has
 its own address, as on a real network. Needs root; skipped with the reason otherwise."""
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -18,25 +17,12 @@ sys.path.insert(0, os.path.join(HERE, "..", "node"))
 sys.path.insert(0, os.path.join(HERE, "..", "tracker"))
 import netns_harness as netns  # noqa: E402
 from tracker_harness import hashforge_bin, wait_for  # noqa: E402
+from torrent_harness import last_status  # noqa: E402
 
 LEECHERS = 5
 SIZE = 24 * 1024 * 1024 + 4321
 SEED_RATE = 3 * 1024 * 1024  # bytes/s: five leechers could not finish quickly on it alone
 WAIT = 180
-
-
-def last_json(path):
-    """The last JSON status object a --json process printed (None if none)."""
-    last = None
-    with open(path, "rb") as f:
-        for line in f:
-            line = line.strip()
-            if line.startswith(b"{"):
-                try:
-                    last = json.loads(line)
-                except ValueError:
-                    pass
-    return last
 
 
 @unittest.skipIf(netns.unavailable(), netns.unavailable() or "")
@@ -107,11 +93,11 @@ class ClientSwarmInNamespaces(unittest.TestCase):
                 self.assertEqual(hashlib.sha256(f.read()).digest(), want, "leecher %d's copy differs" % i)
         # Every leecher met peers at their own addresses, and leechers served each other: the
         # seeder alone sent less than the five copies they got.
-        self.assertTrue(wait_for(lambda: (last_json(os.path.join(work, "seed.log")) or {}).get("uploaded", 0) > 0,
+        self.assertTrue(wait_for(lambda: (last_status(os.path.join(work, "seed.log")) or {}).get("uploaded", 0) > 0,
                                  timeout=5, step=0.5), logs())
         seeder.terminate()
         seeder.wait(timeout=15)
-        sent = last_json(os.path.join(work, "seed.log"))["uploaded"]
+        sent = last_status(os.path.join(work, "seed.log"))["uploaded"]
         self.assertLess(sent, LEECHERS * SIZE * 0.9, "the leechers did not trade:\n" + logs())
         seen = set()
         for i, _, _ in leechers:

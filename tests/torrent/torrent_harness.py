@@ -1,5 +1,5 @@
 """Shared helpers for the torrent oracle and interop suites (test_torrent_hashlib.py,
-test_torrent_interop.py): running the hashforge binary, a small bencode reader and writer
+test_torrent_interop.py, and the client suites' status reader): running the hashforge binary, a small bencode reader and writer
 written here (never hashforge's), BEP 3 / BEP 52 hashes recomputed with hashlib, test data,
 and libtorrent (Debian's python3-libtorrent) checking data like a client does.
 
@@ -24,6 +24,21 @@ except ImportError:  # pragma: no cover - scripts/setup.sh installs python3-libt
 
 BLOCK = 16384
 SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def last_status(log):
+    """The last JSON status object a `torrent download --json` (or `seed --json`) printed
+    into `log`, None if none."""
+    last = None
+    with open(log, "rb") as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith(b"{"):
+                try:
+                    last = json.loads(line)
+                except ValueError:
+                    pass
+    return last
 
 
 def hashforge_bin():
