@@ -15,7 +15,8 @@ includes its final fdatasync; Transmission and libtorrent do not sync), the rate
 
   HASHFORGE=build/apps/hashforge python3 bench/torrent_client_vs_transmission.py
 Knobs: SIZE (bytes, default 4 GiB), WORK (a folder with room for twice SIZE; default /tmp),
-RESULT (default bench/results/<date>-torrent-client.md), BENCH_ADDR.
+RESULT (default bench/results/<date>-torrent-client.md), BENCH_ADDR, HF_RUNS (hashforge ->
+hashforge runs, default 3), ONLY_HF=1 (those runs alone).
 
 Transmission does not dial peers at 127.x addresses, so two Transmissions on 127.0.0.1 never
 meet. Every peer and the tracker therefore use BENCH_ADDR, by default 10.77.0.3 added to the
@@ -40,6 +41,13 @@ from torrent_bench_util import result_path, cpu_model, sha1_file  # noqa: E402
 HF = os.environ["HASHFORGE_BIN"]
 ADDR = os.environ.get("BENCH_ADDR", "")
 SIZE = int(os.environ.get("SIZE", str(4 << 30)))
+HF_RUNS = int(os.environ.get("HF_RUNS", "3"))  # hashforge -> hashforge runs
+
+
+class OnlyHashforge(Exception):
+    """ONLY_HF=1: the hashforge -> hashforge runs alone, no Transmission or libtorrent."""
+
+ONLY_HF = os.environ.get("ONLY_HF") == "1"
 GIB = float(1 << 30)
 
 
@@ -129,6 +137,7 @@ def run(added):
                 n = min(left, 64 << 20)
                 f.write(os.urandom(n))
                 left -= n
+        os.sync()  # the new file's writeback must not compete with the downloads' writes
         want = sha1_file(data)  # also reads it into the page cache
         cached = subprocess.run(["fincore", "-b", "-n", "-o", "RES", data], capture_output=True, text=True).stdout.strip()
         notes.append("seeder data in the page cache (fincore): %s of %d bytes" % (cached or "?", SIZE))
@@ -178,11 +187,16 @@ def run(added):
             rows.append((label, wall, SIZE / wall / 1e6, cpu / (SIZE / GIB), seeder_cpu / (SIZE / GIB)))
             print(rows[-1], flush=True)
 
-        # 1. hashforge -> hashforge
+        # 1. hashforge -> hashforge, HF_RUNS times (each download deleted and synced away first)
         seeder, port = hf_seed(["--no-trackers"])
-        hf_download("hashforge -> hashforge", ["--peer", "%s:%d" % (ADDR, port), "--no-trackers"], seeder.pid)
+        for i in range(HF_RUNS):
+            os.sync()
+            hf_download("hashforge -> hashforge" + (" (run %d)" % (i + 1) if HF_RUNS > 1 else ""),
+                        ["--peer", "%s:%d" % (ADDR, port), "--no-trackers"], seeder.pid)
         seeder.terminate()
         seeder.wait()
+        if ONLY_HF:
+            raise OnlyHashforge()
 
         # 2. Transmission seeding: hashforge and Transmission download from it.
         tseed = Transmission(work, "tr-seed", seed_dir)
@@ -259,6 +273,8 @@ def run(added):
             check(os.path.join(lt_dir, "payload.bin"), "hashforge -> libtorrent")
         seeder.terminate()
         seeder.wait()
+        tracker.close()
+    except OnlyHashforge:
         tracker.close()
     finally:
         for p in procs:
