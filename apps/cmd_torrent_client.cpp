@@ -202,7 +202,48 @@ void add_common(CLI::App* cmd, Opts* o) {
 
 }  // namespace
 
+// `torrent scrape`: each tracker's counts for the torrent's swarm; the exit status says
+// whether any tracker answered.
+int run_scrape(const std::string& file, bool as_json) {
+  const torrent::Metainfo m = load_torrent(file);
+  if (m.tracker_tiers.empty()) failure(file + ": the torrent names no tracker");
+  asio::io_context io;
+  const auto results = torrent::scrape_trackers(io, m);
+  bool any = false;
+  for (const auto& r : results) {
+    any |= r.error.empty();
+    if (as_json) {
+      json::object o{{"tracker", r.url}};
+      if (r.error.empty()) {
+        o["seeders"] = r.seeders;
+        o["completed"] = r.completed;
+        o["leechers"] = r.leechers;
+      } else {
+        o["error"] = r.error;
+      }
+      print_json(o);
+    } else if (r.error.empty()) {
+      std::printf("%s: %lld seeders, %lld leechers, %lld completed\n", r.url.c_str(), static_cast<long long>(r.seeders),
+                  static_cast<long long>(r.leechers), static_cast<long long>(r.completed));
+    } else {
+      std::printf("%s: %s\n", r.url.c_str(), r.error.c_str());
+    }
+  }
+  return any ? 0 : kExitFailure;
+}
+
 void add_torrent_client(CLI::App* torrent, Runner& run) {
+  {
+    struct ScrapeOpts {
+      std::string torrent;
+      bool json = false;
+    };
+    auto o = std::make_shared<ScrapeOpts>();
+    CLI::App* cmd = torrent->add_subcommand("scrape", "Ask the torrent's trackers how many seeders and leechers its swarm has");
+    cmd->add_option("torrent", o->torrent, "The .torrent file")->required()->check(check::non_empty());
+    cmd->add_flag("--json", o->json, "One JSON object per tracker, on its own line");
+    cmd->callback([o, &run] { run = [o] { return run_scrape(o->torrent, o->json); }; });
+  }
   {
     auto o = std::make_shared<Opts>();
     CLI::App* cmd = torrent->add_subcommand("download", "Download a torrent from its swarm (every piece checked on the engine)");

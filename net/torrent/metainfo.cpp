@@ -37,6 +37,13 @@ std::uint64_t Metainfo::piece_size(std::size_t i) const {
   return std::min(piece_length, total_length - start);
 }
 
+Sha1 Metainfo::swarm_hash() const {
+  Sha1 h{};
+  if (has_v1) return info_hash_v1;
+  if (info_hash_v2) std::memcpy(h.data(), info_hash_v2->data(), h.size());
+  return h;
+}
+
 std::uint32_t Metainfo::wire_pieces() const {
   if (has_v1) return static_cast<std::uint32_t>(piece_count());
   return piece_length ? static_cast<std::uint32_t>((wire_length() + piece_length - 1) / piece_length) : 0;

@@ -59,6 +59,9 @@ struct Metainfo {
   // libtorrent (the reference v2 implementation) sends it. The gaps are zeros, never sent.
   std::uint64_t wire_length() const { return total_length; }
   std::uint32_t wire_pieces() const;  // pieces of wire_length()
+  // The 20 bytes peers and trackers know the swarm by: the v1 info-hash, or for a v2-only
+  // torrent its SHA-256 info-hash cut to 20 bytes (BEP 52).
+  Sha1 swarm_hash() const;
   // Stream ranges [begin, end) that are zeros by construction: pad files, v2 gaps.
   std::vector<std::pair<std::uint64_t, std::uint64_t>> zero_ranges() const;
 };

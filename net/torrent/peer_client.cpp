@@ -167,6 +167,90 @@ std::vector<FileStamp> stamps_of(const std::vector<DataFile>& files) {
   return out;
 }
 
+// One HTTP(S) GET of a tracker URL (announce or scrape), the connection closed after it:
+// the reply's body, or std::runtime_error with one line.
+awaitable<std::string> tracker_get(asio::io_context& io, std::unique_ptr<asio::ssl::context>& tls, std::string url) {
+  auto u = parse_url(url);
+  if (!u) throw std::runtime_error("not a tracker URL");
+  if (u->scheme != "http" && u->scheme != "https") throw std::runtime_error("an unknown tracker scheme");
+  netio::PoolUrl pu{u->scheme == "https", u->host, u->port, url};
+  // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+  const netio::TlsVerify verify;
+  if (!tls) tls = netio::make_client_tls(verify);
+  auto stream = co_await netio::connect_stream(pu, *tls, verify, kTrackerTimeout);
+  asio::steady_timer t(io, kTrackerTimeout);
+  netio::Stream* raw = stream.get();
+  t.async_wait([raw](boost::system::error_code ec) {
+    if (!ec) raw->close();
+  });
+  const std::string host = u->host.find(':') != std::string::npos ? "[" + u->host + "]" : u->host;
+  const std::string req = "GET " + u->target + " HTTP/1.1\r\nHost: " + host + ":" + u->port +
+                          "\r\nUser-Agent: hashforge/0.1\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n";
+  co_await stream->write(asio::buffer(req));
+  std::string reply;
+  std::array<char, 16384> buf{};
+  for (;;) {
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    try {
+      n = co_await stream->read_some(asio::buffer(buf));
+    } catch (const boost::system::system_error& e) {
+      ec = e.code();
+    }
+    if (ec || n == 0) break;
+    reply.append(buf.data(), n);
+    if (reply.size() > kMaxTrackerReply) throw std::runtime_error("reply over 4 MiB");
+  }
+  t.cancel();
+  co_return http_body(reply);
+}
+
+// A UDP tracker's reply (BEP 15): a connect exchange, then the request `make(connection id,
+// transaction)` builds; two tries on BEP 15's timeouts. The caller parses the reply against
+// the transaction it was sent with.
+struct UdpCall {
+  std::vector<std::uint8_t> reply;
+  std::uint32_t transaction = 0;
+  bool v6 = false;  // the tracker was reached over IPv6 (its peers are 18 bytes each)
+};
+template <class Make>
+awaitable<UdpCall> udp_tracker_call(asio::io_context& io, const Url& u, std::mt19937_64& rng, Make make) {
+  udp::resolver r(io);
+  auto eps = co_await r.async_resolve(u.host, u.port, use_awaitable);
+  udp::endpoint ep = *eps.begin();
+  udp::socket s(io, ep.protocol());
+  std::array<std::uint8_t, 8192> buf{};
+  auto exchange = [&](const std::string& req, unsigned n) -> awaitable<std::size_t> {
+    co_await s.async_send_to(asio::buffer(req), ep, use_awaitable);
+    asio::steady_timer t(io, std::chrono::milliseconds(static_cast<std::int64_t>(tracker::udp_timeout(n) * 1000)));
+    t.async_wait([&s](boost::system::error_code ec) {
+      if (!ec) s.cancel();
+    });
+    udp::endpoint from;
+    boost::system::error_code ec;
+    std::size_t got = co_await s.async_receive_from(asio::buffer(buf), from, asio::redirect_error(use_awaitable, ec));
+    t.cancel();
+    co_return ec ? 0 : got;
+  };
+  std::string why;
+  for (unsigned n = 0; n < 2; ++n) {
+    const std::uint32_t tx = static_cast<std::uint32_t>(rng());
+    std::size_t got = co_await exchange(tracker::udp_connect_request(tx), n);
+    if (!got) continue;
+    auto cid = tracker::parse_udp_connect_reply({buf.data(), got}, tx, &why);
+    if (!cid) throw std::runtime_error(why);
+    UdpCall call;
+    call.transaction = static_cast<std::uint32_t>(rng());
+    call.v6 = ep.address().is_v6();
+    const std::string req = make(*cid, call.transaction);
+    got = co_await exchange(req, n);
+    if (!got) continue;
+    call.reply.assign(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(got));
+    co_return call;
+  }
+  throw std::runtime_error("no reply");
+}
+
 }  // namespace
 
 struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
@@ -671,71 +755,17 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     if (!u) throw std::runtime_error("not a tracker URL");
     std::string why;
     if (u->scheme == "udp") {
-      udp::resolver r(self->io);
-      auto eps = co_await r.async_resolve(u->host, u->port, use_awaitable);
-      udp::endpoint ep = *eps.begin();
-      udp::socket s(self->io, ep.protocol());
-      std::array<std::uint8_t, 2048> buf{};
-      auto exchange = [&](const std::string& req, unsigned n) -> awaitable<std::size_t> {
-        co_await s.async_send_to(asio::buffer(req), ep, use_awaitable);
-        asio::steady_timer t(self->io, std::chrono::milliseconds(static_cast<std::int64_t>(tracker::udp_timeout(n) * 1000)));
-        t.async_wait([&s](boost::system::error_code ec) {
-          if (!ec) s.cancel();
-        });
-        udp::endpoint from;
-        boost::system::error_code ec;
-        std::size_t got = co_await s.async_receive_from(asio::buffer(buf), from, asio::redirect_error(use_awaitable, ec));
-        t.cancel();
-        co_return ec ? 0 : got;
-      };
-      for (unsigned n = 0; n < 2; ++n) {
-        const std::uint32_t tx = static_cast<std::uint32_t>(self->rng());
-        std::size_t got = co_await exchange(tracker::udp_connect_request(tx), n);
-        if (!got) continue;
-        auto cid = tracker::parse_udp_connect_reply({buf.data(), got}, tx, &why);
-        if (!cid) throw std::runtime_error(why);
-        const std::uint32_t tx2 = static_cast<std::uint32_t>(self->rng());
-        got = co_await exchange(tracker::udp_announce_request(*cid, tx2, self->params(ev)), n);
-        if (!got) continue;
-        auto res = tracker::parse_udp_announce_reply({buf.data(), got}, tx2, ep.address().is_v6(), &why);
-        if (!res) throw std::runtime_error(why);
-        co_return *res;
-      }
-      throw std::runtime_error("no reply");
+      const auto params = self->params(ev);
+      auto call = co_await udp_tracker_call(self->io, *u, self->rng, [&](std::uint64_t cid, std::uint32_t tx) {
+        return tracker::udp_announce_request(cid, tx, params);
+      });
+      auto res = tracker::parse_udp_announce_reply(call.reply, call.transaction, call.v6, &why);
+      if (!res) throw std::runtime_error(why);
+      co_return *res;
     }
-    if (u->scheme != "http" && u->scheme != "https") throw std::runtime_error("an unknown tracker scheme");
     const std::string full = tracker::announce_url(url, self->params(ev));
-    auto fu = parse_url(full);
-    netio::PoolUrl pu{u->scheme == "https", u->host, u->port, url};
-    // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
-    const netio::TlsVerify verify;
-    if (!self->tls) self->tls = netio::make_client_tls(verify);
-    auto stream = co_await netio::connect_stream(pu, *self->tls, verify, kTrackerTimeout);
-    asio::steady_timer t(self->io, kTrackerTimeout);
-    netio::Stream* raw = stream.get();
-    t.async_wait([raw](boost::system::error_code ec) {
-      if (!ec) raw->close();
-    });
-    const std::string host = u->host.find(':') != std::string::npos ? "[" + u->host + "]" : u->host;
-    const std::string req = "GET " + fu->target + " HTTP/1.1\r\nHost: " + host + ":" + u->port +
-                            "\r\nUser-Agent: hashforge/0.1\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n";
-    co_await stream->write(asio::buffer(req));
-    std::string reply;
-    std::array<char, 16384> buf{};
-    for (;;) {
-      boost::system::error_code ec;
-      std::size_t n = 0;
-      try {
-        n = co_await stream->read_some(asio::buffer(buf));
-      } catch (const boost::system::system_error& e) {
-        ec = e.code();
-      }
-      if (ec || n == 0) break;
-      reply.append(buf.data(), n);
-      if (reply.size() > kMaxTrackerReply) throw std::runtime_error("reply over 4 MiB");
-    }
-    t.cancel();
-    auto res = tracker::parse_announce_reply(http_body(reply), &why);
+    const std::string body = co_await tracker_get(self->io, self->tls, full);
+    auto res = tracker::parse_announce_reply(body, &why);
     if (!res) throw std::runtime_error(why);
     co_return *res;
   }
@@ -854,6 +884,53 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     return s;
   }
 };
+
+std::vector<TrackerScrape> scrape_trackers(asio::io_context& io, const Metainfo& m) {
+  std::vector<TrackerScrape> out;
+  for (const auto& tier : m.tracker_tiers)
+    for (const auto& url : tier) out.push_back({url, {}, 0, 0, 0});
+  const tracker::InfoHash hash = m.swarm_hash();
+  const std::vector<tracker::InfoHash> hashes{hash};
+  auto tls = std::make_shared<std::unique_ptr<asio::ssl::context>>();
+  auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
+  for (auto& r : out) {
+    asio::co_spawn(
+        io,
+        [&io, &r, hashes, tls, rng]() -> awaitable<void> {
+          try {
+            auto u = parse_url(r.url);
+            if (!u) throw std::runtime_error("not a tracker URL");
+            std::string why;
+            std::optional<std::vector<tracker::ScrapeCounts>> counts;
+            if (u->scheme == "udp") {
+              auto call = co_await udp_tracker_call(io, *u, *rng, [&](std::uint64_t cid, std::uint32_t tx) {
+                return tracker::udp_scrape_request(cid, tx, hashes);
+              });
+              counts = tracker::parse_udp_scrape_reply(call.reply, call.transaction, hashes, &why);
+            } else {
+              auto surl = tracker::scrape_url(r.url, hashes);
+              if (!surl) throw std::runtime_error("this tracker cannot scrape (its URL does not end in /announce)");
+              const std::string body = co_await tracker_get(io, *tls, *surl);
+              counts = tracker::parse_scrape_reply(body, &why);
+            }
+            if (!counts) throw std::runtime_error(why);
+            const tracker::ScrapeCounts* mine = nullptr;
+            for (const auto& c : *counts)
+              if (c.info_hash == hashes.front()) mine = &c;
+            if (!mine) throw std::runtime_error("the reply does not name this torrent");
+            r.seeders = mine->complete;
+            r.completed = mine->downloaded;
+            r.leechers = mine->incomplete;
+          } catch (const std::exception& e) {
+            r.error = e.what();
+          }
+        },
+        asio::detached);
+  }
+  io.run();
+  io.restart();
+  return out;
+}
 
 PeerClient::PeerClient(boost::asio::io_context& io, Metainfo meta, ClientOptions opt)
     : impl_(std::make_shared<Impl>(io, std::move(meta), std::move(opt))) {}

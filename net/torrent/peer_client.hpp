@@ -59,6 +59,16 @@ struct ClientStatus {
   std::vector<TrackerStatus> trackers;
 };
 
+// What one tracker says of a torrent's swarm: a scrape (BEP 48 over HTTP(S), BEP 15 over UDP).
+struct TrackerScrape {
+  std::string url;
+  std::string error;  // empty when it answered
+  std::int64_t seeders = 0, completed = 0, leechers = 0;
+};
+// Scrapes every tracker the torrent names (every URL of every tier, all at once, each within
+// the tracker timeout) for its swarm; runs `io` until each has answered or failed.
+std::vector<TrackerScrape> scrape_trackers(boost::asio::io_context& io, const Metainfo& m);
+
 class PeerClient {
  public:
   PeerClient(boost::asio::io_context& io, Metainfo meta, ClientOptions opt);

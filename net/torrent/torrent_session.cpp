@@ -11,13 +11,6 @@ namespace hf::torrent {
 
 namespace {
 
-wire::Hash20 info_hash_of(const Metainfo& m) {
-  wire::Hash20 h{};
-  if (m.has_v1) return m.info_hash_v1;
-  if (m.info_hash_v2) std::memcpy(h.data(), m.info_hash_v2->data(), h.size());  // BEP 52: truncated
-  return h;
-}
-
 std::string host_of(const std::string& address) {
   if (!address.empty() && address.front() == '[') return address.substr(0, address.find(']') + 1);
   const auto colon = address.rfind(':');
@@ -42,7 +35,7 @@ void RateMeter::tick(double now) {
 
 TorrentSession::TorrentSession(const Metainfo& m, const wire::Hash20& our_peer_id, const SessionConfig& cfg)
     : shape_{m.wire_pieces(), m.piece_length, m.wire_length()},
-      info_hash_(info_hash_of(m)),
+      info_hash_(m.swarm_hash()),
       our_id_(our_peer_id),
       cfg_(cfg),
       picker_(PiecePicker::Config{.pieces = m.wire_pieces(),

@@ -371,9 +371,46 @@ class ClientInterop(unittest.TestCase):
             self.assertTrue(s.good(path), s.log_text())
             st = last_status(os.path.join(s.dir, "hf-dl.log"))
             self.assertTrue(any(t.get("peers", 0) >= 1 for t in st.get("trackers", [])), st)
+            # The seeder is still there: opentracker counts it, and `torrent scrape` says so.
+            counts = self.scrape(s.torrent)
+            self.assertEqual(len(counts), 1, counts)
+            self.assertGreaterEqual(counts[0].get("seeders", 0), 1, counts)
         finally:
             if ot:
                 ot.close()
+            s.close()
+
+    def scrape(self, torrent, rc=0):
+        r = subprocess.run([hashforge_bin(), "torrent", "scrape", torrent, "--json"], capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(r.returncode, rc, r.stdout + r.stderr)
+        return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+    def test_scrape_over_http_and_udp(self):
+        """`torrent scrape` against the hashforge tracker over HTTP and UDP, beside a tracker
+        that is not there: one line each, the dead one with its error."""
+        s = Swarm(self.url)
+        try:
+            s.hf_seed()
+            self.assertTrue(self.complete_seeders(s, 1), s.log_text())
+            udp = "udp://%s:%d/announce" % self.tracker.udp_addr
+            multi = os.path.join(s.dir, "multi.torrent")
+            subprocess.run([hashforge_bin(), "torrent", "create", os.path.join(s.seed_dir, "payload.bin"), "-o", multi,
+                            "--piece-size", "256K", "-t", self.url, "-t", udp, "-t", "http://127.0.0.1:1/announce",
+                            "-q"], check=True, capture_output=True)
+            counts = {c["tracker"]: c for c in self.scrape(multi)}
+            self.assertEqual(set(counts), {self.url, udp, "http://127.0.0.1:1/announce"})
+            for url in (self.url, udp):
+                self.assertEqual(counts[url].get("seeders"), 1, counts)
+                self.assertEqual(counts[url].get("leechers"), 0, counts)
+            self.assertIn("error", counts["http://127.0.0.1:1/announce"])
+            # Every tracker down: exit status 1, each one's error named.
+            only_dead = os.path.join(s.dir, "dead.torrent")
+            subprocess.run([hashforge_bin(), "torrent", "create", os.path.join(s.seed_dir, "payload.bin"), "-o",
+                            only_dead, "--piece-size", "256K", "-t", "http://127.0.0.1:1/announce", "-q"], check=True,
+                           capture_output=True)
+            self.assertIn("error", self.scrape(only_dead, rc=1)[0])
+        finally:
             s.close()
 
     def test_peers_meet_through_opentracker_over_http(self):
