@@ -95,61 +95,15 @@ class DiskWorker {
   std::thread th_;
 };
 
-struct Url {
-  std::string scheme, host, port, target;
-};
+using tracker::TrackerUrl;
 
-// http://host[:port]/path?query, https://..., udp://host:port[/...]. IPv6 hosts in brackets.
-std::optional<Url> parse_url(const std::string& u) {
-  Url r;
-  const auto colon = u.find("://");
-  if (colon == std::string::npos) return std::nullopt;
-  r.scheme = u.substr(0, colon);
-  std::string rest = u.substr(colon + 3);
-  const auto slash = rest.find_first_of("/?");
-  std::string authority = rest.substr(0, slash);
-  r.target = slash == std::string::npos ? "/" : rest.substr(slash);
-  if (!r.target.empty() && r.target[0] == '?') r.target = "/" + r.target;
-  if (authority.empty()) return std::nullopt;
-  if (authority[0] == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string::npos) return std::nullopt;
-    r.host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':') r.port = authority.substr(close + 2);
-  } else {
-    const auto c = authority.rfind(':');
-    r.host = authority.substr(0, c);
-    if (c != std::string::npos) r.port = authority.substr(c + 1);
-  }
-  if (r.port.empty()) r.port = r.scheme == "https" ? "443" : r.scheme == "http" ? "80" : "";
-  if (r.host.empty() || r.port.empty()) return std::nullopt;
-  return r;
-}
+std::optional<TrackerUrl> parse_url(const std::string& u) { return tracker::split_tracker_url(u); }
 
-// The body of an HTTP/1.1 reply (Content-Length, chunked, or up to the close).
 std::string http_body(const std::string& reply) {
-  const auto end = reply.find("\r\n\r\n");
-  if (end == std::string::npos) throw std::runtime_error("a malformed HTTP reply");
-  const std::string head = reply.substr(0, end);
-  if (head.rfind("HTTP/1.", 0) != 0 || head.size() < 12) throw std::runtime_error("a malformed HTTP reply");
-  const int status = std::atoi(head.c_str() + 9);
-  if (status != 200) throw std::runtime_error("HTTP " + std::to_string(status));
-  std::string lower = head;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string body = reply.substr(end + 4);
-  if (lower.find("transfer-encoding: chunked") == std::string::npos) return body;
-  std::string out;
-  std::size_t at = 0;
-  for (;;) {
-    const auto eol = body.find("\r\n", at);
-    if (eol == std::string::npos) throw std::runtime_error("a truncated chunked reply");
-    const std::size_t n = std::strtoull(body.substr(at, eol - at).c_str(), nullptr, 16);
-    at = eol + 2;
-    if (n == 0) return out;
-    if (at + n > body.size()) throw std::runtime_error("a truncated chunked reply");
-    out.append(body, at, n);
-    at += n + 2;
-  }
+  std::string why;
+  auto body = tracker::http_reply_body(reply, &why);
+  if (!body) throw std::runtime_error(why);
+  return std::move(*body);
 }
 
 // Each data file's size and modification time now (zeros for one that is not there).
@@ -214,7 +168,7 @@ struct UdpCall {
   bool v6 = false;  // the tracker was reached over IPv6 (its peers are 18 bytes each)
 };
 template <class Make>
-awaitable<UdpCall> udp_tracker_call(asio::io_context& io, const Url& u, std::mt19937_64& rng, Make make) {
+awaitable<UdpCall> udp_tracker_call(asio::io_context& io, const TrackerUrl& u, std::mt19937_64& rng, Make make) {
   udp::resolver r(io);
   auto eps = co_await r.async_resolve(u.host, u.port, use_awaitable);
   udp::endpoint ep = *eps.begin();

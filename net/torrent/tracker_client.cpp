@@ -1,6 +1,7 @@
 #include "net/torrent/tracker_client.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 
@@ -306,6 +307,111 @@ void TrackerTiers::succeeded(const std::string& url) {
     std::rotate(t.begin(), it, it + 1);  // to the front, the others' order kept
     return;
   }
+}
+
+std::optional<TrackerUrl> split_tracker_url(std::string_view u) {
+  TrackerUrl r;
+  const auto colon = u.find("://");
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  r.scheme.assign(u.substr(0, colon));
+  const std::string_view rest = u.substr(colon + 3);
+  const auto slash = rest.find_first_of("/?");
+  const std::string_view authority = rest.substr(0, slash);
+  r.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  if (r.target[0] == '?') r.target = "/" + r.target;
+  if (authority.empty()) return std::nullopt;
+  if (authority[0] == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    r.host.assign(authority.substr(1, close - 1));
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return std::nullopt;
+      r.port.assign(authority.substr(close + 2));
+    }
+  } else {
+    const auto c = authority.rfind(':');
+    r.host.assign(authority.substr(0, c));
+    if (c != std::string_view::npos) r.port.assign(authority.substr(c + 1));
+  }
+  if (r.port.empty()) r.port = r.scheme == "https" ? "443" : r.scheme == "http" ? "80" : "";
+  if (r.host.empty() || r.port.empty() || r.port.size() > 5 ||
+      !std::all_of(r.port.begin(), r.port.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) ||
+      std::stoul(r.port) == 0 || std::stoul(r.port) > 65535)
+    return std::nullopt;
+  for (char ch : r.host)
+    if (static_cast<unsigned char>(ch) <= ' ' || ch == '/' || ch == '@') return std::nullopt;
+  return r;
+}
+
+std::optional<std::string> http_reply_body(std::string_view reply, std::string* why) {
+  const auto end = reply.find("\r\n\r\n");
+  const std::string_view head = reply.substr(0, end);
+  if (end == std::string_view::npos || head.rfind("HTTP/1.", 0) != 0 || head.size() < 12 || head[8] != ' ') {
+    *why = "a malformed HTTP reply";
+    return std::nullopt;
+  }
+  int status = 0;
+  for (std::size_t i = 9; i < 12; ++i) {
+    if (head[i] < '0' || head[i] > '9') {
+      *why = "a malformed HTTP reply";
+      return std::nullopt;
+    }
+    status = status * 10 + (head[i] - '0');
+  }
+  if (status != 200) {
+    *why = "HTTP " + std::to_string(status);
+    return std::nullopt;
+  }
+  std::string lower(head);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string_view body = reply.substr(end + 4);
+  if (lower.find("\r\ntransfer-encoding: chunked") != std::string::npos) {
+    std::string out;
+    std::size_t at = 0;
+    for (;;) {
+      const auto eol = body.find("\r\n", at);
+      if (eol == std::string_view::npos) break;
+      std::uint64_t n = 0;
+      std::size_t digits = 0;
+      for (std::size_t i = at; i < eol && std::isxdigit(static_cast<unsigned char>(body[i])); ++i, ++digits) {
+        if (digits == 15) {
+          *why = "a chunk size out of range";
+          return std::nullopt;
+        }
+        n = n * 16 + static_cast<std::uint64_t>(std::isdigit(static_cast<unsigned char>(body[i]))
+                                                     ? body[i] - '0'
+                                                     : std::tolower(static_cast<unsigned char>(body[i])) - 'a' + 10);
+      }
+      if (digits == 0) break;
+      at = eol + 2;
+      if (n == 0) return out;
+      if (n > body.size() - at) break;
+      out.append(body.substr(at, n));
+      at += n;
+      if (body.substr(at, 2) != "\r\n") break;
+      at += 2;
+    }
+    *why = "a truncated or malformed chunked reply";
+    return std::nullopt;
+  }
+  if (const auto cl = lower.find("\r\ncontent-length:"); cl != std::string::npos) {
+    std::size_t i = cl + 17;
+    while (i < lower.size() && lower[i] == ' ') ++i;
+    std::uint64_t n = 0;
+    std::size_t digits = 0;
+    for (; i < lower.size() && lower[i] >= '0' && lower[i] <= '9' && digits < 15; ++i, ++digits)
+      n = n * 10 + static_cast<std::uint64_t>(lower[i] - '0');
+    if (digits == 0 || digits == 15) {
+      *why = "a malformed Content-Length";
+      return std::nullopt;
+    }
+    if (n > body.size()) {
+      *why = "a truncated reply (" + std::to_string(body.size()) + " of " + std::to_string(n) + " bytes)";
+      return std::nullopt;
+    }
+    return std::string(body.substr(0, n));
+  }
+  return std::string(body);
 }
 
 }  // namespace hf::torrent::tracker

@@ -83,4 +83,18 @@ class TrackerTiers {
   std::vector<std::vector<std::string>> tiers_;
 };
 
+// A tracker URL split up: http://host[:port]/path?query, https://..., udp://host:port[/...];
+// an IPv6 host is written in brackets and given here without them; the port is the
+// scheme's default when absent (none for udp); the target is "/path?query". nullopt when
+// it is not such a URL.
+struct TrackerUrl {
+  std::string scheme, host, port, target;
+};
+std::optional<TrackerUrl> split_tracker_url(std::string_view url);
+
+// The body of a tracker's HTTP/1.x reply, read until the server closed the connection:
+// Content-Length or chunked framing honoured, anything else up to the close. nullopt with
+// *why (one line) for a malformed head, a status other than 200, or a truncated body.
+std::optional<std::string> http_reply_body(std::string_view reply, std::string* why);
+
 }  // namespace hf::torrent::tracker

@@ -1,6 +1,6 @@
 // What trackers send a client (net/torrent/tracker_client.*): HTTP announce and scrape
-// replies (bencode) and UDP connect, announce and scrape replies. The first byte picks the
-// parser. Properties: no crash; an accepted announce has an interval within [30 s, 6 h] and
+// replies (bencode), the HTTP reply's framing, tracker URLs, and UDP connect, announce and
+// scrape replies. The first byte picks the parser. Properties: no crash; an accepted announce has an interval within [30 s, 6 h] and
 // only peers with a port; a refusal has a reason; a UDP reply is only taken for the
 // transaction it names.
 #include <vector>
@@ -12,7 +12,7 @@ namespace tr = hf::torrent::tracker;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  const std::uint8_t pick = data[0] % 5;
+  const std::uint8_t pick = data[0] % 7;
   const std::span<const std::uint8_t> b(data + 1, size - 1);
   const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
   const std::uint32_t tid = b.size() >= 8 ? static_cast<std::uint32_t>(b[4] << 24 | b[5] << 16 | b[6] << 8 | b[7]) : 0;
@@ -45,6 +45,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto r = tr::parse_udp_announce_reply(b, tid, data[0] & 8, &why);
       if (r) check_peers(*r);
       else HF_FUZZ_CHECK(!why.empty());
+      break;
+    }
+    case 5: {
+      // An HTTP reply as read to the close: a body is never longer than what followed the
+      // head, and a refusal says why.
+      const auto body = tr::http_reply_body(text, &why);
+      if (body) HF_FUZZ_CHECK(body->size() <= text.size());
+      else HF_FUZZ_CHECK(!why.empty());
+      break;
+    }
+    case 6: {
+      // A tracker URL from a .torrent: split parts have a host, a port of 1..65535 and a
+      // target that starts with '/'.
+      const auto u = tr::split_tracker_url(text);
+      if (u) {
+        HF_FUZZ_CHECK(!u->host.empty() && !u->target.empty() && u->target[0] == '/');
+        HF_FUZZ_CHECK(!u->port.empty() && std::stoul(u->port) >= 1 && std::stoul(u->port) <= 65535);
+      }
       break;
     }
     default: {

@@ -218,3 +218,51 @@ TEST(TrackerClient, TiersKeepTheirOrderAndPromoteWhatAnswers) {
   t.succeeded("b1");
   EXPECT_EQ(t.order().back(), "b1");  // first of its own tier, still after tier one
 }
+
+TEST(TrackerClient, TrackerUrlsSplitOrRefused) {
+  auto u = tr::split_tracker_url("http://t.example/announce");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->scheme, "http");
+  EXPECT_EQ(u->host, "t.example");
+  EXPECT_EQ(u->port, "80");
+  EXPECT_EQ(u->target, "/announce");
+  u = tr::split_tracker_url("https://t.example:8443/a/announce?passkey=1");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->port, "8443");
+  EXPECT_EQ(u->target, "/a/announce?passkey=1");
+  u = tr::split_tracker_url("udp://[2001:db8::1]:6969/announce");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->host, "2001:db8::1");
+  EXPECT_EQ(u->port, "6969");
+  u = tr::split_tracker_url("http://t.example?x=1");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->target, "/?x=1");
+  for (const char* bad : {"udp://t.example/announce", "http://[::1/announce", "http://[::1]x/", "http://:80/",
+                          "http://t:99999/", "http://t:0/", "http://t:8a/", "t.example/announce", "://t/",
+                          "http:///announce", "http://us er@t/"})
+    EXPECT_FALSE(tr::split_tracker_url(bad)) << bad;
+}
+
+TEST(TrackerClient, HttpReplyBodiesByTheirFraming) {
+  std::string why;
+  auto b = tr::http_reply_body("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello, and more", &why);
+  ASSERT_TRUE(b) << why;
+  EXPECT_EQ(*b, "hello");
+  b = tr::http_reply_body("HTTP/1.0 200 OK\r\nServer: x\r\n\r\nto the close", &why);
+  ASSERT_TRUE(b) << why;
+  EXPECT_EQ(*b, "to the close");
+  b = tr::http_reply_body("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5\r\npedia\r\nA\r\n in chunks\r\n0\r\n\r\n",
+                          &why);
+  ASSERT_TRUE(b) << why;
+  EXPECT_EQ(*b, "Wikipedia in chunks");
+  EXPECT_FALSE(tr::http_reply_body("HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nshort", &why));
+  EXPECT_NE(why.find("truncated"), std::string::npos) << why;
+  EXPECT_FALSE(tr::http_reply_body("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9\r\nWiki", &why));
+  EXPECT_FALSE(tr::http_reply_body("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n", &why));
+  EXPECT_FALSE(tr::http_reply_body("HTTP/1.1 404 Not Found\r\n\r\nno", &why));
+  EXPECT_EQ(why, "HTTP 404");
+  EXPECT_FALSE(tr::http_reply_body("HTTP/1.1 2x0 OK\r\n\r\n", &why));
+  EXPECT_FALSE(tr::http_reply_body("SSH-2.0-OpenSSH\r\n\r\n", &why));
+  EXPECT_FALSE(tr::http_reply_body("HTTP/1.1 200 OK\r\nContent-Length: 5", &why));  // no end of head
+  EXPECT_FALSE(tr::http_reply_body("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\nhello", &why));
+}
