@@ -22,6 +22,9 @@ class HashTree {
   std::uint32_t piece_layer() const { return base_; }
   std::uint32_t top_layer() const { return base_ + static_cast<std::uint32_t>(layers_.size()) - 1; }  // the root's
   const Sha256& root() const { return layers_.back().front(); }
+  // A node at the piece layer or above (index within the padded layer).
+  const Sha256& node(std::uint32_t layer, std::uint64_t index) const { return layers_[layer - base_][index]; }
+  std::uint64_t width(std::uint32_t layer) const { return layers_[layer - base_].size(); }
 
   // The answer to a hash request for `length` hashes of `layer` from `index`, with uncle
   // hashes for `proof_layers` layers above it (BEP 52: the layers the span itself covers

@@ -662,6 +662,36 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
         });
       });
     }
+    // Leaf hashes a peer asked for (BEP 52): the pieces read and their blocks hashed on the
+    // disk thread, at most 512 blocks (8 MiB) a request and one request a peer at a time.
+    for (auto& r : session->take_hash_reads()) {
+      auto req = std::make_shared<TorrentSession::HashRead>(r);
+      disk->post([self_, req] {
+        std::vector<Sha256> hashes;
+        std::vector<std::uint8_t> buf;
+        std::string why;
+        bool ok = true;
+        const std::uint64_t P = self_->meta.piece_length;
+        for (std::uint32_t i = 0; i < req->pieces && ok; ++i) {
+          const std::uint64_t start = static_cast<std::uint64_t>(req->first_piece + i) * P;
+          buf.resize(static_cast<std::size_t>(std::min(P, req->file_offset + req->file_length - start)));
+          ok = self_->storage->read(start, buf, &why);
+          if (ok) {
+            auto h = block_hashes(buf);
+            hashes.insert(hashes.end(), h.begin(), h.end());
+          }
+        }
+        asio::post(self_->io, [self_, req, ok, why, hashes = std::move(hashes)] {
+          if (ok) {
+            self_->session->leaf_hashes_ready(*req, hashes, now_s());
+          } else {
+            self_->log("read for hashes: " + why);
+            self_->session->leaf_hashes_failed(*req, now_s());
+          }
+          self_->flush();
+        });
+      });
+    }
     flushing = false;
     if ((starved || wait_for_tokens > 0) && !pump_armed) {
       // A full connection, or the upload limit: look again shortly.

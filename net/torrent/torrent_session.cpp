@@ -1,6 +1,7 @@
 // One torrent's peers: see torrent_session.hpp for the rules kept.
 #include "net/torrent/torrent_session.hpp"
 
+#include "net/torrent/merkle.hpp"
 #include "net/torrent/piece_check.hpp"
 
 #include <algorithm>
@@ -51,7 +52,8 @@ TorrentSession::TorrentSession(const Metainfo& m, const wire::Hash20& our_peer_i
       }()) {
   // v2 files longer than a piece: their piece layers, for peers' hash requests.
   for (const auto& f : m.files)
-    if (f.pieces_root && !f.piece_layer.empty() && f.length > m.piece_length) piece_layers_[*f.pieces_root] = f.piece_layer;
+    if (f.pieces_root && !f.piece_layer.empty() && f.length > m.piece_length)
+      piece_layers_[*f.pieces_root] = {f.offset, f.length, f.piece_layer};
 }
 
 void TorrentSession::set_have(std::uint32_t piece) {
@@ -141,6 +143,7 @@ void TorrentSession::peer_gone(PeerKey k) {
   if (it == peers_.end()) return;
   picker_.remove_peer(k);  // its outstanding blocks become askable again
   ready_.erase(k);
+  hash_reading_.erase(k);
   peers_.erase(it);
   // The others may now get what it was asked for.
   for (auto& [key, q] : peers_) request_more(q, q.last_sent);
@@ -295,23 +298,107 @@ void TorrentSession::peer_message(PeerKey k, const wire::Message& m, double now)
 }
 
 // BEP 52: answered from the piece layers the torrent carries (every file's, whatever we hold,
-// since the .torrent has them all), the layers above them built once per file. Leaf hashes
-// would need the data read and hashed: rejected, as is anything malformed or unknown.
+// since the .torrent has them all), the layers above them built once per file. Leaves need
+// the data: asked of the driver for pieces we hold, one read per peer at a time. Anything
+// malformed, an unknown file, or leaves of pieces we lack: hash reject.
 void TorrentSession::on_hash_request(Peer& p, const wire::HashSpan& span, double now) {
-  std::string out;
-  std::optional<std::vector<Sha256>> answer;
-  if (auto it = piece_layers_.find(span.pieces_root); it != piece_layers_.end()) {
-    auto& tree = hash_trees_[span.pieces_root];
-    if (!tree) tree = std::make_unique<HashTree>(it->second, shape_.piece_length);
-    answer = tree->answer(span.base_layer, span.index, span.length, span.proof_layers);
-  }
-  if (answer) {
+  auto it = piece_layers_.find(span.pieces_root);
+  if (it == piece_layers_.end()) return reject_hashes(p.key, span, now);
+  const HashTree& tree = hash_tree(span.pieces_root);
+  if (span.base_layer >= tree.piece_layer()) {
+    auto answer = tree.answer(span.base_layer, span.index, span.length, span.proof_layers);
+    if (!answer) return reject_hashes(p.key, span, now);
     ++hash_requests_served_;
+    std::string out;
     wire::encode_hashes(span, *answer, &out);
-  } else {
-    wire::encode_hash_span(wire::MsgId::hash_reject, span, &out);
+    return send(p, out, now);
   }
-  send(p, out, now);
+  // Below the piece layer: only leaves (BEP 52 requires the leaf and piece layers).
+  const std::uint64_t per_piece = std::uint64_t{1} << tree.piece_layer();
+  const std::uint64_t leaves = tree.width(tree.piece_layer()) * per_piece;
+  if (span.base_layer != 0 || span.length < 2 || span.length > 512 || (span.length & (span.length - 1)) != 0 ||
+      span.index % span.length != 0 || std::uint64_t{span.index} + span.length > leaves || hash_reading_.count(p.key))
+    return reject_hashes(p.key, span, now);
+  const V2File& f = it->second;
+  const std::uint64_t file_pieces = (f.length + shape_.piece_length - 1) / shape_.piece_length;
+  const std::uint64_t k0 = span.index / per_piece;
+  const std::uint64_t k1 = std::min<std::uint64_t>((std::uint64_t{span.index} + span.length - 1) / per_piece, file_pieces - 1);
+  if (k0 >= file_pieces) return reject_hashes(p.key, span, now);  // nothing but padding: the piece layer says it
+  const std::uint32_t first = static_cast<std::uint32_t>(f.offset / shape_.piece_length + k0);
+  const std::uint32_t count = static_cast<std::uint32_t>(k1 - k0 + 1);
+  for (std::uint32_t i = 0; i < count; ++i)
+    if (!picker_.have(first + i)) return reject_hashes(p.key, span, now);
+  hash_reading_.insert(p.key);
+  hash_reads_.push_back({p.key, span, first, count, f.offset, f.length});
+}
+
+void TorrentSession::reject_hashes(PeerKey k, const wire::HashSpan& span, double now) {
+  Peer* p = find(k);
+  if (!p) return;
+  std::string out;
+  wire::encode_hash_span(wire::MsgId::hash_reject, span, &out);
+  send(*p, out, now);
+}
+
+const HashTree& TorrentSession::hash_tree(const Sha256& root) {
+  auto& tree = hash_trees_[root];
+  if (!tree) tree = std::make_unique<HashTree>(piece_layers_.at(root).layer, shape_.piece_length);
+  return *tree;
+}
+
+void TorrentSession::leaf_hashes_failed(const HashRead& r, double now) {
+  hash_reading_.erase(r.peer);
+  reject_hashes(r.peer, r.span, now);
+}
+
+void TorrentSession::leaf_hashes_ready(const HashRead& r, const std::vector<Sha256>& blocks, double now) {
+  hash_reading_.erase(r.peer);
+  Peer* p = find(r.peer);
+  if (!p) return;
+  const HashTree& tree = hash_tree(r.span.pieces_root);
+  const std::uint64_t per_piece = std::uint64_t{1} << tree.piece_layer();
+  const std::uint64_t k0 = r.span.index / per_piece;
+  // The leaves of the pieces read, each piece's padded with zero hashes past the file's end,
+  // then whole zero pieces up to the span's end (the layer's padding).
+  std::vector<Sha256> leaves;
+  std::size_t at = 0;
+  const std::uint64_t P = shape_.piece_length;
+  for (std::uint32_t i = 0; i < r.pieces; ++i) {
+    const std::uint64_t start = (k0 + i) * P;
+    const std::uint64_t bytes = std::min(P, r.file_length - start);
+    const std::uint64_t n = (bytes + kBlockSize - 1) / kBlockSize;
+    if (at + n > blocks.size()) return reject_hashes(r.peer, r.span, now);
+    std::vector<Sha256> piece(blocks.begin() + static_cast<std::ptrdiff_t>(at), blocks.begin() + static_cast<std::ptrdiff_t>(at + n));
+    at += n;
+    piece.resize(per_piece, Sha256{});
+    // What we hold must be what the torrent says: else the answer would be a lie.
+    if (merkle_root(piece, Sha256{}, per_piece) != tree.node(tree.piece_layer(), k0 + i))
+      return reject_hashes(r.peer, r.span, now);
+    leaves.insert(leaves.end(), piece.begin(), piece.end());
+  }
+  const std::uint64_t base = k0 * per_piece;
+  leaves.resize(std::max<std::uint64_t>(leaves.size(), r.span.index - base + r.span.length), Sha256{});
+  std::vector<Sha256> answer(leaves.begin() + static_cast<std::ptrdiff_t>(r.span.index - base),
+                             leaves.begin() + static_cast<std::ptrdiff_t>(r.span.index - base + r.span.length));
+  // Uncles from the span's own top up: below the piece layer from the leaves read (the
+  // sibling lies in the same piece), from the tree above it.
+  std::uint32_t covered = 0;
+  while ((1u << covered) < r.span.length) ++covered;
+  for (std::uint32_t layer = covered; layer <= r.span.proof_layers && layer < tree.top_layer(); ++layer) {
+    const std::uint64_t sibling = (std::uint64_t{r.span.index} >> layer) ^ 1;
+    if (layer >= tree.piece_layer()) {
+      answer.push_back(tree.node(layer, sibling));
+    } else {
+      const std::uint64_t from = (sibling << layer) - base;
+      std::vector<Sha256> sub(leaves.begin() + static_cast<std::ptrdiff_t>(from),
+                              leaves.begin() + static_cast<std::ptrdiff_t>(from + (std::uint64_t{1} << layer)));
+      answer.push_back(merkle_root(std::move(sub), Sha256{}, std::size_t{1} << layer));
+    }
+  }
+  ++hash_requests_served_;
+  std::string out;
+  wire::encode_hashes(r.span, answer, &out);
+  send(*p, out, now);
 }
 
 std::size_t TorrentSession::choker_slots() const { return cfg_.choke.slots + 1; }

@@ -141,6 +141,20 @@ class TorrentSession {
   // every peer, or the blocks' fingerprints kept to find who sent bad ones (see .cpp).
   void piece_checked(std::uint32_t index, bool ok, std::span<const std::uint8_t> data, double now);
 
+  // BEP 52 hash requests for leaves (base layer 0) need the data: the driver reads these
+  // pieces (wire indices [first_piece, first_piece + pieces), all held), hashes each 16 KiB
+  // block of the file's bytes in them, and hands the hashes back (in order, a piece's
+  // blocks past the file's end left out) to leaf_hashes_ready, or says it could not.
+  struct HashRead {
+    PeerKey peer = 0;
+    wire::HashSpan span;
+    std::uint32_t first_piece = 0, pieces = 0;
+    std::uint64_t file_offset = 0, file_length = 0;  // the file's place in the wire stream
+  };
+  std::vector<HashRead> take_hash_reads() { return std::exchange(hash_reads_, {}); }
+  void leaf_hashes_ready(const HashRead& r, const std::vector<Sha256>& blocks, double now);
+  void leaf_hashes_failed(const HashRead& r, double now);
+
   std::string take_output(PeerKey k);  // bytes to send to k now
   std::vector<PeerKey> take_ready();   // peers with output waiting
   struct Close {
@@ -214,6 +228,8 @@ class TorrentSession {
   void on_block(Peer& p, const wire::Message& m, double now);
   void on_request(Peer& p, const wire::Message& m, double now);
   void on_hash_request(Peer& p, const wire::HashSpan& span, double now);
+  void reject_hashes(PeerKey k, const wire::HashSpan& span, double now);
+  const HashTree& hash_tree(const Sha256& root);
   void choke(Peer& p, bool choke, double now);
   // Takes b off p's requests being read: nullopt if it is not there, else whether it was
   // dropped meanwhile (cancelled, or the peer choked).
@@ -238,7 +254,13 @@ class TorrentSession {
   std::uint64_t wasted_ = 0;
   std::uint32_t failures_ = 0;
   double last_rechoke_ = -1e9;
-  std::map<Sha256, std::string> piece_layers_;                  // by pieces root
+  struct V2File {
+    std::uint64_t offset = 0, length = 0;  // in the wire stream
+    std::string layer;                     // 32 bytes a piece
+  };
+  std::map<Sha256, V2File> piece_layers_;                       // by pieces root
+  std::vector<HashRead> hash_reads_;
+  std::set<PeerKey> hash_reading_;                              // peers with a leaf read out
   std::map<Sha256, std::unique_ptr<HashTree>> hash_trees_;      // built at the first request
   std::uint64_t hash_requests_served_ = 0;
 };

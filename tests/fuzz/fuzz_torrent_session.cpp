@@ -74,6 +74,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       else
         s.block_unreadable(r.peer, r.block);
     }
+    for (const auto& r : s.take_hash_reads()) {
+      // Leaf hashes asked for: "read" as zero hashes (which the piece layer refutes) or failed.
+      if (opt & 4)
+        s.leaf_hashes_ready(r, std::vector<t::Sha256>(std::size_t{r.pieces} * 2), now);
+      else
+        s.leaf_hashes_failed(r, now);
+    }
     for (auto& p : s.take_pieces()) {
       HF_FUZZ_CHECK(handed.insert(p.index).second);
       HF_FUZZ_CHECK(p.data.size() == s.shape().piece_size(p.index));
