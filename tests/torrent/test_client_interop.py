@@ -21,7 +21,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tracker"))
 from tracker_harness import Tracker, bdecode, escape, free_port, hashforge_bin, wait_for  # noqa: E402
 from opentracker_harness import OpenTracker  # noqa: E402
-from torrent_harness import last_status  # noqa: E402
+from torrent_harness import exit_code, last_status, stop  # noqa: E402
 
 try:
     import libtorrent as lt
@@ -179,13 +179,7 @@ class Swarm:
 
     def close(self):
         for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop(p)
         self.sessions.clear()
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -215,10 +209,7 @@ class ClientInterop(unittest.TestCase):
             start_seeder(s)
             self.assertTrue(self.complete_seeders(s, 1), "the seeder never announced\n" + s.log_text())
             p, path = s.hf_download()
-            try:
-                rc = p.wait(timeout=WAIT)
-            except subprocess.TimeoutExpired:
-                rc = None
+            rc = exit_code(p, WAIT)
             self.assertEqual(rc, 0, "hashforge did not finish\n" + s.log_text())
             self.assertTrue(s.good(path), "the download differs\n" + s.log_text())
             st = last_status(os.path.join(s.dir, "hf-dl.log"))
@@ -363,10 +354,7 @@ class ClientInterop(unittest.TestCase):
             s.hf_seed()
             time.sleep(1)  # the seeder announces first; the downloader then hears of it
             p, path = s.hf_download()
-            try:
-                rc = p.wait(timeout=WAIT)
-            except subprocess.TimeoutExpired:
-                rc = None
+            rc = exit_code(p, WAIT)
             self.assertEqual(rc, 0, "hashforge did not finish through opentracker\n" + s.log_text())
             self.assertTrue(s.good(path), s.log_text())
             st = last_status(os.path.join(s.dir, "hf-dl.log"))
@@ -426,10 +414,7 @@ class ClientInterop(unittest.TestCase):
             self.assertTrue(self.complete_seeders(s, 1), "the seeder never announced over UDP\n" + s.log_text())
             leechers = [s.hf_download("hf-dl-%d" % i) for i in range(3)]
             for p, path in leechers:
-                try:
-                    rc = p.wait(timeout=WAIT)
-                except subprocess.TimeoutExpired:
-                    rc = None
+                rc = exit_code(p, WAIT)
                 self.assertEqual(rc, 0, s.log_text())
                 self.assertTrue(s.good(path), s.log_text())
             self.assertTrue(self.complete_seeders(s, 1))

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "node"))
 sys.path.insert(0, os.path.join(HERE, "..", "tracker"))
 import netns_harness as netns  # noqa: E402
 from tracker_harness import hashforge_bin, wait_for  # noqa: E402
-from torrent_harness import last_status  # noqa: E402
+from torrent_harness import exit_code, last_status, stop  # noqa: E402
 
 LEECHERS = 5
 SIZE = 24 * 1024 * 1024 + 4321
@@ -44,13 +44,7 @@ class ClientSwarmInNamespaces(unittest.TestCase):
 
         def stop_all():
             for p in procs:
-                if p.poll() is None:
-                    p.terminate()
-                    try:
-                        p.wait(timeout=15)
-                    except subprocess.TimeoutExpired:
-                        p.kill()
-                        p.wait()
+                stop(p)
         self.addCleanup(stop_all)
 
         def logs():
@@ -84,10 +78,7 @@ class ClientSwarmInNamespaces(unittest.TestCase):
             leechers.append((i, p, os.path.join(d, "swarm.bin")))
         want = hashlib.sha256(data).digest()
         for i, p, path in leechers:
-            try:
-                rc = p.wait(timeout=WAIT)
-            except subprocess.TimeoutExpired:
-                rc = None
+            rc = exit_code(p, WAIT)
             self.assertEqual(rc, 0, "leecher %d did not finish\n%s" % (i, logs()))
             with open(path, "rb") as f:
                 self.assertEqual(hashlib.sha256(f.read()).digest(), want, "leecher %d's copy differs" % i)

@@ -26,6 +26,25 @@ BLOCK = 16384
 SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def stop(proc, grace=15):
+    """Ends a child process: terminate, then kill if it has not gone in `grace` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def exit_code(proc, timeout):
+    """The child's exit status, or None if it is still running after `timeout` seconds."""
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
 def last_status(log):
     """The last JSON status object a `torrent download --json` (or `seed --json`) printed
     into `log`, None if none."""
