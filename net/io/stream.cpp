@@ -111,6 +111,11 @@ std::shared_ptr<tcp::acceptor> listen_on(asio::io_context& io, const std::string
   auto acc = std::make_shared<tcp::acceptor>(io);
   acc->open(ep.protocol(), ec);
   if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec && addr.is_v6() && addr.to_v6().is_unspecified()) {
+    // [::] means every address, IPv4 ones too, whatever net.ipv6.bindv6only says.
+    boost::system::error_code ignored;
+    acc->set_option(asio::ip::v6_only(false), ignored);
+  }
   if (!ec) acc->bind(ep, ec);
   if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
