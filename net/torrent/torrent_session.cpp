@@ -206,7 +206,18 @@ void TorrentSession::peer_message(PeerKey k, const wire::Message& m, double now)
     case MsgId::bitfield:
     case MsgId::have_all:
     case MsgId::have_none: {
-      if (!first) return close(p, std::string(wire::msg_name(m.id)) + " after the first message");
+      if (!first) {
+        // BEP 3 wants it first, but aria2 sends its bitfield twice: a later one (or have
+        // all) can only add pieces, as HAVE messages would; have none says nothing new.
+        if (m.id == MsgId::have_all) {
+          for (std::uint32_t i = 0; i < shape_.pieces; ++i) on_have(p, i, now);
+        } else if (m.id == MsgId::bitfield) {
+          for (std::uint32_t i = 0; i < shape_.pieces; ++i)
+            if (static_cast<std::uint8_t>(m.data[i / 8]) & (0x80 >> (i % 8))) on_have(p, i, now);
+        }
+        if (p.seed && picker_.complete()) return close(p, "both of us are seeds");
+        break;
+      }
       if (m.id != MsgId::bitfield && !p.fast) return close(p, std::string(wire::msg_name(m.id)) + " without the fast extension");
       if (m.id == MsgId::have_none) break;
       if (m.id == MsgId::have_all) {

@@ -8,7 +8,7 @@
 //
 // Rules it keeps (BEP 3, BEP 6):
 //  - the first message after the handshake may be a bitfield (or, with the fast extension,
-//    have all / have none); a bitfield later is a protocol error;
+//    have all / have none); a later one only adds pieces, like HAVEs (aria2 sends two);
 //  - we ask only peers that unchoked us (or for pieces they allowed fast), never one block of
 //    two peers at once outside endgame, as many blocks as the peer's rate fills in a few
 //    seconds; a choke without the fast extension drops every request we had at that peer;
