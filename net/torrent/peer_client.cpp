@@ -922,6 +922,12 @@ PeerClient::PeerClient(boost::asio::io_context& io, Metainfo meta, ClientOptions
 PeerClient::~PeerClient() {
   impl_->stopping = true;
   impl_->on_complete = nullptr;
+  // Finish the worker threads here, on the owner's thread, while the io_context lives: a
+  // task left on one would otherwise drop the last reference to Impl there, later, and
+  // destroy its timers after their io_context. The hashing thread first: its tasks post
+  // to the disk thread.
+  impl_->hasher.reset();
+  impl_->disk.reset();
 }
 
 void PeerClient::start() {
