@@ -33,6 +33,7 @@ struct Opts {
   std::size_t max_peers = 60;
   std::string backend;
   std::string upload_limit, download_limit;
+  std::string save_torrent;  // a magnet link: the .torrent written once the metadata is in
 };
 
 json::object status_json(const torrent::ClientStatus& s) {
@@ -52,6 +53,14 @@ json::object status_json(const torrent::ClientStatus& s) {
   o["banned"] = s.banned;
   o["complete"] = s.complete;
   o["port"] = s.port;
+  o["has_metadata"] = s.has_metadata;
+  if (!s.has_metadata) {
+    o["metadata_size"] = s.metadata_size;
+    o["metadata_pieces"] = s.metadata_pieces;
+    o["metadata_got"] = s.metadata_got;
+  }
+  if (s.metadata_ms >= 0) o["metadata_ms"] = s.metadata_ms;
+  if (!s.failed.empty()) o["error"] = s.failed;
   json::array peers;
   for (const auto& p : s.peers)
     peers.push_back(json::object{{"address", p.address},
@@ -81,6 +90,12 @@ json::object status_json(const torrent::ClientStatus& s) {
 }
 
 void print_line(const torrent::ClientStatus& s, bool tty) {
+  if (!s.has_metadata) {
+    std::fprintf(stderr, "%sfetching the metadata: %u of %u pieces from %zu peer%s%s", tty ? "\r" : "", s.metadata_got,
+                 s.metadata_pieces, s.peers.size(), s.peers.size() == 1 ? "" : "s", tty ? "   " : "\n");
+    std::fflush(stderr);
+    return;
+  }
   const double frac = s.total ? static_cast<double>(s.total - s.left) / static_cast<double>(s.total) : 1.0;
   const int width = 24;
   const int fill = static_cast<int>(frac * width);
@@ -98,9 +113,23 @@ void print_line(const torrent::ClientStatus& s, bool tty) {
 }
 
 int run_client(const Opts& o) {
-  torrent::Metainfo m = load_torrent(o.torrent);
+  const bool is_magnet = !o.seed_mode && o.torrent.rfind("magnet:", 0) == 0;
+  std::optional<torrent::Magnet> magnet;
+  torrent::Metainfo m;
+  if (is_magnet) {
+    std::string why;
+    magnet = torrent::parse_magnet(o.torrent, &why);
+    if (!magnet) usage_error("not a magnet link: " + why);
+    if (o.peers.empty() && magnet->peers.empty() && (magnet->trackers.empty() || o.no_trackers))
+      usage_error("the magnet link names no tracker and no peer (x.pe): give --peer HOST:PORT");
+    m.name = magnet->name.empty() ? "(magnet)" : magnet->name;
+  } else {
+    if (!o.save_torrent.empty()) usage_error("--save-torrent is for magnet links");
+    m = load_torrent(o.torrent);
+  }
   torrent::ClientOptions co;
-  co.data = o.seed_mode ? resolve_data(m, o.data) : o.output + "/" + m.name;
+  co.data = o.seed_mode ? resolve_data(m, o.data) : is_magnet ? o.output : o.output + "/" + m.name;
+  co.save_torrent = o.save_torrent;
   co.listen = o.listen;
   co.peers = o.peers;
   co.trackers = !o.no_trackers;
@@ -119,7 +148,7 @@ int run_client(const Opts& o) {
     std::fprintf(stderr, "note: a private torrent (BEP 27): peers given by hand are used as well as its trackers'\n");
 
   asio::io_context io;
-  torrent::PeerClient client(io, m, co);
+  torrent::PeerClient client = is_magnet ? torrent::PeerClient(io, *magnet, co) : torrent::PeerClient(io, m, co);
   bool finished = false, interrupted = false, stopping = false;
   auto stop = [&] {
     if (stopping) return;
@@ -129,8 +158,20 @@ int run_client(const Opts& o) {
   client.on_complete = [&] {
     finished = true;
     if (!o.quiet && !o.json && !o.seed_mode)
-      std::fprintf(stderr, "%sdownload complete: %s\n", isatty(2) ? "\n" : "", co.data.c_str());
+      std::fprintf(stderr, "%sdownload complete: %s\n", isatty(2) ? "\n" : "",
+                   is_magnet ? (o.output + "/" + client.status().name).c_str() : co.data.c_str());
     if (!o.seed_mode && !o.keep_seeding) stop();
+  };
+  std::string failed;
+  client.on_failed = [&](const std::string& why) {
+    failed = why;
+    stop();
+  };
+  client.on_metadata = [&] {
+    if (o.quiet || o.json) return;
+    auto s = client.status();
+    std::fprintf(stderr, "%smetadata in after %.0f ms: %s, %u pieces, %s\n", isatty(2) ? "\n" : "", s.metadata_ms,
+                 s.name.c_str(), s.pieces, human_size(s.total).c_str());
   };
   try {
     client.start();
@@ -139,7 +180,10 @@ int run_client(const Opts& o) {
   }
   if (!o.quiet && !o.json) {
     auto s = client.status();
-    std::fprintf(stderr, "%s: %u pieces, %u held, listening on port %u\n", m.name.c_str(), s.pieces, s.have, s.port);
+    if (is_magnet)
+      std::fprintf(stderr, "%s: magnet link, fetching the metadata; listening on port %u\n", m.name.c_str(), s.port);
+    else
+      std::fprintf(stderr, "%s: %u pieces, %u held, listening on port %u\n", m.name.c_str(), s.pieces, s.have, s.port);
   }
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
@@ -172,10 +216,11 @@ int run_client(const Opts& o) {
     std::printf("%s\n", json::serialize(fin).c_str());
   } else if (!o.quiet) {
     if (tty) std::fprintf(stderr, "\n");
-    std::fprintf(stderr, "%s: %u of %u pieces, %s down, %s up, %u hash failure%s, %zu banned\n", m.name.c_str(), s.have,
+    std::fprintf(stderr, "%s: %u of %u pieces, %s down, %s up, %u hash failure%s, %zu banned\n", s.name.c_str(), s.have,
                  s.pieces, human_size(s.downloaded).c_str(), human_size(s.uploaded).c_str(), s.hash_failures,
                  s.hash_failures == 1 ? "" : "s", s.banned);
   }
+  if (!failed.empty()) failure(failed);
   if (o.seed_mode) return 0;
   if (!s.complete) return interrupted ? 130 : kExitFailure;
   return 0;
@@ -247,7 +292,11 @@ void add_torrent_client(CLI::App* torrent, Runner& run) {
   {
     auto o = std::make_shared<Opts>();
     CLI::App* cmd = torrent->add_subcommand("download", "Download a torrent from its swarm (every piece checked on the engine)");
-    cmd->add_option("torrent", o->torrent, "The .torrent file")->required()->check(check::non_empty());
+    cmd->add_option("torrent", o->torrent, "The .torrent file or a magnet link (magnet:?xt=urn:btih:...)")
+        ->required()
+        ->check(check::non_empty());
+    cmd->add_option("--save-torrent", o->save_torrent, "A magnet link: write the .torrent here once its metadata is in")
+        ->check(check::non_empty());
     cmd->add_option("-o,--output", o->output, "Folder to download into (the torrent's file or folder goes inside)")
         ->check(check::non_empty());
     cmd->add_flag("--seed", o->keep_seeding, "Keep seeding after the download completes, until interrupted");

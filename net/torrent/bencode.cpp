@@ -70,10 +70,12 @@ class Decoder {
  public:
   Decoder(std::string_view in, const DecodeLimits& lim, DecodeResult* out) : in_(in), lim_(lim), out_(out) {}
 
-  bool run(BValue* v) {
-    if (in_.size() > lim_.max_bytes) return fail(0, "input larger than " + std::to_string(lim_.max_bytes) + " bytes");
+  bool run(BValue* v, bool prefix = false) {
+    if (!prefix && in_.size() > lim_.max_bytes)
+      return fail(0, "input larger than " + std::to_string(lim_.max_bytes) + " bytes");
+    if (prefix && in_.size() > lim_.max_bytes) in_ = in_.substr(0, lim_.max_bytes);
     if (!value(v, 0)) return false;
-    if (pos_ != in_.size()) return fail(pos_, "trailing bytes after the value");
+    if (!prefix && pos_ != in_.size()) return fail(pos_, "trailing bytes after the value");
     return true;
   }
 
@@ -209,6 +211,14 @@ DecodeResult bdecode(std::string_view in, const DecodeLimits& limits) {
   BValue v;
   Decoder d(in, limits, &r);
   if (d.run(&v)) r.value = std::move(v);
+  return r;
+}
+
+DecodeResult bdecode_prefix(std::string_view in, const DecodeLimits& limits) {
+  DecodeResult r;
+  BValue v;
+  Decoder d(in, limits, &r);
+  if (d.run(&v, true)) r.value = std::move(v);
   return r;
 }
 

@@ -75,6 +75,10 @@ struct DecodeResult {
 };
 
 DecodeResult bdecode(std::string_view in, const DecodeLimits& limits = {});
+// One value from the front of `in`, whatever follows it (value->end() says where it
+// stopped): for messages where raw bytes follow a bencoded header (BEP 9's data). Only the
+// first limits.max_bytes bytes are looked at.
+DecodeResult bdecode_prefix(std::string_view in, const DecodeLimits& limits = {});
 
 // Canonical bencode: dictionary keys sorted as raw bytes. Keys appearing twice in a built
 // value are written once (the last).

@@ -390,6 +390,7 @@ std::optional<Metainfo> parse_metainfo(std::string_view torrent, std::string* wh
     }
   }
   if (const BValue* d = find_kind(top, "creation date", BValue::Kind::integer)) m.creation_date = d->as_int();
+  m.info_dict.assign(torrent.substr(info->begin(), info->end() - info->begin()));
   if (const BValue* c = find_kind(top, "comment", BValue::Kind::string)) m.comment = c->as_string();
   if (const BValue* c = find_kind(top, "created by", BValue::Kind::string)) m.created_by = c->as_string();
 
@@ -399,6 +400,44 @@ std::optional<Metainfo> parse_metainfo(std::string_view torrent, std::string* wh
       Algo::sha1, ByteView(reinterpret_cast<const std::uint8_t*>(info_bytes.data()), info_bytes.size()));
   std::copy_n(d.bytes.begin(), 20, m.info_hash_v1.begin());
   return m;
+}
+
+}  // namespace hf::torrent
+
+namespace hf::torrent {
+
+std::string torrent_from_info(std::string_view info_dict, const std::vector<std::string>& trackers,
+                              const std::vector<std::string>& web_seeds) {
+  // Keys in sorted order: announce, announce-list, info, url-list. The info dictionary goes
+  // in verbatim, so its hashes stay the ones the magnet named.
+  std::string out = "d";
+  auto str = [&out](std::string_view s) {
+    out += std::to_string(s.size());
+    out += ':';
+    out.append(s);
+  };
+  if (!trackers.empty()) {
+    str("announce");
+    str(trackers.front());
+    str("announce-list");
+    out += 'l';
+    for (const auto& t : trackers) {
+      out += 'l';
+      str(t);
+      out += 'e';
+    }
+    out += 'e';
+  }
+  str("info");
+  out.append(info_dict);
+  if (!web_seeds.empty()) {
+    str("url-list");
+    out += 'l';
+    for (const auto& w : web_seeds) str(w);
+    out += 'e';
+  }
+  out += 'e';
+  return out;
 }
 
 }  // namespace hf::torrent

@@ -41,6 +41,7 @@ struct Metainfo {
   std::string pieces;              // v1: 20-byte SHA-1 per piece
   Sha1 info_hash_v1{};
   std::optional<Sha256> info_hash_v2;
+  std::string info_dict;  // the info dictionary's original bytes: what ut_metadata (BEP 9) sends
   bool has_piece_layers = false;  // v2 without them loads like a magnet: files check against roots
 
   std::vector<std::vector<std::string>> tracker_tiers;  // announce-list, else [[announce]]
@@ -75,6 +76,12 @@ struct MetainfoLimits {
 
 // Empty with *why set to one line naming the problem.
 std::optional<Metainfo> parse_metainfo(std::string_view torrent, std::string* why, const MetainfoLimits& lim = {});
+
+// A .torrent file for an info dictionary fetched by its hash (a magnet link): the info
+// dictionary's bytes kept as they are, with these trackers (one tier each, BEP 12) and web
+// seeds around it.
+std::string torrent_from_info(std::string_view info_dict, const std::vector<std::string>& trackers,
+                              const std::vector<std::string>& web_seeds);
 
 // A path component a torrent may name: empty when fine, else why not.
 std::string check_component(std::string_view c, std::size_t max_len = 255);

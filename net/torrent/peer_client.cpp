@@ -18,6 +18,7 @@
 #include "net/io/connect.hpp"
 #include "net/io/length_conn.hpp"
 #include "net/io/stream.hpp"
+#include "net/torrent/magnet_session.hpp"
 #include "net/torrent/piece_check.hpp"
 #include "net/torrent/resume.hpp"
 #include "net/torrent/storage.hpp"
@@ -245,20 +246,61 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   double last_resume = 0;
   std::uint32_t key = 0;
 
+  // A magnet link's first phase: the peers asked for the info dictionary (BEP 9).
+  std::optional<Magnet> magnet;
+  std::unique_ptr<MagnetSession> msession;
+  std::unique_ptr<MagnetSession> msession_retired;  // kept for status: what the phase took
+  double magnet_started = 0, metadata_ms = -1;
+  std::string failed;  // why the torrent cannot go on (a magnet's metadata unusable)
+  std::function<void(const std::string&)> on_failed;
+  std::function<void()> on_metadata;
+
   Impl(asio::io_context& i, Metainfo m, ClientOptions o)
       : io(i), meta(std::move(m)), opt(std::move(o)), ticker(i), pump(i), tracker_wake(i) {}
+  Impl(asio::io_context& i, Magnet g, ClientOptions o)
+      : io(i), opt(std::move(o)), ticker(i), pump(i), tracker_wake(i), magnet(std::move(g)) {
+    meta.name = magnet->name;
+    for (const auto& t : magnet->trackers) meta.tracker_tiers.push_back({t});
+    for (const auto& p : magnet->peers) opt.peers.push_back(p);
+  }
+
+  const wire::Hash20& swarm_hash() const { return session ? session->info_hash() : msession->info_hash(); }
+  wire::Handshake our_handshake() const { return session ? session->our_handshake() : msession->our_handshake(); }
 
   void log(const std::string& s) const {
     if (opt.log) opt.log(s);
   }
 
   void start() {
-    verifier = std::make_shared<const PieceVerifier>(meta);
-    if (!verifier->unusable().empty()) throw std::runtime_error(verifier->unusable());
     std::array<std::uint8_t, 12> rnd{};
     for (auto& b : rnd) b = static_cast<std::uint8_t>(rng());
     peer_id = wire::make_peer_id("0100", rnd);
     key = static_cast<std::uint32_t>(rng());
+    if (magnet) {
+      msession = std::make_unique<MagnetSession>(*magnet, peer_id, opt.max_connections);
+      magnet_started = now_s();
+    } else {
+      start_torrent();
+    }
+    // A quarter second of burst, at least a few blocks.
+    if (opt.upload_limit > 0) up_limit.set_rate(opt.upload_limit, std::max(opt.upload_limit / 4, 4.0 * wire::kBlockSize));
+    if (opt.download_limit > 0)
+      down_limit.set_rate(opt.download_limit, std::max(opt.download_limit / 4, 4.0 * wire::kBlockSize));
+    listen();
+    auto self_ = shared_from_this();
+    asio::co_spawn(io, accept_loop(self_), asio::detached);
+    asio::co_spawn(io, tick_loop(self_), asio::detached);
+    if (opt.trackers && !meta.tracker_tiers.empty() && !meta.tracker_tiers.front().empty())
+      asio::co_spawn(io, tracker_loop(self_), asio::detached);
+    for (const auto& p : opt.peers) dial(p);
+    if (session && session->complete()) fire_complete();
+  }
+
+  // The torrent is known: its files made (sparse) or checked, the session and the disk and
+  // hashing threads set up.
+  void start_torrent() {
+    verifier = std::make_shared<const PieceVerifier>(meta);
+    if (!verifier->unusable().empty()) throw std::runtime_error(verifier->unusable());
     SessionConfig sc = opt.session;
     sc.max_peers = opt.max_connections;
     sc.seed = rng();
@@ -304,11 +346,10 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     disk = std::make_unique<DiskWorker>();
     hasher = std::make_unique<DiskWorker>();
     last_resume = now_s();  // the first periodic save 30 s from now, not at the first tick
-    // A quarter second of burst, at least a few blocks.
-    if (opt.upload_limit > 0) up_limit.set_rate(opt.upload_limit, std::max(opt.upload_limit / 4, 4.0 * wire::kBlockSize));
-    if (opt.download_limit > 0)
-      down_limit.set_rate(opt.download_limit, std::max(opt.download_limit / 4, 4.0 * wire::kBlockSize));
+    if (port) session->set_listen_port(port);
+  }
 
+  void listen() {
     std::string bound;
     if (!opt.listen.empty()) {
       acceptor = netio::listen_on(io, opt.listen, &bound);
@@ -322,14 +363,63 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     port = acceptor->local_endpoint().port();
-    session->set_listen_port(port);
+    if (session) session->set_listen_port(port);
+    if (msession) msession->set_listen_port(port);
     log("listening on " + bound);
-    auto self_ = shared_from_this();
-    asio::co_spawn(io, accept_loop(self_), asio::detached);
-    asio::co_spawn(io, tick_loop(self_), asio::detached);
-    if (opt.trackers && !meta.tracker_tiers.empty() && !meta.tracker_tiers.front().empty())
-      asio::co_spawn(io, tracker_loop(self_), asio::detached);
-    for (const auto& p : opt.peers) dial(p);
+  }
+
+  // The metadata checked: the torrent it makes, started, and every peer of the magnet phase
+  // handed to its session with what it said meanwhile.
+  void become_torrent() {
+    const std::string torrent = torrent_from_info(msession->metadata(), magnet->trackers, magnet->web_seeds);
+    std::string why;
+    auto m = parse_metainfo(torrent, &why);
+    if (!m) {
+      // It matched the info-hash, so the magnet link itself names a torrent we cannot use.
+      log("the metadata does not make a usable torrent: " + why);
+      failed = "the metadata does not make a usable torrent: " + why;
+      if (on_failed) on_failed(failed);
+      return;
+    }
+    metadata_ms = (now_s() - magnet_started) * 1000;
+    log("metadata: " + std::to_string(msession->metadata().size()) + " bytes in " +
+        std::to_string(static_cast<int>(metadata_ms)) + " ms, \"" + m->name + "\"");
+    if (!opt.save_torrent.empty()) {
+      if (!netio::write_file_atomic(opt.save_torrent, torrent, &why)) log("saving the .torrent: " + why);
+    }
+    auto trackers_before = meta.tracker_tiers;
+    meta = std::move(*m);
+    if (meta.tracker_tiers.empty()) meta.tracker_tiers = trackers_before;
+    opt.data = opt.data.empty() ? meta.name : opt.data + "/" + meta.name;
+    try {
+      start_torrent();
+    } catch (const std::exception& e) {
+      failed = what_of(e);
+      log(failed);
+      if (on_failed) on_failed(failed);
+      return;
+    }
+    const double t = now_s();
+    for (auto& [k, h] : msession->take_peers()) {
+      auto link = links.find(k);
+      if (link == links.end()) continue;
+      const std::string refused = session->peer_connected(k, h.handshake, h.address, std::nullopt, t, true);
+      if (!refused.empty()) {
+        link->second.conn->close(refused);
+        continue;
+      }
+      for (const std::string& f : h.frames) {
+        wire::Message msg;
+        if (std::string bad = wire::decode_payload(f, &msg); !bad.empty()) {
+          link->second.conn->close(bad);
+          break;
+        }
+        session->peer_message(k, msg, t);
+      }
+    }
+    msession_retired = std::move(msession);
+    if (on_metadata) on_metadata();
+    flush();
     if (session->complete()) fire_complete();
   }
 
@@ -489,7 +579,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
 
   static awaitable<void> run_peer(std::shared_ptr<Impl> self, tcp::socket sock, bool outgoing, std::string address) {
     auto stream = netio::make_tcp_stream(std::move(sock));
-    const std::string ours = wire::encode_handshake(self->session->our_handshake());
+    const std::string ours = wire::encode_handshake(self->our_handshake());
     std::optional<wire::Handshake> theirs;
     {
       asio::steady_timer t(self->io, kHandshakeTimeout);
@@ -508,7 +598,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
           self->log(address + ": " + why);
           co_return;
         }
-        if (theirs->info_hash != self->session->info_hash()) {
+        if (theirs->info_hash != self->swarm_hash()) {
           self->log(address + ": the handshake names another torrent");
           co_return;
         }
@@ -520,7 +610,8 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     }
     if (self->stopping) co_return;
     const PeerKey k = self->next_key++;
-    const std::string refused = self->session->peer_connected(k, *theirs, address, std::nullopt, now_s());
+    const std::string refused = self->session ? self->session->peer_connected(k, *theirs, address, std::nullopt, now_s())
+                                              : self->msession->peer_connected(k, *theirs, address, now_s());
     if (!refused.empty()) {
       if (refused.find("ourselves") != std::string::npos) self->self.insert(address);
       self->log(address + ": " + refused);
@@ -559,11 +650,17 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
         conn->close(why);
         break;
       }
-      self->session->peer_message(k, m, now_s());
+      if (self->session) {
+        self->session->peer_message(k, m, now_s());
+      } else if (self->msession) {
+        self->msession->peer_message(k, *payload, m, now_s());
+        if (self->msession->done()) self->become_torrent();
+      }
       self->flush();
     }
     self->log(address + ": closed (" + conn->why() + ")");
-    self->session->peer_gone(k);
+    if (self->session) self->session->peer_gone(k);
+    else if (self->msession) self->msession->peer_gone(k);
     self->links.erase(k);
     self->busy.erase(address);
     self->flush();
@@ -571,6 +668,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
 
   // Everything the session has for the sockets and the disk, handed over.
   void flush() {
+    if (msession) return flush_magnet();
     if (flushing || !session) return;
     flushing = true;
     for (const auto& c : session->take_closes()) {
@@ -705,12 +803,34 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  void flush_magnet() {
+    for (const auto& c : msession->take_closes()) {
+      auto it = links.find(c.peer);
+      if (it != links.end()) {
+        log(it->second.address + ": dropped: " + c.why);
+        it->second.conn->close(c.why);
+      }
+      msession->peer_gone(c.peer);
+    }
+    for (PeerKey k : msession->take_ready()) {
+      std::string out = msession->take_output(k);
+      auto it = links.find(k);
+      if (it != links.end() && !out.empty() && !it->second.conn->closed()) it->second.conn->send(std::move(out));
+    }
+  }
+
   static awaitable<void> tick_loop(std::shared_ptr<Impl> self) {
     while (!self->stopping) {
       self->ticker.expires_after(std::chrono::seconds(1));
       boost::system::error_code ec;
       co_await self->ticker.async_wait(asio::redirect_error(use_awaitable, ec));
       if (self->stopping) co_return;
+      if (!self->session) {
+        if (self->msession) self->msession->tick(now_s());
+        self->flush();
+        for (const auto& p : self->opt.peers) self->dial(p);
+        continue;
+      }
       self->session->tick(now_s());
       self->flush();
       if (now_s() - self->last_resume > 30 && !self->session->complete()) self->save_resume();
@@ -722,12 +842,14 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
 
   tracker::AnnounceParams params(tracker::Event ev) const {
     tracker::AnnounceParams p;
-    p.info_hash = session->info_hash();
+    p.info_hash = swarm_hash();
     p.peer_id = peer_id;
     p.port = port;
-    p.uploaded = session->uploaded();
-    p.downloaded = session->downloaded();
-    p.left = session->bytes_left();
+    p.uploaded = session ? session->uploaded() : 0;
+    p.downloaded = session ? session->downloaded() : 0;
+    // Before the metadata the size is unknown: the magnet's xl, else a non-zero guess, so
+    // trackers count us as a leecher and send seeders.
+    p.left = session ? session->bytes_left() : (magnet && magnet->length ? *magnet->length : 16 * 1024);
     p.event = ev;
     p.numwant = 50;
     p.key = key;
@@ -757,7 +879,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   static awaitable<void> tracker_loop(std::shared_ptr<Impl> self) {
     tracker::TrackerTiers tiers(self->meta.tracker_tiers, self->rng());
     tracker::Event ev = tracker::Event::started;
-    bool told_complete = self->session->complete();  // a seed from the start never says completed
+    bool told_complete = self->session && self->session->complete();  // a seed from the start never says completed
     while (!self->stopping) {
       double wait = 60;
       for (const std::string& url : tiers.order()) {
@@ -787,7 +909,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
           ev = tracker::Event::none;
           for (const auto& p : res.peers) self->dial(endpoint_text(p));
           wait = static_cast<double>(std::clamp<std::int64_t>(res.interval, 1, 3600));
-          if (self->links.empty() && !self->session->complete())
+          if (self->links.empty() && !(self->session && self->session->complete()))
             wait = std::min(wait, std::max<double>(15, static_cast<double>(res.min_interval)));
           self->log("tracker " + url + ": " + std::to_string(res.peers.size()) + " peers, next in " +
                     std::to_string(static_cast<int>(wait)) + " s");
@@ -804,7 +926,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       boost::system::error_code ec;
       co_await self->tracker_wake.async_wait(asio::redirect_error(use_awaitable, ec));
       if (self->stopping) co_return;
-      if (self->session->complete() && !told_complete) ev = tracker::Event::completed;
+      if (self->session && self->session->complete() && !told_complete) ev = tracker::Event::completed;
     }
   }
 
@@ -850,7 +972,26 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     ClientStatus s;
     s.name = meta.name;
     s.pieces = session ? session->pieces() : 0;
-    if (!session) return s;
+    s.port = port;
+    s.trackers = trackers;
+    s.failed = failed;
+    s.metadata_ms = metadata_ms;
+    if (!session) {
+      s.has_metadata = false;
+      if (msession) {
+        s.metadata_size = msession->fetch().size();
+        s.metadata_pieces = msession->fetch().pieces();
+        s.metadata_got = msession->fetch().pieces_got();
+        for (const auto& p : msession->peers()) {
+          PeerStatus ps;
+          ps.key = p.key;
+          ps.address = p.address;
+          ps.client = p.client;
+          s.peers.push_back(ps);
+        }
+      }
+      return s;
+    }
     s.have = session->have_count();
     s.total = meta.wire_length();
     s.left = session->bytes_left();
@@ -919,9 +1060,14 @@ std::vector<TrackerScrape> scrape_trackers(asio::io_context& io, const Metainfo&
 PeerClient::PeerClient(boost::asio::io_context& io, Metainfo meta, ClientOptions opt)
     : impl_(std::make_shared<Impl>(io, std::move(meta), std::move(opt))) {}
 
+PeerClient::PeerClient(boost::asio::io_context& io, Magnet magnet, ClientOptions opt)
+    : impl_(std::make_shared<Impl>(io, std::move(magnet), std::move(opt))) {}
+
 PeerClient::~PeerClient() {
   impl_->stopping = true;
   impl_->on_complete = nullptr;
+  impl_->on_metadata = nullptr;
+  impl_->on_failed = nullptr;
   // Finish the worker threads here, on the owner's thread, while the io_context lives: a
   // task left on one would otherwise drop the last reference to Impl there, later, and
   // destroy its timers after their io_context. The hashing thread first: its tasks post
@@ -933,6 +1079,12 @@ PeerClient::~PeerClient() {
 void PeerClient::start() {
   impl_->on_complete = [this] {
     if (on_complete) on_complete();
+  };
+  impl_->on_metadata = [this] {
+    if (on_metadata) on_metadata();
+  };
+  impl_->on_failed = [this](const std::string& why) {
+    if (on_failed) on_failed(why);
   };
   impl_->start();
 }

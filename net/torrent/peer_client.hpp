@@ -16,13 +16,17 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "net/torrent/magnet.hpp"
 #include "net/torrent/metainfo.hpp"
 #include "net/torrent/torrent_session.hpp"
 
 namespace hf::torrent {
 
 struct ClientOptions {
-  std::string data;                  // the file (single-file torrent) or folder, as `torrent verify` takes it
+  // The file (single-file torrent) or folder, as `torrent verify` takes it. For a magnet
+  // link, the folder the torrent's name goes under (empty: the current one).
+  std::string data;
+  std::string save_torrent;  // a magnet link: where to write the .torrent once its metadata is in
   std::string listen;  // where peers connect to us (port 0: any); empty: [::]:0, else 0.0.0.0:0
   std::vector<std::string> peers;    // host:port to connect to besides the trackers' peers
   bool trackers = true;              // announce to the torrent's trackers
@@ -55,6 +59,12 @@ struct ClientStatus {
   std::size_t banned = 0;
   bool complete = false;
   std::uint16_t port = 0;
+  // A magnet link before its metadata: what ut_metadata fetched so far.
+  bool has_metadata = true;
+  std::uint64_t metadata_size = 0;
+  std::uint32_t metadata_pieces = 0, metadata_got = 0;
+  double metadata_ms = -1;  // how long the metadata took, once in (magnet links)
+  std::string failed;       // why the torrent cannot go on
   std::vector<PeerStatus> peers;
   std::vector<TrackerStatus> trackers;
 };
@@ -72,6 +82,10 @@ std::vector<TrackerScrape> scrape_trackers(boost::asio::io_context& io, const Me
 class PeerClient {
  public:
   PeerClient(boost::asio::io_context& io, Metainfo meta, ClientOptions opt);
+  // A magnet link: the info dictionary is fetched from the link's peers (x.pe, opt.peers)
+  // and trackers first (BEP 9), checked against its info-hash(es), and the download goes on
+  // on the same connections.
+  PeerClient(boost::asio::io_context& io, Magnet magnet, ClientOptions opt);
   ~PeerClient();
   PeerClient(const PeerClient&) = delete;
   PeerClient& operator=(const PeerClient&) = delete;
@@ -84,6 +98,8 @@ class PeerClient {
   ClientStatus status() const;
   // Called once when the last piece is written and synced.
   std::function<void()> on_complete;
+  std::function<void()> on_metadata;                   // a magnet link's metadata is in
+  std::function<void(const std::string&)> on_failed;  // it cannot go on (one line)
 
  private:
   struct Impl;

@@ -422,3 +422,13 @@ std::string client_name(const Hash20& peer_id) {
 }
 
 }  // namespace hf::torrent::wire
+
+namespace hf::torrent::wire {
+
+std::string host_of(const std::string& address) {
+  if (!address.empty() && address.front() == '[') return address.substr(0, address.find(']') + 1);
+  const auto colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+}  // namespace hf::torrent::wire

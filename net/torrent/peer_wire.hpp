@@ -140,6 +140,9 @@ void encode_hashes(const HashSpan& s, std::span<const Hash32> hashes, std::strin
 std::vector<std::uint32_t> allowed_fast_set(std::array<std::uint8_t, 4> ipv4, const Hash20& info_hash,
                                             std::uint32_t pieces, std::size_t k);
 
+// The host part of a peer's "host:port" or "[v6]:port" address: what a ban is keyed by.
+std::string host_of(const std::string& address);
+
 // Peer ids: hashforge's is Azureus style, "-HFxyzw-" and 12 random characters.
 Hash20 make_peer_id(std::string_view version4, std::span<const std::uint8_t> random12);
 // The client a peer id names, as other clients show it ("Transmission 4.0.5", "aria2 1.36.0",

@@ -3,6 +3,7 @@
 
 #include "net/torrent/merkle.hpp"
 #include "net/torrent/piece_check.hpp"
+#include "net/torrent/ut_metadata.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -10,15 +11,7 @@
 
 namespace hf::torrent {
 
-namespace {
-
-std::string host_of(const std::string& address) {
-  if (!address.empty() && address.front() == '[') return address.substr(0, address.find(']') + 1);
-  const auto colon = address.rfind(':');
-  return colon == std::string::npos ? address : address.substr(0, colon);
-}
-
-}  // namespace
+using wire::host_of;
 
 void RateMeter::tick(double now) {
   if (at_ < 0) {
@@ -49,7 +42,8 @@ TorrentSession::TorrentSession(const Metainfo& m, const wire::Hash20& our_peer_i
         Choker::Config c = cfg.choke;
         c.seed = cfg.seed ^ 0x9e3779b97f4a7c15ull;
         return c;
-      }()) {
+      }()),
+      info_dict_(m.info_dict) {
   // v2 files longer than a piece: their piece layers, for peers' hash requests.
   for (const auto& f : m.files)
     if (f.pieces_root && !f.piece_layer.empty() && f.length > m.piece_length)
@@ -94,7 +88,8 @@ void TorrentSession::close(Peer& p, std::string why) {
 }
 
 std::string TorrentSession::peer_connected(PeerKey k, const wire::Handshake& theirs, const std::string& address,
-                                           std::optional<std::array<std::uint8_t, 4>> ipv4, double now) {
+                                           std::optional<std::array<std::uint8_t, 4>> ipv4, double now,
+                                           bool greeted) {
   (void)ipv4;
   if (theirs.info_hash != info_hash_) return "the handshake names another torrent";
   if (theirs.peer_id == our_id_) return "a connection to ourselves";
@@ -121,10 +116,16 @@ std::string TorrentSession::peer_connected(PeerKey k, const wire::Handshake& the
     eh.request_queue = static_cast<std::uint32_t>(cfg_.max_requests_in);
     if (cfg_.listen_port) eh.listen_port = cfg_.listen_port;
     eh.upload_only = picker_.complete();
+    eh.extensions["ut_metadata"] = wire::kUtMetadataId;
+    if (!info_dict_.empty()) eh.metadata_size = info_dict_.size();
     wire::encode_extended(0, wire::encode_ext_handshake(eh), &out);
   }
   const std::uint32_t held = picker_.have_count();
-  if (p.fast && held == shape_.pieces) {
+  if (greeted) {
+    p.first_message = false;  // its first message came in the metadata phase
+    for (std::uint32_t i = 0; i < shape_.pieces && held > 0; ++i)
+      if (picker_.have(i)) wire::encode_have(i, &out);
+  } else if (p.fast && held == shape_.pieces) {
     wire::encode_simple(wire::MsgId::have_all, &out);
   } else if (p.fast && held == 0) {
     wire::encode_simple(wire::MsgId::have_none, &out);
@@ -297,7 +298,9 @@ void TorrentSession::peer_message(PeerKey k, const wire::Message& m, double now)
       break;
     case MsgId::suggest:  // a hint: the picker's own order serves as well
     case MsgId::port:     // no DHT here yet
+      break;
     case MsgId::extended:
+      on_extended(p, m, now);
       break;
     case MsgId::hash_request:
       on_hash_request(p, m.span, now);
@@ -306,6 +309,35 @@ void TorrentSession::peer_message(PeerKey k, const wire::Message& m, double now)
     case MsgId::hash_reject:
       break;
   }
+}
+
+// BEP 10's handshake tells us the peer's ids for the extensions and its client's name; BEP 9
+// requests for the info dictionary are answered from the torrent's own bytes.
+void TorrentSession::on_extended(Peer& p, const wire::Message& m, double now) {
+  if (!p.extensions) return close(p, "an extended message without the extension protocol");
+  if (m.ext_id == 0) {
+    std::string why;
+    auto h = wire::parse_ext_handshake(m.data, &why);
+    if (!h) return close(p, why);
+    auto it = h->extensions.find("ut_metadata");
+    if (it != h->extensions.end()) p.ut_metadata = it->second;  // 0 turns it off
+    if (!h->client.empty()) p.client = h->client;
+    return;
+  }
+  if (m.ext_id != wire::kUtMetadataId) return;  // an extension we never offered: ignored
+  std::string why;
+  auto msg = wire::parse_metadata_msg(m.data, &why);
+  if (!msg) return close(p, why);
+  if (msg->type != wire::MetadataType::request || p.ut_metadata == 0) return;  // data we did not ask for
+  std::string out;
+  const std::string_view piece = wire::metadata_piece(info_dict_, msg->piece);
+  if (piece.empty()) {
+    wire::encode_extended(p.ut_metadata, wire::encode_metadata_reject(msg->piece), &out);
+  } else {
+    wire::encode_extended(p.ut_metadata, wire::encode_metadata_data(msg->piece, info_dict_.size(), piece), &out);
+    ++metadata_served_;
+  }
+  send(p, out, now);
 }
 
 // BEP 52: answered from the piece layers the torrent carries (every file's, whatever we hold,

@@ -101,8 +101,10 @@ class TorrentSession {
   // A connection's handshake arrived. Empty: the peer is in (its first messages are queued
   // for it); else why it is refused (another torrent, ourselves, a banned address, too many
   // peers), and the driver closes the connection.
+  // `greeted`: the peer came over from a magnet link's metadata phase, where it was told
+  // already that we hold nothing (have none): what we hold now goes as HAVE messages.
   std::string peer_connected(PeerKey k, const wire::Handshake& theirs, const std::string& address,
-                             std::optional<std::array<std::uint8_t, 4>> ipv4, double now);
+                             std::optional<std::array<std::uint8_t, 4>> ipv4, double now, bool greeted = false);
   // A decoded message from a connected peer. A protocol error closes the peer (take_closes).
   void peer_message(PeerKey k, const wire::Message& m, double now);
   // The connection is gone (closed by either side): its requests go to other peers.
@@ -174,6 +176,7 @@ class TorrentSession {
   std::uint64_t wasted() const { return wasted_; }      // block bytes nobody asked for (or twice)
   std::uint32_t hash_failures() const { return failures_; }
   std::uint64_t hash_requests_served() const { return hash_requests_served_; }
+  std::uint64_t metadata_pieces_served() const { return metadata_served_; }
   const std::set<std::string>& banned() const { return banned_; }
   bool endgame() const { return picker_.endgame(); }
 
@@ -187,6 +190,7 @@ class TorrentSession {
     std::string address, client;
     wire::Hash20 id{};
     bool fast = false, extensions = false;
+    std::uint8_t ut_metadata = 0;  // its id for ut_metadata messages (0: it does not take them)
     bool am_choking = true, am_interested = false, peer_choking = true, peer_interested = false;
     bool first_message = true;  // nothing but the handshake seen yet
     bool seed = false;
@@ -228,6 +232,7 @@ class TorrentSession {
   void on_block(Peer& p, const wire::Message& m, double now);
   void on_request(Peer& p, const wire::Message& m, double now);
   void on_hash_request(Peer& p, const wire::HashSpan& span, double now);
+  void on_extended(Peer& p, const wire::Message& m, double now);
   void reject_hashes(PeerKey k, const wire::HashSpan& span, double now);
   const HashTree& hash_tree(const Sha256& root);
   void choke(Peer& p, bool choke, double now);
@@ -263,6 +268,8 @@ class TorrentSession {
   std::set<PeerKey> hash_reading_;                              // peers with a leaf read out
   std::map<Sha256, std::unique_ptr<HashTree>> hash_trees_;      // built at the first request
   std::uint64_t hash_requests_served_ = 0;
+  std::string info_dict_;  // served to peers by ut_metadata (BEP 9)
+  std::uint64_t metadata_served_ = 0;
 };
 
 }  // namespace hf::torrent

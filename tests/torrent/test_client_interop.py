@@ -108,25 +108,28 @@ class Swarm:
         return self.popen(name, [hashforge_bin(), "torrent", "seed", self.torrent, self.seed_dir, *where, "-q", "-v",
                                  *extra])
 
-    def hf_download(self, name="hf-dl", extra=(), listen="127.0.0.1:0"):
+    def hf_download(self, name="hf-dl", extra=(), listen="127.0.0.1:0", what=None):
+        """hashforge downloading this torrent, or `what` (a magnet link)."""
         d = os.path.join(self.dir, name)
         os.makedirs(d, exist_ok=True)
-        p = self.popen(name, [hashforge_bin(), "torrent", "download", self.torrent, "-o", d, "--listen",
+        p = self.popen(name, [hashforge_bin(), "torrent", "download", what or self.torrent, "-o", d, "--listen",
                               listen, "-v", "--json", *extra])
         return p, self.target(d)
 
     # aria2
-    def aria2(self, seed, name="aria2", extra=()):
+    def aria2(self, seed, name="aria2", extra=(), what=None):
+        """aria2 on this torrent, or on `what` (a magnet link)."""
         d = self.seed_dir if seed else os.path.join(self.dir, name)
         os.makedirs(d, exist_ok=True)
         self.popen(name, [ARIA2C, "--dir", d, "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
                           "--enable-peer-exchange=false", "--listen-port=%d" % free_port(), "--seed-time=600",
                           "--seed-ratio=0.0", "--console-log-level=warn", "--summary-interval=0",
-                          "--bt-tracker-interval=5", "--check-integrity=true", "--no-conf", *extra, self.torrent])
+                          "--bt-tracker-interval=5", "--check-integrity=true", "--no-conf", *extra, what or self.torrent])
         return self.target(d)
 
     # Transmission
-    def transmission(self, seed, name="transmission"):
+    def transmission(self, seed, name="transmission", what=None):
+        """transmission-daemon on this torrent, or on `what` (a magnet link)."""
         conf = os.path.join(self.dir, name + "-conf")
         d = self.seed_dir if seed else os.path.join(self.dir, name)
         os.makedirs(conf)
@@ -143,7 +146,7 @@ class Swarm:
                       == 0, timeout=30, step=0.3)
         if not ok:
             raise AssertionError("transmission-daemon's RPC did not come up")
-        subprocess.run([REMOTE, "127.0.0.1:%d" % rpc, "-a", self.torrent], check=True, capture_output=True)
+        subprocess.run([REMOTE, "127.0.0.1:%d" % rpc, "-a", what or self.torrent], check=True, capture_output=True)
         return self.target(d)
 
     # libtorrent
