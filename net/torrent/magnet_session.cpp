@@ -72,6 +72,7 @@ std::string MagnetSession::peer_connected(PeerKey k, const wire::Handshake& thei
   }
   if (theirs.has(wire::kFast)) wire::encode_simple(wire::MsgId::have_none, &out);
   if (!out.empty()) send(k, p, out);
+  if (layers_) layers_->add_peer(k);
   return {};
 }
 
@@ -80,12 +81,23 @@ void MagnetSession::peer_message(PeerKey k, std::string_view frame, const wire::
   if (it == peers_.end() || m.keep_alive) return;
   Peer& p = it->second;
   const bool ours = m.known && m.id == wire::MsgId::extended && m.ext_id == wire::kUtMetadataId;
-  if (!ours) {
+  const bool layer_answer = m.known && (m.id == wire::MsgId::hashes || m.id == wire::MsgId::hash_reject);
+  if (!ours && !layer_answer) {
     // Kept for the TorrentSession, which checks it against the torrent's shape.
     p.kept_bytes += frame.size();
     if (p.kept_bytes > kMaxKeptBytes || p.handover.frames.size() >= kMaxKeptFrames)
       return close(k, "too much said before the metadata came");
     p.handover.frames.emplace_back(frame);
+  }
+  if (layer_answer) {
+    if (!layers_) return;
+    if (m.id == wire::MsgId::hash_reject) {
+      layers_->on_reject(k, m.span);
+    } else if (std::string bad = layers_->on_hashes(k, m.span, m.data); !bad.empty()) {
+      return ban(k, bad);
+    }
+    flush_requests(now);
+    return;
   }
   if (!m.known || m.id != wire::MsgId::extended) return;
   if (!p.handover.handshake.has(wire::kExtensionProtocol)) return close(k, "an extended message without the extension protocol");
@@ -116,18 +128,33 @@ void MagnetSession::peer_message(PeerKey k, std::string_view frame, const wire::
         send(k, p, out);
       }
       break;
-    case wire::MetadataType::data:
+    case wire::MetadataType::data: {
+      const bool was_done = fetch_.done();
       if (std::string bad = fetch_.on_data(k, *msg, now); !bad.empty()) return close(k, bad);
+      if (!was_done && fetch_.done()) metadata_in();
       break;
+    }
     case wire::MetadataType::reject:
       fetch_.on_reject(k, msg->piece, now);
       break;
   }
-  for (PeerKey liar : fetch_.take_bad()) {
-    if (auto q = peers_.find(liar); q != peers_.end()) banned_.insert(wire::host_of(q->second.handover.address));
-    close(liar, "it sent metadata that does not match the info-hash");
-  }
+  for (PeerKey liar : fetch_.take_bad()) ban(liar, "it sent metadata that does not match the info-hash");
   flush_requests(now);
+}
+
+void MagnetSession::ban(PeerKey k, const std::string& why) {
+  if (auto q = peers_.find(k); q != peers_.end()) banned_.insert(wire::host_of(q->second.handover.address));
+  close(k, why);
+}
+
+void MagnetSession::metadata_in() {
+  std::string why;
+  auto m = parse_metainfo(torrent_from_info(fetch_.metadata(), {}, {}), &why);
+  if (!m || m->has_v1 || !m->has_v2 || m->has_piece_layers) return;  // the driver says what is wrong, if anything
+  auto lf = std::make_unique<LayerFetch>(*m);
+  if (lf->done()) return;  // no file longer than a piece
+  layers_ = std::move(lf);
+  for (const auto& [k, p] : peers_) layers_->add_peer(k);
 }
 
 void MagnetSession::flush_requests(double now) {
@@ -138,16 +165,26 @@ void MagnetSession::flush_requests(double now) {
     wire::encode_extended(it->second.ut_metadata, wire::encode_metadata_request(r.piece), &out);
     send(r.peer, it->second, out);
   }
+  if (!layers_) return;
+  for (const auto& r : layers_->take_requests(now)) {
+    auto it = peers_.find(r.peer);
+    if (it == peers_.end()) continue;
+    std::string out;
+    wire::encode_hash_span(wire::MsgId::hash_request, r.span, &out);
+    send(r.peer, it->second, out);
+  }
 }
 
 void MagnetSession::peer_gone(PeerKey k) {
   peers_.erase(k);
   ready_.erase(k);
   fetch_.remove_peer(k);
+  if (layers_) layers_->remove_peer(k);
 }
 
 void MagnetSession::tick(double now) {
   fetch_.tick(now);
+  if (layers_) layers_->tick(now);
   if (now - last_keepalive_ >= 60) {  // a long wait for an offer must not look like a dead link
     last_keepalive_ = now;
     for (auto& [k, p] : peers_) {

@@ -11,11 +11,13 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "net/torrent/layer_fetch.hpp"
 #include "net/torrent/magnet.hpp"
 #include "net/torrent/peer_wire.hpp"
 #include "net/torrent/ut_metadata.hpp"
@@ -46,8 +48,12 @@ class MagnetSession {
   };
   std::vector<Close> take_closes() { return std::exchange(closes_, {}); }
 
-  bool done() const { return fetch_.done(); }
+  // The metadata is in and checked, and for a v2-only torrent its piece layers too.
+  bool done() const { return fetch_.done() && (!layers_ || layers_->done()); }
   const std::string& metadata() const { return fetch_.metadata(); }
+  // v2: each file's piece layer by its root (empty for v1 and hybrid torrents).
+  std::map<Sha256, std::string> piece_layers() const { return layers_ ? layers_->layers() : std::map<Sha256, std::string>{}; }
+  const LayerFetch* layer_fetch() const { return layers_.get(); }
   const MetadataFetch& fetch() const { return fetch_; }
   const std::set<std::string>& banned() const { return banned_; }
 
@@ -77,6 +83,8 @@ class MagnetSession {
   void send(PeerKey k, Peer& p, std::string_view bytes);
   void close(PeerKey k, std::string why);
   void flush_requests(double now);
+  void metadata_in();  // v2-only: the piece layers are fetched next
+  void ban(PeerKey k, const std::string& why);
 
   wire::Hash20 info_hash_{}, our_id_{};
   bool v2_ = false;
@@ -84,6 +92,7 @@ class MagnetSession {
   std::uint16_t listen_port_ = 0;
   double last_keepalive_ = 0;
   MetadataFetch fetch_;
+  std::unique_ptr<LayerFetch> layers_;
   std::map<PeerKey, Peer> peers_;
   std::set<PeerKey> ready_;
   std::vector<Close> closes_;

@@ -407,8 +407,9 @@ std::optional<Metainfo> parse_metainfo(std::string_view torrent, std::string* wh
 namespace hf::torrent {
 
 std::string torrent_from_info(std::string_view info_dict, const std::vector<std::string>& trackers,
-                              const std::vector<std::string>& web_seeds) {
-  // Keys in sorted order: announce, announce-list, info, url-list. The info dictionary goes
+                              const std::vector<std::string>& web_seeds,
+                              const std::map<Sha256, std::string>& piece_layers) {
+  // Keys in sorted order: announce, announce-list, info, piece layers, url-list. The info dictionary goes
   // in verbatim, so its hashes stay the ones the magnet named.
   std::string out = "d";
   auto str = [&out](std::string_view s) {
@@ -430,6 +431,15 @@ std::string torrent_from_info(std::string_view info_dict, const std::vector<std:
   }
   str("info");
   out.append(info_dict);
+  if (!piece_layers.empty()) {
+    str("piece layers");
+    out += 'd';
+    for (const auto& [root, layer] : piece_layers) {  // a map: keys sorted as raw bytes
+      str(std::string_view(reinterpret_cast<const char*>(root.data()), root.size()));
+      str(layer);
+    }
+    out += 'e';
+  }
   if (!web_seeds.empty()) {
     str("url-list");
     out += 'l';

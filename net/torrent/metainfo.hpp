@@ -10,6 +10,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,8 +81,11 @@ std::optional<Metainfo> parse_metainfo(std::string_view torrent, std::string* wh
 // A .torrent file for an info dictionary fetched by its hash (a magnet link): the info
 // dictionary's bytes kept as they are, with these trackers (one tier each, BEP 12) and web
 // seeds around it.
+// With `piece_layers` (v2: each file's root to its layer, fetched from peers) the file holds
+// them too.
 std::string torrent_from_info(std::string_view info_dict, const std::vector<std::string>& trackers,
-                              const std::vector<std::string>& web_seeds);
+                              const std::vector<std::string>& web_seeds,
+                              const std::map<Sha256, std::string>& piece_layers = {});
 
 // A path component a torrent may name: empty when fine, else why not.
 std::string check_component(std::string_view c, std::size_t max_len = 255);

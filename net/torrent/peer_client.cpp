@@ -371,7 +371,8 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   // The metadata checked: the torrent it makes, started, and every peer of the magnet phase
   // handed to its session with what it said meanwhile.
   void become_torrent() {
-    const std::string torrent = torrent_from_info(msession->metadata(), magnet->trackers, magnet->web_seeds);
+    const std::string torrent =
+        torrent_from_info(msession->metadata(), magnet->trackers, magnet->web_seeds, msession->piece_layers());
     std::string why;
     auto m = parse_metainfo(torrent, &why);
     if (!m) {

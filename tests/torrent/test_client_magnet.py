@@ -58,6 +58,12 @@ class MagnetInterop(ClientInterop):
         """btih and btmh in one link: the metadata must match both hashes."""
         self.hf_magnet_from(lambda s: s.libtorrent(seed=True), kind="hybrid-multi")
 
+    @unittest.skipUnless(lt, "python3-libtorrent is not installed")
+    def test_hashforge_resolves_a_v2_magnet_from_libtorrent(self):
+        """btmh alone: the info dictionary names only each file's merkle root, so the piece
+        layers come from the seeder too, by BEP 52 hash requests, proved against the roots."""
+        self.hf_magnet_from(lambda s: s.libtorrent(seed=True), kind="v2")
+
     @unittest.skipUnless(TRANSMISSION and REMOTE, "transmission-daemon / transmission-remote are not installed")
     def test_hashforge_resolves_a_magnet_from_transmission(self):
         self.hf_magnet_from(lambda s: s.transmission(seed=True))

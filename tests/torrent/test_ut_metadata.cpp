@@ -5,9 +5,13 @@
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
 
+#include <cstring>
 #include <random>
 
 #include "net/torrent/bencode.hpp"
+#include "net/torrent/hash_tree.hpp"
+#include "net/torrent/layer_fetch.hpp"
+#include "net/torrent/merkle.hpp"
 #include "net/torrent/magnet_session.hpp"
 #include "net/torrent/torrent_session.hpp"
 #include "net/torrent/ut_metadata.hpp"
@@ -370,3 +374,116 @@ TEST(MagnetSession, ALiarIsBannedAndTheTruthWins) {
 }
 
 }  // namespace
+
+namespace {
+
+// A v2 file of `pieces` pieces of 32 KiB with a random piece layer, its root from the layer.
+struct V2File {
+  Metainfo meta;
+  std::string layer;
+};
+
+V2File v2_file(std::uint64_t pieces, std::uint64_t seed) {
+  V2File v;
+  v.layer = random_bytes(pieces * 32, seed);
+  std::vector<Sha256> hashes(pieces);
+  for (std::uint64_t i = 0; i < pieces; ++i) std::memcpy(hashes[i].data(), v.layer.data() + 32 * i, 32);
+  v.meta.has_v2 = true;
+  v.meta.piece_length = 32768;
+  FileEntry f;
+  f.path = {"big.bin"};
+  f.length = pieces * 32768 - 100;
+  f.pieces_root = root_from_piece_layer(hashes, 32768);
+  v.meta.files.push_back(f);
+  return v;
+}
+
+void answer_all(LayerFetch& lf, const HashTree& tree, double now, PeerKey liar = 0) {
+  for (int round = 0; round < 50 && !lf.done(); ++round) {
+    for (const auto& r : lf.take_requests(now)) {
+      auto a = tree.answer(r.span.base_layer, r.span.index, r.span.length, r.span.proof_layers);
+      ASSERT_TRUE(a) << "a request the serving side refuses";
+      std::string bytes;
+      for (const auto& h : *a) bytes.append(reinterpret_cast<const char*>(h.data()), 32);
+      if (r.peer == liar) bytes[40] ^= 1;
+      const std::string why = lf.on_hashes(r.peer, r.span, bytes);
+      EXPECT_EQ(why.empty(), r.peer != liar) << why;
+    }
+  }
+}
+
+}  // namespace
+
+TEST(LayerFetch, ProvesSpansWithUnclesAgainstTheRoot) {
+  const V2File v = v2_file(1000, 11);  // 1024 wide: two spans of 512, each with one uncle
+  LayerFetch lf(v.meta);
+  EXPECT_FALSE(lf.done());
+  EXPECT_EQ(lf.spans(), 2u);
+  lf.add_peer(1);
+  const HashTree tree(v.layer, 32768);
+  answer_all(lf, tree, 0);
+  ASSERT_TRUE(lf.done());
+  EXPECT_EQ(lf.layers().at(*v.meta.files[0].pieces_root), v.layer);
+}
+
+TEST(LayerFetch, ASmallFileTakesOneSpanWithoutProof) {
+  const V2File v = v2_file(5, 12);
+  LayerFetch lf(v.meta);
+  lf.add_peer(1);
+  auto reqs = lf.take_requests(0);
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].span.length, 8u);
+  EXPECT_EQ(reqs[0].span.proof_layers, 0u);
+  const HashTree tree(v.layer, 32768);
+  auto a = tree.answer(reqs[0].span.base_layer, 0, 8, 0);
+  ASSERT_TRUE(a);
+  std::string bytes;
+  for (const auto& h : *a) bytes.append(reinterpret_cast<const char*>(h.data()), 32);
+  EXPECT_EQ(lf.on_hashes(1, reqs[0].span, bytes), "");
+  ASSERT_TRUE(lf.done());
+  EXPECT_EQ(lf.layers().at(*v.meta.files[0].pieces_root), v.layer);
+}
+
+TEST(LayerFetch, ALiarIsNamedAndAnotherPeerAsked) {
+  const V2File v = v2_file(700, 13);
+  LayerFetch lf(v.meta);
+  lf.add_peer(1);
+  const HashTree tree(v.layer, 32768);
+  answer_all(lf, tree, 0, /*liar=*/1);
+  EXPECT_FALSE(lf.done());
+  EXPECT_TRUE(lf.take_requests(1).empty());  // peer 1 is not asked again for those spans
+  lf.add_peer(2);
+  answer_all(lf, tree, 2, /*liar=*/1);
+  ASSERT_TRUE(lf.done());
+  EXPECT_EQ(lf.layers().at(*v.meta.files[0].pieces_root), v.layer);
+}
+
+TEST(LayerFetch, RejectsAndSilenceGoToOtherPeers) {
+  const V2File v = v2_file(40, 14);
+  LayerFetch lf(v.meta, 20);
+  lf.add_peer(1);
+  lf.add_peer(2);
+  auto reqs = lf.take_requests(0);
+  ASSERT_EQ(reqs.size(), 1u);
+  const PeerKey first = reqs[0].peer;
+  lf.on_reject(first, reqs[0].span);
+  auto again = lf.take_requests(1);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_NE(again[0].peer, first);
+  lf.tick(30);  // the second never answers: both said no, so both may be asked again
+  EXPECT_EQ(lf.take_requests(30).size(), 1u);
+}
+
+TEST(MagnetToTorrent, PieceLayersGoIntoTheTorrentFile) {
+  const V2File v = v2_file(3, 15);
+  std::map<Sha256, std::string> layers{{*v.meta.files[0].pieces_root, v.layer}};
+  const std::string t = torrent_from_info("d4:name1:xe", {"http://t/a", "udp://u:1"}, {"http://w/"}, layers);
+  std::string why;
+  auto d = bdecode(t);
+  ASSERT_TRUE(d.value) << d.error;
+  EXPECT_TRUE(d.warnings.empty());  // keys in order
+  EXPECT_EQ(d.value->find("announce")->as_string(), "http://t/a");
+  EXPECT_EQ(d.value->find("announce-list")->items().size(), 2u);
+  EXPECT_EQ(d.value->find("piece layers")->entries().front().second.as_string(), v.layer);
+  EXPECT_EQ(d.value->find("url-list")->items().front().as_string(), "http://w/");
+}
