@@ -212,6 +212,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   struct Link {
     std::shared_ptr<netio::LengthConn> conn;
     std::string address;
+    bool outgoing = false;  // we dialled it: `address` is where it listens
   };
 
   asio::io_context& io;
@@ -409,6 +410,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
         link->second.conn->close(refused);
         continue;
       }
+      if (link->second.outgoing) session->mark_outgoing(k);
       for (const std::string& f : h.frames) {
         wire::Message msg;
         if (std::string bad = wire::decode_payload(f, &msg); !bad.empty()) {
@@ -629,7 +631,8 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       if (auto s = weak.lock(); s && s->starved) s->flush();
     });
     conn->start();
-    self->links[k] = {conn, address};
+    if (outgoing && self->session) self->session->mark_outgoing(k);
+    self->links[k] = {conn, address, outgoing};
     self->busy.insert(address);
     self->log(address + ": connected (" + wire::client_name(theirs->peer_id) + ")");
     self->flush();
@@ -834,6 +837,8 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       }
       self->session->tick(now_s());
       self->flush();
+      for (const auto& p : self->session->take_pex_peers())
+        if (!self->session->complete()) self->dial(p);
       if (now_s() - self->last_resume > 30 && !self->session->complete()) self->save_resume();
       // Redial the hand-given peers that dropped, while there is something to trade.
       if (!self->session->complete())

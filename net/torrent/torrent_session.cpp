@@ -43,7 +43,8 @@ TorrentSession::TorrentSession(const Metainfo& m, const wire::Hash20& our_peer_i
         c.seed = cfg.seed ^ 0x9e3779b97f4a7c15ull;
         return c;
       }()),
-      info_dict_(m.info_dict) {
+      info_dict_(m.info_dict),
+      private_(m.is_private) {
   // v2 files longer than a piece: their piece layers, for peers' hash requests.
   for (const auto& f : m.files)
     if (f.pieces_root && !f.piece_layer.empty() && f.length > m.piece_length)
@@ -117,6 +118,7 @@ std::string TorrentSession::peer_connected(PeerKey k, const wire::Handshake& the
     if (cfg_.listen_port) eh.listen_port = cfg_.listen_port;
     eh.upload_only = picker_.complete();
     eh.extensions["ut_metadata"] = wire::kUtMetadataId;
+    if (pex_on()) eh.extensions["ut_pex"] = wire::kUtPexId;
     if (!info_dict_.empty()) eh.metadata_size = info_dict_.size();
     wire::encode_extended(0, wire::encode_ext_handshake(eh), &out);
   }
@@ -321,9 +323,16 @@ void TorrentSession::on_extended(Peer& p, const wire::Message& m, double now) {
     if (!h) return close(p, why);
     auto it = h->extensions.find("ut_metadata");
     if (it != h->extensions.end()) p.ut_metadata = it->second;  // 0 turns it off
+    it = h->extensions.find("ut_pex");
+    if (it != h->extensions.end()) {
+      p.ut_pex = it->second;
+      p.pex_out_at = now - cfg_.pex_every + 2;  // the first message a little after the handshake
+    }
+    if (h->listen_port) p.listen_port = *h->listen_port;
     if (!h->client.empty()) p.client = h->client;
     return;
   }
+  if (m.ext_id == wire::kUtPexId) return on_pex(p, m.data, now);
   if (m.ext_id != wire::kUtMetadataId) return;  // an extension we never offered: ignored
   std::string why;
   auto msg = wire::parse_metadata_msg(m.data, &why);
@@ -338,6 +347,54 @@ void TorrentSession::on_extended(Peer& p, const wire::Message& m, double now) {
     ++metadata_served_;
   }
   send(p, out, now);
+}
+
+void TorrentSession::mark_outgoing(PeerKey k) {
+  if (Peer* p = find(k)) p->outgoing = true;
+}
+
+// BEP 11: what a peer says of its peers becomes addresses to dial. One message a peer every
+// 30 s is heeded (BEP 11 says one a minute); more are ignored, not punished.
+void TorrentSession::on_pex(Peer& p, std::string_view payload, double now) {
+  if (!pex_on()) return;
+  std::string why;
+  auto msg = wire::parse_pex(payload, &why);
+  if (!msg) return close(p, why);
+  if (now - p.pex_in_at < 30) return;
+  p.pex_in_at = now;
+  for (const auto& a : msg->added) {
+    if (a.addr.port == 0 || pex_found_.size() >= 200) continue;
+    std::string text = tracker::endpoint_text(a.addr);
+    if (pex_seen_.size() < 10000 && pex_seen_.insert(text).second) pex_found_.push_back(std::move(text));
+  }
+}
+
+// To every peer that takes ut_pex, once a pex_every: the peers we are connected to whose
+// listening address we know (those we dialled, and those that told us their port).
+void TorrentSession::send_pex(double now) {
+  if (!pex_on()) return;
+  std::vector<std::pair<PeerKey, wire::PexPeer>> known;
+  for (const auto& [k, q] : peers_) {
+    std::string where = q.outgoing ? q.address
+                        : q.listen_port ? host_of(q.address) + ":" + std::to_string(q.listen_port) : std::string{};
+    auto addr = where.empty() ? std::nullopt : tracker::parse_endpoint(where);
+    if (!addr) continue;
+    std::uint8_t flags = q.seed ? wire::kPexSeed : 0;
+    if (q.outgoing) flags |= wire::kPexConnectable;
+    known.push_back({k, {*addr, flags}});
+  }
+  for (auto& [k, p] : peers_) {
+    if (!p.ut_pex || now - p.pex_out_at < cfg_.pex_every) continue;
+    p.pex_out_at = now;
+    std::vector<wire::PexPeer> others;
+    for (const auto& [qk, qp] : known)
+      if (qk != k) others.push_back(qp);
+    auto msg = p.pex.next(others);
+    if (!msg) continue;
+    std::string out;
+    wire::encode_extended(p.ut_pex, wire::encode_pex(*msg), &out);
+    send(p, out, now);
+  }
 }
 
 // BEP 52: answered from the piece layers the torrent carries (every file's, whatever we hold,
@@ -640,6 +697,7 @@ void TorrentSession::rechoke(double now) {
 void TorrentSession::tick(double now) {
   down_.tick(now);
   up_.tick(now);
+  send_pex(now);
   for (auto& [k, p] : peers_) {
     p.down.tick(now);
     p.up.tick(now);

@@ -36,6 +36,7 @@
 #include "net/torrent/metainfo.hpp"
 #include "net/torrent/peer_wire.hpp"
 #include "net/torrent/piece_picker.hpp"
+#include "net/torrent/ut_pex.hpp"
 
 namespace hf::torrent {
 
@@ -63,6 +64,8 @@ struct SessionConfig {
   double request_timeout = 30;          // seconds before a block we asked for is asked elsewhere
   double keepalive_every = 90;          // seconds of silence before we send a keep-alive
   double rechoke_every = 10;
+  bool pex = true;                      // peer exchange (BEP 11); never on a private torrent
+  double pex_every = 60;                // seconds between ut_pex messages to a peer
   Choker::Config choke;
   std::uint64_t seed = 1;               // the picker's and the choker's random draws
 };
@@ -109,6 +112,11 @@ class TorrentSession {
   void peer_message(PeerKey k, const wire::Message& m, double now);
   // The connection is gone (closed by either side): its requests go to other peers.
   void peer_gone(PeerKey k);
+  // The connection was ours (we dialled its address): its address is where it listens, which
+  // peer exchange may tell others.
+  void mark_outgoing(PeerKey k);
+  // Addresses peers told us of (ut_pex), "host:port", for the driver to dial if it wants.
+  std::vector<std::string> take_pex_peers() { return std::exchange(pex_found_, {}); }
   bool connected(PeerKey k) const { return peers_.count(k) != 0; }
   std::size_t peer_count() const { return peers_.size(); }
 
@@ -191,6 +199,11 @@ class TorrentSession {
     wire::Hash20 id{};
     bool fast = false, extensions = false;
     std::uint8_t ut_metadata = 0;  // its id for ut_metadata messages (0: it does not take them)
+    std::uint8_t ut_pex = 0;       // its id for ut_pex messages
+    bool outgoing = false;
+    std::uint16_t listen_port = 0;  // from its extension handshake
+    PexState pex;                   // what it has been told of our peers
+    double pex_out_at = 0, pex_in_at = -1e9;
     bool am_choking = true, am_interested = false, peer_choking = true, peer_interested = false;
     bool first_message = true;  // nothing but the handshake seen yet
     bool seed = false;
@@ -233,6 +246,9 @@ class TorrentSession {
   void on_request(Peer& p, const wire::Message& m, double now);
   void on_hash_request(Peer& p, const wire::HashSpan& span, double now);
   void on_extended(Peer& p, const wire::Message& m, double now);
+  void on_pex(Peer& p, std::string_view payload, double now);
+  void send_pex(double now);
+  bool pex_on() const { return cfg_.pex && !private_; }
   void reject_hashes(PeerKey k, const wire::HashSpan& span, double now);
   const HashTree& hash_tree(const Sha256& root);
   void choke(Peer& p, bool choke, double now);
@@ -269,6 +285,9 @@ class TorrentSession {
   std::map<Sha256, std::unique_ptr<HashTree>> hash_trees_;      // built at the first request
   std::uint64_t hash_requests_served_ = 0;
   std::string info_dict_;  // served to peers by ut_metadata (BEP 9)
+  bool private_ = false;   // BEP 27: no peer exchange
+  std::vector<std::string> pex_found_;
+  std::set<std::string> pex_seen_;  // addresses handed out already
   std::uint64_t metadata_served_ = 0;
 };
 
