@@ -143,9 +143,11 @@ void LayerFetch::tick(double now) {
     it = asked_.erase(it);
   }
   // Every peer said no to some span: they may have the layers by now; ask again.
-  for (auto& [key, no] : refused_)
-    if (!no.empty() && std::all_of(peers_.begin(), peers_.end(), [&](PeerKey p) { return no.count(p) != 0; }))
+  for (auto& entry : refused_) {
+    std::set<PeerKey>& no = entry.second;
+    if (!no.empty() && std::all_of(peers_.begin(), peers_.end(), [&no](PeerKey p) { return no.count(p) != 0; }))
       no.clear();
+  }
 }
 
 std::map<Sha256, std::string> LayerFetch::layers() const {

@@ -3,12 +3,15 @@
 // stream starts with one). Properties: no crash; every decoded message re-encodes to exactly
 // the bytes it came from; an error has a reason and consumes nothing; truncation only ever
 // asks for more; a request that passes check_message lies inside its piece and is at most
-// 16 KiB; an extension handshake that parses encodes and parses back the same.
+// 16 KiB; an extension handshake that parses encodes and parses back the same, and so does a
+// ut_pex message; a ut_metadata message that parses is within its limits.
 #include <cstring>
 #include <vector>
 
 #include "net/torrent/peer_extensions.hpp"
 #include "net/torrent/peer_wire.hpp"
+#include "net/torrent/ut_metadata.hpp"
+#include "net/torrent/ut_pex.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace w = hf::torrent::wire;
@@ -107,6 +110,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto again = w::parse_ext_handshake(w::encode_ext_handshake(*h), &why);
         HF_FUZZ_CHECK(again && again->extensions == h->extensions && again->client == h->client &&
                       again->listen_port == h->listen_port && again->request_queue == h->request_queue);
+      } else {
+        HF_FUZZ_CHECK(!why.empty());
+      }
+    }
+    if (m.known && m.id == w::MsgId::extended && m.ext_id == w::kUtPexId) {
+      std::string why;
+      if (const auto p = w::parse_pex(m.data, &why)) {  // written and read back the same
+        const auto again = w::parse_pex(w::encode_pex(*p), &why);
+        HF_FUZZ_CHECK(again && again->dropped == p->dropped && again->added.size() == p->added.size());
+        for (std::size_t i = 0; again && i < p->added.size(); ++i)
+          HF_FUZZ_CHECK(again->added[i].addr == p->added[i].addr && again->added[i].flags == p->added[i].flags);
+      } else {
+        HF_FUZZ_CHECK(!why.empty());
+      }
+    }
+    if (m.known && m.id == w::MsgId::extended && m.ext_id == w::kUtMetadataId) {
+      std::string why;
+      if (const auto q = w::parse_metadata_msg(m.data, &why)) {
+        HF_FUZZ_CHECK(q->data.size() <= w::kMetadataPiece && q->piece < w::kMaxMetadataSize / w::kMetadataPiece);
       } else {
         HF_FUZZ_CHECK(!why.empty());
       }
