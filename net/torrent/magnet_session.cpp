@@ -29,14 +29,7 @@ MagnetSession::MagnetSession(const Magnet& m, const wire::Hash20& our_peer_id, s
   else if (m.btmh) std::memcpy(info_hash_.data(), m.btmh->data(), info_hash_.size());
 }
 
-wire::Handshake MagnetSession::our_handshake() const {
-  wire::Handshake h;
-  h.info_hash = info_hash_;
-  h.peer_id = our_id_;
-  h.set(wire::kFast);
-  h.set(wire::kExtensionProtocol);
-  return h;
-}
+wire::Handshake MagnetSession::our_handshake() const { return wire::our_handshake(info_hash_, our_id_); }
 
 void MagnetSession::send(PeerKey k, Peer& p, std::string_view bytes) {
   p.out.append(bytes);

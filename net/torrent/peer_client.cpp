@@ -672,22 +672,10 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
 
   // Everything the session has for the sockets and the disk, handed over.
   void flush() {
-    if (msession) return flush_magnet();
+    if (msession) return send_out(*msession);  // the magnet phase: no disk work yet
     if (flushing || !session) return;
     flushing = true;
-    for (const auto& c : session->take_closes()) {
-      auto it = links.find(c.peer);
-      if (it != links.end()) {
-        log(it->second.address + ": dropped: " + c.why);
-        it->second.conn->close(c.why);
-      }
-      session->peer_gone(c.peer);
-    }
-    for (PeerKey k : session->take_ready()) {
-      std::string out = session->take_output(k);
-      auto it = links.find(k);
-      if (it != links.end() && !out.empty() && !it->second.conn->closed()) it->second.conn->send(std::move(out));
-    }
+    send_out(*session);
     starved = false;
     double wait_for_tokens = 0;
     const double t_now = now_s();
@@ -807,17 +795,19 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  void flush_magnet() {
-    for (const auto& c : msession->take_closes()) {
+  // A session's (TorrentSession's or MagnetSession's) peers to drop and bytes to send.
+  template <class Session>
+  void send_out(Session& s) {
+    for (const auto& c : s.take_closes()) {
       auto it = links.find(c.peer);
       if (it != links.end()) {
         log(it->second.address + ": dropped: " + c.why);
         it->second.conn->close(c.why);
       }
-      msession->peer_gone(c.peer);
+      s.peer_gone(c.peer);
     }
-    for (PeerKey k : msession->take_ready()) {
-      std::string out = msession->take_output(k);
+    for (PeerKey k : s.take_ready()) {
+      std::string out = s.take_output(k);
       auto it = links.find(k);
       if (it != links.end() && !out.empty() && !it->second.conn->closed()) it->second.conn->send(std::move(out));
     }

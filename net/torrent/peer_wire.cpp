@@ -432,3 +432,16 @@ std::string host_of(const std::string& address) {
 }
 
 }  // namespace hf::torrent::wire
+
+namespace hf::torrent::wire {
+
+Handshake our_handshake(const Hash20& info_hash, const Hash20& peer_id) {
+  Handshake h;
+  h.info_hash = info_hash;
+  h.peer_id = peer_id;
+  h.set(kFast);
+  h.set(kExtensionProtocol);
+  return h;
+}
+
+}  // namespace hf::torrent::wire

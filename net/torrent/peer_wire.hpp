@@ -46,6 +46,8 @@ struct Handshake {
   void set(Feature f) { reserved[f.byte] |= f.mask; }
 };
 
+// What hashforge sends for a swarm: the fast extension and the extension protocol on.
+Handshake our_handshake(const Hash20& info_hash, const Hash20& peer_id);
 std::string encode_handshake(const Handshake& h);
 // The 68 bytes of a handshake; nullopt with *why when the protocol string is not BitTorrent's.
 std::optional<Handshake> parse_handshake(std::span<const std::uint8_t> bytes, std::string* why);

@@ -62,14 +62,7 @@ std::uint64_t TorrentSession::bytes_left() const {
   return left;
 }
 
-wire::Handshake TorrentSession::our_handshake() const {
-  wire::Handshake h;
-  h.info_hash = info_hash_;
-  h.peer_id = our_id_;
-  h.set(wire::kFast);
-  h.set(wire::kExtensionProtocol);
-  return h;
-}
+wire::Handshake TorrentSession::our_handshake() const { return wire::our_handshake(info_hash_, our_id_); }
 
 TorrentSession::Peer* TorrentSession::find(PeerKey k) {
   auto it = peers_.find(k);
