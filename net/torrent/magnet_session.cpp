@@ -24,7 +24,7 @@ MetadataFetch::Want want_of(const Magnet& m) {
 }  // namespace
 
 MagnetSession::MagnetSession(const Magnet& m, const wire::Hash20& our_peer_id, std::size_t max_peers)
-    : our_id_(our_peer_id), v2_(m.btmh.has_value()), max_peers_(max_peers), fetch_(want_of(m)) {
+    : our_id_(our_peer_id), max_peers_(max_peers), fetch_(want_of(m)) {
   if (m.btih) info_hash_ = *m.btih;
   else if (m.btmh) std::memcpy(info_hash_.data(), m.btmh->data(), info_hash_.size());
 }

@@ -87,7 +87,6 @@ class MagnetSession {
   void ban(PeerKey k, const std::string& why);
 
   wire::Hash20 info_hash_{}, our_id_{};
-  bool v2_ = false;
   std::size_t max_peers_;
   std::uint16_t listen_port_ = 0;
   double last_keepalive_ = 0;

@@ -250,7 +250,6 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   // A magnet link's first phase: the peers asked for the info dictionary (BEP 9).
   std::optional<Magnet> magnet;
   std::unique_ptr<MagnetSession> msession;
-  std::unique_ptr<MagnetSession> msession_retired;  // kept for status: what the phase took
   double magnet_started = 0, metadata_ms = -1;
   std::string failed;  // why the torrent cannot go on (a magnet's metadata unusable)
   std::function<void(const std::string&)> on_failed;
@@ -372,6 +371,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   // The metadata checked: the torrent it makes, started, and every peer of the magnet phase
   // handed to its session with what it said meanwhile.
   void become_torrent() {
+    if (!failed.empty()) return;  // said once; the client is stopping
     const std::string torrent =
         torrent_from_info(msession->metadata(), magnet->trackers, magnet->web_seeds, msession->piece_layers());
     std::string why;
@@ -420,7 +420,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
         session->peer_message(k, msg, t);
       }
     }
-    msession_retired = std::move(msession);
+    msession.reset();  // its peers are the session's now
     if (on_metadata) on_metadata();
     flush();
     if (session->complete()) fire_complete();
