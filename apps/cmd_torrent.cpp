@@ -182,6 +182,7 @@ void add_torrent(CLI::App& app, Runner& run) {
   add_torrent_create(t, run);
   add_torrent_verify(t, run);
   add_torrent_client(t, run);
+  add_torrent_dht(t, run);
 }
 
 }  // namespace hf::cli

@@ -13,6 +13,7 @@
 
 #include "apps/cli_checks.hpp"
 #include "apps/cli_util.hpp"
+#include "apps/dht_cli.hpp"
 #include "apps/torrent_cli.hpp"
 #include "hashforge/hex.hpp"
 #include "net/torrent/peer_client.hpp"
@@ -34,9 +35,10 @@ struct Opts {
   std::string backend;
   std::string upload_limit, download_limit;
   std::string save_torrent;  // a magnet link: the .torrent written once the metadata is in
+  DhtFlags dht;
 };
 
-json::object status_json(const torrent::ClientStatus& s) {
+json::object status_json(const torrent::ClientStatus& s, const torrent::dht::DhtService* dht) {
   json::object o;
   o["name"] = s.name;
   o["pieces"] = s.pieces;
@@ -60,6 +62,13 @@ json::object status_json(const torrent::ClientStatus& s) {
     o["metadata_got"] = s.metadata_got;
   }
   if (s.metadata_ms >= 0) o["metadata_ms"] = s.metadata_ms;
+  if (s.first_piece_ms >= 0) o["first_piece_ms"] = s.first_piece_ms;
+  if (dht) {
+    json::object d = dht_json(dht->status());
+    d["peers_found"] = s.dht_peers;
+    d["lookups"] = s.dht_lookups;
+    o["dht"] = std::move(d);
+  }
   if (!s.failed.empty()) o["error"] = s.failed;
   json::array peers;
   for (const auto& p : s.peers)
@@ -120,8 +129,8 @@ int run_client(const Opts& o) {
     std::string why;
     magnet = torrent::parse_magnet(o.torrent, &why);
     if (!magnet) usage_error("not a magnet link: " + why);
-    if (o.peers.empty() && magnet->peers.empty() && (magnet->trackers.empty() || o.no_trackers))
-      usage_error("the magnet link names no tracker and no peer (x.pe): give --peer HOST:PORT");
+    if (o.peers.empty() && magnet->peers.empty() && (magnet->trackers.empty() || o.no_trackers) && !o.dht.on)
+      usage_error("the magnet link names no tracker and no peer (x.pe): give --peer HOST:PORT, or --dht");
     m.name = magnet->name.empty() ? "(magnet)" : magnet->name;
   } else {
     if (!o.save_torrent.empty()) usage_error("--save-torrent is for magnet links");
@@ -147,7 +156,15 @@ int run_client(const Opts& o) {
   if (m.is_private && !o.peers.empty() && !o.no_trackers)
     std::fprintf(stderr, "note: a private torrent (BEP 27): peers given by hand are used as well as its trackers'\n");
 
+  if (!o.dht.on && (!o.dht.listen.empty() || !o.dht.bootstrap.empty() || !o.dht.state.empty()))
+    usage_error("--dht-listen, --dht-bootstrap and --dht-state need --dht");
   asio::io_context io;
+  if (o.dht.on) {
+    if (m.is_private)
+      std::fprintf(stderr, "note: a private torrent (BEP 27): no DHT, its trackers alone\n");
+    else
+      co.dht = o.dht.start(io, o.verbose);
+  }
   torrent::PeerClient client = is_magnet ? torrent::PeerClient(io, *magnet, co) : torrent::PeerClient(io, m, co);
   bool finished = false, interrupted = false, stopping = false;
   auto stop = [&] {
@@ -201,7 +218,7 @@ int run_client(const Opts& o) {
       auto s = client.status();
       ++ticks;
       if (o.json)
-        std::printf("%s\n", json::serialize(status_json(s)).c_str()), std::fflush(stdout);
+        std::printf("%s\n", json::serialize(status_json(s, co.dht.get())).c_str()), std::fflush(stdout);
       else if (!o.quiet && (tty || ticks % 5 == 0))
         print_line(s, tty);
       report();
@@ -209,9 +226,10 @@ int run_client(const Opts& o) {
   };
   report();
   io.run();
+  if (co.dht) co.dht->stop();  // its table saved
   auto s = client.status();
   if (o.json) {
-    json::object fin = status_json(s);
+    json::object fin = status_json(s, co.dht.get());
     fin["event"] = interrupted ? "interrupted" : "finished";
     std::printf("%s\n", json::serialize(fin).c_str());
   } else if (!o.quiet) {
@@ -243,6 +261,7 @@ void add_common(CLI::App* cmd, Opts* o) {
   cmd->add_flag("--recheck", o->force_recheck, "Hash every piece on disk at start, whatever the resume data says");
   cmd->add_option("--upload-limit", o->upload_limit, "Bytes a second sent at most (\"2M\", \"500K\")");
   cmd->add_option("--download-limit", o->download_limit, "Bytes a second received at most (\"10M\")");
+  o->dht.add_to(cmd, false);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "net/io/connect.hpp"
 #include "net/io/length_conn.hpp"
 #include "net/io/stream.hpp"
+#include "net/torrent/dht_service.hpp"
 #include "net/torrent/magnet_session.hpp"
 #include "net/torrent/piece_check.hpp"
 #include "net/torrent/resume.hpp"
@@ -255,6 +256,11 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   std::function<void(const std::string&)> on_failed;
   std::function<void()> on_metadata;
 
+  double started_at = 0, first_piece_ms = -1;
+  std::set<std::string> dht_found;
+  std::uint32_t dht_lookups = 0;
+  asio::steady_timer dht_wake{io};
+
   Impl(asio::io_context& i, Metainfo m, ClientOptions o)
       : io(i), meta(std::move(m)), opt(std::move(o)), ticker(i), pump(i), tracker_wake(i) {}
   Impl(asio::io_context& i, Magnet g, ClientOptions o)
@@ -265,7 +271,13 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   }
 
   const wire::Hash20& swarm_hash() const { return session ? session->info_hash() : msession->info_hash(); }
-  wire::Handshake our_handshake() const { return session ? session->our_handshake() : msession->our_handshake(); }
+  wire::Handshake our_handshake() const {
+    wire::Handshake h = session ? session->our_handshake() : msession->our_handshake();
+    if (use_dht()) h.set(wire::kDht);
+    return h;
+  }
+  // BEP 27: a private torrent's peers come from its trackers alone.
+  bool use_dht() const { return opt.dht && !meta.is_private; }
 
   void log(const std::string& s) const {
     if (opt.log) opt.log(s);
@@ -276,6 +288,8 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     for (auto& b : rnd) b = static_cast<std::uint8_t>(rng());
     peer_id = wire::make_peer_id("0100", rnd);
     key = static_cast<std::uint32_t>(rng());
+    started_at = now_s();
+    if (opt.dht) opt.session.dht_port = opt.dht->port();
     if (magnet) {
       msession = std::make_unique<MagnetSession>(*magnet, peer_id, opt.max_connections);
       magnet_started = now_s();
@@ -292,8 +306,47 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     asio::co_spawn(io, tick_loop(self_), asio::detached);
     if (opt.trackers && !meta.tracker_tiers.empty() && !meta.tracker_tiers.front().empty())
       asio::co_spawn(io, tracker_loop(self_), asio::detached);
+    if (use_dht()) asio::co_spawn(io, dht_loop(self_), asio::detached);
     for (const auto& p : opt.peers) dial(p);
     if (session && session->complete()) fire_complete();
+  }
+
+  // Peers from the DHT: a get_peers lookup that announces our port, again every 15 minutes
+  // while seeding and every 5 while downloading; sooner (5 s, doubling to a minute) while
+  // no DHT node answers (the table still filling from the bootstrap nodes) or, downloading,
+  // no peer is connected.
+  static awaitable<void> dht_loop(std::shared_ptr<Impl> self) {
+    int backoff = 0;
+    while (!self->stopping && self->use_dht()) {
+      ++self->dht_lookups;
+      auto answered = std::make_shared<std::optional<std::size_t>>();
+      self->dht_wake.expires_after(std::chrono::seconds(120));
+      self->opt.dht->get_peers(
+          self->swarm_hash(), self->port,
+          [self](const std::vector<std::string>& peers) {
+            for (const auto& p : peers) {
+              if (self->dht_found.size() < 10000) self->dht_found.insert(p);
+              if (!self->stopping && !(self->session && self->session->complete())) self->dial(p);
+            }
+          },
+          [self, answered](std::size_t n) {
+            if (answered->has_value()) return;
+            *answered = n;
+            self->dht_wake.cancel();
+          });
+      boost::system::error_code ec;
+      // The lookup may have ended already (an empty table ends it at once).
+      if (!answered->has_value()) co_await self->dht_wake.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (self->stopping) co_return;
+      if (!answered->has_value()) *answered = 0;  // still going after 2 minutes: its end wakes nothing
+      const bool seeding = self->session && self->session->complete();
+      const bool retry = !answered->value_or(0) || (!seeding && self->links.empty());
+      backoff = retry ? backoff + 1 : 0;
+      self->dht_wake.expires_after(
+          std::chrono::seconds(retry ? std::min(60, 5 << std::min(backoff - 1, 4)) : seeding ? 900 : 300));
+      co_await self->dht_wake.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (self->stopping) co_return;
+    }
   }
 
   // The torrent is known: its files made (sparse) or checked, the session and the disk and
@@ -739,6 +792,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
           asio::post(self_->io, [self_, piece, ok, why = std::move(why)] {
             --self_->checking_pieces;
             if (!why.empty()) self_->log("write: " + why);
+            if (ok && self_->first_piece_ms < 0) self_->first_piece_ms = (now_s() - self_->started_at) * 1000;
             self_->session->piece_checked(piece->index, ok, piece->data, now_s());
             if (self_->session->complete() && self_->checking_pieces == 0) self_->fire_complete();
             self_->flush();
@@ -827,6 +881,11 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       }
       self->session->tick(now_s());
       self->flush();
+      for (const auto& [host, port] : self->session->take_dht_nodes()) {
+        if (!self->opt.dht) break;
+        const bool bracketed = host.size() > 2 && host.front() == '[';
+        self->opt.dht->add_node(bracketed ? host.substr(1, host.size() - 2) : host, port);
+      }
       for (const auto& p : self->session->take_pex_peers())
         if (!self->session->complete()) self->dial(p);
       if (now_s() - self->last_resume > 30 && !self->session->complete()) self->save_resume();
@@ -934,6 +993,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     ticker.cancel();
     pump.cancel();
     tracker_wake.cancel();
+    dht_wake.cancel();
     for (auto& [k, l] : links) l.conn->close("shutting down");
     auto self_ = shared_from_this();
     auto finish = [self_, done] {
@@ -972,6 +1032,9 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     s.trackers = trackers;
     s.failed = failed;
     s.metadata_ms = metadata_ms;
+    s.first_piece_ms = first_piece_ms;
+    s.dht_peers = dht_found.size();
+    s.dht_lookups = dht_lookups;
     if (!session) {
       s.has_metadata = false;
       if (msession) {

@@ -22,6 +22,10 @@
 
 namespace hf::torrent {
 
+namespace dht {
+class DhtService;
+}
+
 struct ClientOptions {
   // The file (single-file torrent) or folder, as `torrent verify` takes it. For a magnet
   // link, the folder the torrent's name goes under (empty: the current one).
@@ -40,6 +44,9 @@ struct ClientOptions {
   std::size_t max_connections = 60;
   double upload_limit = 0, download_limit = 0;  // bytes a second, 0: none
   std::string backend;               // the engine backend for piece checks (empty: the best)
+  // Peers from the DHT (BEP 5): looked up and announced to, shared by many torrents; never
+  // for a private torrent (BEP 27). Null: no DHT.
+  std::shared_ptr<dht::DhtService> dht;
   SessionConfig session;
   std::function<void(const std::string&)> log;
 };
@@ -65,6 +72,9 @@ struct ClientStatus {
   std::uint32_t metadata_pieces = 0, metadata_got = 0;
   double metadata_ms = -1;  // how long the metadata took, once in (magnet links)
   std::string failed;       // why the torrent cannot go on
+  double first_piece_ms = -1;  // from start to the first piece checked and written
+  std::uint64_t dht_peers = 0;  // distinct peers the DHT named
+  std::uint32_t dht_lookups = 0;
   std::vector<PeerStatus> peers;
   std::vector<TrackerStatus> trackers;
 };

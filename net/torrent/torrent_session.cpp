@@ -115,6 +115,8 @@ std::string TorrentSession::peer_connected(PeerKey k, const wire::Handshake& the
     if (!info_dict_.empty()) eh.metadata_size = info_dict_.size();
     wire::encode_extended(0, wire::encode_ext_handshake(eh), &out);
   }
+  // BEP 5: a peer that runs a DHT is told where ours listens.
+  if (cfg_.dht_port && theirs.has(wire::kDht)) wire::encode_port(cfg_.dht_port, &out);
   const std::uint32_t held = picker_.have_count();
   if (greeted) {
     p.first_message = false;  // its first message came in the metadata phase
@@ -292,7 +294,9 @@ void TorrentSession::peer_message(PeerKey k, const wire::Message& m, double now)
       request_more(p, now);
       break;
     case MsgId::suggest:  // a hint: the picker's own order serves as well
-    case MsgId::port:     // no DHT here yet
+      break;
+    case MsgId::port:  // its DHT node: worth a ping when we run one
+      if (cfg_.dht_port && m.port && dht_found_.size() < 64) dht_found_.emplace_back(host_of(p.address), m.port);
       break;
     case MsgId::extended:
       on_extended(p, m, now);

@@ -61,6 +61,7 @@ struct SessionConfig {
   // is dropped.
   std::size_t max_requests_in = 2048;
   std::uint16_t listen_port = 0;        // told to peers in the extension handshake
+  std::uint16_t dht_port = 0;           // BEP 5: told to DHT-capable peers in a PORT message
   double request_timeout = 30;          // seconds before a block we asked for is asked elsewhere
   double keepalive_every = 90;          // seconds of silence before we send a keep-alive
   double rechoke_every = 10;
@@ -98,6 +99,7 @@ class TorrentSession {
 
   // The port told to peers in our extension handshake (known once the driver listens).
   void set_listen_port(std::uint16_t port) { cfg_.listen_port = port; }
+  void set_dht_port(std::uint16_t port) { cfg_.dht_port = port; }
   // Our handshake (the fast and extension bits set) for a connection we open or accept.
   wire::Handshake our_handshake() const;
 
@@ -117,6 +119,8 @@ class TorrentSession {
   void mark_outgoing(PeerKey k);
   // Addresses peers told us of (ut_pex), "host:port", for the driver to dial if it wants.
   std::vector<std::string> take_pex_peers() { return std::exchange(pex_found_, {}); }
+  // DHT nodes peers named in PORT messages (BEP 5), "host" and port, for the DHT to ping.
+  std::vector<std::pair<std::string, std::uint16_t>> take_dht_nodes() { return std::exchange(dht_found_, {}); }
   bool connected(PeerKey k) const { return peers_.count(k) != 0; }
   std::size_t peer_count() const { return peers_.size(); }
 
@@ -287,6 +291,7 @@ class TorrentSession {
   std::string info_dict_;  // served to peers by ut_metadata (BEP 9)
   bool private_ = false;   // BEP 27: no peer exchange
   std::vector<std::string> pex_found_;
+  std::vector<std::pair<std::string, std::uint16_t>> dht_found_;
   std::set<std::string> pex_seen_;  // addresses handed out already
   std::uint64_t metadata_served_ = 0;
 };

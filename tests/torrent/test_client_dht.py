@@ -1,0 +1,288 @@
+"""The DHT (BEP 5) over real sockets. With libtorrent (Debian's python3-libtorrent), each node
+in its own network namespace with its own address (libtorrent keeps one routing entry per
+address, so nodes sharing 127.0.0.1 barely form a DHT): hashforge downloads a trackerless
+magnet link whose only seeder is a libtorrent node, and libtorrent downloads one whose only
+seeder is hashforge, each side finding the other through the DHT alone (no tracker, no
+x.pe, no --peer); `hashforge torrent dht --lookup` finds the peer a libtorrent node
+announced. These need root (visible skip otherwise).
+On loopback, hashforge nodes alone: a routing table saved at stop brings a node back into
+the network after a restart with no bootstrap node; hostile datagrams (garbage, truncated,
+oversized, a flood) leave a node answering."""
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "node"))
+sys.path.insert(0, os.path.join(HERE, "..", "tracker"))
+import netns_harness as netns  # noqa: E402
+from torrent_harness import bdecode, exit_code, last_status, stop  # noqa: E402
+from tracker_harness import free_port, hashforge_bin, wait_for  # noqa: E402
+
+try:
+    import libtorrent  # noqa: F401
+    HAVE_LT = True
+except ImportError:
+    HAVE_LT = False
+
+PY = "/usr/bin/python3"
+LT_NODE = os.path.join(HERE, "lt_dht_node.py")
+SIZE = 3 * 1024 * 1024 + 777
+WAIT = 120
+
+
+class Procs:
+    def __init__(self, test, work):
+        self.work = work
+        self.procs = []
+        test.addCleanup(self.stop_all)
+
+    def start(self, name, argv, ns=None):
+        log = open(os.path.join(self.work, name + ".log"), "wb")
+        if ns:
+            argv = [netns.IP, "netns", "exec", ns] + argv
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        self.procs.append(p)
+        return p
+
+    def stop_all(self):
+        for p in self.procs:
+            stop(p)
+
+    def lines(self, name):
+        out = []
+        with open(os.path.join(self.work, name + ".log"), "rb") as f:
+            for line in f:
+                line = line.strip()
+                if line.startswith(b"{"):
+                    try:
+                        out.append(json.loads(line))
+                    except ValueError:
+                        pass
+        return out
+
+    def logs(self):
+        out = ""
+        for n in sorted(os.listdir(self.work)):
+            if n.endswith(".log"):
+                with open(os.path.join(self.work, n), "rb") as f:
+                    out += "--- %s\n%s\n" % (n, f.read()[-3000:].decode("utf-8", "replace"))
+        return out
+
+
+def make_torrent(work, name):
+    """A file and its trackerless .torrent (made by hashforge); returns (torrent, seed dir, data)."""
+    seed_dir = os.path.join(work, "seed")
+    os.makedirs(seed_dir, exist_ok=True)
+    data = os.urandom(SIZE)
+    with open(os.path.join(seed_dir, name), "wb") as f:
+        f.write(data)
+    torrent = os.path.join(work, name + ".torrent")
+    subprocess.run([hashforge_bin(), "torrent", "create", os.path.join(seed_dir, name), "-o", torrent,
+                    "--piece-size", "256K", "-q"], check=True, capture_output=True)
+    with open(torrent, "rb") as f:
+        meta = bdecode(f.read())[0]
+    assert b"announce" not in meta and b"announce-list" not in meta
+    return torrent, seed_dir, data
+
+
+def magnet_of(torrent):
+    info = json.loads(subprocess.run([hashforge_bin(), "torrent", "info", "--json", torrent], capture_output=True,
+                                     text=True, check=True).stdout)
+    assert "&tr=" not in info["magnet"] and "&x.pe=" not in info["magnet"]
+    return info["magnet"]
+
+
+def same_file(path, data):
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).digest() == hashlib.sha256(data).digest()
+    except OSError:
+        return False
+
+
+@unittest.skipUnless(HAVE_LT, "python3-libtorrent is not installed")
+@unittest.skipIf(netns.unavailable(), netns.unavailable() or "")
+class DhtWithLibtorrent(unittest.TestCase):
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="hf-dht-lt-")
+        self.addCleanup(shutil.rmtree, self.work, True)
+        self.p = Procs(self, self.work)
+
+    def test_hashforge_downloads_a_trackerless_magnet_from_a_libtorrent_seeder(self):
+        net = netns.subnet(offset=70)
+        br = netns.Bridge(self, 4, net)
+        torrent, seed_dir, data = make_torrent(self.work, "from-lt.bin")
+        a, b, c = br.address(1), br.address(2), br.address(3)
+        # Two libtorrent nodes: a plain one (the entry point) and the seeder.
+        self.p.start("lt-node", [PY, LT_NODE, "--listen", "%s:6881" % a, "--bootstrap", "%s:6881" % b], br.ns[0])
+        self.p.start("lt-seed", [PY, LT_NODE, "--listen", "%s:6881" % b, "--bootstrap", "%s:6881" % a,
+                                 "--seed", torrent, seed_dir], br.ns[1])
+        self.assertTrue(wait_for(lambda: any(x.get("seeding") for x in self.p.lines("lt-seed")), WAIT),
+                        "libtorrent never seeded\n" + self.p.logs())
+        out = os.path.join(self.work, "dl")
+        os.makedirs(out)
+        dl = self.p.start("hf-dl", [hashforge_bin(), "torrent", "download", magnet_of(torrent), "-o", out, "--dht",
+                                    "--dht-bootstrap", "%s:6881" % a, "--dht-listen", "%s:6881" % c,
+                                    "--listen", "%s:6882" % c, "--dht-state", os.path.join(self.work, "hf.dht"),
+                                    "--json", "-v"], br.ns[2])
+        rc = exit_code(dl, WAIT * 2)
+        self.assertEqual(rc, 0, "hashforge did not finish\n" + self.p.logs())
+        self.assertTrue(same_file(os.path.join(out, "from-lt.bin"), data), "the download differs")
+        st = last_status(os.path.join(self.work, "hf-dl.log"))
+        self.assertTrue(st["complete"])
+        self.assertGreaterEqual(st["dht"]["peers_found"], 1)
+        self.assertGreaterEqual(st["dht"]["ipv4"]["nodes"], 1)
+        # The table was saved at the end, with the libtorrent nodes in it.
+        with open(os.path.join(self.work, "hf.dht"), "rb") as f:
+            saved = bdecode(f.read())[0]
+        self.assertEqual(len(saved[b"id"]), 20)
+        self.assertGreaterEqual(len(saved[b"nodes"]) // 26, 1)
+
+    def test_libtorrent_downloads_a_trackerless_magnet_from_a_hashforge_seeder(self):
+        net = netns.subnet(offset=71)
+        br = netns.Bridge(self, 4, net)
+        torrent, seed_dir, data = make_torrent(self.work, "from-hf.bin")
+        a, b, c = br.address(1), br.address(2), br.address(3)
+        # A hashforge DHT node as the entry point, a hashforge seeder, a libtorrent downloader.
+        self.p.start("hf-node", [hashforge_bin(), "torrent", "dht", "--listen", "%s:6881" % a, "--bootstrap",
+                                 "%s:6881" % b, "--json", "-v"], br.ns[0])
+        self.p.start("hf-seed", [hashforge_bin(), "torrent", "seed", torrent, seed_dir, "--dht", "--dht-bootstrap",
+                                 "%s:6881" % a, "--dht-listen", "%s:6881" % b, "--listen", "%s:6882" % b, "--json",
+                                 "-v"], br.ns[1])
+
+        def announced():
+            lines = self.p.lines("hf-node")
+            return lines and lines[-1]["dht"]["ipv4"]["peers_stored"] >= 1
+        self.assertTrue(wait_for(announced, WAIT), "the seeder never announced\n" + self.p.logs())
+        out = os.path.join(self.work, "lt-out")
+        os.makedirs(out)
+        lt = self.p.start("lt-dl", [PY, LT_NODE, "--listen", "%s:6881" % c, "--bootstrap", "%s:6881" % a,
+                                    "--magnet", magnet_of(torrent), "--out", out, "--exit-when-done"], br.ns[2])
+        rc = exit_code(lt, WAIT * 2)
+        self.assertEqual(rc, 0, "libtorrent did not finish\n" + self.p.logs())
+        self.assertTrue(same_file(os.path.join(out, "from-hf.bin"), data), "the download differs")
+        # libtorrent's DHT node talked to ours: it is in our entry node's table.
+        lines = self.p.lines("hf-node")
+        self.assertGreaterEqual(lines[-1]["dht"]["ipv4"]["nodes"], 2, self.p.logs())
+
+    def test_a_lookup_finds_the_peer_a_libtorrent_node_announced(self):
+        net = netns.subnet(offset=72)
+        br = netns.Bridge(self, 3, net)
+        torrent, seed_dir, _ = make_torrent(self.work, "lookup.bin")
+        a, b, c = br.address(1), br.address(2), br.address(3)
+        self.p.start("lt-node", [PY, LT_NODE, "--listen", "%s:6881" % a, "--bootstrap", "%s:6881" % b], br.ns[0])
+        self.p.start("lt-seed", [PY, LT_NODE, "--listen", "%s:6881" % b, "--bootstrap", "%s:6881" % a,
+                                 "--seed", torrent, seed_dir], br.ns[1])
+        self.assertTrue(wait_for(lambda: any(x.get("seeding") for x in self.p.lines("lt-seed")), WAIT),
+                        "libtorrent never seeded\n" + self.p.logs())
+        look = self.p.start("hf-lookup", [hashforge_bin(), "torrent", "dht", "--listen", "%s:6881" % c, "--bootstrap",
+                                          "%s:6881" % a, "--lookup", magnet_of(torrent), "--for", str(WAIT), "--json"],
+                            br.ns[2])
+        rc = exit_code(look, WAIT + 30)
+        self.assertEqual(rc, 0, self.p.logs())
+        peers = [x["peer"] for x in self.p.lines("hf-lookup") if "peer" in x]
+        self.assertIn("%s:6881" % b, peers, self.p.logs())
+
+
+class DhtOnLoopback(unittest.TestCase):
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="hf-dht-lo-")
+        self.addCleanup(shutil.rmtree, self.work, True)
+        self.p = Procs(self, self.work)
+
+    def node(self, name, port, *extra):
+        return self.p.start(name, [hashforge_bin(), "torrent", "dht", "--listen", "127.0.0.1:%d" % port, "--json"]
+                            + list(extra))
+
+    def nodes_of(self, name):
+        lines = [x for x in self.p.lines(name) if "dht" in x]
+        return lines[-1]["dht"]["ipv4"]["nodes"] if lines else 0
+
+    def test_a_saved_table_rejoins_the_network_without_bootstrap_nodes(self):
+        ports = [free_port(socket.SOCK_DGRAM) for _ in range(4)]
+        self.node("n0", ports[0], "--bootstrap", "127.0.0.1:%d" % ports[1])
+        for i in (1, 2):
+            self.node("n%d" % i, ports[i], "--bootstrap", "127.0.0.1:%d" % ports[0])
+        state = os.path.join(self.work, "x.dht")
+        x = self.node("x", ports[3], "--bootstrap", "127.0.0.1:%d" % ports[0], "--state", state)
+        self.assertTrue(wait_for(lambda: self.nodes_of("x") >= 3, WAIT), self.p.logs())
+        stop(x)
+        with open(state, "rb") as f:
+            saved = bdecode(f.read())[0]
+        self.assertGreaterEqual(len(saved[b"nodes"]) // 26, 3)
+        # Back with no bootstrap node: the saved nodes answer, and a lookup works through them.
+        self.node("x2", ports[3], "--state", state, "--bootstrap", "127.0.0.1:1")
+        self.assertTrue(wait_for(lambda: self.nodes_of("x2") >= 3, WAIT), self.p.logs())
+        announce = self.p.start("ann", [hashforge_bin(), "torrent", "dht", "--listen", "127.0.0.1:%d" % free_port(socket.SOCK_DGRAM),
+                                        "--bootstrap", "127.0.0.1:%d" % ports[3], "--lookup", "ab" * 20,
+                                        "--announce", "4242", "--for", "5"])
+        self.assertEqual(exit_code(announce, WAIT), 0, self.p.logs())
+        look = self.p.start("look", [hashforge_bin(), "torrent", "dht", "--listen", "127.0.0.1:%d" % free_port(socket.SOCK_DGRAM),
+                                     "--bootstrap", "127.0.0.1:%d" % ports[1], "--lookup", "ab" * 20, "--for", "30"])
+        self.assertEqual(exit_code(look, WAIT), 0, self.p.logs())
+        with open(os.path.join(self.work, "look.log")) as f:
+            self.assertIn("peer 127.0.0.1:4242", f.read())
+
+    def test_hostile_datagrams_leave_the_node_answering(self):
+        port = free_port(socket.SOCK_DGRAM)
+        self.node("n", port)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(2)
+        self.addCleanup(s.close)
+        ping = b"d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe"
+
+        def answered(payload, tid=b"aa"):
+            s.sendto(payload, ("127.0.0.1", port))
+            end = time.time() + 3
+            while time.time() < end:
+                try:
+                    data, _ = s.recvfrom(65536)
+                except socket.timeout:
+                    return None
+                if b"1:t%d:%s" % (len(tid), tid) in data:
+                    return data
+            return None
+        self.assertTrue(wait_for(lambda: answered(ping), 20), self.p.logs())
+        # A malformed query with a transaction id: BEP 5's protocol error 203.
+        r = answered(b"d1:ad2:id3:abce1:q4:ping1:t2:bb1:y1:qe", b"bb")
+        self.assertIsNotNone(r)
+        self.assertIn(b"1:y1:e", r)
+        self.assertIn(b"i203e", r)
+        # Unknown methods: 204.
+        r = answered(b"d1:ad2:id20:abcdefghij0123456789e1:q4:vote1:t2:cc1:y1:qe", b"cc")
+        self.assertIn(b"i204e", r)
+        # Garbage, truncated and oversized datagrams, and an announce with a forged token.
+        for junk in (b"", b"\xff" * 100, ping[:-1], ping[:10], b"d" * 60000, b"l" * 5000 + b"e" * 5000,
+                     b"d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz1234564:porti1e5:token4:fakee"
+                     b"1:q13:announce_peer1:t2:dd1:y1:qe"):
+            s.sendto(junk, ("127.0.0.1", port))
+        # A flood from one address: rate-limited, and the node answers again moments later...
+        for i in range(3000):
+            s.sendto(ping, ("127.0.0.1", port))
+        time.sleep(3)
+        s2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(s2.close)
+        s2.settimeout(3)
+        s2.sendto(ping.replace(b"2:aa", b"2:zz"), ("127.0.0.1", port))
+        data, _ = s2.recvfrom(65536)  # ...another client at once
+        self.assertIn(b"1:t2:zz", data)
+        self.assertIn(b"1:y1:r", data)
+        lines = [x for x in self.p.lines("n") if "dht" in x]
+        st = wait_for(lambda: [x for x in self.p.lines("n") if "dht" in x][-1]["dht"]["ipv4"], 5)
+        self.assertGreater(st["rate_limited"], 0)
+        self.assertGreater(st["malformed"], 0)
+        self.assertGreaterEqual(st["bad_tokens"], 1)
+        self.assertTrue(lines)
+
+
+if __name__ == "__main__":
+    unittest.main()
