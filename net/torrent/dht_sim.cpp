@@ -2,10 +2,6 @@
 
 namespace hf::torrent::dht {
 
-namespace {
-constexpr std::int64_t kTickMs = 250;
-}
-
 SimNetwork::SimNetwork(Options opt, std::uint64_t seed) : opt_(std::move(opt)), rng_(seed) {}
 
 std::uint64_t SimNetwork::key(const PeerAddr& a) const {
@@ -52,7 +48,7 @@ void SimNetwork::collect(std::size_t i) {
 bool SimNetwork::run(const std::function<bool()>& done, std::int64_t max_ms) {
   const std::int64_t end = now_ + max_ms;
   while (!done()) {
-    const std::int64_t next_tick = ticked_ + kTickMs;
+    const std::int64_t next_tick = ticked_ + opt_.tick_ms;
     if (!queue_.empty() && queue_.top().at <= next_tick) {
       Event ev = queue_.top();
       queue_.pop();

@@ -23,6 +23,7 @@ class SimNetwork {
     std::int64_t latency_ms = 20;  // one way, plus up to `jitter_ms`
     std::int64_t jitter_ms = 20;
     double loss = 0;               // share of datagrams dropped
+    std::int64_t tick_ms = 250;    // how often every node's tick() runs
     DhtConfig node;                // template for every node (id set per node)
   };
 
@@ -47,6 +48,8 @@ class SimNetwork {
   // Returns whether done() came true.
   bool run(const std::function<bool()>& done, std::int64_t max_ms);
   std::uint64_t delivered() const { return delivered_; }
+  // Sends what node i has queued now (a lookup started from outside run()'s deliveries).
+  void flush(std::size_t i) { collect(i); }
 
  private:
   struct Entry {

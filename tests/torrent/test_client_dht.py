@@ -9,6 +9,7 @@ On loopback, hashforge nodes alone: a routing table saved at stop brings a node 
 the network after a restart with no bootstrap node; hostile datagrams (garbage, truncated,
 oversized, a flood) leave a node answering."""
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -26,11 +27,7 @@ import netns_harness as netns  # noqa: E402
 from torrent_harness import bdecode, exit_code, last_status, stop  # noqa: E402
 from tracker_harness import free_port, hashforge_bin, wait_for  # noqa: E402
 
-try:
-    import libtorrent  # noqa: F401
-    HAVE_LT = True
-except ImportError:
-    HAVE_LT = False
+HAVE_LT = importlib.util.find_spec("libtorrent") is not None
 
 PY = "/usr/bin/python3"
 LT_NODE = os.path.join(HERE, "lt_dht_node.py")
