@@ -564,7 +564,10 @@ void DhtNode::tick(std::int64_t now) {
     if (table_.size() > 0 && lookups_.size() < cfg_.max_lookups / 2) {
       for (const auto& t : table_.refresh_targets(now, rng_())) find_node(t, nullptr, now);
     }
-    if (table_.size() == 0 && !bootstrap_nodes_.empty() && now - bootstrap_at_ >= kBootstrapRetryMs) {
+    // A table short of one bucket (the bootstrap nodes were down, or the network is small):
+    // look up our own id again through whatever we know, every 30 s.
+    if (table_.size() < cfg_.k && (table_.size() > 0 || !bootstrap_nodes_.empty()) &&
+        now - bootstrap_at_ >= kBootstrapRetryMs) {
       bootstrap({}, now);
     }
   }

@@ -88,7 +88,7 @@ class DhtNode {
   // Contacts from a saved table (or a peer's PORT message): pinged, and kept if they answer.
   void ping(const PeerAddr& addr, std::int64_t now);
   // Looks up our own id starting from `nodes` (addresses whose ids are unknown) and what the
-  // table already holds; again by itself every 30 s while the table stays empty.
+  // table already holds; again by itself every 30 s while the table holds fewer than k.
   void bootstrap(const std::vector<PeerAddr>& nodes, std::int64_t now);
 
   // get_peers toward `info_hash`: `on_peers` with each batch of new peers, `on_done` at the

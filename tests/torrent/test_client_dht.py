@@ -229,6 +229,33 @@ class DhtOnLoopback(unittest.TestCase):
         with open(os.path.join(self.work, "look.log")) as f:
             self.assertIn("peer 127.0.0.1:4242", f.read())
 
+    def test_nodes_on_ipv6_find_each_other(self):
+        # BEP 32: the same protocol over IPv6, contacts in nodes6.
+        try:
+            probe = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            probe.bind(("::1", 0))
+            probe.close()
+        except OSError as e:
+            self.skipTest("no IPv6 loopback here: %s" % e)
+        ports = [free_port(socket.SOCK_DGRAM) for _ in range(3)]
+        for i in range(3):
+            self.p.start("v6n%d" % i, [hashforge_bin(), "torrent", "dht", "--listen", "[::1]:%d" % ports[i], "--bootstrap",
+                                       "[::1]:%d" % ports[1 if i == 0 else 0], "--json"])
+
+        def v6_nodes(name):
+            lines = [x for x in self.p.lines(name) if "dht" in x]
+            return lines[-1]["dht"].get("ipv6", {}).get("nodes", 0) if lines else 0
+        self.assertTrue(wait_for(lambda: all(v6_nodes("v6n%d" % i) >= 2 for i in range(3)), WAIT), self.p.logs())
+        ann = self.p.start("ann6", [hashforge_bin(), "torrent", "dht", "--listen", "[::1]:%d" % free_port(socket.SOCK_DGRAM),
+                                    "--bootstrap", "[::1]:%d" % ports[0], "--lookup", "cd" * 20, "--announce", "4343",
+                                    "--for", "5"])
+        self.assertEqual(exit_code(ann, WAIT), 0, self.p.logs())
+        look = self.p.start("look6", [hashforge_bin(), "torrent", "dht", "--listen", "[::1]:%d" % free_port(socket.SOCK_DGRAM),
+                                      "--bootstrap", "[::1]:%d" % ports[2], "--lookup", "cd" * 20, "--for", "30"])
+        self.assertEqual(exit_code(look, WAIT), 0, self.p.logs())
+        with open(os.path.join(self.work, "look6.log")) as f:
+            self.assertIn("peer [::1]:4343", f.read())
+
     def test_hostile_datagrams_leave_the_node_answering(self):
         port = free_port(socket.SOCK_DGRAM)
         self.node("n", port)

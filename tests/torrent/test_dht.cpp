@@ -367,6 +367,7 @@ struct Lone {
   explicit Lone(DhtConfig cfg = {}) : node(cfg, 1) {}
   std::vector<Message> send(const Message& m) { return send_bytes(encode(m)); }
   std::vector<Message> send_bytes(const std::string& bytes) {
+    node.take_outgoing();  // only the answer to this datagram
     node.receive(stranger, bytes, now);
     std::vector<Message> out;
     for (auto& d : node.take_outgoing()) {

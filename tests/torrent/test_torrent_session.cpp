@@ -340,6 +340,49 @@ std::string msg(wire::MsgId id) {
   return s;
 }
 
+// BEP 5: with a DHT running, a peer that sets the DHT bit is told our DHT port, and the
+// port it sends back is handed to the driver (host and port) for the DHT to ping.
+TEST(TorrentSession, DhtPortsAreTradedWithDhtPeersOnly) {
+  Fixture f = make_torrent(4 * kPiece);
+  SessionConfig cfg;
+  cfg.dht_port = 6999;
+  TorrentSession s{f.meta, peer_id(1), cfg};
+  wire::Handshake h;
+  h.info_hash = f.meta.info_hash_v1;
+  h.peer_id = peer_id(2);
+  h.set(wire::kFast);
+  h.set(wire::kDht);
+  ASSERT_EQ(s.peer_connected(1, h, "192.0.2.1:6881", std::nullopt, 0), "");
+  h.peer_id = peer_id(3);
+  h.reserved = {};
+  h.set(wire::kFast);
+  ASSERT_EQ(s.peer_connected(2, h, "[2001:db8::2]:6881", std::nullopt, 0), "");
+  auto ports_in = [](const std::string& out) {
+    std::vector<std::uint16_t> ports;
+    std::size_t at = 0;
+    while (at < out.size()) {
+      wire::Message m;
+      auto d = wire::decode_message(std::string_view(out).substr(at), &m);
+      if (d.status != wire::Decode::ok) break;
+      if (m.id == wire::MsgId::port) ports.push_back(m.port);
+      at += d.consumed;
+    }
+    return ports;
+  };
+  EXPECT_EQ(ports_in(s.take_output(1)), std::vector<std::uint16_t>{6999});
+  EXPECT_TRUE(ports_in(s.take_output(2)).empty());
+  std::string port;
+  wire::encode_port(7777, &port);
+  wire::Message m;
+  ASSERT_EQ(wire::decode_message(port, &m).status, wire::Decode::ok);
+  s.peer_message(1, m, 0);
+  auto nodes = s.take_dht_nodes();
+  ASSERT_EQ(nodes.size(), 1u);
+  EXPECT_EQ(nodes[0].first, "192.0.2.1");
+  EXPECT_EQ(nodes[0].second, 7777);
+  EXPECT_TRUE(s.take_closes().empty());
+}
+
 TEST(TorrentSession, ASeedSaysHaveAllAndServesUnchokedRequestsOnly) {
   Scripted t(true);
   std::string keep;
