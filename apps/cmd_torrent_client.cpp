@@ -95,6 +95,12 @@ json::object status_json(const torrent::ClientStatus& s, const torrent::dht::Dht
                                     {"leechers", t.leechers},
                                     {"peers", t.peers}});
   o["trackers"] = std::move(trackers);
+  if (!s.web_seeds.empty()) {
+    json::array ws;
+    for (const auto& w : s.web_seeds)
+      ws.push_back(json::object{{"url", w.url}, {"downloaded", w.downloaded}, {"error", w.last_error}, {"active", w.active}});
+    o["web_seeds"] = std::move(ws);
+  }
   return o;
 }
 

@@ -19,6 +19,8 @@
 #include "net/io/length_conn.hpp"
 #include "net/io/stream.hpp"
 #include "net/torrent/dht_service.hpp"
+#include "net/torrent/web_fetch.hpp"
+#include "net/torrent/web_seed.hpp"
 #include "net/torrent/magnet_session.hpp"
 #include "net/torrent/piece_check.hpp"
 #include "net/torrent/resume.hpp"
@@ -256,6 +258,23 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   std::function<void(const std::string&)> on_failed;
   std::function<void()> on_metadata;
 
+  // Web seeds (BEP 19): each is a peer of the session that has every piece and is never
+  // choked; its REQUESTs become HTTP range requests and the bytes come back as PIECEs.
+  struct WebSeed {
+    std::string url;
+    PeerKey key = 0;     // 0 while not in the session
+    std::string output;  // what the session sent it, not yet read
+    std::deque<BlockRef> wanted;
+    std::unique_ptr<WebFetcher> fetcher;
+    std::unique_ptr<asio::steady_timer> wake;
+    int failures = 0;
+    bool done = false;  // dropped by the session (bad data, or the download complete)
+    std::string last_error;
+    std::uint64_t downloaded = 0;
+  };
+  std::vector<std::shared_ptr<WebSeed>> web_seeds;
+  std::map<PeerKey, std::shared_ptr<WebSeed>> web_by_key;
+
   double started_at = 0, first_piece_ms = -1;
   std::set<std::string> dht_found;
   std::uint32_t dht_lookups = 0;
@@ -307,6 +326,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     if (opt.trackers && !meta.tracker_tiers.empty() && !meta.tracker_tiers.front().empty())
       asio::co_spawn(io, tracker_loop(self_), asio::detached);
     if (use_dht()) asio::co_spawn(io, dht_loop(self_), asio::detached);
+    if (session) start_web_seeds();
     for (const auto& p : opt.peers) dial(p);
     if (session && session->complete()) fire_complete();
   }
@@ -347,6 +367,156 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       co_await self->dht_wake.async_wait(asio::redirect_error(use_awaitable, ec));
       if (self->stopping) co_return;
     }
+  }
+
+  void start_web_seeds() {
+    if (session->complete()) return;
+    std::set<std::string> seen;
+    for (const auto& url : meta.web_seeds) {
+      if (!seen.insert(url).second) continue;
+      if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+        log("web seed " + url + ": not HTTP(S), skipped");
+        continue;
+      }
+      auto w = std::make_shared<WebSeed>();
+      w->url = url;
+      w->fetcher = std::make_unique<WebFetcher>(io);
+      w->wake = std::make_unique<asio::steady_timer>(io);
+      web_seeds.push_back(w);
+      asio::co_spawn(io, web_loop(shared_from_this(), w), asio::detached);
+    }
+  }
+
+  // The session dropped the web seed (bad data: banned; or another protocol reason).
+  void web_dropped(WebSeed& w, const std::string& why) {
+    if (!session || !session->complete()) {
+      log("web seed " + w.url + ": dropped: " + why);
+      w.last_error = why;
+    }
+    w.done = true;
+    web_by_key.erase(w.key);
+    w.key = 0;
+    w.wanted.clear();
+    if (w.wake) w.wake->cancel();
+  }
+
+  // Feeds the session a message as if the web seed had sent it.
+  void web_feed(PeerKey k, const std::string& frame, double t) {
+    wire::Message m;
+    if (wire::decode_message(frame, &m).status == wire::Decode::ok) session->peer_message(k, m, t);
+  }
+
+  static awaitable<void> web_loop(std::shared_ptr<Impl> self, std::shared_ptr<WebSeed> w) {
+    const std::uint64_t P = self->meta.piece_length;
+    boost::system::error_code ec;
+    while (!self->stopping && !w->done && !self->session->complete()) {
+      if (!w->key) {
+        // Into the session as a seed that has unchoked us.
+        const PeerKey k = self->next_key++;
+        wire::Handshake h = self->session->our_handshake();
+        for (std::size_t i = 0; i < h.peer_id.size(); ++i) h.peer_id[i] = static_cast<std::uint8_t>(self->rng());
+        const char tag[] = "-WS0100-";
+        std::copy(tag, tag + 8, h.peer_id.begin());
+        const std::string refused = self->session->peer_connected(k, h, w->url, std::nullopt, now_s());
+        if (!refused.empty()) {
+          w->last_error = refused;
+          w->wake->expires_after(std::chrono::seconds(30));
+          co_await w->wake->async_wait(asio::redirect_error(use_awaitable, ec));
+          continue;
+        }
+        w->key = k;
+        self->web_by_key[k] = w;
+        std::string f;
+        wire::encode_simple(wire::MsgId::have_all, &f);
+        self->web_feed(k, f, now_s());
+        f.clear();
+        wire::encode_simple(wire::MsgId::unchoke, &f);
+        self->web_feed(k, f, now_s());
+        self->flush();
+      }
+      // The session's requests (and cancels) to this seed.
+      std::string_view out = w->output;
+      while (!out.empty()) {
+        wire::Message m;
+        auto d = wire::decode_message(out, &m);
+        if (d.status != wire::Decode::ok) break;
+        out.remove_prefix(d.consumed);
+        if (m.id == wire::MsgId::request) {
+          w->wanted.push_back({m.index, m.begin, m.length});
+        } else if (m.id == wire::MsgId::cancel) {
+          std::erase_if(w->wanted, [&](const BlockRef& b) { return b.piece == m.index && b.begin == m.begin; });
+        }
+      }
+      w->output.erase(0, w->output.size() - out.size());
+      if (w->wanted.empty()) {
+        w->wake->expires_after(std::chrono::seconds(1));
+        co_await w->wake->async_wait(asio::redirect_error(use_awaitable, ec));
+        continue;
+      }
+      // One HTTP request for the run of blocks that lie end to end in the stream, up to 4 MiB.
+      std::vector<BlockRef> run{w->wanted.front()};
+      w->wanted.pop_front();
+      auto end_of = [P](const BlockRef& b) { return b.piece * P + b.begin + b.length; };
+      std::uint64_t bytes = run.front().length;
+      while (!w->wanted.empty() && bytes < (4u << 20) &&
+             w->wanted.front().piece * P + w->wanted.front().begin == end_of(run.back())) {
+        bytes += w->wanted.front().length;
+        run.push_back(w->wanted.front());
+        w->wanted.pop_front();
+      }
+      const std::uint64_t from = run.front().piece * P + run.front().begin;
+      std::string data;
+      std::string error;
+      try {
+        for (const WebSpan& sp : web_spans(self->meta, from, bytes)) {
+          if (sp.file == WebSpan::npos) {
+            data.append(static_cast<std::size_t>(sp.length), '\0');
+            continue;
+          }
+          const std::string url = web_seed_file_url(w->url, self->meta, sp.file);
+          data += co_await w->fetcher->get_range(url, sp.file_offset, sp.length);
+        }
+      } catch (const std::exception& e) {
+        error = what_of(e);
+      }
+      if (self->stopping) co_return;
+      if (!w->key) continue;  // dropped meanwhile
+      if (!error.empty()) {
+        // The blocks go back to the picker; the seed is tried again after a pause.
+        ++w->failures;
+        w->last_error = error;
+        self->log("web seed " + w->url + ": " + error);
+        self->web_by_key.erase(w->key);
+        self->session->peer_gone(w->key);
+        w->key = 0;
+        w->wanted.clear();
+        w->output.clear();
+        w->fetcher->close();
+        self->flush();
+        w->wake->expires_after(std::chrono::seconds(std::min(300, 2 << std::min(w->failures, 8))));
+        co_await w->wake->async_wait(asio::redirect_error(use_awaitable, ec));
+        continue;
+      }
+      w->failures = 0;
+      w->downloaded += data.size();
+      const double t = now_s();
+      std::size_t at = 0;
+      for (const BlockRef& b : run) {
+        std::string frame;
+        wire::encode_piece_header(b.piece, b.begin, b.length, &frame);
+        frame.append(data, at, b.length);
+        at += b.length;
+        self->web_feed(w->key, frame, t);
+        if (!w->key) break;  // the session dropped it (a bad block found)
+      }
+      self->flush();
+    }
+    if (w->key && !self->stopping) {
+      self->web_by_key.erase(w->key);
+      self->session->peer_gone(w->key);
+      w->key = 0;
+    }
+    w->fetcher->close();
   }
 
   // The torrent is known: its files made (sparse) or checked, the session and the disk and
@@ -475,6 +645,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     }
     msession.reset();  // its peers are the session's now
     if (on_metadata) on_metadata();
+    start_web_seeds();
     flush();
     if (session->complete()) fire_complete();
   }
@@ -858,10 +1029,16 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
         log(it->second.address + ": dropped: " + c.why);
         it->second.conn->close(c.why);
       }
+      if (auto w = web_by_key.find(c.peer); w != web_by_key.end()) web_dropped(*w->second, c.why);
       s.peer_gone(c.peer);
     }
     for (PeerKey k : s.take_ready()) {
       std::string out = s.take_output(k);
+      if (auto w = web_by_key.find(k); w != web_by_key.end()) {
+        w->second->output += out;
+        if (w->second->wake) w->second->wake->cancel();
+        continue;
+      }
       auto it = links.find(k);
       if (it != links.end() && !out.empty() && !it->second.conn->closed()) it->second.conn->send(std::move(out));
     }
@@ -994,6 +1171,10 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     pump.cancel();
     tracker_wake.cancel();
     dht_wake.cancel();
+    for (auto& w : web_seeds) {
+      w->wake->cancel();
+      w->fetcher->close();
+    }
     for (auto& [k, l] : links) l.conn->close("shutting down");
     auto self_ = shared_from_this();
     auto finish = [self_, done] {
@@ -1035,6 +1216,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     s.first_piece_ms = first_piece_ms;
     s.dht_peers = dht_found.size();
     s.dht_lookups = dht_lookups;
+    for (const auto& w : web_seeds) s.web_seeds.push_back({w->url, w->downloaded, w->last_error, w->key != 0});
     if (!session) {
       s.has_metadata = false;
       if (msession) {

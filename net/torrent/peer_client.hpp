@@ -57,6 +57,13 @@ struct TrackerStatus {
   double next_announce_in = 0;
 };
 
+struct WebSeedStatus {
+  std::string url;
+  std::uint64_t downloaded = 0;
+  std::string last_error;
+  bool active = false;  // in the session now (not failed, dropped or done)
+};
+
 struct ClientStatus {
   std::string name;
   std::uint32_t pieces = 0, have = 0;
@@ -77,6 +84,7 @@ struct ClientStatus {
   std::uint32_t dht_lookups = 0;
   std::vector<PeerStatus> peers;
   std::vector<TrackerStatus> trackers;
+  std::vector<WebSeedStatus> web_seeds;
 };
 
 // What one tracker says of a torrent's swarm: a scrape (BEP 48 over HTTP(S), BEP 15 over UDP).

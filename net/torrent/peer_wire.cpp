@@ -426,6 +426,8 @@ std::string client_name(const Hash20& peer_id) {
 namespace hf::torrent::wire {
 
 std::string host_of(const std::string& address) {
+  // A web seed (BEP 19) is known by its whole URL: two servers on one host are two sources.
+  if (address.find("://") != std::string::npos) return address;
   if (!address.empty() && address.front() == '[') return address.substr(0, address.find(']') + 1);
   const auto colon = address.rfind(':');
   return colon == std::string::npos ? address : address.substr(0, colon);

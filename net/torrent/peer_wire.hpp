@@ -142,7 +142,8 @@ void encode_hashes(const HashSpan& s, std::span<const Hash32> hashes, std::strin
 std::vector<std::uint32_t> allowed_fast_set(std::array<std::uint8_t, 4> ipv4, const Hash20& info_hash,
                                             std::uint32_t pieces, std::size_t k);
 
-// The host part of a peer's "host:port" or "[v6]:port" address: what a ban is keyed by.
+// The host part of a peer's "host:port" or "[v6]:port" address: what a ban is keyed by (a web
+// seed's URL, with its "://", is kept whole).
 std::string host_of(const std::string& address);
 
 // Peer ids: hashforge's is Azureus style, "-HFxyzw-" and 12 random characters.
