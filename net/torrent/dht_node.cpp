@@ -12,6 +12,12 @@ constexpr std::int64_t kSecretMs = 5 * 60 * 1000;
 constexpr std::int64_t kMaintainMs = 1000;
 constexpr std::int64_t kBootstrapRetryMs = 30'000;
 constexpr std::int64_t kExpireEveryMs = 60'000;
+// A lookup ends after this many queries or this long whatever its nodes answer: hostile
+// nodes handing out ever-closer made-up contacts cannot keep one going.
+constexpr std::size_t kLookupMaxQueriesPerK = 16;
+constexpr std::int64_t kLookupMaxMs = 60'000;
+constexpr std::size_t kLookupMaxPeers = 2000;
+constexpr std::size_t kMaxAnnouncesPerIp = 100;
 
 std::string addr_key(const PeerAddr& a) {
   std::string k(reinterpret_cast<const char*>(a.ip.data()), a.ip.size());
@@ -57,6 +63,7 @@ struct DhtNode::Lookup {
   std::vector<Cand> cands;  // nearest first; unknown ids (bootstrap addresses) at the front
   std::set<std::string> seen_addrs, seen_peers;
   LookupResult res;
+  std::int64_t started = 0;
   bool finished = false;
 
   Cand* find(const PeerAddr& a) {
@@ -282,8 +289,22 @@ void DhtNode::on_query(const PeerAddr& from, const Message& m, std::int64_t now)
       PeerAddr peer = from;
       if (!m.implied_port) peer.port = m.port;
       auto it = peers_.find(m.info_hash);
+      const bool known = it != peers_.end() && std::any_of(it->second.begin(), it->second.end(),
+                                                           [&](const Stored& x) { return x.addr == peer; });
+      std::size_t& quota = announced_by_[host_key(from)];
+      if (!known && quota >= kMaxAnnouncesPerIp) {
+        // One address may not fill the store with made-up info-hashes.
+        Message e;
+        e.kind = Kind::error;
+        e.tid = m.tid;
+        e.error_code = kServerError;
+        e.error_message = "too many announces from this address";
+        reply(from, std::move(e));
+        return;
+      }
       if (it == peers_.end()) {
         if (peers_.size() >= cfg_.max_infohashes) {
+          if (quota == 0) announced_by_.erase(host_key(from));
           Message e;
           e.kind = Kind::error;
           e.tid = m.tid;
@@ -300,9 +321,12 @@ void DhtNode::on_query(const PeerAddr& from, const Message& m, std::int64_t now)
         same->at = now;
       } else if (v.size() >= cfg_.max_peers_per_hash) {
         auto oldest = std::min_element(v.begin(), v.end(), [](const Stored& a, const Stored& b) { return a.at < b.at; });
+        forget(oldest->addr);
         *oldest = {peer, now};
+        ++quota;
       } else {
         v.push_back({peer, now});
+        ++quota;
       }
       ++stats_.announces_stored;
       break;
@@ -347,6 +371,7 @@ void DhtNode::on_answer(const PeerAddr& from, const Message& m, std::int64_t now
 std::uint64_t DhtNode::start_lookup(std::unique_ptr<Lookup> l, const std::vector<PeerAddr>& extra, std::int64_t now) {
   l->id = next_lookup_++;
   l->res.target = l->target;
+  l->started = now;
   for (const auto& a : extra) {
     if (a.v6 == cfg_.v6 && a.port) l->add({NodeId{}, a}, false);
   }
@@ -383,16 +408,34 @@ std::uint64_t DhtNode::find_node(const NodeId& target, DoneFn on_done, std::int6
   return start_lookup(std::move(l), {}, now);
 }
 
-void DhtNode::bootstrap(const std::vector<PeerAddr>& nodes, std::int64_t now) {
+void DhtNode::bootstrap(const std::vector<PeerAddr>& nodes, std::int64_t now, const std::vector<NodeEntry>& known) {
   for (const auto& a : nodes) {
     if (std::find(bootstrap_nodes_.begin(), bootstrap_nodes_.end(), a) == bootstrap_nodes_.end()) {
       bootstrap_nodes_.push_back(a);
     }
   }
   bootstrap_at_ = now;
-  if (self_lookup_ && lookups_.count(self_lookup_)) return;
+  if (auto running = lookups_.find(self_lookup_); self_lookup_ && running != lookups_.end()) {
+    // Nodes that came later (resolved hostnames) join the lookup already going.
+    Lookup& l = *running->second;
+    for (const auto& a : nodes) {
+      if (a.v6 == cfg_.v6 && a.port) l.add({NodeId{}, a}, false);
+    }
+    for (const auto& n : known) {
+      if (n.addr.v6 == cfg_.v6 && n.addr.port && n.id != cfg_.id) l.add(n, true);
+    }
+    l.sort();
+    step(l, now);
+    run_deferred();
+    return;
+  }
   auto l = std::make_unique<Lookup>();
   l->target = cfg_.id;
+  // Saved nodes keep their ids: they sort by distance like any contact, so dead ones do
+  // not all have to fail before a bootstrap node is asked.
+  for (const auto& n : known) {
+    if (n.addr.v6 == cfg_.v6 && n.addr.port && n.id != cfg_.id) l->add(n, true);
+  }
   // Once our neighbourhood is known, one lookup in each bucket's range fills the far buckets
   // too (the Kademlia paper's join).
   l->on_done = [this](const LookupResult& r) {
@@ -412,6 +455,7 @@ void DhtNode::cancel(std::uint64_t lookup) {
 
 void DhtNode::step(Lookup& l, std::int64_t now) {
   if (l.finished) return;
+  if (l.res.queried >= kLookupMaxQueriesPerK * cfg_.k || now - l.started >= kLookupMaxMs) return finish(l, now);
   std::size_t in_flight = 0, waiting = 0;
   for (const auto& c : l.cands) {
     if (c.st == Lookup::St::asked) ++in_flight;
@@ -505,10 +549,19 @@ void DhtNode::lookup_answer(std::uint64_t lookup, const PeerAddr& from, const Me
       std::size_t seen = 0;
       std::erase_if(l.cands, [&](const Lookup::Cand& x) { return seen++ >= keep && x.st == Lookup::St::fresh; });
     }
+    // Answered and failed ones far down the list count for nothing either; the asked ones
+    // stay so their answers find their place.
+    if (l.cands.size() > keep * 2) {
+      std::size_t seen = 0;
+      std::erase_if(l.cands, [&](const Lookup::Cand& x) {
+        return seen++ >= keep * 2 && x.st != Lookup::St::asked && x.st != Lookup::St::slow;
+      });
+    }
   }
   if (l.peers && !m->values.empty()) {
     std::vector<PeerAddr> fresh;
     for (const auto& p : m->values) {
+      if (l.seen_peers.size() >= kLookupMaxPeers) break;
       if (p.port && l.seen_peers.insert(addr_key(p)).second) fresh.push_back(p);
     }
     l.res.peers += fresh.size();
@@ -574,7 +627,11 @@ void DhtNode::tick(std::int64_t now) {
   if (now - expired_at_ >= kExpireEveryMs) {
     expired_at_ = now;
     for (auto it = peers_.begin(); it != peers_.end();) {
-      std::erase_if(it->second, [&](const Stored& s) { return now - s.at >= cfg_.peer_ttl_ms; });
+      std::erase_if(it->second, [&](const Stored& s) {
+        if (now - s.at < cfg_.peer_ttl_ms) return false;
+        forget(s.addr);
+        return true;
+      });
       it = it->second.empty() ? peers_.erase(it) : std::next(it);
     }
   }
@@ -598,6 +655,13 @@ void DhtNode::run_deferred() {
   }
 }
 
+void DhtNode::forget(const PeerAddr& stored) {
+  auto it = announced_by_.find(host_key(stored));
+  if (it == announced_by_.end()) return;
+  if (it->second <= 1) announced_by_.erase(it);
+  else --it->second;
+}
+
 std::vector<PeerAddr> DhtNode::stored_peers(const NodeId& info_hash) const {
   std::vector<PeerAddr> out;
   if (auto it = peers_.find(info_hash); it != peers_.end()) {
@@ -612,6 +676,7 @@ std::size_t DhtNode::memory_bytes() const {
   for (const auto& [id, l] : lookups_) n += sizeof(Lookup) + l->cands.capacity() * sizeof(Lookup::Cand);
   for (const auto& [h, v] : peers_) n += 64 + v.capacity() * sizeof(Stored);
   n += ip_rates_.size() * (sizeof(IpBucket) + 64) + ip_rates_.bucket_count() * sizeof(void*);
+  n += announced_by_.size() * 64;
   return n;
 }
 

@@ -89,7 +89,8 @@ class DhtNode {
   void ping(const PeerAddr& addr, std::int64_t now);
   // Looks up our own id starting from `nodes` (addresses whose ids are unknown) and what the
   // table already holds; again by itself every 30 s while the table holds fewer than k.
-  void bootstrap(const std::vector<PeerAddr>& nodes, std::int64_t now);
+  // `known`: nodes with their ids (a saved table), asked in order of distance.
+  void bootstrap(const std::vector<PeerAddr>& nodes, std::int64_t now, const std::vector<NodeEntry>& known = {});
 
   // get_peers toward `info_hash`: `on_peers` with each batch of new peers, `on_done` at the
   // end. announce_port > 0 (or implied_port): announce_peer to the closest nodes after.
@@ -135,6 +136,7 @@ class DhtNode {
   std::vector<NodeEntry> nodes_for(const NodeId& target, bool v6) const;
   void heard(const NodeEntry& n, std::int64_t now, bool confirmed);
   void run_deferred();
+  void forget(const PeerAddr& stored);  // a stored peer gone: its address's quota back
 
   DhtConfig cfg_;
   RoutingTable table_;
@@ -146,6 +148,7 @@ class DhtNode {
   std::uint64_t next_lookup_ = 1;
   std::vector<std::function<void()>> deferred_;
   std::map<NodeId, std::vector<Stored>> peers_;
+  std::unordered_map<std::string, std::size_t> announced_by_;  // stored peers per announcing IP
   std::unordered_map<std::string, IpBucket> ip_rates_;
   IpBucket total_rate_;
   std::uint64_t secret_ = 0, old_secret_ = 0;

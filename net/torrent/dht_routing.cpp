@@ -119,6 +119,7 @@ std::optional<NodeEntry> RoutingTable::heard(const NodeEntry& n, std::int64_t no
       if (bad != b.nodes.end()) {
         *bad = fresh(n, now, confirmed);
         b.last_changed = now;
+        std::erase_if(b.replacements, [&](const RoutingNode& r) { return r.id == n.id; });
         return std::nullopt;
       }
     }

@@ -101,6 +101,7 @@ struct DhtService::Impl : std::enable_shared_from_this<Impl> {
   NodeId id{};
   Family v4, v6;
   std::uint16_t port4 = 0, port6 = 0;  // kept: the sockets close at stop
+  DhtStats final_stats[2];             // and the nodes go
   asio::steady_timer ticker;
   bool stopped = false;
   std::int64_t saved_at = 0;
@@ -239,10 +240,8 @@ struct DhtService::Impl : std::enable_shared_from_this<Impl> {
     }
     asio::co_spawn(io, tick_loop(self), asio::detached);
     // The saved nodes first: a restart needs no bootstrap node.
-    std::vector<PeerAddr> from_saved[2];
-    for (const auto& n : saved) from_saved[n.addr.v6].push_back(n.addr);
     for (Family* f : {&v4, &v6}) {
-      if (f->node && !from_saved[f == &v6].empty()) f->node->bootstrap(from_saved[f == &v6], now);
+      if (f->node && !saved.empty()) f->node->bootstrap({}, now, saved);
     }
     if (!saved.empty()) log("restarting from " + std::to_string(saved.size()) + " saved nodes");
     if (!opt.bootstrap.empty()) asio::co_spawn(io, resolve_bootstrap(self), asio::detached);
@@ -281,16 +280,24 @@ struct DhtService::Impl : std::enable_shared_from_this<Impl> {
 
   static awaitable<void> receive_loop(std::shared_ptr<Impl> self, bool six) {
     Family& f = self->family(six);
+    int errors = 0;
     for (;;) {
       udp::endpoint from;
       boost::system::error_code ec;
       const std::size_t n = co_await f.sock->async_receive_from(asio::buffer(f.buf), from,
                                                                 asio::redirect_error(use_awaitable, ec));
-      if (self->stopped) co_return;
+      if (self->stopped || !f.node) co_return;
       if (ec) {
-        if (ec == asio::error::operation_aborted) co_return;
-        continue;  // ICMP errors surface here on Linux: the next datagram is what matters
+        if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
+        // ICMP errors surface here on Linux (the next datagram is what matters); anything
+        // that keeps failing gets a pause rather than a busy loop.
+        if (++errors > 16) {
+          asio::steady_timer pause(self->io, std::chrono::milliseconds(100));
+          co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+        }
+        continue;
       }
+      errors = 0;
       f.node->receive(to_addr(from), {reinterpret_cast<const char*>(f.buf.data()), n}, now_ms());
       self->flush();
     }
@@ -330,6 +337,14 @@ struct DhtService::Impl : std::enable_shared_from_this<Impl> {
     if (stopped) return;
     save();
     stopped = true;
+    // The nodes go with their lookups, whose callbacks hold their askers (and this); later,
+    // from the event loop (or its destructor), as stop() may be called from such a callback.
+    auto graveyard = std::make_shared<std::vector<std::unique_ptr<DhtNode>>>();
+    for (Family* f : {&v4, &v6}) {
+      if (f->node) final_stats[f == &v6] = f->node->stats();
+      graveyard->push_back(std::move(f->node));
+    }
+    asio::post(io, [graveyard] {});
     ticker.cancel();
     for (Family* f : {&v4, &v6}) {
       if (f->sock) {
@@ -394,14 +409,10 @@ std::uint16_t DhtService::port() const { return impl_->port4 ? impl_->port4 : im
 DhtServiceStatus DhtService::status() const {
   DhtServiceStatus s;
   s.id = id_hex(impl_->id);
-  if (impl_->v4.node) {
-    s.port4 = impl_->port4;
-    s.v4 = impl_->v4.node->stats();
-  }
-  if (impl_->v6.node) {
-    s.port6 = impl_->port6;
-    s.v6 = impl_->v6.node->stats();
-  }
+  s.port4 = impl_->port4;
+  s.port6 = impl_->port6;
+  s.v4 = impl_->v4.node ? impl_->v4.node->stats() : impl_->final_stats[0];
+  s.v6 = impl_->v6.node ? impl_->v6.node->stats() : impl_->final_stats[1];
   return s;
 }
 

@@ -308,7 +308,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     peer_id = wire::make_peer_id("0100", rnd);
     key = static_cast<std::uint32_t>(rng());
     started_at = now_s();
-    if (opt.dht) opt.session.dht_port = opt.dht->port();
+    if (use_dht()) opt.session.dht_port = opt.dht->port();
     if (magnet) {
       msession = std::make_unique<MagnetSession>(*magnet, peer_id, opt.max_connections);
       magnet_started = now_s();
@@ -525,6 +525,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     verifier = std::make_shared<const PieceVerifier>(meta);
     if (!verifier->unusable().empty()) throw std::runtime_error(verifier->unusable());
     SessionConfig sc = opt.session;
+    if (!use_dht()) sc.dht_port = 0;  // a magnet's metadata may turn out private (BEP 27)
     sc.max_peers = opt.max_connections;
     sc.seed = rng();
     session = std::make_unique<TorrentSession>(meta, peer_id, sc);
@@ -1059,7 +1060,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       self->session->tick(now_s());
       self->flush();
       for (const auto& [host, port] : self->session->take_dht_nodes()) {
-        if (!self->opt.dht) break;
+        if (!self->use_dht()) break;
         const bool bracketed = host.size() > 2 && host.front() == '[';
         self->opt.dht->add_node(bracketed ? host.substr(1, host.size() - 2) : host, port);
       }

@@ -3,6 +3,7 @@
 // each other's peers, also beside hostile nodes (floods, bogus tokens, contact floods).
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
 
 #include "net/torrent/bencode.hpp"
@@ -540,6 +541,86 @@ TEST(DhtHostile, ANodeAnsweringWithThousandsOfContactsCannotSwampALookup) {
   EXPECT_GT(asked, 0u);
   // The lookup ends (the fakes time out), having asked a bounded number of nodes.
   EXPECT_LT(res.queried, 200u);
+  EXPECT_LT(n.memory_bytes(), 1u << 20);
+}
+
+TEST(DhtHostile, OneAddressCannotFillThePeerStore) {
+  Lone l;
+  auto r = l.send(query(Method::get_peers, "g1"));
+  ASSERT_EQ(r.size(), 1u);
+  Message ap = query(Method::announce_peer);
+  ap.token = r[0].token;
+  ap.port = 7000;
+  std::size_t stored = 0, refused = 0;
+  for (int i = 0; i < 150; ++i) {
+    ap.info_hash[0] = static_cast<std::uint8_t>(i);
+    auto a = l.send(ap);
+    ASSERT_EQ(a.size(), 1u);
+    if (a[0].kind == Kind::response) ++stored;
+    else if (a[0].error_code == kServerError) ++refused;
+    l.now += 100;  // within the rate limit
+  }
+  EXPECT_EQ(stored, 100u);
+  EXPECT_EQ(refused, 50u);
+  // Announcing again what is stored is a refresh, not a new entry: still allowed.
+  ap.info_hash[0] = 3;
+  EXPECT_EQ(l.send(ap)[0].kind, Kind::response);
+  // Another address is not held back.
+  l.stranger = ep("10.9.9.9:1");
+  r = l.send(query(Method::get_peers, "g2"));
+  ap.token = r[0].token;
+  ap.info_hash[0] = 200;
+  EXPECT_EQ(l.send(ap)[0].kind, Kind::response);
+}
+
+TEST(DhtHostile, EverCloserMadeUpContactsCannotKeepALookupGoing) {
+  SimNetwork net({}, 11);
+  net.add_node();
+  NodeId ih;
+  ih.fill(0x99);
+  // Every contact it hands out is itself on another port, closer to the target each time.
+  std::uint16_t next_port = 1000;
+  int closer = 8;
+  std::size_t asked = 0;
+  std::function<SimNetwork::Handler(PeerAddr)> make_evil;
+  make_evil = [&](PeerAddr self) -> SimNetwork::Handler {
+    return [&, self](const PeerAddr& from, const std::string& bytes) {
+      auto d = decode(bytes);
+      if (!d.message || d.message->kind != Kind::query) return;
+      ++asked;
+      Message r;
+      r.tid = d.message->tid;
+      r.kind = Kind::response;
+      r.id = ih;
+      r.id[17] = static_cast<std::uint8_t>(self.port >> 8);
+      r.id[18] = static_cast<std::uint8_t>(self.port);
+      r.token = "t";
+      for (int i = 0; i < 8; ++i) {
+        NodeId id = ih;
+        id[16] ^= static_cast<std::uint8_t>(std::max(1, 255 - closer));
+        id[19] = static_cast<std::uint8_t>(i);
+        PeerAddr a = tracker::v4_addr(0x0AC80001u, next_port++);
+        net.add_raw(a, make_evil(a));
+        r.nodes.push_back({id, a});
+      }
+      ++closer;
+      net.send_raw(self, from, encode(r));
+    };
+  };
+  const PeerAddr first = tracker::v4_addr(0x0AC80001u, 6881);
+  net.add_raw(first, make_evil(first));
+  DhtNode& n = net.node(0);
+  n.ping(first, net.now());  // the evil node is its one contact
+  net.flush(0);
+  net.run([] { return false; }, 1000);
+  ASSERT_EQ(n.table().size(), 1u);
+  bool done = false;
+  LookupResult res;
+  n.get_peers(ih, 0, false, nullptr, [&](const LookupResult& x) { done = true; res = x; }, net.now());
+  net.flush(0);
+  ASSERT_TRUE(net.run([&] { return done; }, 120'000));
+  EXPECT_GT(asked, 20u);
+  EXPECT_LE(res.queried, 16u * 8u);
   EXPECT_LT(n.memory_bytes(), 1u << 20);
 }
 
