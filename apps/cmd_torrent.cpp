@@ -183,6 +183,7 @@ void add_torrent(CLI::App& app, Runner& run) {
   add_torrent_verify(t, run);
   add_torrent_client(t, run);
   add_torrent_dht(t, run);
+  add_torrent_daemon(t, run);
 }
 
 }  // namespace hf::cli

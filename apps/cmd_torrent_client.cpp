@@ -16,6 +16,7 @@
 #include "apps/dht_cli.hpp"
 #include "apps/torrent_cli.hpp"
 #include "hashforge/hex.hpp"
+#include "net/torrent/client_json.hpp"
 #include "net/torrent/peer_client.hpp"
 
 namespace hf::cli {
@@ -39,67 +40,12 @@ struct Opts {
 };
 
 json::object status_json(const torrent::ClientStatus& s, const torrent::dht::DhtService* dht) {
-  json::object o;
-  o["name"] = s.name;
-  o["pieces"] = s.pieces;
-  o["have"] = s.have;
-  o["total"] = s.total;
-  o["left"] = s.left;
-  o["progress"] = s.total ? static_cast<double>(s.total - s.left) / static_cast<double>(s.total) : 1.0;
-  o["downloaded"] = s.downloaded;
-  o["uploaded"] = s.uploaded;
-  o["wasted"] = s.wasted;
-  o["download_rate"] = s.download_rate;
-  o["upload_rate"] = s.upload_rate;
-  o["hash_failures"] = s.hash_failures;
-  o["banned"] = s.banned;
-  o["complete"] = s.complete;
-  o["port"] = s.port;
-  o["has_metadata"] = s.has_metadata;
-  if (!s.has_metadata) {
-    o["metadata_size"] = s.metadata_size;
-    o["metadata_pieces"] = s.metadata_pieces;
-    o["metadata_got"] = s.metadata_got;
-  }
-  if (s.metadata_ms >= 0) o["metadata_ms"] = s.metadata_ms;
-  if (s.first_piece_ms >= 0) o["first_piece_ms"] = s.first_piece_ms;
+  json::object o = torrent::client_status_json(s);
   if (dht) {
     json::object d = dht_json(dht->status());
     d["peers_found"] = s.dht_peers;
     d["lookups"] = s.dht_lookups;
     o["dht"] = std::move(d);
-  }
-  if (!s.failed.empty()) o["error"] = s.failed;
-  json::array peers;
-  for (const auto& p : s.peers)
-    peers.push_back(json::object{{"address", p.address},
-                                 {"client", p.client},
-                                 {"seed", p.seed},
-                                 {"pieces", p.pieces},
-                                 {"am_choking", p.am_choking},
-                                 {"am_interested", p.am_interested},
-                                 {"peer_choking", p.peer_choking},
-                                 {"peer_interested", p.peer_interested},
-                                 {"download_rate", p.download_rate},
-                                 {"upload_rate", p.upload_rate},
-                                 {"downloaded", p.downloaded},
-                                 {"uploaded", p.uploaded},
-                                 {"requests_out", p.requests_out},
-                                 {"requests_in", p.requests_in}});
-  o["peers"] = std::move(peers);
-  json::array trackers;
-  for (const auto& t : s.trackers)
-    trackers.push_back(json::object{{"url", t.url},
-                                    {"error", t.last_error},
-                                    {"seeders", t.seeders},
-                                    {"leechers", t.leechers},
-                                    {"peers", t.peers}});
-  o["trackers"] = std::move(trackers);
-  if (!s.web_seeds.empty()) {
-    json::array ws;
-    for (const auto& w : s.web_seeds)
-      ws.push_back(json::object{{"url", w.url}, {"downloaded", w.downloaded}, {"error", w.last_error}, {"active", w.active}});
-    o["web_seeds"] = std::move(ws);
   }
   return o;
 }

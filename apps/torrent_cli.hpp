@@ -20,6 +20,7 @@ void add_torrent_create(CLI::App* torrent, Runner& run);
 void add_torrent_verify(CLI::App* torrent, Runner& run);
 void add_torrent_client(CLI::App* torrent, Runner& run);  // download and seed
 void add_torrent_dht(CLI::App* torrent, Runner& run);
+void add_torrent_daemon(CLI::App* torrent, Runner& run);
 
 // Backend, threads, rate limit and progress: the options of a pass over a torrent's data.
 struct PassFlags {

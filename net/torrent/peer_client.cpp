@@ -302,6 +302,15 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     if (opt.log) opt.log(s);
   }
 
+  // A quarter second of burst, at least a few blocks; 0: no limit.
+  void set_limits(double up, double down) {
+    opt.upload_limit = up;
+    opt.download_limit = down;
+    up_limit.set_rate(up, up > 0 ? std::max(up / 4, 4.0 * wire::kBlockSize) : 0);
+    down_limit.set_rate(down, down > 0 ? std::max(down / 4, 4.0 * wire::kBlockSize) : 0);
+    if (!stopping && session) flush();
+  }
+
   void start() {
     std::array<std::uint8_t, 12> rnd{};
     for (auto& b : rnd) b = static_cast<std::uint8_t>(rng());
@@ -315,10 +324,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     } else {
       start_torrent();
     }
-    // A quarter second of burst, at least a few blocks.
-    if (opt.upload_limit > 0) up_limit.set_rate(opt.upload_limit, std::max(opt.upload_limit / 4, 4.0 * wire::kBlockSize));
-    if (opt.download_limit > 0)
-      down_limit.set_rate(opt.download_limit, std::max(opt.download_limit / 4, 4.0 * wire::kBlockSize));
+    set_limits(opt.upload_limit, opt.download_limit);
     listen();
     auto self_ = shared_from_this();
     asio::co_spawn(io, accept_loop(self_), asio::detached);
@@ -1246,7 +1252,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     s.banned = session->banned().size();
     s.complete = session->complete();
     s.port = port;
-    s.peers = session->peer_status();
+    s.peers = session->peer_status(now_s());
     s.trackers = trackers;
     return s;
   }
@@ -1334,5 +1340,7 @@ void PeerClient::start() {
 void PeerClient::stop(std::function<void()> done) { impl_->stop(std::move(done)); }
 
 ClientStatus PeerClient::status() const { return impl_->status(); }
+
+void PeerClient::set_limits(double upload, double download) { impl_->set_limits(upload, download); }
 
 }  // namespace hf::torrent

@@ -114,6 +114,8 @@ class PeerClient {
   // Announces `stopped` (briefly), closes every connection, syncs the files; then `done`.
   void stop(std::function<void()> done);
   ClientStatus status() const;
+  // Bytes a second, 0 for none; from now on.
+  void set_limits(double upload, double download);
   // Called once when the last piece is written and synced.
   std::function<void()> on_complete;
   std::function<void()> on_metadata;                   // a magnet link's metadata is in

@@ -721,12 +721,15 @@ void TorrentSession::tick(double now) {
   }
 }
 
-std::vector<PeerStatus> TorrentSession::peer_status() const {
+std::vector<PeerStatus> TorrentSession::peer_status(double now) const {
   std::vector<PeerStatus> r;
-  for (const auto& [k, p] : peers_)
+  const double snub = cfg_.choke.snub_seconds;
+  for (const auto& [k, p] : peers_) {
+    const bool snubbed = now >= 0 && p.am_interested && now - p.last_block_at > snub && now - p.connected_at > snub;
     r.push_back({k, p.address, p.client, p.am_choking, p.am_interested, p.peer_choking, p.peer_interested, p.seed,
                  p.pieces, p.down.rate(), p.up.rate(), p.down.total(), p.up.total(), p.asked.size(),
-                 p.requests.size()});
+                 p.requests.size(), snubbed});
+  }
   return r;
 }
 

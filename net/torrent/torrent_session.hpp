@@ -81,6 +81,7 @@ struct PeerStatus {
   double download_rate = 0, upload_rate = 0;
   std::uint64_t downloaded = 0, uploaded = 0;
   std::size_t requests_out = 0, requests_in = 0;
+  bool snubbed = false;  // we want its pieces, and it has sent none for the choker's snub time
 };
 
 class TorrentSession {
@@ -180,7 +181,8 @@ class TorrentSession {
   // Once a second or so: rates, request timeouts, keep-alives, the rechoke.
   void tick(double now);
 
-  std::vector<PeerStatus> peer_status() const;
+  // `now` (seconds, the session's clock) tells snubbed peers; without it none is.
+  std::vector<PeerStatus> peer_status(double now = -1) const;
   std::uint64_t downloaded() const { return down_.total(); }
   std::uint64_t uploaded() const { return up_.total(); }
   double download_rate() const { return down_.rate(); }

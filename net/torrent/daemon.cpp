@@ -1,0 +1,441 @@
+// The torrent daemon (see daemon.hpp): a registry of PeerClients and the API over them.
+#include "net/torrent/daemon.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <map>
+
+#include "hashforge/hex.hpp"
+#include "net/http/assets.hpp"
+#include "net/io/atomic_file.hpp"
+#include "net/torrent/client_json.hpp"
+#include "net/torrent/dht_service.hpp"
+#include "net/torrent/magnet.hpp"
+#include "net/torrent/metainfo.hpp"
+#include "net/torrent/peer_client.hpp"
+
+namespace hf::torrent {
+
+const http::AssetTable& daemon_assets();  // net/torrent/daemon.html, compiled in (CMakeLists.txt)
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t kHistory = 300;  // seconds of rate samples kept per torrent
+constexpr std::size_t kMaxTorrents = 1000;
+
+http::Response error(int status, const std::string& why) {
+  auto r = http::Response::json(json::serialize(json::object{{"error", why}}), status);
+  r.headers.set("Cache-Control", "no-store");
+  return r;
+}
+
+http::Response ok(const json::value& v, int status = 200) {
+  auto r = http::Response::json(json::serialize(v), status);
+  r.headers.set("Cache-Control", "no-store");
+  return r;
+}
+
+// A torrent or magnet name that is safe as one folder name under the root.
+bool safe_name(const std::string& n) {
+  return !n.empty() && n != "." && n != ".." && n.find('/') == std::string::npos && n.find('\0') == std::string::npos;
+}
+
+}  // namespace
+
+struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
+  struct Sample {
+    double down = 0, up = 0;
+  };
+  struct Entry {
+    int id = 0;
+    std::string name, info_hash;  // hex (v1, else v2 truncated)
+    std::optional<Metainfo> meta;
+    std::optional<Magnet> magnet;
+    std::string dir;  // the folder the torrent goes in (under the root)
+    std::vector<std::string> peers;
+    std::unique_ptr<PeerClient> client;
+    bool paused = false, stopping = false;
+    std::string error;
+    double up_limit = 0, down_limit = 0;
+    std::deque<Sample> history;
+    ClientStatus last;  // what the client said last (kept while paused)
+  };
+
+  asio::io_context& io;
+  DaemonOptions opt;
+  std::map<int, std::unique_ptr<Entry>> torrents;
+  int next_id = 1;
+  asio::steady_timer sampler;
+  bool stopped = false;
+
+  Impl(asio::io_context& i, DaemonOptions o) : io(i), opt(std::move(o)), sampler(i) {}
+
+  void log(const std::string& s) const {
+    if (opt.log) opt.log(s);
+  }
+
+  std::string meta_dir() const { return opt.root + "/.hashforge"; }
+
+  void launch(Entry& e) {
+    ClientOptions co;
+    co.data = e.meta ? e.dir + "/" + e.meta->name : e.dir;
+    co.peers = e.peers;
+    co.dht = opt.dht;
+    co.backend = opt.backend;
+    co.upload_limit = e.up_limit;
+    co.download_limit = e.down_limit;
+    co.resume_file = meta_dir() + "/" + e.info_hash + ".hfresume";
+    if (e.magnet) co.save_torrent = meta_dir() + "/" + e.info_hash + ".torrent";
+    const int id = e.id;
+    co.log = [this, id](const std::string& s) { log("[" + std::to_string(id) + "] " + s); };
+    e.error.clear();
+    e.client = e.meta ? std::make_unique<PeerClient>(io, *e.meta, co) : std::make_unique<PeerClient>(io, *e.magnet, co);
+    // Weak: the clients live inside this object.
+    std::weak_ptr<Impl> weak = shared_from_this();
+    e.client->on_failed = [weak, id](const std::string& why) {
+      auto self = weak.lock();
+      if (!self) return;
+      if (auto it = self->torrents.find(id); it != self->torrents.end()) it->second->error = why;
+    };
+    e.client->on_metadata = [weak, id] {
+      // The magnet's metadata, kept: a pause and resume starts from the .torrent.
+      auto self = weak.lock();
+      if (!self) return;
+      auto it = self->torrents.find(id);
+      if (it == self->torrents.end()) return;
+      Entry& x = *it->second;
+      x.last = x.client->status();
+      x.name = x.last.name;
+    };
+    try {
+      e.client->start();
+    } catch (const std::exception& ex) {
+      e.error = ex.what();
+      e.paused = true;
+      e.client.reset();
+    }
+  }
+
+  // Stops the entry's client; `then` once its resume data is written.
+  void halt(Entry& e, std::function<void()> then) {
+    if (!e.client || e.stopping) {
+      if (then) asio::post(io, then);
+      return;
+    }
+    e.last = e.client->status();
+    e.stopping = true;
+    auto self = shared_from_this();
+    const int id = e.id;
+    e.client->stop([self, id, then] {
+      // Destroyed from the event loop, not inside its own callback.
+      asio::post(self->io, [self, id, then] {
+        if (auto it = self->torrents.find(id); it != self->torrents.end()) {
+          it->second->client.reset();
+          it->second->stopping = false;
+        }
+        if (then) then();
+      });
+    });
+  }
+
+  json::object entry_json(const Entry& e, bool detail) {
+    ClientStatus s = e.client && !e.stopping ? e.client->status() : e.last;
+    json::object o = client_status_json(s);
+    o["id"] = e.id;
+    o["name"] = e.name.empty() ? s.name : e.name;
+    o["info_hash"] = e.info_hash;
+    o["dir"] = e.dir.substr(std::min(e.dir.size(), opt.root.size()));
+    o["paused"] = e.paused;
+    o["upload_limit"] = e.up_limit;
+    o["download_limit"] = e.down_limit;
+    std::string state = e.paused ? "paused" : !s.has_metadata ? "metadata" : s.complete ? "seeding" : "downloading";
+    if (!e.error.empty()) {
+      state = "error";
+      o["error"] = e.error;
+    }
+    o["state"] = state;
+    if (!detail) {
+      o.erase("peers");
+      o["peer_count"] = s.peers.size();
+      return o;
+    }
+    json::array down, up;
+    for (const auto& h : e.history) {
+      down.push_back(h.down);
+      up.push_back(h.up);
+    }
+    o["history"] = json::object{{"down", std::move(down)}, {"up", std::move(up)}, {"every_seconds", 1}};
+    return o;
+  }
+
+  Entry* find(const http::Request& req) {
+    const auto id = req.param("id");
+    if (!id || id->empty() || id->size() > 9 || id->find_first_not_of("0123456789") != std::string_view::npos)
+      return nullptr;
+    auto it = torrents.find(std::stoi(std::string(*id)));
+    return it == torrents.end() ? nullptr : it->second.get();
+  }
+
+  http::Response add(const http::Request& req) {
+    if (torrents.size() >= kMaxTorrents) return error(507, "the daemon holds " + std::to_string(kMaxTorrents) + " torrents already");
+    auto e = std::make_unique<Entry>();
+    std::string sub, why;
+    const auto type = req.header("Content-Type").value_or("");
+    if (type.rfind("application/x-bittorrent", 0) == 0) {
+      auto m = parse_metainfo(req.body, &why);
+      if (!m) return error(400, "not a .torrent: " + why);
+      if (!safe_name(m->name)) return error(400, "the torrent's name is not a safe folder name");
+      sub = std::string(req.query_value("dir").value_or(""));
+      e->name = m->name;
+      e->info_hash = m->has_v1 ? to_hex(ByteView(m->info_hash_v1.data(), 20))
+                               : to_hex(ByteView(m->info_hash_v2->data(), 20));
+      e->meta = std::move(*m);
+    } else if (type.rfind("application/json", 0) == 0) {
+      json::value v;
+      try {
+        v = json::parse(req.body);
+      } catch (const std::exception&) {
+        return error(400, "the body is not JSON");
+      }
+      const json::object* o = v.if_object();
+      const json::value* mg = o ? o->if_contains("magnet") : nullptr;
+      if (!mg || !mg->is_string()) return error(400, "want {\"magnet\": \"magnet:?...\"} or a .torrent body");
+      auto m = parse_magnet(std::string(mg->as_string()), &why);
+      if (!m) return error(400, "not a magnet link: " + why);
+      if (const json::value* d = o->if_contains("dir")) {
+        if (!d->is_string()) return error(400, "\"dir\" is not a string");
+        sub = std::string(d->as_string());
+      }
+      if (const json::value* ps = o->if_contains("peers")) {
+        if (!ps->is_array()) return error(400, "\"peers\" is not a list");
+        for (const auto& p : ps->as_array()) {
+          if (!p.is_string() || p.as_string().size() > 300) return error(400, "a peer is not \"HOST:PORT\"");
+          e->peers.emplace_back(p.as_string());
+        }
+      }
+      if (!m->name.empty() && !safe_name(m->name)) m->name.clear();
+      e->name = m->name;
+      e->info_hash = m->btih ? to_hex(ByteView(m->btih->data(), 20)) : to_hex(ByteView(m->btmh->data(), 20));
+      // A magnet kept before as a .torrent (added, fetched, removed, added again) starts there.
+      std::string w;
+      if (auto saved = netio::read_file(meta_dir() + "/" + e->info_hash + ".torrent", 64u << 20, &w)) {
+        if (auto mt = parse_metainfo({reinterpret_cast<const char*>(saved->data()), saved->size()}, &w);
+            mt && safe_name(mt->name)) {
+          e->name = mt->name;
+          e->meta = std::move(*mt);
+        }
+      }
+      if (!e->meta) e->magnet = std::move(*m);
+    } else {
+      return error(415, "send a .torrent (application/x-bittorrent) or JSON with a magnet link");
+    }
+    for (const auto& [id, x] : torrents)
+      if (x->info_hash == e->info_hash) return error(409, "that torrent is here already (id " + std::to_string(id) + ")");
+    auto dir = jail_path(opt.root, sub, &why);
+    if (!dir) return error(400, why);
+    std::error_code ec;
+    std::filesystem::create_directories(*dir, ec);
+    std::filesystem::create_directories(meta_dir(), ec);
+    // The folder must really be inside the root (no symlink inside the root leading out).
+    const auto real_root = std::filesystem::weakly_canonical(opt.root, ec);
+    const auto real_dir = std::filesystem::weakly_canonical(*dir, ec);
+    const auto rel = real_dir.lexically_relative(real_root);
+    if (ec || rel.empty() || *rel.begin() == "..") return error(400, "that folder leads outside the daemon's root");
+    e->dir = *dir;
+    e->id = next_id++;
+    Entry& ref = *e;
+    torrents[e->id] = std::move(e);
+    launch(ref);
+    log("added " + std::to_string(ref.id) + ": " + (ref.name.empty() ? ref.info_hash : ref.name));
+    return ok(entry_json(ref, false), 201);
+  }
+
+  http::Response pause(Entry& e) {
+    if (!e.paused) {
+      e.paused = true;
+      halt(e, nullptr);
+    }
+    return ok(entry_json(e, false));
+  }
+
+  http::Response resume(Entry& e) {
+    if (e.stopping) return error(409, "still stopping: try again in a moment");
+    if (e.paused || !e.client) {
+      e.paused = false;
+      // A magnet whose metadata came in resumes as the torrent it became.
+      if (e.magnet) {
+        std::string why;
+        if (auto saved = netio::read_file(meta_dir() + "/" + e.info_hash + ".torrent", 64u << 20, &why)) {
+          if (auto mt = parse_metainfo({reinterpret_cast<const char*>(saved->data()), saved->size()}, &why)) {
+            e.meta = std::move(*mt);
+            e.magnet.reset();
+          }
+        }
+      }
+      launch(e);
+    }
+    return ok(entry_json(e, false));
+  }
+
+  http::Response limits(Entry& e, const http::Request& req) {
+    json::value v;
+    try {
+      v = json::parse(req.body);
+    } catch (const std::exception&) {
+      return error(400, "the body is not JSON");
+    }
+    const json::object* o = v.if_object();
+    if (!o) return error(400, "want {\"upload\": bytes a second, \"download\": bytes a second}");
+    auto num = [&](const char* k, double* out) -> bool {
+      const json::value* x = o->if_contains(k);
+      if (!x) return true;
+      if (!x->is_number()) return false;
+      const double d = x->to_number<double>();
+      if (!(d >= 0 && d <= 1e12)) return false;
+      *out = d;
+      return true;
+    };
+    double up = e.up_limit, down = e.down_limit;
+    if (!num("upload", &up) || !num("download", &down)) return error(400, "limits are bytes a second, 0 for none");
+    e.up_limit = up;
+    e.down_limit = down;
+    if (e.client && !e.stopping) e.client->set_limits(up, down);
+    return ok(entry_json(e, false));
+  }
+
+  http::Response remove(int id) {
+    auto it = torrents.find(id);
+    Entry& e = *it->second;
+    json::object gone = entry_json(e, false);
+    auto self = shared_from_this();
+    // Out of the list now; the client stops (and is destroyed) from the event loop.
+    std::shared_ptr<Entry> holder(std::move(it->second));
+    torrents.erase(it);
+    if (holder->client && !holder->stopping) {
+      PeerClient* c = holder->client.get();
+      c->stop([self, holder] { asio::post(self->io, [holder] { holder->client.reset(); }); });
+    }
+    log("removed " + std::to_string(id));
+    return ok(gone);
+  }
+
+  json::object status_json() {
+    double down = 0, up = 0;
+    std::size_t active = 0;
+    for (const auto& [id, e] : torrents) {
+      if (e->history.empty()) continue;
+      down += e->history.back().down;
+      up += e->history.back().up;
+      active += e->client ? 1 : 0;
+    }
+    json::object o{{"torrents", torrents.size()}, {"active", active}, {"download_rate", down}, {"upload_rate", up},
+                   {"root", opt.root}};
+    if (opt.dht) {
+      const auto d = opt.dht->status();
+      o["dht"] = json::object{{"id", d.id}, {"port", d.port4 ? d.port4 : d.port6}, {"nodes", d.v4.table + d.v6.table}};
+    }
+    return o;
+  }
+
+  void sample() {
+    for (auto& [id, e] : torrents) {
+      Sample s;
+      if (e->client && !e->stopping) {
+        e->last = e->client->status();
+        s = {e->last.download_rate, e->last.upload_rate};
+        if (e->name.empty()) e->name = e->last.name;
+      }
+      e->history.push_back(s);
+      if (e->history.size() > kHistory) e->history.pop_front();
+    }
+  }
+
+  void tick() {
+    sampler.expires_after(std::chrono::seconds(1));
+    auto self = shared_from_this();
+    sampler.async_wait([self](boost::system::error_code ec) {
+      if (ec || self->stopped) return;
+      self->sample();
+      self->tick();
+    });
+  }
+};
+
+TorrentDaemon::TorrentDaemon(asio::io_context& io, DaemonOptions opt)
+    : impl_(std::make_shared<Impl>(io, std::move(opt))) {}
+
+TorrentDaemon::~TorrentDaemon() {
+  impl_->stopped = true;
+  impl_->sampler.cancel();
+}
+
+void TorrentDaemon::start() { impl_->tick(); }
+
+void TorrentDaemon::stop(std::function<void()> done) {
+  impl_->stopped = true;
+  impl_->sampler.cancel();
+  auto left = std::make_shared<std::size_t>(1);
+  auto finish = [left, done] {
+    if (--*left == 0 && done) done();
+  };
+  for (auto& [id, e] : impl_->torrents) {
+    if (!e->client) continue;
+    ++*left;
+    impl_->halt(*e, finish);
+  }
+  finish();
+}
+
+http::Router TorrentDaemon::router() {
+  http::Router r;
+  Impl* d = impl_.get();
+  const ApiGuard* g = &d->opt.guard;
+  // Every route through the guard: Host and Origin always, the token for /api.
+  auto guarded = [g](bool api, http::Handler h) {
+    return [g, api, h = std::move(h)](const http::Request& req) {
+      if (auto refused = g->check(req, api)) return *refused;
+      return h(req);
+    };
+  };
+  auto with_entry = [d, guarded](std::function<http::Response(Impl::Entry&, const http::Request&)> h) {
+    return guarded(true, [d, h = std::move(h)](const http::Request& req) {
+      Impl::Entry* e = d->find(req);
+      if (!e) return error(404, "no such torrent");
+      return h(*e, req);
+    });
+  };
+  r.get("/api/status", guarded(true, [d](const http::Request&) { return ok(d->status_json()); }));
+  r.get("/api/torrents", guarded(true, [d](const http::Request&) {
+          json::array a;
+          for (const auto& [id, e] : d->torrents) a.push_back(d->entry_json(*e, false));
+          return ok(a);
+        }));
+  r.post("/api/torrents", guarded(true, [d](const http::Request& req) { return d->add(req); }));
+  r.get("/api/torrents/{id}",
+        with_entry([d](Impl::Entry& e, const http::Request&) { return ok(d->entry_json(e, true)); }));
+  r.post("/api/torrents/{id}/pause", with_entry([d](Impl::Entry& e, const http::Request&) { return d->pause(e); }));
+  r.post("/api/torrents/{id}/resume", with_entry([d](Impl::Entry& e, const http::Request&) { return d->resume(e); }));
+  r.post("/api/torrents/{id}/limits",
+         with_entry([d](Impl::Entry& e, const http::Request& req) { return d->limits(e, req); }));
+  r.del("/api/torrents/{id}", with_entry([d](Impl::Entry& e, const http::Request&) { return d->remove(e.id); }));
+  const http::AssetTable& assets = daemon_assets();
+  const http::Asset* page = assets.find("/daemon.html");
+  r.get("/", guarded(false, [&assets, page](const http::Request& req) {
+          auto res = assets.serve(req, *page);
+          // The page talks only to this daemon, and no other site may frame it.
+          res.headers.set("Content-Security-Policy",
+                          "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+                          "frame-ancestors 'none'");
+          res.headers.set("X-Frame-Options", "DENY");
+          return res;
+        }));
+  return r;
+}
+
+}  // namespace hf::torrent
