@@ -109,7 +109,11 @@ int run_daemon(const DaemonOpts& o) {
       failure(e.what());
     }
   }
-  daemon->start();
+  try {
+    daemon->start();
+  } catch (const std::exception& e) {
+    failure(e.what());
+  }
   std::fprintf(stderr, "torrent daemon on %s, downloads under %s\n", url.c_str(), root.c_str());
   if (!token_where.empty()) std::fprintf(stderr, "API token in %s\n", token_where.c_str());
   std::fprintf(stderr, "page: %s/#token=%s\n", url.c_str(), token.c_str());

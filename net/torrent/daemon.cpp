@@ -12,6 +12,7 @@
 #include "net/http/assets.hpp"
 #include "net/io/atomic_file.hpp"
 #include "net/torrent/client_json.hpp"
+#include "net/torrent/daemon_store.hpp"
 #include "net/torrent/dht_service.hpp"
 #include "net/torrent/magnet.hpp"
 #include "net/torrent/metainfo.hpp"
@@ -61,10 +62,12 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
     std::vector<std::string> peers;
     std::unique_ptr<PeerClient> client;
     bool paused = false, stopping = false;
+    bool relaunch = false;  // resumed while still stopping: launched once stopped
     std::string error;
     double up_limit = 0, down_limit = 0;
     std::deque<Sample> history;
     ClientStatus last;  // what the client said last (kept while paused)
+    std::string torrent_bytes, magnet_text;  // its source, as the store keeps it
   };
 
   asio::io_context& io;
@@ -73,6 +76,7 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
   int next_id = 1;
   asio::steady_timer sampler;
   bool stopped = false;
+  std::unique_ptr<DaemonStore> store;
 
   Impl(asio::io_context& i, DaemonOptions o) : io(i), opt(std::move(o)), sampler(i) {}
 
@@ -80,9 +84,78 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
     if (opt.log) opt.log(s);
   }
 
+  void persist(const Entry& e) {
+    if (!store) return;
+    StoredTorrent t;
+    t.id = e.id;
+    t.info_hash = e.info_hash;
+    t.name = e.name;
+    t.dir = e.dir.size() > opt.root.size() ? e.dir.substr(opt.root.size() + 1) : std::string();
+    t.torrent = e.torrent_bytes;
+    t.magnet = e.magnet_text;
+    t.peers = e.peers;
+    t.paused = e.paused;
+    t.up_limit = e.up_limit;
+    t.down_limit = e.down_limit;
+    std::string why;
+    if (!store->save(t, &why)) log("saving torrent " + std::to_string(e.id) + ": " + why);
+  }
+
+  // The torrents of the last run, relaunched unless they were paused.
+  void load() {
+    std::error_code ec;
+    std::filesystem::create_directories(meta_dir(), ec);
+    store = std::make_unique<DaemonStore>(meta_dir() + "/daemon.db");
+    for (auto& t : store->load()) {
+      auto e = std::make_unique<Entry>();
+      e->id = t.id;
+      e->info_hash = t.info_hash;
+      e->name = t.name;
+      e->peers = t.peers;
+      e->paused = t.paused;
+      e->up_limit = t.up_limit;
+      e->down_limit = t.down_limit;
+      e->torrent_bytes = t.torrent;
+      e->magnet_text = t.magnet;
+      std::string why;
+      auto dir = jail_path(opt.root, t.dir, &why);
+      if (!dir) {
+        log("stored torrent " + std::to_string(t.id) + ": " + why);
+        continue;
+      }
+      e->dir = *dir;
+      if (!t.torrent.empty()) {
+        if (auto m = parse_metainfo(t.torrent, &why); m && safe_name(m->name)) e->meta = std::move(*m);
+      } else if (auto mg = parse_magnet(t.magnet, &why)) {
+        e->magnet = std::move(*mg);  // launch() takes its .torrent when the metadata came in
+      }
+      if (!e->meta && !e->magnet) {
+        log("stored torrent " + std::to_string(t.id) + " is unreadable: " + why);
+        continue;
+      }
+      next_id = std::max(next_id, t.id + 1);
+      Entry& ref = *e;
+      torrents[t.id] = std::move(e);
+      if (!ref.paused) launch(ref);
+    }
+    if (!torrents.empty()) log("restored " + std::to_string(torrents.size()) + " torrents");
+  }
+
   std::string meta_dir() const { return opt.root + "/.hashforge"; }
 
   void launch(Entry& e) {
+    // A magnet whose metadata came in starts again as the torrent it became.
+    if (e.magnet) {
+      std::string why;
+      if (auto saved = netio::read_file(meta_dir() + "/" + e.info_hash + ".torrent", 64u << 20, &why)) {
+        std::string bytes(saved->begin(), saved->end());
+        if (auto mt = parse_metainfo(bytes, &why); mt && safe_name(mt->name)) {
+          e.meta = std::move(*mt);
+          e.magnet.reset();
+          e.torrent_bytes = std::move(bytes);
+        }
+      }
+    }
     ClientOptions co;
     co.data = e.meta ? e.dir + "/" + e.meta->name : e.dir;
     co.peers = e.peers;
@@ -112,6 +185,11 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
       Entry& x = *it->second;
       x.last = x.client->status();
       x.name = x.last.name;
+      std::string why;
+      if (auto saved = netio::read_file(self->meta_dir() + "/" + x.info_hash + ".torrent", 64u << 20, &why)) {
+        x.torrent_bytes.assign(saved->begin(), saved->end());
+        self->persist(x);
+      }
     };
     try {
       e.client->start();
@@ -136,8 +214,11 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
       // Destroyed from the event loop, not inside its own callback.
       asio::post(self->io, [self, id, then] {
         if (auto it = self->torrents.find(id); it != self->torrents.end()) {
-          it->second->client.reset();
-          it->second->stopping = false;
+          Entry& x = *it->second;
+          x.client.reset();
+          x.stopping = false;
+          if (x.relaunch && !x.paused && !self->stopped) self->launch(x);
+          x.relaunch = false;
         }
         if (then) then();
       });
@@ -196,6 +277,7 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
       e->info_hash = m->has_v1 ? to_hex(ByteView(m->info_hash_v1.data(), 20))
                                : to_hex(ByteView(m->info_hash_v2->data(), 20));
       e->meta = std::move(*m);
+      e->torrent_bytes = req.body;
     } else if (type.rfind("application/json", 0) == 0) {
       json::value v;
       try {
@@ -231,6 +313,7 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
           e->meta = std::move(*mt);
         }
       }
+      e->magnet_text = std::string(mg->as_string());
       if (!e->meta) e->magnet = std::move(*m);
     } else {
       return error(415, "send a .torrent (application/x-bittorrent) or JSON with a magnet link");
@@ -252,6 +335,7 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
     Entry& ref = *e;
     torrents[e->id] = std::move(e);
     launch(ref);
+    persist(ref);
     log("added " + std::to_string(ref.id) + ": " + (ref.name.empty() ? ref.info_hash : ref.name));
     return ok(entry_json(ref, false), 201);
   }
@@ -260,25 +344,22 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
     if (!e.paused) {
       e.paused = true;
       halt(e, nullptr);
+      persist(e);
     }
     return ok(entry_json(e, false));
   }
 
   http::Response resume(Entry& e) {
-    if (e.stopping) return error(409, "still stopping: try again in a moment");
+    if (e.stopping) {
+      e.paused = false;
+      e.relaunch = true;
+      persist(e);
+      return ok(entry_json(e, false));
+    }
     if (e.paused || !e.client) {
       e.paused = false;
-      // A magnet whose metadata came in resumes as the torrent it became.
-      if (e.magnet) {
-        std::string why;
-        if (auto saved = netio::read_file(meta_dir() + "/" + e.info_hash + ".torrent", 64u << 20, &why)) {
-          if (auto mt = parse_metainfo({reinterpret_cast<const char*>(saved->data()), saved->size()}, &why)) {
-            e.meta = std::move(*mt);
-            e.magnet.reset();
-          }
-        }
-      }
       launch(e);
+      persist(e);
     }
     return ok(entry_json(e, false));
   }
@@ -306,6 +387,7 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
     e.up_limit = up;
     e.down_limit = down;
     if (e.client && !e.stopping) e.client->set_limits(up, down);
+    persist(e);
     return ok(entry_json(e, false));
   }
 
@@ -321,6 +403,8 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
       PeerClient* c = holder->client.get();
       c->stop([self, holder] { asio::post(self->io, [holder] { holder->client.reset(); }); });
     }
+    std::string why;
+    if (store && !store->remove(id, &why)) log("removing torrent " + std::to_string(id) + ": " + why);
     log("removed " + std::to_string(id));
     return ok(gone);
   }
@@ -375,7 +459,10 @@ TorrentDaemon::~TorrentDaemon() {
   impl_->sampler.cancel();
 }
 
-void TorrentDaemon::start() { impl_->tick(); }
+void TorrentDaemon::start() {
+  impl_->load();
+  impl_->tick();
+}
 
 void TorrentDaemon::stop(std::function<void()> done) {
   impl_->stopped = true;

@@ -49,7 +49,9 @@ class TorrentDaemon {
 
   // The API and the page; the daemon must outlive the router.
   http::Router router();
-  // Starts the once-a-second sampling of every torrent's rates.
+  // Opens ROOT/.hashforge/daemon.db, relaunches the torrents kept there (unless paused) and
+  // starts the once-a-second sampling of every torrent's rates. Throws std::runtime_error
+  // with one line when the database cannot be opened.
   void start();
   // Stops every torrent (resume data written), then `done`.
   void stop(std::function<void()> done);

@@ -163,6 +163,34 @@ class DaemonApi(unittest.TestCase):
         self.assertEqual(d.call("GET", "/api/torrents/%d" % tid)[0], 404)
         self.assertEqual(digest(target), want)
 
+    def test_torrents_survive_a_restart(self):
+        torrent, seed_dir, want = make_content(self.work)
+        peer = self.seeder(torrent, seed_dir, rate="300K")
+        other, _, _ = make_content(os.path.join(self.work, "other"), 70000)
+        d = Daemon(self, self.work)
+        st, a = d.call("POST", "/api/torrents", {"magnet": magnet_of(torrent), "peers": [peer], "dir": "kept"})
+        self.assertEqual(st, 201, a)
+        with open(other, "rb") as f:
+            st, b = d.call("POST", "/api/torrents", f.read(), {"Content-Type": "application/x-bittorrent"})
+        self.assertEqual(st, 201, b)
+        self.assertEqual(d.call("POST", "/api/torrents/%d/pause" % b["id"])[0], 200)
+        self.assertEqual(d.call("POST", "/api/torrents/%d/limits" % b["id"], {"upload": 12345})[0], 200)
+        self.assertTrue(wait_for(lambda: d.call("GET", "/api/torrents/%d" % a["id"])[1]["has_metadata"], WAIT), d.text())
+        stop(d.proc)
+        # Back on the same root: the same ids, the paused one still paused with its limit, the
+        # magnet (now a torrent) going on to completion.
+        d2 = Daemon(self, self.work)
+        lst = {t["id"]: t for t in d2.call("GET", "/api/torrents")[1]}
+        self.assertEqual(sorted(lst), sorted([a["id"], b["id"]]), d2.text())
+        self.assertTrue(lst[b["id"]]["paused"])
+        self.assertEqual(lst[b["id"]]["upload_limit"], 12345)
+        self.assertEqual(lst[a["id"]]["name"], "movie.bin")
+        self.assertTrue(wait_for(lambda: d2.call("GET", "/api/torrents/%d" % a["id"])[1]["state"] == "seeding", WAIT),
+                        d2.text())
+        self.assertEqual(digest(os.path.join(d2.root, "kept", "movie.bin")), want)
+        st, c = d2.call("POST", "/api/torrents", {"magnet": magnet_of(torrent)})
+        self.assertEqual(st, 409)  # still known after the restart
+
     def test_hostile_requests_are_refused(self):
         torrent, _, _ = make_content(self.work, 100000)
         d = Daemon(self, self.work)
