@@ -88,6 +88,9 @@ int run_client(const Opts& o) {
     if (!o.save_torrent.empty()) usage_error("--save-torrent is for magnet links");
     m = load_torrent(o.torrent);
   }
+  // First: everything below that holds its timers or sockets (the DHT service in
+  // co.dht) must go before it does.
+  asio::io_context io;
   torrent::ClientOptions co;
   co.data = o.seed_mode ? resolve_data(m, o.data) : is_magnet ? o.output : o.output + "/" + m.name;
   co.save_torrent = o.save_torrent;
@@ -110,7 +113,6 @@ int run_client(const Opts& o) {
 
   if (!o.dht.on && (!o.dht.listen.empty() || !o.dht.bootstrap.empty() || !o.dht.state.empty()))
     usage_error("--dht-listen, --dht-bootstrap and --dht-state need --dht");
-  asio::io_context io;
   if (o.dht.on) {
     if (m.is_private)
       std::fprintf(stderr, "note: a private torrent (BEP 27): no DHT, its trackers alone\n");

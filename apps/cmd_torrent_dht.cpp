@@ -118,10 +118,12 @@ int run_node(const NodeOpts& o) {
       if (!ec) stop();
     });
   }
+  // Outlives the io_context's run: the lookups' callbacks call it again.
+  std::function<void()> go;
   if (target) {
-    // Wait for the table to fill from the bootstrap nodes, then look up (again every 5 s
+    // Wait for the table to fill from the bootstrap nodes, then look up (again every 2 s
     // until something is found or time runs out).
-    std::function<void()> go = [&] {
+    go = [&] {
       lookup_timer.expires_after(std::chrono::seconds(2));
       lookup_timer.async_wait([&](const boost::system::error_code& ec) {
         if (ec || stopping) return;
