@@ -43,6 +43,15 @@ http::Response ok(const json::value& v, int status = 200) {
 }
 
 // A torrent or magnet name that is safe as one folder name under the root.
+// A request body as JSON, or nullopt (the caller answers 400).
+std::optional<json::value> parse_body(const std::string& body) {
+  try {
+    return json::parse(body);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 bool safe_name(const std::string& n) {
   return !n.empty() && n != "." && n != ".." && n.find('/') == std::string::npos && n.find('\0') == std::string::npos;
 }
@@ -279,13 +288,9 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
       e->meta = std::move(*m);
       e->torrent_bytes = req.body;
     } else if (type.rfind("application/json", 0) == 0) {
-      json::value v;
-      try {
-        v = json::parse(req.body);
-      } catch (const std::exception&) {
-        return error(400, "the body is not JSON");
-      }
-      const json::object* o = v.if_object();
+      const auto v = parse_body(req.body);
+      if (!v) return error(400, "the body is not JSON");
+      const json::object* o = v->if_object();
       const json::value* mg = o ? o->if_contains("magnet") : nullptr;
       if (!mg || !mg->is_string()) return error(400, "want {\"magnet\": \"magnet:?...\"} or a .torrent body");
       auto m = parse_magnet(std::string(mg->as_string()), &why);
@@ -365,13 +370,9 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
   }
 
   http::Response limits(Entry& e, const http::Request& req) {
-    json::value v;
-    try {
-      v = json::parse(req.body);
-    } catch (const std::exception&) {
-      return error(400, "the body is not JSON");
-    }
-    const json::object* o = v.if_object();
+    const auto v = parse_body(req.body);
+    if (!v) return error(400, "the body is not JSON");
+    const json::object* o = v->if_object();
     if (!o) return error(400, "want {\"upload\": bytes a second, \"download\": bytes a second}");
     auto num = [&](const char* k, double* out) -> bool {
       const json::value* x = o->if_contains(k);

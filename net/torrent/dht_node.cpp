@@ -27,6 +27,15 @@ std::string addr_key(const PeerAddr& a) {
   return k;
 }
 
+Message error_reply(const std::string& tid, int code, std::string text) {
+  Message e;
+  e.kind = Kind::error;
+  e.tid = tid;
+  e.error_code = code;
+  e.error_message = std::move(text);
+  return e;
+}
+
 std::string host_key(const PeerAddr& a) {
   std::string k(reinterpret_cast<const char*>(a.ip.data()), a.ip.size());
   k += static_cast<char>(a.v6);
@@ -165,12 +174,7 @@ void DhtNode::receive(const PeerAddr& from, std::string_view packet, std::int64_
     ++stats_.malformed_in;
     // A broken query with a transaction id gets BEP 5's protocol error; anything else, silence.
     if (d.was_query && allow_query(from, now)) {
-      Message e;
-      e.kind = Kind::error;
-      e.tid = d.tid;
-      e.error_code = kProtocolError;
-      e.error_message = d.error.substr(0, 100);
-      reply(from, std::move(e));
+      reply(from, error_reply(d.tid, kProtocolError, d.error.substr(0, 100)));
     }
     return;
   }
@@ -278,12 +282,7 @@ void DhtNode::on_query(const PeerAddr& from, const Message& m, std::int64_t now)
     case Method::announce_peer: {
       if (!token_ok(from, m.token)) {
         ++stats_.bad_tokens;
-        Message e;
-        e.kind = Kind::error;
-        e.tid = m.tid;
-        e.error_code = kProtocolError;
-        e.error_message = "bad token";
-        reply(from, std::move(e));
+        reply(from, error_reply(m.tid, kProtocolError, "bad token"));
         return;
       }
       PeerAddr peer = from;
@@ -294,23 +293,13 @@ void DhtNode::on_query(const PeerAddr& from, const Message& m, std::int64_t now)
       std::size_t& quota = announced_by_[host_key(from)];
       if (!known && quota >= kMaxAnnouncesPerIp) {
         // One address may not fill the store with made-up info-hashes.
-        Message e;
-        e.kind = Kind::error;
-        e.tid = m.tid;
-        e.error_code = kServerError;
-        e.error_message = "too many announces from this address";
-        reply(from, std::move(e));
+        reply(from, error_reply(m.tid, kServerError, "too many announces from this address"));
         return;
       }
       if (it == peers_.end()) {
         if (peers_.size() >= cfg_.max_infohashes) {
           if (quota == 0) announced_by_.erase(host_key(from));
-          Message e;
-          e.kind = Kind::error;
-          e.tid = m.tid;
-          e.error_code = kServerError;
-          e.error_message = "peer store full";
-          reply(from, std::move(e));
+          reply(from, error_reply(m.tid, kServerError, "peer store full"));
           return;
         }
         it = peers_.emplace(m.info_hash, std::vector<Stored>{}).first;
@@ -332,12 +321,7 @@ void DhtNode::on_query(const PeerAddr& from, const Message& m, std::int64_t now)
       break;
     }
     case Method::unknown: {
-      Message e;
-      e.kind = Kind::error;
-      e.tid = m.tid;
-      e.error_code = kMethodUnknown;
-      e.error_message = "method unknown";
-      reply(from, std::move(e));
+      reply(from, error_reply(m.tid, kMethodUnknown, "method unknown"));
       return;
     }
   }

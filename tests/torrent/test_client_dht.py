@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "node"))
 sys.path.insert(0, os.path.join(HERE, "..", "tracker"))
 import netns_harness as netns  # noqa: E402
-from torrent_harness import bdecode, exit_code, last_status, stop  # noqa: E402
+from torrent_harness import Procs, bdecode, exit_code, last_status, stop  # noqa: E402
 from tracker_harness import free_port, hashforge_bin, wait_for  # noqa: E402
 
 HAVE_LT = importlib.util.find_spec("libtorrent") is not None
@@ -35,44 +35,9 @@ SIZE = 3 * 1024 * 1024 + 777
 WAIT = 120
 
 
-class Procs:
-    def __init__(self, test, work):
-        self.work = work
-        self.procs = []
-        test.addCleanup(self.stop_all)
-
-    def start(self, name, argv, ns=None):
-        log = open(os.path.join(self.work, name + ".log"), "wb")
-        if ns:
-            argv = [netns.IP, "netns", "exec", ns] + argv
-        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        log.close()
-        self.procs.append(p)
-        return p
-
-    def stop_all(self):
-        for p in self.procs:
-            stop(p)
-
-    def lines(self, name):
-        out = []
-        with open(os.path.join(self.work, name + ".log"), "rb") as f:
-            for line in f:
-                line = line.strip()
-                if line.startswith(b"{"):
-                    try:
-                        out.append(json.loads(line))
-                    except ValueError:
-                        pass
-        return out
-
-    def logs(self):
-        out = ""
-        for n in sorted(os.listdir(self.work)):
-            if n.endswith(".log"):
-                with open(os.path.join(self.work, n), "rb") as f:
-                    out += "--- %s\n%s\n" % (n, f.read()[-3000:].decode("utf-8", "replace"))
-        return out
+def ns(name):
+    """The prefix that runs a program inside network namespace `name`."""
+    return [netns.IP, "netns", "exec", name]
 
 
 def make_torrent(work, name):
@@ -120,9 +85,9 @@ class DhtWithLibtorrent(unittest.TestCase):
         torrent, seed_dir, data = make_torrent(self.work, "from-lt.bin")
         a, b, c = br.address(1), br.address(2), br.address(3)
         # Two libtorrent nodes: a plain one (the entry point) and the seeder.
-        self.p.start("lt-node", [PY, LT_NODE, "--listen", "%s:6881" % a, "--bootstrap", "%s:6881" % b], br.ns[0])
+        self.p.start("lt-node", [PY, LT_NODE, "--listen", "%s:6881" % a, "--bootstrap", "%s:6881" % b], ns(br.ns[0]))
         self.p.start("lt-seed", [PY, LT_NODE, "--listen", "%s:6881" % b, "--bootstrap", "%s:6881" % a,
-                                 "--seed", torrent, seed_dir], br.ns[1])
+                                 "--seed", torrent, seed_dir], ns(br.ns[1]))
         self.assertTrue(wait_for(lambda: any(x.get("seeding") for x in self.p.lines("lt-seed")), WAIT),
                         "libtorrent never seeded\n" + self.p.logs())
         out = os.path.join(self.work, "dl")
@@ -130,7 +95,7 @@ class DhtWithLibtorrent(unittest.TestCase):
         dl = self.p.start("hf-dl", [hashforge_bin(), "torrent", "download", magnet_of(torrent), "-o", out, "--dht",
                                     "--dht-bootstrap", "%s:6881" % a, "--dht-listen", "%s:6881" % c,
                                     "--listen", "%s:6882" % c, "--dht-state", os.path.join(self.work, "hf.dht"),
-                                    "--json", "-v"], br.ns[2])
+                                    "--json", "-v"], ns(br.ns[2]))
         rc = exit_code(dl, WAIT * 2)
         self.assertEqual(rc, 0, "hashforge did not finish\n" + self.p.logs())
         self.assertTrue(same_file(os.path.join(out, "from-lt.bin"), data), "the download differs")
@@ -151,10 +116,10 @@ class DhtWithLibtorrent(unittest.TestCase):
         a, b, c = br.address(1), br.address(2), br.address(3)
         # A hashforge DHT node as the entry point, a hashforge seeder, a libtorrent downloader.
         self.p.start("hf-node", [hashforge_bin(), "torrent", "dht", "--listen", "%s:6881" % a, "--bootstrap",
-                                 "%s:6881" % b, "--json", "-v"], br.ns[0])
+                                 "%s:6881" % b, "--json", "-v"], ns(br.ns[0]))
         self.p.start("hf-seed", [hashforge_bin(), "torrent", "seed", torrent, seed_dir, "--dht", "--dht-bootstrap",
                                  "%s:6881" % a, "--dht-listen", "%s:6881" % b, "--listen", "%s:6882" % b, "--json",
-                                 "-v"], br.ns[1])
+                                 "-v"], ns(br.ns[1]))
 
         def announced():
             lines = self.p.lines("hf-node")
@@ -163,7 +128,7 @@ class DhtWithLibtorrent(unittest.TestCase):
         out = os.path.join(self.work, "lt-out")
         os.makedirs(out)
         lt = self.p.start("lt-dl", [PY, LT_NODE, "--listen", "%s:6881" % c, "--bootstrap", "%s:6881" % a,
-                                    "--magnet", magnet_of(torrent), "--out", out, "--exit-when-done"], br.ns[2])
+                                    "--magnet", magnet_of(torrent), "--out", out, "--exit-when-done"], ns(br.ns[2]))
         rc = exit_code(lt, WAIT * 2)
         self.assertEqual(rc, 0, "libtorrent did not finish\n" + self.p.logs())
         self.assertTrue(same_file(os.path.join(out, "from-hf.bin"), data), "the download differs")
@@ -176,14 +141,14 @@ class DhtWithLibtorrent(unittest.TestCase):
         br = netns.Bridge(self, 3, net)
         torrent, seed_dir, _ = make_torrent(self.work, "lookup.bin")
         a, b, c = br.address(1), br.address(2), br.address(3)
-        self.p.start("lt-node", [PY, LT_NODE, "--listen", "%s:6881" % a, "--bootstrap", "%s:6881" % b], br.ns[0])
+        self.p.start("lt-node", [PY, LT_NODE, "--listen", "%s:6881" % a, "--bootstrap", "%s:6881" % b], ns(br.ns[0]))
         self.p.start("lt-seed", [PY, LT_NODE, "--listen", "%s:6881" % b, "--bootstrap", "%s:6881" % a,
-                                 "--seed", torrent, seed_dir], br.ns[1])
+                                 "--seed", torrent, seed_dir], ns(br.ns[1]))
         self.assertTrue(wait_for(lambda: any(x.get("seeding") for x in self.p.lines("lt-seed")), WAIT),
                         "libtorrent never seeded\n" + self.p.logs())
         look = self.p.start("hf-lookup", [hashforge_bin(), "torrent", "dht", "--listen", "%s:6881" % c, "--bootstrap",
                                           "%s:6881" % a, "--lookup", magnet_of(torrent), "--for", str(WAIT), "--json"],
-                            br.ns[2])
+                            ns(br.ns[2]))
         rc = exit_code(look, WAIT + 30)
         self.assertEqual(rc, 0, self.p.logs())
         peers = [x["peer"] for x in self.p.lines("hf-lookup") if "peer" in x]

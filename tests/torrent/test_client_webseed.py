@@ -15,7 +15,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tracker"))
-from torrent_harness import exit_code, last_status, stop  # noqa: E402
+from torrent_harness import Procs, exit_code, last_status  # noqa: E402
 from tracker_harness import free_port, hashforge_bin, wait_for  # noqa: E402
 
 PY = "/usr/bin/python3"
@@ -38,27 +38,9 @@ class WebSeeds(unittest.TestCase):
         self.work = tempfile.mkdtemp(prefix="hf-webseed-")
         os.chmod(self.work, 0o755)  # nginx's workers read the served files
         self.addCleanup(shutil.rmtree, self.work, True)
-        self.procs = []
-        self.addCleanup(self.stop_all)
-
-    def stop_all(self):
-        for p in self.procs:
-            stop(p)
-
-    def start(self, name, argv, cwd=None):
-        log = open(os.path.join(self.work, name + ".log"), "wb")
-        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd)
-        log.close()
-        self.procs.append(p)
-        return p
-
-    def logs(self):
-        out = ""
-        for n in sorted(os.listdir(self.work)):
-            if n.endswith(".log"):
-                with open(os.path.join(self.work, n), "rb") as f:
-                    out += "--- %s\n%s\n" % (n, f.read()[-3000:].decode("utf-8", "replace"))
-        return out
+        self.p = Procs(self, self.work)
+        self.start = lambda name, argv, cwd=None: self.p.start(name, argv, cwd=cwd)
+        self.logs = self.p.logs
 
     def python_server(self, root):
         port = free_port()

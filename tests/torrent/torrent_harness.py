@@ -37,6 +37,50 @@ def stop(proc, grace=15):
             proc.wait()
 
 
+class Procs:
+    """Programs a test starts, each logging stdout and stderr to WORK/<name>.log, all stopped
+    at the test's cleanup; `prefix` runs one under a wrapper (`ip netns exec NS`)."""
+
+    def __init__(self, test, work):
+        self.work = work
+        self.procs = []
+        test.addCleanup(self.stop_all)
+
+    def start(self, name, argv, prefix=(), cwd=None):
+        log = open(os.path.join(self.work, name + ".log"), "wb")
+        p = subprocess.Popen(list(prefix) + list(argv), stdout=log, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, cwd=cwd)
+        log.close()
+        self.procs.append(p)
+        return p
+
+    def stop_all(self):
+        for p in self.procs:
+            stop(p)
+
+    def lines(self, name):
+        """The JSON objects `name` printed, one a line."""
+        out = []
+        with open(os.path.join(self.work, name + ".log"), "rb") as f:
+            for line in f:
+                line = line.strip()
+                if line.startswith(b"{"):
+                    try:
+                        out.append(json.loads(line))
+                    except ValueError:
+                        pass
+        return out
+
+    def logs(self):
+        """The tail of every log, for a failure's message."""
+        out = ""
+        for n in sorted(os.listdir(self.work)):
+            if n.endswith(".log"):
+                with open(os.path.join(self.work, n), "rb") as f:
+                    out += "--- %s\n%s\n" % (n, f.read()[-3000:].decode("utf-8", "replace"))
+        return out
+
+
 def exit_code(proc, timeout):
     """The child's exit status, or None if it is still running after `timeout` seconds."""
     try:
