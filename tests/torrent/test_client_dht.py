@@ -79,17 +79,21 @@ class DhtWithLibtorrent(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.work, True)
         self.p = Procs(self, self.work)
 
-    def test_hashforge_downloads_a_trackerless_magnet_from_a_libtorrent_seeder(self):
-        net = netns.subnet(offset=70)
-        br = netns.Bridge(self, 4, net)
-        torrent, seed_dir, data = make_torrent(self.work, "from-lt.bin")
-        a, b, c = br.address(1), br.address(2), br.address(3)
-        # Two libtorrent nodes: a plain one (the entry point) and the seeder.
+    def libtorrent_swarm(self, br, torrent, seed_dir):
+        """Two libtorrent nodes, hosts 1 and 2: a plain one (the entry point) and the seeder."""
+        a, b = br.address(1), br.address(2)
         self.p.start("lt-node", [PY, LT_NODE, "--listen", "%s:6881" % a, "--bootstrap", "%s:6881" % b], ns(br.ns[0]))
         self.p.start("lt-seed", [PY, LT_NODE, "--listen", "%s:6881" % b, "--bootstrap", "%s:6881" % a,
                                  "--seed", torrent, seed_dir], ns(br.ns[1]))
         self.assertTrue(wait_for(lambda: any(x.get("seeding") for x in self.p.lines("lt-seed")), WAIT),
                         "libtorrent never seeded\n" + self.p.logs())
+
+    def test_hashforge_downloads_a_trackerless_magnet_from_a_libtorrent_seeder(self):
+        net = netns.subnet(offset=70)
+        br = netns.Bridge(self, 4, net)
+        torrent, seed_dir, data = make_torrent(self.work, "from-lt.bin")
+        a, c = br.address(1), br.address(3)
+        self.libtorrent_swarm(br, torrent, seed_dir)
         out = os.path.join(self.work, "dl")
         os.makedirs(out)
         dl = self.p.start("hf-dl", [hashforge_bin(), "torrent", "download", magnet_of(torrent), "-o", out, "--dht",
@@ -141,11 +145,7 @@ class DhtWithLibtorrent(unittest.TestCase):
         br = netns.Bridge(self, 3, net)
         torrent, seed_dir, _ = make_torrent(self.work, "lookup.bin")
         a, b, c = br.address(1), br.address(2), br.address(3)
-        self.p.start("lt-node", [PY, LT_NODE, "--listen", "%s:6881" % a, "--bootstrap", "%s:6881" % b], ns(br.ns[0]))
-        self.p.start("lt-seed", [PY, LT_NODE, "--listen", "%s:6881" % b, "--bootstrap", "%s:6881" % a,
-                                 "--seed", torrent, seed_dir], ns(br.ns[1]))
-        self.assertTrue(wait_for(lambda: any(x.get("seeding") for x in self.p.lines("lt-seed")), WAIT),
-                        "libtorrent never seeded\n" + self.p.logs())
+        self.libtorrent_swarm(br, torrent, seed_dir)
         look = self.p.start("hf-lookup", [hashforge_bin(), "torrent", "dht", "--listen", "%s:6881" % c, "--bootstrap",
                                           "%s:6881" % a, "--lookup", magnet_of(torrent), "--for", str(WAIT), "--json"],
                             ns(br.ns[2]))
