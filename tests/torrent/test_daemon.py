@@ -191,6 +191,14 @@ class DaemonApi(unittest.TestCase):
         st, c = d2.call("POST", "/api/torrents", {"magnet": magnet_of(torrent)})
         self.assertEqual(st, 409)  # still known after the restart
 
+    def test_status_reports_the_shared_dht(self):
+        port = free_port()
+        d = Daemon(self, self.work, "--dht", "--dht-listen", "127.0.0.1:%d" % port, "--dht-bootstrap", "127.0.0.1:9")
+        st, s = d.call("GET", "/api/status")
+        self.assertEqual(st, 200)
+        self.assertEqual(s["dht"]["port"], port)
+        self.assertEqual(len(s["dht"]["id"]), 40)
+
     def test_hostile_requests_are_refused(self):
         torrent, _, _ = make_content(self.work, 100000)
         d = Daemon(self, self.work)
