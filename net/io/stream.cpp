@@ -12,6 +12,20 @@ std::string endpoint_text(const tcp::endpoint& ep) {
   return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
 }
 
+StreamDeadline::StreamDeadline(asio::io_context& io, Stream* s, std::chrono::steady_clock::duration timeout)
+    : t_(io, timeout) {
+  t_.async_wait([s, armed = armed_, fired = fired_](boost::system::error_code ec) {
+    if (ec || !*armed) return;
+    *fired = true;
+    s->close();
+  });
+}
+
+StreamDeadline::~StreamDeadline() {
+  *armed_ = false;
+  t_.cancel();
+}
+
 std::string Stream::peer() const {
   if (!peer_cache.empty()) return peer_cache;
   boost::system::error_code ec;

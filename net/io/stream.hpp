@@ -4,6 +4,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -36,6 +37,23 @@ class Stream {
   virtual SSL* tls_native() { return nullptr; }
   std::string peer() const;  // "1.2.3.4:5678", or "?" once closed
   mutable std::string peer_cache;
+};
+
+// Closes a stream when `timeout` passes, unless the guard is gone first: a bound on one
+// exchange. The timer's handler may already be queued when the exchange ends; it then finds
+// the guard disarmed and leaves the stream (perhaps freed, or reused) alone.
+class StreamDeadline {
+ public:
+  StreamDeadline(asio::io_context& io, Stream* s, std::chrono::steady_clock::duration timeout);
+  ~StreamDeadline();
+  StreamDeadline(const StreamDeadline&) = delete;
+  StreamDeadline& operator=(const StreamDeadline&) = delete;
+  bool expired() const { return *fired_; }
+
+ private:
+  asio::steady_timer t_;
+  std::shared_ptr<bool> armed_ = std::make_shared<bool>(true);
+  std::shared_ptr<bool> fired_ = std::make_shared<bool>(false);
 };
 
 std::unique_ptr<Stream> make_tcp_stream(tcp::socket s);

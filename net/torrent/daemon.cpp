@@ -7,6 +7,7 @@
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <sys/stat.h>
 
 #include "hashforge/hex.hpp"
 #include "net/http/assets.hpp"
@@ -29,6 +30,8 @@ namespace {
 
 constexpr std::size_t kHistory = 300;  // seconds of rate samples kept per torrent
 constexpr std::size_t kMaxTorrents = 1000;
+constexpr std::size_t kMaxPeersGiven = 200;
+constexpr const char* kMetaDir = ".hashforge";  // ROOT/.hashforge: the token, the database, resume data
 
 http::Response error(int status, const std::string& why) {
   auto r = http::Response::json(json::serialize(json::object{{"error", why}}), status);
@@ -53,7 +56,35 @@ std::optional<json::value> parse_body(const std::string& body) {
 }
 
 bool safe_name(const std::string& n) {
-  return !n.empty() && n != "." && n != ".." && n.find('/') == std::string::npos && n.find('\0') == std::string::npos;
+  return !n.empty() && n != "." && n != ".." && n != kMetaDir && n.find('/') == std::string::npos &&
+         n.find('\0') == std::string::npos;
+}
+
+// Why the torrent may not be written under `dir`, or "": its name must be a plain folder
+// name (not the daemon's own), and nothing on the way to its files may be a symbolic link
+// (one made inside the root could lead out of it).
+std::string vet_torrent(const std::string& dir, const Metainfo& m) {
+  if (!safe_name(m.name)) return "the torrent's name \"" + m.name + "\" is not a folder name the daemon writes";
+  auto is_link = [](const std::string& p) {
+    struct stat st{};
+    return ::lstat(p.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+  };
+  const std::string top = dir + "/" + m.name;
+  if (is_link(top)) return "\"" + m.name + "\" under the folder is a symbolic link";
+  for (const auto& f : m.files) {
+    std::string p = top;
+    for (const auto& c : f.path) {
+      p += '/';
+      p += c;
+      if (is_link(p)) return "a symbolic link on the way to " + p;
+    }
+  }
+  return {};
+}
+
+// The info-hash as the daemon names a torrent (v1, else v2 truncated), in hex.
+std::string hash_hex(const Metainfo& m) {
+  return m.has_v1 ? to_hex(ByteView(m.info_hash_v1.data(), 20)) : to_hex(ByteView(m.info_hash_v2->data(), 20));
 }
 
 }  // namespace
@@ -150,7 +181,7 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
     if (!torrents.empty()) log("restored " + std::to_string(torrents.size()) + " torrents");
   }
 
-  std::string meta_dir() const { return opt.root + "/.hashforge"; }
+  std::string meta_dir() const { return opt.root + "/" + kMetaDir; }
 
   void launch(Entry& e) {
     // A magnet whose metadata came in starts again as the torrent it became.
@@ -158,7 +189,7 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
       std::string why;
       if (auto saved = netio::read_file(meta_dir() + "/" + e.info_hash + ".torrent", 64u << 20, &why)) {
         std::string bytes(saved->begin(), saved->end());
-        if (auto mt = parse_metainfo(bytes, &why); mt && safe_name(mt->name)) {
+        if (auto mt = parse_metainfo(bytes, &why); mt && hash_hex(*mt) == e.info_hash && safe_name(mt->name)) {
           e.meta = std::move(*mt);
           e.magnet.reset();
           e.torrent_bytes = std::move(bytes);
@@ -175,7 +206,13 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
     co.resume_file = meta_dir() + "/" + e.info_hash + ".hfresume";
     if (e.magnet) co.save_torrent = meta_dir() + "/" + e.info_hash + ".torrent";
     const int id = e.id;
-    co.log = [this, id](const std::string& s) { log("[" + std::to_string(id) + "] " + s); };
+    // Weak: a stopping client may outlive the daemon by a few callbacks.
+    std::weak_ptr<Impl> logger = shared_from_this();
+    co.log = [logger, id](const std::string& s) {
+      if (auto self = logger.lock()) self->log("[" + std::to_string(id) + "] " + s);
+    };
+    const std::string dir = e.dir;
+    co.vet_metadata = [dir](const Metainfo& m) { return vet_torrent(dir, m); };
     e.error.clear();
     e.client = e.meta ? std::make_unique<PeerClient>(io, *e.meta, co) : std::make_unique<PeerClient>(io, *e.magnet, co);
     // Weak: the clients live inside this object.
@@ -283,8 +320,7 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
       if (!safe_name(m->name)) return error(400, "the torrent's name is not a safe folder name");
       sub = std::string(req.query_value("dir").value_or(""));
       e->name = m->name;
-      e->info_hash = m->has_v1 ? to_hex(ByteView(m->info_hash_v1.data(), 20))
-                               : to_hex(ByteView(m->info_hash_v2->data(), 20));
+      e->info_hash = hash_hex(*m);
       e->meta = std::move(*m);
       e->torrent_bytes = req.body;
     } else if (type.rfind("application/json", 0) == 0) {
@@ -301,6 +337,8 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
       }
       if (const json::value* ps = o->if_contains("peers")) {
         if (!ps->is_array()) return error(400, "\"peers\" is not a list");
+        if (ps->as_array().size() > kMaxPeersGiven)
+          return error(400, "more than " + std::to_string(kMaxPeersGiven) + " peers");
         for (const auto& p : ps->as_array()) {
           if (!p.is_string() || p.as_string().size() > 300) return error(400, "a peer is not \"HOST:PORT\"");
           e->peers.emplace_back(p.as_string());
@@ -313,7 +351,7 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
       std::string w;
       if (auto saved = netio::read_file(meta_dir() + "/" + e->info_hash + ".torrent", 64u << 20, &w)) {
         if (auto mt = parse_metainfo({reinterpret_cast<const char*>(saved->data()), saved->size()}, &w);
-            mt && safe_name(mt->name)) {
+            mt && hash_hex(*mt) == e->info_hash && safe_name(mt->name)) {
           e->name = mt->name;
           e->meta = std::move(*mt);
         }
@@ -335,6 +373,9 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
     const auto real_dir = std::filesystem::weakly_canonical(*dir, ec);
     const auto rel = real_dir.lexically_relative(real_root);
     if (ec || rel.empty() || *rel.begin() == "..") return error(400, "that folder leads outside the daemon's root");
+    if (e->meta) {
+      if (std::string no = vet_torrent(*dir, *e->meta); !no.empty()) return error(400, no);
+    }
     e->dir = *dir;
     e->id = next_id++;
     Entry& ref = *e;

@@ -87,6 +87,10 @@ std::optional<std::string> jail_path(const std::string& root, std::string_view s
       *why = "a folder outside the daemon's root (\"..\", \".\" or an empty component)";
       return std::nullopt;
     }
+    if (at == 0 && part == ".hashforge") {
+      *why = "the daemon's own folder (.hashforge)";
+      return std::nullopt;
+    }
     out += '/';
     out.append(part);
     at = slash + 1;

@@ -136,11 +136,7 @@ awaitable<std::string> tracker_get(asio::io_context& io, std::unique_ptr<asio::s
   const netio::TlsVerify verify;
   if (!tls) tls = netio::make_client_tls(verify);
   auto stream = co_await netio::connect_stream(pu, *tls, verify, kTrackerTimeout);
-  asio::steady_timer t(io, kTrackerTimeout);
-  netio::Stream* raw = stream.get();
-  t.async_wait([raw](boost::system::error_code ec) {
-    if (!ec) raw->close();
-  });
+  netio::StreamDeadline deadline(io, stream.get(), kTrackerTimeout);
   const std::string host = u->host.find(':') != std::string::npos ? "[" + u->host + "]" : u->host;
   const std::string req = "GET " + u->target + " HTTP/1.1\r\nHost: " + host + ":" + u->port +
                           "\r\nUser-Agent: hashforge/0.1\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n";
@@ -159,7 +155,6 @@ awaitable<std::string> tracker_get(asio::io_context& io, std::unique_ptr<asio::s
     reply.append(buf.data(), n);
     if (reply.size() > kMaxTrackerReply) throw std::runtime_error("reply over 4 MiB");
   }
-  t.cancel();
   co_return http_body(reply);
 }
 
@@ -181,12 +176,15 @@ awaitable<UdpCall> udp_tracker_call(asio::io_context& io, const TrackerUrl& u, s
   auto exchange = [&](const std::string& req, unsigned n) -> awaitable<std::size_t> {
     co_await s.async_send_to(asio::buffer(req), ep, use_awaitable);
     asio::steady_timer t(io, std::chrono::milliseconds(static_cast<std::int64_t>(tracker::udp_timeout(n) * 1000)));
-    t.async_wait([&s](boost::system::error_code ec) {
-      if (!ec) s.cancel();
+    // A handler already queued when the answer came must not cancel the next exchange.
+    auto armed = std::make_shared<bool>(true);
+    t.async_wait([&s, armed](boost::system::error_code ec) {
+      if (!ec && *armed) s.cancel();
     });
     udp::endpoint from;
     boost::system::error_code ec;
     std::size_t got = co_await s.async_receive_from(asio::buffer(buf), from, asio::redirect_error(use_awaitable, ec));
+    *armed = false;
     t.cancel();
     co_return ec ? 0 : got;
   };
@@ -619,6 +617,14 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     if (!opt.save_torrent.empty()) {
       if (!netio::write_file_atomic(opt.save_torrent, torrent, &why)) log("saving the .torrent: " + why);
     }
+    if (opt.vet_metadata) {
+      if (std::string no = opt.vet_metadata(*m); !no.empty()) {
+        failed = no;
+        log(failed);
+        if (on_failed) on_failed(failed);
+        return;
+      }
+    }
     auto trackers_before = meta.tracker_tiers;
     meta = std::move(*m);
     if (meta.tracker_tiers.empty()) meta.tracker_tiers = trackers_before;
@@ -816,11 +822,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     const std::string ours = wire::encode_handshake(self->our_handshake());
     std::optional<wire::Handshake> theirs;
     {
-      asio::steady_timer t(self->io, kHandshakeTimeout);
-      netio::Stream* raw = stream.get();
-      t.async_wait([raw](boost::system::error_code ec) {
-        if (!ec) raw->close();
-      });
+      netio::StreamDeadline deadline(self->io, stream.get(), kHandshakeTimeout);
       try {
         if (outgoing) co_await stream->write(asio::buffer(ours));
         std::array<std::uint8_t, wire::kHandshakeSize> buf{};
@@ -1180,7 +1182,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     dht_wake.cancel();
     for (auto& w : web_seeds) {
       w->wake->cancel();
-      w->fetcher->close();
+      w->fetcher->cancel();  // a fetch in flight ends; web_loop closes the rest itself
     }
     for (auto& [k, l] : links) l.conn->close("shutting down");
     auto self_ = shared_from_this();

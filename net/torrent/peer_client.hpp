@@ -31,6 +31,9 @@ struct ClientOptions {
   // link, the folder the torrent's name goes under (empty: the current one).
   std::string data;
   std::string save_torrent;  // a magnet link: where to write the .torrent once its metadata is in
+  // A magnet link: a last say on the torrent its metadata makes (a non-empty reason stops it
+  // before any file is made), e.g. the daemon refusing names that would leave its root.
+  std::function<std::string(const Metainfo&)> vet_metadata;
   std::string listen;  // where peers connect to us (port 0: any); empty: [::]:0, else 0.0.0.0:0
   std::vector<std::string> peers;    // host:port to connect to besides the trackers' peers
   bool trackers = true;              // announce to the torrent's trackers

@@ -19,6 +19,11 @@ constexpr int kMaxRedirects = 3;
 
 WebFetcher::WebFetcher(asio::io_context& io, std::chrono::seconds timeout) : io_(io), timeout_(timeout) {}
 
+void WebFetcher::cancel() {
+  cancelled_ = true;
+  if (stream_) stream_->close();  // the stream object stays: the operation in flight uses it
+}
+
 void WebFetcher::close() {
   if (stream_) stream_->close();
   stream_.reset();
@@ -28,6 +33,7 @@ void WebFetcher::close() {
 
 awaitable<std::string> WebFetcher::get_range(std::string url, std::uint64_t from, std::uint64_t length) {
   for (int hop = 0;; ++hop) {
+    if (cancelled_) throw std::runtime_error("stopped");
     auto u = tracker::split_tracker_url(url);
     if (!u || (u->scheme != "http" && u->scheme != "https")) throw std::runtime_error("not an HTTP(S) URL: " + url);
     const std::string conn = u->scheme + "://" + u->host + ":" + u->port;
@@ -40,11 +46,7 @@ awaitable<std::string> WebFetcher::get_range(std::string url, std::uint64_t from
       conn_ = conn;
     }
     // Whatever happens below, a stalled server is cut off after the timeout.
-    asio::steady_timer guard(io_, timeout_);
-    netio::Stream* raw = stream_.get();
-    guard.async_wait([raw](boost::system::error_code ec) {
-      if (!ec) raw->close();
-    });
+    netio::StreamDeadline deadline(io_, stream_.get(), timeout_);
     const std::string host = u->host.find(':') != std::string::npos ? "[" + u->host + "]" : u->host;
     const std::string req = web_range_request(host + ":" + u->port, u->target, from, length);
     std::string buf = std::move(spare_);
@@ -76,8 +78,7 @@ awaitable<std::string> WebFetcher::get_range(std::string url, std::uint64_t from
       if (!co_await read_more()) {
         close();
         if (hop == 0 && buf.empty()) continue;  // the server had closed the idle connection
-        throw std::runtime_error(guard.expiry() <= asio::steady_timer::clock_type::now() ? "timed out"
-                                                                                            : "the server closed the connection");
+        throw std::runtime_error(deadline.expired() ? "timed out" : "the server closed the connection");
       }
     }
     std::string why;
@@ -137,7 +138,6 @@ awaitable<std::string> WebFetcher::get_range(std::string url, std::uint64_t from
         throw std::runtime_error("the reply ended early");
       }
     }
-    guard.cancel();
     if (reusable) spare_ = std::move(buf);
     else close();
     co_return out;

@@ -22,7 +22,11 @@ class WebFetcher {
   // Exactly `length` bytes of `url` from `from`; throws std::runtime_error with one line
   // (a refused connection, an HTTP error status, a short or mismatched reply, a timeout).
   boost::asio::awaitable<std::string> get_range(std::string url, std::uint64_t from, std::uint64_t length);
+  // Drops the connection; not while get_range is in flight (use cancel()).
   void close();
+  // From outside a get_range in flight: its socket is shut, it ends with an error, and no
+  // later call reconnects.
+  void cancel();
   bool ignores_ranges() const { return no_ranges_; }
 
  private:
@@ -33,6 +37,7 @@ class WebFetcher {
   std::string conn_;  // scheme://host:port of stream_
   std::string spare_;  // bytes read past the last reply (none with HTTP/1.1 and no pipelining)
   bool no_ranges_ = false;
+  bool cancelled_ = false;
 };
 
 }  // namespace hf::torrent

@@ -227,11 +227,34 @@ class DaemonApi(unittest.TestCase):
         os.symlink("/tmp", os.path.join(d.root, "out"))
         st, r = d.call("POST", "/api/torrents", {"magnet": magnet_of(torrent), "dir": "out/x"})
         self.assertEqual(st, 400, r)
+        # The daemon's own folder, as a folder or as a torrent's name.
+        st, r = d.call("POST", "/api/torrents", {"magnet": magnet_of(torrent), "dir": ".hashforge"})
+        self.assertEqual(st, 400, r)
+        own = os.path.join(self.work, "own", ".hashforge")
+        os.makedirs(own)
+        with open(os.path.join(own, "token"), "w") as f:
+            f.write("attacker-chosen-token\n")
+        own_torrent = os.path.join(self.work, "own.torrent")
+        subprocess.run([hashforge_bin(), "torrent", "create", own, "-o", own_torrent, "-q"], check=True,
+                       capture_output=True)
+        with open(own_torrent, "rb") as f:
+            st, r = d.call("POST", "/api/torrents", f.read(), {"Content-Type": "application/x-bittorrent"})
+        self.assertEqual(st, 400, r)
+        # A symbolic link where the torrent's files would go (made inside the root, leading out).
+        outside = os.path.join(self.work, "outside")
+        os.makedirs(outside)
+        os.symlink(outside, os.path.join(d.root, "movie.bin"))
+        st, r = d.call("POST", "/api/torrents", body, {"Content-Type": "application/x-bittorrent"})
+        self.assertEqual(st, 400, r)
+        self.assertIn("symbolic link", r["error"])
+        self.assertEqual(os.listdir(outside), [])
         # Junk: not a torrent, not JSON, not a magnet, no content type, an unknown id.
         self.assertEqual(d.call("POST", "/api/torrents", b"garbage", {"Content-Type": "application/x-bittorrent"})[0],
                          400)
         self.assertEqual(d.call("POST", "/api/torrents", b"{", {"Content-Type": "application/json"})[0], 400)
         self.assertEqual(d.call("POST", "/api/torrents", {"magnet": "http://x"})[0], 400)
+        self.assertEqual(d.call("POST", "/api/torrents", {"magnet": magnet_of(torrent),
+                                                          "peers": ["127.0.0.1:1"] * 201})[0], 400)
         self.assertEqual(d.call("POST", "/api/torrents", b"x")[0], 415)
         self.assertEqual(d.call("GET", "/api/torrents/999")[0], 404)
         self.assertEqual(d.call("GET", "/api/torrents/abc")[0], 404)

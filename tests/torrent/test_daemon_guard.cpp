@@ -48,7 +48,9 @@ TEST(DaemonGuard, PathsStayInTheRoot) {
   EXPECT_EQ(*jail_path("/srv/t", "", &why), "/srv/t");
   EXPECT_EQ(*jail_path("/srv/t", "films/new", &why), "/srv/t/films/new");
   EXPECT_EQ(*jail_path("/srv/t", "a..b/.c", &why), "/srv/t/a..b/.c");
-  for (const char* bad : {"..", "../x", "a/../../x", "/etc", "a//b", "./a", "a/.", "a/", "a\\b"}) {
+  EXPECT_EQ(*jail_path("/srv/t", "a/.hashforge", &why), "/srv/t/a/.hashforge");
+  for (const char* bad : {"..", "../x", "a/../../x", "/etc", "a//b", "./a", "a/.", "a/", "a\\b", ".hashforge",
+                          ".hashforge/x"}) {
     EXPECT_FALSE(jail_path("/srv/t", bad, &why)) << bad;
     EXPECT_FALSE(why.empty());
   }
