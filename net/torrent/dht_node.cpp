@@ -429,14 +429,6 @@ void DhtNode::bootstrap(const std::vector<PeerAddr>& nodes, std::int64_t now, co
   self_lookup_ = start_lookup(std::move(l), bootstrap_nodes_, now);
 }
 
-void DhtNode::cancel(std::uint64_t lookup) {
-  auto it = lookups_.find(lookup);
-  if (it == lookups_.end()) return;
-  it->second->on_done = nullptr;
-  it->second->on_peers = nullptr;
-  it->second->finished = true;
-}
-
 void DhtNode::step(Lookup& l, std::int64_t now) {
   if (l.finished) return;
   if (l.res.queried >= kLookupMaxQueriesPerK * cfg_.k || now - l.started >= kLookupMaxMs) return finish(l, now);
@@ -620,12 +612,6 @@ void DhtNode::tick(std::int64_t now) {
     }
   }
   run_deferred();
-}
-
-std::int64_t DhtNode::next_wake(std::int64_t now) const {
-  std::int64_t t = std::max(now, maintained_at_ + kMaintainMs);
-  for (const auto& [tid, p] : pending_) t = std::min(t, p.sent + (p.slow ? cfg_.timeout_ms : cfg_.slow_ms));
-  return std::max(t, now);
 }
 
 void DhtNode::run_deferred() {

@@ -97,15 +97,11 @@ class DhtNode {
   std::uint64_t get_peers(const NodeId& info_hash, std::uint16_t announce_port, bool implied_port,
                           PeersFn on_peers, DoneFn on_done, std::int64_t now);
   std::uint64_t find_node(const NodeId& target, DoneFn on_done, std::int64_t now);
-  void cancel(std::uint64_t lookup);
 
   void receive(const PeerAddr& from, std::string_view packet, std::int64_t now);
   // Timeouts, pings of stale nodes, bucket refreshes, token secrets, expired peers.
   void tick(std::int64_t now);
   std::vector<Datagram> take_outgoing();
-  bool has_outgoing() const { return !out_.empty(); }
-  // The earliest time tick() has work to do.
-  std::int64_t next_wake(std::int64_t now) const;
 
   std::vector<PeerAddr> stored_peers(const NodeId& info_hash) const;
   std::size_t memory_bytes() const;  // the table, pending queries, lookups and stored peers

@@ -111,7 +111,6 @@ awaitable<std::string> WebFetcher::get_range(std::string url, std::uint64_t from
       }
     } else {
       // The whole file: what precedes the range is read and dropped, the rest left unread.
-      no_ranges_ = true;
       if (!head->content_length || *head->content_length < from + length) {
         close();
         throw std::runtime_error("the file on the server is shorter than the torrent says");

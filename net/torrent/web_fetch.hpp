@@ -27,7 +27,6 @@ class WebFetcher {
   // From outside a get_range in flight: its socket is shut, it ends with an error, and no
   // later call reconnects.
   void cancel();
-  bool ignores_ranges() const { return no_ranges_; }
 
  private:
   boost::asio::io_context& io_;
@@ -36,7 +35,6 @@ class WebFetcher {
   std::unique_ptr<netio::Stream> stream_;
   std::string conn_;  // scheme://host:port of stream_
   std::string spare_;  // bytes read past the last reply (none with HTTP/1.1 and no pipelining)
-  bool no_ranges_ = false;
   bool cancelled_ = false;
 };
 
