@@ -12,6 +12,7 @@
 #include "apps/cli_checks.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
+#include "hashforge/thread_name.hpp"
 #include "net/http/server.hpp"
 #include "net/node/node.hpp"
 #include "net/node/node_api.hpp"
@@ -159,6 +160,7 @@ int run_node(Opts& o) {
     if (wire) wire->stop();
     io.stop();
   });
+  hf::name_this_thread("hf-node-links");  // this thread runs the peer links
   io.run();
   web.reset();  // joins the HTTP threads: no handler runs past this
   n->stop();

@@ -1,6 +1,7 @@
 #include "worker_pool.hpp"
 
 #include "hashforge/engine.hpp"
+#include "hashforge/thread_name.hpp"
 
 namespace hf {
 
@@ -23,7 +24,10 @@ WorkerPool::~WorkerPool() {
 void WorkerPool::reserve(unsigned n) {
   if (n > kMaxThreads) n = kMaxThreads;
   std::lock_guard lk(mu_);
-  while (threads_.size() < n) threads_.emplace_back([this] { loop(); });
+  while (threads_.size() < n) threads_.emplace_back([this] {
+    name_this_thread("hf-engine");
+    loop();
+  });
 }
 
 unsigned WorkerPool::size() const {

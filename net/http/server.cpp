@@ -1,5 +1,6 @@
 #include "net/http/server.hpp"
 
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -168,6 +169,7 @@ Server::Server(asio::io_context& io, Router router, Settings settings) : core_(s
   }
   for (auto& ctx : core_->own_contexts)
     core_->threads.emplace_back([c = ctx.get()] {
+      (void)pthread_setname_np(pthread_self(), "hf-http");  // for top -H and perf
       for (;;) {
         try {
           c->run();

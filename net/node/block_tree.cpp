@@ -111,7 +111,8 @@ AddResult BlockTree::check_entry(const Block& b, const AddOptions& opt, const Tr
   if (b.transactions.items().size() > spec_.limits.max_transactions)
     return invalid("more than " + std::to_string(spec_.limits.max_transactions) + " transactions");
   if (std::string bad = spec_.scheme->check_fields(b); !bad.empty()) return invalid(bad);
-  if (opt.check_hash) {
+  const PreparedBlock* pre = opt.prepared && opt.prepared->hash == b.hash ? opt.prepared : nullptr;
+  if (opt.check_hash && !(pre && pre->hash_checked)) {
     if (spec_.scheme->hashed_size(b) > spec_.limits.max_block_bytes)
       return invalid("block larger than " + std::to_string(spec_.limits.max_block_bytes) + " bytes");
     std::string actual = spec_.scheme->hash_hex(b);
@@ -144,6 +145,15 @@ AddResult BlockTree::check_entry(const Block& b, const AddOptions& opt, const Tr
   if (opt.check_time && t > opt.now + spec_.max_future_seconds) return invalid("timestamp too far in the future");
 
   std::vector<std::string> ids;
+  if (pre && spec_.ledger) {
+    if (!pre->bad.empty()) return invalid(pre->bad);
+    std::string again = find_repeat(p, pre->ids);
+    if (!again.empty()) return invalid("transaction " + again.substr(0, 16) + " is already on this chain");
+    r.outcome = AddOutcome::side;
+    if (ids_out) *ids_out = std::move(opt.prepared->ids);
+    if (ops_out) *ops_out = std::move(opt.prepared->ops);
+    return r;
+  }
   ids.reserve(b.transactions.items().size());
   std::unordered_set<std::string> seen;
   for (const Json& tx : b.transactions.items()) {
@@ -179,6 +189,47 @@ AddResult BlockTree::check_entry(const Block& b, const AddOptions& opt, const Tr
   return r;
 }
 
+PreparedBlock BlockTree::prepare(const Block& b, const AddOptions& opt) const {
+  PreparedBlock pb;
+  pb.hash = b.hash;
+  if (opt.check_hash) {
+    if (spec_.scheme->hashed_size(b) > spec_.limits.max_block_bytes || spec_.scheme->hash_hex(b) != b.hash) {
+      pb.hash = {};  // add() words the fault itself
+      return pb;
+    }
+    pb.hash_checked = true;
+  }
+  if (b.transactions.items().size() > spec_.limits.max_transactions) return pb;
+  pb.text = block_chain_text(b);
+  if (!spec_.ledger) return pb;
+  pb.ids.reserve(b.transactions.items().size());
+  pb.ops.reserve(b.transactions.items().size());
+  std::unordered_set<std::string> seen;
+  for (const Json& tx : b.transactions.items()) {
+    // The same checks, in the same order and words, as check_entry's loop.
+    std::string bad;
+    auto op = ledger::op_from_json(tx, &bad);
+    if (op) bad = ledger::check_shape(*op);
+    if (bad.empty()) {
+      const ledger::Hash id = ledger::op_id(*op, spec_.id);
+      if (opt.check_ledger && !sigs_->verify(*op, id))
+        bad = "bad signature";
+      else {
+        pb.ids.push_back(hex32(id));
+        pb.ops.push_back(std::move(*op));
+        if (!seen.insert(pb.ids.back()).second) {
+          pb.bad = "an operation appears twice in the block";
+          return pb;
+        }
+        continue;
+      }
+    }
+    pb.bad = "operation " + std::to_string(pb.ids.size()) + ": " + bad;
+    return pb;
+  }
+  return pb;
+}
+
 AddResult BlockTree::add(Block b, const AddOptions& opt) {
   const TreeEntry* parent = nullptr;
   std::vector<ledger::Operation> ops;
@@ -188,7 +239,9 @@ AddResult BlockTree::add(Block b, const AddOptions& opt) {
 
   TreeEntry& e = store_.emplace_back();
   e.block = std::move(b);
-  e.text = block_chain_text(e.block);
+  const bool pre = opt.prepared && opt.prepared->hash == e.block.hash && !opt.prepared->text.empty();
+  e.text = pre ? std::move(opt.prepared->text) : block_chain_text(e.block);
+  e.sigs_checked = opt.check_ledger;
   e.parent = parent;
   e.seq = next_seq_++;
   e.txids = std::move(ids);
@@ -213,7 +266,7 @@ AddResult BlockTree::add(Block b, const AddOptions& opt) {
 }
 
 bool BlockTree::apply_entry(const TreeEntry* e, const AddOptions& opt, std::string* why) {
-  if (opt.check_ledger)
+  if (opt.check_ledger && !e->sigs_checked)
     for (std::size_t i = 0; i < e->ops.size(); ++i)
       if (!sigs_->verify(e->ops[i])) {
         *why = "operation " + std::to_string(i) + " (" + std::string(ledger::op_kind_name(e->ops[i].kind)) +

@@ -32,6 +32,7 @@ struct TreeEntry {
   double work = 0;                     // from the genesis to here: sum of 2^256 / (target + 1)
   bool main = false;
   bool bad = false;  // its operations failed against the state when its branch was tried
+  bool sigs_checked = false;  // every operation's signature was checked when it was added
 };
 
 enum class AddOutcome : std::uint8_t {
@@ -56,11 +57,25 @@ struct AddResult {
   }
 };
 
+// What add() learns from a block alone, with no tree: its hash checked, a ledger block's
+// operations decoded with their ids and signatures checked (through the cache). Made by
+// BlockTree::prepare before the caller takes the lock that guards the tree, so the costly
+// part of taking a block holds no one else up.
+struct PreparedBlock {
+  std::string hash;  // the block it was made for
+  bool hash_checked = false;
+  std::string bad;   // the first operation's fault, as add() words it; empty: none
+  std::vector<ledger::Operation> ops;
+  std::vector<std::string> ids;
+  std::string text;  // the block's chain-order text (TreeEntry::text)
+};
+
 struct AddOptions {
   double now = 0;          // the node's clock (seconds since the epoch), for the future limit
   bool check_hash = true;  // false: trust the stored hash (loading the node's own database)
   bool check_time = true;  // false: skip the future limit (loading)
   bool check_ledger = true;  // false: trust signatures and state roots (loading)
+  PreparedBlock* prepared = nullptr;  // from prepare() for this block (moved from); may be null
 };
 
 class BlockTree {
@@ -69,6 +84,9 @@ class BlockTree {
 
   // Validates `b` and stores it; see AddResult. Never throws on bad input.
   AddResult add(Block b, const AddOptions& opt);
+  // add()'s checks that need only the block (see PreparedBlock). Reads nothing the tree
+  // changes, so it is safe from any thread without the tree's lock.
+  PreparedBlock prepare(const Block& b, const AddOptions& opt) const;
   // The checks add() makes, without storing anything.
   AddResult check(const Block& b, const AddOptions& opt) const;
 

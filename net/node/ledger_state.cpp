@@ -198,6 +198,11 @@ void LedgerState::settle(const Hash& id, Auction& a, AuctionStatus to) {
   }
 }
 
+// Only a new auction is named by its operation's id; the others need no hash.
+Hash LedgerState::id_if_needed(const Operation& op) const {
+  return op.kind == OpKind::create_auction ? op_id(op, network_) : Hash{};
+}
+
 void LedgerState::apply(const Operation& op, const Hash& id) {
   const std::uint64_t height = height_ + 1;
   touch_account(op.account).next_seq = op.seq + 1;
@@ -245,7 +250,7 @@ bool LedgerState::apply_block(const std::vector<Operation>& ops, std::string* wh
       journal_ = nullptr;
       return false;
     }
-    apply(ops[i], op_id(ops[i], network_));
+    apply(ops[i], id_if_needed(ops[i]));
   }
   // Auctions due at this height close by themselves, after the block's own operations.
   std::vector<Hash> due;
@@ -275,7 +280,7 @@ void LedgerState::rollback(const Undo& u) {
 
 std::string LedgerState::apply_pending(const Operation& op, bool sig_checked) {
   std::string bad = check(op, height_ + 1, sig_checked);
-  if (bad.empty()) apply(op, op_id(op, network_));
+  if (bad.empty()) apply(op, id_if_needed(op));
   return bad;
 }
 

@@ -144,7 +144,8 @@ class LedgerState {
   Account& touch_account(const PublicKey& k);
   Auction& touch_auction(const Hash& id);
   void set_escrow(const Hash& a, const PublicKey& b, std::uint64_t v);  // 0 erases
-  void apply(const Operation& op, const Hash& id);
+  void apply(const Operation& op, const Hash& id);  // id: the operation's, where it names a new auction
+  Hash id_if_needed(const Operation& op) const;
   void settle(const Hash& id, Auction& a, AuctionStatus to);
   void rollback(const Undo& u);
   std::vector<StateEntry> entries() const;

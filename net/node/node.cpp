@@ -146,7 +146,7 @@ std::optional<Node::PendingTx> Node::prepare_transaction(Json tx, std::string* w
     return std::nullopt;
   }
   ByteView v(reinterpret_cast<const std::uint8_t*>(canonical.data()), canonical.size());
-  PendingTx p{next_seq_++, Engine::instance().digest(Algo::sha256, v).hex(), std::move(tx), {}};
+  PendingTx p{next_seq_++, Engine::instance().digest(Algo::sha256, v).hex(), std::move(tx), {}, {}};
   p.body = dump_python(p.tx);
   return p;
 }
@@ -221,14 +221,19 @@ void Node::after_change(const AddResult& r, std::int64_t returned_seq) {
 }
 
 BlockVerdict Node::submit_block(Block b, const std::string& from) {
+  // What needs only the block (its hash, its operations decoded, their signatures) before
+  // the lock: a block of thousands of operations would otherwise hold up every request.
+  PreparedBlock pre;
+  if (!has_block(b.hash)) pre = tree_.prepare(b, {.now = now_seconds()});
   std::unique_lock lk(mu_);
-  return submit_block_locked(std::move(b), from, lk);
+  return submit_block_locked(std::move(b), from, lk, &pre);
 }
 
-BlockVerdict Node::submit_block_locked(Block b, const std::string& from, std::unique_lock<std::mutex>& lk) {
+BlockVerdict Node::submit_block_locked(Block b, const std::string& from, std::unique_lock<std::mutex>& lk,
+                                       PreparedBlock* prepared) {
   (void)lk;
-  AddResult r = tree_.add(std::move(b), {.now = now_seconds()});
-  BlockVerdict v{r.outcome, r.reason, r.entry ? r.entry->block.index : -1};
+  AddResult r = tree_.add(std::move(b), {.now = now_seconds(), .prepared = prepared});
+  BlockVerdict v{r.outcome, r.reason, r.entry ? r.entry->block.index : -1, {}};
   bool synced = from.rfind("sync:", 0) == 0;
   bool linked = from.rfind("wire:", 0) == 0;
   if (r.outcome == AddOutcome::invalid) {
@@ -262,8 +267,8 @@ BlockVerdict Node::submit_block_locked(Block b, const std::string& from, std::un
   const std::int64_t returned_seq = next_seq_.fetch_add(static_cast<std::int64_t>(r.returned.size()));
   std::int64_t seq = returned_seq;
   for (const Json& tx : r.returned) batch.add_pending.push_back({seq++, tx_key(tx), dump_python(tx)});
-  // Holding mu_ through the commit keeps the stored order the order blocks were accepted
-  // in; transactions committing meanwhile share the same fsync.
+  // Queued under mu_, so blocks are stored in the order they were accepted; the fsync
+  // happens on the store's thread, with no lock held.
   if (pool_store_ && !batch.drop_pending.empty()) {
     // Rows of operations now in a block; should this not reach the disk, the next start
     // drops them anyway (they are on the chain).
@@ -271,21 +276,27 @@ BlockVerdict Node::submit_block_locked(Block b, const std::string& from, std::un
     pool_drop.drop_pending = batch.drop_pending;
     pool_store_->commit_async(std::move(pool_drop), [](const std::string&) {});
   }
-  store_->commit(std::move(batch));
+  // Test modes: a withholding node tells no one of its own blocks; an equivocating one sends
+  // its two versions itself.
+  const bool quiet = ((cfg_.byzantine.withhold || private_) && from.empty()) || from == "byzantine:";
+  const TreeEntry* e = r.outcome != AddOutcome::side && !quiet ? r.entry : nullptr;
+  auto stored = std::make_shared<std::promise<std::string>>();
+  v.stored = stored->get_future().share();
+  // A block is announced only once it is on disk (entries never move: e stays valid).
+  store_->commit_async(std::move(batch), [this, e, entry = r.entry, stored](const std::string& error) {
+    if (error.empty() && e) {
+      if (on_new_tip_) on_new_tip_(e->text);
+      std::lock_guard pk(peer_mu_);
+      peer_tasks_.emplace_back([this, e] { announce(e); });
+      peer_cv_.notify_one();
+    }
+    if (!error.empty()) log("storage: block " + entry->block.hash.substr(0, 16) + " not stored: " + error);
+    stored->set_value(error);
+  });
   after_change(r, returned_seq);
   if (r.outcome == AddOutcome::reorg)
     log("reorg: " + std::to_string(r.disconnected.size()) + " blocks left, " + std::to_string(r.connected.size()) +
         " joined, tip " + std::to_string(tree_.tip().block.index) + " " + tree_.tip().block.hash.substr(0, 16));
-  // Test modes: a withholding node tells no one of its own blocks; an equivocating one sends
-  // its two versions itself.
-  const bool quiet = ((cfg_.byzantine.withhold || private_) && from.empty()) || from == "byzantine:";
-  if (r.outcome != AddOutcome::side && !quiet) {
-    const TreeEntry* e = r.entry;
-    if (on_new_tip_) on_new_tip_(e->text);
-    std::lock_guard pk(peer_mu_);
-    peer_tasks_.emplace_back([this, e] { announce(e); });
-    peer_cv_.notify_one();
-  }
   return v;
 }
 

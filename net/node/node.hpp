@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -70,6 +71,10 @@ struct BlockVerdict {
   AddOutcome outcome = AddOutcome::invalid;
   std::string reason;
   std::int64_t index = -1;
+  // An accepted block is stored after the node's lock is let go (readers and writers wait
+  // for no fsync); this gets the storage error, or empty once the block is on disk. Invalid
+  // only for a block that was not accepted.
+  std::shared_future<std::string> stored;
 };
 
 struct MineOutcome {
@@ -227,7 +232,8 @@ class Node {
   void log(const std::string& line) const;
   // Applies a tree change to the pending pool and the caches; mu_ held.
   void after_change(const AddResult& r, std::int64_t returned_seq);
-  BlockVerdict submit_block_locked(Block b, const std::string& from, std::unique_lock<std::mutex>& lk);
+  BlockVerdict submit_block_locked(Block b, const std::string& from, std::unique_lock<std::mutex>& lk,
+                                   PreparedBlock* prepared = nullptr);
   void ban(const std::string& addr, const std::string& why);
 
   // Miner thread (node_mining.cpp).

@@ -156,12 +156,10 @@ http::Router make_node_router(Node& node, ApiLimits lim) {
     std::string why;
     auto b = block_from_json(*j, &why);
     if (!b) return seed(400, kDiscard + why);
-    BlockVerdict v;
-    try {
-      v = node.submit_block(std::move(*b), req.peer);
-    } catch (const StoreError& e) {
-      return seed(500, std::string("the block was not stored: ") + e.what());
-    }
+    BlockVerdict v = node.submit_block(std::move(*b), req.peer);
+    // A 201 means the block is on disk.
+    if (std::string stored = v.stored.valid() ? v.stored.get() : std::string(); !stored.empty())
+      return seed(500, "the block was not stored: " + stored);
     switch (v.outcome) {
       case AddOutcome::extended:
       case AddOutcome::reorg:

@@ -8,13 +8,20 @@
 
 #include "hashforge/engine.hpp"
 #include "hashforge/hex.hpp"
+#include "hashforge/thread_name.hpp"
 #include "net/node/node.hpp"
 
 namespace hf::node {
 
 void Node::start() {
-  miner_ = std::thread([this] { miner_loop(); });
-  peer_thread_ = std::thread([this] { peer_loop(); });
+  miner_ = std::thread([this] {
+    name_this_thread("hf-miner");
+    miner_loop();
+  });
+  peer_thread_ = std::thread([this] {
+    name_this_thread("hf-peers");
+    peer_loop();
+  });
 }
 
 void Node::stop() {
@@ -29,6 +36,12 @@ void Node::stop() {
   peer_cv_.notify_all();
   if (miner_.joinable()) miner_.join();
   if (peer_thread_.joinable()) peer_thread_.join();
+  // Stored blocks announce themselves from the store's completion thread (in order): a
+  // marker behind them returns once every announcement is handed on, before the caller
+  // takes the links away.
+  std::promise<std::string> drained;
+  store_->commit_async(Batch{}, [&drained](const std::string& e) { drained.set_value(e); });
+  drained.get_future().wait();
 }
 
 void Node::mine_async(std::function<void(const MineOutcome&)> done) {
@@ -246,6 +259,13 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
   }
   mining_busy_ = false;
   if (seconds > 0) mining_rate_ = static_cast<double>(nonces) / seconds;
+  PreparedBlock pre;
+  if (found && hit && error.empty()) {
+    b.nonce = hit->nonce;
+    b.hash = spec.scheme->hash_hex(b);  // the scheme's own form (header hashes are shown reversed)
+    // Decoded and checked before the lock, as a peer's block is (Node::submit_block).
+    pre = tree_.prepare(b, {.now = now_seconds()});
+  }
 
   lk.lock();
   mining_backend_ = backend.empty() ? mining_backend_ : backend;
@@ -257,8 +277,6 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
   }
   if (!found || !hit) return true;  // cancelled: the loop looks again (a new tip, or stopping)
   if (tip_gen_.load() != gen && tree_.tip().block.hash != b.previous_hash) return true;
-  b.nonce = hit->nonce;
-  b.hash = spec.scheme->hash_hex(b);  // the scheme's own form (header hashes are shown reversed)
   last_nonces_ = nonces;
   last_seconds_ = seconds;
   if (cfg_.byzantine.any() && misbehave_with(b, job, lk)) {
@@ -266,7 +284,7 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
     serve_mine_waiters(false);
     return true;
   }
-  BlockVerdict v = submit_block_locked(std::move(b), {}, lk);
+  BlockVerdict v = submit_block_locked(std::move(b), {}, lk, &pre);
   if (v.outcome == AddOutcome::extended) {
     ++blocks_mined_;
     last_mined_index_ = v.index;
@@ -275,6 +293,13 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
         std::to_string(seconds) + " s on " + mining_backend_ + ")");
   } else if (v.outcome == AddOutcome::invalid) {
     log("mining: the engine's block was refused: " + v.reason);
+  }
+  if (v.stored.valid() && !mine_waiters_.empty()) {
+    // Whoever asked for this block hears of it once it is on disk; the lock is let go
+    // meanwhile, so nothing else waits for the fsync.
+    lk.unlock();
+    v.stored.wait();
+    lk.lock();
   }
   mine_served_ = ticket;
   serve_mine_waiters(false);

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "hashforge/thread_name.hpp"
+
 namespace hf::node {
 
 namespace {
@@ -57,8 +59,14 @@ Store::Store(std::string path) : path_(std::move(path)) {
     db_ = nullptr;
     throw;
   }
-  writer_ = std::thread([this] { writer_loop(); });
-  completer_ = std::thread([this] { completion_loop(); });
+  writer_ = std::thread([this] {
+    name_this_thread("hf-store-write");
+    writer_loop();
+  });
+  completer_ = std::thread([this] {
+    name_this_thread("hf-store-done");
+    completion_loop();
+  });
 }
 
 void Store::open_checked() {

@@ -276,7 +276,15 @@ struct LedgerNet {
     blocks.emplace(b.hash, b);
     return b;
   }
-  AddResult add(const Block& b) { return tree.add(b, opt); }
+  // Every other block goes in as a node takes it: prepare() first (no lock), then add().
+  AddResult add(const Block& b) { return ++adds % 2 ? tree.add(b, opt) : add_prepared(b); }
+  AddResult add_prepared(const Block& b, const Block* prepared_for = nullptr) {
+    PreparedBlock pre = tree.prepare(prepared_for ? *prepared_for : b, opt);
+    AddOptions o = opt;
+    o.prepared = &pre;
+    return tree.add(b, o);
+  }
+  std::uint64_t adds = 0;
   // Adds a valid block with `ops` on the tip, expecting it to extend the chain.
   std::string extend(const std::vector<Operation>& ops) {
     Block b = valid_block(tip(), ops);
@@ -359,6 +367,35 @@ TEST(LedgerChain, ExtendingAppliesTheBlocksOperations) {
   net.expect_ledger_is_replay("after the close");
 }
 
+TEST(LedgerChain, WhatWasPreparedForAnotherBlockIsNotUsed) {
+  LedgerNet net;
+  const KeyPair alice = key(2), bob = key(3);
+  OpsBuilder b1 = net.builder(net.tip());
+  ASSERT_EQ(b1.add(net.admin, money(alice.pub, 100)), "");
+  const Block good = net.valid_block(net.tip(), b1.ops);
+  // Prepared for a block with a forged operation, handed in with a good one: the good
+  // block's own operations count, and the forgery never reaches the tree.
+  Operation forged = b1.ops[0];
+  forged.amount = 1000;
+  const std::string tip = net.tip();
+  const Block bad = net.raw_block(tip, {forged}, good.state_root);
+  AddResult r = net.add_prepared(good, &bad);
+  EXPECT_EQ(r.outcome, AddOutcome::extended) << r.reason;
+  EXPECT_EQ(net.balance(alice), 100u);
+  // And the other way round: a good block's preparation does not carry a forged block.
+  OpsBuilder b2 = net.builder(net.tip());
+  ASSERT_EQ(b2.add(alice, transfer(bob.pub, 10)), "");
+  const Block next = net.valid_block(net.tip(), b2.ops);
+  Operation stolen = b2.ops[0];
+  stolen.amount = 90;
+  const Block theft = net.raw_block(net.tip(), {stolen}, next.state_root);
+  r = net.add_prepared(theft, &next);
+  EXPECT_EQ(r.outcome, AddOutcome::invalid);
+  EXPECT_TRUE(has(r.reason, "bad signature")) << r.reason;
+  EXPECT_EQ(net.balance(alice), 100u);
+  net.expect_ledger_is_replay("after the mismatched preparations");
+}
+
 TEST(LedgerChain, WrongStateRootIsInvalidAndChangesNothing) {
   LedgerNet net;
   const KeyPair alice = key(2), bob = key(3);
@@ -408,13 +445,17 @@ TEST(LedgerChain, BadSignatureOverdraftAndReplayedSequenceAreInvalid) {
   auto refused = [&](const std::vector<Operation>& ops, const std::string& word) {
     std::string why;
     auto root = net.tree.ledger_root_after(ops, &why);  // signatures unchecked: a root when only they fail
-    const Block b = net.raw_block(tip, ops, root ? hex32(*root) : hex32(before.state_root()));
-    AddResult r = net.add(b);
-    EXPECT_EQ(r.outcome, AddOutcome::invalid) << word;
-    EXPECT_TRUE(has(r.reason, word)) << r.reason;
-    EXPECT_EQ(net.tip(), tip) << word;
-    EXPECT_TRUE(*net.tree.ledger() == before) << word;
-    EXPECT_EQ(net.tree.ledger()->state_root(), before.state_root()) << word;
+    // Both ways in, each with a block of its own: add() alone, and prepare() then add().
+    for (const bool prepared : {false, true}) {
+      const Block b = net.raw_block(tip, ops, root ? hex32(*root) : hex32(before.state_root()));
+      AddResult r = prepared ? net.add_prepared(b) : net.tree.add(b, net.opt);
+      const std::string how = word + (prepared ? " (prepared)" : "");
+      EXPECT_EQ(r.outcome, AddOutcome::invalid) << how;
+      EXPECT_TRUE(has(r.reason, word)) << r.reason << " / " << how;
+      EXPECT_EQ(net.tip(), tip) << how;
+      EXPECT_TRUE(*net.tree.ledger() == before) << how;
+      EXPECT_EQ(net.tree.ledger()->state_root(), before.state_root()) << how;
+    }
   };
 
   auto signed_by = [&](const KeyPair& k, Operation o, std::uint64_t seq) {
