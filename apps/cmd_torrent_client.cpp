@@ -209,7 +209,9 @@ void add_common(CLI::App* cmd, Opts* o) {
   cmd->add_flag("-v,--verbose", o->verbose, "Log connections, trackers and drops on stderr");
   cmd->add_option("--max-peers", o->max_peers, "Connections at most")->check(check::whole(1, 10000));
   cmd->add_option("--backend", o->backend, "Engine backend for piece checks (default: the best)");
-  cmd->add_flag("--no-recheck", o->no_recheck, "Trust data already on disk without hashing it (unsafe)");
+  cmd->add_flag("--no-recheck", o->no_recheck,
+                "Skip hashing the data already on disk: pieces its resume data does not vouch for are downloaded "
+                "again (and written over)");
   cmd->add_flag("--buffered-writes", o->buffered_writes,
                 "Write pieces through the page cache (default: around it, O_DIRECT, where the file system allows)");
   cmd->add_flag("--recheck", o->force_recheck, "Hash every piece on disk at start, whatever the resume data says");

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <random>
@@ -240,6 +241,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   std::function<void()> on_complete;
   std::mt19937_64 rng{std::random_device{}()};
   std::vector<DataFile> data_files_;
+  std::map<std::uint32_t, std::vector<bool>> resumed_partial_;  // from load_resume, until restored
   std::shared_ptr<const PieceVerifier> verifier;  // read on the disk thread: immutable
   // Rate limits: uploads by the blocks handed to the disk to read, downloads by how fast
   // frames are taken off the sockets (TCP's own flow control then slows the senders).
@@ -571,6 +573,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     storage->set_direct_writes(opt.direct_writes);
     std::string why;
     if (!storage->allocate(&why)) throw std::runtime_error(why);
+    restore_partials();
     disk = std::make_unique<DiskWorker>();
     hasher = std::make_unique<DiskWorker>();
     last_resume = now_s();  // the first periodic save 30 s from now, not at the first tick
@@ -697,7 +700,30 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     for (std::uint32_t i = 0; i < r->have.size(); ++i)
       if (r->have[i]) session->set_have(i), ++n;
     log("resume data: " + std::to_string(n) + " of " + std::to_string(session->pieces()) + " pieces, no hashing");
+    resumed_partial_ = std::move(r->partial);
     return true;
+  }
+
+  // The blocks of unfinished pieces an earlier run wrote (named by its resume data): read
+  // back and handed to the session, so none is asked for again. They are checked with the
+  // rest of their piece once it is whole.
+  void restore_partials() {
+    std::uint64_t blocks = 0;
+    std::vector<std::uint8_t> buf;
+    for (const auto& [piece, bits] : resumed_partial_) {
+      if (session->have(piece)) continue;
+      buf.resize(static_cast<std::size_t>(session->shape().piece_size(piece)));
+      std::string why;
+      if (!storage->read(static_cast<std::uint64_t>(piece) * meta.piece_length, buf, &why)) {
+        log("resume data: piece " + std::to_string(piece) + " not read back (" + why + "): asked for again");
+        continue;
+      }
+      if (session->restore_blocks(piece, bits, buf)) blocks += static_cast<std::uint64_t>(std::count(bits.begin(), bits.end(), true));
+    }
+    if (!resumed_partial_.empty())
+      log("resume data: " + std::to_string(blocks) + " blocks of " + std::to_string(resumed_partial_.size()) +
+          " unfinished pieces kept");
+    resumed_partial_.clear();
   }
 
   // Syncs the files, then writes the resume data for the pieces held now: written pieces
@@ -713,9 +739,18 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     r.info_hash = session->info_hash();
     r.have.resize(session->pieces());
     for (std::uint32_t i = 0; i < session->pieces(); ++i) r.have[i] = session->have(i);
+    // Unfinished pieces too: their blocks are written (unchecked: the piece is checked
+    // whole when it is done) before the sync, so the record never names a block not on disk.
+    auto partial = std::make_shared<std::vector<TorrentSession::PartialPiece>>(session->partial_pieces());
+    for (const auto& p : *partial) r.partial[p.index] = p.blocks;
     auto self_ = shared_from_this();
-    disk->post([self_, r = std::move(r), then]() mutable {
+    disk->post([self_, r = std::move(r), partial, then]() mutable {
       std::string why;
+      if (!self_->write_partial(*partial, &why)) {
+        self_->log("resume data: unfinished pieces not kept: " + why);
+        r.partial.clear();
+        why.clear();
+      }
       bool ok = self_->storage->sync(&why);
       if (ok) {
         r.files = stamps_of(self_->data_files_);
@@ -727,6 +762,26 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
         if (then) then();
       });
     });
+  }
+
+  // On the disk thread: each run of consecutive received blocks with one write.
+  bool write_partial(const std::vector<TorrentSession::PartialPiece>& parts, std::string* why) {
+    const std::uint64_t P = meta.piece_length;
+    for (const auto& p : parts) {
+      for (std::size_t i = 0; i < p.blocks.size();) {
+        if (!p.blocks[i]) {
+          ++i;
+          continue;
+        }
+        std::size_t j = i;
+        while (j < p.blocks.size() && p.blocks[j]) ++j;
+        const std::size_t from = i * wire::kBlockSize, to = std::min(j * wire::kBlockSize, p.data.size());
+        if (!storage->write(static_cast<std::uint64_t>(p.index) * P + from, {p.data.data() + from, to - from}, why))
+          return false;
+        i = j;
+      }
+    }
+    return true;
   }
 
   void fire_complete() {
@@ -1189,7 +1244,10 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     auto finish = [self_, done] {
       if (!self_->disk) return done();
       auto wait_then_save = [self_, done]() -> awaitable<void> {
-        while (self_->resume_writing) {
+        // Pieces still being checked and written count in the record once they are done (a
+        // stuck disk gets 10 s): a piece downloaded whole is not downloaded again.
+        const double until = now_s() + 10;
+        while (self_->resume_writing || (self_->checking_pieces > 0 && now_s() < until)) {
           asio::steady_timer t(self_->io, std::chrono::milliseconds(10));
           co_await t.async_wait(use_awaitable);
         }

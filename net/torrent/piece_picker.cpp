@@ -211,7 +211,7 @@ std::vector<BlockRef> PiecePicker::pick(PeerKey p, std::size_t want, std::span<c
     if (part.unrequested && usable(piece)) take_from_partial(p, piece, part, want - out.size(), false, &out);
   }
   // 2. New pieces: random ones first, then rarest (or lowest index) first.
-  while (out.size() < want) {
+  while (out.size() < want && (cfg_.max_partial == 0 || partial_.size() < cfg_.max_partial)) {
     std::optional<std::uint32_t> next;
     if (!cfg_.sequential && have_count_ < cfg_.random_first && cfg_.pieces) {
       std::uniform_int_distribution<std::uint32_t> any(0, cfg_.pieces - 1);
@@ -280,6 +280,24 @@ void PiecePicker::dropped(PeerKey p, const BlockRef& b) {
     ++unrequested_total_;
   }
   update_endgame();
+}
+
+bool PiecePicker::block_received(std::uint32_t piece, std::uint32_t i) const {
+  auto it = partial_.find(piece);
+  return it != partial_.end() && i < it->second.blocks.size() && it->second.blocks[i] == BlockState::received;
+}
+
+bool PiecePicker::restore_block(std::uint32_t piece, std::uint32_t i) {
+  if (piece >= cfg_.pieces || have_[piece] || unwanted_[piece] || i >= blocks_in(piece)) return false;
+  auto it = partial_.find(piece);
+  Partial& part = it != partial_.end() ? it->second : start(piece);
+  if (part.blocks[i] != BlockState::missing) return false;
+  part.blocks[i] = BlockState::received;
+  ++part.received;
+  --part.unrequested;
+  --unrequested_total_;
+  update_endgame();
+  return true;
 }
 
 bool PiecePicker::all_blocks_in(std::uint32_t piece) const {

@@ -47,6 +47,10 @@ class PiecePicker {
     // inside one is never requested; it counts as received from the start. (In a piece that
     // is nothing but such blocks they are requested anyway: something must arrive to check.)
     std::vector<std::pair<std::uint64_t, std::uint64_t>> zero_ranges;
+    // Pieces started and not yet checked, at most (0: no limit): each holds a piece-sized
+    // buffer until its check, so this bounds the download's memory whatever the torrent's
+    // size. At the limit only pieces already started are asked for.
+    std::uint32_t max_partial = 0;
   };
   static constexpr unsigned kEndgameCopies = 2;
 
@@ -80,6 +84,11 @@ class PiecePicker {
   std::vector<PeerKey> received(PeerKey p, const BlockRef& b, bool* accepted);
   // p will not send it (choked, rejected, timed out): it can be asked of someone else.
   void dropped(PeerKey p, const BlockRef& b);
+  // Block i of piece is in (from a peer, from disk, or zeros).
+  bool block_received(std::uint32_t piece, std::uint32_t i) const;
+  // Block i of a piece neither held nor unwanted is on disk from an earlier run (resume
+  // data): received now, never asked for. False when it was not missing.
+  bool restore_block(std::uint32_t piece, std::uint32_t i);
   // Every block of `piece` is in: verify it. Then verified() or failed().
   bool all_blocks_in(std::uint32_t piece) const;
   void verified(std::uint32_t piece);

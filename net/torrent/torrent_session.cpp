@@ -6,6 +6,7 @@
 #include "net/torrent/ut_metadata.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <cstring>
 #include <utility>
 
@@ -37,7 +38,10 @@ TorrentSession::TorrentSession(const Metainfo& m, const wire::Hash20& our_peer_i
                                   .total_length = m.wire_length(),
                                   .sequential = cfg.sequential,
                                   .seed = cfg.seed,
-                                  .zero_ranges = m.zero_ranges()}),
+                                  .zero_ranges = m.zero_ranges(),
+                                  .max_partial = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(
+                                      cfg.max_piece_memory / std::max<std::uint64_t>(m.piece_length, 1), 8,
+                                      std::numeric_limits<std::uint32_t>::max()))}),
       choker_([&] {
         Choker::Config c = cfg.choke;
         c.seed = cfg.seed ^ 0x9e3779b97f4a7c15ull;
@@ -599,6 +603,56 @@ void TorrentSession::on_block(Peer& p, const wire::Message& m, double now) {
 
 std::vector<TorrentSession::Piece> TorrentSession::take_pieces() { return std::exchange(done_, {}); }
 
+namespace {
+// The sender recorded for a block read back from disk: no peer has this key.
+constexpr PeerKey kFromDisk = ~PeerKey{0};
+}  // namespace
+
+std::vector<TorrentSession::PartialPiece> TorrentSession::partial_pieces() const {
+  std::vector<PartialPiece> out;
+  for (const auto& [index, a] : assembling_) {
+    if (a.data.empty()) continue;
+    PartialPiece p{index, std::vector<bool>(picker_.blocks_in(index), false), {}};
+    bool any = false;
+    for (std::uint32_t i = 0; i < p.blocks.size(); ++i)
+      if (picker_.block_received(index, i) && !picker_.local_block(index, i)) p.blocks[i] = any = true;
+    if (!any) continue;
+    p.data = a.data;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+bool TorrentSession::restore_blocks(std::uint32_t piece, const std::vector<bool>& blocks,
+                                    std::span<const std::uint8_t> data) {
+  if (piece >= shape_.pieces || picker_.have(piece) || data.size() != shape_.piece_size(piece) ||
+      blocks.size() != picker_.blocks_in(piece))
+    return false;
+  Assembly& a = assembling_[piece];
+  const bool fresh = a.data.empty();
+  if (fresh) {
+    a.data.resize(data.size());
+    a.from.assign(blocks.size(), 0);
+  }
+  bool any = false;
+  for (std::uint32_t i = 0; i < blocks.size(); ++i) {
+    if (!blocks[i] || !picker_.restore_block(piece, i)) continue;
+    const std::size_t at = static_cast<std::size_t>(i) * wire::kBlockSize;
+    const std::size_t n = std::min<std::size_t>(wire::kBlockSize, data.size() - at);
+    std::memcpy(a.data.data() + at, data.data() + at, n);
+    a.from[i] = kFromDisk;
+    any = true;
+  }
+  if (picker_.all_blocks_in(piece)) {
+    done_.push_back({piece, std::move(a.data)});
+    senders_[piece] = std::move(a.from);
+    assembling_.erase(piece);
+  } else if (!any && fresh) {
+    assembling_.erase(piece);
+  }
+  return any;
+}
+
 void TorrentSession::ban(const std::string& host, PeerKey k, const std::string& why) {
   banned_.insert(host);
   if (Peer* p = find(k); p && host_of(p->address) == host) close(*p, why);
@@ -615,7 +669,9 @@ void TorrentSession::piece_checked(std::uint32_t index, bool ok, std::span<const
     ++failures_;
     picker_.failed(index);
     std::set<PeerKey> distinct(from.begin(), from.end());
-    distinct.erase(0);
+    distinct.erase(0);  // zeros of pad files
+    // Blocks an earlier run kept on disk may be the bad ones: with any of them in the piece
+    // no single peer is blamed outright (kFromDisk counts as a sender of its own).
     if (distinct.size() == 1) {
       // One sender: it is the one.
       if (Peer* p = find(*distinct.begin())) ban(host_of(p->address), p->key, what);

@@ -69,6 +69,9 @@ struct SessionConfig {
   double pex_every = 60;                // seconds between ut_pex messages to a peer
   Choker::Config choke;
   std::uint64_t seed = 1;               // the picker's and the choker's random draws
+  // Bytes of pieces being assembled or waiting for their check, at most (whole pieces: at
+  // least 8 of them): the download's memory, whatever the torrent's size.
+  std::uint64_t max_piece_memory = 256ull << 20;
 };
 
 // What the driver shows and `--json` prints about one peer.
@@ -152,6 +155,19 @@ class TorrentSession {
     std::vector<std::uint8_t> data;
   };
   std::vector<Piece> take_pieces();  // whole pieces to check (and write if right)
+  // Pieces being assembled, for resume data: which blocks are in (zeros of pad files aside)
+  // and the piece's buffer (only those blocks' bytes mean anything). A copy.
+  struct PartialPiece {
+    std::uint32_t index = 0;
+    std::vector<bool> blocks;
+    std::vector<std::uint8_t> data;
+  };
+  std::vector<PartialPiece> partial_pieces() const;
+  // An earlier run's blocks of an unfinished piece, read back from disk (`data`: the whole
+  // piece, only the blocks marked count): received now and never asked for; a piece they
+  // complete goes to be checked like any other (and, should it fail, no peer is blamed for
+  // these blocks). False when nothing was taken (piece held, shapes wrong, all in already).
+  bool restore_blocks(std::uint32_t piece, const std::vector<bool>& blocks, std::span<const std::uint8_t> data);
   // The check's verdict (after the write, for a good one), with the piece's bytes: HAVE to
   // every peer, or the blocks' fingerprints kept to find who sent bad ones (see .cpp).
   void piece_checked(std::uint32_t index, bool ok, std::span<const std::uint8_t> data, double now);

@@ -6,7 +6,9 @@ that disconnects in the middle of a piece. After each, the hashforge peer is sti
 and still serves an honest client."""
 import json
 import os
+import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -129,16 +131,18 @@ def can_connect(port):
 
 class FakeSeeder(threading.Thread):
     """A peer on a listening socket that has every piece and answers requests its own way:
-    `corrupt` flips bytes in every block, `stop_after` closes after that many blocks."""
+    `corrupt` flips bytes in every block, `stop_after` closes after that many blocks, `total`
+    answers no request after that many blocks in all (the connection stays open)."""
 
-    def __init__(self, fx, corrupt=False, stop_after=None):
+    def __init__(self, fx, corrupt=False, stop_after=None, total=None):
         super().__init__(daemon=True)
-        self.fx, self.corrupt, self.stop_after = fx, corrupt, stop_after
+        self.fx, self.corrupt, self.stop_after, self.total = fx, corrupt, stop_after, total
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(4)
         self.port = self.sock.getsockname()[1]
         self.sent = 0
+        self.bytes = 0
         self.connections = 0
         self.start()
 
@@ -162,6 +166,8 @@ class FakeSeeder(threading.Thread):
                 if mid == 2:
                     c.sendall(msg(1))  # unchoke
                 elif mid == 6:
+                    if self.total is not None and self.sent >= self.total:
+                        continue
                     index, begin, length = struct.unpack(">III", body)
                     at = index * PIECE + begin
                     block = bytearray(self.fx.data[at:at + length])
@@ -169,6 +175,7 @@ class FakeSeeder(threading.Thread):
                         block[0] ^= 0xFF
                     c.sendall(msg(7, struct.pack(">II", index, begin) + bytes(block)))
                     self.sent += 1
+                    self.bytes += len(block)
                     sent += 1
                     if self.stop_after is not None and sent >= self.stop_after:
                         c.close()
@@ -330,6 +337,48 @@ class HostilePeers(unittest.TestCase):
         self.assertEqual(p.wait(timeout=30), 130)  # one piece is missing and no peer has it
         self.assertIn("resume data not used: files changed", text())
         self.assertIn("%d of %d pieces on disk are good" % (self.fx.pieces - 1, self.fx.pieces), text())
+
+    def test_a_stopped_download_keeps_its_unfinished_pieces(self):
+        # A first peer sends 6 blocks (a 64 KiB piece holds 4, the last piece 1) and then
+        # nothing: the download is stopped holding at least one unfinished piece. Restarted
+        # beside a second peer, it asks that peer for exactly the blocks it never had, and
+        # ends byte-exact.
+        blocks = sum((min(PIECE, len(self.fx.data) - at) + 16383) // 16384 for at in range(0, len(self.fx.data), PIECE))
+        first = FakeSeeder(self.fx, total=6)
+        d = os.path.join(self.fx.dir, "partial")
+        os.makedirs(d)
+        args = [hashforge_bin(), "torrent", "download", self.fx.torrent, "-o", d, "--no-trackers", "--listen",
+                "127.0.0.1:0", "-v", "--json"]
+        log = os.path.join(self.fx.dir, "partial-1.log")
+        with open(log, "wb") as out:
+            p = subprocess.Popen(args + ["--peer", "127.0.0.1:%d" % first.port], stdout=out, stderr=out)
+        self.fx.procs.append(p)
+
+        def text():
+            with open(log, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+
+        def all_six_in():
+            lines = [ln for ln in text().splitlines() if ln.startswith("{")]
+            return first.sent >= 6 and lines and json.loads(lines[-1])["downloaded"] >= first.bytes
+        self.assertTrue(wait_for(all_six_in, timeout=30, step=0.1), text()[-2000:])
+        p.send_signal(signal.SIGINT)
+        self.assertEqual(p.wait(timeout=30), 130)
+        first.close()
+        self.assertTrue(os.path.exists(os.path.join(d, "payload.bin.hfresume")))
+        second = FakeSeeder(self.fx)
+        try:
+            r = subprocess.run(args + ["--peer", "127.0.0.1:%d" % second.port], capture_output=True, text=True,
+                               timeout=120)
+        finally:
+            second.close()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(d, "payload.bin"), "rb") as f:
+            self.assertEqual(f.read(), self.fx.data)
+        kept = re.search(r"resume data: (\d+) blocks of (\d+) unfinished pieces kept", r.stderr)
+        self.assertIsNotNone(kept, r.stderr[-2000:])
+        self.assertGreater(int(kept.group(1)), 0)
+        self.assertEqual(second.sent, blocks - 6, r.stderr[-2000:])
 
     def test_rate_limits_hold(self):
         # Lower bounds only: a slow machine takes longer, never shorter. The burst is 64 KiB.

@@ -276,3 +276,41 @@ TEST(PiecePicker, PadBlocksAreNeverRequested) {
   pp.verified(0);
   EXPECT_TRUE(pp.have(0));
 }
+
+TEST(PiecePicker, StartedPiecesAreCappedAndRestoredBlocksNeverPicked) {
+  // 20 pieces of 2 blocks; at most 3 started and unchecked at once.
+  PiecePicker::Config c = config(20, 32768, 20 * 32768);
+  c.max_partial = 3;
+  PiecePicker pp(c);
+  pp.add_seed(1);
+  // Block 1 of piece 7 is on disk from an earlier run: received, never asked for.
+  EXPECT_TRUE(pp.restore_block(7, 1));
+  EXPECT_FALSE(pp.restore_block(7, 1));  // in already
+  EXPECT_TRUE(pp.block_received(7, 1));
+  EXPECT_FALSE(pp.block_received(7, 0));
+  EXPECT_EQ(pp.partial_pieces(), 1u);
+  auto got = pp.pick(1, 100);
+  std::set<std::uint32_t> pieces;
+  for (const auto& b : got) {
+    pieces.insert(b.piece);
+    EXPECT_FALSE(b.piece == 7 && b.begin == 16384) << "a restored block was asked for";
+  }
+  EXPECT_EQ(pieces.size(), 3u);  // piece 7 and two new ones, no more
+  EXPECT_TRUE(pieces.count(7));
+  EXPECT_EQ(got.size(), 5u);
+  EXPECT_TRUE(pp.pick(1, 100).empty());  // at the cap, with every started block asked for
+  // One piece in and checked: room for one more.
+  for (const auto& b : got) {
+    bool accepted = false;
+    if (b.piece != 7) continue;
+    pp.received(1, b, &accepted);
+    EXPECT_TRUE(accepted);
+  }
+  ASSERT_TRUE(pp.all_blocks_in(7));
+  pp.verified(7);
+  EXPECT_FALSE(pp.restore_block(7, 0));  // held now
+  auto more = pp.pick(1, 100);
+  ASSERT_EQ(more.size(), 2u);
+  EXPECT_EQ(more[0].piece, more[1].piece);
+  EXPECT_FALSE(pieces.count(more[0].piece));
+}

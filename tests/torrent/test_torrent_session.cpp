@@ -189,6 +189,56 @@ TEST(TorrentSession, LeecherGetsEveryByteFromASeed) {
   EXPECT_EQ(w.nodes[leech].s->hash_failures(), 0u);
 }
 
+TEST(TorrentSession, BlocksKeptFromAnEarlierRunAreNeverAskedForAgain) {
+  Fixture f = make_torrent(6 * kPiece + 777);
+  Swarm w(f);
+  int seed = w.add(true), leech = w.add(false);
+  TorrentSession& s = *w.nodes[leech].s;
+  const std::uint32_t B = 16 * 1024;
+  auto piece_bytes = [&](std::uint32_t p) {
+    return std::vector<std::uint8_t>(f.data.begin() + p * kPiece, f.data.begin() + p * kPiece + kPiece);
+  };
+  // Piece 2: blocks 0 and 2 kept, right. Piece 4: blocks 1 and 3 kept, but block 3 was
+  // damaged on disk (the piece fails once, and no peer is blamed for it).
+  EXPECT_TRUE(s.restore_blocks(2, {true, false, true, false}, piece_bytes(2)));
+  auto bad = piece_bytes(4);
+  bad[3 * B + 9] ^= 0x55;
+  EXPECT_TRUE(s.restore_blocks(4, {false, true, false, true}, bad));
+  // Nothing to take: a piece held, a shape that does not fit, blocks already in.
+  s.set_have(5);
+  EXPECT_FALSE(s.restore_blocks(5, {true, true, true, true}, piece_bytes(5)));
+  EXPECT_FALSE(s.restore_blocks(1, {true, true}, piece_bytes(1)));
+  EXPECT_FALSE(s.restore_blocks(2, {true, false, false, false}, piece_bytes(2)));
+  // What a resume save would record now: exactly those blocks.
+  auto parts = s.partial_pieces();
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].index, 2u);
+  EXPECT_EQ(parts[0].blocks, (std::vector<bool>{true, false, true, false}));
+  EXPECT_TRUE(std::equal(parts[0].data.begin(), parts[0].data.begin() + B, f.data.begin() + 2 * kPiece));
+  EXPECT_EQ(parts[1].index, 4u);
+  EXPECT_EQ(parts[1].blocks, (std::vector<bool>{false, true, false, true}));
+  // A whole piece kept goes to be checked at once.
+  EXPECT_TRUE(s.restore_blocks(3, {true, true, true, true}, piece_bytes(3)));
+  auto whole = s.take_pieces();
+  ASSERT_EQ(whole.size(), 1u);
+  EXPECT_EQ(whole[0].index, 3u);
+  s.piece_checked(3, true, whole[0].data, 0);
+  std::copy(whole[0].data.begin(), whole[0].data.end(), w.nodes[leech].disk.begin() + 3 * kPiece);
+  std::copy(f.data.begin() + 5 * kPiece, f.data.begin() + 6 * kPiece, w.nodes[leech].disk.begin() + 5 * kPiece);
+
+  w.connect(seed, leech);
+  ASSERT_TRUE(w.pump());
+  EXPECT_TRUE(s.complete());
+  EXPECT_EQ(w.nodes[leech].disk, f.data);
+  for (const BlockRef& r : w.requests_seen) {
+    EXPECT_FALSE(r.piece == 2 && (r.begin == 0 || r.begin == 2 * B)) << "piece 2 block " << r.begin / B << " asked again";
+    EXPECT_FALSE(r.piece == 3 || r.piece == 5) << "piece " << r.piece << " was held";
+  }
+  EXPECT_EQ(s.hash_failures(), 1u);  // piece 4, with its damaged block
+  // The seed is not blamed for the damaged block kept on disk.
+  for (const auto& why : w.nodes[leech].closed) EXPECT_EQ(why.find("bad data"), std::string::npos) << why;
+}
+
 TEST(TorrentSession, PadFileBlocksAreNeverRequested) {
   // Two files, the first padded (BEP 47) to the end of piece 1: its zeros are never asked for.
   Fixture f = make_torrent(6 * kPiece + 777);
