@@ -117,8 +117,15 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
   asio::steady_timer sampler;
   bool stopped = false;
   std::unique_ptr<DaemonStore> store;
+  // Rates and connections across every torrent (every client runs on `io`).
+  std::shared_ptr<SharedLimits> shared = std::make_shared<SharedLimits>();
 
   Impl(asio::io_context& i, DaemonOptions o) : io(i), opt(std::move(o)), sampler(i) {}
+
+  void apply_limits(const DaemonLimits& l) {
+    shared->set_rates(l.up, l.down);
+    shared->max_connections = static_cast<std::size_t>(l.connections);
+  }
 
   void log(const std::string& s) const {
     if (opt.log) opt.log(s);
@@ -146,6 +153,7 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
     std::error_code ec;
     std::filesystem::create_directories(meta_dir(), ec);
     store = std::make_unique<DaemonStore>(meta_dir() + "/daemon.db");
+    apply_limits(store->load_limits());
     for (auto& t : store->load()) {
       auto e = std::make_unique<Entry>();
       e->id = t.id;
@@ -200,6 +208,7 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
     co.data = e.meta ? e.dir + "/" + e.meta->name : e.dir;
     co.peers = e.peers;
     co.dht = opt.dht;
+    co.shared_limits = shared;
     co.backend = opt.backend;
     co.upload_limit = e.up_limit;
     co.download_limit = e.down_limit;
@@ -433,6 +442,39 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
     return ok(entry_json(e, false));
   }
 
+  json::object limits_json() const {
+    return {{"upload", shared->upload},
+            {"download", shared->download},
+            {"connections", shared->max_connections},
+            {"connections_open", shared->connections}};
+  }
+
+  // The daemon's own limits, across every torrent, kept in its database.
+  http::Response global_limits(const http::Request& req) {
+    const auto v = parse_body(req.body);
+    const json::object* o = v ? v->if_object() : nullptr;
+    if (!o) return error(400, "want {\"upload\": B/s, \"download\": B/s, \"connections\": N} (0: none)");
+    DaemonLimits l{shared->upload, shared->download, static_cast<std::int64_t>(shared->max_connections)};
+    auto num = [&](const char* k, double max, double* out) -> bool {
+      const json::value* x = o->if_contains(k);
+      if (!x) return true;
+      if (!x->is_number()) return false;
+      const double d = x->to_number<double>();
+      if (!(d >= 0 && d <= max)) return false;
+      *out = d;
+      return true;
+    };
+    double conns = static_cast<double>(l.connections);
+    if (!num("upload", 1e12, &l.up) || !num("download", 1e12, &l.down) || !num("connections", 100000, &conns) ||
+        conns != static_cast<double>(static_cast<std::int64_t>(conns)))
+      return error(400, "limits are bytes a second and a whole number of connections, 0 for none");
+    l.connections = static_cast<std::int64_t>(conns);
+    std::string why;
+    if (store && !store->save_limits(l, &why)) return error(500, "the limits were not saved: " + why);
+    apply_limits(l);
+    return ok(limits_json());
+  }
+
   http::Response remove(int id) {
     auto it = torrents.find(id);
     Entry& e = *it->second;
@@ -461,7 +503,7 @@ struct TorrentDaemon::Impl : std::enable_shared_from_this<Impl> {
       active += e->client ? 1 : 0;
     }
     json::object o{{"torrents", torrents.size()}, {"active", active}, {"download_rate", down}, {"upload_rate", up},
-                   {"root", opt.root}};
+                   {"root", opt.root}, {"limits", limits_json()}};
     if (opt.dht) {
       const auto d = opt.dht->status();
       o["dht"] = json::object{{"id", d.id}, {"port", d.port4 ? d.port4 : d.port6}, {"nodes", d.v4.table + d.v6.table}};
@@ -540,6 +582,8 @@ http::Router TorrentDaemon::router() {
     });
   };
   r.get("/api/status", guarded(true, [d](const http::Request&) { return ok(d->status_json()); }));
+  r.get("/api/limits", guarded(true, [d](const http::Request&) { return ok(d->limits_json()); }));
+  r.post("/api/limits", guarded(true, [d](const http::Request& req) { return d->global_limits(req); }));
   r.get("/api/torrents", guarded(true, [d](const http::Request&) {
           json::array a;
           for (const auto& [id, e] : d->torrents) a.push_back(d->entry_json(*e, false));

@@ -13,7 +13,10 @@
 //   POST   /api/torrents/{id}/resume
 //   POST   /api/torrents/{id}/limits       {"upload": B/s, "download": B/s} (0: none)
 //   DELETE /api/torrents/{id}              remove it (its files stay)
-//   GET    /api/status                     the daemon: torrents, rates, DHT
+//   GET    /api/status                     the daemon: torrents, rates, limits, DHT
+//   GET    /api/limits                     limits across every torrent, and connections open
+//   POST   /api/limits                     {"upload": B/s, "download": B/s, "connections": N}
+//                                          (0: none; kept across restarts)
 // The page: GET / (the token is given to it in the URL's #fragment, never sent in a URL).
 #pragma once
 #include <functional>

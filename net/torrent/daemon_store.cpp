@@ -51,7 +51,9 @@ DaemonStore::DaemonStore(const std::string& path) {
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
       "CREATE TABLE IF NOT EXISTS torrents(id INTEGER PRIMARY KEY, info_hash TEXT NOT NULL UNIQUE, name TEXT,"
       " dir TEXT NOT NULL, torrent BLOB, magnet TEXT, peers TEXT, paused INTEGER NOT NULL DEFAULT 0,"
-      " up_limit REAL NOT NULL DEFAULT 0, down_limit REAL NOT NULL DEFAULT 0)";
+      " up_limit REAL NOT NULL DEFAULT 0, down_limit REAL NOT NULL DEFAULT 0);"
+      "CREATE TABLE IF NOT EXISTS limits(id INTEGER PRIMARY KEY CHECK(id = 1), up REAL NOT NULL,"
+      " down REAL NOT NULL, connections INTEGER NOT NULL)";
   if (sqlite3_exec(db_, schema, nullptr, nullptr, &err) != SQLITE_OK) {
     const std::string why = err ? err : "?";
     sqlite3_free(err);
@@ -123,6 +125,36 @@ bool DaemonStore::remove(int id, std::string* why) {
     return false;
   }
   sqlite3_bind_int(st, 1, id);
+  const bool ok = sqlite3_step(st) == SQLITE_DONE;
+  if (!ok) *why = sqlite3_errmsg(db_);
+  sqlite3_finalize(st);
+  return ok;
+}
+
+DaemonLimits DaemonStore::load_limits() {
+  DaemonLimits l;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT up, down, connections FROM limits WHERE id = 1", -1, &st, nullptr) != SQLITE_OK)
+    throw std::runtime_error(std::string("the daemon's database: ") + sqlite3_errmsg(db_));
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    l.up = sqlite3_column_double(st, 0);
+    l.down = sqlite3_column_double(st, 1);
+    l.connections = sqlite3_column_int64(st, 2);
+  }
+  sqlite3_finalize(st);
+  return l;
+}
+
+bool DaemonStore::save_limits(const DaemonLimits& l, std::string* why) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO limits(id, up, down, connections) VALUES(1, ?, ?, ?)", -1, &st,
+                         nullptr) != SQLITE_OK) {
+    *why = sqlite3_errmsg(db_);
+    return false;
+  }
+  sqlite3_bind_double(st, 1, l.up);
+  sqlite3_bind_double(st, 2, l.down);
+  sqlite3_bind_int64(st, 3, l.connections);
   const bool ok = sqlite3_step(st) == SQLITE_DONE;
   if (!ok) *why = sqlite3_errmsg(db_);
   sqlite3_finalize(st);

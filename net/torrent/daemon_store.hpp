@@ -3,6 +3,7 @@
 // folder under the root, the peers it was given, whether it is paused and its limits.
 // Written at every change (WAL, synchronous=NORMAL); a restart relaunches what was running.
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,12 @@ struct StoredTorrent {
   double up_limit = 0, down_limit = 0;
 };
 
+// Limits across every torrent of the daemon (0: none).
+struct DaemonLimits {
+  double up = 0, down = 0;      // bytes a second
+  std::int64_t connections = 0;  // peer connections
+};
+
 class DaemonStore {
  public:
   // Opens (creates) the database; throws std::runtime_error with one line.
@@ -34,6 +41,8 @@ class DaemonStore {
   // Insert or replace by id. Returns false (with a log-worthy *why) on a database error.
   bool save(const StoredTorrent& t, std::string* why);
   bool remove(int id, std::string* why);
+  DaemonLimits load_limits();  // all zero until saved
+  bool save_limits(const DaemonLimits& l, std::string* why);
 
  private:
   sqlite3* db_ = nullptr;

@@ -1,12 +1,14 @@
 // The client's sockets, trackers and disk around TorrentSession (see peer_client.hpp).
 #include "net/torrent/peer_client.hpp"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <algorithm>
 #include <map>
 #include <mutex>
 #include <random>
@@ -38,6 +40,17 @@ using tcp = asio::ip::tcp;
 using udp = asio::ip::udp;
 
 namespace {
+
+// A peer's IPv4 address from its "host:port" (an IPv4-mapped IPv6 address counts): what
+// BEP 6's allowed-fast set is drawn from. nullopt for IPv6 peers.
+std::optional<std::array<std::uint8_t, 4>> ipv4_of(const std::string& address) {
+  std::string host = wire::host_of(address);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.rfind("::ffff:", 0) == 0) host = host.substr(7);
+  std::array<std::uint8_t, 4> a{};
+  if (::inet_pton(AF_INET, host.c_str(), a.data()) != 1) return std::nullopt;
+  return a;
+}
 
 // One line: a system error's message without Boost's source location.
 std::string what_of(const std::exception& e) {
@@ -210,6 +223,13 @@ awaitable<UdpCall> udp_tracker_call(asio::io_context& io, const TrackerUrl& u, s
 
 }  // namespace
 
+void SharedLimits::set_rates(double up_rate, double down_rate) {
+  upload = up_rate;
+  download = down_rate;
+  up.set_rate(up_rate, up_rate > 0 ? std::max(up_rate / 4, 4.0 * wire::kBlockSize) : 0);
+  down.set_rate(down_rate, down_rate > 0 ? std::max(down_rate / 4, 4.0 * wire::kBlockSize) : 0);
+}
+
 struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   struct Link {
     std::shared_ptr<netio::LengthConn> conn;
@@ -300,6 +320,22 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
 
   void log(const std::string& s) const {
     if (opt.log) opt.log(s);
+  }
+
+  // This torrent's bucket and the shared one (the daemon's), together: when `n` bytes may
+  // go, and taking them from both.
+  bool rate_limited(bool up) const {
+    const SharedLimits* sh = opt.shared_limits.get();
+    return !(up ? up_limit : down_limit).unlimited() || (sh && !(up ? sh->up : sh->down).unlimited());
+  }
+  double ready_at(bool up, std::uint64_t n, double t) {
+    double at = (up ? up_limit : down_limit).ready_at(n, t);
+    if (SharedLimits* sh = opt.shared_limits.get()) at = std::max(at, (up ? sh->up : sh->down).ready_at(n, t));
+    return at;
+  }
+  void take(bool up, std::uint64_t n, double t) {
+    (up ? up_limit : down_limit).take(n, t);
+    if (SharedLimits* sh = opt.shared_limits.get()) (up ? sh->up : sh->down).take(n, t);
   }
 
   // A quarter second of burst, at least a few blocks; 0: no limit.
@@ -644,7 +680,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     for (auto& [k, h] : msession->take_peers()) {
       auto link = links.find(k);
       if (link == links.end()) continue;
-      const std::string refused = session->peer_connected(k, h.handshake, h.address, std::nullopt, t, true);
+      const std::string refused = session->peer_connected(k, h.handshake, h.address, ipv4_of(h.address), t, true);
       if (!refused.empty()) {
         link->second.conn->close(refused);
         continue;
@@ -900,8 +936,12 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     if (self->stopping) co_return;
+    if (SharedLimits* sh = self->opt.shared_limits.get(); sh && sh->max_connections && sh->connections >= sh->max_connections) {
+      self->log(address + ": refused: " + std::to_string(sh->max_connections) + " connections across torrents");
+      co_return;
+    }
     const PeerKey k = self->next_key++;
-    const std::string refused = self->session ? self->session->peer_connected(k, *theirs, address, std::nullopt, now_s())
+    const std::string refused = self->session ? self->session->peer_connected(k, *theirs, address, ipv4_of(address), now_s())
                                               : self->msession->peer_connected(k, *theirs, address, now_s());
     if (!refused.empty()) {
       if (refused.find("ourselves") != std::string::npos) self->self.insert(address);
@@ -921,21 +961,22 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     conn->start();
     if (outgoing && self->session) self->session->mark_outgoing(k);
     self->links[k] = {conn, address, outgoing};
+    if (self->opt.shared_limits) ++self->opt.shared_limits->connections;
     self->busy.insert(address);
     self->log(address + ": connected (" + wire::client_name(theirs->peer_id) + ")");
     self->flush();
     for (;;) {
       auto payload = co_await conn->read_frame();
       if (!payload) break;
-      if (!self->down_limit.unlimited()) {
+      if (self->rate_limited(false)) {
         // Not taken off the socket faster than the limit: the sender's window closes.
         const double t = now_s();
-        const double at = self->down_limit.ready_at(payload->size(), t);
+        const double at = self->ready_at(false, payload->size(), t);
         if (at > t) {
           asio::steady_timer wait(self->io, std::chrono::microseconds(static_cast<std::int64_t>((at - t) * 1e6)));
           co_await wait.async_wait(use_awaitable);
         }
-        self->down_limit.take(payload->size(), now_s());
+        self->take(false, payload->size(), now_s());
       }
       wire::Message m;
       if (std::string why = wire::decode_payload(*payload, &m); !why.empty()) {
@@ -954,6 +995,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     if (self->session) self->session->peer_gone(k);
     else if (self->msession) self->msession->peer_gone(k);
     self->links.erase(k);
+    if (self->opt.shared_limits) --self->opt.shared_limits->connections;
     self->busy.erase(address);
     self->flush();
   }
@@ -973,13 +1015,14 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       const bool room = it->second.conn->queued_bytes() < kRoom;
       starved |= !room;
       if (!room) return false;
-      if (!up_limit.unlimited()) {
+      if (rate_limited(true)) {
         // Each block read now will go out: it takes its tokens here.
-        if (up_limit.available(t_now) < wire::kBlockSize) {
-          wait_for_tokens = up_limit.ready_at(wire::kBlockSize, t_now) - t_now;
+        const double at = ready_at(true, wire::kBlockSize, t_now);
+        if (at > t_now) {
+          wait_for_tokens = at - t_now;
           return false;
         }
-        up_limit.take(wire::kBlockSize, t_now);
+        take(true, wire::kBlockSize, t_now);
       }
       return true;
     });

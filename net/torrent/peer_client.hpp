@@ -26,6 +26,17 @@ namespace dht {
 class DhtService;
 }
 
+// Rates and connections several torrents share (the daemon's global limits). Used from the
+// one io_context that runs their clients: not thread-safe.
+struct SharedLimits {
+  TokenBucket up, down;         // bytes a second across the torrents (unlimited by default)
+  std::size_t max_connections = 0;  // peer connections across the torrents (0: no limit)
+  std::size_t connections = 0;      // open now
+  // A quarter second of burst, at least a few blocks; 0: no limit (as for one torrent).
+  void set_rates(double upload, double download);
+  double upload = 0, download = 0;  // as set
+};
+
 struct ClientOptions {
   // The file (single-file torrent) or folder, as `torrent verify` takes it. For a magnet
   // link, the folder the torrent's name goes under (empty: the current one).
@@ -46,6 +57,9 @@ struct ClientOptions {
   bool trust_resume = true;  // false: hash everything at start anyway (resume data still written)
   std::size_t max_connections = 60;
   double upload_limit = 0, download_limit = 0;  // bytes a second, 0: none
+  // Limits shared with other torrents on the same io_context (the daemon's): rates and
+  // connections across all of them, on top of this torrent's own. Null: none.
+  std::shared_ptr<SharedLimits> shared_limits;
   std::string backend;               // the engine backend for piece checks (empty: the best)
   // Peers from the DHT (BEP 5): looked up and announced to, shared by many torrents; never
   // for a private torrent (BEP 27). Null: no DHT.

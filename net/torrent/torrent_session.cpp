@@ -88,7 +88,6 @@ void TorrentSession::close(Peer& p, std::string why) {
 std::string TorrentSession::peer_connected(PeerKey k, const wire::Handshake& theirs, const std::string& address,
                                            std::optional<std::array<std::uint8_t, 4>> ipv4, double now,
                                            bool greeted) {
-  (void)ipv4;
   if (theirs.info_hash != info_hash_) return "the handshake names another torrent";
   if (theirs.peer_id == our_id_) return "a connection to ourselves";
   if (banned_.count(host_of(address))) return "banned: it sent bad data before";
@@ -136,8 +135,20 @@ std::string TorrentSession::peer_connected(PeerKey k, const wire::Handshake& the
       if (picker_.have(i)) bits[i / 8] |= static_cast<std::uint8_t>(0x80 >> (i % 8));
     wire::encode_bitfield(bits, &out);
   }
+  // BEP 6: a fast peer on IPv4 may ask for a few pieces while we choke it (the same set
+  // every client computes from its address), so a new peer gets something to trade soon.
+  // Not on small torrents, where the set would be most of them and choking would mean
+  // nothing.
+  if (p.fast && ipv4 && shape_.pieces > 4 * kAllowedFast) {
+    p.allowed_out = wire::allowed_fast_set(*ipv4, info_hash_, shape_.pieces, kAllowedFast);
+    for (std::uint32_t i : p.allowed_out) wire::encode_index(wire::MsgId::allowed_fast, i, &out);
+  }
   if (!out.empty()) send(p, out, now);
   return {};
+}
+
+bool TorrentSession::served_while_choked(const Peer& p, std::uint32_t piece) const {
+  return std::find(p.allowed_out.begin(), p.allowed_out.end(), piece) != p.allowed_out.end();
 }
 
 void TorrentSession::peer_gone(PeerKey k) {
@@ -171,8 +182,17 @@ void TorrentSession::request_more(Peer& p, double now) {
   if (choked && (!p.fast || p.allowed_in.empty())) return;
   const std::size_t depth = std::max<std::size_t>(request_queue_depth(p.down.rate()), p.slow_depth);
   if (p.asked.size() >= depth) return;
-  auto blocks = picker_.pick(p.key, depth - p.asked.size(),
+  std::vector<BlockRef> blocks;
+  if (!choked && !p.suggested.empty()) {
+    // Its suggestions first, while they are still missing here.
+    std::erase_if(p.suggested, [&](std::uint32_t i) { return picker_.have(i); });
+    blocks = picker_.pick(p.key, depth - p.asked.size(), p.suggested);
+  }
+  if (p.asked.size() + blocks.size() < depth) {
+    auto more = picker_.pick(p.key, depth - p.asked.size() - blocks.size(),
                              choked ? std::span<const std::uint32_t>(p.allowed_in) : std::span<const std::uint32_t>());
+    blocks.insert(blocks.end(), more.begin(), more.end());
+  }
   if (blocks.empty()) return;
   std::string out;
   for (const BlockRef& b : blocks) {
@@ -297,7 +317,14 @@ void TorrentSession::peer_message(PeerKey k, const wire::Message& m, double now)
         p.allowed_in.push_back(m.index);
       request_more(p, now);
       break;
-    case MsgId::suggest:  // a hint: the picker's own order serves as well
+    case MsgId::suggest:  // a hint (it may have the piece at hand): asked for first
+      if (!p.fast) return close(p, "suggest without the fast extension");
+      if (!picker_.have(m.index) &&
+          std::find(p.suggested.begin(), p.suggested.end(), m.index) == p.suggested.end()) {
+        if (p.suggested.size() >= 16) p.suggested.erase(p.suggested.begin());
+        p.suggested.push_back(m.index);
+      }
+      request_more(p, now);
       break;
     case MsgId::port:  // its DHT node: worth a ping when we run one
       if (cfg_.dht_port && m.port && dht_found_.size() < 64) dht_found_.emplace_back(host_of(p.address), m.port);
@@ -514,7 +541,7 @@ void TorrentSession::on_request(Peer& p, const wire::Message& m, double now) {
   };
   if (b.length > wire::kBlockSize) return close(p, "a request for " + std::to_string(b.length) + " bytes, over 16 KiB");
   if (!picker_.have(b.piece)) return refuse();
-  if (p.am_choking) return refuse();
+  if (p.am_choking && !served_while_choked(p, b.piece)) return refuse();
   if (p.requests.size() >= 4 * cfg_.max_requests_in)
     return close(p, "more than " + std::to_string(4 * cfg_.max_requests_in) + " requests outstanding");
   if (p.requests.size() >= cfg_.max_requests_in) return refuse();  // over the queue it was told
@@ -536,7 +563,7 @@ void TorrentSession::block_read(PeerKey k, const BlockRef& b, std::span<const st
   Peer* p = find(k);
   if (!p) return;
   auto dropped = take_reading(*p, b);
-  if (!dropped || *dropped || p->am_choking || data.size() != b.length) return;
+  if (!dropped || *dropped || (p->am_choking && !served_while_choked(*p, b.piece)) || data.size() != b.length) return;
   // Straight into the peer's output: one copy of the block, not two.
   wire::encode_piece_header(b.piece, b.begin, b.length, &p->out);
   p->out.append(reinterpret_cast<const char*>(data.data()), data.size());
@@ -727,12 +754,25 @@ void TorrentSession::choke(Peer& p, bool c, double now) {
   std::string out;
   wire::encode_simple(c ? wire::MsgId::choke : wire::MsgId::unchoke, &out);
   if (c) {
-    // Its queued requests are dropped (rejected, for a fast peer); those being read are
-    // dropped when they come back.
-    for (std::size_t i = p.reading; i < p.requests.size(); ++i)
-      if (p.fast) wire::encode_request(wire::MsgId::reject, p.requests[i].piece, p.requests[i].begin, p.requests[i].length, &out);
-    p.requests.resize(std::min(p.reading, p.requests.size()));
-    for (BlockRef& r : p.requests) r.length = 0;
+    // Its queued requests are dropped (rejected, for a fast peer), but for its allowed-fast
+    // pieces; those being read are dropped when they come back.
+    std::deque<BlockRef> kept;
+    for (std::size_t i = 0; i < p.requests.size(); ++i) {
+      const BlockRef& r = p.requests[i];
+      if (served_while_choked(p, r.piece)) {
+        kept.push_back(r);
+        continue;
+      }
+      if (i >= p.reading) {
+        if (p.fast) wire::encode_request(wire::MsgId::reject, r.piece, r.begin, r.length, &out);
+        continue;
+      }
+      kept.push_back(r);
+      kept.back().length = 0;
+    }
+    // Every read in flight is kept, at the front and in order (take_reading finds it there).
+    p.reading = std::min(p.reading, p.requests.size());
+    p.requests = std::move(kept);
   }
   send(p, out, now);
 }

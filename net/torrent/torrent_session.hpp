@@ -232,6 +232,8 @@ class TorrentSession {
     std::uint32_t pieces = 0;       // how many it has
     std::uint32_t interesting = 0;  // pieces it has that we lack
     std::vector<std::uint32_t> allowed_in;  // pieces it lets us ask for while it chokes us
+    std::vector<std::uint32_t> allowed_out;  // pieces we serve it while we choke it (BEP 6)
+    std::vector<std::uint32_t> suggested;    // pieces it suggested (BEP 6): asked for first
     std::vector<Asked> asked;               // our requests at it, oldest first
     // Slow start: requests outstanding grow by one per block received (up to 250) until the
     // rate, measured once a second over seconds, says how deep the queue should be; a
@@ -274,6 +276,8 @@ class TorrentSession {
   void reject_hashes(PeerKey k, const wire::HashSpan& span, double now);
   const HashTree& hash_tree(const Sha256& root);
   void choke(Peer& p, bool choke, double now);
+  static constexpr std::size_t kAllowedFast = 10;  // BEP 6's allowed-fast set size
+  bool served_while_choked(const Peer& p, std::uint32_t piece) const;
   // Takes b off p's requests being read: nullopt if it is not there, else whether it was
   // dropped meanwhile (cancelled, or the peer choked).
   std::optional<bool> take_reading(Peer& p, const BlockRef& b);

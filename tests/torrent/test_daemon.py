@@ -191,6 +191,43 @@ class DaemonApi(unittest.TestCase):
         st, c = d2.call("POST", "/api/torrents", {"magnet": magnet_of(torrent)})
         self.assertEqual(st, 409)  # still known after the restart
 
+    def test_global_limits_hold_across_torrents_and_restarts(self):
+        size = 1536 * 1024
+        a_torrent, a_seed, a_want = make_content(os.path.join(self.work, "a"), size)
+        b_torrent, b_seed, b_want = make_content(os.path.join(self.work, "b"), size)
+        a_peer, b_peer = self.seeder(a_torrent, a_seed), self.seeder(b_torrent, b_seed)
+        d = Daemon(self, self.work)
+        for bad in ({"download": -1}, {"connections": 1.5}, {"upload": "fast"}, [1]):
+            st, _ = d.call("POST", "/api/limits", bad)
+            self.assertEqual(st, 400, bad)
+        rate = 512 * 1024
+        st, lim = d.call("POST", "/api/limits", {"download": rate, "connections": 1})
+        self.assertEqual(st, 200, lim)
+        self.assertEqual((lim["download"], lim["upload"], lim["connections"]), (rate, 0, 1))
+        t0 = time.monotonic()
+        for torrent, peer, sub in ((a_torrent, a_peer, "a"), (b_torrent, b_peer, "b")):
+            st, t = d.call("POST", "/api/torrents", {"magnet": magnet_of(torrent), "peers": [peer], "dir": sub})
+            self.assertEqual(st, 201, t)
+        most_open = 0
+
+        def both_done():
+            nonlocal most_open
+            most_open = max(most_open, d.call("GET", "/api/limits")[1]["connections_open"])
+            return all(t["state"] == "seeding" for t in d.call("GET", "/api/torrents")[1])
+        self.assertTrue(wait_for(both_done, WAIT, step=0.1), d.text())
+        took = time.monotonic() - t0
+        self.assertEqual(digest(os.path.join(d.root, "a", "movie.bin")), a_want)
+        self.assertEqual(digest(os.path.join(d.root, "b", "movie.bin")), b_want)
+        self.assertLessEqual(most_open, 1)
+        # A lower bound only (a slow machine takes longer): both torrents' bytes through one
+        # limit, less its quarter-second burst.
+        self.assertGreaterEqual(took, (2 * size - rate / 4) / rate, d.text())
+        stop(d.proc)
+        d2 = Daemon(self, self.work)
+        st, lim = d2.call("GET", "/api/limits")
+        self.assertEqual((lim["download"], lim["connections"]), (rate, 1), lim)
+        self.assertEqual(d2.call("GET", "/api/status")[1]["limits"]["download"], rate)
+
     def test_status_reports_the_shared_dht(self):
         port = free_port()
         d = Daemon(self, self.work, "--dht", "--dht-listen", "127.0.0.1:%d" % port, "--dht-bootstrap", "127.0.0.1:9")

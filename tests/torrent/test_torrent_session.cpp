@@ -463,6 +463,95 @@ TEST(TorrentSession, ASeedSaysHaveAllAndServesUnchokedRequestsOnly) {
   EXPECT_EQ(t.closed(), "");
 }
 
+std::vector<wire::Message> decode_all(const std::string& out) {
+  std::vector<wire::Message> r;
+  std::size_t at = 0;
+  while (at < out.size()) {
+    wire::Message m;
+    auto d = wire::decode_message(std::string_view(out).substr(at), &m);
+    EXPECT_EQ(d.status, wire::Decode::ok);
+    if (d.status != wire::Decode::ok) break;
+    r.push_back(m);
+    at += d.consumed;
+  }
+  return r;
+}
+
+// BEP 6: a fast IPv4 peer is told its allowed-fast set (the one every client computes), and
+// its requests for those pieces are served while it is choked; others are rejected.
+TEST(TorrentSession, AllowedFastPiecesAreOfferedAndServedWhileChoked) {
+  Fixture f = make_torrent(64 * kPiece);
+  TorrentSession s{f.meta, peer_id(1), {}};
+  for (std::uint32_t i = 0; i < s.pieces(); ++i) s.set_have(i);
+  wire::Handshake h;
+  h.info_hash = f.meta.info_hash_v1;
+  h.peer_id = peer_id(2);
+  h.set(wire::kFast);
+  const std::array<std::uint8_t, 4> ip{192, 0, 2, 1};
+  ASSERT_EQ(s.peer_connected(7, h, "192.0.2.1:6881", ip, 0), "");
+  std::string keep = s.take_output(7);
+  auto first = decode_all(keep);
+  ASSERT_EQ(first.size(), 11u);
+  EXPECT_EQ(first[0].id, wire::MsgId::have_all);
+  std::vector<std::uint32_t> offered;
+  for (std::size_t i = 1; i < first.size(); ++i) {
+    EXPECT_EQ(first[i].id, wire::MsgId::allowed_fast);
+    offered.push_back(first[i].index);
+  }
+  const auto set = wire::allowed_fast_set(ip, f.meta.info_hash_v1, 64, 10);
+  EXPECT_EQ(offered, set);
+  std::uint32_t other = 0;
+  while (std::find(set.begin(), set.end(), other) != set.end()) ++other;
+  // Choked (not even interested): the allowed piece is served, the other one rejected.
+  std::string in;
+  wire::encode_simple(wire::MsgId::have_none, &in);
+  wire::encode_request(wire::MsgId::request, set[0], 0, wire::kBlockSize, &in);
+  wire::encode_request(wire::MsgId::request, other, 0, wire::kBlockSize, &in);
+  for (const auto& m : decode_all(in)) s.peer_message(7, m, 0);
+  auto r = decode_all(keep = s.take_output(7));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].id, wire::MsgId::reject);
+  EXPECT_EQ(r[0].index, other);
+  auto reads = s.take_reads([](PeerKey) { return true; });
+  ASSERT_EQ(reads.size(), 1u);
+  EXPECT_EQ(reads[0].block.piece, set[0]);
+  std::vector<std::uint8_t> block(f.data.begin() + set[0] * kPiece, f.data.begin() + set[0] * kPiece + wire::kBlockSize);
+  s.block_read(7, reads[0].block, block, 0);
+  r = decode_all(keep = s.take_output(7));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].id, wire::MsgId::piece);
+  EXPECT_EQ(r[0].index, set[0]);
+  // No set for an IPv6 peer (BEP 6 draws it from an IPv4 address).
+  wire::Handshake h2 = h;
+  h2.peer_id = peer_id(3);
+  ASSERT_EQ(s.peer_connected(8, h2, "[2001:db8::1]:6881", std::nullopt, 0), "");
+  for (const auto& m : decode_all(s.take_output(8))) EXPECT_NE(m.id, wire::MsgId::allowed_fast) << "IPv6 peer";
+  EXPECT_TRUE(s.take_closes().empty());
+}
+
+// BEP 6 suggest: the suggested piece is asked for first.
+TEST(TorrentSession, ASuggestedPieceIsAskedForFirst) {
+  Fixture f = make_torrent(64 * kPiece);
+  TorrentSession s{f.meta, peer_id(1), {}};
+  wire::Handshake h;
+  h.info_hash = f.meta.info_hash_v1;
+  h.peer_id = peer_id(2);
+  h.set(wire::kFast);
+  ASSERT_EQ(s.peer_connected(7, h, "192.0.2.1:6881", std::nullopt, 0), "");
+  (void)s.take_output(7);
+  std::string in;
+  wire::encode_simple(wire::MsgId::have_all, &in);
+  wire::encode_index(wire::MsgId::suggest, 41, &in);
+  wire::encode_simple(wire::MsgId::unchoke, &in);
+  for (const auto& m : decode_all(in)) s.peer_message(7, m, 0);
+  std::vector<wire::Message> reqs;
+  for (const auto& m : decode_all(s.take_output(7)))
+    if (m.id == wire::MsgId::request) reqs.push_back(m);
+  ASSERT_FALSE(reqs.empty());
+  EXPECT_EQ(reqs[0].index, 41u);
+  EXPECT_TRUE(s.take_closes().empty());
+}
+
 TEST(TorrentSession, ACancelledRequestIsNotSentAndNoRoomMeansNoReads) {
   Scripted t(true);
   std::string keep;
