@@ -154,6 +154,7 @@ bool TorrentSession::served_while_choked(const Peer& p, std::uint32_t piece) con
 void TorrentSession::peer_gone(PeerKey k) {
   auto it = peers_.find(k);
   if (it == peers_.end()) return;
+  blame_asks_.erase(k);
   picker_.remove_peer(k);  // its outstanding blocks become askable again
   ready_.erase(k);
   hash_reading_.erase(k);
@@ -336,7 +337,12 @@ void TorrentSession::peer_message(PeerKey k, const wire::Message& m, double now)
       on_hash_request(p, m.span, now);
       break;
     case MsgId::hashes:
+      on_block_hashes(p, m);
+      break;
     case MsgId::hash_reject:
+      if (auto it = blame_asks_.find(k); it != blame_asks_.end() && it->second.span.index == m.span.index &&
+                                          it->second.span.pieces_root == m.span.pieces_root)
+        blame_asks_.erase(it);  // the retry from one peer names the sender instead
       break;
   }
 }
@@ -458,6 +464,67 @@ void TorrentSession::on_hash_request(Peer& p, const wire::HashSpan& span, double
     if (!picker_.have(first + i)) return reject_hashes(p.key, span, now);
   hash_reading_.insert(p.key);
   hash_reads_.push_back({p.key, span, first, count, f.offset, f.length});
+}
+
+void TorrentSession::ask_block_hashes(std::uint32_t piece, const std::vector<PeerKey>& senders, double now) {
+  const std::uint64_t per_piece = shape_.piece_length / wire::kBlockSize;
+  if (per_piece < 2 || per_piece > 512 || blame_asks_.size() >= 8) return;
+  const std::uint64_t at = static_cast<std::uint64_t>(piece) * shape_.piece_length;
+  for (const auto& [root, f] : piece_layers_) {
+    if (at < f.offset || at >= f.offset + f.length) continue;
+    const std::uint64_t k = (at - f.offset) / shape_.piece_length;
+    if ((k + 1) * per_piece > std::numeric_limits<std::uint32_t>::max()) return;
+    // A peer that has the piece and is not being asked already; one that sent none of the
+    // bad piece first (an honest answer is likelier there, and a liar's is caught anyway).
+    Peer* ask = nullptr;
+    for (auto& [key, q] : peers_) {
+      if (blame_asks_.count(key) || !picker_.peer_has_piece(key, piece)) continue;
+      const bool sent = std::find(senders.begin(), senders.end(), key) != senders.end();
+      if (!ask || (!sent && std::find(senders.begin(), senders.end(), ask->key) != senders.end())) ask = &q;
+    }
+    if (!ask) return;
+    wire::HashSpan span;
+    span.pieces_root = root;
+    span.base_layer = 0;
+    span.index = static_cast<std::uint32_t>(k * per_piece);
+    span.length = static_cast<std::uint32_t>(per_piece);
+    span.proof_layers = 0;
+    blame_asks_[ask->key] = {piece, span};
+    std::string out;
+    wire::encode_hash_span(wire::MsgId::hash_request, span, &out);
+    send(*ask, out, now);
+    return;
+  }
+}
+
+void TorrentSession::on_block_hashes(Peer& p, const wire::Message& m) {
+  auto it = blame_asks_.find(p.key);
+  if (it == blame_asks_.end()) return;  // not asked (a late answer, or unasked): ignored
+  const BlameAsk ask = it->second;
+  if (m.span.pieces_root != ask.span.pieces_root || m.span.base_layer != 0 || m.span.index != ask.span.index ||
+      m.span.length != ask.span.length)
+    return;
+  blame_asks_.erase(it);
+  const V2File& f = piece_layers_.at(ask.span.pieces_root);
+  const std::uint64_t k = ask.span.index / ask.span.length;
+  if (m.data.size() < 32ull * ask.span.length || f.layer.size() < 32 * (k + 1)) return;
+  std::vector<Sha256> leaves(ask.span.length);
+  for (std::size_t i = 0; i < leaves.size(); ++i) std::memcpy(leaves[i].data(), m.data.data() + 32 * i, 32);
+  // The leaves must be the piece layer's: else the answer is a lie or garbage, and names no one.
+  Sha256 want;
+  std::memcpy(want.data(), f.layer.data() + 32 * k, 32);
+  if (merkle_root(leaves, Sha256{}, leaves.size()) != want) return;
+  auto sus = suspects_.find(ask.piece);
+  if (sus == suspects_.end()) return;  // the piece has passed meanwhile: settled
+  const std::uint64_t piece_at = k * shape_.piece_length;  // in the file
+  const std::string what = "sent bad data for piece " + std::to_string(ask.piece);
+  for (const Suspect& x : sus->second) {
+    // A block the file ends inside is hashed over the file's bytes only: its fingerprint
+    // (over the whole wire block) cannot be compared.
+    if (x.block >= leaves.size() || piece_at + (x.block + 1) * wire::kBlockSize > f.length) continue;
+    if (x.fingerprint != leaves[x.block] && !banned_.count(x.host))
+      ban(x.host, x.peer, what + " (block " + std::to_string(x.block) + ")");
+  }
 }
 
 void TorrentSession::reject_hashes(PeerKey k, const wire::HashSpan& span, double now) {
@@ -712,6 +779,7 @@ void TorrentSession::piece_checked(std::uint32_t index, bool ok, std::span<const
         if (p) list.push_back({host_of(p->address), p->key, i, fps[i]});
       }
       if (list.size() > 4096) list.erase(list.begin(), list.end() - 4096);
+      ask_block_hashes(index, from, now);
     }
     for (auto& [key, q] : peers_) request_more(q, now);
     return;

@@ -274,6 +274,8 @@ class TorrentSession {
   void send_pex(double now);
   bool pex_on() const { return cfg_.pex && !private_; }
   void reject_hashes(PeerKey k, const wire::HashSpan& span, double now);
+  void ask_block_hashes(std::uint32_t piece, const std::vector<PeerKey>& senders, double now);
+  void on_block_hashes(Peer& p, const wire::Message& m);
   const HashTree& hash_tree(const Sha256& root);
   void choke(Peer& p, bool choke, double now);
   static constexpr std::size_t kAllowedFast = 10;  // BEP 6's allowed-fast set size
@@ -306,6 +308,13 @@ class TorrentSession {
     std::string layer;                     // 32 bytes a piece
   };
   std::map<Sha256, V2File> piece_layers_;                       // by pieces root
+  // v2: leaf hashes asked of a peer for a failed piece (BEP 52), to name the senders of its
+  // wrong blocks at once. One a peer, a few at most.
+  struct BlameAsk {
+    std::uint32_t piece = 0;
+    wire::HashSpan span;
+  };
+  std::map<PeerKey, BlameAsk> blame_asks_;
   std::vector<HashRead> hash_reads_;
   std::set<PeerKey> hash_reading_;                              // peers with a leaf read out
   std::map<Sha256, std::unique_ptr<HashTree>> hash_trees_;      // built at the first request

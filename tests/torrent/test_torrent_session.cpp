@@ -8,6 +8,8 @@
 #include <random>
 #include <set>
 
+#include "net/torrent/merkle.hpp"
+#include "net/torrent/piece_check.hpp"
 #include "net/torrent/torrent_session.hpp"
 
 namespace {
@@ -527,6 +529,91 @@ TEST(TorrentSession, AllowedFastPiecesAreOfferedAndServedWhileChoked) {
   ASSERT_EQ(s.peer_connected(8, h2, "[2001:db8::1]:6881", std::nullopt, 0), "");
   for (const auto& m : decode_all(s.take_output(8))) EXPECT_NE(m.id, wire::MsgId::allowed_fast) << "IPv6 peer";
   EXPECT_TRUE(s.take_closes().empty());
+}
+
+// v2 (BEP 52): a failed piece whose blocks came from several peers is resolved by its leaf
+// hashes, asked of a peer and checked against the piece layer: the sender of the wrong block
+// is banned at once, named by the block. A lying answer names no one.
+TEST(TorrentSession, AFailedV2PieceNamesTheSenderOfItsBadBlockByLeafHashes) {
+  for (const bool lie : {false, true}) {
+    SCOPED_TRACE(lie ? "lying answer" : "true answer");
+    // A hybrid torrent of one file in two 64 KiB pieces: v1 hashes from make_torrent, and the
+    // file's v2 piece layer and root.
+    Fixture f = make_torrent(2 * kPiece);
+    std::vector<Sha256> leaves = block_hashes(f.data), layer;
+    for (std::size_t p = 0; p < 2; ++p)
+      layer.push_back(merkle_root({leaves.begin() + 4 * p, leaves.begin() + 4 * p + 4}, Sha256{}, 4));
+    FileEntry fe;
+    fe.length = f.data.size();
+    fe.pieces_root = root_from_piece_layer(layer, kPiece);
+    for (const auto& h : layer) fe.piece_layer.append(reinterpret_cast<const char*>(h.data()), 32);
+    f.meta.files = {fe};
+    f.meta.has_v2 = true;
+    TorrentSession s{f.meta, peer_id(1), {}};
+    s.set_have(1);  // piece 0 alone is wanted: its 4 blocks go out at once, then endgame copies
+    wire::Handshake h;
+    h.info_hash = f.meta.info_hash_v1;
+    h.set(wire::kFast);
+    h.peer_id = peer_id(2);
+    ASSERT_EQ(s.peer_connected(1, h, "192.0.2.1:6881", std::nullopt, 0), "");
+    h.peer_id = peer_id(3);
+    ASSERT_EQ(s.peer_connected(2, h, "192.0.2.2:6881", std::nullopt, 0), "");
+    auto feed = [&](PeerKey k, const std::string& bytes) {
+      for (const auto& m : decode_all(bytes)) s.peer_message(k, m, 0);
+    };
+    auto requests_to = [&](PeerKey k) {
+      std::vector<wire::Message> r;
+      for (const auto& m : decode_all(s.take_output(k)))
+        if (m.id == wire::MsgId::request) r.push_back(m);
+      return r;
+    };
+    std::string in;
+    wire::encode_simple(wire::MsgId::have_all, &in);
+    wire::encode_simple(wire::MsgId::unchoke, &in);
+    feed(1, in);
+    ASSERT_EQ(requests_to(1).size(), 4u);
+    feed(2, in);
+    auto copies = requests_to(2);  // endgame: copies asked of the second peer
+    ASSERT_FALSE(copies.empty());
+    const std::uint32_t bad_block = copies[0].begin / wire::kBlockSize;
+    auto block_msg = [&](std::uint32_t i, bool corrupt) {
+      std::string b(f.data.begin() + i * wire::kBlockSize, f.data.begin() + (i + 1) * wire::kBlockSize);
+      if (corrupt) b[100] ^= 0x5A;
+      std::string out;
+      wire::encode_piece_header(0, i * wire::kBlockSize, wire::kBlockSize, &out);
+      return out + b;
+    };
+    feed(2, block_msg(bad_block, true));  // the second peer's copy comes first, wrong
+    for (std::uint32_t i = 0; i < 4; ++i)
+      if (i != bad_block) feed(1, block_msg(i, false));
+    auto pieces = s.take_pieces();
+    ASSERT_EQ(pieces.size(), 1u);
+    s.piece_checked(0, false, pieces[0].data, 0);  // its SHA-1 fails
+    EXPECT_TRUE(s.take_closes().empty());  // two senders: no one is blamed outright
+    // The leaf hashes of piece 0 asked of a peer that has it.
+    std::optional<std::pair<PeerKey, wire::HashSpan>> asked;
+    for (PeerKey k : {PeerKey{1}, PeerKey{2}})
+      for (const auto& m : decode_all(s.take_output(k)))
+        if (m.id == wire::MsgId::hash_request) asked = {k, m.span};
+    ASSERT_TRUE(asked);
+    EXPECT_EQ(asked->second.pieces_root, *fe.pieces_root);
+    EXPECT_EQ(asked->second.base_layer, 0u);
+    EXPECT_EQ(asked->second.index, 0u);
+    EXPECT_EQ(asked->second.length, 4u);
+    std::vector<Sha256> answer(leaves.begin(), leaves.begin() + 4);
+    if (lie) answer[bad_block][0] ^= 1;  // no longer the piece layer's leaves
+    std::string reply;
+    wire::encode_hashes(asked->second, answer, &reply);
+    feed(asked->first, reply);
+    auto closes = s.take_closes();
+    if (lie) {
+      EXPECT_TRUE(closes.empty());
+    } else {
+      ASSERT_EQ(closes.size(), 1u);
+      EXPECT_EQ(closes[0].peer, PeerKey{2});
+      EXPECT_NE(closes[0].why.find("(block " + std::to_string(bad_block) + ")"), std::string::npos) << closes[0].why;
+    }
+  }
 }
 
 // BEP 6 suggest: the suggested piece is asked for first.
