@@ -132,11 +132,12 @@ def can_connect(port):
 class FakeSeeder(threading.Thread):
     """A peer on a listening socket that has every piece and answers requests its own way:
     `corrupt` flips bytes in every block, `stop_after` closes after that many blocks, `total`
-    answers no request after that many blocks in all (the connection stays open)."""
+    answers no request after that many blocks in all (the connection stays open), `drip`
+    sends each block a few bytes at a time, a tenth of a second apart."""
 
-    def __init__(self, fx, corrupt=False, stop_after=None, total=None):
+    def __init__(self, fx, corrupt=False, stop_after=None, total=None, drip=False):
         super().__init__(daemon=True)
-        self.fx, self.corrupt, self.stop_after, self.total = fx, corrupt, stop_after, total
+        self.fx, self.corrupt, self.stop_after, self.total, self.drip = fx, corrupt, stop_after, total, drip
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(4)
@@ -173,7 +174,13 @@ class FakeSeeder(threading.Thread):
                     block = bytearray(self.fx.data[at:at + length])
                     if self.corrupt:
                         block[0] ^= 0xFF
-                    c.sendall(msg(7, struct.pack(">II", index, begin) + bytes(block)))
+                    out = msg(7, struct.pack(">II", index, begin) + bytes(block))
+                    if self.drip:
+                        for at in range(0, len(out), 16):
+                            c.sendall(out[at:at + 16])
+                            time.sleep(0.1)
+                    else:
+                        c.sendall(out)
                     self.sent += 1
                     self.bytes += len(block)
                     sent += 1
@@ -379,6 +386,53 @@ class HostilePeers(unittest.TestCase):
         self.assertIsNotNone(kept, r.stderr[-2000:])
         self.assertGreater(int(kept.group(1)), 0)
         self.assertEqual(second.sent, blocks - 6, r.stderr[-2000:])
+
+    def test_a_slow_drip_peer_does_not_hold_the_download_up(self):
+        # One peer trickles 16 bytes a tenth of a second (a block would take 100 s); an honest
+        # seeder beside it. The download ends byte-exact well before the drip could deliver.
+        dripper = FakeSeeder(self.fx, drip=True)
+        _, port = self.fx.seed()
+        d = os.path.join(self.fx.dir, "dripped")
+        os.makedirs(d)
+        t0 = time.monotonic()
+        try:
+            r = subprocess.run([hashforge_bin(), "torrent", "download", self.fx.torrent, "-o", d, "--peer",
+                                "127.0.0.1:%d" % dripper.port, "--peer", "127.0.0.1:%d" % port, "--no-trackers",
+                                "--listen", "127.0.0.1:0", "-v"], capture_output=True, text=True, timeout=90)
+        finally:
+            dripper.close()
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        with open(os.path.join(d, "payload.bin"), "rb") as f:
+            self.assertEqual(f.read(), self.fx.data)
+        self.assertEqual(dripper.sent, 0)  # not one block came from it
+        self.assertLess(time.monotonic() - t0, 90)
+
+    def test_a_recheck_on_request_finds_damage_resume_data_missed(self):
+        # A byte changed with the file's time put back: the resume data still vouches for
+        # every piece, so only --recheck (the verify path) finds the damaged piece, which is
+        # then fetched again.
+        _, port = self.fx.seed()
+        r, same = self.fx.honest_download(port, name="rc")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        path = os.path.join(self.fx.dir, "rc", "payload.bin")
+        st = os.stat(path)
+        with open(path, "r+b") as f:
+            f.seek(3 * PIECE + 7)
+            b = f.read(1)
+            f.seek(3 * PIECE + 7)
+            f.write(bytes([b[0] ^ 1]))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        base = [hashforge_bin(), "torrent", "download", self.fx.torrent, "-o", os.path.join(self.fx.dir, "rc"),
+                "--no-trackers", "--listen", "127.0.0.1:0", "-v"]
+        r = subprocess.run(base, capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("no hashing", r.stderr)  # trusted: the damage is not seen
+        r = subprocess.run(base + ["--recheck", "--peer", "127.0.0.1:%d" % port], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("%d of %d pieces on disk are good" % (self.fx.pieces - 1, self.fx.pieces), r.stderr)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), self.fx.data)
 
     def test_rate_limits_hold(self):
         # Lower bounds only: a slow machine takes longer, never shorter. The burst is 64 KiB.

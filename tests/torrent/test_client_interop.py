@@ -425,6 +425,35 @@ class ClientInterop(unittest.TestCase):
             s.close()
 
     @unittest.skipUnless(ARIA2C, "aria2 is not installed (scripts/setup.sh installs it)")
+    def test_a_dead_first_tier_falls_back_and_the_tracker_hears_every_event(self):
+        # Tier 1 refuses connections; tier 2 is the live tracker (BEP 12). The tracker must
+        # see the download start, complete and stop: its scrape counts one completed download
+        # and, once the downloader is gone, only the seeder.
+        s = Swarm(self.url, size=2 * 1024 * 1024 + 5)
+        try:
+            dead = "http://127.0.0.1:%d/announce" % free_port()
+            subprocess.run([hashforge_bin(), "torrent", "create", os.path.join(s.seed_dir, "payload.bin"), "-o",
+                            s.torrent, "--piece-size", "256K", "-t", dead, "-t", self.url, "-q", "--force"],
+                           check=True, capture_output=True)
+            s.hf_seed()
+            self.assertTrue(self.complete_seeders(s, 1), "the seeder never reached tier 2\n" + s.log_text())
+            p, path = s.hf_download()
+            self.assertEqual(exit_code(p, WAIT), 0, s.log_text())
+            self.assertTrue(s.good(path), s.log_text())
+            info = json.loads(subprocess.run([hashforge_bin(), "torrent", "info", "--json", s.torrent],
+                                             capture_output=True, text=True, check=True).stdout)
+            info_hash = bytes.fromhex(info["info_hash_v1"])
+
+            def counts():
+                files = bdecode(self.tracker.get("/scrape?info_hash=" + escape(info_hash))[1])[b"files"]
+                return files.get(info_hash, {})
+            self.assertTrue(wait_for(lambda: counts().get(b"downloaded", 0) >= 1, timeout=WAIT), counts())
+            # `stopped` took the downloader out at once (no wait for its announce to expire).
+            self.assertTrue(wait_for(lambda: counts().get(b"complete") == 1 and counts().get(b"incomplete") == 0,
+                                     timeout=10), counts())
+        finally:
+            s.close()
+
     def test_a_download_killed_midway_resumes_and_ends_right(self):
         # aria2 seeds at 2 MiB/s so the download is still running when it is killed.
         s = Swarm(self.url, size=12 * 1024 * 1024 + 777)
