@@ -194,6 +194,32 @@ class DhtOnLoopback(unittest.TestCase):
         with open(os.path.join(self.work, "look.log")) as f:
             self.assertIn("peer 127.0.0.1:4242", f.read())
 
+    def test_a_private_torrent_never_uses_the_dht(self):
+        # BEP 27: a private torrent's peers come from its trackers alone. The same download of
+        # a public torrent looks the DHT up within seconds; the private one never does, and
+        # says so in its status.
+        boot = free_port(socket.SOCK_DGRAM)
+        self.node("boot", boot)
+        data = os.path.join(self.work, "data.bin")
+        with open(data, "wb") as f:
+            f.write(os.urandom(200000))
+        for name, extra in (("public", []), ("private", ["--private"])):
+            subprocess.run([hashforge_bin(), "torrent", "create", data, "-o", os.path.join(self.work, name + ".torrent"),
+                            "-t", "http://127.0.0.1:1/announce", "-q"] + extra, check=True, capture_output=True)
+            self.p.start(name, [hashforge_bin(), "torrent", "download", os.path.join(self.work, name + ".torrent"), "-o",
+                                os.path.join(self.work, name), "--listen", "127.0.0.1:0", "--dht", "--dht-listen",
+                                "127.0.0.1:%d" % free_port(socket.SOCK_DGRAM), "--dht-bootstrap",
+                                "127.0.0.1:%d" % boot, "--json", "-v"])
+
+        def lookups(name):
+            lines = [x for x in self.p.lines(name) if "dht" in x]
+            return lines[-1]["dht"]["lookups"] if lines else -1
+        self.assertTrue(wait_for(lambda: lookups("public") >= 1, WAIT), self.p.logs())
+        time.sleep(2)
+        self.assertIn(lookups("private"), (0, -1), self.p.logs())
+        with open(os.path.join(self.work, "private.log"), "rb") as f:
+            self.assertIn(b"no DHT, its trackers alone", f.read())
+
     def test_nodes_on_ipv6_find_each_other(self):
         # BEP 32: the same protocol over IPv6, contacts in nodes6.
         try:

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,14 @@ ARIA2C = shutil.which("aria2c")
 TRANSMISSION = shutil.which("transmission-daemon")
 REMOTE = shutil.which("transmission-remote")
 WAIT = 120
+
+
+def can_connect(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 class Swarm:
@@ -452,6 +461,50 @@ class ClientInterop(unittest.TestCase):
             self.assertTrue(wait_for(lambda: counts().get(b"complete") == 1 and counts().get(b"incomplete") == 0,
                                      timeout=10), counts())
         finally:
+            s.close()
+
+    def test_announces_over_https(self):
+        # The tracker behind Debian's nginx terminating TLS with a certificate of our own,
+        # trusted through SSL_CERT_FILE (the client checks trackers' certificates against the
+        # system's store, which OpenSSL lets that variable replace).
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not os.path.exists(nginx):
+            self.skipTest("nginx is not installed (scripts/setup.sh installs it)")
+        s = Swarm(self.url, size=1024 * 1024 + 3)
+        old_env = os.environ.get("SSL_CERT_FILE")
+        try:
+            conf_dir = os.path.join(s.dir, "nginx")
+            os.makedirs(conf_dir)
+            cert, key = os.path.join(conf_dir, "t.crt"), os.path.join(conf_dir, "t.key")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                            "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                            "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+            port = free_port()
+            user = "user root;\n" if os.geteuid() == 0 else ""
+            with open(os.path.join(conf_dir, "nginx.conf"), "w") as f:
+                f.write("%sdaemon off;\nworker_processes 1;\npid %s/nginx.pid;\nerror_log %s/error.log;\n"
+                        "events { worker_connections 64; }\nhttp {\n access_log off;\n"
+                        " client_body_temp_path %s; proxy_temp_path %s; fastcgi_temp_path %s; uwsgi_temp_path %s;"
+                        " scgi_temp_path %s;\n server { listen 127.0.0.1:%d ssl; ssl_certificate %s;"
+                        " ssl_certificate_key %s; location / { proxy_pass %s; } }\n}\n"
+                        % ((user,) + (conf_dir,) * 7 + (port, cert, key, self.tracker.http_url)))
+            s.procs.append(subprocess.Popen([nginx, "-c", os.path.join(conf_dir, "nginx.conf"), "-p", conf_dir],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            self.assertTrue(wait_for(lambda: can_connect(port), timeout=20))
+            subprocess.run([hashforge_bin(), "torrent", "create", os.path.join(s.seed_dir, "payload.bin"), "-o",
+                            s.torrent, "--piece-size", "256K", "-t", "https://127.0.0.1:%d/announce" % port, "-q",
+                            "--force"], check=True, capture_output=True)
+            os.environ["SSL_CERT_FILE"] = cert
+            s.hf_seed()
+            self.assertTrue(self.complete_seeders(s, 1), "the seeder never announced over HTTPS\n" + s.log_text())
+            p, path = s.hf_download()
+            self.assertEqual(exit_code(p, WAIT), 0, s.log_text())
+            self.assertTrue(s.good(path), s.log_text())
+        finally:
+            if old_env is None:
+                os.environ.pop("SSL_CERT_FILE", None)
+            else:
+                os.environ["SSL_CERT_FILE"] = old_env
             s.close()
 
     def test_a_download_killed_midway_resumes_and_ends_right(self):
