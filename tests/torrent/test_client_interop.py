@@ -306,6 +306,27 @@ class ClientInterop(unittest.TestCase):
     def test_libtorrent_downloads_from_hashforge(self):
         self.downloads_from_hf(lambda s: s.libtorrent(seed=False)[0])
 
+    @unittest.skipUnless(lt, "python3-libtorrent is not installed")
+    def test_libtorrent_names_hashforge_as_its_peer(self):
+        # From our extension handshake's "v" (and peer id): held to 1 MB/s so the connection
+        # is there to look at.
+        s = Swarm(self.url, size=2 * 1024 * 1024)
+        try:
+            s.hf_seed(extra=("--upload-limit", "1M"))
+            self.assertTrue(self.complete_seeders(s, 1), s.log_text())
+            path, h = s.libtorrent(seed=False)
+            clients = set()
+
+            def seen():
+                for pi in h.get_peer_info():  # bytes in this binding
+                    c = pi.client
+                    clients.add(c.decode("utf-8", "replace") if isinstance(c, bytes) else c)
+                return any("hashforge" in c.lower() for c in clients)
+            self.assertTrue(wait_for(seen, timeout=WAIT, step=0.1), (clients, s.log_text()))
+            self.assertTrue(wait_for(lambda: s.good(path), timeout=WAIT, step=0.5), s.log_text())
+        finally:
+            s.close()
+
     def seeder_port(self, s, name="hf-seed"):
         """The port a hashforge seeder started with -v says it listens on."""
         found = {}
