@@ -37,6 +37,7 @@ struct Opts {
   std::size_t max_body = 1024 * 1024;
   unsigned http_threads = 2;
   double rate_limit = 0;
+  std::size_t max_pending = 20'000;
   bool reindex = false;
   bool quiet = false;
   node::WireConfig wire;
@@ -77,6 +78,7 @@ int run_node(Opts& o) {
   cfg.mining_share = o.mining_share;
   cfg.reindex = o.reindex;
   cfg.rate_limit = o.rate_limit;
+  cfg.max_pending = o.max_pending;
   for (const auto& m : o.byzantine)
     if (!node::set_byzantine_mode(&cfg.byzantine, m))
       usage_error("--byzantine: unknown mode " + m +
@@ -205,6 +207,9 @@ void add_node(CLI::App& app, Runner& run) {
       ->check(check::whole(1, 256));
   sub->add_option("--rate-limit", o->rate_limit, "Write requests per second per client address, 0 for none (default 0)")
       ->check(check::number(0, 1e9));
+  sub->add_option("--max-pending", o->max_pending,
+                  "Ledger operations pending at most; past it clients get 503 and retry (default 20000)")
+      ->check(check::whole(1, 10'000'000));
   sub->add_option("--peer-listen", o->wire.listen,
                   "Peer links from other hashforge nodes (mutual TLS 1.3) on ADDRESS:PORT")
       ->check(check::listen_address());

@@ -177,7 +177,7 @@ int write(const Args& a, const ChainSpec& spec) {
   std::mutex mu;
   std::vector<Sample> samples;
   std::vector<Stats> acks(threads);
-  std::atomic<std::uint64_t> refused{0}, errors{0};
+  std::atomic<std::uint64_t> refused{0}, errors{0}, busy{0};
   std::atomic<bool> writing{true};
   const auto start = Clock::now();
   const auto stop_at = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.duration));
@@ -218,6 +218,13 @@ int write(const Args& a, const ChainSpec& spec) {
               std::lock_guard lk(mu);
               samples.push_back({hex_of(op_id(op, spec.id)), sent});
             }
+          } else if (r.status == 503) {
+            // The node's pending pool is full: the same operation again shortly (the pool
+            // drains with each block), as a client told to retry does.
+            ++busy;
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            i -= threads;  // the loop's step brings it back to this account
+            continue;
           } else {
             ++refused;
             if (refused < 5) std::fprintf(stderr, "ledger_load: refused: %d %s\n", r.status, r.body.c_str());
@@ -273,12 +280,14 @@ int write(const Args& a, const ChainSpec& spec) {
   const double secs = std::chrono::duration<double>(wrote_until - start).count();
   std::printf(
       "{\"mode\": \"write\", \"threads\": %zu, \"rate_asked\": %.0f, \"seconds\": %.2f, \"acknowledged\": %zu, "
-      "\"acknowledged_per_s\": %.1f, \"refused\": %llu, \"errors\": %llu, \"ack_mean_ms\": %.3f, \"ack_p50_ms\": %.3f, "
+      "\"acknowledged_per_s\": %.1f, \"refused\": %llu, \"errors\": %llu, \"busy\": %llu, \"ack_mean_ms\": %.3f, "
+      "\"ack_p50_ms\": %.3f, "
       "\"ack_p99_ms\": %.3f, \"committed_during\": %lld, \"committed_per_s\": %.1f, \"committed_after\": %lld, "
       "\"confirm_k\": %lld, \"confirm_samples\": %zu, \"confirm_unreached\": %zu, \"confirm_p50_ms\": %.1f, "
       "\"confirm_p99_ms\": %.1f}\n",
       threads, a.rate, secs, all.v.size(), static_cast<double>(all.v.size()) / secs,
-      static_cast<unsigned long long>(refused.load()), static_cast<unsigned long long>(errors.load()), all.mean() / 1000,
+      static_cast<unsigned long long>(refused.load()), static_cast<unsigned long long>(errors.load()),
+      static_cast<unsigned long long>(busy.load()), all.mean() / 1000,
       all.pct(50) / 1000, all.pct(99) / 1000, static_cast<long long>(committed_mid - committed0),
       static_cast<double>(committed_mid - committed0) / secs, static_cast<long long>(committed1 - committed0),
       static_cast<long long>(a.k), confirm.v.size(), unconfirmed, confirm.pct(50), confirm.pct(99));

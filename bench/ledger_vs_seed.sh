@@ -210,8 +210,8 @@ with open(out, "w") as f:
     f.write("\nSignature checks: every node verifies every operation once, so 4 verifications an operation; at the "
             "two-process rate above that is %.3f ms of one core each (%.0f%% of the node CPU per operation in the "
             "sustained run).\n" % (4 * 2 * 1000.0 / v2, 100 * 4 * 2 * 1000.0 / v2 / max(rows[0][2], 1e-9)))
-    f.write("\nFailed or refused: %s\n" % "; ".join("%s: %d refused, %d errors, reads failed %s" % (
-        what, w.get("refused", 0), w.get("errors", 0), ",".join(str(x.get("failed", "?")) for x in q + [p]))
+    f.write("\nFailed or refused: %s\n" % "; ".join("%s: %d refused, %d errors, %d told to retry (pool full), reads failed %s" % (
+        what, w.get("refused", 0), w.get("errors", 0), w.get("busy", 0), ",".join(str(x.get("failed", "?")) for x in q + [p]))
         for what, w, _, q, p in rows))
     f.write("\nFinal status of node a: height %s, forks %s, committed %s operations.\n" % (
         status.get("height"), status.get("forks"), status.get("ledger", {}).get("committed")))

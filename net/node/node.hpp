@@ -46,6 +46,11 @@ struct NodeConfig {
   bool reindex = false;
   double ban_seconds = 600;
   double rate_limit = 0;  // write requests per second per client address (0: none)
+  // Ledger operations pending at most (two full blocks by default): past it a client is
+  // told to retry (503) and peers' operations wait for the block that carries them, so a
+  // load beyond what blocks commit cannot grow the pool, and each block's pool rebuild,
+  // without bound.
+  std::size_t max_pending = 20'000;
   std::function<void(const std::string&)> log;
   // Test mode only (the fault experiments of issue 16): ways this node misbehaves on
   // purpose. Never set in service.

@@ -77,6 +77,10 @@ int Node::pool_op(const ledger::Operation& op, const Json& j, PendingTx* p, std:
     *why = "replayed: the operation is already committed";
     return 409;
   }
+  if (pending_.size() >= cfg_.max_pending) {
+    *why = "the pending pool is full (" + std::to_string(pending_.size()) + " operations): retry shortly";
+    return 503;
+  }
   *why = pool_state_->apply_pending(op, true);
   if (!why->empty()) return status_of(*why);
   p->seq = next_seq_++;

@@ -255,6 +255,24 @@ class OneNode(unittest.TestCase):
         # The seed's transaction endpoint does not take plain transactions on a ledger network.
         self.assertEqual(post_json(n.url + "new_transaction", {"author": "a", "content": "b"}).status, 400)
 
+    def test_a_full_pending_pool_asks_clients_to_retry(self):
+        # A node that mines only when asked, with room for two pending operations: the third
+        # gets 503 and changes nothing; once a block takes the two, it is accepted.
+        n = Node("--chain-spec", self.spec, "--mine", "off", "--max-pending", "2")
+        self.addCleanup(n.close)
+        net = network_id(n)
+        alice, bob, carol = lo.Key(), lo.Key(), lo.Key()
+        ops = [lo.make_op(ADMIN, net, "create_money", i + 1, to=k.hex, amount=10) for i, k in enumerate((alice, bob, carol))]
+        self.assertEqual(submit(n, ops[0])[0], 202)
+        self.assertEqual(submit(n, ops[1])[0], 202)
+        status, body = submit(n, ops[2])
+        self.assertEqual(status, 503, body)
+        self.assertIn("pending pool is full", body["error"])
+        self.assertEqual(len(get(n.api("/pending_tx")).json()), 2)
+        self.assertEqual(get(n.url + "mine").status, 200)
+        wait_committed(self, [n], lo.op_id(ops[1], net))
+        self.assertEqual(submit(n, ops[2])[0], 202)
+
     def test_reads_refuse_blocks_out_of_reach(self):
         n = self.node
         k = lo.Key().hex
