@@ -12,7 +12,6 @@
 #include "apps/cli_checks.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
-#include "hashforge/thread_name.hpp"
 #include "net/http/server.hpp"
 #include "net/node/node.hpp"
 #include "net/node/node_api.hpp"
@@ -162,7 +161,6 @@ int run_node(Opts& o) {
     if (wire) wire->stop();
     io.stop();
   });
-  hf::name_this_thread("hf-node-links");  // this thread runs the peer links
   io.run();
   web.reset();  // joins the HTTP threads: no handler runs past this
   n->stop();

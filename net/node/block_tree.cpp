@@ -111,7 +111,12 @@ AddResult BlockTree::check_entry(const Block& b, const AddOptions& opt, const Tr
   if (b.transactions.items().size() > spec_.limits.max_transactions)
     return invalid("more than " + std::to_string(spec_.limits.max_transactions) + " transactions");
   if (std::string bad = spec_.scheme->check_fields(b); !bad.empty()) return invalid(bad);
-  const PreparedBlock* pre = opt.prepared && opt.prepared->hash == b.hash ? opt.prepared : nullptr;
+  // What was prepared for this very block, with its signatures checked if these options
+  // want them checked.
+  const PreparedBlock* pre = opt.prepared && opt.prepared->hash == b.hash &&
+                                     (opt.prepared->sigs_checked || !opt.check_ledger)
+                                 ? opt.prepared
+                                 : nullptr;
   if (opt.check_hash && !(pre && pre->hash_checked)) {
     if (spec_.scheme->hashed_size(b) > spec_.limits.max_block_bytes)
       return invalid("block larger than " + std::to_string(spec_.limits.max_block_bytes) + " bytes");
@@ -201,6 +206,7 @@ PreparedBlock BlockTree::prepare(const Block& b, const AddOptions& opt) const {
   }
   if (b.transactions.items().size() > spec_.limits.max_transactions) return pb;
   pb.text = block_chain_text(b);
+  pb.sigs_checked = opt.check_ledger;  // below, for a ledger block (other blocks have none)
   if (!spec_.ledger) return pb;
   pb.ids.reserve(b.transactions.items().size());
   pb.ops.reserve(b.transactions.items().size());

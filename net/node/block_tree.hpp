@@ -68,6 +68,7 @@ struct PreparedBlock {
   std::vector<ledger::Operation> ops;
   std::vector<std::string> ids;
   std::string text;  // the block's chain-order text (TreeEntry::text)
+  bool sigs_checked = false;  // prepare() checked every operation's signature
 };
 
 struct AddOptions {

@@ -268,13 +268,13 @@ BlockVerdict Node::submit_block_locked(Block b, const std::string& from, std::un
   std::int64_t seq = returned_seq;
   for (const Json& tx : r.returned) batch.add_pending.push_back({seq++, tx_key(tx), dump_python(tx)});
   // Queued under mu_, so blocks are stored in the order they were accepted; the fsync
-  // happens on the store's thread, with no lock held.
+  // happens on the store's thread, with no lock held. The pool's rows of the operations
+  // now in a block go once the block is on disk: a crash between the two keeps them in the
+  // pool (the next start drops those on the chain), never in neither.
+  std::shared_ptr<Batch> pool_drop;
   if (pool_store_ && !batch.drop_pending.empty()) {
-    // Rows of operations now in a block; should this not reach the disk, the next start
-    // drops them anyway (they are on the chain).
-    Batch pool_drop;
-    pool_drop.drop_pending = batch.drop_pending;
-    pool_store_->commit_async(std::move(pool_drop), [](const std::string&) {});
+    pool_drop = std::make_shared<Batch>();
+    pool_drop->drop_pending = batch.drop_pending;
   }
   // Test modes: a withholding node tells no one of its own blocks; an equivocating one sends
   // its two versions itself.
@@ -283,7 +283,8 @@ BlockVerdict Node::submit_block_locked(Block b, const std::string& from, std::un
   auto stored = std::make_shared<std::promise<std::string>>();
   v.stored = stored->get_future().share();
   // A block is announced only once it is on disk (entries never move: e stays valid).
-  store_->commit_async(std::move(batch), [this, e, entry = r.entry, stored](const std::string& error) {
+  store_->commit_async(std::move(batch), [this, e, entry = r.entry, stored, pool_drop](const std::string& error) {
+    if (error.empty() && pool_drop) pool_store_->commit_async(std::move(*pool_drop), [](const std::string&) {});
     if (error.empty() && e) {
       if (on_new_tip_) on_new_tip_(e->text);
       std::lock_guard pk(peer_mu_);

@@ -80,6 +80,12 @@ std::uint64_t TokenBucket::take(std::uint64_t want, double now) {
   return n;
 }
 
+void TokenBucket::charge(std::uint64_t n, double now) {
+  if (unlimited()) return;
+  refill(now);
+  tokens_ -= static_cast<double>(n);
+}
+
 double TokenBucket::ready_at(std::uint64_t want, double now) {
   if (unlimited()) return now;
   refill(now);

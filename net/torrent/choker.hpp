@@ -61,6 +61,10 @@ class TokenBucket {
   // When `want` bytes will be there (now if they are; a want over the burst waits for a
   // full bucket).
   double ready_at(std::uint64_t want, double now);
+  // Takes `n` bytes whatever is there, into debt if need be: for bytes that were waited for
+  // and are gone already (several waiters woken by one refill each pay, and the next wait
+  // longer), so the rate holds however many wait at once.
+  void charge(std::uint64_t n, double now);
 
  private:
   void refill(double now);

@@ -334,8 +334,8 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     return at;
   }
   void take(bool up, std::uint64_t n, double t) {
-    (up ? up_limit : down_limit).take(n, t);
-    if (SharedLimits* sh = opt.shared_limits.get()) (up ? sh->up : sh->down).take(n, t);
+    (up ? up_limit : down_limit).charge(n, t);
+    if (SharedLimits* sh = opt.shared_limits.get()) (up ? sh->up : sh->down).charge(n, t);
   }
 
   // A quarter second of burst, at least a few blocks; 0: no limit.

@@ -210,8 +210,19 @@ std::vector<BlockRef> PiecePicker::pick(PeerKey p, std::size_t want, std::span<c
     if (out.size() >= want) break;
     if (part.unrequested && usable(piece)) take_from_partial(p, piece, part, want - out.size(), false, &out);
   }
-  // 2. New pieces: random ones first, then rarest (or lowest index) first.
-  while (out.size() < want && (cfg_.max_partial == 0 || partial_.size() < cfg_.max_partial)) {
+  // 2. New pieces: random ones first, then rarest (or lowest index) first. At the cap on
+  // started pieces, when some of them wait for blocks this peer cannot give (those who could
+  // have left, or choke us), it may still start others, up to twice the cap: memory stays
+  // bounded and the download does not stall.
+  bool waiting = false, helps = false;
+  for (auto& [piece, part] : partial_) {
+    if (!part.unrequested) continue;
+    waiting = true;
+    helps |= usable(piece);
+  }
+  const bool stuck = out.empty() && waiting && !helps;
+  const std::size_t cap = cfg_.max_partial == 0 ? SIZE_MAX : stuck ? 2 * std::size_t{cfg_.max_partial} : cfg_.max_partial;
+  while (out.size() < want && partial_.size() < cap) {
     std::optional<std::uint32_t> next;
     if (!cfg_.sequential && have_count_ < cfg_.random_first && cfg_.pieces) {
       std::uniform_int_distribution<std::uint32_t> any(0, cfg_.pieces - 1);

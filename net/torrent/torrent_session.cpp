@@ -608,7 +608,14 @@ void TorrentSession::on_request(Peer& p, const wire::Message& m, double now) {
   };
   if (b.length > wire::kBlockSize) return close(p, "a request for " + std::to_string(b.length) + " bytes, over 16 KiB");
   if (!picker_.have(b.piece)) return refuse();
-  if (p.am_choking && !served_while_choked(p, b.piece)) return refuse();
+  if (p.am_choking) {
+    // An allowed-fast piece, once over (twice, for a retry): a peer asking for it again and
+    // again, or after saying it has it, would be getting around the choke.
+    if (!served_while_choked(p, b.piece) || picker_.peer_has_piece(p.key, b.piece)) return refuse();
+    std::uint32_t& n = p.allowed_served[b.piece];
+    if (n >= 2 * picker_.blocks_in(b.piece)) return refuse();
+    ++n;
+  }
   if (p.requests.size() >= 4 * cfg_.max_requests_in)
     return close(p, "more than " + std::to_string(4 * cfg_.max_requests_in) + " requests outstanding");
   if (p.requests.size() >= cfg_.max_requests_in) return refuse();  // over the queue it was told

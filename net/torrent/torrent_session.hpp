@@ -233,6 +233,7 @@ class TorrentSession {
     std::uint32_t interesting = 0;  // pieces it has that we lack
     std::vector<std::uint32_t> allowed_in;  // pieces it lets us ask for while it chokes us
     std::vector<std::uint32_t> allowed_out;  // pieces we serve it while we choke it (BEP 6)
+    std::map<std::uint32_t, std::uint32_t> allowed_served;  // blocks of each served while choked
     std::vector<std::uint32_t> suggested;    // pieces it suggested (BEP 6): asked for first
     std::vector<Asked> asked;               // our requests at it, oldest first
     // Slow start: requests outstanding grow by one per block received (up to 250) until the

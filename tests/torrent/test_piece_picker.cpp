@@ -314,3 +314,35 @@ TEST(PiecePicker, StartedPiecesAreCappedAndRestoredBlocksNeverPicked) {
   EXPECT_EQ(more[0].piece, more[1].piece);
   EXPECT_FALSE(pieces.count(more[0].piece));
 }
+
+TEST(PiecePicker, AtTheCapAPeerThatCannotHelpStillStartsPiecesUpToTwiceIt) {
+  // Two started pieces wait for blocks only a departed peer had: the peer left cannot help
+  // with them, so it may start new ones, but no more than twice the cap in all.
+  PiecePicker::Config c = config(20, 32768, 20 * 32768);
+  c.max_partial = 2;
+  PiecePicker pp(c);
+  pp.add_peer(1, bits_of(20, {0, 1}));
+  pp.add_seed(2);
+  auto first = pp.pick(1, 2);  // both blocks of one of its pieces
+  auto second = pp.pick(1, 2);  // and of the other
+  ASSERT_EQ(first.size() + second.size(), 4u);
+  pp.remove_peer(1);  // its requests are dropped: the two pieces wait, unrequested
+  EXPECT_EQ(pp.partial_pieces(), 2u);
+  auto got = pp.pick(2, 100);
+  std::set<std::uint32_t> pieces;
+  for (const auto& b : got) pieces.insert(b.piece);
+  // Peer 2 has pieces 0 and 1 too, so it helps with them first, and at the cap starts none.
+  EXPECT_EQ(pieces, (std::set<std::uint32_t>{0, 1}));
+  // A peer with neither: it starts two more, up to twice the cap, and then no more.
+  PiecePicker pq(c);
+  pq.add_peer(1, bits_of(20, {0, 1}));
+  pq.pick(1, 4);
+  pq.remove_peer(1);
+  pq.add_peer(3, bits_of(20, {5, 6, 7, 8, 9}));
+  auto other = pq.pick(3, 100);
+  std::set<std::uint32_t> started;
+  for (const auto& b : other) started.insert(b.piece);
+  EXPECT_EQ(started.size(), 2u);
+  EXPECT_EQ(pq.partial_pieces(), 4u);
+  EXPECT_TRUE(pq.pick(3, 100).empty());
+}

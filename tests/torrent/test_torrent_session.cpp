@@ -523,6 +523,17 @@ TEST(TorrentSession, AllowedFastPiecesAreOfferedAndServedWhileChoked) {
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].id, wire::MsgId::piece);
   EXPECT_EQ(r[0].index, set[0]);
+  // Not a way around the choke: a piece goes twice over at most (its 4 blocks, 8 requests
+  // in all: the 9th is rejected), and not at all once the peer says it has it.
+  in.clear();
+  for (int i = 0; i < 8; ++i) wire::encode_request(wire::MsgId::request, set[0], 0, wire::kBlockSize, &in);
+  wire::encode_have(set[1], &in);
+  wire::encode_request(wire::MsgId::request, set[1], 0, wire::kBlockSize, &in);
+  for (const auto& m : decode_all(in)) s.peer_message(7, m, 0);
+  std::vector<std::uint32_t> rejected;
+  for (const auto& m : decode_all(keep = s.take_output(7)))
+    if (m.id == wire::MsgId::reject) rejected.push_back(m.index);
+  EXPECT_EQ(rejected, (std::vector<std::uint32_t>{set[0], set[1]}));
   // No set for an IPv6 peer (BEP 6 draws it from an IPv4 address).
   wire::Handshake h2 = h;
   h2.peer_id = peer_id(3);
