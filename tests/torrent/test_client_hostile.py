@@ -20,6 +20,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tracker"))
 from tracker_harness import free_port, hashforge_bin, wait_for  # noqa: E402
+from torrent_harness import can_connect  # noqa: E402
 
 PIECE = 64 * 1024
 BLOCK = 16 * 1024
@@ -119,14 +120,6 @@ class Fixture:
                 except subprocess.TimeoutExpired:
                     p.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def can_connect(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 class FakeSeeder(threading.Thread):

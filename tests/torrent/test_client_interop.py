@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tracker"))
 from tracker_harness import Tracker, bdecode, escape, free_port, hashforge_bin, wait_for  # noqa: E402
 from opentracker_harness import OpenTracker  # noqa: E402
-from torrent_harness import exit_code, last_status, stop  # noqa: E402
+from torrent_harness import can_connect, exit_code, last_status, stop  # noqa: E402
 
 try:
     import libtorrent as lt
@@ -33,14 +32,6 @@ ARIA2C = shutil.which("aria2c")
 TRANSMISSION = shutil.which("transmission-daemon")
 REMOTE = shutil.which("transmission-remote")
 WAIT = 120
-
-
-def can_connect(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 class Swarm:

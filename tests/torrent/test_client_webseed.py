@@ -15,7 +15,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tracker"))
-from torrent_harness import Procs, exit_code, last_status  # noqa: E402
+from torrent_harness import Procs, can_connect, exit_code, last_status  # noqa: E402
 from tracker_harness import free_port, hashforge_bin, wait_for  # noqa: E402
 
 PY = "/usr/bin/python3"
@@ -45,7 +45,7 @@ class WebSeeds(unittest.TestCase):
     def python_server(self, root):
         port = free_port()
         self.start("http-%d" % port, [PY, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=root)
-        self.assertTrue(wait_for(lambda: self.reachable(port), 20), self.logs())
+        self.assertTrue(wait_for(lambda: can_connect(port), 20), self.logs())
         return "http://127.0.0.1:%d/" % port
 
     def nginx_server(self, root):
@@ -63,17 +63,8 @@ class WebSeeds(unittest.TestCase):
                     " scgi_temp_path %s;\n server { listen 127.0.0.1:%d; root %s; }\n}\n"
                     % (user, conf_dir, conf_dir, conf_dir, conf_dir, conf_dir, conf_dir, conf_dir, port, root))
         self.start("nginx-%d" % port, [NGINX, "-c", conf, "-p", conf_dir])
-        self.assertTrue(wait_for(lambda: self.reachable(port), 20), self.logs())
+        self.assertTrue(wait_for(lambda: can_connect(port), 20), self.logs())
         return "http://127.0.0.1:%d/" % port
-
-    @staticmethod
-    def reachable(port):
-        import socket
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            return False
 
     def content(self, root, kind):
         """A file (single) or a folder of files (multi) under root; returns its path."""

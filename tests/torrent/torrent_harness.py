@@ -81,6 +81,15 @@ class Procs:
         return out
 
 
+def can_connect(port, host="127.0.0.1"):
+    """Something accepts TCP connections on host:port now."""
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 def exit_code(proc, timeout):
     """The child's exit status, or None if it is still running after `timeout` seconds."""
     try:
