@@ -223,11 +223,16 @@ awaitable<UdpCall> udp_tracker_call(asio::io_context& io, const TrackerUrl& u, s
 
 }  // namespace
 
+namespace {
+// A rate limit's bucket: a quarter second of burst, at least a few blocks; 0: no limit.
+void set_limit(TokenBucket& b, double rate) { b.set_rate(rate, rate > 0 ? std::max(rate / 4, 4.0 * wire::kBlockSize) : 0); }
+}  // namespace
+
 void SharedLimits::set_rates(double up_rate, double down_rate) {
   upload = up_rate;
   download = down_rate;
-  up.set_rate(up_rate, up_rate > 0 ? std::max(up_rate / 4, 4.0 * wire::kBlockSize) : 0);
-  down.set_rate(down_rate, down_rate > 0 ? std::max(down_rate / 4, 4.0 * wire::kBlockSize) : 0);
+  set_limit(up, up_rate);
+  set_limit(down, down_rate);
 }
 
 struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
@@ -342,8 +347,8 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   void set_limits(double up, double down) {
     opt.upload_limit = up;
     opt.download_limit = down;
-    up_limit.set_rate(up, up > 0 ? std::max(up / 4, 4.0 * wire::kBlockSize) : 0);
-    down_limit.set_rate(down, down > 0 ? std::max(down / 4, 4.0 * wire::kBlockSize) : 0);
+    set_limit(up_limit, up);
+    set_limit(down_limit, down);
     if (!stopping && session) flush();
   }
 
