@@ -5,6 +5,7 @@
 
 #include <atomic>
 
+#include "cpu/cpu_backend.hpp"
 #include "hashforge/engine.hpp"
 #include "hashforge/hex.hpp"
 #include "registry.hpp"
@@ -36,6 +37,28 @@ void BM_Sha256dHeaderScan(benchmark::State& st, const char* backend) {
     first += n;
   }
   st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * n));
+}
+
+// The search kernel alone, one batch of the backend's lanes a call, no driver around it: the
+// difference from sha256d_scan is what the driver (nonce words, candidate checks, progress)
+// costs a nonce.
+void BM_Sha256dHeaderKernel(benchmark::State& st, const char* backend) {
+  auto* be = dynamic_cast<hf::cpu::CpuBackend*>(hf::find_backend(backend));
+  if (!be) {
+    st.SkipWithError("backend not usable on this machine");
+    return;
+  }
+  const hf::cpu::KernelTable& kt = be->kernels();
+  hf::PreparedSearch ps(hf::Algo::sha256d, *hf::from_hex(kHeader), {76, hf::Encoding::u32le, 4}, 4,
+                        hf::ByteOrder::bitcoin);
+  alignas(64) std::uint32_t aw[hf::cpu::kMaxAffectedWords * 16] = {};
+  std::uint64_t base = 0;
+  for (auto _ : st) {
+    ps.fill_words(base, kt.search_lanes, kt.search_lanes, aw);
+    benchmark::DoNotOptimize(kt.search_batch(ps.plan(), aw, 0));
+    base += kt.search_lanes;
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * kt.search_lanes));
 }
 
 void BM_Bulk(benchmark::State& st, const char* backend, hf::Algo algo, std::size_t size) {
@@ -70,6 +93,7 @@ void BM_OpenSSL(benchmark::State& st, const EVP_MD* md, std::size_t size) {
 void register_all() {
   for (const char* b : {"avx512", "shani", "avx2", "scalar"}) {
     benchmark::RegisterBenchmark((std::string("sha256d_scan/") + b).c_str(), BM_Sha256dHeaderScan, b);
+    benchmark::RegisterBenchmark((std::string("sha256d_kernel/") + b).c_str(), BM_Sha256dHeaderKernel, b);
     benchmark::RegisterBenchmark((std::string("sha256_1MiB/") + b).c_str(), BM_Bulk, b, hf::Algo::sha256, 1u << 20);
     benchmark::RegisterBenchmark((std::string("sha1_1MiB/") + b).c_str(), BM_Bulk, b, hf::Algo::sha1, 1u << 20);
     benchmark::RegisterBenchmark((std::string("sha256_64B/") + b).c_str(), BM_Bulk, b, hf::Algo::sha256, 64);

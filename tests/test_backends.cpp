@@ -244,7 +244,7 @@ struct PlanCase {
 TEST_P(BackendTest, KernelSearchBatchReportsExactlyTheLanesAtOrBelowThreshold) {
   const hf::cpu::KernelTable* kt = kernels_of(be_);
   ASSERT_NE(kt, nullptr);
-  const unsigned L = kt->lanes;
+  const unsigned L = kt->search_lanes;
   ASSERT_LE(L, 16u);
   using E = hf::Encoding;
   std::vector<PlanCase> cases;

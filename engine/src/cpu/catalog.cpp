@@ -22,7 +22,7 @@ const CpuBackendSpec kCatalog[] = {
      &avx512_kernels,
      {40, 40, 40, 40, 40}},
     {"shani",
-     "x86 SHA extensions, 2 interleaved streams",
+     "x86 SHA extensions, 4 interleaved streams",
      F::sha | F::ssse3 | F::sse41,
      &shani_kernels,
      {30, 30, 20, 30, 30}},

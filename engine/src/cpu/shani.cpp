@@ -31,7 +31,15 @@ using std::uint8_t;
 // be unrolled so that their arrays of vectors become registers.
 #define HF_UNROLL _Pragma("GCC unroll 16")
 
-constexpr int kLanes = 2;
+// Streams interleaved. sha256rnds2 issues every ~2 cycles but takes ~4 (Zen 5: 0.52 ns
+// apart, 1.07 ns latency), so one stream runs at half speed. More streams hide more of the
+// latency, but SSE has 16 registers and a miner runs a thread on every logical CPU, whose
+// SMT sibling shares the SHA unit. Measured on the EPYC with both vCPUs busy
+// (bench/results/2026-12-03-shani-kernels.md), the header search makes 42-46 M nonces/s
+// with 4 streams a thread, 43 with 2, 38-45 with 6 and 34-38 with 8; alone, 8 streams win
+// (up to 28 M/s against 24) but a miner is never alone.
+constexpr int kLanes = 4;
+constexpr int kSearchLanes = 4;
 
 // Byte shuffles that turn 16 loaded message bytes into big-endian words. SHA-256 keeps W[t]
 // in the lowest dword; SHA-1's instructions expect W[t] in the highest dword.
@@ -100,16 +108,19 @@ HF_INLINE __m128i schedule256(__m128i w16, __m128i w12, __m128i w8, __m128i w4) 
 // 16 message words. Q is a template parameter so every ring index is a constant and the
 // compiler keeps the ring in registers; lanes are the inner loop so each step of every
 // stream is issued back to back.
-template <int N, int Q>
+// Quads Q..End-1 run; a search stops before the end.
+template <int N, int Q, int End = 16>
 HF_INLINE void quads256(State256 (&s)[N], __m128i (&m)[N][4]) {
-  const __m128i k = k256(Q);
-  HF_UNROLL
-  for (int l = 0; l < N; ++l) {
-    __m128i* w = m[l];
-    if constexpr (Q >= 4) w[Q & 3] = schedule256(w[Q & 3], w[(Q + 1) & 3], w[(Q + 2) & 3], w[(Q + 3) & 3]);
-    rounds256(s[l], _mm_add_epi32(w[Q & 3], k));
+  if constexpr (Q < End) {
+    const __m128i k = k256(Q);
+    HF_UNROLL
+    for (int l = 0; l < N; ++l) {
+      __m128i* w = m[l];
+      if constexpr (Q >= 4) w[Q & 3] = schedule256(w[Q & 3], w[(Q + 1) & 3], w[(Q + 2) & 3], w[(Q + 3) & 3]);
+      rounds256(s[l], _mm_add_epi32(w[Q & 3], k));
+    }
+    quads256<N, Q + 1, End>(s, m);
   }
-  if constexpr (Q < 15) quads256<N, Q + 1>(s, m);
 }
 
 // One compression (64 rounds plus the feed-forward) of N streams. m[l][i] holds lane l's
@@ -297,18 +308,19 @@ void sha1_blocks(uint32_t* state, const uint8_t* const* ptrs, size_t nblocks) {
 // Nonce search
 //
 // The plan's round-skipping precomputation (prestate, first_round) is made for the
-// scalar/SIMD round functions; sha256rnds2 cannot start mid-block from an arbitrary slot
-// order cheaply, so every block is compressed in full from the midstate instead.
+// scalar/SIMD round functions, whose rounds go one at a time; sha256rnds2 goes two at a time
+// from its own state layout, so Bitcoin headers get their own kernel (search_header) and
+// other layouts compress every block in full from the midstate.
 
 // Rebuilds W[0..15] of plan block b for each lane: constant words come from the plan, the
 // nonce-dependent ones from aw.
-HF_INLINE void search_words(const SearchPlan& plan, uint32_t b, const uint32_t* aw, __m128i (&m)[kLanes][4]) {
+HF_INLINE void search_words(const SearchPlan& plan, uint32_t b, const uint32_t* aw, __m128i (&m)[kSearchLanes][4]) {
   const BlockPlan& bp = plan.blocks[b];
   HF_UNROLL
   for (int i = 0; i < 4; ++i) {
     const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bp.w + 4 * i));
     HF_UNROLL
-    for (int l = 0; l < kLanes; ++l) m[l][i] = w;
+    for (int l = 0; l < kSearchLanes; ++l) m[l][i] = w;
   }
   if (b >= 2) return;
   // A nonce word's position is data, so it is merged with a compare mask rather than an
@@ -321,21 +333,92 @@ HF_INLINE void search_words(const SearchPlan& plan, uint32_t b, const uint32_t* 
     for (int i = 0; i < 4; ++i) {
       const __m128i sel = _mm_cmpeq_epi32(pos, _mm_set_epi32(4 * i + 3, 4 * i + 2, 4 * i + 1, 4 * i));
       HF_UNROLL
-      for (int l = 0; l < kLanes; ++l)
-        m[l][i] = _mm_blendv_epi8(m[l][i], _mm_set1_epi32(static_cast<int>(aw[k * kLanes + l])), sel);
+      for (int l = 0; l < kSearchLanes; ++l)
+        m[l][i] = _mm_blendv_epi8(m[l][i], _mm_set1_epi32(static_cast<int>(aw[k * kSearchLanes + l])), sel);
     }
   }
 }
 
-uint32_t search_batch(const SearchPlan& plan, const uint32_t* aw, uint32_t threshold) {
+// Whether the plan is a Bitcoin header search: sha256d, the key in Bitcoin's order, one block
+// after the midstate with the nonce alone in word 3 (what Stratum jobs and the node mine).
+bool is_header_search(const SearchPlan& plan) {
+  const BlockPlan& bp = plan.blocks[0];
+  return plan.double_hash && plan.bitcoin_order && plan.nblocks == 1 && plan.naw == 1 && plan.aw_index[0] == 3 &&
+         bp.varmask == 0x0008 && bp.const_chain;
+}
+
+// The header search on N interleaved streams, with the work that does not depend on the
+// nonce taken out:
+// - rounds 0-1 of the nonce's block read only words 0-1, so their sha256rnds2 runs once per
+//   batch and every stream starts from that prestate;
+// - quads 1-3 of that block and 2-3 of the second hash add K to constant words, computed once
+//   for all streams (the compiler merges the identical adds);
+// - the key, bswap(H7), is E after round 60 plus IV7: after the second hash's first
+//   sha256rnds2 of quad 15 it sits in F (dword 0 of the new ABEF), so the last sha256rnds2
+//   and the feed-forward are skipped.
+// 62 sha256rnds2 a nonce instead of 64; N streams hide the instruction's latency (about
+// twice its issue interval).
+HF_INLINE uint32_t search_header(const SearchPlan& plan, const uint32_t* aw, uint32_t threshold) {
+  constexpr int N = kSearchLanes;
+  const BlockPlan& bp = plan.blocks[0];
+  const __m128i w0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bp.w));  // nonce word is 0
+  const __m128i w1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bp.w + 4));
+  const __m128i w2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bp.w + 8));
+  const __m128i w3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bp.w + 12));
   const State256 mid = load_state256(plan.midstate);
-  State256 s[kLanes];
+  const __m128i k0 = k256(0);
+  const __m128i pre = _mm_sha256rnds2_epu32(mid.cdgh, mid.abef, _mm_add_epi32(w0, k0));  // ABEF after round 1
+
+  State256 s[N];
+  __m128i m[N][4];
   HF_UNROLL
-  for (int l = 0; l < kLanes; ++l) s[l] = mid;
+  for (int l = 0; l < N; ++l) {
+    const __m128i wl = _mm_insert_epi32(w0, static_cast<int>(aw[l]), 3);
+    m[l][0] = wl;
+    m[l][1] = w1;
+    m[l][2] = w2;
+    m[l][3] = w3;
+    s[l].abef = _mm_sha256rnds2_epu32(mid.abef, pre, _mm_shuffle_epi32(_mm_add_epi32(wl, k0), 0x0E));
+    s[l].cdgh = pre;
+  }
+  quads256<N, 1>(s, m);
+
+  const State256 iv = load_state256(hf::sha::IV256);
+  const __m128i pad = _mm_set_epi32(0, 0, 0, static_cast<int>(0x80000000u));
+  const __m128i len = _mm_set_epi32(256, 0, 0, 0);
+  HF_UNROLL
+  for (int l = 0; l < N; ++l) {
+    s[l].abef = _mm_add_epi32(s[l].abef, mid.abef);
+    s[l].cdgh = _mm_add_epi32(s[l].cdgh, mid.cdgh);
+    from_shani256(s[l], &m[l][0], &m[l][1]);
+    m[l][2] = pad;
+    m[l][3] = len;
+    s[l] = iv;
+  }
+  quads256<N, 0, 15>(s, m);
+
+  const __m128i k15 = k256(15);
+  uint32_t mask = 0;
+  HF_UNROLL
+  for (int l = 0; l < N; ++l) {
+    const __m128i w = schedule256(m[l][3], m[l][0], m[l][1], m[l][2]);
+    const __m128i abef = _mm_sha256rnds2_epu32(s[l].cdgh, s[l].abef, _mm_add_epi32(w, k15));
+    const uint32_t h7 = static_cast<uint32_t>(_mm_cvtsi128_si32(abef)) + hf::sha::IV256[7];
+    if (__builtin_bswap32(h7) <= threshold) mask |= 1u << l;
+  }
+  return mask;
+}
+
+uint32_t search_batch(const SearchPlan& plan, const uint32_t* aw, uint32_t threshold) {
+  if (is_header_search(plan)) return search_header(plan, aw, threshold);
+  const State256 mid = load_state256(plan.midstate);
+  State256 s[kSearchLanes];
+  HF_UNROLL
+  for (int l = 0; l < kSearchLanes; ++l) s[l] = mid;
   for (uint32_t b = 0; b < plan.nblocks; ++b) {
-    __m128i m[kLanes][4];
+    __m128i m[kSearchLanes][4];
     search_words(plan, b, aw, m);
-    compress256<kLanes>(s, m);
+    compress256<kSearchLanes>(s, m);
   }
 
   if (plan.double_hash) {
@@ -343,20 +426,20 @@ uint32_t search_batch(const SearchPlan& plan, const uint32_t* aw, uint32_t thres
     const State256 iv = load_state256(hf::sha::IV256);
     const __m128i pad = _mm_set_epi32(0, 0, 0, static_cast<int>(0x80000000u));
     const __m128i len = _mm_set_epi32(256, 0, 0, 0);
-    __m128i m[kLanes][4];
+    __m128i m[kSearchLanes][4];
     HF_UNROLL
-    for (int l = 0; l < kLanes; ++l) {
+    for (int l = 0; l < kSearchLanes; ++l) {
       from_shani256(s[l], &m[l][0], &m[l][1]);
       m[l][2] = pad;
       m[l][3] = len;
       s[l] = iv;
     }
-    compress256<kLanes>(s, m);
+    compress256<kSearchLanes>(s, m);
   }
 
   uint32_t mask = 0;
   HF_UNROLL
-  for (int l = 0; l < kLanes; ++l) {
+  for (int l = 0; l < kSearchLanes; ++l) {
     // H7 is dword 0 of CDGH, H0 is dword 3 of ABEF.
     const uint32_t key = plan.bitcoin_order ? __builtin_bswap32(static_cast<uint32_t>(_mm_cvtsi128_si32(s[l].cdgh)))
                                             : static_cast<uint32_t>(_mm_extract_epi32(s[l].abef, 3));
@@ -366,7 +449,7 @@ uint32_t search_batch(const SearchPlan& plan, const uint32_t* aw, uint32_t thres
 }
 
 constexpr KernelTable kTable = {
-    "shani", kLanes, sha256_blocks, sha1_blocks, sha256_single, sha1_single, search_batch,
+    "shani", kLanes, kSearchLanes, sha256_blocks, sha1_blocks, sha256_single, sha1_single, search_batch,
 };
 
 #undef HF_UNROLL
