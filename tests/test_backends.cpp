@@ -8,6 +8,7 @@
 
 #include "cpu/cpu_backend.hpp"
 #include "hashforge/engine.hpp"
+#include "hashforge/hex.hpp"
 #include "oracle.hpp"
 #include "registry.hpp"
 #include "search_plan.hpp"
@@ -344,6 +345,28 @@ TEST(PreparedSearch, DigestOfAndMessageWithMatchTheDefinition) {
   }
 }
 
+// Merkle tree layers: SHA-256 of 64-byte messages back to back, into a separate buffer and in
+// place, for counts around each backend's lane width (whole batches and a tail).
+TEST_P(BackendTest, Sha256Of64ByteMessagesMatchesOpenSsl) {
+  hft::Rng rng(0x64);
+  const std::size_t L = be_->lanes();
+  for (std::size_t n : {std::size_t(0), std::size_t(1), std::size_t(2), std::size_t(3), L - 1, L, L + 1, 2 * L + 3,
+                        std::size_t(100)}) {
+    const Bytes in = rng.bytes(64 * n + 1);
+    const std::uint8_t* msgs = in.data() + 1;  // unaligned
+    std::vector<std::uint8_t> out(32 * n + 1, 0xa5);
+    be_->sha256_64(msgs, n, out.data());
+    EXPECT_EQ(out.back(), 0xa5) << "wrote past digest " << n;
+    Bytes inplace(msgs, msgs + 64 * n);
+    be_->sha256_64(inplace.data(), n, inplace.data());
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::string want = hft::hex(hft::ossl(Algo::sha256, hf::ByteView(msgs + 64 * i, 64)));
+      EXPECT_EQ(hf::to_hex(hf::ByteView(out.data() + 32 * i, 32)), want) << "message " << i << " of " << n;
+      EXPECT_EQ(hf::to_hex(hf::ByteView(inplace.data() + 32 * i, 32)), want) << "in place, message " << i << " of " << n;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllBackends, BackendTest, ::testing::ValuesIn(hft::backend_names()), hft::param_name);
 
 // ---- selection and forcing ----
@@ -483,6 +506,33 @@ TEST(Selection, UnknownNameInEnvironmentThrowsJobError) {
   EXPECT_THROW(hf::Engine::instance().search(small_job()).value(), hf::JobError);
   // An explicit name still wins.
   EXPECT_EQ(hf::Engine::instance().choose(hf::Op::search_sha256d, "scalar").value(), "scalar");
+}
+
+}  // namespace
+
+namespace {
+
+// A Merkle root the way its users build one with Engine::hash_pairs: each layer in place over
+// the one below, against the same tree hashed message by message with OpenSSL.
+TEST(EngineHashPairs, MerkleRootsInPlaceMatchOpenSsl) {
+  hft::Rng rng(0x7e);
+  for (std::size_t leaves : {1u, 2u, 4u, 8u, 32u, 64u, 1024u}) {
+    Bytes tree = rng.bytes(32 * leaves);
+    std::vector<Bytes> layer;
+    for (std::size_t i = 0; i < leaves; ++i) layer.emplace_back(tree.begin() + 32 * i, tree.begin() + 32 * (i + 1));
+    while (layer.size() > 1) {
+      std::vector<Bytes> up;
+      for (std::size_t i = 0; i < layer.size(); i += 2) {
+        Bytes pair = layer[i];
+        pair.insert(pair.end(), layer[i + 1].begin(), layer[i + 1].end());
+        const hf::Digest d = hft::ossl(Algo::sha256, pair);
+        up.emplace_back(d.bytes.begin(), d.bytes.begin() + 32);
+      }
+      layer = std::move(up);
+    }
+    for (std::size_t n = leaves / 2; n >= 1; n /= 2) hf::Engine::instance().hash_pairs(tree.data(), n, tree.data());
+    EXPECT_EQ(hf::to_hex(hf::ByteView(tree.data(), 32)), hf::to_hex(layer[0])) << leaves << " leaves";
+  }
 }
 
 }  // namespace

@@ -94,6 +94,10 @@ Result<Hasher> Engine::hasher(Algo algo, std::string_view backend) const {
 
 Digest Engine::digest(Algo algo, ByteView data) const { return hash_once(algo, data, &impl_->single()); }
 
+void Engine::hash_pairs(const std::uint8_t* in, std::size_t n, std::uint8_t* out) const {
+  if (n) impl_->pairs_backend().sha256_64(in, n, out);
+}
+
 Result<DeviceBatchTiming> Engine::time_device_batch(std::string_view device, Algo algo, std::size_t count,
                                                     std::size_t size) const {
   return as_result([&]() -> DeviceBatchTiming {

@@ -169,6 +169,18 @@ Backend& Engine::Impl::resolve(Op op, std::string_view forced_arg) {
   throw JobError(source + " " + forced + ": unknown backend (known: " + names + ")");
 }
 
+Backend& Engine::Impl::pairs_backend() {
+  if (Backend* b = pairs_.load(std::memory_order_acquire)) return *b;
+  Backend* b = nullptr;
+  try {
+    b = &resolve(Op::hash_sha256, {});
+  } catch (const JobError&) {
+    b = find("scalar");  // always usable: it is the reference the others are tested against
+  }
+  pairs_.store(b, std::memory_order_release);
+  return *b;
+}
+
 std::vector<Backend*> Engine::Impl::resolve_list(Op op, std::string_view spec_arg) {
   std::string source;
   const std::string spec = forced_from_env(spec_arg, &source);

@@ -6,6 +6,7 @@
 // Backend objects never move (they are held by unique_ptr), so a Backend* found under the
 // lock stays valid after it is released.
 #pragma once
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -32,6 +33,9 @@ struct Engine::Impl {
   std::vector<BackendStatus> snapshot();
   std::string devices_note();
   const SingleStreamFns& single() const { return *single_; }  // fixed after construction
+  // The backend for Engine::hash_pairs, chosen once: the one for hash-sha256, or the scalar
+  // reference when $HASHFORGE_BACKEND names none that is usable.
+  Backend& pairs_backend();
 
  private:
   BackendStatus status_of(Backend& be, bool run_selftest);
@@ -41,6 +45,7 @@ struct Engine::Impl {
   std::vector<BackendStatus> status_;
   const SingleStreamFns* single_;
   std::once_flag probed_;
+  std::atomic<Backend*> pairs_{nullptr};
   std::string devices_note_;
 };
 

@@ -54,6 +54,19 @@ void sha1_compress_ref(std::uint32_t state[5], const std::uint8_t* blocks, std::
 
 // Number of bytes of padding (0x80, zeros, 64-bit big-endian bit length) for a message of
 // `len` bytes, and a writer that appends it. Both SHA-1 and SHA-256 use this padding.
+// The second block of every 64-byte message (0x80, zeros, bit length 512) never changes, so
+// its whole schedule is fixed: Kpad64[t] = K[t] + W[t]. Merkle trees hash pairs of 32-byte
+// digests, which is this shape.
+struct Pad64Schedule {
+  std::uint32_t kw[64] = {};
+  constexpr Pad64Schedule() {
+    std::uint32_t w[64] = {0x80000000u, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 512};
+    for (int t = 16; t < 64; ++t) w[t] = ssig1(w[t - 2]) + w[t - 7] + ssig0(w[t - 15]) + w[t - 16];
+    for (int t = 0; t < 64; ++t) kw[t] = K256[t] + w[t];
+  }
+};
+inline constexpr Pad64Schedule kPad64{};
+
 constexpr std::size_t padded_size(std::uint64_t len) { return static_cast<std::size_t>((len + 9 + 63) / 64 * 64); }
 void write_padding(std::uint8_t* tail_after_msg, std::size_t pad_len, std::uint64_t msg_len);
 

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "hashforge/engine.hpp"
 #include "net/torrent/merkle.hpp"
 
 namespace hf::torrent {
@@ -14,15 +15,11 @@ HashTree::HashTree(const std::string& piece_layer, std::uint64_t piece_length) {
   while (width < level.size()) width *= 2;
   level.resize(width, zero_subtree_root(piece_length / kBlockSize));
   layers_.push_back(std::move(level));
-  char pair[64];
+  static_assert(sizeof(Sha256) == 32, "layers are read as packed 32-byte digests");
   while (layers_.back().size() > 1) {
     const auto& below = layers_.back();
     std::vector<Sha256> up(below.size() / 2);
-    for (std::size_t i = 0; i < up.size(); ++i) {
-      std::memcpy(pair, below[2 * i].data(), 32);
-      std::memcpy(pair + 32, below[2 * i + 1].data(), 32);
-      up[i] = sha256_of(std::string_view(pair, 64));
-    }
+    Engine::instance().hash_pairs(below.front().data(), up.size(), up.front().data());
     layers_.push_back(std::move(up));
   }
 }

@@ -19,26 +19,21 @@ Sha256 merkle_root(std::vector<Sha256> nodes, const Sha256& pad, std::size_t wid
   std::size_t w = 1;
   while (w < std::max<std::size_t>(nodes.size(), width)) w *= 2;
   nodes.resize(std::max<std::size_t>(w, 1), pad);
-  char pair[64];
-  while (nodes.size() > 1) {
-    for (std::size_t i = 0; i < nodes.size() / 2; ++i) {
-      std::memcpy(pair, nodes[2 * i].data(), 32);
-      std::memcpy(pair + 32, nodes[2 * i + 1].data(), 32);
-      nodes[i] = sha256_of(std::string_view(pair, 64));
-    }
-    nodes.resize(nodes.size() / 2);
-  }
+  // Each layer in place over the one below: the engine hashes the pairs as 64-byte messages.
+  static_assert(sizeof(Sha256) == 32, "layers are read as packed 32-byte digests");
+  std::uint8_t* layer = nodes.front().data();
+  for (std::size_t n = nodes.size() / 2; n >= 1; n /= 2) Engine::instance().hash_pairs(layer, n, layer);
   return nodes[0];
 }
 
 Sha256 zero_subtree_root(std::uint64_t leaves) {
-  Sha256 node{};  // a zero leaf
-  char pair[64];
+  std::uint8_t pair[64] = {};  // two zero leaves
   for (std::uint64_t n = leaves; n > 1; n /= 2) {
-    std::memcpy(pair, node.data(), 32);
-    std::memcpy(pair + 32, node.data(), 32);
-    node = sha256_of(std::string_view(pair, 64));
+    Engine::instance().hash_pairs(pair, 1, pair);
+    std::memcpy(pair + 32, pair, 32);
   }
+  Sha256 node;
+  std::memcpy(node.data(), pair, 32);
   return node;
 }
 

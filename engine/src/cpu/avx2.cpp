@@ -92,6 +92,7 @@ const KernelTable& avx2_kernels() {
       &avx2_impl::sha1_blocks_impl<avx2_impl::V>,
       nullptr,
       nullptr,
+      &avx2_impl::sha256_64_impl<avx2_impl::V>,
       &avx2_impl::search_batch_impl<avx2_impl::V>,
   };
   return table;

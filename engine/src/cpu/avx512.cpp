@@ -92,6 +92,7 @@ const KernelTable& avx512_kernels() {
       &avx512_impl::sha1_blocks_impl<avx512_impl::V>,
       nullptr,
       nullptr,
+      &avx512_impl::sha256_64_impl<avx512_impl::V>,
       &avx512_impl::search_batch_impl<avx512_impl::V>,
   };
   return table;

@@ -53,6 +53,18 @@ std::uint64_t CpuBackend::search(const PreparedSearch& ps, std::uint64_t first, 
   return done;
 }
 
+void CpuBackend::sha256_64(const std::uint8_t* in, std::size_t n, std::uint8_t* out) {
+  const std::size_t L = kt_.lanes, whole = n / L * L;
+  if (whole) kt_.sha256_64(in, whole, out);
+  if (whole == n) return;
+  // The last n % L messages through a full batch whose spare lanes hash zeros. Their input
+  // lies past every digest written so far, so it is still intact when out is in.
+  alignas(64) std::uint8_t msgs[64 * kMaxLanes] = {}, digests[32 * kMaxLanes];
+  std::memcpy(msgs, in + 64 * whole, 64 * (n - whole));
+  kt_.sha256_64(msgs, L, digests);
+  std::memcpy(out + 32 * whole, digests, 32 * (n - whole));
+}
+
 // Multi-buffer hashing: each lane holds one message; a lane that finishes takes the next
 // message, so lanes fill across messages of different lengths.
 void CpuBackend::hash_many(Algo algo, std::span<const ByteView> msgs, Digest* out) {

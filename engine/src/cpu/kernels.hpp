@@ -53,6 +53,10 @@ struct KernelTable {
   // Single-stream compression for streaming hashers (nullptr: not offered).
   void (*sha256_single)(std::uint32_t state[8], const std::uint8_t* blocks, std::size_t nblocks);
   void (*sha1_single)(std::uint32_t state[5], const std::uint8_t* blocks, std::size_t nblocks);
+  // SHA-256 of n 64-byte messages stored back to back (a Merkle tree layer: pairs of
+  // digests), n a multiple of lanes; digests to out, 32 bytes each. out may be in: message i
+  // is read before digest i is written, and digest i overlaps no later message.
+  void (*sha256_64)(const std::uint8_t* in, std::size_t n, std::uint8_t* out);
   // One batch of `search_lanes` nonces: aw holds the nonce-dependent words, [k][lane] for
   // k < plan.naw. Returns a bit mask of lanes whose key word is <= threshold.
   std::uint32_t (*search_batch)(const SearchPlan& plan, const std::uint32_t* aw, std::uint32_t threshold);

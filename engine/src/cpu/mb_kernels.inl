@@ -26,9 +26,11 @@ template <class V, int T, bool NeedA = true>
 HF_INLINE void round256(V* s, V kw) {
   constexpr int A = (0 - T) & 7, B = (1 - T) & 7, C = (2 - T) & 7, D = (3 - T) & 7;
   constexpr int E = (4 - T) & 7, F = (5 - T) & 7, G = (6 - T) & 7, H = (7 - T) & 7;
-  V t1 = s[H] + bsig1(s[E]) + V::ch(s[E], s[F], s[G]) + kw;
+  // The sums are grouped so the chain from e to the next e is short: h + kw and Σ0 + maj do
+  // not wait for this round's e, and ch (one operation) joins before Σ1 (three).
+  V t1 = ((s[H] + kw) + V::ch(s[E], s[F], s[G])) + bsig1(s[E]);
   s[D] = s[D] + t1;
-  if constexpr (NeedA) s[H] = t1 + bsig0(s[A]) + V::maj(s[A], s[B], s[C]);
+  if constexpr (NeedA) s[H] = t1 + (bsig0(s[A]) + V::maj(s[A], s[B], s[C]));
 }
 
 // Which message words vary per lane, known at compile time: bit t of Mask for t < 16, and
@@ -95,6 +97,28 @@ void sha256_blocks_impl(std::uint32_t* state, const std::uint8_t* const* ptrs, s
     for (int i = 0; i < 8; ++i) h[i] = h[i] + s[i];
   }
   for (int i = 0; i < 8; ++i) h[i].store(state + i * L);
+}
+
+// 64-byte messages: one compression of the message, then the padding block, whose schedule
+// is a table of constants (no message words at all: Mask 0).
+template <class V>
+void sha256_64_impl(const std::uint8_t* in, std::size_t n, std::uint8_t* out) {
+  constexpr unsigned L = V::lanes;
+  for (std::size_t i = 0; i < n; i += L) {
+    const std::uint8_t* ptrs[L];
+    for (unsigned l = 0; l < L; ++l) ptrs[l] = in + 64 * (i + l);
+    V w[16], s[8], h[8];
+    V::load_words(ptrs, 0, w);
+    for (int j = 0; j < 8; ++j) s[j] = V::bcast(hf::sha::IV256[j]);
+    search_rounds<V, 0xffff, 0, 64>(s, w, nullptr, std::make_integer_sequence<int, 64>{});
+    for (int j = 0; j < 8; ++j) s[j] = h[j] = s[j] + V::bcast(hf::sha::IV256[j]);
+    search_rounds<V, 0, 0, 64>(s, w, hf::sha::kPad64.kw, std::make_integer_sequence<int, 64>{});
+    // Digest words are [word][lane] here; each lane's 32 bytes go out big-endian.
+    alignas(64) std::uint32_t d[8 * L];
+    for (int j = 0; j < 8; ++j) V::bswap(h[j] + s[j]).store(d + j * L);
+    for (unsigned l = 0; l < L; ++l)
+      for (int j = 0; j < 8; ++j) std::memcpy(out + 32 * (i + l) + 4 * j, &d[j * L + l], 4);
+  }
 }
 
 // ---- SHA-1 ----

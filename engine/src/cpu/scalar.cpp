@@ -50,6 +50,7 @@ const KernelTable& scalar_kernels() {
       &scalar_impl::sha1_blocks_impl<scalar_impl::V>,
       &hf::sha::sha256_compress_ref,
       &hf::sha::sha1_compress_ref,
+      &scalar_impl::sha256_64_impl<scalar_impl::V>,
       &scalar_impl::search_batch_impl<scalar_impl::V>,
   };
   return table;

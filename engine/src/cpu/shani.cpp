@@ -194,6 +194,42 @@ void sha256_blocks(uint32_t* state, const uint8_t* const* ptrs, size_t nblocks) 
   }
 }
 
+// 64-byte messages (Merkle tree layers): the message's compression, then the padding block's,
+// whose K + W words are constants (hf::sha::kPad64), so it needs no schedule instructions.
+void sha256_64(const uint8_t* in, size_t n, uint8_t* out) {
+  const State256 iv = load_state256(hf::sha::IV256);
+  const __m128i mask = bswap_words_mask();
+  for (size_t i = 0; i < n; i += kLanes) {
+    State256 s[kLanes];
+    __m128i m[kLanes][4];
+    HF_UNROLL
+    for (int l = 0; l < kLanes; ++l) {
+      load_block256(in + 64 * (i + l), m[l]);
+      s[l] = iv;
+    }
+    compress256<kLanes>(s, m);
+    State256 h[kLanes];
+    HF_UNROLL
+    for (int l = 0; l < kLanes; ++l) h[l] = s[l];
+    HF_UNROLL
+    for (int q = 0; q < 16; ++q) {
+      const __m128i kw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(hf::sha::kPad64.kw + 4 * q));
+      HF_UNROLL
+      for (int l = 0; l < kLanes; ++l) rounds256(s[l], kw);
+    }
+    HF_UNROLL
+    for (int l = 0; l < kLanes; ++l) {
+      s[l].abef = _mm_add_epi32(s[l].abef, h[l].abef);
+      s[l].cdgh = _mm_add_epi32(s[l].cdgh, h[l].cdgh);
+      __m128i abcd, efgh;
+      from_shani256(s[l], &abcd, &efgh);
+      uint8_t* o = out + 32 * (i + l);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), _mm_shuffle_epi8(abcd, mask));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 16), _mm_shuffle_epi8(efgh, mask));
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // SHA-1
 //
@@ -449,7 +485,7 @@ uint32_t search_batch(const SearchPlan& plan, const uint32_t* aw, uint32_t thres
 }
 
 constexpr KernelTable kTable = {
-    "shani", kLanes, kSearchLanes, sha256_blocks, sha1_blocks, sha256_single, sha1_single, search_batch,
+    "shani", kLanes, kSearchLanes, sha256_blocks, sha1_blocks, sha256_single, sha1_single, sha256_64, search_batch,
 };
 
 #undef HF_UNROLL
