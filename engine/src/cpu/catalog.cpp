@@ -16,7 +16,7 @@ using F = CpuFeature;
 // nonces/s with two streams) but AVX2 beat SHA-NI for bulk SHA-1 (3.6 vs 2.7 GB/s), whose
 // scalar round is cheap enough for plain vector code to pay. With four streams (2026-12-03,
 // AMD EPYC) SHA-NI also leads for SHA-1 (4.3-4.7 vs 2.1 GB/s); the ranks are not changed on
-// one machine's figures: issue 19's measured choice replaces this table.
+// one machine's figures: a choice measured on the machine itself is to replace this table.
 const CpuBackendSpec kCatalog[] = {
     {"avx512",
      "x86 AVX-512 (F/VL/BW), 16 lanes, vprord + vpternlogd",
