@@ -535,4 +535,20 @@ TEST(EngineHashPairs, MerkleRootsInPlaceMatchOpenSsl) {
   }
 }
 
+// Tree layers stay on a CPU backend, whatever $HASHFORGE_BACKEND says (a device, a list, a
+// name that does not exist), as Engine::digest does.
+TEST(EngineHashPairs, NotMovedByTheBackendVariable) {
+  hft::Rng rng(0x7f);
+  const Bytes in = rng.bytes(64 * 5);
+  for (const char* forced : {"nope", "avx512,cuda:0", "cuda:0", "all"}) {
+    EnvGuard g("HASHFORGE_BACKEND", forced);
+    Bytes out(32 * 5);
+    hf::Engine::instance().hash_pairs(in.data(), 5, out.data());
+    for (std::size_t i = 0; i < 5; ++i)
+      EXPECT_EQ(hf::to_hex(hf::ByteView(out.data() + 32 * i, 32)),
+                hft::hex(hft::ossl(Algo::sha256, hf::ByteView(in.data() + 64 * i, 64))))
+          << forced << ", message " << i;
+  }
+}
+
 }  // namespace

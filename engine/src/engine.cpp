@@ -2,9 +2,12 @@
 // a caller can cause or expect comes back as a Result with one line.
 #include "hashforge/engine.hpp"
 
+#include <cstring>
+
 #include "cpu_features.hpp"
 #include "jobs.hpp"
 #include "registry.hpp"
+#include "sha_core.hpp"
 
 namespace hf {
 
@@ -95,7 +98,18 @@ Result<Hasher> Engine::hasher(Algo algo, std::string_view backend) const {
 Digest Engine::digest(Algo algo, ByteView data) const { return hash_once(algo, data, &impl_->single()); }
 
 void Engine::hash_pairs(const std::uint8_t* in, std::size_t n, std::uint8_t* out) const {
-  if (n) impl_->pairs_backend().sha256_64(in, n, out);
+  if (!n) return;
+  if (Backend* b = impl_->pairs_backend()) return b->sha256_64(in, n, out);
+  // No CPU backend is usable: the reference compression, message then padding block.
+  std::uint8_t pad[64] = {0x80};
+  pad[62] = 0x02;  // 512 bits, big-endian
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t h[8];
+    std::memcpy(h, sha::IV256, sizeof h);
+    sha::sha256_compress_ref(h, in + 64 * i, 1);
+    sha::sha256_compress_ref(h, pad, 1);
+    for (int j = 0; j < 8; ++j) sha::store_be32(out + 32 * i + 4 * j, h[j]);
+  }
 }
 
 Result<DeviceBatchTiming> Engine::time_device_batch(std::string_view device, Algo algo, std::size_t count,

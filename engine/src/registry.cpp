@@ -169,16 +169,16 @@ Backend& Engine::Impl::resolve(Op op, std::string_view forced_arg) {
   throw JobError(source + " " + forced + ": unknown backend (known: " + names + ")");
 }
 
-Backend& Engine::Impl::pairs_backend() {
-  if (Backend* b = pairs_.load(std::memory_order_acquire)) return *b;
-  Backend* b = nullptr;
-  try {
-    b = &resolve(Op::hash_sha256, {});
-  } catch (const JobError&) {
-    b = find("scalar");  // always usable: it is the reference the others are tested against
-  }
-  pairs_.store(b, std::memory_order_release);
-  return *b;
+Backend* Engine::Impl::pairs_backend() {
+  if (pairs_chosen_.load(std::memory_order_acquire)) return pairs_.load(std::memory_order_relaxed);
+  // The best CPU backend (devices rank 0): a tree layer is small work on the caller's thread,
+  // not worth a device's queue or its lock, and $HASHFORGE_BACKEND does not move it, as it
+  // does not move Engine::digest.
+  Backend* b = find(best_for(Op::hash_sha256));
+  if (b && b->is_device()) b = nullptr;
+  pairs_.store(b, std::memory_order_relaxed);
+  pairs_chosen_.store(true, std::memory_order_release);
+  return b;
 }
 
 std::vector<Backend*> Engine::Impl::resolve_list(Op op, std::string_view spec_arg) {

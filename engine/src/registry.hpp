@@ -33,9 +33,9 @@ struct Engine::Impl {
   std::vector<BackendStatus> snapshot();
   std::string devices_note();
   const SingleStreamFns& single() const { return *single_; }  // fixed after construction
-  // The backend for Engine::hash_pairs, chosen once: the one for hash-sha256, or the scalar
-  // reference when $HASHFORGE_BACKEND names none that is usable.
-  Backend& pairs_backend();
+  // The backend for Engine::hash_pairs, chosen once: the best CPU backend for hash-sha256;
+  // nullptr when none is usable (every one disabled), and the reference code runs instead.
+  Backend* pairs_backend();
 
  private:
   BackendStatus status_of(Backend& be, bool run_selftest);
@@ -46,6 +46,7 @@ struct Engine::Impl {
   const SingleStreamFns* single_;
   std::once_flag probed_;
   std::atomic<Backend*> pairs_{nullptr};
+  std::atomic<bool> pairs_chosen_{false};
   std::string devices_note_;
 };
 

@@ -133,8 +133,9 @@ class Engine {
   Digest digest(Algo algo, ByteView data) const;
   // SHA-256 of n 64-byte messages stored back to back (pairs of 32-byte digests: one Merkle
   // tree layer), 32-byte digests to out, which may be in (the layer above then replaces the
-  // first half of this one). On the calling thread, on the backend chosen for hash-sha256,
-  // whose kernels treat the fixed padding block as constants.
+  // first half of this one). On the calling thread, on the best CPU backend for hash-sha256
+  // (whose kernels treat the fixed padding block as constants); like digest(), not moved by
+  // $HASHFORGE_BACKEND.
   void hash_pairs(const std::uint8_t* in, std::size_t n, std::uint8_t* out) const;
 
   // Devices: times batch hashing of `count` messages of `size` bytes on one device.
