@@ -299,7 +299,9 @@ class Cluster(unittest.TestCase):
         for other in NAMES:
             if other < name:  # one link per pair: each node dials those before it
                 args += ["--connect", "%s:%d" % (self.host(other), self.link_ports[other])]
-        return Node(*(args + list(extra)), data=data, listen="%s:%d" % (self.host(name), self.api_ports[name]))
+        # Not quiet: tests read what a node says of its links (its log goes to a file).
+        return Node(*(args + list(extra)), data=data, listen="%s:%d" % (self.host(name), self.api_ports[name]),
+                    quiet=False)
 
     def setUp(self):
         self.spec = write_spec(self, difficulty=4, interval=1, nodes=NAMES)
