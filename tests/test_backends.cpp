@@ -345,6 +345,21 @@ TEST(PreparedSearch, DigestOfAndMessageWithMatchTheDefinition) {
   }
 }
 
+// A batch of nothing but 64-byte messages takes the 64-byte path (gathered from wherever they
+// lie) for SHA-256 and sha256d's first pass; one other length among them takes the general one.
+TEST_P(BackendTest, BatchesOf64ByteMessagesMatchOpenSsl) {
+  hft::Rng rng(0x65);
+  const Bytes pool = rng.bytes(64 * 300 + 64);
+  for (std::size_t n : {std::size_t(1), std::size_t(be_->lanes()), 3 * std::size_t(be_->lanes()) + 1, std::size_t(70),
+                        std::size_t(200)}) {
+    std::vector<hf::ByteView> msgs;
+    for (std::size_t i = 0; i < n; ++i) msgs.emplace_back(pool.data() + (i * 97) % (64 * 300), 64);  // scattered, unaligned
+    for (Algo algo : {Algo::sha256, Algo::sha256d}) check_many(algo, msgs, "64-byte batch of " + std::to_string(n));
+    msgs.back() = hf::ByteView(pool.data() + 5, 63);
+    check_many(Algo::sha256, msgs, "64-byte batch with one 63-byte message, " + std::to_string(n));
+  }
+}
+
 // Merkle tree layers: SHA-256 of 64-byte messages back to back, into a separate buffer and in
 // place, for counts around each backend's lane width (whole batches and a tail).
 TEST_P(BackendTest, Sha256Of64ByteMessagesMatchesOpenSsl) {

@@ -68,6 +68,12 @@ void CpuBackend::sha256_64(const std::uint8_t* in, std::size_t n, std::uint8_t* 
 // Multi-buffer hashing: each lane holds one message; a lane that finishes takes the next
 // message, so lanes fill across messages of different lengths.
 void CpuBackend::hash_many(Algo algo, std::span<const ByteView> msgs, Digest* out) {
+  if (algo != Algo::sha1 && !msgs.empty() &&
+      std::all_of(msgs.begin(), msgs.end(), [](ByteView m) { return m.size() == 64; })) {
+    hash_many_64(msgs, out);
+    if (algo == Algo::sha256d) second_pass(msgs.size(), out);
+    return;
+  }
   const unsigned L = kt_.lanes;
   const bool sha1 = algo == Algo::sha1;
   const int words = sha1 ? 5 : 8;
@@ -145,14 +151,32 @@ void CpuBackend::hash_many(Algo algo, std::span<const ByteView> msgs, Digest* ou
     }
   }
 
-  if (algo == Algo::sha256d) {
-    // Second pass: SHA-256 of each 32-byte first digest, again across lanes.
-    std::vector<Digest> first(out, out + msgs.size());
-    std::vector<ByteView> views;
-    views.reserve(first.size());
-    for (const Digest& d : first) views.push_back(d.view());
-    hash_many(Algo::sha256, views, out);
+  if (algo == Algo::sha256d) second_pass(msgs.size(), out);
+}
+
+// 64-byte messages, wherever they lie, through the kernels' 64-byte path (its padding block is
+// constants): gathered a few batches at a time into one buffer.
+void CpuBackend::hash_many_64(std::span<const ByteView> msgs, Digest* out) {
+  constexpr std::size_t kChunk = 4 * kMaxLanes;
+  alignas(64) std::uint8_t in[64 * kChunk], digests[32 * kChunk];
+  for (std::size_t i = 0; i < msgs.size(); i += kChunk) {
+    const std::size_t m = std::min(kChunk, msgs.size() - i);
+    for (std::size_t j = 0; j < m; ++j) std::memcpy(in + 64 * j, msgs[i + j].data(), 64);
+    sha256_64(in, m, digests);
+    for (std::size_t j = 0; j < m; ++j) {
+      out[i + j].size = 32;
+      std::memcpy(out[i + j].bytes.data(), digests + 32 * j, 32);
+    }
   }
+}
+
+// sha256d's second pass: SHA-256 of each 32-byte first digest, again across lanes.
+void CpuBackend::second_pass(std::size_t n, Digest* out) {
+  std::vector<Digest> first(out, out + n);
+  std::vector<ByteView> views;
+  views.reserve(first.size());
+  for (const Digest& d : first) views.push_back(d.view());
+  hash_many(Algo::sha256, views, out);
 }
 
 }  // namespace hf::cpu

@@ -28,6 +28,8 @@ class CpuBackend final : public Backend {
   const KernelTable& kernels() const { return kt_; }
 
  private:
+  void hash_many_64(std::span<const ByteView> msgs, Digest* out);
+  void second_pass(std::size_t n, Digest* out);
   const CpuBackendSpec& spec_;
   const KernelTable& kt_;
   std::string unavailable_;
