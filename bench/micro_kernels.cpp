@@ -54,11 +54,11 @@ void BM_Sha256dHeaderKernel(benchmark::State& st, const char* backend) {
   alignas(64) std::uint32_t aw[hf::cpu::kMaxAffectedWords * 16] = {};
   std::uint64_t base = 0;
   for (auto _ : st) {
-    ps.fill_words(base, kt.search_lanes, kt.search_lanes, aw);
+    ps.fill_words(base, kt.lanes, kt.lanes, aw);
     benchmark::DoNotOptimize(kt.search_batch(ps.plan(), aw, 0));
-    base += kt.search_lanes;
+    base += kt.lanes;
   }
-  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * kt.search_lanes));
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * kt.lanes));
 }
 
 void BM_Bulk(benchmark::State& st, const char* backend, hf::Algo algo, std::size_t size) {
@@ -79,7 +79,7 @@ void BM_Bulk(benchmark::State& st, const char* backend, hf::Algo algo, std::size
 // Merkle tree layers: 64-byte messages back to back through the backend's 64-byte path.
 // Bytes are message bytes; each message is two compressions (its block and the padding).
 void BM_Pairs(benchmark::State& st, const char* backend) {
-  hf::Backend* be = hf::find_backend(backend);
+  auto* be = dynamic_cast<hf::cpu::CpuBackend*>(hf::find_backend(backend));
   if (!be) {
     st.SkipWithError("backend not usable on this machine");
     return;

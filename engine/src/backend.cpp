@@ -1,9 +1,5 @@
 #include "backend.hpp"
 
-#include <algorithm>
-#include <cstring>
-#include <vector>
-
 namespace hf {
 
 std::string_view op_name(Op op) {
@@ -26,21 +22,6 @@ std::optional<Op> parse_op(std::string_view name) {
     if (op_name(op) == name) return op;
   return std::nullopt;
 }
-void Backend::sha256_64(const std::uint8_t* in, std::size_t n, std::uint8_t* out) {
-  // In slices, in order: a slice's digests overlap only messages already hashed.
-  constexpr std::size_t kSlice = 1024;
-  std::vector<ByteView> views;
-  std::vector<Digest> d;
-  for (std::size_t i = 0; i < n; i += kSlice) {
-    const std::size_t m = std::min(kSlice, n - i);
-    views.clear();
-    for (std::size_t j = 0; j < m; ++j) views.emplace_back(in + 64 * (i + j), 64);
-    d.resize(m);
-    hash_many(Algo::sha256, views, d.data());
-    for (std::size_t j = 0; j < m; ++j) std::memcpy(out + 32 * (i + j), d[j].bytes.data(), 32);
-  }
-}
-
 Op search_op(Algo a) { return a == Algo::sha256d ? Op::search_sha256d : Op::search_sha256; }
 Op hash_op(Algo a) { return a == Algo::sha1 ? Op::hash_sha1 : a == Algo::sha256 ? Op::hash_sha256 : Op::hash_sha256d; }
 

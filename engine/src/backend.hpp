@@ -69,9 +69,6 @@ class Backend {
                                const std::atomic<bool>& stop) = 0;
   // Digests of many independent messages.
   virtual void hash_many(Algo algo, std::span<const ByteView> msgs, Digest* out) = 0;
-  // SHA-256 of n 64-byte messages stored back to back, 32-byte digests to out (which may be
-  // in): a Merkle tree layer. By default through hash_many.
-  virtual void sha256_64(const std::uint8_t* in, std::size_t n, std::uint8_t* out);
   // Devices: times batch hashing of `count` messages of `size` bytes (see DeviceBatchTiming).
   virtual std::optional<DeviceBatchTiming> time_device_batch(Algo, std::size_t /*count*/, std::size_t /*size*/) {
     return std::nullopt;

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "cpu/cpu_backend.hpp"
 #include "cpu_features.hpp"
 #include "jobs.hpp"
 #include "registry.hpp"
@@ -99,7 +100,7 @@ Digest Engine::digest(Algo algo, ByteView data) const { return hash_once(algo, d
 
 void Engine::hash_pairs(const std::uint8_t* in, std::size_t n, std::uint8_t* out) const {
   if (!n) return;
-  if (Backend* b = impl_->pairs_backend()) return b->sha256_64(in, n, out);
+  if (cpu::CpuBackend* b = impl_->pairs_backend()) return b->sha256_64(in, n, out);
   // No CPU backend is usable: the reference compression, message then padding block.
   std::uint8_t pad[64] = {0x80};
   pad[62] = 0x02;  // 512 bits, big-endian

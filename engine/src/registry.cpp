@@ -169,13 +169,12 @@ Backend& Engine::Impl::resolve(Op op, std::string_view forced_arg) {
   throw JobError(source + " " + forced + ": unknown backend (known: " + names + ")");
 }
 
-Backend* Engine::Impl::pairs_backend() {
+cpu::CpuBackend* Engine::Impl::pairs_backend() {
   if (pairs_chosen_.load(std::memory_order_acquire)) return pairs_.load(std::memory_order_relaxed);
   // The best CPU backend (devices rank 0): a tree layer is small work on the caller's thread,
   // not worth a device's queue or its lock, and $HASHFORGE_BACKEND does not move it, as it
   // does not move Engine::digest.
-  Backend* b = find(best_for(Op::hash_sha256));
-  if (b && b->is_device()) b = nullptr;
+  auto* b = dynamic_cast<cpu::CpuBackend*>(find(best_for(Op::hash_sha256)));
   pairs_.store(b, std::memory_order_relaxed);
   pairs_chosen_.store(true, std::memory_order_release);
   return b;

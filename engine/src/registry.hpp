@@ -18,6 +18,10 @@
 #include "hashforge/engine.hpp"
 #include "single_stream.hpp"
 
+namespace hf::cpu {
+class CpuBackend;
+}
+
 namespace hf {
 
 struct Engine::Impl {
@@ -35,7 +39,7 @@ struct Engine::Impl {
   const SingleStreamFns& single() const { return *single_; }  // fixed after construction
   // The backend for Engine::hash_pairs, chosen once: the best CPU backend for hash-sha256;
   // nullptr when none is usable (every one disabled), and the reference code runs instead.
-  Backend* pairs_backend();
+  cpu::CpuBackend* pairs_backend();
 
  private:
   BackendStatus status_of(Backend& be, bool run_selftest);
@@ -45,7 +49,7 @@ struct Engine::Impl {
   std::vector<BackendStatus> status_;
   const SingleStreamFns* single_;
   std::once_flag probed_;
-  std::atomic<Backend*> pairs_{nullptr};
+  std::atomic<cpu::CpuBackend*> pairs_{nullptr};
   std::atomic<bool> pairs_chosen_{false};
   std::string devices_note_;
 };

@@ -87,7 +87,6 @@ const KernelTable& avx512_kernels() {
   static const KernelTable table{
       "avx512",
       16,
-      16,
       &avx512_impl::sha256_blocks_impl<avx512_impl::V>,
       &avx512_impl::sha1_blocks_impl<avx512_impl::V>,
       nullptr,

@@ -23,7 +23,7 @@ int CpuBackend::rank(Op op) const { return spec_.rank[static_cast<int>(op)]; }
 
 std::uint64_t CpuBackend::search(const PreparedSearch& ps, std::uint64_t first, std::uint64_t count, SearchSink& sink,
                                  const std::atomic<bool>& stop) {
-  const unsigned L = kt_.search_lanes;
+  const unsigned L = kt_.lanes;
   alignas(64) std::uint32_t aw[kMaxAffectedWords * kMaxLanes];
   const SearchPlan& plan = ps.plan();
   std::uint64_t done = 0, reported = 0;

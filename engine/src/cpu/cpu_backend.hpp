@@ -22,7 +22,9 @@ class CpuBackend final : public Backend {
   std::uint64_t search(const PreparedSearch& ps, std::uint64_t first, std::uint64_t count, SearchSink& sink,
                        const std::atomic<bool>& stop) override;
   void hash_many(Algo algo, std::span<const ByteView> msgs, Digest* out) override;
-  void sha256_64(const std::uint8_t* in, std::size_t n, std::uint8_t* out) override;
+  // SHA-256 of n 64-byte messages stored back to back, 32-byte digests to out (which may be
+  // in): a Merkle tree layer.
+  void sha256_64(const std::uint8_t* in, std::size_t n, std::uint8_t* out);
   int rank(Op op) const override;
   const SingleStreamFns* single_stream() const override { return single_.sha256 ? &single_ : nullptr; }
   const KernelTable& kernels() const { return kt_; }

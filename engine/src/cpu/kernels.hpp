@@ -44,8 +44,7 @@ struct SearchPlan {
 // then checks those lanes in full on the scalar reference path.
 struct KernelTable {
   const char* name;
-  unsigned lanes;         // messages per multi-buffer call
-  unsigned search_lanes;  // nonces per search_batch call (at most 16)
+  unsigned lanes;  // messages per multi-buffer call, nonces per search_batch call (at most 16)
   // Multi-buffer compression: state is [word][lane] (8 or 5 words x lanes); ptrs[l] points at
   // lane l's first block and advances 64 bytes per block, for nblocks blocks.
   void (*sha256_blocks)(std::uint32_t* state, const std::uint8_t* const* ptrs, std::size_t nblocks);
@@ -57,7 +56,7 @@ struct KernelTable {
   // digests), n a multiple of lanes; digests to out, 32 bytes each. out may be in: message i
   // is read before digest i is written, and digest i overlaps no later message.
   void (*sha256_64)(const std::uint8_t* in, std::size_t n, std::uint8_t* out);
-  // One batch of `search_lanes` nonces: aw holds the nonce-dependent words, [k][lane] for
+  // One batch of `lanes` nonces: aw holds the nonce-dependent words, [k][lane] for
   // k < plan.naw. Returns a bit mask of lanes whose key word is <= threshold.
   std::uint32_t (*search_batch)(const SearchPlan& plan, const std::uint32_t* aw, std::uint32_t threshold);
 };

@@ -45,7 +45,6 @@ const KernelTable& scalar_kernels() {
   static const KernelTable table{
       "scalar",
       1,
-      1,
       &scalar_impl::sha256_blocks_impl<scalar_impl::V>,
       &scalar_impl::sha1_blocks_impl<scalar_impl::V>,
       &hf::sha::sha256_compress_ref,

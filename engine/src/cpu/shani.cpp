@@ -39,7 +39,6 @@ using std::uint8_t;
 // with 4 streams a thread, 43 with 2, 38-45 with 6 and 34-38 with 8; alone, 8 streams win
 // (up to 28 M/s against 24) but a miner is never alone.
 constexpr int kLanes = 4;
-constexpr int kSearchLanes = 4;
 
 // Byte shuffles that turn 16 loaded message bytes into big-endian words. SHA-256 keeps W[t]
 // in the lowest dword; SHA-1's instructions expect W[t] in the highest dword.
@@ -350,13 +349,13 @@ void sha1_blocks(uint32_t* state, const uint8_t* const* ptrs, size_t nblocks) {
 
 // Rebuilds W[0..15] of plan block b for each lane: constant words come from the plan, the
 // nonce-dependent ones from aw.
-HF_INLINE void search_words(const SearchPlan& plan, uint32_t b, const uint32_t* aw, __m128i (&m)[kSearchLanes][4]) {
+HF_INLINE void search_words(const SearchPlan& plan, uint32_t b, const uint32_t* aw, __m128i (&m)[kLanes][4]) {
   const BlockPlan& bp = plan.blocks[b];
   HF_UNROLL
   for (int i = 0; i < 4; ++i) {
     const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bp.w + 4 * i));
     HF_UNROLL
-    for (int l = 0; l < kSearchLanes; ++l) m[l][i] = w;
+    for (int l = 0; l < kLanes; ++l) m[l][i] = w;
   }
   if (b >= 2) return;
   // A nonce word's position is data, so it is merged with a compare mask rather than an
@@ -369,8 +368,8 @@ HF_INLINE void search_words(const SearchPlan& plan, uint32_t b, const uint32_t* 
     for (int i = 0; i < 4; ++i) {
       const __m128i sel = _mm_cmpeq_epi32(pos, _mm_set_epi32(4 * i + 3, 4 * i + 2, 4 * i + 1, 4 * i));
       HF_UNROLL
-      for (int l = 0; l < kSearchLanes; ++l)
-        m[l][i] = _mm_blendv_epi8(m[l][i], _mm_set1_epi32(static_cast<int>(aw[k * kSearchLanes + l])), sel);
+      for (int l = 0; l < kLanes; ++l)
+        m[l][i] = _mm_blendv_epi8(m[l][i], _mm_set1_epi32(static_cast<int>(aw[k * kLanes + l])), sel);
     }
   }
 }
@@ -395,7 +394,7 @@ bool is_header_search(const SearchPlan& plan) {
 // 62 sha256rnds2 a nonce instead of 64; N streams hide the instruction's latency (about
 // twice its issue interval).
 HF_INLINE uint32_t search_header(const SearchPlan& plan, const uint32_t* aw, uint32_t threshold) {
-  constexpr int N = kSearchLanes;
+  constexpr int N = kLanes;
   const BlockPlan& bp = plan.blocks[0];
   const __m128i w0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bp.w));  // nonce word is 0
   const __m128i w1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bp.w + 4));
@@ -448,13 +447,13 @@ HF_INLINE uint32_t search_header(const SearchPlan& plan, const uint32_t* aw, uin
 uint32_t search_batch(const SearchPlan& plan, const uint32_t* aw, uint32_t threshold) {
   if (is_header_search(plan)) return search_header(plan, aw, threshold);
   const State256 mid = load_state256(plan.midstate);
-  State256 s[kSearchLanes];
+  State256 s[kLanes];
   HF_UNROLL
-  for (int l = 0; l < kSearchLanes; ++l) s[l] = mid;
+  for (int l = 0; l < kLanes; ++l) s[l] = mid;
   for (uint32_t b = 0; b < plan.nblocks; ++b) {
-    __m128i m[kSearchLanes][4];
+    __m128i m[kLanes][4];
     search_words(plan, b, aw, m);
-    compress256<kSearchLanes>(s, m);
+    compress256<kLanes>(s, m);
   }
 
   if (plan.double_hash) {
@@ -462,20 +461,20 @@ uint32_t search_batch(const SearchPlan& plan, const uint32_t* aw, uint32_t thres
     const State256 iv = load_state256(hf::sha::IV256);
     const __m128i pad = _mm_set_epi32(0, 0, 0, static_cast<int>(0x80000000u));
     const __m128i len = _mm_set_epi32(256, 0, 0, 0);
-    __m128i m[kSearchLanes][4];
+    __m128i m[kLanes][4];
     HF_UNROLL
-    for (int l = 0; l < kSearchLanes; ++l) {
+    for (int l = 0; l < kLanes; ++l) {
       from_shani256(s[l], &m[l][0], &m[l][1]);
       m[l][2] = pad;
       m[l][3] = len;
       s[l] = iv;
     }
-    compress256<kSearchLanes>(s, m);
+    compress256<kLanes>(s, m);
   }
 
   uint32_t mask = 0;
   HF_UNROLL
-  for (int l = 0; l < kSearchLanes; ++l) {
+  for (int l = 0; l < kLanes; ++l) {
     // H7 is dword 0 of CDGH, H0 is dword 3 of ABEF.
     const uint32_t key = plan.bitcoin_order ? __builtin_bswap32(static_cast<uint32_t>(_mm_cvtsi128_si32(s[l].cdgh)))
                                             : static_cast<uint32_t>(_mm_extract_epi32(s[l].abef, 3));
@@ -485,7 +484,7 @@ uint32_t search_batch(const SearchPlan& plan, const uint32_t* aw, uint32_t thres
 }
 
 constexpr KernelTable kTable = {
-    "shani", kLanes, kSearchLanes, sha256_blocks, sha1_blocks, sha256_single, sha1_single, sha256_64, search_batch,
+    "shani", kLanes, sha256_blocks, sha1_blocks, sha256_single, sha1_single, sha256_64, search_batch,
 };
 
 #undef HF_UNROLL
