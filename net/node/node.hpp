@@ -203,6 +203,9 @@ class Node {
   // tip to every link.
   void set_private(bool on);
   bool private_now() const { return private_.load(); }
+  // Test modes that keep the node's own blocks from everyone (withhold, and private mining
+  // while on): its links get no headers or blocks from it and hear its tip is genesis.
+  bool hiding_blocks() const { return cfg_.byzantine.withhold || private_.load(); }
 
   // Bans and rate limits, by client address ("1.2.3.4:5678").
   bool banned(const std::string& peer);

@@ -284,6 +284,7 @@ awaitable<void> WirePeers::run_link(tcp::socket socket, bool outgoing, std::stri
   const std::string from = "wire:" + name;
   auto send_locator = [&] { conn.send_frame(wire::encode_getheaders(node_.locator())); };
   Node::TipInfo tip = node_.tip_info();
+  if (node_.hiding_blocks()) tip = {0, node_.config().spec.genesis.hash};
   conn.send_frame(wire::encode_hello(node_.config().spec.id, name_, tip.height, tip.hash));
   std::size_t outstanding = 0;
   bool more_headers = false;
@@ -313,7 +314,8 @@ awaitable<void> WirePeers::run_link(tcp::socket socket, bool outgoing, std::stri
         if (m->height > node_.tip_info().height) send_locator();
         break;
       case T::getheaders:
-        conn.send_frame(wire::encode_headers(node_.headers_after(m->hashes, wire::kMaxHeaders)));
+        conn.send_frame(wire::encode_headers(node_.hiding_blocks() ? std::vector<wire::Header>{}
+                                                                   : node_.headers_after(m->hashes, wire::kMaxHeaders)));
         break;
       case T::headers: {
         std::vector<std::string> want;
@@ -331,6 +333,7 @@ awaitable<void> WirePeers::run_link(tcp::socket socket, bool outgoing, std::stri
         break;
       }
       case T::getblocks:
+        if (node_.hiding_blocks()) break;
         for (const auto& h : m->hashes) {
           if (conn.queued_bytes() > kAnswerBudget) break;
           if (auto text = node_.block_json(h)) conn.send_frame(wire::encode_block(*text));
