@@ -284,12 +284,13 @@ bool Node::mine_one(std::unique_lock<std::mutex>& lk) {
     serve_mine_waiters(false);
     return true;
   }
+  const std::string mined_hash = b.hash;
   BlockVerdict v = submit_block_locked(std::move(b), {}, lk, &pre);
   if (v.outcome == AddOutcome::extended) {
     ++blocks_mined_;
     last_mined_index_ = v.index;
     last_block_at_ = now_seconds();
-    log("mined block " + std::to_string(v.index) + " (" + std::to_string(nonces) + " nonces in " +
+    log("mined block " + std::to_string(v.index) + " " + mined_hash + " (" + std::to_string(nonces) + " nonces in " +
         std::to_string(seconds) + " s on " + mining_backend_ + ")");
   } else if (v.outcome == AddOutcome::invalid) {
     log("mining: the engine's block was refused: " + v.reason);
