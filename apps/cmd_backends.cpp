@@ -1,11 +1,12 @@
-// `hashforge backends`: every backend, whether it is usable and why, and which one each
-// operation would use.
+// `hashforge backends`: every backend, whether it is usable and why, which one each
+// operation would use, and the measured rates behind that choice.
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <memory>
 
 #include "apps/cli_checks.hpp"
+#include "apps/choice_table.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
 
@@ -27,9 +28,17 @@ int run_backends(const Opts& o) {
       chosen[key] = "(not supported by " + o.backend + ")";
       continue;
     }
+    if (o.backend == "all" || o.backend.find(',') != std::string::npos) {
+      std::string joined;
+      const std::vector<std::string> names = e.choose_list(op, o.backend).value();
+      for (const std::string& n : names) joined += (joined.empty() ? "" : "+") + n;
+      chosen[key] = joined;
+      continue;
+    }
     chosen[key] = e.choose(op, o.backend).value();
   }
   const std::string cpu = e.cpu_model();
+  const BackendChoice measured = e.backend_choice();
   if (o.json) {
     boost::json::array arr;
     for (const BackendStatus& s : e.backends())
@@ -47,7 +56,11 @@ int run_backends(const Opts& o) {
                         return ops;
                       }()}});
     print_json(
-        boost::json::object{{"cpu", cpu}, {"backends", arr}, {"chosen", chosen}, {"devices_note", e.devices_note()}});
+        boost::json::object{{"cpu", cpu},
+                            {"backends", arr},
+                            {"chosen", chosen},
+                            {"measured", choice_json(measured)},
+                            {"devices_note", e.devices_note()}});
     return 0;
   }
   std::printf("CPU: %s\n\n", cpu.empty() ? "(unknown)" : cpu.c_str());
@@ -59,6 +72,8 @@ int run_backends(const Opts& o) {
   if (!e.devices_note().empty()) std::printf("(devices: %s)\n", e.devices_note().c_str());
   std::printf("\nOperation        Backend%s\n", o.backend.empty() ? "" : " (forced)");
   for (auto& [op, name] : chosen) std::printf("%-16s %s\n", std::string(op).c_str(), name.as_string().c_str());
+  std::printf("\n");
+  print_choice_table(measured);
   return 0;
 }
 }  // namespace

@@ -14,6 +14,7 @@
 #include <ctime>
 #include <memory>
 
+#include "apps/choice_table.hpp"
 #include "apps/cli_checks.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
@@ -34,6 +35,7 @@ struct Opts {
   unsigned repeat = 3;
   bool json = false;
   bool no_devices = false;
+  bool calibrate = false;
   std::size_t device_messages = 65536;
   std::size_t device_message_kib = 256;
 };
@@ -190,7 +192,23 @@ boost::json::array devices_json(const std::vector<std::string>& devices, const s
   return a;
 }
 
+int run_calibrate(const Opts& o) {
+  const Engine& e = Engine::instance();
+  Result<BackendChoice> c = e.calibrate();
+  if (!c) usage_error(c.error());
+  if (o.json) {
+    boost::json::object out = choice_json(*c);
+    out["cpu"] = e.cpu_model();
+    print_json(out);
+    return 0;
+  }
+  std::printf("CPU: %s\n", e.cpu_model().c_str());
+  print_choice_table(*c);
+  return 0;
+}
+
 int run_bench(const Opts& o) {
+  if (o.calibrate) return run_calibrate(o);
   const Engine& e = Engine::instance();
   const unsigned threads = o.threads ? o.threads : default_threads();
   if (o.seconds <= 0) usage_error("--seconds must be positive");
@@ -392,6 +410,8 @@ void add_bench(CLI::App& app, Runner& run) {
       ->capture_default_str()
       ->check(CLI::Range(1u, 100u));
   sub->add_flag("--json", o->json, "Machine-readable output");
+  sub->add_flag("--calibrate", o->calibrate,
+                "Only measure the rates behind the automatic backend choice again (about 300 ms) and cache them");
   sub->add_flag("--no-devices", o->no_devices, "CPU backends only (skip GPUs and OpenCL devices)");
   sub->add_option("--device-messages", o->device_messages, "Messages in the device batch measurement")
       ->capture_default_str()

@@ -9,6 +9,7 @@
 #include "cpu/cpu_backend.hpp"
 #include "hashforge/engine.hpp"
 #include "hashforge/hex.hpp"
+#include "env_guard.hpp"
 #include "oracle.hpp"
 #include "registry.hpp"
 #include "search_plan.hpp"
@@ -390,27 +391,7 @@ INSTANTIATE_TEST_SUITE_P(AllBackends, BackendTest, ::testing::ValuesIn(hft::back
 
 // ---- selection and forcing ----
 
-// Sets an environment variable for one scope and restores the previous state.
-class EnvGuard {
- public:
-  EnvGuard(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value)
-      ::setenv(name, value, 1);
-    else
-      ::unsetenv(name);
-  }
-  ~EnvGuard() {
-    if (old_)
-      ::setenv(name_, old_->c_str(), 1);
-    else
-      ::unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using hft::EnvGuard;
 
 hf::SearchJob small_job() {
   // Bitcoin genesis header (vectors.md: Bitcoin Core chainparams, btcrelay firstEleven.txt).

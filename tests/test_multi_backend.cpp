@@ -181,14 +181,42 @@ TEST(MultiBackend, ListsAreCheckedAndAllMeansCpuPlusDevices) {
   EXPECT_NE(e.choose_list(hf::Op::search_sha256d, "scalar,nosuch").error().find("unknown backend"), std::string::npos);
   const auto all = e.choose_list(hf::Op::search_sha256d, "all").value();
   ASSERT_FALSE(all.empty());
-  EXPECT_EQ(all.front(), e.best_for(hf::Op::search_sha256d));
-  for (std::size_t i = 1; i < all.size(); ++i) EXPECT_TRUE(e.backend(all[i])->device) << all[i];
-  for (const hf::BackendStatus& s : e.backends())  // every usable OpenCL device is in "all"
-    if (s.usable() && s.name.rfind("opencl:", 0) == 0) {
+  // First the CPU's share: the best CPU backend, or an OpenCL device on these same cores
+  // where it searched faster on the whole machine (never both: they would share the cores).
+  const std::string cpu = e.best_for(hf::Op::search_sha256d);
+  auto same_cores = [&](const std::string& name) {
+    hf::Backend* b = hf::find_backend(name);
+    return b && b->is_device() && b->shares_host_cores();
+  };
+  EXPECT_TRUE(all.front() == cpu || same_cores(all.front())) << all.front();
+  for (std::size_t i = 1; i < all.size(); ++i) {
+    EXPECT_TRUE(e.backend(all[i])->device) << all[i];
+    EXPECT_FALSE(same_cores(all[i])) << all[i] << " beside another backend on the same cores";
+  }
+  // Every usable device that has cores of its own is in "all".
+  for (const hf::BackendStatus& s : e.backends())
+    if (s.usable() && s.device && !same_cores(s.name)) {
       bool in = false;
       for (const std::string& b : all) in = in || b == s.name;
       EXPECT_TRUE(in) << s.name;
     }
+  if (same_cores(all.front())) {
+    // The whole-machine rates behind replacing the CPU backend are on record.
+    double dev = 0, host = 0;
+    for (const hf::MeasuredRate& m : e.backend_choice().whole_machine) {
+      if (m.task != "search-sha256d") continue;
+      if (m.backend == all.front()) dev = m.rate;
+      if (m.backend == cpu) host = m.rate;
+    }
+    EXPECT_GT(dev, host);
+  }
+  {
+    // HASHFORGE_DEVICES=auto makes the automatic choice the same list.
+    setenv("HASHFORGE_DEVICES", "auto", 1);
+    const auto autos = e.choose_list(hf::Op::search_sha256d, "").value();
+    unsetenv("HASHFORGE_DEVICES");
+    EXPECT_EQ(autos, all);
+  }
 }
 
 }  // namespace

@@ -57,6 +57,9 @@ class Backend {
   // A device (GPU, or an OpenCL CPU device) takes whole chunks on one host thread and
   // serialises its own work; CPU instruction-set backends run on every scheduler thread.
   virtual bool is_device() const { return false; }
+  // A device that computes on this machine's own cores (an OpenCL CPU device such as PoCL):
+  // run beside the CPU backends it would only take their cores.
+  virtual bool shares_host_cores() const { return false; }
   // How much the engine prefers this backend for op when nothing is forced: the highest
   // usable rank wins; 0 means never chosen unless named (devices, test doubles).
   virtual int rank(Op) const { return 0; }

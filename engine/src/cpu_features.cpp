@@ -27,6 +27,12 @@ CpuFeatures detect() {
   f.vendor = vendor;
 
   __get_cpuid(1, &a, &b, &c, &d);
+  const unsigned base_family = (a >> 8) & 0xf;
+  f.family = base_family == 0xf ? base_family + ((a >> 20) & 0xff) : base_family;
+  f.model = (base_family == 0x6 || base_family == 0xf) ? (((a >> 16) & 0xf) << 4) | ((a >> 4) & 0xf) : (a >> 4) & 0xf;
+  f.stepping = a & 0xf;
+  f.raw_features[0] = c;
+  f.raw_features[1] = d;
   f.ssse3 = c & (1u << 9);
   f.sse41 = c & (1u << 19);
   const bool osxsave = c & (1u << 27);
@@ -38,6 +44,9 @@ CpuFeatures detect() {
   }
   if (max_leaf >= 7) {
     __cpuid_count(7, 0, a, b, c, d);
+    f.raw_features[2] = b;
+    f.raw_features[3] = c;
+    f.raw_features[4] = d;
     f.avx2 = b & (1u << 5);
     f.bmi2 = b & (1u << 8);
     f.avx512f = b & (1u << 16);

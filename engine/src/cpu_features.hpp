@@ -28,6 +28,11 @@ struct CpuFeatures {
   bool avx512f = false, avx512vl = false, avx512bw = false;
   bool os_avx = false, os_avx512 = false;  // XCR0 has YMM / opmask+ZMM state enabled
   std::string vendor, brand;
+  // Identity (leaf 1: family and model with their extended parts, stepping) and the raw
+  // feature words (leaf 1 ecx/edx, leaf 7.0 ebx/ecx/edx): what a measured backend choice is
+  // cached under, so a different CPU, microcode-hidden feature or VM mask measures afresh.
+  unsigned family = 0, model = 0, stepping = 0;
+  unsigned raw_features[5] = {};
 
   bool has(CpuFeature f) const;
   // Empty when every feature is there and the OS saves the registers they use; otherwise a

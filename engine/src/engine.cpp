@@ -60,6 +60,16 @@ Result<std::vector<std::string>> Engine::choose_list(Op op, std::string_view spe
 
 std::string Engine::best_for(Op op) const { return impl_->best_for(op); }
 
+BackendChoice Engine::backend_choice() const {
+  BackendChoice c = *impl_->choice();
+  c.whole_machine = impl_->whole_machine_rates();
+  return c;
+}
+
+Result<BackendChoice> Engine::calibrate() const {
+  return as_result([&] { return BackendChoice(*impl_->calibrate_now()); });
+}
+
 Result<SearchResult> Engine::search(const SearchJob& job, const RunOptions& opt) const {
   return as_result([&] { return run_search(*impl_, job, opt); });
 }

@@ -1,12 +1,16 @@
 // The Engine: the backend registry (preference per operation), forcing, and self-tests.
 #include "registry.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "calibrate.hpp"
+#include "choice.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu_features.hpp"
+#include "jobs.hpp"
 #include "gpu/cuda_backend.hpp"
 #include "gpu/opencl_backend.hpp"
 #include "selftest.hpp"
@@ -132,17 +136,136 @@ Backend* Engine::Impl::find(std::string_view name) {
 }
 
 std::string Engine::Impl::best_for(Op op) {
+  std::string best = best_measured(op, op_name(op));
+  return best.empty() ? "scalar" : best;
+}
+
+std::string Engine::Impl::best_measured(Op op, std::string_view task) {
+  const std::shared_ptr<const BackendChoice> c = choice();
   std::shared_lock lk(mu_);
-  std::string best = "scalar";
+  std::string best, by_rank;
+  double best_rate = 0;
   int best_rank = 0;
   for (std::size_t i = 0; i < backends_.size(); ++i) {
-    const int r = backends_[i]->rank(op);
-    if (status_[i].usable() && backends_[i]->supports(op) && r > best_rank) {
-      best_rank = r;
+    Backend& b = *backends_[i];
+    if (!status_[i].usable() || b.is_device() || !b.supports(op)) continue;
+    double r = 0;
+    for (const MeasuredRate& m : c->rates)
+      if (m.task == task && m.backend == status_[i].name) r = m.rate;
+    if (r > best_rate) {
+      best_rate = r;
       best = status_[i].name;
     }
+    // Ranks only order what the table lacks (a pinned file naming some backends, or no
+    // measurement at all); rank 0 is never chosen.
+    if (b.rank(op) > best_rank) {
+      best_rank = b.rank(op);
+      by_rank = status_[i].name;
+    }
   }
-  return best;
+  return best.empty() ? by_rank : best;
+}
+
+std::vector<cpu::CpuBackend*> Engine::Impl::usable_cpu_backends() {
+  std::shared_lock lk(mu_);
+  std::vector<cpu::CpuBackend*> v;
+  for (std::size_t i = 0; i < backends_.size(); ++i)
+    if (status_[i].usable())
+      if (auto* cb = dynamic_cast<cpu::CpuBackend*>(backends_[i].get())) v.push_back(cb);
+  return v;
+}
+
+namespace {
+constexpr std::size_t kMaxChoiceFile = 256 * 1024;
+
+std::chrono::milliseconds calibration_budget() {
+  // HASHFORGE_CALIBRATE_MS shortens it (tests) or lengthens it (a quieter measurement).
+  if (const char* env = std::getenv("HASHFORGE_CALIBRATE_MS"); env && *env) {
+    char* end = nullptr;
+    const long v = std::strtol(env, &end, 10);
+    if (*end == 0 && v >= 1 && v <= 60000) return std::chrono::milliseconds(v);
+  }
+  return std::chrono::milliseconds(300);
+}
+}  // namespace
+
+std::shared_ptr<const BackendChoice> Engine::Impl::measure_and_cache(std::string note) {
+  auto c = std::make_shared<BackendChoice>();
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<cpu::CpuBackend*> bes = usable_cpu_backends();
+  c->rates = measure_cpu_backends(bes, calibration_budget());
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  c->source = "measured now (" + std::to_string(static_cast<long>(ms + 0.5)) + " ms)";
+  c->key = choice::machine_key();
+  const std::string path = choice::cache_path();
+  if (path.empty()) {
+    note = "no cache folder (neither XDG_CACHE_HOME nor HOME is set)";
+  } else {
+    std::string why;
+    if (!choice::write_file_atomically(path, choice::format({c->key, c->rates}), &why))
+      note = "not cached: " + why;
+    else
+      c->source += ", cached in " + path;
+  }
+  c->cache_note = note;
+  return c;
+}
+
+std::shared_ptr<const BackendChoice> Engine::Impl::choice() {
+  std::lock_guard lk(choice_mu_);
+  if (choice_) return choice_;
+  if (const char* pin = std::getenv("HASHFORGE_CHOICE_FILE"); pin && *pin) {
+    auto c = std::make_shared<BackendChoice>();
+    std::string why;
+    auto text = choice::read_small_file(pin, kMaxChoiceFile, &why);
+    auto table = text ? choice::parse(*text, &why) : std::nullopt;
+    if (table) {
+      c->source = std::string("pinned by HASHFORGE_CHOICE_FILE=") + pin;
+      c->key = table->key;
+      c->rates = std::move(table->rates);
+    } else {
+      // A pin that cannot be read is the caller's mistake: say so once, and choose by the
+      // fixed ranks rather than by a measurement the pin was set to avoid.
+      c->source = std::string("fixed ranks: HASHFORGE_CHOICE_FILE=") + pin + ": " + why;
+      std::fprintf(stderr, "hashforge: HASHFORGE_CHOICE_FILE=%s: %s; choosing backends by fixed ranks\n", pin,
+                   why.c_str());
+    }
+    return choice_ = std::move(c);
+  }
+  std::string note;
+  if (const std::string path = choice::cache_path(); !path.empty()) {
+    std::string why;
+    auto text = choice::read_small_file(path, kMaxChoiceFile, &why);
+    auto table = text ? choice::parse(*text, &why) : std::nullopt;
+    if (table && table->key == choice::machine_key()) {
+      // Every usable CPU backend must have every task: one enabled since (HASHFORGE_DISABLE
+      // lifted, a new kernel set) is measured with the rest.
+      bool covers = true;
+      for (cpu::CpuBackend* b : usable_cpu_backends())
+        for (const std::string& t : choice::all_tasks()) covers = covers && table->rate(t, b->name()) > 0;
+      if (covers) {
+        auto c = std::make_shared<BackendChoice>();
+        c->source = "cached in " + path;
+        c->key = table->key;
+        c->rates = std::move(table->rates);
+        return choice_ = std::move(c);
+      }
+      note = "the cache lacked a usable backend; measured again";
+    } else if (table) {
+      note = "the cache was measured on another CPU or version; measured again";
+    } else if (text) {
+      note = "the cache was unreadable (" + why + "); measured again";
+    }
+  }
+  return choice_ = measure_and_cache(note);
+}
+
+std::shared_ptr<const BackendChoice> Engine::Impl::calibrate_now() {
+  if (const char* pin = std::getenv("HASHFORGE_CHOICE_FILE"); pin && *pin)
+    throw JobError(std::string("the choice is pinned by HASHFORGE_CHOICE_FILE=") + pin + "; unset it to calibrate");
+  auto c = measure_and_cache({});
+  std::lock_guard lk(choice_mu_);
+  return choice_ = std::move(c);
 }
 
 Backend& Engine::Impl::resolve(Op op, std::string_view forced_arg) {
@@ -171,10 +294,10 @@ Backend& Engine::Impl::resolve(Op op, std::string_view forced_arg) {
 
 cpu::CpuBackend* Engine::Impl::pairs_backend() {
   if (pairs_chosen_.load(std::memory_order_acquire)) return pairs_.load(std::memory_order_relaxed);
-  // The best CPU backend (devices rank 0): a tree layer is small work on the caller's thread,
+  // The CPU backend measured fastest on tree layers: a tree layer is small work on the caller's thread,
   // not worth a device's queue or its lock, and $HASHFORGE_BACKEND does not move it, as it
   // does not move Engine::digest.
-  auto* b = dynamic_cast<cpu::CpuBackend*>(find(best_for(Op::hash_sha256)));
+  auto* b = dynamic_cast<cpu::CpuBackend*>(find(best_measured(Op::hash_sha256, choice::kPairsTask)));
   pairs_.store(b, std::memory_order_relaxed);
   pairs_chosen_.store(true, std::memory_order_release);
   return b;
@@ -184,13 +307,21 @@ std::vector<Backend*> Engine::Impl::resolve_list(Op op, std::string_view spec_ar
   std::string source;
   const std::string spec = forced_from_env(spec_arg, &source);
   std::vector<Backend*> out;
-  if (spec == "all") {
+  // HASHFORGE_DEVICES=auto lets devices be chosen without naming them: "auto" is then "all".
+  const char* dev_env = std::getenv("HASHFORGE_DEVICES");
+  const bool auto_devices = (spec.empty() || spec == "auto") && dev_env && std::string_view(dev_env) == "auto";
+  if (spec == "all" || auto_devices) {
     probe_devices();
-    out.push_back(&resolve(op, "auto"));
-    std::shared_lock lk(mu_);
-    for (std::size_t i = 0; i < backends_.size(); ++i)
-      if (backends_[i]->is_device() && status_[i].usable() && backends_[i]->supports(op))
-        out.push_back(backends_[i].get());
+    Backend* cpu = &resolve(op, "auto");
+    std::vector<Backend*> devices, same_cores;
+    {
+      std::shared_lock lk(mu_);
+      for (std::size_t i = 0; i < backends_.size(); ++i)
+        if (backends_[i]->is_device() && status_[i].usable() && backends_[i]->supports(op))
+          (backends_[i]->shares_host_cores() ? same_cores : devices).push_back(backends_[i].get());
+    }
+    out.push_back(same_cores.empty() ? cpu : faster_on_this_cpu(op, cpu, same_cores));
+    for (Backend* d : devices) out.push_back(d);
     return out;
   }
   std::size_t start = 0;
@@ -206,6 +337,46 @@ std::vector<Backend*> Engine::Impl::resolve_list(Op op, std::string_view spec_ar
     start = comma + 1;
   }
   return out;
+}
+
+double Engine::Impl::whole_machine_rate(Op op, Backend* be) {
+  // A short search of a Bitcoin header (the shape miners run), target never met, on every
+  // thread or on the device; two runs, the faster kept (the first may include warm-up).
+  SearchJob job;
+  job.algo = op == Op::search_sha256 ? Algo::sha256 : Algo::sha256d;
+  job.message.assign(80, 0x5a);
+  job.nonce = {76, Encoding::u32le, 4};
+  job.range = {0, 1ull << 32};
+  job.target = Key{};
+  job.target.w[7] = 1;
+  job.budget = std::chrono::milliseconds(150);
+  RunOptions opt;
+  opt.backend = std::string(be->name());
+  double best = 0;
+  for (int i = 0; i < 2; ++i) best = std::max(best, run_search(*this, job, opt).rate());
+  return best;
+}
+
+Backend* Engine::Impl::faster_on_this_cpu(Op op, Backend* cpu, const std::vector<Backend*>& same_cores) {
+  // Searches only: a device batch job takes one backend, chosen by name.
+  if (op != Op::search_sha256 && op != Op::search_sha256d) return cpu;
+  std::lock_guard lk(whole_mu_);
+  const std::string task(op_name(op));
+  auto rate_of = [&](Backend* b) {
+    for (const MeasuredRate& m : whole_)
+      if (m.task == task && m.backend == b->name()) return m.rate;
+    const double r = whole_machine_rate(op, b);
+    whole_.push_back({task, std::string(b->name()), r, "nonces/s"});
+    return r;
+  };
+  Backend* best = cpu;
+  double best_rate = rate_of(cpu);
+  for (Backend* d : same_cores)
+    if (const double r = rate_of(d); r > best_rate) {
+      best = d;
+      best_rate = r;
+    }
+  return best;
 }
 
 }  // namespace hf

@@ -40,9 +40,33 @@ struct Engine::Impl {
   // The backend for Engine::hash_pairs, chosen once: the best CPU backend for hash-sha256;
   // nullptr when none is usable (every one disabled), and the reference code runs instead.
   cpu::CpuBackend* pairs_backend();
+  // The measured choice (see Engine::backend_choice): loaded or measured once.
+  std::shared_ptr<const BackendChoice> choice();
+  // Measures again and rewrites the cache; throws JobError when the choice is pinned.
+  std::shared_ptr<const BackendChoice> calibrate_now();
+  // Tests: drop the loaded choice (and the pair backend chosen from it), so the next need
+  // reads the environment, the pin or the cache again.
+  void forget_choice() {
+    std::lock_guard lk(choice_mu_);
+    choice_.reset();
+    pairs_chosen_.store(false, std::memory_order_release);
+  }
+  std::vector<MeasuredRate> whole_machine_rates() {
+    std::lock_guard lk(whole_mu_);
+    return whole_;
+  }
 
  private:
   BackendStatus status_of(Backend& be, bool run_selftest);
+  std::vector<cpu::CpuBackend*> usable_cpu_backends();
+  std::shared_ptr<const BackendChoice> measure_and_cache(std::string note);
+  // The usable non-device backend supporting op with the highest measured rate on task; else
+  // the highest rank (a backend the table lacks), else "".
+  std::string best_measured(Op op, std::string_view task);
+  // `--backend all`: the faster on the whole machine of the CPU backend and each OpenCL
+  // device that runs on the same cores.
+  Backend* faster_on_this_cpu(Op op, Backend* cpu, const std::vector<Backend*>& same_cores);
+  double whole_machine_rate(Op op, Backend* be);
   Backend* find_locked(std::string_view name);  // under mu_ (shared)
   std::shared_mutex mu_;
   std::vector<std::unique_ptr<Backend>> backends_;
@@ -52,6 +76,10 @@ struct Engine::Impl {
   std::atomic<cpu::CpuBackend*> pairs_{nullptr};
   std::atomic<bool> pairs_chosen_{false};
   std::string devices_note_;
+  std::mutex choice_mu_;  // held while loading or measuring: one calibration at a time
+  std::shared_ptr<const BackendChoice> choice_;
+  std::mutex whole_mu_;
+  std::vector<MeasuredRate> whole_;  // measured whole-machine rates, for the process
 };
 
 // For the engine's own code and white-box tests.

@@ -333,6 +333,48 @@ TEST_F(Cli, ChoiceIsPerOperationWithoutAvx512) {
   EXPECT_EQ(chosen["hash-sha1"], "avx2");
 }
 
+TEST_F(Cli, MeasuredChoiceIsCachedShownAndRecalibrated) {
+  // Unpinned, with a cache folder of its own: the first run measures and caches, the second
+  // reads the cache, `bench --calibrate` measures again; the rates are what `backends` shows.
+  const std::string env = "env -u HASHFORGE_CHOICE_FILE -u HASHFORGE_BACKEND XDG_CACHE_HOME='" + dir_.string() +
+                          "/cache' HASHFORGE_CALIBRATE_MS=40 \"$HF\" ";
+  Proc first = sh(env + "backends --json");
+  ASSERT_EQ(first.code, 0) << first.err;
+  auto j = boost::json::parse(first.out).as_object();
+  auto measured = j["measured"].as_object();
+  EXPECT_EQ(std::string(measured["source"].as_string()).rfind("measured now", 0), 0u) << measured["source"];
+  EXPECT_TRUE(fs::exists(dir_ / "cache" / "hashforge" / "backend-choice"));
+  // Each operation's choice is the fastest backend measured for it.
+  for (auto& [op, chosen] : j["chosen"].as_object()) {
+    std::string fastest;
+    double top = 0;
+    for (auto& r : measured["rates"].as_array()) {
+      const auto& o = r.as_object();
+      if (o.at("task").as_string() == op && o.at("rate").to_number<double>() > top) {
+        top = o.at("rate").to_number<double>();
+        fastest = std::string(o.at("backend").as_string());
+      }
+    }
+    EXPECT_EQ(chosen.as_string(), fastest) << std::string(op);
+  }
+  Proc second = sh(env + "backends");
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_NE(second.out.find("Measured choice: cached in " + dir_.string() + "/cache/hashforge/backend-choice"),
+            std::string::npos)
+      << second.out;
+  EXPECT_NE(second.out.find("search-sha256d"), std::string::npos) << second.out;
+  Proc again = sh(env + "bench --calibrate --json");
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(std::string(boost::json::parse(again.out).at("source").as_string()).rfind("measured now", 0), 0u)
+      << again.out;
+  // A pinned choice is not measured over.
+  file("pin", "hashforge-choice 1\nrate search-sha256d scalar 5\n");
+  expect_one_line_error(sh("HASHFORGE_CHOICE_FILE=pin \"$HF\" bench --calibrate"), 2, "the choice is pinned");
+  Proc pinned = sh("HASHFORGE_CHOICE_FILE=pin \"$HF\" backends --json");
+  ASSERT_EQ(pinned.code, 0) << pinned.err;
+  EXPECT_EQ(boost::json::parse(pinned.out).at("chosen").at("search-sha256d").as_string(), "scalar");
+}
+
 TEST_F(Cli, BadInputGetsOneLineAndNoResultFile) {
   file("block.txt", "some text");
   file("empty.txt", "");

@@ -86,6 +86,28 @@ struct BackendStatus {
   bool supports(Op op) const;
 };
 
+// One measured rate behind the automatic choice: `task` is an operation's name (op_name) or
+// "sha256-pairs" (hash_pairs); the rate is items a second on one thread (nonces, bytes or
+// 64-byte messages), or on the whole machine for the whole-machine comparisons of devices.
+struct MeasuredRate {
+  std::string task, backend;
+  double rate = 0;
+  std::string unit;  // "nonces/s", "bytes/s" or "messages/s"
+};
+
+// Where the automatic choice comes from and the rates behind it.
+struct BackendChoice {
+  // "measured now (N ms)", "cached in PATH", "pinned by HASHFORGE_CHOICE_FILE=PATH", or
+  // "fixed ranks: WHY" when no measurement can be had.
+  std::string source;
+  std::string key;  // the machine key the rates were measured under
+  std::vector<MeasuredRate> rates;
+  // Whole-machine search rates (every thread, or the device) behind `--backend all` where an
+  // OpenCL device runs on this same CPU: the faster of it and the CPU backend is used, not both.
+  std::vector<MeasuredRate> whole_machine;
+  std::string cache_note;  // empty, or why the cache could not be read or written
+};
+
 class Backend;  // engine-internal: the interface a backend implements (plugins, test doubles)
 
 // Every method is safe to call from several threads at once. Failures a caller can cause or
@@ -115,6 +137,13 @@ class Engine {
   // ("avx512,opencl:0"), or "all" (every usable device plus the best CPU backend).
   Result<std::vector<std::string>> choose_list(Op op, std::string_view spec) const;
   std::string best_for(Op op) const;
+  // The rates behind best_for: measured on first need (a calibration of about 300 ms on one
+  // thread, every usable CPU backend and task), cached per machine under the user's cache
+  // folder, or read from $HASHFORGE_CHOICE_FILE when that pins it.
+  BackendChoice backend_choice() const;
+  // Measures again now and rewrites the cache (`hashforge bench --calibrate`); an error when
+  // the choice is pinned by HASHFORGE_CHOICE_FILE.
+  Result<BackendChoice> calibrate() const;
 
   std::string validate(const SearchJob& job) const;  // empty, or a one-line reason
   Result<SearchResult> search(const SearchJob& job, const RunOptions& opt = {}) const;

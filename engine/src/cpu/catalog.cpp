@@ -10,13 +10,10 @@ namespace hf::cpu {
 namespace {
 using F = CpuFeature;
 // Ranks per operation, in the order of kAllOps: search-sha256, search-sha256d, hash-sha1,
-// hash-sha256, hash-sha256d. From bench/results (2026-11-21, AVX-512 + SHA-NI Xeon):
-// AVX-512's 16 lanes win everything there. Without AVX-512 (most laptops), interleaved
-// SHA-NI streams beat AVX2's 8 lanes for SHA-256 (2.9 vs 1.6 GB/s, 20 vs 12.5 M sha256d
-// nonces/s with two streams) but AVX2 beat SHA-NI for bulk SHA-1 (3.6 vs 2.7 GB/s), whose
-// scalar round is cheap enough for plain vector code to pay. With four streams (2026-12-03,
-// AMD EPYC) SHA-NI also leads for SHA-1 (4.3-4.7 vs 2.1 GB/s); the ranks are not changed on
-// one machine's figures: a choice measured on the machine itself is to replace this table.
+// hash-sha256, hash-sha256d. The engine chooses by rates measured on the machine (see
+// registry.cpp and choice.hpp); these ranks order only what has no measured rate (a pinned
+// choice file naming some backends, or one that cannot be read). They follow the 2026-11-21
+// Xeon's figures: AVX-512 first; without it SHA-NI for SHA-256 work and AVX2 for bulk SHA-1.
 const CpuBackendSpec kCatalog[] = {
     {"avx512",
      "x86 AVX-512 (F/VL/BW), 16 lanes, vprord + vpternlogd",

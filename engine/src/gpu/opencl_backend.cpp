@@ -44,9 +44,11 @@ class OpenClBackend final : public DeviceBackend {
     const auto mem = device_value<cl_ulong>(dev, CL_DEVICE_GLOBAL_MEM_SIZE);
     const auto type = device_value<cl_device_type>(dev, CL_DEVICE_TYPE);
     little_endian_ = device_value<cl_bool>(dev, CL_DEVICE_ENDIAN_LITTLE) == CL_TRUE;
+    host_cores_ = (type & CL_DEVICE_TYPE_CPU) != 0;
     description_ = device_string(dev, CL_DEVICE_NAME) + " (" + (type & CL_DEVICE_TYPE_GPU ? "GPU" : "CPU") + ", " +
                    std::to_string(cus) + " compute units, " + std::to_string(mem >> 20) + " MiB)";
   }
+  bool shares_host_cores() const override { return host_cores_; }
   ~OpenClBackend() override {
     batch_.reset();
     if (out_) clReleaseMemObject(out_);
@@ -208,6 +210,7 @@ class OpenClBackend final : public DeviceBackend {
   std::size_t wg_ = 256;
   std::size_t vw_ = 1;  // nonces per work-item
   bool little_endian_ = true;
+  bool host_cores_ = false;  // a CPU device: it runs on the cores the CPU backends use
   std::unique_ptr<OpenClBatch> batch_;
 };
 
