@@ -78,15 +78,17 @@ void BM_Bulk(benchmark::State& st, const char* backend, hf::Algo algo, std::size
 
 // Merkle tree layers: 64-byte messages back to back through the backend's 64-byte path.
 // Bytes are message bytes; each message is two compressions (its block and the padding).
+// Devices (sha256_pairs/opencl:0, cuda:0) include the copies to and from the device.
 void BM_Pairs(benchmark::State& st, const char* backend) {
-  auto* be = dynamic_cast<hf::cpu::CpuBackend*>(hf::find_backend(backend));
-  if (!be) {
+  if (std::string_view(backend).find(':') != std::string_view::npos) hf::Engine::instance().probe_devices();
+  hf::Backend* be = hf::find_backend(backend);
+  if (!be || !be->has_pairs()) {
     st.SkipWithError("backend not usable on this machine");
     return;
   }
   const std::size_t n = (16u << 20) / 64;
   hf::Bytes in(64 * n, 0x5a), out(32 * n);
-  for (auto _ : st) be->sha256_64(in.data(), n, out.data());
+  for (auto _ : st) be->sha256_pairs(in.data(), n, out.data());
   st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * in.size()));
 }
 
@@ -113,6 +115,8 @@ void register_all() {
     benchmark::RegisterBenchmark((std::string("sha256_64B/") + b).c_str(), BM_Bulk, b, hf::Algo::sha256, 64);
     benchmark::RegisterBenchmark((std::string("sha256_pairs/") + b).c_str(), BM_Pairs, b);
   }
+  for (const char* d : {"opencl:0", "cuda:0"})
+    benchmark::RegisterBenchmark((std::string("sha256_pairs/") + d).c_str(), BM_Pairs, d);
   benchmark::RegisterBenchmark("openssl_sha256_16KiB", BM_OpenSSL, EVP_sha256(), 16384);
   benchmark::RegisterBenchmark("openssl_sha256_1MiB", BM_OpenSSL, EVP_sha256(), 1u << 20);
   benchmark::RegisterBenchmark("openssl_sha1_1MiB", BM_OpenSSL, EVP_sha1(), 1u << 20);

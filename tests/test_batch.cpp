@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hashforge/engine.hpp"
+#include "hashforge/hex.hpp"
 #include "oracle.hpp"
 #include "registry.hpp"
 
@@ -255,6 +256,29 @@ TEST_P(BatchTest, SourceReturningAViewIntoPartOfItsStorage) {
     if (!(got[i] == hft::ossl(Algo::sha256, src.payloads[i])) && wrong++ == 0) first_wrong = i;
   EXPECT_EQ(wrong, 0u) << "first wrong digest at message " << first_wrong
                        << ": the engine hashed memory it had already released";
+}
+
+TEST_P(BatchTest, MerkleLayersMatchOpenSsl) {
+  // hash_pairs_on: a tree layer of n 64-byte messages, apart and in place, across launch
+  // boundaries (a CPU OpenCL device takes 4096 a launch, a GPU 65536).
+  hft::Rng rng(0x64);
+  for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{4097}, std::size_t{70001}}) {
+    const Bytes in = rng.bytes(64 * n + 1);  // one spare byte: nothing past the layer is read as a message
+    Bytes apart(32 * n + 1, 0xee), inplace = in;
+    ASSERT_TRUE(hf::Engine::instance().hash_pairs_on(GetParam(), in.data(), n, apart.data())) << n;
+    ASSERT_TRUE(hf::Engine::instance().hash_pairs_on(GetParam(), inplace.data(), n, inplace.data())) << n;
+    std::size_t bad = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::string want = hft::hex(hft::ossl(Algo::sha256, hf::ByteView(in.data() + 64 * i, 64)));
+      if (hf::to_hex(hf::ByteView(apart.data() + 32 * i, 32)) != want && bad++ < 3)
+        ADD_FAILURE() << GetParam() << " n=" << n << " message " << i;
+      if (hf::to_hex(hf::ByteView(inplace.data() + 32 * i, 32)) != want && bad++ < 3)
+        ADD_FAILURE() << GetParam() << " n=" << n << " message " << i << " in place";
+    }
+    EXPECT_EQ(apart.back(), 0xee) << "written past the layer";
+    EXPECT_EQ(bad, 0u);
+  }
+  EXPECT_FALSE(hf::Engine::instance().hash_pairs_on("nosuch", nullptr, 0, nullptr));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, BatchTest, ::testing::ValuesIn(hft::backend_names()), hft::param_name);

@@ -4,10 +4,12 @@
 // batches through many waves, which a real device run would rarely show.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <vector>
 
 #include "gpu/batch_plan.hpp"
 #include "kernels/batch_hash.h"
+#include "kernels/pairs_kernel.h"
 #include "oracle.hpp"
 
 namespace {
@@ -101,6 +103,22 @@ TEST(DeviceBatch, BadGeometryIsRejected) {
   std::vector<std::uint8_t> staging(p.staging_bytes());
   std::vector<std::uint32_t> desc(4 * hf::gpu::kDescWords);
   EXPECT_EQ(p.next(staging.data(), desc.data()).entries, 0u);
+}
+
+TEST(DevicePairsKernel, HostBuildMatchesOpenSsl) {
+  // The 64-byte kernel compiled as host C++: message block, then the constant padding block.
+  hft::Rng rng(0x640);
+  const std::size_t n = 257;
+  const hft::Bytes in = rng.bytes(64 * n);
+  std::vector<std::uint32_t> words(16 * n), out(8 * n, 0xdeadbeef);
+  std::memcpy(words.data(), in.data(), in.size());
+  for (std::size_t i = 0; i < n; ++i) hf_pairs_one(words.data(), out.data(), u32(i));
+  for (std::size_t i = 0; i < n; ++i) {
+    hf::Digest d;
+    std::memcpy(d.bytes.data(), &out[8 * i], 32);
+    d.size = 32;
+    EXPECT_EQ(hft::hex(d), hft::hex(hft::ossl(Algo::sha256, in.data() + 64 * i, 64))) << i;
+  }
 }
 
 }  // namespace

@@ -72,6 +72,10 @@ class Backend {
                                const std::atomic<bool>& stop) = 0;
   // Digests of many independent messages.
   virtual void hash_many(Algo algo, std::span<const ByteView> msgs, Digest* out) = 0;
+  // SHA-256 of n 64-byte messages back to back (one Merkle tree layer), 32-byte digests to out,
+  // which may be in; only where has_pairs().
+  virtual bool has_pairs() const { return false; }
+  virtual void sha256_pairs(const std::uint8_t* /*in*/, std::size_t /*n*/, std::uint8_t* /*out*/) {}
   // Devices: times batch hashing of `count` messages of `size` bytes (see DeviceBatchTiming).
   virtual std::optional<DeviceBatchTiming> time_device_batch(Algo, std::size_t /*count*/, std::size_t /*size*/) {
     return std::nullopt;

@@ -90,10 +90,22 @@ double Table::rate(std::string_view task, std::string_view backend) const {
 
 std::string machine_key() {
   const CpuFeatures& f = cpu_features();
-  std::string k = "vendor=" + (f.vendor.empty() ? std::string("unknown") : f.vendor) + " family=" + hex(f.family) +
-                  " model=" + hex(f.model) + " stepping=" + hex(f.stepping) + " features=";
-  for (unsigned i = 0; i < 5; ++i) k += (i ? "." : "") + hex(f.raw_features[i]);
-  k += std::string(" os=") + (f.os_avx ? "avx" : "-") + (f.os_avx512 ? "+avx512" : "");
+  std::string k = "vendor=";
+  k += f.vendor.empty() ? std::string("unknown") : f.vendor;
+  k += " family=";
+  k += hex(f.family);
+  k += " model=";
+  k += hex(f.model);
+  k += " stepping=";
+  k += hex(f.stepping);
+  k += " features=";
+  for (unsigned i = 0; i < 5; ++i) {
+    if (i) k += '.';
+    k += hex(f.raw_features[i]);
+  }
+  k += " os=";
+  k += f.os_avx ? "avx" : "-";
+  if (f.os_avx512) k += "+avx512";
   k += " version=" HF_VERSION;
   for (char& c : k)
     if (c < 0x20 || c > 0x7e) c = '?';  // a vendor string is bytes from the CPU

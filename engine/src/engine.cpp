@@ -3,6 +3,7 @@
 #include "hashforge/engine.hpp"
 
 #include <cstring>
+#include <stdexcept>
 
 #include "cpu/cpu_backend.hpp"
 #include "cpu_features.hpp"
@@ -121,6 +122,21 @@ void Engine::hash_pairs(const std::uint8_t* in, std::size_t n, std::uint8_t* out
     sha::sha256_compress_ref(h, pad, 1);
     for (int j = 0; j < 8; ++j) sha::store_be32(out + 32 * i + 4 * j, h[j]);
   }
+}
+
+Result<void> Engine::hash_pairs_on(std::string_view backend, const std::uint8_t* in, std::size_t n,
+                                   std::uint8_t* out) const {
+  Backend* b = impl_->find(backend);
+  if (!b) return Error{std::string(backend) + ": not a usable backend"};
+  if (!b->has_pairs()) return Error{std::string(backend) + ": has no 64-byte message path"};
+  try {
+    b->sha256_pairs(in, n, out);
+  } catch (const std::bad_alloc&) {
+    return Error{"out of memory"};
+  } catch (const std::runtime_error& e) {  // a device's failure, naming the device
+    return Error{e.what()};
+  }
+  return {};
 }
 
 Result<DeviceBatchTiming> Engine::time_device_batch(std::string_view device, Algo algo, std::size_t count,

@@ -166,6 +166,10 @@ class Engine {
   // (whose kernels treat the fixed padding block as constants); like digest(), not moved by
   // $HASHFORGE_BACKEND.
   void hash_pairs(const std::uint8_t* in, std::size_t n, std::uint8_t* out) const;
+  // The same on a named backend: a CPU backend on the calling thread, or a device (a layer
+  // worth a device: hundreds of thousands of pairs). An unknown or unusable name is an error.
+  Result<void> hash_pairs_on(std::string_view backend, const std::uint8_t* in, std::size_t n,
+                             std::uint8_t* out) const;
 
   // Devices: times batch hashing of `count` messages of `size` bytes on one device.
   Result<DeviceBatchTiming> time_device_batch(std::string_view device, Algo algo, std::size_t count,

@@ -25,6 +25,8 @@ class CpuBackend final : public Backend {
   // SHA-256 of n 64-byte messages stored back to back, 32-byte digests to out (which may be
   // in): a Merkle tree layer.
   void sha256_64(const std::uint8_t* in, std::size_t n, std::uint8_t* out);
+  bool has_pairs() const override { return true; }
+  void sha256_pairs(const std::uint8_t* in, std::size_t n, std::uint8_t* out) override { sha256_64(in, n, out); }
   int rank(Op op) const override;
   const SingleStreamFns* single_stream() const override { return single_.sha256 ? &single_ : nullptr; }
   const KernelTable& kernels() const { return kt_; }

@@ -13,6 +13,7 @@
 #include "gpu/batch_plan.hpp"
 #include "gpu/device_backend.hpp"
 #include "kernels/batch_kernel.h"
+#include "kernels/pairs_kernel.h"
 #include "kernels/search_kernel.h"
 
 namespace hf::gpu {
@@ -231,6 +232,28 @@ class CudaBackend final : public DeviceBackend {
       throw;
     }
     cleanup();
+  }
+
+  // A Merkle tree layer: launches of up to max_entries messages through slot 0's pinned
+  // staging, digests through the chaining-state buffer and its pinned readback. Each launch
+  // copies its input to staging before any digest is written back, so out may be in.
+  void pairs_locked(const std::uint8_t* in, std::size_t n, std::uint8_t* out) override {
+    if (n == 0) return;
+    allocate_batch();
+    Slot& s = slots_[0];
+    check(cudaEventSynchronize(s.done), "batch kernel");
+    for (std::size_t first = 0; first < n; first += geo_.max_entries) {
+      const std::size_t count = std::min(geo_.max_entries, n - first);
+      std::memcpy(s.host, in + 64 * first, count * 64);
+      check(cudaMemcpyAsync(s.data, s.host, count * 64, cudaMemcpyHostToDevice, s.stream), "cudaMemcpyAsync");
+      const unsigned blocks = static_cast<unsigned>((count + 127) / 128);
+      hf_pairs_sha256<<<blocks, 128, 0, s.stream>>>(static_cast<const u32*>(s.data), static_cast<u32*>(state_),
+                                                    static_cast<u32>(count));
+      check(cudaGetLastError(), "pairs kernel launch");
+      check(cudaMemcpyAsync(state_host_[0], state_, count * 32, cudaMemcpyDeviceToHost, s.stream), "cudaMemcpyAsync");
+      check(cudaStreamSynchronize(s.stream), "pairs kernel");
+      std::memcpy(out + 32 * first, state_host_[0], count * 32);
+    }
   }
 
   int dev_;

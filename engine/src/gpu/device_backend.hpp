@@ -34,6 +34,12 @@ class DeviceBackend : public Backend, protected DeviceSearch {
     enter();
     hash_locked(algo, msgs, out);
   }
+  bool has_pairs() const override { return true; }
+  void sha256_pairs(const std::uint8_t* in, std::size_t n, std::uint8_t* out) final {
+    std::lock_guard lk(mu_);
+    enter();
+    pairs_locked(in, n, out);
+  }
 
  protected:
   explicit DeviceBackend(std::string name) : name_(std::move(name)) {}
@@ -54,6 +60,8 @@ class DeviceBackend : public Backend, protected DeviceSearch {
   virtual void bind_thread() {}
   // Batch hashing, under mu_ on a ready device.
   virtual void hash_locked(Algo algo, std::span<const ByteView> msgs, Digest* out) = 0;
+  // A Merkle tree layer (kernels/pairs_kernel.h), under mu_ on a ready device.
+  virtual void pairs_locked(const std::uint8_t* in, std::size_t n, std::uint8_t* out) = 0;
 
   std::string name_, description_;
   std::mutex mu_;  // one job at a time per device

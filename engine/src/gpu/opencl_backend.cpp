@@ -71,6 +71,11 @@ class OpenClBackend final : public DeviceBackend {
     batch_->hash(algo, msgs, out);
   }
 
+  void pairs_locked(const std::uint8_t* in, std::size_t n, std::uint8_t* out) override {
+    if (!little_endian_) throw std::runtime_error(name_ + ": batch hashing needs a little-endian device");
+    batch_->pairs(in, n, out);
+  }
+
   std::optional<DeviceBatchTiming> time_device_batch(Algo algo, std::size_t count, std::size_t size) override {
     std::lock_guard lk(mu_);
     enter();

@@ -31,6 +31,8 @@ OpenClBatch::OpenClBatch(cl_context ctx, cl_device_id dev, cl_program program, s
   check(err, "clCreateKernel");
   k_sha256d_ = clCreateKernel(program, "hf_batch_sha256d", &err);
   check(err, "clCreateKernel");
+  k_pairs_ = clCreateKernel(program, "hf_pairs_sha256", &err);
+  check(err, "clCreateKernel");
   wg_ = std::min<std::size_t>(64, device_value<std::size_t>(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE));
   // A GPU wants tens of thousands of work-items in flight; a CPU device a few per core.
   // Each launch carries at most piece_bytes of every message, so a staging slot is about
@@ -45,7 +47,7 @@ OpenClBatch::OpenClBatch(cl_context ctx, cl_device_id dev, cl_program program, s
 
 OpenClBatch::~OpenClBatch() {
   release_buffers();
-  for (cl_kernel k : {k_sha1_, k_sha256_, k_sha256d_})
+  for (cl_kernel k : {k_sha1_, k_sha256_, k_sha256d_, k_pairs_})
     if (k) clReleaseKernel(k);
 }
 
@@ -103,6 +105,60 @@ void OpenClBatch::release_buffers() {
   if (state_) clReleaseMemObject(state_);
   state_ = nullptr;
   allocated_ = false;
+}
+
+void OpenClBatch::pairs(const std::uint8_t* in, std::size_t n, std::uint8_t* out) {
+  if (n == 0) return;
+  allocate();
+  // A launch takes as many messages as the chaining-state buffer holds digests (its input
+  // goes through a slot's device staging, which is larger). The two slots alternate: one
+  // launch's upload runs while the previous one computes; a launch's digests are read back
+  // before the slot is used again. Digest k lands at out + 32k, over input the launches
+  // before it (or this one, already uploaded) consumed, so out may be in.
+  const std::size_t per = geo_.max_entries;
+  struct Pending {
+    cl_event read = nullptr;
+  } pending[2];
+  cl_mem outs[2] = {state_, nullptr};
+  cl_int err;
+  outs[1] = clCreateBuffer(ctx_, CL_MEM_WRITE_ONLY, per * 32, nullptr, &err);
+  check(err, "clCreateBuffer (digests)");
+  auto cleanup = [&] {
+    for (Slot& s : slots_) clFinish(s.queue);
+    for (Pending& p : pending)
+      if (p.read) clReleaseEvent(p.read);
+    clReleaseMemObject(outs[1]);
+  };
+  try {
+    int si = 0;
+    for (std::size_t first = 0; first < n; first += per, si ^= 1) {
+      Slot& s = slots_[si];
+      const std::size_t count = std::min(per, n - first);
+      if (pending[si].read) {  // this slot's previous digests are home
+        check(clWaitForEvents(1, &pending[si].read), "clWaitForEvents");
+        clReleaseEvent(pending[si].read);
+        pending[si].read = nullptr;
+      }
+      // Blocking: the caller's buffer is read now, before any later readback may write it.
+      check(clEnqueueWriteBuffer(s.queue, s.data, CL_TRUE, 0, count * 64, in + 64 * first, 0, nullptr, nullptr),
+            "clEnqueueWriteBuffer");
+      const cl_uint c = static_cast<cl_uint>(count);
+      check(clSetKernelArg(k_pairs_, 0, sizeof s.data, &s.data), "clSetKernelArg");
+      check(clSetKernelArg(k_pairs_, 1, sizeof outs[si], &outs[si]), "clSetKernelArg");
+      check(clSetKernelArg(k_pairs_, 2, sizeof c, &c), "clSetKernelArg");
+      const std::size_t global = (count + wg_ - 1) / wg_ * wg_;
+      check(clEnqueueNDRangeKernel(s.queue, k_pairs_, 1, nullptr, &global, &wg_, 0, nullptr, nullptr),
+            "clEnqueueNDRangeKernel (pairs)");
+      check(clEnqueueReadBuffer(s.queue, outs[si], CL_FALSE, 0, count * 32, out + 32 * first, 0, nullptr,
+                                &pending[si].read),
+            "clEnqueueReadBuffer");
+      clFlush(s.queue);
+    }
+  } catch (...) {
+    cleanup();
+    throw;
+  }
+  cleanup();
 }
 
 void OpenClBatch::hash(Algo algo, std::span<const ByteView> msgs, Digest* out) {

@@ -16,13 +16,16 @@ namespace hf::gpu {
 
 class OpenClBatch {
  public:
-  // The program must contain the kernels of kernels/batch_kernel.h.
+  // The program must contain the kernels of kernels/batch_kernel.h and pairs_kernel.h.
   OpenClBatch(cl_context ctx, cl_device_id dev, cl_program program, std::string name);
   ~OpenClBatch();
   OpenClBatch(const OpenClBatch&) = delete;
   OpenClBatch& operator=(const OpenClBatch&) = delete;
 
   void hash(Algo algo, std::span<const ByteView> msgs, Digest* out);
+  // SHA-256 of n 64-byte messages back to back (a Merkle tree layer), 32-byte digests to out,
+  // which may be in (kernels/pairs_kernel.h).
+  void pairs(const std::uint8_t* in, std::size_t n, std::uint8_t* out);
   DeviceBatchTiming time_batch(Algo algo, std::size_t count, std::size_t size);
   const BatchGeometry& geometry() const { return geo_; }
 
@@ -42,7 +45,7 @@ class OpenClBatch {
   cl_context ctx_;
   cl_device_id dev_;
   std::string name_;
-  cl_kernel k_sha1_ = nullptr, k_sha256_ = nullptr, k_sha256d_ = nullptr;
+  cl_kernel k_sha1_ = nullptr, k_sha256_ = nullptr, k_sha256d_ = nullptr, k_pairs_ = nullptr;
   BatchGeometry geo_;
   std::size_t wg_ = 64;
   Slot slots_[2];
