@@ -2,12 +2,19 @@
 // it) so PoCL shows two CPU devices; elsewhere it skips with the reason.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "hashforge/engine.hpp"
 #include "hashforge/hex.hpp"
 #include "oracle.hpp"
 #include "registry.hpp"
 
 namespace {
+
+// The suite's backend choice is pinned like the others' (tests/CMakeLists.txt passes the file;
+// its ENVIRONMENT already carries POCL_DEVICES, and a second variable there would not survive
+// gtest_discover_tests' list handling). Set before main, so before the engine's first choice.
+[[maybe_unused]] const bool kPinned = ::setenv("HASHFORGE_CHOICE_FILE", HF_PINNED_CHOICE_FILE, 0) == 0;
 
 TEST(MultiDevice, TwoOpenClDevicesShareOneSearchWithoutGapsOrOverlap) {
   hf::Engine& e = hf::Engine::instance();

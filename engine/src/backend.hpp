@@ -60,8 +60,10 @@ class Backend {
   // A device that computes on this machine's own cores (an OpenCL CPU device such as PoCL):
   // run beside the CPU backends it would only take their cores.
   virtual bool shares_host_cores() const { return false; }
-  // How much the engine prefers this backend for op when nothing is forced: the highest
-  // usable rank wins; 0 means never chosen unless named (devices, test doubles).
+  // How much the engine prefers this backend for op when nothing is forced and nothing was
+  // measured: the automatic choice follows the measured rates (registry.cpp), and ranks only
+  // order backends that have none (a pinned file naming some, or no measurement at all); 0
+  // means never chosen unless named (devices, test doubles, plugins).
   virtual int rank(Op) const { return 0; }
   // Single-stream compression for streaming hashers, if the backend has its own.
   virtual const SingleStreamFns* single_stream() const { return nullptr; }

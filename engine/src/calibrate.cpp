@@ -1,5 +1,6 @@
 #include "calibrate.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <memory>

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -228,7 +229,9 @@ bool make_dirs(const std::string& dir, std::string* why) {
 bool write_file_atomically(const std::string& path, const std::string& text, std::string* why) {
   const std::size_t slash = path.rfind('/');
   if (slash != std::string::npos && slash > 0 && !make_dirs(path.substr(0, slash), why)) return false;
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  // Unique per process and call: two writers never share a temporary file.
+  static std::atomic<unsigned> serial{0};
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(serial++);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
     *why = "cannot write " + tmp + ": " + std::strerror(errno);

@@ -263,9 +263,11 @@ std::shared_ptr<const BackendChoice> Engine::Impl::choice() {
 std::shared_ptr<const BackendChoice> Engine::Impl::calibrate_now() {
   if (const char* pin = std::getenv("HASHFORGE_CHOICE_FILE"); pin && *pin)
     throw JobError(std::string("the choice is pinned by HASHFORGE_CHOICE_FILE=") + pin + "; unset it to calibrate");
-  auto c = measure_and_cache({});
+  // Under choice_mu_: one calibration at a time in a process (choice() waits for it).
   std::lock_guard lk(choice_mu_);
-  return choice_ = std::move(c);
+  choice_ = measure_and_cache({});
+  pairs_chosen_.store(false, std::memory_order_release);  // chosen again from the new rates
+  return choice_;
 }
 
 Backend& Engine::Impl::resolve(Op op, std::string_view forced_arg) {

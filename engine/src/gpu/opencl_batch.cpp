@@ -84,6 +84,8 @@ void OpenClBatch::allocate() {
     }
     state_ = clCreateBuffer(ctx_, CL_MEM_READ_WRITE, geo_.max_entries * 32, nullptr, &err);
     check(err, "clCreateBuffer (chaining states)");
+    pairs_out_ = clCreateBuffer(ctx_, CL_MEM_WRITE_ONLY, geo_.max_entries * 32, nullptr, &err);
+    check(err, "clCreateBuffer (digests)");
     allocated_ = true;
   } catch (...) {
     release_buffers();
@@ -104,6 +106,8 @@ void OpenClBatch::release_buffers() {
   }
   if (state_) clReleaseMemObject(state_);
   state_ = nullptr;
+  if (pairs_out_) clReleaseMemObject(pairs_out_);
+  pairs_out_ = nullptr;
   allocated_ = false;
 }
 
@@ -119,15 +123,11 @@ void OpenClBatch::pairs(const std::uint8_t* in, std::size_t n, std::uint8_t* out
   struct Pending {
     cl_event read = nullptr;
   } pending[2];
-  cl_mem outs[2] = {state_, nullptr};
-  cl_int err;
-  outs[1] = clCreateBuffer(ctx_, CL_MEM_WRITE_ONLY, per * 32, nullptr, &err);
-  check(err, "clCreateBuffer (digests)");
+  cl_mem outs[2] = {state_, pairs_out_};
   auto cleanup = [&] {
     for (Slot& s : slots_) clFinish(s.queue);
     for (Pending& p : pending)
       if (p.read) clReleaseEvent(p.read);
-    clReleaseMemObject(outs[1]);
   };
   try {
     int si = 0;
@@ -152,8 +152,15 @@ void OpenClBatch::pairs(const std::uint8_t* in, std::size_t n, std::uint8_t* out
       check(clEnqueueReadBuffer(s.queue, outs[si], CL_FALSE, 0, count * 32, out + 32 * first, 0, nullptr,
                                 &pending[si].read),
             "clEnqueueReadBuffer");
-      clFlush(s.queue);
+      check(clFlush(s.queue), "clFlush");
     }
+    // The last launches' digests: a failed kernel or readback fails the call here.
+    for (Pending& p : pending)
+      if (p.read) {
+        check(clWaitForEvents(1, &p.read), "clWaitForEvents");
+        clReleaseEvent(p.read);
+        p.read = nullptr;
+      }
   } catch (...) {
     cleanup();
     throw;

@@ -50,6 +50,7 @@ class OpenClBatch {
   std::size_t wg_ = 64;
   Slot slots_[2];
   cl_mem state_ = nullptr;
+  cl_mem pairs_out_ = nullptr;  // the second slot's digests in pairs() (the first uses state_)
   bool allocated_ = false;
 };
 
