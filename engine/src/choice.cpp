@@ -176,6 +176,13 @@ std::optional<Table> parse(std::string_view text, std::string* why) {
   return t;
 }
 
+std::optional<Table> load(const std::string& path, std::string* why, bool* unreadable) {
+  constexpr std::size_t kMaxChoiceFile = 256 * 1024;
+  auto text = read_small_file(path, kMaxChoiceFile, why);
+  if (unreadable) *unreadable = !text;
+  return text ? parse(*text, why) : std::nullopt;
+}
+
 std::string cache_path() {
   const char* xdg = std::getenv("XDG_CACHE_HOME");
   if (xdg && *xdg == '/') return std::string(xdg) + "/hashforge/backend-choice";

@@ -41,6 +41,9 @@ std::optional<Table> parse(std::string_view text, std::string* why);
 // The cache file: $XDG_CACHE_HOME/hashforge/backend-choice, else ~/.cache/hashforge/...;
 // empty when neither folder is known.
 std::string cache_path();
+// Reads and parses a choice file; nullopt and why (unreadable, or the parser's reason).
+// `unreadable` tells the two apart: true when the file itself could not be read.
+std::optional<Table> load(const std::string& path, std::string* why, bool* unreadable = nullptr);
 // Reads at most max_bytes of a file; nullopt and why on failure.
 std::optional<std::string> read_small_file(const std::string& path, std::size_t max_bytes, std::string* why);
 // Writes through a temporary file and a rename, so readers see the old or the new file whole

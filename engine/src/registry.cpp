@@ -176,8 +176,6 @@ std::vector<cpu::CpuBackend*> Engine::Impl::usable_cpu_backends() {
 }
 
 namespace {
-constexpr std::size_t kMaxChoiceFile = 256 * 1024;
-
 std::chrono::milliseconds calibration_budget() {
   // HASHFORGE_CALIBRATE_MS shortens it (tests) or lengthens it (a quieter measurement).
   if (const char* env = std::getenv("HASHFORGE_CALIBRATE_MS"); env && *env) {
@@ -217,8 +215,7 @@ std::shared_ptr<const BackendChoice> Engine::Impl::choice() {
   if (const char* pin = std::getenv("HASHFORGE_CHOICE_FILE"); pin && *pin) {
     auto c = std::make_shared<BackendChoice>();
     std::string why;
-    auto text = choice::read_small_file(pin, kMaxChoiceFile, &why);
-    auto table = text ? choice::parse(*text, &why) : std::nullopt;
+    auto table = choice::load(pin, &why);
     if (table) {
       c->source = std::string("pinned by HASHFORGE_CHOICE_FILE=") + pin;
       c->key = table->key;
@@ -235,8 +232,8 @@ std::shared_ptr<const BackendChoice> Engine::Impl::choice() {
   std::string note;
   if (const std::string path = choice::cache_path(); !path.empty()) {
     std::string why;
-    auto text = choice::read_small_file(path, kMaxChoiceFile, &why);
-    auto table = text ? choice::parse(*text, &why) : std::nullopt;
+    bool unreadable = false;
+    auto table = choice::load(path, &why, &unreadable);
     if (table && table->key == choice::machine_key()) {
       // Every usable CPU backend must have every task: one enabled since (HASHFORGE_DISABLE
       // lifted, a new kernel set) is measured with the rest.
@@ -253,7 +250,7 @@ std::shared_ptr<const BackendChoice> Engine::Impl::choice() {
       note = "the cache lacked a usable backend; measured again";
     } else if (table) {
       note = "the cache was measured on another CPU or version; measured again";
-    } else if (text) {
+    } else if (!unreadable) {
       note = "the cache was unreadable (" + why + "); measured again";
     }
   }

@@ -120,24 +120,22 @@ void OpenClBatch::pairs(const std::uint8_t* in, std::size_t n, std::uint8_t* out
   // before the slot is used again. Digest k lands at out + 32k, over input the launches
   // before it (or this one, already uploaded) consumed, so out may be in.
   const std::size_t per = geo_.max_entries;
-  struct Pending {
-    cl_event read = nullptr;
-  } pending[2];
+  cl_event pending[2] = {nullptr, nullptr};  // each slot's last readback
   cl_mem outs[2] = {state_, pairs_out_};
   auto cleanup = [&] {
     for (Slot& s : slots_) clFinish(s.queue);
-    for (Pending& p : pending)
-      if (p.read) clReleaseEvent(p.read);
+    for (cl_event e : pending)
+      if (e) clReleaseEvent(e);
   };
   try {
     int si = 0;
     for (std::size_t first = 0; first < n; first += per, si ^= 1) {
       Slot& s = slots_[si];
       const std::size_t count = std::min(per, n - first);
-      if (pending[si].read) {  // this slot's previous digests are home
-        check(clWaitForEvents(1, &pending[si].read), "clWaitForEvents");
-        clReleaseEvent(pending[si].read);
-        pending[si].read = nullptr;
+      if (pending[si]) {  // this slot's previous digests are home
+        check(clWaitForEvents(1, &pending[si]), "clWaitForEvents");
+        clReleaseEvent(pending[si]);
+        pending[si] = nullptr;
       }
       // Blocking: the caller's buffer is read now, before any later readback may write it.
       check(clEnqueueWriteBuffer(s.queue, s.data, CL_TRUE, 0, count * 64, in + 64 * first, 0, nullptr, nullptr),
@@ -150,16 +148,16 @@ void OpenClBatch::pairs(const std::uint8_t* in, std::size_t n, std::uint8_t* out
       check(clEnqueueNDRangeKernel(s.queue, k_pairs_, 1, nullptr, &global, &wg_, 0, nullptr, nullptr),
             "clEnqueueNDRangeKernel (pairs)");
       check(clEnqueueReadBuffer(s.queue, outs[si], CL_FALSE, 0, count * 32, out + 32 * first, 0, nullptr,
-                                &pending[si].read),
+                                &pending[si]),
             "clEnqueueReadBuffer");
       check(clFlush(s.queue), "clFlush");
     }
     // The last launches' digests: a failed kernel or readback fails the call here.
-    for (Pending& p : pending)
-      if (p.read) {
-        check(clWaitForEvents(1, &p.read), "clWaitForEvents");
-        clReleaseEvent(p.read);
-        p.read = nullptr;
+    for (cl_event& e : pending)
+      if (e) {
+        check(clWaitForEvents(1, &e), "clWaitForEvents");
+        clReleaseEvent(e);
+        e = nullptr;
       }
   } catch (...) {
     cleanup();
