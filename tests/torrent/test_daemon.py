@@ -339,9 +339,14 @@ class DaemonPage(unittest.TestCase):
                 return {rows, peers, updates: Number(document.body.dataset.updates),
                         detail: !document.getElementById('detail').hidden,
                         graph: document.getElementById('graph-max').textContent};""")
-        # The page selected the new torrent: its peer (the seeder) shows with its flags.
-        self.assertTrue(wait_for(lambda: snap()["peers"], WAIT), d.text())
-        s = snap()
+        # The page selected the new torrent: its peer (the seeder) shows with its flags. The row can
+        # appear after the handshake and before the seeder's bitfield makes us interested, so wait
+        # for the flag rather than read the first snapshot that has a peer.
+        def interested_peer():
+            s = snap()
+            return s if s["peers"] and s["peers"][0]["flags"].get("interested") == "1" else None
+        self.assertTrue(wait_for(interested_peer, WAIT), (snap(), d.text()))
+        s = interested_peer() or snap()
         self.assertEqual(len(s["rows"]), 1)
         self.assertEqual(s["rows"][0]["name"], "movie.bin")
         self.assertEqual(s["peers"][0]["address"], "127.0.0.1:%d" % port)
