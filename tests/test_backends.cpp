@@ -301,6 +301,61 @@ TEST_P(BackendTest, KernelSearchBatchReportsExactlyTheLanesAtOrBelowThreshold) {
   }
 }
 
+// scan_headers (the Bitcoin-header loop) must find, batch by batch, exactly what search_batch
+// finds, stop after the first batch with a candidate, and say how many batches it ran.
+TEST_P(BackendTest, KernelHeaderScanLoopMatchesSearchBatch) {
+  const hf::cpu::KernelTable* kt = kernels_of(be_);
+  ASSERT_NE(kt, nullptr);
+  hft::Rng rng(0x4ead);
+  const Bytes header = rng.bytes(80);
+  hf::PreparedSearch ps(Algo::sha256d, header, {76, hf::Encoding::u32le, 4}, 4, hf::ByteOrder::bitcoin);
+  ASSERT_TRUE(ps.plan().header_scan);
+  // Shapes that are not a Bitcoin header must not take the loop (the last: the padding needs
+  // a second block after the nonce's).
+  EXPECT_FALSE(hf::PreparedSearch(Algo::sha256, header, {76, hf::Encoding::u32le, 4}, 4, hf::ByteOrder::bitcoin)
+                   .plan()
+                   .header_scan);
+  EXPECT_FALSE(hf::PreparedSearch(Algo::sha256d, header, {76, hf::Encoding::u32le, 4}, 4, hf::ByteOrder::digest)
+                   .plan()
+                   .header_scan);
+  EXPECT_FALSE(hf::PreparedSearch(Algo::sha256d, header, {76, hf::Encoding::u32be, 4}, 4, hf::ByteOrder::bitcoin)
+                   .plan()
+                   .header_scan);
+  EXPECT_FALSE(hf::PreparedSearch(Algo::sha256d, rng.bytes(120), {76, hf::Encoding::u32le, 4}, 4,
+                                  hf::ByteOrder::bitcoin)
+                   .plan()
+                   .header_scan);
+  if (!kt->scan_headers) GTEST_SKIP() << GetParam() << " has no header loop (search_batch serves it)";
+  const unsigned L = kt->lanes;
+  alignas(64) std::uint32_t aw[hf::cpu::kMaxAffectedWords * 16] = {};
+  // About one nonce in 64 passes 0x03ffffff; 0 passes (almost) none; the last start ends at 2^32.
+  for (std::uint32_t threshold : {0x03ffffffu, 0u, 0xffffffffu})
+    for (std::uint64_t start : {std::uint64_t{0}, std::uint64_t{0x9e3779b0} / L * L, (std::uint64_t{1} << 32) - 64 * L}) {
+      std::uint64_t base = start;
+      const std::uint64_t end = start + 64 * L;
+      while (base < end) {
+        const auto nb = static_cast<std::uint32_t>((end - base) / L);
+        std::uint32_t mask = 0xdeadbeef;
+        const std::uint32_t ran = kt->scan_headers(ps.plan(), static_cast<std::uint32_t>(base), nb, threshold, &mask);
+        ASSERT_GE(ran, 1u);
+        ASSERT_LE(ran, nb);
+        for (std::uint32_t b = 0; b < ran; ++b) {
+          ps.fill_words(base + std::uint64_t{L} * b, L, L, aw);
+          const std::uint32_t want = kt->search_batch(ps.plan(), aw, threshold);
+          if (b + 1 < ran) {
+            ASSERT_EQ(want, 0u) << "the loop ran past a batch with a candidate, base " << base << " batch " << b;
+          } else {
+            ASSERT_EQ(mask, want) << "base " << base << " batch " << b << " threshold " << threshold;
+            if (ran < nb) {
+              ASSERT_NE(mask, 0u) << "the loop stopped early without a candidate";
+            }
+          }
+        }
+        base += std::uint64_t{L} * ran;
+      }
+    }
+}
+
 // The slow path every candidate is re-checked on, and the message a caller prints or saves.
 TEST(PreparedSearch, DigestOfAndMessageWithMatchTheDefinition) {
   using E = hf::Encoding;

@@ -93,6 +93,9 @@ PreparedSearch::PreparedSearch(Algo algo, const Bytes& message, const NonceField
     build_block_plan(plan_.second, W, 0xff, IV256);
   }
 
+  plan_.header_scan = plan_.double_hash && plan_.bitcoin_order && nblocks == 1 && field.encoding == Encoding::u32le &&
+                      width == 4 && field_in_tail_ == 12 && blocks_[0].first_round == 3 && blocks_[0].const_chain;
+
   // Within a batch that starts at a multiple of its lane count (<= 16), binary and hex
   // encodings differ only in the one byte holding the lowest 4 bits.
   switch (field.encoding) {

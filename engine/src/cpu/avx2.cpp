@@ -87,6 +87,7 @@ const KernelTable& avx2_kernels() {
   static const KernelTable table{
       "avx2",  8,       &avx2_impl::sha256_blocks_impl<avx2_impl::V>, &avx2_impl::sha1_blocks_impl<avx2_impl::V>,
       nullptr, nullptr, &avx2_impl::sha256_64_impl<avx2_impl::V>,     &avx2_impl::search_batch_impl<avx2_impl::V>,
+      &avx2_impl::scan_headers_impl<avx2_impl::V>,
   };
   return table;
 }

@@ -93,6 +93,7 @@ const KernelTable& avx512_kernels() {
       nullptr,
       &avx512_impl::sha256_64_impl<avx512_impl::V>,
       &avx512_impl::search_batch_impl<avx512_impl::V>,
+      &avx512_impl::scan_headers_impl<avx512_impl::V>,
   };
   return table;
 }

@@ -30,19 +30,35 @@ std::uint64_t CpuBackend::search(const PreparedSearch& ps, std::uint64_t first, 
   constexpr std::uint64_t kReportEvery = 4096;  // nonces between progress/stop checks
   // Leading lanes until the batch start is a multiple of L, so fill_words can take its
   // fast path for the rest of the chunk.
+  // Bitcoin headers: whole runs of aligned batches through the kernel's own loop, between the
+  // progress and stop checks; ragged ends go through search_batch below.
+  const bool loop = plan.header_scan && kt_.scan_headers && first + count <= (std::uint64_t{1} << 32);
   while (done < count) {
     std::uint64_t base = first + done;
-    unsigned valid = static_cast<unsigned>(std::min<std::uint64_t>(L, count - done));
-    if (base % L != 0 && valid == L) valid = static_cast<unsigned>(L - base % L);
-    ps.fill_words(base, L, valid, aw);
-    std::uint32_t mask = kt_.search_batch(plan, aw, sink.threshold());
-    mask &= valid >= 32 ? ~0u : ((1u << valid) - 1);
-    while (mask) {
-      unsigned l = static_cast<unsigned>(__builtin_ctz(mask));
-      mask &= mask - 1;
-      sink.candidate(base + l);
+    if (loop && base % L == 0 && count - done >= L) {
+      const std::uint64_t batches = std::min<std::uint64_t>((count - done) / L, kReportEvery / L);
+      std::uint32_t mask = 0;
+      const std::uint32_t ran = kt_.scan_headers(plan, static_cast<std::uint32_t>(base),
+                                                 static_cast<std::uint32_t>(batches), sink.threshold(), &mask);
+      const std::uint64_t last = base + std::uint64_t{L} * (ran - 1);
+      while (mask) {
+        sink.candidate(last + static_cast<unsigned>(__builtin_ctz(mask)));
+        mask &= mask - 1;
+      }
+      done += std::uint64_t{L} * ran;
+    } else {
+      unsigned valid = static_cast<unsigned>(std::min<std::uint64_t>(L, count - done));
+      if (base % L != 0 && valid == L) valid = static_cast<unsigned>(L - base % L);
+      ps.fill_words(base, L, valid, aw);
+      std::uint32_t mask = kt_.search_batch(plan, aw, sink.threshold());
+      mask &= valid >= 32 ? ~0u : ((1u << valid) - 1);
+      while (mask) {
+        unsigned l = static_cast<unsigned>(__builtin_ctz(mask));
+        mask &= mask - 1;
+        sink.candidate(base + l);
+      }
+      done += valid;
     }
-    done += valid;
     if (done - reported >= kReportEvery) {
       sink.add_done(done - reported);
       reported = done;

@@ -37,6 +37,9 @@ struct SearchPlan {
   std::uint8_t naw;                          // number of nonce-dependent words
   std::uint8_t double_hash;                  // sha256d
   std::uint8_t bitcoin_order;                // key word = bswap(H7), known after round 61
+  // A Bitcoin header's shape: sha256d in Bitcoin's order, one block from the midstate on, the
+  // nonce a little-endian 32-bit word alone in its word 3 (so that word is bswap(nonce)).
+  std::uint8_t header_scan;
 };
 
 // The first 32-bit word of a digest's comparison key: H0 in digest order, bswap(H7) in
@@ -59,6 +62,11 @@ struct KernelTable {
   // One batch of `lanes` nonces: aw holds the nonce-dependent words, [k][lane] for
   // k < plan.naw. Returns a bit mask of lanes whose key word is <= threshold.
   std::uint32_t (*search_batch)(const SearchPlan& plan, const std::uint32_t* aw, std::uint32_t threshold);
+  // Plans with header_scan (nullptr: not offered): nbatches batches of `lanes` nonces from
+  // nonce0 in one call, nonce0 + lanes * nbatches <= 2^32. Stops after the first batch with a
+  // candidate; returns the batches done and the last one's lane mask in *mask.
+  std::uint32_t (*scan_headers)(const SearchPlan& plan, std::uint32_t nonce0, std::uint32_t nbatches,
+                                std::uint32_t threshold, std::uint32_t* mask) = nullptr;
 };
 
 const KernelTable& scalar_kernels();

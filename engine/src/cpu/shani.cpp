@@ -483,8 +483,25 @@ uint32_t search_batch(const SearchPlan& plan, const uint32_t* aw, uint32_t thres
   return mask;
 }
 
+// Plans with header_scan: batches of kLanes nonces in one loop, the nonce words made here and
+// the per-job constants of search_header loaded once for the whole run.
+uint32_t scan_headers(const SearchPlan& plan, uint32_t nonce0, uint32_t nbatches, uint32_t threshold, uint32_t* mask) {
+  for (uint32_t i = 0; i < nbatches; ++i) {
+    uint32_t aw[kLanes];
+    HF_UNROLL
+    for (int l = 0; l < kLanes; ++l) aw[l] = __builtin_bswap32(nonce0 + i * kLanes + static_cast<uint32_t>(l));
+    const uint32_t m = search_header(plan, aw, threshold);
+    if (m) {
+      *mask = m;
+      return i + 1;
+    }
+  }
+  *mask = 0;
+  return nbatches;
+}
+
 constexpr KernelTable kTable = {
-    "shani", kLanes, sha256_blocks, sha1_blocks, sha256_single, sha1_single, sha256_64, search_batch,
+    "shani", kLanes, sha256_blocks, sha1_blocks, sha256_single, sha1_single, sha256_64, search_batch, scan_headers,
 };
 
 #undef HF_UNROLL
