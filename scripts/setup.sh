@@ -18,7 +18,7 @@ PKGS=(
   pocl-opencl-icd                           # PoCL: OpenCL on the CPU, so OpenCL code is tested everywhere
   hashcat                                   # the device bench anchor (hashcat -b -m 1400), same run
   iproute2                                  # ip netns + veth: the multi-host test (when run as root)
-  clang-14 libclang-rt-14-dev               # libFuzzer and its sanitizer runtimes: scripts/fuzz.sh
+  clang-14 libclang-rt-14-dev               # the AVX2/AVX-512 kernel files; libFuzzer and its runtimes: scripts/fuzz.sh
   clang-format-14 clang-tidy-14             # scripts/check.sh: format and lint changed files
   nginx wrk                                 # bench/http_vs_nginx.sh: nginx is the HTTP anchor, wrk the load
   libsqlite3-dev sqlite3                    # the node's storage (and the sqlite3 shell for looking inside)
