@@ -108,6 +108,9 @@ std::string machine_key() {
   k += f.os_avx ? "avx" : "-";
   if (f.os_avx512) k += "+avx512";
   k += " version=" HF_VERSION;
+  // Bumped whenever the kernels' relative speeds change within a version (2: the header loop
+  // and the clang-built vector kernels), so a rate table measured with older kernels is redone.
+  k += " kernels=2";
   for (char& c : k)
     if (c < 0x20 || c > 0x7e) c = '?';  // a vendor string is bytes from the CPU
   return k;

@@ -27,16 +27,17 @@ std::uint64_t CpuBackend::search(const PreparedSearch& ps, std::uint64_t first, 
   alignas(64) std::uint32_t aw[kMaxAffectedWords * kMaxLanes];
   const SearchPlan& plan = ps.plan();
   std::uint64_t done = 0, reported = 0;
-  constexpr std::uint64_t kReportEvery = 4096;  // nonces between progress/stop checks
-  // Leading lanes until the batch start is a multiple of L, so fill_words can take its
-  // fast path for the rest of the chunk.
-  // Bitcoin headers: whole runs of aligned batches through the kernel's own loop, between the
-  // progress and stop checks; ragged ends go through search_batch below.
+  constexpr std::uint64_t kReportEvery = 4096;  // nonces between progress/stop checks (at most
+                                                // kReportEvery + L - 1)
+  // Bitcoin headers: whole runs of aligned batches through the kernel's own loop, up to the
+  // next progress and stop check; ragged ends go through search_batch below.
   const bool loop = plan.header_scan && kt_.scan_headers && first + count <= (std::uint64_t{1} << 32);
   while (done < count) {
     std::uint64_t base = first + done;
     if (loop && base % L == 0 && count - done >= L) {
-      const std::uint64_t batches = std::min<std::uint64_t>((count - done) / L, kReportEvery / L);
+      const std::uint64_t until_report = kReportEvery - std::min(kReportEvery, done - reported);
+      const std::uint64_t batches =
+          std::min<std::uint64_t>((count - done) / L, std::max<std::uint64_t>(1, until_report / L));
       std::uint32_t mask = 0;
       const std::uint32_t ran = kt_.scan_headers(plan, static_cast<std::uint32_t>(base),
                                                  static_cast<std::uint32_t>(batches), sink.threshold(), &mask);
@@ -47,6 +48,8 @@ std::uint64_t CpuBackend::search(const PreparedSearch& ps, std::uint64_t first, 
       }
       done += std::uint64_t{L} * ran;
     } else {
+      // Leading lanes until the batch start is a multiple of L, so fill_words can take its
+      // fast path (and the loop above) for the rest of the chunk.
       unsigned valid = static_cast<unsigned>(std::min<std::uint64_t>(L, count - done));
       if (base % L != 0 && valid == L) valid = static_cast<unsigned>(L - base % L);
       ps.fill_words(base, L, valid, aw);

@@ -243,7 +243,7 @@ std::uint32_t search_batch_impl(const hf::cpu::SearchPlan& P, const std::uint32_
   return V::le_mask(key, threshold);
 }
 
-// Bitcoin headers as one loop (plan.header_scan): both blocks' rounds inlined into one body,
+// Bitcoin headers as one loop (plan.header_scan): both hashes' rounds inlined into one body,
 // the nonce words made in registers, constants read straight from the plan. Against one
 // search_batch call per batch this keeps the state out of memory between the two hashes and
 // lets the compiler schedule the two hashes' rounds as one piece: measured +11-15% a core.
