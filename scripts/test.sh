@@ -51,24 +51,9 @@ phase "test (ASan + UBSan)"
 # use_sigaltstack=0: PoCL's LLVM swaps in its own alternate signal stack on the threads
 # that probe OpenCL devices, and ASan then aborts at thread exit trying to unmap the one it
 # installed ("unable to unmap" in UnsetAlternateSignalStack).
-# LeakSanitizer's own tracer thread now and then crashes ("Tracer caught signal 11 ... LeakSanitizer
-# has encountered a fatal error") while it stops a process whose PoCL worker threads are still
-# alive at exit, after the test has passed. When every failure of the run is that crash, those
-# tests run once more (a real leak or error fails the rerun too); any other failure stands.
-asan_env=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:use_sigaltstack=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-          LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp")
-asan_log=build-asan/ctest-output.log
-if ! env "${asan_env[@]}" ctest --test-dir build-asan -j2 --timeout 900 --output-on-failure --no-tests=error \
-    2>&1 | tee "$asan_log"; then
-  failed=$(grep -c . build-asan/Testing/Temporary/LastTestsFailed.log || true)
-  tracer=$(grep -c "LeakSanitizer has encountered a fatal error" "$asan_log" || true)
-  if [ "$failed" -gt 0 ] && [ "$failed" -le 3 ] && [ "$failed" -eq "$tracer" ]; then
-    echo "== ASan: $failed test(s) failed only by LeakSanitizer's tracer crashing at exit; running them again"
-    env "${asan_env[@]}" ctest --test-dir build-asan --rerun-failed --timeout 900 --output-on-failure
-  else
-    exit 1
-  fi
-fi
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:use_sigaltstack=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" \
+  ctest --test-dir build-asan -j2 --timeout 900 --output-on-failure --no-tests=error
 
 phase "fuzz (${fuzz_seconds} s in all)"
 bash scripts/fuzz.sh "$fuzz_seconds"
