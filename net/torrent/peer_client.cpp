@@ -260,6 +260,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   bool pump_armed = false;
   bool starved = false;  // some peer's reads wait for room in its connection
   bool stopping = false, completed_fired = false, flushing = false;
+  bool announcing = false;  // a tracker announce of tracker_loop is on its way
   std::size_t checking_pieces = 0;
   std::unique_ptr<asio::ssl::context> tls;
   std::vector<TrackerStatus> trackers;
@@ -1236,7 +1237,9 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
           ts = &self->trackers.back();
         }
         try {
+          self->announcing = true;
           auto res = co_await announce(self, url, ev);
+          self->announcing = false;
           tiers.succeeded(url);
           for (auto& t : self->trackers)
             if (t.url == url) ts = &t;
@@ -1260,6 +1263,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
           ts->next_announce_in = wait;
           break;
         } catch (const std::exception& e) {
+          self->announcing = false;
           for (auto& t : self->trackers)
             if (t.url == url) ts = &t;
           ts->last_error = what_of(e);
@@ -1312,6 +1316,13 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     asio::co_spawn(
         io,
         [self_, url]() -> awaitable<void> {
+          // A started or completed announce still on its way would reach the tracker after
+          // this one and put this peer back in its swarm: let it land first (at most 5 s).
+          const double until = now_s() + 5;
+          while (self_->announcing && now_s() < until) {
+            asio::steady_timer t(self_->io, std::chrono::milliseconds(10));
+            co_await t.async_wait(use_awaitable);
+          }
           try {
             co_await announce(self_, url, tracker::Event::stopped);
           } catch (...) {
