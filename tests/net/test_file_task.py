@@ -89,7 +89,10 @@ class FileTask(unittest.TestCase):
     def test_three_backends_two_rounds(self):
         backends = [b for b in usable_backends() if not b.startswith("opencl")][:3]
         co = self.coordinator("--file-rounds", "2")
-        ws = [worker([co.url()], "--backend", b, "--threads", "1", "--user", "w-" + b, seconds=120) for b in backends]
+        # At 5% intensity a round lasts long enough (avx512 alone: about half a second) for
+        # every worker to connect and take ranges, however fast the kernels get.
+        ws = [worker([co.url()], "--backend", b, "--threads", "1", "--intensity", "5", "--user", "w-" + b, seconds=120)
+              for b in backends]
         co.wait_exit(HANG_GUARD * 4)
         stop(*ws)
         rec = self.record()
