@@ -261,6 +261,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   bool starved = false;  // some peer's reads wait for room in its connection
   bool stopping = false, completed_fired = false, flushing = false;
   bool announcing = false;  // a tracker announce of tracker_loop is on its way
+  bool told_complete = false;  // the tracker heard `completed` (or we were a seed from the start)
   std::size_t checking_pieces = 0;
   std::unique_ptr<asio::ssl::context> tls;
   std::vector<TrackerStatus> trackers;
@@ -1224,7 +1225,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   static awaitable<void> tracker_loop(std::shared_ptr<Impl> self) {
     tracker::TrackerTiers tiers(self->meta.tracker_tiers, self->rng());
     tracker::Event ev = tracker::Event::started;
-    bool told_complete = self->session && self->session->complete();  // a seed from the start never says completed
+    self->told_complete = self->session && self->session->complete();  // a seed from the start never says completed
     while (!self->stopping) {
       double wait = 60;
       for (const std::string& url : tiers.order()) {
@@ -1252,7 +1253,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
           ts->seeders = res.seeders;
           ts->leechers = res.leechers;
           ts->peers = static_cast<std::int64_t>(res.peers.size());
-          if (ev == tracker::Event::completed) told_complete = true;
+          if (ev == tracker::Event::completed) self->told_complete = true;
           ev = tracker::Event::none;
           for (const auto& p : res.peers) self->dial(endpoint_text(p));
           wait = static_cast<double>(std::clamp<std::int64_t>(res.interval, 1, 3600));
@@ -1274,7 +1275,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       boost::system::error_code ec;
       co_await self->tracker_wake.async_wait(asio::redirect_error(use_awaitable, ec));
       if (self->stopping) co_return;
-      if (self->session && self->session->complete() && !told_complete) ev = tracker::Event::completed;
+      if (self->session && self->session->complete() && !self->told_complete) ev = tracker::Event::completed;
     }
   }
 
@@ -1324,6 +1325,11 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
             co_await t.async_wait(use_awaitable);
           }
           try {
+            // Finished and stopping before the loop said so: the tracker counts the download.
+            if (self_->session && self_->session->complete() && !self_->told_complete) {
+              co_await announce(self_, url, tracker::Event::completed);
+              self_->told_complete = true;
+            }
             co_await announce(self_, url, tracker::Event::stopped);
           } catch (...) {
           }
