@@ -6,6 +6,9 @@
 # both. cpuminer-opt is not part of hashforge: build it yourself from its public source,
 # outside this repository, and pass the binary in CPUMINER. Run from the repository root:
 #   CPUMINER=/path/to/cpuminer bench/cpuminer_vs_worker.sh [SECONDS] [THREADS] [DIFFICULTY] [ROUNDS]
+# With CONCURRENT=1 both mine at the same time instead, one thread each on a core of its own
+# (cpuminer on CPU 0 and hashforge on CPU 1, swapped every round; THREADS is ignored): on a
+# shared host whose load moves by the minute, both then see the same minutes.
 set -euo pipefail
 HF=${HF:-build/apps/hashforge}
 : "${CPUMINER:?set CPUMINER to a cpuminer-opt binary built outside the repository}"
@@ -14,19 +17,37 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 http=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)  cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)  cores: $(nproc)"
 echo "cpuminer: $("$CPUMINER" --version 2>&1 | grep -m1 -i 'cpuminer')"
-echo "job examples/jobs/block100000.json (version 1), difficulty $diff, vardiff off, $threads threads, $secs s per run"
+if [ "${CONCURRENT:-0}" = 1 ]; then threads=1; fi
+echo "job examples/jobs/block100000.json (version 1), difficulty $diff, vardiff off, $threads threads each," \
+  "$secs s per run$([ "${CONCURRENT:-0}" = 1 ] && echo ', both at once on separate cores')"
 "$HF" coordinator --header-job examples/jobs/block100000.json --listen "127.0.0.1:$port" --http "127.0.0.1:$http" \
   --difficulty "$diff" --no-vardiff --stats-interval 0 --quiet >/dev/null 2>&1 &
 co=$!
 trap 'kill $co 2>/dev/null || true' EXIT
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+hf_line() {
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.2f MH/s on %s" % (d["rate"] / 1e6, d["backend"]))' "$1"
+}
 for r in $(seq "$rounds"); do
+  if [ "${CONCURRENT:-0}" = 1 ]; then
+    a=$(( (r + 1) % 2 )); b=$(( r % 2 ))
+    # cpuminer pins its own threads; an outer taskset would fight its affinity mask
+    timeout -s INT "$secs" "$CPUMINER" --cpu-affinity $(( 1 << a )) -a sha256d -o "stratum+tcp://127.0.0.1:$port" \
+      -u "cpuminer-$r" -p x -t 1 > "/tmp/cpuminer-$r.log" 2>&1 &
+    cpm=$!
+    taskset -c "$b" "$HF" worker --url "stratum+tcp://127.0.0.1:$port" --user "hashforge-$r" --threads 1 \
+      --seconds "$secs" --json -q > "/tmp/hashforge-$r.json"
+    wait "$cpm" || true
+    echo "round $r: cpuminer on CPU $a says: $(grep -a -o '[0-9.]* [kMG]h/s' "/tmp/cpuminer-$r.log" | tail -1);" \
+      "hashforge worker on CPU $b says: $(hf_line "/tmp/hashforge-$r.json")"
+    continue
+  fi
   timeout -s INT "$secs" "$CPUMINER" -a sha256d -o "stratum+tcp://127.0.0.1:$port" -u "cpuminer-$r" -p x \
     -t "$threads" > "/tmp/cpuminer-$r.log" 2>&1 || true
   echo "round $r: cpuminer says: $(grep -a -o 'Hash rate [^,]*\|[0-9.]* [kMG]h/s' "/tmp/cpuminer-$r.log" | tail -1)"
   "$HF" worker --url "stratum+tcp://127.0.0.1:$port" --user "hashforge-$r" --threads "$threads" --seconds "$secs" \
     --json -q > "/tmp/hashforge-$r.json"
-  echo "round $r: hashforge worker says: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.2f MH/s on %s" % (d["rate"] / 1e6, d["backend"]))' "/tmp/hashforge-$r.json")"
+  echo "round $r: hashforge worker says: $(hf_line "/tmp/hashforge-$r.json")"
 done
 python3 - "http://127.0.0.1:$http/api/stats" "$secs" "$diff" <<'PY'
 import json, sys, urllib.request

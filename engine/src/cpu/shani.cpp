@@ -382,18 +382,31 @@ bool is_header_search(const SearchPlan& plan) {
          bp.varmask == 0x0008 && bp.const_chain;
 }
 
+// The nonce-independent part of quad 4 of a header's nonce block (see search_header): the
+// whole schedule step minus its msg1 term, at any nonce (here the plan's, zero).
+HF_INLINE __m128i header_c4(const SearchPlan& plan) {
+  const uint32_t* w = plan.blocks[0].w;
+  const __m128i w0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w));
+  const __m128i w1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 4));
+  const __m128i w2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 8));
+  const __m128i w3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 12));
+  return _mm_sub_epi32(schedule256(w0, w1, w2, w3), _mm_sha256msg1_epu32(w0, w1));
+}
+
 // The header search on N interleaved streams, with the work that does not depend on the
 // nonce taken out:
 // - rounds 0-1 of the nonce's block read only words 0-1, so their sha256rnds2 runs once per
 //   batch and every stream starts from that prestate;
 // - quads 1-3 of that block and 2-3 of the second hash add K to constant words, computed once
 //   for all streams (the compiler merges the identical adds);
+// - quad 4 of that block needs no sha256msg2: only its msg1 term depends on the nonce (c4,
+//   from header_c4, is the rest);
 // - the key, bswap(H7), is E after round 60 plus IV7: after the second hash's first
 //   sha256rnds2 of quad 15 it sits in F (dword 0 of the new ABEF), so the last sha256rnds2
 //   and the feed-forward are skipped.
 // 62 sha256rnds2 a nonce instead of 64; N streams hide the instruction's latency (about
 // twice its issue interval).
-HF_INLINE uint32_t search_header(const SearchPlan& plan, const uint32_t* aw, uint32_t threshold) {
+HF_INLINE uint32_t search_header(const SearchPlan& plan, const uint32_t* aw, uint32_t threshold, __m128i c4) {
   constexpr int N = kLanes;
   const BlockPlan& bp = plan.blocks[0];
   const __m128i w0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bp.w));  // nonce word is 0
@@ -416,7 +429,18 @@ HF_INLINE uint32_t search_header(const SearchPlan& plan, const uint32_t* aw, uin
     s[l].abef = _mm_sha256rnds2_epu32(mid.abef, pre, _mm_shuffle_epi32(_mm_add_epi32(wl, k0), 0x0E));
     s[l].cdgh = pre;
   }
-  quads256<N, 1>(s, m);
+  // Quad 4 of the nonce's block: W16..19 = msg1(W0..3, W4..7) + W9..12 + sigma1(W14..17), and
+  // only the msg1 term depends on the nonce (W16 and W17 do not), so the rest comes in as c4
+  // and this quad needs no sha256msg2 (message instructions take SHA-unit cycles that
+  // sha256rnds2 could use: on Zen 3 they are a fifth of the kernel's bound).
+  quads256<N, 1, 4>(s, m);
+  const __m128i k4 = k256(4);
+  HF_UNROLL
+  for (int l = 0; l < N; ++l) {
+    m[l][0] = _mm_add_epi32(_mm_sha256msg1_epu32(m[l][0], m[l][1]), c4);
+    rounds256(s[l], _mm_add_epi32(m[l][0], k4));
+  }
+  quads256<N, 5>(s, m);
 
   const State256 iv = load_state256(hf::sha::IV256);
   const __m128i pad = _mm_set_epi32(0, 0, 0, static_cast<int>(0x80000000u));
@@ -445,7 +469,7 @@ HF_INLINE uint32_t search_header(const SearchPlan& plan, const uint32_t* aw, uin
 }
 
 uint32_t search_batch(const SearchPlan& plan, const uint32_t* aw, uint32_t threshold) {
-  if (is_header_search(plan)) return search_header(plan, aw, threshold);
+  if (is_header_search(plan)) return search_header(plan, aw, threshold, header_c4(plan));
   const State256 mid = load_state256(plan.midstate);
   State256 s[kLanes];
   HF_UNROLL
@@ -487,11 +511,12 @@ uint32_t search_batch(const SearchPlan& plan, const uint32_t* aw, uint32_t thres
 // search_header inlined the compiler can keep its per-job constants in registers across
 // batches (measured 21-22 -> 25-27 M nonces/s on one thread).
 uint32_t scan_headers(const SearchPlan& plan, uint32_t nonce0, uint32_t nbatches, uint32_t threshold, uint32_t* mask) {
+  const __m128i c4 = header_c4(plan);
   for (uint32_t i = 0; i < nbatches; ++i) {
     uint32_t aw[kLanes];
     HF_UNROLL
     for (int l = 0; l < kLanes; ++l) aw[l] = __builtin_bswap32(nonce0 + i * kLanes + static_cast<uint32_t>(l));
-    const uint32_t m = search_header(plan, aw, threshold);
+    const uint32_t m = search_header(plan, aw, threshold, c4);
     if (m) {
       *mask = m;
       return i + 1;
