@@ -1,6 +1,7 @@
 // The Engine: the backend registry (preference per operation), forcing, and self-tests.
 #include "registry.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +26,27 @@ bool disabled_by_env(const std::string& name) {
   if (!env) return false;
   std::string list = std::string(",") + env + ",";
   return list.find("," + name + ",") != std::string::npos;
+}
+
+// A name in HASHFORGE_DISABLE that matches no backend disables nothing: say so, since a typo
+// would otherwise measure the wrong machine without a word.
+void warn_unknown_disabled() {
+  const char* env = std::getenv("HASHFORGE_DISABLE");
+  if (!env) return;
+  const std::string list = env;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const std::size_t comma = std::min(list.find(',', start), list.size());
+    const std::string name = list.substr(start, comma - start);
+    const bool known = name.empty() || name == "avx512" || name == "shani" || name == "avx2" || name == "scalar" ||
+                       name.rfind("opencl:", 0) == 0 || name.rfind("cuda:", 0) == 0;
+    if (!known)
+      std::fprintf(stderr,
+                   "hashforge: HASHFORGE_DISABLE names no backend '%s' (backends: avx512, shani, avx2, scalar, "
+                   "opencl:N, cuda:N)\n",
+                   name.c_str());
+    start = comma + 1;
+  }
 }
 
 std::string forced_from_env(std::string_view forced, std::string* source) {
@@ -66,6 +88,7 @@ BackendStatus Engine::Impl::status_of(Backend& be, bool run_selftest) {
 }
 
 Engine::Impl::Impl() : single_(&reference_fns()) {
+  warn_unknown_disabled();
   int single_rank = 0;
   for (auto& cb : cpu::make_cpu_backends()) {
     BackendStatus s = status_of(*cb, true);
@@ -182,6 +205,7 @@ std::chrono::milliseconds calibration_budget() {
     char* end = nullptr;
     const long v = std::strtol(env, &end, 10);
     if (*end == 0 && v >= 1 && v <= 60000) return std::chrono::milliseconds(v);
+    std::fprintf(stderr, "hashforge: HASHFORGE_CALIBRATE_MS=%s is not a whole number from 1 to 60000; using 300\n", env);
   }
   return std::chrono::milliseconds(300);
 }

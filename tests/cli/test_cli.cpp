@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -331,6 +332,25 @@ TEST_F(Cli, ChoiceIsPerOperationWithoutAvx512) {
   EXPECT_EQ(chosen["search-sha256d"], "shani");
   EXPECT_EQ(chosen["hash-sha256"], "shani");
   EXPECT_EQ(chosen["hash-sha1"], "avx2");
+}
+
+TEST_F(Cli, BadEngineSettingsAreNamedNotIgnored) {
+  // A calibration budget that is not a number, and a backend name that matches nothing, each
+  // get one line on stderr; the command still works, with the default budget / with the
+  // names that do match disabled. (`hash` needs the choice but probes no devices.)
+  file("a.txt", "abc");
+  Proc cal = sh("env -u HASHFORGE_CHOICE_FILE -u HASHFORGE_BACKEND XDG_CACHE_HOME='" + dir_.string() +
+                "/cache2' HASHFORGE_CALIBRATE_MS=fast \"$HF\" hash a.txt");
+  ASSERT_EQ(cal.code, 0) << cal.err;
+  EXPECT_EQ(cal.out.substr(0, 64), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(cal.err, "hashforge: HASHFORGE_CALIBRATE_MS=fast is not a whole number from 1 to 60000; using 300\n");
+  EXPECT_TRUE(fs::exists(dir_ / "cache2" / "hashforge" / "backend-choice"));  // it did calibrate
+
+  Proc typo = sh("HASHFORGE_DISABLE=avx5l2,scalar \"$HF\" hash --backend scalar a.txt");
+  EXPECT_EQ(typo.code, 2);
+  EXPECT_NE(typo.err.find("HASHFORGE_DISABLE names no backend 'avx5l2'"), std::string::npos) << typo.err;
+  EXPECT_EQ(typo.err.find("names no backend 'scalar'"), std::string::npos) << typo.err;  // a real name is used
+  EXPECT_NE(typo.err.find("disabled by HASHFORGE_DISABLE"), std::string::npos) << typo.err;
 }
 
 TEST_F(Cli, MeasuredChoiceIsCachedShownAndRecalibrated) {
