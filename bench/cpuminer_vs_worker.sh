@@ -8,7 +8,8 @@
 #   CPUMINER=/path/to/cpuminer bench/cpuminer_vs_worker.sh [SECONDS] [THREADS] [DIFFICULTY] [ROUNDS]
 # With CONCURRENT=1 both mine at the same time instead, one thread each on a core of its own
 # (cpuminer on CPU 0 and hashforge on CPU 1, swapped every round; THREADS is ignored): on a
-# shared host whose load moves by the minute, both then see the same minutes.
+# shared host whose load moves from one second to the next, both then see the same seconds.
+# The worker starts a moment after cpuminer (its self-tests), so its window ends slightly later.
 set -euo pipefail
 HF=${HF:-build/apps/hashforge}
 : "${CPUMINER:?set CPUMINER to a cpuminer-opt binary built outside the repository}"
@@ -23,7 +24,8 @@ echo "job examples/jobs/block100000.json (version 1), difficulty $diff, vardiff 
 "$HF" coordinator --header-job examples/jobs/block100000.json --listen "127.0.0.1:$port" --http "127.0.0.1:$http" \
   --difficulty "$diff" --no-vardiff --stats-interval 0 --quiet >/dev/null 2>&1 &
 co=$!
-trap 'kill $co 2>/dev/null || true' EXIT
+cpm=
+trap 'kill $co ${cpm} 2>/dev/null || true' EXIT
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 hf_line() {
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.2f MH/s on %s" % (d["rate"] / 1e6, d["backend"]))' "$1"

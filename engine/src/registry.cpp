@@ -5,10 +5,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <string>
 
 #include "calibrate.hpp"
 #include "choice.hpp"
+#include "cpu/catalog.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu_features.hpp"
 #include "jobs.hpp"
@@ -28,23 +30,34 @@ bool disabled_by_env(const std::string& name) {
   return list.find("," + name + ",") != std::string::npos;
 }
 
+// A device backend's name: opencl:N or cuda:N.
+bool is_device_name(const std::string& name) {
+  for (const char* prefix : {"opencl:", "cuda:"}) {
+    const std::string p = prefix;
+    if (name.size() > p.size() && name.compare(0, p.size(), p) == 0 &&
+        name.find_first_not_of("0123456789", p.size()) == std::string::npos)
+      return true;
+  }
+  return false;
+}
+
 // A name in HASHFORGE_DISABLE that matches no backend disables nothing: say so, since a typo
 // would otherwise measure the wrong machine without a word.
 void warn_unknown_disabled() {
   const char* env = std::getenv("HASHFORGE_DISABLE");
   if (!env) return;
+  std::string names;
+  for (const auto& spec : cpu::cpu_backend_catalog()) names += std::string(spec.name) + ", ";
   const std::string list = env;
   std::size_t start = 0;
   while (start <= list.size()) {
     const std::size_t comma = std::min(list.find(',', start), list.size());
     const std::string name = list.substr(start, comma - start);
-    const bool known = name.empty() || name == "avx512" || name == "shani" || name == "avx2" || name == "scalar" ||
-                       name.rfind("opencl:", 0) == 0 || name.rfind("cuda:", 0) == 0;
+    bool known = name.empty() || is_device_name(name);
+    for (const auto& spec : cpu::cpu_backend_catalog()) known = known || name == spec.name;
     if (!known)
-      std::fprintf(stderr,
-                   "hashforge: HASHFORGE_DISABLE names no backend '%s' (backends: avx512, shani, avx2, scalar, "
-                   "opencl:N, cuda:N)\n",
-                   name.c_str());
+      std::fprintf(stderr, "hashforge: HASHFORGE_DISABLE names no backend '%s' (backends: %sopencl:N, cuda:N)\n",
+                   name.c_str(), names.c_str());
     start = comma + 1;
   }
 }
@@ -205,7 +218,11 @@ std::chrono::milliseconds calibration_budget() {
     char* end = nullptr;
     const long v = std::strtol(env, &end, 10);
     if (*end == 0 && v >= 1 && v <= 60000) return std::chrono::milliseconds(v);
-    std::fprintf(stderr, "hashforge: HASHFORGE_CALIBRATE_MS=%s is not a whole number from 1 to 60000; using 300\n", env);
+    static std::once_flag said;  // once a process, however often it calibrates
+    std::call_once(said, [env] {
+      std::fprintf(stderr, "hashforge: HASHFORGE_CALIBRATE_MS=%s is not a whole number from 1 to 60000; using 300\n",
+                   env);
+    });
   }
   return std::chrono::milliseconds(300);
 }
