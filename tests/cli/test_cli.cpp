@@ -338,8 +338,8 @@ TEST_F(Cli, BadEngineSettingsAreNamedNotIgnored) {
   // get one line on stderr; the command still works, with the default budget / with the
   // names that do match disabled. (`hash` needs the choice but probes no devices.)
   file("a.txt", "abc");
-  Proc cal = sh("env -u HASHFORGE_CHOICE_FILE -u HASHFORGE_BACKEND -u HASHFORGE_DISABLE XDG_CACHE_HOME='" + dir_.string() +
-                "/cache2' HASHFORGE_CALIBRATE_MS=fast \"$HF\" hash a.txt");
+  Proc cal = sh("env -u HASHFORGE_CHOICE_FILE -u HASHFORGE_BACKEND -u HASHFORGE_DISABLE XDG_CACHE_HOME='" +
+                dir_.string() + "/cache2' HASHFORGE_CALIBRATE_MS=fast \"$HF\" hash a.txt");
   ASSERT_EQ(cal.code, 0) << cal.err;
   EXPECT_EQ(cal.out.substr(0, 64), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(cal.err, "hashforge: HASHFORGE_CALIBRATE_MS=fast is not a whole number from 1 to 60000; using 300\n");
