@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "calibrate.hpp"
 #include "choice.hpp"
@@ -23,42 +24,44 @@ namespace hf {
 namespace {
 // HASHFORGE_DISABLE=avx512,shani makes the engine behave as on a CPU without those
 // instruction sets, so the choice logic for such machines can be exercised on this one.
-bool disabled_by_env(const std::string& name) {
+std::vector<std::string> disabled_names() {
+  std::vector<std::string> names;
   const char* env = std::getenv("HASHFORGE_DISABLE");
-  if (!env) return false;
-  std::string list = std::string(",") + env + ",";
-  return list.find("," + name + ",") != std::string::npos;
+  if (!env) return names;
+  const std::string list = env;
+  for (std::size_t start = 0; start <= list.size();) {
+    const std::size_t comma = std::min(list.find(',', start), list.size());
+    if (comma > start) names.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return names;
+}
+
+bool disabled_by_env(const std::string& name) {
+  const std::vector<std::string> names = disabled_names();
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 // A device backend's name: opencl:N or cuda:N.
 bool is_device_name(const std::string& name) {
-  for (const char* prefix : {"opencl:", "cuda:"}) {
-    const std::string p = prefix;
-    if (name.size() > p.size() && name.compare(0, p.size(), p) == 0 &&
-        name.find_first_not_of("0123456789", p.size()) == std::string::npos)
+  for (const std::string prefix : {"opencl:", "cuda:"})
+    if (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
+        name.find_first_not_of("0123456789", prefix.size()) == std::string::npos)
       return true;
-  }
   return false;
 }
 
 // A name in HASHFORGE_DISABLE that matches no backend disables nothing: say so, since a typo
 // would otherwise measure the wrong machine without a word.
 void warn_unknown_disabled() {
-  const char* env = std::getenv("HASHFORGE_DISABLE");
-  if (!env) return;
-  std::string names;
-  for (const auto& spec : cpu::cpu_backend_catalog()) names += std::string(spec.name) + ", ";
-  const std::string list = env;
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    const std::size_t comma = std::min(list.find(',', start), list.size());
-    const std::string name = list.substr(start, comma - start);
-    bool known = name.empty() || is_device_name(name);
+  std::string known_list;
+  for (const auto& spec : cpu::cpu_backend_catalog()) known_list += std::string(spec.name) + ", ";
+  for (const std::string& name : disabled_names()) {
+    bool known = is_device_name(name);
     for (const auto& spec : cpu::cpu_backend_catalog()) known = known || name == spec.name;
     if (!known)
       std::fprintf(stderr, "hashforge: HASHFORGE_DISABLE names no backend '%s' (backends: %sopencl:N, cuda:N)\n",
-                   name.c_str(), names.c_str());
-    start = comma + 1;
+                   name.c_str(), known_list.c_str());
   }
 }
 
