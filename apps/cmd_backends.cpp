@@ -64,9 +64,9 @@ int run_backends(const Opts& o) {
     return 0;
   }
   std::printf("CPU: %s\n\n", cpu.empty() ? "(unknown)" : cpu.c_str());
-  std::printf("%-8s %-6s %-5s %-10s %s\n", "BACKEND", "LANES", "USE", "SELF-TEST", "DESCRIPTION / WHY NOT");
+  std::printf("%-10s %-6s %-5s %-10s %s\n", "BACKEND", "LANES", "USE", "SELF-TEST", "DESCRIPTION / WHY NOT");
   for (const BackendStatus& s : e.backends())
-    std::printf("%-8s %-6u %-5s %-10s %s\n", s.name.c_str(), s.lanes, s.usable() ? "yes" : "no",
+    std::printf("%-10s %-6u %-5s %-10s %s\n", s.name.c_str(), s.lanes, s.usable() ? "yes" : "no",
                 s.available ? (s.selftest_ok ? "passed" : "FAILED") : "not run",
                 s.available ? (s.selftest_ok ? s.description.c_str() : s.selftest.c_str()) : s.why_unavailable.c_str());
   if (!e.devices_note().empty()) std::printf("(devices: %s)\n", e.devices_note().c_str());

@@ -366,7 +366,7 @@ int run_bench(const Opts& o) {
   for (const Col& c : cols) {
     std::printf("%s\n", c.title);
     for (const Row& r : rows)
-      std::printf("  %-8s %s\n", r.name.c_str(),
+      std::printf("  %-10s %s\n", r.name.c_str(),
                   cell(r.*(c.f), c.anchor, scalar ? (*scalar).*(c.f) : 0, c.unit).c_str());
   }
   if (!devices.empty()) {

@@ -107,7 +107,7 @@ void BM_OpenSSL(benchmark::State& st, const EVP_MD* md, std::size_t size) {
 }
 
 void register_all() {
-  for (const char* b : {"avx512", "shani", "avx2", "scalar"}) {
+  for (const char* b : {"avx512", "shani", "shani-sse", "avx2", "scalar"}) {
     benchmark::RegisterBenchmark((std::string("sha256d_scan/") + b).c_str(), BM_Sha256dHeaderScan, b);
     benchmark::RegisterBenchmark((std::string("sha256d_kernel/") + b).c_str(), BM_Sha256dHeaderKernel, b);
     benchmark::RegisterBenchmark((std::string("sha256_1MiB/") + b).c_str(), BM_Bulk, b, hf::Algo::sha256, 1u << 20);

@@ -192,11 +192,12 @@ inline unsigned lanes_of(const std::string& name) {
     if (s.name == name) return s.lanes;
   return 0;
 }
-// Test names allow only letters, digits and '_': "opencl:0" becomes "opencl_0".
+// Test names allow only letters, digits and '_': "opencl:0" becomes "opencl_0", "shani-sse"
+// "shani_sse".
 inline std::string param_name(const ::testing::TestParamInfo<std::string>& i) {
   std::string n = i.param;
   for (char& c : n)
-    if (c == ':') c = '_';
+    if (c == ':' || c == '-') c = '_';
   return n;
 }
 // The device backends the parameterised suites also run on; each skips with the reason

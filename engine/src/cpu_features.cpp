@@ -82,6 +82,8 @@ bool CpuFeatures::has(CpuFeature f) const {
       return sse41;
     case CpuFeature::sha:
       return sha;
+    case CpuFeature::avx:
+      return avx;
     case CpuFeature::avx2:
       return avx2;
     case CpuFeature::bmi2:
@@ -105,6 +107,8 @@ const char* feature_name(CpuFeature f) {
       return "SSE4.1";
     case CpuFeature::sha:
       return "SHA";
+    case CpuFeature::avx:
+      return "AVX";
     case CpuFeature::avx2:
       return "AVX2";
     case CpuFeature::bmi2:
@@ -127,7 +131,7 @@ std::string CpuFeatures::missing(CpuFeatureSet required) const {
     const auto f = static_cast<CpuFeature>(i);
     if (!required.contains(f)) continue;
     if (!has(f)) lacks += (lacks.empty() ? "" : ", ") + std::string(feature_name(f));
-    wants_avx |= f == CpuFeature::avx2;
+    wants_avx |= f == CpuFeature::avx || f == CpuFeature::avx2;
     wants_avx512 |= f == CpuFeature::avx512f || f == CpuFeature::avx512vl || f == CpuFeature::avx512bw;
   }
   if (!lacks.empty()) return "CPU lacks " + lacks;

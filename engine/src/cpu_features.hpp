@@ -7,7 +7,7 @@
 namespace hf {
 
 // The instruction-set extensions a CPU backend may require.
-enum class CpuFeature : unsigned { ssse3, sse41, sha, avx2, bmi2, avx512f, avx512vl, avx512bw };
+enum class CpuFeature : unsigned { ssse3, sse41, sha, avx, avx2, bmi2, avx512f, avx512vl, avx512bw };
 // A set of features, written F::a | F::b.
 struct CpuFeatureSet {
   unsigned bits = 0;

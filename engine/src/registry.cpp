@@ -23,7 +23,8 @@ namespace hf {
 
 namespace {
 // HASHFORGE_DISABLE=avx512,shani makes the engine behave as on a CPU without those
-// instruction sets, so the choice logic for such machines can be exercised on this one.
+// instruction sets, so the choice logic for such machines can be exercised on this one. A name
+// also disables its variants (shani: shani-sse too), since those are the same instruction set.
 std::vector<std::string> disabled_names() {
   std::vector<std::string> names;
   const char* env = std::getenv("HASHFORGE_DISABLE");
@@ -38,8 +39,10 @@ std::vector<std::string> disabled_names() {
 }
 
 bool disabled_by_env(const std::string& name) {
-  const std::vector<std::string> names = disabled_names();
-  return std::find(names.begin(), names.end(), name) != names.end();
+  for (const std::string& n : disabled_names())
+    if (name == n || (name.size() > n.size() && name.compare(0, n.size(), n) == 0 && name[n.size()] == '-'))
+      return true;
+  return false;
 }
 
 // A device backend's name: opencl:N or cuda:N.

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -255,9 +256,9 @@ TEST_F(Cli, BackendsListsEveryBackendAsJson) {
   auto j = boost::json::parse(r.out).as_object();
   std::set<std::string> names;
   for (auto& b : j["backends"].as_array()) names.insert(std::string(b.as_object().at("name").as_string()));
-  for (const char* cpu : {"scalar", "shani", "avx2", "avx512"}) EXPECT_TRUE(names.count(cpu)) << cpu;
+  for (const char* cpu : {"scalar", "shani", "shani-sse", "avx2", "avx512"}) EXPECT_TRUE(names.count(cpu)) << cpu;
   for (const std::string& n : names) {  // anything else is a device: opencl:N or cuda:N
-    if (n != "scalar" && n != "shani" && n != "avx2" && n != "avx512") {
+    if (n != "scalar" && n != "shani" && n != "shani-sse" && n != "avx2" && n != "avx512") {
       EXPECT_TRUE(n.rfind("opencl:", 0) == 0 || n.rfind("cuda:", 0) == 0) << n;
     }
   }
@@ -353,6 +354,37 @@ TEST_F(Cli, BadEngineSettingsAreNamedNotIgnored) {
   EXPECT_EQ(typo.err.find("names no backend", at + warning.size()), std::string::npos) << typo.err;  // once
   EXPECT_EQ(typo.err.find("names no backend 'scalar'"), std::string::npos) << typo.err;  // a real name is used
   EXPECT_NE(typo.err.find("disabled by HASHFORGE_DISABLE"), std::string::npos) << typo.err;
+}
+
+TEST_F(Cli, DisablingShaniDisablesBothItsBuilds) {
+  // shani and shani-sse are one instruction set in two encodings: HASHFORGE_DISABLE=shani is
+  // "a CPU without SHA-NI" and takes both away; naming the variant takes only the variant.
+  auto usable = [&](const std::string& disable) {
+    Proc r = sh("HASHFORGE_DISABLE=" + disable + " \"$HF\" backends --json");
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.err.find("names no backend"), std::string::npos) << r.err;
+    std::map<std::string, std::string> why;
+    const boost::json::value listed = boost::json::parse(r.out);
+    for (const auto& b : listed.at("backends").as_array()) {
+      const auto& o = b.as_object();
+      why[std::string(o.at("name").as_string())] =
+          o.at("usable").as_bool() ? "usable" : std::string(o.at("why_unavailable").as_string());
+    }
+    return why;
+  };
+  auto both = usable("shani");
+  for (const char* n : {"shani", "shani-sse"}) {
+    ASSERT_TRUE(both.count(n)) << n;
+    EXPECT_NE(both[n], "usable") << n;
+  }
+  EXPECT_EQ(both["scalar"], "usable");
+  auto plain = usable("scalar");
+  auto one = usable("shani-sse");
+  EXPECT_NE(one["shani-sse"], "usable");
+  EXPECT_EQ(one["shani"], plain["shani"]);  // untouched: usable exactly where it was before
+  if (plain["shani-sse"] == "usable") {
+    EXPECT_EQ(both["shani-sse"], "disabled by HASHFORGE_DISABLE");
+  }
 }
 
 TEST_F(Cli, MeasuredChoiceIsCachedShownAndRecalibrated) {

@@ -71,6 +71,7 @@ struct KernelTable {
 
 const KernelTable& scalar_kernels();
 const KernelTable& shani_kernels();
+const KernelTable& shani_sse_kernels();
 const KernelTable& avx2_kernels();
 const KernelTable& avx512_kernels();
 
