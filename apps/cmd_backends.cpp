@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <memory>
 
-#include "apps/cli_checks.hpp"
 #include "apps/choice_table.hpp"
+#include "apps/cli_checks.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
 
@@ -55,12 +55,11 @@ int run_backends(const Opts& o) {
                         for (Op op : s.ops) ops.emplace_back(op_name(op));
                         return ops;
                       }()}});
-    print_json(
-        boost::json::object{{"cpu", cpu},
-                            {"backends", arr},
-                            {"chosen", chosen},
-                            {"measured", choice_json(measured)},
-                            {"devices_note", e.devices_note()}});
+    print_json(boost::json::object{{"cpu", cpu},
+                                   {"backends", arr},
+                                   {"chosen", chosen},
+                                   {"measured", choice_json(measured)},
+                                   {"devices_note", e.devices_note()}});
     return 0;
   }
   std::printf("CPU: %s\n\n", cpu.empty() ? "(unknown)" : cpu.c_str());

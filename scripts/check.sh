@@ -13,10 +13,10 @@ tidy=$(command -v clang-tidy-14 || command -v clang-tidy || true)
 [ -n "$fmt" ] || { echo "check: clang-format not found (Debian: clang-format-14)" >&2; exit 2; }
 
 if [ "${1:-}" = "--all" ]; then
-  files=$(git ls-files '*.cpp' '*.hpp')
+  files=$(git ls-files '*.cpp' '*.hpp' '*.inl')
 else
   files=$( { git diff --name-only --diff-filter=ACMR "${1:-HEAD}"; git ls-files --others --exclude-standard; } |
-           sort -u | grep -E '\.(cpp|hpp)$' || true)
+           sort -u | grep -E '\.(cpp|hpp|inl)$' || true)
 fi
 files=$(echo "$files" | grep -v '^kernels/' | while read -r f; do [ -f "$f" ] && echo "$f"; done || true)
 if [ -z "$files" ]; then

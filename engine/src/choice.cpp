@@ -109,16 +109,18 @@ std::string machine_key() {
   if (f.os_avx512) k += "+avx512";
   k += " version=" HF_VERSION;
   // Bumped whenever the kernels' relative speeds change within a version (2: the header loop
-  // and the clang-built vector kernels), so a rate table measured with older kernels is redone.
-  k += " kernels=2";
+  // and the clang-built vector kernels; 3: VEX-encoded shani beside shani-sse), so a rate table
+  // measured with older kernels is redone.
+  k += " kernels=3";
   for (char& c : k)
     if (c < 0x20 || c > 0x7e) c = '?';  // a vendor string is bytes from the CPU
   return k;
 }
 
 std::string format(const Table& t) {
-  std::string s = "# hashforge backend choice: items a second on one thread, per task and backend.\n"
-                  "# Written by the engine's calibration (hashforge bench --calibrate measures again).\n";
+  std::string s =
+      "# hashforge backend choice: items a second on one thread, per task and backend.\n"
+      "# Written by the engine's calibration (hashforge bench --calibrate measures again).\n";
   s += kMagic;
   s += "\nkey " + t.key + "\n";
   for (const MeasuredRate& r : t.rates) {

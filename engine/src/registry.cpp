@@ -14,9 +14,9 @@
 #include "cpu/catalog.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu_features.hpp"
-#include "jobs.hpp"
 #include "gpu/cuda_backend.hpp"
 #include "gpu/opencl_backend.hpp"
+#include "jobs.hpp"
 #include "selftest.hpp"
 
 namespace hf {

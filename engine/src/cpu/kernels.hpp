@@ -1,7 +1,8 @@
 // The narrow, plain-data contract between the CPU drivers and the per-ISA kernel files.
 //
 // Each instruction set (scalar, shani, avx2, avx512) lives in its own translation unit
-// compiled with its own flags and exports one KernelTable. Only plain data crosses this
+// compiled with its own flags and exports one KernelTable (shani twice: shani.cpp with AVX's
+// VEX encoding, shani_sse.cpp without, from one source, shani_kernels.inl). Only plain data crosses this
 // boundary (no std:: containers), so no inline library code compiled with wide-vector flags
 // can be merged by the linker into code that runs on a CPU without them.
 #pragma once

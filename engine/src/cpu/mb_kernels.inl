@@ -14,10 +14,22 @@
 // end of a buffer are harmless: they never fault).
 inline constexpr std::size_t kPrefetchAhead = 512;
 
-template <class V> HF_INLINE V bsig0(V x) { return V::xor3(V::template rotr<2>(x), V::template rotr<13>(x), V::template rotr<22>(x)); }
-template <class V> HF_INLINE V bsig1(V x) { return V::xor3(V::template rotr<6>(x), V::template rotr<11>(x), V::template rotr<25>(x)); }
-template <class V> HF_INLINE V ssig0(V x) { return V::xor3(V::template rotr<7>(x), V::template rotr<18>(x), V::template shr<3>(x)); }
-template <class V> HF_INLINE V ssig1(V x) { return V::xor3(V::template rotr<17>(x), V::template rotr<19>(x), V::template shr<10>(x)); }
+template <class V>
+HF_INLINE V bsig0(V x) {
+  return V::xor3(V::template rotr<2>(x), V::template rotr<13>(x), V::template rotr<22>(x));
+}
+template <class V>
+HF_INLINE V bsig1(V x) {
+  return V::xor3(V::template rotr<6>(x), V::template rotr<11>(x), V::template rotr<25>(x));
+}
+template <class V>
+HF_INLINE V ssig0(V x) {
+  return V::xor3(V::template rotr<7>(x), V::template rotr<18>(x), V::template shr<3>(x));
+}
+template <class V>
+HF_INLINE V ssig1(V x) {
+  return V::xor3(V::template rotr<17>(x), V::template rotr<19>(x), V::template shr<10>(x));
+}
 
 // One SHA-256 round. The eight working variables live in s[8]; instead of moving them every
 // round, round T reads a..h from slots (0-T)&7 .. (7-T)&7, so after 64 rounds the slots are
@@ -60,7 +72,10 @@ HF_INLINE void search_step(V* s, V* w, const std::uint32_t* c) {
       constexpr bool v2 = vt.v[T - 2], v7 = vt.v[T - 7], v15 = vt.v[T - 15], v16 = vt.v[T - 16];
       V x{};
       bool have = false;  // folded at compile time
-      auto add = [&](V y) { x = have ? x + y : y; have = true; };
+      auto add = [&](V y) {
+        x = have ? x + y : y;
+        have = true;
+      };
       if constexpr (v16) add(w[(T - 16) & 15]);
       if constexpr (v15) add(ssig0(w[(T - 15) & 15]));
       if constexpr (v7) add(w[(T - 7) & 15]);
@@ -77,8 +92,8 @@ HF_INLINE void search_step(V* s, V* w, const std::uint32_t* c) {
         const std::uint32_t* k = hf::sha::K256;
         asm("" : "+r"(k));
         kw = w[T & 15] + V::bcast(k[T]);
-      }
-      else kw = V::bcast(c[T]);
+      } else
+        kw = V::bcast(c[T]);
       round256<V, T, (End != 61 || T < 57)>(s, kw);
     }
   }
@@ -132,14 +147,16 @@ void sha256_64_impl(const std::uint8_t* in, std::size_t n, std::uint8_t* out) {
 // Same slot trick with five slots: at round T, a..e are slots (0-T) mod 5 .. (4-T) mod 5.
 template <class V, int T>
 HF_INLINE void step1(V* s, V* w) {
-  constexpr int A = (100 - T) % 5, B = (101 - T) % 5, C = (102 - T) % 5, D = (103 - T) % 5,
-                E = (104 - T) % 5;
+  constexpr int A = (100 - T) % 5, B = (101 - T) % 5, C = (102 - T) % 5, D = (103 - T) % 5, E = (104 - T) % 5;
   if constexpr (T >= 16)
     w[T & 15] = V::template rotr<31>(V::xor3(w[(T - 3) & 15], w[(T - 8) & 15], w[(T - 14) & 15]) ^ w[T & 15]);
   V f;
-  if constexpr (T < 20) f = V::ch(s[B], s[C], s[D]);
-  else if constexpr (T < 40 || T >= 60) f = V::xor3(s[B], s[C], s[D]);
-  else f = V::maj(s[B], s[C], s[D]);
+  if constexpr (T < 20)
+    f = V::ch(s[B], s[C], s[D]);
+  else if constexpr (T < 40 || T >= 60)
+    f = V::xor3(s[B], s[C], s[D]);
+  else
+    f = V::maj(s[B], s[C], s[D]);
   s[E] = V::template rotr<27>(s[A]) + f + s[E] + (w[T & 15] + V::bcast(hf::sha::K1[T / 20]));
   s[B] = V::template rotr<2>(s[B]);
 }
@@ -185,10 +202,14 @@ template <class V, int End>
 BlockFn<V> block_fn(const hf::cpu::BlockPlan& bp, int first) {
   if (first == 3 && bp.varmask == 0x0008) return &block_rounds<V, 0x0008, 3, End>;
   switch (first) {
-    case 4: return &block_rounds<V, 0xffff, 4, End>;
-    case 8: return &block_rounds<V, 0xffff, 8, End>;
-    case 12: return &block_rounds<V, 0xffff, 12, End>;
-    default: return &block_rounds<V, 0xffff, 0, End>;  // first is 0 (see build_block_plan)
+    case 4:
+      return &block_rounds<V, 0xffff, 4, End>;
+    case 8:
+      return &block_rounds<V, 0xffff, 8, End>;
+    case 12:
+      return &block_rounds<V, 0xffff, 12, End>;
+    default:
+      return &block_rounds<V, 0xffff, 0, End>;  // first is 0 (see build_block_plan)
   }
 }
 

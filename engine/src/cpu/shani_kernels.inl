@@ -426,7 +426,7 @@ HF_INLINE HeaderConsts header_consts(const SearchPlan& plan) {
 // 62 sha256rnds2 a nonce instead of 64; N streams hide the instruction's latency (about
 // twice its issue interval).
 HF_INLINE uint32_t search_header(const SearchPlan& plan, const uint32_t* aw, uint32_t threshold,
-                                  const HeaderConsts& hc) {
+                                 const HeaderConsts& hc) {
   constexpr int N = kLanes;
   const BlockPlan& bp = plan.blocks[0];
   const __m128i w0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bp.w));  // nonce word is 0
@@ -558,7 +558,8 @@ uint32_t scan_headers(const SearchPlan& plan, uint32_t nonce0, uint32_t nbatches
 }
 
 constexpr KernelTable kTable = {
-    HF_SHANI_NAME, kLanes, sha256_blocks, sha1_blocks, sha256_single, sha1_single, sha256_64, search_batch, scan_headers,
+    HF_SHANI_NAME, kLanes,    sha256_blocks, sha1_blocks,  sha256_single,
+    sha1_single,   sha256_64, search_batch,  scan_headers,
 };
 
 #undef HF_UNROLL
