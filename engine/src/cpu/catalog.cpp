@@ -26,7 +26,8 @@ const CpuBackendSpec kCatalog[] = {
      &shani_kernels,
      {30, 30, 20, 30, 30}},
     // The same kernels for SHA-NI CPUs without AVX (Atom-class cores); where both run, the VEX
-    // build is the faster (Zen 3: header scan +3% alone, +10% with the host busy).
+    // build is the faster (Zen 3: 17% fewer instructions a nonce, header scan +3%;
+    // bench/results/2026-12-03-shani-vex.md).
     {"shani-sse",
      "x86 SHA extensions, 4 interleaved streams, legacy SSE encoding (for CPUs without AVX)",
      F::sha | F::ssse3 | F::sse41,

@@ -1,10 +1,11 @@
 // SHA-1 / SHA-256 kernels on the x86 SHA extensions (SHA-NI), written once and compiled twice:
 // shani.cpp builds them with -mavx, so the vector code around the SHA instructions gets the
 // three-operand VEX encoding (no register copies before each destructive SSE operation: 16%
-// fewer instructions in the header scan); shani_sse.cpp builds them for CPUs with SHA-NI but
-// no AVX (Intel's Atom-class Goldmont and Tremont cores). The SHA instructions themselves have
-// only the legacy encoding in both. The including file defines HF_SHANI_NAME (the backend's
-// name) and HF_SHANI_GETTER (the kernel table's getter, declared in kernels.hpp).
+// fewer instructions in the header scan loop, 1366 -> 1145 a 4-nonce batch); shani_sse.cpp
+// builds them for CPUs with SHA-NI but no AVX (Intel's Atom-class Goldmont and Tremont
+// cores). The SHA instructions themselves have only the legacy encoding in both. The
+// including file defines HF_SHANI_NAME (the backend's name) and HF_SHANI_GETTER (the kernel
+// table's getter, declared in kernels.hpp).
 //
 // Each including file is compiled with SHA-NI (and perhaps AVX) enabled, so this code must not
 // instantiate any std:: template or call any inline library function: the linker could keep
