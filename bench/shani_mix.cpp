@@ -1,10 +1,9 @@
-// What bounds a SHA-NI SHA-256 kernel: the throughput of its instruction mix with every
+// What bounds a SHA-NI SHA-256 or SHA-1 kernel: the throughput of its instruction mix with every
 // dependency between the SHA instructions removed, in cycles per 64-byte block (32
-// sha256rnds2, 12 sha256msg1, 12 sha256msg2, and the vector instructions the kernel issues
-// around them). Each case is a hand-written loop with fixed registers, so no spill or
-// compiler schedule hides in the figure; the clock is measured in the same process by a
-// chain of dependent adds (one a cycle on every x86 core this runs on); times are this
-// thread's CPU time.
+// sha256rnds2, 12 sha256msg1, 12 sha256msg2, and the vector instructions the kernel issues (SHA-1: 20 sha1rnds4, 20
+// sha1nexte, 16 sha1msg1, 16 sha1msg2, 16 xor, 4 pshufb) around them). Each case is a hand-written loop with fixed
+// registers, so no spill or compiler schedule hides in the figure; the clock is measured in the same process by a chain
+// of dependent adds (one a cycle on every x86 core this runs on); times are this thread's CPU time.
 //
 // Run: build/bench/hf_shani_mix (figures in bench/results/ with the CPU model).
 #include <benchmark/benchmark.h>
@@ -39,7 +38,7 @@ double thread_seconds() {
 #define HI "vpshufd $0x0e, %%xmm15, %%xmm14\n\t"           // W+K of the second round pair
 #define ALIGN "vpalignr $4, %%xmm15, %%xmm0, %%xmm14\n\t"  // the W[t-7] term of the schedule
 #define BSWAP "vpshufb %%xmm15, %%xmm0, %%xmm14\n\t"       // message words to big-endian
-// SHA-1: sha1rnds4 chains in xmm1-6, sha1nexte in xmm7-8, sha1msg1 in xmm9-10, sha1msg2 in
+// SHA-1: sha1rnds4 chains in xmm1-5, sha1nexte in xmm7-8, sha1msg1 in xmm9-10, sha1msg2 in
 // xmm11-12; the xor and pshufb write xmm14. A quarter block: 5 rounds quads, 5 nexte, 4 msg1,
 // 4 msg2, 4 xor, 1 pshufb (the kernel's 20, 20, 16, 16, 16 and 4 a block).
 #define R4(n) "sha1rnds4 $0, %%xmm15, %%xmm" #n "\n\t"
@@ -50,10 +49,11 @@ double thread_seconds() {
 #define SHA1_ROUNDS_Q R4(1) R4(2) R4(3) R4(4) R4(5)
 #define SHA1_MIX_Q \
   R4(1) NE(7) S1(9) R4(2) NE(8) S2(11) R4(3) NE(7) S1(10) R4(4) NE(8) S2(12) R4(5) NE(7) S1(9) S2(11) S1(10) S2(12)
-#define SHA1_KERNEL_MIX_Q                                                                                              \
-  R4(1)                                                                                                                \
-  NE(7)                                                                                                                \
-  S1(9) XOR R4(2) NE(8) S2(11) XOR R4(3) NE(7) S1(10) XOR R4(4) NE(8) S2(12) XOR R4(5) NE(7) S1(9) BSWAP S2(11) S1(10) \
+#define SHA1_KERNEL_MIX_Q                                                                                        \
+  R4(1)                                                                                                          \
+  NE(7)                                                                                                          \
+  S1(9)                                                                                                          \
+  XOR R4(2) NE(8) S2(11) XOR R4(3) NE(7) S1(10) XOR R4(4) NE(8) S2(12) XOR R4(5) NE(7) S1(9) BSWAP S2(11) S1(10) \
       S2(12)
 #define CLOBBERS \
   "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14"
