@@ -154,6 +154,37 @@ void BM_kernel_mix(benchmark::State& st) {
   run_blocks(st, [] { asm volatile(KERNEL_MIX_Q_A KERNEL_MIX_Q_B KERNEL_MIX_Q_A KERNEL_MIX_Q_B ::: CLOBBERS); });
 }
 
+// 32 sha256rnds2 (eight chains) with one other instruction after each: the cycles a block
+// over rnds2_only are what 32 of that instruction take from the SHA unit's issue slots (or
+// from the front end). Each writes xmm14 from constants, or loads or stores the stack, so it
+// forms no chain; sha256msg1 and msg2 rotate over two and three destinations so their own
+// chains stay short.
+#define PAIRS_Q(a, b, c) R(1) a R(2) b R(3) c R(4) a R(5) b R(6) c R(7) a R(8) b
+#define PAIRS_CASE(name, a, b, c)                                                                             \
+  void BM_rnds2_with_##name(benchmark::State& st) {                                                           \
+    alignas(16) unsigned char buf[64] = {};                                                                   \
+    unsigned char* p = buf;                                                                                   \
+    run_blocks(st, [p] {                                                                                      \
+      asm volatile(PAIRS_Q(a, b, c) PAIRS_Q(c, a, b) PAIRS_Q(b, c, a) PAIRS_Q(a, b, c)::"r"(p) : "memory", \
+                   CLOBBERS);                                                                                 \
+    });                                                                                                       \
+  }                                                                                                           \
+  BENCHMARK(BM_rnds2_with_##name);
+#define PAIRS_SAME(name, op) PAIRS_CASE(name, op, op, op)
+PAIRS_SAME(paddd, ADD)
+PAIRS_SAME(pshufd, HI)
+PAIRS_SAME(palignr, ALIGN)
+PAIRS_SAME(pshufb, BSWAP)
+PAIRS_SAME(punpckhqdq, "vpunpckhqdq %%xmm15, %%xmm0, %%xmm14\n\t")
+PAIRS_SAME(pblendw, "vpblendw $0xf0, %%xmm15, %%xmm0, %%xmm14\n\t")
+PAIRS_SAME(movdqa_reg, "vmovdqa %%xmm15, %%xmm14\n\t")
+PAIRS_SAME(load16, "vmovdqu 8(%0), %%xmm14\n\t")
+PAIRS_SAME(load8, "vmovq 8(%0), %%xmm14\n\t")
+PAIRS_SAME(paddd_load, "vpaddd 16(%0), %%xmm15, %%xmm14\n\t")
+PAIRS_SAME(store16, "vmovdqa %%xmm15, 32(%0)\n\t")
+PAIRS_CASE(sha256msg1, M1(9), M1(10), M1(9))
+PAIRS_CASE(sha256msg2, M2(11), M2(12), M2(13))
+
 // SHA-1: sha1rnds4 alone (20 a block), the SHA-1 instructions alone, and the kernel's mix.
 void BM_sha1_rnds4_only(benchmark::State& st) {
   run_blocks(st, [] { asm volatile(SHA1_ROUNDS_Q SHA1_ROUNDS_Q SHA1_ROUNDS_Q SHA1_ROUNDS_Q ::: CLOBBERS); });

@@ -54,10 +54,14 @@ class ChoiceEnv : public ::testing::Test {
     fs::remove_all(dir_);
   }
   fs::path cache() const { return dir_ / "hashforge" / "backend-choice"; }
+  // The usable CPU backends the choice picks from: a backend superseded by another usable one
+  // (shani-sse beside shani) is only run when named.
   static std::vector<std::string> usable_cpu() {
     std::vector<std::string> v;
     for (const hf::BackendStatus& s : hf::Engine::instance().backends())
-      if (s.usable() && !s.device && dynamic_cast<hf::cpu::CpuBackend*>(hf::find_backend(s.name))) v.push_back(s.name);
+      if (s.usable() && !s.device)
+        if (auto* cb = dynamic_cast<hf::cpu::CpuBackend*>(hf::find_backend(s.name)))
+          if (cb->superseded_by().empty() || !hf::find_backend(cb->superseded_by())) v.push_back(s.name);
     return v;
   }
   // A file making `winner` fastest at every task and every other usable backend slower.
@@ -255,6 +259,30 @@ TEST_F(ChoiceEnv, PinnedFileDecidesAndCalibrateRefuses) {
   EXPECT_NE(r.error().find("pinned"), std::string::npos) << r.error();
   // A forced backend still wins over the pin.
   EXPECT_EQ(hf::Engine::instance().choose(hf::Op::hash_sha1, "scalar").value(), "scalar");
+}
+
+// shani-sse runs shani's kernels in the older encoding: where shani runs too it is neither
+// measured nor chosen, even by a table that rates it fastest, but it still runs when named.
+TEST_F(ChoiceEnv, SupersededBackendIsNeitherMeasuredNorChosen) {
+  if (!hf::find_backend("shani") || !hf::find_backend("shani-sse"))
+    GTEST_SKIP() << "needs both shani and shani-sse usable (a CPU with SHA-NI and AVX)";
+  const hf::BackendChoice measured = hf::Engine::instance().backend_choice();
+  for (const hf::MeasuredRate& m : measured.rates) EXPECT_NE(m.backend, "shani-sse") << m.task;
+  const hf::choice::Table table{measured.key, measured.rates};
+  EXPECT_GT(table.rate("search-sha256d", "shani"), 0);
+
+  hf::choice::Table t;
+  t.key = hf::choice::machine_key();
+  for (const std::string& task : hf::choice::all_tasks()) {
+    t.rates.push_back({task, "shani-sse", 1e9, ""});
+    t.rates.push_back({task, "shani", 1e6, ""});
+  }
+  const fs::path pin = dir_ / "pinned";
+  spit(pin, hf::choice::format(t));
+  EnvGuard g("HASHFORGE_CHOICE_FILE", pin.c_str());
+  hf::Engine::instance().impl().forget_choice();
+  for (hf::Op op : hf::kAllOps) EXPECT_NE(hf::Engine::instance().best_for(op), "shani-sse") << hf::op_name(op);
+  EXPECT_EQ(hf::Engine::instance().choose(hf::Op::search_sha256d, "shani-sse").value(), "shani-sse");
 }
 
 TEST_F(ChoiceEnv, BadPinFallsBackToRanksAndSaysWhy) {

@@ -190,7 +190,7 @@ std::string Engine::Impl::best_measured(Op op, std::string_view task) {
   int best_rank = 0;
   for (std::size_t i = 0; i < backends_.size(); ++i) {
     Backend& b = *backends_[i];
-    if (!status_[i].usable() || b.is_device() || !b.supports(op)) continue;
+    if (!status_[i].usable() || b.is_device() || !b.supports(op) || superseded_locked(i)) continue;
     double r = 0;
     for (const MeasuredRate& m : c->rates)
       if (m.task == task && m.backend == status_[i].name) r = m.rate;
@@ -208,11 +208,16 @@ std::string Engine::Impl::best_measured(Op op, std::string_view task) {
   return best.empty() ? by_rank : best;
 }
 
-std::vector<cpu::CpuBackend*> Engine::Impl::usable_cpu_backends() {
+bool Engine::Impl::superseded_locked(std::size_t i) {
+  const auto* cb = dynamic_cast<const cpu::CpuBackend*>(backends_[i].get());
+  return cb && !cb->superseded_by().empty() && find_locked(cb->superseded_by()) != nullptr;
+}
+
+std::vector<cpu::CpuBackend*> Engine::Impl::candidate_cpu_backends() {
   std::shared_lock lk(mu_);
   std::vector<cpu::CpuBackend*> v;
   for (std::size_t i = 0; i < backends_.size(); ++i)
-    if (status_[i].usable())
+    if (status_[i].usable() && !superseded_locked(i))
       if (auto* cb = dynamic_cast<cpu::CpuBackend*>(backends_[i].get())) v.push_back(cb);
   return v;
 }
@@ -237,7 +242,7 @@ std::chrono::milliseconds calibration_budget() {
 std::shared_ptr<const BackendChoice> Engine::Impl::measure_and_cache(std::string note) {
   auto c = std::make_shared<BackendChoice>();
   const auto t0 = std::chrono::steady_clock::now();
-  const std::vector<cpu::CpuBackend*> bes = usable_cpu_backends();
+  const std::vector<cpu::CpuBackend*> bes = candidate_cpu_backends();
   c->rates = measure_cpu_backends(bes, calibration_budget());
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   c->source = "measured now (" + std::to_string(static_cast<long>(ms + 0.5)) + " ms)";
@@ -285,7 +290,7 @@ std::shared_ptr<const BackendChoice> Engine::Impl::choice() {
       // Every usable CPU backend must have every task: one enabled since (HASHFORGE_DISABLE
       // lifted, a new kernel set) is measured with the rest.
       bool covers = true;
-      for (cpu::CpuBackend* b : usable_cpu_backends())
+      for (cpu::CpuBackend* b : candidate_cpu_backends())
         for (const std::string& t : choice::all_tasks()) covers = covers && table->rate(t, b->name()) > 0;
       if (covers) {
         auto c = std::make_shared<BackendChoice>();

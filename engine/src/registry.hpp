@@ -58,7 +58,10 @@ struct Engine::Impl {
 
  private:
   BackendStatus status_of(Backend& be, bool run_selftest);
-  std::vector<cpu::CpuBackend*> usable_cpu_backends();
+  // The usable CPU backends the choice measures and picks from: not those superseded by
+  // another usable one (CpuBackendSpec::superseded_by).
+  std::vector<cpu::CpuBackend*> candidate_cpu_backends();
+  bool superseded_locked(std::size_t i);  // under mu_ (shared)
   std::shared_ptr<const BackendChoice> measure_and_cache(std::string note);
   // The usable non-device backend supporting op with the highest measured rate on task; else
   // the highest rank (a backend the table lacks), else "".

@@ -32,7 +32,8 @@ const CpuBackendSpec kCatalog[] = {
      "x86 SHA extensions, 4 interleaved streams, legacy SSE encoding (for CPUs without AVX)",
      F::sha | F::ssse3 | F::sse41,
      &shani_sse_kernels,
-     {29, 29, 19, 29, 29}},
+     {29, 29, 19, 29, 29},
+     "shani"},
     {"avx2", "x86 AVX2, 8 lanes", F::avx2 | F::bmi2, &avx2_kernels, {20, 20, 30, 20, 20}},
     {"scalar", "portable C++, 1 lane", {}, &scalar_kernels, {10, 10, 10, 10, 10}},
 };

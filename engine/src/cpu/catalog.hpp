@@ -19,6 +19,11 @@ struct CpuBackendSpec {
   const KernelTable& (*kernels)();
   // Preference per Op (indexed by the enum's value), higher first; 0: never chosen unless named.
   int rank[std::size(kAllOps)];
+  // A backend that runs the same kernels at least as fast wherever both run (shani-sse: shani,
+  // its VEX build). Where that one is usable this one is not measured or chosen automatically,
+  // only run when named: two near-equal rates measured on a shared host would otherwise pick
+  // either one by chance.
+  std::string_view superseded_by{};
 };
 
 std::span<const CpuBackendSpec> cpu_backend_catalog();

@@ -28,6 +28,7 @@ class CpuBackend final : public Backend {
   bool has_pairs() const override { return true; }
   void sha256_pairs(const std::uint8_t* in, std::size_t n, std::uint8_t* out) override { sha256_64(in, n, out); }
   int rank(Op op) const override;
+  std::string_view superseded_by() const { return spec_.superseded_by; }
   const SingleStreamFns* single_stream() const override { return single_.sha256 ? &single_ : nullptr; }
   const KernelTable& kernels() const { return kt_; }
 
