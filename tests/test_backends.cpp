@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "cpu/cpu_backend.hpp"
+#include "env_guard.hpp"
 #include "hashforge/engine.hpp"
 #include "hashforge/hex.hpp"
-#include "env_guard.hpp"
 #include "oracle.hpp"
 #include "registry.hpp"
 #include "search_plan.hpp"
@@ -321,16 +321,17 @@ TEST_P(BackendTest, KernelHeaderScanLoopMatchesSearchBatch) {
   EXPECT_FALSE(hf::PreparedSearch(Algo::sha256d, header, {76, hf::Encoding::u32be, 4}, 4, hf::ByteOrder::bitcoin)
                    .plan()
                    .header_scan);
-  EXPECT_FALSE(hf::PreparedSearch(Algo::sha256d, rng.bytes(120), {76, hf::Encoding::u32le, 4}, 4,
-                                  hf::ByteOrder::bitcoin)
-                   .plan()
-                   .header_scan);
+  EXPECT_FALSE(
+      hf::PreparedSearch(Algo::sha256d, rng.bytes(120), {76, hf::Encoding::u32le, 4}, 4, hf::ByteOrder::bitcoin)
+          .plan()
+          .header_scan);
   if (!kt->scan_headers) GTEST_SKIP() << GetParam() << " has no header loop (search_batch serves it)";
   const unsigned L = kt->lanes;
   alignas(64) std::uint32_t aw[hf::cpu::kMaxAffectedWords * 16] = {};
   // About one nonce in 64 passes 0x03ffffff; 0 passes (almost) none; the last start ends at 2^32.
   for (std::uint32_t threshold : {0x03ffffffu, 0u, 0xffffffffu})
-    for (std::uint64_t start : {std::uint64_t{0}, std::uint64_t{0x9e3779b0} / L * L, (std::uint64_t{1} << 32) - 64 * L}) {
+    for (std::uint64_t start :
+         {std::uint64_t{0}, std::uint64_t{0x9e3779b0} / L * L, (std::uint64_t{1} << 32) - 64 * L}) {
       std::uint64_t base = start;
       const std::uint64_t end = start + 64 * L;
       while (base < end) {
@@ -354,6 +355,38 @@ TEST_P(BackendTest, KernelHeaderScanLoopMatchesSearchBatch) {
         base += std::uint64_t{L} * ran;
       }
     }
+}
+
+// Long runs through the header loop at a miner's kind of target (a hit in thousands of
+// nonces): kernels that work in chunks (shani's assembly loop: 256 batches) must report every
+// candidate batch in order across chunk boundaries, as the per-batch kernel finds them.
+TEST_P(BackendTest, KernelHeaderScanLongRunsFindEveryCandidate) {
+  const hf::cpu::KernelTable* kt = kernels_of(be_);
+  ASSERT_NE(kt, nullptr);
+  if (!kt->scan_headers) GTEST_SKIP() << GetParam() << " has no header loop (search_batch serves it)";
+  const unsigned L = kt->lanes;
+  hft::Rng rng(0x10f6);
+  const Bytes header = rng.bytes(80);
+  hf::PreparedSearch ps(Algo::sha256d, header, {76, hf::Encoding::u32le, 4}, 4, hf::ByteOrder::bitcoin);
+  alignas(64) std::uint32_t aw[hf::cpu::kMaxAffectedWords * 16] = {};
+  const std::uint32_t threshold = 0x0007ffff;  // one nonce in 8192
+  const std::uint64_t start = 12345 * std::uint64_t{L}, nbatches = 3000;
+  std::vector<std::uint64_t> want, got;
+  for (std::uint64_t b = 0; b < nbatches; ++b) {
+    ps.fill_words(start + b * L, L, L, aw);
+    if (const std::uint32_t m = kt->search_batch(ps.plan(), aw, threshold))
+      want.push_back(b * 64 + static_cast<unsigned>(__builtin_ctz(m)));
+  }
+  ASSERT_GE(want.size(), 1u) << "no candidate in the range: the test checks nothing";
+  for (std::uint64_t b = 0; b < nbatches;) {
+    std::uint32_t mask = 0;
+    const std::uint32_t ran = kt->scan_headers(ps.plan(), static_cast<std::uint32_t>(start + b * L),
+                                               static_cast<std::uint32_t>(nbatches - b), threshold, &mask);
+    ASSERT_GE(ran, 1u);
+    b += ran;
+    if (mask) got.push_back((b - 1) * 64 + static_cast<unsigned>(__builtin_ctz(mask)));
+  }
+  EXPECT_EQ(got, want);
 }
 
 // The slow path every candidate is re-checked on, and the message a caller prints or saves.

@@ -539,6 +539,7 @@ uint32_t search_batch(const SearchPlan& plan, const uint32_t* aw, uint32_t thres
   return mask;
 }
 
+#if !defined(HF_SHANI_ASM_SCAN)
 // Plans with header_scan: batches of kLanes nonces in one loop, the nonce words made here; with
 // search_header inlined the compiler can keep its per-job constants in registers across
 // batches (measured 21-22 -> 25-27 M nonces/s on one thread).
@@ -557,6 +558,99 @@ uint32_t scan_headers(const SearchPlan& plan, uint32_t nonce0, uint32_t nbatches
   *mask = 0;
   return nbatches;
 }
+#else
+// The header scan in hand-scheduled assembly (shani_scan.S, written by gen_shani_scan.py, which
+// says why): the same work per nonce as search_header, four lanes a quarter nonce apart. It
+// reads its per-job constants from AsmScanCtx, whose order gen_shani_scan.py's CTX names.
+extern "C" void hf_shani_scan_x4(const void* ctx, const uint32_t* in, uint32_t* out, size_t iters);
+static_assert(kLanes == 4, "shani_scan.S runs four lanes");
+
+struct alignas(64) AsmScanCtx {
+  __m128i v[42];
+};
+
+HF_INLINE void asm_scan_ctx(const SearchPlan& plan, const HeaderConsts& hc, AsmScanCtx& c) {
+  const uint32_t* pw = plan.blocks[0].w;
+  __m128i w[4];
+  HF_UNROLL
+  for (int i = 0; i < 4; ++i) w[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(pw + 4 * i));  // nonce word 0
+  const State256 mid = load_state256(plan.midstate);
+  const __m128i wk0 = _mm_add_epi32(w[0], k256(0));
+  c.v[0] = mid.abef;
+  c.v[1] = mid.cdgh;
+  c.v[2] = _mm_sha256rnds2_epu32(mid.cdgh, mid.abef, wk0);  // ABEF after rounds 0-1
+  c.v[3] = w[0];
+  c.v[4] = _mm_shuffle_epi32(wk0, 0x0E);  // rounds 2-3; the lane puts nonce + K[3] in dword 1
+  HF_UNROLL
+  for (int q = 1; q < 4; ++q) {
+    const __m128i wk = _mm_add_epi32(w[q], k256(q));
+    c.v[4 + q] = wk;
+    c.v[7 + q] = _mm_shuffle_epi32(wk, 0x0E);
+  }
+  c.v[11] = w[1];
+  c.v[12] = hc.c4;
+  c.v[13] = hc.c5;
+  c.v[14] = _mm_sha256msg1_epu32(w[2], w[3]);
+  c.v[15] = hc.c7m;
+  HF_UNROLL
+  for (int q = 0; q < 16; ++q) c.v[16 + q] = k256(q);
+  const State256 iv = load_state256(hf::sha::IV256);
+  const __m128i pad = _mm_set_epi32(0, 0, 0, static_cast<int>(0x80000000u));
+  const __m128i len = _mm_set_epi32(256, 0, 0, 0);
+  c.v[32] = iv.abef;
+  c.v[33] = iv.cdgh;
+  c.v[34] = pad;
+  c.v[35] = len;
+  c.v[36] = _mm_add_epi32(pad, k256(2));
+  c.v[37] = _mm_add_epi32(len, k256(3));
+  c.v[38] = _mm_shuffle_epi32(c.v[36], 0x0E);
+  c.v[39] = _mm_shuffle_epi32(c.v[37], 0x0E);
+  c.v[40] = _mm_alignr_epi8(len, pad, 4);
+  c.v[41] = _mm_sha256msg1_epu32(pad, len);
+}
+
+// Batches of kLanes nonces through the assembly loop in chunks; a chunk's lanes 1-3 finish
+// in one extra iteration, so a chunk of n batches runs n + 1 (0.4% at the usual 256). Work
+// after a hit is thrown away, so an easy target (a hit every few thousand nonces or more
+// often) gets shorter chunks.
+uint32_t scan_headers(const SearchPlan& plan, uint32_t nonce0, uint32_t nbatches, uint32_t threshold, uint32_t* mask) {
+  AsmScanCtx ctx;
+  asm_scan_ctx(plan, header_consts(plan), ctx);
+  constexpr uint32_t kMaxChunk = 256;
+  // 2^29 / (4 (threshold + 1)) batches hold 1/8 of a hit on average.
+  const uint64_t per_batch = (uint64_t{threshold} + 1) * kLanes;
+  const uint64_t fit = (uint64_t{1} << 29) / per_batch;
+  const uint32_t chunk = fit >= kMaxChunk ? kMaxChunk : fit == 0 ? 1 : static_cast<uint32_t>(fit);
+  alignas(16) uint32_t in[8 * (kMaxChunk + 1)];
+  uint32_t out[kLanes * (kMaxChunk + 2)];  // out[0..3]: lanes 1-3's writes before the first batch
+  uint32_t done = 0;
+  while (done < nbatches) {
+    const uint32_t n = nbatches - done < chunk ? nbatches - done : chunk;
+    for (uint32_t i = 0; i <= n; ++i) {
+      HF_UNROLL
+      for (uint32_t l = 0; l < kLanes; ++l) {
+        const uint32_t word = __builtin_bswap32(nonce0 + (done + i) * kLanes + l);
+        in[8 * i + l] = word;
+        in[8 * i + 4 + l] = word + hf::sha::K256[3];
+      }
+    }
+    hf_shani_scan_x4(&ctx, in, out + kLanes, n + 1);
+    for (uint32_t i = 0; i < n; ++i) {
+      uint32_t m = 0;
+      HF_UNROLL
+      for (uint32_t l = 0; l < kLanes; ++l)
+        if (__builtin_bswap32(out[kLanes * (i + 1) + l] + hf::sha::IV256[7]) <= threshold) m |= 1u << l;
+      if (m) {
+        *mask = m;
+        return done + i + 1;
+      }
+    }
+    done += n;
+  }
+  *mask = 0;
+  return nbatches;
+}
+#endif
 
 constexpr KernelTable kTable = {
     HF_SHANI_NAME, kLanes,    sha256_blocks, sha1_blocks,  sha256_single,
