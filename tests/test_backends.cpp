@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "cpu/cpu_backend.hpp"
-#include "env_guard.hpp"
 #include "hashforge/engine.hpp"
 #include "hashforge/hex.hpp"
+#include "env_guard.hpp"
 #include "oracle.hpp"
 #include "registry.hpp"
 #include "search_plan.hpp"
@@ -321,17 +321,16 @@ TEST_P(BackendTest, KernelHeaderScanLoopMatchesSearchBatch) {
   EXPECT_FALSE(hf::PreparedSearch(Algo::sha256d, header, {76, hf::Encoding::u32be, 4}, 4, hf::ByteOrder::bitcoin)
                    .plan()
                    .header_scan);
-  EXPECT_FALSE(
-      hf::PreparedSearch(Algo::sha256d, rng.bytes(120), {76, hf::Encoding::u32le, 4}, 4, hf::ByteOrder::bitcoin)
-          .plan()
-          .header_scan);
+  EXPECT_FALSE(hf::PreparedSearch(Algo::sha256d, rng.bytes(120), {76, hf::Encoding::u32le, 4}, 4,
+                                  hf::ByteOrder::bitcoin)
+                   .plan()
+                   .header_scan);
   if (!kt->scan_headers) GTEST_SKIP() << GetParam() << " has no header loop (search_batch serves it)";
   const unsigned L = kt->lanes;
   alignas(64) std::uint32_t aw[hf::cpu::kMaxAffectedWords * 16] = {};
   // About one nonce in 64 passes 0x03ffffff; 0 passes (almost) none; the last start ends at 2^32.
   for (std::uint32_t threshold : {0x03ffffffu, 0u, 0xffffffffu})
-    for (std::uint64_t start :
-         {std::uint64_t{0}, std::uint64_t{0x9e3779b0} / L * L, (std::uint64_t{1} << 32) - 64 * L}) {
+    for (std::uint64_t start : {std::uint64_t{0}, std::uint64_t{0x9e3779b0} / L * L, (std::uint64_t{1} << 32) - 64 * L}) {
       std::uint64_t base = start;
       const std::uint64_t end = start + 64 * L;
       while (base < end) {

@@ -23,7 +23,7 @@ The work per nonce is search_header's: rounds 0-1 of the nonce's block once per 
 prestate), the nonce-free parts of its schedule precomputed (HeaderConsts), and the second hash
 stopped after the first sha256rnds2 of quad 15 (H7 = E60 + IV7 sits in dword 0 of ABEF).
 
-Interface (System V): void hf_shani_scan_x4(const ScanCtx* ctx, const uint32_t* in,
+Interface (System V): void hf_shani_scan_x4(const AsmScanCtx* ctx, const uint32_t* in,
 uint32_t* out, size_t iters). Each iteration reads 8 words from in (the four lanes' nonce words,
 then each plus K[3]) and advances in by 8 and out by 4. Lane 0 writes its result (E60 of the
 second hash, before + IV7) to out[0] in the iteration that started the nonce; lanes 1-3 finish a
@@ -36,7 +36,7 @@ N = 4          # lanes (nonces in flight)
 STAG = 8       # quad slots between one lane and the next (a nonce is 32 quads: 16 a hash)
 LANE_BYTES = 64  # each lane's schedule ring: W[4q..4q+3] for the last four quads
 
-# ScanCtx: 16-byte vectors, in this order (filled by shani_kernels.inl: asm_scan_ctx).
+# AsmScanCtx (shani_kernels.inl): its fields, 16-byte vectors, in this order.
 CTX = ['mid_abef', 'mid_cdgh', 'pre', 'w0', 'wk0hi',
        'wk1_1', 'wk1_2', 'wk1_3', 'wk1hi_1', 'wk1hi_2', 'wk1hi_3', 'w1', 'c4', 'c5', 'c6m', 'c7m'] + \
       ['k%d' % q for q in range(16)] + \

@@ -561,52 +561,62 @@ uint32_t scan_headers(const SearchPlan& plan, uint32_t nonce0, uint32_t nbatches
 #else
 // The header scan in hand-scheduled assembly (shani_scan.S, written by gen_shani_scan.py, which
 // says why): the same work per nonce as search_header, four lanes a quarter nonce apart. It
-// reads its per-job constants from AsmScanCtx, whose order gen_shani_scan.py's CTX names.
+// reads its per-job constants from AsmScanCtx.
 extern "C" void hf_shani_scan_x4(const void* ctx, const uint32_t* in, uint32_t* out, size_t iters);
 static_assert(kLanes == 4, "shani_scan.S runs four lanes");
 
+// The per-job constants shani_scan.S reads, in the order gen_shani_scan.py's CTX lists them.
 struct alignas(64) AsmScanCtx {
-  __m128i v[42];
+  __m128i mid_abef, mid_cdgh;
+  __m128i pre;               // ABEF after rounds 0-1 of the nonce's block
+  __m128i w0;                // W0..3, nonce word 0 (each lane inserts its own)
+  __m128i wk0hi;             // W2+K2 for rounds 2-3 (each lane puts nonce + K3 in dword 1)
+  __m128i wk1[3], wk1hi[3];  // quads 1-3 of the nonce's block: W+K and its upper pair moved down
+  __m128i w1;                // W4..7
+  __m128i c4, c5, c6m, c7m;  // nonce-free parts of quads 4-7's schedule (HeaderConsts, msg1(W8.., W12..))
+  __m128i k[16];
+  __m128i iv_abef, iv_cdgh;
+  __m128i m2, m3;            // the second hash's padding words 8-11 and 12-15
+  __m128i wk2[2], wk2hi[2];  // its quads 2-3
+  __m128i ca2, c26m;         // alignr(m3, m2) and msg1(m2, m3)
 };
+static_assert(offsetof(AsmScanCtx, c26m) == 41 * 16, "shani_scan.S reads 42 vectors in this order");
 
 HF_INLINE void asm_scan_ctx(const SearchPlan& plan, const HeaderConsts& hc, AsmScanCtx& c) {
   const uint32_t* pw = plan.blocks[0].w;
   __m128i w[4];
   HF_UNROLL
-  for (int i = 0; i < 4; ++i) w[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(pw + 4 * i));  // nonce word 0
+  for (int i = 0; i < 4; ++i) w[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(pw + 4 * i));
   const State256 mid = load_state256(plan.midstate);
   const __m128i wk0 = _mm_add_epi32(w[0], k256(0));
-  c.v[0] = mid.abef;
-  c.v[1] = mid.cdgh;
-  c.v[2] = _mm_sha256rnds2_epu32(mid.cdgh, mid.abef, wk0);  // ABEF after rounds 0-1
-  c.v[3] = w[0];
-  c.v[4] = _mm_shuffle_epi32(wk0, 0x0E);  // rounds 2-3; the lane puts nonce + K[3] in dword 1
+  c.mid_abef = mid.abef;
+  c.mid_cdgh = mid.cdgh;
+  c.pre = _mm_sha256rnds2_epu32(mid.cdgh, mid.abef, wk0);
+  c.w0 = w[0];
+  c.wk0hi = _mm_shuffle_epi32(wk0, 0x0E);
   HF_UNROLL
   for (int q = 1; q < 4; ++q) {
-    const __m128i wk = _mm_add_epi32(w[q], k256(q));
-    c.v[4 + q] = wk;
-    c.v[7 + q] = _mm_shuffle_epi32(wk, 0x0E);
+    c.wk1[q - 1] = _mm_add_epi32(w[q], k256(q));
+    c.wk1hi[q - 1] = _mm_shuffle_epi32(c.wk1[q - 1], 0x0E);
   }
-  c.v[11] = w[1];
-  c.v[12] = hc.c4;
-  c.v[13] = hc.c5;
-  c.v[14] = _mm_sha256msg1_epu32(w[2], w[3]);
-  c.v[15] = hc.c7m;
+  c.w1 = w[1];
+  c.c4 = hc.c4;
+  c.c5 = hc.c5;
+  c.c6m = _mm_sha256msg1_epu32(w[2], w[3]);
+  c.c7m = hc.c7m;
   HF_UNROLL
-  for (int q = 0; q < 16; ++q) c.v[16 + q] = k256(q);
+  for (int q = 0; q < 16; ++q) c.k[q] = k256(q);
   const State256 iv = load_state256(hf::sha::IV256);
-  const __m128i pad = _mm_set_epi32(0, 0, 0, static_cast<int>(0x80000000u));
-  const __m128i len = _mm_set_epi32(256, 0, 0, 0);
-  c.v[32] = iv.abef;
-  c.v[33] = iv.cdgh;
-  c.v[34] = pad;
-  c.v[35] = len;
-  c.v[36] = _mm_add_epi32(pad, k256(2));
-  c.v[37] = _mm_add_epi32(len, k256(3));
-  c.v[38] = _mm_shuffle_epi32(c.v[36], 0x0E);
-  c.v[39] = _mm_shuffle_epi32(c.v[37], 0x0E);
-  c.v[40] = _mm_alignr_epi8(len, pad, 4);
-  c.v[41] = _mm_sha256msg1_epu32(pad, len);
+  c.iv_abef = iv.abef;
+  c.iv_cdgh = iv.cdgh;
+  c.m2 = _mm_set_epi32(0, 0, 0, static_cast<int>(0x80000000u));
+  c.m3 = _mm_set_epi32(256, 0, 0, 0);
+  c.wk2[0] = _mm_add_epi32(c.m2, k256(2));
+  c.wk2[1] = _mm_add_epi32(c.m3, k256(3));
+  c.wk2hi[0] = _mm_shuffle_epi32(c.wk2[0], 0x0E);
+  c.wk2hi[1] = _mm_shuffle_epi32(c.wk2[1], 0x0E);
+  c.ca2 = _mm_alignr_epi8(c.m3, c.m2, 4);
+  c.c26m = _mm_sha256msg1_epu32(c.m2, c.m3);
 }
 
 // Batches of kLanes nonces through the assembly loop in chunks; a chunk's lanes 1-3 finish
