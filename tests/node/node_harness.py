@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import queue
+import random
 import re
 import shutil
 import signal
@@ -233,7 +234,25 @@ def wait_until(pred, what, timeout=HANG_GUARD, every=0.05):
 
 
 def free_port():
-    with socket.socket() as s:
+    """A free port for a node to listen on, outside the kernel's ephemeral range: a node killed and
+    started again on its port must not find it taken meanwhile by the ephemeral port of some
+    outbound connection (seen: "Address already in use" restarting a killed cluster node)."""
+    lo, hi = 32768, 60999
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        pass
+    first, end = (10000, lo) if lo - 10000 >= 2000 else (hi + 1, 65536)
+    for _ in range(200):
+        port = random.randrange(first, end)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # every try taken: any free port
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
