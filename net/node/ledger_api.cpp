@@ -93,6 +93,10 @@ std::optional<ledger::Hash> hex_param(const http::Request& req, std::string_view
 }  // namespace
 
 void add_ledger_routes(http::Router& r, Node& node, ApiLimits lim) {
+  // Every read answers once the blocks it names are on disk.
+  auto get = [&r, &node](std::string_view pattern, http::Handler read) {
+    r.get(pattern, stored_read(node, std::move(read)));
+  };
   r.post("/api/ops", [&node, lim](const http::Request& req) {
     if (!node.rate_ok(req.peer)) return error_reply(429, "too many requests from this address: slow down");
     ParseResult pr = parse_json(req.body, {.max_depth = lim.max_depth, .max_bytes = req.body.size() + 1});
@@ -105,13 +109,13 @@ void add_ledger_routes(http::Router& r, Node& node, ApiLimits lim) {
     return res;
   });
 
-  r.get("/api/ops/{id}", [&node](const http::Request& req) {
+  get("/api/ops/{id}", [&node](const http::Request& req) {
     auto id = hex_param(req, "id");
     if (!id) return error_reply(400, "an operation id is 64 lowercase hex digits");
     return json_reply(node.op_status_json(ledger::hex_of(*id)));
   });
 
-  r.get("/api/account/{key}", [&node](const http::Request& req) {
+  get("/api/account/{key}", [&node](const http::Request& req) {
     auto k = hex_param(req, "key");
     if (!k) return error_reply(400, "an account is an Ed25519 public key, 64 lowercase hex digits");
     http::Response err;
@@ -126,7 +130,7 @@ void add_ledger_routes(http::Router& r, Node& node, ApiLimits lim) {
     return res;
   });
 
-  r.get("/api/auction/{id}", [&node](const http::Request& req) {
+  get("/api/auction/{id}", [&node](const http::Request& req) {
     auto id = hex_param(req, "id");
     if (!id) return error_reply(400, "an auction id is 64 lowercase hex digits");
     http::Response err;
@@ -137,7 +141,7 @@ void add_ledger_routes(http::Router& r, Node& node, ApiLimits lim) {
                   node.config().byzantine.wrong_reads);
   });
 
-  r.get("/api/auction/{id}/bid/{key}", [&node](const http::Request& req) {
+  get("/api/auction/{id}/bid/{key}", [&node](const http::Request& req) {
     auto id = hex_param(req, "id");
     auto k = hex_param(req, "key");
     if (!id || !k) return error_reply(400, "auction ids and accounts are 64 lowercase hex digits");
@@ -150,7 +154,7 @@ void add_ledger_routes(http::Router& r, Node& node, ApiLimits lim) {
     return proven(*v, ledger::escrow_key(*id, *k), std::move(value), node.config().byzantine.wrong_reads);
   });
 
-  r.get("/api/auctions", [&node](const http::Request& req) {
+  get("/api/auctions", [&node](const http::Request& req) {
     http::Response err;
     auto v = view_for(node, req, &err);
     if (!v) return err;
@@ -178,7 +182,7 @@ void add_ledger_routes(http::Router& r, Node& node, ApiLimits lim) {
     });
   }
 
-  r.get("/api/headers", [&node](const http::Request& req) {
+  get("/api/headers", [&node](const http::Request& req) {
     bool bad = false;
     auto from = int_param(req, "from", &bad);
     auto count = int_param(req, "count", &bad);

@@ -129,6 +129,9 @@ class Node {
   // once when nothing is pending) with the outcome, or with timed_out when the node stops.
   void mine_async(std::function<void(const MineOutcome&)> done);
 
+  // True when everything read from the node so far is on disk; else false, and `ready` runs
+  // (on the store's completion thread) once it is. See Store::durable_or_notify.
+  bool stored_or_notify(std::function<void()> ready) { return store_->durable_or_notify(std::move(ready)); }
   // /chain's body (shared: built once per change).
   std::shared_ptr<const std::string> chain_body();
   std::string pending_body();

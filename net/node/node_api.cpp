@@ -68,6 +68,20 @@ bool guard_peer(Node& node, const http::Request& req, http::Response* err) {
 
 }  // namespace
 
+// The barrier is taken after the read: whatever the read saw was queued for the disk before
+// the node's lock let go, so waiting for everything queued by now covers it.
+http::Handler stored_read(Node& node, http::Handler read) {
+  return [&node, read = std::move(read)](const http::Request& req) {
+    auto res = std::make_shared<http::Response>(read(req));
+    if (res->deferred) return std::move(*res);
+    auto reply = std::make_shared<http::Deferred>();
+    if (node.stored_or_notify([reply, res] { reply->complete(std::move(*res)); })) return std::move(*res);
+    http::Response wait;
+    wait.deferred = std::move(reply);
+    return wait;
+  };
+}
+
 http::Router make_node_router(Node& node, ApiLimits lim) {
   http::Router r;
 
@@ -94,12 +108,12 @@ http::Router make_node_router(Node& node, ApiLimits lim) {
     return res;
   });
 
-  r.get("/chain", [&node](const http::Request&) {
-    http::Response res;
-    res.content_type = kSeedType;
-    res.shared_body = node.chain_body();
-    return res;
-  });
+  r.get("/chain", stored_read(node, [&node](const http::Request&) {
+          http::Response res;
+          res.content_type = kSeedType;
+          res.shared_body = node.chain_body();
+          return res;
+        }));
 
   r.get("/pending_tx", [&node](const http::Request&) { return seed(200, node.pending_body()); });
 
@@ -120,18 +134,18 @@ http::Router make_node_router(Node& node, ApiLimits lim) {
     return res;
   });
 
-  r.post("/register_node", [&node, lim](const http::Request& req) {
-    http::Response err;
-    if (!guard_peer(node, req, &err)) return err;
-    auto addr = node_address(req, lim, &err);
-    if (!addr) return err;
-    std::string why = node.add_peer(*addr);
-    if (!why.empty()) return seed(400, "Invalid data: " + why);
-    http::Response res;
-    res.content_type = kSeedType;
-    res.shared_body = node.chain_body();
-    return res;
-  });
+  r.post("/register_node", stored_read(node, [&node, lim](const http::Request& req) {
+           http::Response err;
+           if (!guard_peer(node, req, &err)) return err;
+           auto addr = node_address(req, lim, &err);
+           if (!addr) return err;
+           std::string why = node.add_peer(*addr);
+           if (!why.empty()) return seed(400, "Invalid data: " + why);
+           http::Response res;
+           res.content_type = kSeedType;
+           res.shared_body = node.chain_body();
+           return res;
+         }));
 
   r.post("/register_with", [&node, lim](const http::Request& req) {
     http::Response err;
@@ -170,13 +184,13 @@ http::Router make_node_router(Node& node, ApiLimits lim) {
     }
   });
 
-  r.get("/api/status", [&node](const http::Request&) { return json_reply(node.status_json()); });
+  r.get("/api/status", stored_read(node, [&node](const http::Request&) { return json_reply(node.status_json()); }));
   r.get("/api/peers", [&node](const http::Request&) { return json_reply(node.peers_json()); });
-  r.get("/api/block/{hash}", [&node](const http::Request& req) {
-    auto b = node.block_json(std::string(req.param("hash").value_or("")));
-    if (!b) return json_reply("{\"error\": \"no such block\"}", 404);
-    return json_reply(std::move(*b));
-  });
+  r.get("/api/block/{hash}", stored_read(node, [&node](const http::Request& req) {
+          auto b = node.block_json(std::string(req.param("hash").value_or("")));
+          if (!b) return json_reply("{\"error\": \"no such block\"}", 404);
+          return json_reply(std::move(*b));
+        }));
 
   if (node.config().spec.ledger) add_ledger_routes(r, node, lim);
 

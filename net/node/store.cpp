@@ -188,6 +188,7 @@ void Store::commit_async(Batch b, std::function<void(const std::string&)> done) 
     std::lock_guard lk(mu_);
     if (!stopping_) {
       queue_.push_back(new Pending{std::move(b), std::move(done), false, {}});
+      ++queued_;
       work_cv_.notify_one();
       return;
     }
@@ -214,9 +215,17 @@ void Store::commit(Batch b) {
   std::unique_lock lk(mu_);
   if (stopping_) throw StoreError("node database " + path_ + ": closing");
   queue_.push_back(&p);
+  ++queued_;
   work_cv_.notify_one();
   done_cv_.wait(lk, [&] { return p.done; });
   if (!p.error.empty()) throw StoreError(p.error);
+}
+
+bool Store::durable_or_notify(std::function<void()> ready) {
+  std::lock_guard lk(mu_);
+  if (answered_ == queued_) return true;
+  readers_.emplace_back(queued_, std::move(ready));
+  return false;
 }
 
 StoreStats Store::stats() const {
@@ -325,6 +334,16 @@ void Store::writer_loop() {
         completions_.emplace_back(p);  // owned from here on
         async = true;
       }
+    }
+    // Batches are written in the order queued, so a reader waits for a count; its callback
+    // joins the completions after the batches' own, keeping their order.
+    answered_ += group.size();
+    while (!readers_.empty() && readers_.front().first <= answered_) {
+      auto ready = std::move(readers_.front().second);
+      readers_.pop_front();
+      completions_.push_back(std::make_unique<Pending>(
+          Pending{{}, [ready = std::move(ready)](const std::string&) { ready(); }, true, {}}));
+      async = true;
     }
     done_cv_.notify_all();
     if (async) completion_cv_.notify_one();

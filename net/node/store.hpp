@@ -85,6 +85,11 @@ class Store {
   // store's completion thread, in commit order. `done` may take the caller's locks: a
   // blocking commit() never waits for the completion thread.
   void commit_async(Batch b, std::function<void(const std::string& error)> done);
+  // A read barrier: true when every batch queued so far is durable (or failed), so what the
+  // caller read before this call is on disk; otherwise false, and `ready` runs on the
+  // completion thread once those batches are. Readers answer only then, so no crash can take
+  // back an answer (a height reported, then lost with the block still in the fsync).
+  bool durable_or_notify(std::function<void()> ready);
   StoreStats stats() const;
 
  private:
@@ -109,6 +114,8 @@ class Store {
   std::condition_variable work_cv_, done_cv_;
   std::deque<Pending*> queue_;
   std::deque<std::unique_ptr<Pending>> completions_;  // durable (or failed) async batches
+  std::uint64_t queued_ = 0, answered_ = 0;           // batches ever queued, and written or failed
+  std::deque<std::pair<std::uint64_t, std::function<void()>>> readers_;  // (queued_ then, ready)
   std::condition_variable completion_cv_;
   bool stopping_ = false;
   bool writer_done_ = false;

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include "net/node/store.hpp"
@@ -89,6 +91,52 @@ TEST_F(StoreTest, ConcurrentCommitsAllLandAndShareFsyncs) {
   }
   Store s(path);
   EXPECT_EQ(s.load().pending.size(), static_cast<std::size_t>(kThreads * kEach));
+}
+
+// A read taken after batches were queued answers only once they are all written: at once
+// when none is in flight, else after every earlier batch's own completion.
+TEST_F(StoreTest, AReadWaitsForEverythingQueuedBeforeIt) {
+  Store s(path);
+  EXPECT_TRUE(s.durable_or_notify([] { ADD_FAILURE() << "a reader waited with nothing in flight"; }));
+  std::int64_t seq = 0;
+  std::uint64_t queued = 0;
+  int deferred = 0;
+  for (int round = 0; round < 20; ++round) {
+    std::mutex m;
+    std::vector<int> order;
+    constexpr int kBatches = 8;
+    for (int i = 0; i < kBatches; ++i) {
+      Batch b;
+      for (int k = 0; k < 500; ++k) b.add_pending.push_back({++seq, "t" + std::to_string(seq), "{}"});
+      ++queued;
+      s.commit_async(std::move(b), [&m, &order, i](const std::string& e) {
+        EXPECT_EQ(e, "");
+        std::lock_guard lk(m);
+        order.push_back(i);
+      });
+    }
+    std::promise<void> read;
+    if (s.durable_or_notify([&] {
+          std::lock_guard lk(m);
+          order.push_back(-1);
+          read.set_value();
+        })) {
+      EXPECT_EQ(s.stats().batches, queued);
+      Batch none;
+      ++queued;
+      std::promise<void> drained;  // the completions still to run use order and m
+      s.commit_async(std::move(none), [&](const std::string&) { drained.set_value(); });
+      drained.get_future().wait();
+      continue;
+    }
+    ++deferred;
+    read.get_future().wait();
+    std::lock_guard lk(m);
+    ASSERT_EQ(order.size(), static_cast<std::size_t>(kBatches + 1));
+    EXPECT_EQ(order.back(), -1) << "the reader was answered before a batch queued ahead of it";
+    EXPECT_EQ(s.stats().batches, queued);
+  }
+  EXPECT_GT(deferred, 0) << "no round had a batch in flight: the waiting path went untested";
 }
 
 TEST_F(StoreTest, ADamagedFileIsAClearErrorNamingIt) {
