@@ -56,9 +56,10 @@ hf::SearchJob long_job(const hft::Bytes& tail) {
   return job;
 }
 
-hf::SearchResult search_on(const std::string& backends, const hf::SearchJob& job) {
+hf::SearchResult search_on(const std::string& backends, const hf::SearchJob& job, unsigned cpu_threads = 0) {
   hf::RunOptions ro;
   ro.backend = backends;
+  ro.threads = cpu_threads;
   return hf::Engine::instance().search(job, ro).value();
 }
 
@@ -93,9 +94,14 @@ TEST(CudaOutOfMemory, FailsTheJobClearlyLeavesTheCpuRunningAndRecovers) {
   }
   // The device and the CPU together: the device leaves with a warning, the CPU finishes the
   // job, and every hit is right.
-  const hf::SearchResult both = search_on("cuda:0," + cpu, big);
+  // Four chunks and one CPU thread, so the device takes one while the CPU is on its first
+  // (with 64 nonces and every core, the CPU took the only chunk before the device started).
+  hf::SearchJob wide = big;
+  wide.range = {0, 256};
+  wide.max_hits = 256;
+  const hf::SearchResult both = search_on("cuda:0," + cpu, wide, 1);
   EXPECT_TRUE(both.complete);
-  EXPECT_TRUE(hft::same_hits(both.hits, hft::brute_force(big).hits));
+  EXPECT_TRUE(hft::same_hits(both.hits, hft::brute_force(wide).hits));
   ASSERT_FALSE(both.warnings.empty());
   EXPECT_NE(both.warnings[0].find("out of memory"), std::string::npos) << both.warnings[0];
   // The CPU alone is untouched by the full device.
