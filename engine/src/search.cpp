@@ -107,8 +107,10 @@ SearchResult run_search(Engine::Impl& eng, const SearchJob& job, const RunOption
 
   // Chunks are claimed in nonce order, each sized by its worker's measured rate (about
   // kChunkSeconds of work), so a fast device and a slow CPU thread finish together; near the
-  // end no claim takes more than its share of what is left. Claim numbers follow nonce
-  // order, so hits still leave in nonce order.
+  // end no claim takes more than half its worker's share of what is left, shares by rate (by
+  // head count, a GPU beside 16 CPU threads got 1/34 of what was left per claim: so many short
+  // launches that cuda:0 plus the CPU scanned slower than cuda:0 alone). Claim numbers follow
+  // nonce order, so hits still leave in nonce order.
   // Devices get longer chunks: each is several launches, so the short launch that ends a
   // chunk is a small part of it.
   constexpr double kChunkSeconds = 0.05, kDeviceChunkSeconds = 0.2;
@@ -121,7 +123,9 @@ SearchResult run_search(Engine::Impl& eng, const SearchJob& job, const RunOption
   };
   // Chunks a failed backend left: searched again, whole, by the first worker to ask.
   std::deque<Claim> retry;  // guarded by mu
-  auto claim = [&](std::uint64_t want) -> std::optional<Claim> {
+  std::vector<double> claim_rates(worker_be.size(), 1.0);  // each worker's last rate; under claim_mu
+  // `measured`: `rate` was timed, not guessed; a guess gets a head-count share.
+  auto claim = [&](unsigned wi, double rate, bool measured, std::uint64_t want) -> std::optional<Claim> {
     {
       std::lock_guard lk(mu);
       if (!retry.empty()) {
@@ -131,13 +135,17 @@ SearchResult run_search(Engine::Impl& eng, const SearchJob& job, const RunOption
       }
     }
     std::lock_guard lk(claim_mu);
+    claim_rates[wi] = rate;
+    double all = 0;
+    for (double r : claim_rates) all += r;
     while (claim_part < parts.size() && claim_off == parts[claim_part].range.count) {
       ++claim_part;
       claim_off = 0;
     }
     if (claim_part == parts.size()) return std::nullopt;
     const Part& p = parts[claim_part];
-    std::uint64_t n = std::min(want, left / (2 * worker_be.size()) + 1);
+    const double share = measured ? rate / all : 1.0 / static_cast<double>(claim_rates.size());
+    std::uint64_t n = std::min(want, static_cast<std::uint64_t>(static_cast<double>(left) * share / 2) + 1);
     n = std::max<std::uint64_t>(std::min<std::uint64_t>(n, 1u << 30) / 64 * 64, 64);
     n = std::min(n, p.range.count - claim_off);
     Claim c{&p, p.range.first + claim_off, n, claim_seq++};
@@ -154,10 +162,12 @@ SearchResult run_search(Engine::Impl& eng, const SearchJob& job, const RunOption
   struct WorkerState {
     Backend* be;
     std::optional<Hit> best;
-    double rate;  // nonces per second, until measured
+    double rate;  // nonces per second, a guess until measured
+    bool measured = false;
   };
   std::vector<WorkerState> ws;
   for (Backend* be : worker_be) ws.push_back({be, std::nullopt, be->is_device() ? 1e8 : 2e6});
+  for (std::size_t i = 0; i < ws.size(); ++i) claim_rates[i] = ws[i].rate;
   // Returns false when the worker is done (no work left, a stop, or it failed).
   auto step = [&](unsigned wi) -> bool {
     WorkerState& w = ws[wi];
@@ -166,7 +176,8 @@ SearchResult run_search(Engine::Impl& eng, const SearchJob& job, const RunOption
     try {
       while (true) {
         if (stop.load(std::memory_order_relaxed)) return false;
-        c = claim(static_cast<std::uint64_t>(w.rate * (be->is_device() ? kDeviceChunkSeconds : kChunkSeconds)));
+        c = claim(wi, w.rate, w.measured,
+                  static_cast<std::uint64_t>(w.rate * (be->is_device() ? kDeviceChunkSeconds : kChunkSeconds)));
         if (c) break;
         std::lock_guard lk(mu);  // a chunk may have come back since: take it before leaving
         if (retry.empty() || stop) return false;
@@ -178,7 +189,11 @@ SearchResult run_search(Engine::Impl& eng, const SearchJob& job, const RunOption
       const auto c0 = std::chrono::steady_clock::now();
       r.covered = be->search(*c->part->ps, c->first, c->count, sink, stop);
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
-      if (r.covered > 0 && secs > 0) w.rate = 0.5 * w.rate + 0.5 * (static_cast<double>(r.covered) / secs);
+      if (r.covered > 0 && secs > 0) {
+        const double now = static_cast<double>(r.covered) / secs;
+        w.rate = w.measured ? 0.5 * w.rate + 0.5 * now : now;
+        w.measured = true;
+      }
       r.hits = std::move(sink.hits);
       r.dropped = sink.dropped;
       r.best = sink.best;
@@ -188,6 +203,10 @@ SearchResult run_search(Engine::Impl& eng, const SearchJob& job, const RunOption
       cv.notify_all();
       return true;
     } catch (...) {
+      {
+        std::lock_guard lk(claim_mu);
+        claim_rates[wi] = 0;  // gone: its share goes to the others
+      }
       std::lock_guard lk(mu);
       if (c && running > 1 && !failure) {
         retry.push_back(*c);
@@ -225,6 +244,7 @@ SearchResult run_search(Engine::Impl& eng, const SearchJob& job, const RunOption
   std::vector<std::thread> device_threads;
   if (inline_job) {
     ws.resize(1);
+    claim_rates.resize(1);
     res.threads = 1;
     running = 1;
     while (step(0)) {
