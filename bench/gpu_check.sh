@@ -11,8 +11,11 @@ set -u
 out=${OUT:-/tmp/hf-gpu-check}
 mkdir -p "$out"
 libs=${HF_DEVLIBS:-.devlibs}
+libs=$(cd "$libs" 2>/dev/null && pwd || echo "$PWD/$libs")
 secs=${1:-0.5}
-export HASHFORGE_CHOICE_FILE=$PWD/tests/data/backend-choice
+# The tests run with their pinned choice; the figures use the machine's own calibration.
+pin=HASHFORGE_CHOICE_FILE=$PWD/tests/data/backend-choice
+: >"$out/summary.txt"
 say() { echo "== $*" | tee -a "$out/summary.txt"; }
 
 {
@@ -24,20 +27,21 @@ say() { echo "== $*" | tee -a "$out/summary.txt"; }
 cat "$out/machine.txt"
 
 # Libraries: the machine's own first; the carried ones only when a binary lacks something.
-if ! build/apps/hashforge --version >/dev/null 2>&1 && [ -d "$libs/lib" ]; then
-  export LD_LIBRARY_PATH=$PWD/$libs/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+bins="build/apps/hashforge build/tests/hf_tests build/tests/hf_device_oom_tests build/bench/hf_microbench"
+if [ -d "$libs/lib" ] && ldd $bins 2>/dev/null | grep -q "not found"; then
+  export LD_LIBRARY_PATH=$libs/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   say "using carried libraries from $libs/lib"
 fi
 build/apps/hashforge --version 2>&1 | tee -a "$out/summary.txt"
 
 # hashcat, the anchor, where it is not installed: Debian's layout, and the CUDA runtime
 # compiler under the name hashcat asks for.
-if ! command -v hashcat >/dev/null && [ -x "$libs/hashcat/bin/hashcat" ]; then
+if ! command -v hashcat >/dev/null && [ -x "$libs/hashcat/bin/hashcat" ] && [ -w /usr/bin ]; then
   mkdir -p /usr/share/hashcat /usr/lib/hashcat
   cp -r "$libs/hashcat/share/." /usr/share/hashcat/
   cp -r "$libs/hashcat/lib/." /usr/lib/hashcat/
   ln -sfn ../../lib/hashcat/modules /usr/share/hashcat/modules
-  install -m 755 "$libs/hashcat/bin/hashcat" /usr/bin/hashcat  # elsewhere it looks beside itself
+  install -m 755 "$libs/hashcat/bin/hashcat" /usr/bin/hashcat || say "hashcat: could not install"  # elsewhere it looks beside itself
   nvrtc=$(find / -xdev -name 'libnvrtc.so.*' -not -name '*builtins*' 2>/dev/null | head -1)
   if [ -n "$nvrtc" ]; then
     mkdir -p /tmp/hf-nvrtc && ln -sf "$nvrtc" /tmp/hf-nvrtc/libnvrtc.so
@@ -47,7 +51,7 @@ if ! command -v hashcat >/dev/null && [ -x "$libs/hashcat/bin/hashcat" ]; then
 fi
 # OpenCL on the NVIDIA driver, when the machine has its library but no vendor file.
 if [ ! -d /etc/OpenCL/vendors ] && [ -f "$libs/icd/nvidia.icd" ]; then
-  export OCL_ICD_VENDORS=$PWD/$libs/icd
+  export OCL_ICD_VENDORS=$libs/icd
 fi
 
 if command -v hashcat >/dev/null; then
@@ -57,15 +61,15 @@ if command -v hashcat >/dev/null; then
   grep -E "Backend Device ID|Name\.|Type\.|rc=|rror|arning" "$out/hashcat.txt" | head -20 | tee -a "$out/summary.txt"
 fi
 
-say "backends (measured here: the test pin is unset)"
-timeout 60 env -u HASHFORGE_CHOICE_FILE build/apps/hashforge backends >"$out/backends.txt" 2>&1
+say "backends (the choice measured on this machine)"
+timeout 60 build/apps/hashforge backends >"$out/backends.txt" 2>&1
 echo "rc=$?" >>"$out/backends.txt"
 cat "$out/backends.txt"
 
 say "CUDA tests"
-timeout 180 build/tests/hf_tests --gtest_filter='*cuda*:Device*:*Cuda*' >"$out/tests.log" 2>&1
+timeout 180 env "$pin" build/tests/hf_tests --gtest_filter='*cuda*:Device*:*Cuda*' >"$out/tests.log" 2>&1
 echo "hf_tests rc=$?" | tee -a "$out/summary.txt"
-timeout 90 build/tests/hf_device_oom_tests >>"$out/tests.log" 2>&1
+timeout 90 env "$pin" build/tests/hf_device_oom_tests >>"$out/tests.log" 2>&1
 echo "hf_device_oom_tests rc=$?" | tee -a "$out/summary.txt"
 grep -E "^\[  (PASSED|FAILED) |^\[  SKIPPED \] [0-9]+ tests?,|^\[  FAILED  \] .*\.|tests? from .* ran" "$out/tests.log" | tee -a "$out/summary.txt"
 

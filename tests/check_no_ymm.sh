@@ -8,8 +8,9 @@ set -eu
 objdump=$1
 shift
 for o in "$@"; do
-  case $o in *shani*) ;; *) continue ;; esac
-  n=$("$objdump" -d --no-show-raw-insn "$o" | grep -c -E '%[yz]mm[0-9]' || true)
+  case ${o##*/} in *shani*) ;; *) continue ;; esac
+  dis=$("$objdump" -d --no-show-raw-insn "$o") || { echo "$o: objdump failed"; exit 1; }
+  n=$(printf '%s\n' "$dis" | grep -c -E '%[yz]mm[0-9]' || true)
   echo "$o: $n instructions on ymm/zmm registers"
   if [ "$n" -ne 0 ]; then
     "$objdump" -d --no-show-raw-insn -C "$o" | grep -E '^[0-9a-f]+ <|%[yz]mm[0-9]' | grep -B1 -E '%[yz]mm' | head -20

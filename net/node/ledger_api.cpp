@@ -7,6 +7,9 @@
 //   GET  /api/auctions                 every auction (no proofs: a listing)
 //   GET  /api/headers?from=H&count=N   the followed chain's headers, for checking proofs
 // /api/account also says "pool_next_seq" (not proven: the pool's, counting pending operations).
+// Every read answers once what it shows is on disk (stored_read): a 202 receipt, a "pending"
+// or a committed height a client saw survives the node's crash. Operations learnt from peers
+// are pooled in memory only (the node that acknowledged one holds it durably).
 // Reads take ?height=H (a block of the last 100) or ?depth=D (D blocks below the tip;
 // default 0). Every proven read names its block (height, hash, 80-byte header, transactions
 // root, state root) so a client can check the proof against a header chain of its own.

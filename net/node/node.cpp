@@ -51,10 +51,12 @@ Node::Node(NodeConfig cfg) : cfg_(std::move(cfg)), tree_(cfg_.spec) {
 
 Node::~Node() {
   stop();
-  // The store's completion thread calls back into the node: close it while the node's
-  // members are all still there (it is declared before them, so it would go last).
-  pool_store_.reset();
+  // The stores' completion threads call back into the node: close them while the node's
+  // members are all still there (they are declared before them, so they would go last).
+  // The block store first: its completions pass work (pool drops, read barriers) on to the
+  // pool's store.
   store_.reset();
+  pool_store_.reset();
 }
 
 void Node::log(const std::string& line) const {
@@ -291,7 +293,11 @@ BlockVerdict Node::submit_block_locked(Block b, const std::string& from, std::un
       peer_tasks_.emplace_back([this, e] { announce(e); });
       peer_cv_.notify_one();
     }
-    if (!error.empty()) log("storage: block " + entry->block.hash.substr(0, 16) + " not stored: " + error);
+    if (!error.empty()) {
+      log("storage: block " + entry->block.hash.substr(0, 16) + " not stored: " + error);
+      std::lock_guard fk(fault_mu_);
+      if (storage_fault_.empty()) storage_fault_ = "block " + entry->block.hash.substr(0, 16) + " not stored: " + error;
+    }
     stored->set_value(error);
   });
   after_change(r, returned_seq);
@@ -299,6 +305,22 @@ BlockVerdict Node::submit_block_locked(Block b, const std::string& from, std::un
     log("reorg: " + std::to_string(r.disconnected.size()) + " blocks left, " + std::to_string(r.connected.size()) +
         " joined, tip " + std::to_string(tree_.tip().block.index) + " " + tree_.tip().block.hash.substr(0, 16));
   return v;
+}
+
+bool Node::stored_or_notify(std::function<void()> ready) {
+  if (!pool_store_) return store_->durable_or_notify(std::move(ready));
+  // Blocks, then the pool. The pool's barrier, when taken later, covers more than the read
+  // saw: never less.
+  auto then_pool = [this, ready] {
+    if (pool_store_->durable_or_notify(ready)) ready();
+  };
+  if (!store_->durable_or_notify(std::move(then_pool))) return false;
+  return pool_store_->durable_or_notify(std::move(ready));
+}
+
+std::string Node::storage_fault() const {
+  std::lock_guard lk(fault_mu_);
+  return storage_fault_;
 }
 
 void Node::set_private(bool on) {

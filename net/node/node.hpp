@@ -129,9 +129,13 @@ class Node {
   // once when nothing is pending) with the outcome, or with timed_out when the node stops.
   void mine_async(std::function<void(const MineOutcome&)> done);
 
-  // True when everything read from the node so far is on disk; else false, and `ready` runs
-  // (on the store's completion thread) once it is. See Store::durable_or_notify.
-  bool stored_or_notify(std::function<void()> ready) { return store_->durable_or_notify(std::move(ready)); }
+  // True when everything read from the node so far is on disk (blocks, transactions and, on
+  // ledger networks, the operation pool); else false, and `ready` runs (on a store's
+  // completion thread) once it is. See Store::durable_or_notify.
+  bool stored_or_notify(std::function<void()> ready);
+  // Empty while what the node holds is on disk; after a block's commit failed (the block
+  // stays in memory, and a restart would not have it), the error. Readers then refuse.
+  std::string storage_fault() const;
   // /chain's body (shared: built once per change).
   std::shared_ptr<const std::string> chain_body();
   std::string pending_body();
@@ -265,6 +269,8 @@ class Node {
   NodeConfig cfg_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Store> pool_store_;  // ledger networks: pool.db, the acknowledged operations
+  mutable std::mutex fault_mu_;
+  std::string storage_fault_;  // guarded by fault_mu_
 
   mutable std::mutex url_mu_;
   mutable std::mutex mu_;

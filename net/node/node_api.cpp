@@ -69,13 +69,22 @@ bool guard_peer(Node& node, const http::Request& req, http::Response* err) {
 }  // namespace
 
 // The barrier is taken after the read: whatever the read saw was queued for the disk before
-// the node's lock let go, so waiting for everything queued by now covers it.
+// the node's lock let go, so waiting for everything queued by now covers it. A refusal
+// (4xx) shows nothing stored and goes at once; after a failed block commit every read is a
+// 503, since memory holds a block the disk does not.
 http::Handler stored_read(Node& node, http::Handler read) {
   return [&node, read = std::move(read)](const http::Request& req) {
     auto res = std::make_shared<http::Response>(read(req));
-    if (res->deferred) return std::move(*res);
+    if (res->deferred || res->status >= 400) return std::move(*res);
+    auto checked = [&node](http::Response&& r) {
+      if (std::string fault = node.storage_fault(); !fault.empty())
+        return seed(503, "Service Unavailable: the node's database failed (" + fault +
+                             "); what it holds is not all on disk: restart it");
+      return std::move(r);
+    };
     auto reply = std::make_shared<http::Deferred>();
-    if (node.stored_or_notify([reply, res] { reply->complete(std::move(*res)); })) return std::move(*res);
+    if (node.stored_or_notify([reply, res, checked] { reply->complete(checked(std::move(*res))); }))
+      return checked(std::move(*res));
     http::Response wait;
     wait.deferred = std::move(reply);
     return wait;

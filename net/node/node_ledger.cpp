@@ -111,46 +111,52 @@ void Node::submit_op_async(const Json& j, const std::string& from, std::function
   if (!tree_.sig_cache()->verify(*op)) return refuse(403, "bad signature");
   const Json canon = ledger::op_to_json(*op);
   PendingTx p;
-  std::int64_t tip = 0;
-  int status;
-  {
-    std::lock_guard lk(mu_);
-    status = pool_op(*op, canon, &p, &why);
-    tip = tree_.tip().block.index;
-    if (status == 0 && private_) {
-      // Test mode: a private miner puts the operation in the block it is mining now, not the
-      // one after (an attacker's first block carries its double spend).
-      cancel_mining_ = true;
-      miner_cv_.notify_one();
-    }
-  }
-  auto receipt = [&, tip](const char* state) {
+  auto receipt = [&](std::int64_t tip) {
     std::vector<Json::Member> m;
-    m.emplace_back("status", Json::string(state));
+    m.emplace_back("status", Json::string("pending"));
     m.emplace_back("op_id", Json::string(p.txid));
     m.emplace_back("account", Json::string(hex_of(op->account)));
     m.emplace_back("seq", Json::integer(static_cast<std::int64_t>(op->seq)));
     m.emplace_back("received_at", Json::real(now_seconds()));
     m.emplace_back("tip_height", Json::integer(tip));
     m.emplace_back("node", Json::string(public_url()));
-    return dump_python(Json::object(std::move(m)));
+    return std::make_shared<std::string>(dump_python(Json::object(std::move(m))));
   };
-  if (status == 200) return done(200, receipt("pending"));
-  if (status != 0) return refuse(status, why);
   (void)from;
-  Batch b;
-  b.add_pending.push_back({p.seq, p.txid, p.body});
-  auto body = std::make_shared<std::string>(receipt("pending"));
-  auto text = std::make_shared<std::string>(p.body);
-  pool_store_->commit_async(std::move(b), [this, body, text, done = std::move(done)](const std::string& error) {
-    if (!error.empty()) {
-      // Still pooled in memory (and so mined), but the client is told it is not durable.
-      return done(500, error_body("the operation was not stored: " + error));
+  std::shared_ptr<std::string> body;
+  int status;
+  {
+    std::lock_guard lk(mu_);
+    status = pool_op(*op, canon, &p, &why);
+    if (status == 0 || status == 200) body = receipt(tree_.tip().block.index);
+    if (status == 0) {
+      if (private_) {
+        // Test mode: a private miner puts the operation in the block it is mining now, not
+        // the one after (an attacker's first block carries its double spend).
+        cancel_mining_ = true;
+        miner_cv_.notify_one();
+      }
+      // Queued under the lock that pooled it, so a read barrier taken after anyone saw it
+      // pending covers its row.
+      Batch b;
+      b.add_pending.push_back({p.seq, p.txid, p.body});
+      auto text = std::make_shared<std::string>(p.body);
+      pool_store_->commit_async(std::move(b), [this, body, text, done](const std::string& error) {
+        if (!error.empty()) {
+          // Still pooled in memory (and so mined), but the client is told it is not durable.
+          return done(500, error_body("the operation was not stored: " + error));
+        }
+        ++ops_accepted_;
+        if (on_new_op_ && !private_) on_new_op_(*text);  // a private miner keeps its operations too
+        done(202, *body);
+      });
     }
-    ++ops_accepted_;
-    if (on_new_op_ && !private_) on_new_op_(*text);  // a private miner keeps its operations too
-    done(202, *body);
-  });
+  }
+  if (status == 0) return;
+  if (status != 200) return refuse(status, why);
+  // Already pooled (this node's copy, or a peer's): "pending" once the pool's rows queued so
+  // far are on disk, the first copy's among them.
+  if (pool_store_->durable_or_notify([done, body] { done(200, *body); })) done(200, *body);
 }
 
 void Node::take_peer_ops(const std::vector<Json>& ops, const std::string& from) {
