@@ -38,10 +38,14 @@ std::vector<std::string> disabled_names() {
   return names;
 }
 
+// A name disables its backend and the backends it supersedes (`shani` takes `shani-sse`, the
+// same kernels in another encoding, with it), from the catalog rather than by spelling.
 bool disabled_by_env(const std::string& name) {
+  std::string_view original;
+  for (const auto& spec : cpu::cpu_backend_catalog())
+    if (spec.name == name) original = spec.superseded_by;
   for (const std::string& n : disabled_names())
-    if (name == n || (name.size() > n.size() && name.compare(0, n.size(), n) == 0 && name[n.size()] == '-'))
-      return true;
+    if (name == n || (!original.empty() && original == n)) return true;
   return false;
 }
 
