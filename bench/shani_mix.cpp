@@ -8,23 +8,17 @@
 // Run: build/bench/hf_shani_mix (figures in bench/results/ with the CPU model).
 #include <benchmark/benchmark.h>
 
-#include <time.h>
-
 #include <cstdio>
 
 #include "cpu_features.hpp"
+#include "cycle_clock.hpp"
 
 #if defined(__x86_64__)
 
 namespace {
 
-// This thread's CPU time in seconds: time the host or the scheduler gives to others (a
-// shared VM, a build beside the run) does not count.
-double thread_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
+using hf::bench::clock_ghz;
+using hf::bench::thread_seconds;
 
 // Register roles: xmm0 is sha256rnds2's implicit W+K operand; xmm15 a constant source;
 // sha256rnds2 chains in xmm1-8 (four rounds-pairs a chain a block: 16 cycles of latency, under
@@ -76,27 +70,6 @@ double thread_seconds() {
       ADD HI R(8) ADD
 #define VECTOR_Q ADD HI ALIGN ADD ADD HI ALIGN ADD ADD HI ALIGN BSWAP ADD HI ADD
 #define SCHEDULE_Q M1(9) M2(11) M1(10) M2(12) M1(9) M2(13) ALIGN ALIGN ALIGN BSWAP
-
-// Cycles a nanosecond, from chains of dependent adds: the fastest of 9 trials of 2e8, so a
-// trial the host's other tenants slowed down does not count.
-double clock_ghz() {
-  static const double ghz = [] {
-    double best = 0;
-    for (int trial = 0; trial < 9; ++trial) {
-      const double t0 = thread_seconds();
-      unsigned long x = 0;
-      for (long i = 0; i < 20000000; ++i)
-        asm volatile(
-            "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
-            "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
-            : "+r"(x));
-      const double s = thread_seconds() - t0;
-      if (2e8 / s / 1e9 > best) best = 2e8 / s / 1e9;
-    }
-    return best;
-  }();
-  return ghz;
-}
 
 bool usable(benchmark::State& st) {
   const std::string missing = hf::cpu_features().missing(hf::CpuFeature::sha | hf::CpuFeature::avx);

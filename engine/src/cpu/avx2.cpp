@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "cpu/kernels.hpp"
@@ -51,6 +52,25 @@ struct V {
     return static_cast<std::uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(eq)));
   }
   static void load_words(const std::uint8_t* const* ptrs, std::size_t off, V* w);
+  // Words 4Q..4Q+3 of every lane: r[a]'s 128-bit chunk c is lane 4c+a's 16 bytes, so a 4x4
+  // transpose inside each chunk leaves word 4Q+k of lanes 4c..4c+3 in chunk c of w[k].
+  template <int Q>
+  static void load_quarter(const std::uint8_t* const* ptrs, std::size_t off, V* w) {
+    auto part = [&](int lane) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(ptrs[lane] + off + 16 * Q)); };
+    __m256i r[4];
+    for (int a = 0; a < 4; ++a) r[a] = _mm256_inserti128_si256(_mm256_castsi128_si256(part(a)), part(4 + a), 1);
+    // Each step kept apart (an empty asm), as in avx512.cpp: clang would merge them.
+    auto apart = [](__m256i x) {
+      asm("" : "+x"(x));
+      return x;
+    };
+    const __m256i t0 = apart(_mm256_unpacklo_epi32(r[0], r[1])), t1 = apart(_mm256_unpackhi_epi32(r[0], r[1]));
+    const __m256i t2 = apart(_mm256_unpacklo_epi32(r[2], r[3])), t3 = apart(_mm256_unpackhi_epi32(r[2], r[3]));
+    w[0] = bswap({apart(_mm256_unpacklo_epi64(t0, t2))});
+    w[1] = bswap({apart(_mm256_unpackhi_epi64(t0, t2))});
+    w[2] = bswap({apart(_mm256_unpacklo_epi64(t1, t3))});
+    w[3] = bswap({apart(_mm256_unpackhi_epi64(t1, t3))});
+  }
 };
 
 #include "cpu/mb_kernels.inl"

@@ -10,6 +10,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "cpu/kernels.hpp"
@@ -50,6 +51,31 @@ struct V {
     return _mm512_cmple_epu32_mask(x.v, _mm512_set1_epi32(static_cast<int>(t)));
   }
   static void load_words(const std::uint8_t* const* ptrs, std::size_t off, V* w);
+  // Words 4Q..4Q+3 of every lane: r[a]'s 128-bit chunk c is lane 4c+a's 16 bytes, so a 4x4
+  // transpose inside each chunk leaves word 4Q+k of lanes 4c..4c+3 in chunk c of w[k].
+  template <int Q>
+  static void load_quarter(const std::uint8_t* const* ptrs, std::size_t off, V* w) {
+    auto part = [&](int lane) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(ptrs[lane] + off + 16 * Q)); };
+    __m512i r[4];
+    for (int a = 0; a < 4; ++a) {
+      __m512i x = _mm512_castsi128_si512(part(a));
+      x = _mm512_inserti32x4(x, part(4 + a), 1);
+      x = _mm512_inserti32x4(x, part(8 + a), 2);
+      r[a] = _mm512_inserti32x4(x, part(12 + a), 3);
+    }
+    // Each step kept apart (an empty asm): clang otherwise merges the unpacks and the byte
+    // swap into twice as many 256-bit shuffles and blends.
+    auto apart = [](__m512i x) {
+      asm("" : "+v"(x));
+      return x;
+    };
+    const __m512i t0 = apart(_mm512_unpacklo_epi32(r[0], r[1])), t1 = apart(_mm512_unpackhi_epi32(r[0], r[1]));
+    const __m512i t2 = apart(_mm512_unpacklo_epi32(r[2], r[3])), t3 = apart(_mm512_unpackhi_epi32(r[2], r[3]));
+    w[0] = bswap({apart(_mm512_unpacklo_epi64(t0, t2))});
+    w[1] = bswap({apart(_mm512_unpackhi_epi64(t0, t2))});
+    w[2] = bswap({apart(_mm512_unpacklo_epi64(t1, t3))});
+    w[3] = bswap({apart(_mm512_unpackhi_epi64(t1, t3))});
+  }
 };
 
 #include "cpu/mb_kernels.inl"

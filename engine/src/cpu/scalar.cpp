@@ -1,6 +1,7 @@
 // The portable backend: the shared multi-buffer kernels instantiated with one 32-bit lane.
 // Always available; the reference the vector backends are compared with.
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "cpu/kernels.hpp"
