@@ -3,7 +3,7 @@
 # tests, a Bitcoin header scan from the command line, then the device figures beside
 # hashcat's (same run) and the CPU backends' on that machine's processor. Built elsewhere
 # and carried: build/apps/hashforge, build/tests/hf_tests, build/tests/hf_device_oom_tests,
-# build/bench/hf_microbench, and the folder bench/gpu_pack.sh writes (HF_DEVLIBS, default
+# build/bench/hf_microbench (build/bench/hf_vector_mix where carried), and the folder bench/gpu_pack.sh writes (HF_DEVLIBS, default
 # .devlibs: libraries the machine may lack, Debian's hashcat). Each step has its own time
 # limit; logs go to $OUT (default /tmp/hf-gpu-check). About two minutes on an H200.
 #   usage: bench/gpu_check.sh [seconds-per-measurement]
@@ -86,6 +86,13 @@ timeout 90 build/bench/hf_microbench --benchmark_min_time=0.3 \
   >"$out/micro.txt" 2>&1
 echo "rc=$?" >>"$out/micro.txt"
 cat "$out/micro.txt"
+
+if [ -x build/bench/hf_vector_mix ]; then
+  say "CPU kernels: cycles a block and the avx512 instruction mix's bound (hf_vector_mix)"
+  timeout 90 build/bench/hf_vector_mix --benchmark_min_time=0.3 >"$out/vector_mix.txt" 2>&1
+  echo "rc=$?" >>"$out/vector_mix.txt"
+  cat "$out/vector_mix.txt"
+fi
 
 say "hashforge bench"
 timeout 200 build/apps/hashforge bench --threads "$(nproc)" --seconds "$secs" --repeat 3 --bulk-mib 256 \

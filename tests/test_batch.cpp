@@ -260,9 +260,11 @@ TEST_P(BatchTest, SourceReturningAViewIntoPartOfItsStorage) {
 
 TEST_P(BatchTest, MerkleLayersMatchOpenSsl) {
   // hash_pairs_on: a tree layer of n 64-byte messages, apart and in place, across launch
-  // boundaries (a CPU OpenCL device takes 4096 a launch, a GPU 65536).
+  // boundaries (a CPU OpenCL device takes 4096 a launch, a GPU 65536 and keeps two launches
+  // in flight: 196613 is four, the last one short).
   hft::Rng rng(0x64);
-  for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{4097}, std::size_t{70001}}) {
+  for (std::size_t n :
+       {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{4097}, std::size_t{70001}, std::size_t{196613}}) {
     const Bytes in = rng.bytes(64 * n + 1);  // one spare byte: nothing past the layer is read as a message
     Bytes apart(32 * n + 1, 0xee), inplace = in;
     ASSERT_TRUE(hf::Engine::instance().hash_pairs_on(GetParam(), in.data(), n, apart.data())) << n;

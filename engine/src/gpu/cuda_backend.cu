@@ -234,25 +234,45 @@ class CudaBackend final : public DeviceBackend {
     cleanup();
   }
 
-  // A Merkle tree layer: launches of up to max_entries messages through slot 0's pinned
-  // staging, digests through the chaining-state buffer and its pinned readback. Each launch
-  // copies its input to staging before any digest is written back, so out may be in.
+  // A Merkle tree layer in chunks of up to max_entries messages, alternating between the two
+  // slots so that the host's copy of one chunk into pinned staging overlaps the device's
+  // upload, kernel and readback of the previous one (each slot's digests go through its
+  // descriptor buffer and its own pinned readback). A chunk's digests are copied out two
+  // chunks later, after every message before them has been staged, so out may be in.
   void pairs_locked(const std::uint8_t* in, std::size_t n, std::uint8_t* out) override {
     if (n == 0) return;
     allocate_batch();
-    Slot& s = slots_[0];
-    check(cudaEventSynchronize(s.done), "batch kernel");
-    for (std::size_t first = 0; first < n; first += geo_.max_entries) {
-      const std::size_t count = std::min(geo_.max_entries, n - first);
-      std::memcpy(s.host, in + 64 * first, count * 64);
-      check(cudaMemcpyAsync(s.data, s.host, count * 64, cudaMemcpyHostToDevice, s.stream), "cudaMemcpyAsync");
-      const unsigned blocks = static_cast<unsigned>((count + 127) / 128);
-      hf_pairs_sha256<<<blocks, 128, 0, s.stream>>>(static_cast<const u32*>(s.data), static_cast<u32*>(state_),
-                                                    static_cast<u32>(count));
-      check(cudaGetLastError(), "pairs kernel launch");
-      check(cudaMemcpyAsync(state_host_[0], state_, count * 32, cudaMemcpyDeviceToHost, s.stream), "cudaMemcpyAsync");
-      check(cudaStreamSynchronize(s.stream), "pairs kernel");
-      std::memcpy(out + 32 * first, state_host_[0], count * 32);
+    struct Pending {
+      std::size_t first = 0, count = 0;
+    } pending[2];
+    auto collect = [&](int si) {
+      Slot& s = slots_[si];
+      check(cudaEventSynchronize(s.done), "pairs kernel");
+      if (pending[si].count) std::memcpy(out + 32 * pending[si].first, state_host_[si], pending[si].count * 32);
+      pending[si].count = 0;
+    };
+    try {
+      int si = 0;
+      for (std::size_t first = 0; first < n; first += geo_.max_entries, si ^= 1) {
+        collect(si);
+        Slot& s = slots_[si];
+        const std::size_t count = std::min(geo_.max_entries, n - first);
+        std::memcpy(s.host, in + 64 * first, count * 64);
+        check(cudaMemcpyAsync(s.data, s.host, count * 64, cudaMemcpyHostToDevice, s.stream), "cudaMemcpyAsync");
+        const unsigned blocks = static_cast<unsigned>((count + 127) / 128);
+        hf_pairs_sha256<<<blocks, 128, 0, s.stream>>>(static_cast<const u32*>(s.data), static_cast<u32*>(s.desc),
+                                                      static_cast<u32>(count));
+        check(cudaGetLastError(), "pairs kernel launch");
+        check(cudaMemcpyAsync(state_host_[si], s.desc, count * 32, cudaMemcpyDeviceToHost, s.stream),
+              "cudaMemcpyAsync");
+        check(cudaEventRecord(s.done, s.stream), "cudaEventRecord");
+        pending[si] = {first, count};
+      }
+      collect(si);  // the older of the two chunks in flight first
+      collect(si ^ 1);
+    } catch (...) {
+      for (Slot& s : slots_) cudaStreamSynchronize(s.stream);
+      throw;
     }
   }
 
