@@ -5,9 +5,9 @@
 // a 16-lane block (counted from its disassembly: SHA-256 600 vpaddd, 576 vprold, 352
 // vpternlogd, 96 vpsrld; SHA-1 325 vpaddd, 224 vprold, 144 vpternlogd, 64 vpxord), spread as
 // the rounds spread them, with no dependency an instruction waits on: what the vector pipes
-// issue when nothing waits. The "whole mix" cases add what else the kernel's loop issues a
-// block (the message transpose's 80 shuffles, 16 loads and 16 prefetches; for SHA-256 the 63
-// schedule words it stores and reloads and the 63 broadcasts of K; register moves).
+// issue when nothing waits. The "loading" cases add loading the next block's words as the
+// kernels do (48 16-byte inserts, 32 unpacks, 16 byte swaps, 16 prefetches, 16 stores and
+// reloads a block), and "loading_moves" the register copies clang's code has as well.
 //
 // The kernels: each CPU backend's multi-buffer block function called directly (no driver),
 // one message a lane, on messages that stay in L1 and on 1 MiB messages; cycles a block a
@@ -139,7 +139,7 @@ void BM_mix_sha1_moves(benchmark::State& st) {
 }
 
 // A backend's multi-buffer block function, one message a lane of `bytes` each, called
-// directly; the messages of all lanes are one buffer. L1-resident: 16 lanes of 1 KiB.
+// directly; the messages of all lanes are one buffer. L1-resident: 1 KiB a lane.
 struct KernelCase {
   const char* backend;
   hf::CpuFeatureSet needs;
