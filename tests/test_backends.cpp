@@ -212,12 +212,18 @@ TEST_P(BackendTest, KernelMultiBufferBlocksMatchOpenSsl) {
       storage.push_back(std::move(s));
     }
     for (unsigned l = 0; l < L; ++l) ptrs.push_back(storage[l].data() + 1 + l);
-    for (Algo algo : {Algo::sha1, Algo::sha256}) {
+    // SHA-1, SHA-256, and SHA-256 again through the table's second build where it has one
+    // (the driver runs whichever measures faster, so both must be right).
+    const int runs = kt->sha256_blocks_alt ? 3 : 2;
+    for (int run = 0; run < runs; ++run) {
+      const Algo algo = run == 0 ? Algo::sha1 : Algo::sha256;
       const int words = algo == Algo::sha1 ? 5 : 8;
       std::vector<std::uint32_t> state(static_cast<std::size_t>(words) * L);
       for (int i = 0; i < words; ++i)
         for (unsigned l = 0; l < L; ++l) state[i * L + l] = algo == Algo::sha1 ? kIv1[i] : kIv256[i];
-      (algo == Algo::sha1 ? kt->sha1_blocks : kt->sha256_blocks)(state.data(), ptrs.data(), nblocks);
+      (run == 0   ? kt->sha1_blocks
+       : run == 1 ? kt->sha256_blocks
+                  : kt->sha256_blocks_alt)(state.data(), ptrs.data(), nblocks);
       for (unsigned l = 0; l < L; ++l) {
         std::uint32_t h[8];
         for (int i = 0; i < words; ++i) h[i] = state[i * L + l];
@@ -227,7 +233,7 @@ TEST_P(BackendTest, KernelMultiBufferBlocksMatchOpenSsl) {
           continue;
         }
         EXPECT_EQ(hft::hex(digest_of_state(h, words)), hft::hex(hft::ossl(algo, msgs[l])))
-            << hf::algo_name(algo) << " lane " << l << " nblocks " << nblocks;
+            << hf::algo_name(algo) << (run == 2 ? " (second build)" : "") << " lane " << l << " nblocks " << nblocks;
       }
     }
   }

@@ -2,6 +2,7 @@
 // batch hashing are shared by every instruction set; only the kernels differ.
 #pragma once
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "backend.hpp"
@@ -15,7 +16,9 @@ class CpuBackend final : public Backend {
  public:
   CpuBackend(const CpuBackendSpec& spec, std::string unavailable_reason);
   std::string_view name() const override { return kt_.name; }
-  std::string description() const override { return std::string(spec_.description); }
+  // The spec's description, and which SHA-256 bulk kernel this CPU measured faster where the
+  // table offers two.
+  std::string description() const override;
   unsigned lanes() const override { return kt_.lanes; }
   std::string unavailable_reason() const override { return unavailable_; }
   bool supports(Op) const override { return true; }
@@ -35,10 +38,17 @@ class CpuBackend final : public Backend {
  private:
   void hash_many_64(std::span<const ByteView> msgs, Digest* out);
   void second_pass(std::size_t n, Digest* out);
+  using BlocksFn = void (*)(std::uint32_t*, const std::uint8_t* const*, std::size_t);
+  // The SHA-256 multi-buffer kernel hash_many runs: the table's, or its sha256_blocks_alt when
+  // that measured faster here (timed once, at the first use; see pick_sha256_blocks).
+  BlocksFn sha256_blocks() const;
   const CpuBackendSpec& spec_;
   const KernelTable& kt_;
   std::string unavailable_;
   SingleStreamFns single_{};
+  mutable std::once_flag pick_once_;
+  mutable BlocksFn sha256_blocks_ = nullptr;
+  mutable double alt_speedup_ = 0;  // the table's kernel's time over the alternative's, measured
 };
 
 // Every CPU backend of the catalog, in its order, each with why it cannot run here (if so).

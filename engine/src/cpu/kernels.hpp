@@ -68,6 +68,11 @@ struct KernelTable {
   // candidate; returns the batches done and the last one's lane mask in *mask.
   std::uint32_t (*scan_headers)(const SearchPlan& plan, std::uint32_t nonce0, std::uint32_t nbatches,
                                 std::uint32_t threshold, std::uint32_t* mask) = nullptr;
+  // Another build of sha256_blocks, same contract, for CPUs where a different unit bounds it
+  // (nullptr: none). shani's computes the schedule's sigma0 on the vector pipes instead of with
+  // sha256msg1 (see shani_kernels.inl). The driver times both once on the machine and keeps
+  // the faster.
+  void (*sha256_blocks_alt)(std::uint32_t* state, const std::uint8_t* const* ptrs, std::size_t nblocks) = nullptr;
 };
 
 const KernelTable& scalar_kernels();
