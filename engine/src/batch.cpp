@@ -2,6 +2,7 @@
 // threads hash whole groups across lanes, and digests go out in message order. Reading
 // pauses while half the memory budget is in flight, so memory stays bounded whatever the
 // total input size.
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -59,9 +60,16 @@ BatchStats run_hash_batch(Engine::Impl& eng, Algo algo, MessageSource& src, cons
   std::mutex mu;
   std::condition_variable done_cv;
   const unsigned threads_for_groups = be.is_device() ? 2 : st.threads;
+  // inflight and owned_in_flight are changed only by the calling thread (dispatch and drain
+  // run there), so it reads them without the lock; workers take groups through queue.
   std::deque<std::unique_ptr<Group>> inflight;  // in message order
   std::deque<Group*> queue;                     // waiting for a worker
   std::size_t owned_in_flight = 0;
+  // Groups hashed so far: the reader takes the lock to emit digests only when this moved, not
+  // for every message (at 64 bytes a message, three lock round trips a message cost more
+  // than the hashing).
+  std::atomic<std::size_t> groups_hashed{0};
+  std::size_t groups_seen = 0;
   bool closing = false;
   std::exception_ptr failure, worker_failure;
 
@@ -83,6 +91,7 @@ BatchStats run_hash_batch(Engine::Impl& eng, Algo algo, MessageSource& src, cons
     std::lock_guard lk(mu);
     if (err && !worker_failure) worker_failure = err;
     g->done = true;
+    groups_hashed.fetch_add(1, std::memory_order_release);
     done_cv.notify_all();
   };
   auto pop_waiting = [&]() -> Group* {  // under mu
@@ -113,6 +122,7 @@ BatchStats run_hash_batch(Engine::Impl& eng, Algo algo, MessageSource& src, cons
   // Emits finished groups at the front; with `wait`, blocks until at least one is emitted.
   auto drain = [&](std::unique_lock<std::mutex>& lk, bool wait) {
     while (true) {
+      groups_seen = groups_hashed.load(std::memory_order_acquire);
       bool emitted = false;
       if (worker_failure) std::rethrow_exception(worker_failure);
       while (!inflight.empty() && inflight.front()->done) {
@@ -156,7 +166,10 @@ BatchStats run_hash_batch(Engine::Impl& eng, Algo algo, MessageSource& src, cons
     auto g = std::make_unique<Group>();
     std::size_t gbytes = 0;
     while (true) {
-      {
+      // Digests of groups hashed meanwhile go out now; the lock is taken only when there are some,
+      // or when the memory budget or the group count says to wait for one.
+      if (groups_hashed.load(std::memory_order_acquire) != groups_seen || owned_in_flight + g->owned >= half_budget ||
+          inflight.size() >= max_groups_in_flight) {
         std::unique_lock lk(mu);
         drain(lk, false);
         while (owned_in_flight + g->owned >= half_budget || inflight.size() >= max_groups_in_flight) {
@@ -183,24 +196,14 @@ BatchStats run_hash_batch(Engine::Impl& eng, Algo algo, MessageSource& src, cons
       } else {
         g->views.push_back(*m);
       }
-      {
-        std::lock_guard lk(mu);
-        st.peak_bytes_in_flight = std::max(st.peak_bytes_in_flight, owned_in_flight + g->owned);
-      }
+      st.peak_bytes_in_flight = std::max(st.peak_bytes_in_flight, owned_in_flight + g->owned);
       gbytes += m->size();
       st.bytes += m->size();
       ++index;
-      bool full;
-      {
-        std::lock_guard lk(mu);
-        full = (g->views.size() % lanes == 0 && gbytes >= group_bytes) || g->views.size() >= group_max_msgs ||
-               owned_in_flight + g->owned >= half_budget;
-      }
+      const bool full = (g->views.size() % lanes == 0 && gbytes >= group_bytes) || g->views.size() >= group_max_msgs ||
+                        owned_in_flight + g->owned >= half_budget;
       if (full) {
-        {
-          std::lock_guard lk(mu);
-          owned_in_flight += g->owned;
-        }
+        owned_in_flight += g->owned;
         dispatch(std::move(g));
         g = std::make_unique<Group>();
         g->first_index = index;
@@ -208,12 +211,8 @@ BatchStats run_hash_batch(Engine::Impl& eng, Algo algo, MessageSource& src, cons
       }
     }
     if (!g->views.empty()) {
-      bool sole;
-      {
-        std::lock_guard lk(mu);
-        owned_in_flight += g->owned;
-        sole = inflight.empty() && g->first_index == 0;
-      }
+      owned_in_flight += g->owned;
+      const bool sole = inflight.empty() && g->first_index == 0;
       if (sole) {  // the whole batch is one group: hash it here, the pool would only add a hop
         hash_group(g.get());
         std::lock_guard lk(mu);
