@@ -239,6 +239,25 @@ TEST_P(BackendTest, KernelMultiBufferBlocksMatchOpenSsl) {
   }
 }
 
+// Where a table has two SHA-256 bulk builds, the backend's first SHA-256 use times them and
+// its description then names the one it runs (what `hashforge backends` shows).
+TEST_P(BackendTest, DescriptionNamesTheMeasuredSha256Build) {
+  const hf::cpu::KernelTable* kt = kernels_of(be_);
+  ASSERT_NE(kt, nullptr);
+  if (!kt->sha256_blocks_alt) {  // one build: nothing to pick, nothing to name
+    EXPECT_EQ(be_->description().find("schedule"), std::string::npos) << be_->description();
+    return;
+  }
+  const Bytes msg(200, 0x61);
+  const std::vector<hf::ByteView> msgs{hf::ByteView(msg)};
+  check_many(Algo::sha256, msgs, "a 200-byte message");
+  const std::string d = be_->description();
+  EXPECT_TRUE(d.find("SHA-256 bulk schedule: sha256msg1 (") != std::string::npos ||
+              d.find("SHA-256 bulk schedule: sigma0 on the vector pipes (") != std::string::npos)
+      << d;
+  EXPECT_NE(d.find("x here)"), std::string::npos) << d;
+}
+
 // search_batch must report exactly the lanes whose key word is <= the threshold (a kernel
 // that over-reports is hidden by the sink's re-check in a full search, so check it here).
 struct PlanCase {

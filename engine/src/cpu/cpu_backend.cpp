@@ -52,14 +52,17 @@ CpuBackend::BlocksFn CpuBackend::sha256_blocks() const {
     if (!kt_.sha256_blocks_alt || !unavailable_.empty()) return;
     alt_speedup_ = time_ratio(kt_.sha256_blocks, kt_.sha256_blocks_alt, kt_.lanes);
     if (alt_speedup_ >= 1.03) sha256_blocks_ = kt_.sha256_blocks_alt;
+    picked_.store(true, std::memory_order_release);
   });
   return sha256_blocks_;
 }
 
 std::string CpuBackend::description() const {
   std::string d(spec_.description);
-  if (!kt_.sha256_blocks_alt || !unavailable_.empty()) return d;
-  const bool alt = sha256_blocks() == kt_.sha256_blocks_alt;
+  // Only a pick already made: describing a backend must not run its kernels (it may be disabled
+  // because they fail here).
+  if (!kt_.sha256_blocks_alt || !picked_.load(std::memory_order_acquire)) return d;
+  const bool alt = sha256_blocks_ == kt_.sha256_blocks_alt;
   char ratio[32];
   std::snprintf(ratio, sizeof ratio, "%.2fx", alt_speedup_);
   return d + "; SHA-256 bulk schedule: " + (alt ? "sigma0 on the vector pipes" : "sha256msg1") +

@@ -1,6 +1,7 @@
 // A Backend over one CPU KernelTable: the drivers that feed lanes for nonce search and for
 // batch hashing are shared by every instruction set; only the kernels differ.
 #pragma once
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,7 +18,7 @@ class CpuBackend final : public Backend {
   CpuBackend(const CpuBackendSpec& spec, std::string unavailable_reason);
   std::string_view name() const override { return kt_.name; }
   // The spec's description, and which SHA-256 bulk kernel this CPU measured faster where the
-  // table offers two.
+  // table offers two and the first use has measured them.
   std::string description() const override;
   unsigned lanes() const override { return kt_.lanes; }
   std::string unavailable_reason() const override { return unavailable_; }
@@ -47,6 +48,7 @@ class CpuBackend final : public Backend {
   std::string unavailable_;
   SingleStreamFns single_{};
   mutable std::once_flag pick_once_;
+  mutable std::atomic<bool> picked_{false};  // the timing ran (sha256_blocks_ and alt_speedup_ are set)
   mutable BlocksFn sha256_blocks_ = nullptr;
   mutable double alt_speedup_ = 0;  // the table's kernel's time over the alternative's, measured
 };
