@@ -41,7 +41,7 @@ class CpuBackend final : public Backend {
   void second_pass(std::size_t n, Digest* out);
   using BlocksFn = void (*)(std::uint32_t*, const std::uint8_t* const*, std::size_t);
   // The SHA-256 multi-buffer kernel hash_many runs: the table's, or its sha256_blocks_alt when
-  // that measured faster here (timed once, at the first use; see pick_sha256_blocks).
+  // that measured faster here (timed once, at the first use, by time_ratio in cpu_backend.cpp).
   BlocksFn sha256_blocks() const;
   const CpuBackendSpec& spec_;
   const KernelTable& kt_;
