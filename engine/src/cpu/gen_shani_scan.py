@@ -32,8 +32,6 @@ runs one iteration more than it needs (that iteration's lane 0 result is valid, 
 not; lanes 1-3 of the first iteration write garbage to out[-3..-1]).
 """
 
-N = 4          # lanes (nonces in flight)
-STAG = 8       # quad slots between one lane and the next (a nonce is 32 quads: 16 a hash)
 LANE_BYTES = 64  # each lane's schedule ring: W[4q..4q+3] for the last four quads
 
 # AsmScanCtx (shani_kernels.inl): its fields, 16-byte vectors, in this order.
@@ -42,12 +40,6 @@ CTX = ['mid_abef', 'mid_cdgh', 'pre', 'w0', 'wk0hi',
       ['k%d' % q for q in range(16)] + \
       ['iv_abef', 'iv_cdgh', 'm2', 'm3', 'wk2_2', 'wk2_3', 'wk2hi_2', 'wk2hi_3', 'ca2', 'c26m']
 
-A = ['%%xmm%d' % (1 + l) for l in range(N)]          # ABEF
-C = ['%%xmm%d' % (1 + N + l) for l in range(N)]      # CDGH
-P = ['%%xmm%d' % (1 + 2 * N + l) for l in range(N)]  # the lane's newest schedule vector
-CANON = P[:] + ['%xmm13']
-free = ['%xmm13']  # the register a new schedule vector is built in
-Y, T = '%xmm14', '%xmm15'
 out = []
 
 
@@ -55,182 +47,198 @@ def cx(name):
     return '%d(%%rdi)' % (16 * CTX.index(name))
 
 
-def ring(l, slot):
-    return '%d(%%rsp)' % (LANE_BYTES * l + 16 * (slot & 3))
-
-
 def e(ins):
     out.append('\t' + ins)
 
 
-def land(l):
-    """The new schedule vector, built in the free register, becomes lane l's newest."""
-    free[0], P[l] = P[l], free[0]
+class ShaLanes:
+    """N SHA-NI lanes, a nonce each in flight, 32 / N quad slots apart (a nonce is 32 quads: 16 a
+    hash). regs: ABEF x N, CDGH x N, newest schedule vector x N, then the free register, Y, T."""
 
+    def __init__(self, n, regs, ring_base):
+        self.N = n
+        self.stag = 32 // n
+        self.A = regs[0:n]
+        self.C = regs[n:2 * n]
+        self.P = regs[2 * n:3 * n]
+        self.free = [regs[3 * n]]
+        self.Y, self.T = regs[3 * n + 1], regs[3 * n + 2]
+        self.CANON = self.P[:] + self.free[:]
+        self.ring_base = ring_base
 
-def rounds(l, wreg, q):
-    """Four rounds with W+K from wreg + K[q]: the second pair's words are moved down."""
-    e('vpaddd %s, %s, %%xmm0' % (cx('k%d' % q), wreg))
-    e('sha256rnds2 %%xmm0, %s, %s' % (A[l], C[l]))
-    e('vpshufd $0x0e, %xmm0, %xmm0')
-    e('sha256rnds2 %%xmm0, %s, %s' % (C[l], A[l]))
+    def ring(self, l, slot):
+        return '%d(%%rsp)' % (self.ring_base + LANE_BYTES * l + 16 * (slot & 3))
 
+    def land(self, l):
+        """The new schedule vector, built in the free register, becomes lane l's newest."""
+        self.free[0], self.P[l] = self.P[l], self.free[0]
 
-def rounds_const(l, lo, hi):
-    e('vmovdqa %s, %%xmm0' % cx(lo))
-    e('sha256rnds2 %%xmm0, %s, %s' % (A[l], C[l]))
-    e('vmovdqa %s, %%xmm0' % cx(hi))
-    e('sha256rnds2 %%xmm0, %s, %s' % (C[l], A[l]))
-
-
-def schedule(l, q, store=True):
-    """W[4q..] = msg2(msg1(W[q-4], W[q-3]) + alignr(W[q-1], W[q-2]), W[q-1]) (quads)."""
-    f = free[0]
-    e('vmovdqa %s, %s' % (ring(l, q), f))
-    e('sha256msg1 %s, %s' % (ring(l, q + 1), f))
-    e('vpalignr $4, %s, %s, %s' % (ring(l, q + 2), P[l], Y))
-    e('vpaddd %s, %s, %s' % (Y, f, f))
-    e('sha256msg2 %s, %s' % (P[l], f))
-    if store:  # read again as W[q'-4], W[q'-3] or W[q'-2] by quads up to q + 3
-        e('vmovdqa %s, %s' % (f, ring(l, q)))
-    land(l)
-
-
-def first_hash(l, q):
-    f = free[0]
-    if q == 0:
-        # Rounds 0-1 are the prestate; rounds 2-3 read W3, the nonce word.
-        e('vmovdqa %s, %%xmm0' % cx('wk0hi'))
-        e('vpinsrd $1, %d(%%rsi), %%xmm0, %%xmm0' % (16 + 4 * l))
-        e('vmovdqa %s, %s' % (cx('mid_abef'), A[l]))
-        e('sha256rnds2 %%xmm0, %s, %s' % (cx('pre'), A[l]))
-        e('vmovdqa %s, %s' % (cx('pre'), C[l]))
-    elif q < 4:
-        rounds_const(l, 'wk1_%d' % q, 'wk1hi_%d' % q)
-    elif q == 4:
-        # W16..19: only msg1(W0..3, W4..7) reads the nonce; c4 is the rest.
-        e('vmovdqa %s, %s' % (cx('w0'), f))
-        e('vpinsrd $3, %d(%%rsi), %s, %s' % (4 * l, f, f))
-        e('sha256msg1 %s, %s' % (cx('w1'), f))
-        e('vpaddd %s, %s, %s' % (cx('c4'), f, f))
-        e('vmovdqa %s, %s' % (f, ring(l, 4)))
-        land(l)
-        rounds(l, P[l], 4)
-    elif q == 5:
-        # W20..23 = msg2(c5, W16..19): c5's msg1 and alignr terms are nonce-free.
-        e('vmovdqa %s, %s' % (cx('c5'), f))
-        e('sha256msg2 %s, %s' % (P[l], f))
-        e('vmovdqa %s, %s' % (f, ring(l, 5)))
-        land(l)
-        rounds(l, P[l], 5)
-    elif q in (6, 7):
-        # Their msg1 terms read only nonce-free words.
-        e('vpalignr $4, %s, %s, %s' % (ring(l, q + 2), P[l], Y))
-        e('vpaddd %s, %s, %s' % (cx('c6m' if q == 6 else 'c7m'), Y, f))
-        e('sha256msg2 %s, %s' % (P[l], f))
-        e('vmovdqa %s, %s' % (f, ring(l, q)))
-        land(l)
-        rounds(l, P[l], q)
-    else:
-        schedule(l, q, q <= 13)
-        rounds(l, P[l], q)
-    if q == 15:
-        # Feed-forward; the digest becomes the second hash's words 0-7 (ring slots 0 and 1).
-        f = free[0]
-        e('vpaddd %s, %s, %s' % (cx('mid_abef'), A[l], A[l]))
-        e('vpaddd %s, %s, %s' % (cx('mid_cdgh'), C[l], C[l]))
-        e('vpshufd $0x1b, %s, %s' % (A[l], f))           # a b e f
-        e('vpshufd $0xb1, %s, %s' % (C[l], Y))           # g h c d
-        e('vpblendw $0xf0, %s, %s, %s' % (Y, f, T))      # a b c d
-        e('vpalignr $8, %s, %s, %s' % (f, Y, P[l]))      # e f g h
-        e('vmovdqa %s, %s' % (T, ring(l, 0)))
-        e('vmovdqa %s, %s' % (P[l], ring(l, 1)))
-        e('vmovdqa %s, %s' % (cx('iv_abef'), A[l]))
-        e('vmovdqa %s, %s' % (cx('iv_cdgh'), C[l]))
-
-
-def second_hash(l, q, outaddr):
-    f = free[0]
-    if q == 0:
-        e('vmovdqa %s, %s' % (ring(l, 0), f))
-        rounds(l, f, 0)
-    elif q == 1:
-        rounds(l, P[l], 1)
-    elif q < 4:
-        rounds_const(l, 'wk2_%d' % q, 'wk2hi_%d' % q)  # padding and length words
-    elif q == 4:
-        e('vmovdqa %s, %s' % (ring(l, 0), f))
-        e('sha256msg1 %s, %s' % (ring(l, 1), f))
-        e('vpaddd %s, %s, %s' % (cx('ca2'), f, f))
-        e('sha256msg2 %s, %s' % (cx('m3'), f))
-        e('vmovdqa %s, %s' % (f, ring(l, 4)))
-        land(l)
-        rounds(l, P[l], 4)
-    elif q == 5:
-        e('vmovdqa %s, %s' % (ring(l, 1), f))
-        e('sha256msg1 %s, %s' % (cx('m2'), f))
-        e('vpalignr $4, %s, %s, %s' % (cx('m3'), P[l], Y))
-        e('vpaddd %s, %s, %s' % (Y, f, f))
-        e('sha256msg2 %s, %s' % (P[l], f))
-        e('vmovdqa %s, %s' % (f, ring(l, 5)))
-        land(l)
-        rounds(l, P[l], 5)
-    elif q == 6:
-        e('vpalignr $4, %s, %s, %s' % (ring(l, 4), P[l], Y))
-        e('vpaddd %s, %s, %s' % (cx('c26m'), Y, f))
-        e('sha256msg2 %s, %s' % (P[l], f))
-        e('vmovdqa %s, %s' % (f, ring(l, 6)))
-        land(l)
-        rounds(l, P[l], 6)
-    elif q == 7:
-        e('vmovdqa %s, %s' % (cx('m3'), f))
-        e('sha256msg1 %s, %s' % (ring(l, 4), f))
-        e('vpalignr $4, %s, %s, %s' % (ring(l, 5), P[l], Y))
-        e('vpaddd %s, %s, %s' % (Y, f, f))
-        e('sha256msg2 %s, %s' % (P[l], f))
-        e('vmovdqa %s, %s' % (f, ring(l, 7)))
-        land(l)
-        rounds(l, P[l], 7)
-    elif q < 15:
-        schedule(l, q, q <= 13)
-        rounds(l, P[l], q)
-    else:
-        # Rounds 60-61 only: E60 is then F, dword 0 of the new ABEF (built in CDGH's register).
-        schedule(l, 15, False)
-        e('vpaddd %s, %s, %%xmm0' % (cx('k15'), P[l]))
+    def rounds(self, l, wreg, q):
+        """Four rounds with W+K from wreg + K[q]: the second pair's words are moved down."""
+        A, C = self.A, self.C
+        e('vpaddd %s, %s, %%xmm0' % (cx('k%d' % q), wreg))
         e('sha256rnds2 %%xmm0, %s, %s' % (A[l], C[l]))
-        e('vmovd %s, %s' % (C[l], outaddr))
+        e('vpshufd $0x0e, %xmm0, %xmm0')
+        e('sha256rnds2 %%xmm0, %s, %s' % (C[l], A[l]))
+
+    def rounds_const(self, l, lo, hi):
+        A, C = self.A, self.C
+        e('vmovdqa %s, %%xmm0' % cx(lo))
+        e('sha256rnds2 %%xmm0, %s, %s' % (A[l], C[l]))
+        e('vmovdqa %s, %%xmm0' % cx(hi))
+        e('sha256rnds2 %%xmm0, %s, %s' % (C[l], A[l]))
+
+    def schedule(self, l, q, store=True):
+        """W[4q..] = msg2(msg1(W[q-4], W[q-3]) + alignr(W[q-1], W[q-2]), W[q-1]) (quads)."""
+        f, P, Y, ring = self.free[0], self.P, self.Y, self.ring
+        e('vmovdqa %s, %s' % (ring(l, q), f))
+        e('sha256msg1 %s, %s' % (ring(l, q + 1), f))
+        e('vpalignr $4, %s, %s, %s' % (ring(l, q + 2), P[l], Y))
+        e('vpaddd %s, %s, %s' % (Y, f, f))
+        e('sha256msg2 %s, %s' % (P[l], f))
+        if store:  # read again as W[q'-4], W[q'-3] or W[q'-2] by quads up to q + 3
+            e('vmovdqa %s, %s' % (f, ring(l, q)))
+        self.land(l)
+
+    def first_hash(self, l, q):
+        A, C, P, Y, T, ring, N = self.A, self.C, self.P, self.Y, self.T, self.ring, self.N
+        f = self.free[0]
+        if q == 0:
+            # Rounds 0-1 are the prestate; rounds 2-3 read W3, the nonce word.
+            e('vmovdqa %s, %%xmm0' % cx('wk0hi'))
+            e('vpinsrd $1, %d(%%rsi), %%xmm0, %%xmm0' % (4 * N + 4 * l))
+            e('vmovdqa %s, %s' % (cx('mid_abef'), A[l]))
+            e('sha256rnds2 %%xmm0, %s, %s' % (cx('pre'), A[l]))
+            e('vmovdqa %s, %s' % (cx('pre'), C[l]))
+        elif q < 4:
+            self.rounds_const(l, 'wk1_%d' % q, 'wk1hi_%d' % q)
+        elif q == 4:
+            # W16..19: only msg1(W0..3, W4..7) reads the nonce; c4 is the rest.
+            e('vmovdqa %s, %s' % (cx('w0'), f))
+            e('vpinsrd $3, %d(%%rsi), %s, %s' % (4 * l, f, f))
+            e('sha256msg1 %s, %s' % (cx('w1'), f))
+            e('vpaddd %s, %s, %s' % (cx('c4'), f, f))
+            e('vmovdqa %s, %s' % (f, ring(l, 4)))
+            self.land(l)
+            self.rounds(l, P[l], 4)
+        elif q == 5:
+            # W20..23 = msg2(c5, W16..19): c5's msg1 and alignr terms are nonce-free.
+            e('vmovdqa %s, %s' % (cx('c5'), f))
+            e('sha256msg2 %s, %s' % (P[l], f))
+            e('vmovdqa %s, %s' % (f, ring(l, 5)))
+            self.land(l)
+            self.rounds(l, P[l], 5)
+        elif q in (6, 7):
+            # Their msg1 terms read only nonce-free words.
+            e('vpalignr $4, %s, %s, %s' % (ring(l, q + 2), P[l], Y))
+            e('vpaddd %s, %s, %s' % (cx('c6m' if q == 6 else 'c7m'), Y, f))
+            e('sha256msg2 %s, %s' % (P[l], f))
+            e('vmovdqa %s, %s' % (f, ring(l, q)))
+            self.land(l)
+            self.rounds(l, P[l], q)
+        else:
+            self.schedule(l, q, q <= 13)
+            self.rounds(l, P[l], q)
+        if q == 15:
+            # Feed-forward; the digest becomes the second hash's words 0-7 (ring slots 0 and 1).
+            f = self.free[0]
+            e('vpaddd %s, %s, %s' % (cx('mid_abef'), A[l], A[l]))
+            e('vpaddd %s, %s, %s' % (cx('mid_cdgh'), C[l], C[l]))
+            e('vpshufd $0x1b, %s, %s' % (A[l], f))           # a b e f
+            e('vpshufd $0xb1, %s, %s' % (C[l], Y))           # g h c d
+            e('vpblendw $0xf0, %s, %s, %s' % (Y, f, T))      # a b c d
+            e('vpalignr $8, %s, %s, %s' % (f, Y, P[l]))      # e f g h
+            e('vmovdqa %s, %s' % (T, ring(l, 0)))
+            e('vmovdqa %s, %s' % (P[l], ring(l, 1)))
+            e('vmovdqa %s, %s' % (cx('iv_abef'), A[l]))
+            e('vmovdqa %s, %s' % (cx('iv_cdgh'), C[l]))
+
+    def second_hash(self, l, q, outaddr):
+        A, C, P, Y, ring = self.A, self.C, self.P, self.Y, self.ring
+        f = self.free[0]
+        if q == 0:
+            e('vmovdqa %s, %s' % (ring(l, 0), f))
+            self.rounds(l, f, 0)
+        elif q == 1:
+            self.rounds(l, P[l], 1)
+        elif q < 4:
+            self.rounds_const(l, 'wk2_%d' % q, 'wk2hi_%d' % q)  # padding and length words
+        elif q == 4:
+            e('vmovdqa %s, %s' % (ring(l, 0), f))
+            e('sha256msg1 %s, %s' % (ring(l, 1), f))
+            e('vpaddd %s, %s, %s' % (cx('ca2'), f, f))
+            e('sha256msg2 %s, %s' % (cx('m3'), f))
+            e('vmovdqa %s, %s' % (f, ring(l, 4)))
+            self.land(l)
+            self.rounds(l, P[l], 4)
+        elif q == 5:
+            e('vmovdqa %s, %s' % (ring(l, 1), f))
+            e('sha256msg1 %s, %s' % (cx('m2'), f))
+            e('vpalignr $4, %s, %s, %s' % (cx('m3'), P[l], Y))
+            e('vpaddd %s, %s, %s' % (Y, f, f))
+            e('sha256msg2 %s, %s' % (P[l], f))
+            e('vmovdqa %s, %s' % (f, ring(l, 5)))
+            self.land(l)
+            self.rounds(l, P[l], 5)
+        elif q == 6:
+            e('vpalignr $4, %s, %s, %s' % (ring(l, 4), P[l], Y))
+            e('vpaddd %s, %s, %s' % (cx('c26m'), Y, f))
+            e('sha256msg2 %s, %s' % (P[l], f))
+            e('vmovdqa %s, %s' % (f, ring(l, 6)))
+            self.land(l)
+            self.rounds(l, P[l], 6)
+        elif q == 7:
+            e('vmovdqa %s, %s' % (cx('m3'), f))
+            e('sha256msg1 %s, %s' % (ring(l, 4), f))
+            e('vpalignr $4, %s, %s, %s' % (ring(l, 5), P[l], Y))
+            e('vpaddd %s, %s, %s' % (Y, f, f))
+            e('sha256msg2 %s, %s' % (P[l], f))
+            e('vmovdqa %s, %s' % (f, ring(l, 7)))
+            self.land(l)
+            self.rounds(l, P[l], 7)
+        elif q < 15:
+            self.schedule(l, q, q <= 13)
+            self.rounds(l, P[l], q)
+        else:
+            # Rounds 60-61 only: E60 is then F, dword 0 of the new ABEF (built in CDGH's register).
+            self.schedule(l, 15, False)
+            e('vpaddd %s, %s, %%xmm0' % (cx('k15'), P[l]))
+            e('sha256rnds2 %%xmm0, %s, %s' % (self.A[l], C[l]))
+            e('vmovd %s, %s' % (C[l], outaddr))
+
+    def iteration(self):
+        """One pass of the 32 quad slots: every lane finishes one nonce."""
+        N = self.N
+        for s in range(32):
+            out.append('\t# slot %d' % s)
+            for l in range(N):
+                k = (s - self.stag * l) % 32
+                own = s - self.stag * l >= 0  # False: lane l is finishing the previous iteration's nonce
+                if k < 16:
+                    self.first_hash(l, k)
+                else:
+                    self.second_hash(l, k - 16, '%d(%%rdx)' % (4 * l - (0 if own else 4 * N)))
+        self.restore_registers()
+
+    def restore_registers(self):
+        """Parallel move of the rotated schedule registers back to their order at the loop top."""
+        restore(self.P + self.free, self.CANON, self.Y)
 
 
-def restore_registers():
-    """Parallel move of the rotated schedule registers back to their order at the loop top."""
-    cur = P + free
-    pending = {d: s for s, d in zip(cur, CANON) if s != d}
+def restore(cur, canon, spare):
+    pending = {d: s for s, d in zip(cur, canon) if s != d}
     while pending:
         ready = [d for d in pending if d not in pending.values()]
         if ready:
             d = ready[0]
             e('vmovdqa %s, %s' % (pending.pop(d), d))
-        else:  # a cycle: park one source in Y
+        else:  # a cycle: park one source in the spare register
             d, s = next(iter(pending.items()))
-            e('vmovdqa %s, %s' % (s, Y))
-            pending[d] = Y
+            e('vmovdqa %s, %s' % (s, spare))
+            pending[d] = spare
 
 
-def main():
-    for s in range(32):
-        out.append('\t# slot %d' % s)
-        for l in range(N):
-            k = (s - STAG * l) % 32
-            own = s - STAG * l >= 0  # False: lane l is finishing the previous iteration's nonce
-            if k < 16:
-                first_hash(l, k)
-            else:
-                second_hash(l, k - 16, '%d(%%rdx)' % (4 * l - (0 if own else 16)))
-    restore_registers()
-    name = 'hf_shani_scan_x4'
-    print('# Generated by engine/src/cpu/gen_shani_scan.py; do not edit (see that script).')
-    print('\t.text')
+def prologue(name, frame):
     print('\t.p2align 6')
     print('\t.globl %s' % name)
     print('\t.hidden %s' % name)
@@ -238,18 +246,261 @@ def main():
     print('%s:' % name)
     print('\tpush %rbp')
     print('\tmov %rsp, %rbp')
-    print('\tsub $%d, %%rsp' % (LANE_BYTES * N + 64))
+    print('\tsub $%d, %%rsp' % frame)
     print('\tand $-64, %rsp')
-    print('\t.p2align 5')
-    print('1:')
-    print('\n'.join(out))
-    print('\tadd $32, %rsi')
-    print('\tadd $16, %rdx')
-    print('\tdec %rcx')
-    print('\tjnz 1b')
+
+
+def epilogue(name):
     print('\tleave')
     print('\tret')
     print('\t.size %s, .-%s' % (name, name))
+
+
+def flush():
+    text = '\n'.join(out)
+    del out[:]
+    return text
+
+
+def scan_x4():
+    n = 4
+    lanes = ShaLanes(n, ['%%xmm%d' % r for r in range(1, 16)], 0)
+    lanes.iteration()
+    name = 'hf_shani_scan_x4'
+    prologue(name, LANE_BYTES * n + 64)
+    print('\t.p2align 5')
+    print('1:')
+    print(flush())
+    print('\tadd $%d, %%rsi' % (8 * n))
+    print('\tadd $%d, %%rdx' % (4 * n))
+    print('\tdec %rcx')
+    print('\tjnz 1b')
+    epilogue(name)
+
+# The hybrid scan: two SHA-NI lanes (enough to keep the SHA unit busy where sha256rnds2 issues
+# once per 3 cycles and its latency is about 4) and, on the vector pipes they leave idle, four
+# more nonces in the lanes of 128-bit vectors (VEX-encoded only, so no upper-half state mixes
+# with the legacy-encoded SHA instructions). The vector lanes run plain sha256d blocks, 16
+# rounds per pass of the SHA lanes' 32 quad slots: 8 passes a group of four nonces.
+HCTX = ['k%d' % t for t in range(64)] + ['mid%d' % i for i in range(8)] + ['midc'] + \
+       ['iv%d' % i for i in range(8)] + ['ivc'] + ['hw%d' % i for i in range(16)] + \
+       ['pad%d' % i for i in range(8, 16)] + ['io']
+VW_OFF, VA_OFF, VE_OFF, CR_OFF = 128, 384, 448, 512  # stack: after the two SHA lanes' rings
+HYBRID_FRAME = 528 + 64
+
+
+def hx(name):
+    return '%d(%%r8)' % (16 * HCTX.index(name))
+
+
+def vw(i):
+    return '%d(%%rsp)' % (VW_OFF + 16 * (i & 15))
+
+
+def va(i):
+    return '%d(%%rsp)' % (VA_OFF + 16 * (i & 3))
+
+
+def ve(i):
+    return '%d(%%rsp)' % (VE_OFF + 16 * (i & 3))
+
+
+CR = '%d(%%rsp)' % CR_OFF
+
+
+class VecLanes:
+    """Four nonces in 128-bit lanes. Working variables: a = A_t and e = E_t in registers, the
+    three before each in rings (A_t at va(t), E_t at ve(t)); b ^ c for Maj in CR; the block's
+    16-word schedule window in vw. Rounds 0-15 read their words from vw, later ones compute them
+    there; K comes from %rax, the current 16 rounds' part of the table."""
+
+    def __init__(self):
+        self.ra, self.re = '%xmm10', '%xmm11'
+        self.tmp = ['%xmm12', '%xmm13', '%xmm14', '%xmm15']
+
+    def round(self, t, sched):
+        T, S, U, V = self.tmp
+        ra, re = self.ra, self.re
+        if sched:  # W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16], into W[t-16]'s slot
+            e('vmovdqa %s, %s' % (vw(t - 2), V))
+            e('vpsrld $17, %s, %s' % (V, T))
+            for op, n in (('vpslld', 15), ('vpsrld', 19), ('vpslld', 13), ('vpsrld', 10)):
+                e('%s $%d, %s, %s' % (op, n, V, U))
+                e('vpxor %s, %s, %s' % (U, T, T))
+            e('vpaddd %s, %s, %s' % (vw(t - 7), T, T))
+            e('vpaddd %s, %s, %s' % (vw(t), T, T))
+            e('vmovdqa %s, %s' % (vw(t - 15), V))
+            e('vpsrld $7, %s, %s' % (V, S))
+            for op, n in (('vpslld', 25), ('vpsrld', 18), ('vpslld', 14), ('vpsrld', 3)):
+                e('%s $%d, %s, %s' % (op, n, V, U))
+                e('vpxor %s, %s, %s' % (U, S, S))
+            e('vpaddd %s, %s, %s' % (S, T, T))
+            e('vmovdqa %s, %s' % (T, vw(t)))
+        else:
+            e('vmovdqa %s, %s' % (vw(t), T))
+        e('vpaddd %d(%%rax), %s, %s' % (16 * (t & 15), T, T))  # + K[t]
+        e('vpaddd %s, %s, %s' % (ve(t - 3), T, T))              # + h
+        e('vpsrld $6, %s, %s' % (re, S))                         # Sigma1(e)
+        for op, n in (('vpslld', 26), ('vpsrld', 11), ('vpslld', 21), ('vpsrld', 25), ('vpslld', 7)):
+            e('%s $%d, %s, %s' % (op, n, re, U))
+            e('vpxor %s, %s, %s' % (U, S, S))
+        e('vpaddd %s, %s, %s' % (S, T, T))
+        e('vmovdqa %s, %s' % (ve(t - 1), S))                     # Ch(e, f, g) = ((f ^ g) & e) ^ g
+        e('vpxor %s, %s, %s' % (ve(t - 2), S, S))
+        e('vpand %s, %s, %s' % (re, S, S))
+        e('vpxor %s, %s, %s' % (ve(t - 2), S, S))
+        e('vpaddd %s, %s, %s' % (S, T, T))                       # T = T1
+        e('vpaddd %s, %s, %s' % (va(t - 3), T, re))              # E_t+1 = d + T1
+        e('vmovdqa %s, %s' % (re, ve(t + 1)))
+        e('vpsrld $2, %s, %s' % (ra, S))                         # Sigma0(a)
+        for op, n in (('vpslld', 30), ('vpsrld', 13), ('vpslld', 19), ('vpsrld', 22), ('vpslld', 10)):
+            e('%s $%d, %s, %s' % (op, n, ra, U))
+            e('vpxor %s, %s, %s' % (U, S, S))
+        e('vpaddd %s, %s, %s' % (S, T, T))
+        e('vpxor %s, %s, %s' % (va(t - 1), ra, S))               # Maj = ((a ^ b) & (b ^ c)) ^ b
+        e('vpand %s, %s, %s' % (CR, S, U))
+        e('vmovdqa %s, %s' % (S, CR))
+        e('vpxor %s, %s, %s' % (va(t - 1), U, U))
+        e('vpaddd %s, %s, %s' % (U, T, T))                       # A_t+1 = T1 + Sigma0 + Maj
+        e('vmovdqa %s, %s' % (T, va(t + 1)))
+        self.tmp[0], self.ra = ra, T
+
+    def rounds16(self, sched):
+        for t in range(16, 32) if sched else range(16):
+            self.round(t, sched)
+
+    def set_state(self, prefix, cross):
+        """Working variables from 8 broadcast words hx(prefix0..7), b ^ c from hx(cross)."""
+        X = self.tmp[0]
+        e('vmovdqa %s, %s' % (hx(prefix + '0'), self.ra))
+        e('vmovdqa %s, %s' % (self.ra, va(0)))
+        e('vmovdqa %s, %s' % (hx(prefix + '4'), self.re))
+        e('vmovdqa %s, %s' % (self.re, ve(0)))
+        for i in (1, 2, 3):  # b, c, d = A_-1, A_-2, A_-3; f, g, h likewise
+            e('vmovdqa %s, %s' % (hx(prefix + str(i)), X))
+            e('vmovdqa %s, %s' % (X, va(-i)))
+            e('vmovdqa %s, %s' % (hx(prefix + str(4 + i)), X))
+            e('vmovdqa %s, %s' % (X, ve(-i)))
+        e('vmovdqa %s, %s' % (hx(cross), X))
+        e('vmovdqa %s, %s' % (X, CR))
+
+    def start_first_block(self):
+        """The next four nonces' header block: its words (the nonces from %r9) from the midstate."""
+        X = self.tmp[0]
+        for j in range(16):
+            e('vmovdqu (%%r9), %s' % X if j == 3 else 'vmovdqa %s, %s' % (hx('hw%d' % j), X))
+            e('vmovdqa %s, %s' % (X, vw(j)))
+        self.set_state('mid', 'midc')
+
+    def start_second_block(self):
+        """Feed-forward of the first block into the second's words 0-7; padding; state IV."""
+        X = self.tmp[0]
+        words = [(self.ra, 0), (va(-1), 1), (va(-2), 2), (va(-3), 3), (self.re, 4), (ve(-1), 5), (ve(-2), 6),
+                 (ve(-3), 7)]
+        for src, i in words:
+            if src.startswith('%'):
+                e('vpaddd %s, %s, %s' % (hx('mid%d' % i), src, X))
+            else:
+                e('vmovdqa %s, %s' % (src, X))
+                e('vpaddd %s, %s, %s' % (hx('mid%d' % i), X, X))
+            e('vmovdqa %s, %s' % (X, vw(i)))
+        for j in range(8, 16):
+            e('vmovdqa %s, %s' % (hx('pad%d' % j), X))
+            e('vmovdqa %s, %s' % (X, vw(j)))
+        self.set_state('iv', 'ivc')
+
+    def finish(self):
+        """H7 = h + IV7 of the four nonces to %r10."""
+        X = self.tmp[0]
+        e('vmovdqa %s, %s' % (ve(-3), X))
+        e('vpaddd %s, %s, %s' % (hx('iv7'), X, X))
+        e('vmovdqu %s, (%%r10)' % X)
+
+
+def interleave(sha, vec):
+    """The two instruction streams merged evenly, so the out-of-order window holds both."""
+    merged, j = [], 0
+    for i, ins in enumerate(sha):
+        merged.append(ins)
+        until = (i + 1) * len(vec) // len(sha)
+        merged.extend(vec[j:until])
+        j = until
+    merged.extend(vec[j:])
+    return merged
+
+
+def scan_hybrid():
+    n = 2
+    regs = ['%%xmm%d' % r for r in range(1, 10)]
+    vec = VecLanes()
+    name = 'hf_shani_scan_hybrid'
+    prologue(name, HYBRID_FRAME)
+    print('\tmov %d(%%r8), %%r9' % (16 * HCTX.index('io')))      # four nonce words a group
+    print('\tmov %d(%%r8), %%r10' % (16 * HCTX.index('io') + 8))  # four H7 a group
+    print('\tmov %r8, %rax')
+    print('\txor %r11d, %r11d')
+    vec.start_first_block()
+    print(flush())
+    bodies = {}
+    for sched in (False, True):
+        ShaLanes(n, regs, 0).iteration()
+        sha = out[:]
+        del out[:]
+        vec.rounds16(sched)
+        v = out[:]
+        del out[:]
+        bodies[sched] = '\n'.join(interleave(sha, v))
+    print('\t.p2align 5')
+    print('.Lhy_top:')
+    print('\tcmp $1, %rcx')
+    print('\tje .Lhy_last')
+    print('\ttest $3, %r11')
+    print('\tjnz .Lhy_sched')
+    print('\t# rounds 0-15 of a vector block beside one pass of the SHA lanes')
+    print(bodies[False])
+    print('\tjmp .Lhy_tail')
+    print('\t.p2align 5')
+    print('.Lhy_sched:')
+    print('\t# rounds 16-31, 32-47 or 48-63 of a vector block beside one pass of the SHA lanes')
+    print(bodies[True])
+    print('.Lhy_tail:')
+    print('\tadd $%d, %%rsi' % (8 * n))
+    print('\tadd $%d, %%rdx' % (4 * n))
+    print('\tadd $256, %rax')
+    print('\tinc %r11')
+    print('\ttest $3, %r11')
+    print('\tjnz .Lhy_next')
+    print('\tsub $1024, %rax')
+    print('\tcmp $4, %r11')
+    print('\tjne .Lhy_group')
+    vec.start_second_block()
+    print(flush())
+    print('\tjmp .Lhy_next')
+    print('.Lhy_group:')
+    vec.finish()
+    print(flush())
+    print('\tadd $16, %r9')
+    print('\tadd $16, %r10')
+    print('\txor %r11d, %r11d')
+    vec.start_first_block()
+    print(flush())
+    print('.Lhy_next:')
+    print('\tdec %rcx')
+    print('\tjnz .Lhy_top')
+    print('\tjmp .Lhy_done')
+    print('.Lhy_last:')
+    print('\t# the pass that finishes the second SHA lane\'s last nonce; no vector work')
+    ShaLanes(n, regs, 0).iteration()
+    print(flush())
+    print('.Lhy_done:')
+    epilogue(name)
+
+
+def main():
+    print('# Generated by engine/src/cpu/gen_shani_scan.py; do not edit (see that script).')
+    print('\t.text')
+    scan_x4()
+    scan_hybrid()
     print('\t.section .note.GNU-stack,"",@progbits')
 
 
