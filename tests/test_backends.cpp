@@ -258,6 +258,29 @@ TEST_P(BackendTest, DescriptionNamesTheMeasuredSha256Build) {
   EXPECT_NE(d.find("x here)"), std::string::npos) << d;
 }
 
+// Likewise for the header loop: a table with two builds names the one its first header
+// search measured faster here (and shani's hybrid, when picked, must find what the other does:
+// KernelHeaderScan* below run both builds).
+TEST_P(BackendTest, DescriptionNamesTheMeasuredHeaderScan) {
+  const hf::cpu::KernelTable* kt = kernels_of(be_);
+  ASSERT_NE(kt, nullptr);
+  if (!kt->scan_headers_alt) {
+    EXPECT_EQ(be_->description().find("header scan"), std::string::npos) << be_->description();
+    return;
+  }
+  hft::Rng rng(0x5ca9);
+  hf::PreparedSearch ps(Algo::sha256d, rng.bytes(80), {76, hf::Encoding::u32le, 4}, 4, hf::ByteOrder::bitcoin);
+  hf::Key target{};
+  target.w[7] = 1;  // never met
+  std::atomic<bool> stop{false};
+  hf::SearchSink sink(ps, hf::Goal::below_target, target, 10, nullptr, std::nullopt);
+  EXPECT_EQ(be_->search(ps, 0, 8192, sink, stop), 8192u);
+  const std::string d = be_->description();
+  EXPECT_TRUE(d.find("header scan: four SHA-NI lanes (") != std::string::npos ||
+              d.find("header scan: two SHA-NI lanes + four vector lanes (") != std::string::npos)
+      << d;
+}
+
 // search_batch must report exactly the lanes whose key word is <= the threshold (a kernel
 // that over-reports is hidden by the sink's re-check in a full search, so check it here).
 struct PlanCase {
@@ -399,10 +422,11 @@ TEST_P(BackendTest, KernelHeaderScanLongRunsFindEveryCandidate) {
   const Bytes header = rng.bytes(80);
   hf::PreparedSearch ps(Algo::sha256d, header, {76, hf::Encoding::u32le, 4}, 4, hf::ByteOrder::bitcoin);
   alignas(64) std::uint32_t aw[hf::cpu::kMaxAffectedWords * 16] = {};
-  const std::uint64_t start = 12345 * std::uint64_t{L}, nbatches = 3000;
-  // One nonce in 8192 (runs cross many chunks between candidates) and one in 256 (a candidate
-  // in most chunks, so every lane of a kernel's loop is checked, each with its whole mask).
-  for (const std::uint32_t threshold : {0x0007ffffu, 0x00ffffffu}) {
+  const std::uint64_t start = 12345 * std::uint64_t{L}, nbatches = 12000;
+  // One nonce in 8192 (runs cross many chunks between candidates), in 512 and in 256 (a
+  // candidate every few chunks or in most, so every lane of a kernel's loop is checked, each
+  // with its whole mask; shani's hybrid loop takes chunks of 52 nonces at one in 512).
+  for (const std::uint32_t threshold : {0x0007ffffu, 0x007fffffu, 0x00ffffffu}) {
     SCOPED_TRACE(threshold);
     std::vector<std::uint64_t> want;  // batch << 16 | lane mask
     for (std::uint64_t b = 0; b < nbatches; ++b) {

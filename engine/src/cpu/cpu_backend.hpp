@@ -15,6 +15,7 @@ namespace hf::cpu {
 
 class CpuBackend final : public Backend {
  public:
+  using ScanFn = std::uint32_t (*)(const SearchPlan&, std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t*);
   CpuBackend(const CpuBackendSpec& spec, std::string unavailable_reason);
   std::string_view name() const override { return kt_.name; }
   // The spec's description, and which SHA-256 bulk kernel this CPU measured faster where the
@@ -43,6 +44,9 @@ class CpuBackend final : public Backend {
   // The SHA-256 multi-buffer kernel hash_many runs: the table's, or its sha256_blocks_alt when
   // that measured faster here (timed once, at the first use, by time_ratio in cpu_backend.cpp).
   BlocksFn sha256_blocks() const;
+  // The header loop search runs: the table's scan_headers, or its scan_headers_alt when that
+  // measured faster here (timed once, at the first header search, on that search's plan).
+  ScanFn scan_headers(const SearchPlan& plan) const;
   const CpuBackendSpec& spec_;
   const KernelTable& kt_;
   std::string unavailable_;
@@ -51,6 +55,10 @@ class CpuBackend final : public Backend {
   mutable std::atomic<bool> picked_{false};  // the timing ran (sha256_blocks_ and alt_speedup_ are set)
   mutable BlocksFn sha256_blocks_ = nullptr;
   mutable double alt_speedup_ = 0;  // the table's kernel's time over the alternative's, measured
+  mutable std::once_flag scan_pick_once_;
+  mutable std::atomic<bool> scan_picked_{false};  // scan_headers_ and scan_alt_speedup_ are set
+  mutable ScanFn scan_headers_ = nullptr;
+  mutable double scan_alt_speedup_ = 0;
 };
 
 // Every CPU backend of the catalog, in its order, each with why it cannot run here (if so).

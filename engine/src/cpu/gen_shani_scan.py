@@ -62,7 +62,9 @@ class ShaLanes:
         self.C = regs[n:2 * n]
         self.P = regs[2 * n:3 * n]
         self.free = [regs[3 * n]]
-        self.Y, self.T = regs[3 * n + 1], regs[3 * n + 2]
+        self.Y = regs[3 * n + 1]
+        # The feed-forward's temporary: xmm0 (free between the rounds) when regs has no third.
+        self.T = regs[3 * n + 2] if len(regs) > 3 * n + 2 else '%xmm0'
         self.CANON = self.P[:] + self.free[:]
         self.ring_base = ring_base
 
@@ -280,65 +282,68 @@ def scan_x4():
 # The hybrid scan: two SHA-NI lanes (enough to keep the SHA unit busy where sha256rnds2 issues
 # once per 3 cycles and its latency is about 4) and, on the vector pipes they leave idle, four
 # more nonces in the lanes of 128-bit vectors (VEX-encoded only, so no upper-half state mixes
-# with the legacy-encoded SHA instructions). The vector lanes run plain sha256d blocks, 16
-# rounds per pass of the SHA lanes' 32 quad slots: 8 passes a group of four nonces.
+# with the legacy-encoded SHA instructions). The vector lanes run plain sha256d blocks as two
+# streams: X, RPP rounds a pass of the SHA lanes (its block's 64-word schedule read from a
+# buffer), and Y, WPP schedule words a pass, which fills the other buffer with the schedule of
+# X's next block. X alternates the first block of one group with the second block
+# of the group before (whose words are known once its first block is done), so each block's
+# schedule can be made during the block before it and the loop needs one body only. Vector
+# registers are xmm1-6, their memory mostly reached with 8-bit displacements (rbx, rax, rbp).
+# How much vector work a pass carries was measured (Xeon, Ice Lake class cores; a pass of the
+# SHA lanes alone 104 ns): 16 rounds + 12 words 137 ns, 8 + 6 106 ns. With two SHA lanes their
+# chains have little slack, so vector work that takes the pipes they need costs them directly.
+RPP, WPP = 8, 6  # X's rounds and Y's schedule words a pass (a block in 64 / RPP passes)
 HCTX = ['k%d' % t for t in range(64)] + ['mid%d' % i for i in range(8)] + ['midc'] + \
        ['iv%d' % i for i in range(8)] + ['ivc'] + ['hw%d' % i for i in range(16)] + \
        ['pad%d' % i for i in range(8, 16)] + ['io']
-VW_OFF, VA_OFF, VE_OFF, CR_OFF = 128, 384, 448, 512  # stack: after the two SHA lanes' rings
-HYBRID_FRAME = 528 + 64
+BUF0, BUF1 = 128, 128 + 1024  # stack: after the two SHA lanes' rings; 64 words each
+VSTATE = BUF1 + 1024          # D (digest of the last first block) 8 x 16, CR, then rbp: VA, VE
+RBP_OFF = VSTATE + 128 + 16
+HYBRID_FRAME = RBP_OFF + 128 + 64
 
 
 def hx(name):
     return '%d(%%r8)' % (16 * HCTX.index(name))
 
 
-def vw(i):
-    return '%d(%%rsp)' % (VW_OFF + 16 * (i & 15))
-
-
 def va(i):
-    return '%d(%%rsp)' % (VA_OFF + 16 * (i & 3))
+    return '%d(%%rbp)' % (16 * (i & 3))
 
 
 def ve(i):
-    return '%d(%%rsp)' % (VE_OFF + 16 * (i & 3))
+    return '%d(%%rbp)' % (64 + 16 * (i & 3))
 
 
-CR = '%d(%%rsp)' % CR_OFF
+CR = '-16(%rbp)'
+
+
+def dig(i):
+    return '%d(%%rbp)' % (-144 + 16 * i)
+
+
+def xw(t):
+    """X's word t of this pass (rbx: the block's buffer + 256 a pass + 128), K likewise (rax)."""
+    return '%d(%%rbx)' % (16 * t - 128)
+
+
+def yw(i):
+    """Y's word 16 + 12 p + i of its buffer, relative to that buffer's word 16 + 12 p (r12)."""
+    return '%d(%%r12)' % (16 * i)
 
 
 class VecLanes:
-    """Four nonces in 128-bit lanes. Working variables: a = A_t and e = E_t in registers, the
-    three before each in rings (A_t at va(t), E_t at ve(t)); b ^ c for Maj in CR; the block's
-    16-word schedule window in vw. Rounds 0-15 read their words from vw, later ones compute them
-    there; K comes from %rax, the current 16 rounds' part of the table."""
+    """Four nonces in 128-bit lanes. X's working variables: a = A_t and e = E_t in xmm1/xmm2,
+    the three before each in rings (A_t at va(t), E_t at ve(t)), b ^ c for Maj in CR."""
 
     def __init__(self):
-        self.ra, self.re = '%xmm10', '%xmm11'
-        self.tmp = ['%xmm12', '%xmm13', '%xmm14', '%xmm15']
+        self.ra, self.re = '%xmm1', '%xmm2'
+        self.tmp = ['%xmm3', '%xmm4', '%xmm5', '%xmm6']
 
-    def round(self, t, sched):
-        T, S, U, V = self.tmp
+    def round(self, t):
+        T, S, U = self.tmp[:3]
         ra, re = self.ra, self.re
-        if sched:  # W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16], into W[t-16]'s slot
-            e('vmovdqa %s, %s' % (vw(t - 2), V))
-            e('vpsrld $17, %s, %s' % (V, T))
-            for op, n in (('vpslld', 15), ('vpsrld', 19), ('vpslld', 13), ('vpsrld', 10)):
-                e('%s $%d, %s, %s' % (op, n, V, U))
-                e('vpxor %s, %s, %s' % (U, T, T))
-            e('vpaddd %s, %s, %s' % (vw(t - 7), T, T))
-            e('vpaddd %s, %s, %s' % (vw(t), T, T))
-            e('vmovdqa %s, %s' % (vw(t - 15), V))
-            e('vpsrld $7, %s, %s' % (V, S))
-            for op, n in (('vpslld', 25), ('vpsrld', 18), ('vpslld', 14), ('vpsrld', 3)):
-                e('%s $%d, %s, %s' % (op, n, V, U))
-                e('vpxor %s, %s, %s' % (U, S, S))
-            e('vpaddd %s, %s, %s' % (S, T, T))
-            e('vmovdqa %s, %s' % (T, vw(t)))
-        else:
-            e('vmovdqa %s, %s' % (vw(t), T))
-        e('vpaddd %d(%%rax), %s, %s' % (16 * (t & 15), T, T))  # + K[t]
+        e('vmovdqa %s, %s' % (xw(t), T))
+        e('vpaddd %d(%%rax), %s, %s' % (16 * t - 128, T, T))    # + K[t]
         e('vpaddd %s, %s, %s' % (ve(t - 3), T, T))              # + h
         e('vpsrld $6, %s, %s' % (re, S))                         # Sigma1(e)
         for op, n in (('vpslld', 26), ('vpsrld', 11), ('vpslld', 21), ('vpsrld', 25), ('vpslld', 7)):
@@ -365,12 +370,36 @@ class VecLanes:
         e('vmovdqa %s, %s' % (T, va(t + 1)))
         self.tmp[0], self.ra = ra, T
 
-    def rounds16(self, sched):
-        for t in range(16, 32) if sched else range(16):
-            self.round(t, sched)
+    def schedule_word(self, i):
+        """W = s1(W-2) + W-7 + s0(W-15) + W-16 for Y's word i of this pass (registers xmm3-6)."""
+        T, S, U, V = self.tmp
+        e('vmovdqa %s, %s' % (yw(i - 2), V))
+        e('vpsrld $17, %s, %s' % (V, T))
+        for op, n in (('vpslld', 15), ('vpsrld', 19), ('vpslld', 13), ('vpsrld', 10)):
+            e('%s $%d, %s, %s' % (op, n, V, U))
+            e('vpxor %s, %s, %s' % (U, T, T))
+        e('vpaddd %s, %s, %s' % (yw(i - 7), T, T))
+        e('vpaddd %s, %s, %s' % (yw(i - 16), T, T))
+        e('vmovdqa %s, %s' % (yw(i - 15), V))
+        e('vpsrld $7, %s, %s' % (V, S))
+        for op, n in (('vpslld', 25), ('vpsrld', 18), ('vpslld', 14), ('vpsrld', 3)):
+            e('%s $%d, %s, %s' % (op, n, V, U))
+            e('vpxor %s, %s, %s' % (U, S, S))
+        e('vpaddd %s, %s, %s' % (S, T, T))
+        e('vmovdqa %s, %s' % (T, yw(i)))
+
+    def pass_work(self):
+        """One pass: X's rounds 0-7, Y's 12 words, X's rounds 8-15 (X keeps a and e in
+        registers across Y, which uses only the temporaries)."""
+        for t in range(RPP // 2):
+            self.round(t)
+        for i in range(WPP):
+            self.schedule_word(i)
+        for t in range(RPP // 2, RPP):
+            self.round(t)
 
     def set_state(self, prefix, cross):
-        """Working variables from 8 broadcast words hx(prefix0..7), b ^ c from hx(cross)."""
+        """X's working variables from 8 broadcast words hx(prefix0..7), b ^ c from hx(cross)."""
         X = self.tmp[0]
         e('vmovdqa %s, %s' % (hx(prefix + '0'), self.ra))
         e('vmovdqa %s, %s' % (self.ra, va(0)))
@@ -384,37 +413,40 @@ class VecLanes:
         e('vmovdqa %s, %s' % (hx(cross), X))
         e('vmovdqa %s, %s' % (X, CR))
 
-    def start_first_block(self):
-        """The next four nonces' header block: its words (the nonces from %r9) from the midstate."""
+    def header_words(self, buf):
+        """A first block's words into buf: the header's, the four nonces from %r9 (advanced)."""
         X = self.tmp[0]
         for j in range(16):
             e('vmovdqu (%%r9), %s' % X if j == 3 else 'vmovdqa %s, %s' % (hx('hw%d' % j), X))
-            e('vmovdqa %s, %s' % (X, vw(j)))
-        self.set_state('mid', 'midc')
+            e('vmovdqa %s, %d(%%rsp)' % (X, buf + 16 * j))
+        e('add $16, %r9')
 
-    def start_second_block(self):
-        """Feed-forward of the first block into the second's words 0-7; padding; state IV."""
+    def digest(self):
+        """X's first block done: its digest (state + midstate) to D."""
         X = self.tmp[0]
-        words = [(self.ra, 0), (va(-1), 1), (va(-2), 2), (va(-3), 3), (self.re, 4), (ve(-1), 5), (ve(-2), 6),
-                 (ve(-3), 7)]
-        for src, i in words:
+        words = [self.ra, va(-1), va(-2), va(-3), self.re, ve(-1), ve(-2), ve(-3)]
+        for i, src in enumerate(words):
             if src.startswith('%'):
                 e('vpaddd %s, %s, %s' % (hx('mid%d' % i), src, X))
             else:
                 e('vmovdqa %s, %s' % (src, X))
                 e('vpaddd %s, %s, %s' % (hx('mid%d' % i), X, X))
-            e('vmovdqa %s, %s' % (X, vw(i)))
-        for j in range(8, 16):
-            e('vmovdqa %s, %s' % (hx('pad%d' % j), X))
-            e('vmovdqa %s, %s' % (X, vw(j)))
-        self.set_state('iv', 'ivc')
+            e('vmovdqa %s, %s' % (X, dig(i)))
+
+    def second_words(self, buf):
+        """A second block's words into buf: D, then padding and length."""
+        X = self.tmp[0]
+        for j in range(16):
+            e('vmovdqa %s, %s' % (dig(j) if j < 8 else hx('pad%d' % j), X))
+            e('vmovdqa %s, %d(%%rsp)' % (X, buf + 16 * j))
 
     def finish(self):
-        """H7 = h + IV7 of the four nonces to %r10."""
+        """X's second block done: H7 = h + IV7 of the four nonces to %r10 (advanced)."""
         X = self.tmp[0]
         e('vmovdqa %s, %s' % (ve(-3), X))
         e('vpaddd %s, %s, %s' % (hx('iv7'), X, X))
         e('vmovdqu %s, (%%r10)' % X)
+        e('add $16, %r10')
 
 
 def interleave(sha, vec):
@@ -430,70 +462,106 @@ def interleave(sha, vec):
 
 
 def scan_hybrid():
+    """hf_shani_scan_hybrid(ctx, in, out, iters, hctx): iters - 1 passes of both kinds of lane,
+    then one of the SHA lanes alone. Block k of X (64 / RPP passes each): the first block of group 0,
+    then for k odd the first block of group (k + 1) / 2, for k even that of group k / 2 - 1's
+    second block; first blocks run from BUF1 (BUF0 for group 0), second blocks from BUF0."""
     n = 2
-    regs = ['%%xmm%d' % r for r in range(1, 10)]
+    regs = ['%%xmm%d' % r for r in range(7, 15)]  # xmm0 is also the feed-forward's temporary
     vec = VecLanes()
     name = 'hf_shani_scan_hybrid'
-    prologue(name, HYBRID_FRAME)
+    print('\t.p2align 6')
+    print('\t.globl %s' % name)
+    print('\t.hidden %s' % name)
+    print('\t.type %s, @function' % name)
+    print('%s:' % name)
+    for r in ('rbp', 'rbx', 'r12', 'r13', 'r14'):
+        print('\tpush %%%s' % r)
+    print('\tmov %rsp, %r14')
+    print('\tsub $%d, %%rsp' % HYBRID_FRAME)
+    print('\tand $-64, %rsp')
+    print('\tlea %d(%%rsp), %%rbp' % RBP_OFF)
     print('\tmov %d(%%r8), %%r9' % (16 * HCTX.index('io')))      # four nonce words a group
     print('\tmov %d(%%r8), %%r10' % (16 * HCTX.index('io') + 8))  # four H7 a group
-    print('\tmov %r8, %rax')
-    print('\txor %r11d, %r11d')
-    vec.start_first_block()
+    # Block 0 (group 0's first) with its whole schedule; Y starts on group 1's first block.
+    vec.header_words(BUF0)
+    e('lea %d(%%rsp), %%r12' % (BUF0 + 256))
+    for p in range(48 // WPP):
+        for i in range(WPP):
+            vec.schedule_word(i)
+        e('add $%d, %%r12' % (16 * WPP))
+    vec.header_words(BUF1)
+    e('lea %d(%%rsp), %%r12' % (BUF1 + 256))
+    vec.set_state('mid', 'midc')
+    e('lea %d(%%rsp), %%rbx' % (BUF0 + 128))
+    e('lea 128(%r8), %rax')
+    e('xor %r11d, %r11d')
+    e('xor %r13d, %r13d')
     print(flush())
-    bodies = {}
-    for sched in (False, True):
-        ShaLanes(n, regs, 0).iteration()
-        sha = out[:]
-        del out[:]
-        vec.rounds16(sched)
-        v = out[:]
-        del out[:]
-        bodies[sched] = '\n'.join(interleave(sha, v))
+    ShaLanes(n, regs, 0).iteration()
+    sha = out[:]
+    del out[:]
+    vec.pass_work()
+    v = out[:]
+    del out[:]
+    assert vec.ra == '%xmm1' and vec.tmp[0] == '%xmm3'  # an even number of rounds: back in the loop top's registers
     print('\t.p2align 5')
     print('.Lhy_top:')
     print('\tcmp $1, %rcx')
     print('\tje .Lhy_last')
-    print('\ttest $3, %r11')
-    print('\tjnz .Lhy_sched')
-    print('\t# rounds 0-15 of a vector block beside one pass of the SHA lanes')
-    print(bodies[False])
-    print('\tjmp .Lhy_tail')
-    print('\t.p2align 5')
-    print('.Lhy_sched:')
-    print('\t# rounds 16-31, 32-47 or 48-63 of a vector block beside one pass of the SHA lanes')
-    print(bodies[True])
-    print('.Lhy_tail:')
+    print('\n'.join(interleave(sha, v)))
     print('\tadd $%d, %%rsi' % (8 * n))
     print('\tadd $%d, %%rdx' % (4 * n))
-    print('\tadd $256, %rax')
-    print('\tinc %r11')
-    print('\ttest $3, %r11')
-    print('\tjnz .Lhy_next')
-    print('\tsub $1024, %rax')
-    print('\tcmp $4, %r11')
-    print('\tjne .Lhy_group')
-    vec.start_second_block()
-    print(flush())
-    print('\tjmp .Lhy_next')
-    print('.Lhy_group:')
+    print('\tadd $%d, %%rax' % (16 * RPP))
+    print('\tadd $%d, %%rbx' % (16 * RPP))
+    print('\tadd $%d, %%r12' % (16 * WPP))
+    print('\tinc %r11d')
+    print('\tcmp $%d, %%r11d' % (64 // RPP))
+    print('\tjne .Lhy_next')
+    print('\t# X finished block r13: a first block (r13 = 0 or odd) leaves its digest in D')
+    print('\ttest $1, %r13d')
+    print('\tjnz .Lhy_first_done')
+    print('\ttest %r13, %r13')
+    print('\tjz .Lhy_first_done')
     vec.finish()
     print(flush())
-    print('\tadd $16, %r9')
-    print('\tadd $16, %r10')
-    print('\txor %r11d, %r11d')
-    vec.start_first_block()
+    print('\tjmp .Lhy_next_block')
+    print('.Lhy_first_done:')
+    vec.digest()
     print(flush())
+    print('.Lhy_next_block:')
+    print('\ttest $1, %r13d')
+    print('\tjnz .Lhy_to_second')
+    print('\t# X: a first block from BUF1; Y: the second block of the group just digested, in BUF0')
+    vec.set_state('mid', 'midc')
+    e('lea %d(%%rsp), %%rbx' % (BUF1 + 128))
+    vec.second_words(BUF0)
+    e('lea %d(%%rsp), %%r12' % (BUF0 + 256))
+    print(flush())
+    print('\tjmp .Lhy_block_set')
+    print('.Lhy_to_second:')
+    print('\t# X: a second block from BUF0; Y: the next group\'s first block, in BUF1')
+    vec.set_state('iv', 'ivc')
+    e('lea %d(%%rsp), %%rbx' % (BUF0 + 128))
+    vec.header_words(BUF1)
+    e('lea %d(%%rsp), %%r12' % (BUF1 + 256))
+    print(flush())
+    print('.Lhy_block_set:')
+    print('\tlea 128(%r8), %rax')
+    print('\txor %r11d, %r11d')
+    print('\tinc %r13')
     print('.Lhy_next:')
     print('\tdec %rcx')
     print('\tjnz .Lhy_top')
-    print('\tjmp .Lhy_done')
     print('.Lhy_last:')
     print('\t# the pass that finishes the second SHA lane\'s last nonce; no vector work')
     ShaLanes(n, regs, 0).iteration()
     print(flush())
-    print('.Lhy_done:')
-    epilogue(name)
+    print('\tmov %r14, %rsp')
+    for r in ('r14', 'r13', 'r12', 'rbx', 'rbp'):
+        print('\tpop %%%s' % r)
+    print('\tret')
+    print('\t.size %s, .-%s' % (name, name))
 
 
 def main():

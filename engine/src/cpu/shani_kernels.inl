@@ -681,14 +681,13 @@ uint32_t scan_headers(const SearchPlan& plan, uint32_t nonce0, uint32_t nbatches
   return nbatches;
 }
 
-// The hybrid scan (shani_scan.S, hf_shani_scan_hybrid): two SHA-NI lanes and four nonces in
-// 128-bit vector lanes at once, for cores whose SHA unit leaves the vector pipes mostly idle
-// (sha256rnds2 once per 3 cycles: Intel's cores since Ice Lake). A pass of the SHA lanes'
-// loop finishes two nonces and runs 16 rounds of the vector lanes' block; a group of four
-// vector nonces takes 8 passes (two full blocks, no prestate or early exit: generic rounds keep
-// the loop small enough for the instruction cache).
+// The hybrid scan (shani_scan.S, hf_shani_scan_hybrid; gen_shani_scan.py says how it works):
+// two SHA-NI lanes, enough to keep the SHA unit busy where sha256rnds2 issues once per 3 cycles
+// (Intel's cores since Ice Lake), and four nonces at a time in 128-bit vector lanes on the pipes
+// that unit leaves idle, a block of theirs per kBlockPasses passes of the SHA lanes.
 extern "C" void hf_shani_scan_hybrid(const void* ctx, const uint32_t* in, uint32_t* out, size_t iters,
                                      const void* hctx);
+constexpr uint32_t kBlockPasses = 8;  // gen_shani_scan.py: 64 / RPP
 
 // The vector lanes' per-job constants, each word broadcast to the four lanes, in the order
 // gen_shani_scan.py's HCTX lists them; then the nonce words and results of the call's groups.
@@ -698,7 +697,7 @@ struct alignas(64) HybridCtx {
   __m128i iv[8], ivc;
   __m128i hw[16];        // the header block's words (word 3, the nonce, comes from vin)
   __m128i pad[8];        // the second block's words 8-15: padding and the 256-bit length
-  const uint32_t* vin;   // four nonce words a group, and four more readable after the last
+  const uint32_t* vin;   // four nonce words a group, and two groups more readable after the last
   uint32_t* vout;        // H7 (before the byte swap) of each group's four nonces
 };
 static_assert(offsetof(HybridCtx, vin) == 106 * 16, "shani_scan.S reads vin after 106 vectors");
@@ -716,53 +715,60 @@ HF_INLINE void hybrid_ctx(const SearchPlan& plan, HybridCtx& h) {
   for (int j = 0; j < 8; ++j) h.pad[j] = bc(j == 0 ? 0x80000000u : j == 7 ? 256u : 0u);
 }
 
-// Chunks of whole groups: 8 passes make 16 SHA-lane nonces and 4 vector-lane nonces, 5
-// batches of kLanes; the SHA lanes take a group's first 16 nonces, the vector lanes the last
-// 4. Fewer than 5 batches left (or an easy target whose hits come every few groups) go
-// through the four-lane loop above.
+// A call with g vector groups runs (2g + 1) blocks of the vector lanes (their first block of
+// group g is thrown away), so (2g + 1) kBlockPasses passes of both, then one of the SHA lanes
+// alone. The SHA lanes take the chunk's first 2 x passes nonces, the vector lanes the 4g after.
+constexpr uint32_t hybrid_passes(uint32_t g) { return (2 * g + 1) * kBlockPasses; }
+constexpr uint32_t hybrid_batches(uint32_t g) { return (2 * hybrid_passes(g) + 4 * g) / kLanes; }
+static_assert((2 * hybrid_passes(1) + 4) % kLanes == 0, "a chunk is whole batches");
+
+// Chunks of hybrid_batches(g); fewer batches left, or an easy target (a hit expected within a
+// chunk of one group), go through the four-lane loop above.
 uint32_t scan_headers_hybrid(const SearchPlan& plan, uint32_t nonce0, uint32_t nbatches, uint32_t threshold,
                              uint32_t* mask) {
-  constexpr uint32_t kGroupBatches = 5, kGroupNonces = kGroupBatches * kLanes, kMaxGroups = 48;
+  constexpr uint32_t kMaxGroups = 48;
   const uint64_t per_batch = (uint64_t{threshold} + 1) * kLanes;
-  const uint64_t fit = (uint64_t{1} << 29) / per_batch / kGroupBatches;  // groups for 1/8 of a hit
-  if (fit == 0) return scan_headers(plan, nonce0, nbatches, threshold, mask);
-  const uint32_t groups = fit >= kMaxGroups ? kMaxGroups : static_cast<uint32_t>(fit);
+  const uint64_t fit = (uint64_t{1} << 29) / per_batch;  // batches that hold 1/8 of a hit
+  uint32_t groups = 1;
+  while (groups < kMaxGroups && hybrid_batches(groups + 1) <= fit) ++groups;
+  if (hybrid_batches(groups) > fit) return scan_headers(plan, nonce0, nbatches, threshold, mask);
   AsmScanCtx ctx;
   asm_scan_ctx(plan, header_consts(plan), ctx);
   HybridCtx h;
   hybrid_ctx(plan, h);
-  constexpr uint32_t kPasses = 8 * kMaxGroups + 1;
-  alignas(16) uint32_t in[4 * kPasses];
-  uint32_t out[2 * (kPasses + 1)];  // out[0..1]: the second lane's write before the first pass
-  alignas(16) uint32_t vin[4 * (kMaxGroups + 1)], vout[4 * kMaxGroups];
+  constexpr uint32_t kMaxPasses = hybrid_passes(kMaxGroups);
+  alignas(16) uint32_t in[4 * (kMaxPasses + 1)];
+  uint32_t out[2 * (kMaxPasses + 2)];  // out[0..1]: the second lane's write before the first pass
+  alignas(16) uint32_t vin[4 * (kMaxGroups + 2)], vout[4 * kMaxGroups];
   h.vin = vin;
   h.vout = vout;
   uint32_t done = 0;
-  while (nbatches - done >= kGroupBatches) {
-    const uint32_t g = (nbatches - done) / kGroupBatches < groups ? (nbatches - done) / kGroupBatches : groups;
-    const uint32_t base = nonce0 + done * kLanes;
-    for (uint32_t i = 0; i <= 8 * g; ++i)  // pass 8g only finishes the second lane's last nonce
+  while (nbatches - done >= hybrid_batches(1)) {
+    uint32_t g = groups;
+    while (hybrid_batches(g) > nbatches - done) --g;
+    const uint32_t passes = hybrid_passes(g), sha_nonces = 2 * passes, base = nonce0 + done * kLanes;
+    for (uint32_t i = 0; i <= passes; ++i)  // the last pass only finishes the second lane's nonce
       for (uint32_t l = 0; l < 2; ++l) {
-        const uint32_t word = __builtin_bswap32(base + (i < 8 * g ? 2 * i + l : 0));
+        const uint32_t word = __builtin_bswap32(base + (i < passes ? 2 * i + l : 0));
         in[4 * i + l] = word;
         in[4 * i + 2 + l] = word + hf::sha::K256[3];
       }
-    for (uint32_t j = 0; j < 4 * (g + 1); ++j) vin[j] = __builtin_bswap32(base + 16 * g + (j < 4 * g ? j : 0));
-    hf_shani_scan_hybrid(&ctx, in, out + 2, 8 * g + 1, &h);
-    for (uint32_t b = 0; b < kGroupBatches * g; ++b) {
+    for (uint32_t j = 0; j < 4 * (g + 2); ++j) vin[j] = __builtin_bswap32(base + sha_nonces + (j < 4 * g ? j : 0));
+    hf_shani_scan_hybrid(&ctx, in, out + 2, passes + 1, &h);
+    for (uint32_t b = 0; b < hybrid_batches(g); ++b) {
       uint32_t m = 0;
       HF_UNROLL
       for (uint32_t l = 0; l < kLanes; ++l) {
         const uint32_t o = kLanes * b + l;  // nonce offset from base
-        const uint32_t raw = o < 16 * g ? out[2 + o] : vout[o - 16 * g];
-        if (__builtin_bswap32(raw + (o < 16 * g ? hf::sha::IV256[7] : 0)) <= threshold) m |= 1u << l;
+        const uint32_t h7 = o < sha_nonces ? out[2 + o] + hf::sha::IV256[7] : vout[o - sha_nonces];
+        if (__builtin_bswap32(h7) <= threshold) m |= 1u << l;
       }
       if (m) {
         *mask = m;
         return done + b + 1;
       }
     }
-    done += kGroupBatches * g;
+    done += hybrid_batches(g);
   }
   if (done == nbatches) {
     *mask = 0;

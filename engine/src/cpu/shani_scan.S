@@ -1134,3558 +1134,3038 @@ hf_shani_scan_x4:
 	.type hf_shani_scan_hybrid, @function
 hf_shani_scan_hybrid:
 	push %rbp
-	mov %rsp, %rbp
-	sub $592, %rsp
+	push %rbx
+	push %r12
+	push %r13
+	push %r14
+	mov %rsp, %r14
+	sub $2512, %rsp
 	and $-64, %rsp
+	lea 2320(%rsp), %rbp
 	mov 1696(%r8), %r9
 	mov 1704(%r8), %r10
-	mov %r8, %rax
+	vmovdqa 1312(%r8), %xmm3
+	vmovdqa %xmm3, 128(%rsp)
+	vmovdqa 1328(%r8), %xmm3
+	vmovdqa %xmm3, 144(%rsp)
+	vmovdqa 1344(%r8), %xmm3
+	vmovdqa %xmm3, 160(%rsp)
+	vmovdqu (%r9), %xmm3
+	vmovdqa %xmm3, 176(%rsp)
+	vmovdqa 1376(%r8), %xmm3
+	vmovdqa %xmm3, 192(%rsp)
+	vmovdqa 1392(%r8), %xmm3
+	vmovdqa %xmm3, 208(%rsp)
+	vmovdqa 1408(%r8), %xmm3
+	vmovdqa %xmm3, 224(%rsp)
+	vmovdqa 1424(%r8), %xmm3
+	vmovdqa %xmm3, 240(%rsp)
+	vmovdqa 1440(%r8), %xmm3
+	vmovdqa %xmm3, 256(%rsp)
+	vmovdqa 1456(%r8), %xmm3
+	vmovdqa %xmm3, 272(%rsp)
+	vmovdqa 1472(%r8), %xmm3
+	vmovdqa %xmm3, 288(%rsp)
+	vmovdqa 1488(%r8), %xmm3
+	vmovdqa %xmm3, 304(%rsp)
+	vmovdqa 1504(%r8), %xmm3
+	vmovdqa %xmm3, 320(%rsp)
+	vmovdqa 1520(%r8), %xmm3
+	vmovdqa %xmm3, 336(%rsp)
+	vmovdqa 1536(%r8), %xmm3
+	vmovdqa %xmm3, 352(%rsp)
+	vmovdqa 1552(%r8), %xmm3
+	vmovdqa %xmm3, 368(%rsp)
+	add $16, %r9
+	lea 384(%rsp), %r12
+	vmovdqa -32(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -112(%r12), %xmm3, %xmm3
+	vpaddd -256(%r12), %xmm3, %xmm3
+	vmovdqa -240(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 0(%r12)
+	vmovdqa -16(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -96(%r12), %xmm3, %xmm3
+	vpaddd -240(%r12), %xmm3, %xmm3
+	vmovdqa -224(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 16(%r12)
+	vmovdqa 0(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -80(%r12), %xmm3, %xmm3
+	vpaddd -224(%r12), %xmm3, %xmm3
+	vmovdqa -208(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 32(%r12)
+	vmovdqa 16(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -64(%r12), %xmm3, %xmm3
+	vpaddd -208(%r12), %xmm3, %xmm3
+	vmovdqa -192(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 48(%r12)
+	vmovdqa 32(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -48(%r12), %xmm3, %xmm3
+	vpaddd -192(%r12), %xmm3, %xmm3
+	vmovdqa -176(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 64(%r12)
+	vmovdqa 48(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -32(%r12), %xmm3, %xmm3
+	vpaddd -176(%r12), %xmm3, %xmm3
+	vmovdqa -160(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 80(%r12)
+	add $96, %r12
+	vmovdqa -32(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -112(%r12), %xmm3, %xmm3
+	vpaddd -256(%r12), %xmm3, %xmm3
+	vmovdqa -240(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 0(%r12)
+	vmovdqa -16(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -96(%r12), %xmm3, %xmm3
+	vpaddd -240(%r12), %xmm3, %xmm3
+	vmovdqa -224(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 16(%r12)
+	vmovdqa 0(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -80(%r12), %xmm3, %xmm3
+	vpaddd -224(%r12), %xmm3, %xmm3
+	vmovdqa -208(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 32(%r12)
+	vmovdqa 16(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -64(%r12), %xmm3, %xmm3
+	vpaddd -208(%r12), %xmm3, %xmm3
+	vmovdqa -192(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 48(%r12)
+	vmovdqa 32(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -48(%r12), %xmm3, %xmm3
+	vpaddd -192(%r12), %xmm3, %xmm3
+	vmovdqa -176(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 64(%r12)
+	vmovdqa 48(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -32(%r12), %xmm3, %xmm3
+	vpaddd -176(%r12), %xmm3, %xmm3
+	vmovdqa -160(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 80(%r12)
+	add $96, %r12
+	vmovdqa -32(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -112(%r12), %xmm3, %xmm3
+	vpaddd -256(%r12), %xmm3, %xmm3
+	vmovdqa -240(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 0(%r12)
+	vmovdqa -16(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -96(%r12), %xmm3, %xmm3
+	vpaddd -240(%r12), %xmm3, %xmm3
+	vmovdqa -224(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 16(%r12)
+	vmovdqa 0(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -80(%r12), %xmm3, %xmm3
+	vpaddd -224(%r12), %xmm3, %xmm3
+	vmovdqa -208(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 32(%r12)
+	vmovdqa 16(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -64(%r12), %xmm3, %xmm3
+	vpaddd -208(%r12), %xmm3, %xmm3
+	vmovdqa -192(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 48(%r12)
+	vmovdqa 32(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -48(%r12), %xmm3, %xmm3
+	vpaddd -192(%r12), %xmm3, %xmm3
+	vmovdqa -176(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 64(%r12)
+	vmovdqa 48(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -32(%r12), %xmm3, %xmm3
+	vpaddd -176(%r12), %xmm3, %xmm3
+	vmovdqa -160(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 80(%r12)
+	add $96, %r12
+	vmovdqa -32(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -112(%r12), %xmm3, %xmm3
+	vpaddd -256(%r12), %xmm3, %xmm3
+	vmovdqa -240(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 0(%r12)
+	vmovdqa -16(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -96(%r12), %xmm3, %xmm3
+	vpaddd -240(%r12), %xmm3, %xmm3
+	vmovdqa -224(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 16(%r12)
+	vmovdqa 0(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -80(%r12), %xmm3, %xmm3
+	vpaddd -224(%r12), %xmm3, %xmm3
+	vmovdqa -208(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 32(%r12)
+	vmovdqa 16(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -64(%r12), %xmm3, %xmm3
+	vpaddd -208(%r12), %xmm3, %xmm3
+	vmovdqa -192(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 48(%r12)
+	vmovdqa 32(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -48(%r12), %xmm3, %xmm3
+	vpaddd -192(%r12), %xmm3, %xmm3
+	vmovdqa -176(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 64(%r12)
+	vmovdqa 48(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -32(%r12), %xmm3, %xmm3
+	vpaddd -176(%r12), %xmm3, %xmm3
+	vmovdqa -160(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 80(%r12)
+	add $96, %r12
+	vmovdqa -32(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -112(%r12), %xmm3, %xmm3
+	vpaddd -256(%r12), %xmm3, %xmm3
+	vmovdqa -240(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 0(%r12)
+	vmovdqa -16(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -96(%r12), %xmm3, %xmm3
+	vpaddd -240(%r12), %xmm3, %xmm3
+	vmovdqa -224(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 16(%r12)
+	vmovdqa 0(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -80(%r12), %xmm3, %xmm3
+	vpaddd -224(%r12), %xmm3, %xmm3
+	vmovdqa -208(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 32(%r12)
+	vmovdqa 16(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -64(%r12), %xmm3, %xmm3
+	vpaddd -208(%r12), %xmm3, %xmm3
+	vmovdqa -192(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 48(%r12)
+	vmovdqa 32(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -48(%r12), %xmm3, %xmm3
+	vpaddd -192(%r12), %xmm3, %xmm3
+	vmovdqa -176(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 64(%r12)
+	vmovdqa 48(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -32(%r12), %xmm3, %xmm3
+	vpaddd -176(%r12), %xmm3, %xmm3
+	vmovdqa -160(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 80(%r12)
+	add $96, %r12
+	vmovdqa -32(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -112(%r12), %xmm3, %xmm3
+	vpaddd -256(%r12), %xmm3, %xmm3
+	vmovdqa -240(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 0(%r12)
+	vmovdqa -16(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -96(%r12), %xmm3, %xmm3
+	vpaddd -240(%r12), %xmm3, %xmm3
+	vmovdqa -224(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 16(%r12)
+	vmovdqa 0(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -80(%r12), %xmm3, %xmm3
+	vpaddd -224(%r12), %xmm3, %xmm3
+	vmovdqa -208(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 32(%r12)
+	vmovdqa 16(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -64(%r12), %xmm3, %xmm3
+	vpaddd -208(%r12), %xmm3, %xmm3
+	vmovdqa -192(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 48(%r12)
+	vmovdqa 32(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -48(%r12), %xmm3, %xmm3
+	vpaddd -192(%r12), %xmm3, %xmm3
+	vmovdqa -176(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 64(%r12)
+	vmovdqa 48(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -32(%r12), %xmm3, %xmm3
+	vpaddd -176(%r12), %xmm3, %xmm3
+	vmovdqa -160(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 80(%r12)
+	add $96, %r12
+	vmovdqa -32(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -112(%r12), %xmm3, %xmm3
+	vpaddd -256(%r12), %xmm3, %xmm3
+	vmovdqa -240(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 0(%r12)
+	vmovdqa -16(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -96(%r12), %xmm3, %xmm3
+	vpaddd -240(%r12), %xmm3, %xmm3
+	vmovdqa -224(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 16(%r12)
+	vmovdqa 0(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -80(%r12), %xmm3, %xmm3
+	vpaddd -224(%r12), %xmm3, %xmm3
+	vmovdqa -208(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 32(%r12)
+	vmovdqa 16(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -64(%r12), %xmm3, %xmm3
+	vpaddd -208(%r12), %xmm3, %xmm3
+	vmovdqa -192(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 48(%r12)
+	vmovdqa 32(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -48(%r12), %xmm3, %xmm3
+	vpaddd -192(%r12), %xmm3, %xmm3
+	vmovdqa -176(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 64(%r12)
+	vmovdqa 48(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -32(%r12), %xmm3, %xmm3
+	vpaddd -176(%r12), %xmm3, %xmm3
+	vmovdqa -160(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 80(%r12)
+	add $96, %r12
+	vmovdqa -32(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -112(%r12), %xmm3, %xmm3
+	vpaddd -256(%r12), %xmm3, %xmm3
+	vmovdqa -240(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 0(%r12)
+	vmovdqa -16(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -96(%r12), %xmm3, %xmm3
+	vpaddd -240(%r12), %xmm3, %xmm3
+	vmovdqa -224(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 16(%r12)
+	vmovdqa 0(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -80(%r12), %xmm3, %xmm3
+	vpaddd -224(%r12), %xmm3, %xmm3
+	vmovdqa -208(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 32(%r12)
+	vmovdqa 16(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -64(%r12), %xmm3, %xmm3
+	vpaddd -208(%r12), %xmm3, %xmm3
+	vmovdqa -192(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 48(%r12)
+	vmovdqa 32(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -48(%r12), %xmm3, %xmm3
+	vpaddd -192(%r12), %xmm3, %xmm3
+	vmovdqa -176(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 64(%r12)
+	vmovdqa 48(%r12), %xmm6
+	vpsrld $17, %xmm6, %xmm3
+	vpslld $15, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $19, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpslld $13, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpsrld $10, %xmm6, %xmm5
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd -32(%r12), %xmm3, %xmm3
+	vpaddd -176(%r12), %xmm3, %xmm3
+	vmovdqa -160(%r12), %xmm6
+	vpsrld $7, %xmm6, %xmm4
+	vpslld $25, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $18, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $3, %xmm6, %xmm5
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm3, 80(%r12)
+	add $96, %r12
+	vmovdqa 1312(%r8), %xmm3
+	vmovdqa %xmm3, 1152(%rsp)
+	vmovdqa 1328(%r8), %xmm3
+	vmovdqa %xmm3, 1168(%rsp)
+	vmovdqa 1344(%r8), %xmm3
+	vmovdqa %xmm3, 1184(%rsp)
+	vmovdqu (%r9), %xmm3
+	vmovdqa %xmm3, 1200(%rsp)
+	vmovdqa 1376(%r8), %xmm3
+	vmovdqa %xmm3, 1216(%rsp)
+	vmovdqa 1392(%r8), %xmm3
+	vmovdqa %xmm3, 1232(%rsp)
+	vmovdqa 1408(%r8), %xmm3
+	vmovdqa %xmm3, 1248(%rsp)
+	vmovdqa 1424(%r8), %xmm3
+	vmovdqa %xmm3, 1264(%rsp)
+	vmovdqa 1440(%r8), %xmm3
+	vmovdqa %xmm3, 1280(%rsp)
+	vmovdqa 1456(%r8), %xmm3
+	vmovdqa %xmm3, 1296(%rsp)
+	vmovdqa 1472(%r8), %xmm3
+	vmovdqa %xmm3, 1312(%rsp)
+	vmovdqa 1488(%r8), %xmm3
+	vmovdqa %xmm3, 1328(%rsp)
+	vmovdqa 1504(%r8), %xmm3
+	vmovdqa %xmm3, 1344(%rsp)
+	vmovdqa 1520(%r8), %xmm3
+	vmovdqa %xmm3, 1360(%rsp)
+	vmovdqa 1536(%r8), %xmm3
+	vmovdqa %xmm3, 1376(%rsp)
+	vmovdqa 1552(%r8), %xmm3
+	vmovdqa %xmm3, 1392(%rsp)
+	add $16, %r9
+	lea 1408(%rsp), %r12
+	vmovdqa 1024(%r8), %xmm1
+	vmovdqa %xmm1, 0(%rbp)
+	vmovdqa 1088(%r8), %xmm2
+	vmovdqa %xmm2, 64(%rbp)
+	vmovdqa 1040(%r8), %xmm3
+	vmovdqa %xmm3, 48(%rbp)
+	vmovdqa 1104(%r8), %xmm3
+	vmovdqa %xmm3, 112(%rbp)
+	vmovdqa 1056(%r8), %xmm3
+	vmovdqa %xmm3, 32(%rbp)
+	vmovdqa 1120(%r8), %xmm3
+	vmovdqa %xmm3, 96(%rbp)
+	vmovdqa 1072(%r8), %xmm3
+	vmovdqa %xmm3, 16(%rbp)
+	vmovdqa 1136(%r8), %xmm3
+	vmovdqa %xmm3, 80(%rbp)
+	vmovdqa 1152(%r8), %xmm3
+	vmovdqa %xmm3, -16(%rbp)
+	lea 256(%rsp), %rbx
+	lea 128(%r8), %rax
 	xor %r11d, %r11d
-	vmovdqa 1312(%r8), %xmm12
-	vmovdqa %xmm12, 128(%rsp)
-	vmovdqa 1328(%r8), %xmm12
-	vmovdqa %xmm12, 144(%rsp)
-	vmovdqa 1344(%r8), %xmm12
-	vmovdqa %xmm12, 160(%rsp)
-	vmovdqu (%r9), %xmm12
-	vmovdqa %xmm12, 176(%rsp)
-	vmovdqa 1376(%r8), %xmm12
-	vmovdqa %xmm12, 192(%rsp)
-	vmovdqa 1392(%r8), %xmm12
-	vmovdqa %xmm12, 208(%rsp)
-	vmovdqa 1408(%r8), %xmm12
-	vmovdqa %xmm12, 224(%rsp)
-	vmovdqa 1424(%r8), %xmm12
-	vmovdqa %xmm12, 240(%rsp)
-	vmovdqa 1440(%r8), %xmm12
-	vmovdqa %xmm12, 256(%rsp)
-	vmovdqa 1456(%r8), %xmm12
-	vmovdqa %xmm12, 272(%rsp)
-	vmovdqa 1472(%r8), %xmm12
-	vmovdqa %xmm12, 288(%rsp)
-	vmovdqa 1488(%r8), %xmm12
-	vmovdqa %xmm12, 304(%rsp)
-	vmovdqa 1504(%r8), %xmm12
-	vmovdqa %xmm12, 320(%rsp)
-	vmovdqa 1520(%r8), %xmm12
-	vmovdqa %xmm12, 336(%rsp)
-	vmovdqa 1536(%r8), %xmm12
-	vmovdqa %xmm12, 352(%rsp)
-	vmovdqa 1552(%r8), %xmm12
-	vmovdqa %xmm12, 368(%rsp)
-	vmovdqa 1024(%r8), %xmm10
-	vmovdqa %xmm10, 384(%rsp)
-	vmovdqa 1088(%r8), %xmm11
-	vmovdqa %xmm11, 448(%rsp)
-	vmovdqa 1040(%r8), %xmm12
-	vmovdqa %xmm12, 432(%rsp)
-	vmovdqa 1104(%r8), %xmm12
-	vmovdqa %xmm12, 496(%rsp)
-	vmovdqa 1056(%r8), %xmm12
-	vmovdqa %xmm12, 416(%rsp)
-	vmovdqa 1120(%r8), %xmm12
-	vmovdqa %xmm12, 480(%rsp)
-	vmovdqa 1072(%r8), %xmm12
-	vmovdqa %xmm12, 400(%rsp)
-	vmovdqa 1136(%r8), %xmm12
-	vmovdqa %xmm12, 464(%rsp)
-	vmovdqa 1152(%r8), %xmm12
-	vmovdqa %xmm12, 512(%rsp)
+	xor %r13d, %r13d
 	.p2align 5
 .Lhy_top:
 	cmp $1, %rcx
 	je .Lhy_last
-	test $3, %r11
-	jnz .Lhy_sched
-	# rounds 0-15 of a vector block beside one pass of the SHA lanes
 	# slot 0
-	vmovdqa 128(%rsp), %xmm12
 	vmovdqa 64(%rdi), %xmm0
-	vpaddd 0(%rax), %xmm12, %xmm12
+	vmovdqa -128(%rbx), %xmm3
 	vpinsrd $1, 8(%rsi), %xmm0, %xmm0
-	vpaddd 464(%rsp), %xmm12, %xmm12
-	vmovdqa 0(%rdi), %xmm1
-	vpsrld $6, %xmm11, %xmm13
-	sha256rnds2 %xmm0, 32(%rdi), %xmm1
-	vpslld $26, %xmm11, %xmm14
-	vmovdqa 32(%rdi), %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 64(%rsp), %xmm7
-	vpsrld $11, %xmm11, %xmm14
-	vpaddd 256(%rdi), %xmm7, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $21, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor %xmm14, %xmm13, %xmm13
+	vpaddd -128(%rax), %xmm3, %xmm3
+	vmovdqa 0(%rdi), %xmm7
+	vpaddd 80(%rbp), %xmm3, %xmm3
+	sha256rnds2 %xmm0, 32(%rdi), %xmm7
+	vpsrld $6, %xmm2, %xmm4
+	vmovdqa 32(%rdi), %xmm9
+	vmovdqa 64(%rsp), %xmm13
+	vpslld $26, %xmm2, %xmm5
+	vpaddd 256(%rdi), %xmm13, %xmm0
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpsrld $11, %xmm2, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $25, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm13, %xmm13
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 1
-	vpslld $7, %xmm11, %xmm14
+	vpslld $21, %xmm2, %xmm5
 	vmovdqa 80(%rdi), %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpaddd %xmm13, %xmm12, %xmm12
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpsrld $25, %xmm2, %xmm5
 	vmovdqa 128(%rdi), %xmm0
-	vmovdqa 496(%rsp), %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor 480(%rsp), %xmm13, %xmm13
-	vpand %xmm11, %xmm13, %xmm13
-	vpaddd 272(%rdi), %xmm6, %xmm0
-	vpxor 480(%rsp), %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpaddd %xmm13, %xmm12, %xmm12
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpslld $7, %xmm2, %xmm5
+	vpaddd 272(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpxor %xmm5, %xmm4, %xmm4
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd 400(%rsp), %xmm12, %xmm11
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vmovdqa %xmm11, 464(%rsp)
+	vpaddd %xmm4, %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vmovdqa 112(%rbp), %xmm4
 	# slot 2
-	vpsrld $2, %xmm10, %xmm13
+	vpxor 96(%rbp), %xmm4, %xmm4
 	vmovdqa 96(%rdi), %xmm0
-	vpslld $30, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpand %xmm2, %xmm4, %xmm4
 	vmovdqa 144(%rdi), %xmm0
-	vpsrld $13, %xmm10, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpslld $19, %xmm10, %xmm14
+	vpxor 96(%rbp), %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpaddd %xmm4, %xmm3, %xmm3
 	vmovdqa 576(%rdi), %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpsrld $22, %xmm10, %xmm14
+	vpaddd 16(%rbp), %xmm3, %xmm2
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vmovdqa %xmm2, 80(%rbp)
 	vmovdqa 608(%rdi), %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpslld $10, %xmm10, %xmm14
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpsrld $2, %xmm1, %xmm4
 	# slot 3
-	vpxor %xmm14, %xmm13, %xmm13
+	vpslld $30, %xmm1, %xmm5
 	vmovdqa 112(%rdi), %xmm0
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor 432(%rsp), %xmm10, %xmm13
-	vpand 512(%rsp), %xmm13, %xmm14
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpsrld $13, %xmm1, %xmm5
 	vmovdqa 160(%rdi), %xmm0
-	vmovdqa %xmm13, 512(%rsp)
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor 432(%rsp), %xmm14, %xmm14
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpxor %xmm5, %xmm4, %xmm4
 	vmovdqa 592(%rdi), %xmm0
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vmovdqa %xmm12, 400(%rsp)
+	vpslld $19, %xmm1, %xmm5
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpxor %xmm5, %xmm4, %xmm4
 	vmovdqa 624(%rdi), %xmm0
-	vmovdqa 144(%rsp), %xmm10
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpaddd 16(%rax), %xmm10, %xmm10
+	vpsrld $22, %xmm1, %xmm5
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpxor %xmm5, %xmm4, %xmm4
 	# slot 4
-	vpaddd 480(%rsp), %xmm10, %xmm10
-	vmovdqa 48(%rdi), %xmm7
-	vpsrld $6, %xmm11, %xmm13
-	vpslld $26, %xmm11, %xmm14
-	vpinsrd $3, 0(%rsi), %xmm7, %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 176(%rdi), %xmm7
-	vpsrld $11, %xmm11, %xmm14
-	vpaddd 192(%rdi), %xmm7, %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm7, 0(%rsp)
-	vpslld $21, %xmm11, %xmm14
-	vpaddd 320(%rdi), %xmm7, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpsrld $25, %xmm11, %xmm14
+	vmovdqa 48(%rdi), %xmm13
+	vpslld $10, %xmm1, %xmm5
+	vpinsrd $3, 0(%rsi), %xmm13, %xmm13
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg1 176(%rdi), %xmm13
+	vpaddd %xmm4, %xmm3, %xmm3
+	vpaddd 192(%rdi), %xmm13, %xmm13
+	vpxor 48(%rbp), %xmm1, %xmm4
+	vmovdqa %xmm13, 0(%rsp)
+	vpaddd 320(%rdi), %xmm13, %xmm0
+	vpand -16(%rbp), %xmm4, %xmm5
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vmovdqa %xmm4, -16(%rbp)
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpslld $7, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 64(%rsp), %xmm5
-	vpaddd %xmm13, %xmm10, %xmm10
-	sha256msg1 80(%rsp), %xmm5
-	vmovdqa 448(%rsp), %xmm13
-	vpaddd 640(%rdi), %xmm5, %xmm5
-	vpxor 496(%rsp), %xmm13, %xmm13
-	sha256msg2 560(%rdi), %xmm5
-	vpand %xmm11, %xmm13, %xmm13
-	vmovdqa %xmm5, 64(%rsp)
-	vpxor 496(%rsp), %xmm13, %xmm13
-	vpaddd 320(%rdi), %xmm5, %xmm0
-	vpaddd %xmm13, %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpaddd 416(%rsp), %xmm10, %xmm11
+	vpxor 48(%rbp), %xmm5, %xmm5
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpaddd %xmm5, %xmm3, %xmm3
+	vmovdqa 64(%rsp), %xmm11
+	vmovdqa %xmm3, 16(%rbp)
+	sha256msg1 80(%rsp), %xmm11
+	vpaddd 640(%rdi), %xmm11, %xmm11
+	vmovdqa -112(%rbx), %xmm1
+	sha256msg2 560(%rdi), %xmm11
+	vpaddd -112(%rax), %xmm1, %xmm1
+	vmovdqa %xmm11, 64(%rsp)
+	vpaddd 96(%rbp), %xmm1, %xmm1
+	vpaddd 320(%rdi), %xmm11, %xmm0
+	vpsrld $6, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa %xmm11, 480(%rsp)
-	vpsrld $2, %xmm12, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpslld $30, %xmm12, %xmm14
+	vpslld $26, %xmm2, %xmm5
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpxor %xmm5, %xmm4, %xmm4
 	# slot 5
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 208(%rdi), %xmm6
-	vpsrld $13, %xmm12, %xmm14
-	sha256msg2 %xmm7, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm6, 16(%rsp)
-	vpslld $19, %xmm12, %xmm14
-	vpaddd 336(%rdi), %xmm6, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpsrld $22, %xmm12, %xmm14
+	vpsrld $11, %xmm2, %xmm5
+	vmovdqa 208(%rdi), %xmm12
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg2 %xmm13, %xmm12
+	vpslld $21, %xmm2, %xmm5
+	vmovdqa %xmm12, 16(%rsp)
+	vpaddd 336(%rdi), %xmm12, %xmm0
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpsrld $25, %xmm2, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $10, %xmm12, %xmm14
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 80(%rsp), %xmm7
-	vpaddd %xmm13, %xmm10, %xmm10
-	sha256msg1 544(%rdi), %xmm7
-	vpxor 384(%rsp), %xmm12, %xmm13
-	vpalignr $4, 560(%rdi), %xmm5, %xmm8
-	vpand 512(%rsp), %xmm13, %xmm14
-	vpaddd %xmm8, %xmm7, %xmm7
-	vmovdqa %xmm13, 512(%rsp)
-	sha256msg2 %xmm5, %xmm7
-	vpxor 384(%rsp), %xmm14, %xmm14
-	vmovdqa %xmm7, 80(%rsp)
-	vpaddd %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm10, 416(%rsp)
-	vpaddd 336(%rdi), %xmm7, %xmm0
-	vmovdqa 160(%rsp), %xmm12
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpaddd 32(%rax), %xmm12, %xmm12
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpslld $7, %xmm2, %xmm5
+	vmovdqa 80(%rsp), %xmm13
+	sha256msg1 544(%rdi), %xmm13
+	vpxor %xmm5, %xmm4, %xmm4
+	vpalignr $4, 560(%rdi), %xmm11, %xmm14
+	vpaddd %xmm4, %xmm1, %xmm1
+	vpaddd %xmm14, %xmm13, %xmm13
+	vmovdqa 64(%rbp), %xmm4
+	sha256msg2 %xmm11, %xmm13
+	vpxor 112(%rbp), %xmm4, %xmm4
+	vmovdqa %xmm13, 80(%rsp)
+	vpand %xmm2, %xmm4, %xmm4
+	vpaddd 336(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpxor 112(%rbp), %xmm4, %xmm4
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd 496(%rsp), %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpsrld $6, %xmm11, %xmm13
+	vpaddd %xmm4, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpaddd 32(%rbp), %xmm1, %xmm2
 	# slot 6
-	vpslld $26, %xmm11, %xmm14
-	vpalignr $4, 0(%rsp), %xmm6, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 224(%rdi), %xmm8, %xmm5
-	vpsrld $11, %xmm11, %xmm14
-	sha256msg2 %xmm6, %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $21, %xmm11, %xmm14
-	vmovdqa %xmm5, 32(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 352(%rdi), %xmm5, %xmm0
-	vpsrld $25, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
+	vmovdqa %xmm2, 96(%rbp)
+	vpalignr $4, 0(%rsp), %xmm12, %xmm14
+	vpaddd 224(%rdi), %xmm14, %xmm11
+	vpsrld $2, %xmm3, %xmm4
+	sha256msg2 %xmm12, %xmm11
+	vpslld $30, %xmm3, %xmm5
+	vmovdqa %xmm11, 32(%rsp)
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd 352(%rdi), %xmm11, %xmm0
+	vpsrld $13, %xmm3, %xmm5
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $7, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 64(%rsp), %xmm7, %xmm8
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpaddd 656(%rdi), %xmm8, %xmm6
-	vmovdqa 464(%rsp), %xmm13
-	sha256msg2 %xmm7, %xmm6
-	vpxor 448(%rsp), %xmm13, %xmm13
-	vpand %xmm11, %xmm13, %xmm13
-	vmovdqa %xmm6, 96(%rsp)
-	vpxor 448(%rsp), %xmm13, %xmm13
-	vpaddd 352(%rdi), %xmm6, %xmm0
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpaddd 432(%rsp), %xmm12, %xmm11
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpslld $19, %xmm3, %xmm5
+	vpalignr $4, 64(%rsp), %xmm13, %xmm14
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd 656(%rdi), %xmm14, %xmm12
+	vpsrld $22, %xmm3, %xmm5
+	sha256msg2 %xmm13, %xmm12
+	vpxor %xmm5, %xmm4, %xmm4
+	vmovdqa %xmm12, 96(%rsp)
+	vpaddd 352(%rdi), %xmm12, %xmm0
+	vpslld $10, %xmm3, %xmm5
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpxor %xmm5, %xmm4, %xmm4
 	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa %xmm11, 496(%rsp)
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpsrld $2, %xmm10, %xmm13
+	vpaddd %xmm4, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpxor 0(%rbp), %xmm3, %xmm4
 	# slot 7
-	vpslld $30, %xmm10, %xmm14
-	vpalignr $4, 16(%rsp), %xmm5, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 240(%rdi), %xmm8, %xmm7
-	vpsrld $13, %xmm10, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm5, %xmm7
-	vpslld $19, %xmm10, %xmm14
-	vmovdqa %xmm7, 48(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 368(%rdi), %xmm7, %xmm0
-	vpsrld $22, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
+	vpalignr $4, 16(%rsp), %xmm11, %xmm14
+	vpand -16(%rbp), %xmm4, %xmm5
+	vpaddd 240(%rdi), %xmm14, %xmm13
+	vmovdqa %xmm4, -16(%rbp)
+	sha256msg2 %xmm11, %xmm13
+	vpxor 0(%rbp), %xmm5, %xmm5
+	vmovdqa %xmm13, 48(%rsp)
+	vpaddd %xmm5, %xmm1, %xmm1
+	vpaddd 368(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm1, 32(%rbp)
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $10, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 560(%rdi), %xmm5
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256msg1 64(%rsp), %xmm5
-	vpxor 400(%rsp), %xmm10, %xmm13
-	vpand 512(%rsp), %xmm13, %xmm14
-	vpalignr $4, 80(%rsp), %xmm6, %xmm8
-	vmovdqa %xmm13, 512(%rsp)
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpxor 400(%rsp), %xmm14, %xmm14
-	sha256msg2 %xmm6, %xmm5
-	vpaddd %xmm14, %xmm12, %xmm12
-	vmovdqa %xmm5, 112(%rsp)
-	vmovdqa %xmm12, 432(%rsp)
-	vpaddd 368(%rdi), %xmm5, %xmm0
-	vmovdqa 176(%rsp), %xmm10
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpaddd 48(%rax), %xmm10, %xmm10
+	vmovdqa -96(%rbx), %xmm3
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpaddd -96(%rax), %xmm3, %xmm3
+	vmovdqa 560(%rdi), %xmm11
+	vpaddd 112(%rbp), %xmm3, %xmm3
+	sha256msg1 64(%rsp), %xmm11
+	vpsrld $6, %xmm2, %xmm4
+	vpalignr $4, 80(%rsp), %xmm12, %xmm14
+	vpaddd %xmm14, %xmm11, %xmm11
+	vpslld $26, %xmm2, %xmm5
+	sha256msg2 %xmm12, %xmm11
+	vpxor %xmm5, %xmm4, %xmm4
+	vmovdqa %xmm11, 112(%rsp)
+	vpsrld $11, %xmm2, %xmm5
+	vpaddd 368(%rdi), %xmm11, %xmm0
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpslld $21, %xmm2, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd 448(%rsp), %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpsrld $6, %xmm11, %xmm13
-	vpslld $26, %xmm11, %xmm14
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpxor %xmm5, %xmm4, %xmm4
 	# slot 8
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 0(%rsp), %xmm6
-	vpsrld $11, %xmm11, %xmm14
-	sha256msg1 16(%rsp), %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 32(%rsp), %xmm7, %xmm8
-	vpslld $21, %xmm11, %xmm14
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm7, %xmm6
-	vpsrld $25, %xmm11, %xmm14
-	vmovdqa %xmm6, 0(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 384(%rdi), %xmm6, %xmm0
-	vpslld $7, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpaddd %xmm13, %xmm10, %xmm10
+	vpsrld $25, %xmm2, %xmm5
+	vmovdqa 0(%rsp), %xmm12
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg1 16(%rsp), %xmm12
+	vpslld $7, %xmm2, %xmm5
+	vpalignr $4, 32(%rsp), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg2 %xmm13, %xmm12
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm12, 0(%rsp)
+	vmovdqa 80(%rbp), %xmm4
+	vpaddd 384(%rdi), %xmm12, %xmm0
+	vpxor 64(%rbp), %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpand %xmm2, %xmm4, %xmm4
 	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa 480(%rsp), %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor 464(%rsp), %xmm13, %xmm13
-	vmovdqa 64(%rsp), %xmm7
-	vpand %xmm11, %xmm13, %xmm13
-	sha256msg1 80(%rsp), %xmm7
-	vpxor 464(%rsp), %xmm13, %xmm13
-	vpalignr $4, 96(%rsp), %xmm5, %xmm8
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpaddd 384(%rsp), %xmm10, %xmm11
-	sha256msg2 %xmm5, %xmm7
-	vmovdqa %xmm11, 448(%rsp)
-	vpsrld $2, %xmm12, %xmm13
-	vmovdqa %xmm7, 64(%rsp)
-	vpslld $30, %xmm12, %xmm14
-	vpaddd 384(%rdi), %xmm7, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpsrld $13, %xmm12, %xmm14
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpxor 64(%rbp), %xmm4, %xmm4
+	vmovdqa 64(%rsp), %xmm13
+	vpaddd %xmm4, %xmm3, %xmm3
+	sha256msg1 80(%rsp), %xmm13
+	vpaddd 48(%rbp), %xmm3, %xmm2
+	vpalignr $4, 96(%rsp), %xmm11, %xmm14
+	vmovdqa %xmm2, 112(%rbp)
+	vpaddd %xmm14, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vpsrld $2, %xmm1, %xmm4
+	vmovdqa %xmm13, 64(%rsp)
+	vpslld $30, %xmm1, %xmm5
+	vpaddd 384(%rdi), %xmm13, %xmm0
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpsrld $13, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpslld $19, %xmm12, %xmm14
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 9
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 16(%rsp), %xmm5
-	vpsrld $22, %xmm12, %xmm14
-	sha256msg1 32(%rsp), %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $10, %xmm12, %xmm14
-	vpalignr $4, 48(%rsp), %xmm6, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpaddd %xmm13, %xmm10, %xmm10
-	sha256msg2 %xmm6, %xmm5
-	vpxor 416(%rsp), %xmm12, %xmm13
-	vmovdqa %xmm5, 16(%rsp)
-	vpand 512(%rsp), %xmm13, %xmm14
-	vpaddd 400(%rdi), %xmm5, %xmm0
-	vmovdqa %xmm13, 512(%rsp)
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor 416(%rsp), %xmm14, %xmm14
+	vpslld $19, %xmm1, %xmm5
+	vmovdqa 16(%rsp), %xmm11
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg1 32(%rsp), %xmm11
+	vpsrld $22, %xmm1, %xmm5
+	vpalignr $4, 48(%rsp), %xmm12, %xmm14
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vpslld $10, %xmm1, %xmm5
+	vmovdqa %xmm11, 16(%rsp)
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd 400(%rdi), %xmm11, %xmm0
+	vpaddd %xmm4, %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpxor 16(%rbp), %xmm1, %xmm4
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm10, 384(%rsp)
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 192(%rsp), %xmm12
-	vmovdqa 80(%rsp), %xmm6
-	vpaddd 64(%rax), %xmm12, %xmm12
-	sha256msg1 96(%rsp), %xmm6
-	vpaddd 464(%rsp), %xmm12, %xmm12
-	vpalignr $4, 112(%rsp), %xmm7, %xmm8
-	vpsrld $6, %xmm11, %xmm13
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpslld $26, %xmm11, %xmm14
-	sha256msg2 %xmm7, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm6, 80(%rsp)
-	vpsrld $11, %xmm11, %xmm14
-	vpaddd 400(%rdi), %xmm6, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $21, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor %xmm14, %xmm13, %xmm13
+	vpand -16(%rbp), %xmm4, %xmm5
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 80(%rsp), %xmm12
+	vmovdqa %xmm4, -16(%rbp)
+	sha256msg1 96(%rsp), %xmm12
+	vpxor 16(%rbp), %xmm5, %xmm5
+	vpalignr $4, 112(%rsp), %xmm13, %xmm14
+	vpaddd %xmm5, %xmm3, %xmm3
+	vpaddd %xmm14, %xmm12, %xmm12
+	vmovdqa %xmm3, 48(%rbp)
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 80(%rsp)
+	vmovdqa -80(%rbx), %xmm1
+	vpaddd 400(%rdi), %xmm12, %xmm0
+	vpaddd -80(%rax), %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpaddd 64(%rbp), %xmm1, %xmm1
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $25, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm13, %xmm13
+	vpsrld $6, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 10
-	vpslld $7, %xmm11, %xmm14
-	vmovdqa 32(%rsp), %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 48(%rsp), %xmm7
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpalignr $4, 0(%rsp), %xmm5, %xmm8
-	vmovdqa 496(%rsp), %xmm13
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpxor 480(%rsp), %xmm13, %xmm13
-	vpand %xmm11, %xmm13, %xmm13
-	sha256msg2 %xmm5, %xmm7
-	vpxor 480(%rsp), %xmm13, %xmm13
-	vmovdqa %xmm7, 32(%rsp)
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpaddd 416(%rdi), %xmm7, %xmm0
-	vpaddd 400(%rsp), %xmm12, %xmm11
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vmovdqa %xmm11, 464(%rsp)
+	vpslld $26, %xmm2, %xmm5
+	vmovdqa 32(%rsp), %xmm13
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg1 48(%rsp), %xmm13
+	vpsrld $11, %xmm2, %xmm5
+	vpalignr $4, 0(%rsp), %xmm11, %xmm14
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm14, %xmm13, %xmm13
+	vpslld $21, %xmm2, %xmm5
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 32(%rsp)
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd 416(%rdi), %xmm13, %xmm0
+	vpsrld $25, %xmm2, %xmm5
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpxor %xmm5, %xmm4, %xmm4
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $2, %xmm10, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpslld $30, %xmm10, %xmm14
-	vmovdqa 96(%rsp), %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 112(%rsp), %xmm5
-	vpsrld $13, %xmm10, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 64(%rsp), %xmm6, %xmm8
-	vpslld $19, %xmm10, %xmm14
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm6, %xmm5
-	vpsrld $22, %xmm10, %xmm14
-	vmovdqa %xmm5, 96(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 416(%rdi), %xmm5, %xmm0
-	vpslld $10, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor %xmm14, %xmm13, %xmm13
+	vpslld $7, %xmm2, %xmm5
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 96(%rsp), %xmm11
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg1 112(%rsp), %xmm11
+	vpaddd %xmm4, %xmm1, %xmm1
+	vpalignr $4, 64(%rsp), %xmm12, %xmm14
+	vmovdqa 96(%rbp), %xmm4
+	vpaddd %xmm14, %xmm11, %xmm11
+	vpxor 80(%rbp), %xmm4, %xmm4
+	sha256msg2 %xmm12, %xmm11
+	vpand %xmm2, %xmm4, %xmm4
+	vmovdqa %xmm11, 96(%rsp)
+	vpaddd 416(%rdi), %xmm11, %xmm0
+	vpxor 80(%rbp), %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpaddd %xmm4, %xmm1, %xmm1
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor 432(%rsp), %xmm10, %xmm13
-	vpand 512(%rsp), %xmm13, %xmm14
+	vpaddd 0(%rbp), %xmm1, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vmovdqa %xmm2, 64(%rbp)
 	# slot 11
-	vmovdqa %xmm13, 512(%rsp)
-	vmovdqa 48(%rsp), %xmm6
-	vpxor 432(%rsp), %xmm14, %xmm14
-	sha256msg1 0(%rsp), %xmm6
+	vmovdqa 48(%rsp), %xmm12
+	vpsrld $2, %xmm3, %xmm4
+	sha256msg1 0(%rsp), %xmm12
+	vpslld $30, %xmm3, %xmm5
+	vpalignr $4, 16(%rsp), %xmm13, %xmm14
+	vpxor %xmm5, %xmm4, %xmm4
 	vpaddd %xmm14, %xmm12, %xmm12
-	vpalignr $4, 16(%rsp), %xmm7, %xmm8
-	vmovdqa %xmm12, 400(%rsp)
-	vpaddd %xmm8, %xmm6, %xmm6
-	vmovdqa 208(%rsp), %xmm10
-	sha256msg2 %xmm7, %xmm6
-	vpaddd 80(%rax), %xmm10, %xmm10
-	vmovdqa %xmm6, 48(%rsp)
-	vpaddd 480(%rsp), %xmm10, %xmm10
-	vpaddd 432(%rdi), %xmm6, %xmm0
-	vpsrld $6, %xmm11, %xmm13
-	vpslld $26, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
+	vpsrld $13, %xmm3, %xmm5
+	sha256msg2 %xmm13, %xmm12
+	vpxor %xmm5, %xmm4, %xmm4
+	vmovdqa %xmm12, 48(%rsp)
+	vpaddd 432(%rdi), %xmm12, %xmm0
+	vpslld $19, %xmm3, %xmm5
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpxor %xmm5, %xmm4, %xmm4
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $11, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 112(%rsp), %xmm7
-	vpslld $21, %xmm11, %xmm14
-	sha256msg1 64(%rsp), %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 80(%rsp), %xmm5, %xmm8
-	vpsrld $25, %xmm11, %xmm14
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm5, %xmm7
-	vpslld $7, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm7, 112(%rsp)
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd 432(%rdi), %xmm7, %xmm0
-	vmovdqa 448(%rsp), %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor 496(%rsp), %xmm13, %xmm13
+	vpsrld $22, %xmm3, %xmm5
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpxor %xmm5, %xmm4, %xmm4
+	vmovdqa 112(%rsp), %xmm13
+	sha256msg1 64(%rsp), %xmm13
+	vpslld $10, %xmm3, %xmm5
+	vpalignr $4, 80(%rsp), %xmm11, %xmm14
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm14, %xmm13, %xmm13
+	vpaddd %xmm4, %xmm1, %xmm1
+	sha256msg2 %xmm11, %xmm13
+	vpxor 32(%rbp), %xmm3, %xmm4
+	vmovdqa %xmm13, 112(%rsp)
+	vpand -16(%rbp), %xmm4, %xmm5
+	vpaddd 432(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vmovdqa %xmm4, -16(%rbp)
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpand %xmm11, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor 496(%rsp), %xmm13, %xmm13
+	vpxor 32(%rbp), %xmm5, %xmm5
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpaddd %xmm5, %xmm1, %xmm1
 	# slot 12
-	vpaddd %xmm13, %xmm10, %xmm10
-	vmovdqa 0(%rsp), %xmm5
-	vpaddd 416(%rsp), %xmm10, %xmm11
-	sha256msg1 16(%rsp), %xmm5
-	vmovdqa %xmm11, 480(%rsp)
-	vpsrld $2, %xmm12, %xmm13
-	vpalignr $4, 32(%rsp), %xmm6, %xmm8
-	vpslld $30, %xmm12, %xmm14
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm6, %xmm5
-	vpsrld $13, %xmm12, %xmm14
-	vmovdqa %xmm5, 0(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 448(%rdi), %xmm5, %xmm0
-	vpslld $19, %xmm12, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
+	vmovdqa %xmm1, 0(%rbp)
+	vmovdqa 0(%rsp), %xmm11
+	sha256msg1 16(%rsp), %xmm11
+	vmovdqa -32(%r12), %xmm6
+	vpalignr $4, 32(%rsp), %xmm12, %xmm14
+	vpsrld $17, %xmm6, %xmm3
+	vpaddd %xmm14, %xmm11, %xmm11
+	vpslld $15, %xmm6, %xmm5
+	sha256msg2 %xmm12, %xmm11
+	vpxor %xmm5, %xmm3, %xmm3
+	vmovdqa %xmm11, 0(%rsp)
+	vpsrld $19, %xmm6, %xmm5
+	vpaddd 448(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpxor %xmm5, %xmm3, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $22, %xmm12, %xmm14
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $10, %xmm12, %xmm14
-	vmovdqa 64(%rsp), %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 80(%rsp), %xmm6
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpalignr $4, 96(%rsp), %xmm7, %xmm8
-	vpxor 384(%rsp), %xmm12, %xmm13
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpand 512(%rsp), %xmm13, %xmm14
-	sha256msg2 %xmm7, %xmm6
-	vmovdqa %xmm13, 512(%rsp)
-	vmovdqa %xmm6, 64(%rsp)
-	vpxor 384(%rsp), %xmm14, %xmm14
-	vpaddd 448(%rdi), %xmm6, %xmm0
-	vpaddd %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm10, 416(%rsp)
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vmovdqa 224(%rsp), %xmm12
+	vpslld $13, %xmm6, %xmm5
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpxor %xmm5, %xmm3, %xmm3
+	vmovdqa 64(%rsp), %xmm12
+	vpsrld $10, %xmm6, %xmm5
+	sha256msg1 80(%rsp), %xmm12
+	vpalignr $4, 96(%rsp), %xmm13, %xmm14
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd %xmm14, %xmm12, %xmm12
+	vpaddd -112(%r12), %xmm3, %xmm3
+	sha256msg2 %xmm13, %xmm12
+	vpaddd -256(%r12), %xmm3, %xmm3
+	vmovdqa %xmm12, 64(%rsp)
+	vmovdqa -240(%r12), %xmm6
+	vpaddd 448(%rdi), %xmm12, %xmm0
+	vpsrld $7, %xmm6, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd 96(%rax), %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpaddd 496(%rsp), %xmm12, %xmm12
+	vpslld $25, %xmm6, %xmm5
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpxor %xmm5, %xmm4, %xmm4
 	# slot 13
-	vpsrld $6, %xmm11, %xmm13
-	vmovdqa 16(%rsp), %xmm7
-	vpslld $26, %xmm11, %xmm14
-	sha256msg1 32(%rsp), %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 48(%rsp), %xmm5, %xmm8
-	vpsrld $11, %xmm11, %xmm14
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $21, %xmm11, %xmm14
-	sha256msg2 %xmm5, %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm7, 16(%rsp)
-	vpsrld $25, %xmm11, %xmm14
-	vpaddd 464(%rdi), %xmm7, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpslld $7, %xmm11, %xmm14
+	vpsrld $18, %xmm6, %xmm5
+	vmovdqa 16(%rsp), %xmm13
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg1 32(%rsp), %xmm13
+	vpalignr $4, 48(%rsp), %xmm11, %xmm14
+	vpslld $14, %xmm6, %xmm5
+	vpaddd %xmm14, %xmm13, %xmm13
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg2 %xmm11, %xmm13
+	vpsrld $3, %xmm6, %xmm5
+	vmovdqa %xmm13, 16(%rsp)
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd 464(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpaddd %xmm4, %xmm3, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpaddd %xmm13, %xmm12, %xmm12
-	vmovdqa 80(%rsp), %xmm5
-	vmovdqa 464(%rsp), %xmm13
-	sha256msg1 96(%rsp), %xmm5
-	vpxor 448(%rsp), %xmm13, %xmm13
-	vpand %xmm11, %xmm13, %xmm13
-	vpalignr $4, 112(%rsp), %xmm6, %xmm8
-	vpxor 448(%rsp), %xmm13, %xmm13
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256msg2 %xmm6, %xmm5
-	vpaddd 432(%rsp), %xmm12, %xmm11
-	vmovdqa %xmm5, 80(%rsp)
-	vmovdqa %xmm11, 496(%rsp)
-	vpaddd 464(%rdi), %xmm5, %xmm0
-	vpsrld $2, %xmm10, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpslld $30, %xmm10, %xmm14
+	vmovdqa %xmm3, 0(%r12)
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa -16(%r12), %xmm6
+	vmovdqa 80(%rsp), %xmm11
+	vpsrld $17, %xmm6, %xmm3
+	sha256msg1 96(%rsp), %xmm11
+	vpslld $15, %xmm6, %xmm5
+	vpalignr $4, 112(%rsp), %xmm12, %xmm14
+	vpaddd %xmm14, %xmm11, %xmm11
+	vpxor %xmm5, %xmm3, %xmm3
+	sha256msg2 %xmm12, %xmm11
+	vpsrld $19, %xmm6, %xmm5
+	vmovdqa %xmm11, 80(%rsp)
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd 464(%rdi), %xmm11, %xmm0
+	vpslld $13, %xmm6, %xmm5
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpsrld $13, %xmm10, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
+	vpxor %xmm5, %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpsrld $10, %xmm6, %xmm5
 	# slot 14
-	vpslld $19, %xmm10, %xmm14
-	vmovdqa 32(%rsp), %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 48(%rsp), %xmm6
-	vpsrld $22, %xmm10, %xmm14
-	vpalignr $4, 0(%rsp), %xmm7, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpslld $10, %xmm10, %xmm14
-	sha256msg2 %xmm7, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 480(%rdi), %xmm6, %xmm0
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor 400(%rsp), %xmm10, %xmm13
-	vpand 512(%rsp), %xmm13, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa %xmm13, 512(%rsp)
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor 400(%rsp), %xmm14, %xmm14
-	vmovdqa 96(%rsp), %xmm7
+	vpxor %xmm5, %xmm3, %xmm3
+	vmovdqa 32(%rsp), %xmm12
+	vpaddd -96(%r12), %xmm3, %xmm3
+	sha256msg1 48(%rsp), %xmm12
+	vpaddd -240(%r12), %xmm3, %xmm3
+	vpalignr $4, 0(%rsp), %xmm13, %xmm14
 	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg1 112(%rsp), %xmm7
-	vmovdqa %xmm12, 432(%rsp)
-	vpalignr $4, 64(%rsp), %xmm5, %xmm8
-	vmovdqa 240(%rsp), %xmm10
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpaddd 112(%rax), %xmm10, %xmm10
-	sha256msg2 %xmm5, %xmm7
-	vpaddd 448(%rsp), %xmm10, %xmm10
-	vpaddd 480(%rdi), %xmm7, %xmm0
-	vpsrld $6, %xmm11, %xmm13
-	vpslld $26, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor %xmm14, %xmm13, %xmm13
+	vmovdqa -224(%r12), %xmm6
+	sha256msg2 %xmm13, %xmm12
+	vpsrld $7, %xmm6, %xmm4
+	vpaddd 480(%rdi), %xmm12, %xmm0
+	vpslld $25, %xmm6, %xmm5
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpxor %xmm5, %xmm4, %xmm4
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $11, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm13, %xmm13
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpsrld $18, %xmm6, %xmm5
+	vmovdqa 96(%rsp), %xmm13
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg1 112(%rsp), %xmm13
+	vpslld $14, %xmm6, %xmm5
+	vpalignr $4, 64(%rsp), %xmm11, %xmm14
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm14, %xmm13, %xmm13
+	vpsrld $3, %xmm6, %xmm5
+	sha256msg2 %xmm11, %xmm13
+	vpaddd 480(%rdi), %xmm13, %xmm0
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpaddd %xmm4, %xmm3, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	vmovdqa %xmm3, 16(%r12)
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vmovdqa 0(%r12), %xmm6
 	# slot 15
-	vpslld $21, %xmm11, %xmm14
-	vmovdqa 48(%rsp), %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 0(%rsp), %xmm5
-	vpsrld $25, %xmm11, %xmm14
-	vpalignr $4, 16(%rsp), %xmm6, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpslld $7, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm6, %xmm5
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd 496(%rdi), %xmm5, %xmm0
-	vmovdqa 480(%rsp), %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor 464(%rsp), %xmm13, %xmm13
+	vmovdqa 48(%rsp), %xmm11
+	vpsrld $17, %xmm6, %xmm3
+	sha256msg1 0(%rsp), %xmm11
+	vpslld $15, %xmm6, %xmm5
+	vpalignr $4, 16(%rsp), %xmm12, %xmm14
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd %xmm14, %xmm11, %xmm11
+	vpsrld $19, %xmm6, %xmm5
+	sha256msg2 %xmm12, %xmm11
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd 496(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpslld $13, %xmm6, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpand %xmm11, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor 464(%rsp), %xmm13, %xmm13
-	vpaddd 0(%rdi), %xmm1, %xmm1
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd 16(%rdi), %xmm3, %xmm3
-	vpaddd 384(%rsp), %xmm10, %xmm11
-	vpshufd $0x1b, %xmm1, %xmm6
-	vmovdqa %xmm11, 448(%rsp)
-	vpsrld $2, %xmm12, %xmm13
-	vpshufd $0xb1, %xmm3, %xmm8
-	vpslld $30, %xmm12, %xmm14
-	vpblendw $0xf0, %xmm8, %xmm6, %xmm9
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $8, %xmm6, %xmm8, %xmm5
-	vpsrld $13, %xmm12, %xmm14
-	vmovdqa %xmm9, 0(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm5, 16(%rsp)
-	vpslld $19, %xmm12, %xmm14
-	vmovdqa 512(%rdi), %xmm1
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 528(%rdi), %xmm3
-	vpsrld $22, %xmm12, %xmm14
-	vmovdqa 112(%rsp), %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $10, %xmm12, %xmm14
-	sha256msg1 64(%rsp), %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 80(%rsp), %xmm7, %xmm8
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpxor 416(%rsp), %xmm12, %xmm13
-	sha256msg2 %xmm7, %xmm6
-	vpand 512(%rsp), %xmm13, %xmm14
-	vpaddd 496(%rdi), %xmm6, %xmm0
-	vmovdqa %xmm13, 512(%rsp)
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor 416(%rsp), %xmm14, %xmm14
-	vmovd %xmm4, -4(%rdx)
-	vpaddd %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm10, 384(%rsp)
+	vpxor %xmm5, %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpsrld $10, %xmm6, %xmm5
+	vpaddd 0(%rdi), %xmm7, %xmm7
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd 16(%rdi), %xmm9, %xmm9
+	vpshufd $0x1b, %xmm7, %xmm12
+	vpaddd -80(%r12), %xmm3, %xmm3
+	vpshufd $0xb1, %xmm9, %xmm14
+	vpaddd -224(%r12), %xmm3, %xmm3
+	vpblendw $0xf0, %xmm14, %xmm12, %xmm0
+	vmovdqa -208(%r12), %xmm6
+	vpalignr $8, %xmm12, %xmm14, %xmm11
+	vpsrld $7, %xmm6, %xmm4
+	vmovdqa %xmm0, 0(%rsp)
+	vpslld $25, %xmm6, %xmm5
+	vmovdqa %xmm11, 16(%rsp)
+	vmovdqa 512(%rdi), %xmm7
+	vpxor %xmm5, %xmm4, %xmm4
+	vmovdqa 528(%rdi), %xmm9
+	vpsrld $18, %xmm6, %xmm5
+	vmovdqa 112(%rsp), %xmm12
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg1 64(%rsp), %xmm12
+	vpslld $14, %xmm6, %xmm5
+	vpalignr $4, 80(%rsp), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg2 %xmm13, %xmm12
+	vpsrld $3, %xmm6, %xmm5
+	vpaddd 496(%rdi), %xmm12, %xmm0
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovd %xmm10, -4(%rdx)
+	vmovdqa %xmm3, 32(%r12)
 	# slot 16
-	vmovdqa 256(%rsp), %xmm12
-	vmovdqa 0(%rsp), %xmm7
-	vpaddd 128(%rax), %xmm12, %xmm12
-	vpaddd 256(%rdi), %xmm7, %xmm0
-	vpaddd 464(%rsp), %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpsrld $6, %xmm11, %xmm13
+	vmovdqa 0(%rsp), %xmm13
+	vmovdqa 16(%r12), %xmm6
+	vpaddd 256(%rdi), %xmm13, %xmm0
+	vpsrld $17, %xmm6, %xmm3
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpslld $15, %xmm6, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $26, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor %xmm14, %xmm13, %xmm13
+	vpxor %xmm5, %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm9, %xmm7
 	vmovdqa 64(%rdi), %xmm0
-	vpsrld $11, %xmm11, %xmm14
+	vpsrld $19, %xmm6, %xmm5
 	vpinsrd $1, 12(%rsi), %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $21, %xmm11, %xmm14
-	vmovdqa 0(%rdi), %xmm2
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, 32(%rdi), %xmm2
-	vpsrld $25, %xmm11, %xmm14
-	vmovdqa 32(%rdi), %xmm4
-	vpxor %xmm14, %xmm13, %xmm13
+	vpxor %xmm5, %xmm3, %xmm3
+	vmovdqa 0(%rdi), %xmm8
+	vpslld $13, %xmm6, %xmm5
+	sha256rnds2 %xmm0, 32(%rdi), %xmm8
+	vpxor %xmm5, %xmm3, %xmm3
+	vmovdqa 32(%rdi), %xmm10
 	# slot 17
-	vpslld $7, %xmm11, %xmm14
-	vpaddd 272(%rdi), %xmm5, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpaddd %xmm13, %xmm12, %xmm12
+	vpsrld $10, %xmm6, %xmm5
+	vpaddd 272(%rdi), %xmm11, %xmm0
+	vpxor %xmm5, %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpaddd -64(%r12), %xmm3, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa 496(%rsp), %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor 480(%rsp), %xmm13, %xmm13
-	vpand %xmm11, %xmm13, %xmm13
+	vpaddd -208(%r12), %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa -192(%r12), %xmm6
 	vmovdqa 80(%rdi), %xmm0
-	vpxor 480(%rsp), %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpaddd %xmm13, %xmm12, %xmm12
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpsrld $7, %xmm6, %xmm4
 	vmovdqa 128(%rdi), %xmm0
-	vpaddd 400(%rsp), %xmm12, %xmm11
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vmovdqa %xmm11, 464(%rsp)
+	vpslld $25, %xmm6, %xmm5
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpxor %xmm5, %xmm4, %xmm4
 	# slot 18
-	vpsrld $2, %xmm10, %xmm13
+	vpsrld $18, %xmm6, %xmm5
 	vmovdqa 576(%rdi), %xmm0
-	vpslld $30, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpxor %xmm5, %xmm4, %xmm4
 	vmovdqa 608(%rdi), %xmm0
-	vpsrld $13, %xmm10, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpslld $19, %xmm10, %xmm14
+	vpslld $14, %xmm6, %xmm5
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpxor %xmm5, %xmm4, %xmm4
 	vmovdqa 96(%rdi), %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpsrld $22, %xmm10, %xmm14
+	vpsrld $3, %xmm6, %xmm5
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpxor %xmm5, %xmm4, %xmm4
 	vmovdqa 144(%rdi), %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpslld $10, %xmm10, %xmm14
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpaddd %xmm4, %xmm3, %xmm3
 	# slot 19
-	vpxor %xmm14, %xmm13, %xmm13
+	vmovdqa %xmm3, 48(%r12)
 	vmovdqa 592(%rdi), %xmm0
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor 432(%rsp), %xmm10, %xmm13
-	vpand 512(%rsp), %xmm13, %xmm14
+	vmovdqa 32(%r12), %xmm6
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpsrld $17, %xmm6, %xmm3
 	vmovdqa 624(%rdi), %xmm0
-	vmovdqa %xmm13, 512(%rsp)
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor 432(%rsp), %xmm14, %xmm14
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpslld $15, %xmm6, %xmm5
 	vmovdqa 112(%rdi), %xmm0
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vmovdqa %xmm12, 400(%rsp)
+	vpxor %xmm5, %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpsrld $19, %xmm6, %xmm5
 	vmovdqa 160(%rdi), %xmm0
-	vmovdqa 272(%rsp), %xmm10
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpaddd 144(%rax), %xmm10, %xmm10
+	vpxor %xmm5, %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpslld $13, %xmm6, %xmm5
 	# slot 20
-	vpaddd 480(%rsp), %xmm10, %xmm10
-	vmovdqa 0(%rsp), %xmm7
-	vpsrld $6, %xmm11, %xmm13
-	vpslld $26, %xmm11, %xmm14
-	sha256msg1 16(%rsp), %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 640(%rdi), %xmm7, %xmm7
-	vpsrld $11, %xmm11, %xmm14
-	sha256msg2 560(%rdi), %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm7, 0(%rsp)
-	vpslld $21, %xmm11, %xmm14
-	vpaddd 320(%rdi), %xmm7, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpsrld $25, %xmm11, %xmm14
+	vmovdqa 0(%rsp), %xmm13
+	vpxor %xmm5, %xmm3, %xmm3
+	sha256msg1 16(%rsp), %xmm13
+	vpsrld $10, %xmm6, %xmm5
+	vpaddd 640(%rdi), %xmm13, %xmm13
+	vpxor %xmm5, %xmm3, %xmm3
+	sha256msg2 560(%rdi), %xmm13
+	vpaddd -48(%r12), %xmm3, %xmm3
+	vmovdqa %xmm13, 0(%rsp)
+	vpaddd 320(%rdi), %xmm13, %xmm0
+	vpaddd -192(%r12), %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vmovdqa -176(%r12), %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpslld $7, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 48(%rdi), %xmm5
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpinsrd $3, 4(%rsi), %xmm5, %xmm5
-	vmovdqa 448(%rsp), %xmm13
-	sha256msg1 176(%rdi), %xmm5
-	vpxor 496(%rsp), %xmm13, %xmm13
-	vpaddd 192(%rdi), %xmm5, %xmm5
-	vpand %xmm11, %xmm13, %xmm13
-	vmovdqa %xmm5, 64(%rsp)
-	vpxor 496(%rsp), %xmm13, %xmm13
-	vpaddd 320(%rdi), %xmm5, %xmm0
-	vpaddd %xmm13, %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpaddd 416(%rsp), %xmm10, %xmm11
+	vpsrld $7, %xmm6, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpslld $25, %xmm6, %xmm5
+	vmovdqa 48(%rdi), %xmm11
+	vpxor %xmm5, %xmm4, %xmm4
+	vpinsrd $3, 4(%rsi), %xmm11, %xmm11
+	sha256msg1 176(%rdi), %xmm11
+	vpsrld $18, %xmm6, %xmm5
+	vpaddd 192(%rdi), %xmm11, %xmm11
+	vpxor %xmm5, %xmm4, %xmm4
+	vmovdqa %xmm11, 64(%rsp)
+	vpslld $14, %xmm6, %xmm5
+	vpaddd 320(%rdi), %xmm11, %xmm0
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa %xmm11, 480(%rsp)
-	vpsrld $2, %xmm12, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpslld $30, %xmm12, %xmm14
+	vpsrld $3, %xmm6, %xmm5
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpxor %xmm5, %xmm4, %xmm4
 	# slot 21
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 16(%rsp), %xmm6
-	vpsrld $13, %xmm12, %xmm14
-	sha256msg1 544(%rdi), %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 560(%rdi), %xmm7, %xmm8
-	vpslld $19, %xmm12, %xmm14
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm7, %xmm6
-	vpsrld $22, %xmm12, %xmm14
-	vmovdqa %xmm6, 16(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $10, %xmm12, %xmm14
-	vpaddd 336(%rdi), %xmm6, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpaddd %xmm13, %xmm10, %xmm10
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa 16(%rsp), %xmm12
+	vmovdqa %xmm3, 64(%r12)
+	sha256msg1 544(%rdi), %xmm12
+	vmovdqa 48(%r12), %xmm6
+	vpalignr $4, 560(%rdi), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	vpsrld $17, %xmm6, %xmm3
+	sha256msg2 %xmm13, %xmm12
+	vpslld $15, %xmm6, %xmm5
+	vmovdqa %xmm12, 16(%rsp)
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd 336(%rdi), %xmm12, %xmm0
+	vpsrld $19, %xmm6, %xmm5
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor 384(%rsp), %xmm12, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpand 512(%rsp), %xmm13, %xmm14
-	vmovdqa 208(%rdi), %xmm7
-	vmovdqa %xmm13, 512(%rsp)
-	sha256msg2 %xmm5, %xmm7
-	vpxor 384(%rsp), %xmm14, %xmm14
-	vmovdqa %xmm7, 80(%rsp)
-	vpaddd %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm10, 416(%rsp)
-	vpaddd 336(%rdi), %xmm7, %xmm0
-	vmovdqa 288(%rsp), %xmm12
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpaddd 160(%rax), %xmm12, %xmm12
+	vpxor %xmm5, %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpslld $13, %xmm6, %xmm5
+	vmovdqa 208(%rdi), %xmm13
+	vpxor %xmm5, %xmm3, %xmm3
+	sha256msg2 %xmm11, %xmm13
+	vpsrld $10, %xmm6, %xmm5
+	vmovdqa %xmm13, 80(%rsp)
+	vpxor %xmm5, %xmm3, %xmm3
+	vpaddd 336(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpaddd -32(%r12), %xmm3, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd 496(%rsp), %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpsrld $6, %xmm11, %xmm13
+	vpaddd -176(%r12), %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vmovdqa -160(%r12), %xmm6
 	# slot 22
-	vpslld $26, %xmm11, %xmm14
-	vpalignr $4, 0(%rsp), %xmm6, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 656(%rdi), %xmm8, %xmm5
-	vpsrld $11, %xmm11, %xmm14
-	sha256msg2 %xmm6, %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $21, %xmm11, %xmm14
-	vmovdqa %xmm5, 32(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 352(%rdi), %xmm5, %xmm0
-	vpsrld $25, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
+	vpsrld $7, %xmm6, %xmm4
+	vpalignr $4, 0(%rsp), %xmm12, %xmm14
+	vpaddd 656(%rdi), %xmm14, %xmm11
+	vpslld $25, %xmm6, %xmm5
+	sha256msg2 %xmm12, %xmm11
+	vpxor %xmm5, %xmm4, %xmm4
+	vmovdqa %xmm11, 32(%rsp)
+	vpsrld $18, %xmm6, %xmm5
+	vpaddd 352(%rdi), %xmm11, %xmm0
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $7, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 64(%rsp), %xmm7, %xmm8
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpaddd 224(%rdi), %xmm8, %xmm6
-	vmovdqa 464(%rsp), %xmm13
-	sha256msg2 %xmm7, %xmm6
-	vpxor 448(%rsp), %xmm13, %xmm13
-	vpand %xmm11, %xmm13, %xmm13
-	vmovdqa %xmm6, 96(%rsp)
-	vpxor 448(%rsp), %xmm13, %xmm13
-	vpaddd 352(%rdi), %xmm6, %xmm0
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpaddd 432(%rsp), %xmm12, %xmm11
+	vpslld $14, %xmm6, %xmm5
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpxor %xmm5, %xmm4, %xmm4
+	vpalignr $4, 64(%rsp), %xmm13, %xmm14
+	vpsrld $3, %xmm6, %xmm5
+	vpaddd 224(%rdi), %xmm14, %xmm12
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg2 %xmm13, %xmm12
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm12, 96(%rsp)
+	vpaddd 352(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm3, 80(%r12)
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vmovdqa -64(%rbx), %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa %xmm11, 496(%rsp)
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpsrld $2, %xmm10, %xmm13
+	vpaddd -64(%rax), %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpaddd 80(%rbp), %xmm3, %xmm3
 	# slot 23
-	vpslld $30, %xmm10, %xmm14
-	vmovdqa 560(%rdi), %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 0(%rsp), %xmm7
-	vpsrld $13, %xmm10, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 16(%rsp), %xmm5, %xmm8
-	vpslld $19, %xmm10, %xmm14
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm5, %xmm7
-	vpsrld $22, %xmm10, %xmm14
-	vmovdqa %xmm7, 48(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 368(%rdi), %xmm7, %xmm0
-	vpslld $10, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
+	vmovdqa 560(%rdi), %xmm13
+	vpsrld $6, %xmm2, %xmm4
+	sha256msg1 0(%rsp), %xmm13
+	vpslld $26, %xmm2, %xmm5
+	vpalignr $4, 16(%rsp), %xmm11, %xmm14
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm14, %xmm13, %xmm13
+	vpsrld $11, %xmm2, %xmm5
+	sha256msg2 %xmm11, %xmm13
+	vpxor %xmm5, %xmm4, %xmm4
+	vmovdqa %xmm13, 48(%rsp)
+	vpaddd 368(%rdi), %xmm13, %xmm0
+	vpslld $21, %xmm2, %xmm5
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpxor %xmm5, %xmm4, %xmm4
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor 400(%rsp), %xmm10, %xmm13
-	vpand 512(%rsp), %xmm13, %xmm14
-	vpalignr $4, 80(%rsp), %xmm6, %xmm8
-	vmovdqa %xmm13, 512(%rsp)
-	vpaddd 240(%rdi), %xmm8, %xmm5
-	vpxor 400(%rsp), %xmm14, %xmm14
-	sha256msg2 %xmm6, %xmm5
-	vpaddd %xmm14, %xmm12, %xmm12
-	vmovdqa %xmm5, 112(%rsp)
-	vmovdqa %xmm12, 432(%rsp)
-	vpaddd 368(%rdi), %xmm5, %xmm0
-	vmovdqa 304(%rsp), %xmm10
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpaddd 176(%rax), %xmm10, %xmm10
+	vpsrld $25, %xmm2, %xmm5
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpxor %xmm5, %xmm4, %xmm4
+	vpalignr $4, 80(%rsp), %xmm12, %xmm14
+	vpaddd 240(%rdi), %xmm14, %xmm11
+	vpslld $7, %xmm2, %xmm5
+	sha256msg2 %xmm12, %xmm11
+	vpxor %xmm5, %xmm4, %xmm4
+	vmovdqa %xmm11, 112(%rsp)
+	vpaddd %xmm4, %xmm3, %xmm3
+	vpaddd 368(%rdi), %xmm11, %xmm0
+	vmovdqa 112(%rbp), %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpxor 96(%rbp), %xmm4, %xmm4
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd 448(%rsp), %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpsrld $6, %xmm11, %xmm13
-	vpslld $26, %xmm11, %xmm14
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpand %xmm2, %xmm4, %xmm4
 	# slot 24
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 0(%rsp), %xmm6
-	vpsrld $11, %xmm11, %xmm14
-	sha256msg1 16(%rsp), %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 32(%rsp), %xmm7, %xmm8
-	vpslld $21, %xmm11, %xmm14
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm7, %xmm6
-	vpsrld $25, %xmm11, %xmm14
-	vmovdqa %xmm6, 0(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 384(%rdi), %xmm6, %xmm0
-	vpslld $7, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpaddd %xmm13, %xmm10, %xmm10
+	vpxor 96(%rbp), %xmm4, %xmm4
+	vmovdqa 0(%rsp), %xmm12
+	vpaddd %xmm4, %xmm3, %xmm3
+	sha256msg1 16(%rsp), %xmm12
+	vpaddd 16(%rbp), %xmm3, %xmm2
+	vpalignr $4, 32(%rsp), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	vmovdqa %xmm2, 80(%rbp)
+	sha256msg2 %xmm13, %xmm12
+	vpsrld $2, %xmm1, %xmm4
+	vmovdqa %xmm12, 0(%rsp)
+	vpslld $30, %xmm1, %xmm5
+	vpaddd 384(%rdi), %xmm12, %xmm0
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpsrld $13, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa 480(%rsp), %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor 464(%rsp), %xmm13, %xmm13
-	vmovdqa 64(%rsp), %xmm7
-	vpand %xmm11, %xmm13, %xmm13
-	sha256msg1 80(%rsp), %xmm7
-	vpxor 464(%rsp), %xmm13, %xmm13
-	vpalignr $4, 96(%rsp), %xmm5, %xmm8
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpaddd 384(%rsp), %xmm10, %xmm11
-	sha256msg2 %xmm5, %xmm7
-	vmovdqa %xmm11, 448(%rsp)
-	vpsrld $2, %xmm12, %xmm13
-	vmovdqa %xmm7, 64(%rsp)
-	vpslld $30, %xmm12, %xmm14
-	vpaddd 384(%rdi), %xmm7, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpsrld $13, %xmm12, %xmm14
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpxor %xmm5, %xmm4, %xmm4
+	vmovdqa 64(%rsp), %xmm13
+	vpslld $19, %xmm1, %xmm5
+	sha256msg1 80(%rsp), %xmm13
+	vpxor %xmm5, %xmm4, %xmm4
+	vpalignr $4, 96(%rsp), %xmm11, %xmm14
+	vpsrld $22, %xmm1, %xmm5
+	vpaddd %xmm14, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vpxor %xmm5, %xmm4, %xmm4
+	vmovdqa %xmm13, 64(%rsp)
+	vpslld $10, %xmm1, %xmm5
+	vpaddd 384(%rdi), %xmm13, %xmm0
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpaddd %xmm4, %xmm3, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpslld $19, %xmm12, %xmm14
+	vpxor 48(%rbp), %xmm1, %xmm4
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 25
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 16(%rsp), %xmm5
-	vpsrld $22, %xmm12, %xmm14
-	sha256msg1 32(%rsp), %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $10, %xmm12, %xmm14
-	vpalignr $4, 48(%rsp), %xmm6, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpaddd %xmm13, %xmm10, %xmm10
-	sha256msg2 %xmm6, %xmm5
-	vpxor 416(%rsp), %xmm12, %xmm13
-	vmovdqa %xmm5, 16(%rsp)
-	vpand 512(%rsp), %xmm13, %xmm14
-	vpaddd 400(%rdi), %xmm5, %xmm0
-	vmovdqa %xmm13, 512(%rsp)
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor 416(%rsp), %xmm14, %xmm14
+	vpand -16(%rbp), %xmm4, %xmm5
+	vmovdqa 16(%rsp), %xmm11
+	vmovdqa %xmm4, -16(%rbp)
+	sha256msg1 32(%rsp), %xmm11
+	vpxor 48(%rbp), %xmm5, %xmm5
+	vpalignr $4, 48(%rsp), %xmm12, %xmm14
+	vpaddd %xmm5, %xmm3, %xmm3
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm3, 16(%rbp)
+	vmovdqa %xmm11, 16(%rsp)
+	vmovdqa -48(%rbx), %xmm1
+	vpaddd 400(%rdi), %xmm11, %xmm0
+	vpaddd -48(%rax), %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpaddd 96(%rbp), %xmm1, %xmm1
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm10, 384(%rsp)
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 320(%rsp), %xmm12
-	vmovdqa 80(%rsp), %xmm6
-	vpaddd 192(%rax), %xmm12, %xmm12
-	sha256msg1 96(%rsp), %xmm6
-	vpaddd 464(%rsp), %xmm12, %xmm12
-	vpalignr $4, 112(%rsp), %xmm7, %xmm8
-	vpsrld $6, %xmm11, %xmm13
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpslld $26, %xmm11, %xmm14
-	sha256msg2 %xmm7, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm6, 80(%rsp)
-	vpsrld $11, %xmm11, %xmm14
-	vpaddd 400(%rdi), %xmm6, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $21, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor %xmm14, %xmm13, %xmm13
+	vpsrld $6, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 80(%rsp), %xmm12
+	vpslld $26, %xmm2, %xmm5
+	sha256msg1 96(%rsp), %xmm12
+	vpxor %xmm5, %xmm4, %xmm4
+	vpalignr $4, 112(%rsp), %xmm13, %xmm14
+	vpsrld $11, %xmm2, %xmm5
+	vpaddd %xmm14, %xmm12, %xmm12
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 80(%rsp)
+	vpslld $21, %xmm2, %xmm5
+	vpaddd 400(%rdi), %xmm12, %xmm0
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpsrld $25, %xmm2, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $25, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm13, %xmm13
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 26
-	vpslld $7, %xmm11, %xmm14
-	vmovdqa 32(%rsp), %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 48(%rsp), %xmm7
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpalignr $4, 0(%rsp), %xmm5, %xmm8
-	vmovdqa 496(%rsp), %xmm13
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpxor 480(%rsp), %xmm13, %xmm13
-	vpand %xmm11, %xmm13, %xmm13
-	sha256msg2 %xmm5, %xmm7
-	vpxor 480(%rsp), %xmm13, %xmm13
-	vmovdqa %xmm7, 32(%rsp)
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpaddd 416(%rdi), %xmm7, %xmm0
-	vpaddd 400(%rsp), %xmm12, %xmm11
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vmovdqa %xmm11, 464(%rsp)
+	vpslld $7, %xmm2, %xmm5
+	vmovdqa 32(%rsp), %xmm13
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg1 48(%rsp), %xmm13
+	vpaddd %xmm4, %xmm1, %xmm1
+	vpalignr $4, 0(%rsp), %xmm11, %xmm14
+	vmovdqa 64(%rbp), %xmm4
+	vpaddd %xmm14, %xmm13, %xmm13
+	vpxor 112(%rbp), %xmm4, %xmm4
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 32(%rsp)
+	vpand %xmm2, %xmm4, %xmm4
+	vpaddd 416(%rdi), %xmm13, %xmm0
+	vpxor 112(%rbp), %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpaddd %xmm4, %xmm1, %xmm1
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $2, %xmm10, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpslld $30, %xmm10, %xmm14
-	vmovdqa 96(%rsp), %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 112(%rsp), %xmm5
-	vpsrld $13, %xmm10, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 64(%rsp), %xmm6, %xmm8
-	vpslld $19, %xmm10, %xmm14
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm6, %xmm5
-	vpsrld $22, %xmm10, %xmm14
-	vmovdqa %xmm5, 96(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 416(%rdi), %xmm5, %xmm0
-	vpslld $10, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor %xmm14, %xmm13, %xmm13
+	vpaddd 32(%rbp), %xmm1, %xmm2
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 96(%rsp), %xmm11
+	vmovdqa %xmm2, 96(%rbp)
+	sha256msg1 112(%rsp), %xmm11
+	vpsrld $2, %xmm3, %xmm4
+	vpalignr $4, 64(%rsp), %xmm12, %xmm14
+	vpslld $30, %xmm3, %xmm5
+	vpaddd %xmm14, %xmm11, %xmm11
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg2 %xmm12, %xmm11
+	vpsrld $13, %xmm3, %xmm5
+	vmovdqa %xmm11, 96(%rsp)
+	vpaddd 416(%rdi), %xmm11, %xmm0
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpslld $19, %xmm3, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor 432(%rsp), %xmm10, %xmm13
-	vpand 512(%rsp), %xmm13, %xmm14
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpsrld $22, %xmm3, %xmm5
 	# slot 27
-	vmovdqa %xmm13, 512(%rsp)
-	vmovdqa 48(%rsp), %xmm6
-	vpxor 432(%rsp), %xmm14, %xmm14
-	sha256msg1 0(%rsp), %xmm6
+	vmovdqa 48(%rsp), %xmm12
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg1 0(%rsp), %xmm12
+	vpslld $10, %xmm3, %xmm5
+	vpalignr $4, 16(%rsp), %xmm13, %xmm14
+	vpxor %xmm5, %xmm4, %xmm4
 	vpaddd %xmm14, %xmm12, %xmm12
-	vpalignr $4, 16(%rsp), %xmm7, %xmm8
-	vmovdqa %xmm12, 400(%rsp)
-	vpaddd %xmm8, %xmm6, %xmm6
-	vmovdqa 336(%rsp), %xmm10
-	sha256msg2 %xmm7, %xmm6
-	vpaddd 208(%rax), %xmm10, %xmm10
-	vmovdqa %xmm6, 48(%rsp)
-	vpaddd 480(%rsp), %xmm10, %xmm10
-	vpaddd 432(%rdi), %xmm6, %xmm0
-	vpsrld $6, %xmm11, %xmm13
-	vpslld $26, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
+	vpaddd %xmm4, %xmm1, %xmm1
+	sha256msg2 %xmm13, %xmm12
+	vpxor 0(%rbp), %xmm3, %xmm4
+	vmovdqa %xmm12, 48(%rsp)
+	vpaddd 432(%rdi), %xmm12, %xmm0
+	vpand -16(%rbp), %xmm4, %xmm5
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vmovdqa %xmm4, -16(%rbp)
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $11, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 112(%rsp), %xmm7
-	vpslld $21, %xmm11, %xmm14
-	sha256msg1 64(%rsp), %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 80(%rsp), %xmm5, %xmm8
-	vpsrld $25, %xmm11, %xmm14
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm5, %xmm7
-	vpslld $7, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm7, 112(%rsp)
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd 432(%rdi), %xmm7, %xmm0
-	vmovdqa 448(%rsp), %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor 496(%rsp), %xmm13, %xmm13
+	vpxor 0(%rbp), %xmm5, %xmm5
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpaddd %xmm5, %xmm1, %xmm1
+	vmovdqa 112(%rsp), %xmm13
+	sha256msg1 64(%rsp), %xmm13
+	vmovdqa %xmm1, 32(%rbp)
+	vpalignr $4, 80(%rsp), %xmm11, %xmm14
+	vmovdqa -32(%rbx), %xmm3
+	vpaddd %xmm14, %xmm13, %xmm13
+	vpaddd -32(%rax), %xmm3, %xmm3
+	sha256msg2 %xmm11, %xmm13
+	vpaddd 112(%rbp), %xmm3, %xmm3
+	vmovdqa %xmm13, 112(%rsp)
+	vpsrld $6, %xmm2, %xmm4
+	vpaddd 432(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpslld $26, %xmm2, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpand %xmm11, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor 496(%rsp), %xmm13, %xmm13
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpsrld $11, %xmm2, %xmm5
 	# slot 28
-	vpaddd %xmm13, %xmm10, %xmm10
-	vmovdqa 0(%rsp), %xmm5
-	vpaddd 416(%rsp), %xmm10, %xmm11
-	sha256msg1 16(%rsp), %xmm5
-	vmovdqa %xmm11, 480(%rsp)
-	vpsrld $2, %xmm12, %xmm13
-	vpalignr $4, 32(%rsp), %xmm6, %xmm8
-	vpslld $30, %xmm12, %xmm14
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm6, %xmm5
-	vpsrld $13, %xmm12, %xmm14
-	vmovdqa %xmm5, 0(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 448(%rdi), %xmm5, %xmm0
-	vpslld $19, %xmm12, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
+	vpxor %xmm5, %xmm4, %xmm4
+	vmovdqa 0(%rsp), %xmm11
+	sha256msg1 16(%rsp), %xmm11
+	vpslld $21, %xmm2, %xmm5
+	vpalignr $4, 32(%rsp), %xmm12, %xmm14
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm14, %xmm11, %xmm11
+	vpsrld $25, %xmm2, %xmm5
+	sha256msg2 %xmm12, %xmm11
+	vpxor %xmm5, %xmm4, %xmm4
+	vmovdqa %xmm11, 0(%rsp)
+	vpslld $7, %xmm2, %xmm5
+	vpaddd 448(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpxor %xmm5, %xmm4, %xmm4
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $22, %xmm12, %xmm14
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $10, %xmm12, %xmm14
-	vmovdqa 64(%rsp), %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 80(%rsp), %xmm6
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpalignr $4, 96(%rsp), %xmm7, %xmm8
-	vpxor 384(%rsp), %xmm12, %xmm13
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpand 512(%rsp), %xmm13, %xmm14
-	sha256msg2 %xmm7, %xmm6
-	vmovdqa %xmm13, 512(%rsp)
-	vmovdqa %xmm6, 64(%rsp)
-	vpxor 384(%rsp), %xmm14, %xmm14
-	vpaddd 448(%rdi), %xmm6, %xmm0
-	vpaddd %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm10, 416(%rsp)
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vmovdqa 352(%rsp), %xmm12
+	vpaddd %xmm4, %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 80(%rbp), %xmm4
+	vmovdqa 64(%rsp), %xmm12
+	vpxor 64(%rbp), %xmm4, %xmm4
+	sha256msg1 80(%rsp), %xmm12
+	vpalignr $4, 96(%rsp), %xmm13, %xmm14
+	vpand %xmm2, %xmm4, %xmm4
+	vpaddd %xmm14, %xmm12, %xmm12
+	vpxor 64(%rbp), %xmm4, %xmm4
+	sha256msg2 %xmm13, %xmm12
+	vpaddd %xmm4, %xmm3, %xmm3
+	vmovdqa %xmm12, 64(%rsp)
+	vpaddd 48(%rbp), %xmm3, %xmm2
+	vpaddd 448(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm2, 112(%rbp)
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd 224(%rax), %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpaddd 496(%rsp), %xmm12, %xmm12
+	vpsrld $2, %xmm1, %xmm4
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpslld $30, %xmm1, %xmm5
 	# slot 29
-	vpsrld $6, %xmm11, %xmm13
-	vmovdqa 16(%rsp), %xmm7
-	vpslld $26, %xmm11, %xmm14
-	sha256msg1 32(%rsp), %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 48(%rsp), %xmm5, %xmm8
-	vpsrld $11, %xmm11, %xmm14
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $21, %xmm11, %xmm14
-	sha256msg2 %xmm5, %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm7, 16(%rsp)
-	vpsrld $25, %xmm11, %xmm14
-	vpaddd 464(%rdi), %xmm7, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpslld $7, %xmm11, %xmm14
+	vpxor %xmm5, %xmm4, %xmm4
+	vmovdqa 16(%rsp), %xmm13
+	vpsrld $13, %xmm1, %xmm5
+	sha256msg1 32(%rsp), %xmm13
+	vpalignr $4, 48(%rsp), %xmm11, %xmm14
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm14, %xmm13, %xmm13
+	vpslld $19, %xmm1, %xmm5
+	sha256msg2 %xmm11, %xmm13
+	vpxor %xmm5, %xmm4, %xmm4
+	vmovdqa %xmm13, 16(%rsp)
+	vpsrld $22, %xmm1, %xmm5
+	vpaddd 464(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpxor %xmm5, %xmm4, %xmm4
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpaddd %xmm13, %xmm12, %xmm12
-	vmovdqa 80(%rsp), %xmm5
-	vmovdqa 464(%rsp), %xmm13
-	sha256msg1 96(%rsp), %xmm5
-	vpxor 448(%rsp), %xmm13, %xmm13
-	vpand %xmm11, %xmm13, %xmm13
-	vpalignr $4, 112(%rsp), %xmm6, %xmm8
-	vpxor 448(%rsp), %xmm13, %xmm13
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256msg2 %xmm6, %xmm5
-	vpaddd 432(%rsp), %xmm12, %xmm11
-	vmovdqa %xmm5, 80(%rsp)
-	vmovdqa %xmm11, 496(%rsp)
-	vpaddd 464(%rdi), %xmm5, %xmm0
-	vpsrld $2, %xmm10, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpslld $30, %xmm10, %xmm14
+	vpslld $10, %xmm1, %xmm5
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpxor %xmm5, %xmm4, %xmm4
+	vmovdqa 80(%rsp), %xmm11
+	vpaddd %xmm4, %xmm3, %xmm3
+	sha256msg1 96(%rsp), %xmm11
+	vpxor 16(%rbp), %xmm1, %xmm4
+	vpalignr $4, 112(%rsp), %xmm12, %xmm14
+	vpaddd %xmm14, %xmm11, %xmm11
+	vpand -16(%rbp), %xmm4, %xmm5
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm4, -16(%rbp)
+	vmovdqa %xmm11, 80(%rsp)
+	vpxor 16(%rbp), %xmm5, %xmm5
+	vpaddd 464(%rdi), %xmm11, %xmm0
+	vpaddd %xmm5, %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpsrld $13, %xmm10, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
+	vmovdqa %xmm3, 48(%rbp)
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vmovdqa -16(%rbx), %xmm1
 	# slot 30
-	vpslld $19, %xmm10, %xmm14
-	vmovdqa 32(%rsp), %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 48(%rsp), %xmm6
-	vpsrld $22, %xmm10, %xmm14
-	vpalignr $4, 0(%rsp), %xmm7, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpslld $10, %xmm10, %xmm14
-	sha256msg2 %xmm7, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 480(%rdi), %xmm6, %xmm0
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor 400(%rsp), %xmm10, %xmm13
-	vpand 512(%rsp), %xmm13, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa %xmm13, 512(%rsp)
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor 400(%rsp), %xmm14, %xmm14
-	vmovdqa 96(%rsp), %xmm7
+	vpaddd -16(%rax), %xmm1, %xmm1
+	vmovdqa 32(%rsp), %xmm12
+	vpaddd 64(%rbp), %xmm1, %xmm1
+	sha256msg1 48(%rsp), %xmm12
+	vpsrld $6, %xmm2, %xmm4
+	vpalignr $4, 0(%rsp), %xmm13, %xmm14
 	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg1 112(%rsp), %xmm7
-	vmovdqa %xmm12, 432(%rsp)
-	vpalignr $4, 64(%rsp), %xmm5, %xmm8
-	vmovdqa 368(%rsp), %xmm10
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpaddd 240(%rax), %xmm10, %xmm10
-	sha256msg2 %xmm5, %xmm7
-	vpaddd 448(%rsp), %xmm10, %xmm10
-	vpaddd 480(%rdi), %xmm7, %xmm0
-	vpsrld $6, %xmm11, %xmm13
-	vpslld $26, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor %xmm14, %xmm13, %xmm13
+	vpslld $26, %xmm2, %xmm5
+	sha256msg2 %xmm13, %xmm12
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd 480(%rdi), %xmm12, %xmm0
+	vpsrld $11, %xmm2, %xmm5
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpxor %xmm5, %xmm4, %xmm4
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $11, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm13, %xmm13
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpslld $21, %xmm2, %xmm5
+	vmovdqa 96(%rsp), %xmm13
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg1 112(%rsp), %xmm13
+	vpsrld $25, %xmm2, %xmm5
+	vpalignr $4, 64(%rsp), %xmm11, %xmm14
+	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm14, %xmm13, %xmm13
+	vpslld $7, %xmm2, %xmm5
+	sha256msg2 %xmm11, %xmm13
+	vpaddd 480(%rdi), %xmm13, %xmm0
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpaddd %xmm4, %xmm1, %xmm1
+	vpshufd $0x0e, %xmm0, %xmm0
+	vmovdqa 96(%rbp), %xmm4
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpxor 80(%rbp), %xmm4, %xmm4
 	# slot 31
-	vpslld $21, %xmm11, %xmm14
-	vmovdqa 48(%rsp), %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 0(%rsp), %xmm5
-	vpsrld $25, %xmm11, %xmm14
-	vpalignr $4, 16(%rsp), %xmm6, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpslld $7, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm6, %xmm5
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd 496(%rdi), %xmm5, %xmm0
-	vmovdqa 480(%rsp), %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor 464(%rsp), %xmm13, %xmm13
-	vmovd %xmm3, 0(%rdx)
-	vpand %xmm11, %xmm13, %xmm13
-	vmovdqa 112(%rsp), %xmm6
-	vpxor 464(%rsp), %xmm13, %xmm13
-	sha256msg1 64(%rsp), %xmm6
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpalignr $4, 80(%rsp), %xmm7, %xmm8
-	vpaddd 384(%rsp), %xmm10, %xmm11
-	vpaddd %xmm8, %xmm6, %xmm6
-	vmovdqa %xmm11, 448(%rsp)
-	vpsrld $2, %xmm12, %xmm13
-	sha256msg2 %xmm7, %xmm6
-	vpslld $30, %xmm12, %xmm14
-	vpaddd 496(%rdi), %xmm6, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpsrld $13, %xmm12, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpslld $19, %xmm12, %xmm14
-	vpaddd 0(%rdi), %xmm2, %xmm2
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 16(%rdi), %xmm4, %xmm4
-	vpsrld $22, %xmm12, %xmm14
-	vpshufd $0x1b, %xmm2, %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $10, %xmm12, %xmm14
-	vpshufd $0xb1, %xmm4, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpblendw $0xf0, %xmm8, %xmm7, %xmm9
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpalignr $8, %xmm7, %xmm8, %xmm6
-	vpxor 416(%rsp), %xmm12, %xmm13
-	vmovdqa %xmm9, 64(%rsp)
-	vpand 512(%rsp), %xmm13, %xmm14
-	vmovdqa %xmm6, 80(%rsp)
-	vmovdqa %xmm13, 512(%rsp)
-	vmovdqa 512(%rdi), %xmm2
-	vpxor 416(%rsp), %xmm14, %xmm14
-	vmovdqa 528(%rdi), %xmm4
-	vpaddd %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm10, 384(%rsp)
-	jmp .Lhy_tail
-	.p2align 5
-.Lhy_sched:
-	# rounds 16-31, 32-47 or 48-63 of a vector block beside one pass of the SHA lanes
-	# slot 0
-	vmovdqa 352(%rsp), %xmm15
-	vmovdqa 64(%rdi), %xmm0
-	vpsrld $17, %xmm15, %xmm12
-	vpslld $15, %xmm15, %xmm14
-	vpinsrd $1, 8(%rsi), %xmm0, %xmm0
-	vpxor %xmm14, %xmm12, %xmm12
-	vpsrld $19, %xmm15, %xmm14
-	vmovdqa 0(%rdi), %xmm1
-	vpxor %xmm14, %xmm12, %xmm12
-	vpslld $13, %xmm15, %xmm14
-	sha256rnds2 %xmm0, 32(%rdi), %xmm1
-	vpxor %xmm14, %xmm12, %xmm12
-	vmovdqa 32(%rdi), %xmm3
-	vpsrld $10, %xmm15, %xmm14
-	vpxor %xmm14, %xmm12, %xmm12
-	vmovdqa 64(%rsp), %xmm7
-	vpaddd 272(%rsp), %xmm12, %xmm12
-	vpaddd 128(%rsp), %xmm12, %xmm12
-	vpaddd 256(%rdi), %xmm7, %xmm0
-	vmovdqa 144(%rsp), %xmm15
-	vpsrld $7, %xmm15, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpslld $25, %xmm15, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $18, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $14, %xmm15, %xmm14
-	# slot 1
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $3, %xmm15, %xmm14
-	vmovdqa 80(%rdi), %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vmovdqa %xmm12, 128(%rsp)
-	vmovdqa 128(%rdi), %xmm0
-	vpaddd 0(%rax), %xmm12, %xmm12
-	vpaddd 464(%rsp), %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpsrld $6, %xmm11, %xmm13
-	vpslld $26, %xmm11, %xmm14
-	vpaddd 272(%rdi), %xmm6, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $11, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor %xmm14, %xmm13, %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $21, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpsrld $25, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	# slot 2
-	vpslld $7, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 96(%rdi), %xmm0
-	vpaddd %xmm13, %xmm12, %xmm12
-	vmovdqa 496(%rsp), %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor 480(%rsp), %xmm13, %xmm13
-	vmovdqa 144(%rdi), %xmm0
-	vpand %xmm11, %xmm13, %xmm13
-	vpxor 480(%rsp), %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpaddd 400(%rsp), %xmm12, %xmm11
-	vmovdqa 576(%rdi), %xmm0
-	vmovdqa %xmm11, 464(%rsp)
-	vpsrld $2, %xmm10, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpslld $30, %xmm10, %xmm14
-	vmovdqa 608(%rdi), %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $13, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $19, %xmm10, %xmm14
-	# slot 3
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $22, %xmm10, %xmm14
-	vmovdqa 112(%rdi), %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $10, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 160(%rdi), %xmm0
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpxor 432(%rsp), %xmm10, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpand 512(%rsp), %xmm13, %xmm14
-	vmovdqa %xmm13, 512(%rsp)
-	vmovdqa 592(%rdi), %xmm0
-	vpxor 432(%rsp), %xmm14, %xmm14
+	vmovdqa 48(%rsp), %xmm11
+	vpand %xmm2, %xmm4, %xmm4
+	sha256msg1 0(%rsp), %xmm11
+	vpxor 80(%rbp), %xmm4, %xmm4
+	vpalignr $4, 16(%rsp), %xmm12, %xmm14
+	vpaddd %xmm4, %xmm1, %xmm1
+	vpaddd %xmm14, %xmm11, %xmm11
+	vpaddd 0(%rbp), %xmm1, %xmm2
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm2, 64(%rbp)
+	vpaddd 496(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpsrld $2, %xmm3, %xmm4
+	vmovd %xmm9, 0(%rdx)
+	vpslld $30, %xmm3, %xmm5
+	vmovdqa 112(%rsp), %xmm12
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg1 64(%rsp), %xmm12
+	vpsrld $13, %xmm3, %xmm5
+	vpalignr $4, 80(%rsp), %xmm13, %xmm14
 	vpaddd %xmm14, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vmovdqa %xmm12, 400(%rsp)
-	vmovdqa 624(%rdi), %xmm0
-	vmovdqa 368(%rsp), %xmm15
-	vpsrld $17, %xmm15, %xmm10
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpslld $15, %xmm15, %xmm14
-	vpxor %xmm14, %xmm10, %xmm10
-	# slot 4
-	vpsrld $19, %xmm15, %xmm14
-	vpxor %xmm14, %xmm10, %xmm10
-	vmovdqa 48(%rdi), %xmm7
-	vpslld $13, %xmm15, %xmm14
-	vpinsrd $3, 0(%rsi), %xmm7, %xmm7
-	vpxor %xmm14, %xmm10, %xmm10
-	vpsrld $10, %xmm15, %xmm14
-	sha256msg1 176(%rdi), %xmm7
-	vpxor %xmm14, %xmm10, %xmm10
-	vpaddd 288(%rsp), %xmm10, %xmm10
-	vpaddd 192(%rdi), %xmm7, %xmm7
-	vpaddd 144(%rsp), %xmm10, %xmm10
-	vmovdqa 160(%rsp), %xmm15
-	vmovdqa %xmm7, 0(%rsp)
-	vpsrld $7, %xmm15, %xmm13
-	vpslld $25, %xmm15, %xmm14
-	vpaddd 320(%rdi), %xmm7, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpsrld $18, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256msg2 %xmm13, %xmm12
+	vpslld $19, %xmm3, %xmm5
+	vpaddd 496(%rdi), %xmm12, %xmm0
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpsrld $22, %xmm3, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $14, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpsrld $3, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 64(%rsp), %xmm5
-	vpaddd %xmm13, %xmm10, %xmm10
-	sha256msg1 80(%rsp), %xmm5
-	vmovdqa %xmm10, 144(%rsp)
-	vpaddd 16(%rax), %xmm10, %xmm10
-	vpaddd 640(%rdi), %xmm5, %xmm5
-	vpaddd 480(%rsp), %xmm10, %xmm10
-	vpsrld $6, %xmm11, %xmm13
-	sha256msg2 560(%rdi), %xmm5
-	vpslld $26, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm5, 64(%rsp)
-	vpsrld $11, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 320(%rdi), %xmm5, %xmm0
-	vpslld $21, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $25, %xmm11, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $7, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	# slot 5
-	vmovdqa 448(%rsp), %xmm13
-	vmovdqa 208(%rdi), %xmm6
-	vpxor 496(%rsp), %xmm13, %xmm13
-	vpand %xmm11, %xmm13, %xmm13
-	sha256msg2 %xmm7, %xmm6
-	vpxor 496(%rsp), %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	vmovdqa %xmm6, 16(%rsp)
-	vpaddd 416(%rsp), %xmm10, %xmm11
-	vmovdqa %xmm11, 480(%rsp)
-	vpaddd 336(%rdi), %xmm6, %xmm0
-	vpsrld $2, %xmm12, %xmm13
-	vpslld $30, %xmm12, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $13, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpslld $19, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 80(%rsp), %xmm7
-	vpsrld $22, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 544(%rdi), %xmm7
-	vpslld $10, %xmm12, %xmm14
-	vpalignr $4, 560(%rdi), %xmm5, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpxor 384(%rsp), %xmm12, %xmm13
-	vpand 512(%rsp), %xmm13, %xmm14
-	sha256msg2 %xmm5, %xmm7
-	vmovdqa %xmm13, 512(%rsp)
-	vpxor 384(%rsp), %xmm14, %xmm14
-	vmovdqa %xmm7, 80(%rsp)
-	vpaddd %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm10, 416(%rsp)
-	vpaddd 336(%rdi), %xmm7, %xmm0
-	vmovdqa 128(%rsp), %xmm15
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpsrld $17, %xmm15, %xmm12
-	vpslld $15, %xmm15, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm12, %xmm12
-	vpsrld $19, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm12, %xmm12
-	vpslld $13, %xmm15, %xmm14
-	# slot 6
-	vpxor %xmm14, %xmm12, %xmm12
-	vpalignr $4, 0(%rsp), %xmm6, %xmm8
-	vpsrld $10, %xmm15, %xmm14
-	vpxor %xmm14, %xmm12, %xmm12
-	vpaddd 224(%rdi), %xmm8, %xmm5
-	vpaddd 304(%rsp), %xmm12, %xmm12
-	vpaddd 160(%rsp), %xmm12, %xmm12
-	sha256msg2 %xmm6, %xmm5
-	vmovdqa 176(%rsp), %xmm15
-	vpsrld $7, %xmm15, %xmm13
-	vmovdqa %xmm5, 32(%rsp)
-	vpslld $25, %xmm15, %xmm14
-	vpaddd 352(%rdi), %xmm5, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $18, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $14, %xmm15, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $3, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpalignr $4, 64(%rsp), %xmm7, %xmm8
-	vmovdqa %xmm12, 160(%rsp)
-	vpaddd 656(%rdi), %xmm8, %xmm6
-	vpaddd 32(%rax), %xmm12, %xmm12
-	vpaddd 496(%rsp), %xmm12, %xmm12
-	sha256msg2 %xmm7, %xmm6
-	vpsrld $6, %xmm11, %xmm13
-	vpslld $26, %xmm11, %xmm14
-	vmovdqa %xmm6, 96(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $11, %xmm11, %xmm14
-	vpaddd 352(%rdi), %xmm6, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpslld $21, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $25, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpslld $7, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	# slot 7
-	vpaddd %xmm13, %xmm12, %xmm12
-	vmovdqa 464(%rsp), %xmm13
-	vpalignr $4, 16(%rsp), %xmm5, %xmm8
-	vpxor 448(%rsp), %xmm13, %xmm13
-	vpaddd 240(%rdi), %xmm8, %xmm7
-	vpand %xmm11, %xmm13, %xmm13
-	vpxor 448(%rsp), %xmm13, %xmm13
-	sha256msg2 %xmm5, %xmm7
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpaddd 432(%rsp), %xmm12, %xmm11
-	vmovdqa %xmm7, 48(%rsp)
-	vmovdqa %xmm11, 496(%rsp)
-	vpsrld $2, %xmm10, %xmm13
-	vpaddd 368(%rdi), %xmm7, %xmm0
-	vpslld $30, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $13, %xmm10, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $19, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $22, %xmm10, %xmm14
-	vmovdqa 560(%rdi), %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $10, %xmm10, %xmm14
-	sha256msg1 64(%rsp), %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 80(%rsp), %xmm6, %xmm8
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpxor 400(%rsp), %xmm10, %xmm13
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpand 512(%rsp), %xmm13, %xmm14
-	vmovdqa %xmm13, 512(%rsp)
-	sha256msg2 %xmm6, %xmm5
-	vpxor 400(%rsp), %xmm14, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	vmovdqa %xmm5, 112(%rsp)
-	vmovdqa %xmm12, 432(%rsp)
-	vpaddd 368(%rdi), %xmm5, %xmm0
-	vmovdqa 144(%rsp), %xmm15
-	vpsrld $17, %xmm15, %xmm10
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpslld $15, %xmm15, %xmm14
-	vpxor %xmm14, %xmm10, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $19, %xmm15, %xmm14
-	vpxor %xmm14, %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpslld $13, %xmm15, %xmm14
-	# slot 8
-	vpxor %xmm14, %xmm10, %xmm10
-	vpsrld $10, %xmm15, %xmm14
-	vmovdqa 0(%rsp), %xmm6
-	vpxor %xmm14, %xmm10, %xmm10
-	vpaddd 320(%rsp), %xmm10, %xmm10
-	sha256msg1 16(%rsp), %xmm6
-	vpaddd 176(%rsp), %xmm10, %xmm10
-	vmovdqa 192(%rsp), %xmm15
-	vpalignr $4, 32(%rsp), %xmm7, %xmm8
-	vpsrld $7, %xmm15, %xmm13
-	vpslld $25, %xmm15, %xmm14
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm7, %xmm6
-	vpsrld $18, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm6, 0(%rsp)
-	vpslld $14, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 384(%rdi), %xmm6, %xmm0
-	vpsrld $3, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa %xmm10, 176(%rsp)
-	vpaddd 48(%rax), %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpaddd 448(%rsp), %xmm10, %xmm10
-	vpsrld $6, %xmm11, %xmm13
-	vmovdqa 64(%rsp), %xmm7
-	vpslld $26, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 80(%rsp), %xmm7
-	vpsrld $11, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 96(%rsp), %xmm5, %xmm8
-	vpslld $21, %xmm11, %xmm14
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $25, %xmm11, %xmm14
-	sha256msg2 %xmm5, %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $7, %xmm11, %xmm14
-	vmovdqa %xmm7, 64(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd 384(%rdi), %xmm7, %xmm0
-	vmovdqa 480(%rsp), %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor 464(%rsp), %xmm13, %xmm13
-	vpand %xmm11, %xmm13, %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor 464(%rsp), %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpaddd 384(%rsp), %xmm10, %xmm11
-	vmovdqa %xmm11, 448(%rsp)
-	# slot 9
-	vpsrld $2, %xmm12, %xmm13
-	vpslld $30, %xmm12, %xmm14
-	vmovdqa 16(%rsp), %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 32(%rsp), %xmm5
-	vpsrld $13, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 48(%rsp), %xmm6, %xmm8
-	vpslld $19, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpsrld $22, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm6, %xmm5
-	vpslld $10, %xmm12, %xmm14
-	vmovdqa %xmm5, 16(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd 400(%rdi), %xmm5, %xmm0
-	vpxor 416(%rsp), %xmm12, %xmm13
-	vpand 512(%rsp), %xmm13, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vmovdqa %xmm13, 512(%rsp)
-	vpxor 416(%rsp), %xmm14, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm10, 384(%rsp)
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 160(%rsp), %xmm15
-	vmovdqa 80(%rsp), %xmm6
-	vpsrld $17, %xmm15, %xmm12
-	vpslld $15, %xmm15, %xmm14
-	sha256msg1 96(%rsp), %xmm6
-	vpxor %xmm14, %xmm12, %xmm12
-	vpsrld $19, %xmm15, %xmm14
-	vpalignr $4, 112(%rsp), %xmm7, %xmm8
-	vpxor %xmm14, %xmm12, %xmm12
-	vpslld $13, %xmm15, %xmm14
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpxor %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm7, %xmm6
-	vpsrld $10, %xmm15, %xmm14
-	vpxor %xmm14, %xmm12, %xmm12
-	vmovdqa %xmm6, 80(%rsp)
-	vpaddd 336(%rsp), %xmm12, %xmm12
-	vpaddd 192(%rsp), %xmm12, %xmm12
-	vpaddd 400(%rdi), %xmm6, %xmm0
-	vmovdqa 208(%rsp), %xmm15
-	vpsrld $7, %xmm15, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpslld $25, %xmm15, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $18, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $14, %xmm15, %xmm14
-	# slot 10
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $3, %xmm15, %xmm14
-	vmovdqa 32(%rsp), %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256msg1 48(%rsp), %xmm7
-	vmovdqa %xmm12, 192(%rsp)
-	vpalignr $4, 0(%rsp), %xmm5, %xmm8
-	vpaddd 64(%rax), %xmm12, %xmm12
-	vpaddd 464(%rsp), %xmm12, %xmm12
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpsrld $6, %xmm11, %xmm13
-	vpslld $26, %xmm11, %xmm14
-	sha256msg2 %xmm5, %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $11, %xmm11, %xmm14
-	vmovdqa %xmm7, 32(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 416(%rdi), %xmm7, %xmm0
-	vpslld $21, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpsrld $25, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $7, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpaddd %xmm13, %xmm12, %xmm12
-	vmovdqa 496(%rsp), %xmm13
-	vmovdqa 96(%rsp), %xmm5
-	vpxor 480(%rsp), %xmm13, %xmm13
-	sha256msg1 112(%rsp), %xmm5
-	vpand %xmm11, %xmm13, %xmm13
-	vpxor 480(%rsp), %xmm13, %xmm13
-	vpalignr $4, 64(%rsp), %xmm6, %xmm8
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpaddd 400(%rsp), %xmm12, %xmm11
-	vpaddd %xmm8, %xmm5, %xmm5
-	vmovdqa %xmm11, 464(%rsp)
-	vpsrld $2, %xmm10, %xmm13
-	sha256msg2 %xmm6, %xmm5
-	vpslld $30, %xmm10, %xmm14
-	vmovdqa %xmm5, 96(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $13, %xmm10, %xmm14
-	vpaddd 416(%rdi), %xmm5, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $19, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $22, %xmm10, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $10, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm13, %xmm13
-	# slot 11
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpxor 432(%rsp), %xmm10, %xmm13
-	vmovdqa 48(%rsp), %xmm6
-	vpand 512(%rsp), %xmm13, %xmm14
-	vmovdqa %xmm13, 512(%rsp)
-	sha256msg1 0(%rsp), %xmm6
-	vpxor 432(%rsp), %xmm14, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	vpalignr $4, 16(%rsp), %xmm7, %xmm8
-	vmovdqa %xmm12, 400(%rsp)
-	vpaddd %xmm8, %xmm6, %xmm6
-	vmovdqa 176(%rsp), %xmm15
-	vpsrld $17, %xmm15, %xmm10
-	sha256msg2 %xmm7, %xmm6
-	vpslld $15, %xmm15, %xmm14
-	vpxor %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm6, 48(%rsp)
-	vpsrld $19, %xmm15, %xmm14
-	vpxor %xmm14, %xmm10, %xmm10
-	vpaddd 432(%rdi), %xmm6, %xmm0
-	vpslld $13, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm10, %xmm10
-	vpsrld $10, %xmm15, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm10, %xmm10
-	vpaddd 352(%rsp), %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpaddd 208(%rsp), %xmm10, %xmm10
-	vmovdqa 224(%rsp), %xmm15
-	vmovdqa 112(%rsp), %xmm7
-	vpsrld $7, %xmm15, %xmm13
-	vpslld $25, %xmm15, %xmm14
-	sha256msg1 64(%rsp), %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 80(%rsp), %xmm5, %xmm8
-	vpsrld $18, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpslld $14, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm5, %xmm7
-	vpsrld $3, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm7, 112(%rsp)
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd 432(%rdi), %xmm7, %xmm0
-	vmovdqa %xmm10, 208(%rsp)
-	vpaddd 80(%rax), %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpaddd 480(%rsp), %xmm10, %xmm10
-	vpsrld $6, %xmm11, %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $26, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpsrld $11, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	# slot 12
-	vpslld $21, %xmm11, %xmm14
-	vmovdqa 0(%rsp), %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $25, %xmm11, %xmm14
-	sha256msg1 16(%rsp), %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $7, %xmm11, %xmm14
-	vpalignr $4, 32(%rsp), %xmm6, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd %xmm8, %xmm5, %xmm5
-	vmovdqa 448(%rsp), %xmm13
-	sha256msg2 %xmm6, %xmm5
-	vpxor 496(%rsp), %xmm13, %xmm13
-	vpand %xmm11, %xmm13, %xmm13
-	vmovdqa %xmm5, 0(%rsp)
-	vpxor 496(%rsp), %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd 448(%rdi), %xmm5, %xmm0
-	vpaddd 416(%rsp), %xmm10, %xmm11
-	vmovdqa %xmm11, 480(%rsp)
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpsrld $2, %xmm12, %xmm13
-	vpslld $30, %xmm12, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpsrld $13, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 64(%rsp), %xmm6
-	vpslld $19, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 80(%rsp), %xmm6
-	vpsrld $22, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 96(%rsp), %xmm7, %xmm8
-	vpslld $10, %xmm12, %xmm14
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	sha256msg2 %xmm7, %xmm6
-	vpxor 384(%rsp), %xmm12, %xmm13
-	vpand 512(%rsp), %xmm13, %xmm14
-	vmovdqa %xmm6, 64(%rsp)
-	vmovdqa %xmm13, 512(%rsp)
-	vpxor 384(%rsp), %xmm14, %xmm14
-	vpaddd 448(%rdi), %xmm6, %xmm0
-	vpaddd %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm10, 416(%rsp)
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vmovdqa 192(%rsp), %xmm15
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $17, %xmm15, %xmm12
-	vpslld $15, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm12, %xmm12
-	vpsrld $19, %xmm15, %xmm14
-	# slot 13
-	vpxor %xmm14, %xmm12, %xmm12
-	vpslld $13, %xmm15, %xmm14
-	vmovdqa 16(%rsp), %xmm7
-	vpxor %xmm14, %xmm12, %xmm12
-	sha256msg1 32(%rsp), %xmm7
-	vpsrld $10, %xmm15, %xmm14
-	vpxor %xmm14, %xmm12, %xmm12
-	vpalignr $4, 48(%rsp), %xmm5, %xmm8
-	vpaddd 368(%rsp), %xmm12, %xmm12
-	vpaddd 224(%rsp), %xmm12, %xmm12
-	vpaddd %xmm8, %xmm7, %xmm7
-	vmovdqa 240(%rsp), %xmm15
-	vpsrld $7, %xmm15, %xmm13
-	sha256msg2 %xmm5, %xmm7
-	vpslld $25, %xmm15, %xmm14
-	vmovdqa %xmm7, 16(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $18, %xmm15, %xmm14
-	vpaddd 464(%rdi), %xmm7, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $14, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $3, %xmm15, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa %xmm12, 224(%rsp)
-	vmovdqa 80(%rsp), %xmm5
-	vpaddd 96(%rax), %xmm12, %xmm12
-	vpaddd 496(%rsp), %xmm12, %xmm12
-	sha256msg1 96(%rsp), %xmm5
-	vpsrld $6, %xmm11, %xmm13
-	vpslld $26, %xmm11, %xmm14
-	vpalignr $4, 112(%rsp), %xmm6, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $11, %xmm11, %xmm14
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm6, %xmm5
-	vpslld $21, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm5, 80(%rsp)
-	vpsrld $25, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 464(%rdi), %xmm5, %xmm0
-	vpslld $7, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpaddd %xmm13, %xmm12, %xmm12
-	vmovdqa 464(%rsp), %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor 448(%rsp), %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpand %xmm11, %xmm13, %xmm13
-	vpxor 448(%rsp), %xmm13, %xmm13
-	# slot 14
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpaddd 432(%rsp), %xmm12, %xmm11
-	vmovdqa 32(%rsp), %xmm6
-	vmovdqa %xmm11, 496(%rsp)
-	vpsrld $2, %xmm10, %xmm13
-	sha256msg1 48(%rsp), %xmm6
-	vpslld $30, %xmm10, %xmm14
-	vpalignr $4, 0(%rsp), %xmm7, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $13, %xmm10, %xmm14
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $19, %xmm10, %xmm14
-	sha256msg2 %xmm7, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $22, %xmm10, %xmm14
-	vpaddd 480(%rdi), %xmm6, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $10, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpxor 400(%rsp), %xmm10, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpand 512(%rsp), %xmm13, %xmm14
-	vmovdqa %xmm13, 512(%rsp)
-	vmovdqa 96(%rsp), %xmm7
-	vpxor 400(%rsp), %xmm14, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg1 112(%rsp), %xmm7
-	vmovdqa %xmm12, 432(%rsp)
-	vpalignr $4, 64(%rsp), %xmm5, %xmm8
-	vmovdqa 208(%rsp), %xmm15
-	vpsrld $17, %xmm15, %xmm10
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpslld $15, %xmm15, %xmm14
-	vpxor %xmm14, %xmm10, %xmm10
-	sha256msg2 %xmm5, %xmm7
-	vpsrld $19, %xmm15, %xmm14
-	vpxor %xmm14, %xmm10, %xmm10
-	vpaddd 480(%rdi), %xmm7, %xmm0
-	vpslld $13, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor %xmm14, %xmm10, %xmm10
-	vpsrld $10, %xmm15, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm10, %xmm10
-	vpaddd 128(%rsp), %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpaddd 240(%rsp), %xmm10, %xmm10
-	vmovdqa 256(%rsp), %xmm15
-	# slot 15
-	vpsrld $7, %xmm15, %xmm13
-	vpslld $25, %xmm15, %xmm14
-	vmovdqa 48(%rsp), %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 0(%rsp), %xmm5
-	vpsrld $18, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 16(%rsp), %xmm6, %xmm8
-	vpslld $14, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpsrld $3, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm6, %xmm5
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd 496(%rdi), %xmm5, %xmm0
-	vmovdqa %xmm10, 240(%rsp)
-	vpaddd 112(%rax), %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpaddd 448(%rsp), %xmm10, %xmm10
-	vpsrld $6, %xmm11, %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $26, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpsrld $11, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 0(%rdi), %xmm1, %xmm1
-	vpslld $21, %xmm11, %xmm14
-	vpaddd 16(%rdi), %xmm3, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $25, %xmm11, %xmm14
-	vpshufd $0x1b, %xmm1, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $7, %xmm11, %xmm14
-	vpshufd $0xb1, %xmm3, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpblendw $0xf0, %xmm8, %xmm6, %xmm9
-	vmovdqa 480(%rsp), %xmm13
-	vpalignr $8, %xmm6, %xmm8, %xmm5
-	vpxor 464(%rsp), %xmm13, %xmm13
-	vpand %xmm11, %xmm13, %xmm13
-	vmovdqa %xmm9, 0(%rsp)
-	vpxor 464(%rsp), %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	vmovdqa %xmm5, 16(%rsp)
-	vpaddd 384(%rsp), %xmm10, %xmm11
-	vmovdqa %xmm11, 448(%rsp)
-	vmovdqa 512(%rdi), %xmm1
-	vpsrld $2, %xmm12, %xmm13
-	vpslld $30, %xmm12, %xmm14
-	vmovdqa 528(%rdi), %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 112(%rsp), %xmm6
-	vpsrld $13, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 64(%rsp), %xmm6
-	vpslld $19, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 80(%rsp), %xmm7, %xmm8
-	vpsrld $22, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpslld $10, %xmm12, %xmm14
-	sha256msg2 %xmm7, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd 496(%rdi), %xmm6, %xmm0
-	vpxor 416(%rsp), %xmm12, %xmm13
-	vpand 512(%rsp), %xmm13, %xmm14
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vmovdqa %xmm13, 512(%rsp)
-	vpxor 416(%rsp), %xmm14, %xmm14
-	vmovd %xmm4, -4(%rdx)
-	vpaddd %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm10, 384(%rsp)
-	# slot 16
-	vmovdqa 224(%rsp), %xmm15
-	vmovdqa 0(%rsp), %xmm7
-	vpsrld $17, %xmm15, %xmm12
-	vpslld $15, %xmm15, %xmm14
-	vpaddd 256(%rdi), %xmm7, %xmm0
-	vpxor %xmm14, %xmm12, %xmm12
-	vpsrld $19, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm12, %xmm12
-	vpslld $13, %xmm15, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpsrld $10, %xmm15, %xmm14
-	vpxor %xmm14, %xmm12, %xmm12
-	vmovdqa 64(%rdi), %xmm0
-	vpaddd 144(%rsp), %xmm12, %xmm12
-	vpaddd 256(%rsp), %xmm12, %xmm12
-	vpinsrd $1, 12(%rsi), %xmm0, %xmm0
-	vmovdqa 272(%rsp), %xmm15
-	vpsrld $7, %xmm15, %xmm13
-	vmovdqa 0(%rdi), %xmm2
-	vpslld $25, %xmm15, %xmm14
-	sha256rnds2 %xmm0, 32(%rdi), %xmm2
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $18, %xmm15, %xmm14
-	vmovdqa 32(%rdi), %xmm4
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $14, %xmm15, %xmm14
-	# slot 17
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $3, %xmm15, %xmm14
-	vpaddd 272(%rdi), %xmm5, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vmovdqa %xmm12, 256(%rsp)
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd 128(%rax), %xmm12, %xmm12
-	vpaddd 464(%rsp), %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpsrld $6, %xmm11, %xmm13
-	vpslld $26, %xmm11, %xmm14
-	vmovdqa 80(%rdi), %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $11, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 128(%rdi), %xmm0
-	vpslld $21, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpsrld $25, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	# slot 18
-	vpslld $7, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 576(%rdi), %xmm0
-	vpaddd %xmm13, %xmm12, %xmm12
-	vmovdqa 496(%rsp), %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor 480(%rsp), %xmm13, %xmm13
-	vmovdqa 608(%rdi), %xmm0
-	vpand %xmm11, %xmm13, %xmm13
-	vpxor 480(%rsp), %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpaddd 400(%rsp), %xmm12, %xmm11
-	vmovdqa 96(%rdi), %xmm0
-	vmovdqa %xmm11, 464(%rsp)
-	vpsrld $2, %xmm10, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpslld $30, %xmm10, %xmm14
-	vmovdqa 144(%rdi), %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $13, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $19, %xmm10, %xmm14
-	# slot 19
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $22, %xmm10, %xmm14
-	vmovdqa 592(%rdi), %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $10, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 624(%rdi), %xmm0
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpxor 432(%rsp), %xmm10, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpand 512(%rsp), %xmm13, %xmm14
-	vmovdqa %xmm13, 512(%rsp)
-	vmovdqa 112(%rdi), %xmm0
-	vpxor 432(%rsp), %xmm14, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vmovdqa %xmm12, 400(%rsp)
-	vmovdqa 160(%rdi), %xmm0
-	vmovdqa 240(%rsp), %xmm15
-	vpsrld $17, %xmm15, %xmm10
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpslld $15, %xmm15, %xmm14
-	vpxor %xmm14, %xmm10, %xmm10
-	# slot 20
-	vpsrld $19, %xmm15, %xmm14
-	vpxor %xmm14, %xmm10, %xmm10
-	vmovdqa 0(%rsp), %xmm7
-	vpslld $13, %xmm15, %xmm14
-	sha256msg1 16(%rsp), %xmm7
-	vpxor %xmm14, %xmm10, %xmm10
-	vpsrld $10, %xmm15, %xmm14
-	vpaddd 640(%rdi), %xmm7, %xmm7
-	vpxor %xmm14, %xmm10, %xmm10
-	vpaddd 160(%rsp), %xmm10, %xmm10
-	sha256msg2 560(%rdi), %xmm7
-	vpaddd 272(%rsp), %xmm10, %xmm10
-	vmovdqa 288(%rsp), %xmm15
-	vmovdqa %xmm7, 0(%rsp)
-	vpsrld $7, %xmm15, %xmm13
-	vpslld $25, %xmm15, %xmm14
-	vpaddd 320(%rdi), %xmm7, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpsrld $18, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $14, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpsrld $3, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 48(%rdi), %xmm5
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpinsrd $3, 4(%rsi), %xmm5, %xmm5
-	vmovdqa %xmm10, 272(%rsp)
-	vpaddd 144(%rax), %xmm10, %xmm10
-	sha256msg1 176(%rdi), %xmm5
-	vpaddd 480(%rsp), %xmm10, %xmm10
-	vpsrld $6, %xmm11, %xmm13
-	vpaddd 192(%rdi), %xmm5, %xmm5
-	vpslld $26, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm5, 64(%rsp)
-	vpsrld $11, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 320(%rdi), %xmm5, %xmm0
-	vpslld $21, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $25, %xmm11, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $7, %xmm11, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	# slot 21
-	vmovdqa 448(%rsp), %xmm13
-	vmovdqa 16(%rsp), %xmm6
-	vpxor 496(%rsp), %xmm13, %xmm13
-	vpand %xmm11, %xmm13, %xmm13
-	sha256msg1 544(%rdi), %xmm6
-	vpxor 496(%rsp), %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpalignr $4, 560(%rdi), %xmm7, %xmm8
-	vpaddd 416(%rsp), %xmm10, %xmm11
-	vmovdqa %xmm11, 480(%rsp)
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpsrld $2, %xmm12, %xmm13
-	vpslld $30, %xmm12, %xmm14
-	sha256msg2 %xmm7, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm6, 16(%rsp)
-	vpsrld $13, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 336(%rdi), %xmm6, %xmm0
-	vpslld $19, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpsrld $22, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $10, %xmm12, %xmm14
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	vmovdqa 208(%rdi), %xmm7
-	vpxor 384(%rsp), %xmm12, %xmm13
-	vpand 512(%rsp), %xmm13, %xmm14
-	sha256msg2 %xmm5, %xmm7
-	vmovdqa %xmm13, 512(%rsp)
-	vpxor 384(%rsp), %xmm14, %xmm14
-	vmovdqa %xmm7, 80(%rsp)
-	vpaddd %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm10, 416(%rsp)
-	vpaddd 336(%rdi), %xmm7, %xmm0
-	vmovdqa 256(%rsp), %xmm15
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpsrld $17, %xmm15, %xmm12
-	vpslld $15, %xmm15, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm12, %xmm12
-	vpsrld $19, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm12, %xmm12
-	vpslld $13, %xmm15, %xmm14
-	# slot 22
-	vpxor %xmm14, %xmm12, %xmm12
-	vpalignr $4, 0(%rsp), %xmm6, %xmm8
-	vpsrld $10, %xmm15, %xmm14
-	vpxor %xmm14, %xmm12, %xmm12
-	vpaddd 656(%rdi), %xmm8, %xmm5
-	vpaddd 176(%rsp), %xmm12, %xmm12
-	vpaddd 288(%rsp), %xmm12, %xmm12
-	sha256msg2 %xmm6, %xmm5
-	vmovdqa 304(%rsp), %xmm15
-	vpsrld $7, %xmm15, %xmm13
-	vmovdqa %xmm5, 32(%rsp)
-	vpslld $25, %xmm15, %xmm14
-	vpaddd 352(%rdi), %xmm5, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $18, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $14, %xmm15, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $3, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpalignr $4, 64(%rsp), %xmm7, %xmm8
-	vmovdqa %xmm12, 288(%rsp)
-	vpaddd 224(%rdi), %xmm8, %xmm6
-	vpaddd 160(%rax), %xmm12, %xmm12
-	vpaddd 496(%rsp), %xmm12, %xmm12
-	sha256msg2 %xmm7, %xmm6
-	vpsrld $6, %xmm11, %xmm13
-	vpslld $26, %xmm11, %xmm14
-	vmovdqa %xmm6, 96(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $11, %xmm11, %xmm14
-	vpaddd 352(%rdi), %xmm6, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpslld $21, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $25, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpslld $7, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	# slot 23
-	vpaddd %xmm13, %xmm12, %xmm12
-	vmovdqa 464(%rsp), %xmm13
-	vmovdqa 560(%rdi), %xmm7
-	vpxor 448(%rsp), %xmm13, %xmm13
-	sha256msg1 0(%rsp), %xmm7
-	vpand %xmm11, %xmm13, %xmm13
-	vpxor 448(%rsp), %xmm13, %xmm13
-	vpalignr $4, 16(%rsp), %xmm5, %xmm8
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpaddd 432(%rsp), %xmm12, %xmm11
-	vpaddd %xmm8, %xmm7, %xmm7
-	vmovdqa %xmm11, 496(%rsp)
-	vpsrld $2, %xmm10, %xmm13
-	sha256msg2 %xmm5, %xmm7
-	vpslld $30, %xmm10, %xmm14
-	vmovdqa %xmm7, 48(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $13, %xmm10, %xmm14
-	vpaddd 368(%rdi), %xmm7, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $19, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $22, %xmm10, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $10, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 80(%rsp), %xmm6, %xmm8
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpxor 400(%rsp), %xmm10, %xmm13
-	vpaddd 240(%rdi), %xmm8, %xmm5
-	vpand 512(%rsp), %xmm13, %xmm14
-	vmovdqa %xmm13, 512(%rsp)
-	sha256msg2 %xmm6, %xmm5
-	vpxor 400(%rsp), %xmm14, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	vmovdqa %xmm5, 112(%rsp)
-	vmovdqa %xmm12, 432(%rsp)
-	vpaddd 368(%rdi), %xmm5, %xmm0
-	vmovdqa 272(%rsp), %xmm15
-	vpsrld $17, %xmm15, %xmm10
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpslld $15, %xmm15, %xmm14
-	vpxor %xmm14, %xmm10, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $19, %xmm15, %xmm14
-	vpxor %xmm14, %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpslld $13, %xmm15, %xmm14
-	# slot 24
-	vpxor %xmm14, %xmm10, %xmm10
-	vpsrld $10, %xmm15, %xmm14
-	vmovdqa 0(%rsp), %xmm6
-	vpxor %xmm14, %xmm10, %xmm10
-	vpaddd 192(%rsp), %xmm10, %xmm10
-	sha256msg1 16(%rsp), %xmm6
-	vpaddd 304(%rsp), %xmm10, %xmm10
-	vmovdqa 320(%rsp), %xmm15
-	vpalignr $4, 32(%rsp), %xmm7, %xmm8
-	vpsrld $7, %xmm15, %xmm13
-	vpslld $25, %xmm15, %xmm14
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm7, %xmm6
-	vpsrld $18, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm6, 0(%rsp)
-	vpslld $14, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 384(%rdi), %xmm6, %xmm0
-	vpsrld $3, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa %xmm10, 304(%rsp)
-	vpaddd 176(%rax), %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpaddd 448(%rsp), %xmm10, %xmm10
-	vpsrld $6, %xmm11, %xmm13
-	vmovdqa 64(%rsp), %xmm7
-	vpslld $26, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 80(%rsp), %xmm7
-	vpsrld $11, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 96(%rsp), %xmm5, %xmm8
-	vpslld $21, %xmm11, %xmm14
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $25, %xmm11, %xmm14
-	sha256msg2 %xmm5, %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $7, %xmm11, %xmm14
-	vmovdqa %xmm7, 64(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd 384(%rdi), %xmm7, %xmm0
-	vmovdqa 480(%rsp), %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor 464(%rsp), %xmm13, %xmm13
-	vpand %xmm11, %xmm13, %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor 464(%rsp), %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpaddd 384(%rsp), %xmm10, %xmm11
-	vmovdqa %xmm11, 448(%rsp)
-	# slot 25
-	vpsrld $2, %xmm12, %xmm13
-	vpslld $30, %xmm12, %xmm14
-	vmovdqa 16(%rsp), %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 32(%rsp), %xmm5
-	vpsrld $13, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 48(%rsp), %xmm6, %xmm8
-	vpslld $19, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpsrld $22, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm6, %xmm5
-	vpslld $10, %xmm12, %xmm14
-	vmovdqa %xmm5, 16(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd 400(%rdi), %xmm5, %xmm0
-	vpxor 416(%rsp), %xmm12, %xmm13
-	vpand 512(%rsp), %xmm13, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vmovdqa %xmm13, 512(%rsp)
-	vpxor 416(%rsp), %xmm14, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm10, 384(%rsp)
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 288(%rsp), %xmm15
-	vmovdqa 80(%rsp), %xmm6
-	vpsrld $17, %xmm15, %xmm12
-	vpslld $15, %xmm15, %xmm14
-	sha256msg1 96(%rsp), %xmm6
-	vpxor %xmm14, %xmm12, %xmm12
-	vpsrld $19, %xmm15, %xmm14
-	vpalignr $4, 112(%rsp), %xmm7, %xmm8
-	vpxor %xmm14, %xmm12, %xmm12
-	vpslld $13, %xmm15, %xmm14
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpxor %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm7, %xmm6
-	vpsrld $10, %xmm15, %xmm14
-	vpxor %xmm14, %xmm12, %xmm12
-	vmovdqa %xmm6, 80(%rsp)
-	vpaddd 208(%rsp), %xmm12, %xmm12
-	vpaddd 320(%rsp), %xmm12, %xmm12
-	vpaddd 400(%rdi), %xmm6, %xmm0
-	vmovdqa 336(%rsp), %xmm15
-	vpsrld $7, %xmm15, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpslld $25, %xmm15, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $18, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $14, %xmm15, %xmm14
-	# slot 26
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $3, %xmm15, %xmm14
-	vmovdqa 32(%rsp), %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256msg1 48(%rsp), %xmm7
-	vmovdqa %xmm12, 320(%rsp)
-	vpalignr $4, 0(%rsp), %xmm5, %xmm8
-	vpaddd 192(%rax), %xmm12, %xmm12
-	vpaddd 464(%rsp), %xmm12, %xmm12
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpsrld $6, %xmm11, %xmm13
-	vpslld $26, %xmm11, %xmm14
-	sha256msg2 %xmm5, %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $11, %xmm11, %xmm14
-	vmovdqa %xmm7, 32(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 416(%rdi), %xmm7, %xmm0
-	vpslld $21, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpsrld $25, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $7, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpaddd %xmm13, %xmm12, %xmm12
-	vmovdqa 496(%rsp), %xmm13
-	vmovdqa 96(%rsp), %xmm5
-	vpxor 480(%rsp), %xmm13, %xmm13
-	sha256msg1 112(%rsp), %xmm5
-	vpand %xmm11, %xmm13, %xmm13
-	vpxor 480(%rsp), %xmm13, %xmm13
-	vpalignr $4, 64(%rsp), %xmm6, %xmm8
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpaddd 400(%rsp), %xmm12, %xmm11
-	vpaddd %xmm8, %xmm5, %xmm5
-	vmovdqa %xmm11, 464(%rsp)
-	vpsrld $2, %xmm10, %xmm13
-	sha256msg2 %xmm6, %xmm5
-	vpslld $30, %xmm10, %xmm14
-	vmovdqa %xmm5, 96(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $13, %xmm10, %xmm14
-	vpaddd 416(%rdi), %xmm5, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $19, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $22, %xmm10, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $10, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm13, %xmm13
-	# slot 27
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpxor 432(%rsp), %xmm10, %xmm13
-	vmovdqa 48(%rsp), %xmm6
-	vpand 512(%rsp), %xmm13, %xmm14
-	vmovdqa %xmm13, 512(%rsp)
-	sha256msg1 0(%rsp), %xmm6
-	vpxor 432(%rsp), %xmm14, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	vpalignr $4, 16(%rsp), %xmm7, %xmm8
-	vmovdqa %xmm12, 400(%rsp)
-	vpaddd %xmm8, %xmm6, %xmm6
-	vmovdqa 304(%rsp), %xmm15
-	vpsrld $17, %xmm15, %xmm10
-	sha256msg2 %xmm7, %xmm6
-	vpslld $15, %xmm15, %xmm14
-	vpxor %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm6, 48(%rsp)
-	vpsrld $19, %xmm15, %xmm14
-	vpxor %xmm14, %xmm10, %xmm10
-	vpaddd 432(%rdi), %xmm6, %xmm0
-	vpslld $13, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm10, %xmm10
-	vpsrld $10, %xmm15, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm10, %xmm10
-	vpaddd 224(%rsp), %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpaddd 336(%rsp), %xmm10, %xmm10
-	vmovdqa 352(%rsp), %xmm15
-	vmovdqa 112(%rsp), %xmm7
-	vpsrld $7, %xmm15, %xmm13
-	vpslld $25, %xmm15, %xmm14
-	sha256msg1 64(%rsp), %xmm7
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 80(%rsp), %xmm5, %xmm8
-	vpsrld $18, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpslld $14, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm5, %xmm7
-	vpsrld $3, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm7, 112(%rsp)
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd 432(%rdi), %xmm7, %xmm0
-	vmovdqa %xmm10, 336(%rsp)
-	vpaddd 208(%rax), %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpaddd 480(%rsp), %xmm10, %xmm10
-	vpsrld $6, %xmm11, %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $26, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpsrld $11, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	# slot 28
-	vpslld $21, %xmm11, %xmm14
-	vmovdqa 0(%rsp), %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $25, %xmm11, %xmm14
-	sha256msg1 16(%rsp), %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $7, %xmm11, %xmm14
-	vpalignr $4, 32(%rsp), %xmm6, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd %xmm8, %xmm5, %xmm5
-	vmovdqa 448(%rsp), %xmm13
-	sha256msg2 %xmm6, %xmm5
-	vpxor 496(%rsp), %xmm13, %xmm13
-	vpand %xmm11, %xmm13, %xmm13
-	vmovdqa %xmm5, 0(%rsp)
-	vpxor 496(%rsp), %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd 448(%rdi), %xmm5, %xmm0
-	vpaddd 416(%rsp), %xmm10, %xmm11
-	vmovdqa %xmm11, 480(%rsp)
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpsrld $2, %xmm12, %xmm13
-	vpslld $30, %xmm12, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpsrld $13, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 64(%rsp), %xmm6
-	vpslld $19, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 80(%rsp), %xmm6
-	vpsrld $22, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 96(%rsp), %xmm7, %xmm8
-	vpslld $10, %xmm12, %xmm14
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	sha256msg2 %xmm7, %xmm6
-	vpxor 384(%rsp), %xmm12, %xmm13
-	vpand 512(%rsp), %xmm13, %xmm14
-	vmovdqa %xmm6, 64(%rsp)
-	vmovdqa %xmm13, 512(%rsp)
-	vpxor 384(%rsp), %xmm14, %xmm14
-	vpaddd 448(%rdi), %xmm6, %xmm0
-	vpaddd %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm10, 416(%rsp)
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vmovdqa 320(%rsp), %xmm15
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $17, %xmm15, %xmm12
-	vpslld $15, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpxor %xmm14, %xmm12, %xmm12
-	vpsrld $19, %xmm15, %xmm14
-	# slot 29
-	vpxor %xmm14, %xmm12, %xmm12
-	vpslld $13, %xmm15, %xmm14
-	vmovdqa 16(%rsp), %xmm7
-	vpxor %xmm14, %xmm12, %xmm12
-	sha256msg1 32(%rsp), %xmm7
-	vpsrld $10, %xmm15, %xmm14
-	vpxor %xmm14, %xmm12, %xmm12
-	vpalignr $4, 48(%rsp), %xmm5, %xmm8
-	vpaddd 240(%rsp), %xmm12, %xmm12
-	vpaddd 352(%rsp), %xmm12, %xmm12
-	vpaddd %xmm8, %xmm7, %xmm7
-	vmovdqa 368(%rsp), %xmm15
-	vpsrld $7, %xmm15, %xmm13
-	sha256msg2 %xmm5, %xmm7
-	vpslld $25, %xmm15, %xmm14
-	vmovdqa %xmm7, 16(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $18, %xmm15, %xmm14
-	vpaddd 464(%rdi), %xmm7, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $14, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $3, %xmm15, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm12, %xmm12
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa %xmm12, 352(%rsp)
-	vmovdqa 80(%rsp), %xmm5
-	vpaddd 224(%rax), %xmm12, %xmm12
-	vpaddd 496(%rsp), %xmm12, %xmm12
-	sha256msg1 96(%rsp), %xmm5
-	vpsrld $6, %xmm11, %xmm13
-	vpslld $26, %xmm11, %xmm14
-	vpalignr $4, 112(%rsp), %xmm6, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $11, %xmm11, %xmm14
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm6, %xmm5
-	vpslld $21, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa %xmm5, 80(%rsp)
-	vpsrld $25, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd 464(%rdi), %xmm5, %xmm0
-	vpslld $7, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpaddd %xmm13, %xmm12, %xmm12
-	vmovdqa 464(%rsp), %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor 448(%rsp), %xmm13, %xmm13
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpand %xmm11, %xmm13, %xmm13
-	vpxor 448(%rsp), %xmm13, %xmm13
-	# slot 30
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpaddd 432(%rsp), %xmm12, %xmm11
-	vmovdqa 32(%rsp), %xmm6
-	vmovdqa %xmm11, 496(%rsp)
-	vpsrld $2, %xmm10, %xmm13
-	sha256msg1 48(%rsp), %xmm6
-	vpslld $30, %xmm10, %xmm14
-	vpalignr $4, 0(%rsp), %xmm7, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $13, %xmm10, %xmm14
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $19, %xmm10, %xmm14
-	sha256msg2 %xmm7, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $22, %xmm10, %xmm14
-	vpaddd 480(%rdi), %xmm6, %xmm0
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $10, %xmm10, %xmm14
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpxor %xmm14, %xmm13, %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd %xmm13, %xmm12, %xmm12
-	vpxor 400(%rsp), %xmm10, %xmm13
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpand 512(%rsp), %xmm13, %xmm14
-	vmovdqa %xmm13, 512(%rsp)
-	vmovdqa 96(%rsp), %xmm7
-	vpxor 400(%rsp), %xmm14, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg1 112(%rsp), %xmm7
-	vmovdqa %xmm12, 432(%rsp)
-	vpalignr $4, 64(%rsp), %xmm5, %xmm8
-	vmovdqa 336(%rsp), %xmm15
-	vpsrld $17, %xmm15, %xmm10
-	vpaddd %xmm8, %xmm7, %xmm7
-	vpslld $15, %xmm15, %xmm14
-	vpxor %xmm14, %xmm10, %xmm10
-	sha256msg2 %xmm5, %xmm7
-	vpsrld $19, %xmm15, %xmm14
-	vpxor %xmm14, %xmm10, %xmm10
-	vpaddd 480(%rdi), %xmm7, %xmm0
-	vpslld $13, %xmm15, %xmm14
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor %xmm14, %xmm10, %xmm10
-	vpsrld $10, %xmm15, %xmm14
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm14, %xmm10, %xmm10
-	vpaddd 256(%rsp), %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpaddd 368(%rsp), %xmm10, %xmm10
-	vmovdqa 128(%rsp), %xmm15
-	# slot 31
-	vpsrld $7, %xmm15, %xmm13
-	vpslld $25, %xmm15, %xmm14
-	vmovdqa 48(%rsp), %xmm5
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 0(%rsp), %xmm5
-	vpsrld $18, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $4, 16(%rsp), %xmm6, %xmm8
-	vpslld $14, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm8, %xmm5, %xmm5
-	vpsrld $3, %xmm15, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm6, %xmm5
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd 496(%rdi), %xmm5, %xmm0
-	vmovdqa %xmm10, 368(%rsp)
-	vpaddd 240(%rax), %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vpaddd 448(%rsp), %xmm10, %xmm10
-	vpsrld $6, %xmm11, %xmm13
-	vmovd %xmm3, 0(%rdx)
-	vpslld $26, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vmovdqa 112(%rsp), %xmm6
-	vpsrld $11, %xmm11, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	sha256msg1 64(%rsp), %xmm6
-	vpslld $21, %xmm11, %xmm14
-	vpalignr $4, 80(%rsp), %xmm7, %xmm8
-	vpxor %xmm14, %xmm13, %xmm13
-	vpsrld $25, %xmm11, %xmm14
-	vpaddd %xmm8, %xmm6, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vpslld $7, %xmm11, %xmm14
-	sha256msg2 %xmm7, %xmm6
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	vpaddd 496(%rdi), %xmm6, %xmm0
-	vmovdqa 480(%rsp), %xmm13
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vpxor 464(%rsp), %xmm13, %xmm13
-	vpand %xmm11, %xmm13, %xmm13
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor 464(%rsp), %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpaddd 384(%rsp), %xmm10, %xmm11
-	vmovdqa %xmm11, 448(%rsp)
-	vpaddd 0(%rdi), %xmm2, %xmm2
-	vpsrld $2, %xmm12, %xmm13
-	vpslld $30, %xmm12, %xmm14
-	vpaddd 16(%rdi), %xmm4, %xmm4
-	vpxor %xmm14, %xmm13, %xmm13
-	vpshufd $0x1b, %xmm2, %xmm7
-	vpsrld $13, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpshufd $0xb1, %xmm4, %xmm8
-	vpslld $19, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpblendw $0xf0, %xmm8, %xmm7, %xmm9
-	vpsrld $22, %xmm12, %xmm14
-	vpxor %xmm14, %xmm13, %xmm13
-	vpalignr $8, %xmm7, %xmm8, %xmm6
-	vpslld $10, %xmm12, %xmm14
-	vmovdqa %xmm9, 64(%rsp)
-	vpxor %xmm14, %xmm13, %xmm13
-	vpaddd %xmm13, %xmm10, %xmm10
-	vmovdqa %xmm6, 80(%rsp)
-	vpxor 416(%rsp), %xmm12, %xmm13
-	vpand 512(%rsp), %xmm13, %xmm14
-	vmovdqa 512(%rdi), %xmm2
-	vmovdqa %xmm13, 512(%rsp)
-	vpxor 416(%rsp), %xmm14, %xmm14
-	vmovdqa 528(%rdi), %xmm4
-	vpaddd %xmm14, %xmm10, %xmm10
-	vmovdqa %xmm10, 384(%rsp)
-.Lhy_tail:
+	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpaddd 0(%rdi), %xmm8, %xmm8
+	vpslld $10, %xmm3, %xmm5
+	vpaddd 16(%rdi), %xmm10, %xmm10
+	vpxor %xmm5, %xmm4, %xmm4
+	vpshufd $0x1b, %xmm8, %xmm13
+	vpaddd %xmm4, %xmm1, %xmm1
+	vpshufd $0xb1, %xmm10, %xmm14
+	vpxor 32(%rbp), %xmm3, %xmm4
+	vpblendw $0xf0, %xmm14, %xmm13, %xmm0
+	vpalignr $8, %xmm13, %xmm14, %xmm12
+	vpand -16(%rbp), %xmm4, %xmm5
+	vmovdqa %xmm0, 64(%rsp)
+	vmovdqa %xmm4, -16(%rbp)
+	vmovdqa %xmm12, 80(%rsp)
+	vpxor 32(%rbp), %xmm5, %xmm5
+	vmovdqa 512(%rdi), %xmm8
+	vpaddd %xmm5, %xmm1, %xmm1
+	vmovdqa 528(%rdi), %xmm10
+	vmovdqa %xmm1, 0(%rbp)
 	add $16, %rsi
 	add $8, %rdx
-	add $256, %rax
-	inc %r11
-	test $3, %r11
-	jnz .Lhy_next
-	sub $1024, %rax
-	cmp $4, %r11
-	jne .Lhy_group
-	vpaddd 1024(%r8), %xmm10, %xmm12
-	vmovdqa %xmm12, 128(%rsp)
-	vmovdqa 432(%rsp), %xmm12
-	vpaddd 1040(%r8), %xmm12, %xmm12
-	vmovdqa %xmm12, 144(%rsp)
-	vmovdqa 416(%rsp), %xmm12
-	vpaddd 1056(%r8), %xmm12, %xmm12
-	vmovdqa %xmm12, 160(%rsp)
-	vmovdqa 400(%rsp), %xmm12
-	vpaddd 1072(%r8), %xmm12, %xmm12
-	vmovdqa %xmm12, 176(%rsp)
-	vpaddd 1088(%r8), %xmm11, %xmm12
-	vmovdqa %xmm12, 192(%rsp)
-	vmovdqa 496(%rsp), %xmm12
-	vpaddd 1104(%r8), %xmm12, %xmm12
-	vmovdqa %xmm12, 208(%rsp)
-	vmovdqa 480(%rsp), %xmm12
-	vpaddd 1120(%r8), %xmm12, %xmm12
-	vmovdqa %xmm12, 224(%rsp)
-	vmovdqa 464(%rsp), %xmm12
-	vpaddd 1136(%r8), %xmm12, %xmm12
-	vmovdqa %xmm12, 240(%rsp)
-	vmovdqa 1568(%r8), %xmm12
-	vmovdqa %xmm12, 256(%rsp)
-	vmovdqa 1584(%r8), %xmm12
-	vmovdqa %xmm12, 272(%rsp)
-	vmovdqa 1600(%r8), %xmm12
-	vmovdqa %xmm12, 288(%rsp)
-	vmovdqa 1616(%r8), %xmm12
-	vmovdqa %xmm12, 304(%rsp)
-	vmovdqa 1632(%r8), %xmm12
-	vmovdqa %xmm12, 320(%rsp)
-	vmovdqa 1648(%r8), %xmm12
-	vmovdqa %xmm12, 336(%rsp)
-	vmovdqa 1664(%r8), %xmm12
-	vmovdqa %xmm12, 352(%rsp)
-	vmovdqa 1680(%r8), %xmm12
-	vmovdqa %xmm12, 368(%rsp)
-	vmovdqa 1168(%r8), %xmm10
-	vmovdqa %xmm10, 384(%rsp)
-	vmovdqa 1232(%r8), %xmm11
-	vmovdqa %xmm11, 448(%rsp)
-	vmovdqa 1184(%r8), %xmm12
-	vmovdqa %xmm12, 432(%rsp)
-	vmovdqa 1248(%r8), %xmm12
-	vmovdqa %xmm12, 496(%rsp)
-	vmovdqa 1200(%r8), %xmm12
-	vmovdqa %xmm12, 416(%rsp)
-	vmovdqa 1264(%r8), %xmm12
-	vmovdqa %xmm12, 480(%rsp)
-	vmovdqa 1216(%r8), %xmm12
-	vmovdqa %xmm12, 400(%rsp)
-	vmovdqa 1280(%r8), %xmm12
-	vmovdqa %xmm12, 464(%rsp)
-	vmovdqa 1296(%r8), %xmm12
-	vmovdqa %xmm12, 512(%rsp)
-	jmp .Lhy_next
-.Lhy_group:
-	vmovdqa 464(%rsp), %xmm12
-	vpaddd 1280(%r8), %xmm12, %xmm12
-	vmovdqu %xmm12, (%r10)
-	add $16, %r9
+	add $128, %rax
+	add $128, %rbx
+	add $96, %r12
+	inc %r11d
+	cmp $8, %r11d
+	jne .Lhy_next
+	# X finished block r13: a first block (r13 = 0 or odd) leaves its digest in D
+	test $1, %r13d
+	jnz .Lhy_first_done
+	test %r13, %r13
+	jz .Lhy_first_done
+	vmovdqa 80(%rbp), %xmm3
+	vpaddd 1280(%r8), %xmm3, %xmm3
+	vmovdqu %xmm3, (%r10)
 	add $16, %r10
+	jmp .Lhy_next_block
+.Lhy_first_done:
+	vpaddd 1024(%r8), %xmm1, %xmm3
+	vmovdqa %xmm3, -144(%rbp)
+	vmovdqa 48(%rbp), %xmm3
+	vpaddd 1040(%r8), %xmm3, %xmm3
+	vmovdqa %xmm3, -128(%rbp)
+	vmovdqa 32(%rbp), %xmm3
+	vpaddd 1056(%r8), %xmm3, %xmm3
+	vmovdqa %xmm3, -112(%rbp)
+	vmovdqa 16(%rbp), %xmm3
+	vpaddd 1072(%r8), %xmm3, %xmm3
+	vmovdqa %xmm3, -96(%rbp)
+	vpaddd 1088(%r8), %xmm2, %xmm3
+	vmovdqa %xmm3, -80(%rbp)
+	vmovdqa 112(%rbp), %xmm3
+	vpaddd 1104(%r8), %xmm3, %xmm3
+	vmovdqa %xmm3, -64(%rbp)
+	vmovdqa 96(%rbp), %xmm3
+	vpaddd 1120(%r8), %xmm3, %xmm3
+	vmovdqa %xmm3, -48(%rbp)
+	vmovdqa 80(%rbp), %xmm3
+	vpaddd 1136(%r8), %xmm3, %xmm3
+	vmovdqa %xmm3, -32(%rbp)
+.Lhy_next_block:
+	test $1, %r13d
+	jnz .Lhy_to_second
+	# X: a first block from BUF1; Y: the second block of the group just digested, in BUF0
+	vmovdqa 1024(%r8), %xmm1
+	vmovdqa %xmm1, 0(%rbp)
+	vmovdqa 1088(%r8), %xmm2
+	vmovdqa %xmm2, 64(%rbp)
+	vmovdqa 1040(%r8), %xmm3
+	vmovdqa %xmm3, 48(%rbp)
+	vmovdqa 1104(%r8), %xmm3
+	vmovdqa %xmm3, 112(%rbp)
+	vmovdqa 1056(%r8), %xmm3
+	vmovdqa %xmm3, 32(%rbp)
+	vmovdqa 1120(%r8), %xmm3
+	vmovdqa %xmm3, 96(%rbp)
+	vmovdqa 1072(%r8), %xmm3
+	vmovdqa %xmm3, 16(%rbp)
+	vmovdqa 1136(%r8), %xmm3
+	vmovdqa %xmm3, 80(%rbp)
+	vmovdqa 1152(%r8), %xmm3
+	vmovdqa %xmm3, -16(%rbp)
+	lea 1280(%rsp), %rbx
+	vmovdqa -144(%rbp), %xmm3
+	vmovdqa %xmm3, 128(%rsp)
+	vmovdqa -128(%rbp), %xmm3
+	vmovdqa %xmm3, 144(%rsp)
+	vmovdqa -112(%rbp), %xmm3
+	vmovdqa %xmm3, 160(%rsp)
+	vmovdqa -96(%rbp), %xmm3
+	vmovdqa %xmm3, 176(%rsp)
+	vmovdqa -80(%rbp), %xmm3
+	vmovdqa %xmm3, 192(%rsp)
+	vmovdqa -64(%rbp), %xmm3
+	vmovdqa %xmm3, 208(%rsp)
+	vmovdqa -48(%rbp), %xmm3
+	vmovdqa %xmm3, 224(%rsp)
+	vmovdqa -32(%rbp), %xmm3
+	vmovdqa %xmm3, 240(%rsp)
+	vmovdqa 1568(%r8), %xmm3
+	vmovdqa %xmm3, 256(%rsp)
+	vmovdqa 1584(%r8), %xmm3
+	vmovdqa %xmm3, 272(%rsp)
+	vmovdqa 1600(%r8), %xmm3
+	vmovdqa %xmm3, 288(%rsp)
+	vmovdqa 1616(%r8), %xmm3
+	vmovdqa %xmm3, 304(%rsp)
+	vmovdqa 1632(%r8), %xmm3
+	vmovdqa %xmm3, 320(%rsp)
+	vmovdqa 1648(%r8), %xmm3
+	vmovdqa %xmm3, 336(%rsp)
+	vmovdqa 1664(%r8), %xmm3
+	vmovdqa %xmm3, 352(%rsp)
+	vmovdqa 1680(%r8), %xmm3
+	vmovdqa %xmm3, 368(%rsp)
+	lea 384(%rsp), %r12
+	jmp .Lhy_block_set
+.Lhy_to_second:
+	# X: a second block from BUF0; Y: the next group's first block, in BUF1
+	vmovdqa 1168(%r8), %xmm1
+	vmovdqa %xmm1, 0(%rbp)
+	vmovdqa 1232(%r8), %xmm2
+	vmovdqa %xmm2, 64(%rbp)
+	vmovdqa 1184(%r8), %xmm3
+	vmovdqa %xmm3, 48(%rbp)
+	vmovdqa 1248(%r8), %xmm3
+	vmovdqa %xmm3, 112(%rbp)
+	vmovdqa 1200(%r8), %xmm3
+	vmovdqa %xmm3, 32(%rbp)
+	vmovdqa 1264(%r8), %xmm3
+	vmovdqa %xmm3, 96(%rbp)
+	vmovdqa 1216(%r8), %xmm3
+	vmovdqa %xmm3, 16(%rbp)
+	vmovdqa 1280(%r8), %xmm3
+	vmovdqa %xmm3, 80(%rbp)
+	vmovdqa 1296(%r8), %xmm3
+	vmovdqa %xmm3, -16(%rbp)
+	lea 256(%rsp), %rbx
+	vmovdqa 1312(%r8), %xmm3
+	vmovdqa %xmm3, 1152(%rsp)
+	vmovdqa 1328(%r8), %xmm3
+	vmovdqa %xmm3, 1168(%rsp)
+	vmovdqa 1344(%r8), %xmm3
+	vmovdqa %xmm3, 1184(%rsp)
+	vmovdqu (%r9), %xmm3
+	vmovdqa %xmm3, 1200(%rsp)
+	vmovdqa 1376(%r8), %xmm3
+	vmovdqa %xmm3, 1216(%rsp)
+	vmovdqa 1392(%r8), %xmm3
+	vmovdqa %xmm3, 1232(%rsp)
+	vmovdqa 1408(%r8), %xmm3
+	vmovdqa %xmm3, 1248(%rsp)
+	vmovdqa 1424(%r8), %xmm3
+	vmovdqa %xmm3, 1264(%rsp)
+	vmovdqa 1440(%r8), %xmm3
+	vmovdqa %xmm3, 1280(%rsp)
+	vmovdqa 1456(%r8), %xmm3
+	vmovdqa %xmm3, 1296(%rsp)
+	vmovdqa 1472(%r8), %xmm3
+	vmovdqa %xmm3, 1312(%rsp)
+	vmovdqa 1488(%r8), %xmm3
+	vmovdqa %xmm3, 1328(%rsp)
+	vmovdqa 1504(%r8), %xmm3
+	vmovdqa %xmm3, 1344(%rsp)
+	vmovdqa 1520(%r8), %xmm3
+	vmovdqa %xmm3, 1360(%rsp)
+	vmovdqa 1536(%r8), %xmm3
+	vmovdqa %xmm3, 1376(%rsp)
+	vmovdqa 1552(%r8), %xmm3
+	vmovdqa %xmm3, 1392(%rsp)
+	add $16, %r9
+	lea 1408(%rsp), %r12
+.Lhy_block_set:
+	lea 128(%r8), %rax
 	xor %r11d, %r11d
-	vmovdqa 1312(%r8), %xmm12
-	vmovdqa %xmm12, 128(%rsp)
-	vmovdqa 1328(%r8), %xmm12
-	vmovdqa %xmm12, 144(%rsp)
-	vmovdqa 1344(%r8), %xmm12
-	vmovdqa %xmm12, 160(%rsp)
-	vmovdqu (%r9), %xmm12
-	vmovdqa %xmm12, 176(%rsp)
-	vmovdqa 1376(%r8), %xmm12
-	vmovdqa %xmm12, 192(%rsp)
-	vmovdqa 1392(%r8), %xmm12
-	vmovdqa %xmm12, 208(%rsp)
-	vmovdqa 1408(%r8), %xmm12
-	vmovdqa %xmm12, 224(%rsp)
-	vmovdqa 1424(%r8), %xmm12
-	vmovdqa %xmm12, 240(%rsp)
-	vmovdqa 1440(%r8), %xmm12
-	vmovdqa %xmm12, 256(%rsp)
-	vmovdqa 1456(%r8), %xmm12
-	vmovdqa %xmm12, 272(%rsp)
-	vmovdqa 1472(%r8), %xmm12
-	vmovdqa %xmm12, 288(%rsp)
-	vmovdqa 1488(%r8), %xmm12
-	vmovdqa %xmm12, 304(%rsp)
-	vmovdqa 1504(%r8), %xmm12
-	vmovdqa %xmm12, 320(%rsp)
-	vmovdqa 1520(%r8), %xmm12
-	vmovdqa %xmm12, 336(%rsp)
-	vmovdqa 1536(%r8), %xmm12
-	vmovdqa %xmm12, 352(%rsp)
-	vmovdqa 1552(%r8), %xmm12
-	vmovdqa %xmm12, 368(%rsp)
-	vmovdqa 1024(%r8), %xmm10
-	vmovdqa %xmm10, 384(%rsp)
-	vmovdqa 1088(%r8), %xmm11
-	vmovdqa %xmm11, 448(%rsp)
-	vmovdqa 1040(%r8), %xmm12
-	vmovdqa %xmm12, 432(%rsp)
-	vmovdqa 1104(%r8), %xmm12
-	vmovdqa %xmm12, 496(%rsp)
-	vmovdqa 1056(%r8), %xmm12
-	vmovdqa %xmm12, 416(%rsp)
-	vmovdqa 1120(%r8), %xmm12
-	vmovdqa %xmm12, 480(%rsp)
-	vmovdqa 1072(%r8), %xmm12
-	vmovdqa %xmm12, 400(%rsp)
-	vmovdqa 1136(%r8), %xmm12
-	vmovdqa %xmm12, 464(%rsp)
-	vmovdqa 1152(%r8), %xmm12
-	vmovdqa %xmm12, 512(%rsp)
+	inc %r13
 .Lhy_next:
 	dec %rcx
 	jnz .Lhy_top
-	jmp .Lhy_done
 .Lhy_last:
 	# the pass that finishes the second SHA lane's last nonce; no vector work
 	# slot 0
 	vmovdqa 64(%rdi), %xmm0
 	vpinsrd $1, 8(%rsi), %xmm0, %xmm0
-	vmovdqa 0(%rdi), %xmm1
-	sha256rnds2 %xmm0, 32(%rdi), %xmm1
-	vmovdqa 32(%rdi), %xmm3
-	vmovdqa 64(%rsp), %xmm7
-	vpaddd 256(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	vmovdqa 0(%rdi), %xmm7
+	sha256rnds2 %xmm0, 32(%rdi), %xmm7
+	vmovdqa 32(%rdi), %xmm9
+	vmovdqa 64(%rsp), %xmm13
+	vpaddd 256(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 1
 	vmovdqa 80(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vmovdqa 128(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpaddd 272(%rdi), %xmm6, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpaddd 272(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 2
 	vmovdqa 96(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vmovdqa 144(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
+	sha256rnds2 %xmm0, %xmm9, %xmm7
 	vmovdqa 576(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vmovdqa 608(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 3
 	vmovdqa 112(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vmovdqa 160(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
+	sha256rnds2 %xmm0, %xmm9, %xmm7
 	vmovdqa 592(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vmovdqa 624(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 4
-	vmovdqa 48(%rdi), %xmm7
-	vpinsrd $3, 0(%rsi), %xmm7, %xmm7
-	sha256msg1 176(%rdi), %xmm7
-	vpaddd 192(%rdi), %xmm7, %xmm7
-	vmovdqa %xmm7, 0(%rsp)
-	vpaddd 320(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 48(%rdi), %xmm13
+	vpinsrd $3, 0(%rsi), %xmm13, %xmm13
+	sha256msg1 176(%rdi), %xmm13
+	vpaddd 192(%rdi), %xmm13, %xmm13
+	vmovdqa %xmm13, 0(%rsp)
+	vpaddd 320(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 64(%rsp), %xmm5
-	sha256msg1 80(%rsp), %xmm5
-	vpaddd 640(%rdi), %xmm5, %xmm5
-	sha256msg2 560(%rdi), %xmm5
-	vmovdqa %xmm5, 64(%rsp)
-	vpaddd 320(%rdi), %xmm5, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 64(%rsp), %xmm11
+	sha256msg1 80(%rsp), %xmm11
+	vpaddd 640(%rdi), %xmm11, %xmm11
+	sha256msg2 560(%rdi), %xmm11
+	vmovdqa %xmm11, 64(%rsp)
+	vpaddd 320(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 5
-	vmovdqa 208(%rdi), %xmm6
-	sha256msg2 %xmm7, %xmm6
-	vmovdqa %xmm6, 16(%rsp)
-	vpaddd 336(%rdi), %xmm6, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 208(%rdi), %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 16(%rsp)
+	vpaddd 336(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 80(%rsp), %xmm7
-	sha256msg1 544(%rdi), %xmm7
-	vpalignr $4, 560(%rdi), %xmm5, %xmm8
-	vpaddd %xmm8, %xmm7, %xmm7
-	sha256msg2 %xmm5, %xmm7
-	vmovdqa %xmm7, 80(%rsp)
-	vpaddd 336(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 80(%rsp), %xmm13
+	sha256msg1 544(%rdi), %xmm13
+	vpalignr $4, 560(%rdi), %xmm11, %xmm14
+	vpaddd %xmm14, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 80(%rsp)
+	vpaddd 336(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 6
-	vpalignr $4, 0(%rsp), %xmm6, %xmm8
-	vpaddd 224(%rdi), %xmm8, %xmm5
-	sha256msg2 %xmm6, %xmm5
-	vmovdqa %xmm5, 32(%rsp)
-	vpaddd 352(%rdi), %xmm5, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vpalignr $4, 0(%rsp), %xmm12, %xmm14
+	vpaddd 224(%rdi), %xmm14, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 32(%rsp)
+	vpaddd 352(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpalignr $4, 64(%rsp), %xmm7, %xmm8
-	vpaddd 656(%rdi), %xmm8, %xmm6
-	sha256msg2 %xmm7, %xmm6
-	vmovdqa %xmm6, 96(%rsp)
-	vpaddd 352(%rdi), %xmm6, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpalignr $4, 64(%rsp), %xmm13, %xmm14
+	vpaddd 656(%rdi), %xmm14, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 96(%rsp)
+	vpaddd 352(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 7
-	vpalignr $4, 16(%rsp), %xmm5, %xmm8
-	vpaddd 240(%rdi), %xmm8, %xmm7
-	sha256msg2 %xmm5, %xmm7
-	vmovdqa %xmm7, 48(%rsp)
-	vpaddd 368(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vpalignr $4, 16(%rsp), %xmm11, %xmm14
+	vpaddd 240(%rdi), %xmm14, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 48(%rsp)
+	vpaddd 368(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 560(%rdi), %xmm5
-	sha256msg1 64(%rsp), %xmm5
-	vpalignr $4, 80(%rsp), %xmm6, %xmm8
-	vpaddd %xmm8, %xmm5, %xmm5
-	sha256msg2 %xmm6, %xmm5
-	vmovdqa %xmm5, 112(%rsp)
-	vpaddd 368(%rdi), %xmm5, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 560(%rdi), %xmm11
+	sha256msg1 64(%rsp), %xmm11
+	vpalignr $4, 80(%rsp), %xmm12, %xmm14
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 112(%rsp)
+	vpaddd 368(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 8
-	vmovdqa 0(%rsp), %xmm6
-	sha256msg1 16(%rsp), %xmm6
-	vpalignr $4, 32(%rsp), %xmm7, %xmm8
-	vpaddd %xmm8, %xmm6, %xmm6
-	sha256msg2 %xmm7, %xmm6
-	vmovdqa %xmm6, 0(%rsp)
-	vpaddd 384(%rdi), %xmm6, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 0(%rsp), %xmm12
+	sha256msg1 16(%rsp), %xmm12
+	vpalignr $4, 32(%rsp), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 0(%rsp)
+	vpaddd 384(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 64(%rsp), %xmm7
-	sha256msg1 80(%rsp), %xmm7
-	vpalignr $4, 96(%rsp), %xmm5, %xmm8
-	vpaddd %xmm8, %xmm7, %xmm7
-	sha256msg2 %xmm5, %xmm7
-	vmovdqa %xmm7, 64(%rsp)
-	vpaddd 384(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 64(%rsp), %xmm13
+	sha256msg1 80(%rsp), %xmm13
+	vpalignr $4, 96(%rsp), %xmm11, %xmm14
+	vpaddd %xmm14, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 64(%rsp)
+	vpaddd 384(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 9
-	vmovdqa 16(%rsp), %xmm5
-	sha256msg1 32(%rsp), %xmm5
-	vpalignr $4, 48(%rsp), %xmm6, %xmm8
-	vpaddd %xmm8, %xmm5, %xmm5
-	sha256msg2 %xmm6, %xmm5
-	vmovdqa %xmm5, 16(%rsp)
-	vpaddd 400(%rdi), %xmm5, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 16(%rsp), %xmm11
+	sha256msg1 32(%rsp), %xmm11
+	vpalignr $4, 48(%rsp), %xmm12, %xmm14
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 16(%rsp)
+	vpaddd 400(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 80(%rsp), %xmm6
-	sha256msg1 96(%rsp), %xmm6
-	vpalignr $4, 112(%rsp), %xmm7, %xmm8
-	vpaddd %xmm8, %xmm6, %xmm6
-	sha256msg2 %xmm7, %xmm6
-	vmovdqa %xmm6, 80(%rsp)
-	vpaddd 400(%rdi), %xmm6, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 80(%rsp), %xmm12
+	sha256msg1 96(%rsp), %xmm12
+	vpalignr $4, 112(%rsp), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 80(%rsp)
+	vpaddd 400(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 10
-	vmovdqa 32(%rsp), %xmm7
-	sha256msg1 48(%rsp), %xmm7
-	vpalignr $4, 0(%rsp), %xmm5, %xmm8
-	vpaddd %xmm8, %xmm7, %xmm7
-	sha256msg2 %xmm5, %xmm7
-	vmovdqa %xmm7, 32(%rsp)
-	vpaddd 416(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 32(%rsp), %xmm13
+	sha256msg1 48(%rsp), %xmm13
+	vpalignr $4, 0(%rsp), %xmm11, %xmm14
+	vpaddd %xmm14, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 32(%rsp)
+	vpaddd 416(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 96(%rsp), %xmm5
-	sha256msg1 112(%rsp), %xmm5
-	vpalignr $4, 64(%rsp), %xmm6, %xmm8
-	vpaddd %xmm8, %xmm5, %xmm5
-	sha256msg2 %xmm6, %xmm5
-	vmovdqa %xmm5, 96(%rsp)
-	vpaddd 416(%rdi), %xmm5, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 96(%rsp), %xmm11
+	sha256msg1 112(%rsp), %xmm11
+	vpalignr $4, 64(%rsp), %xmm12, %xmm14
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 96(%rsp)
+	vpaddd 416(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 11
-	vmovdqa 48(%rsp), %xmm6
-	sha256msg1 0(%rsp), %xmm6
-	vpalignr $4, 16(%rsp), %xmm7, %xmm8
-	vpaddd %xmm8, %xmm6, %xmm6
-	sha256msg2 %xmm7, %xmm6
-	vmovdqa %xmm6, 48(%rsp)
-	vpaddd 432(%rdi), %xmm6, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 48(%rsp), %xmm12
+	sha256msg1 0(%rsp), %xmm12
+	vpalignr $4, 16(%rsp), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 48(%rsp)
+	vpaddd 432(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 112(%rsp), %xmm7
-	sha256msg1 64(%rsp), %xmm7
-	vpalignr $4, 80(%rsp), %xmm5, %xmm8
-	vpaddd %xmm8, %xmm7, %xmm7
-	sha256msg2 %xmm5, %xmm7
-	vmovdqa %xmm7, 112(%rsp)
-	vpaddd 432(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 112(%rsp), %xmm13
+	sha256msg1 64(%rsp), %xmm13
+	vpalignr $4, 80(%rsp), %xmm11, %xmm14
+	vpaddd %xmm14, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 112(%rsp)
+	vpaddd 432(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 12
-	vmovdqa 0(%rsp), %xmm5
-	sha256msg1 16(%rsp), %xmm5
-	vpalignr $4, 32(%rsp), %xmm6, %xmm8
-	vpaddd %xmm8, %xmm5, %xmm5
-	sha256msg2 %xmm6, %xmm5
-	vmovdqa %xmm5, 0(%rsp)
-	vpaddd 448(%rdi), %xmm5, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 0(%rsp), %xmm11
+	sha256msg1 16(%rsp), %xmm11
+	vpalignr $4, 32(%rsp), %xmm12, %xmm14
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 0(%rsp)
+	vpaddd 448(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 64(%rsp), %xmm6
-	sha256msg1 80(%rsp), %xmm6
-	vpalignr $4, 96(%rsp), %xmm7, %xmm8
-	vpaddd %xmm8, %xmm6, %xmm6
-	sha256msg2 %xmm7, %xmm6
-	vmovdqa %xmm6, 64(%rsp)
-	vpaddd 448(%rdi), %xmm6, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 64(%rsp), %xmm12
+	sha256msg1 80(%rsp), %xmm12
+	vpalignr $4, 96(%rsp), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 64(%rsp)
+	vpaddd 448(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 13
-	vmovdqa 16(%rsp), %xmm7
-	sha256msg1 32(%rsp), %xmm7
-	vpalignr $4, 48(%rsp), %xmm5, %xmm8
-	vpaddd %xmm8, %xmm7, %xmm7
-	sha256msg2 %xmm5, %xmm7
-	vmovdqa %xmm7, 16(%rsp)
-	vpaddd 464(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 16(%rsp), %xmm13
+	sha256msg1 32(%rsp), %xmm13
+	vpalignr $4, 48(%rsp), %xmm11, %xmm14
+	vpaddd %xmm14, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 16(%rsp)
+	vpaddd 464(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 80(%rsp), %xmm5
-	sha256msg1 96(%rsp), %xmm5
-	vpalignr $4, 112(%rsp), %xmm6, %xmm8
-	vpaddd %xmm8, %xmm5, %xmm5
-	sha256msg2 %xmm6, %xmm5
-	vmovdqa %xmm5, 80(%rsp)
-	vpaddd 464(%rdi), %xmm5, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 80(%rsp), %xmm11
+	sha256msg1 96(%rsp), %xmm11
+	vpalignr $4, 112(%rsp), %xmm12, %xmm14
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 80(%rsp)
+	vpaddd 464(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 14
-	vmovdqa 32(%rsp), %xmm6
-	sha256msg1 48(%rsp), %xmm6
-	vpalignr $4, 0(%rsp), %xmm7, %xmm8
-	vpaddd %xmm8, %xmm6, %xmm6
-	sha256msg2 %xmm7, %xmm6
-	vpaddd 480(%rdi), %xmm6, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 32(%rsp), %xmm12
+	sha256msg1 48(%rsp), %xmm12
+	vpalignr $4, 0(%rsp), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vpaddd 480(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 96(%rsp), %xmm7
-	sha256msg1 112(%rsp), %xmm7
-	vpalignr $4, 64(%rsp), %xmm5, %xmm8
-	vpaddd %xmm8, %xmm7, %xmm7
-	sha256msg2 %xmm5, %xmm7
-	vpaddd 480(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 96(%rsp), %xmm13
+	sha256msg1 112(%rsp), %xmm13
+	vpalignr $4, 64(%rsp), %xmm11, %xmm14
+	vpaddd %xmm14, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vpaddd 480(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 15
-	vmovdqa 48(%rsp), %xmm5
-	sha256msg1 0(%rsp), %xmm5
-	vpalignr $4, 16(%rsp), %xmm6, %xmm8
-	vpaddd %xmm8, %xmm5, %xmm5
-	sha256msg2 %xmm6, %xmm5
-	vpaddd 496(%rdi), %xmm5, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 48(%rsp), %xmm11
+	sha256msg1 0(%rsp), %xmm11
+	vpalignr $4, 16(%rsp), %xmm12, %xmm14
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vpaddd 496(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpaddd 0(%rdi), %xmm1, %xmm1
-	vpaddd 16(%rdi), %xmm3, %xmm3
-	vpshufd $0x1b, %xmm1, %xmm6
-	vpshufd $0xb1, %xmm3, %xmm8
-	vpblendw $0xf0, %xmm8, %xmm6, %xmm9
-	vpalignr $8, %xmm6, %xmm8, %xmm5
-	vmovdqa %xmm9, 0(%rsp)
-	vmovdqa %xmm5, 16(%rsp)
-	vmovdqa 512(%rdi), %xmm1
-	vmovdqa 528(%rdi), %xmm3
-	vmovdqa 112(%rsp), %xmm6
-	sha256msg1 64(%rsp), %xmm6
-	vpalignr $4, 80(%rsp), %xmm7, %xmm8
-	vpaddd %xmm8, %xmm6, %xmm6
-	sha256msg2 %xmm7, %xmm6
-	vpaddd 496(%rdi), %xmm6, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
-	vmovd %xmm4, -4(%rdx)
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpaddd 0(%rdi), %xmm7, %xmm7
+	vpaddd 16(%rdi), %xmm9, %xmm9
+	vpshufd $0x1b, %xmm7, %xmm12
+	vpshufd $0xb1, %xmm9, %xmm14
+	vpblendw $0xf0, %xmm14, %xmm12, %xmm0
+	vpalignr $8, %xmm12, %xmm14, %xmm11
+	vmovdqa %xmm0, 0(%rsp)
+	vmovdqa %xmm11, 16(%rsp)
+	vmovdqa 512(%rdi), %xmm7
+	vmovdqa 528(%rdi), %xmm9
+	vmovdqa 112(%rsp), %xmm12
+	sha256msg1 64(%rsp), %xmm12
+	vpalignr $4, 80(%rsp), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vpaddd 496(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vmovd %xmm10, -4(%rdx)
 	# slot 16
-	vmovdqa 0(%rsp), %xmm7
-	vpaddd 256(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 0(%rsp), %xmm13
+	vpaddd 256(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
+	sha256rnds2 %xmm0, %xmm9, %xmm7
 	vmovdqa 64(%rdi), %xmm0
 	vpinsrd $1, 12(%rsi), %xmm0, %xmm0
-	vmovdqa 0(%rdi), %xmm2
-	sha256rnds2 %xmm0, 32(%rdi), %xmm2
-	vmovdqa 32(%rdi), %xmm4
+	vmovdqa 0(%rdi), %xmm8
+	sha256rnds2 %xmm0, 32(%rdi), %xmm8
+	vmovdqa 32(%rdi), %xmm10
 	# slot 17
-	vpaddd 272(%rdi), %xmm5, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vpaddd 272(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
+	sha256rnds2 %xmm0, %xmm9, %xmm7
 	vmovdqa 80(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vmovdqa 128(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 18
 	vmovdqa 576(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vmovdqa 608(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
+	sha256rnds2 %xmm0, %xmm9, %xmm7
 	vmovdqa 96(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vmovdqa 144(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 19
 	vmovdqa 592(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vmovdqa 624(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
+	sha256rnds2 %xmm0, %xmm9, %xmm7
 	vmovdqa 112(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vmovdqa 160(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 20
-	vmovdqa 0(%rsp), %xmm7
-	sha256msg1 16(%rsp), %xmm7
-	vpaddd 640(%rdi), %xmm7, %xmm7
-	sha256msg2 560(%rdi), %xmm7
-	vmovdqa %xmm7, 0(%rsp)
-	vpaddd 320(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 0(%rsp), %xmm13
+	sha256msg1 16(%rsp), %xmm13
+	vpaddd 640(%rdi), %xmm13, %xmm13
+	sha256msg2 560(%rdi), %xmm13
+	vmovdqa %xmm13, 0(%rsp)
+	vpaddd 320(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 48(%rdi), %xmm5
-	vpinsrd $3, 4(%rsi), %xmm5, %xmm5
-	sha256msg1 176(%rdi), %xmm5
-	vpaddd 192(%rdi), %xmm5, %xmm5
-	vmovdqa %xmm5, 64(%rsp)
-	vpaddd 320(%rdi), %xmm5, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 48(%rdi), %xmm11
+	vpinsrd $3, 4(%rsi), %xmm11, %xmm11
+	sha256msg1 176(%rdi), %xmm11
+	vpaddd 192(%rdi), %xmm11, %xmm11
+	vmovdqa %xmm11, 64(%rsp)
+	vpaddd 320(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 21
-	vmovdqa 16(%rsp), %xmm6
-	sha256msg1 544(%rdi), %xmm6
-	vpalignr $4, 560(%rdi), %xmm7, %xmm8
-	vpaddd %xmm8, %xmm6, %xmm6
-	sha256msg2 %xmm7, %xmm6
-	vmovdqa %xmm6, 16(%rsp)
-	vpaddd 336(%rdi), %xmm6, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 16(%rsp), %xmm12
+	sha256msg1 544(%rdi), %xmm12
+	vpalignr $4, 560(%rdi), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 16(%rsp)
+	vpaddd 336(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 208(%rdi), %xmm7
-	sha256msg2 %xmm5, %xmm7
-	vmovdqa %xmm7, 80(%rsp)
-	vpaddd 336(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 208(%rdi), %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 80(%rsp)
+	vpaddd 336(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 22
-	vpalignr $4, 0(%rsp), %xmm6, %xmm8
-	vpaddd 656(%rdi), %xmm8, %xmm5
-	sha256msg2 %xmm6, %xmm5
-	vmovdqa %xmm5, 32(%rsp)
-	vpaddd 352(%rdi), %xmm5, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vpalignr $4, 0(%rsp), %xmm12, %xmm14
+	vpaddd 656(%rdi), %xmm14, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 32(%rsp)
+	vpaddd 352(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpalignr $4, 64(%rsp), %xmm7, %xmm8
-	vpaddd 224(%rdi), %xmm8, %xmm6
-	sha256msg2 %xmm7, %xmm6
-	vmovdqa %xmm6, 96(%rsp)
-	vpaddd 352(%rdi), %xmm6, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpalignr $4, 64(%rsp), %xmm13, %xmm14
+	vpaddd 224(%rdi), %xmm14, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 96(%rsp)
+	vpaddd 352(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 23
-	vmovdqa 560(%rdi), %xmm7
-	sha256msg1 0(%rsp), %xmm7
-	vpalignr $4, 16(%rsp), %xmm5, %xmm8
-	vpaddd %xmm8, %xmm7, %xmm7
-	sha256msg2 %xmm5, %xmm7
-	vmovdqa %xmm7, 48(%rsp)
-	vpaddd 368(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 560(%rdi), %xmm13
+	sha256msg1 0(%rsp), %xmm13
+	vpalignr $4, 16(%rsp), %xmm11, %xmm14
+	vpaddd %xmm14, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 48(%rsp)
+	vpaddd 368(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vpalignr $4, 80(%rsp), %xmm6, %xmm8
-	vpaddd 240(%rdi), %xmm8, %xmm5
-	sha256msg2 %xmm6, %xmm5
-	vmovdqa %xmm5, 112(%rsp)
-	vpaddd 368(%rdi), %xmm5, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vpalignr $4, 80(%rsp), %xmm12, %xmm14
+	vpaddd 240(%rdi), %xmm14, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 112(%rsp)
+	vpaddd 368(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 24
-	vmovdqa 0(%rsp), %xmm6
-	sha256msg1 16(%rsp), %xmm6
-	vpalignr $4, 32(%rsp), %xmm7, %xmm8
-	vpaddd %xmm8, %xmm6, %xmm6
-	sha256msg2 %xmm7, %xmm6
-	vmovdqa %xmm6, 0(%rsp)
-	vpaddd 384(%rdi), %xmm6, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 0(%rsp), %xmm12
+	sha256msg1 16(%rsp), %xmm12
+	vpalignr $4, 32(%rsp), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 0(%rsp)
+	vpaddd 384(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 64(%rsp), %xmm7
-	sha256msg1 80(%rsp), %xmm7
-	vpalignr $4, 96(%rsp), %xmm5, %xmm8
-	vpaddd %xmm8, %xmm7, %xmm7
-	sha256msg2 %xmm5, %xmm7
-	vmovdqa %xmm7, 64(%rsp)
-	vpaddd 384(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 64(%rsp), %xmm13
+	sha256msg1 80(%rsp), %xmm13
+	vpalignr $4, 96(%rsp), %xmm11, %xmm14
+	vpaddd %xmm14, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 64(%rsp)
+	vpaddd 384(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 25
-	vmovdqa 16(%rsp), %xmm5
-	sha256msg1 32(%rsp), %xmm5
-	vpalignr $4, 48(%rsp), %xmm6, %xmm8
-	vpaddd %xmm8, %xmm5, %xmm5
-	sha256msg2 %xmm6, %xmm5
-	vmovdqa %xmm5, 16(%rsp)
-	vpaddd 400(%rdi), %xmm5, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 16(%rsp), %xmm11
+	sha256msg1 32(%rsp), %xmm11
+	vpalignr $4, 48(%rsp), %xmm12, %xmm14
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 16(%rsp)
+	vpaddd 400(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 80(%rsp), %xmm6
-	sha256msg1 96(%rsp), %xmm6
-	vpalignr $4, 112(%rsp), %xmm7, %xmm8
-	vpaddd %xmm8, %xmm6, %xmm6
-	sha256msg2 %xmm7, %xmm6
-	vmovdqa %xmm6, 80(%rsp)
-	vpaddd 400(%rdi), %xmm6, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 80(%rsp), %xmm12
+	sha256msg1 96(%rsp), %xmm12
+	vpalignr $4, 112(%rsp), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 80(%rsp)
+	vpaddd 400(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 26
-	vmovdqa 32(%rsp), %xmm7
-	sha256msg1 48(%rsp), %xmm7
-	vpalignr $4, 0(%rsp), %xmm5, %xmm8
-	vpaddd %xmm8, %xmm7, %xmm7
-	sha256msg2 %xmm5, %xmm7
-	vmovdqa %xmm7, 32(%rsp)
-	vpaddd 416(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 32(%rsp), %xmm13
+	sha256msg1 48(%rsp), %xmm13
+	vpalignr $4, 0(%rsp), %xmm11, %xmm14
+	vpaddd %xmm14, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 32(%rsp)
+	vpaddd 416(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 96(%rsp), %xmm5
-	sha256msg1 112(%rsp), %xmm5
-	vpalignr $4, 64(%rsp), %xmm6, %xmm8
-	vpaddd %xmm8, %xmm5, %xmm5
-	sha256msg2 %xmm6, %xmm5
-	vmovdqa %xmm5, 96(%rsp)
-	vpaddd 416(%rdi), %xmm5, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 96(%rsp), %xmm11
+	sha256msg1 112(%rsp), %xmm11
+	vpalignr $4, 64(%rsp), %xmm12, %xmm14
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 96(%rsp)
+	vpaddd 416(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 27
-	vmovdqa 48(%rsp), %xmm6
-	sha256msg1 0(%rsp), %xmm6
-	vpalignr $4, 16(%rsp), %xmm7, %xmm8
-	vpaddd %xmm8, %xmm6, %xmm6
-	sha256msg2 %xmm7, %xmm6
-	vmovdqa %xmm6, 48(%rsp)
-	vpaddd 432(%rdi), %xmm6, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 48(%rsp), %xmm12
+	sha256msg1 0(%rsp), %xmm12
+	vpalignr $4, 16(%rsp), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 48(%rsp)
+	vpaddd 432(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 112(%rsp), %xmm7
-	sha256msg1 64(%rsp), %xmm7
-	vpalignr $4, 80(%rsp), %xmm5, %xmm8
-	vpaddd %xmm8, %xmm7, %xmm7
-	sha256msg2 %xmm5, %xmm7
-	vmovdqa %xmm7, 112(%rsp)
-	vpaddd 432(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 112(%rsp), %xmm13
+	sha256msg1 64(%rsp), %xmm13
+	vpalignr $4, 80(%rsp), %xmm11, %xmm14
+	vpaddd %xmm14, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 112(%rsp)
+	vpaddd 432(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 28
-	vmovdqa 0(%rsp), %xmm5
-	sha256msg1 16(%rsp), %xmm5
-	vpalignr $4, 32(%rsp), %xmm6, %xmm8
-	vpaddd %xmm8, %xmm5, %xmm5
-	sha256msg2 %xmm6, %xmm5
-	vmovdqa %xmm5, 0(%rsp)
-	vpaddd 448(%rdi), %xmm5, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 0(%rsp), %xmm11
+	sha256msg1 16(%rsp), %xmm11
+	vpalignr $4, 32(%rsp), %xmm12, %xmm14
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 0(%rsp)
+	vpaddd 448(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 64(%rsp), %xmm6
-	sha256msg1 80(%rsp), %xmm6
-	vpalignr $4, 96(%rsp), %xmm7, %xmm8
-	vpaddd %xmm8, %xmm6, %xmm6
-	sha256msg2 %xmm7, %xmm6
-	vmovdqa %xmm6, 64(%rsp)
-	vpaddd 448(%rdi), %xmm6, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 64(%rsp), %xmm12
+	sha256msg1 80(%rsp), %xmm12
+	vpalignr $4, 96(%rsp), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 64(%rsp)
+	vpaddd 448(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 29
-	vmovdqa 16(%rsp), %xmm7
-	sha256msg1 32(%rsp), %xmm7
-	vpalignr $4, 48(%rsp), %xmm5, %xmm8
-	vpaddd %xmm8, %xmm7, %xmm7
-	sha256msg2 %xmm5, %xmm7
-	vmovdqa %xmm7, 16(%rsp)
-	vpaddd 464(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 16(%rsp), %xmm13
+	sha256msg1 32(%rsp), %xmm13
+	vpalignr $4, 48(%rsp), %xmm11, %xmm14
+	vpaddd %xmm14, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 16(%rsp)
+	vpaddd 464(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 80(%rsp), %xmm5
-	sha256msg1 96(%rsp), %xmm5
-	vpalignr $4, 112(%rsp), %xmm6, %xmm8
-	vpaddd %xmm8, %xmm5, %xmm5
-	sha256msg2 %xmm6, %xmm5
-	vmovdqa %xmm5, 80(%rsp)
-	vpaddd 464(%rdi), %xmm5, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 80(%rsp), %xmm11
+	sha256msg1 96(%rsp), %xmm11
+	vpalignr $4, 112(%rsp), %xmm12, %xmm14
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 80(%rsp)
+	vpaddd 464(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 30
-	vmovdqa 32(%rsp), %xmm6
-	sha256msg1 48(%rsp), %xmm6
-	vpalignr $4, 0(%rsp), %xmm7, %xmm8
-	vpaddd %xmm8, %xmm6, %xmm6
-	sha256msg2 %xmm7, %xmm6
-	vpaddd 480(%rdi), %xmm6, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
+	vmovdqa 32(%rsp), %xmm12
+	sha256msg1 48(%rsp), %xmm12
+	vpalignr $4, 0(%rsp), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vpaddd 480(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm1
-	vmovdqa 96(%rsp), %xmm7
-	sha256msg1 112(%rsp), %xmm7
-	vpalignr $4, 64(%rsp), %xmm5, %xmm8
-	vpaddd %xmm8, %xmm7, %xmm7
-	sha256msg2 %xmm5, %xmm7
-	vpaddd 480(%rdi), %xmm7, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 96(%rsp), %xmm13
+	sha256msg1 112(%rsp), %xmm13
+	vpalignr $4, 64(%rsp), %xmm11, %xmm14
+	vpaddd %xmm14, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vpaddd 480(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm8
 	# slot 31
-	vmovdqa 48(%rsp), %xmm5
-	sha256msg1 0(%rsp), %xmm5
-	vpalignr $4, 16(%rsp), %xmm6, %xmm8
-	vpaddd %xmm8, %xmm5, %xmm5
-	sha256msg2 %xmm6, %xmm5
-	vpaddd 496(%rdi), %xmm5, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm3
-	vmovd %xmm3, 0(%rdx)
-	vmovdqa 112(%rsp), %xmm6
-	sha256msg1 64(%rsp), %xmm6
-	vpalignr $4, 80(%rsp), %xmm7, %xmm8
-	vpaddd %xmm8, %xmm6, %xmm6
-	sha256msg2 %xmm7, %xmm6
-	vpaddd 496(%rdi), %xmm6, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm4
+	vmovdqa 48(%rsp), %xmm11
+	sha256msg1 0(%rsp), %xmm11
+	vpalignr $4, 16(%rsp), %xmm12, %xmm14
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vpaddd 496(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vmovd %xmm9, 0(%rdx)
+	vmovdqa 112(%rsp), %xmm12
+	sha256msg1 64(%rsp), %xmm12
+	vpalignr $4, 80(%rsp), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vpaddd 496(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm2
-	vpaddd 0(%rdi), %xmm2, %xmm2
-	vpaddd 16(%rdi), %xmm4, %xmm4
-	vpshufd $0x1b, %xmm2, %xmm7
-	vpshufd $0xb1, %xmm4, %xmm8
-	vpblendw $0xf0, %xmm8, %xmm7, %xmm9
-	vpalignr $8, %xmm7, %xmm8, %xmm6
-	vmovdqa %xmm9, 64(%rsp)
-	vmovdqa %xmm6, 80(%rsp)
-	vmovdqa 512(%rdi), %xmm2
-	vmovdqa 528(%rdi), %xmm4
-.Lhy_done:
-	leave
+	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpaddd 0(%rdi), %xmm8, %xmm8
+	vpaddd 16(%rdi), %xmm10, %xmm10
+	vpshufd $0x1b, %xmm8, %xmm13
+	vpshufd $0xb1, %xmm10, %xmm14
+	vpblendw $0xf0, %xmm14, %xmm13, %xmm0
+	vpalignr $8, %xmm13, %xmm14, %xmm12
+	vmovdqa %xmm0, 64(%rsp)
+	vmovdqa %xmm12, 80(%rsp)
+	vmovdqa 512(%rdi), %xmm8
+	vmovdqa 528(%rdi), %xmm10
+	mov %r14, %rsp
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbx
+	pop %rbp
 	ret
 	.size hf_shani_scan_hybrid, .-hf_shani_scan_hybrid
 	.section .note.GNU-stack,"",@progbits
