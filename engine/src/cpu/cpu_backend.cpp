@@ -100,7 +100,7 @@ std::string CpuBackend::description() const {
   if (kt_.scan_headers_alt && scan_picked_.load(std::memory_order_acquire)) {
     const bool alt = scan_headers_ == kt_.scan_headers_alt;
     std::snprintf(ratio, sizeof ratio, "%.2fx", scan_alt_speedup_);
-    d += std::string("; header scan: ") + (alt ? "two SHA-NI lanes + four vector lanes" : "four SHA-NI lanes") +
+    d += std::string("; header scan: ") + (alt ? "three SHA-NI lanes + four vector lanes" : "four SHA-NI lanes") +
          " (the hybrid measured " + ratio + " here)";
   }
   return d;

@@ -279,24 +279,30 @@ def scan_x4():
     print('\tjnz 1b')
     epilogue(name)
 
-# The hybrid scan: two SHA-NI lanes (enough to keep the SHA unit busy where sha256rnds2 issues
-# once per 3 cycles and its latency is about 4) and, on the vector pipes they leave idle, four
-# more nonces in the lanes of 128-bit vectors (VEX-encoded only, so no upper-half state mixes
-# with the legacy-encoded SHA instructions). The vector lanes run plain sha256d blocks as two
-# streams: X, RPP rounds a pass of the SHA lanes (its block's 64-word schedule read from a
+# The hybrid scan: three SHA-NI lanes (enough to keep the SHA unit busy where sha256rnds2
+# issues once per 3 cycles and its latency is about 4) and, on the vector pipes they leave idle,
+# four more nonces in the lanes of 128-bit vectors (VEX-encoded only, so no upper-half state
+# mixes with the legacy-encoded SHA instructions). The vector lanes run plain sha256d blocks as
+# two streams: X, RPP rounds a pass of the SHA lanes (its block's 64-word schedule read from a
 # buffer), and Y, WPP schedule words a pass, which fills the other buffer with the schedule of
-# X's next block. X alternates the first block of one group with the second block
-# of the group before (whose words are known once its first block is done), so each block's
-# schedule can be made during the block before it and the loop needs one body only. Vector
-# registers are xmm1-6, their memory mostly reached with 8-bit displacements (rbx, rax, rbp).
-# How much vector work a pass carries was measured (Xeon, Ice Lake class cores; a pass of the
-# SHA lanes alone 104 ns): 16 rounds + 12 words 137 ns, 8 + 6 106 ns. With two SHA lanes their
-# chains have little slack, so vector work that takes the pipes they need costs them directly.
+# X's next block. X alternates the first block of one group with the second block of the group
+# before (whose words are known once its first block is done), so each block's schedule is made
+# during the block before it and the loop needs one body only. The SHA lanes take xmm5-15 (and
+# xmm0); the vector lanes have xmm1-4, so X keeps a and e in their rings, and their memory is
+# mostly reached with 8-bit displacements (rbx, rax, rbp).
+# How much vector work a pass carries was measured on a Xeon (Ice Lake class cores), ns a pass:
+#   SHA lanes   alone   +4 rounds/3 words   +8/6   +16/12
+#   two          102         -               106     138
+#   three        144        145              146     170
+# Two lanes' chains have too little slack for vector work that takes the pipes they wait on;
+# with three, 8 rounds a pass are nearly free (3.25 nonces a pass instead of 3).
 RPP, WPP = 8, 6  # X's rounds and Y's schedule words a pass (a block in 64 / RPP passes)
 HCTX = ['k%d' % t for t in range(64)] + ['mid%d' % i for i in range(8)] + ['midc'] + \
        ['iv%d' % i for i in range(8)] + ['ivc'] + ['hw%d' % i for i in range(16)] + \
        ['pad%d' % i for i in range(8, 16)] + ['io']
-BUF0, BUF1 = 128, 128 + 1024  # stack: after the two SHA lanes' rings; 64 words each
+SHA_LANES = 3
+BUF0 = LANE_BYTES * SHA_LANES  # stack: after the SHA lanes' rings; 64 words each
+BUF1 = BUF0 + 1024
 VSTATE = BUF1 + 1024          # D (digest of the last first block) 8 x 16, CR, then rbp: VA, VE
 RBP_OFF = VSTATE + 128 + 16
 HYBRID_FRAME = RBP_OFF + 128 + 64
@@ -332,43 +338,43 @@ def yw(i):
 
 
 class VecLanes:
-    """Four nonces in 128-bit lanes. X's working variables: a = A_t and e = E_t in xmm1/xmm2,
-    the three before each in rings (A_t at va(t), E_t at ve(t)), b ^ c for Maj in CR."""
+    """Four nonces in 128-bit lanes, registers xmm1-4. X's working variables: A_t..A_t-3 and
+    E_t..E_t-3 in rings (A_t at va(t), E_t at ve(t)), b ^ c for Maj in CR."""
 
     def __init__(self):
-        self.ra, self.re = '%xmm1', '%xmm2'
-        self.tmp = ['%xmm3', '%xmm4', '%xmm5', '%xmm6']
+        self.tmp = ['%xmm1', '%xmm2', '%xmm3', '%xmm4']
 
     def round(self, t):
-        T, S, U = self.tmp[:3]
-        ra, re = self.ra, self.re
+        """Round t of the pass; a and e come from their rings."""
+        T, S, U, R = self.tmp
         e('vmovdqa %s, %s' % (xw(t), T))
         e('vpaddd %d(%%rax), %s, %s' % (16 * t - 128, T, T))    # + K[t]
         e('vpaddd %s, %s, %s' % (ve(t - 3), T, T))              # + h
-        e('vpsrld $6, %s, %s' % (re, S))                         # Sigma1(e)
+        e('vmovdqa %s, %s' % (ve(t), R))                         # e
+        e('vpsrld $6, %s, %s' % (R, S))                          # Sigma1(e)
         for op, n in (('vpslld', 26), ('vpsrld', 11), ('vpslld', 21), ('vpsrld', 25), ('vpslld', 7)):
-            e('%s $%d, %s, %s' % (op, n, re, U))
+            e('%s $%d, %s, %s' % (op, n, R, U))
             e('vpxor %s, %s, %s' % (U, S, S))
         e('vpaddd %s, %s, %s' % (S, T, T))
         e('vmovdqa %s, %s' % (ve(t - 1), S))                     # Ch(e, f, g) = ((f ^ g) & e) ^ g
         e('vpxor %s, %s, %s' % (ve(t - 2), S, S))
-        e('vpand %s, %s, %s' % (re, S, S))
+        e('vpand %s, %s, %s' % (R, S, S))
         e('vpxor %s, %s, %s' % (ve(t - 2), S, S))
         e('vpaddd %s, %s, %s' % (S, T, T))                       # T = T1
-        e('vpaddd %s, %s, %s' % (va(t - 3), T, re))              # E_t+1 = d + T1
-        e('vmovdqa %s, %s' % (re, ve(t + 1)))
-        e('vpsrld $2, %s, %s' % (ra, S))                         # Sigma0(a)
+        e('vpaddd %s, %s, %s' % (va(t - 3), T, R))               # E_t+1 = d + T1
+        e('vmovdqa %s, %s' % (R, ve(t + 1)))
+        e('vmovdqa %s, %s' % (va(t), R))                         # a
+        e('vpsrld $2, %s, %s' % (R, S))                          # Sigma0(a)
         for op, n in (('vpslld', 30), ('vpsrld', 13), ('vpslld', 19), ('vpsrld', 22), ('vpslld', 10)):
-            e('%s $%d, %s, %s' % (op, n, ra, U))
+            e('%s $%d, %s, %s' % (op, n, R, U))
             e('vpxor %s, %s, %s' % (U, S, S))
         e('vpaddd %s, %s, %s' % (S, T, T))
-        e('vpxor %s, %s, %s' % (va(t - 1), ra, S))               # Maj = ((a ^ b) & (b ^ c)) ^ b
+        e('vpxor %s, %s, %s' % (va(t - 1), R, S))                # Maj = ((a ^ b) & (b ^ c)) ^ b
         e('vpand %s, %s, %s' % (CR, S, U))
         e('vmovdqa %s, %s' % (S, CR))
         e('vpxor %s, %s, %s' % (va(t - 1), U, U))
         e('vpaddd %s, %s, %s' % (U, T, T))                       # A_t+1 = T1 + Sigma0 + Maj
         e('vmovdqa %s, %s' % (T, va(t + 1)))
-        self.tmp[0], self.ra = ra, T
 
     def schedule_word(self, i):
         """W = s1(W-2) + W-7 + s0(W-15) + W-16 for Y's word i of this pass (registers xmm3-6)."""
@@ -389,8 +395,7 @@ class VecLanes:
         e('vmovdqa %s, %s' % (T, yw(i)))
 
     def pass_work(self):
-        """One pass: X's rounds 0-7, Y's 12 words, X's rounds 8-15 (X keeps a and e in
-        registers across Y, which uses only the temporaries)."""
+        """One pass: half of X's rounds, Y's words, the other half."""
         for t in range(RPP // 2):
             self.round(t)
         for i in range(WPP):
@@ -401,11 +406,7 @@ class VecLanes:
     def set_state(self, prefix, cross):
         """X's working variables from 8 broadcast words hx(prefix0..7), b ^ c from hx(cross)."""
         X = self.tmp[0]
-        e('vmovdqa %s, %s' % (hx(prefix + '0'), self.ra))
-        e('vmovdqa %s, %s' % (self.ra, va(0)))
-        e('vmovdqa %s, %s' % (hx(prefix + '4'), self.re))
-        e('vmovdqa %s, %s' % (self.re, ve(0)))
-        for i in (1, 2, 3):  # b, c, d = A_-1, A_-2, A_-3; f, g, h likewise
+        for i in (0, 1, 2, 3):  # a, b, c, d = A_0, A_-1, A_-2, A_-3; e, f, g, h likewise
             e('vmovdqa %s, %s' % (hx(prefix + str(i)), X))
             e('vmovdqa %s, %s' % (X, va(-i)))
             e('vmovdqa %s, %s' % (hx(prefix + str(4 + i)), X))
@@ -424,13 +425,9 @@ class VecLanes:
     def digest(self):
         """X's first block done: its digest (state + midstate) to D."""
         X = self.tmp[0]
-        words = [self.ra, va(-1), va(-2), va(-3), self.re, ve(-1), ve(-2), ve(-3)]
-        for i, src in enumerate(words):
-            if src.startswith('%'):
-                e('vpaddd %s, %s, %s' % (hx('mid%d' % i), src, X))
-            else:
-                e('vmovdqa %s, %s' % (src, X))
-                e('vpaddd %s, %s, %s' % (hx('mid%d' % i), X, X))
+        for i, src in enumerate([va(0), va(-1), va(-2), va(-3), ve(0), ve(-1), ve(-2), ve(-3)]):
+            e('vmovdqa %s, %s' % (src, X))
+            e('vpaddd %s, %s, %s' % (hx('mid%d' % i), X, X))
             e('vmovdqa %s, %s' % (X, dig(i)))
 
     def second_words(self, buf):
@@ -466,8 +463,8 @@ def scan_hybrid():
     then one of the SHA lanes alone. Block k of X (64 / RPP passes each): the first block of group 0,
     then for k odd the first block of group (k + 1) / 2, for k even that of group k / 2 - 1's
     second block; first blocks run from BUF1 (BUF0 for group 0), second blocks from BUF0."""
-    n = 2
-    regs = ['%%xmm%d' % r for r in range(7, 15)]  # xmm0 is also the feed-forward's temporary
+    n = SHA_LANES
+    regs = ['%%xmm%d' % r for r in range(16 - 3 * n - 2, 16)]  # xmm0 is also the feed-forward's temporary
     vec = VecLanes()
     name = 'hf_shani_scan_hybrid'
     print('\t.p2align 6')
@@ -504,7 +501,6 @@ def scan_hybrid():
     vec.pass_work()
     v = out[:]
     del out[:]
-    assert vec.ra == '%xmm1' and vec.tmp[0] == '%xmm3'  # an even number of rounds: back in the loop top's registers
     print('\t.p2align 5')
     print('.Lhy_top:')
     print('\tcmp $1, %rcx')
@@ -554,7 +550,7 @@ def scan_hybrid():
     print('\tdec %rcx')
     print('\tjnz .Lhy_top')
     print('.Lhy_last:')
-    print('\t# the pass that finishes the second SHA lane\'s last nonce; no vector work')
+    print('\t# the pass that finishes the later SHA lanes\' last nonces; no vector work')
     ShaLanes(n, regs, 0).iteration()
     print(flush())
     print('\tmov %r14, %rsp')

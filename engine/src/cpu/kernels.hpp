@@ -74,7 +74,7 @@ struct KernelTable {
   // the faster.
   void (*sha256_blocks_alt)(std::uint32_t* state, const std::uint8_t* const* ptrs, std::size_t nblocks) = nullptr;
   // Another build of scan_headers, same contract (nullptr: none), timed against it the same
-  // way. shani's runs two SHA-NI lanes and four nonces in vector lanes beside them, for cores
+  // way. shani's runs three SHA-NI lanes and four nonces in vector lanes beside them, for cores
   // whose SHA unit leaves the vector pipes idle.
   std::uint32_t (*scan_headers_alt)(const SearchPlan& plan, std::uint32_t nonce0, std::uint32_t nbatches,
                                     std::uint32_t threshold, std::uint32_t* mask) = nullptr;

@@ -682,12 +682,13 @@ uint32_t scan_headers(const SearchPlan& plan, uint32_t nonce0, uint32_t nbatches
 }
 
 // The hybrid scan (shani_scan.S, hf_shani_scan_hybrid; gen_shani_scan.py says how it works):
-// two SHA-NI lanes, enough to keep the SHA unit busy where sha256rnds2 issues once per 3 cycles
-// (Intel's cores since Ice Lake), and four nonces at a time in 128-bit vector lanes on the pipes
-// that unit leaves idle, a block of theirs per kBlockPasses passes of the SHA lanes.
+// three SHA-NI lanes, enough to keep the SHA unit busy where sha256rnds2 issues once per 3
+// cycles (Intel's cores since Ice Lake), and four nonces at a time in 128-bit vector lanes on
+// the pipes that unit leaves idle, a block of theirs per kBlockPasses passes of the SHA lanes.
 extern "C" void hf_shani_scan_hybrid(const void* ctx, const uint32_t* in, uint32_t* out, size_t iters,
                                      const void* hctx);
 constexpr uint32_t kBlockPasses = 8;  // gen_shani_scan.py: 64 / RPP
+constexpr uint32_t kShaLanes = 3;     // gen_shani_scan.py: SHA_LANES
 
 // The vector lanes' per-job constants, each word broadcast to the four lanes, in the order
 // gen_shani_scan.py's HCTX lists them; then the nonce words and results of the call's groups.
@@ -717,10 +718,12 @@ HF_INLINE void hybrid_ctx(const SearchPlan& plan, HybridCtx& h) {
 
 // A call with g vector groups runs (2g + 1) blocks of the vector lanes (their first block of
 // group g is thrown away), so (2g + 1) kBlockPasses passes of both, then one of the SHA lanes
-// alone. The SHA lanes take the chunk's first 2 x passes nonces, the vector lanes the 4g after.
+// alone. The SHA lanes take the chunk's first kShaLanes x passes nonces, the vector lanes the
+// 4g after.
 constexpr uint32_t hybrid_passes(uint32_t g) { return (2 * g + 1) * kBlockPasses; }
-constexpr uint32_t hybrid_batches(uint32_t g) { return (2 * hybrid_passes(g) + 4 * g) / kLanes; }
-static_assert((2 * hybrid_passes(1) + 4) % kLanes == 0, "a chunk is whole batches");
+constexpr uint32_t hybrid_batches(uint32_t g) { return (kShaLanes * hybrid_passes(g) + 4 * g) / kLanes; }
+static_assert((kShaLanes * hybrid_passes(1) + 4) % kLanes == 0 && kShaLanes * kBlockPasses % kLanes == 0,
+              "a chunk is whole batches");
 
 // Chunks of hybrid_batches(g); fewer batches left, or an easy target (a hit expected within a
 // chunk of one group), go through the four-lane loop above.
@@ -737,8 +740,8 @@ uint32_t scan_headers_hybrid(const SearchPlan& plan, uint32_t nonce0, uint32_t n
   HybridCtx h;
   hybrid_ctx(plan, h);
   constexpr uint32_t kMaxPasses = hybrid_passes(kMaxGroups);
-  alignas(16) uint32_t in[4 * (kMaxPasses + 1)];
-  uint32_t out[2 * (kMaxPasses + 2)];  // out[0..1]: the second lane's write before the first pass
+  alignas(16) uint32_t in[2 * kShaLanes * (kMaxPasses + 1)];
+  uint32_t out[kShaLanes * (kMaxPasses + 2)];  // out[0..kShaLanes-1]: later lanes' writes before pass 0
   alignas(16) uint32_t vin[4 * (kMaxGroups + 2)], vout[4 * kMaxGroups];
   h.vin = vin;
   h.vout = vout;
@@ -746,21 +749,21 @@ uint32_t scan_headers_hybrid(const SearchPlan& plan, uint32_t nonce0, uint32_t n
   while (nbatches - done >= hybrid_batches(1)) {
     uint32_t g = groups;
     while (hybrid_batches(g) > nbatches - done) --g;
-    const uint32_t passes = hybrid_passes(g), sha_nonces = 2 * passes, base = nonce0 + done * kLanes;
-    for (uint32_t i = 0; i <= passes; ++i)  // the last pass only finishes the second lane's nonce
-      for (uint32_t l = 0; l < 2; ++l) {
-        const uint32_t word = __builtin_bswap32(base + (i < passes ? 2 * i + l : 0));
-        in[4 * i + l] = word;
-        in[4 * i + 2 + l] = word + hf::sha::K256[3];
+    const uint32_t passes = hybrid_passes(g), sha_nonces = kShaLanes * passes, base = nonce0 + done * kLanes;
+    for (uint32_t i = 0; i <= passes; ++i)  // the last pass only finishes the later lanes' nonces
+      for (uint32_t l = 0; l < kShaLanes; ++l) {
+        const uint32_t word = __builtin_bswap32(base + (i < passes ? kShaLanes * i + l : 0));
+        in[2 * kShaLanes * i + l] = word;
+        in[2 * kShaLanes * i + kShaLanes + l] = word + hf::sha::K256[3];
       }
     for (uint32_t j = 0; j < 4 * (g + 2); ++j) vin[j] = __builtin_bswap32(base + sha_nonces + (j < 4 * g ? j : 0));
-    hf_shani_scan_hybrid(&ctx, in, out + 2, passes + 1, &h);
+    hf_shani_scan_hybrid(&ctx, in, out + kShaLanes, passes + 1, &h);
     for (uint32_t b = 0; b < hybrid_batches(g); ++b) {
       uint32_t m = 0;
       HF_UNROLL
       for (uint32_t l = 0; l < kLanes; ++l) {
         const uint32_t o = kLanes * b + l;  // nonce offset from base
-        const uint32_t h7 = o < sha_nonces ? out[2 + o] + hf::sha::IV256[7] : vout[o - sha_nonces];
+        const uint32_t h7 = o < sha_nonces ? out[kShaLanes + o] + hf::sha::IV256[7] : vout[o - sha_nonces];
         if (__builtin_bswap32(h7) <= threshold) m |= 1u << l;
       }
       if (m) {

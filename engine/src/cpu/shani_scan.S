@@ -1139,1258 +1139,1258 @@ hf_shani_scan_hybrid:
 	push %r13
 	push %r14
 	mov %rsp, %r14
-	sub $2512, %rsp
+	sub $2576, %rsp
 	and $-64, %rsp
-	lea 2320(%rsp), %rbp
+	lea 2384(%rsp), %rbp
 	mov 1696(%r8), %r9
 	mov 1704(%r8), %r10
-	vmovdqa 1312(%r8), %xmm3
-	vmovdqa %xmm3, 128(%rsp)
-	vmovdqa 1328(%r8), %xmm3
-	vmovdqa %xmm3, 144(%rsp)
-	vmovdqa 1344(%r8), %xmm3
-	vmovdqa %xmm3, 160(%rsp)
-	vmovdqu (%r9), %xmm3
-	vmovdqa %xmm3, 176(%rsp)
-	vmovdqa 1376(%r8), %xmm3
-	vmovdqa %xmm3, 192(%rsp)
-	vmovdqa 1392(%r8), %xmm3
-	vmovdqa %xmm3, 208(%rsp)
-	vmovdqa 1408(%r8), %xmm3
-	vmovdqa %xmm3, 224(%rsp)
-	vmovdqa 1424(%r8), %xmm3
-	vmovdqa %xmm3, 240(%rsp)
-	vmovdqa 1440(%r8), %xmm3
-	vmovdqa %xmm3, 256(%rsp)
-	vmovdqa 1456(%r8), %xmm3
-	vmovdqa %xmm3, 272(%rsp)
-	vmovdqa 1472(%r8), %xmm3
-	vmovdqa %xmm3, 288(%rsp)
-	vmovdqa 1488(%r8), %xmm3
-	vmovdqa %xmm3, 304(%rsp)
-	vmovdqa 1504(%r8), %xmm3
-	vmovdqa %xmm3, 320(%rsp)
-	vmovdqa 1520(%r8), %xmm3
-	vmovdqa %xmm3, 336(%rsp)
-	vmovdqa 1536(%r8), %xmm3
-	vmovdqa %xmm3, 352(%rsp)
-	vmovdqa 1552(%r8), %xmm3
-	vmovdqa %xmm3, 368(%rsp)
+	vmovdqa 1312(%r8), %xmm1
+	vmovdqa %xmm1, 192(%rsp)
+	vmovdqa 1328(%r8), %xmm1
+	vmovdqa %xmm1, 208(%rsp)
+	vmovdqa 1344(%r8), %xmm1
+	vmovdqa %xmm1, 224(%rsp)
+	vmovdqu (%r9), %xmm1
+	vmovdqa %xmm1, 240(%rsp)
+	vmovdqa 1376(%r8), %xmm1
+	vmovdqa %xmm1, 256(%rsp)
+	vmovdqa 1392(%r8), %xmm1
+	vmovdqa %xmm1, 272(%rsp)
+	vmovdqa 1408(%r8), %xmm1
+	vmovdqa %xmm1, 288(%rsp)
+	vmovdqa 1424(%r8), %xmm1
+	vmovdqa %xmm1, 304(%rsp)
+	vmovdqa 1440(%r8), %xmm1
+	vmovdqa %xmm1, 320(%rsp)
+	vmovdqa 1456(%r8), %xmm1
+	vmovdqa %xmm1, 336(%rsp)
+	vmovdqa 1472(%r8), %xmm1
+	vmovdqa %xmm1, 352(%rsp)
+	vmovdqa 1488(%r8), %xmm1
+	vmovdqa %xmm1, 368(%rsp)
+	vmovdqa 1504(%r8), %xmm1
+	vmovdqa %xmm1, 384(%rsp)
+	vmovdqa 1520(%r8), %xmm1
+	vmovdqa %xmm1, 400(%rsp)
+	vmovdqa 1536(%r8), %xmm1
+	vmovdqa %xmm1, 416(%rsp)
+	vmovdqa 1552(%r8), %xmm1
+	vmovdqa %xmm1, 432(%rsp)
 	add $16, %r9
-	lea 384(%rsp), %r12
-	vmovdqa -32(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -112(%r12), %xmm3, %xmm3
-	vpaddd -256(%r12), %xmm3, %xmm3
-	vmovdqa -240(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 0(%r12)
-	vmovdqa -16(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -96(%r12), %xmm3, %xmm3
-	vpaddd -240(%r12), %xmm3, %xmm3
-	vmovdqa -224(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 16(%r12)
-	vmovdqa 0(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -80(%r12), %xmm3, %xmm3
-	vpaddd -224(%r12), %xmm3, %xmm3
-	vmovdqa -208(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 32(%r12)
-	vmovdqa 16(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -64(%r12), %xmm3, %xmm3
-	vpaddd -208(%r12), %xmm3, %xmm3
-	vmovdqa -192(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 48(%r12)
-	vmovdqa 32(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -48(%r12), %xmm3, %xmm3
-	vpaddd -192(%r12), %xmm3, %xmm3
-	vmovdqa -176(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 64(%r12)
-	vmovdqa 48(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -32(%r12), %xmm3, %xmm3
-	vpaddd -176(%r12), %xmm3, %xmm3
-	vmovdqa -160(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 80(%r12)
+	lea 448(%rsp), %r12
+	vmovdqa -32(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -112(%r12), %xmm1, %xmm1
+	vpaddd -256(%r12), %xmm1, %xmm1
+	vmovdqa -240(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 0(%r12)
+	vmovdqa -16(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -96(%r12), %xmm1, %xmm1
+	vpaddd -240(%r12), %xmm1, %xmm1
+	vmovdqa -224(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 16(%r12)
+	vmovdqa 0(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -80(%r12), %xmm1, %xmm1
+	vpaddd -224(%r12), %xmm1, %xmm1
+	vmovdqa -208(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 32(%r12)
+	vmovdqa 16(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -64(%r12), %xmm1, %xmm1
+	vpaddd -208(%r12), %xmm1, %xmm1
+	vmovdqa -192(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 48(%r12)
+	vmovdqa 32(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -48(%r12), %xmm1, %xmm1
+	vpaddd -192(%r12), %xmm1, %xmm1
+	vmovdqa -176(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 64(%r12)
+	vmovdqa 48(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -32(%r12), %xmm1, %xmm1
+	vpaddd -176(%r12), %xmm1, %xmm1
+	vmovdqa -160(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 80(%r12)
 	add $96, %r12
-	vmovdqa -32(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -112(%r12), %xmm3, %xmm3
-	vpaddd -256(%r12), %xmm3, %xmm3
-	vmovdqa -240(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 0(%r12)
-	vmovdqa -16(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -96(%r12), %xmm3, %xmm3
-	vpaddd -240(%r12), %xmm3, %xmm3
-	vmovdqa -224(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 16(%r12)
-	vmovdqa 0(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -80(%r12), %xmm3, %xmm3
-	vpaddd -224(%r12), %xmm3, %xmm3
-	vmovdqa -208(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 32(%r12)
-	vmovdqa 16(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -64(%r12), %xmm3, %xmm3
-	vpaddd -208(%r12), %xmm3, %xmm3
-	vmovdqa -192(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 48(%r12)
-	vmovdqa 32(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -48(%r12), %xmm3, %xmm3
-	vpaddd -192(%r12), %xmm3, %xmm3
-	vmovdqa -176(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 64(%r12)
-	vmovdqa 48(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -32(%r12), %xmm3, %xmm3
-	vpaddd -176(%r12), %xmm3, %xmm3
-	vmovdqa -160(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 80(%r12)
+	vmovdqa -32(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -112(%r12), %xmm1, %xmm1
+	vpaddd -256(%r12), %xmm1, %xmm1
+	vmovdqa -240(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 0(%r12)
+	vmovdqa -16(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -96(%r12), %xmm1, %xmm1
+	vpaddd -240(%r12), %xmm1, %xmm1
+	vmovdqa -224(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 16(%r12)
+	vmovdqa 0(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -80(%r12), %xmm1, %xmm1
+	vpaddd -224(%r12), %xmm1, %xmm1
+	vmovdqa -208(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 32(%r12)
+	vmovdqa 16(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -64(%r12), %xmm1, %xmm1
+	vpaddd -208(%r12), %xmm1, %xmm1
+	vmovdqa -192(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 48(%r12)
+	vmovdqa 32(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -48(%r12), %xmm1, %xmm1
+	vpaddd -192(%r12), %xmm1, %xmm1
+	vmovdqa -176(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 64(%r12)
+	vmovdqa 48(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -32(%r12), %xmm1, %xmm1
+	vpaddd -176(%r12), %xmm1, %xmm1
+	vmovdqa -160(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 80(%r12)
 	add $96, %r12
-	vmovdqa -32(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -112(%r12), %xmm3, %xmm3
-	vpaddd -256(%r12), %xmm3, %xmm3
-	vmovdqa -240(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 0(%r12)
-	vmovdqa -16(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -96(%r12), %xmm3, %xmm3
-	vpaddd -240(%r12), %xmm3, %xmm3
-	vmovdqa -224(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 16(%r12)
-	vmovdqa 0(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -80(%r12), %xmm3, %xmm3
-	vpaddd -224(%r12), %xmm3, %xmm3
-	vmovdqa -208(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 32(%r12)
-	vmovdqa 16(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -64(%r12), %xmm3, %xmm3
-	vpaddd -208(%r12), %xmm3, %xmm3
-	vmovdqa -192(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 48(%r12)
-	vmovdqa 32(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -48(%r12), %xmm3, %xmm3
-	vpaddd -192(%r12), %xmm3, %xmm3
-	vmovdqa -176(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 64(%r12)
-	vmovdqa 48(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -32(%r12), %xmm3, %xmm3
-	vpaddd -176(%r12), %xmm3, %xmm3
-	vmovdqa -160(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 80(%r12)
+	vmovdqa -32(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -112(%r12), %xmm1, %xmm1
+	vpaddd -256(%r12), %xmm1, %xmm1
+	vmovdqa -240(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 0(%r12)
+	vmovdqa -16(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -96(%r12), %xmm1, %xmm1
+	vpaddd -240(%r12), %xmm1, %xmm1
+	vmovdqa -224(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 16(%r12)
+	vmovdqa 0(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -80(%r12), %xmm1, %xmm1
+	vpaddd -224(%r12), %xmm1, %xmm1
+	vmovdqa -208(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 32(%r12)
+	vmovdqa 16(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -64(%r12), %xmm1, %xmm1
+	vpaddd -208(%r12), %xmm1, %xmm1
+	vmovdqa -192(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 48(%r12)
+	vmovdqa 32(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -48(%r12), %xmm1, %xmm1
+	vpaddd -192(%r12), %xmm1, %xmm1
+	vmovdqa -176(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 64(%r12)
+	vmovdqa 48(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -32(%r12), %xmm1, %xmm1
+	vpaddd -176(%r12), %xmm1, %xmm1
+	vmovdqa -160(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 80(%r12)
 	add $96, %r12
-	vmovdqa -32(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -112(%r12), %xmm3, %xmm3
-	vpaddd -256(%r12), %xmm3, %xmm3
-	vmovdqa -240(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 0(%r12)
-	vmovdqa -16(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -96(%r12), %xmm3, %xmm3
-	vpaddd -240(%r12), %xmm3, %xmm3
-	vmovdqa -224(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 16(%r12)
-	vmovdqa 0(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -80(%r12), %xmm3, %xmm3
-	vpaddd -224(%r12), %xmm3, %xmm3
-	vmovdqa -208(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 32(%r12)
-	vmovdqa 16(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -64(%r12), %xmm3, %xmm3
-	vpaddd -208(%r12), %xmm3, %xmm3
-	vmovdqa -192(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 48(%r12)
-	vmovdqa 32(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -48(%r12), %xmm3, %xmm3
-	vpaddd -192(%r12), %xmm3, %xmm3
-	vmovdqa -176(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 64(%r12)
-	vmovdqa 48(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -32(%r12), %xmm3, %xmm3
-	vpaddd -176(%r12), %xmm3, %xmm3
-	vmovdqa -160(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 80(%r12)
+	vmovdqa -32(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -112(%r12), %xmm1, %xmm1
+	vpaddd -256(%r12), %xmm1, %xmm1
+	vmovdqa -240(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 0(%r12)
+	vmovdqa -16(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -96(%r12), %xmm1, %xmm1
+	vpaddd -240(%r12), %xmm1, %xmm1
+	vmovdqa -224(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 16(%r12)
+	vmovdqa 0(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -80(%r12), %xmm1, %xmm1
+	vpaddd -224(%r12), %xmm1, %xmm1
+	vmovdqa -208(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 32(%r12)
+	vmovdqa 16(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -64(%r12), %xmm1, %xmm1
+	vpaddd -208(%r12), %xmm1, %xmm1
+	vmovdqa -192(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 48(%r12)
+	vmovdqa 32(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -48(%r12), %xmm1, %xmm1
+	vpaddd -192(%r12), %xmm1, %xmm1
+	vmovdqa -176(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 64(%r12)
+	vmovdqa 48(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -32(%r12), %xmm1, %xmm1
+	vpaddd -176(%r12), %xmm1, %xmm1
+	vmovdqa -160(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 80(%r12)
 	add $96, %r12
-	vmovdqa -32(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -112(%r12), %xmm3, %xmm3
-	vpaddd -256(%r12), %xmm3, %xmm3
-	vmovdqa -240(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 0(%r12)
-	vmovdqa -16(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -96(%r12), %xmm3, %xmm3
-	vpaddd -240(%r12), %xmm3, %xmm3
-	vmovdqa -224(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 16(%r12)
-	vmovdqa 0(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -80(%r12), %xmm3, %xmm3
-	vpaddd -224(%r12), %xmm3, %xmm3
-	vmovdqa -208(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 32(%r12)
-	vmovdqa 16(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -64(%r12), %xmm3, %xmm3
-	vpaddd -208(%r12), %xmm3, %xmm3
-	vmovdqa -192(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 48(%r12)
-	vmovdqa 32(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -48(%r12), %xmm3, %xmm3
-	vpaddd -192(%r12), %xmm3, %xmm3
-	vmovdqa -176(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 64(%r12)
-	vmovdqa 48(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -32(%r12), %xmm3, %xmm3
-	vpaddd -176(%r12), %xmm3, %xmm3
-	vmovdqa -160(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 80(%r12)
+	vmovdqa -32(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -112(%r12), %xmm1, %xmm1
+	vpaddd -256(%r12), %xmm1, %xmm1
+	vmovdqa -240(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 0(%r12)
+	vmovdqa -16(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -96(%r12), %xmm1, %xmm1
+	vpaddd -240(%r12), %xmm1, %xmm1
+	vmovdqa -224(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 16(%r12)
+	vmovdqa 0(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -80(%r12), %xmm1, %xmm1
+	vpaddd -224(%r12), %xmm1, %xmm1
+	vmovdqa -208(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 32(%r12)
+	vmovdqa 16(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -64(%r12), %xmm1, %xmm1
+	vpaddd -208(%r12), %xmm1, %xmm1
+	vmovdqa -192(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 48(%r12)
+	vmovdqa 32(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -48(%r12), %xmm1, %xmm1
+	vpaddd -192(%r12), %xmm1, %xmm1
+	vmovdqa -176(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 64(%r12)
+	vmovdqa 48(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -32(%r12), %xmm1, %xmm1
+	vpaddd -176(%r12), %xmm1, %xmm1
+	vmovdqa -160(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 80(%r12)
 	add $96, %r12
-	vmovdqa -32(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -112(%r12), %xmm3, %xmm3
-	vpaddd -256(%r12), %xmm3, %xmm3
-	vmovdqa -240(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 0(%r12)
-	vmovdqa -16(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -96(%r12), %xmm3, %xmm3
-	vpaddd -240(%r12), %xmm3, %xmm3
-	vmovdqa -224(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 16(%r12)
-	vmovdqa 0(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -80(%r12), %xmm3, %xmm3
-	vpaddd -224(%r12), %xmm3, %xmm3
-	vmovdqa -208(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 32(%r12)
-	vmovdqa 16(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -64(%r12), %xmm3, %xmm3
-	vpaddd -208(%r12), %xmm3, %xmm3
-	vmovdqa -192(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 48(%r12)
-	vmovdqa 32(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -48(%r12), %xmm3, %xmm3
-	vpaddd -192(%r12), %xmm3, %xmm3
-	vmovdqa -176(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 64(%r12)
-	vmovdqa 48(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -32(%r12), %xmm3, %xmm3
-	vpaddd -176(%r12), %xmm3, %xmm3
-	vmovdqa -160(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 80(%r12)
+	vmovdqa -32(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -112(%r12), %xmm1, %xmm1
+	vpaddd -256(%r12), %xmm1, %xmm1
+	vmovdqa -240(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 0(%r12)
+	vmovdqa -16(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -96(%r12), %xmm1, %xmm1
+	vpaddd -240(%r12), %xmm1, %xmm1
+	vmovdqa -224(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 16(%r12)
+	vmovdqa 0(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -80(%r12), %xmm1, %xmm1
+	vpaddd -224(%r12), %xmm1, %xmm1
+	vmovdqa -208(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 32(%r12)
+	vmovdqa 16(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -64(%r12), %xmm1, %xmm1
+	vpaddd -208(%r12), %xmm1, %xmm1
+	vmovdqa -192(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 48(%r12)
+	vmovdqa 32(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -48(%r12), %xmm1, %xmm1
+	vpaddd -192(%r12), %xmm1, %xmm1
+	vmovdqa -176(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 64(%r12)
+	vmovdqa 48(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -32(%r12), %xmm1, %xmm1
+	vpaddd -176(%r12), %xmm1, %xmm1
+	vmovdqa -160(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 80(%r12)
 	add $96, %r12
-	vmovdqa -32(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -112(%r12), %xmm3, %xmm3
-	vpaddd -256(%r12), %xmm3, %xmm3
-	vmovdqa -240(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 0(%r12)
-	vmovdqa -16(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -96(%r12), %xmm3, %xmm3
-	vpaddd -240(%r12), %xmm3, %xmm3
-	vmovdqa -224(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 16(%r12)
-	vmovdqa 0(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -80(%r12), %xmm3, %xmm3
-	vpaddd -224(%r12), %xmm3, %xmm3
-	vmovdqa -208(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 32(%r12)
-	vmovdqa 16(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -64(%r12), %xmm3, %xmm3
-	vpaddd -208(%r12), %xmm3, %xmm3
-	vmovdqa -192(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 48(%r12)
-	vmovdqa 32(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -48(%r12), %xmm3, %xmm3
-	vpaddd -192(%r12), %xmm3, %xmm3
-	vmovdqa -176(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 64(%r12)
-	vmovdqa 48(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -32(%r12), %xmm3, %xmm3
-	vpaddd -176(%r12), %xmm3, %xmm3
-	vmovdqa -160(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 80(%r12)
+	vmovdqa -32(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -112(%r12), %xmm1, %xmm1
+	vpaddd -256(%r12), %xmm1, %xmm1
+	vmovdqa -240(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 0(%r12)
+	vmovdqa -16(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -96(%r12), %xmm1, %xmm1
+	vpaddd -240(%r12), %xmm1, %xmm1
+	vmovdqa -224(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 16(%r12)
+	vmovdqa 0(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -80(%r12), %xmm1, %xmm1
+	vpaddd -224(%r12), %xmm1, %xmm1
+	vmovdqa -208(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 32(%r12)
+	vmovdqa 16(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -64(%r12), %xmm1, %xmm1
+	vpaddd -208(%r12), %xmm1, %xmm1
+	vmovdqa -192(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 48(%r12)
+	vmovdqa 32(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -48(%r12), %xmm1, %xmm1
+	vpaddd -192(%r12), %xmm1, %xmm1
+	vmovdqa -176(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 64(%r12)
+	vmovdqa 48(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -32(%r12), %xmm1, %xmm1
+	vpaddd -176(%r12), %xmm1, %xmm1
+	vmovdqa -160(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 80(%r12)
 	add $96, %r12
-	vmovdqa -32(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -112(%r12), %xmm3, %xmm3
-	vpaddd -256(%r12), %xmm3, %xmm3
-	vmovdqa -240(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 0(%r12)
-	vmovdqa -16(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -96(%r12), %xmm3, %xmm3
-	vpaddd -240(%r12), %xmm3, %xmm3
-	vmovdqa -224(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 16(%r12)
-	vmovdqa 0(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -80(%r12), %xmm3, %xmm3
-	vpaddd -224(%r12), %xmm3, %xmm3
-	vmovdqa -208(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 32(%r12)
-	vmovdqa 16(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -64(%r12), %xmm3, %xmm3
-	vpaddd -208(%r12), %xmm3, %xmm3
-	vmovdqa -192(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 48(%r12)
-	vmovdqa 32(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -48(%r12), %xmm3, %xmm3
-	vpaddd -192(%r12), %xmm3, %xmm3
-	vmovdqa -176(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 64(%r12)
-	vmovdqa 48(%r12), %xmm6
-	vpsrld $17, %xmm6, %xmm3
-	vpslld $15, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $19, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpslld $13, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpsrld $10, %xmm6, %xmm5
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd -32(%r12), %xmm3, %xmm3
-	vpaddd -176(%r12), %xmm3, %xmm3
-	vmovdqa -160(%r12), %xmm6
-	vpsrld $7, %xmm6, %xmm4
-	vpslld $25, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $18, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpslld $14, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpsrld $3, %xmm6, %xmm5
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm3, 80(%r12)
+	vmovdqa -32(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -112(%r12), %xmm1, %xmm1
+	vpaddd -256(%r12), %xmm1, %xmm1
+	vmovdqa -240(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 0(%r12)
+	vmovdqa -16(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -96(%r12), %xmm1, %xmm1
+	vpaddd -240(%r12), %xmm1, %xmm1
+	vmovdqa -224(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 16(%r12)
+	vmovdqa 0(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -80(%r12), %xmm1, %xmm1
+	vpaddd -224(%r12), %xmm1, %xmm1
+	vmovdqa -208(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 32(%r12)
+	vmovdqa 16(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -64(%r12), %xmm1, %xmm1
+	vpaddd -208(%r12), %xmm1, %xmm1
+	vmovdqa -192(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 48(%r12)
+	vmovdqa 32(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -48(%r12), %xmm1, %xmm1
+	vpaddd -192(%r12), %xmm1, %xmm1
+	vmovdqa -176(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 64(%r12)
+	vmovdqa 48(%r12), %xmm4
+	vpsrld $17, %xmm4, %xmm1
+	vpslld $15, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd -32(%r12), %xmm1, %xmm1
+	vpaddd -176(%r12), %xmm1, %xmm1
+	vmovdqa -160(%r12), %xmm4
+	vpsrld $7, %xmm4, %xmm2
+	vpslld $25, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $3, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm1, 80(%r12)
 	add $96, %r12
-	vmovdqa 1312(%r8), %xmm3
-	vmovdqa %xmm3, 1152(%rsp)
-	vmovdqa 1328(%r8), %xmm3
-	vmovdqa %xmm3, 1168(%rsp)
-	vmovdqa 1344(%r8), %xmm3
-	vmovdqa %xmm3, 1184(%rsp)
-	vmovdqu (%r9), %xmm3
-	vmovdqa %xmm3, 1200(%rsp)
-	vmovdqa 1376(%r8), %xmm3
-	vmovdqa %xmm3, 1216(%rsp)
-	vmovdqa 1392(%r8), %xmm3
-	vmovdqa %xmm3, 1232(%rsp)
-	vmovdqa 1408(%r8), %xmm3
-	vmovdqa %xmm3, 1248(%rsp)
-	vmovdqa 1424(%r8), %xmm3
-	vmovdqa %xmm3, 1264(%rsp)
-	vmovdqa 1440(%r8), %xmm3
-	vmovdqa %xmm3, 1280(%rsp)
-	vmovdqa 1456(%r8), %xmm3
-	vmovdqa %xmm3, 1296(%rsp)
-	vmovdqa 1472(%r8), %xmm3
-	vmovdqa %xmm3, 1312(%rsp)
-	vmovdqa 1488(%r8), %xmm3
-	vmovdqa %xmm3, 1328(%rsp)
-	vmovdqa 1504(%r8), %xmm3
-	vmovdqa %xmm3, 1344(%rsp)
-	vmovdqa 1520(%r8), %xmm3
-	vmovdqa %xmm3, 1360(%rsp)
-	vmovdqa 1536(%r8), %xmm3
-	vmovdqa %xmm3, 1376(%rsp)
-	vmovdqa 1552(%r8), %xmm3
-	vmovdqa %xmm3, 1392(%rsp)
+	vmovdqa 1312(%r8), %xmm1
+	vmovdqa %xmm1, 1216(%rsp)
+	vmovdqa 1328(%r8), %xmm1
+	vmovdqa %xmm1, 1232(%rsp)
+	vmovdqa 1344(%r8), %xmm1
+	vmovdqa %xmm1, 1248(%rsp)
+	vmovdqu (%r9), %xmm1
+	vmovdqa %xmm1, 1264(%rsp)
+	vmovdqa 1376(%r8), %xmm1
+	vmovdqa %xmm1, 1280(%rsp)
+	vmovdqa 1392(%r8), %xmm1
+	vmovdqa %xmm1, 1296(%rsp)
+	vmovdqa 1408(%r8), %xmm1
+	vmovdqa %xmm1, 1312(%rsp)
+	vmovdqa 1424(%r8), %xmm1
+	vmovdqa %xmm1, 1328(%rsp)
+	vmovdqa 1440(%r8), %xmm1
+	vmovdqa %xmm1, 1344(%rsp)
+	vmovdqa 1456(%r8), %xmm1
+	vmovdqa %xmm1, 1360(%rsp)
+	vmovdqa 1472(%r8), %xmm1
+	vmovdqa %xmm1, 1376(%rsp)
+	vmovdqa 1488(%r8), %xmm1
+	vmovdqa %xmm1, 1392(%rsp)
+	vmovdqa 1504(%r8), %xmm1
+	vmovdqa %xmm1, 1408(%rsp)
+	vmovdqa 1520(%r8), %xmm1
+	vmovdqa %xmm1, 1424(%rsp)
+	vmovdqa 1536(%r8), %xmm1
+	vmovdqa %xmm1, 1440(%rsp)
+	vmovdqa 1552(%r8), %xmm1
+	vmovdqa %xmm1, 1456(%rsp)
 	add $16, %r9
-	lea 1408(%rsp), %r12
+	lea 1472(%rsp), %r12
 	vmovdqa 1024(%r8), %xmm1
 	vmovdqa %xmm1, 0(%rbp)
-	vmovdqa 1088(%r8), %xmm2
-	vmovdqa %xmm2, 64(%rbp)
-	vmovdqa 1040(%r8), %xmm3
-	vmovdqa %xmm3, 48(%rbp)
-	vmovdqa 1104(%r8), %xmm3
-	vmovdqa %xmm3, 112(%rbp)
-	vmovdqa 1056(%r8), %xmm3
-	vmovdqa %xmm3, 32(%rbp)
-	vmovdqa 1120(%r8), %xmm3
-	vmovdqa %xmm3, 96(%rbp)
-	vmovdqa 1072(%r8), %xmm3
-	vmovdqa %xmm3, 16(%rbp)
-	vmovdqa 1136(%r8), %xmm3
-	vmovdqa %xmm3, 80(%rbp)
-	vmovdqa 1152(%r8), %xmm3
-	vmovdqa %xmm3, -16(%rbp)
-	lea 256(%rsp), %rbx
+	vmovdqa 1088(%r8), %xmm1
+	vmovdqa %xmm1, 64(%rbp)
+	vmovdqa 1040(%r8), %xmm1
+	vmovdqa %xmm1, 48(%rbp)
+	vmovdqa 1104(%r8), %xmm1
+	vmovdqa %xmm1, 112(%rbp)
+	vmovdqa 1056(%r8), %xmm1
+	vmovdqa %xmm1, 32(%rbp)
+	vmovdqa 1120(%r8), %xmm1
+	vmovdqa %xmm1, 96(%rbp)
+	vmovdqa 1072(%r8), %xmm1
+	vmovdqa %xmm1, 16(%rbp)
+	vmovdqa 1136(%r8), %xmm1
+	vmovdqa %xmm1, 80(%rbp)
+	vmovdqa 1152(%r8), %xmm1
+	vmovdqa %xmm1, -16(%rbp)
+	lea 320(%rsp), %rbx
 	lea 128(%r8), %rax
 	xor %r11d, %r11d
 	xor %r13d, %r13d
@@ -2400,1038 +2400,1326 @@ hf_shani_scan_hybrid:
 	je .Lhy_last
 	# slot 0
 	vmovdqa 64(%rdi), %xmm0
-	vmovdqa -128(%rbx), %xmm3
-	vpinsrd $1, 8(%rsi), %xmm0, %xmm0
-	vpaddd -128(%rax), %xmm3, %xmm3
-	vmovdqa 0(%rdi), %xmm7
-	vpaddd 80(%rbp), %xmm3, %xmm3
-	sha256rnds2 %xmm0, 32(%rdi), %xmm7
-	vpsrld $6, %xmm2, %xmm4
-	vmovdqa 32(%rdi), %xmm9
-	vmovdqa 64(%rsp), %xmm13
-	vpslld $26, %xmm2, %xmm5
-	vpaddd 256(%rdi), %xmm13, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpsrld $11, %xmm2, %xmm5
+	vmovdqa -128(%rbx), %xmm1
+	vpinsrd $1, 12(%rsi), %xmm0, %xmm0
+	vmovdqa 0(%rdi), %xmm5
+	vpaddd -128(%rax), %xmm1, %xmm1
+	sha256rnds2 %xmm0, 32(%rdi), %xmm5
+	vmovdqa 32(%rdi), %xmm8
+	vpaddd 80(%rbp), %xmm1, %xmm1
+	vpalignr $4, 64(%rsp), %xmm12, %xmm15
+	vmovdqa 64(%rbp), %xmm4
+	vpaddd 656(%rdi), %xmm15, %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vpsrld $6, %xmm4, %xmm2
+	vmovdqa %xmm14, 96(%rsp)
+	vpaddd 352(%rdi), %xmm14, %xmm0
+	vpslld $26, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm10, %xmm8
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpsrld $11, %xmm4, %xmm3
+	vmovdqa 128(%rsp), %xmm12
+	sha256msg1 144(%rsp), %xmm12
+	vpxor %xmm3, %xmm2, %xmm2
+	vpalignr $4, 160(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	vpslld $21, %xmm4, %xmm3
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 128(%rsp)
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 448(%rdi), %xmm12, %xmm0
+	vpsrld $25, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 1
-	vpslld $21, %xmm2, %xmm5
+	vpslld $7, %xmm4, %xmm3
 	vmovdqa 80(%rdi), %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpsrld $25, %xmm2, %xmm5
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 128(%rdi), %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpslld $7, %xmm2, %xmm5
-	vpaddd 272(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 560(%rdi), %xmm13
+	vmovdqa 112(%rbp), %xmm2
+	sha256msg1 64(%rsp), %xmm13
+	vpalignr $4, 80(%rsp), %xmm14, %xmm15
+	vpxor 96(%rbp), %xmm2, %xmm2
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm14, %xmm13
+	vpand %xmm4, %xmm2, %xmm2
+	vmovdqa %xmm13, 112(%rsp)
+	vpxor 96(%rbp), %xmm2, %xmm2
+	vpaddd 368(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpaddd %xmm2, %xmm1, %xmm1
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd %xmm4, %xmm3, %xmm3
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vmovdqa 112(%rbp), %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpaddd 16(%rbp), %xmm1, %xmm4
+	vmovdqa 144(%rsp), %xmm14
+	sha256msg1 160(%rsp), %xmm14
+	vmovdqa %xmm4, 80(%rbp)
+	vpalignr $4, 176(%rsp), %xmm12, %xmm15
+	vmovdqa 0(%rbp), %xmm4
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vpsrld $2, %xmm4, %xmm2
+	vmovdqa %xmm14, 144(%rsp)
+	vpaddd 464(%rdi), %xmm14, %xmm0
+	vpslld $30, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpsrld $13, %xmm4, %xmm3
 	# slot 2
-	vpxor 96(%rbp), %xmm4, %xmm4
 	vmovdqa 96(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpand %xmm2, %xmm4, %xmm4
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vmovdqa 144(%rdi), %xmm0
-	vpxor 96(%rbp), %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa 576(%rdi), %xmm0
-	vpaddd 16(%rbp), %xmm3, %xmm2
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vmovdqa %xmm2, 80(%rbp)
-	vmovdqa 608(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpsrld $2, %xmm1, %xmm4
+	vpslld $19, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 64(%rsp), %xmm12
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg1 80(%rsp), %xmm12
+	vpsrld $22, %xmm4, %xmm3
+	vpalignr $4, 96(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 64(%rsp)
+	vpslld $10, %xmm4, %xmm3
+	vpaddd 384(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 160(%rsp), %xmm13
+	vpxor 48(%rbp), %xmm4, %xmm2
+	sha256msg1 176(%rsp), %xmm13
+	vpalignr $4, 128(%rsp), %xmm14, %xmm15
+	vpand -16(%rbp), %xmm2, %xmm3
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm14, %xmm13
+	vmovdqa %xmm2, -16(%rbp)
+	vpaddd 480(%rdi), %xmm13, %xmm0
+	vpxor 48(%rbp), %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpaddd %xmm3, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 3
-	vpslld $30, %xmm1, %xmm5
+	vmovdqa %xmm1, 16(%rbp)
 	vmovdqa 112(%rdi), %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpsrld $13, %xmm1, %xmm5
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vmovdqa -112(%rbx), %xmm1
 	vmovdqa 160(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpxor %xmm5, %xmm4, %xmm4
-	vmovdqa 592(%rdi), %xmm0
-	vpslld $19, %xmm1, %xmm5
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpxor %xmm5, %xmm4, %xmm4
-	vmovdqa 624(%rdi), %xmm0
-	vpsrld $22, %xmm1, %xmm5
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd -112(%rax), %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 80(%rsp), %xmm14
+	vpaddd 96(%rbp), %xmm1, %xmm1
+	sha256msg1 96(%rsp), %xmm14
+	vpalignr $4, 112(%rsp), %xmm12, %xmm15
+	vmovdqa 80(%rbp), %xmm4
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vpsrld $6, %xmm4, %xmm2
+	vmovdqa %xmm14, 80(%rsp)
+	vpslld $26, %xmm4, %xmm3
+	vpaddd 400(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpsrld $11, %xmm4, %xmm3
+	vmovdqa 176(%rsp), %xmm12
+	sha256msg1 128(%rsp), %xmm12
+	vpxor %xmm3, %xmm2, %xmm2
+	vpalignr $4, 144(%rsp), %xmm13, %xmm15
+	vpslld $21, %xmm4, %xmm3
+	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 496(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpsrld $25, %xmm4, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 0(%rdi), %xmm7, %xmm7
+	vpslld $7, %xmm4, %xmm3
+	vpaddd 16(%rdi), %xmm10, %xmm10
+	vpshufd $0x1b, %xmm7, %xmm13
+	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0xb1, %xmm10, %xmm15
+	vpblendw $0xf0, %xmm15, %xmm13, %xmm0
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpalignr $8, %xmm13, %xmm15, %xmm12
+	vmovdqa %xmm0, 128(%rsp)
+	vmovdqa 64(%rbp), %xmm2
+	vmovdqa %xmm12, 144(%rsp)
+	vpxor 112(%rbp), %xmm2, %xmm2
+	vmovdqa 512(%rdi), %xmm7
+	vmovdqa 528(%rdi), %xmm10
+	vpand %xmm4, %xmm2, %xmm2
 	# slot 4
 	vmovdqa 48(%rdi), %xmm13
-	vpslld $10, %xmm1, %xmm5
+	vpxor 112(%rbp), %xmm2, %xmm2
 	vpinsrd $3, 0(%rsi), %xmm13, %xmm13
-	vpxor %xmm5, %xmm4, %xmm4
 	sha256msg1 176(%rdi), %xmm13
-	vpaddd %xmm4, %xmm3, %xmm3
+	vpaddd %xmm2, %xmm1, %xmm1
 	vpaddd 192(%rdi), %xmm13, %xmm13
-	vpxor 48(%rbp), %xmm1, %xmm4
+	vpaddd 32(%rbp), %xmm1, %xmm4
 	vmovdqa %xmm13, 0(%rsp)
 	vpaddd 320(%rdi), %xmm13, %xmm0
-	vpand -16(%rbp), %xmm4, %xmm5
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vmovdqa %xmm4, -16(%rbp)
+	vmovdqa %xmm4, 96(%rbp)
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor 48(%rbp), %xmm5, %xmm5
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpaddd %xmm5, %xmm3, %xmm3
-	vmovdqa 64(%rsp), %xmm11
-	vmovdqa %xmm3, 16(%rbp)
-	sha256msg1 80(%rsp), %xmm11
-	vpaddd 640(%rdi), %xmm11, %xmm11
-	vmovdqa -112(%rbx), %xmm1
-	sha256msg2 560(%rdi), %xmm11
-	vpaddd -112(%rax), %xmm1, %xmm1
-	vmovdqa %xmm11, 64(%rsp)
-	vpaddd 96(%rbp), %xmm1, %xmm1
-	vpaddd 320(%rdi), %xmm11, %xmm0
-	vpsrld $6, %xmm2, %xmm4
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $26, %xmm2, %xmm5
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpxor %xmm5, %xmm4, %xmm4
-	# slot 5
-	vpsrld $11, %xmm2, %xmm5
-	vmovdqa 208(%rdi), %xmm12
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256msg2 %xmm13, %xmm12
-	vpslld $21, %xmm2, %xmm5
-	vmovdqa %xmm12, 16(%rsp)
-	vpaddd 336(%rdi), %xmm12, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpsrld $25, %xmm2, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpslld $7, %xmm2, %xmm5
-	vmovdqa 80(%rsp), %xmm13
-	sha256msg1 544(%rdi), %xmm13
-	vpxor %xmm5, %xmm4, %xmm4
-	vpalignr $4, 560(%rdi), %xmm11, %xmm14
-	vpaddd %xmm4, %xmm1, %xmm1
-	vpaddd %xmm14, %xmm13, %xmm13
-	vmovdqa 64(%rbp), %xmm4
-	sha256msg2 %xmm11, %xmm13
-	vpxor 112(%rbp), %xmm4, %xmm4
-	vmovdqa %xmm13, 80(%rsp)
-	vpand %xmm2, %xmm4, %xmm4
-	vpaddd 336(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpxor 112(%rbp), %xmm4, %xmm4
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd %xmm4, %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpaddd 32(%rbp), %xmm1, %xmm2
-	# slot 6
-	vmovdqa %xmm2, 96(%rbp)
-	vpalignr $4, 0(%rsp), %xmm12, %xmm14
-	vpaddd 224(%rdi), %xmm14, %xmm11
-	vpsrld $2, %xmm3, %xmm4
-	sha256msg2 %xmm12, %xmm11
-	vpslld $30, %xmm3, %xmm5
-	vmovdqa %xmm11, 32(%rsp)
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd 352(%rdi), %xmm11, %xmm0
-	vpsrld $13, %xmm3, %xmm5
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpslld $19, %xmm3, %xmm5
-	vpalignr $4, 64(%rsp), %xmm13, %xmm14
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd 656(%rdi), %xmm14, %xmm12
-	vpsrld $22, %xmm3, %xmm5
-	sha256msg2 %xmm13, %xmm12
-	vpxor %xmm5, %xmm4, %xmm4
-	vmovdqa %xmm12, 96(%rsp)
-	vpaddd 352(%rdi), %xmm12, %xmm0
-	vpslld $10, %xmm3, %xmm5
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpxor %xmm5, %xmm4, %xmm4
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd %xmm4, %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpxor 0(%rbp), %xmm3, %xmm4
-	# slot 7
-	vpalignr $4, 16(%rsp), %xmm11, %xmm14
-	vpand -16(%rbp), %xmm4, %xmm5
-	vpaddd 240(%rdi), %xmm14, %xmm13
-	vmovdqa %xmm4, -16(%rbp)
-	sha256msg2 %xmm11, %xmm13
-	vpxor 0(%rbp), %xmm5, %xmm5
-	vmovdqa %xmm13, 48(%rsp)
-	vpaddd %xmm5, %xmm1, %xmm1
-	vpaddd 368(%rdi), %xmm13, %xmm0
-	vmovdqa %xmm1, 32(%rbp)
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa -96(%rbx), %xmm3
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpaddd -96(%rax), %xmm3, %xmm3
-	vmovdqa 560(%rdi), %xmm11
-	vpaddd 112(%rbp), %xmm3, %xmm3
-	sha256msg1 64(%rsp), %xmm11
-	vpsrld $6, %xmm2, %xmm4
-	vpalignr $4, 80(%rsp), %xmm12, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	vpslld $26, %xmm2, %xmm5
-	sha256msg2 %xmm12, %xmm11
-	vpxor %xmm5, %xmm4, %xmm4
-	vmovdqa %xmm11, 112(%rsp)
-	vpsrld $11, %xmm2, %xmm5
-	vpaddd 368(%rdi), %xmm11, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpslld $21, %xmm2, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpxor %xmm5, %xmm4, %xmm4
-	# slot 8
-	vpsrld $25, %xmm2, %xmm5
-	vmovdqa 0(%rsp), %xmm12
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256msg1 16(%rsp), %xmm12
-	vpslld $7, %xmm2, %xmm5
-	vpalignr $4, 32(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256msg2 %xmm13, %xmm12
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm12, 0(%rsp)
-	vmovdqa 80(%rbp), %xmm4
-	vpaddd 384(%rdi), %xmm12, %xmm0
-	vpxor 64(%rbp), %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpand %xmm2, %xmm4, %xmm4
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpxor 64(%rbp), %xmm4, %xmm4
-	vmovdqa 64(%rsp), %xmm13
-	vpaddd %xmm4, %xmm3, %xmm3
-	sha256msg1 80(%rsp), %xmm13
-	vpaddd 48(%rbp), %xmm3, %xmm2
-	vpalignr $4, 96(%rsp), %xmm11, %xmm14
-	vmovdqa %xmm2, 112(%rbp)
-	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vpsrld $2, %xmm1, %xmm4
-	vmovdqa %xmm13, 64(%rsp)
-	vpslld $30, %xmm1, %xmm5
-	vpaddd 384(%rdi), %xmm13, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpsrld $13, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 9
-	vpslld $19, %xmm1, %xmm5
-	vmovdqa 16(%rsp), %xmm11
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256msg1 32(%rsp), %xmm11
-	vpsrld $22, %xmm1, %xmm5
-	vpalignr $4, 48(%rsp), %xmm12, %xmm14
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vpslld $10, %xmm1, %xmm5
-	vmovdqa %xmm11, 16(%rsp)
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd 400(%rdi), %xmm11, %xmm0
-	vpaddd %xmm4, %xmm3, %xmm3
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpxor 16(%rbp), %xmm1, %xmm4
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpand -16(%rbp), %xmm4, %xmm5
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 80(%rsp), %xmm12
-	vmovdqa %xmm4, -16(%rbp)
-	sha256msg1 96(%rsp), %xmm12
-	vpxor 16(%rbp), %xmm5, %xmm5
-	vpalignr $4, 112(%rsp), %xmm13, %xmm14
-	vpaddd %xmm5, %xmm3, %xmm3
-	vpaddd %xmm14, %xmm12, %xmm12
-	vmovdqa %xmm3, 48(%rbp)
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 80(%rsp)
-	vmovdqa -80(%rbx), %xmm1
-	vpaddd 400(%rdi), %xmm12, %xmm0
-	vpaddd -80(%rax), %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpaddd 64(%rbp), %xmm1, %xmm1
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $6, %xmm2, %xmm4
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 10
-	vpslld $26, %xmm2, %xmm5
-	vmovdqa 32(%rsp), %xmm13
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256msg1 48(%rsp), %xmm13
-	vpsrld $11, %xmm2, %xmm5
-	vpalignr $4, 0(%rsp), %xmm11, %xmm14
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm14, %xmm13, %xmm13
-	vpslld $21, %xmm2, %xmm5
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 32(%rsp)
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd 416(%rdi), %xmm13, %xmm0
-	vpsrld $25, %xmm2, %xmm5
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpxor %xmm5, %xmm4, %xmm4
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $7, %xmm2, %xmm5
-	sha256rnds2 %xmm0, %xmm9, %xmm7
+	vmovdqa 16(%rbp), %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 96(%rsp), %xmm11
-	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $2, %xmm4, %xmm2
 	sha256msg1 112(%rsp), %xmm11
-	vpaddd %xmm4, %xmm1, %xmm1
-	vpalignr $4, 64(%rsp), %xmm12, %xmm14
-	vmovdqa 96(%rbp), %xmm4
-	vpaddd %xmm14, %xmm11, %xmm11
-	vpxor 80(%rbp), %xmm4, %xmm4
-	sha256msg2 %xmm12, %xmm11
-	vpand %xmm2, %xmm4, %xmm4
+	vpslld $30, %xmm4, %xmm3
+	vpalignr $4, 64(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg2 %xmm14, %xmm11
 	vmovdqa %xmm11, 96(%rsp)
+	vpsrld $13, %xmm4, %xmm3
 	vpaddd 416(%rdi), %xmm11, %xmm0
-	vpxor 80(%rbp), %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpaddd %xmm4, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpxor %xmm3, %xmm2, %xmm2
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd 0(%rbp), %xmm1, %xmm2
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vmovdqa %xmm2, 64(%rbp)
-	# slot 11
-	vmovdqa 48(%rsp), %xmm12
-	vpsrld $2, %xmm3, %xmm4
-	sha256msg1 0(%rsp), %xmm12
-	vpslld $30, %xmm3, %xmm5
-	vpalignr $4, 16(%rsp), %xmm13, %xmm14
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm14, %xmm12, %xmm12
-	vpsrld $13, %xmm3, %xmm5
-	sha256msg2 %xmm13, %xmm12
-	vpxor %xmm5, %xmm4, %xmm4
-	vmovdqa %xmm12, 48(%rsp)
-	vpaddd 432(%rdi), %xmm12, %xmm0
-	vpslld $19, %xmm3, %xmm5
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $19, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 128(%rsp), %xmm14
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 256(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpsrld $22, %xmm4, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $22, %xmm3, %xmm5
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpxor %xmm5, %xmm4, %xmm4
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpxor %xmm3, %xmm2, %xmm2
+	# slot 5
+	vpslld $10, %xmm4, %xmm3
+	vmovdqa 208(%rdi), %xmm14
+	sha256msg2 %xmm13, %xmm14
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm14, 16(%rsp)
+	vpaddd 336(%rdi), %xmm14, %xmm0
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor 0(%rbp), %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpand -16(%rbp), %xmm2, %xmm3
 	vmovdqa 112(%rsp), %xmm13
 	sha256msg1 64(%rsp), %xmm13
-	vpslld $10, %xmm3, %xmm5
-	vpalignr $4, 80(%rsp), %xmm11, %xmm14
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm14, %xmm13, %xmm13
-	vpaddd %xmm4, %xmm1, %xmm1
+	vmovdqa %xmm2, -16(%rbp)
+	vpalignr $4, 80(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	vpxor 0(%rbp), %xmm3, %xmm3
 	sha256msg2 %xmm11, %xmm13
-	vpxor 32(%rbp), %xmm3, %xmm4
 	vmovdqa %xmm13, 112(%rsp)
-	vpand -16(%rbp), %xmm4, %xmm5
+	vpaddd %xmm3, %xmm1, %xmm1
 	vpaddd 432(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vmovdqa %xmm4, -16(%rbp)
+	vmovdqa %xmm1, 32(%rbp)
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor 32(%rbp), %xmm5, %xmm5
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpaddd %xmm5, %xmm1, %xmm1
-	# slot 12
-	vmovdqa %xmm1, 0(%rbp)
-	vmovdqa 0(%rsp), %xmm11
-	sha256msg1 16(%rsp), %xmm11
-	vmovdqa -32(%r12), %xmm6
-	vpalignr $4, 32(%rsp), %xmm12, %xmm14
-	vpsrld $17, %xmm6, %xmm3
-	vpaddd %xmm14, %xmm11, %xmm11
-	vpslld $15, %xmm6, %xmm5
-	sha256msg2 %xmm12, %xmm11
-	vpxor %xmm5, %xmm3, %xmm3
-	vmovdqa %xmm11, 0(%rsp)
-	vpsrld $19, %xmm6, %xmm5
-	vpaddd 448(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpxor %xmm5, %xmm3, %xmm3
+	vmovdqa -96(%rbx), %xmm1
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpaddd 272(%rdi), %xmm12, %xmm0
+	vpaddd -96(%rax), %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $13, %xmm6, %xmm5
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpxor %xmm5, %xmm3, %xmm3
-	vmovdqa 64(%rsp), %xmm12
-	vpsrld $10, %xmm6, %xmm5
-	sha256msg1 80(%rsp), %xmm12
-	vpalignr $4, 96(%rsp), %xmm13, %xmm14
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd %xmm14, %xmm12, %xmm12
-	vpaddd -112(%r12), %xmm3, %xmm3
-	sha256msg2 %xmm13, %xmm12
-	vpaddd -256(%r12), %xmm3, %xmm3
-	vmovdqa %xmm12, 64(%rsp)
-	vmovdqa -240(%r12), %xmm6
-	vpaddd 448(%rdi), %xmm12, %xmm0
-	vpsrld $7, %xmm6, %xmm4
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpaddd 112(%rbp), %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vmovdqa 96(%rbp), %xmm4
+	# slot 6
+	vpalignr $4, 0(%rsp), %xmm14, %xmm15
+	vpsrld $6, %xmm4, %xmm2
+	vpaddd 224(%rdi), %xmm15, %xmm11
+	sha256msg2 %xmm14, %xmm11
+	vpslld $26, %xmm4, %xmm3
+	vmovdqa %xmm11, 32(%rsp)
+	vpaddd 352(%rdi), %xmm11, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpsrld $11, %xmm4, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $25, %xmm6, %xmm5
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpxor %xmm5, %xmm4, %xmm4
-	# slot 13
-	vpsrld $18, %xmm6, %xmm5
-	vmovdqa 16(%rsp), %xmm13
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256msg1 32(%rsp), %xmm13
-	vpalignr $4, 48(%rsp), %xmm11, %xmm14
-	vpslld $14, %xmm6, %xmm5
-	vpaddd %xmm14, %xmm13, %xmm13
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256msg2 %xmm11, %xmm13
-	vpsrld $3, %xmm6, %xmm5
-	vmovdqa %xmm13, 16(%rsp)
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd 464(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpaddd %xmm4, %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 64(%rsp), %xmm14
+	sha256msg1 80(%rsp), %xmm14
+	vpslld $21, %xmm4, %xmm3
+	vpalignr $4, 96(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg2 %xmm13, %xmm14
+	vpsrld $25, %xmm4, %xmm3
+	vmovdqa %xmm14, 64(%rsp)
+	vpaddd 448(%rdi), %xmm14, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa %xmm3, 0(%r12)
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa -16(%r12), %xmm6
-	vmovdqa 80(%rsp), %xmm11
-	vpsrld $17, %xmm6, %xmm3
-	sha256msg1 96(%rsp), %xmm11
-	vpslld $15, %xmm6, %xmm5
-	vpalignr $4, 112(%rsp), %xmm12, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	vpxor %xmm5, %xmm3, %xmm3
-	sha256msg2 %xmm12, %xmm11
-	vpsrld $19, %xmm6, %xmm5
-	vmovdqa %xmm11, 80(%rsp)
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd 464(%rdi), %xmm11, %xmm0
-	vpslld $13, %xmm6, %xmm5
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm5, %xmm3, %xmm3
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpsrld $10, %xmm6, %xmm5
-	# slot 14
-	vpxor %xmm5, %xmm3, %xmm3
-	vmovdqa 32(%rsp), %xmm12
-	vpaddd -96(%r12), %xmm3, %xmm3
-	sha256msg1 48(%rsp), %xmm12
-	vpaddd -240(%r12), %xmm3, %xmm3
-	vpalignr $4, 0(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	vmovdqa -224(%r12), %xmm6
-	sha256msg2 %xmm13, %xmm12
-	vpsrld $7, %xmm6, %xmm4
-	vpaddd 480(%rdi), %xmm12, %xmm0
-	vpslld $25, %xmm6, %xmm5
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpxor %xmm5, %xmm4, %xmm4
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpsrld $18, %xmm6, %xmm5
-	vmovdqa 96(%rsp), %xmm13
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256msg1 112(%rsp), %xmm13
-	vpslld $14, %xmm6, %xmm5
-	vpalignr $4, 64(%rsp), %xmm11, %xmm14
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm14, %xmm13, %xmm13
-	vpsrld $3, %xmm6, %xmm5
-	sha256msg2 %xmm11, %xmm13
-	vpaddd 480(%rdi), %xmm13, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpaddd %xmm4, %xmm3, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa %xmm3, 16(%r12)
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vmovdqa 0(%r12), %xmm6
-	# slot 15
-	vmovdqa 48(%rsp), %xmm11
-	vpsrld $17, %xmm6, %xmm3
-	sha256msg1 0(%rsp), %xmm11
-	vpslld $15, %xmm6, %xmm5
-	vpalignr $4, 16(%rsp), %xmm12, %xmm14
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd %xmm14, %xmm11, %xmm11
-	vpsrld $19, %xmm6, %xmm5
-	sha256msg2 %xmm12, %xmm11
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd 496(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpslld $13, %xmm6, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm5, %xmm3, %xmm3
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpsrld $10, %xmm6, %xmm5
-	vpaddd 0(%rdi), %xmm7, %xmm7
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd 16(%rdi), %xmm9, %xmm9
-	vpshufd $0x1b, %xmm7, %xmm12
-	vpaddd -80(%r12), %xmm3, %xmm3
-	vpshufd $0xb1, %xmm9, %xmm14
-	vpaddd -224(%r12), %xmm3, %xmm3
-	vpblendw $0xf0, %xmm14, %xmm12, %xmm0
-	vmovdqa -208(%r12), %xmm6
-	vpalignr $8, %xmm12, %xmm14, %xmm11
-	vpsrld $7, %xmm6, %xmm4
-	vmovdqa %xmm0, 0(%rsp)
-	vpslld $25, %xmm6, %xmm5
-	vmovdqa %xmm11, 16(%rsp)
-	vmovdqa 512(%rdi), %xmm7
-	vpxor %xmm5, %xmm4, %xmm4
-	vmovdqa 528(%rdi), %xmm9
-	vpsrld $18, %xmm6, %xmm5
-	vmovdqa 112(%rsp), %xmm12
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256msg1 64(%rsp), %xmm12
-	vpslld $14, %xmm6, %xmm5
-	vpalignr $4, 80(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256msg2 %xmm13, %xmm12
-	vpsrld $3, %xmm6, %xmm5
-	vpaddd 496(%rdi), %xmm12, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovd %xmm10, -4(%rdx)
-	vmovdqa %xmm3, 32(%r12)
-	# slot 16
-	vmovdqa 0(%rsp), %xmm13
-	vmovdqa 16(%r12), %xmm6
-	vpaddd 256(%rdi), %xmm13, %xmm0
-	vpsrld $17, %xmm6, %xmm3
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpslld $15, %xmm6, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm5, %xmm3, %xmm3
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 64(%rdi), %xmm0
-	vpsrld $19, %xmm6, %xmm5
-	vpinsrd $1, 12(%rsi), %xmm0, %xmm0
-	vpxor %xmm5, %xmm3, %xmm3
-	vmovdqa 0(%rdi), %xmm8
-	vpslld $13, %xmm6, %xmm5
-	sha256rnds2 %xmm0, 32(%rdi), %xmm8
-	vpxor %xmm5, %xmm3, %xmm3
-	vmovdqa 32(%rdi), %xmm10
-	# slot 17
-	vpsrld $10, %xmm6, %xmm5
-	vpaddd 272(%rdi), %xmm11, %xmm0
-	vpxor %xmm5, %xmm3, %xmm3
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpaddd -64(%r12), %xmm3, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd -208(%r12), %xmm3, %xmm3
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa -192(%r12), %xmm6
-	vmovdqa 80(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpsrld $7, %xmm6, %xmm4
-	vmovdqa 128(%rdi), %xmm0
-	vpslld $25, %xmm6, %xmm5
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpxor %xmm5, %xmm4, %xmm4
-	# slot 18
-	vpsrld $18, %xmm6, %xmm5
+	vpslld $7, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 576(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpxor %xmm5, %xmm4, %xmm4
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpaddd %xmm2, %xmm1, %xmm1
 	vmovdqa 608(%rdi), %xmm0
-	vpslld $14, %xmm6, %xmm5
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpxor %xmm5, %xmm4, %xmm4
-	vmovdqa 96(%rdi), %xmm0
-	vpsrld $3, %xmm6, %xmm5
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpxor %xmm5, %xmm4, %xmm4
-	vmovdqa 144(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpaddd %xmm4, %xmm3, %xmm3
-	# slot 19
-	vmovdqa %xmm3, 48(%r12)
-	vmovdqa 592(%rdi), %xmm0
-	vmovdqa 32(%r12), %xmm6
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpsrld $17, %xmm6, %xmm3
-	vmovdqa 624(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpslld $15, %xmm6, %xmm5
-	vmovdqa 112(%rdi), %xmm0
-	vpxor %xmm5, %xmm3, %xmm3
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpsrld $19, %xmm6, %xmm5
-	vmovdqa 160(%rdi), %xmm0
-	vpxor %xmm5, %xmm3, %xmm3
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpslld $13, %xmm6, %xmm5
-	# slot 20
-	vmovdqa 0(%rsp), %xmm13
-	vpxor %xmm5, %xmm3, %xmm3
-	sha256msg1 16(%rsp), %xmm13
-	vpsrld $10, %xmm6, %xmm5
-	vpaddd 640(%rdi), %xmm13, %xmm13
-	vpxor %xmm5, %xmm3, %xmm3
-	sha256msg2 560(%rdi), %xmm13
-	vpaddd -48(%r12), %xmm3, %xmm3
-	vmovdqa %xmm13, 0(%rsp)
-	vpaddd 320(%rdi), %xmm13, %xmm0
-	vpaddd -192(%r12), %xmm3, %xmm3
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vmovdqa -176(%r12), %xmm6
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vmovdqa 80(%rbp), %xmm2
+	# slot 7
+	vpalignr $4, 16(%rsp), %xmm11, %xmm15
+	vpxor 64(%rbp), %xmm2, %xmm2
+	vpaddd 240(%rdi), %xmm15, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vpand %xmm4, %xmm2, %xmm2
+	vmovdqa %xmm13, 48(%rsp)
+	vpxor 64(%rbp), %xmm2, %xmm2
+	vpaddd 368(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpaddd %xmm2, %xmm1, %xmm1
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $7, %xmm6, %xmm4
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpslld $25, %xmm6, %xmm5
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpaddd 48(%rbp), %xmm1, %xmm4
+	vmovdqa 80(%rsp), %xmm11
+	sha256msg1 96(%rsp), %xmm11
+	vmovdqa %xmm4, 112(%rbp)
+	vpalignr $4, 112(%rsp), %xmm14, %xmm15
+	vmovdqa 32(%rbp), %xmm4
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm14, %xmm11
+	vpsrld $2, %xmm4, %xmm2
+	vmovdqa %xmm11, 80(%rsp)
+	vpaddd 464(%rdi), %xmm11, %xmm0
+	vpslld $30, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpsrld $13, %xmm4, %xmm3
+	vmovdqa 592(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 624(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpslld $19, %xmm4, %xmm3
+	# slot 8
+	vmovdqa 0(%rsp), %xmm14
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg1 16(%rsp), %xmm14
+	vpsrld $22, %xmm4, %xmm3
+	vpalignr $4, 32(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg2 %xmm13, %xmm14
+	vmovdqa %xmm14, 0(%rsp)
+	vpslld $10, %xmm4, %xmm3
+	vpaddd 384(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 96(%rsp), %xmm13
+	vpxor 16(%rbp), %xmm4, %xmm2
+	sha256msg1 112(%rsp), %xmm13
+	vpalignr $4, 64(%rsp), %xmm11, %xmm15
+	vpand -16(%rbp), %xmm2, %xmm3
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm2, -16(%rbp)
+	vpaddd 480(%rdi), %xmm13, %xmm0
+	vpxor 16(%rbp), %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpaddd %xmm3, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 128(%rsp), %xmm11
+	vmovdqa %xmm1, 48(%rbp)
+	sha256msg1 144(%rsp), %xmm11
+	vpaddd 640(%rdi), %xmm11, %xmm11
+	vmovdqa -80(%rbx), %xmm1
+	sha256msg2 560(%rdi), %xmm11
+	vpaddd -80(%rax), %xmm1, %xmm1
+	vmovdqa %xmm11, 128(%rsp)
+	vpaddd 320(%rdi), %xmm11, %xmm0
+	vpaddd 64(%rbp), %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	vmovdqa 112(%rbp), %xmm4
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 9
+	vpsrld $6, %xmm4, %xmm2
+	vmovdqa 16(%rsp), %xmm12
+	vpslld $26, %xmm4, %xmm3
+	sha256msg1 32(%rsp), %xmm12
+	vpalignr $4, 48(%rsp), %xmm14, %xmm15
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm14, %xmm12
+	vpsrld $11, %xmm4, %xmm3
+	vmovdqa %xmm12, 16(%rsp)
+	vpaddd 400(%rdi), %xmm12, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpslld $21, %xmm4, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 112(%rsp), %xmm14
+	sha256msg1 64(%rsp), %xmm14
+	vpsrld $25, %xmm4, %xmm3
+	vpalignr $4, 80(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg2 %xmm13, %xmm14
+	vpslld $7, %xmm4, %xmm3
+	vpaddd 496(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovd %xmm9, -8(%rdx)
+	vmovdqa 144(%rsp), %xmm13
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256msg1 544(%rdi), %xmm13
+	vpalignr $4, 560(%rdi), %xmm11, %xmm15
+	vmovdqa 96(%rbp), %xmm2
+	vpaddd %xmm15, %xmm13, %xmm13
+	vpxor 80(%rbp), %xmm2, %xmm2
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 144(%rsp)
+	vpand %xmm4, %xmm2, %xmm2
+	vpaddd 336(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpxor 80(%rbp), %xmm2, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpaddd %xmm2, %xmm1, %xmm1
+	# slot 10
+	vpaddd 0(%rbp), %xmm1, %xmm4
+	vmovdqa 32(%rsp), %xmm11
+	sha256msg1 48(%rsp), %xmm11
+	vmovdqa %xmm4, 64(%rbp)
+	vpalignr $4, 0(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	vmovdqa 48(%rbp), %xmm4
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 32(%rsp)
+	vpsrld $2, %xmm4, %xmm2
+	vpaddd 416(%rdi), %xmm11, %xmm0
+	vpslld $30, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 64(%rdi), %xmm0
+	vpsrld $13, %xmm4, %xmm3
+	vpinsrd $1, 16(%rsi), %xmm0, %xmm0
+	vmovdqa 0(%rdi), %xmm6
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, 32(%rdi), %xmm6
+	vpslld $19, %xmm4, %xmm3
+	vmovdqa 32(%rdi), %xmm9
+	vpalignr $4, 128(%rsp), %xmm13, %xmm15
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 656(%rdi), %xmm15, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vpsrld $22, %xmm4, %xmm3
+	vmovdqa %xmm12, 160(%rsp)
+	vpaddd 352(%rdi), %xmm12, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpslld $10, %xmm4, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpxor %xmm3, %xmm2, %xmm2
+	# slot 11
+	vmovdqa 48(%rsp), %xmm13
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256msg1 0(%rsp), %xmm13
+	vpalignr $4, 16(%rsp), %xmm11, %xmm15
+	vpxor 32(%rbp), %xmm4, %xmm2
+	vpaddd %xmm15, %xmm13, %xmm13
+	vpand -16(%rbp), %xmm2, %xmm3
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 48(%rsp)
+	vmovdqa %xmm2, -16(%rbp)
+	vpaddd 432(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpxor 32(%rbp), %xmm3, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpaddd %xmm3, %xmm1, %xmm1
+	vmovdqa 80(%rdi), %xmm0
+	vmovdqa %xmm1, 0(%rbp)
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vmovdqa 128(%rdi), %xmm0
+	vmovdqa -32(%r12), %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 560(%rdi), %xmm11
+	vpsrld $17, %xmm4, %xmm1
+	sha256msg1 128(%rsp), %xmm11
+	vpalignr $4, 144(%rsp), %xmm12, %xmm15
+	vpslld $15, %xmm4, %xmm3
+	vpaddd %xmm15, %xmm11, %xmm11
+	vpxor %xmm3, %xmm1, %xmm1
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 176(%rsp)
+	vpsrld $19, %xmm4, %xmm3
+	vpaddd 368(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpxor %xmm3, %xmm1, %xmm1
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpslld $13, %xmm4, %xmm3
+	# slot 12
+	vpxor %xmm3, %xmm1, %xmm1
+	vmovdqa 0(%rsp), %xmm12
+	sha256msg1 16(%rsp), %xmm12
+	vpsrld $10, %xmm4, %xmm3
+	vpalignr $4, 32(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	vpxor %xmm3, %xmm1, %xmm1
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 0(%rsp)
+	vpaddd -112(%r12), %xmm1, %xmm1
+	vpaddd 448(%rdi), %xmm12, %xmm0
+	vpaddd -256(%r12), %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	vmovdqa -240(%r12), %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 96(%rdi), %xmm0
+	vpsrld $7, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vmovdqa 144(%rdi), %xmm0
+	vpslld $25, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 128(%rsp), %xmm13
+	sha256msg1 144(%rsp), %xmm13
+	vpsrld $18, %xmm4, %xmm3
+	vpalignr $4, 160(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 128(%rsp)
+	vpslld $14, %xmm4, %xmm3
+	vpaddd 384(%rdi), %xmm13, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpsrld $3, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 13
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 16(%rsp), %xmm11
+	sha256msg1 32(%rsp), %xmm11
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpalignr $4, 48(%rsp), %xmm12, %xmm15
+	vmovdqa %xmm1, 0(%r12)
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa -16(%r12), %xmm4
+	vmovdqa %xmm11, 16(%rsp)
+	vpaddd 464(%rdi), %xmm11, %xmm0
+	vpsrld $17, %xmm4, %xmm1
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpslld $15, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpxor %xmm3, %xmm1, %xmm1
+	vmovdqa 112(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpsrld $19, %xmm4, %xmm3
+	vmovdqa 160(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpxor %xmm3, %xmm1, %xmm1
+	vmovdqa 144(%rsp), %xmm12
+	sha256msg1 160(%rsp), %xmm12
+	vpslld $13, %xmm4, %xmm3
+	vpalignr $4, 176(%rsp), %xmm13, %xmm15
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vpsrld $10, %xmm4, %xmm3
+	vmovdqa %xmm12, 144(%rsp)
+	vpaddd 400(%rdi), %xmm12, %xmm0
+	vpxor %xmm3, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpaddd -96(%r12), %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpaddd -240(%r12), %xmm1, %xmm1
+	# slot 14
+	vmovdqa 32(%rsp), %xmm13
+	vmovdqa -224(%r12), %xmm4
+	sha256msg1 48(%rsp), %xmm13
+	vpalignr $4, 0(%rsp), %xmm11, %xmm15
+	vpsrld $7, %xmm4, %xmm2
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vpslld $25, %xmm4, %xmm3
+	vpaddd 480(%rdi), %xmm13, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpsrld $18, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 48(%rdi), %xmm11
-	vpxor %xmm5, %xmm4, %xmm4
+	vpxor %xmm3, %xmm2, %xmm2
 	vpinsrd $3, 4(%rsi), %xmm11, %xmm11
 	sha256msg1 176(%rdi), %xmm11
-	vpsrld $18, %xmm6, %xmm5
+	vpslld $14, %xmm4, %xmm3
 	vpaddd 192(%rdi), %xmm11, %xmm11
-	vpxor %xmm5, %xmm4, %xmm4
+	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa %xmm11, 64(%rsp)
-	vpslld $14, %xmm6, %xmm5
 	vpaddd 320(%rdi), %xmm11, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpsrld $3, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $3, %xmm6, %xmm5
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpxor %xmm5, %xmm4, %xmm4
-	# slot 21
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa 16(%rsp), %xmm12
-	vmovdqa %xmm3, 64(%r12)
-	sha256msg1 544(%rdi), %xmm12
-	vmovdqa 48(%r12), %xmm6
-	vpalignr $4, 560(%rdi), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	vpsrld $17, %xmm6, %xmm3
-	sha256msg2 %xmm13, %xmm12
-	vpslld $15, %xmm6, %xmm5
-	vmovdqa %xmm12, 16(%rsp)
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd 336(%rdi), %xmm12, %xmm0
-	vpsrld $19, %xmm6, %xmm5
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 160(%rsp), %xmm14
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256msg1 176(%rsp), %xmm14
+	vmovdqa %xmm1, 16(%r12)
+	vpalignr $4, 128(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	vmovdqa 0(%r12), %xmm4
+	sha256msg2 %xmm12, %xmm14
+	vmovdqa %xmm14, 160(%rsp)
+	vpsrld $17, %xmm4, %xmm1
+	vpaddd 416(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpslld $15, %xmm4, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm5, %xmm3, %xmm3
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpslld $13, %xmm6, %xmm5
-	vmovdqa 208(%rdi), %xmm13
-	vpxor %xmm5, %xmm3, %xmm3
-	sha256msg2 %xmm11, %xmm13
-	vpsrld $10, %xmm6, %xmm5
-	vmovdqa %xmm13, 80(%rsp)
-	vpxor %xmm5, %xmm3, %xmm3
-	vpaddd 336(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpaddd -32(%r12), %xmm3, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd -176(%r12), %xmm3, %xmm3
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vmovdqa -160(%r12), %xmm6
-	# slot 22
-	vpsrld $7, %xmm6, %xmm4
-	vpalignr $4, 0(%rsp), %xmm12, %xmm14
-	vpaddd 656(%rdi), %xmm14, %xmm11
-	vpslld $25, %xmm6, %xmm5
-	sha256msg2 %xmm12, %xmm11
-	vpxor %xmm5, %xmm4, %xmm4
-	vmovdqa %xmm11, 32(%rsp)
-	vpsrld $18, %xmm6, %xmm5
-	vpaddd 352(%rdi), %xmm11, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $14, %xmm6, %xmm5
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpxor %xmm5, %xmm4, %xmm4
-	vpalignr $4, 64(%rsp), %xmm13, %xmm14
-	vpsrld $3, %xmm6, %xmm5
-	vpaddd 224(%rdi), %xmm14, %xmm12
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256msg2 %xmm13, %xmm12
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm12, 96(%rsp)
-	vpaddd 352(%rdi), %xmm12, %xmm0
-	vmovdqa %xmm3, 80(%r12)
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vmovdqa -64(%rbx), %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd -64(%rax), %xmm3, %xmm3
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpaddd 80(%rbp), %xmm3, %xmm3
-	# slot 23
-	vmovdqa 560(%rdi), %xmm13
-	vpsrld $6, %xmm2, %xmm4
-	sha256msg1 0(%rsp), %xmm13
-	vpslld $26, %xmm2, %xmm5
-	vpalignr $4, 16(%rsp), %xmm11, %xmm14
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm14, %xmm13, %xmm13
-	vpsrld $11, %xmm2, %xmm5
-	sha256msg2 %xmm11, %xmm13
-	vpxor %xmm5, %xmm4, %xmm4
-	vmovdqa %xmm13, 48(%rsp)
-	vpaddd 368(%rdi), %xmm13, %xmm0
-	vpslld $21, %xmm2, %xmm5
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpxor %xmm5, %xmm4, %xmm4
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $25, %xmm2, %xmm5
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpxor %xmm5, %xmm4, %xmm4
-	vpalignr $4, 80(%rsp), %xmm12, %xmm14
-	vpaddd 240(%rdi), %xmm14, %xmm11
-	vpslld $7, %xmm2, %xmm5
-	sha256msg2 %xmm12, %xmm11
-	vpxor %xmm5, %xmm4, %xmm4
-	vmovdqa %xmm11, 112(%rsp)
-	vpaddd %xmm4, %xmm3, %xmm3
-	vpaddd 368(%rdi), %xmm11, %xmm0
-	vmovdqa 112(%rbp), %xmm4
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpxor 96(%rbp), %xmm4, %xmm4
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpand %xmm2, %xmm4, %xmm4
-	# slot 24
-	vpxor 96(%rbp), %xmm4, %xmm4
-	vmovdqa 0(%rsp), %xmm12
-	vpaddd %xmm4, %xmm3, %xmm3
-	sha256msg1 16(%rsp), %xmm12
-	vpaddd 16(%rbp), %xmm3, %xmm2
-	vpalignr $4, 32(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	vmovdqa %xmm2, 80(%rbp)
-	sha256msg2 %xmm13, %xmm12
-	vpsrld $2, %xmm1, %xmm4
-	vmovdqa %xmm12, 0(%rsp)
-	vpslld $30, %xmm1, %xmm5
-	vpaddd 384(%rdi), %xmm12, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpsrld $13, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpxor %xmm5, %xmm4, %xmm4
-	vmovdqa 64(%rsp), %xmm13
-	vpslld $19, %xmm1, %xmm5
-	sha256msg1 80(%rsp), %xmm13
-	vpxor %xmm5, %xmm4, %xmm4
-	vpalignr $4, 96(%rsp), %xmm11, %xmm14
-	vpsrld $22, %xmm1, %xmm5
-	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vpxor %xmm5, %xmm4, %xmm4
-	vmovdqa %xmm13, 64(%rsp)
-	vpslld $10, %xmm1, %xmm5
-	vpaddd 384(%rdi), %xmm13, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpaddd %xmm4, %xmm3, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor 48(%rbp), %xmm1, %xmm4
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 25
-	vpand -16(%rbp), %xmm4, %xmm5
-	vmovdqa 16(%rsp), %xmm11
-	vmovdqa %xmm4, -16(%rbp)
-	sha256msg1 32(%rsp), %xmm11
-	vpxor 48(%rbp), %xmm5, %xmm5
-	vpalignr $4, 48(%rsp), %xmm12, %xmm14
-	vpaddd %xmm5, %xmm3, %xmm3
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm3, 16(%rbp)
-	vmovdqa %xmm11, 16(%rsp)
-	vmovdqa -48(%rbx), %xmm1
-	vpaddd 400(%rdi), %xmm11, %xmm0
-	vpaddd -48(%rax), %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpaddd 96(%rbp), %xmm1, %xmm1
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $6, %xmm2, %xmm4
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 80(%rsp), %xmm12
-	vpslld $26, %xmm2, %xmm5
-	sha256msg1 96(%rsp), %xmm12
-	vpxor %xmm5, %xmm4, %xmm4
-	vpalignr $4, 112(%rsp), %xmm13, %xmm14
-	vpsrld $11, %xmm2, %xmm5
-	vpaddd %xmm14, %xmm12, %xmm12
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 80(%rsp)
-	vpslld $21, %xmm2, %xmm5
-	vpaddd 400(%rdi), %xmm12, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpsrld $25, %xmm2, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 26
-	vpslld $7, %xmm2, %xmm5
-	vmovdqa 32(%rsp), %xmm13
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256msg1 48(%rsp), %xmm13
-	vpaddd %xmm4, %xmm1, %xmm1
-	vpalignr $4, 0(%rsp), %xmm11, %xmm14
-	vmovdqa 64(%rbp), %xmm4
-	vpaddd %xmm14, %xmm13, %xmm13
-	vpxor 112(%rbp), %xmm4, %xmm4
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 32(%rsp)
-	vpand %xmm2, %xmm4, %xmm4
-	vpaddd 416(%rdi), %xmm13, %xmm0
-	vpxor 112(%rbp), %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpaddd %xmm4, %xmm1, %xmm1
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd 32(%rbp), %xmm1, %xmm2
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 96(%rsp), %xmm11
-	vmovdqa %xmm2, 96(%rbp)
-	sha256msg1 112(%rsp), %xmm11
-	vpsrld $2, %xmm3, %xmm4
-	vpalignr $4, 64(%rsp), %xmm12, %xmm14
-	vpslld $30, %xmm3, %xmm5
-	vpaddd %xmm14, %xmm11, %xmm11
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256msg2 %xmm12, %xmm11
-	vpsrld $13, %xmm3, %xmm5
-	vmovdqa %xmm11, 96(%rsp)
-	vpaddd 416(%rdi), %xmm11, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpslld $19, %xmm3, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpsrld $22, %xmm3, %xmm5
-	# slot 27
+	vpxor %xmm3, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 15
+	vpsrld $19, %xmm4, %xmm3
 	vmovdqa 48(%rsp), %xmm12
-	vpxor %xmm5, %xmm4, %xmm4
 	sha256msg1 0(%rsp), %xmm12
-	vpslld $10, %xmm3, %xmm5
-	vpalignr $4, 16(%rsp), %xmm13, %xmm14
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm14, %xmm12, %xmm12
-	vpaddd %xmm4, %xmm1, %xmm1
+	vpxor %xmm3, %xmm1, %xmm1
+	vpalignr $4, 16(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	vpslld $13, %xmm4, %xmm3
 	sha256msg2 %xmm13, %xmm12
-	vpxor 0(%rbp), %xmm3, %xmm4
-	vmovdqa %xmm12, 48(%rsp)
-	vpaddd 432(%rdi), %xmm12, %xmm0
-	vpand -16(%rbp), %xmm4, %xmm5
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vmovdqa %xmm4, -16(%rbp)
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd 496(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpsrld $10, %xmm4, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor 0(%rbp), %xmm5, %xmm5
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpaddd %xmm5, %xmm1, %xmm1
-	vmovdqa 112(%rsp), %xmm13
-	sha256msg1 64(%rsp), %xmm13
-	vmovdqa %xmm1, 32(%rbp)
-	vpalignr $4, 80(%rsp), %xmm11, %xmm14
-	vmovdqa -32(%rbx), %xmm3
-	vpaddd %xmm14, %xmm13, %xmm13
-	vpaddd -32(%rax), %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd 0(%rdi), %xmm5, %xmm5
+	vpaddd 16(%rdi), %xmm8, %xmm8
+	vpaddd -80(%r12), %xmm1, %xmm1
+	vpshufd $0x1b, %xmm5, %xmm13
+	vpaddd -224(%r12), %xmm1, %xmm1
+	vpshufd $0xb1, %xmm8, %xmm15
+	vpblendw $0xf0, %xmm15, %xmm13, %xmm0
+	vmovdqa -208(%r12), %xmm4
+	vpalignr $8, %xmm13, %xmm15, %xmm12
+	vmovdqa %xmm0, 0(%rsp)
+	vpsrld $7, %xmm4, %xmm2
+	vmovdqa %xmm12, 16(%rsp)
+	vmovdqa 512(%rdi), %xmm5
+	vpslld $25, %xmm4, %xmm3
+	vmovdqa 528(%rdi), %xmm8
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 208(%rdi), %xmm13
 	sha256msg2 %xmm11, %xmm13
-	vpaddd 112(%rbp), %xmm3, %xmm3
-	vmovdqa %xmm13, 112(%rsp)
-	vpsrld $6, %xmm2, %xmm4
-	vpaddd 432(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpslld $26, %xmm2, %xmm5
+	vpsrld $18, %xmm4, %xmm3
+	vmovdqa %xmm13, 80(%rsp)
+	vpaddd 336(%rdi), %xmm13, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpsrld $11, %xmm2, %xmm5
-	# slot 28
-	vpxor %xmm5, %xmm4, %xmm4
+	vpslld $14, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 176(%rsp), %xmm11
+	sha256msg1 128(%rsp), %xmm11
+	vpsrld $3, %xmm4, %xmm3
+	vpalignr $4, 144(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg2 %xmm14, %xmm11
+	vmovdqa %xmm11, 176(%rsp)
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpaddd 432(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm1, 32(%r12)
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	vmovdqa 16(%r12), %xmm4
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 16
+	vpsrld $17, %xmm4, %xmm1
+	vmovdqa 0(%rsp), %xmm14
+	vpaddd 256(%rdi), %xmm14, %xmm0
+	vpslld $15, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpxor %xmm3, %xmm1, %xmm1
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpsrld $19, %xmm4, %xmm3
+	vpalignr $4, 64(%rsp), %xmm13, %xmm15
+	vpaddd 224(%rdi), %xmm15, %xmm14
+	vpxor %xmm3, %xmm1, %xmm1
+	sha256msg2 %xmm13, %xmm14
+	vmovdqa %xmm14, 96(%rsp)
+	vpslld $13, %xmm4, %xmm3
+	vpaddd 352(%rdi), %xmm14, %xmm0
+	vpxor %xmm3, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpsrld $10, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 128(%rsp), %xmm13
+	vpxor %xmm3, %xmm1, %xmm1
+	sha256msg1 144(%rsp), %xmm13
+	vpalignr $4, 160(%rsp), %xmm11, %xmm15
+	vpaddd -64(%r12), %xmm1, %xmm1
+	vpaddd %xmm15, %xmm13, %xmm13
+	vpaddd -208(%r12), %xmm1, %xmm1
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 128(%rsp)
+	vmovdqa -192(%r12), %xmm4
+	vpaddd 448(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpsrld $7, %xmm4, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpslld $25, %xmm4, %xmm3
+	# slot 17
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 272(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpsrld $18, %xmm4, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpxor %xmm3, %xmm2, %xmm2
+	vpalignr $4, 80(%rsp), %xmm14, %xmm15
+	vpaddd 240(%rdi), %xmm15, %xmm11
+	vpslld $14, %xmm4, %xmm3
+	sha256msg2 %xmm14, %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm11, 112(%rsp)
+	vpaddd 368(%rdi), %xmm11, %xmm0
+	vpsrld $3, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 144(%rsp), %xmm14
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256msg1 160(%rsp), %xmm14
+	vmovdqa %xmm1, 48(%r12)
+	vpalignr $4, 176(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	vmovdqa 32(%r12), %xmm4
+	sha256msg2 %xmm13, %xmm14
+	vmovdqa %xmm14, 144(%rsp)
+	vpsrld $17, %xmm4, %xmm1
+	vpaddd 464(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpslld $15, %xmm4, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor %xmm3, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 18
+	vpsrld $19, %xmm4, %xmm3
+	vmovdqa 576(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpxor %xmm3, %xmm1, %xmm1
+	vmovdqa 608(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpslld $13, %xmm4, %xmm3
+	vmovdqa 64(%rsp), %xmm13
+	vpxor %xmm3, %xmm1, %xmm1
+	sha256msg1 80(%rsp), %xmm13
+	vpalignr $4, 96(%rsp), %xmm11, %xmm15
+	vpsrld $10, %xmm4, %xmm3
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vpxor %xmm3, %xmm1, %xmm1
+	vmovdqa %xmm13, 64(%rsp)
+	vpaddd 384(%rdi), %xmm13, %xmm0
+	vpaddd -48(%r12), %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpaddd -192(%r12), %xmm1, %xmm1
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa -176(%r12), %xmm4
+	vmovdqa 160(%rsp), %xmm11
+	sha256msg1 176(%rsp), %xmm11
+	vpsrld $7, %xmm4, %xmm2
+	vpalignr $4, 128(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	vpslld $25, %xmm4, %xmm3
+	sha256msg2 %xmm14, %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 480(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpsrld $18, %xmm4, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpxor %xmm3, %xmm2, %xmm2
+	# slot 19
+	vmovdqa 592(%rdi), %xmm0
+	vpslld $14, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 624(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpsrld $3, %xmm4, %xmm3
+	vmovdqa 80(%rsp), %xmm14
+	sha256msg1 96(%rsp), %xmm14
+	vpxor %xmm3, %xmm2, %xmm2
+	vpalignr $4, 112(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256msg2 %xmm13, %xmm14
+	vmovdqa %xmm1, 64(%r12)
+	vmovdqa %xmm14, 80(%rsp)
+	vpaddd 400(%rdi), %xmm14, %xmm0
+	vmovdqa 48(%r12), %xmm4
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpsrld $17, %xmm4, %xmm1
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 176(%rsp), %xmm13
+	vpslld $15, %xmm4, %xmm3
+	sha256msg1 128(%rsp), %xmm13
+	vpxor %xmm3, %xmm1, %xmm1
+	vpalignr $4, 144(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	vpsrld $19, %xmm4, %xmm3
+	sha256msg2 %xmm11, %xmm13
+	vpaddd 496(%rdi), %xmm13, %xmm0
+	vpxor %xmm3, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vmovd %xmm10, -4(%rdx)
+	vpslld $13, %xmm4, %xmm3
+	# slot 20
+	vpxor %xmm3, %xmm1, %xmm1
 	vmovdqa 0(%rsp), %xmm11
 	sha256msg1 16(%rsp), %xmm11
-	vpslld $21, %xmm2, %xmm5
-	vpalignr $4, 32(%rsp), %xmm12, %xmm14
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm14, %xmm11, %xmm11
-	vpsrld $25, %xmm2, %xmm5
-	sha256msg2 %xmm12, %xmm11
-	vpxor %xmm5, %xmm4, %xmm4
+	vpsrld $10, %xmm4, %xmm3
+	vpaddd 640(%rdi), %xmm11, %xmm11
+	sha256msg2 560(%rdi), %xmm11
+	vpxor %xmm3, %xmm1, %xmm1
 	vmovdqa %xmm11, 0(%rsp)
-	vpslld $7, %xmm2, %xmm5
-	vpaddd 448(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpxor %xmm5, %xmm4, %xmm4
+	vpaddd 320(%rdi), %xmm11, %xmm0
+	vpaddd -32(%r12), %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpaddd -176(%r12), %xmm1, %xmm1
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd %xmm4, %xmm3, %xmm3
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 80(%rbp), %xmm4
-	vmovdqa 64(%rsp), %xmm12
-	vpxor 64(%rbp), %xmm4, %xmm4
-	sha256msg1 80(%rsp), %xmm12
-	vpalignr $4, 96(%rsp), %xmm13, %xmm14
-	vpand %xmm2, %xmm4, %xmm4
-	vpaddd %xmm14, %xmm12, %xmm12
-	vpxor 64(%rbp), %xmm4, %xmm4
-	sha256msg2 %xmm13, %xmm12
-	vpaddd %xmm4, %xmm3, %xmm3
-	vmovdqa %xmm12, 64(%rsp)
-	vpaddd 48(%rbp), %xmm3, %xmm2
-	vpaddd 448(%rdi), %xmm12, %xmm0
-	vmovdqa %xmm2, 112(%rbp)
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa -160(%r12), %xmm4
+	vmovdqa 96(%rsp), %xmm12
+	sha256msg1 112(%rsp), %xmm12
+	vpsrld $7, %xmm4, %xmm2
+	vpalignr $4, 64(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	vpslld $25, %xmm4, %xmm3
+	sha256msg2 %xmm14, %xmm12
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm12, 96(%rsp)
+	vpaddd 416(%rdi), %xmm12, %xmm0
+	vpsrld $18, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $2, %xmm1, %xmm4
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpslld $30, %xmm1, %xmm5
-	# slot 29
-	vpxor %xmm5, %xmm4, %xmm4
-	vmovdqa 16(%rsp), %xmm13
-	vpsrld $13, %xmm1, %xmm5
-	sha256msg1 32(%rsp), %xmm13
-	vpalignr $4, 48(%rsp), %xmm11, %xmm14
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm14, %xmm13, %xmm13
-	vpslld $19, %xmm1, %xmm5
-	sha256msg2 %xmm11, %xmm13
-	vpxor %xmm5, %xmm4, %xmm4
-	vmovdqa %xmm13, 16(%rsp)
-	vpsrld $22, %xmm1, %xmm5
-	vpaddd 464(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpxor %xmm5, %xmm4, %xmm4
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 64(%rdi), %xmm0
+	vpslld $14, %xmm4, %xmm3
+	vpinsrd $1, 20(%rsi), %xmm0, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 0(%rdi), %xmm7
+	sha256rnds2 %xmm0, 32(%rdi), %xmm7
+	vpsrld $3, %xmm4, %xmm3
+	vmovdqa 32(%rdi), %xmm10
+	# slot 21
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 16(%rsp), %xmm14
+	sha256msg1 544(%rdi), %xmm14
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpalignr $4, 560(%rdi), %xmm11, %xmm15
+	vmovdqa %xmm1, 80(%r12)
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm11, %xmm14
+	vmovdqa -64(%rbx), %xmm1
+	vmovdqa %xmm14, 16(%rsp)
+	vpaddd 336(%rdi), %xmm14, %xmm0
+	vpaddd -64(%rax), %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $10, %xmm1, %xmm5
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpxor %xmm5, %xmm4, %xmm4
-	vmovdqa 80(%rsp), %xmm11
-	vpaddd %xmm4, %xmm3, %xmm3
-	sha256msg1 96(%rsp), %xmm11
-	vpxor 16(%rbp), %xmm1, %xmm4
-	vpalignr $4, 112(%rsp), %xmm12, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	vpand -16(%rbp), %xmm4, %xmm5
+	vpaddd 80(%rbp), %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 64(%rbp), %xmm4
+	vmovdqa 112(%rsp), %xmm11
+	sha256msg1 64(%rsp), %xmm11
+	vpsrld $6, %xmm4, %xmm2
+	vpalignr $4, 80(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	vpslld $26, %xmm4, %xmm3
 	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm4, -16(%rbp)
-	vmovdqa %xmm11, 80(%rsp)
-	vpxor 16(%rbp), %xmm5, %xmm5
-	vpaddd 464(%rdi), %xmm11, %xmm0
-	vpaddd %xmm5, %xmm3, %xmm3
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vmovdqa %xmm11, 112(%rsp)
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 432(%rdi), %xmm11, %xmm0
+	vpsrld $11, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa %xmm3, 48(%rbp)
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vmovdqa -16(%rbx), %xmm1
-	# slot 30
-	vpaddd -16(%rax), %xmm1, %xmm1
-	vmovdqa 32(%rsp), %xmm12
-	vpaddd 64(%rbp), %xmm1, %xmm1
-	sha256msg1 48(%rsp), %xmm12
-	vpsrld $6, %xmm2, %xmm4
-	vpalignr $4, 0(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	vpslld $26, %xmm2, %xmm5
-	sha256msg2 %xmm13, %xmm12
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd 480(%rdi), %xmm12, %xmm0
-	vpsrld $11, %xmm2, %xmm5
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpxor %xmm5, %xmm4, %xmm4
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 80(%rdi), %xmm0
+	vpslld $21, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vmovdqa 128(%rdi), %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpsrld $25, %xmm4, %xmm3
+	# slot 22
+	vpalignr $4, 0(%rsp), %xmm14, %xmm15
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 656(%rdi), %xmm15, %xmm12
+	sha256msg2 %xmm14, %xmm12
+	vpslld $7, %xmm4, %xmm3
+	vmovdqa %xmm12, 32(%rsp)
+	vpaddd 352(%rdi), %xmm12, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpaddd %xmm2, %xmm1, %xmm1
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpslld $21, %xmm2, %xmm5
-	vmovdqa 96(%rsp), %xmm13
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256msg1 112(%rsp), %xmm13
-	vpsrld $25, %xmm2, %xmm5
-	vpalignr $4, 64(%rsp), %xmm11, %xmm14
-	vpxor %xmm5, %xmm4, %xmm4
-	vpaddd %xmm14, %xmm13, %xmm13
-	vpslld $7, %xmm2, %xmm5
-	sha256msg2 %xmm11, %xmm13
-	vpaddd 480(%rdi), %xmm13, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpaddd %xmm4, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 112(%rbp), %xmm2
+	vmovdqa 64(%rsp), %xmm14
+	sha256msg1 80(%rsp), %xmm14
+	vpxor 96(%rbp), %xmm2, %xmm2
+	vpalignr $4, 96(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	vpand %xmm4, %xmm2, %xmm2
+	sha256msg2 %xmm11, %xmm14
+	vpxor 96(%rbp), %xmm2, %xmm2
+	vmovdqa %xmm14, 64(%rsp)
+	vpaddd 448(%rdi), %xmm14, %xmm0
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa 96(%rbp), %xmm4
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpxor 80(%rbp), %xmm4, %xmm4
-	# slot 31
-	vmovdqa 48(%rsp), %xmm11
-	vpand %xmm2, %xmm4, %xmm4
+	vpaddd 16(%rbp), %xmm1, %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 96(%rdi), %xmm0
+	vmovdqa %xmm4, 80(%rbp)
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vmovdqa 0(%rbp), %xmm4
+	vmovdqa 144(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpsrld $2, %xmm4, %xmm2
+	# slot 23
+	vmovdqa 560(%rdi), %xmm11
+	vpslld $30, %xmm4, %xmm3
 	sha256msg1 0(%rsp), %xmm11
-	vpxor 80(%rbp), %xmm4, %xmm4
-	vpalignr $4, 16(%rsp), %xmm12, %xmm14
-	vpaddd %xmm4, %xmm1, %xmm1
-	vpaddd %xmm14, %xmm11, %xmm11
-	vpaddd 0(%rbp), %xmm1, %xmm2
+	vpalignr $4, 16(%rsp), %xmm12, %xmm15
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm15, %xmm11, %xmm11
+	vpsrld $13, %xmm4, %xmm3
 	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm2, 64(%rbp)
-	vpaddd 496(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpsrld $2, %xmm3, %xmm4
-	vmovd %xmm9, 0(%rdx)
-	vpslld $30, %xmm3, %xmm5
-	vmovdqa 112(%rsp), %xmm12
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256msg1 64(%rsp), %xmm12
-	vpsrld $13, %xmm3, %xmm5
-	vpalignr $4, 80(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256msg2 %xmm13, %xmm12
-	vpslld $19, %xmm3, %xmm5
-	vpaddd 496(%rdi), %xmm12, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpsrld $22, %xmm3, %xmm5
+	vmovdqa %xmm11, 48(%rsp)
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 368(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpslld $19, %xmm4, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm5, %xmm4, %xmm4
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpaddd 0(%rdi), %xmm8, %xmm8
-	vpslld $10, %xmm3, %xmm5
-	vpaddd 16(%rdi), %xmm10, %xmm10
-	vpxor %xmm5, %xmm4, %xmm4
-	vpshufd $0x1b, %xmm8, %xmm13
-	vpaddd %xmm4, %xmm1, %xmm1
-	vpshufd $0xb1, %xmm10, %xmm14
-	vpxor 32(%rbp), %xmm3, %xmm4
-	vpblendw $0xf0, %xmm14, %xmm13, %xmm0
-	vpalignr $8, %xmm13, %xmm14, %xmm12
-	vpand -16(%rbp), %xmm4, %xmm5
-	vmovdqa %xmm0, 64(%rsp)
-	vmovdqa %xmm4, -16(%rbp)
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 80(%rsp), %xmm12
+	vpsrld $22, %xmm4, %xmm3
+	sha256msg1 96(%rsp), %xmm12
+	vpalignr $4, 112(%rsp), %xmm14, %xmm15
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm14, %xmm12
+	vpslld $10, %xmm4, %xmm3
 	vmovdqa %xmm12, 80(%rsp)
-	vpxor 32(%rbp), %xmm5, %xmm5
-	vmovdqa 512(%rdi), %xmm8
-	vpaddd %xmm5, %xmm1, %xmm1
-	vmovdqa 528(%rdi), %xmm10
+	vpaddd 464(%rdi), %xmm12, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpxor 48(%rbp), %xmm4, %xmm2
+	vmovdqa 112(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpand -16(%rbp), %xmm2, %xmm3
+	vmovdqa 160(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vmovdqa %xmm2, -16(%rbp)
+	# slot 24
+	vpxor 48(%rbp), %xmm3, %xmm3
+	vmovdqa 0(%rsp), %xmm14
+	sha256msg1 16(%rsp), %xmm14
+	vpaddd %xmm3, %xmm1, %xmm1
+	vpalignr $4, 32(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	vmovdqa %xmm1, 16(%rbp)
+	sha256msg2 %xmm11, %xmm14
+	vmovdqa %xmm14, 0(%rsp)
+	vmovdqa -48(%rbx), %xmm1
+	vpaddd 384(%rdi), %xmm14, %xmm0
+	vpaddd -48(%rax), %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpaddd 96(%rbp), %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 96(%rsp), %xmm11
+	vmovdqa 80(%rbp), %xmm4
+	sha256msg1 112(%rsp), %xmm11
+	vpalignr $4, 64(%rsp), %xmm12, %xmm15
+	vpsrld $6, %xmm4, %xmm2
+	vpaddd %xmm15, %xmm11, %xmm11
+	vpslld $26, %xmm4, %xmm3
+	sha256msg2 %xmm12, %xmm11
+	vpaddd 480(%rdi), %xmm11, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpsrld $11, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 48(%rdi), %xmm12
+	vpxor %xmm3, %xmm2, %xmm2
+	vpinsrd $3, 8(%rsi), %xmm12, %xmm12
+	vpslld $21, %xmm4, %xmm3
+	sha256msg1 176(%rdi), %xmm12
+	vpaddd 192(%rdi), %xmm12, %xmm12
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm12, 128(%rsp)
+	vpaddd 320(%rdi), %xmm12, %xmm0
+	vpsrld $25, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpslld $7, %xmm4, %xmm3
+	# slot 25
+	vmovdqa 16(%rsp), %xmm13
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg1 32(%rsp), %xmm13
+	vpalignr $4, 48(%rsp), %xmm14, %xmm15
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm14, %xmm13
+	vmovdqa 64(%rbp), %xmm2
+	vmovdqa %xmm13, 16(%rsp)
+	vpxor 112(%rbp), %xmm2, %xmm2
+	vpaddd 400(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpand %xmm4, %xmm2, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpxor 112(%rbp), %xmm2, %xmm2
+	vmovdqa 112(%rsp), %xmm14
+	sha256msg1 64(%rsp), %xmm14
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpalignr $4, 80(%rsp), %xmm11, %xmm15
+	vpaddd 32(%rbp), %xmm1, %xmm4
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm11, %xmm14
+	vmovdqa %xmm4, 96(%rbp)
+	vpaddd 496(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vmovdqa 16(%rbp), %xmm4
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpsrld $2, %xmm4, %xmm2
+	vpaddd 0(%rdi), %xmm6, %xmm6
+	vpslld $30, %xmm4, %xmm3
+	vpaddd 16(%rdi), %xmm9, %xmm9
+	vpshufd $0x1b, %xmm6, %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0xb1, %xmm9, %xmm15
+	vpblendw $0xf0, %xmm15, %xmm11, %xmm0
+	vpsrld $13, %xmm4, %xmm3
+	vpalignr $8, %xmm11, %xmm15, %xmm14
+	vmovdqa %xmm0, 64(%rsp)
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm14, 80(%rsp)
+	vpslld $19, %xmm4, %xmm3
+	vmovdqa 512(%rdi), %xmm6
+	vmovdqa 528(%rdi), %xmm9
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 208(%rdi), %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vpsrld $22, %xmm4, %xmm3
+	vmovdqa %xmm11, 144(%rsp)
+	vpaddd 336(%rdi), %xmm11, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpslld $10, %xmm4, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpxor %xmm3, %xmm2, %xmm2
+	# slot 26
+	vmovdqa 32(%rsp), %xmm12
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256msg1 48(%rsp), %xmm12
+	vpalignr $4, 0(%rsp), %xmm13, %xmm15
+	vpxor 0(%rbp), %xmm4, %xmm2
+	vpaddd %xmm15, %xmm12, %xmm12
+	vpand -16(%rbp), %xmm2, %xmm3
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 32(%rsp)
+	vmovdqa %xmm2, -16(%rbp)
+	vpaddd 416(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpxor 0(%rbp), %xmm3, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpaddd %xmm3, %xmm1, %xmm1
+	vmovdqa 64(%rsp), %xmm13
+	vmovdqa %xmm1, 32(%rbp)
+	vpaddd 256(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vmovdqa -32(%rbx), %xmm1
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpaddd -32(%rax), %xmm1, %xmm1
+	vpalignr $4, 128(%rsp), %xmm11, %xmm15
+	vpaddd 224(%rdi), %xmm15, %xmm13
+	vpaddd 112(%rbp), %xmm1, %xmm1
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa 96(%rbp), %xmm4
+	vmovdqa %xmm13, 160(%rsp)
+	vpaddd 352(%rdi), %xmm13, %xmm0
+	vpsrld $6, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpslld $26, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 27
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 48(%rsp), %xmm11
+	vpsrld $11, %xmm4, %xmm3
+	sha256msg1 0(%rsp), %xmm11
+	vpalignr $4, 16(%rsp), %xmm12, %xmm15
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vpslld $21, %xmm4, %xmm3
+	vmovdqa %xmm11, 48(%rsp)
+	vpaddd 432(%rdi), %xmm11, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpsrld $25, %xmm4, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 272(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpslld $7, %xmm4, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpxor %xmm3, %xmm2, %xmm2
+	vpalignr $4, 144(%rsp), %xmm13, %xmm15
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpaddd 240(%rdi), %xmm15, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa 80(%rbp), %xmm2
+	vmovdqa %xmm12, 176(%rsp)
+	vpaddd 368(%rdi), %xmm12, %xmm0
+	vpxor 64(%rbp), %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpand %xmm4, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpxor 64(%rbp), %xmm2, %xmm2
+	# slot 28
+	vmovdqa 0(%rsp), %xmm13
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256msg1 16(%rsp), %xmm13
+	vpalignr $4, 32(%rsp), %xmm11, %xmm15
+	vpaddd 48(%rbp), %xmm1, %xmm4
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm4, 112(%rbp)
+	vmovdqa %xmm13, 0(%rsp)
+	vmovdqa 32(%rbp), %xmm4
+	vpaddd 448(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpsrld $2, %xmm4, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpslld $30, %xmm4, %xmm3
+	vmovdqa 576(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 608(%rdi), %xmm0
+	vpsrld $13, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 128(%rsp), %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg1 144(%rsp), %xmm11
+	vpalignr $4, 160(%rsp), %xmm12, %xmm15
+	vpslld $19, %xmm4, %xmm3
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm11, 128(%rsp)
+	vpsrld $22, %xmm4, %xmm3
+	vpaddd 384(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpslld $10, %xmm4, %xmm3
+	# slot 29
+	vmovdqa 16(%rsp), %xmm12
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg1 32(%rsp), %xmm12
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpalignr $4, 48(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	vpxor 16(%rbp), %xmm4, %xmm2
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 16(%rsp)
+	vpand -16(%rbp), %xmm2, %xmm3
+	vpaddd 464(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vmovdqa %xmm2, -16(%rbp)
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor 16(%rbp), %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 592(%rdi), %xmm0
+	vpaddd %xmm3, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vmovdqa 624(%rdi), %xmm0
+	vmovdqa %xmm1, 48(%rbp)
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 144(%rsp), %xmm13
+	vmovdqa -16(%rbx), %xmm1
+	sha256msg1 160(%rsp), %xmm13
+	vpaddd -16(%rax), %xmm1, %xmm1
+	vpalignr $4, 176(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	vpaddd 64(%rbp), %xmm1, %xmm1
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 144(%rsp)
+	vmovdqa 112(%rbp), %xmm4
+	vpaddd 400(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpsrld $6, %xmm4, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpslld $26, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 30
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 32(%rsp), %xmm11
+	sha256msg1 48(%rsp), %xmm11
+	vpsrld $11, %xmm4, %xmm3
+	vpalignr $4, 0(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg2 %xmm12, %xmm11
+	vpslld $21, %xmm4, %xmm3
+	vpaddd 480(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpsrld $25, %xmm4, %xmm3
+	vmovdqa 64(%rsp), %xmm12
+	sha256msg1 80(%rsp), %xmm12
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 640(%rdi), %xmm12, %xmm12
+	vpslld $7, %xmm4, %xmm3
+	sha256msg2 560(%rdi), %xmm12
+	vmovdqa %xmm12, 64(%rsp)
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 320(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 96(%rbp), %xmm2
+	vmovdqa 160(%rsp), %xmm14
+	vpxor 80(%rbp), %xmm2, %xmm2
+	sha256msg1 176(%rsp), %xmm14
+	vpalignr $4, 128(%rsp), %xmm13, %xmm15
+	vpand %xmm4, %xmm2, %xmm2
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm13, %xmm14
+	vpxor 80(%rbp), %xmm2, %xmm2
+	vmovdqa %xmm14, 160(%rsp)
+	vpaddd 416(%rdi), %xmm14, %xmm0
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpaddd 0(%rbp), %xmm1, %xmm4
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vmovdqa %xmm4, 64(%rbp)
+	# slot 31
+	vmovdqa 48(%rsp), %xmm13
+	vmovdqa 48(%rbp), %xmm4
+	sha256msg1 0(%rsp), %xmm13
+	vpalignr $4, 16(%rsp), %xmm11, %xmm15
+	vpsrld $2, %xmm4, %xmm2
+	vpaddd %xmm15, %xmm13, %xmm13
+	vpslld $30, %xmm4, %xmm3
+	sha256msg2 %xmm11, %xmm13
+	vpaddd 496(%rdi), %xmm13, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vmovd %xmm8, 0(%rdx)
+	vpsrld $13, %xmm4, %xmm3
+	vmovdqa 80(%rsp), %xmm11
+	sha256msg1 544(%rdi), %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
+	vpalignr $4, 560(%rdi), %xmm12, %xmm15
+	vpslld $19, %xmm4, %xmm3
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm11, 80(%rsp)
+	vpaddd 336(%rdi), %xmm11, %xmm0
+	vpsrld $22, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpslld $10, %xmm4, %xmm3
+	vmovdqa 176(%rsp), %xmm12
+	sha256msg1 128(%rsp), %xmm12
+	vpxor %xmm3, %xmm2, %xmm2
+	vpalignr $4, 144(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256msg2 %xmm14, %xmm12
+	vmovdqa %xmm12, 176(%rsp)
+	vpxor 32(%rbp), %xmm4, %xmm2
+	vpaddd 432(%rdi), %xmm12, %xmm0
+	vpand -16(%rbp), %xmm2, %xmm3
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	vmovdqa %xmm2, -16(%rbp)
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vmovdqa %xmm13, %xmm15
+	vpxor 32(%rbp), %xmm3, %xmm3
+	vmovdqa %xmm12, %xmm13
+	vmovdqa %xmm11, %xmm12
+	vpaddd %xmm3, %xmm1, %xmm1
+	vmovdqa %xmm15, %xmm11
 	vmovdqa %xmm1, 0(%rbp)
-	add $16, %rsi
-	add $8, %rdx
+	add $24, %rsi
+	add $12, %rdx
 	add $128, %rax
 	add $128, %rbx
 	add $96, %r12
@@ -3443,146 +3731,148 @@ hf_shani_scan_hybrid:
 	jnz .Lhy_first_done
 	test %r13, %r13
 	jz .Lhy_first_done
-	vmovdqa 80(%rbp), %xmm3
-	vpaddd 1280(%r8), %xmm3, %xmm3
-	vmovdqu %xmm3, (%r10)
+	vmovdqa 80(%rbp), %xmm1
+	vpaddd 1280(%r8), %xmm1, %xmm1
+	vmovdqu %xmm1, (%r10)
 	add $16, %r10
 	jmp .Lhy_next_block
 .Lhy_first_done:
-	vpaddd 1024(%r8), %xmm1, %xmm3
-	vmovdqa %xmm3, -144(%rbp)
-	vmovdqa 48(%rbp), %xmm3
-	vpaddd 1040(%r8), %xmm3, %xmm3
-	vmovdqa %xmm3, -128(%rbp)
-	vmovdqa 32(%rbp), %xmm3
-	vpaddd 1056(%r8), %xmm3, %xmm3
-	vmovdqa %xmm3, -112(%rbp)
-	vmovdqa 16(%rbp), %xmm3
-	vpaddd 1072(%r8), %xmm3, %xmm3
-	vmovdqa %xmm3, -96(%rbp)
-	vpaddd 1088(%r8), %xmm2, %xmm3
-	vmovdqa %xmm3, -80(%rbp)
-	vmovdqa 112(%rbp), %xmm3
-	vpaddd 1104(%r8), %xmm3, %xmm3
-	vmovdqa %xmm3, -64(%rbp)
-	vmovdqa 96(%rbp), %xmm3
-	vpaddd 1120(%r8), %xmm3, %xmm3
-	vmovdqa %xmm3, -48(%rbp)
-	vmovdqa 80(%rbp), %xmm3
-	vpaddd 1136(%r8), %xmm3, %xmm3
-	vmovdqa %xmm3, -32(%rbp)
+	vmovdqa 0(%rbp), %xmm1
+	vpaddd 1024(%r8), %xmm1, %xmm1
+	vmovdqa %xmm1, -144(%rbp)
+	vmovdqa 48(%rbp), %xmm1
+	vpaddd 1040(%r8), %xmm1, %xmm1
+	vmovdqa %xmm1, -128(%rbp)
+	vmovdqa 32(%rbp), %xmm1
+	vpaddd 1056(%r8), %xmm1, %xmm1
+	vmovdqa %xmm1, -112(%rbp)
+	vmovdqa 16(%rbp), %xmm1
+	vpaddd 1072(%r8), %xmm1, %xmm1
+	vmovdqa %xmm1, -96(%rbp)
+	vmovdqa 64(%rbp), %xmm1
+	vpaddd 1088(%r8), %xmm1, %xmm1
+	vmovdqa %xmm1, -80(%rbp)
+	vmovdqa 112(%rbp), %xmm1
+	vpaddd 1104(%r8), %xmm1, %xmm1
+	vmovdqa %xmm1, -64(%rbp)
+	vmovdqa 96(%rbp), %xmm1
+	vpaddd 1120(%r8), %xmm1, %xmm1
+	vmovdqa %xmm1, -48(%rbp)
+	vmovdqa 80(%rbp), %xmm1
+	vpaddd 1136(%r8), %xmm1, %xmm1
+	vmovdqa %xmm1, -32(%rbp)
 .Lhy_next_block:
 	test $1, %r13d
 	jnz .Lhy_to_second
 	# X: a first block from BUF1; Y: the second block of the group just digested, in BUF0
 	vmovdqa 1024(%r8), %xmm1
 	vmovdqa %xmm1, 0(%rbp)
-	vmovdqa 1088(%r8), %xmm2
-	vmovdqa %xmm2, 64(%rbp)
-	vmovdqa 1040(%r8), %xmm3
-	vmovdqa %xmm3, 48(%rbp)
-	vmovdqa 1104(%r8), %xmm3
-	vmovdqa %xmm3, 112(%rbp)
-	vmovdqa 1056(%r8), %xmm3
-	vmovdqa %xmm3, 32(%rbp)
-	vmovdqa 1120(%r8), %xmm3
-	vmovdqa %xmm3, 96(%rbp)
-	vmovdqa 1072(%r8), %xmm3
-	vmovdqa %xmm3, 16(%rbp)
-	vmovdqa 1136(%r8), %xmm3
-	vmovdqa %xmm3, 80(%rbp)
-	vmovdqa 1152(%r8), %xmm3
-	vmovdqa %xmm3, -16(%rbp)
-	lea 1280(%rsp), %rbx
-	vmovdqa -144(%rbp), %xmm3
-	vmovdqa %xmm3, 128(%rsp)
-	vmovdqa -128(%rbp), %xmm3
-	vmovdqa %xmm3, 144(%rsp)
-	vmovdqa -112(%rbp), %xmm3
-	vmovdqa %xmm3, 160(%rsp)
-	vmovdqa -96(%rbp), %xmm3
-	vmovdqa %xmm3, 176(%rsp)
-	vmovdqa -80(%rbp), %xmm3
-	vmovdqa %xmm3, 192(%rsp)
-	vmovdqa -64(%rbp), %xmm3
-	vmovdqa %xmm3, 208(%rsp)
-	vmovdqa -48(%rbp), %xmm3
-	vmovdqa %xmm3, 224(%rsp)
-	vmovdqa -32(%rbp), %xmm3
-	vmovdqa %xmm3, 240(%rsp)
-	vmovdqa 1568(%r8), %xmm3
-	vmovdqa %xmm3, 256(%rsp)
-	vmovdqa 1584(%r8), %xmm3
-	vmovdqa %xmm3, 272(%rsp)
-	vmovdqa 1600(%r8), %xmm3
-	vmovdqa %xmm3, 288(%rsp)
-	vmovdqa 1616(%r8), %xmm3
-	vmovdqa %xmm3, 304(%rsp)
-	vmovdqa 1632(%r8), %xmm3
-	vmovdqa %xmm3, 320(%rsp)
-	vmovdqa 1648(%r8), %xmm3
-	vmovdqa %xmm3, 336(%rsp)
-	vmovdqa 1664(%r8), %xmm3
-	vmovdqa %xmm3, 352(%rsp)
-	vmovdqa 1680(%r8), %xmm3
-	vmovdqa %xmm3, 368(%rsp)
-	lea 384(%rsp), %r12
+	vmovdqa 1088(%r8), %xmm1
+	vmovdqa %xmm1, 64(%rbp)
+	vmovdqa 1040(%r8), %xmm1
+	vmovdqa %xmm1, 48(%rbp)
+	vmovdqa 1104(%r8), %xmm1
+	vmovdqa %xmm1, 112(%rbp)
+	vmovdqa 1056(%r8), %xmm1
+	vmovdqa %xmm1, 32(%rbp)
+	vmovdqa 1120(%r8), %xmm1
+	vmovdqa %xmm1, 96(%rbp)
+	vmovdqa 1072(%r8), %xmm1
+	vmovdqa %xmm1, 16(%rbp)
+	vmovdqa 1136(%r8), %xmm1
+	vmovdqa %xmm1, 80(%rbp)
+	vmovdqa 1152(%r8), %xmm1
+	vmovdqa %xmm1, -16(%rbp)
+	lea 1344(%rsp), %rbx
+	vmovdqa -144(%rbp), %xmm1
+	vmovdqa %xmm1, 192(%rsp)
+	vmovdqa -128(%rbp), %xmm1
+	vmovdqa %xmm1, 208(%rsp)
+	vmovdqa -112(%rbp), %xmm1
+	vmovdqa %xmm1, 224(%rsp)
+	vmovdqa -96(%rbp), %xmm1
+	vmovdqa %xmm1, 240(%rsp)
+	vmovdqa -80(%rbp), %xmm1
+	vmovdqa %xmm1, 256(%rsp)
+	vmovdqa -64(%rbp), %xmm1
+	vmovdqa %xmm1, 272(%rsp)
+	vmovdqa -48(%rbp), %xmm1
+	vmovdqa %xmm1, 288(%rsp)
+	vmovdqa -32(%rbp), %xmm1
+	vmovdqa %xmm1, 304(%rsp)
+	vmovdqa 1568(%r8), %xmm1
+	vmovdqa %xmm1, 320(%rsp)
+	vmovdqa 1584(%r8), %xmm1
+	vmovdqa %xmm1, 336(%rsp)
+	vmovdqa 1600(%r8), %xmm1
+	vmovdqa %xmm1, 352(%rsp)
+	vmovdqa 1616(%r8), %xmm1
+	vmovdqa %xmm1, 368(%rsp)
+	vmovdqa 1632(%r8), %xmm1
+	vmovdqa %xmm1, 384(%rsp)
+	vmovdqa 1648(%r8), %xmm1
+	vmovdqa %xmm1, 400(%rsp)
+	vmovdqa 1664(%r8), %xmm1
+	vmovdqa %xmm1, 416(%rsp)
+	vmovdqa 1680(%r8), %xmm1
+	vmovdqa %xmm1, 432(%rsp)
+	lea 448(%rsp), %r12
 	jmp .Lhy_block_set
 .Lhy_to_second:
 	# X: a second block from BUF0; Y: the next group's first block, in BUF1
 	vmovdqa 1168(%r8), %xmm1
 	vmovdqa %xmm1, 0(%rbp)
-	vmovdqa 1232(%r8), %xmm2
-	vmovdqa %xmm2, 64(%rbp)
-	vmovdqa 1184(%r8), %xmm3
-	vmovdqa %xmm3, 48(%rbp)
-	vmovdqa 1248(%r8), %xmm3
-	vmovdqa %xmm3, 112(%rbp)
-	vmovdqa 1200(%r8), %xmm3
-	vmovdqa %xmm3, 32(%rbp)
-	vmovdqa 1264(%r8), %xmm3
-	vmovdqa %xmm3, 96(%rbp)
-	vmovdqa 1216(%r8), %xmm3
-	vmovdqa %xmm3, 16(%rbp)
-	vmovdqa 1280(%r8), %xmm3
-	vmovdqa %xmm3, 80(%rbp)
-	vmovdqa 1296(%r8), %xmm3
-	vmovdqa %xmm3, -16(%rbp)
-	lea 256(%rsp), %rbx
-	vmovdqa 1312(%r8), %xmm3
-	vmovdqa %xmm3, 1152(%rsp)
-	vmovdqa 1328(%r8), %xmm3
-	vmovdqa %xmm3, 1168(%rsp)
-	vmovdqa 1344(%r8), %xmm3
-	vmovdqa %xmm3, 1184(%rsp)
-	vmovdqu (%r9), %xmm3
-	vmovdqa %xmm3, 1200(%rsp)
-	vmovdqa 1376(%r8), %xmm3
-	vmovdqa %xmm3, 1216(%rsp)
-	vmovdqa 1392(%r8), %xmm3
-	vmovdqa %xmm3, 1232(%rsp)
-	vmovdqa 1408(%r8), %xmm3
-	vmovdqa %xmm3, 1248(%rsp)
-	vmovdqa 1424(%r8), %xmm3
-	vmovdqa %xmm3, 1264(%rsp)
-	vmovdqa 1440(%r8), %xmm3
-	vmovdqa %xmm3, 1280(%rsp)
-	vmovdqa 1456(%r8), %xmm3
-	vmovdqa %xmm3, 1296(%rsp)
-	vmovdqa 1472(%r8), %xmm3
-	vmovdqa %xmm3, 1312(%rsp)
-	vmovdqa 1488(%r8), %xmm3
-	vmovdqa %xmm3, 1328(%rsp)
-	vmovdqa 1504(%r8), %xmm3
-	vmovdqa %xmm3, 1344(%rsp)
-	vmovdqa 1520(%r8), %xmm3
-	vmovdqa %xmm3, 1360(%rsp)
-	vmovdqa 1536(%r8), %xmm3
-	vmovdqa %xmm3, 1376(%rsp)
-	vmovdqa 1552(%r8), %xmm3
-	vmovdqa %xmm3, 1392(%rsp)
+	vmovdqa 1232(%r8), %xmm1
+	vmovdqa %xmm1, 64(%rbp)
+	vmovdqa 1184(%r8), %xmm1
+	vmovdqa %xmm1, 48(%rbp)
+	vmovdqa 1248(%r8), %xmm1
+	vmovdqa %xmm1, 112(%rbp)
+	vmovdqa 1200(%r8), %xmm1
+	vmovdqa %xmm1, 32(%rbp)
+	vmovdqa 1264(%r8), %xmm1
+	vmovdqa %xmm1, 96(%rbp)
+	vmovdqa 1216(%r8), %xmm1
+	vmovdqa %xmm1, 16(%rbp)
+	vmovdqa 1280(%r8), %xmm1
+	vmovdqa %xmm1, 80(%rbp)
+	vmovdqa 1296(%r8), %xmm1
+	vmovdqa %xmm1, -16(%rbp)
+	lea 320(%rsp), %rbx
+	vmovdqa 1312(%r8), %xmm1
+	vmovdqa %xmm1, 1216(%rsp)
+	vmovdqa 1328(%r8), %xmm1
+	vmovdqa %xmm1, 1232(%rsp)
+	vmovdqa 1344(%r8), %xmm1
+	vmovdqa %xmm1, 1248(%rsp)
+	vmovdqu (%r9), %xmm1
+	vmovdqa %xmm1, 1264(%rsp)
+	vmovdqa 1376(%r8), %xmm1
+	vmovdqa %xmm1, 1280(%rsp)
+	vmovdqa 1392(%r8), %xmm1
+	vmovdqa %xmm1, 1296(%rsp)
+	vmovdqa 1408(%r8), %xmm1
+	vmovdqa %xmm1, 1312(%rsp)
+	vmovdqa 1424(%r8), %xmm1
+	vmovdqa %xmm1, 1328(%rsp)
+	vmovdqa 1440(%r8), %xmm1
+	vmovdqa %xmm1, 1344(%rsp)
+	vmovdqa 1456(%r8), %xmm1
+	vmovdqa %xmm1, 1360(%rsp)
+	vmovdqa 1472(%r8), %xmm1
+	vmovdqa %xmm1, 1376(%rsp)
+	vmovdqa 1488(%r8), %xmm1
+	vmovdqa %xmm1, 1392(%rsp)
+	vmovdqa 1504(%r8), %xmm1
+	vmovdqa %xmm1, 1408(%rsp)
+	vmovdqa 1520(%r8), %xmm1
+	vmovdqa %xmm1, 1424(%rsp)
+	vmovdqa 1536(%r8), %xmm1
+	vmovdqa %xmm1, 1440(%rsp)
+	vmovdqa 1552(%r8), %xmm1
+	vmovdqa %xmm1, 1456(%rsp)
 	add $16, %r9
-	lea 1408(%rsp), %r12
+	lea 1472(%rsp), %r12
 .Lhy_block_set:
 	lea 128(%r8), %rax
 	xor %r11d, %r11d
@@ -3591,45 +3881,114 @@ hf_shani_scan_hybrid:
 	dec %rcx
 	jnz .Lhy_top
 .Lhy_last:
-	# the pass that finishes the second SHA lane's last nonce; no vector work
+	# the pass that finishes the later SHA lanes' last nonces; no vector work
 	# slot 0
 	vmovdqa 64(%rdi), %xmm0
-	vpinsrd $1, 8(%rsi), %xmm0, %xmm0
-	vmovdqa 0(%rdi), %xmm7
-	sha256rnds2 %xmm0, 32(%rdi), %xmm7
-	vmovdqa 32(%rdi), %xmm9
-	vmovdqa 64(%rsp), %xmm13
-	vpaddd 256(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vpinsrd $1, 12(%rsi), %xmm0, %xmm0
+	vmovdqa 0(%rdi), %xmm5
+	sha256rnds2 %xmm0, 32(%rdi), %xmm5
+	vmovdqa 32(%rdi), %xmm8
+	vpalignr $4, 64(%rsp), %xmm12, %xmm15
+	vpaddd 656(%rdi), %xmm15, %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vmovdqa %xmm14, 96(%rsp)
+	vpaddd 352(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 128(%rsp), %xmm12
+	sha256msg1 144(%rsp), %xmm12
+	vpalignr $4, 160(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 128(%rsp)
+	vpaddd 448(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 1
 	vmovdqa 80(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vmovdqa 128(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpaddd 272(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 560(%rdi), %xmm13
+	sha256msg1 64(%rsp), %xmm13
+	vpalignr $4, 80(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm14, %xmm13
+	vmovdqa %xmm13, 112(%rsp)
+	vpaddd 368(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 144(%rsp), %xmm14
+	sha256msg1 160(%rsp), %xmm14
+	vpalignr $4, 176(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vmovdqa %xmm14, 144(%rsp)
+	vpaddd 464(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 2
 	vmovdqa 96(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vmovdqa 144(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 576(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vmovdqa 608(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 64(%rsp), %xmm12
+	sha256msg1 80(%rsp), %xmm12
+	vpalignr $4, 96(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 64(%rsp)
+	vpaddd 384(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 160(%rsp), %xmm13
+	sha256msg1 176(%rsp), %xmm13
+	vpalignr $4, 128(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm14, %xmm13
+	vpaddd 480(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 3
 	vmovdqa 112(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vmovdqa 160(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 592(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vmovdqa 624(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 80(%rsp), %xmm14
+	sha256msg1 96(%rsp), %xmm14
+	vpalignr $4, 112(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vmovdqa %xmm14, 80(%rsp)
+	vpaddd 400(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 176(%rsp), %xmm12
+	sha256msg1 128(%rsp), %xmm12
+	vpalignr $4, 144(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vpaddd 496(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpaddd 0(%rdi), %xmm7, %xmm7
+	vpaddd 16(%rdi), %xmm10, %xmm10
+	vpshufd $0x1b, %xmm7, %xmm13
+	vpshufd $0xb1, %xmm10, %xmm15
+	vpblendw $0xf0, %xmm15, %xmm13, %xmm0
+	vpalignr $8, %xmm13, %xmm15, %xmm12
+	vmovdqa %xmm0, 128(%rsp)
+	vmovdqa %xmm12, 144(%rsp)
+	vmovdqa 512(%rdi), %xmm7
+	vmovdqa 528(%rdi), %xmm10
 	# slot 4
 	vmovdqa 48(%rdi), %xmm13
 	vpinsrd $3, 0(%rsi), %xmm13, %xmm13
@@ -3637,529 +3996,732 @@ hf_shani_scan_hybrid:
 	vpaddd 192(%rdi), %xmm13, %xmm13
 	vmovdqa %xmm13, 0(%rsp)
 	vpaddd 320(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 64(%rsp), %xmm11
-	sha256msg1 80(%rsp), %xmm11
-	vpaddd 640(%rdi), %xmm11, %xmm11
-	sha256msg2 560(%rdi), %xmm11
-	vmovdqa %xmm11, 64(%rsp)
-	vpaddd 320(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 5
-	vmovdqa 208(%rdi), %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 16(%rsp)
-	vpaddd 336(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 80(%rsp), %xmm13
-	sha256msg1 544(%rdi), %xmm13
-	vpalignr $4, 560(%rdi), %xmm11, %xmm14
-	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 80(%rsp)
-	vpaddd 336(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 6
-	vpalignr $4, 0(%rsp), %xmm12, %xmm14
-	vpaddd 224(%rdi), %xmm14, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm11, 32(%rsp)
-	vpaddd 352(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpalignr $4, 64(%rsp), %xmm13, %xmm14
-	vpaddd 656(%rdi), %xmm14, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 96(%rsp)
-	vpaddd 352(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 7
-	vpalignr $4, 16(%rsp), %xmm11, %xmm14
-	vpaddd 240(%rdi), %xmm14, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 48(%rsp)
-	vpaddd 368(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 560(%rdi), %xmm11
-	sha256msg1 64(%rsp), %xmm11
-	vpalignr $4, 80(%rsp), %xmm12, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm11, 112(%rsp)
-	vpaddd 368(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 8
-	vmovdqa 0(%rsp), %xmm12
-	sha256msg1 16(%rsp), %xmm12
-	vpalignr $4, 32(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 0(%rsp)
-	vpaddd 384(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 64(%rsp), %xmm13
-	sha256msg1 80(%rsp), %xmm13
-	vpalignr $4, 96(%rsp), %xmm11, %xmm14
-	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 64(%rsp)
-	vpaddd 384(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 9
-	vmovdqa 16(%rsp), %xmm11
-	sha256msg1 32(%rsp), %xmm11
-	vpalignr $4, 48(%rsp), %xmm12, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm11, 16(%rsp)
-	vpaddd 400(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 80(%rsp), %xmm12
-	sha256msg1 96(%rsp), %xmm12
-	vpalignr $4, 112(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 80(%rsp)
-	vpaddd 400(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 10
-	vmovdqa 32(%rsp), %xmm13
-	sha256msg1 48(%rsp), %xmm13
-	vpalignr $4, 0(%rsp), %xmm11, %xmm14
-	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 32(%rsp)
-	vpaddd 416(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
+	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 96(%rsp), %xmm11
 	sha256msg1 112(%rsp), %xmm11
-	vpalignr $4, 64(%rsp), %xmm12, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
+	vpalignr $4, 64(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm14, %xmm11
 	vmovdqa %xmm11, 96(%rsp)
 	vpaddd 416(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 11
-	vmovdqa 48(%rsp), %xmm12
-	sha256msg1 0(%rsp), %xmm12
-	vpalignr $4, 16(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 48(%rsp)
-	vpaddd 432(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 128(%rsp), %xmm14
+	vpaddd 256(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 5
+	vmovdqa 208(%rdi), %xmm14
+	sha256msg2 %xmm13, %xmm14
+	vmovdqa %xmm14, 16(%rsp)
+	vpaddd 336(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 112(%rsp), %xmm13
 	sha256msg1 64(%rsp), %xmm13
-	vpalignr $4, 80(%rsp), %xmm11, %xmm14
-	vpaddd %xmm14, %xmm13, %xmm13
+	vpalignr $4, 80(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
 	sha256msg2 %xmm11, %xmm13
 	vmovdqa %xmm13, 112(%rsp)
 	vpaddd 432(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 12
-	vmovdqa 0(%rsp), %xmm11
-	sha256msg1 16(%rsp), %xmm11
-	vpalignr $4, 32(%rsp), %xmm12, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm11, 0(%rsp)
-	vpaddd 448(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpaddd 272(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 64(%rsp), %xmm12
-	sha256msg1 80(%rsp), %xmm12
-	vpalignr $4, 96(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 64(%rsp)
-	vpaddd 448(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 6
+	vpalignr $4, 0(%rsp), %xmm14, %xmm15
+	vpaddd 224(%rdi), %xmm15, %xmm11
+	sha256msg2 %xmm14, %xmm11
+	vmovdqa %xmm11, 32(%rsp)
+	vpaddd 352(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 13
-	vmovdqa 16(%rsp), %xmm13
-	sha256msg1 32(%rsp), %xmm13
-	vpalignr $4, 48(%rsp), %xmm11, %xmm14
-	vpaddd %xmm14, %xmm13, %xmm13
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 64(%rsp), %xmm14
+	sha256msg1 80(%rsp), %xmm14
+	vpalignr $4, 96(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm13, %xmm14
+	vmovdqa %xmm14, 64(%rsp)
+	vpaddd 448(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 576(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vmovdqa 608(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 7
+	vpalignr $4, 16(%rsp), %xmm11, %xmm15
+	vpaddd 240(%rdi), %xmm15, %xmm13
 	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 16(%rsp)
-	vpaddd 464(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vmovdqa %xmm13, 48(%rsp)
+	vpaddd 368(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
+	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 80(%rsp), %xmm11
 	sha256msg1 96(%rsp), %xmm11
-	vpalignr $4, 112(%rsp), %xmm12, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
+	vpalignr $4, 112(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm14, %xmm11
 	vmovdqa %xmm11, 80(%rsp)
 	vpaddd 464(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 14
-	vmovdqa 32(%rsp), %xmm12
-	sha256msg1 48(%rsp), %xmm12
-	vpalignr $4, 0(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vpaddd 480(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 592(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vmovdqa 624(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 8
+	vmovdqa 0(%rsp), %xmm14
+	sha256msg1 16(%rsp), %xmm14
+	vpalignr $4, 32(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm13, %xmm14
+	vmovdqa %xmm14, 0(%rsp)
+	vpaddd 384(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
+	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 96(%rsp), %xmm13
 	sha256msg1 112(%rsp), %xmm13
-	vpalignr $4, 64(%rsp), %xmm11, %xmm14
-	vpaddd %xmm14, %xmm13, %xmm13
+	vpalignr $4, 64(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
 	sha256msg2 %xmm11, %xmm13
 	vpaddd 480(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 15
-	vmovdqa 48(%rsp), %xmm11
-	sha256msg1 0(%rsp), %xmm11
-	vpalignr $4, 16(%rsp), %xmm12, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 128(%rsp), %xmm11
+	sha256msg1 144(%rsp), %xmm11
+	vpaddd 640(%rdi), %xmm11, %xmm11
+	sha256msg2 560(%rdi), %xmm11
+	vmovdqa %xmm11, 128(%rsp)
+	vpaddd 320(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 9
+	vmovdqa 16(%rsp), %xmm12
+	sha256msg1 32(%rsp), %xmm12
+	vpalignr $4, 48(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm14, %xmm12
+	vmovdqa %xmm12, 16(%rsp)
+	vpaddd 400(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 112(%rsp), %xmm14
+	sha256msg1 64(%rsp), %xmm14
+	vpalignr $4, 80(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm13, %xmm14
+	vpaddd 496(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vmovd %xmm9, -8(%rdx)
+	vmovdqa 144(%rsp), %xmm13
+	sha256msg1 544(%rdi), %xmm13
+	vpalignr $4, 560(%rdi), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 144(%rsp)
+	vpaddd 336(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 10
+	vmovdqa 32(%rsp), %xmm11
+	sha256msg1 48(%rsp), %xmm11
+	vpalignr $4, 0(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
 	sha256msg2 %xmm12, %xmm11
-	vpaddd 496(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vmovdqa %xmm11, 32(%rsp)
+	vpaddd 416(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpaddd 0(%rdi), %xmm7, %xmm7
-	vpaddd 16(%rdi), %xmm9, %xmm9
-	vpshufd $0x1b, %xmm7, %xmm12
-	vpshufd $0xb1, %xmm9, %xmm14
-	vpblendw $0xf0, %xmm14, %xmm12, %xmm0
-	vpalignr $8, %xmm12, %xmm14, %xmm11
-	vmovdqa %xmm0, 0(%rsp)
-	vmovdqa %xmm11, 16(%rsp)
-	vmovdqa 512(%rdi), %xmm7
-	vmovdqa 528(%rdi), %xmm9
-	vmovdqa 112(%rsp), %xmm12
-	sha256msg1 64(%rsp), %xmm12
-	vpalignr $4, 80(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vpaddd 496(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vmovd %xmm10, -4(%rdx)
-	# slot 16
-	vmovdqa 0(%rsp), %xmm13
-	vpaddd 256(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
+	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 64(%rdi), %xmm0
-	vpinsrd $1, 12(%rsi), %xmm0, %xmm0
-	vmovdqa 0(%rdi), %xmm8
-	sha256rnds2 %xmm0, 32(%rdi), %xmm8
-	vmovdqa 32(%rdi), %xmm10
-	# slot 17
-	vpaddd 272(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpinsrd $1, 16(%rsi), %xmm0, %xmm0
+	vmovdqa 0(%rdi), %xmm6
+	sha256rnds2 %xmm0, 32(%rdi), %xmm6
+	vmovdqa 32(%rdi), %xmm9
+	vpalignr $4, 128(%rsp), %xmm13, %xmm15
+	vpaddd 656(%rdi), %xmm15, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 160(%rsp)
+	vpaddd 352(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 11
+	vmovdqa 48(%rsp), %xmm13
+	sha256msg1 0(%rsp), %xmm13
+	vpalignr $4, 16(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 48(%rsp)
+	vpaddd 432(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 80(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vmovdqa 128(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 18
-	vmovdqa 576(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vmovdqa 608(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 96(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vmovdqa 144(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 19
-	vmovdqa 592(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vmovdqa 624(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 112(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vmovdqa 160(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 20
-	vmovdqa 0(%rsp), %xmm13
-	sha256msg1 16(%rsp), %xmm13
-	vpaddd 640(%rdi), %xmm13, %xmm13
-	sha256msg2 560(%rdi), %xmm13
-	vmovdqa %xmm13, 0(%rsp)
-	vpaddd 320(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 560(%rdi), %xmm11
+	sha256msg1 128(%rsp), %xmm11
+	vpalignr $4, 144(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 176(%rsp)
+	vpaddd 368(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 12
+	vmovdqa 0(%rsp), %xmm12
+	sha256msg1 16(%rsp), %xmm12
+	vpalignr $4, 32(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 0(%rsp)
+	vpaddd 448(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 96(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vmovdqa 144(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 128(%rsp), %xmm13
+	sha256msg1 144(%rsp), %xmm13
+	vpalignr $4, 160(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 128(%rsp)
+	vpaddd 384(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 13
+	vmovdqa 16(%rsp), %xmm11
+	sha256msg1 32(%rsp), %xmm11
+	vpalignr $4, 48(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 16(%rsp)
+	vpaddd 464(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 112(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vmovdqa 160(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 144(%rsp), %xmm12
+	sha256msg1 160(%rsp), %xmm12
+	vpalignr $4, 176(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 144(%rsp)
+	vpaddd 400(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 14
+	vmovdqa 32(%rsp), %xmm13
+	sha256msg1 48(%rsp), %xmm13
+	vpalignr $4, 0(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vpaddd 480(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 48(%rdi), %xmm11
 	vpinsrd $3, 4(%rsi), %xmm11, %xmm11
 	sha256msg1 176(%rdi), %xmm11
 	vpaddd 192(%rdi), %xmm11, %xmm11
 	vmovdqa %xmm11, 64(%rsp)
 	vpaddd 320(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 21
-	vmovdqa 16(%rsp), %xmm12
-	sha256msg1 544(%rdi), %xmm12
-	vpalignr $4, 560(%rdi), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 160(%rsp), %xmm14
+	sha256msg1 176(%rsp), %xmm14
+	vpalignr $4, 128(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vmovdqa %xmm14, 160(%rsp)
+	vpaddd 416(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 15
+	vmovdqa 48(%rsp), %xmm12
+	sha256msg1 0(%rsp), %xmm12
+	vpalignr $4, 16(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
 	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 16(%rsp)
-	vpaddd 336(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpaddd 496(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpaddd 0(%rdi), %xmm5, %xmm5
+	vpaddd 16(%rdi), %xmm8, %xmm8
+	vpshufd $0x1b, %xmm5, %xmm13
+	vpshufd $0xb1, %xmm8, %xmm15
+	vpblendw $0xf0, %xmm15, %xmm13, %xmm0
+	vpalignr $8, %xmm13, %xmm15, %xmm12
+	vmovdqa %xmm0, 0(%rsp)
+	vmovdqa %xmm12, 16(%rsp)
+	vmovdqa 512(%rdi), %xmm5
+	vmovdqa 528(%rdi), %xmm8
 	vmovdqa 208(%rdi), %xmm13
 	sha256msg2 %xmm11, %xmm13
 	vmovdqa %xmm13, 80(%rsp)
 	vpaddd 336(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 22
-	vpalignr $4, 0(%rsp), %xmm12, %xmm14
-	vpaddd 656(%rdi), %xmm14, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm11, 32(%rsp)
-	vpaddd 352(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 176(%rsp), %xmm11
+	sha256msg1 128(%rsp), %xmm11
+	vpalignr $4, 144(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm14, %xmm11
+	vmovdqa %xmm11, 176(%rsp)
+	vpaddd 432(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpalignr $4, 64(%rsp), %xmm13, %xmm14
-	vpaddd 224(%rdi), %xmm14, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 96(%rsp)
-	vpaddd 352(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 16
+	vmovdqa 0(%rsp), %xmm14
+	vpaddd 256(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 23
-	vmovdqa 560(%rdi), %xmm13
-	sha256msg1 0(%rsp), %xmm13
-	vpalignr $4, 16(%rsp), %xmm11, %xmm14
-	vpaddd %xmm14, %xmm13, %xmm13
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpalignr $4, 64(%rsp), %xmm13, %xmm15
+	vpaddd 224(%rdi), %xmm15, %xmm14
+	sha256msg2 %xmm13, %xmm14
+	vmovdqa %xmm14, 96(%rsp)
+	vpaddd 352(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 128(%rsp), %xmm13
+	sha256msg1 144(%rsp), %xmm13
+	vpalignr $4, 160(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
 	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 48(%rsp)
-	vpaddd 368(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vmovdqa %xmm13, 128(%rsp)
+	vpaddd 448(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vpalignr $4, 80(%rsp), %xmm12, %xmm14
-	vpaddd 240(%rdi), %xmm14, %xmm11
-	sha256msg2 %xmm12, %xmm11
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 17
+	vpaddd 272(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpalignr $4, 80(%rsp), %xmm14, %xmm15
+	vpaddd 240(%rdi), %xmm15, %xmm11
+	sha256msg2 %xmm14, %xmm11
 	vmovdqa %xmm11, 112(%rsp)
 	vpaddd 368(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 24
-	vmovdqa 0(%rsp), %xmm12
-	sha256msg1 16(%rsp), %xmm12
-	vpalignr $4, 32(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 0(%rsp)
-	vpaddd 384(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 144(%rsp), %xmm14
+	sha256msg1 160(%rsp), %xmm14
+	vpalignr $4, 176(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm13, %xmm14
+	vmovdqa %xmm14, 144(%rsp)
+	vpaddd 464(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 18
+	vmovdqa 576(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vmovdqa 608(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 64(%rsp), %xmm13
 	sha256msg1 80(%rsp), %xmm13
-	vpalignr $4, 96(%rsp), %xmm11, %xmm14
-	vpaddd %xmm14, %xmm13, %xmm13
+	vpalignr $4, 96(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
 	sha256msg2 %xmm11, %xmm13
 	vmovdqa %xmm13, 64(%rsp)
 	vpaddd 384(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 25
-	vmovdqa 16(%rsp), %xmm11
-	sha256msg1 32(%rsp), %xmm11
-	vpalignr $4, 48(%rsp), %xmm12, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm11, 16(%rsp)
-	vpaddd 400(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 160(%rsp), %xmm11
+	sha256msg1 176(%rsp), %xmm11
+	vpalignr $4, 128(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm14, %xmm11
+	vpaddd 480(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 80(%rsp), %xmm12
-	sha256msg1 96(%rsp), %xmm12
-	vpalignr $4, 112(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 80(%rsp)
-	vpaddd 400(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 19
+	vmovdqa 592(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vmovdqa 624(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 80(%rsp), %xmm14
+	sha256msg1 96(%rsp), %xmm14
+	vpalignr $4, 112(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm13, %xmm14
+	vmovdqa %xmm14, 80(%rsp)
+	vpaddd 400(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 26
-	vmovdqa 32(%rsp), %xmm13
-	sha256msg1 48(%rsp), %xmm13
-	vpalignr $4, 0(%rsp), %xmm11, %xmm14
-	vpaddd %xmm14, %xmm13, %xmm13
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 176(%rsp), %xmm13
+	sha256msg1 128(%rsp), %xmm13
+	vpalignr $4, 144(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
 	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 32(%rsp)
-	vpaddd 416(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 96(%rsp), %xmm11
-	sha256msg1 112(%rsp), %xmm11
-	vpalignr $4, 64(%rsp), %xmm12, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm11, 96(%rsp)
-	vpaddd 416(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 27
-	vmovdqa 48(%rsp), %xmm12
-	sha256msg1 0(%rsp), %xmm12
-	vpalignr $4, 16(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 48(%rsp)
-	vpaddd 432(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 112(%rsp), %xmm13
-	sha256msg1 64(%rsp), %xmm13
-	vpalignr $4, 80(%rsp), %xmm11, %xmm14
-	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 112(%rsp)
-	vpaddd 432(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 28
+	vpaddd 496(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vmovd %xmm10, -4(%rdx)
+	# slot 20
 	vmovdqa 0(%rsp), %xmm11
 	sha256msg1 16(%rsp), %xmm11
-	vpalignr $4, 32(%rsp), %xmm12, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
+	vpaddd 640(%rdi), %xmm11, %xmm11
+	sha256msg2 560(%rdi), %xmm11
 	vmovdqa %xmm11, 0(%rsp)
-	vpaddd 448(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpaddd 320(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 64(%rsp), %xmm12
-	sha256msg1 80(%rsp), %xmm12
-	vpalignr $4, 96(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 64(%rsp)
-	vpaddd 448(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 96(%rsp), %xmm12
+	sha256msg1 112(%rsp), %xmm12
+	vpalignr $4, 64(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm14, %xmm12
+	vmovdqa %xmm12, 96(%rsp)
+	vpaddd 416(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 29
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 64(%rdi), %xmm0
+	vpinsrd $1, 20(%rsi), %xmm0, %xmm0
+	vmovdqa 0(%rdi), %xmm7
+	sha256rnds2 %xmm0, 32(%rdi), %xmm7
+	vmovdqa 32(%rdi), %xmm10
+	# slot 21
+	vmovdqa 16(%rsp), %xmm14
+	sha256msg1 544(%rdi), %xmm14
+	vpalignr $4, 560(%rdi), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm11, %xmm14
+	vmovdqa %xmm14, 16(%rsp)
+	vpaddd 336(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 112(%rsp), %xmm11
+	sha256msg1 64(%rsp), %xmm11
+	vpalignr $4, 80(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 112(%rsp)
+	vpaddd 432(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 80(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vmovdqa 128(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 22
+	vpalignr $4, 0(%rsp), %xmm14, %xmm15
+	vpaddd 656(%rdi), %xmm15, %xmm12
+	sha256msg2 %xmm14, %xmm12
+	vmovdqa %xmm12, 32(%rsp)
+	vpaddd 352(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 64(%rsp), %xmm14
+	sha256msg1 80(%rsp), %xmm14
+	vpalignr $4, 96(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm11, %xmm14
+	vmovdqa %xmm14, 64(%rsp)
+	vpaddd 448(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 96(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vmovdqa 144(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 23
+	vmovdqa 560(%rdi), %xmm11
+	sha256msg1 0(%rsp), %xmm11
+	vpalignr $4, 16(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 48(%rsp)
+	vpaddd 368(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 80(%rsp), %xmm12
+	sha256msg1 96(%rsp), %xmm12
+	vpalignr $4, 112(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm14, %xmm12
+	vmovdqa %xmm12, 80(%rsp)
+	vpaddd 464(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 112(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vmovdqa 160(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 24
+	vmovdqa 0(%rsp), %xmm14
+	sha256msg1 16(%rsp), %xmm14
+	vpalignr $4, 32(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm11, %xmm14
+	vmovdqa %xmm14, 0(%rsp)
+	vpaddd 384(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 96(%rsp), %xmm11
+	sha256msg1 112(%rsp), %xmm11
+	vpalignr $4, 64(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vpaddd 480(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 48(%rdi), %xmm12
+	vpinsrd $3, 8(%rsi), %xmm12, %xmm12
+	sha256msg1 176(%rdi), %xmm12
+	vpaddd 192(%rdi), %xmm12, %xmm12
+	vmovdqa %xmm12, 128(%rsp)
+	vpaddd 320(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 25
 	vmovdqa 16(%rsp), %xmm13
 	sha256msg1 32(%rsp), %xmm13
-	vpalignr $4, 48(%rsp), %xmm11, %xmm14
-	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
+	vpalignr $4, 48(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm14, %xmm13
 	vmovdqa %xmm13, 16(%rsp)
-	vpaddd 464(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vpaddd 400(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 80(%rsp), %xmm11
-	sha256msg1 96(%rsp), %xmm11
-	vpalignr $4, 112(%rsp), %xmm12, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 112(%rsp), %xmm14
+	sha256msg1 64(%rsp), %xmm14
+	vpalignr $4, 80(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm11, %xmm14
+	vpaddd 496(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpaddd 0(%rdi), %xmm6, %xmm6
+	vpaddd 16(%rdi), %xmm9, %xmm9
+	vpshufd $0x1b, %xmm6, %xmm11
+	vpshufd $0xb1, %xmm9, %xmm15
+	vpblendw $0xf0, %xmm15, %xmm11, %xmm0
+	vpalignr $8, %xmm11, %xmm15, %xmm14
+	vmovdqa %xmm0, 64(%rsp)
+	vmovdqa %xmm14, 80(%rsp)
+	vmovdqa 512(%rdi), %xmm6
+	vmovdqa 528(%rdi), %xmm9
+	vmovdqa 208(%rdi), %xmm11
 	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm11, 80(%rsp)
-	vpaddd 464(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vmovdqa %xmm11, 144(%rsp)
+	vpaddd 336(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 30
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 26
 	vmovdqa 32(%rsp), %xmm12
 	sha256msg1 48(%rsp), %xmm12
-	vpalignr $4, 0(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
+	vpalignr $4, 0(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
 	sha256msg2 %xmm13, %xmm12
-	vpaddd 480(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
+	vmovdqa %xmm12, 32(%rsp)
+	vpaddd 416(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm7
-	vmovdqa 96(%rsp), %xmm13
-	sha256msg1 112(%rsp), %xmm13
-	vpalignr $4, 64(%rsp), %xmm11, %xmm14
-	vpaddd %xmm14, %xmm13, %xmm13
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 64(%rsp), %xmm13
+	vpaddd 256(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpalignr $4, 128(%rsp), %xmm11, %xmm15
+	vpaddd 224(%rdi), %xmm15, %xmm13
 	sha256msg2 %xmm11, %xmm13
-	vpaddd 480(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vmovdqa %xmm13, 160(%rsp)
+	vpaddd 352(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	# slot 31
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 27
 	vmovdqa 48(%rsp), %xmm11
 	sha256msg1 0(%rsp), %xmm11
-	vpalignr $4, 16(%rsp), %xmm12, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
+	vpalignr $4, 16(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
 	sha256msg2 %xmm12, %xmm11
-	vpaddd 496(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm9
-	vmovd %xmm9, 0(%rdx)
-	vmovdqa 112(%rsp), %xmm12
-	sha256msg1 64(%rsp), %xmm12
-	vpalignr $4, 80(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vpaddd 496(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm10
+	vmovdqa %xmm11, 48(%rsp)
+	vpaddd 432(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm8
-	vpaddd 0(%rdi), %xmm8, %xmm8
-	vpaddd 16(%rdi), %xmm10, %xmm10
-	vpshufd $0x1b, %xmm8, %xmm13
-	vpshufd $0xb1, %xmm10, %xmm14
-	vpblendw $0xf0, %xmm14, %xmm13, %xmm0
-	vpalignr $8, %xmm13, %xmm14, %xmm12
-	vmovdqa %xmm0, 64(%rsp)
-	vmovdqa %xmm12, 80(%rsp)
-	vmovdqa 512(%rdi), %xmm8
-	vmovdqa 528(%rdi), %xmm10
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpaddd 272(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpalignr $4, 144(%rsp), %xmm13, %xmm15
+	vpaddd 240(%rdi), %xmm15, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 176(%rsp)
+	vpaddd 368(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 28
+	vmovdqa 0(%rsp), %xmm13
+	sha256msg1 16(%rsp), %xmm13
+	vpalignr $4, 32(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 0(%rsp)
+	vpaddd 448(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 576(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vmovdqa 608(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 128(%rsp), %xmm11
+	sha256msg1 144(%rsp), %xmm11
+	vpalignr $4, 160(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 128(%rsp)
+	vpaddd 384(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 29
+	vmovdqa 16(%rsp), %xmm12
+	sha256msg1 32(%rsp), %xmm12
+	vpalignr $4, 48(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 16(%rsp)
+	vpaddd 464(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 592(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vmovdqa 624(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 144(%rsp), %xmm13
+	sha256msg1 160(%rsp), %xmm13
+	vpalignr $4, 176(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 144(%rsp)
+	vpaddd 400(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 30
+	vmovdqa 32(%rsp), %xmm11
+	sha256msg1 48(%rsp), %xmm11
+	vpalignr $4, 0(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vpaddd 480(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 64(%rsp), %xmm12
+	sha256msg1 80(%rsp), %xmm12
+	vpaddd 640(%rdi), %xmm12, %xmm12
+	sha256msg2 560(%rdi), %xmm12
+	vmovdqa %xmm12, 64(%rsp)
+	vpaddd 320(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 160(%rsp), %xmm14
+	sha256msg1 176(%rsp), %xmm14
+	vpalignr $4, 128(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm13, %xmm14
+	vmovdqa %xmm14, 160(%rsp)
+	vpaddd 416(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 31
+	vmovdqa 48(%rsp), %xmm13
+	sha256msg1 0(%rsp), %xmm13
+	vpalignr $4, 16(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vpaddd 496(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vmovd %xmm8, 0(%rdx)
+	vmovdqa 80(%rsp), %xmm11
+	sha256msg1 544(%rdi), %xmm11
+	vpalignr $4, 560(%rdi), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 80(%rsp)
+	vpaddd 336(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 176(%rsp), %xmm12
+	sha256msg1 128(%rsp), %xmm12
+	vpalignr $4, 144(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm14, %xmm12
+	vmovdqa %xmm12, 176(%rsp)
+	vpaddd 432(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vmovdqa %xmm13, %xmm15
+	vmovdqa %xmm12, %xmm13
+	vmovdqa %xmm11, %xmm12
+	vmovdqa %xmm15, %xmm11
 	mov %r14, %rsp
 	pop %r14
 	pop %r13
