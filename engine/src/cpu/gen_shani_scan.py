@@ -528,20 +528,22 @@ def scan_hybrid():
     print('.Lhy_next_block:')
     print('\ttest $1, %r13d')
     print('\tjnz .Lhy_to_second')
-    print('\t# X: a first block from BUF1; Y: the second block of the group just digested, in BUF0')
-    vec.set_state('mid', 'midc')
-    e('lea %d(%%rsp), %%rbx' % (BUF1 + 128))
-    vec.second_words(BUF0)
-    e('lea %d(%%rsp), %%r12' % (BUF0 + 256))
-    print(flush())
+
+    def next_block(comment, state, xbuf, fill, ybuf):
+        """X starts its next block (state, schedule in xbuf); Y's words 0-15 into ybuf."""
+        print('\t# ' + comment)
+        vec.set_state(state, state + 'c')
+        e('lea %d(%%rsp), %%rbx' % (xbuf + 128))
+        fill(ybuf)
+        e('lea %d(%%rsp), %%r12' % (ybuf + 256))
+        print(flush())
+
+    next_block('X: a first block from BUF1; Y: the second block of the group just digested, in BUF0', 'mid',
+               BUF1, vec.second_words, BUF0)
     print('\tjmp .Lhy_block_set')
     print('.Lhy_to_second:')
-    print('\t# X: a second block from BUF0; Y: the next group\'s first block, in BUF1')
-    vec.set_state('iv', 'ivc')
-    e('lea %d(%%rsp), %%rbx' % (BUF0 + 128))
-    vec.header_words(BUF1)
-    e('lea %d(%%rsp), %%r12' % (BUF1 + 256))
-    print(flush())
+    next_block('X: a second block from BUF0; Y: the next group\'s first block, in BUF1', 'iv', BUF0,
+               vec.header_words, BUF1)
     print('.Lhy_block_set:')
     print('\tlea 128(%r8), %rax')
     print('\txor %r11d, %r11d')
