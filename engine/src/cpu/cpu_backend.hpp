@@ -18,8 +18,8 @@ class CpuBackend final : public Backend {
   using ScanFn = std::uint32_t (*)(const SearchPlan&, std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t*);
   CpuBackend(const CpuBackendSpec& spec, std::string unavailable_reason);
   std::string_view name() const override { return kt_.name; }
-  // The spec's description, and which SHA-256 bulk kernel this CPU measured faster where the
-  // table offers two and the first use has measured them.
+  // The spec's description, and which SHA-256 bulk kernel and which header loop this CPU
+  // measured faster where the table offers two and the first use has measured them.
   std::string description() const override;
   unsigned lanes() const override { return kt_.lanes; }
   std::string unavailable_reason() const override { return unavailable_; }
