@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "cpu/cpu_backend.hpp"
 #include "hashforge/hasher.hpp"
 #include "hashforge/hex.hpp"
 #include "search_plan.hpp"
@@ -84,12 +85,37 @@ std::string check_search(Backend& be) {
   return {};
 }
 
+// Every build of a CPU backend's Bitcoin-header loop (the driver keeps whichever it measures
+// faster, so each must be right here): the genesis nonce, at threshold 0, must be reported in
+// its batch and lane wherever it falls in a 19-batch call: early, at nonce 73 (in shani's hybrid
+// that is a vector lane: its one-group chunk has 72 SHA-NI nonces, then 4), and last.
+std::string check_header_loops(Backend& be) {
+  auto* cpu = dynamic_cast<cpu::CpuBackend*>(&be);
+  if (!cpu) return {};
+  const cpu::KernelTable& kt = cpu->kernels();
+  const PreparedSearch ps(Algo::sha256d, *from_hex(kGenesis), {76, Encoding::u32le, 4}, 4, ByteOrder::bitcoin);
+  constexpr std::uint32_t kBatches = 19;
+  const std::uint32_t lanes = kt.lanes;
+  for (auto* scan : {kt.scan_headers, kt.scan_headers_alt}) {
+    if (!scan) continue;
+    for (const std::uint32_t at : {3u, 73u, kBatches * lanes - 2}) {
+      std::uint32_t mask = 0;
+      const std::uint32_t ran = scan(ps.plan(), static_cast<std::uint32_t>(kGenesisNonce - at), kBatches, 0, &mask);
+      if (ran != at / lanes + 1 || mask != 1u << (at % lanes))
+        return std::string("header loop") + (scan == kt.scan_headers ? "" : " (second build)") +
+               " missed the genesis nonce " + std::to_string(at) + " nonces into a call";
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string selftest_backend(Backend& be) {
   if (std::string r = check_reference(); !r.empty()) return r;
   if (be.supports(Op::hash_sha256))
     if (std::string r = check_hashing(be); !r.empty()) return r;
+  if (std::string r = check_header_loops(be); !r.empty()) return r;
   return check_search(be);
 }
 
