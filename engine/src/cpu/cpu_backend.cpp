@@ -15,46 +15,47 @@ constexpr unsigned kMaxLanes = 16;
 constexpr std::size_t kMaxRun = 256;  // blocks per kernel call while some lane idles
 alignas(64) const std::uint8_t kZeroBlocks[kMaxRun * 64] = {};
 
-// Times two builds of one multi-buffer kernel on this CPU: each runs kPickBlocks zero blocks in
-// every lane (from L1), alternately, kPickTrials times, and its fastest trial counts (a trial
-// that another tenant of a shared host slowed down does not). About 0.2 ms in all. The
-// alternative is kept only when it is at least 3% faster, so noise keeps the table's first
-// choice. Returns the first kernel's best time over the second's.
-double time_ratio(void (*first)(std::uint32_t*, const std::uint8_t* const*, std::size_t),
-                  void (*second)(std::uint32_t*, const std::uint8_t* const*, std::size_t), unsigned lanes) {
-  constexpr std::size_t kPickBlocks = 128;
+// Times two builds of one kernel on this CPU: run(0, trial) and run(1, trial) alternately,
+// kPickTrials times, and each one's fastest trial counts (a trial that another tenant of a
+// shared host slowed down does not). Returns the first build's best time over the second's;
+// the second is kept only when that is at least kPickMargin, so noise keeps the table's first
+// choice.
+constexpr double kPickMargin = 1.03;
+template <typename Run>
+double best_time_ratio(Run run) {
   constexpr int kPickTrials = 7;
-  static_assert(kPickBlocks <= kMaxRun);
-  alignas(64) std::uint32_t state[8 * kMaxLanes] = {};
-  const std::uint8_t* ptrs[kMaxLanes];
-  for (unsigned l = 0; l < lanes; ++l) ptrs[l] = kZeroBlocks;
   using Clock = std::chrono::steady_clock;
   Clock::duration best[2] = {Clock::duration::max(), Clock::duration::max()};
   for (int trial = 0; trial < kPickTrials; ++trial)
     for (int k = 0; k < 2; ++k) {
       const auto t0 = Clock::now();
-      (k == 0 ? first : second)(state, ptrs, kPickBlocks);
+      run(k, trial);
       best[k] = std::min(best[k], Clock::now() - t0);
     }
   return best[1].count() > 0 ? static_cast<double>(best[0].count()) / static_cast<double>(best[1].count()) : 1.0;
 }
 
-// Times the two builds of a header loop the same way, on the plan of the first header search:
-// kPickScanBatches batches each (about 0.1 ms on the CPUs measured), a threshold no nonce meets.
+// A multi-buffer kernel's two builds: kPickBlocks zero blocks in every lane (from L1) a trial,
+// about 0.2 ms in all.
+double time_ratio(void (*first)(std::uint32_t*, const std::uint8_t* const*, std::size_t),
+                  void (*second)(std::uint32_t*, const std::uint8_t* const*, std::size_t), unsigned lanes) {
+  constexpr std::size_t kPickBlocks = 128;
+  static_assert(kPickBlocks <= kMaxRun);
+  alignas(64) std::uint32_t state[8 * kMaxLanes] = {};
+  const std::uint8_t* ptrs[kMaxLanes];
+  for (unsigned l = 0; l < lanes; ++l) ptrs[l] = kZeroBlocks;
+  return best_time_ratio([&](int k, int) { (k == 0 ? first : second)(state, ptrs, kPickBlocks); });
+}
+
+// A header loop's two builds, on the plan of the first header search: kPickScanBatches batches
+// a trial (about 1.5 ms in all on the CPUs measured), a threshold no nonce meets.
 double time_scan_ratio(CpuBackend::ScanFn first, CpuBackend::ScanFn second, const SearchPlan& plan, unsigned lanes) {
   constexpr std::uint32_t kPickScanBatches = 512;
-  constexpr int kPickTrials = 7;
-  using Clock = std::chrono::steady_clock;
-  Clock::duration best[2] = {Clock::duration::max(), Clock::duration::max()};
-  for (int trial = 0; trial < kPickTrials; ++trial)
-    for (int k = 0; k < 2; ++k) {
-      std::uint32_t mask = 0;
-      const auto t0 = Clock::now();
-      (k == 0 ? first : second)(plan, static_cast<std::uint32_t>(trial) * lanes * kPickScanBatches, kPickScanBatches, 0,
-                                &mask);
-      best[k] = std::min(best[k], Clock::now() - t0);
-    }
-  return best[1].count() > 0 ? static_cast<double>(best[0].count()) / static_cast<double>(best[1].count()) : 1.0;
+  return best_time_ratio([&](int k, int trial) {
+    std::uint32_t mask = 0;
+    (k == 0 ? first : second)(plan, static_cast<std::uint32_t>(trial) * lanes * kPickScanBatches, kPickScanBatches, 0,
+                              &mask);
+  });
 }
 }  // namespace
 
@@ -63,47 +64,45 @@ CpuBackend::CpuBackend(const CpuBackendSpec& spec, std::string unavailable_reaso
   if (kt_.sha256_single && kt_.sha1_single) single_ = {kt_.name, kt_.sha256_single, kt_.sha1_single};
 }
 
-CpuBackend::BlocksFn CpuBackend::sha256_blocks() const {
-  std::call_once(pick_once_, [this] {
-    sha256_blocks_ = kt_.sha256_blocks;
-    // Only where this CPU runs the kernels: the timing runs them.
-    if (!kt_.sha256_blocks_alt || !unavailable_.empty()) return;
-    alt_speedup_ = time_ratio(kt_.sha256_blocks, kt_.sha256_blocks_alt, kt_.lanes);
-    if (alt_speedup_ >= 1.03) sha256_blocks_ = kt_.sha256_blocks_alt;
-    picked_.store(true, std::memory_order_release);
+template <typename Fn>
+template <typename Time>
+Fn CpuBackend::Pick<Fn>::get(Fn first, Fn second, bool runs_here, Time time) {
+  std::call_once(once, [&] {
+    fn = first;
+    if (!first || !second || !runs_here) return;  // the timing runs both
+    speedup = time();
+    if (speedup >= kPickMargin) fn = second;
+    timed.store(true, std::memory_order_release);
   });
-  return sha256_blocks_;
+  return fn;
+}
+
+template <typename Fn>
+std::string CpuBackend::Pick<Fn>::describe(Fn second, const char* what, const char* first_name,
+                                           const char* second_name) const {
+  if (!second || !timed.load(std::memory_order_acquire)) return {};
+  char ratio[32];
+  std::snprintf(ratio, sizeof ratio, "%.2fx", speedup);
+  if (fn == second) return std::string("; ") + what + ": " + second_name + " (" + ratio + " the speed of " + first_name + " here)";
+  return std::string("; ") + what + ": " + first_name + " (" + second_name + " ran at " + ratio + " its speed here)";
+}
+
+CpuBackend::BlocksFn CpuBackend::sha256_blocks() const {
+  return blocks_pick_.get(kt_.sha256_blocks, kt_.sha256_blocks_alt, unavailable_.empty(),
+                          [&] { return time_ratio(kt_.sha256_blocks, kt_.sha256_blocks_alt, kt_.lanes); });
 }
 
 CpuBackend::ScanFn CpuBackend::scan_headers(const SearchPlan& plan) const {
-  std::call_once(scan_pick_once_, [this, &plan] {
-    scan_headers_ = kt_.scan_headers;
-    if (!kt_.scan_headers || !kt_.scan_headers_alt || !unavailable_.empty()) return;
-    scan_alt_speedup_ = time_scan_ratio(kt_.scan_headers, kt_.scan_headers_alt, plan, kt_.lanes);
-    if (scan_alt_speedup_ >= 1.03) scan_headers_ = kt_.scan_headers_alt;
-    scan_picked_.store(true, std::memory_order_release);
-  });
-  return scan_headers_;
+  return scan_pick_.get(kt_.scan_headers, kt_.scan_headers_alt, unavailable_.empty(),
+                        [&] { return time_scan_ratio(kt_.scan_headers, kt_.scan_headers_alt, plan, kt_.lanes); });
 }
 
 std::string CpuBackend::description() const {
-  std::string d(spec_.description);
-  // Only picks already made: describing a backend must not run its kernels (it may be disabled
-  // because they fail here).
-  char ratio[32];
-  if (kt_.sha256_blocks_alt && picked_.load(std::memory_order_acquire)) {
-    const bool alt = sha256_blocks_ == kt_.sha256_blocks_alt;
-    std::snprintf(ratio, sizeof ratio, "%.2fx", alt_speedup_);
-    d += std::string("; SHA-256 bulk schedule: ") + (alt ? "sigma0 on the vector pipes" : "sha256msg1") +
-         " (the vector form measured " + ratio + " here)";
-  }
-  if (kt_.scan_headers_alt && scan_picked_.load(std::memory_order_acquire)) {
-    const bool alt = scan_headers_ == kt_.scan_headers_alt;
-    std::snprintf(ratio, sizeof ratio, "%.2fx", scan_alt_speedup_);
-    d += std::string("; header scan: ") + (alt ? "three SHA-NI lanes + four vector lanes" : "four SHA-NI lanes") +
-         " (the hybrid measured " + ratio + " here)";
-  }
-  return d;
+  return std::string(spec_.description) +
+         blocks_pick_.describe(kt_.sha256_blocks_alt, "SHA-256 bulk schedule", "sha256msg1",
+                               "sigma0 on the vector pipes") +
+         scan_pick_.describe(kt_.scan_headers_alt, "header scan", "four SHA-NI lanes",
+                             "three SHA-NI lanes + four vector lanes");
 }
 
 int CpuBackend::rank(Op op) const { return spec_.rank[static_cast<int>(op)]; }

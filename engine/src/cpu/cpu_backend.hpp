@@ -47,18 +47,28 @@ class CpuBackend final : public Backend {
   // The header loop search runs: the table's scan_headers, or its scan_headers_alt when that
   // measured faster here (timed once, at the first header search, on that search's plan).
   ScanFn scan_headers(const SearchPlan& plan) const;
+  // One choice between a kernel's two builds, made once by timing them (where the table has a
+  // second build and this CPU runs the kernels).
+  template <typename Fn>
+  struct Pick {
+    std::once_flag once;
+    std::atomic<bool> timed{false};  // fn and speedup are set
+    Fn fn = nullptr;
+    double speedup = 0;  // the first build's time over the second's, measured
+    // Returns the chosen build; `time` returns the ratio (see best_time_ratio in cpu_backend.cpp).
+    template <typename Time>
+    Fn get(Fn first, Fn second, bool runs_here, Time time);
+    // "; <what>: <second> (<speedup> the speed of <first> here)" or "; <what>: <first> (<second>
+    // ran at <speedup> its speed here)", once timed; empty before (describing a backend must
+    // not run its kernels).
+    std::string describe(Fn second, const char* what, const char* first_name, const char* second_name) const;
+  };
   const CpuBackendSpec& spec_;
   const KernelTable& kt_;
   std::string unavailable_;
   SingleStreamFns single_{};
-  mutable std::once_flag pick_once_;
-  mutable std::atomic<bool> picked_{false};  // the timing ran (sha256_blocks_ and alt_speedup_ are set)
-  mutable BlocksFn sha256_blocks_ = nullptr;
-  mutable double alt_speedup_ = 0;  // the table's kernel's time over the alternative's, measured
-  mutable std::once_flag scan_pick_once_;
-  mutable std::atomic<bool> scan_picked_{false};  // scan_headers_ and scan_alt_speedup_ are set
-  mutable ScanFn scan_headers_ = nullptr;
-  mutable double scan_alt_speedup_ = 0;
+  mutable Pick<BlocksFn> blocks_pick_;
+  mutable Pick<ScanFn> scan_pick_;
 };
 
 // Every CPU backend of the catalog, in its order, each with why it cannot run here (if so).

@@ -55,7 +55,7 @@ class ShaLanes:
     """N SHA-NI lanes, a nonce each in flight, 32 / N quad slots apart (a nonce is 32 quads: 16 a
     hash). regs: ABEF x N, CDGH x N, newest schedule vector x N, then the free register, Y, T."""
 
-    def __init__(self, n, regs, ring_base):
+    def __init__(self, n, regs):
         self.N = n
         self.stag = 32 // n
         self.A = regs[0:n]
@@ -66,10 +66,9 @@ class ShaLanes:
         # The feed-forward's temporary: xmm0 (free between the rounds) when regs has no third.
         self.T = regs[3 * n + 2] if len(regs) > 3 * n + 2 else '%xmm0'
         self.CANON = self.P[:] + self.free[:]
-        self.ring_base = ring_base
 
     def ring(self, l, slot):
-        return '%d(%%rsp)' % (self.ring_base + LANE_BYTES * l + 16 * (slot & 3))
+        return '%d(%%rsp)' % (LANE_BYTES * l + 16 * (slot & 3))
 
     def land(self, l):
         """The new schedule vector, built in the free register, becomes lane l's newest."""
@@ -240,12 +239,16 @@ def restore(cur, canon, spare):
             pending[d] = spare
 
 
-def prologue(name, frame):
+def symbol(name):
     print('\t.p2align 6')
     print('\t.globl %s' % name)
     print('\t.hidden %s' % name)
     print('\t.type %s, @function' % name)
     print('%s:' % name)
+
+
+def prologue(name, frame):
+    symbol(name)
     print('\tpush %rbp')
     print('\tmov %rsp, %rbp')
     print('\tsub $%d, %%rsp' % frame)
@@ -258,15 +261,20 @@ def epilogue(name):
     print('\t.size %s, .-%s' % (name, name))
 
 
-def flush():
-    text = '\n'.join(out)
+def take():
+    """The instructions emitted since the last take or flush."""
+    taken = out[:]
     del out[:]
-    return text
+    return taken
+
+
+def flush():
+    return '\n'.join(take())
 
 
 def scan_x4():
     n = 4
-    lanes = ShaLanes(n, ['%%xmm%d' % r for r in range(1, 16)], 0)
+    lanes = ShaLanes(n, ['%%xmm%d' % r for r in range(1, 16)])
     lanes.iteration()
     name = 'hf_shani_scan_x4'
     prologue(name, LANE_BYTES * n + 64)
@@ -337,6 +345,23 @@ def yw(i):
     return '%d(%%r12)' % (16 * i)
 
 
+# SHA-256's rotations as shift pairs (ror n = >> n ^ << 32 - n) and plain shifts, in the order
+# shifts_xor emits them: Sigma1(e), Sigma0(a), sigma1 and sigma0 of the schedule.
+SIGMA1 = (('vpsrld', 6), ('vpslld', 26), ('vpsrld', 11), ('vpslld', 21), ('vpsrld', 25), ('vpslld', 7))
+SIGMA0 = (('vpsrld', 2), ('vpslld', 30), ('vpsrld', 13), ('vpslld', 19), ('vpsrld', 22), ('vpslld', 10))
+SCHED1 = (('vpsrld', 17), ('vpslld', 15), ('vpsrld', 19), ('vpslld', 13), ('vpsrld', 10))
+SCHED0 = (('vpsrld', 7), ('vpslld', 25), ('vpsrld', 18), ('vpslld', 14), ('vpsrld', 3))
+
+
+def shifts_xor(src, acc, tmp, shifts):
+    """acc = the xor of src shifted each way in shifts (tmp: scratch)."""
+    op, n = shifts[0]
+    e('%s $%d, %s, %s' % (op, n, src, acc))
+    for op, n in shifts[1:]:
+        e('%s $%d, %s, %s' % (op, n, src, tmp))
+        e('vpxor %s, %s, %s' % (tmp, acc, acc))
+
+
 class VecLanes:
     """Four nonces in 128-bit lanes, registers xmm1-4. X's working variables: A_t..A_t-3 and
     E_t..E_t-3 in rings (A_t at va(t), E_t at ve(t)), b ^ c for Maj in CR."""
@@ -351,10 +376,7 @@ class VecLanes:
         e('vpaddd %d(%%rax), %s, %s' % (16 * t - 128, T, T))    # + K[t]
         e('vpaddd %s, %s, %s' % (ve(t - 3), T, T))              # + h
         e('vmovdqa %s, %s' % (ve(t), R))                         # e
-        e('vpsrld $6, %s, %s' % (R, S))                          # Sigma1(e)
-        for op, n in (('vpslld', 26), ('vpsrld', 11), ('vpslld', 21), ('vpsrld', 25), ('vpslld', 7)):
-            e('%s $%d, %s, %s' % (op, n, R, U))
-            e('vpxor %s, %s, %s' % (U, S, S))
+        shifts_xor(R, S, U, SIGMA1)
         e('vpaddd %s, %s, %s' % (S, T, T))
         e('vmovdqa %s, %s' % (ve(t - 1), S))                     # Ch(e, f, g) = ((f ^ g) & e) ^ g
         e('vpxor %s, %s, %s' % (ve(t - 2), S, S))
@@ -364,10 +386,7 @@ class VecLanes:
         e('vpaddd %s, %s, %s' % (va(t - 3), T, R))               # E_t+1 = d + T1
         e('vmovdqa %s, %s' % (R, ve(t + 1)))
         e('vmovdqa %s, %s' % (va(t), R))                         # a
-        e('vpsrld $2, %s, %s' % (R, S))                          # Sigma0(a)
-        for op, n in (('vpslld', 30), ('vpsrld', 13), ('vpslld', 19), ('vpsrld', 22), ('vpslld', 10)):
-            e('%s $%d, %s, %s' % (op, n, R, U))
-            e('vpxor %s, %s, %s' % (U, S, S))
+        shifts_xor(R, S, U, SIGMA0)
         e('vpaddd %s, %s, %s' % (S, T, T))
         e('vpxor %s, %s, %s' % (va(t - 1), R, S))                # Maj = ((a ^ b) & (b ^ c)) ^ b
         e('vpand %s, %s, %s' % (CR, S, U))
@@ -377,20 +396,14 @@ class VecLanes:
         e('vmovdqa %s, %s' % (T, va(t + 1)))
 
     def schedule_word(self, i):
-        """W = s1(W-2) + W-7 + s0(W-15) + W-16 for Y's word i of this pass (registers xmm3-6)."""
+        """W = s1(W-2) + W-7 + s0(W-15) + W-16 for Y's word i of this pass."""
         T, S, U, V = self.tmp
         e('vmovdqa %s, %s' % (yw(i - 2), V))
-        e('vpsrld $17, %s, %s' % (V, T))
-        for op, n in (('vpslld', 15), ('vpsrld', 19), ('vpslld', 13), ('vpsrld', 10)):
-            e('%s $%d, %s, %s' % (op, n, V, U))
-            e('vpxor %s, %s, %s' % (U, T, T))
+        shifts_xor(V, T, U, SCHED1)
         e('vpaddd %s, %s, %s' % (yw(i - 7), T, T))
         e('vpaddd %s, %s, %s' % (yw(i - 16), T, T))
         e('vmovdqa %s, %s' % (yw(i - 15), V))
-        e('vpsrld $7, %s, %s' % (V, S))
-        for op, n in (('vpslld', 25), ('vpsrld', 18), ('vpslld', 14), ('vpsrld', 3)):
-            e('%s $%d, %s, %s' % (op, n, V, U))
-            e('vpxor %s, %s, %s' % (U, S, S))
+        shifts_xor(V, S, U, SCHED0)
         e('vpaddd %s, %s, %s' % (S, T, T))
         e('vmovdqa %s, %s' % (T, yw(i)))
 
@@ -467,11 +480,7 @@ def scan_hybrid():
     regs = ['%%xmm%d' % r for r in range(16 - 3 * n - 2, 16)]  # xmm0 is also the feed-forward's temporary
     vec = VecLanes()
     name = 'hf_shani_scan_hybrid'
-    print('\t.p2align 6')
-    print('\t.globl %s' % name)
-    print('\t.hidden %s' % name)
-    print('\t.type %s, @function' % name)
-    print('%s:' % name)
+    symbol(name)
     for r in ('rbp', 'rbx', 'r12', 'r13', 'r14'):
         print('\tpush %%%s' % r)
     print('\tmov %rsp, %r14')
@@ -495,12 +504,10 @@ def scan_hybrid():
     e('xor %r11d, %r11d')
     e('xor %r13d, %r13d')
     print(flush())
-    ShaLanes(n, regs, 0).iteration()
-    sha = out[:]
-    del out[:]
+    ShaLanes(n, regs).iteration()
+    sha = take()
     vec.pass_work()
-    v = out[:]
-    del out[:]
+    v = take()
     print('\t.p2align 5')
     print('.Lhy_top:')
     print('\tcmp $1, %rcx')
@@ -553,7 +560,7 @@ def scan_hybrid():
     print('\tjnz .Lhy_top')
     print('.Lhy_last:')
     print('\t# the pass that finishes the later SHA lanes\' last nonces; no vector work')
-    ShaLanes(n, regs, 0).iteration()
+    ShaLanes(n, regs).iteration()
     print(flush())
     print('\tmov %r14, %rsp')
     for r in ('r14', 'r13', 'r12', 'rbx', 'rbp'):
