@@ -586,6 +586,14 @@ TEST(Selection, BackendListIsComplete) {
   EXPECT_EQ(hf::find_backend("nope"), nullptr);
 }
 
+// A CPU backend this machine can run must pass its self-test: one that fails is dropped from
+// the registry (users get the next best), so every BackendTest case of it would skip and a
+// broken kernel would otherwise leave the suite green.
+TEST(Selection, EveryAvailableCpuBackendPassesItsSelfTest) {
+  for (const hf::BackendStatus& s : hf::Engine::instance().backends())
+    if (!s.device && s.available) EXPECT_TRUE(s.selftest_ok) << s.name << ": " << s.selftest;
+}
+
 TEST(Selection, ForcedScalarForEveryOp) {
   EnvGuard env("HASHFORGE_BACKEND", nullptr);
   for (hf::Op op : hf::kAllOps) EXPECT_EQ(hf::Engine::instance().choose(op, "scalar").value(), "scalar");

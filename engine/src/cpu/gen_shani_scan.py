@@ -19,26 +19,33 @@ the SHA unit waits on the same few dependency chains. Here:
 Measured on a Zen 3 EPYC (bench/results/2026-12-04-shani-asm-scan.md): 104-106 cycles a nonce
 against 109-110 for the compiler's build, 152 for cpuminer-opt 26.1's SHA-NI loop.
 
-The work per nonce is search_header's: rounds 0-1 of the nonce's block once per job (the
-prestate), the nonce-free parts of its schedule precomputed (HeaderConsts), and the second hash
-stopped after the first sha256rnds2 of quad 15 (H7 = E60 + IV7 sits in dword 0 of ABEF).
+The work per nonce is search_header's less two sha256rnds2 and one sha256msg2 (60 and 23 a
+nonce): rounds 0-2 of the nonce's block once per job (the prestate) and the nonce-free parts of
+its schedule precomputed (HeaderConsts). Round 3 reads the nonce word W3 only as a term of T1, so
+it adds W3 to A and E of a per-job state and the SHA lanes start at round 4; likewise the second
+hash's round 0 (its state is the IV) adds W0 to A and E, and its rounds 1-60 run as 15 quads of
+words 4k+1..4k+4 (the schedule instructions work at any offset), the last ending with
+H7 = E60 + IV7 in E. search_header runs rounds 0-61 there, since sha256rnds2 does rounds in
+pairs. On a Xeon (sha256rnds2 every 2.9 cycles, the bound here: sha256msg1/msg2 at this ratio
+add nothing) this measured 1.02x for this loop, 1.00-1.03x for the hybrid below; realigning
+even quads for the odd pairs instead (a vpalignr on sha256rnds2's port per quad) lost 3-7%.
 
 Interface (System V): void hf_shani_scan_x4(const AsmScanCtx* ctx, const uint32_t* in,
-uint32_t* out, size_t iters). Each iteration reads 8 words from in (the four lanes' nonce words,
-then each plus K[3]) and advances in by 8 and out by 4. Lane 0 writes its result (E60 of the
+uint32_t* out, size_t iters). Each iteration reads 8 words from in (for each lane a zero word,
+then its nonce word) and advances in by 8 and out by 4. Lane 0 writes its result (E60 of the
 second hash, before + IV7) to out[0] in the iteration that started the nonce; lanes 1-3 finish a
 nonce in the next iteration and write out[l - 4], so out[-4..-1] must be writable and the caller
 runs one iteration more than it needs (that iteration's lane 0 result is valid, lanes 1-3 are
 not; lanes 1-3 of the first iteration write garbage to out[-3..-1]).
 """
 
-LANE_BYTES = 64  # each lane's schedule ring: W[4q..4q+3] for the last four quads
+LANE_BYTES = 64  # each lane's schedule ring: its last four quads of words
 
 # AsmScanCtx (shani_kernels.inl): its fields, 16-byte vectors, in this order.
-CTX = ['mid_abef', 'mid_cdgh', 'pre', 'w0', 'wk0hi',
+CTX = ['mid_abef', 'mid_cdgh', 'r3_abef', 'r3_cdgh', 'w0',
        'wk1_1', 'wk1_2', 'wk1_3', 'wk1hi_1', 'wk1hi_2', 'wk1hi_3', 'w1', 'c4', 'c5', 'c6m', 'c7m'] + \
       ['k%d' % q for q in range(16)] + \
-      ['iv_abef', 'iv_cdgh', 'm2', 'm3', 'wk2_2', 'wk2_3', 'wk2hi_2', 'wk2hi_3', 'ca2', 'c26m']
+      ['r0_abef', 'r0_cdgh', 'q1pad', 'q3pad', 'zero'] + ['ko%d' % k for k in range(15)] + ['ko2hi']
 
 out = []
 
@@ -74,10 +81,10 @@ class ShaLanes:
         """The new schedule vector, built in the free register, becomes lane l's newest."""
         self.free[0], self.P[l] = self.P[l], self.free[0]
 
-    def rounds(self, l, wreg, q):
-        """Four rounds with W+K from wreg + K[q]: the second pair's words are moved down."""
+    def rounds(self, l, wreg, k):
+        """Four rounds with W+K from wreg + cx(k): the second pair's words are moved down."""
         A, C = self.A, self.C
-        e('vpaddd %s, %s, %%xmm0' % (cx('k%d' % q), wreg))
+        e('vpaddd %s, %s, %%xmm0' % (cx(k), wreg))
         e('sha256rnds2 %%xmm0, %s, %s' % (A[l], C[l]))
         e('vpshufd $0x0e, %xmm0, %xmm0')
         e('sha256rnds2 %%xmm0, %s, %s' % (C[l], A[l]))
@@ -105,30 +112,29 @@ class ShaLanes:
         A, C, P, Y, T, ring, N = self.A, self.C, self.P, self.Y, self.T, self.ring, self.N
         f = self.free[0]
         if q == 0:
-            # Rounds 0-1 are the prestate; rounds 2-3 read W3, the nonce word.
-            e('vmovdqa %s, %%xmm0' % cx('wk0hi'))
-            e('vpinsrd $1, %d(%%rsi), %%xmm0, %%xmm0' % (4 * N + 4 * l))
-            e('vmovdqa %s, %s' % (cx('mid_abef'), A[l]))
-            e('sha256rnds2 %%xmm0, %s, %s' % (cx('pre'), A[l]))
-            e('vmovdqa %s, %s' % (cx('pre'), C[l]))
+            # Rounds 0-2 are the prestate; round 3 adds the nonce word W3 to A and E only (the
+            # rest of its T1 and T2 is in r3_abef), so the lane starts at round 4, no sha256rnds2.
+            e('vpbroadcastq %d(%%rsi), %s' % (8 * l, A[l]))  # 0, W3, 0, W3
+            e('vpaddd %s, %s, %s' % (cx('r3_abef'), A[l], A[l]))
+            e('vmovdqa %s, %s' % (cx('r3_cdgh'), C[l]))
         elif q < 4:
             self.rounds_const(l, 'wk1_%d' % q, 'wk1hi_%d' % q)
         elif q == 4:
             # W16..19: only msg1(W0..3, W4..7) reads the nonce; c4 is the rest.
             e('vmovdqa %s, %s' % (cx('w0'), f))
-            e('vpinsrd $3, %d(%%rsi), %s, %s' % (4 * l, f, f))
+            e('vpinsrd $3, %d(%%rsi), %s, %s' % (8 * l + 4, f, f))
             e('sha256msg1 %s, %s' % (cx('w1'), f))
             e('vpaddd %s, %s, %s' % (cx('c4'), f, f))
             e('vmovdqa %s, %s' % (f, ring(l, 4)))
             self.land(l)
-            self.rounds(l, P[l], 4)
+            self.rounds(l, P[l], 'k4')
         elif q == 5:
             # W20..23 = msg2(c5, W16..19): c5's msg1 and alignr terms are nonce-free.
             e('vmovdqa %s, %s' % (cx('c5'), f))
             e('sha256msg2 %s, %s' % (P[l], f))
             e('vmovdqa %s, %s' % (f, ring(l, 5)))
             self.land(l)
-            self.rounds(l, P[l], 5)
+            self.rounds(l, P[l], 'k5')
         elif q in (6, 7):
             # Their msg1 terms read only nonce-free words.
             e('vpalignr $4, %s, %s, %s' % (ring(l, q + 2), P[l], Y))
@@ -136,76 +142,80 @@ class ShaLanes:
             e('sha256msg2 %s, %s' % (P[l], f))
             e('vmovdqa %s, %s' % (f, ring(l, q)))
             self.land(l)
-            self.rounds(l, P[l], q)
+            self.rounds(l, P[l], 'k%d' % q)
         else:
             self.schedule(l, q, q <= 13)
-            self.rounds(l, P[l], q)
+            self.rounds(l, P[l], 'k%d' % q)
         if q == 15:
-            # Feed-forward; the digest becomes the second hash's words 0-7 (ring slots 0 and 1).
-            f = self.free[0]
-            e('vpaddd %s, %s, %s' % (cx('mid_abef'), A[l], A[l]))
-            e('vpaddd %s, %s, %s' % (cx('mid_cdgh'), C[l], C[l]))
-            e('vpshufd $0x1b, %s, %s' % (A[l], f))           # a b e f
-            e('vpshufd $0xb1, %s, %s' % (C[l], Y))           # g h c d
-            e('vpblendw $0xf0, %s, %s, %s' % (Y, f, T))      # a b c d
-            e('vpalignr $8, %s, %s, %s' % (f, Y, P[l]))      # e f g h
-            e('vmovdqa %s, %s' % (T, ring(l, 0)))
-            e('vmovdqa %s, %s' % (P[l], ring(l, 1)))
-            e('vmovdqa %s, %s' % (cx('iv_abef'), A[l]))
-            e('vmovdqa %s, %s' % (cx('iv_cdgh'), C[l]))
+            self.hand_over(l)
 
-    def second_hash(self, l, q, outaddr):
-        A, C, P, Y, ring = self.A, self.C, self.P, self.Y, self.ring
+    def hand_over(self, l):
+        """Feed-forward: the digest H0..7 becomes the second hash's words. That hash runs its
+        rounds 1-60 as 15 quads of words 4k+1..4k+4 (sha256msg1/msg2 do not care where a quad
+        starts): Q0 = H1..4 in the lane's newest register, Q1 = H5..7 and the padding bit in
+        ring slot 1, Q2 = 0, and Q3 = 0, 0, 256 (the length), W16 in ring slot 3, where
+        W16 = H0 + s0(H1) (W9 and W14 are 0) is dword 0 of sha256msg1(H0..3, *). Round 0 (its
+        state is the IV) adds W0 = H0 to A and E only."""
+        A, C, P, Y, T, ring = self.A, self.C, self.P, self.Y, self.T, self.ring
         f = self.free[0]
-        if q == 0:
-            e('vmovdqa %s, %s' % (ring(l, 0), f))
-            self.rounds(l, f, 0)
-        elif q == 1:
-            self.rounds(l, P[l], 1)
-        elif q < 4:
-            self.rounds_const(l, 'wk2_%d' % q, 'wk2hi_%d' % q)  # padding and length words
-        elif q == 4:
-            e('vmovdqa %s, %s' % (ring(l, 0), f))
+        e('vpaddd %s, %s, %s' % (cx('mid_abef'), A[l], A[l]))
+        e('vpaddd %s, %s, %s' % (cx('mid_cdgh'), C[l], C[l]))
+        e('vpshufd $0x1b, %s, %s' % (A[l], f))           # H0 H1 H4 H5
+        e('vpshufd $0xb1, %s, %s' % (C[l], Y))           # H6 H7 H2 H3
+        e('vpblendd $0xc, %s, %s, %s' % (Y, f, T))       # H0 H1 H2 H3
+        e('vshufps $0x4e, %s, %s, %s' % (Y, f, Y))       # H4 H5 H6 H7
+        e('vpalignr $4, %s, %s, %s' % (T, Y, P[l]))      # Q0
+        e('sha256msg1 %s, %s' % (T, f))                  # W16 in dword 0
+        e('vpsrldq $4, %s, %s' % (Y, Y))
+        e('vpaddd %s, %s, %s' % (cx('q1pad'), Y, Y))
+        e('vmovdqa %s, %s' % (Y, ring(l, 1)))            # Q1
+        e('vpslldq $12, %s, %s' % (f, f))
+        e('vpaddd %s, %s, %s' % (cx('q3pad'), f, f))
+        e('vmovdqa %s, %s' % (f, ring(l, 3)))            # Q3
+        e('vpshufd $0xff, %s, %s' % (A[l], A[l]))         # W0 (A's dword 3) everywhere
+        e('vpsllq $32, %s, %s' % (A[l], A[l]))            # 0, W0, 0, W0
+        e('vpaddd %s, %s, %s' % (cx('r0_abef'), A[l], A[l]))
+        e('vmovdqa %s, %s' % (cx('r0_cdgh'), C[l]))
+
+    def schedule2(self, l, k):
+        """The second hash's quad k (4..14) of words 4k+1..4k+4; Q2 is 0, so terms vanish."""
+        P, Y, ring = self.P, self.Y, self.ring
+        f = self.free[0]
+        if k == 4:  # msg2(msg1(Q0, Q1) + alignr(Q3, Q2) = 0, Q3)
+            e('vmovdqa %s, %s' % (P[l], f))
             e('sha256msg1 %s, %s' % (ring(l, 1), f))
-            e('vpaddd %s, %s, %s' % (cx('ca2'), f, f))
-            e('sha256msg2 %s, %s' % (cx('m3'), f))
-            e('vmovdqa %s, %s' % (f, ring(l, 4)))
-            self.land(l)
-            self.rounds(l, P[l], 4)
-        elif q == 5:
+            e('sha256msg2 %s, %s' % (ring(l, 3), f))
+        elif k == 5:  # msg2(msg1(Q1, 0) + alignr(Q4, Q3), Q4)
             e('vmovdqa %s, %s' % (ring(l, 1), f))
-            e('sha256msg1 %s, %s' % (cx('m2'), f))
-            e('vpalignr $4, %s, %s, %s' % (cx('m3'), P[l], Y))
+            e('sha256msg1 %s, %s' % (cx('zero'), f))
+            e('vpalignr $4, %s, %s, %s' % (ring(l, 3), P[l], Y))
             e('vpaddd %s, %s, %s' % (Y, f, f))
             e('sha256msg2 %s, %s' % (P[l], f))
-            e('vmovdqa %s, %s' % (f, ring(l, 5)))
-            self.land(l)
-            self.rounds(l, P[l], 5)
-        elif q == 6:
-            e('vpalignr $4, %s, %s, %s' % (ring(l, 4), P[l], Y))
-            e('vpaddd %s, %s, %s' % (cx('c26m'), Y, f))
+        elif k == 6:  # msg2(msg1(0, Q3) = 0 + alignr(Q5, Q4), Q5)
+            e('vpalignr $4, %s, %s, %s' % (ring(l, 4), P[l], f))
             e('sha256msg2 %s, %s' % (P[l], f))
-            e('vmovdqa %s, %s' % (f, ring(l, 6)))
-            self.land(l)
-            self.rounds(l, P[l], 6)
-        elif q == 7:
-            e('vmovdqa %s, %s' % (cx('m3'), f))
-            e('sha256msg1 %s, %s' % (ring(l, 4), f))
-            e('vpalignr $4, %s, %s, %s' % (ring(l, 5), P[l], Y))
-            e('vpaddd %s, %s, %s' % (Y, f, f))
-            e('sha256msg2 %s, %s' % (P[l], f))
-            e('vmovdqa %s, %s' % (f, ring(l, 7)))
-            self.land(l)
-            self.rounds(l, P[l], 7)
-        elif q < 15:
-            self.schedule(l, q, q <= 13)
-            self.rounds(l, P[l], q)
         else:
-            # Rounds 60-61 only: E60 is then F, dword 0 of the new ABEF (built in CDGH's register).
-            self.schedule(l, 15, False)
-            e('vpaddd %s, %s, %%xmm0' % (cx('k15'), P[l]))
-            e('sha256rnds2 %%xmm0, %s, %s' % (self.A[l], C[l]))
-            e('vmovd %s, %s' % (C[l], outaddr))
+            self.schedule(l, k, k <= 12)
+            return
+        e('vmovdqa %s, %s' % (f, ring(l, k)))
+        self.land(l)
+
+    def second_hash(self, l, k, outaddr):
+        """Slot k: rounds 4k+1..4k+4 (round 0 was the hand-over). After slot 14 (round 60) the
+        key, E60 (H7 = E60 + IV7), is E, dword 1 of ABEF; slot 15 is idle."""
+        A, P, ring = self.A, self.P, self.ring
+        if k == 0:
+            self.rounds(l, P[l], 'ko0')
+        elif k in (1, 3):
+            e('vmovdqa %s, %%xmm0' % ring(l, k))
+            self.rounds(l, '%xmm0', 'ko%d' % k)
+        elif k == 2:
+            self.rounds_const(l, 'ko2', 'ko2hi')  # Q2 is 0
+        elif k < 15:
+            self.schedule2(l, k)
+            self.rounds(l, P[l], 'ko%d' % k)
+        if k == 14:
+            e('vpextrd $1, %s, %s' % (A[l], outaddr))
 
     def iteration(self):
         """One pass of the 32 quad slots: every lane finishes one nonce."""

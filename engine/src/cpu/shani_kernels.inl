@@ -580,27 +580,35 @@ uint32_t scan_headers(const SearchPlan& plan, uint32_t nonce0, uint32_t nbatches
 }
 #else
 // The header scan in hand-scheduled assembly (shani_scan.S, written by gen_shani_scan.py, which
-// says why): the same work per nonce as search_header, four lanes a quarter nonce apart. It
-// reads its per-job constants from AsmScanCtx.
+// says why): search_header's work per nonce less two sha256rnds2 (the rounds that add a single
+// varying word to a per-job state, round 3 of the nonce's block and round 0 of the second hash,
+// are two vector adds), four lanes a quarter nonce apart. It reads its per-job constants from
+// AsmScanCtx.
 extern "C" void hf_shani_scan_x4(const void* ctx, const uint32_t* in, uint32_t* out, size_t iters);
 static_assert(kLanes == 4, "shani_scan.S runs four lanes");
 
 // The per-job constants shani_scan.S reads, in the order gen_shani_scan.py's CTX lists them.
 struct alignas(64) AsmScanCtx {
   __m128i mid_abef, mid_cdgh;
-  __m128i pre;               // ABEF after rounds 0-1 of the nonce's block
+  __m128i r3_abef, r3_cdgh;  // the state after round 3 of the nonce's block at W3 = 0 (W3 adds to A, E)
   __m128i w0;                // W0..3, nonce word 0 (each lane inserts its own)
-  __m128i wk0hi;             // W2+K2 for rounds 2-3 (each lane puts nonce + K3 in dword 1)
   __m128i wk1[3], wk1hi[3];  // quads 1-3 of the nonce's block: W+K and its upper pair moved down
   __m128i w1;                // W4..7
   __m128i c4, c5, c6m, c7m;  // nonce-free parts of quads 4-7's schedule (HeaderConsts, msg1(W8.., W12..))
   __m128i k[16];
-  __m128i iv_abef, iv_cdgh;
-  __m128i m2, m3;            // the second hash's padding words 8-11 and 12-15
-  __m128i wk2[2], wk2hi[2];  // its quads 2-3
-  __m128i ca2, c26m;         // alignr(m3, m2) and msg1(m2, m3)
+  __m128i r0_abef, r0_cdgh;  // the second hash's state after round 0 at W0 = 0 (W0 adds to A, E)
+  __m128i q1pad, q3pad;      // its constant words in quads 1 (W5..8) and 3 (W13..16)
+  __m128i zero;
+  __m128i ko[15], ko2hi;     // K[4k+1..4k+4] for its quad k, and quad 2's upper pair moved down
 };
-static_assert(offsetof(AsmScanCtx, c26m) == 41 * 16, "shani_scan.S reads 42 vectors in this order");
+static_assert(offsetof(AsmScanCtx, ko2hi) == 52 * 16, "shani_scan.S reads 53 vectors in this order");
+
+// The state s = {a..h} as sha256rnds2's ABEF and CDGH.
+HF_INLINE void to_abef_cdgh(const uint32_t s[8], __m128i& abef, __m128i& cdgh) {
+  auto i = [&](int k) { return static_cast<int>(s[k]); };
+  abef = _mm_set_epi32(i(0), i(1), i(4), i(5));
+  cdgh = _mm_set_epi32(i(2), i(3), i(6), i(7));
+}
 
 HF_INLINE void asm_scan_ctx(const SearchPlan& plan, const HeaderConsts& hc, AsmScanCtx& c) {
   const uint32_t* pw = plan.blocks[0].w;
@@ -608,12 +616,13 @@ HF_INLINE void asm_scan_ctx(const SearchPlan& plan, const HeaderConsts& hc, AsmS
   HF_UNROLL
   for (int i = 0; i < 4; ++i) w[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(pw + 4 * i));
   const State256 mid = load_state256(plan.midstate);
-  const __m128i wk0 = _mm_add_epi32(w[0], k256(0));
   c.mid_abef = mid.abef;
   c.mid_cdgh = mid.cdgh;
-  c.pre = _mm_sha256rnds2_epu32(mid.cdgh, mid.abef, wk0);
+  uint32_t s[8];
+  for (int i = 0; i < 8; ++i) s[i] = plan.midstate[i];
+  for (int t = 0; t < 4; ++t) hf::sha::sha256_round(s, hf::sha::K256[t] + pw[t]);  // pw[3] is 0
+  to_abef_cdgh(s, c.r3_abef, c.r3_cdgh);
   c.w0 = w[0];
-  c.wk0hi = _mm_shuffle_epi32(wk0, 0x0E);
   HF_UNROLL
   for (int q = 1; q < 4; ++q) {
     c.wk1[q - 1] = _mm_add_epi32(w[q], k256(q));
@@ -626,17 +635,15 @@ HF_INLINE void asm_scan_ctx(const SearchPlan& plan, const HeaderConsts& hc, AsmS
   c.c7m = hc.c7m;
   HF_UNROLL
   for (int q = 0; q < 16; ++q) c.k[q] = k256(q);
-  const State256 iv = load_state256(hf::sha::IV256);
-  c.iv_abef = iv.abef;
-  c.iv_cdgh = iv.cdgh;
-  c.m2 = _mm_set_epi32(0, 0, 0, static_cast<int>(0x80000000u));
-  c.m3 = _mm_set_epi32(256, 0, 0, 0);
-  c.wk2[0] = _mm_add_epi32(c.m2, k256(2));
-  c.wk2[1] = _mm_add_epi32(c.m3, k256(3));
-  c.wk2hi[0] = _mm_shuffle_epi32(c.wk2[0], 0x0E);
-  c.wk2hi[1] = _mm_shuffle_epi32(c.wk2[1], 0x0E);
-  c.ca2 = _mm_alignr_epi8(c.m3, c.m2, 4);
-  c.c26m = _mm_sha256msg1_epu32(c.m2, c.m3);
+  for (int i = 0; i < 8; ++i) s[i] = hf::sha::IV256[i];
+  hf::sha::sha256_round(s, hf::sha::K256[0]);
+  to_abef_cdgh(s, c.r0_abef, c.r0_cdgh);
+  c.q1pad = _mm_set_epi32(static_cast<int>(0x80000000u), 0, 0, 0);  // W8: the padding bit
+  c.q3pad = _mm_set_epi32(0, 256, 0, 0);                            // W15: the length in bits
+  c.zero = _mm_setzero_si128();
+  for (int k = 0; k < 15; ++k)
+    c.ko[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(hf::sha::K256 + 4 * k + 1));
+  c.ko2hi = _mm_shuffle_epi32(c.ko[2], 0x0E);
 }
 
 // Batches of kLanes nonces through the assembly loop in chunks; a chunk's lanes 1-3 finish
@@ -660,8 +667,8 @@ uint32_t scan_headers(const SearchPlan& plan, uint32_t nonce0, uint32_t nbatches
       HF_UNROLL
       for (uint32_t l = 0; l < kLanes; ++l) {
         const uint32_t word = __builtin_bswap32(nonce0 + (done + i) * kLanes + l);
-        in[8 * i + l] = word;
-        in[8 * i + 4 + l] = word + hf::sha::K256[3];
+        in[8 * i + 2 * l] = 0;  // the lane adds word to A and E (dwords 3 and 1)
+        in[8 * i + 2 * l + 1] = word;
       }
     }
     hf_shani_scan_x4(&ctx, in, out + kLanes, n + 1);
@@ -753,8 +760,8 @@ uint32_t scan_headers_hybrid(const SearchPlan& plan, uint32_t nonce0, uint32_t n
     for (uint32_t i = 0; i <= passes; ++i)  // the last pass only finishes the later lanes' nonces
       for (uint32_t l = 0; l < kShaLanes; ++l) {
         const uint32_t word = __builtin_bswap32(base + (i < passes ? kShaLanes * i + l : 0));
-        in[2 * kShaLanes * i + l] = word;
-        in[2 * kShaLanes * i + kShaLanes + l] = word + hf::sha::K256[3];
+        in[2 * kShaLanes * i + 2 * l] = 0;
+        in[2 * kShaLanes * i + 2 * l + 1] = word;
       }
     for (uint32_t j = 0; j < 4 * (g + 2); ++j) vin[j] = __builtin_bswap32(base + sha_nonces + (j < 4 * g ? j : 0));
     hf_shani_scan_hybrid(&ctx, in, out + kShaLanes, passes + 1, &h);

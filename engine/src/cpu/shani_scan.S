@@ -12,23 +12,20 @@ hf_shani_scan_x4:
 	.p2align 5
 1:
 	# slot 0
-	vmovdqa 64(%rdi), %xmm0
-	vpinsrd $1, 16(%rsi), %xmm0, %xmm0
-	vmovdqa 0(%rdi), %xmm1
-	sha256rnds2 %xmm0, 32(%rdi), %xmm1
-	vmovdqa 32(%rdi), %xmm5
+	vpbroadcastq 0(%rsi), %xmm1
+	vpaddd 32(%rdi), %xmm1, %xmm1
+	vmovdqa 48(%rdi), %xmm5
 	vmovdqa 64(%rsp), %xmm13
 	sha256msg1 80(%rsp), %xmm13
 	vpalignr $4, 96(%rsp), %xmm10, %xmm14
 	vpaddd %xmm14, %xmm13, %xmm13
 	sha256msg2 %xmm10, %xmm13
 	vmovdqa %xmm13, 64(%rsp)
-	vpaddd 384(%rdi), %xmm13, %xmm0
+	vpaddd 720(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
-	vmovdqa 128(%rsp), %xmm10
-	vpaddd 256(%rdi), %xmm10, %xmm0
+	vpaddd 592(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
@@ -53,11 +50,12 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm12, %xmm12
 	sha256msg2 %xmm13, %xmm12
 	vmovdqa %xmm12, 80(%rsp)
-	vpaddd 400(%rdi), %xmm12, %xmm0
+	vpaddd 736(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
-	vpaddd 272(%rdi), %xmm11, %xmm0
+	vmovdqa 144(%rsp), %xmm0
+	vpaddd 608(%rdi), %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
@@ -82,13 +80,13 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm10, %xmm10
 	sha256msg2 %xmm12, %xmm10
 	vmovdqa %xmm10, 96(%rsp)
-	vpaddd 416(%rdi), %xmm10, %xmm0
+	vpaddd 752(%rdi), %xmm10, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
-	vmovdqa 576(%rdi), %xmm0
+	vmovdqa 624(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vmovdqa 608(%rdi), %xmm0
+	vmovdqa 832(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 224(%rsp), %xmm12
 	sha256msg1 240(%rsp), %xmm12
@@ -111,13 +109,14 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm13, %xmm13
 	sha256msg2 %xmm10, %xmm13
 	vmovdqa %xmm13, 112(%rsp)
-	vpaddd 432(%rdi), %xmm13, %xmm0
+	vpaddd 768(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
-	vmovdqa 592(%rdi), %xmm0
+	vmovdqa 176(%rsp), %xmm0
+	vpaddd 640(%rdi), %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vmovdqa 624(%rdi), %xmm0
+	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 240(%rsp), %xmm10
 	sha256msg1 192(%rsp), %xmm10
@@ -130,8 +129,8 @@ hf_shani_scan_x4:
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 4
-	vmovdqa 48(%rdi), %xmm12
-	vpinsrd $3, 0(%rsi), %xmm12, %xmm12
+	vmovdqa 64(%rdi), %xmm12
+	vpinsrd $3, 4(%rsi), %xmm12, %xmm12
 	sha256msg1 176(%rdi), %xmm12
 	vpaddd 192(%rdi), %xmm12, %xmm12
 	vmovdqa %xmm12, 0(%rsp)
@@ -145,16 +144,15 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm9, %xmm9
 	sha256msg2 %xmm13, %xmm9
 	vmovdqa %xmm9, 64(%rsp)
-	vpaddd 448(%rdi), %xmm9, %xmm0
+	vpaddd 784(%rdi), %xmm9, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
-	vmovdqa 128(%rsp), %xmm13
+	vmovdqa %xmm11, %xmm13
 	sha256msg1 144(%rsp), %xmm13
-	vpaddd 640(%rdi), %xmm13, %xmm13
-	sha256msg2 560(%rdi), %xmm13
+	sha256msg2 176(%rsp), %xmm13
 	vmovdqa %xmm13, 128(%rsp)
-	vpaddd 320(%rdi), %xmm13, %xmm0
+	vpaddd 656(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
@@ -181,18 +179,17 @@ hf_shani_scan_x4:
 	vpalignr $4, 112(%rsp), %xmm9, %xmm14
 	vpaddd %xmm14, %xmm12, %xmm12
 	sha256msg2 %xmm9, %xmm12
-	vmovdqa %xmm12, 80(%rsp)
-	vpaddd 464(%rdi), %xmm12, %xmm0
+	vpaddd 800(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 144(%rsp), %xmm9
-	sha256msg1 544(%rdi), %xmm9
-	vpalignr $4, 560(%rdi), %xmm13, %xmm14
+	sha256msg1 576(%rdi), %xmm9
+	vpalignr $4, 176(%rsp), %xmm13, %xmm14
 	vpaddd %xmm14, %xmm9, %xmm9
 	sha256msg2 %xmm13, %xmm9
 	vmovdqa %xmm9, 144(%rsp)
-	vpaddd 336(%rdi), %xmm9, %xmm0
+	vpaddd 672(%rdi), %xmm9, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
@@ -220,15 +217,15 @@ hf_shani_scan_x4:
 	vpalignr $4, 64(%rsp), %xmm12, %xmm14
 	vpaddd %xmm14, %xmm10, %xmm10
 	sha256msg2 %xmm12, %xmm10
-	vpaddd 480(%rdi), %xmm10, %xmm0
+	vpaddd 816(%rdi), %xmm10, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
-	vpalignr $4, 128(%rsp), %xmm9, %xmm14
-	vpaddd 656(%rdi), %xmm14, %xmm12
+	vpextrd $1, %xmm2, -12(%rdx)
+	vpalignr $4, 128(%rsp), %xmm9, %xmm12
 	sha256msg2 %xmm9, %xmm12
 	vmovdqa %xmm12, 160(%rsp)
-	vpaddd 352(%rdi), %xmm12, %xmm0
+	vpaddd 688(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
@@ -250,21 +247,13 @@ hf_shani_scan_x4:
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
-	vmovdqa 112(%rsp), %xmm11
-	sha256msg1 64(%rsp), %xmm11
-	vpalignr $4, 80(%rsp), %xmm10, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm10, %xmm11
-	vpaddd 496(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vmovd %xmm6, -12(%rdx)
-	vmovdqa 560(%rdi), %xmm10
-	sha256msg1 128(%rsp), %xmm10
+	vmovdqa 176(%rsp), %xmm11
+	sha256msg1 128(%rsp), %xmm11
 	vpalignr $4, 144(%rsp), %xmm12, %xmm14
-	vpaddd %xmm14, %xmm10, %xmm10
-	sha256msg2 %xmm12, %xmm10
-	vmovdqa %xmm10, 176(%rsp)
-	vpaddd 368(%rdi), %xmm10, %xmm0
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm11, 176(%rsp)
+	vpaddd 704(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
@@ -281,11 +270,19 @@ hf_shani_scan_x4:
 	vpaddd 16(%rdi), %xmm8, %xmm8
 	vpshufd $0x1b, %xmm4, %xmm9
 	vpshufd $0xb1, %xmm8, %xmm14
-	vpblendw $0xf0, %xmm14, %xmm9, %xmm15
-	vpalignr $8, %xmm9, %xmm14, %xmm12
-	vmovdqa %xmm15, 192(%rsp)
-	vmovdqa %xmm12, 208(%rsp)
-	vmovdqa 512(%rdi), %xmm4
+	vpblendd $0xc, %xmm14, %xmm9, %xmm15
+	vshufps $0x4e, %xmm14, %xmm9, %xmm14
+	vpalignr $4, %xmm15, %xmm14, %xmm12
+	sha256msg1 %xmm15, %xmm9
+	vpsrldq $4, %xmm14, %xmm14
+	vpaddd 544(%rdi), %xmm14, %xmm14
+	vmovdqa %xmm14, 208(%rsp)
+	vpslldq $12, %xmm9, %xmm9
+	vpaddd 560(%rdi), %xmm9, %xmm9
+	vmovdqa %xmm9, 240(%rsp)
+	vpshufd $0xff, %xmm4, %xmm4
+	vpsllq $32, %xmm4, %xmm4
+	vpaddd 512(%rdi), %xmm4, %xmm4
 	vmovdqa 528(%rdi), %xmm8
 	# slot 8
 	vmovdqa 0(%rsp), %xmm9
@@ -298,34 +295,31 @@ hf_shani_scan_x4:
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
-	vmovdqa 64(%rdi), %xmm0
-	vpinsrd $1, 20(%rsi), %xmm0, %xmm0
-	vmovdqa 0(%rdi), %xmm2
-	sha256rnds2 %xmm0, 32(%rdi), %xmm2
-	vmovdqa 32(%rdi), %xmm6
+	vpbroadcastq 8(%rsi), %xmm2
+	vpaddd 32(%rdi), %xmm2, %xmm2
+	vmovdqa 48(%rdi), %xmm6
 	vmovdqa 128(%rsp), %xmm13
 	sha256msg1 144(%rsp), %xmm13
-	vpalignr $4, 160(%rsp), %xmm10, %xmm14
+	vpalignr $4, 160(%rsp), %xmm11, %xmm14
 	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm10, %xmm13
+	sha256msg2 %xmm11, %xmm13
 	vmovdqa %xmm13, 128(%rsp)
-	vpaddd 384(%rdi), %xmm13, %xmm0
+	vpaddd 720(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
-	vmovdqa 192(%rsp), %xmm10
-	vpaddd 256(%rdi), %xmm10, %xmm0
+	vpaddd 592(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 9
-	vmovdqa 16(%rsp), %xmm10
-	sha256msg1 32(%rsp), %xmm10
+	vmovdqa 16(%rsp), %xmm11
+	sha256msg1 32(%rsp), %xmm11
 	vpalignr $4, 48(%rsp), %xmm9, %xmm14
-	vpaddd %xmm14, %xmm10, %xmm10
-	sha256msg2 %xmm9, %xmm10
-	vmovdqa %xmm10, 16(%rsp)
-	vpaddd 400(%rdi), %xmm10, %xmm0
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm9, %xmm11
+	vmovdqa %xmm11, 16(%rsp)
+	vpaddd 400(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
@@ -339,20 +333,21 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm9, %xmm9
 	sha256msg2 %xmm13, %xmm9
 	vmovdqa %xmm9, 144(%rsp)
-	vpaddd 400(%rdi), %xmm9, %xmm0
+	vpaddd 736(%rdi), %xmm9, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
-	vpaddd 272(%rdi), %xmm12, %xmm0
+	vmovdqa 208(%rsp), %xmm0
+	vpaddd 608(%rdi), %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 10
 	vmovdqa 32(%rsp), %xmm13
 	sha256msg1 48(%rsp), %xmm13
-	vpalignr $4, 0(%rsp), %xmm10, %xmm14
+	vpalignr $4, 0(%rsp), %xmm11, %xmm14
 	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm10, %xmm13
+	sha256msg2 %xmm11, %xmm13
 	vmovdqa %xmm13, 32(%rsp)
 	vpaddd 416(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
@@ -362,19 +357,19 @@ hf_shani_scan_x4:
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vmovdqa 144(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
-	vmovdqa 160(%rsp), %xmm10
-	sha256msg1 176(%rsp), %xmm10
+	vmovdqa 160(%rsp), %xmm11
+	sha256msg1 176(%rsp), %xmm11
 	vpalignr $4, 128(%rsp), %xmm9, %xmm14
-	vpaddd %xmm14, %xmm10, %xmm10
-	sha256msg2 %xmm9, %xmm10
-	vmovdqa %xmm10, 160(%rsp)
-	vpaddd 416(%rdi), %xmm10, %xmm0
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm9, %xmm11
+	vmovdqa %xmm11, 160(%rsp)
+	vpaddd 752(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
-	vmovdqa 576(%rdi), %xmm0
+	vmovdqa 624(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vmovdqa 608(%rdi), %xmm0
+	vmovdqa 832(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 11
 	vmovdqa 48(%rsp), %xmm9
@@ -393,31 +388,32 @@ hf_shani_scan_x4:
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 176(%rsp), %xmm13
 	sha256msg1 128(%rsp), %xmm13
-	vpalignr $4, 144(%rsp), %xmm10, %xmm14
+	vpalignr $4, 144(%rsp), %xmm11, %xmm14
 	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm10, %xmm13
+	sha256msg2 %xmm11, %xmm13
 	vmovdqa %xmm13, 176(%rsp)
-	vpaddd 432(%rdi), %xmm13, %xmm0
+	vpaddd 768(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
-	vmovdqa 592(%rdi), %xmm0
+	vmovdqa 240(%rsp), %xmm0
+	vpaddd 640(%rdi), %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vmovdqa 624(%rdi), %xmm0
+	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 12
-	vmovdqa 0(%rsp), %xmm10
-	sha256msg1 16(%rsp), %xmm10
+	vmovdqa 0(%rsp), %xmm11
+	sha256msg1 16(%rsp), %xmm11
 	vpalignr $4, 32(%rsp), %xmm9, %xmm14
-	vpaddd %xmm14, %xmm10, %xmm10
-	sha256msg2 %xmm9, %xmm10
-	vmovdqa %xmm10, 0(%rsp)
-	vpaddd 448(%rdi), %xmm10, %xmm0
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm9, %xmm11
+	vmovdqa %xmm11, 0(%rsp)
+	vpaddd 448(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
-	vmovdqa 48(%rdi), %xmm9
-	vpinsrd $3, 4(%rsi), %xmm9, %xmm9
+	vmovdqa 64(%rdi), %xmm9
+	vpinsrd $3, 12(%rsi), %xmm9, %xmm9
 	sha256msg1 176(%rdi), %xmm9
 	vpaddd 192(%rdi), %xmm9, %xmm9
 	vmovdqa %xmm9, 64(%rsp)
@@ -425,60 +421,58 @@ hf_shani_scan_x4:
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
-	vmovdqa 128(%rsp), %xmm11
-	sha256msg1 144(%rsp), %xmm11
+	vmovdqa 128(%rsp), %xmm10
+	sha256msg1 144(%rsp), %xmm10
 	vpalignr $4, 160(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm13, %xmm11
-	vmovdqa %xmm11, 128(%rsp)
-	vpaddd 448(%rdi), %xmm11, %xmm0
+	vpaddd %xmm14, %xmm10, %xmm10
+	sha256msg2 %xmm13, %xmm10
+	vmovdqa %xmm10, 128(%rsp)
+	vpaddd 784(%rdi), %xmm10, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
-	vmovdqa 192(%rsp), %xmm13
+	vmovdqa %xmm12, %xmm13
 	sha256msg1 208(%rsp), %xmm13
-	vpaddd 640(%rdi), %xmm13, %xmm13
-	sha256msg2 560(%rdi), %xmm13
+	sha256msg2 240(%rsp), %xmm13
 	vmovdqa %xmm13, 192(%rsp)
-	vpaddd 320(%rdi), %xmm13, %xmm0
+	vpaddd 656(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 13
 	vmovdqa 16(%rsp), %xmm12
 	sha256msg1 32(%rsp), %xmm12
-	vpalignr $4, 48(%rsp), %xmm10, %xmm14
+	vpalignr $4, 48(%rsp), %xmm11, %xmm14
 	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm10, %xmm12
+	sha256msg2 %xmm11, %xmm12
 	vmovdqa %xmm12, 16(%rsp)
 	vpaddd 464(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
-	vmovdqa 208(%rdi), %xmm10
-	sha256msg2 %xmm9, %xmm10
-	vmovdqa %xmm10, 80(%rsp)
-	vpaddd 336(%rdi), %xmm10, %xmm0
+	vmovdqa 208(%rdi), %xmm11
+	sha256msg2 %xmm9, %xmm11
+	vmovdqa %xmm11, 80(%rsp)
+	vpaddd 336(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 144(%rsp), %xmm9
 	sha256msg1 160(%rsp), %xmm9
-	vpalignr $4, 176(%rsp), %xmm11, %xmm14
+	vpalignr $4, 176(%rsp), %xmm10, %xmm14
 	vpaddd %xmm14, %xmm9, %xmm9
-	sha256msg2 %xmm11, %xmm9
-	vmovdqa %xmm9, 144(%rsp)
-	vpaddd 464(%rdi), %xmm9, %xmm0
+	sha256msg2 %xmm10, %xmm9
+	vpaddd 800(%rdi), %xmm9, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
-	vmovdqa 208(%rsp), %xmm11
-	sha256msg1 544(%rdi), %xmm11
-	vpalignr $4, 560(%rdi), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm13, %xmm11
-	vmovdqa %xmm11, 208(%rsp)
-	vpaddd 336(%rdi), %xmm11, %xmm0
+	vmovdqa 208(%rsp), %xmm10
+	sha256msg1 576(%rdi), %xmm10
+	vpalignr $4, 240(%rsp), %xmm13, %xmm14
+	vpaddd %xmm14, %xmm10, %xmm10
+	sha256msg2 %xmm13, %xmm10
+	vmovdqa %xmm10, 208(%rsp)
+	vpaddd 672(%rdi), %xmm10, %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
@@ -492,38 +486,38 @@ hf_shani_scan_x4:
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
-	vpalignr $4, 64(%rsp), %xmm10, %xmm14
+	vpalignr $4, 64(%rsp), %xmm11, %xmm14
 	vpaddd 224(%rdi), %xmm14, %xmm12
-	sha256msg2 %xmm10, %xmm12
+	sha256msg2 %xmm11, %xmm12
 	vmovdqa %xmm12, 96(%rsp)
 	vpaddd 352(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
-	vmovdqa 160(%rsp), %xmm10
-	sha256msg1 176(%rsp), %xmm10
+	vmovdqa 160(%rsp), %xmm11
+	sha256msg1 176(%rsp), %xmm11
 	vpalignr $4, 128(%rsp), %xmm9, %xmm14
-	vpaddd %xmm14, %xmm10, %xmm10
-	sha256msg2 %xmm9, %xmm10
-	vpaddd 480(%rdi), %xmm10, %xmm0
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm9, %xmm11
+	vpaddd 816(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
-	vpalignr $4, 192(%rsp), %xmm11, %xmm14
-	vpaddd 656(%rdi), %xmm14, %xmm9
-	sha256msg2 %xmm11, %xmm9
+	vpextrd $1, %xmm3, -8(%rdx)
+	vpalignr $4, 192(%rsp), %xmm10, %xmm9
+	sha256msg2 %xmm10, %xmm9
 	vmovdqa %xmm9, 224(%rsp)
-	vpaddd 352(%rdi), %xmm9, %xmm0
+	vpaddd 688(%rdi), %xmm9, %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 15
-	vmovdqa 48(%rsp), %xmm11
-	sha256msg1 0(%rsp), %xmm11
+	vmovdqa 48(%rsp), %xmm10
+	sha256msg1 0(%rsp), %xmm10
 	vpalignr $4, 16(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm13, %xmm11
-	vpaddd 496(%rdi), %xmm11, %xmm0
+	vpaddd %xmm14, %xmm10, %xmm10
+	sha256msg2 %xmm13, %xmm10
+	vpaddd 496(%rdi), %xmm10, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
@@ -531,11 +525,19 @@ hf_shani_scan_x4:
 	vpaddd 16(%rdi), %xmm5, %xmm5
 	vpshufd $0x1b, %xmm1, %xmm13
 	vpshufd $0xb1, %xmm5, %xmm14
-	vpblendw $0xf0, %xmm14, %xmm13, %xmm15
-	vpalignr $8, %xmm13, %xmm14, %xmm11
-	vmovdqa %xmm15, 0(%rsp)
-	vmovdqa %xmm11, 16(%rsp)
-	vmovdqa 512(%rdi), %xmm1
+	vpblendd $0xc, %xmm14, %xmm13, %xmm15
+	vshufps $0x4e, %xmm14, %xmm13, %xmm14
+	vpalignr $4, %xmm15, %xmm14, %xmm10
+	sha256msg1 %xmm15, %xmm13
+	vpsrldq $4, %xmm14, %xmm14
+	vpaddd 544(%rdi), %xmm14, %xmm14
+	vmovdqa %xmm14, 16(%rsp)
+	vpslldq $12, %xmm13, %xmm13
+	vpaddd 560(%rdi), %xmm13, %xmm13
+	vmovdqa %xmm13, 48(%rsp)
+	vpshufd $0xff, %xmm1, %xmm1
+	vpsllq $32, %xmm1, %xmm1
+	vpaddd 512(%rdi), %xmm1, %xmm1
 	vmovdqa 528(%rdi), %xmm5
 	vpalignr $4, 80(%rsp), %xmm12, %xmm14
 	vpaddd 240(%rdi), %xmm14, %xmm13
@@ -545,27 +547,18 @@ hf_shani_scan_x4:
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
-	vmovdqa 176(%rsp), %xmm12
-	sha256msg1 128(%rsp), %xmm12
-	vpalignr $4, 144(%rsp), %xmm10, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm10, %xmm12
-	vpaddd 496(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vmovd %xmm7, -8(%rdx)
-	vmovdqa 560(%rdi), %xmm10
-	sha256msg1 192(%rsp), %xmm10
+	vmovdqa 240(%rsp), %xmm12
+	sha256msg1 192(%rsp), %xmm12
 	vpalignr $4, 208(%rsp), %xmm9, %xmm14
-	vpaddd %xmm14, %xmm10, %xmm10
-	sha256msg2 %xmm9, %xmm10
-	vmovdqa %xmm10, 240(%rsp)
-	vpaddd 368(%rdi), %xmm10, %xmm0
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm9, %xmm12
+	vmovdqa %xmm12, 240(%rsp)
+	vpaddd 704(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 16
-	vmovdqa 0(%rsp), %xmm9
-	vpaddd 256(%rdi), %xmm9, %xmm0
+	vpaddd 592(%rdi), %xmm10, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
@@ -579,33 +572,32 @@ hf_shani_scan_x4:
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
-	vmovdqa 64(%rdi), %xmm0
-	vpinsrd $1, 24(%rsi), %xmm0, %xmm0
-	vmovdqa 0(%rdi), %xmm3
-	sha256rnds2 %xmm0, 32(%rdi), %xmm3
-	vmovdqa 32(%rdi), %xmm7
+	vpbroadcastq 16(%rsi), %xmm3
+	vpaddd 32(%rdi), %xmm3, %xmm3
+	vmovdqa 48(%rdi), %xmm7
 	vmovdqa 192(%rsp), %xmm13
 	sha256msg1 208(%rsp), %xmm13
-	vpalignr $4, 224(%rsp), %xmm10, %xmm14
+	vpalignr $4, 224(%rsp), %xmm12, %xmm14
 	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm10, %xmm13
+	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 192(%rsp)
-	vpaddd 384(%rdi), %xmm13, %xmm0
+	vpaddd 720(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 17
-	vpaddd 272(%rdi), %xmm11, %xmm0
+	vmovdqa 16(%rsp), %xmm0
+	vpaddd 608(%rdi), %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
-	vmovdqa 80(%rsp), %xmm10
-	sha256msg1 96(%rsp), %xmm10
+	vmovdqa 80(%rsp), %xmm12
+	sha256msg1 96(%rsp), %xmm12
 	vpalignr $4, 112(%rsp), %xmm9, %xmm14
-	vpaddd %xmm14, %xmm10, %xmm10
-	sha256msg2 %xmm9, %xmm10
-	vmovdqa %xmm10, 80(%rsp)
-	vpaddd 400(%rdi), %xmm10, %xmm0
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm9, %xmm12
+	vmovdqa %xmm12, 80(%rsp)
+	vpaddd 400(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
@@ -619,20 +611,20 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm9, %xmm9
 	sha256msg2 %xmm13, %xmm9
 	vmovdqa %xmm9, 208(%rsp)
-	vpaddd 400(%rdi), %xmm9, %xmm0
+	vpaddd 736(%rdi), %xmm9, %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 18
-	vmovdqa 576(%rdi), %xmm0
+	vmovdqa 624(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vmovdqa 608(%rdi), %xmm0
+	vmovdqa 832(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 96(%rsp), %xmm13
 	sha256msg1 112(%rsp), %xmm13
-	vpalignr $4, 64(%rsp), %xmm10, %xmm14
+	vpalignr $4, 64(%rsp), %xmm12, %xmm14
 	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm10, %xmm13
+	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 96(%rsp)
 	vpaddd 416(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
@@ -642,20 +634,21 @@ hf_shani_scan_x4:
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vmovdqa 144(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
-	vmovdqa 224(%rsp), %xmm10
-	sha256msg1 240(%rsp), %xmm10
+	vmovdqa 224(%rsp), %xmm12
+	sha256msg1 240(%rsp), %xmm12
 	vpalignr $4, 192(%rsp), %xmm9, %xmm14
-	vpaddd %xmm14, %xmm10, %xmm10
-	sha256msg2 %xmm9, %xmm10
-	vmovdqa %xmm10, 224(%rsp)
-	vpaddd 416(%rdi), %xmm10, %xmm0
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm9, %xmm12
+	vmovdqa %xmm12, 224(%rsp)
+	vpaddd 752(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 19
-	vmovdqa 592(%rdi), %xmm0
+	vmovdqa 48(%rsp), %xmm0
+	vpaddd 640(%rdi), %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vmovdqa 624(%rdi), %xmm0
+	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 112(%rsp), %xmm9
 	sha256msg1 64(%rsp), %xmm9
@@ -673,36 +666,35 @@ hf_shani_scan_x4:
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 240(%rsp), %xmm13
 	sha256msg1 192(%rsp), %xmm13
-	vpalignr $4, 208(%rsp), %xmm10, %xmm14
+	vpalignr $4, 208(%rsp), %xmm12, %xmm14
 	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm10, %xmm13
+	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 240(%rsp)
-	vpaddd 432(%rdi), %xmm13, %xmm0
+	vpaddd 768(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 20
-	vmovdqa 0(%rsp), %xmm10
-	sha256msg1 16(%rsp), %xmm10
-	vpaddd 640(%rdi), %xmm10, %xmm10
-	sha256msg2 560(%rdi), %xmm10
-	vmovdqa %xmm10, 0(%rsp)
-	vpaddd 320(%rdi), %xmm10, %xmm0
+	vmovdqa %xmm10, %xmm12
+	sha256msg1 16(%rsp), %xmm12
+	sha256msg2 48(%rsp), %xmm12
+	vmovdqa %xmm12, 0(%rsp)
+	vpaddd 656(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
-	vmovdqa 64(%rsp), %xmm11
-	sha256msg1 80(%rsp), %xmm11
+	vmovdqa 64(%rsp), %xmm10
+	sha256msg1 80(%rsp), %xmm10
 	vpalignr $4, 96(%rsp), %xmm9, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm9, %xmm11
-	vmovdqa %xmm11, 64(%rsp)
-	vpaddd 448(%rdi), %xmm11, %xmm0
+	vpaddd %xmm14, %xmm10, %xmm10
+	sha256msg2 %xmm9, %xmm10
+	vmovdqa %xmm10, 64(%rsp)
+	vpaddd 448(%rdi), %xmm10, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
-	vmovdqa 48(%rdi), %xmm9
-	vpinsrd $3, 8(%rsi), %xmm9, %xmm9
+	vmovdqa 64(%rdi), %xmm9
+	vpinsrd $3, 20(%rsi), %xmm9, %xmm9
 	sha256msg1 176(%rdi), %xmm9
 	vpaddd 192(%rdi), %xmm9, %xmm9
 	vmovdqa %xmm9, 128(%rsp)
@@ -710,106 +702,105 @@ hf_shani_scan_x4:
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
-	vmovdqa 192(%rsp), %xmm12
-	sha256msg1 208(%rsp), %xmm12
+	vmovdqa 192(%rsp), %xmm11
+	sha256msg1 208(%rsp), %xmm11
 	vpalignr $4, 224(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 192(%rsp)
-	vpaddd 448(%rdi), %xmm12, %xmm0
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm13, %xmm11
+	vmovdqa %xmm11, 192(%rsp)
+	vpaddd 784(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 21
 	vmovdqa 16(%rsp), %xmm13
-	sha256msg1 544(%rdi), %xmm13
-	vpalignr $4, 560(%rdi), %xmm10, %xmm14
+	sha256msg1 576(%rdi), %xmm13
+	vpalignr $4, 48(%rsp), %xmm12, %xmm14
 	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm10, %xmm13
+	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 16(%rsp)
-	vpaddd 336(%rdi), %xmm13, %xmm0
+	vpaddd 672(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
-	vmovdqa 80(%rsp), %xmm10
-	sha256msg1 96(%rsp), %xmm10
-	vpalignr $4, 112(%rsp), %xmm11, %xmm14
-	vpaddd %xmm14, %xmm10, %xmm10
-	sha256msg2 %xmm11, %xmm10
-	vmovdqa %xmm10, 80(%rsp)
-	vpaddd 464(%rdi), %xmm10, %xmm0
+	vmovdqa 80(%rsp), %xmm12
+	sha256msg1 96(%rsp), %xmm12
+	vpalignr $4, 112(%rsp), %xmm10, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm10, %xmm12
+	vmovdqa %xmm12, 80(%rsp)
+	vpaddd 464(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
-	vmovdqa 208(%rdi), %xmm11
-	sha256msg2 %xmm9, %xmm11
-	vmovdqa %xmm11, 144(%rsp)
-	vpaddd 336(%rdi), %xmm11, %xmm0
+	vmovdqa 208(%rdi), %xmm10
+	sha256msg2 %xmm9, %xmm10
+	vmovdqa %xmm10, 144(%rsp)
+	vpaddd 336(%rdi), %xmm10, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 208(%rsp), %xmm9
 	sha256msg1 224(%rsp), %xmm9
-	vpalignr $4, 240(%rsp), %xmm12, %xmm14
+	vpalignr $4, 240(%rsp), %xmm11, %xmm14
 	vpaddd %xmm14, %xmm9, %xmm9
-	sha256msg2 %xmm12, %xmm9
-	vmovdqa %xmm9, 208(%rsp)
-	vpaddd 464(%rdi), %xmm9, %xmm0
+	sha256msg2 %xmm11, %xmm9
+	vpaddd 800(%rdi), %xmm9, %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 22
-	vpalignr $4, 0(%rsp), %xmm13, %xmm14
-	vpaddd 656(%rdi), %xmm14, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 32(%rsp)
-	vpaddd 352(%rdi), %xmm12, %xmm0
+	vpalignr $4, 0(%rsp), %xmm13, %xmm11
+	sha256msg2 %xmm13, %xmm11
+	vmovdqa %xmm11, 32(%rsp)
+	vpaddd 688(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 96(%rsp), %xmm13
 	sha256msg1 112(%rsp), %xmm13
-	vpalignr $4, 64(%rsp), %xmm10, %xmm14
+	vpalignr $4, 64(%rsp), %xmm12, %xmm14
 	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm10, %xmm13
+	sha256msg2 %xmm12, %xmm13
 	vpaddd 480(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
-	vpalignr $4, 128(%rsp), %xmm11, %xmm14
-	vpaddd 224(%rdi), %xmm14, %xmm10
-	sha256msg2 %xmm11, %xmm10
-	vmovdqa %xmm10, 160(%rsp)
-	vpaddd 352(%rdi), %xmm10, %xmm0
+	vpalignr $4, 128(%rsp), %xmm10, %xmm14
+	vpaddd 224(%rdi), %xmm14, %xmm12
+	sha256msg2 %xmm10, %xmm12
+	vmovdqa %xmm12, 160(%rsp)
+	vpaddd 352(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
-	vmovdqa 224(%rsp), %xmm11
-	sha256msg1 240(%rsp), %xmm11
+	vmovdqa 224(%rsp), %xmm10
+	sha256msg1 240(%rsp), %xmm10
 	vpalignr $4, 192(%rsp), %xmm9, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm9, %xmm11
-	vpaddd 480(%rdi), %xmm11, %xmm0
+	vpaddd %xmm14, %xmm10, %xmm10
+	sha256msg2 %xmm9, %xmm10
+	vpaddd 816(%rdi), %xmm10, %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
+	vpextrd $1, %xmm4, -4(%rdx)
 	# slot 23
-	vmovdqa 560(%rdi), %xmm9
+	vmovdqa 48(%rsp), %xmm9
 	sha256msg1 0(%rsp), %xmm9
-	vpalignr $4, 16(%rsp), %xmm12, %xmm14
+	vpalignr $4, 16(%rsp), %xmm11, %xmm14
 	vpaddd %xmm14, %xmm9, %xmm9
-	sha256msg2 %xmm12, %xmm9
+	sha256msg2 %xmm11, %xmm9
 	vmovdqa %xmm9, 48(%rsp)
-	vpaddd 368(%rdi), %xmm9, %xmm0
+	vpaddd 704(%rdi), %xmm9, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
-	vmovdqa 112(%rsp), %xmm12
-	sha256msg1 64(%rsp), %xmm12
+	vmovdqa 112(%rsp), %xmm11
+	sha256msg1 64(%rsp), %xmm11
 	vpalignr $4, 80(%rsp), %xmm13, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vpaddd 496(%rdi), %xmm12, %xmm0
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm13, %xmm11
+	vpaddd 496(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
@@ -817,41 +808,40 @@ hf_shani_scan_x4:
 	vpaddd 16(%rdi), %xmm6, %xmm6
 	vpshufd $0x1b, %xmm2, %xmm13
 	vpshufd $0xb1, %xmm6, %xmm14
-	vpblendw $0xf0, %xmm14, %xmm13, %xmm15
-	vpalignr $8, %xmm13, %xmm14, %xmm12
-	vmovdqa %xmm15, 64(%rsp)
-	vmovdqa %xmm12, 80(%rsp)
-	vmovdqa 512(%rdi), %xmm2
+	vpblendd $0xc, %xmm14, %xmm13, %xmm15
+	vshufps $0x4e, %xmm14, %xmm13, %xmm14
+	vpalignr $4, %xmm15, %xmm14, %xmm11
+	sha256msg1 %xmm15, %xmm13
+	vpsrldq $4, %xmm14, %xmm14
+	vpaddd 544(%rdi), %xmm14, %xmm14
+	vmovdqa %xmm14, 80(%rsp)
+	vpslldq $12, %xmm13, %xmm13
+	vpaddd 560(%rdi), %xmm13, %xmm13
+	vmovdqa %xmm13, 112(%rsp)
+	vpshufd $0xff, %xmm2, %xmm2
+	vpsllq $32, %xmm2, %xmm2
+	vpaddd 512(%rdi), %xmm2, %xmm2
 	vmovdqa 528(%rdi), %xmm6
-	vpalignr $4, 144(%rsp), %xmm10, %xmm14
+	vpalignr $4, 144(%rsp), %xmm12, %xmm14
 	vpaddd 240(%rdi), %xmm14, %xmm13
-	sha256msg2 %xmm10, %xmm13
+	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 176(%rsp)
 	vpaddd 368(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
-	vmovdqa 240(%rsp), %xmm10
-	sha256msg1 192(%rsp), %xmm10
-	vpalignr $4, 208(%rsp), %xmm11, %xmm14
-	vpaddd %xmm14, %xmm10, %xmm10
-	sha256msg2 %xmm11, %xmm10
-	vpaddd 496(%rdi), %xmm10, %xmm0
-	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vmovd %xmm8, -4(%rdx)
 	# slot 24
-	vmovdqa 0(%rsp), %xmm11
-	sha256msg1 16(%rsp), %xmm11
+	vmovdqa 0(%rsp), %xmm12
+	sha256msg1 16(%rsp), %xmm12
 	vpalignr $4, 32(%rsp), %xmm9, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm9, %xmm11
-	vmovdqa %xmm11, 0(%rsp)
-	vpaddd 384(%rdi), %xmm11, %xmm0
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm9, %xmm12
+	vmovdqa %xmm12, 0(%rsp)
+	vpaddd 720(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
-	vmovdqa 64(%rsp), %xmm9
-	vpaddd 256(%rdi), %xmm9, %xmm0
+	vpaddd 592(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
@@ -865,33 +855,32 @@ hf_shani_scan_x4:
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
-	vmovdqa 64(%rdi), %xmm0
-	vpinsrd $1, 28(%rsi), %xmm0, %xmm0
-	vmovdqa 0(%rdi), %xmm4
-	sha256rnds2 %xmm0, 32(%rdi), %xmm4
-	vmovdqa 32(%rdi), %xmm8
+	vpbroadcastq 24(%rsi), %xmm4
+	vpaddd 32(%rdi), %xmm4, %xmm4
+	vmovdqa 48(%rdi), %xmm8
 	# slot 25
 	vmovdqa 16(%rsp), %xmm13
 	sha256msg1 32(%rsp), %xmm13
-	vpalignr $4, 48(%rsp), %xmm11, %xmm14
+	vpalignr $4, 48(%rsp), %xmm12, %xmm14
 	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
+	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 16(%rsp)
-	vpaddd 400(%rdi), %xmm13, %xmm0
+	vpaddd 736(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
-	vpaddd 272(%rdi), %xmm12, %xmm0
+	vmovdqa 80(%rsp), %xmm0
+	vpaddd 608(%rdi), %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
-	vmovdqa 144(%rsp), %xmm11
-	sha256msg1 160(%rsp), %xmm11
+	vmovdqa 144(%rsp), %xmm12
+	sha256msg1 160(%rsp), %xmm12
 	vpalignr $4, 176(%rsp), %xmm9, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm9, %xmm11
-	vmovdqa %xmm11, 144(%rsp)
-	vpaddd 400(%rdi), %xmm11, %xmm0
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm9, %xmm12
+	vmovdqa %xmm12, 144(%rsp)
+	vpaddd 400(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
@@ -906,19 +895,19 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm9, %xmm9
 	sha256msg2 %xmm13, %xmm9
 	vmovdqa %xmm9, 32(%rsp)
-	vpaddd 416(%rdi), %xmm9, %xmm0
+	vpaddd 752(%rdi), %xmm9, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
-	vmovdqa 576(%rdi), %xmm0
+	vmovdqa 624(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vmovdqa 608(%rdi), %xmm0
+	vmovdqa 832(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 160(%rsp), %xmm13
 	sha256msg1 176(%rsp), %xmm13
-	vpalignr $4, 128(%rsp), %xmm11, %xmm14
+	vpalignr $4, 128(%rsp), %xmm12, %xmm14
 	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
+	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 160(%rsp)
 	vpaddd 416(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
@@ -929,19 +918,20 @@ hf_shani_scan_x4:
 	vmovdqa 144(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 27
-	vmovdqa 48(%rsp), %xmm11
-	sha256msg1 0(%rsp), %xmm11
+	vmovdqa 48(%rsp), %xmm12
+	sha256msg1 0(%rsp), %xmm12
 	vpalignr $4, 16(%rsp), %xmm9, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm9, %xmm11
-	vmovdqa %xmm11, 48(%rsp)
-	vpaddd 432(%rdi), %xmm11, %xmm0
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm9, %xmm12
+	vmovdqa %xmm12, 48(%rsp)
+	vpaddd 768(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
-	vmovdqa 592(%rdi), %xmm0
+	vmovdqa 112(%rsp), %xmm0
+	vpaddd 640(%rdi), %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vmovdqa 624(%rdi), %xmm0
+	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 176(%rsp), %xmm9
 	sha256msg1 128(%rsp), %xmm9
@@ -960,35 +950,34 @@ hf_shani_scan_x4:
 	# slot 28
 	vmovdqa 0(%rsp), %xmm13
 	sha256msg1 16(%rsp), %xmm13
-	vpalignr $4, 32(%rsp), %xmm11, %xmm14
+	vpalignr $4, 32(%rsp), %xmm12, %xmm14
 	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
+	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 0(%rsp)
-	vpaddd 448(%rdi), %xmm13, %xmm0
+	vpaddd 784(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
-	vmovdqa 64(%rsp), %xmm11
-	sha256msg1 80(%rsp), %xmm11
-	vpaddd 640(%rdi), %xmm11, %xmm11
-	sha256msg2 560(%rdi), %xmm11
-	vmovdqa %xmm11, 64(%rsp)
-	vpaddd 320(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm11, %xmm12
+	sha256msg1 80(%rsp), %xmm12
+	sha256msg2 112(%rsp), %xmm12
+	vmovdqa %xmm12, 64(%rsp)
+	vpaddd 656(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
-	vmovdqa 128(%rsp), %xmm12
-	sha256msg1 144(%rsp), %xmm12
+	vmovdqa 128(%rsp), %xmm11
+	sha256msg1 144(%rsp), %xmm11
 	vpalignr $4, 160(%rsp), %xmm9, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm9, %xmm12
-	vmovdqa %xmm12, 128(%rsp)
-	vpaddd 448(%rdi), %xmm12, %xmm0
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm9, %xmm11
+	vmovdqa %xmm11, 128(%rsp)
+	vpaddd 448(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
-	vmovdqa 48(%rdi), %xmm9
-	vpinsrd $3, 12(%rsi), %xmm9, %xmm9
+	vmovdqa 64(%rdi), %xmm9
+	vpinsrd $3, 28(%rsi), %xmm9, %xmm9
 	sha256msg1 176(%rdi), %xmm9
 	vpaddd 192(%rdi), %xmm9, %xmm9
 	vmovdqa %xmm9, 192(%rsp)
@@ -1002,35 +991,34 @@ hf_shani_scan_x4:
 	vpalignr $4, 48(%rsp), %xmm13, %xmm14
 	vpaddd %xmm14, %xmm10, %xmm10
 	sha256msg2 %xmm13, %xmm10
-	vmovdqa %xmm10, 16(%rsp)
-	vpaddd 464(%rdi), %xmm10, %xmm0
+	vpaddd 800(%rdi), %xmm10, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 80(%rsp), %xmm13
-	sha256msg1 544(%rdi), %xmm13
-	vpalignr $4, 560(%rdi), %xmm11, %xmm14
+	sha256msg1 576(%rdi), %xmm13
+	vpalignr $4, 112(%rsp), %xmm12, %xmm14
 	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
+	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 80(%rsp)
-	vpaddd 336(%rdi), %xmm13, %xmm0
+	vpaddd 672(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
-	vmovdqa 144(%rsp), %xmm11
-	sha256msg1 160(%rsp), %xmm11
-	vpalignr $4, 176(%rsp), %xmm12, %xmm14
-	vpaddd %xmm14, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm11, 144(%rsp)
-	vpaddd 464(%rdi), %xmm11, %xmm0
+	vmovdqa 144(%rsp), %xmm12
+	sha256msg1 160(%rsp), %xmm12
+	vpalignr $4, 176(%rsp), %xmm11, %xmm14
+	vpaddd %xmm14, %xmm12, %xmm12
+	sha256msg2 %xmm11, %xmm12
+	vmovdqa %xmm12, 144(%rsp)
+	vpaddd 464(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
-	vmovdqa 208(%rdi), %xmm12
-	sha256msg2 %xmm9, %xmm12
-	vmovdqa %xmm12, 208(%rsp)
-	vpaddd 336(%rdi), %xmm12, %xmm0
+	vmovdqa 208(%rdi), %xmm11
+	sha256msg2 %xmm9, %xmm11
+	vmovdqa %xmm11, 208(%rsp)
+	vpaddd 336(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
@@ -1040,51 +1028,43 @@ hf_shani_scan_x4:
 	vpalignr $4, 0(%rsp), %xmm10, %xmm14
 	vpaddd %xmm14, %xmm9, %xmm9
 	sha256msg2 %xmm10, %xmm9
-	vpaddd 480(%rdi), %xmm9, %xmm0
+	vpaddd 816(%rdi), %xmm9, %xmm0
 	sha256rnds2 %xmm0, %xmm1, %xmm5
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
-	vpalignr $4, 64(%rsp), %xmm13, %xmm14
-	vpaddd 656(%rdi), %xmm14, %xmm10
+	vpextrd $1, %xmm1, 0(%rdx)
+	vpalignr $4, 64(%rsp), %xmm13, %xmm10
 	sha256msg2 %xmm13, %xmm10
 	vmovdqa %xmm10, 96(%rsp)
-	vpaddd 352(%rdi), %xmm10, %xmm0
+	vpaddd 688(%rdi), %xmm10, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 160(%rsp), %xmm13
 	sha256msg1 176(%rsp), %xmm13
-	vpalignr $4, 128(%rsp), %xmm11, %xmm14
+	vpalignr $4, 128(%rsp), %xmm12, %xmm14
 	vpaddd %xmm14, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
+	sha256msg2 %xmm12, %xmm13
 	vpaddd 480(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
-	vpalignr $4, 192(%rsp), %xmm12, %xmm14
-	vpaddd 224(%rdi), %xmm14, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm11, 224(%rsp)
-	vpaddd 352(%rdi), %xmm11, %xmm0
+	vpalignr $4, 192(%rsp), %xmm11, %xmm14
+	vpaddd 224(%rdi), %xmm14, %xmm12
+	sha256msg2 %xmm11, %xmm12
+	vmovdqa %xmm12, 224(%rsp)
+	vpaddd 352(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 31
-	vmovdqa 48(%rsp), %xmm12
-	sha256msg1 0(%rsp), %xmm12
-	vpalignr $4, 16(%rsp), %xmm9, %xmm14
-	vpaddd %xmm14, %xmm12, %xmm12
-	sha256msg2 %xmm9, %xmm12
-	vpaddd 496(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vmovd %xmm5, 0(%rdx)
-	vmovdqa 560(%rdi), %xmm9
-	sha256msg1 64(%rsp), %xmm9
+	vmovdqa 112(%rsp), %xmm11
+	sha256msg1 64(%rsp), %xmm11
 	vpalignr $4, 80(%rsp), %xmm10, %xmm14
-	vpaddd %xmm14, %xmm9, %xmm9
-	sha256msg2 %xmm10, %xmm9
-	vmovdqa %xmm9, 112(%rsp)
-	vpaddd 368(%rdi), %xmm9, %xmm0
+	vpaddd %xmm14, %xmm11, %xmm11
+	sha256msg2 %xmm10, %xmm11
+	vmovdqa %xmm11, 112(%rsp)
+	vpaddd 704(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
@@ -1101,26 +1081,34 @@ hf_shani_scan_x4:
 	vpaddd 16(%rdi), %xmm7, %xmm7
 	vpshufd $0x1b, %xmm3, %xmm13
 	vpshufd $0xb1, %xmm7, %xmm14
-	vpblendw $0xf0, %xmm14, %xmm13, %xmm15
-	vpalignr $8, %xmm13, %xmm14, %xmm10
-	vmovdqa %xmm15, 128(%rsp)
-	vmovdqa %xmm10, 144(%rsp)
-	vmovdqa 512(%rdi), %xmm3
+	vpblendd $0xc, %xmm14, %xmm13, %xmm15
+	vshufps $0x4e, %xmm14, %xmm13, %xmm14
+	vpalignr $4, %xmm15, %xmm14, %xmm10
+	sha256msg1 %xmm15, %xmm13
+	vpsrldq $4, %xmm14, %xmm14
+	vpaddd 544(%rdi), %xmm14, %xmm14
+	vmovdqa %xmm14, 144(%rsp)
+	vpslldq $12, %xmm13, %xmm13
+	vpaddd 560(%rdi), %xmm13, %xmm13
+	vmovdqa %xmm13, 176(%rsp)
+	vpshufd $0xff, %xmm3, %xmm3
+	vpsllq $32, %xmm3, %xmm3
+	vpaddd 512(%rdi), %xmm3, %xmm3
 	vmovdqa 528(%rdi), %xmm7
-	vpalignr $4, 208(%rsp), %xmm11, %xmm14
+	vpalignr $4, 208(%rsp), %xmm12, %xmm14
 	vpaddd 240(%rdi), %xmm14, %xmm13
-	sha256msg2 %xmm11, %xmm13
+	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 240(%rsp)
 	vpaddd 368(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
-	vmovdqa %xmm12, %xmm14
-	vmovdqa %xmm13, %xmm12
-	vmovdqa %xmm11, %xmm13
+	vmovdqa %xmm11, %xmm14
 	vmovdqa %xmm10, %xmm11
-	vmovdqa %xmm9, %xmm10
-	vmovdqa %xmm14, %xmm9
+	vmovdqa %xmm14, %xmm10
+	vmovdqa %xmm13, %xmm14
+	vmovdqa %xmm12, %xmm13
+	vmovdqa %xmm14, %xmm12
 	add $32, %rsi
 	add $16, %rdx
 	dec %rcx
@@ -2399,1319 +2387,1311 @@ hf_shani_scan_hybrid:
 	cmp $1, %rcx
 	je .Lhy_last
 	# slot 0
-	vmovdqa 64(%rdi), %xmm0
+	vpbroadcastq 0(%rsi), %xmm5
 	vmovdqa -128(%rbx), %xmm1
-	vpinsrd $1, 12(%rsi), %xmm0, %xmm0
-	vmovdqa 0(%rdi), %xmm5
+	vpaddd 32(%rdi), %xmm5, %xmm5
+	vmovdqa 48(%rdi), %xmm8
 	vpaddd -128(%rax), %xmm1, %xmm1
-	sha256rnds2 %xmm0, 32(%rdi), %xmm5
-	vmovdqa 32(%rdi), %xmm8
-	vpaddd 80(%rbp), %xmm1, %xmm1
-	vpalignr $4, 64(%rsp), %xmm12, %xmm15
-	vmovdqa 64(%rbp), %xmm4
-	vpaddd 656(%rdi), %xmm15, %xmm14
+	vpalignr $4, 64(%rsp), %xmm12, %xmm14
 	sha256msg2 %xmm12, %xmm14
-	vpsrld $6, %xmm4, %xmm2
+	vpaddd 80(%rbp), %xmm1, %xmm1
 	vmovdqa %xmm14, 96(%rsp)
-	vpaddd 352(%rdi), %xmm14, %xmm0
-	vpslld $26, %xmm4, %xmm3
+	vmovdqa 64(%rbp), %xmm4
+	vpaddd 688(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpsrld $6, %xmm4, %xmm2
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpsrld $11, %xmm4, %xmm3
+	vpslld $26, %xmm4, %xmm3
 	vmovdqa 128(%rsp), %xmm12
 	sha256msg1 144(%rsp), %xmm12
 	vpxor %xmm3, %xmm2, %xmm2
 	vpalignr $4, 160(%rsp), %xmm13, %xmm15
-	vpaddd %xmm15, %xmm12, %xmm12
-	vpslld $21, %xmm4, %xmm3
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 128(%rsp)
-	vpxor %xmm3, %xmm2, %xmm2
-	vpaddd 448(%rdi), %xmm12, %xmm0
-	vpsrld $25, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
-	sha256rnds2 %xmm0, %xmm10, %xmm7
-	# slot 1
-	vpslld $7, %xmm4, %xmm3
-	vmovdqa 80(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa 128(%rdi), %xmm0
-	vpaddd %xmm2, %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 560(%rdi), %xmm13
-	vmovdqa 112(%rbp), %xmm2
-	sha256msg1 64(%rsp), %xmm13
-	vpalignr $4, 80(%rsp), %xmm14, %xmm15
-	vpxor 96(%rbp), %xmm2, %xmm2
-	vpaddd %xmm15, %xmm13, %xmm13
-	sha256msg2 %xmm14, %xmm13
-	vpand %xmm4, %xmm2, %xmm2
-	vmovdqa %xmm13, 112(%rsp)
-	vpxor 96(%rbp), %xmm2, %xmm2
-	vpaddd 368(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpaddd %xmm2, %xmm1, %xmm1
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpaddd 16(%rbp), %xmm1, %xmm4
-	vmovdqa 144(%rsp), %xmm14
-	sha256msg1 160(%rsp), %xmm14
-	vmovdqa %xmm4, 80(%rbp)
-	vpalignr $4, 176(%rsp), %xmm12, %xmm15
-	vmovdqa 0(%rbp), %xmm4
-	vpaddd %xmm15, %xmm14, %xmm14
-	sha256msg2 %xmm12, %xmm14
-	vpsrld $2, %xmm4, %xmm2
-	vmovdqa %xmm14, 144(%rsp)
-	vpaddd 464(%rdi), %xmm14, %xmm0
-	vpslld $30, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
-	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpsrld $13, %xmm4, %xmm3
-	# slot 2
-	vmovdqa 96(%rdi), %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
-	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vmovdqa 144(%rdi), %xmm0
-	vpslld $19, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 64(%rsp), %xmm12
-	vpxor %xmm3, %xmm2, %xmm2
-	sha256msg1 80(%rsp), %xmm12
-	vpsrld $22, %xmm4, %xmm3
-	vpalignr $4, 96(%rsp), %xmm13, %xmm15
-	vpaddd %xmm15, %xmm12, %xmm12
-	vpxor %xmm3, %xmm2, %xmm2
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 64(%rsp)
-	vpslld $10, %xmm4, %xmm3
-	vpaddd 384(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpxor %xmm3, %xmm2, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd %xmm2, %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 160(%rsp), %xmm13
-	vpxor 48(%rbp), %xmm4, %xmm2
-	sha256msg1 176(%rsp), %xmm13
-	vpalignr $4, 128(%rsp), %xmm14, %xmm15
-	vpand -16(%rbp), %xmm2, %xmm3
-	vpaddd %xmm15, %xmm13, %xmm13
-	sha256msg2 %xmm14, %xmm13
-	vmovdqa %xmm2, -16(%rbp)
-	vpaddd 480(%rdi), %xmm13, %xmm0
-	vpxor 48(%rbp), %xmm3, %xmm3
-	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd %xmm3, %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm10, %xmm7
-	# slot 3
-	vmovdqa %xmm1, 16(%rbp)
-	vmovdqa 112(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vmovdqa -112(%rbx), %xmm1
-	vmovdqa 160(%rdi), %xmm0
-	vpaddd -112(%rax), %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 80(%rsp), %xmm14
-	vpaddd 96(%rbp), %xmm1, %xmm1
-	sha256msg1 96(%rsp), %xmm14
-	vpalignr $4, 112(%rsp), %xmm12, %xmm15
-	vmovdqa 80(%rbp), %xmm4
-	vpaddd %xmm15, %xmm14, %xmm14
-	sha256msg2 %xmm12, %xmm14
-	vpsrld $6, %xmm4, %xmm2
-	vmovdqa %xmm14, 80(%rsp)
-	vpslld $26, %xmm4, %xmm3
-	vpaddd 400(%rdi), %xmm14, %xmm0
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpxor %xmm3, %xmm2, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpsrld $11, %xmm4, %xmm3
-	vmovdqa 176(%rsp), %xmm12
-	sha256msg1 128(%rsp), %xmm12
-	vpxor %xmm3, %xmm2, %xmm2
-	vpalignr $4, 144(%rsp), %xmm13, %xmm15
-	vpslld $21, %xmm4, %xmm3
 	vpaddd %xmm15, %xmm12, %xmm12
 	sha256msg2 %xmm13, %xmm12
 	vpxor %xmm3, %xmm2, %xmm2
-	vpaddd 496(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm12, 128(%rsp)
+	vpaddd 448(%rdi), %xmm12, %xmm0
+	vpslld $21, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpsrld $25, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 1
+	vmovdqa 80(%rdi), %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
-	vpaddd 0(%rdi), %xmm7, %xmm7
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vmovdqa 128(%rdi), %xmm0
 	vpslld $7, %xmm4, %xmm3
-	vpaddd 16(%rdi), %xmm10, %xmm10
-	vpshufd $0x1b, %xmm7, %xmm13
-	vpxor %xmm3, %xmm2, %xmm2
-	vpshufd $0xb1, %xmm10, %xmm15
-	vpblendw $0xf0, %xmm15, %xmm13, %xmm0
-	vpaddd %xmm2, %xmm1, %xmm1
-	vpalignr $8, %xmm13, %xmm15, %xmm12
-	vmovdqa %xmm0, 128(%rsp)
-	vmovdqa 64(%rbp), %xmm2
-	vmovdqa %xmm12, 144(%rsp)
-	vpxor 112(%rbp), %xmm2, %xmm2
-	vmovdqa 512(%rdi), %xmm7
-	vmovdqa 528(%rdi), %xmm10
-	vpand %xmm4, %xmm2, %xmm2
-	# slot 4
-	vmovdqa 48(%rdi), %xmm13
-	vpxor 112(%rbp), %xmm2, %xmm2
-	vpinsrd $3, 0(%rsi), %xmm13, %xmm13
-	sha256msg1 176(%rdi), %xmm13
-	vpaddd %xmm2, %xmm1, %xmm1
-	vpaddd 192(%rdi), %xmm13, %xmm13
-	vpaddd 32(%rbp), %xmm1, %xmm4
-	vmovdqa %xmm13, 0(%rsp)
-	vpaddd 320(%rdi), %xmm13, %xmm0
-	vmovdqa %xmm4, 96(%rbp)
-	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa 16(%rbp), %xmm4
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 96(%rsp), %xmm11
-	vpsrld $2, %xmm4, %xmm2
-	sha256msg1 112(%rsp), %xmm11
-	vpslld $30, %xmm4, %xmm3
-	vpalignr $4, 64(%rsp), %xmm14, %xmm15
-	vpaddd %xmm15, %xmm11, %xmm11
 	vpxor %xmm3, %xmm2, %xmm2
-	sha256msg2 %xmm14, %xmm11
-	vmovdqa %xmm11, 96(%rsp)
-	vpsrld $13, %xmm4, %xmm3
-	vpaddd 416(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpxor %xmm3, %xmm2, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $19, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 128(%rsp), %xmm14
-	vpxor %xmm3, %xmm2, %xmm2
-	vpaddd 256(%rdi), %xmm14, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpsrld $22, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpxor %xmm3, %xmm2, %xmm2
-	# slot 5
-	vpslld $10, %xmm4, %xmm3
-	vmovdqa 208(%rdi), %xmm14
-	sha256msg2 %xmm13, %xmm14
-	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa %xmm14, 16(%rsp)
-	vpaddd 336(%rdi), %xmm14, %xmm0
-	vpaddd %xmm2, %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor 0(%rbp), %xmm4, %xmm2
-	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpand -16(%rbp), %xmm2, %xmm3
 	vmovdqa 112(%rsp), %xmm13
 	sha256msg1 64(%rsp), %xmm13
-	vmovdqa %xmm2, -16(%rbp)
-	vpalignr $4, 80(%rsp), %xmm11, %xmm15
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpalignr $4, 80(%rsp), %xmm14, %xmm15
 	vpaddd %xmm15, %xmm13, %xmm13
-	vpxor 0(%rbp), %xmm3, %xmm3
-	sha256msg2 %xmm11, %xmm13
+	vmovdqa 112(%rbp), %xmm2
+	sha256msg2 %xmm14, %xmm13
 	vmovdqa %xmm13, 112(%rsp)
-	vpaddd %xmm3, %xmm1, %xmm1
-	vpaddd 432(%rdi), %xmm13, %xmm0
-	vmovdqa %xmm1, 32(%rbp)
+	vpxor 96(%rbp), %xmm2, %xmm2
+	vpaddd 704(%rdi), %xmm13, %xmm0
+	vpand %xmm4, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa -96(%rbx), %xmm1
+	vpxor 96(%rbp), %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpaddd 272(%rdi), %xmm12, %xmm0
+	vmovdqa 144(%rsp), %xmm14
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256msg1 160(%rsp), %xmm14
+	vpalignr $4, 176(%rsp), %xmm12, %xmm15
+	vpaddd 16(%rbp), %xmm1, %xmm4
+	vpaddd %xmm15, %xmm14, %xmm14
+	vmovdqa %xmm4, 80(%rbp)
+	sha256msg2 %xmm12, %xmm14
+	vmovdqa %xmm14, 144(%rsp)
+	vmovdqa 0(%rbp), %xmm4
+	vpaddd 464(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpsrld $2, %xmm4, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpslld $30, %xmm4, %xmm3
+	# slot 2
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 96(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpsrld $13, %xmm4, %xmm3
+	vmovdqa 144(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 64(%rsp), %xmm12
+	vpslld $19, %xmm4, %xmm3
+	sha256msg1 80(%rsp), %xmm12
+	vpalignr $4, 96(%rsp), %xmm13, %xmm15
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vpsrld $22, %xmm4, %xmm3
+	vmovdqa %xmm12, 64(%rsp)
+	vpaddd 720(%rdi), %xmm12, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpslld $10, %xmm4, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 160(%rsp), %xmm13
+	sha256msg1 176(%rsp), %xmm13
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpalignr $4, 128(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	vpxor 48(%rbp), %xmm4, %xmm2
+	sha256msg2 %xmm14, %xmm13
+	vpand -16(%rbp), %xmm2, %xmm3
+	vpaddd 480(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vmovdqa %xmm2, -16(%rbp)
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpxor 48(%rbp), %xmm3, %xmm3
+	# slot 3
+	vmovdqa 112(%rdi), %xmm0
+	vpaddd %xmm3, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vmovdqa %xmm1, 16(%rbp)
+	vmovdqa 160(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa -112(%rbx), %xmm1
+	vmovdqa 80(%rsp), %xmm14
+	sha256msg1 96(%rsp), %xmm14
+	vpaddd -112(%rax), %xmm1, %xmm1
+	vpalignr $4, 112(%rsp), %xmm12, %xmm15
+	vpaddd 96(%rbp), %xmm1, %xmm1
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vmovdqa 80(%rbp), %xmm4
+	vmovdqa %xmm14, 80(%rsp)
+	vpaddd 736(%rdi), %xmm14, %xmm0
+	vpsrld $6, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpslld $26, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 176(%rsp), %xmm12
+	sha256msg1 128(%rsp), %xmm12
+	vpsrld $11, %xmm4, %xmm3
+	vpalignr $4, 144(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg2 %xmm13, %xmm12
+	vpaddd 496(%rdi), %xmm12, %xmm0
+	vpslld $21, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpsrld $25, %xmm4, %xmm3
+	vpaddd 0(%rdi), %xmm7, %xmm7
+	vpaddd 16(%rdi), %xmm10, %xmm10
+	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0x1b, %xmm7, %xmm13
+	vpshufd $0xb1, %xmm10, %xmm15
+	vpslld $7, %xmm4, %xmm3
+	vpblendd $0xc, %xmm15, %xmm13, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	vshufps $0x4e, %xmm15, %xmm13, %xmm15
+	vpalignr $4, %xmm0, %xmm15, %xmm12
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256msg1 %xmm0, %xmm13
+	vpsrldq $4, %xmm15, %xmm15
+	vmovdqa 64(%rbp), %xmm2
+	vpaddd 544(%rdi), %xmm15, %xmm15
+	vpxor 112(%rbp), %xmm2, %xmm2
+	vmovdqa %xmm15, 144(%rsp)
+	vpslldq $12, %xmm13, %xmm13
+	vpand %xmm4, %xmm2, %xmm2
+	vpaddd 560(%rdi), %xmm13, %xmm13
+	vmovdqa %xmm13, 176(%rsp)
+	vpxor 112(%rbp), %xmm2, %xmm2
+	vpshufd $0xff, %xmm7, %xmm7
+	vpsllq $32, %xmm7, %xmm7
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpaddd 512(%rdi), %xmm7, %xmm7
+	vpaddd 32(%rbp), %xmm1, %xmm4
+	vmovdqa 528(%rdi), %xmm10
+	# slot 4
+	vmovdqa %xmm4, 96(%rbp)
+	vmovdqa 64(%rdi), %xmm13
+	vpinsrd $3, 4(%rsi), %xmm13, %xmm13
+	vmovdqa 16(%rbp), %xmm4
+	sha256msg1 176(%rdi), %xmm13
+	vpaddd 192(%rdi), %xmm13, %xmm13
+	vpsrld $2, %xmm4, %xmm2
+	vmovdqa %xmm13, 0(%rsp)
+	vpslld $30, %xmm4, %xmm3
+	vpaddd 320(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpsrld $13, %xmm4, %xmm3
+	vmovdqa 96(%rsp), %xmm11
+	sha256msg1 112(%rsp), %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
+	vpalignr $4, 64(%rsp), %xmm14, %xmm15
+	vpslld $19, %xmm4, %xmm3
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm14, %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm11, 96(%rsp)
+	vpaddd 752(%rdi), %xmm11, %xmm0
+	vpsrld $22, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpslld $10, %xmm4, %xmm3
+	vpaddd 592(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpaddd %xmm2, %xmm1, %xmm1
+	# slot 5
+	vpxor 0(%rbp), %xmm4, %xmm2
+	vmovdqa 208(%rdi), %xmm14
+	sha256msg2 %xmm13, %xmm14
+	vpand -16(%rbp), %xmm2, %xmm3
+	vmovdqa %xmm14, 16(%rsp)
+	vpaddd 336(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm2, -16(%rbp)
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor 0(%rbp), %xmm3, %xmm3
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpaddd %xmm3, %xmm1, %xmm1
+	vmovdqa 112(%rsp), %xmm13
+	sha256msg1 64(%rsp), %xmm13
+	vmovdqa %xmm1, 32(%rbp)
+	vpalignr $4, 80(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	vmovdqa -96(%rbx), %xmm1
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 112(%rsp)
 	vpaddd -96(%rax), %xmm1, %xmm1
+	vpaddd 768(%rdi), %xmm13, %xmm0
+	vpaddd 112(%rbp), %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpshufd $0x0e, %xmm0, %xmm0
+	vmovdqa 96(%rbp), %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 144(%rsp), %xmm0
+	vpsrld $6, %xmm4, %xmm2
+	vpaddd 608(%rdi), %xmm0, %xmm0
+	vpslld $26, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd 112(%rbp), %xmm1, %xmm1
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vmovdqa 96(%rbp), %xmm4
 	# slot 6
+	vpsrld $11, %xmm4, %xmm3
 	vpalignr $4, 0(%rsp), %xmm14, %xmm15
-	vpsrld $6, %xmm4, %xmm2
 	vpaddd 224(%rdi), %xmm15, %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg2 %xmm14, %xmm11
-	vpslld $26, %xmm4, %xmm3
+	vpslld $21, %xmm4, %xmm3
 	vmovdqa %xmm11, 32(%rsp)
 	vpaddd 352(%rdi), %xmm11, %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpsrld $11, %xmm4, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
+	vpsrld $25, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 64(%rsp), %xmm14
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg1 80(%rsp), %xmm14
-	vpslld $21, %xmm4, %xmm3
+	vpslld $7, %xmm4, %xmm3
 	vpalignr $4, 96(%rsp), %xmm13, %xmm15
 	vpaddd %xmm15, %xmm14, %xmm14
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg2 %xmm13, %xmm14
-	vpsrld $25, %xmm4, %xmm3
 	vmovdqa %xmm14, 64(%rsp)
-	vpaddd 448(%rdi), %xmm14, %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $7, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 576(%rdi), %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
-	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpaddd %xmm2, %xmm1, %xmm1
-	vmovdqa 608(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpaddd 784(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vmovdqa 80(%rbp), %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor 64(%rbp), %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 624(%rdi), %xmm0
+	vpand %xmm4, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vmovdqa 832(%rdi), %xmm0
+	vpxor 64(%rbp), %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpaddd %xmm2, %xmm1, %xmm1
 	# slot 7
 	vpalignr $4, 16(%rsp), %xmm11, %xmm15
-	vpxor 64(%rbp), %xmm2, %xmm2
+	vpaddd 48(%rbp), %xmm1, %xmm4
 	vpaddd 240(%rdi), %xmm15, %xmm13
 	sha256msg2 %xmm11, %xmm13
-	vpand %xmm4, %xmm2, %xmm2
+	vmovdqa %xmm4, 112(%rbp)
 	vmovdqa %xmm13, 48(%rsp)
-	vpxor 64(%rbp), %xmm2, %xmm2
 	vpaddd 368(%rdi), %xmm13, %xmm0
+	vmovdqa 32(%rbp), %xmm4
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpaddd %xmm2, %xmm1, %xmm1
+	vpsrld $2, %xmm4, %xmm2
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpaddd 48(%rbp), %xmm1, %xmm4
+	vpslld $30, %xmm4, %xmm3
 	vmovdqa 80(%rsp), %xmm11
 	sha256msg1 96(%rsp), %xmm11
-	vmovdqa %xmm4, 112(%rbp)
-	vpalignr $4, 112(%rsp), %xmm14, %xmm15
-	vmovdqa 32(%rbp), %xmm4
-	vpaddd %xmm15, %xmm11, %xmm11
-	sha256msg2 %xmm14, %xmm11
-	vpsrld $2, %xmm4, %xmm2
-	vmovdqa %xmm11, 80(%rsp)
-	vpaddd 464(%rdi), %xmm11, %xmm0
-	vpslld $30, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
-	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpalignr $4, 112(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
 	vpsrld $13, %xmm4, %xmm3
-	vmovdqa 592(%rdi), %xmm0
+	sha256msg2 %xmm14, %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 800(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpslld $19, %xmm4, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 176(%rsp), %xmm0
+	vpaddd 640(%rdi), %xmm0, %xmm0
+	vpsrld $22, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa 624(%rdi), %xmm0
+	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpslld $19, %xmm4, %xmm3
+	vpslld $10, %xmm4, %xmm3
 	# slot 8
 	vmovdqa 0(%rsp), %xmm14
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg1 16(%rsp), %xmm14
-	vpsrld $22, %xmm4, %xmm3
+	vpaddd %xmm2, %xmm1, %xmm1
 	vpalignr $4, 32(%rsp), %xmm13, %xmm15
 	vpaddd %xmm15, %xmm14, %xmm14
-	vpxor %xmm3, %xmm2, %xmm2
+	vpxor 16(%rbp), %xmm4, %xmm2
 	sha256msg2 %xmm13, %xmm14
 	vmovdqa %xmm14, 0(%rsp)
-	vpslld $10, %xmm4, %xmm3
+	vpand -16(%rbp), %xmm2, %xmm3
 	vpaddd 384(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm2, -16(%rbp)
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd %xmm2, %xmm1, %xmm1
+	vpxor 16(%rbp), %xmm3, %xmm3
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 96(%rsp), %xmm13
-	vpxor 16(%rbp), %xmm4, %xmm2
+	vpaddd %xmm3, %xmm1, %xmm1
 	sha256msg1 112(%rsp), %xmm13
 	vpalignr $4, 64(%rsp), %xmm11, %xmm15
-	vpand -16(%rbp), %xmm2, %xmm3
+	vmovdqa %xmm1, 48(%rbp)
 	vpaddd %xmm15, %xmm13, %xmm13
 	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm2, -16(%rbp)
-	vpaddd 480(%rdi), %xmm13, %xmm0
-	vpxor 16(%rbp), %xmm3, %xmm3
+	vmovdqa -80(%rbx), %xmm1
+	vpaddd 816(%rdi), %xmm13, %xmm0
+	vpaddd -80(%rax), %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd %xmm3, %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 128(%rsp), %xmm11
-	vmovdqa %xmm1, 48(%rbp)
-	sha256msg1 144(%rsp), %xmm11
-	vpaddd 640(%rdi), %xmm11, %xmm11
-	vmovdqa -80(%rbx), %xmm1
-	sha256msg2 560(%rdi), %xmm11
-	vpaddd -80(%rax), %xmm1, %xmm1
-	vmovdqa %xmm11, 128(%rsp)
-	vpaddd 320(%rdi), %xmm11, %xmm0
 	vpaddd 64(%rbp), %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpextrd $1, %xmm6, -8(%rdx)
+	vmovdqa 112(%rbp), %xmm4
+	vmovdqa %xmm12, %xmm11
+	sha256msg1 144(%rsp), %xmm11
+	vpsrld $6, %xmm4, %xmm2
+	sha256msg2 176(%rsp), %xmm11
+	vpslld $26, %xmm4, %xmm3
+	vmovdqa %xmm11, 128(%rsp)
+	vpaddd 656(%rdi), %xmm11, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa 112(%rbp), %xmm4
+	vpsrld $11, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpxor %xmm3, %xmm2, %xmm2
 	# slot 9
-	vpsrld $6, %xmm4, %xmm2
 	vmovdqa 16(%rsp), %xmm12
-	vpslld $26, %xmm4, %xmm3
+	vpslld $21, %xmm4, %xmm3
 	sha256msg1 32(%rsp), %xmm12
 	vpalignr $4, 48(%rsp), %xmm14, %xmm15
 	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd %xmm15, %xmm12, %xmm12
 	sha256msg2 %xmm14, %xmm12
-	vpsrld $11, %xmm4, %xmm3
+	vpsrld $25, %xmm4, %xmm3
 	vmovdqa %xmm12, 16(%rsp)
-	vpaddd 400(%rdi), %xmm12, %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 400(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpslld $21, %xmm4, %xmm3
+	vpslld $7, %xmm4, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa 112(%rsp), %xmm14
-	sha256msg1 64(%rsp), %xmm14
-	vpsrld $25, %xmm4, %xmm3
-	vpalignr $4, 80(%rsp), %xmm13, %xmm15
-	vpaddd %xmm15, %xmm14, %xmm14
-	vpxor %xmm3, %xmm2, %xmm2
-	sha256msg2 %xmm13, %xmm14
-	vpslld $7, %xmm4, %xmm3
-	vpaddd 496(%rdi), %xmm14, %xmm0
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpxor %xmm3, %xmm2, %xmm2
-	vmovd %xmm9, -8(%rdx)
-	vmovdqa 144(%rsp), %xmm13
+	vmovdqa 144(%rsp), %xmm14
+	sha256msg1 576(%rdi), %xmm14
 	vpaddd %xmm2, %xmm1, %xmm1
-	sha256msg1 544(%rdi), %xmm13
-	vpalignr $4, 560(%rdi), %xmm11, %xmm15
+	vpalignr $4, 176(%rsp), %xmm11, %xmm15
 	vmovdqa 96(%rbp), %xmm2
-	vpaddd %xmm15, %xmm13, %xmm13
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm11, %xmm14
 	vpxor 80(%rbp), %xmm2, %xmm2
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 144(%rsp)
+	vmovdqa %xmm14, 144(%rsp)
+	vpaddd 672(%rdi), %xmm14, %xmm0
 	vpand %xmm4, %xmm2, %xmm2
-	vpaddd 336(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpxor 80(%rbp), %xmm2, %xmm2
 	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor 80(%rbp), %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpaddd %xmm2, %xmm1, %xmm1
 	# slot 10
-	vpaddd 0(%rbp), %xmm1, %xmm4
 	vmovdqa 32(%rsp), %xmm11
+	vpaddd 0(%rbp), %xmm1, %xmm4
 	sha256msg1 48(%rsp), %xmm11
-	vmovdqa %xmm4, 64(%rbp)
 	vpalignr $4, 0(%rsp), %xmm12, %xmm15
+	vmovdqa %xmm4, 64(%rbp)
 	vpaddd %xmm15, %xmm11, %xmm11
 	vmovdqa 48(%rbp), %xmm4
 	sha256msg2 %xmm12, %xmm11
 	vmovdqa %xmm11, 32(%rsp)
 	vpsrld $2, %xmm4, %xmm2
 	vpaddd 416(%rdi), %xmm11, %xmm0
-	vpslld $30, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpslld $30, %xmm4, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 64(%rdi), %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	vpbroadcastq 8(%rsi), %xmm6
 	vpsrld $13, %xmm4, %xmm3
-	vpinsrd $1, 16(%rsi), %xmm0, %xmm0
-	vmovdqa 0(%rdi), %xmm6
+	vpaddd 32(%rdi), %xmm6, %xmm6
+	vmovdqa 48(%rdi), %xmm9
 	vpxor %xmm3, %xmm2, %xmm2
-	sha256rnds2 %xmm0, 32(%rdi), %xmm6
+	vpalignr $4, 128(%rsp), %xmm14, %xmm12
+	sha256msg2 %xmm14, %xmm12
 	vpslld $19, %xmm4, %xmm3
-	vmovdqa 32(%rdi), %xmm9
-	vpalignr $4, 128(%rsp), %xmm13, %xmm15
-	vpxor %xmm3, %xmm2, %xmm2
-	vpaddd 656(%rdi), %xmm15, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vpsrld $22, %xmm4, %xmm3
 	vmovdqa %xmm12, 160(%rsp)
-	vpaddd 352(%rdi), %xmm12, %xmm0
+	vpaddd 688(%rdi), %xmm12, %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpslld $10, %xmm4, %xmm3
+	vpsrld $22, %xmm4, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpxor %xmm3, %xmm2, %xmm2
 	# slot 11
-	vmovdqa 48(%rsp), %xmm13
-	vpaddd %xmm2, %xmm1, %xmm1
-	sha256msg1 0(%rsp), %xmm13
+	vmovdqa 48(%rsp), %xmm14
+	vpslld $10, %xmm4, %xmm3
+	sha256msg1 0(%rsp), %xmm14
 	vpalignr $4, 16(%rsp), %xmm11, %xmm15
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm15, %xmm14, %xmm14
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256msg2 %xmm11, %xmm14
+	vmovdqa %xmm14, 48(%rsp)
 	vpxor 32(%rbp), %xmm4, %xmm2
-	vpaddd %xmm15, %xmm13, %xmm13
-	vpand -16(%rbp), %xmm2, %xmm3
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 48(%rsp)
-	vmovdqa %xmm2, -16(%rbp)
-	vpaddd 432(%rdi), %xmm13, %xmm0
+	vpaddd 432(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpxor 32(%rbp), %xmm3, %xmm3
+	vpand -16(%rbp), %xmm2, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
+	vmovdqa %xmm2, -16(%rbp)
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpaddd %xmm3, %xmm1, %xmm1
 	vmovdqa 80(%rdi), %xmm0
-	vmovdqa %xmm1, 0(%rbp)
+	vpxor 32(%rbp), %xmm3, %xmm3
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vmovdqa 128(%rdi), %xmm0
-	vmovdqa -32(%r12), %xmm4
+	vpaddd %xmm3, %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 560(%rdi), %xmm11
-	vpsrld $17, %xmm4, %xmm1
+	vmovdqa 176(%rsp), %xmm11
+	vmovdqa %xmm1, 0(%rbp)
 	sha256msg1 128(%rsp), %xmm11
+	vmovdqa -32(%r12), %xmm4
 	vpalignr $4, 144(%rsp), %xmm12, %xmm15
-	vpslld $15, %xmm4, %xmm3
 	vpaddd %xmm15, %xmm11, %xmm11
-	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $17, %xmm4, %xmm1
 	sha256msg2 %xmm12, %xmm11
 	vmovdqa %xmm11, 176(%rsp)
-	vpsrld $19, %xmm4, %xmm3
-	vpaddd 368(%rdi), %xmm11, %xmm0
+	vpslld $15, %xmm4, %xmm3
+	vpaddd 704(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpxor %xmm3, %xmm1, %xmm1
 	vpshufd $0x0e, %xmm0, %xmm0
+	vpsrld $19, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpslld $13, %xmm4, %xmm3
 	# slot 12
 	vpxor %xmm3, %xmm1, %xmm1
 	vmovdqa 0(%rsp), %xmm12
 	sha256msg1 16(%rsp), %xmm12
-	vpsrld $10, %xmm4, %xmm3
-	vpalignr $4, 32(%rsp), %xmm13, %xmm15
+	vpslld $13, %xmm4, %xmm3
+	vpalignr $4, 32(%rsp), %xmm14, %xmm15
 	vpaddd %xmm15, %xmm12, %xmm12
 	vpxor %xmm3, %xmm1, %xmm1
-	sha256msg2 %xmm13, %xmm12
+	sha256msg2 %xmm14, %xmm12
+	vpsrld $10, %xmm4, %xmm3
 	vmovdqa %xmm12, 0(%rsp)
-	vpaddd -112(%r12), %xmm1, %xmm1
 	vpaddd 448(%rdi), %xmm12, %xmm0
-	vpaddd -256(%r12), %xmm1, %xmm1
+	vpxor %xmm3, %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa -240(%r12), %xmm4
+	vpaddd -112(%r12), %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpaddd -256(%r12), %xmm1, %xmm1
 	vmovdqa 96(%rdi), %xmm0
-	vpsrld $7, %xmm4, %xmm2
 	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vmovdqa -240(%r12), %xmm4
 	vmovdqa 144(%rdi), %xmm0
-	vpslld $25, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa 128(%rsp), %xmm13
-	sha256msg1 144(%rsp), %xmm13
-	vpsrld $18, %xmm4, %xmm3
+	vpsrld $7, %xmm4, %xmm2
+	vmovdqa 128(%rsp), %xmm14
+	sha256msg1 144(%rsp), %xmm14
+	vpslld $25, %xmm4, %xmm3
 	vpalignr $4, 160(%rsp), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm13, %xmm13
 	vpxor %xmm3, %xmm2, %xmm2
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 128(%rsp)
-	vpslld $14, %xmm4, %xmm3
-	vpaddd 384(%rdi), %xmm13, %xmm0
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm11, %xmm14
+	vpsrld $18, %xmm4, %xmm3
+	vmovdqa %xmm14, 128(%rsp)
+	vpaddd 720(%rdi), %xmm14, %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $3, %xmm4, %xmm3
+	vpslld $14, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	# slot 13
 	vpxor %xmm3, %xmm2, %xmm2
+	# slot 13
 	vmovdqa 16(%rsp), %xmm11
+	vpsrld $3, %xmm4, %xmm3
 	sha256msg1 32(%rsp), %xmm11
-	vpaddd %xmm2, %xmm1, %xmm1
 	vpalignr $4, 48(%rsp), %xmm12, %xmm15
-	vmovdqa %xmm1, 0(%r12)
+	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd %xmm15, %xmm11, %xmm11
 	sha256msg2 %xmm12, %xmm11
-	vmovdqa -16(%r12), %xmm4
-	vmovdqa %xmm11, 16(%rsp)
-	vpaddd 464(%rdi), %xmm11, %xmm0
-	vpsrld $17, %xmm4, %xmm1
-	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $15, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpxor %xmm3, %xmm1, %xmm1
-	vmovdqa 112(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpsrld $19, %xmm4, %xmm3
-	vmovdqa 160(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpxor %xmm3, %xmm1, %xmm1
-	vmovdqa 144(%rsp), %xmm12
-	sha256msg1 160(%rsp), %xmm12
-	vpslld $13, %xmm4, %xmm3
-	vpalignr $4, 176(%rsp), %xmm13, %xmm15
-	vpxor %xmm3, %xmm1, %xmm1
-	vpaddd %xmm15, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vpsrld $10, %xmm4, %xmm3
-	vmovdqa %xmm12, 144(%rsp)
-	vpaddd 400(%rdi), %xmm12, %xmm0
-	vpxor %xmm3, %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd -96(%r12), %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpaddd -240(%r12), %xmm1, %xmm1
-	# slot 14
-	vmovdqa 32(%rsp), %xmm13
-	vmovdqa -224(%r12), %xmm4
-	sha256msg1 48(%rsp), %xmm13
-	vpalignr $4, 0(%rsp), %xmm11, %xmm15
-	vpsrld $7, %xmm4, %xmm2
-	vpaddd %xmm15, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vpslld $25, %xmm4, %xmm3
-	vpaddd 480(%rdi), %xmm13, %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
-	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $18, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 48(%rdi), %xmm11
-	vpxor %xmm3, %xmm2, %xmm2
-	vpinsrd $3, 4(%rsi), %xmm11, %xmm11
-	sha256msg1 176(%rdi), %xmm11
-	vpslld $14, %xmm4, %xmm3
-	vpaddd 192(%rdi), %xmm11, %xmm11
-	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa %xmm11, 64(%rsp)
-	vpaddd 320(%rdi), %xmm11, %xmm0
-	vpsrld $3, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
-	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 160(%rsp), %xmm14
 	vpaddd %xmm2, %xmm1, %xmm1
-	sha256msg1 176(%rsp), %xmm14
-	vmovdqa %xmm1, 16(%r12)
-	vpalignr $4, 128(%rsp), %xmm12, %xmm15
-	vpaddd %xmm15, %xmm14, %xmm14
-	vmovdqa 0(%r12), %xmm4
-	sha256msg2 %xmm12, %xmm14
-	vmovdqa %xmm14, 160(%rsp)
-	vpsrld $17, %xmm4, %xmm1
-	vpaddd 416(%rdi), %xmm14, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpslld $15, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm3, %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm10, %xmm7
-	# slot 15
-	vpsrld $19, %xmm4, %xmm3
-	vmovdqa 48(%rsp), %xmm12
-	sha256msg1 0(%rsp), %xmm12
-	vpxor %xmm3, %xmm1, %xmm1
-	vpalignr $4, 16(%rsp), %xmm13, %xmm15
-	vpaddd %xmm15, %xmm12, %xmm12
-	vpslld $13, %xmm4, %xmm3
-	sha256msg2 %xmm13, %xmm12
-	vpxor %xmm3, %xmm1, %xmm1
-	vpaddd 496(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm11, 16(%rsp)
+	vmovdqa %xmm1, 0(%r12)
+	vpaddd 464(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpsrld $10, %xmm4, %xmm3
+	vmovdqa -16(%r12), %xmm4
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpsrld $17, %xmm4, %xmm1
+	vmovdqa 112(%rdi), %xmm0
+	vpslld $15, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vmovdqa 160(%rdi), %xmm0
 	vpxor %xmm3, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 144(%rsp), %xmm12
+	vpsrld $19, %xmm4, %xmm3
+	sha256msg1 160(%rsp), %xmm12
+	vpalignr $4, 176(%rsp), %xmm14, %xmm15
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd %xmm15, %xmm12, %xmm12
+	vpslld $13, %xmm4, %xmm3
+	sha256msg2 %xmm14, %xmm12
+	vmovdqa %xmm12, 144(%rsp)
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd 736(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpsrld $10, %xmm4, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpxor %xmm3, %xmm1, %xmm1
+	# slot 14
+	vpaddd -96(%r12), %xmm1, %xmm1
+	vmovdqa 32(%rsp), %xmm14
+	sha256msg1 48(%rsp), %xmm14
+	vpaddd -240(%r12), %xmm1, %xmm1
+	vpalignr $4, 0(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	vmovdqa -224(%r12), %xmm4
+	sha256msg2 %xmm11, %xmm14
+	vpaddd 480(%rdi), %xmm14, %xmm0
+	vpsrld $7, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpslld $25, %xmm4, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 64(%rdi), %xmm11
+	vpinsrd $3, 12(%rsi), %xmm11, %xmm11
+	vpsrld $18, %xmm4, %xmm3
+	sha256msg1 176(%rdi), %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 192(%rdi), %xmm11, %xmm11
+	vmovdqa %xmm11, 64(%rsp)
+	vpslld $14, %xmm4, %xmm3
+	vpaddd 320(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpsrld $3, %xmm4, %xmm3
+	vmovdqa 160(%rsp), %xmm13
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg1 176(%rsp), %xmm13
+	vpalignr $4, 128(%rsp), %xmm12, %xmm15
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm12, %xmm13
+	vmovdqa %xmm1, 16(%r12)
+	vmovdqa %xmm13, 160(%rsp)
+	vpaddd 752(%rdi), %xmm13, %xmm0
+	vmovdqa 0(%r12), %xmm4
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpsrld $17, %xmm4, %xmm1
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpslld $15, %xmm4, %xmm3
+	# slot 15
+	vmovdqa 48(%rsp), %xmm12
+	vpxor %xmm3, %xmm1, %xmm1
+	sha256msg1 0(%rsp), %xmm12
+	vpalignr $4, 16(%rsp), %xmm14, %xmm15
+	vpsrld $19, %xmm4, %xmm3
+	vpaddd %xmm15, %xmm12, %xmm12
+	vpxor %xmm3, %xmm1, %xmm1
+	sha256msg2 %xmm14, %xmm12
+	vpaddd 496(%rdi), %xmm12, %xmm0
+	vpslld $13, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor %xmm3, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpsrld $10, %xmm4, %xmm3
 	vpaddd 0(%rdi), %xmm5, %xmm5
 	vpaddd 16(%rdi), %xmm8, %xmm8
-	vpaddd -80(%r12), %xmm1, %xmm1
-	vpshufd $0x1b, %xmm5, %xmm13
-	vpaddd -224(%r12), %xmm1, %xmm1
+	vpxor %xmm3, %xmm1, %xmm1
+	vpshufd $0x1b, %xmm5, %xmm14
 	vpshufd $0xb1, %xmm8, %xmm15
-	vpblendw $0xf0, %xmm15, %xmm13, %xmm0
+	vpaddd -80(%r12), %xmm1, %xmm1
+	vpblendd $0xc, %xmm15, %xmm14, %xmm0
+	vshufps $0x4e, %xmm15, %xmm14, %xmm15
+	vpaddd -224(%r12), %xmm1, %xmm1
+	vpalignr $4, %xmm0, %xmm15, %xmm12
 	vmovdqa -208(%r12), %xmm4
-	vpalignr $8, %xmm13, %xmm15, %xmm12
-	vmovdqa %xmm0, 0(%rsp)
+	sha256msg1 %xmm0, %xmm14
+	vpsrldq $4, %xmm15, %xmm15
 	vpsrld $7, %xmm4, %xmm2
-	vmovdqa %xmm12, 16(%rsp)
-	vmovdqa 512(%rdi), %xmm5
+	vpaddd 544(%rdi), %xmm15, %xmm15
+	vmovdqa %xmm15, 16(%rsp)
 	vpslld $25, %xmm4, %xmm3
+	vpslldq $12, %xmm14, %xmm14
+	vpaddd 560(%rdi), %xmm14, %xmm14
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm14, 48(%rsp)
+	vpsrld $18, %xmm4, %xmm3
+	vpshufd $0xff, %xmm5, %xmm5
+	vpsllq $32, %xmm5, %xmm5
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 512(%rdi), %xmm5, %xmm5
 	vmovdqa 528(%rdi), %xmm8
-	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa 208(%rdi), %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vpsrld $18, %xmm4, %xmm3
-	vmovdqa %xmm13, 80(%rsp)
-	vpaddd 336(%rdi), %xmm13, %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
 	vpslld $14, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 208(%rdi), %xmm14
+	sha256msg2 %xmm11, %xmm14
 	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm14, 80(%rsp)
+	vpsrld $3, %xmm4, %xmm3
+	vpaddd 336(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpaddd %xmm2, %xmm1, %xmm1
 	vmovdqa 176(%rsp), %xmm11
-	sha256msg1 128(%rsp), %xmm11
-	vpsrld $3, %xmm4, %xmm3
-	vpalignr $4, 144(%rsp), %xmm14, %xmm15
-	vpaddd %xmm15, %xmm11, %xmm11
-	vpxor %xmm3, %xmm2, %xmm2
-	sha256msg2 %xmm14, %xmm11
-	vmovdqa %xmm11, 176(%rsp)
-	vpaddd %xmm2, %xmm1, %xmm1
-	vpaddd 432(%rdi), %xmm11, %xmm0
 	vmovdqa %xmm1, 32(%r12)
-	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	sha256msg1 128(%rsp), %xmm11
+	vpalignr $4, 144(%rsp), %xmm13, %xmm15
 	vmovdqa 16(%r12), %xmm4
-	sha256rnds2 %xmm0, %xmm10, %xmm7
-	# slot 16
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm13, %xmm11
 	vpsrld $17, %xmm4, %xmm1
-	vmovdqa 0(%rsp), %xmm14
-	vpaddd 256(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm11, 176(%rsp)
+	vpaddd 768(%rdi), %xmm11, %xmm0
 	vpslld $15, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpxor %xmm3, %xmm1, %xmm1
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpsrld $19, %xmm4, %xmm3
-	vpalignr $4, 64(%rsp), %xmm13, %xmm15
-	vpaddd 224(%rdi), %xmm15, %xmm14
-	vpxor %xmm3, %xmm1, %xmm1
-	sha256msg2 %xmm13, %xmm14
-	vmovdqa %xmm14, 96(%rsp)
-	vpslld $13, %xmm4, %xmm3
-	vpaddd 352(%rdi), %xmm14, %xmm0
-	vpxor %xmm3, %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $10, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 128(%rsp), %xmm13
-	vpxor %xmm3, %xmm1, %xmm1
-	sha256msg1 144(%rsp), %xmm13
-	vpalignr $4, 160(%rsp), %xmm11, %xmm15
-	vpaddd -64(%r12), %xmm1, %xmm1
-	vpaddd %xmm15, %xmm13, %xmm13
-	vpaddd -208(%r12), %xmm1, %xmm1
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 128(%rsp)
-	vmovdqa -192(%r12), %xmm4
-	vpaddd 448(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpsrld $7, %xmm4, %xmm2
+	vpxor %xmm3, %xmm1, %xmm1
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpslld $25, %xmm4, %xmm3
-	# slot 17
-	vpxor %xmm3, %xmm2, %xmm2
-	vpaddd 272(%rdi), %xmm12, %xmm0
+	vpsrld $19, %xmm4, %xmm3
+	# slot 16
+	vpaddd 592(%rdi), %xmm12, %xmm0
+	vpxor %xmm3, %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpslld $13, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpxor %xmm3, %xmm1, %xmm1
+	vpalignr $4, 64(%rsp), %xmm14, %xmm15
+	vpaddd 224(%rdi), %xmm15, %xmm13
+	vpsrld $10, %xmm4, %xmm3
+	sha256msg2 %xmm14, %xmm13
+	vmovdqa %xmm13, 96(%rsp)
+	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd 352(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpaddd -64(%r12), %xmm1, %xmm1
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpaddd -208(%r12), %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 128(%rsp), %xmm14
+	vmovdqa -192(%r12), %xmm4
+	sha256msg1 144(%rsp), %xmm14
+	vpalignr $4, 160(%rsp), %xmm11, %xmm15
+	vpsrld $7, %xmm4, %xmm2
+	vpaddd %xmm15, %xmm14, %xmm14
+	vpslld $25, %xmm4, %xmm3
+	sha256msg2 %xmm11, %xmm14
+	vmovdqa %xmm14, 128(%rsp)
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 784(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpsrld $18, %xmm4, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm5
+	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpxor %xmm3, %xmm2, %xmm2
-	vpalignr $4, 80(%rsp), %xmm14, %xmm15
-	vpaddd 240(%rdi), %xmm15, %xmm11
+	# slot 17
 	vpslld $14, %xmm4, %xmm3
-	sha256msg2 %xmm14, %xmm11
+	vmovdqa 16(%rsp), %xmm0
+	vpaddd 608(%rdi), %xmm0, %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa %xmm11, 112(%rsp)
-	vpaddd 368(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
 	vpsrld $3, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpalignr $4, 80(%rsp), %xmm13, %xmm15
 	vpxor %xmm3, %xmm2, %xmm2
-	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 144(%rsp), %xmm14
+	vpaddd 240(%rdi), %xmm15, %xmm11
 	vpaddd %xmm2, %xmm1, %xmm1
-	sha256msg1 160(%rsp), %xmm14
+	sha256msg2 %xmm13, %xmm11
+	vmovdqa %xmm11, 112(%rsp)
 	vmovdqa %xmm1, 48(%r12)
-	vpalignr $4, 176(%rsp), %xmm13, %xmm15
-	vpaddd %xmm15, %xmm14, %xmm14
+	vpaddd 368(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vmovdqa 32(%r12), %xmm4
-	sha256msg2 %xmm13, %xmm14
-	vmovdqa %xmm14, 144(%rsp)
-	vpsrld $17, %xmm4, %xmm1
-	vpaddd 464(%rdi), %xmm14, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpslld $15, %xmm4, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpsrld $17, %xmm4, %xmm1
+	vmovdqa 144(%rsp), %xmm13
+	vpslld $15, %xmm4, %xmm3
+	sha256msg1 160(%rsp), %xmm13
+	vpalignr $4, 176(%rsp), %xmm14, %xmm15
 	vpxor %xmm3, %xmm1, %xmm1
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm14, %xmm13
+	vpsrld $19, %xmm4, %xmm3
+	vpaddd 800(%rdi), %xmm13, %xmm0
+	vpxor %xmm3, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpslld $13, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 18
-	vpsrld $19, %xmm4, %xmm3
-	vmovdqa 576(%rdi), %xmm0
+	vpxor %xmm3, %xmm1, %xmm1
+	vmovdqa 624(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpxor %xmm3, %xmm1, %xmm1
-	vmovdqa 608(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpslld $13, %xmm4, %xmm3
-	vmovdqa 64(%rsp), %xmm13
-	vpxor %xmm3, %xmm1, %xmm1
-	sha256msg1 80(%rsp), %xmm13
-	vpalignr $4, 96(%rsp), %xmm11, %xmm15
 	vpsrld $10, %xmm4, %xmm3
-	vpaddd %xmm15, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
+	vmovdqa 832(%rdi), %xmm0
 	vpxor %xmm3, %xmm1, %xmm1
-	vmovdqa %xmm13, 64(%rsp)
-	vpaddd 384(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 64(%rsp), %xmm14
 	vpaddd -48(%r12), %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm6, %xmm9
+	sha256msg1 80(%rsp), %xmm14
+	vpalignr $4, 96(%rsp), %xmm11, %xmm15
 	vpaddd -192(%r12), %xmm1, %xmm1
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm11, %xmm14
+	vmovdqa -176(%r12), %xmm4
+	vmovdqa %xmm14, 64(%rsp)
+	vpsrld $7, %xmm4, %xmm2
+	vpaddd 384(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpslld $25, %xmm4, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa -176(%r12), %xmm4
+	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 160(%rsp), %xmm11
 	sha256msg1 176(%rsp), %xmm11
-	vpsrld $7, %xmm4, %xmm2
-	vpalignr $4, 128(%rsp), %xmm14, %xmm15
-	vpaddd %xmm15, %xmm11, %xmm11
-	vpslld $25, %xmm4, %xmm3
-	sha256msg2 %xmm14, %xmm11
-	vpxor %xmm3, %xmm2, %xmm2
-	vpaddd 480(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpsrld $18, %xmm4, %xmm3
+	vpalignr $4, 128(%rsp), %xmm13, %xmm15
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm13, %xmm11
+	vpslld $14, %xmm4, %xmm3
+	vpaddd 816(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpxor %xmm3, %xmm2, %xmm2
 	vpshufd $0x0e, %xmm0, %xmm0
+	vpsrld $3, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpextrd $1, %xmm7, -4(%rdx)
 	vpxor %xmm3, %xmm2, %xmm2
 	# slot 19
-	vmovdqa 592(%rdi), %xmm0
-	vpslld $14, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa 624(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpsrld $3, %xmm4, %xmm3
-	vmovdqa 80(%rsp), %xmm14
-	sha256msg1 96(%rsp), %xmm14
-	vpxor %xmm3, %xmm2, %xmm2
-	vpalignr $4, 112(%rsp), %xmm13, %xmm15
-	vpaddd %xmm15, %xmm14, %xmm14
+	vmovdqa 48(%rsp), %xmm0
 	vpaddd %xmm2, %xmm1, %xmm1
-	sha256msg2 %xmm13, %xmm14
+	vpaddd 640(%rdi), %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vmovdqa %xmm1, 64(%r12)
-	vmovdqa %xmm14, 80(%rsp)
-	vpaddd 400(%rdi), %xmm14, %xmm0
-	vmovdqa 48(%r12), %xmm4
-	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
+	vmovdqa 48(%r12), %xmm4
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 80(%rsp), %xmm13
 	vpsrld $17, %xmm4, %xmm1
-	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 176(%rsp), %xmm13
+	sha256msg1 96(%rsp), %xmm13
+	vpalignr $4, 112(%rsp), %xmm14, %xmm15
 	vpslld $15, %xmm4, %xmm3
-	sha256msg1 128(%rsp), %xmm13
-	vpxor %xmm3, %xmm1, %xmm1
-	vpalignr $4, 144(%rsp), %xmm11, %xmm15
 	vpaddd %xmm15, %xmm13, %xmm13
-	vpsrld $19, %xmm4, %xmm3
-	sha256msg2 %xmm11, %xmm13
-	vpaddd 496(%rdi), %xmm13, %xmm0
+	sha256msg2 %xmm14, %xmm13
 	vpxor %xmm3, %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vmovd %xmm10, -4(%rdx)
+	vmovdqa %xmm13, 80(%rsp)
+	vpsrld $19, %xmm4, %xmm3
+	vpaddd 400(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpxor %xmm3, %xmm1, %xmm1
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpslld $13, %xmm4, %xmm3
 	# slot 20
+	vmovdqa %xmm12, %xmm14
 	vpxor %xmm3, %xmm1, %xmm1
-	vmovdqa 0(%rsp), %xmm11
-	sha256msg1 16(%rsp), %xmm11
+	sha256msg1 16(%rsp), %xmm14
 	vpsrld $10, %xmm4, %xmm3
-	vpaddd 640(%rdi), %xmm11, %xmm11
-	sha256msg2 560(%rdi), %xmm11
+	sha256msg2 48(%rsp), %xmm14
+	vmovdqa %xmm14, 0(%rsp)
 	vpxor %xmm3, %xmm1, %xmm1
-	vmovdqa %xmm11, 0(%rsp)
-	vpaddd 320(%rdi), %xmm11, %xmm0
+	vpaddd 656(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpaddd -32(%r12), %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
 	vpaddd -176(%r12), %xmm1, %xmm1
-	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa -160(%r12), %xmm4
 	vmovdqa 96(%rsp), %xmm12
+	vmovdqa -160(%r12), %xmm4
 	sha256msg1 112(%rsp), %xmm12
+	vpalignr $4, 64(%rsp), %xmm13, %xmm15
 	vpsrld $7, %xmm4, %xmm2
-	vpalignr $4, 64(%rsp), %xmm14, %xmm15
 	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
 	vpslld $25, %xmm4, %xmm3
-	sha256msg2 %xmm14, %xmm12
-	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa %xmm12, 96(%rsp)
+	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd 416(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpsrld $18, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 64(%rdi), %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	vpbroadcastq 16(%rsi), %xmm7
+	vpaddd 32(%rdi), %xmm7, %xmm7
 	vpslld $14, %xmm4, %xmm3
-	vpinsrd $1, 20(%rsi), %xmm0, %xmm0
+	vmovdqa 48(%rdi), %xmm10
 	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa 0(%rdi), %xmm7
-	sha256rnds2 %xmm0, 32(%rdi), %xmm7
-	vpsrld $3, %xmm4, %xmm3
-	vmovdqa 32(%rdi), %xmm10
 	# slot 21
+	vmovdqa 16(%rsp), %xmm13
+	vpsrld $3, %xmm4, %xmm3
+	sha256msg1 576(%rdi), %xmm13
+	vpalignr $4, 48(%rsp), %xmm14, %xmm15
 	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa 16(%rsp), %xmm14
-	sha256msg1 544(%rdi), %xmm14
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm14, %xmm13
 	vpaddd %xmm2, %xmm1, %xmm1
-	vpalignr $4, 560(%rdi), %xmm11, %xmm15
+	vmovdqa %xmm13, 16(%rsp)
 	vmovdqa %xmm1, 80(%r12)
-	vpaddd %xmm15, %xmm14, %xmm14
-	sha256msg2 %xmm11, %xmm14
+	vpaddd 672(%rdi), %xmm13, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vmovdqa -64(%rbx), %xmm1
-	vmovdqa %xmm14, 16(%rsp)
-	vpaddd 336(%rdi), %xmm14, %xmm0
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpaddd -64(%rax), %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovdqa 112(%rsp), %xmm14
 	vpaddd 80(%rbp), %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 64(%rbp), %xmm4
-	vmovdqa 112(%rsp), %xmm11
-	sha256msg1 64(%rsp), %xmm11
-	vpsrld $6, %xmm4, %xmm2
+	sha256msg1 64(%rsp), %xmm14
 	vpalignr $4, 80(%rsp), %xmm12, %xmm15
-	vpaddd %xmm15, %xmm11, %xmm11
+	vmovdqa 64(%rbp), %xmm4
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vpsrld $6, %xmm4, %xmm2
+	vmovdqa %xmm14, 112(%rsp)
+	vpaddd 432(%rdi), %xmm14, %xmm0
 	vpslld $26, %xmm4, %xmm3
-	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm11, 112(%rsp)
-	vpxor %xmm3, %xmm2, %xmm2
-	vpaddd 432(%rdi), %xmm11, %xmm0
-	vpsrld $11, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpxor %xmm3, %xmm2, %xmm2
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpsrld $11, %xmm4, %xmm3
 	vmovdqa 80(%rdi), %xmm0
-	vpslld $21, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 128(%rdi), %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpsrld $25, %xmm4, %xmm3
+	vpslld $21, %xmm4, %xmm3
 	# slot 22
-	vpalignr $4, 0(%rsp), %xmm14, %xmm15
 	vpxor %xmm3, %xmm2, %xmm2
-	vpaddd 656(%rdi), %xmm15, %xmm12
-	sha256msg2 %xmm14, %xmm12
-	vpslld $7, %xmm4, %xmm3
+	vpalignr $4, 0(%rsp), %xmm13, %xmm12
+	sha256msg2 %xmm13, %xmm12
+	vpsrld $25, %xmm4, %xmm3
 	vmovdqa %xmm12, 32(%rsp)
-	vpaddd 352(%rdi), %xmm12, %xmm0
+	vpaddd 688(%rdi), %xmm12, %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpaddd %xmm2, %xmm1, %xmm1
 	vpshufd $0x0e, %xmm0, %xmm0
+	vpslld $7, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 112(%rbp), %xmm2
-	vmovdqa 64(%rsp), %xmm14
-	sha256msg1 80(%rsp), %xmm14
-	vpxor 96(%rbp), %xmm2, %xmm2
-	vpalignr $4, 96(%rsp), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm14, %xmm14
-	vpand %xmm4, %xmm2, %xmm2
-	sha256msg2 %xmm11, %xmm14
-	vpxor 96(%rbp), %xmm2, %xmm2
-	vmovdqa %xmm14, 64(%rsp)
-	vpaddd 448(%rdi), %xmm14, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 64(%rsp), %xmm13
+	sha256msg1 80(%rsp), %xmm13
 	vpaddd %xmm2, %xmm1, %xmm1
+	vpalignr $4, 96(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	vmovdqa 112(%rbp), %xmm2
+	sha256msg2 %xmm14, %xmm13
+	vpxor 96(%rbp), %xmm2, %xmm2
+	vmovdqa %xmm13, 64(%rsp)
+	vpaddd 448(%rdi), %xmm13, %xmm0
+	vpand %xmm4, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd 16(%rbp), %xmm1, %xmm4
+	vpxor 96(%rbp), %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 96(%rdi), %xmm0
-	vmovdqa %xmm4, 80(%rbp)
+	vpaddd %xmm2, %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vmovdqa 0(%rbp), %xmm4
+	vpaddd 16(%rbp), %xmm1, %xmm4
 	vmovdqa 144(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpsrld $2, %xmm4, %xmm2
+	vmovdqa %xmm4, 80(%rbp)
 	# slot 23
-	vmovdqa 560(%rdi), %xmm11
-	vpslld $30, %xmm4, %xmm3
-	sha256msg1 0(%rsp), %xmm11
+	vmovdqa 48(%rsp), %xmm14
+	vmovdqa 0(%rbp), %xmm4
+	sha256msg1 0(%rsp), %xmm14
 	vpalignr $4, 16(%rsp), %xmm12, %xmm15
+	vpsrld $2, %xmm4, %xmm2
+	vpaddd %xmm15, %xmm14, %xmm14
+	vpslld $30, %xmm4, %xmm3
+	sha256msg2 %xmm12, %xmm14
+	vmovdqa %xmm14, 48(%rsp)
 	vpxor %xmm3, %xmm2, %xmm2
-	vpaddd %xmm15, %xmm11, %xmm11
-	vpsrld $13, %xmm4, %xmm3
-	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm11, 48(%rsp)
-	vpxor %xmm3, %xmm2, %xmm2
-	vpaddd 368(%rdi), %xmm11, %xmm0
+	vpaddd 704(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpslld $19, %xmm4, %xmm3
+	vpsrld $13, %xmm4, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 80(%rsp), %xmm12
-	vpsrld $22, %xmm4, %xmm3
+	vpslld $19, %xmm4, %xmm3
 	sha256msg1 96(%rsp), %xmm12
-	vpalignr $4, 112(%rsp), %xmm14, %xmm15
+	vpalignr $4, 112(%rsp), %xmm13, %xmm15
 	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd %xmm15, %xmm12, %xmm12
-	sha256msg2 %xmm14, %xmm12
-	vpslld $10, %xmm4, %xmm3
+	sha256msg2 %xmm13, %xmm12
+	vpsrld $22, %xmm4, %xmm3
 	vmovdqa %xmm12, 80(%rsp)
-	vpaddd 464(%rdi), %xmm12, %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 464(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpaddd %xmm2, %xmm1, %xmm1
+	vpslld $10, %xmm4, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpxor 48(%rbp), %xmm4, %xmm2
+	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 112(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpand -16(%rbp), %xmm2, %xmm3
+	vpaddd %xmm2, %xmm1, %xmm1
 	vmovdqa 160(%rdi), %xmm0
+	vpxor 48(%rbp), %xmm4, %xmm2
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vmovdqa %xmm2, -16(%rbp)
 	# slot 24
+	vpand -16(%rbp), %xmm2, %xmm3
+	vmovdqa 0(%rsp), %xmm13
+	sha256msg1 16(%rsp), %xmm13
+	vmovdqa %xmm2, -16(%rbp)
+	vpalignr $4, 32(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
 	vpxor 48(%rbp), %xmm3, %xmm3
-	vmovdqa 0(%rsp), %xmm14
-	sha256msg1 16(%rsp), %xmm14
+	sha256msg2 %xmm14, %xmm13
 	vpaddd %xmm3, %xmm1, %xmm1
-	vpalignr $4, 32(%rsp), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm14, %xmm14
+	vmovdqa %xmm13, 0(%rsp)
+	vpaddd 720(%rdi), %xmm13, %xmm0
 	vmovdqa %xmm1, 16(%rbp)
-	sha256msg2 %xmm11, %xmm14
-	vmovdqa %xmm14, 0(%rsp)
-	vmovdqa -48(%rbx), %xmm1
-	vpaddd 384(%rdi), %xmm14, %xmm0
-	vpaddd -48(%rax), %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd 96(%rbp), %xmm1, %xmm1
+	vmovdqa -48(%rbx), %xmm1
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 96(%rsp), %xmm11
-	vmovdqa 80(%rbp), %xmm4
-	sha256msg1 112(%rsp), %xmm11
+	vmovdqa 96(%rsp), %xmm14
+	vpaddd -48(%rax), %xmm1, %xmm1
+	sha256msg1 112(%rsp), %xmm14
+	vpaddd 96(%rbp), %xmm1, %xmm1
 	vpalignr $4, 64(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	vmovdqa 80(%rbp), %xmm4
+	sha256msg2 %xmm12, %xmm14
+	vpaddd 480(%rdi), %xmm14, %xmm0
 	vpsrld $6, %xmm4, %xmm2
-	vpaddd %xmm15, %xmm11, %xmm11
-	vpslld $26, %xmm4, %xmm3
-	sha256msg2 %xmm12, %xmm11
-	vpaddd 480(%rdi), %xmm11, %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpslld $26, %xmm4, %xmm3
 	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $11, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 48(%rdi), %xmm12
 	vpxor %xmm3, %xmm2, %xmm2
-	vpinsrd $3, 8(%rsi), %xmm12, %xmm12
-	vpslld $21, %xmm4, %xmm3
+	vmovdqa 64(%rdi), %xmm12
+	vpinsrd $3, 20(%rsi), %xmm12, %xmm12
+	vpsrld $11, %xmm4, %xmm3
 	sha256msg1 176(%rdi), %xmm12
 	vpaddd 192(%rdi), %xmm12, %xmm12
 	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa %xmm12, 128(%rsp)
+	vpslld $21, %xmm4, %xmm3
 	vpaddd 320(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpsrld $25, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
-	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpslld $7, %xmm4, %xmm3
 	# slot 25
-	vmovdqa 16(%rsp), %xmm13
+	vmovdqa 16(%rsp), %xmm11
 	vpxor %xmm3, %xmm2, %xmm2
-	sha256msg1 32(%rsp), %xmm13
-	vpalignr $4, 48(%rsp), %xmm14, %xmm15
+	sha256msg1 32(%rsp), %xmm11
+	vpslld $7, %xmm4, %xmm3
+	vpalignr $4, 48(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg2 %xmm13, %xmm11
+	vmovdqa %xmm11, 16(%rsp)
 	vpaddd %xmm2, %xmm1, %xmm1
-	vpaddd %xmm15, %xmm13, %xmm13
-	sha256msg2 %xmm14, %xmm13
-	vmovdqa 64(%rbp), %xmm2
-	vmovdqa %xmm13, 16(%rsp)
-	vpxor 112(%rbp), %xmm2, %xmm2
-	vpaddd 400(%rdi), %xmm13, %xmm0
+	vpaddd 736(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpand %xmm4, %xmm2, %xmm2
+	vmovdqa 64(%rbp), %xmm2
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpxor 112(%rbp), %xmm2, %xmm2
-	vmovdqa 112(%rsp), %xmm14
-	sha256msg1 64(%rsp), %xmm14
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 112(%rsp), %xmm13
+	vpand %xmm4, %xmm2, %xmm2
+	sha256msg1 64(%rsp), %xmm13
+	vpalignr $4, 80(%rsp), %xmm14, %xmm15
+	vpxor 112(%rbp), %xmm2, %xmm2
+	vpaddd %xmm15, %xmm13, %xmm13
 	vpaddd %xmm2, %xmm1, %xmm1
-	vpalignr $4, 80(%rsp), %xmm11, %xmm15
+	sha256msg2 %xmm14, %xmm13
+	vpaddd 496(%rdi), %xmm13, %xmm0
 	vpaddd 32(%rbp), %xmm1, %xmm4
-	vpaddd %xmm15, %xmm14, %xmm14
-	sha256msg2 %xmm11, %xmm14
-	vmovdqa %xmm4, 96(%rbp)
-	vpaddd 496(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vmovdqa 16(%rbp), %xmm4
 	vpshufd $0x0e, %xmm0, %xmm0
+	vmovdqa %xmm4, 96(%rbp)
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpsrld $2, %xmm4, %xmm2
 	vpaddd 0(%rdi), %xmm6, %xmm6
-	vpslld $30, %xmm4, %xmm3
+	vmovdqa 16(%rbp), %xmm4
 	vpaddd 16(%rdi), %xmm9, %xmm9
-	vpshufd $0x1b, %xmm6, %xmm11
-	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $2, %xmm4, %xmm2
+	vpshufd $0x1b, %xmm6, %xmm14
 	vpshufd $0xb1, %xmm9, %xmm15
-	vpblendw $0xf0, %xmm15, %xmm11, %xmm0
+	vpslld $30, %xmm4, %xmm3
+	vpblendd $0xc, %xmm15, %xmm14, %xmm0
+	vshufps $0x4e, %xmm15, %xmm14, %xmm15
+	vpxor %xmm3, %xmm2, %xmm2
+	vpalignr $4, %xmm0, %xmm15, %xmm13
+	sha256msg1 %xmm0, %xmm14
 	vpsrld $13, %xmm4, %xmm3
-	vpalignr $8, %xmm11, %xmm15, %xmm14
-	vmovdqa %xmm0, 64(%rsp)
+	vpsrldq $4, %xmm15, %xmm15
 	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa %xmm14, 80(%rsp)
+	vpaddd 544(%rdi), %xmm15, %xmm15
+	vmovdqa %xmm15, 80(%rsp)
 	vpslld $19, %xmm4, %xmm3
-	vmovdqa 512(%rdi), %xmm6
-	vmovdqa 528(%rdi), %xmm9
+	vpslldq $12, %xmm14, %xmm14
+	vpaddd 560(%rdi), %xmm14, %xmm14
 	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa 208(%rdi), %xmm11
-	sha256msg2 %xmm12, %xmm11
+	vmovdqa %xmm14, 112(%rsp)
+	vpshufd $0xff, %xmm6, %xmm6
 	vpsrld $22, %xmm4, %xmm3
-	vmovdqa %xmm11, 144(%rsp)
-	vpaddd 336(%rdi), %xmm11, %xmm0
+	vpsllq $32, %xmm6, %xmm6
 	vpxor %xmm3, %xmm2, %xmm2
-	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpaddd 512(%rdi), %xmm6, %xmm6
+	vmovdqa 528(%rdi), %xmm9
 	vpslld $10, %xmm4, %xmm3
+	vmovdqa 208(%rdi), %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm14, 144(%rsp)
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpaddd 336(%rdi), %xmm14, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpxor 0(%rbp), %xmm4, %xmm2
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpxor %xmm3, %xmm2, %xmm2
+	vpand -16(%rbp), %xmm2, %xmm3
 	# slot 26
 	vmovdqa 32(%rsp), %xmm12
-	vpaddd %xmm2, %xmm1, %xmm1
-	sha256msg1 48(%rsp), %xmm12
-	vpalignr $4, 0(%rsp), %xmm13, %xmm15
-	vpxor 0(%rbp), %xmm4, %xmm2
-	vpaddd %xmm15, %xmm12, %xmm12
-	vpand -16(%rbp), %xmm2, %xmm3
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 32(%rsp)
 	vmovdqa %xmm2, -16(%rbp)
-	vpaddd 416(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm5, %xmm8
+	sha256msg1 48(%rsp), %xmm12
 	vpxor 0(%rbp), %xmm3, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpalignr $4, 0(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm12, %xmm12
 	vpaddd %xmm3, %xmm1, %xmm1
-	vmovdqa 64(%rsp), %xmm13
+	sha256msg2 %xmm11, %xmm12
+	vmovdqa %xmm12, 32(%rsp)
 	vmovdqa %xmm1, 32(%rbp)
-	vpaddd 256(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpaddd 752(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vmovdqa -32(%rbx), %xmm1
 	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpaddd -32(%rax), %xmm1, %xmm1
-	vpalignr $4, 128(%rsp), %xmm11, %xmm15
-	vpaddd 224(%rdi), %xmm15, %xmm13
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpaddd 592(%rdi), %xmm13, %xmm0
 	vpaddd 112(%rbp), %xmm1, %xmm1
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa 96(%rbp), %xmm4
-	vmovdqa %xmm13, 160(%rsp)
-	vpaddd 352(%rdi), %xmm13, %xmm0
-	vpsrld $6, %xmm4, %xmm2
-	sha256rnds2 %xmm0, %xmm7, %xmm10
+	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
+	vmovdqa 96(%rbp), %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpalignr $4, 128(%rsp), %xmm14, %xmm15
+	vpsrld $6, %xmm4, %xmm2
+	vpaddd 224(%rdi), %xmm15, %xmm11
 	vpslld $26, %xmm4, %xmm3
+	sha256msg2 %xmm14, %xmm11
+	vmovdqa %xmm11, 160(%rsp)
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 352(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpsrld $11, %xmm4, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 27
+	vpslld $21, %xmm4, %xmm3
+	vmovdqa 48(%rsp), %xmm14
+	sha256msg1 0(%rsp), %xmm14
 	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa 48(%rsp), %xmm11
-	vpsrld $11, %xmm4, %xmm3
-	sha256msg1 0(%rsp), %xmm11
 	vpalignr $4, 16(%rsp), %xmm12, %xmm15
-	vpxor %xmm3, %xmm2, %xmm2
-	vpaddd %xmm15, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vpslld $21, %xmm4, %xmm3
-	vmovdqa %xmm11, 48(%rsp)
-	vpaddd 432(%rdi), %xmm11, %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
-	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpsrld $25, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpxor %xmm3, %xmm2, %xmm2
-	vpaddd 272(%rdi), %xmm14, %xmm0
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpslld $7, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpxor %xmm3, %xmm2, %xmm2
-	vpalignr $4, 144(%rsp), %xmm13, %xmm15
-	vpaddd %xmm2, %xmm1, %xmm1
-	vpaddd 240(%rdi), %xmm15, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa 80(%rbp), %xmm2
-	vmovdqa %xmm12, 176(%rsp)
-	vpaddd 368(%rdi), %xmm12, %xmm0
-	vpxor 64(%rbp), %xmm2, %xmm2
-	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpand %xmm4, %xmm2, %xmm2
-	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpxor 64(%rbp), %xmm2, %xmm2
-	# slot 28
-	vmovdqa 0(%rsp), %xmm13
-	vpaddd %xmm2, %xmm1, %xmm1
-	sha256msg1 16(%rsp), %xmm13
-	vpalignr $4, 32(%rsp), %xmm11, %xmm15
-	vpaddd 48(%rbp), %xmm1, %xmm4
-	vpaddd %xmm15, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm4, 112(%rbp)
-	vmovdqa %xmm13, 0(%rsp)
-	vmovdqa 32(%rbp), %xmm4
-	vpaddd 448(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpsrld $2, %xmm4, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpslld $30, %xmm4, %xmm3
-	vmovdqa 576(%rdi), %xmm0
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa 608(%rdi), %xmm0
-	vpsrld $13, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 128(%rsp), %xmm11
-	vpxor %xmm3, %xmm2, %xmm2
-	sha256msg1 144(%rsp), %xmm11
-	vpalignr $4, 160(%rsp), %xmm12, %xmm15
-	vpslld $19, %xmm4, %xmm3
-	vpaddd %xmm15, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa %xmm11, 128(%rsp)
-	vpsrld $22, %xmm4, %xmm3
-	vpaddd 384(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpxor %xmm3, %xmm2, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpslld $10, %xmm4, %xmm3
-	# slot 29
-	vmovdqa 16(%rsp), %xmm12
-	vpxor %xmm3, %xmm2, %xmm2
-	sha256msg1 32(%rsp), %xmm12
-	vpaddd %xmm2, %xmm1, %xmm1
-	vpalignr $4, 48(%rsp), %xmm13, %xmm15
-	vpaddd %xmm15, %xmm12, %xmm12
-	vpxor 16(%rbp), %xmm4, %xmm2
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 16(%rsp)
-	vpand -16(%rbp), %xmm2, %xmm3
-	vpaddd 464(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vmovdqa %xmm2, -16(%rbp)
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor 16(%rbp), %xmm3, %xmm3
-	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 592(%rdi), %xmm0
-	vpaddd %xmm3, %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vmovdqa 624(%rdi), %xmm0
-	vmovdqa %xmm1, 48(%rbp)
-	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 144(%rsp), %xmm13
-	vmovdqa -16(%rbx), %xmm1
-	sha256msg1 160(%rsp), %xmm13
-	vpaddd -16(%rax), %xmm1, %xmm1
-	vpalignr $4, 176(%rsp), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm13, %xmm13
-	vpaddd 64(%rbp), %xmm1, %xmm1
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 144(%rsp)
-	vmovdqa 112(%rbp), %xmm4
-	vpaddd 400(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpsrld $6, %xmm4, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $26, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm10, %xmm7
-	# slot 30
-	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa 32(%rsp), %xmm11
-	sha256msg1 48(%rsp), %xmm11
-	vpsrld $11, %xmm4, %xmm3
-	vpalignr $4, 0(%rsp), %xmm12, %xmm15
-	vpaddd %xmm15, %xmm11, %xmm11
-	vpxor %xmm3, %xmm2, %xmm2
-	sha256msg2 %xmm12, %xmm11
-	vpslld $21, %xmm4, %xmm3
-	vpaddd 480(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpxor %xmm3, %xmm2, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpsrld $25, %xmm4, %xmm3
-	vmovdqa 64(%rsp), %xmm12
-	sha256msg1 80(%rsp), %xmm12
-	vpxor %xmm3, %xmm2, %xmm2
-	vpaddd 640(%rdi), %xmm12, %xmm12
-	vpslld $7, %xmm4, %xmm3
-	sha256msg2 560(%rdi), %xmm12
-	vmovdqa %xmm12, 64(%rsp)
-	vpxor %xmm3, %xmm2, %xmm2
-	vpaddd 320(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpaddd %xmm2, %xmm1, %xmm1
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 96(%rbp), %xmm2
-	vmovdqa 160(%rsp), %xmm14
-	vpxor 80(%rbp), %xmm2, %xmm2
-	sha256msg1 176(%rsp), %xmm14
-	vpalignr $4, 128(%rsp), %xmm13, %xmm15
-	vpand %xmm4, %xmm2, %xmm2
 	vpaddd %xmm15, %xmm14, %xmm14
-	sha256msg2 %xmm13, %xmm14
-	vpxor 80(%rbp), %xmm2, %xmm2
-	vmovdqa %xmm14, 160(%rsp)
-	vpaddd 416(%rdi), %xmm14, %xmm0
-	vpaddd %xmm2, %xmm1, %xmm1
-	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpaddd 0(%rbp), %xmm1, %xmm4
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vmovdqa %xmm4, 64(%rbp)
-	# slot 31
-	vmovdqa 48(%rsp), %xmm13
-	vmovdqa 48(%rbp), %xmm4
-	sha256msg1 0(%rsp), %xmm13
-	vpalignr $4, 16(%rsp), %xmm11, %xmm15
-	vpsrld $2, %xmm4, %xmm2
-	vpaddd %xmm15, %xmm13, %xmm13
-	vpslld $30, %xmm4, %xmm3
-	sha256msg2 %xmm11, %xmm13
-	vpaddd 496(%rdi), %xmm13, %xmm0
+	vpsrld $25, %xmm4, %xmm3
+	sha256msg2 %xmm12, %xmm14
 	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm14, 48(%rsp)
+	vpaddd 768(%rdi), %xmm14, %xmm0
+	vpslld $7, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vmovd %xmm8, 0(%rdx)
-	vpsrld $13, %xmm4, %xmm3
-	vmovdqa 80(%rsp), %xmm11
-	sha256msg1 544(%rdi), %xmm11
+	vpshufd $0x0e, %xmm0, %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
-	vpalignr $4, 560(%rdi), %xmm12, %xmm15
-	vpslld $19, %xmm4, %xmm3
-	vpaddd %xmm15, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vpxor %xmm3, %xmm2, %xmm2
-	vmovdqa %xmm11, 80(%rsp)
-	vpaddd 336(%rdi), %xmm11, %xmm0
-	vpsrld $22, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 80(%rsp), %xmm0
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpaddd 608(%rdi), %xmm0, %xmm0
+	vmovdqa 80(%rbp), %xmm2
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor 64(%rbp), %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpalignr $4, 144(%rsp), %xmm11, %xmm15
+	vpand %xmm4, %xmm2, %xmm2
+	vpaddd 240(%rdi), %xmm15, %xmm12
+	sha256msg2 %xmm11, %xmm12
+	vpxor 64(%rbp), %xmm2, %xmm2
+	vmovdqa %xmm12, 176(%rsp)
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpaddd 368(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpaddd 48(%rbp), %xmm1, %xmm4
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vmovdqa %xmm4, 112(%rbp)
+	# slot 28
+	vmovdqa 32(%rbp), %xmm4
+	vmovdqa 0(%rsp), %xmm11
+	sha256msg1 16(%rsp), %xmm11
+	vpsrld $2, %xmm4, %xmm2
+	vpalignr $4, 32(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	vpslld $30, %xmm4, %xmm3
+	sha256msg2 %xmm14, %xmm11
+	vmovdqa %xmm11, 0(%rsp)
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 784(%rdi), %xmm11, %xmm0
+	vpsrld $13, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 624(%rdi), %xmm0
+	vpslld $19, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vmovdqa 832(%rdi), %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpsrld $22, %xmm4, %xmm3
+	vmovdqa 128(%rsp), %xmm14
+	sha256msg1 144(%rsp), %xmm14
+	vpxor %xmm3, %xmm2, %xmm2
+	vpalignr $4, 160(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
 	vpslld $10, %xmm4, %xmm3
+	sha256msg2 %xmm12, %xmm14
+	vmovdqa %xmm14, 128(%rsp)
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 384(%rdi), %xmm14, %xmm0
+	vpaddd %xmm2, %xmm1, %xmm1
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor 16(%rbp), %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	# slot 29
+	vpand -16(%rbp), %xmm2, %xmm3
+	vmovdqa 16(%rsp), %xmm12
+	vmovdqa %xmm2, -16(%rbp)
+	sha256msg1 32(%rsp), %xmm12
+	vpalignr $4, 48(%rsp), %xmm11, %xmm15
+	vpxor 16(%rbp), %xmm3, %xmm3
+	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm11, %xmm12
+	vpaddd %xmm3, %xmm1, %xmm1
+	vpaddd 800(%rdi), %xmm12, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vmovdqa %xmm1, 48(%rbp)
+	vpshufd $0x0e, %xmm0, %xmm0
+	vmovdqa -16(%rbx), %xmm1
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa 112(%rsp), %xmm0
+	vpaddd -16(%rax), %xmm1, %xmm1
+	vpaddd 640(%rdi), %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpaddd 64(%rbp), %xmm1, %xmm1
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 112(%rbp), %xmm4
+	vmovdqa 144(%rsp), %xmm11
+	vpsrld $6, %xmm4, %xmm2
+	sha256msg1 160(%rsp), %xmm11
+	vpalignr $4, 176(%rsp), %xmm14, %xmm15
+	vpslld $26, %xmm4, %xmm3
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm14, %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm11, 144(%rsp)
+	vpaddd 400(%rdi), %xmm11, %xmm0
+	vpsrld $11, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpslld $21, %xmm4, %xmm3
+	# slot 30
+	vmovdqa 32(%rsp), %xmm14
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg1 48(%rsp), %xmm14
+	vpsrld $25, %xmm4, %xmm3
+	vpalignr $4, 0(%rsp), %xmm12, %xmm15
+	vpaddd %xmm15, %xmm14, %xmm14
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg2 %xmm12, %xmm14
+	vpaddd 816(%rdi), %xmm14, %xmm0
+	vpslld $7, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpaddd %xmm2, %xmm1, %xmm1
+	vpextrd $1, %xmm5, 0(%rdx)
+	vmovdqa %xmm13, %xmm12
+	vmovdqa 96(%rbp), %xmm2
+	sha256msg1 80(%rsp), %xmm12
+	sha256msg2 112(%rsp), %xmm12
+	vpxor 80(%rbp), %xmm2, %xmm2
+	vmovdqa %xmm12, 64(%rsp)
+	vpaddd 656(%rdi), %xmm12, %xmm0
+	vpand %xmm4, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpxor 80(%rbp), %xmm2, %xmm2
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa 160(%rsp), %xmm13
+	sha256msg1 176(%rsp), %xmm13
+	vpaddd 0(%rbp), %xmm1, %xmm4
+	vpalignr $4, 128(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	vmovdqa %xmm4, 64(%rbp)
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa 48(%rbp), %xmm4
+	vmovdqa %xmm13, 160(%rsp)
+	vpaddd 416(%rdi), %xmm13, %xmm0
+	vpsrld $2, %xmm4, %xmm2
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpshufd $0x0e, %xmm0, %xmm0
+	vpslld $30, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpxor %xmm3, %xmm2, %xmm2
+	# slot 31
+	vmovdqa 80(%rsp), %xmm11
+	vpsrld $13, %xmm4, %xmm3
+	sha256msg1 576(%rdi), %xmm11
+	vpalignr $4, 112(%rsp), %xmm12, %xmm15
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm12, %xmm11
+	vpslld $19, %xmm4, %xmm3
+	vmovdqa %xmm11, 80(%rsp)
+	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd 672(%rdi), %xmm11, %xmm0
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpsrld $22, %xmm4, %xmm3
+	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 176(%rsp), %xmm12
 	sha256msg1 128(%rsp), %xmm12
+	vpslld $10, %xmm4, %xmm3
+	vpalignr $4, 144(%rsp), %xmm13, %xmm15
 	vpxor %xmm3, %xmm2, %xmm2
-	vpalignr $4, 144(%rsp), %xmm14, %xmm15
 	vpaddd %xmm15, %xmm12, %xmm12
+	sha256msg2 %xmm13, %xmm12
 	vpaddd %xmm2, %xmm1, %xmm1
-	sha256msg2 %xmm14, %xmm12
 	vmovdqa %xmm12, 176(%rsp)
-	vpxor 32(%rbp), %xmm4, %xmm2
 	vpaddd 432(%rdi), %xmm12, %xmm0
-	vpand -16(%rbp), %xmm2, %xmm3
+	vpxor 32(%rbp), %xmm4, %xmm2
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa %xmm2, -16(%rbp)
+	vpand -16(%rbp), %xmm2, %xmm3
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vmovdqa %xmm13, %xmm15
+	vmovdqa %xmm2, -16(%rbp)
+	vmovdqa %xmm14, %xmm15
+	vmovdqa %xmm13, %xmm14
 	vpxor 32(%rbp), %xmm3, %xmm3
 	vmovdqa %xmm12, %xmm13
 	vmovdqa %xmm11, %xmm12
@@ -3883,16 +3863,13 @@ hf_shani_scan_hybrid:
 .Lhy_last:
 	# the pass that finishes the later SHA lanes' last nonces; no vector work
 	# slot 0
-	vmovdqa 64(%rdi), %xmm0
-	vpinsrd $1, 12(%rsi), %xmm0, %xmm0
-	vmovdqa 0(%rdi), %xmm5
-	sha256rnds2 %xmm0, 32(%rdi), %xmm5
-	vmovdqa 32(%rdi), %xmm8
-	vpalignr $4, 64(%rsp), %xmm12, %xmm15
-	vpaddd 656(%rdi), %xmm15, %xmm14
+	vpbroadcastq 0(%rsi), %xmm5
+	vpaddd 32(%rdi), %xmm5, %xmm5
+	vmovdqa 48(%rdi), %xmm8
+	vpalignr $4, 64(%rsp), %xmm12, %xmm14
 	sha256msg2 %xmm12, %xmm14
 	vmovdqa %xmm14, 96(%rsp)
-	vpaddd 352(%rdi), %xmm14, %xmm0
+	vpaddd 688(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
@@ -3911,13 +3888,13 @@ hf_shani_scan_hybrid:
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vmovdqa 128(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 560(%rdi), %xmm13
+	vmovdqa 112(%rsp), %xmm13
 	sha256msg1 64(%rsp), %xmm13
 	vpalignr $4, 80(%rsp), %xmm14, %xmm15
 	vpaddd %xmm15, %xmm13, %xmm13
 	sha256msg2 %xmm14, %xmm13
 	vmovdqa %xmm13, 112(%rsp)
-	vpaddd 368(%rdi), %xmm13, %xmm0
+	vpaddd 704(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
@@ -3942,7 +3919,7 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm12, %xmm12
 	sha256msg2 %xmm13, %xmm12
 	vmovdqa %xmm12, 64(%rsp)
-	vpaddd 384(%rdi), %xmm12, %xmm0
+	vpaddd 720(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
@@ -3966,7 +3943,7 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm14, %xmm14
 	sha256msg2 %xmm12, %xmm14
 	vmovdqa %xmm14, 80(%rsp)
-	vpaddd 400(%rdi), %xmm14, %xmm0
+	vpaddd 736(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
@@ -3983,15 +3960,23 @@ hf_shani_scan_hybrid:
 	vpaddd 16(%rdi), %xmm10, %xmm10
 	vpshufd $0x1b, %xmm7, %xmm13
 	vpshufd $0xb1, %xmm10, %xmm15
-	vpblendw $0xf0, %xmm15, %xmm13, %xmm0
-	vpalignr $8, %xmm13, %xmm15, %xmm12
-	vmovdqa %xmm0, 128(%rsp)
-	vmovdqa %xmm12, 144(%rsp)
-	vmovdqa 512(%rdi), %xmm7
+	vpblendd $0xc, %xmm15, %xmm13, %xmm0
+	vshufps $0x4e, %xmm15, %xmm13, %xmm15
+	vpalignr $4, %xmm0, %xmm15, %xmm12
+	sha256msg1 %xmm0, %xmm13
+	vpsrldq $4, %xmm15, %xmm15
+	vpaddd 544(%rdi), %xmm15, %xmm15
+	vmovdqa %xmm15, 144(%rsp)
+	vpslldq $12, %xmm13, %xmm13
+	vpaddd 560(%rdi), %xmm13, %xmm13
+	vmovdqa %xmm13, 176(%rsp)
+	vpshufd $0xff, %xmm7, %xmm7
+	vpsllq $32, %xmm7, %xmm7
+	vpaddd 512(%rdi), %xmm7, %xmm7
 	vmovdqa 528(%rdi), %xmm10
 	# slot 4
-	vmovdqa 48(%rdi), %xmm13
-	vpinsrd $3, 0(%rsi), %xmm13, %xmm13
+	vmovdqa 64(%rdi), %xmm13
+	vpinsrd $3, 4(%rsi), %xmm13, %xmm13
 	sha256msg1 176(%rdi), %xmm13
 	vpaddd 192(%rdi), %xmm13, %xmm13
 	vmovdqa %xmm13, 0(%rsp)
@@ -4005,12 +3990,11 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm11, %xmm11
 	sha256msg2 %xmm14, %xmm11
 	vmovdqa %xmm11, 96(%rsp)
-	vpaddd 416(%rdi), %xmm11, %xmm0
+	vpaddd 752(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 128(%rsp), %xmm14
-	vpaddd 256(%rdi), %xmm14, %xmm0
+	vpaddd 592(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
@@ -4028,11 +4012,12 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm13, %xmm13
 	sha256msg2 %xmm11, %xmm13
 	vmovdqa %xmm13, 112(%rsp)
-	vpaddd 432(%rdi), %xmm13, %xmm0
+	vpaddd 768(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpaddd 272(%rdi), %xmm12, %xmm0
+	vmovdqa 144(%rsp), %xmm0
+	vpaddd 608(%rdi), %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
@@ -4051,13 +4036,13 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm14, %xmm14
 	sha256msg2 %xmm13, %xmm14
 	vmovdqa %xmm14, 64(%rsp)
-	vpaddd 448(%rdi), %xmm14, %xmm0
+	vpaddd 784(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 576(%rdi), %xmm0
+	vmovdqa 624(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vmovdqa 608(%rdi), %xmm0
+	vmovdqa 832(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 7
 	vpalignr $4, 16(%rsp), %xmm11, %xmm15
@@ -4073,14 +4058,14 @@ hf_shani_scan_hybrid:
 	vpalignr $4, 112(%rsp), %xmm14, %xmm15
 	vpaddd %xmm15, %xmm11, %xmm11
 	sha256msg2 %xmm14, %xmm11
-	vmovdqa %xmm11, 80(%rsp)
-	vpaddd 464(%rdi), %xmm11, %xmm0
+	vpaddd 800(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 592(%rdi), %xmm0
+	vmovdqa 176(%rsp), %xmm0
+	vpaddd 640(%rdi), %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vmovdqa 624(%rdi), %xmm0
+	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 8
 	vmovdqa 0(%rsp), %xmm14
@@ -4098,16 +4083,16 @@ hf_shani_scan_hybrid:
 	vpalignr $4, 64(%rsp), %xmm11, %xmm15
 	vpaddd %xmm15, %xmm13, %xmm13
 	sha256msg2 %xmm11, %xmm13
-	vpaddd 480(%rdi), %xmm13, %xmm0
+	vpaddd 816(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 128(%rsp), %xmm11
+	vpextrd $1, %xmm6, -8(%rdx)
+	vmovdqa %xmm12, %xmm11
 	sha256msg1 144(%rsp), %xmm11
-	vpaddd 640(%rdi), %xmm11, %xmm11
-	sha256msg2 560(%rdi), %xmm11
+	sha256msg2 176(%rsp), %xmm11
 	vmovdqa %xmm11, 128(%rsp)
-	vpaddd 320(%rdi), %xmm11, %xmm0
+	vpaddd 656(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
@@ -4122,21 +4107,13 @@ hf_shani_scan_hybrid:
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 112(%rsp), %xmm14
-	sha256msg1 64(%rsp), %xmm14
-	vpalignr $4, 80(%rsp), %xmm13, %xmm15
+	vmovdqa 144(%rsp), %xmm14
+	sha256msg1 576(%rdi), %xmm14
+	vpalignr $4, 176(%rsp), %xmm11, %xmm15
 	vpaddd %xmm15, %xmm14, %xmm14
-	sha256msg2 %xmm13, %xmm14
-	vpaddd 496(%rdi), %xmm14, %xmm0
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vmovd %xmm9, -8(%rdx)
-	vmovdqa 144(%rsp), %xmm13
-	sha256msg1 544(%rdi), %xmm13
-	vpalignr $4, 560(%rdi), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 144(%rsp)
-	vpaddd 336(%rdi), %xmm13, %xmm0
+	sha256msg2 %xmm11, %xmm14
+	vmovdqa %xmm14, 144(%rsp)
+	vpaddd 672(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
@@ -4151,27 +4128,24 @@ hf_shani_scan_hybrid:
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 64(%rdi), %xmm0
-	vpinsrd $1, 16(%rsi), %xmm0, %xmm0
-	vmovdqa 0(%rdi), %xmm6
-	sha256rnds2 %xmm0, 32(%rdi), %xmm6
-	vmovdqa 32(%rdi), %xmm9
-	vpalignr $4, 128(%rsp), %xmm13, %xmm15
-	vpaddd 656(%rdi), %xmm15, %xmm12
-	sha256msg2 %xmm13, %xmm12
+	vpbroadcastq 8(%rsi), %xmm6
+	vpaddd 32(%rdi), %xmm6, %xmm6
+	vmovdqa 48(%rdi), %xmm9
+	vpalignr $4, 128(%rsp), %xmm14, %xmm12
+	sha256msg2 %xmm14, %xmm12
 	vmovdqa %xmm12, 160(%rsp)
-	vpaddd 352(%rdi), %xmm12, %xmm0
+	vpaddd 688(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 11
-	vmovdqa 48(%rsp), %xmm13
-	sha256msg1 0(%rsp), %xmm13
+	vmovdqa 48(%rsp), %xmm14
+	sha256msg1 0(%rsp), %xmm14
 	vpalignr $4, 16(%rsp), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 48(%rsp)
-	vpaddd 432(%rdi), %xmm13, %xmm0
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm11, %xmm14
+	vmovdqa %xmm14, 48(%rsp)
+	vpaddd 432(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
@@ -4179,22 +4153,22 @@ hf_shani_scan_hybrid:
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vmovdqa 128(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 560(%rdi), %xmm11
+	vmovdqa 176(%rsp), %xmm11
 	sha256msg1 128(%rsp), %xmm11
 	vpalignr $4, 144(%rsp), %xmm12, %xmm15
 	vpaddd %xmm15, %xmm11, %xmm11
 	sha256msg2 %xmm12, %xmm11
 	vmovdqa %xmm11, 176(%rsp)
-	vpaddd 368(%rdi), %xmm11, %xmm0
+	vpaddd 704(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 12
 	vmovdqa 0(%rsp), %xmm12
 	sha256msg1 16(%rsp), %xmm12
-	vpalignr $4, 32(%rsp), %xmm13, %xmm15
+	vpalignr $4, 32(%rsp), %xmm14, %xmm15
 	vpaddd %xmm15, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
+	sha256msg2 %xmm14, %xmm12
 	vmovdqa %xmm12, 0(%rsp)
 	vpaddd 448(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
@@ -4204,13 +4178,13 @@ hf_shani_scan_hybrid:
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vmovdqa 144(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 128(%rsp), %xmm13
-	sha256msg1 144(%rsp), %xmm13
+	vmovdqa 128(%rsp), %xmm14
+	sha256msg1 144(%rsp), %xmm14
 	vpalignr $4, 160(%rsp), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 128(%rsp)
-	vpaddd 384(%rdi), %xmm13, %xmm0
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm11, %xmm14
+	vmovdqa %xmm14, 128(%rsp)
+	vpaddd 720(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
@@ -4231,26 +4205,26 @@ hf_shani_scan_hybrid:
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 144(%rsp), %xmm12
 	sha256msg1 160(%rsp), %xmm12
-	vpalignr $4, 176(%rsp), %xmm13, %xmm15
+	vpalignr $4, 176(%rsp), %xmm14, %xmm15
 	vpaddd %xmm15, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
+	sha256msg2 %xmm14, %xmm12
 	vmovdqa %xmm12, 144(%rsp)
-	vpaddd 400(%rdi), %xmm12, %xmm0
+	vpaddd 736(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 14
-	vmovdqa 32(%rsp), %xmm13
-	sha256msg1 48(%rsp), %xmm13
+	vmovdqa 32(%rsp), %xmm14
+	sha256msg1 48(%rsp), %xmm14
 	vpalignr $4, 0(%rsp), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vpaddd 480(%rdi), %xmm13, %xmm0
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm11, %xmm14
+	vpaddd 480(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 48(%rdi), %xmm11
-	vpinsrd $3, 4(%rsi), %xmm11, %xmm11
+	vmovdqa 64(%rdi), %xmm11
+	vpinsrd $3, 12(%rsi), %xmm11, %xmm11
 	sha256msg1 176(%rdi), %xmm11
 	vpaddd 192(%rdi), %xmm11, %xmm11
 	vmovdqa %xmm11, 64(%rsp)
@@ -4258,190 +4232,188 @@ hf_shani_scan_hybrid:
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 160(%rsp), %xmm14
-	sha256msg1 176(%rsp), %xmm14
+	vmovdqa 160(%rsp), %xmm13
+	sha256msg1 176(%rsp), %xmm13
 	vpalignr $4, 128(%rsp), %xmm12, %xmm15
-	vpaddd %xmm15, %xmm14, %xmm14
-	sha256msg2 %xmm12, %xmm14
-	vmovdqa %xmm14, 160(%rsp)
-	vpaddd 416(%rdi), %xmm14, %xmm0
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm12, %xmm13
+	vmovdqa %xmm13, 160(%rsp)
+	vpaddd 752(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 15
 	vmovdqa 48(%rsp), %xmm12
 	sha256msg1 0(%rsp), %xmm12
-	vpalignr $4, 16(%rsp), %xmm13, %xmm15
+	vpalignr $4, 16(%rsp), %xmm14, %xmm15
 	vpaddd %xmm15, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
+	sha256msg2 %xmm14, %xmm12
 	vpaddd 496(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpaddd 0(%rdi), %xmm5, %xmm5
 	vpaddd 16(%rdi), %xmm8, %xmm8
-	vpshufd $0x1b, %xmm5, %xmm13
+	vpshufd $0x1b, %xmm5, %xmm14
 	vpshufd $0xb1, %xmm8, %xmm15
-	vpblendw $0xf0, %xmm15, %xmm13, %xmm0
-	vpalignr $8, %xmm13, %xmm15, %xmm12
-	vmovdqa %xmm0, 0(%rsp)
-	vmovdqa %xmm12, 16(%rsp)
-	vmovdqa 512(%rdi), %xmm5
+	vpblendd $0xc, %xmm15, %xmm14, %xmm0
+	vshufps $0x4e, %xmm15, %xmm14, %xmm15
+	vpalignr $4, %xmm0, %xmm15, %xmm12
+	sha256msg1 %xmm0, %xmm14
+	vpsrldq $4, %xmm15, %xmm15
+	vpaddd 544(%rdi), %xmm15, %xmm15
+	vmovdqa %xmm15, 16(%rsp)
+	vpslldq $12, %xmm14, %xmm14
+	vpaddd 560(%rdi), %xmm14, %xmm14
+	vmovdqa %xmm14, 48(%rsp)
+	vpshufd $0xff, %xmm5, %xmm5
+	vpsllq $32, %xmm5, %xmm5
+	vpaddd 512(%rdi), %xmm5, %xmm5
 	vmovdqa 528(%rdi), %xmm8
-	vmovdqa 208(%rdi), %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 80(%rsp)
-	vpaddd 336(%rdi), %xmm13, %xmm0
+	vmovdqa 208(%rdi), %xmm14
+	sha256msg2 %xmm11, %xmm14
+	vmovdqa %xmm14, 80(%rsp)
+	vpaddd 336(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 176(%rsp), %xmm11
 	sha256msg1 128(%rsp), %xmm11
-	vpalignr $4, 144(%rsp), %xmm14, %xmm15
+	vpalignr $4, 144(%rsp), %xmm13, %xmm15
 	vpaddd %xmm15, %xmm11, %xmm11
-	sha256msg2 %xmm14, %xmm11
+	sha256msg2 %xmm13, %xmm11
 	vmovdqa %xmm11, 176(%rsp)
-	vpaddd 432(%rdi), %xmm11, %xmm0
+	vpaddd 768(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 16
-	vmovdqa 0(%rsp), %xmm14
-	vpaddd 256(%rdi), %xmm14, %xmm0
+	vpaddd 592(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpalignr $4, 64(%rsp), %xmm13, %xmm15
-	vpaddd 224(%rdi), %xmm15, %xmm14
-	sha256msg2 %xmm13, %xmm14
-	vmovdqa %xmm14, 96(%rsp)
-	vpaddd 352(%rdi), %xmm14, %xmm0
+	vpalignr $4, 64(%rsp), %xmm14, %xmm15
+	vpaddd 224(%rdi), %xmm15, %xmm13
+	sha256msg2 %xmm14, %xmm13
+	vmovdqa %xmm13, 96(%rsp)
+	vpaddd 352(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 128(%rsp), %xmm13
-	sha256msg1 144(%rsp), %xmm13
+	vmovdqa 128(%rsp), %xmm14
+	sha256msg1 144(%rsp), %xmm14
 	vpalignr $4, 160(%rsp), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 128(%rsp)
-	vpaddd 448(%rdi), %xmm13, %xmm0
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm11, %xmm14
+	vmovdqa %xmm14, 128(%rsp)
+	vpaddd 784(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 17
-	vpaddd 272(%rdi), %xmm12, %xmm0
+	vmovdqa 16(%rsp), %xmm0
+	vpaddd 608(%rdi), %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpalignr $4, 80(%rsp), %xmm14, %xmm15
+	vpalignr $4, 80(%rsp), %xmm13, %xmm15
 	vpaddd 240(%rdi), %xmm15, %xmm11
-	sha256msg2 %xmm14, %xmm11
+	sha256msg2 %xmm13, %xmm11
 	vmovdqa %xmm11, 112(%rsp)
 	vpaddd 368(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 144(%rsp), %xmm14
-	sha256msg1 160(%rsp), %xmm14
-	vpalignr $4, 176(%rsp), %xmm13, %xmm15
-	vpaddd %xmm15, %xmm14, %xmm14
-	sha256msg2 %xmm13, %xmm14
-	vmovdqa %xmm14, 144(%rsp)
-	vpaddd 464(%rdi), %xmm14, %xmm0
+	vmovdqa 144(%rsp), %xmm13
+	sha256msg1 160(%rsp), %xmm13
+	vpalignr $4, 176(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm14, %xmm13
+	vpaddd 800(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 18
-	vmovdqa 576(%rdi), %xmm0
+	vmovdqa 624(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vmovdqa 608(%rdi), %xmm0
+	vmovdqa 832(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 64(%rsp), %xmm13
-	sha256msg1 80(%rsp), %xmm13
+	vmovdqa 64(%rsp), %xmm14
+	sha256msg1 80(%rsp), %xmm14
 	vpalignr $4, 96(%rsp), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 64(%rsp)
-	vpaddd 384(%rdi), %xmm13, %xmm0
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm11, %xmm14
+	vmovdqa %xmm14, 64(%rsp)
+	vpaddd 384(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 160(%rsp), %xmm11
 	sha256msg1 176(%rsp), %xmm11
-	vpalignr $4, 128(%rsp), %xmm14, %xmm15
+	vpalignr $4, 128(%rsp), %xmm13, %xmm15
 	vpaddd %xmm15, %xmm11, %xmm11
-	sha256msg2 %xmm14, %xmm11
-	vpaddd 480(%rdi), %xmm11, %xmm0
+	sha256msg2 %xmm13, %xmm11
+	vpaddd 816(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpextrd $1, %xmm7, -4(%rdx)
 	# slot 19
-	vmovdqa 592(%rdi), %xmm0
+	vmovdqa 48(%rsp), %xmm0
+	vpaddd 640(%rdi), %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vmovdqa 624(%rdi), %xmm0
+	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 80(%rsp), %xmm14
-	sha256msg1 96(%rsp), %xmm14
-	vpalignr $4, 112(%rsp), %xmm13, %xmm15
-	vpaddd %xmm15, %xmm14, %xmm14
-	sha256msg2 %xmm13, %xmm14
-	vmovdqa %xmm14, 80(%rsp)
-	vpaddd 400(%rdi), %xmm14, %xmm0
+	vmovdqa 80(%rsp), %xmm13
+	sha256msg1 96(%rsp), %xmm13
+	vpalignr $4, 112(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm14, %xmm13
+	vmovdqa %xmm13, 80(%rsp)
+	vpaddd 400(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 176(%rsp), %xmm13
-	sha256msg1 128(%rsp), %xmm13
-	vpalignr $4, 144(%rsp), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vpaddd 496(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vmovd %xmm10, -4(%rdx)
 	# slot 20
-	vmovdqa 0(%rsp), %xmm11
-	sha256msg1 16(%rsp), %xmm11
-	vpaddd 640(%rdi), %xmm11, %xmm11
-	sha256msg2 560(%rdi), %xmm11
-	vmovdqa %xmm11, 0(%rsp)
-	vpaddd 320(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm12, %xmm14
+	sha256msg1 16(%rsp), %xmm14
+	sha256msg2 48(%rsp), %xmm14
+	vmovdqa %xmm14, 0(%rsp)
+	vpaddd 656(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 96(%rsp), %xmm12
 	sha256msg1 112(%rsp), %xmm12
-	vpalignr $4, 64(%rsp), %xmm14, %xmm15
+	vpalignr $4, 64(%rsp), %xmm13, %xmm15
 	vpaddd %xmm15, %xmm12, %xmm12
-	sha256msg2 %xmm14, %xmm12
+	sha256msg2 %xmm13, %xmm12
 	vmovdqa %xmm12, 96(%rsp)
 	vpaddd 416(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 64(%rdi), %xmm0
-	vpinsrd $1, 20(%rsi), %xmm0, %xmm0
-	vmovdqa 0(%rdi), %xmm7
-	sha256rnds2 %xmm0, 32(%rdi), %xmm7
-	vmovdqa 32(%rdi), %xmm10
+	vpbroadcastq 16(%rsi), %xmm7
+	vpaddd 32(%rdi), %xmm7, %xmm7
+	vmovdqa 48(%rdi), %xmm10
 	# slot 21
-	vmovdqa 16(%rsp), %xmm14
-	sha256msg1 544(%rdi), %xmm14
-	vpalignr $4, 560(%rdi), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm14, %xmm14
-	sha256msg2 %xmm11, %xmm14
-	vmovdqa %xmm14, 16(%rsp)
-	vpaddd 336(%rdi), %xmm14, %xmm0
+	vmovdqa 16(%rsp), %xmm13
+	sha256msg1 576(%rdi), %xmm13
+	vpalignr $4, 48(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm14, %xmm13
+	vmovdqa %xmm13, 16(%rsp)
+	vpaddd 672(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 112(%rsp), %xmm11
-	sha256msg1 64(%rsp), %xmm11
+	vmovdqa 112(%rsp), %xmm14
+	sha256msg1 64(%rsp), %xmm14
 	vpalignr $4, 80(%rsp), %xmm12, %xmm15
-	vpaddd %xmm15, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm11, 112(%rsp)
-	vpaddd 432(%rdi), %xmm11, %xmm0
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vmovdqa %xmm14, 112(%rsp)
+	vpaddd 432(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
@@ -4450,21 +4422,20 @@ hf_shani_scan_hybrid:
 	vmovdqa 128(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 22
-	vpalignr $4, 0(%rsp), %xmm14, %xmm15
-	vpaddd 656(%rdi), %xmm15, %xmm12
-	sha256msg2 %xmm14, %xmm12
+	vpalignr $4, 0(%rsp), %xmm13, %xmm12
+	sha256msg2 %xmm13, %xmm12
 	vmovdqa %xmm12, 32(%rsp)
-	vpaddd 352(%rdi), %xmm12, %xmm0
+	vpaddd 688(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 64(%rsp), %xmm14
-	sha256msg1 80(%rsp), %xmm14
-	vpalignr $4, 96(%rsp), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm14, %xmm14
-	sha256msg2 %xmm11, %xmm14
-	vmovdqa %xmm14, 64(%rsp)
-	vpaddd 448(%rdi), %xmm14, %xmm0
+	vmovdqa 64(%rsp), %xmm13
+	sha256msg1 80(%rsp), %xmm13
+	vpalignr $4, 96(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm14, %xmm13
+	vmovdqa %xmm13, 64(%rsp)
+	vpaddd 448(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
@@ -4473,21 +4444,21 @@ hf_shani_scan_hybrid:
 	vmovdqa 144(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 23
-	vmovdqa 560(%rdi), %xmm11
-	sha256msg1 0(%rsp), %xmm11
+	vmovdqa 48(%rsp), %xmm14
+	sha256msg1 0(%rsp), %xmm14
 	vpalignr $4, 16(%rsp), %xmm12, %xmm15
-	vpaddd %xmm15, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm11, 48(%rsp)
-	vpaddd 368(%rdi), %xmm11, %xmm0
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vmovdqa %xmm14, 48(%rsp)
+	vpaddd 704(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 80(%rsp), %xmm12
 	sha256msg1 96(%rsp), %xmm12
-	vpalignr $4, 112(%rsp), %xmm14, %xmm15
+	vpalignr $4, 112(%rsp), %xmm13, %xmm15
 	vpaddd %xmm15, %xmm12, %xmm12
-	sha256msg2 %xmm14, %xmm12
+	sha256msg2 %xmm13, %xmm12
 	vmovdqa %xmm12, 80(%rsp)
 	vpaddd 464(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
@@ -4498,27 +4469,27 @@ hf_shani_scan_hybrid:
 	vmovdqa 160(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 24
-	vmovdqa 0(%rsp), %xmm14
-	sha256msg1 16(%rsp), %xmm14
-	vpalignr $4, 32(%rsp), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm14, %xmm14
-	sha256msg2 %xmm11, %xmm14
-	vmovdqa %xmm14, 0(%rsp)
-	vpaddd 384(%rdi), %xmm14, %xmm0
+	vmovdqa 0(%rsp), %xmm13
+	sha256msg1 16(%rsp), %xmm13
+	vpalignr $4, 32(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm14, %xmm13
+	vmovdqa %xmm13, 0(%rsp)
+	vpaddd 720(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 96(%rsp), %xmm11
-	sha256msg1 112(%rsp), %xmm11
+	vmovdqa 96(%rsp), %xmm14
+	sha256msg1 112(%rsp), %xmm14
 	vpalignr $4, 64(%rsp), %xmm12, %xmm15
-	vpaddd %xmm15, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vpaddd 480(%rdi), %xmm11, %xmm0
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vpaddd 480(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 48(%rdi), %xmm12
-	vpinsrd $3, 8(%rsi), %xmm12, %xmm12
+	vmovdqa 64(%rdi), %xmm12
+	vpinsrd $3, 20(%rsi), %xmm12, %xmm12
 	sha256msg1 176(%rdi), %xmm12
 	vpaddd 192(%rdi), %xmm12, %xmm12
 	vmovdqa %xmm12, 128(%rsp)
@@ -4527,198 +4498,199 @@ hf_shani_scan_hybrid:
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 25
-	vmovdqa 16(%rsp), %xmm13
-	sha256msg1 32(%rsp), %xmm13
-	vpalignr $4, 48(%rsp), %xmm14, %xmm15
-	vpaddd %xmm15, %xmm13, %xmm13
-	sha256msg2 %xmm14, %xmm13
-	vmovdqa %xmm13, 16(%rsp)
-	vpaddd 400(%rdi), %xmm13, %xmm0
+	vmovdqa 16(%rsp), %xmm11
+	sha256msg1 32(%rsp), %xmm11
+	vpalignr $4, 48(%rsp), %xmm13, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm13, %xmm11
+	vmovdqa %xmm11, 16(%rsp)
+	vpaddd 736(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 112(%rsp), %xmm14
-	sha256msg1 64(%rsp), %xmm14
-	vpalignr $4, 80(%rsp), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm14, %xmm14
-	sha256msg2 %xmm11, %xmm14
-	vpaddd 496(%rdi), %xmm14, %xmm0
+	vmovdqa 112(%rsp), %xmm13
+	sha256msg1 64(%rsp), %xmm13
+	vpalignr $4, 80(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm14, %xmm13
+	vpaddd 496(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpaddd 0(%rdi), %xmm6, %xmm6
 	vpaddd 16(%rdi), %xmm9, %xmm9
-	vpshufd $0x1b, %xmm6, %xmm11
+	vpshufd $0x1b, %xmm6, %xmm14
 	vpshufd $0xb1, %xmm9, %xmm15
-	vpblendw $0xf0, %xmm15, %xmm11, %xmm0
-	vpalignr $8, %xmm11, %xmm15, %xmm14
-	vmovdqa %xmm0, 64(%rsp)
-	vmovdqa %xmm14, 80(%rsp)
-	vmovdqa 512(%rdi), %xmm6
+	vpblendd $0xc, %xmm15, %xmm14, %xmm0
+	vshufps $0x4e, %xmm15, %xmm14, %xmm15
+	vpalignr $4, %xmm0, %xmm15, %xmm13
+	sha256msg1 %xmm0, %xmm14
+	vpsrldq $4, %xmm15, %xmm15
+	vpaddd 544(%rdi), %xmm15, %xmm15
+	vmovdqa %xmm15, 80(%rsp)
+	vpslldq $12, %xmm14, %xmm14
+	vpaddd 560(%rdi), %xmm14, %xmm14
+	vmovdqa %xmm14, 112(%rsp)
+	vpshufd $0xff, %xmm6, %xmm6
+	vpsllq $32, %xmm6, %xmm6
+	vpaddd 512(%rdi), %xmm6, %xmm6
 	vmovdqa 528(%rdi), %xmm9
-	vmovdqa 208(%rdi), %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm11, 144(%rsp)
-	vpaddd 336(%rdi), %xmm11, %xmm0
+	vmovdqa 208(%rdi), %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vmovdqa %xmm14, 144(%rsp)
+	vpaddd 336(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 26
 	vmovdqa 32(%rsp), %xmm12
 	sha256msg1 48(%rsp), %xmm12
-	vpalignr $4, 0(%rsp), %xmm13, %xmm15
+	vpalignr $4, 0(%rsp), %xmm11, %xmm15
 	vpaddd %xmm15, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
+	sha256msg2 %xmm11, %xmm12
 	vmovdqa %xmm12, 32(%rsp)
-	vpaddd 416(%rdi), %xmm12, %xmm0
+	vpaddd 752(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 64(%rsp), %xmm13
-	vpaddd 256(%rdi), %xmm13, %xmm0
+	vpaddd 592(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpalignr $4, 128(%rsp), %xmm11, %xmm15
-	vpaddd 224(%rdi), %xmm15, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 160(%rsp)
-	vpaddd 352(%rdi), %xmm13, %xmm0
+	vpalignr $4, 128(%rsp), %xmm14, %xmm15
+	vpaddd 224(%rdi), %xmm15, %xmm11
+	sha256msg2 %xmm14, %xmm11
+	vmovdqa %xmm11, 160(%rsp)
+	vpaddd 352(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 27
-	vmovdqa 48(%rsp), %xmm11
-	sha256msg1 0(%rsp), %xmm11
+	vmovdqa 48(%rsp), %xmm14
+	sha256msg1 0(%rsp), %xmm14
 	vpalignr $4, 16(%rsp), %xmm12, %xmm15
-	vpaddd %xmm15, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm11, 48(%rsp)
-	vpaddd 432(%rdi), %xmm11, %xmm0
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vmovdqa %xmm14, 48(%rsp)
+	vpaddd 768(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpaddd 272(%rdi), %xmm14, %xmm0
+	vmovdqa 80(%rsp), %xmm0
+	vpaddd 608(%rdi), %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpalignr $4, 144(%rsp), %xmm13, %xmm15
+	vpalignr $4, 144(%rsp), %xmm11, %xmm15
 	vpaddd 240(%rdi), %xmm15, %xmm12
-	sha256msg2 %xmm13, %xmm12
+	sha256msg2 %xmm11, %xmm12
 	vmovdqa %xmm12, 176(%rsp)
 	vpaddd 368(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 28
-	vmovdqa 0(%rsp), %xmm13
-	sha256msg1 16(%rsp), %xmm13
-	vpalignr $4, 32(%rsp), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 0(%rsp)
-	vpaddd 448(%rdi), %xmm13, %xmm0
+	vmovdqa 0(%rsp), %xmm11
+	sha256msg1 16(%rsp), %xmm11
+	vpalignr $4, 32(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm14, %xmm11
+	vmovdqa %xmm11, 0(%rsp)
+	vpaddd 784(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 576(%rdi), %xmm0
+	vmovdqa 624(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vmovdqa 608(%rdi), %xmm0
+	vmovdqa 832(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 128(%rsp), %xmm11
-	sha256msg1 144(%rsp), %xmm11
+	vmovdqa 128(%rsp), %xmm14
+	sha256msg1 144(%rsp), %xmm14
 	vpalignr $4, 160(%rsp), %xmm12, %xmm15
-	vpaddd %xmm15, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vmovdqa %xmm11, 128(%rsp)
-	vpaddd 384(%rdi), %xmm11, %xmm0
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vmovdqa %xmm14, 128(%rsp)
+	vpaddd 384(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 29
 	vmovdqa 16(%rsp), %xmm12
 	sha256msg1 32(%rsp), %xmm12
-	vpalignr $4, 48(%rsp), %xmm13, %xmm15
+	vpalignr $4, 48(%rsp), %xmm11, %xmm15
 	vpaddd %xmm15, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vmovdqa %xmm12, 16(%rsp)
-	vpaddd 464(%rdi), %xmm12, %xmm0
+	sha256msg2 %xmm11, %xmm12
+	vpaddd 800(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 592(%rdi), %xmm0
+	vmovdqa 112(%rsp), %xmm0
+	vpaddd 640(%rdi), %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vmovdqa 624(%rdi), %xmm0
+	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 144(%rsp), %xmm13
-	sha256msg1 160(%rsp), %xmm13
-	vpalignr $4, 176(%rsp), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm13, 144(%rsp)
-	vpaddd 400(%rdi), %xmm13, %xmm0
+	vmovdqa 144(%rsp), %xmm11
+	sha256msg1 160(%rsp), %xmm11
+	vpalignr $4, 176(%rsp), %xmm14, %xmm15
+	vpaddd %xmm15, %xmm11, %xmm11
+	sha256msg2 %xmm14, %xmm11
+	vmovdqa %xmm11, 144(%rsp)
+	vpaddd 400(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 30
-	vmovdqa 32(%rsp), %xmm11
-	sha256msg1 48(%rsp), %xmm11
+	vmovdqa 32(%rsp), %xmm14
+	sha256msg1 48(%rsp), %xmm14
 	vpalignr $4, 0(%rsp), %xmm12, %xmm15
-	vpaddd %xmm15, %xmm11, %xmm11
-	sha256msg2 %xmm12, %xmm11
-	vpaddd 480(%rdi), %xmm11, %xmm0
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vpaddd 816(%rdi), %xmm14, %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 64(%rsp), %xmm12
+	vpextrd $1, %xmm5, 0(%rdx)
+	vmovdqa %xmm13, %xmm12
 	sha256msg1 80(%rsp), %xmm12
-	vpaddd 640(%rdi), %xmm12, %xmm12
-	sha256msg2 560(%rdi), %xmm12
+	sha256msg2 112(%rsp), %xmm12
 	vmovdqa %xmm12, 64(%rsp)
-	vpaddd 320(%rdi), %xmm12, %xmm0
+	vpaddd 656(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 160(%rsp), %xmm14
-	sha256msg1 176(%rsp), %xmm14
-	vpalignr $4, 128(%rsp), %xmm13, %xmm15
-	vpaddd %xmm15, %xmm14, %xmm14
-	sha256msg2 %xmm13, %xmm14
-	vmovdqa %xmm14, 160(%rsp)
-	vpaddd 416(%rdi), %xmm14, %xmm0
+	vmovdqa 160(%rsp), %xmm13
+	sha256msg1 176(%rsp), %xmm13
+	vpalignr $4, 128(%rsp), %xmm11, %xmm15
+	vpaddd %xmm15, %xmm13, %xmm13
+	sha256msg2 %xmm11, %xmm13
+	vmovdqa %xmm13, 160(%rsp)
+	vpaddd 416(%rdi), %xmm13, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 31
-	vmovdqa 48(%rsp), %xmm13
-	sha256msg1 0(%rsp), %xmm13
-	vpalignr $4, 16(%rsp), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm13, %xmm13
-	sha256msg2 %xmm11, %xmm13
-	vpaddd 496(%rdi), %xmm13, %xmm0
-	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vmovd %xmm8, 0(%rdx)
 	vmovdqa 80(%rsp), %xmm11
-	sha256msg1 544(%rdi), %xmm11
-	vpalignr $4, 560(%rdi), %xmm12, %xmm15
+	sha256msg1 576(%rdi), %xmm11
+	vpalignr $4, 112(%rsp), %xmm12, %xmm15
 	vpaddd %xmm15, %xmm11, %xmm11
 	sha256msg2 %xmm12, %xmm11
 	vmovdqa %xmm11, 80(%rsp)
-	vpaddd 336(%rdi), %xmm11, %xmm0
+	vpaddd 672(%rdi), %xmm11, %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 176(%rsp), %xmm12
 	sha256msg1 128(%rsp), %xmm12
-	vpalignr $4, 144(%rsp), %xmm14, %xmm15
+	vpalignr $4, 144(%rsp), %xmm13, %xmm15
 	vpaddd %xmm15, %xmm12, %xmm12
-	sha256msg2 %xmm14, %xmm12
+	sha256msg2 %xmm13, %xmm12
 	vmovdqa %xmm12, 176(%rsp)
 	vpaddd 432(%rdi), %xmm12, %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vmovdqa %xmm13, %xmm15
+	vmovdqa %xmm14, %xmm15
+	vmovdqa %xmm13, %xmm14
 	vmovdqa %xmm12, %xmm13
 	vmovdqa %xmm11, %xmm12
 	vmovdqa %xmm15, %xmm11
