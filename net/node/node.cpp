@@ -46,6 +46,11 @@ Node::Node(NodeConfig cfg) : cfg_(std::move(cfg)), tree_(cfg_.spec) {
     pool_store_ = std::make_unique<Store>(dir + "pool.db");
     pool_store_->bind_spec(cfg_.spec.id);
   }
+  if (cfg_.byzantine.slow_disk) {
+    constexpr auto kSlowDisk = std::chrono::seconds(5);
+    store_->set_commit_delay(kSlowDisk);
+    if (pool_store_) pool_store_->set_commit_delay(kSlowDisk);
+  }
   load();
 }
 

@@ -318,6 +318,7 @@ bool set_byzantine_mode(NodeConfig::Byzantine* b, const std::string& mode) {
   if (mode == "withhold") return b->withhold = true;
   if (mode == "equivocate") return b->equivocate = true;
   if (mode == "private") return b->private_fork = true;
+  if (mode == "slow-disk") return b->slow_disk = true;
   return false;
 }
 

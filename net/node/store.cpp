@@ -305,6 +305,7 @@ void Store::writer_loop() {
     std::deque<Pending*> group;
     group.swap(queue_);
     lk.unlock();
+    if (const std::int64_t ms = commit_delay_ms_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     // One transaction and one fsync for the whole group. Should it fail, each batch is
     // tried again in a transaction of its own, so one bad batch fails alone.
     try {

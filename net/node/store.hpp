@@ -6,6 +6,8 @@
 // Writes are group-committed: commit() returns once its batch is on disk, and batches that
 // arrive while a commit is in progress share the next one (and its fsync).
 #pragma once
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -91,6 +93,9 @@ class Store {
   // back an answer (a height reported, then lost with the block still in the fsync).
   bool durable_or_notify(std::function<void()> ready);
   StoreStats stats() const;
+  // Test mode (--byzantine slow-disk): the writer waits this long before each commit, as a
+  // slow or busy disk would, so tests can act while blocks are accepted but not yet stored.
+  void set_commit_delay(std::chrono::milliseconds d) { commit_delay_ms_ = d.count(); }
 
  private:
   struct Pending {
@@ -120,6 +125,7 @@ class Store {
   bool stopping_ = false;
   bool writer_done_ = false;
   StoreStats stats_;
+  std::atomic<std::int64_t> commit_delay_ms_{0};
   std::thread writer_, completer_;
 };
 

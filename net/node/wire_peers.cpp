@@ -31,6 +31,20 @@ constexpr std::size_t kMaxQueued = 64 * 1024 * 1024;
 // rest once it has taken these.
 constexpr std::size_t kAnswerBudget = 16 * 1024 * 1024;
 
+// Resumes once everything the node has shown so far is on disk (at once when it is): headers
+// and blocks go to a link only then, so a crash never leaves a peer holding a block this
+// node's disk never got. The io_context runs on one thread, so the store's notification is
+// posted to it and cannot race the wait.
+awaitable<void> until_stored(Node& node, asio::io_context& io) {
+  auto timer = std::make_shared<asio::steady_timer>(io, asio::steady_timer::time_point::max());
+  // An expiry in the past ends a wait in progress and makes a later one return at once.
+  if (node.stored_or_notify(
+          [&io, timer] { asio::post(io, [timer] { timer->expires_at(asio::steady_timer::time_point::min()); }); }))
+    co_return;
+  boost::system::error_code ec;
+  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
 std::string key_id_of(X509* cert) {
   unsigned char* der = nullptr;
   int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
@@ -283,6 +297,17 @@ awaitable<void> WirePeers::run_link(tcp::socket socket, bool outgoing, std::stri
   auto& conn = *link->conn;
   const std::string from = "wire:" + name;
   auto send_locator = [&] { conn.send_frame(wire::encode_getheaders(node_.locator())); };
+  // After a failed commit the node holds blocks its disk does not have: it sends no more.
+  auto send_if_stored = [&](const std::string& frame) {
+    if (conn.closed()) return false;
+    if (const std::string fault = node_.storage_fault(); !fault.empty()) {
+      conn.send_frame(wire::encode_error("this node cannot store blocks"));
+      conn.close_after_flush("storage fault: " + fault);
+      return false;
+    }
+    conn.send_frame(frame);
+    return true;
+  };
   Node::TipInfo tip = node_.tip_info();
   if (node_.hiding_blocks()) tip = {0, node_.config().spec.genesis.hash};
   conn.send_frame(wire::encode_hello(node_.config().spec.id, name_, tip.height, tip.hash));
@@ -313,10 +338,13 @@ awaitable<void> WirePeers::run_link(tcp::socket socket, bool outgoing, std::stri
         }
         if (m->height > node_.tip_info().height) send_locator();
         break;
-      case T::getheaders:
-        conn.send_frame(wire::encode_headers(node_.hiding_blocks() ? std::vector<wire::Header>{}
-                                                                   : node_.headers_after(m->hashes, wire::kMaxHeaders)));
+      case T::getheaders: {
+        std::string answer = wire::encode_headers(
+            node_.hiding_blocks() ? std::vector<wire::Header>{} : node_.headers_after(m->hashes, wire::kMaxHeaders));
+        co_await until_stored(node_, io_);
+        send_if_stored(answer);
         break;
+      }
       case T::headers: {
         std::vector<std::string> want;
         for (const auto& h : m->headers)
@@ -332,13 +360,22 @@ awaitable<void> WirePeers::run_link(tcp::socket socket, bool outgoing, std::stri
         if (outstanding == 0 && more_headers) send_locator();
         break;
       }
-      case T::getblocks:
+      case T::getblocks: {
         if (node_.hiding_blocks()) break;
+        std::vector<std::string> answer;
+        std::size_t bytes = conn.queued_bytes();
         for (const auto& h : m->hashes) {
-          if (conn.queued_bytes() > kAnswerBudget) break;
-          if (auto text = node_.block_json(h)) conn.send_frame(wire::encode_block(*text));
+          if (bytes > kAnswerBudget) break;
+          if (auto text = node_.block_json(h)) {
+            answer.push_back(wire::encode_block(*text));
+            bytes += answer.back().size();
+          }
         }
+        co_await until_stored(node_, io_);
+        for (const auto& frame : answer)
+          if (!send_if_stored(frame)) break;
         break;
+      }
       case T::block: {
         auto b = block_from_json(m->block, &why);
         BlockVerdict v;

@@ -712,6 +712,37 @@ class LoopbackCluster(unittest.TestCase):
         final = check_final(self, cl.members, everything, extra_ok=unanswered)
         self.assertGreaterEqual(len(final) - 1, before["height"] + 2)
 
+    def test_blocks_reach_links_only_once_stored(self):
+        """a's disk takes 5 s a commit (--byzantine slow-disk). While the block it has just
+        mined is in that commit, b links to it (a's hello says height 1, so b asks for headers
+        and then blocks) and a is killed before the commit ends: b must not hold the block a's
+        disk never got. A link's reads are answered only once what they show is stored."""
+        a = Member(self, "a").start("--byzantine", "slow-disk")
+        a.tx("slow-disk-%d" % TAG)  # answered once stored, 5 s on
+        mined = []
+
+        def mine():
+            try:
+                mined.append(a.get("/mine"))
+            except (OSError, http.client.HTTPException):
+                pass  # the kill
+
+        miner = threading.Thread(target=mine, daemon=True)
+        miner.start()
+        wait_until(lambda: "mined block 1 " in a.node.stderr(), "a's 'mined block 1' line")
+        since = time.monotonic()
+        b = Member(self, "b").start("--connect", "127.0.0.1:%d" % a.peer_port)
+        wait_until(lambda: b.status()["links"] == 1, "b linked to a")
+        time.sleep(1.0)  # b's getheaders and getblocks, which a holds until its commit ends
+        self.assertEqual(mined, [], "a answered GET /mine before the kill: its 5 s commit had ended after %.1f s, so "
+                         "the test could check nothing" % (time.monotonic() - since))
+        a.kill()
+        miner.join(HANG_GUARD)
+        time.sleep(0.5)  # anything a sent before the kill reaches b
+        self.assertEqual([blk["index"] for blk in b.chain()], [0], "b holds a block a's disk never got")
+        a.start()
+        self.assertEqual(len(a.chain()), 1, "a's block was stored before the kill: the test checked nothing")
+
     def test_byzantine_peer(self):
         cl = Cluster(self, mine=("c",))
         a, b, c, d = (cl[n] for n in NAMES)
