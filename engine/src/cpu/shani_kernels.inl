@@ -63,6 +63,12 @@ struct State256 {
   __m128i cdgh;
 };
 
+// The state s = {a..h} as sha256rnds2's ABEF and CDGH.
+HF_INLINE State256 from_words256(const uint32_t s[8]) {
+  auto i = [&](int k) { return static_cast<int>(s[k]); };
+  return {_mm_set_epi32(i(0), i(1), i(4), i(5)), _mm_set_epi32(i(2), i(3), i(6), i(7))};
+}
+
 // words[0..7] = a..h (the plain H0..H7 order) -> ABEF / CDGH.
 HF_INLINE State256 to_shani256(__m128i abcd, __m128i efgh) {
   const __m128i badc = _mm_shuffle_epi32(abcd, 0xB1);  // dwords 0..3 = b a d c
@@ -94,6 +100,10 @@ HF_INLINE void store_state256(const State256& s, uint32_t* h) {
 }
 
 HF_INLINE __m128i k256(int quad) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(hf::sha::K256 + 4 * quad)); }
+// K[4q+1..4q+4], for a hash that runs its rounds from 1 in quads of words 4q+1..4q+4.
+HF_INLINE __m128i k256_odd(int quad) {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(hf::sha::K256 + 4 * quad + 1));
+}
 
 // Four rounds with wk = W[t..t+3] + K[t..t+3]. The first rnds2 writes the new ABEF into
 // the CDGH variable (whose old value it no longer needs) and the second swaps them back, so
@@ -134,17 +144,18 @@ HF_INLINE __m128i schedule256(__m128i w16, __m128i w12, __m128i w8, __m128i w4) 
 // compiler keeps the ring in registers; lanes are the inner loop so each step of every
 // stream is issued back to back.
 // Quads Q..End-1 run; a search stops before the end.
-template <int N, int Q, int End = 16, Sigma0 S0 = Sigma0::msg1>
+// Odd: the quads hold words 4Q+1..4Q+4 (the schedule instructions work at any offset).
+template <int N, int Q, int End = 16, Sigma0 S0 = Sigma0::msg1, bool Odd = false>
 HF_INLINE void quads256(State256 (&s)[N], __m128i (&m)[N][4]) {
   if constexpr (Q < End) {
-    const __m128i k = k256(Q);
+    const __m128i k = Odd ? k256_odd(Q) : k256(Q);
     HF_UNROLL
     for (int l = 0; l < N; ++l) {
       __m128i* w = m[l];
       if constexpr (Q >= 4) w[Q & 3] = schedule256<S0>(w[Q & 3], w[(Q + 1) & 3], w[(Q + 2) & 3], w[(Q + 3) & 3]);
       rounds256(s[l], _mm_add_epi32(w[Q & 3], k));
     }
-    quads256<N, Q + 1, End, S0>(s, m);
+    quads256<N, Q + 1, End, S0, Odd>(s, m);
   }
 }
 
@@ -414,6 +425,9 @@ bool is_header_search(const SearchPlan& plan) {
 // the first word of its second operand, so a schedule step that reads W16..19 only through
 // that operand is nonce-free there too. Each is computed at any nonce (the plan's, zero).
 struct HeaderConsts {
+  // The state after round 3 of the nonce's block at W3 = 0. W3 enters round 3 only as a term
+  // of T1, so the state at nonce word n is this with n added to A and E (dwords 3 and 1).
+  __m128i r3_abef, r3_cdgh;
   __m128i c4;   // quad 4 (W16..19) less its sha256msg1 term, the only one that reads W3
   __m128i c5;   // quad 5 (W20..23) before its sha256msg2: msg1(W4..7, W8..11) + W13..16
   __m128i c7m;  // quad 7's sha256msg1 term: msg1(W12..15, W16..19) reads W12..16
@@ -427,24 +441,44 @@ HF_INLINE HeaderConsts header_consts(const SearchPlan& plan) {
   const __m128i w3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 12));
   const __m128i w16 = schedule256(w0, w1, w2, w3);  // W16 and W17 right, W18 and W19 at nonce 0
   HeaderConsts c;
+  const State256 mid = load_state256(plan.midstate);
+  const __m128i wk0 = _mm_add_epi32(w0, k256(0));  // W3 is 0 here
+  c.r3_cdgh = _mm_sha256rnds2_epu32(mid.cdgh, mid.abef, wk0);
+  c.r3_abef = _mm_sha256rnds2_epu32(mid.abef, c.r3_cdgh, _mm_shuffle_epi32(wk0, 0x0E));
   c.c4 = _mm_sub_epi32(w16, _mm_sha256msg1_epu32(w0, w1));
   c.c5 = _mm_add_epi32(_mm_sha256msg1_epu32(w1, w2), _mm_alignr_epi8(w16, w3, 4));
   c.c7m = _mm_sha256msg1_epu32(w3, w16);
   return c;
 }
 
+// The second hash's state after its round 0 at W0 = 0. Its state is the IV, and W0 (H0 of the
+// first hash) enters round 0 only as a term of T1, so the state at W0 is this with W0 added to A
+// and E (dwords 3 and 1). Constant: the compiler folds it.
+HF_INLINE State256 second_hash_round0() {
+  uint32_t s[8];
+  for (int i = 0; i < 8; ++i) s[i] = hf::sha::IV256[i];
+  hf::sha::sha256_round(s, hf::sha::K256[0]);
+  return from_words256(s);
+}
+
+// (0, w, 0, w): added to ABEF, w goes to A and E.
+HF_INLINE __m128i to_a_and_e(uint32_t w) { return _mm_set1_epi64x(static_cast<long long>(uint64_t{w} << 32)); }
+
 // The header search on N interleaved streams, with the work that does not depend on the
 // nonce taken out:
-// - rounds 0-1 of the nonce's block read only words 0-1, so their sha256rnds2 runs once per
-//   batch and every stream starts from that prestate;
-// - quads 1-3 of that block and 2-3 of the second hash add K to constant words, computed once
-//   for all streams (the compiler merges the identical adds);
+// - rounds 0-2 of the nonce's block read only words 0-2, and round 3 adds the nonce word to A
+//   and E of a per-job state (HeaderConsts), so every stream starts at round 4;
+// - quads 1-3 of that block add K to constant words, computed once for all streams (the
+//   compiler merges the identical adds);
 // - quad 4 of that block needs no sha256msg2: only its msg1 term depends on the nonce (c4
 //   is the rest); quad 5 needs only its sha256msg2 and quad 7 no sha256msg1 (HeaderConsts);
-// - the key, bswap(H7), is E after round 60 plus IV7: after the second hash's first
-//   sha256rnds2 of quad 15 it sits in F (dword 0 of the new ABEF), so the last sha256rnds2
-//   and the feed-forward are skipped.
-// 62 sha256rnds2 a nonce instead of 64; N streams hide the instruction's latency (about
+// - the second hash's round 0 likewise adds H0 to A and E of a constant state, and its
+//   rounds 1-60 run as quads of words 4k+1..4k+4 (so sha256rnds2's pairs end at round 60);
+//   Q2 (W9..12) is zero, Q3 is (0, 0, 256, W16) with W16 = H0 + sigma0(H1), dword 0 of
+//   sha256msg1(H0..3, H4..7);
+// - the key, bswap(H7), is E after round 60 plus IV7: E, dword 1 of ABEF after those 60
+//   rounds, so rounds 61-63 and the feed-forward are skipped.
+// 60 sha256rnds2 a nonce instead of 64; N streams hide the instruction's latency (about
 // twice its issue interval).
 HF_INLINE uint32_t search_header(const SearchPlan& plan, const uint32_t* aw, uint32_t threshold,
                                  const HeaderConsts& hc) {
@@ -455,20 +489,17 @@ HF_INLINE uint32_t search_header(const SearchPlan& plan, const uint32_t* aw, uin
   const __m128i w2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bp.w + 8));
   const __m128i w3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bp.w + 12));
   const State256 mid = load_state256(plan.midstate);
-  const __m128i k0 = k256(0);
-  const __m128i pre = _mm_sha256rnds2_epu32(mid.cdgh, mid.abef, _mm_add_epi32(w0, k0));  // ABEF after round 1
 
   State256 s[N];
   __m128i m[N][4];
   HF_UNROLL
   for (int l = 0; l < N; ++l) {
-    const __m128i wl = _mm_insert_epi32(w0, static_cast<int>(aw[l]), 3);
-    m[l][0] = wl;
+    m[l][0] = _mm_insert_epi32(w0, static_cast<int>(aw[l]), 3);
     m[l][1] = w1;
     m[l][2] = w2;
     m[l][3] = w3;
-    s[l].abef = _mm_sha256rnds2_epu32(mid.abef, pre, _mm_shuffle_epi32(_mm_add_epi32(wl, k0), 0x0E));
-    s[l].cdgh = pre;
+    s[l].abef = _mm_add_epi32(hc.r3_abef, to_a_and_e(aw[l]));
+    s[l].cdgh = hc.r3_cdgh;
   }
   // Quad 4 of the nonce's block: W16..19 = msg1(W0..3, W4..7) + W9..12 + sigma1(W14..17), and
   // only the msg1 term depends on the nonce (W16 and W17 do not), so the rest comes in as c4
@@ -494,27 +525,28 @@ HF_INLINE uint32_t search_header(const SearchPlan& plan, const uint32_t* aw, uin
   }
   quads256<N, 8>(s, m);
 
-  const State256 iv = load_state256(hf::sha::IV256);
-  const __m128i pad = _mm_set_epi32(0, 0, 0, static_cast<int>(0x80000000u));
-  const __m128i len = _mm_set_epi32(256, 0, 0, 0);
+  const State256 r0 = second_hash_round0();
+  const __m128i q1pad = _mm_set_epi32(static_cast<int>(0x80000000u), 0, 0, 0);  // W8: the padding bit
+  const __m128i q3pad = _mm_set_epi32(0, 256, 0, 0);                            // W15: the length in bits
   HF_UNROLL
   for (int l = 0; l < N; ++l) {
     s[l].abef = _mm_add_epi32(s[l].abef, mid.abef);
     s[l].cdgh = _mm_add_epi32(s[l].cdgh, mid.cdgh);
-    from_shani256(s[l], &m[l][0], &m[l][1]);
-    m[l][2] = pad;
-    m[l][3] = len;
-    s[l] = iv;
+    __m128i h0, h1;  // H0..3, H4..7
+    from_shani256(s[l], &h0, &h1);
+    m[l][0] = _mm_alignr_epi8(h1, h0, 4);                                                 // H1..4
+    m[l][1] = _mm_add_epi32(_mm_srli_si128(h1, 4), q1pad);                                // H5..7, W8
+    m[l][2] = _mm_setzero_si128();                                                        // W9..12
+    m[l][3] = _mm_add_epi32(_mm_slli_si128(_mm_sha256msg1_epu32(h0, h1), 12), q3pad);     // W13..16
+    s[l].abef = _mm_add_epi32(r0.abef, _mm_slli_epi64(_mm_shuffle_epi32(h0, 0x00), 32));  // + H0 at A, E
+    s[l].cdgh = r0.cdgh;
   }
-  quads256<N, 0, 15>(s, m);
+  quads256<N, 0, 15, Sigma0::msg1, true>(s, m);
 
-  const __m128i k15 = k256(15);
   uint32_t mask = 0;
   HF_UNROLL
   for (int l = 0; l < N; ++l) {
-    const __m128i w = schedule256(m[l][3], m[l][0], m[l][1], m[l][2]);
-    const __m128i abef = _mm_sha256rnds2_epu32(s[l].cdgh, s[l].abef, _mm_add_epi32(w, k15));
-    const uint32_t h7 = static_cast<uint32_t>(_mm_cvtsi128_si32(abef)) + hf::sha::IV256[7];
+    const uint32_t h7 = static_cast<uint32_t>(_mm_extract_epi32(s[l].abef, 1)) + hf::sha::IV256[7];
     if (__builtin_bswap32(h7) <= threshold) mask |= 1u << l;
   }
   return mask;
@@ -603,13 +635,6 @@ struct alignas(64) AsmScanCtx {
 };
 static_assert(offsetof(AsmScanCtx, ko2hi) == 52 * 16, "shani_scan.S reads 53 vectors in this order");
 
-// The state s = {a..h} as sha256rnds2's ABEF and CDGH.
-HF_INLINE void to_abef_cdgh(const uint32_t s[8], __m128i& abef, __m128i& cdgh) {
-  auto i = [&](int k) { return static_cast<int>(s[k]); };
-  abef = _mm_set_epi32(i(0), i(1), i(4), i(5));
-  cdgh = _mm_set_epi32(i(2), i(3), i(6), i(7));
-}
-
 HF_INLINE void asm_scan_ctx(const SearchPlan& plan, const HeaderConsts& hc, AsmScanCtx& c) {
   const uint32_t* pw = plan.blocks[0].w;
   __m128i w[4];
@@ -618,10 +643,8 @@ HF_INLINE void asm_scan_ctx(const SearchPlan& plan, const HeaderConsts& hc, AsmS
   const State256 mid = load_state256(plan.midstate);
   c.mid_abef = mid.abef;
   c.mid_cdgh = mid.cdgh;
-  uint32_t s[8];
-  for (int i = 0; i < 8; ++i) s[i] = plan.midstate[i];
-  for (int t = 0; t < 4; ++t) hf::sha::sha256_round(s, hf::sha::K256[t] + pw[t]);  // pw[3] is 0
-  to_abef_cdgh(s, c.r3_abef, c.r3_cdgh);
+  c.r3_abef = hc.r3_abef;
+  c.r3_cdgh = hc.r3_cdgh;
   c.w0 = w[0];
   HF_UNROLL
   for (int q = 1; q < 4; ++q) {
@@ -635,9 +658,9 @@ HF_INLINE void asm_scan_ctx(const SearchPlan& plan, const HeaderConsts& hc, AsmS
   c.c7m = hc.c7m;
   HF_UNROLL
   for (int q = 0; q < 16; ++q) c.k[q] = k256(q);
-  for (int i = 0; i < 8; ++i) s[i] = hf::sha::IV256[i];
-  hf::sha::sha256_round(s, hf::sha::K256[0]);
-  to_abef_cdgh(s, c.r0_abef, c.r0_cdgh);
+  const State256 r0 = second_hash_round0();
+  c.r0_abef = r0.abef;
+  c.r0_cdgh = r0.cdgh;
   c.q1pad = _mm_set_epi32(static_cast<int>(0x80000000u), 0, 0, 0);  // W8: the padding bit
   c.q3pad = _mm_set_epi32(0, 256, 0, 0);                            // W15: the length in bits
   c.zero = _mm_setzero_si128();
