@@ -35,7 +35,7 @@ inline void store_be32(std::uint8_t* p, std::uint32_t v) {
 inline std::uint32_t bswap32(std::uint32_t v) { return __builtin_bswap32(v); }
 
 // One SHA-256 round on a scalar state array s[8] = {a..h}, used by precomputation.
-inline void sha256_round(std::uint32_t s[8], std::uint32_t kw) {
+constexpr void sha256_round(std::uint32_t s[8], std::uint32_t kw) {
   std::uint32_t t1 = s[7] + bsig1(s[4]) + ch(s[4], s[5], s[6]) + kw;
   std::uint32_t t2 = bsig0(s[0]) + maj(s[0], s[1], s[2]);
   s[7] = s[6];

@@ -63,12 +63,6 @@ struct State256 {
   __m128i cdgh;
 };
 
-// The state s = {a..h} as sha256rnds2's ABEF and CDGH.
-HF_INLINE State256 from_words256(const uint32_t s[8]) {
-  auto i = [&](int k) { return static_cast<int>(s[k]); };
-  return {_mm_set_epi32(i(0), i(1), i(4), i(5)), _mm_set_epi32(i(2), i(3), i(6), i(7))};
-}
-
 // words[0..7] = a..h (the plain H0..H7 order) -> ABEF / CDGH.
 HF_INLINE State256 to_shani256(__m128i abcd, __m128i efgh) {
   const __m128i badc = _mm_shuffle_epi32(abcd, 0xB1);  // dwords 0..3 = b a d c
@@ -453,13 +447,21 @@ HF_INLINE HeaderConsts header_consts(const SearchPlan& plan) {
 
 // The second hash's state after its round 0 at W0 = 0. Its state is the IV, and W0 (H0 of the
 // first hash) enters round 0 only as a term of T1, so the state at W0 is this with W0 added to A
-// and E (dwords 3 and 1). Constant: the compiler folds it.
-HF_INLINE State256 second_hash_round0() {
-  uint32_t s[8];
-  for (int i = 0; i < 8; ++i) s[i] = hf::sha::IV256[i];
-  hf::sha::sha256_round(s, hf::sha::K256[0]);
-  return from_words256(s);
-}
+// and E (dwords 3 and 1).
+struct SecondHashRound0 {
+  uint32_t s[8] = {};
+  constexpr SecondHashRound0() {
+    for (int i = 0; i < 8; ++i) s[i] = hf::sha::IV256[i];
+    hf::sha::sha256_round(s, hf::sha::K256[0]);
+  }
+};
+inline constexpr SecondHashRound0 kSecondHashRound0{};
+HF_INLINE State256 second_hash_round0() { return load_state256(kSecondHashRound0.s); }
+
+// The second hash's constant words in its quads 1 (W5..8: W8 is the padding bit) and 3
+// (W13..16: W15 is the length in bits); the rest of those quads are digest words or W16.
+HF_INLINE __m128i second_q1_pad() { return _mm_set_epi32(static_cast<int>(0x80000000u), 0, 0, 0); }
+HF_INLINE __m128i second_q3_pad() { return _mm_set_epi32(0, 256, 0, 0); }
 
 // (0, w, 0, w): added to ABEF, w goes to A and E.
 HF_INLINE __m128i to_a_and_e(uint32_t w) { return _mm_set1_epi64x(static_cast<long long>(uint64_t{w} << 32)); }
@@ -526,8 +528,7 @@ HF_INLINE uint32_t search_header(const SearchPlan& plan, const uint32_t* aw, uin
   quads256<N, 8>(s, m);
 
   const State256 r0 = second_hash_round0();
-  const __m128i q1pad = _mm_set_epi32(static_cast<int>(0x80000000u), 0, 0, 0);  // W8: the padding bit
-  const __m128i q3pad = _mm_set_epi32(0, 256, 0, 0);                            // W15: the length in bits
+  const __m128i q1pad = second_q1_pad(), q3pad = second_q3_pad();
   HF_UNROLL
   for (int l = 0; l < N; ++l) {
     s[l].abef = _mm_add_epi32(s[l].abef, mid.abef);
@@ -661,11 +662,10 @@ HF_INLINE void asm_scan_ctx(const SearchPlan& plan, const HeaderConsts& hc, AsmS
   const State256 r0 = second_hash_round0();
   c.r0_abef = r0.abef;
   c.r0_cdgh = r0.cdgh;
-  c.q1pad = _mm_set_epi32(static_cast<int>(0x80000000u), 0, 0, 0);  // W8: the padding bit
-  c.q3pad = _mm_set_epi32(0, 256, 0, 0);                            // W15: the length in bits
+  c.q1pad = second_q1_pad();
+  c.q3pad = second_q3_pad();
   c.zero = _mm_setzero_si128();
-  for (int k = 0; k < 15; ++k)
-    c.ko[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(hf::sha::K256 + 4 * k + 1));
+  for (int k = 0; k < 15; ++k) c.ko[k] = k256_odd(k);
   c.ko2hi = _mm_shuffle_epi32(c.ko[2], 0x0E);
 }
 
