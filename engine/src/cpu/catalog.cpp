@@ -22,7 +22,9 @@ const CpuBackendSpec kCatalog[] = {
      {40, 40, 40, 40, 40}},
     {"shani",
      "x86 SHA extensions, 4 interleaved streams, VEX-encoded vector code",
-     F::sha | F::ssse3 | F::sse41 | F::avx,
+     // AVX2 too: the header scan's assembly (shani_scan.S) uses vpblendd and vpbroadcastq. Every
+     // SHA-NI core with AVX has it, but a VM may mask it; such a machine gets shani-sse.
+     F::sha | F::ssse3 | F::sse41 | F::avx | F::avx2,
      &shani_kernels,
      {30, 30, 20, 30, 30}},
     // The same kernels for SHA-NI CPUs without AVX (Atom-class cores); where both run, the VEX
