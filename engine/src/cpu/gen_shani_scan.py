@@ -30,7 +30,8 @@ pairs. On a Xeon (sha256rnds2 every 2.9 cycles, the bound here: sha256msg1/msg2 
 add nothing) this measured 1.02x for this loop, 1.00-1.03x for the hybrid below; realigning
 even quads for the odd pairs instead (a vpalignr on sha256rnds2's port per quad) lost 3-7%.
 That port is why `--align blend` exists: it writes each vpalignr (21 a nonce) as a vpblendd and
-a vpshufd, which issue on other ports too. On that Xeon the four-lane loop ran 1.057x faster so
+a vpshufd, which issue on other ports too. On that Xeon (before rounds() passed W+K's upper
+pair through memory: 1.02x and 1.04x since) the four-lane loop ran 1.057x faster so
 (1.044-1.075, 9 adjacent pairs), which only brings it level with the hybrid (hf_microbench
 sha256d_loop 18.8-18.9 M nonces/s against the hybrid's 17.9-19.0), itself no faster so; the
 same change in the compiler-built bulk kernel (Sigma0::vector) gained nothing either. Where the
@@ -82,10 +83,12 @@ def align_words(b, a, dst):
 
 class ShaLanes:
     """N SHA-NI lanes, a nonce each in flight, 32 / N quad slots apart (a nonce is 32 quads: 16 a
-    hash). regs: ABEF x N, CDGH x N, newest schedule vector x N, then the free register, Y, T."""
+    hash). regs: ABEF x N, CDGH x N, newest schedule vector x N, then the free register, Y, T.
+    wk_base: the stack offset of 16 bytes a lane where rounds() passes W+K's upper pair."""
 
-    def __init__(self, n, regs):
+    def __init__(self, n, regs, wk_base):
         self.N = n
+        self.wk_base = wk_base
         self.stag = 32 // n
         self.A = regs[0:n]
         self.C = regs[n:2 * n]
@@ -104,11 +107,17 @@ class ShaLanes:
         self.free[0], self.P[l] = self.P[l], self.free[0]
 
     def rounds(self, l, wreg, k):
-        """Four rounds with W+K from wreg + cx(k): the second pair's words are moved down."""
+        """Four rounds with W+K from wreg + cx(k). The second pair's words reach the low half of
+        xmm0 through memory (a store and an 8-byte load from its middle, which the store
+        forwards) rather than a vpshufd: that takes load and store ports instead of a vector
+        one, which the SHA instructions share (1.02x this loop, 1.04x the hybrid's, on a Xeon of
+        family 6 model 167); the rounds have the slack for the load's few cycles more."""
         A, C = self.A, self.C
+        slot = self.wk_base + 16 * l
         e('vpaddd %s, %s, %%xmm0' % (cx(k), wreg))
+        e('vmovdqa %%xmm0, %d(%%rsp)' % slot)
         e('sha256rnds2 %%xmm0, %s, %s' % (A[l], C[l]))
-        e('vpshufd $0x0e, %xmm0, %xmm0')
+        e('vmovq %d(%%rsp), %%xmm0' % (slot + 8))
         e('sha256rnds2 %%xmm0, %s, %s' % (C[l], A[l]))
 
     def rounds_const(self, l, lo, hi):
@@ -306,10 +315,10 @@ def flush():
 
 def scan_x4():
     n = 4
-    lanes = ShaLanes(n, ['%%xmm%d' % r for r in range(1, 16)])
+    lanes = ShaLanes(n, ['%%xmm%d' % r for r in range(1, 16)], LANE_BYTES * n)
     lanes.iteration()
     name = 'hf_shani_scan_x4'
-    prologue(name, LANE_BYTES * n + 64)
+    prologue(name, LANE_BYTES * n + 16 * n)
     print('\t.p2align 5')
     print('1:')
     print(flush())
@@ -345,7 +354,8 @@ BUF0 = LANE_BYTES * SHA_LANES  # stack: after the SHA lanes' rings; 64 words eac
 BUF1 = BUF0 + 1024
 VSTATE = BUF1 + 1024          # D (digest of the last first block) 8 x 16, CR, then rbp: VA, VE
 RBP_OFF = VSTATE + 128 + 16
-HYBRID_FRAME = RBP_OFF + 128 + 64
+WK_SLOTS = RBP_OFF + 128 + 64  # the SHA lanes' W+K slots (ShaLanes.rounds)
+HYBRID_FRAME = WK_SLOTS + 16 * SHA_LANES
 
 
 def hx(name):
@@ -536,7 +546,7 @@ def scan_hybrid():
     e('xor %r11d, %r11d')
     e('xor %r13d, %r13d')
     print(flush())
-    ShaLanes(n, regs).iteration()
+    ShaLanes(n, regs, WK_SLOTS).iteration()
     sha = take()
     vec.pass_work()
     v = take()
@@ -592,7 +602,7 @@ def scan_hybrid():
     print('\tjnz .Lhy_top')
     print('.Lhy_last:')
     print('\t# the pass that finishes the later SHA lanes\' last nonces; no vector work')
-    ShaLanes(n, regs).iteration()
+    ShaLanes(n, regs, WK_SLOTS).iteration()
     print(flush())
     print('\tmov %r14, %rsp')
     for r in ('r14', 'r13', 'r12', 'rbx', 'rbp'):

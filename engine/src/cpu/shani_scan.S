@@ -22,12 +22,14 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm10, %xmm13
 	vmovdqa %xmm13, 64(%rsp)
 	vpaddd 720(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vpaddd 592(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 192(%rsp), %xmm10
 	sha256msg1 208(%rsp), %xmm10
@@ -36,8 +38,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm12, %xmm10
 	vmovdqa %xmm10, 192(%rsp)
 	vpaddd 384(%rdi), %xmm10, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 1
 	vmovdqa 80(%rdi), %xmm0
@@ -51,13 +54,15 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm13, %xmm12
 	vmovdqa %xmm12, 80(%rsp)
 	vpaddd 736(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 144(%rsp), %xmm0
 	vpaddd 608(%rdi), %xmm0, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 208(%rsp), %xmm13
 	sha256msg1 224(%rsp), %xmm13
@@ -66,8 +71,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm10, %xmm13
 	vmovdqa %xmm13, 208(%rsp)
 	vpaddd 400(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 2
 	vmovdqa 96(%rdi), %xmm0
@@ -81,8 +87,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm12, %xmm10
 	vmovdqa %xmm10, 96(%rsp)
 	vpaddd 752(%rdi), %xmm10, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 624(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
@@ -95,8 +102,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm13, %xmm12
 	vmovdqa %xmm12, 224(%rsp)
 	vpaddd 416(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 3
 	vmovdqa 112(%rdi), %xmm0
@@ -110,13 +118,15 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm10, %xmm13
 	vmovdqa %xmm13, 112(%rsp)
 	vpaddd 768(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 176(%rsp), %xmm0
 	vpaddd 640(%rdi), %xmm0, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 240(%rsp), %xmm10
 	sha256msg1 192(%rsp), %xmm10
@@ -125,8 +135,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm12, %xmm10
 	vmovdqa %xmm10, 240(%rsp)
 	vpaddd 432(%rdi), %xmm10, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 4
 	vmovdqa 64(%rdi), %xmm12
@@ -135,8 +146,9 @@ hf_shani_scan_x4:
 	vpaddd 192(%rdi), %xmm12, %xmm12
 	vmovdqa %xmm12, 0(%rsp)
 	vpaddd 320(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 64(%rsp), %xmm9
 	sha256msg1 80(%rsp), %xmm9
@@ -145,16 +157,18 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm13, %xmm9
 	vmovdqa %xmm9, 64(%rsp)
 	vpaddd 784(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa %xmm11, %xmm13
 	sha256msg1 144(%rsp), %xmm13
 	sha256msg2 176(%rsp), %xmm13
 	vmovdqa %xmm13, 128(%rsp)
 	vpaddd 656(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 192(%rsp), %xmm11
 	sha256msg1 208(%rsp), %xmm11
@@ -163,16 +177,18 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm10, %xmm11
 	vmovdqa %xmm11, 192(%rsp)
 	vpaddd 448(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 5
 	vmovdqa 208(%rdi), %xmm10
 	sha256msg2 %xmm12, %xmm10
 	vmovdqa %xmm10, 16(%rsp)
 	vpaddd 336(%rdi), %xmm10, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 80(%rsp), %xmm12
 	sha256msg1 96(%rsp), %xmm12
@@ -180,8 +196,9 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm12, %xmm12
 	sha256msg2 %xmm9, %xmm12
 	vpaddd 800(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 144(%rsp), %xmm9
 	sha256msg1 576(%rdi), %xmm9
@@ -190,8 +207,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm13, %xmm9
 	vmovdqa %xmm9, 144(%rsp)
 	vpaddd 672(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 208(%rsp), %xmm13
 	sha256msg1 224(%rsp), %xmm13
@@ -200,8 +218,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm11, %xmm13
 	vmovdqa %xmm13, 208(%rsp)
 	vpaddd 464(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 6
 	vpalignr $4, 0(%rsp), %xmm10, %xmm14
@@ -209,8 +228,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm10, %xmm11
 	vmovdqa %xmm11, 32(%rsp)
 	vpaddd 352(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 96(%rsp), %xmm10
 	sha256msg1 112(%rsp), %xmm10
@@ -218,16 +238,18 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm10, %xmm10
 	sha256msg2 %xmm12, %xmm10
 	vpaddd 816(%rdi), %xmm10, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vpextrd $1, %xmm2, -12(%rdx)
 	vpalignr $4, 128(%rsp), %xmm9, %xmm12
 	sha256msg2 %xmm9, %xmm12
 	vmovdqa %xmm12, 160(%rsp)
 	vpaddd 688(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 224(%rsp), %xmm9
 	sha256msg1 240(%rsp), %xmm9
@@ -235,8 +257,9 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm9, %xmm9
 	sha256msg2 %xmm13, %xmm9
 	vpaddd 480(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 7
 	vpalignr $4, 16(%rsp), %xmm11, %xmm14
@@ -244,8 +267,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm11, %xmm13
 	vmovdqa %xmm13, 48(%rsp)
 	vpaddd 368(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 176(%rsp), %xmm11
 	sha256msg1 128(%rsp), %xmm11
@@ -254,8 +278,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm12, %xmm11
 	vmovdqa %xmm11, 176(%rsp)
 	vpaddd 704(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 240(%rsp), %xmm12
 	sha256msg1 192(%rsp), %xmm12
@@ -263,8 +288,9 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm12, %xmm12
 	sha256msg2 %xmm9, %xmm12
 	vpaddd 496(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	vpaddd 0(%rdi), %xmm4, %xmm4
 	vpaddd 16(%rdi), %xmm8, %xmm8
@@ -292,8 +318,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm13, %xmm9
 	vmovdqa %xmm9, 0(%rsp)
 	vpaddd 384(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vpbroadcastq 8(%rsi), %xmm2
 	vpaddd 32(%rdi), %xmm2, %xmm2
@@ -305,12 +332,14 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm11, %xmm13
 	vmovdqa %xmm13, 128(%rsp)
 	vpaddd 720(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vpaddd 592(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 9
 	vmovdqa 16(%rsp), %xmm11
@@ -320,8 +349,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm9, %xmm11
 	vmovdqa %xmm11, 16(%rsp)
 	vpaddd 400(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 80(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
@@ -334,13 +364,15 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm13, %xmm9
 	vmovdqa %xmm9, 144(%rsp)
 	vpaddd 736(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 208(%rsp), %xmm0
 	vpaddd 608(%rdi), %xmm0, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 10
 	vmovdqa 32(%rsp), %xmm13
@@ -350,8 +382,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm11, %xmm13
 	vmovdqa %xmm13, 32(%rsp)
 	vpaddd 416(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 96(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
@@ -364,8 +397,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm9, %xmm11
 	vmovdqa %xmm11, 160(%rsp)
 	vpaddd 752(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 624(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
@@ -379,8 +413,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm13, %xmm9
 	vmovdqa %xmm9, 48(%rsp)
 	vpaddd 432(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 112(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
@@ -393,13 +428,15 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm11, %xmm13
 	vmovdqa %xmm13, 176(%rsp)
 	vpaddd 768(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 240(%rsp), %xmm0
 	vpaddd 640(%rdi), %xmm0, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 12
 	vmovdqa 0(%rsp), %xmm11
@@ -409,8 +446,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm9, %xmm11
 	vmovdqa %xmm11, 0(%rsp)
 	vpaddd 448(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 64(%rdi), %xmm9
 	vpinsrd $3, 12(%rsi), %xmm9, %xmm9
@@ -418,8 +456,9 @@ hf_shani_scan_x4:
 	vpaddd 192(%rdi), %xmm9, %xmm9
 	vmovdqa %xmm9, 64(%rsp)
 	vpaddd 320(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 128(%rsp), %xmm10
 	sha256msg1 144(%rsp), %xmm10
@@ -428,16 +467,18 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm13, %xmm10
 	vmovdqa %xmm10, 128(%rsp)
 	vpaddd 784(%rdi), %xmm10, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa %xmm12, %xmm13
 	sha256msg1 208(%rsp), %xmm13
 	sha256msg2 240(%rsp), %xmm13
 	vmovdqa %xmm13, 192(%rsp)
 	vpaddd 656(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 13
 	vmovdqa 16(%rsp), %xmm12
@@ -447,15 +488,17 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm11, %xmm12
 	vmovdqa %xmm12, 16(%rsp)
 	vpaddd 464(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 208(%rdi), %xmm11
 	sha256msg2 %xmm9, %xmm11
 	vmovdqa %xmm11, 80(%rsp)
 	vpaddd 336(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 144(%rsp), %xmm9
 	sha256msg1 160(%rsp), %xmm9
@@ -463,8 +506,9 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm9, %xmm9
 	sha256msg2 %xmm10, %xmm9
 	vpaddd 800(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 208(%rsp), %xmm10
 	sha256msg1 576(%rdi), %xmm10
@@ -473,8 +517,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm13, %xmm10
 	vmovdqa %xmm10, 208(%rsp)
 	vpaddd 672(%rdi), %xmm10, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 14
 	vmovdqa 32(%rsp), %xmm13
@@ -483,16 +528,18 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm13, %xmm13
 	sha256msg2 %xmm12, %xmm13
 	vpaddd 480(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vpalignr $4, 64(%rsp), %xmm11, %xmm14
 	vpaddd 224(%rdi), %xmm14, %xmm12
 	sha256msg2 %xmm11, %xmm12
 	vmovdqa %xmm12, 96(%rsp)
 	vpaddd 352(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 160(%rsp), %xmm11
 	sha256msg1 176(%rsp), %xmm11
@@ -500,16 +547,18 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm11, %xmm11
 	sha256msg2 %xmm9, %xmm11
 	vpaddd 816(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vpextrd $1, %xmm3, -8(%rdx)
 	vpalignr $4, 192(%rsp), %xmm10, %xmm9
 	sha256msg2 %xmm10, %xmm9
 	vmovdqa %xmm9, 224(%rsp)
 	vpaddd 688(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 15
 	vmovdqa 48(%rsp), %xmm10
@@ -518,8 +567,9 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm10, %xmm10
 	sha256msg2 %xmm13, %xmm10
 	vpaddd 496(%rdi), %xmm10, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vpaddd 0(%rdi), %xmm1, %xmm1
 	vpaddd 16(%rdi), %xmm5, %xmm5
@@ -544,8 +594,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 112(%rsp)
 	vpaddd 368(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 240(%rsp), %xmm12
 	sha256msg1 192(%rsp), %xmm12
@@ -554,13 +605,15 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm9, %xmm12
 	vmovdqa %xmm12, 240(%rsp)
 	vpaddd 704(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 16
 	vpaddd 592(%rdi), %xmm10, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 64(%rsp), %xmm9
 	sha256msg1 80(%rsp), %xmm9
@@ -569,8 +622,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm13, %xmm9
 	vmovdqa %xmm9, 64(%rsp)
 	vpaddd 384(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vpbroadcastq 16(%rsi), %xmm3
 	vpaddd 32(%rdi), %xmm3, %xmm3
@@ -582,14 +636,16 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 192(%rsp)
 	vpaddd 720(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 17
 	vmovdqa 16(%rsp), %xmm0
 	vpaddd 608(%rdi), %xmm0, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 80(%rsp), %xmm12
 	sha256msg1 96(%rsp), %xmm12
@@ -598,8 +654,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm9, %xmm12
 	vmovdqa %xmm12, 80(%rsp)
 	vpaddd 400(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 80(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
@@ -612,8 +669,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm13, %xmm9
 	vmovdqa %xmm9, 208(%rsp)
 	vpaddd 736(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 18
 	vmovdqa 624(%rdi), %xmm0
@@ -627,8 +685,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 96(%rsp)
 	vpaddd 416(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 96(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
@@ -641,14 +700,16 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm9, %xmm12
 	vmovdqa %xmm12, 224(%rsp)
 	vpaddd 752(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 19
 	vmovdqa 48(%rsp), %xmm0
 	vpaddd 640(%rdi), %xmm0, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 112(%rsp), %xmm9
 	sha256msg1 64(%rsp), %xmm9
@@ -657,8 +718,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm13, %xmm9
 	vmovdqa %xmm9, 112(%rsp)
 	vpaddd 432(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 112(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm3, %xmm7
@@ -671,8 +733,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 240(%rsp)
 	vpaddd 768(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 20
 	vmovdqa %xmm10, %xmm12
@@ -680,8 +743,9 @@ hf_shani_scan_x4:
 	sha256msg2 48(%rsp), %xmm12
 	vmovdqa %xmm12, 0(%rsp)
 	vpaddd 656(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 64(%rsp), %xmm10
 	sha256msg1 80(%rsp), %xmm10
@@ -690,8 +754,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm9, %xmm10
 	vmovdqa %xmm10, 64(%rsp)
 	vpaddd 448(%rdi), %xmm10, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 64(%rdi), %xmm9
 	vpinsrd $3, 20(%rsi), %xmm9, %xmm9
@@ -699,8 +764,9 @@ hf_shani_scan_x4:
 	vpaddd 192(%rdi), %xmm9, %xmm9
 	vmovdqa %xmm9, 128(%rsp)
 	vpaddd 320(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 192(%rsp), %xmm11
 	sha256msg1 208(%rsp), %xmm11
@@ -709,8 +775,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm13, %xmm11
 	vmovdqa %xmm11, 192(%rsp)
 	vpaddd 784(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 21
 	vmovdqa 16(%rsp), %xmm13
@@ -720,8 +787,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 16(%rsp)
 	vpaddd 672(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 80(%rsp), %xmm12
 	sha256msg1 96(%rsp), %xmm12
@@ -730,15 +798,17 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm10, %xmm12
 	vmovdqa %xmm12, 80(%rsp)
 	vpaddd 464(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 208(%rdi), %xmm10
 	sha256msg2 %xmm9, %xmm10
 	vmovdqa %xmm10, 144(%rsp)
 	vpaddd 336(%rdi), %xmm10, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 208(%rsp), %xmm9
 	sha256msg1 224(%rsp), %xmm9
@@ -746,16 +816,18 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm9, %xmm9
 	sha256msg2 %xmm11, %xmm9
 	vpaddd 800(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 22
 	vpalignr $4, 0(%rsp), %xmm13, %xmm11
 	sha256msg2 %xmm13, %xmm11
 	vmovdqa %xmm11, 32(%rsp)
 	vpaddd 688(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 96(%rsp), %xmm13
 	sha256msg1 112(%rsp), %xmm13
@@ -763,16 +835,18 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm13, %xmm13
 	sha256msg2 %xmm12, %xmm13
 	vpaddd 480(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vpalignr $4, 128(%rsp), %xmm10, %xmm14
 	vpaddd 224(%rdi), %xmm14, %xmm12
 	sha256msg2 %xmm10, %xmm12
 	vmovdqa %xmm12, 160(%rsp)
 	vpaddd 352(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 224(%rsp), %xmm10
 	sha256msg1 240(%rsp), %xmm10
@@ -780,8 +854,9 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm10, %xmm10
 	sha256msg2 %xmm9, %xmm10
 	vpaddd 816(%rdi), %xmm10, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	vpextrd $1, %xmm4, -4(%rdx)
 	# slot 23
@@ -792,8 +867,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm11, %xmm9
 	vmovdqa %xmm9, 48(%rsp)
 	vpaddd 704(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 112(%rsp), %xmm11
 	sha256msg1 64(%rsp), %xmm11
@@ -801,8 +877,9 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm11, %xmm11
 	sha256msg2 %xmm13, %xmm11
 	vpaddd 496(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vpaddd 0(%rdi), %xmm2, %xmm2
 	vpaddd 16(%rdi), %xmm6, %xmm6
@@ -827,8 +904,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 176(%rsp)
 	vpaddd 368(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	# slot 24
 	vmovdqa 0(%rsp), %xmm12
@@ -838,12 +916,14 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm9, %xmm12
 	vmovdqa %xmm12, 0(%rsp)
 	vpaddd 720(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vpaddd 592(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 128(%rsp), %xmm9
 	sha256msg1 144(%rsp), %xmm9
@@ -852,8 +932,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm13, %xmm9
 	vmovdqa %xmm9, 128(%rsp)
 	vpaddd 384(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vpbroadcastq 24(%rsi), %xmm4
 	vpaddd 32(%rdi), %xmm4, %xmm4
@@ -866,13 +947,15 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 16(%rsp)
 	vpaddd 736(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 80(%rsp), %xmm0
 	vpaddd 608(%rdi), %xmm0, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 144(%rsp), %xmm12
 	sha256msg1 160(%rsp), %xmm12
@@ -881,8 +964,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm9, %xmm12
 	vmovdqa %xmm12, 144(%rsp)
 	vpaddd 400(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 80(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
@@ -896,8 +980,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm13, %xmm9
 	vmovdqa %xmm9, 32(%rsp)
 	vpaddd 752(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 624(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm2, %xmm6
@@ -910,8 +995,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 160(%rsp)
 	vpaddd 416(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 96(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
@@ -925,13 +1011,15 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm9, %xmm12
 	vmovdqa %xmm12, 48(%rsp)
 	vpaddd 768(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 112(%rsp), %xmm0
 	vpaddd 640(%rdi), %xmm0, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 176(%rsp), %xmm9
 	sha256msg1 128(%rsp), %xmm9
@@ -940,8 +1028,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm13, %xmm9
 	vmovdqa %xmm9, 176(%rsp)
 	vpaddd 432(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 112(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm4, %xmm8
@@ -955,16 +1044,18 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 0(%rsp)
 	vpaddd 784(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa %xmm11, %xmm12
 	sha256msg1 80(%rsp), %xmm12
 	sha256msg2 112(%rsp), %xmm12
 	vmovdqa %xmm12, 64(%rsp)
 	vpaddd 656(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 128(%rsp), %xmm11
 	sha256msg1 144(%rsp), %xmm11
@@ -973,8 +1064,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm9, %xmm11
 	vmovdqa %xmm11, 128(%rsp)
 	vpaddd 448(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 64(%rdi), %xmm9
 	vpinsrd $3, 28(%rsi), %xmm9, %xmm9
@@ -982,8 +1074,9 @@ hf_shani_scan_x4:
 	vpaddd 192(%rdi), %xmm9, %xmm9
 	vmovdqa %xmm9, 192(%rsp)
 	vpaddd 320(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 29
 	vmovdqa 16(%rsp), %xmm10
@@ -992,8 +1085,9 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm10, %xmm10
 	sha256msg2 %xmm13, %xmm10
 	vpaddd 800(%rdi), %xmm10, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vmovdqa 80(%rsp), %xmm13
 	sha256msg1 576(%rdi), %xmm13
@@ -1002,8 +1096,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 80(%rsp)
 	vpaddd 672(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 144(%rsp), %xmm12
 	sha256msg1 160(%rsp), %xmm12
@@ -1012,15 +1107,17 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm11, %xmm12
 	vmovdqa %xmm12, 144(%rsp)
 	vpaddd 464(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vmovdqa 208(%rdi), %xmm11
 	sha256msg2 %xmm9, %xmm11
 	vmovdqa %xmm11, 208(%rsp)
 	vpaddd 336(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 30
 	vmovdqa 32(%rsp), %xmm9
@@ -1029,16 +1126,18 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm9, %xmm9
 	sha256msg2 %xmm10, %xmm9
 	vpaddd 816(%rdi), %xmm9, %xmm0
+	vmovdqa %xmm0, 256(%rsp)
 	sha256rnds2 %xmm0, %xmm1, %xmm5
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 264(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm5, %xmm1
 	vpextrd $1, %xmm1, 0(%rdx)
 	vpalignr $4, 64(%rsp), %xmm13, %xmm10
 	sha256msg2 %xmm13, %xmm10
 	vmovdqa %xmm10, 96(%rsp)
 	vpaddd 688(%rdi), %xmm10, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 160(%rsp), %xmm13
 	sha256msg1 176(%rsp), %xmm13
@@ -1046,16 +1145,18 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm13, %xmm13
 	sha256msg2 %xmm12, %xmm13
 	vpaddd 480(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vpalignr $4, 192(%rsp), %xmm11, %xmm14
 	vpaddd 224(%rdi), %xmm14, %xmm12
 	sha256msg2 %xmm11, %xmm12
 	vmovdqa %xmm12, 224(%rsp)
 	vpaddd 352(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	# slot 31
 	vmovdqa 112(%rsp), %xmm11
@@ -1065,8 +1166,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm10, %xmm11
 	vmovdqa %xmm11, 112(%rsp)
 	vpaddd 704(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 272(%rsp)
 	sha256rnds2 %xmm0, %xmm2, %xmm6
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 280(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm2
 	vmovdqa 176(%rsp), %xmm10
 	sha256msg1 128(%rsp), %xmm10
@@ -1074,8 +1176,9 @@ hf_shani_scan_x4:
 	vpaddd %xmm14, %xmm10, %xmm10
 	sha256msg2 %xmm13, %xmm10
 	vpaddd 496(%rdi), %xmm10, %xmm0
+	vmovdqa %xmm0, 288(%rsp)
 	sha256rnds2 %xmm0, %xmm3, %xmm7
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 296(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm3
 	vpaddd 0(%rdi), %xmm3, %xmm3
 	vpaddd 16(%rdi), %xmm7, %xmm7
@@ -1100,8 +1203,9 @@ hf_shani_scan_x4:
 	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 240(%rsp)
 	vpaddd 368(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 304(%rsp)
 	sha256rnds2 %xmm0, %xmm4, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 312(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm4
 	vmovdqa %xmm11, %xmm14
 	vmovdqa %xmm10, %xmm11
@@ -1127,7 +1231,7 @@ hf_shani_scan_hybrid:
 	push %r13
 	push %r14
 	mov %rsp, %r14
-	sub $2576, %rsp
+	sub $2624, %rsp
 	and $-64, %rsp
 	lea 2384(%rsp), %rbp
 	mov 1696(%r8), %r9
@@ -2396,27 +2500,29 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm12, %xmm14
 	vpaddd 80(%rbp), %xmm1, %xmm1
 	vmovdqa %xmm14, 96(%rsp)
-	vmovdqa 64(%rbp), %xmm4
 	vpaddd 688(%rdi), %xmm14, %xmm0
+	vmovdqa 64(%rbp), %xmm4
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpsrld $6, %xmm4, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpslld $26, %xmm4, %xmm3
 	vmovdqa 128(%rsp), %xmm12
 	sha256msg1 144(%rsp), %xmm12
 	vpxor %xmm3, %xmm2, %xmm2
 	vpalignr $4, 160(%rsp), %xmm13, %xmm15
-	vpsrld $11, %xmm4, %xmm3
 	vpaddd %xmm15, %xmm12, %xmm12
+	vpsrld $11, %xmm4, %xmm3
 	sha256msg2 %xmm13, %xmm12
-	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa %xmm12, 128(%rsp)
+	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd 448(%rdi), %xmm12, %xmm0
 	vpslld $21, %xmm4, %xmm3
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpsrld $25, %xmm4, %xmm3
 	# slot 1
@@ -2426,20 +2532,21 @@ hf_shani_scan_hybrid:
 	vmovdqa 128(%rdi), %xmm0
 	vpslld $7, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 112(%rsp), %xmm13
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg1 64(%rsp), %xmm13
-	vpaddd %xmm2, %xmm1, %xmm1
 	vpalignr $4, 80(%rsp), %xmm14, %xmm15
+	vpaddd %xmm2, %xmm1, %xmm1
 	vpaddd %xmm15, %xmm13, %xmm13
-	vmovdqa 112(%rbp), %xmm2
 	sha256msg2 %xmm14, %xmm13
+	vmovdqa 112(%rbp), %xmm2
 	vmovdqa %xmm13, 112(%rsp)
-	vpxor 96(%rbp), %xmm2, %xmm2
 	vpaddd 704(%rdi), %xmm13, %xmm0
-	vpand %xmm4, %xmm2, %xmm2
+	vpxor 96(%rbp), %xmm2, %xmm2
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vpand %xmm4, %xmm2, %xmm2
+	vmovq 2600(%rsp), %xmm0
 	vpxor 96(%rbp), %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 144(%rsp), %xmm14
@@ -2448,284 +2555,301 @@ hf_shani_scan_hybrid:
 	vpalignr $4, 176(%rsp), %xmm12, %xmm15
 	vpaddd 16(%rbp), %xmm1, %xmm4
 	vpaddd %xmm15, %xmm14, %xmm14
-	vmovdqa %xmm4, 80(%rbp)
 	sha256msg2 %xmm12, %xmm14
+	vmovdqa %xmm4, 80(%rbp)
 	vmovdqa %xmm14, 144(%rsp)
-	vmovdqa 0(%rbp), %xmm4
 	vpaddd 464(%rdi), %xmm14, %xmm0
+	vmovdqa 0(%rbp), %xmm4
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpsrld $2, %xmm4, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpslld $30, %xmm4, %xmm3
 	# slot 2
-	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 96(%rdi), %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpsrld $13, %xmm4, %xmm3
 	vmovdqa 144(%rdi), %xmm0
+	vpsrld $13, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 64(%rsp), %xmm12
-	vpslld $19, %xmm4, %xmm3
 	sha256msg1 80(%rsp), %xmm12
+	vpslld $19, %xmm4, %xmm3
 	vpalignr $4, 96(%rsp), %xmm13, %xmm15
-	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd %xmm15, %xmm12, %xmm12
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg2 %xmm13, %xmm12
-	vpsrld $22, %xmm4, %xmm3
 	vmovdqa %xmm12, 64(%rsp)
+	vpsrld $22, %xmm4, %xmm3
 	vpaddd 720(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vmovq 2600(%rsp), %xmm0
 	vpslld $10, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 160(%rsp), %xmm13
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg1 176(%rsp), %xmm13
-	vpaddd %xmm2, %xmm1, %xmm1
 	vpalignr $4, 128(%rsp), %xmm14, %xmm15
+	vpaddd %xmm2, %xmm1, %xmm1
 	vpaddd %xmm15, %xmm13, %xmm13
-	vpxor 48(%rbp), %xmm4, %xmm2
 	sha256msg2 %xmm14, %xmm13
-	vpand -16(%rbp), %xmm2, %xmm3
+	vpxor 48(%rbp), %xmm4, %xmm2
 	vpaddd 480(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
+	vpand -16(%rbp), %xmm2, %xmm3
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vmovdqa %xmm2, -16(%rbp)
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpxor 48(%rbp), %xmm3, %xmm3
 	# slot 3
 	vmovdqa 112(%rdi), %xmm0
 	vpaddd %xmm3, %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vmovdqa %xmm1, 16(%rbp)
 	vmovdqa 160(%rdi), %xmm0
+	vmovdqa %xmm1, 16(%rbp)
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa -112(%rbx), %xmm1
 	vmovdqa 80(%rsp), %xmm14
+	vmovdqa -112(%rbx), %xmm1
 	sha256msg1 96(%rsp), %xmm14
-	vpaddd -112(%rax), %xmm1, %xmm1
 	vpalignr $4, 112(%rsp), %xmm12, %xmm15
-	vpaddd 96(%rbp), %xmm1, %xmm1
+	vpaddd -112(%rax), %xmm1, %xmm1
 	vpaddd %xmm15, %xmm14, %xmm14
 	sha256msg2 %xmm12, %xmm14
-	vmovdqa 80(%rbp), %xmm4
+	vpaddd 96(%rbp), %xmm1, %xmm1
 	vmovdqa %xmm14, 80(%rsp)
 	vpaddd 736(%rdi), %xmm14, %xmm0
-	vpsrld $6, %xmm4, %xmm2
+	vmovdqa 80(%rbp), %xmm4
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vpsrld $6, %xmm4, %xmm2
+	vmovq 2600(%rsp), %xmm0
 	vpslld $26, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 176(%rsp), %xmm12
-	sha256msg1 128(%rsp), %xmm12
-	vpsrld $11, %xmm4, %xmm3
-	vpalignr $4, 144(%rsp), %xmm13, %xmm15
-	vpaddd %xmm15, %xmm12, %xmm12
 	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg1 128(%rsp), %xmm12
+	vpalignr $4, 144(%rsp), %xmm13, %xmm15
+	vpsrld $11, %xmm4, %xmm3
+	vpaddd %xmm15, %xmm12, %xmm12
 	sha256msg2 %xmm13, %xmm12
+	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd 496(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	vpslld $21, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vmovq 2616(%rsp), %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpsrld $25, %xmm4, %xmm3
 	vpaddd 0(%rdi), %xmm7, %xmm7
+	vpsrld $25, %xmm4, %xmm3
 	vpaddd 16(%rdi), %xmm10, %xmm10
-	vpxor %xmm3, %xmm2, %xmm2
 	vpshufd $0x1b, %xmm7, %xmm13
-	vpshufd $0xb1, %xmm10, %xmm15
-	vpslld $7, %xmm4, %xmm3
-	vpblendd $0xc, %xmm15, %xmm13, %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0xb1, %xmm10, %xmm15
+	vpblendd $0xc, %xmm15, %xmm13, %xmm0
+	vpslld $7, %xmm4, %xmm3
 	vshufps $0x4e, %xmm15, %xmm13, %xmm15
 	vpalignr $4, %xmm0, %xmm15, %xmm12
-	vpaddd %xmm2, %xmm1, %xmm1
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg1 %xmm0, %xmm13
+	vpaddd %xmm2, %xmm1, %xmm1
 	vpsrldq $4, %xmm15, %xmm15
-	vmovdqa 64(%rbp), %xmm2
 	vpaddd 544(%rdi), %xmm15, %xmm15
-	vpxor 112(%rbp), %xmm2, %xmm2
+	vmovdqa 64(%rbp), %xmm2
 	vmovdqa %xmm15, 144(%rsp)
 	vpslldq $12, %xmm13, %xmm13
-	vpand %xmm4, %xmm2, %xmm2
+	vpxor 112(%rbp), %xmm2, %xmm2
 	vpaddd 560(%rdi), %xmm13, %xmm13
 	vmovdqa %xmm13, 176(%rsp)
-	vpxor 112(%rbp), %xmm2, %xmm2
+	vpand %xmm4, %xmm2, %xmm2
 	vpshufd $0xff, %xmm7, %xmm7
 	vpsllq $32, %xmm7, %xmm7
-	vpaddd %xmm2, %xmm1, %xmm1
+	vpxor 112(%rbp), %xmm2, %xmm2
 	vpaddd 512(%rdi), %xmm7, %xmm7
-	vpaddd 32(%rbp), %xmm1, %xmm4
 	vmovdqa 528(%rdi), %xmm10
+	vpaddd %xmm2, %xmm1, %xmm1
 	# slot 4
-	vmovdqa %xmm4, 96(%rbp)
 	vmovdqa 64(%rdi), %xmm13
+	vpaddd 32(%rbp), %xmm1, %xmm4
 	vpinsrd $3, 4(%rsi), %xmm13, %xmm13
-	vmovdqa 16(%rbp), %xmm4
 	sha256msg1 176(%rdi), %xmm13
+	vmovdqa %xmm4, 96(%rbp)
 	vpaddd 192(%rdi), %xmm13, %xmm13
-	vpsrld $2, %xmm4, %xmm2
 	vmovdqa %xmm13, 0(%rsp)
-	vpslld $30, %xmm4, %xmm3
+	vmovdqa 16(%rbp), %xmm4
 	vpaddd 320(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
+	vpsrld $2, %xmm4, %xmm2
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpxor %xmm3, %xmm2, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
+	vpslld $30, %xmm4, %xmm3
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpsrld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 96(%rsp), %xmm11
 	sha256msg1 112(%rsp), %xmm11
-	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $13, %xmm4, %xmm3
 	vpalignr $4, 64(%rsp), %xmm14, %xmm15
-	vpslld $19, %xmm4, %xmm3
 	vpaddd %xmm15, %xmm11, %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg2 %xmm14, %xmm11
-	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa %xmm11, 96(%rsp)
+	vpslld $19, %xmm4, %xmm3
 	vpaddd 752(%rdi), %xmm11, %xmm0
-	vpsrld $22, %xmm4, %xmm3
+	vmovdqa %xmm0, 2592(%rsp)
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpxor %xmm3, %xmm2, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
+	vpsrld $22, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpslld $10, %xmm4, %xmm3
 	vpaddd 592(%rdi), %xmm12, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpxor %xmm3, %xmm2, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpslld $10, %xmm4, %xmm3
+	vmovq 2616(%rsp), %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpaddd %xmm2, %xmm1, %xmm1
 	# slot 5
-	vpxor 0(%rbp), %xmm4, %xmm2
+	vpaddd %xmm2, %xmm1, %xmm1
 	vmovdqa 208(%rdi), %xmm14
 	sha256msg2 %xmm13, %xmm14
-	vpand -16(%rbp), %xmm2, %xmm3
+	vpxor 0(%rbp), %xmm4, %xmm2
 	vmovdqa %xmm14, 16(%rsp)
 	vpaddd 336(%rdi), %xmm14, %xmm0
-	vmovdqa %xmm2, -16(%rbp)
+	vpand -16(%rbp), %xmm2, %xmm3
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor 0(%rbp), %xmm3, %xmm3
+	vmovdqa %xmm2, -16(%rbp)
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpaddd %xmm3, %xmm1, %xmm1
+	vpxor 0(%rbp), %xmm3, %xmm3
 	vmovdqa 112(%rsp), %xmm13
 	sha256msg1 64(%rsp), %xmm13
-	vmovdqa %xmm1, 32(%rbp)
+	vpaddd %xmm3, %xmm1, %xmm1
 	vpalignr $4, 80(%rsp), %xmm11, %xmm15
 	vpaddd %xmm15, %xmm13, %xmm13
-	vmovdqa -96(%rbx), %xmm1
+	vmovdqa %xmm1, 32(%rbp)
 	sha256msg2 %xmm11, %xmm13
 	vmovdqa %xmm13, 112(%rsp)
-	vpaddd -96(%rax), %xmm1, %xmm1
+	vmovdqa -96(%rbx), %xmm1
 	vpaddd 768(%rdi), %xmm13, %xmm0
-	vpaddd 112(%rbp), %xmm1, %xmm1
+	vmovdqa %xmm0, 2592(%rsp)
+	vpaddd -96(%rax), %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa 96(%rbp), %xmm4
+	vpaddd 112(%rbp), %xmm1, %xmm1
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 96(%rbp), %xmm4
 	vmovdqa 144(%rsp), %xmm0
-	vpsrld $6, %xmm4, %xmm2
 	vpaddd 608(%rdi), %xmm0, %xmm0
-	vpslld $26, %xmm4, %xmm3
+	vpsrld $6, %xmm4, %xmm2
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $26, %xmm4, %xmm3
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	# slot 6
-	vpsrld $11, %xmm4, %xmm3
-	vpalignr $4, 0(%rsp), %xmm14, %xmm15
-	vpaddd 224(%rdi), %xmm15, %xmm11
 	vpxor %xmm3, %xmm2, %xmm2
+	# slot 6
+	vpalignr $4, 0(%rsp), %xmm14, %xmm15
+	vpsrld $11, %xmm4, %xmm3
+	vpaddd 224(%rdi), %xmm15, %xmm11
 	sha256msg2 %xmm14, %xmm11
-	vpslld $21, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa %xmm11, 32(%rsp)
 	vpaddd 352(%rdi), %xmm11, %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $21, %xmm4, %xmm3
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovq 2584(%rsp), %xmm0
 	vpsrld $25, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 64(%rsp), %xmm14
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg1 80(%rsp), %xmm14
-	vpslld $7, %xmm4, %xmm3
 	vpalignr $4, 96(%rsp), %xmm13, %xmm15
+	vpslld $7, %xmm4, %xmm3
 	vpaddd %xmm15, %xmm14, %xmm14
-	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg2 %xmm13, %xmm14
+	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa %xmm14, 64(%rsp)
-	vpaddd %xmm2, %xmm1, %xmm1
 	vpaddd 784(%rdi), %xmm14, %xmm0
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vmovdqa 80(%rbp), %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor 64(%rbp), %xmm2, %xmm2
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 624(%rdi), %xmm0
-	vpand %xmm4, %xmm2, %xmm2
-	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vmovdqa 832(%rdi), %xmm0
 	vpxor 64(%rbp), %xmm2, %xmm2
+	vmovdqa 624(%rdi), %xmm0
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vpand %xmm4, %xmm2, %xmm2
+	vmovdqa 832(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpaddd %xmm2, %xmm1, %xmm1
+	vpxor 64(%rbp), %xmm2, %xmm2
 	# slot 7
 	vpalignr $4, 16(%rsp), %xmm11, %xmm15
-	vpaddd 48(%rbp), %xmm1, %xmm4
+	vpaddd %xmm2, %xmm1, %xmm1
 	vpaddd 240(%rdi), %xmm15, %xmm13
+	vpaddd 48(%rbp), %xmm1, %xmm4
 	sha256msg2 %xmm11, %xmm13
-	vmovdqa %xmm4, 112(%rbp)
 	vmovdqa %xmm13, 48(%rsp)
+	vmovdqa %xmm4, 112(%rbp)
 	vpaddd 368(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	vmovdqa 32(%rbp), %xmm4
 	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vmovq 2584(%rsp), %xmm0
 	vpsrld $2, %xmm4, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpslld $30, %xmm4, %xmm3
 	vmovdqa 80(%rsp), %xmm11
+	vpslld $30, %xmm4, %xmm3
 	sha256msg1 96(%rsp), %xmm11
-	vpxor %xmm3, %xmm2, %xmm2
 	vpalignr $4, 112(%rsp), %xmm14, %xmm15
+	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd %xmm15, %xmm11, %xmm11
-	vpsrld $13, %xmm4, %xmm3
 	sha256msg2 %xmm14, %xmm11
-	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $13, %xmm4, %xmm3
 	vpaddd 800(%rdi), %xmm11, %xmm0
-	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpslld $19, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa %xmm0, 2592(%rsp)
 	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vmovq 2600(%rsp), %xmm0
+	vpslld $19, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 176(%rsp), %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd 640(%rdi), %xmm0, %xmm0
 	vpsrld $22, %xmm4, %xmm3
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpxor %xmm3, %xmm2, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpslld $10, %xmm4, %xmm3
 	# slot 8
 	vmovdqa 0(%rsp), %xmm14
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg1 16(%rsp), %xmm14
-	vpaddd %xmm2, %xmm1, %xmm1
 	vpalignr $4, 32(%rsp), %xmm13, %xmm15
+	vpaddd %xmm2, %xmm1, %xmm1
 	vpaddd %xmm15, %xmm14, %xmm14
-	vpxor 16(%rbp), %xmm4, %xmm2
 	sha256msg2 %xmm13, %xmm14
+	vpxor 16(%rbp), %xmm4, %xmm2
 	vmovdqa %xmm14, 0(%rsp)
-	vpand -16(%rbp), %xmm2, %xmm3
 	vpaddd 384(%rdi), %xmm14, %xmm0
+	vpand -16(%rbp), %xmm2, %xmm3
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vmovdqa %xmm2, -16(%rbp)
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor 16(%rbp), %xmm3, %xmm3
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpxor 16(%rbp), %xmm3, %xmm3
 	vmovdqa 96(%rsp), %xmm13
 	vpaddd %xmm3, %xmm1, %xmm1
 	sha256msg1 112(%rsp), %xmm13
@@ -2735,9 +2859,10 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm11, %xmm13
 	vmovdqa -80(%rbx), %xmm1
 	vpaddd 816(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	vpaddd -80(%rax), %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	vpaddd 64(%rbp), %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpextrd $1, %xmm6, -8(%rdx)
@@ -2746,12 +2871,13 @@ hf_shani_scan_hybrid:
 	sha256msg1 144(%rsp), %xmm11
 	vpsrld $6, %xmm4, %xmm2
 	sha256msg2 176(%rsp), %xmm11
-	vpslld $26, %xmm4, %xmm3
 	vmovdqa %xmm11, 128(%rsp)
+	vpslld $26, %xmm4, %xmm3
 	vpaddd 656(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	vpsrld $11, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpxor %xmm3, %xmm2, %xmm2
@@ -2765,27 +2891,29 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm14, %xmm12
 	vpsrld $25, %xmm4, %xmm3
 	vmovdqa %xmm12, 16(%rsp)
-	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd 400(%rdi), %xmm12, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpslld $7, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 144(%rsp), %xmm14
 	sha256msg1 576(%rdi), %xmm14
 	vpaddd %xmm2, %xmm1, %xmm1
 	vpalignr $4, 176(%rsp), %xmm11, %xmm15
-	vmovdqa 96(%rbp), %xmm2
 	vpaddd %xmm15, %xmm14, %xmm14
+	vmovdqa 96(%rbp), %xmm2
 	sha256msg2 %xmm11, %xmm14
 	vpxor 80(%rbp), %xmm2, %xmm2
 	vmovdqa %xmm14, 144(%rsp)
 	vpaddd 672(%rdi), %xmm14, %xmm0
 	vpand %xmm4, %xmm2, %xmm2
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
 	vpxor 80(%rbp), %xmm2, %xmm2
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpaddd %xmm2, %xmm1, %xmm1
 	# slot 10
@@ -2795,14 +2923,15 @@ hf_shani_scan_hybrid:
 	vpalignr $4, 0(%rsp), %xmm12, %xmm15
 	vmovdqa %xmm4, 64(%rbp)
 	vpaddd %xmm15, %xmm11, %xmm11
-	vmovdqa 48(%rbp), %xmm4
 	sha256msg2 %xmm12, %xmm11
+	vmovdqa 48(%rbp), %xmm4
 	vmovdqa %xmm11, 32(%rsp)
-	vpsrld $2, %xmm4, %xmm2
 	vpaddd 416(%rdi), %xmm11, %xmm0
+	vpsrld $2, %xmm4, %xmm2
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpslld $30, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpxor %xmm3, %xmm2, %xmm2
 	vpbroadcastq 8(%rsi), %xmm6
@@ -2816,9 +2945,10 @@ hf_shani_scan_hybrid:
 	vmovdqa %xmm12, 160(%rsp)
 	vpaddd 688(%rdi), %xmm12, %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpsrld $22, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpxor %xmm3, %xmm2, %xmm2
 	# slot 11
@@ -2828,14 +2958,15 @@ hf_shani_scan_hybrid:
 	vpalignr $4, 16(%rsp), %xmm11, %xmm15
 	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd %xmm15, %xmm14, %xmm14
-	vpaddd %xmm2, %xmm1, %xmm1
 	sha256msg2 %xmm11, %xmm14
+	vpaddd %xmm2, %xmm1, %xmm1
 	vmovdqa %xmm14, 48(%rsp)
-	vpxor 32(%rbp), %xmm4, %xmm2
 	vpaddd 432(%rdi), %xmm14, %xmm0
-	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpxor 32(%rbp), %xmm4, %xmm2
+	vmovdqa %xmm0, 2576(%rsp)
 	vpand -16(%rbp), %xmm2, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vmovq 2584(%rsp), %xmm0
 	vmovdqa %xmm2, -16(%rbp)
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 80(%rdi), %xmm0
@@ -2847,17 +2978,18 @@ hf_shani_scan_hybrid:
 	vmovdqa 176(%rsp), %xmm11
 	vmovdqa %xmm1, 0(%rbp)
 	sha256msg1 128(%rsp), %xmm11
-	vmovdqa -32(%r12), %xmm4
 	vpalignr $4, 144(%rsp), %xmm12, %xmm15
+	vmovdqa -32(%r12), %xmm4
 	vpaddd %xmm15, %xmm11, %xmm11
-	vpsrld $17, %xmm4, %xmm1
 	sha256msg2 %xmm12, %xmm11
+	vpsrld $17, %xmm4, %xmm1
 	vmovdqa %xmm11, 176(%rsp)
-	vpslld $15, %xmm4, %xmm3
 	vpaddd 704(%rdi), %xmm11, %xmm0
+	vpslld $15, %xmm4, %xmm3
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpxor %xmm3, %xmm1, %xmm1
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	vpsrld $19, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 12
@@ -2869,263 +3001,279 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm12, %xmm12
 	vpxor %xmm3, %xmm1, %xmm1
 	sha256msg2 %xmm14, %xmm12
-	vpsrld $10, %xmm4, %xmm3
 	vmovdqa %xmm12, 0(%rsp)
+	vpsrld $10, %xmm4, %xmm3
 	vpaddd 448(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	vpxor %xmm3, %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	vpaddd -112(%r12), %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpaddd -256(%r12), %xmm1, %xmm1
 	vmovdqa 96(%rdi), %xmm0
+	vpaddd -256(%r12), %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vmovdqa -240(%r12), %xmm4
 	vmovdqa 144(%rdi), %xmm0
+	vmovdqa -240(%r12), %xmm4
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpsrld $7, %xmm4, %xmm2
 	vmovdqa 128(%rsp), %xmm14
+	vpsrld $7, %xmm4, %xmm2
 	sha256msg1 144(%rsp), %xmm14
 	vpslld $25, %xmm4, %xmm3
 	vpalignr $4, 160(%rsp), %xmm11, %xmm15
-	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd %xmm15, %xmm14, %xmm14
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg2 %xmm11, %xmm14
-	vpsrld $18, %xmm4, %xmm3
 	vmovdqa %xmm14, 128(%rsp)
+	vpsrld $18, %xmm4, %xmm3
 	vpaddd 720(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	vpslld $14, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpxor %xmm3, %xmm2, %xmm2
 	# slot 13
-	vmovdqa 16(%rsp), %xmm11
-	vpsrld $3, %xmm4, %xmm3
-	sha256msg1 32(%rsp), %xmm11
-	vpalignr $4, 48(%rsp), %xmm12, %xmm15
 	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa 16(%rsp), %xmm11
+	sha256msg1 32(%rsp), %xmm11
+	vpsrld $3, %xmm4, %xmm3
+	vpalignr $4, 48(%rsp), %xmm12, %xmm15
 	vpaddd %xmm15, %xmm11, %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg2 %xmm12, %xmm11
-	vpaddd %xmm2, %xmm1, %xmm1
 	vmovdqa %xmm11, 16(%rsp)
-	vmovdqa %xmm1, 0(%r12)
+	vpaddd %xmm2, %xmm1, %xmm1
 	vpaddd 464(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm1, 0(%r12)
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vmovdqa -16(%r12), %xmm4
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpsrld $17, %xmm4, %xmm1
 	vmovdqa 112(%rdi), %xmm0
-	vpslld $15, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpslld $15, %xmm4, %xmm3
 	vmovdqa 160(%rdi), %xmm0
-	vpxor %xmm3, %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vmovdqa 144(%rsp), %xmm12
-	vpsrld $19, %xmm4, %xmm3
-	sha256msg1 160(%rsp), %xmm12
-	vpalignr $4, 176(%rsp), %xmm14, %xmm15
 	vpxor %xmm3, %xmm1, %xmm1
+	vmovdqa 144(%rsp), %xmm12
+	sha256msg1 160(%rsp), %xmm12
+	vpsrld $19, %xmm4, %xmm3
+	vpalignr $4, 176(%rsp), %xmm14, %xmm15
 	vpaddd %xmm15, %xmm12, %xmm12
-	vpslld $13, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
 	sha256msg2 %xmm14, %xmm12
 	vmovdqa %xmm12, 144(%rsp)
-	vpxor %xmm3, %xmm1, %xmm1
+	vpslld $13, %xmm4, %xmm3
 	vpaddd 736(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
+	vpxor %xmm3, %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vmovq 2616(%rsp), %xmm0
 	vpsrld $10, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpxor %xmm3, %xmm1, %xmm1
 	# slot 14
-	vpaddd -96(%r12), %xmm1, %xmm1
 	vmovdqa 32(%rsp), %xmm14
+	vpaddd -96(%r12), %xmm1, %xmm1
 	sha256msg1 48(%rsp), %xmm14
-	vpaddd -240(%r12), %xmm1, %xmm1
 	vpalignr $4, 0(%rsp), %xmm11, %xmm15
+	vpaddd -240(%r12), %xmm1, %xmm1
 	vpaddd %xmm15, %xmm14, %xmm14
-	vmovdqa -224(%r12), %xmm4
 	sha256msg2 %xmm11, %xmm14
+	vmovdqa -224(%r12), %xmm4
 	vpaddd 480(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	vpsrld $7, %xmm4, %xmm2
 	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vmovq 2584(%rsp), %xmm0
 	vpslld $25, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 64(%rdi), %xmm11
-	vpinsrd $3, 12(%rsi), %xmm11, %xmm11
-	vpsrld $18, %xmm4, %xmm3
-	sha256msg1 176(%rdi), %xmm11
 	vpxor %xmm3, %xmm2, %xmm2
+	vpinsrd $3, 12(%rsi), %xmm11, %xmm11
+	sha256msg1 176(%rdi), %xmm11
+	vpsrld $18, %xmm4, %xmm3
 	vpaddd 192(%rdi), %xmm11, %xmm11
 	vmovdqa %xmm11, 64(%rsp)
-	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd 320(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
+	vpslld $14, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpxor %xmm3, %xmm2, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpsrld $3, %xmm4, %xmm3
 	vmovdqa 160(%rsp), %xmm13
-	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg1 176(%rsp), %xmm13
+	vpxor %xmm3, %xmm2, %xmm2
 	vpalignr $4, 128(%rsp), %xmm12, %xmm15
-	vpaddd %xmm2, %xmm1, %xmm1
 	vpaddd %xmm15, %xmm13, %xmm13
+	vpaddd %xmm2, %xmm1, %xmm1
 	sha256msg2 %xmm12, %xmm13
-	vmovdqa %xmm1, 16(%r12)
 	vmovdqa %xmm13, 160(%rsp)
+	vmovdqa %xmm1, 16(%r12)
 	vpaddd 752(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	vmovdqa 0(%r12), %xmm4
 	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vmovq 2616(%rsp), %xmm0
 	vpsrld $17, %xmm4, %xmm1
-	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpslld $15, %xmm4, %xmm3
 	# slot 15
+	vpslld $15, %xmm4, %xmm3
 	vmovdqa 48(%rsp), %xmm12
-	vpxor %xmm3, %xmm1, %xmm1
 	sha256msg1 0(%rsp), %xmm12
+	vpxor %xmm3, %xmm1, %xmm1
 	vpalignr $4, 16(%rsp), %xmm14, %xmm15
 	vpsrld $19, %xmm4, %xmm3
 	vpaddd %xmm15, %xmm12, %xmm12
-	vpxor %xmm3, %xmm1, %xmm1
 	sha256msg2 %xmm14, %xmm12
+	vpxor %xmm3, %xmm1, %xmm1
 	vpaddd 496(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	vpslld $13, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	vpxor %xmm3, %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vpsrld $10, %xmm4, %xmm3
 	vpaddd 0(%rdi), %xmm5, %xmm5
+	vpsrld $10, %xmm4, %xmm3
 	vpaddd 16(%rdi), %xmm8, %xmm8
-	vpxor %xmm3, %xmm1, %xmm1
 	vpshufd $0x1b, %xmm5, %xmm14
+	vpxor %xmm3, %xmm1, %xmm1
 	vpshufd $0xb1, %xmm8, %xmm15
-	vpaddd -80(%r12), %xmm1, %xmm1
 	vpblendd $0xc, %xmm15, %xmm14, %xmm0
+	vpaddd -80(%r12), %xmm1, %xmm1
 	vshufps $0x4e, %xmm15, %xmm14, %xmm15
-	vpaddd -224(%r12), %xmm1, %xmm1
 	vpalignr $4, %xmm0, %xmm15, %xmm12
-	vmovdqa -208(%r12), %xmm4
+	vpaddd -224(%r12), %xmm1, %xmm1
 	sha256msg1 %xmm0, %xmm14
 	vpsrldq $4, %xmm15, %xmm15
-	vpsrld $7, %xmm4, %xmm2
+	vmovdqa -208(%r12), %xmm4
 	vpaddd 544(%rdi), %xmm15, %xmm15
 	vmovdqa %xmm15, 16(%rsp)
-	vpslld $25, %xmm4, %xmm3
+	vpsrld $7, %xmm4, %xmm2
 	vpslldq $12, %xmm14, %xmm14
+	vpslld $25, %xmm4, %xmm3
 	vpaddd 560(%rdi), %xmm14, %xmm14
-	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa %xmm14, 48(%rsp)
-	vpsrld $18, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
 	vpshufd $0xff, %xmm5, %xmm5
 	vpsllq $32, %xmm5, %xmm5
-	vpxor %xmm3, %xmm2, %xmm2
+	vpsrld $18, %xmm4, %xmm3
 	vpaddd 512(%rdi), %xmm5, %xmm5
 	vmovdqa 528(%rdi), %xmm8
-	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 208(%rdi), %xmm14
 	sha256msg2 %xmm11, %xmm14
-	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $14, %xmm4, %xmm3
 	vmovdqa %xmm14, 80(%rsp)
-	vpsrld $3, %xmm4, %xmm3
 	vpaddd 336(%rdi), %xmm14, %xmm0
-	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpxor %xmm3, %xmm2, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
+	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vpsrld $3, %xmm4, %xmm3
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpaddd %xmm2, %xmm1, %xmm1
+	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 176(%rsp), %xmm11
-	vmovdqa %xmm1, 32(%r12)
 	sha256msg1 128(%rsp), %xmm11
+	vpaddd %xmm2, %xmm1, %xmm1
 	vpalignr $4, 144(%rsp), %xmm13, %xmm15
-	vmovdqa 16(%r12), %xmm4
+	vmovdqa %xmm1, 32(%r12)
 	vpaddd %xmm15, %xmm11, %xmm11
 	sha256msg2 %xmm13, %xmm11
-	vpsrld $17, %xmm4, %xmm1
+	vmovdqa 16(%r12), %xmm4
 	vmovdqa %xmm11, 176(%rsp)
 	vpaddd 768(%rdi), %xmm11, %xmm0
-	vpslld $15, %xmm4, %xmm3
+	vpsrld $17, %xmm4, %xmm1
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpxor %xmm3, %xmm1, %xmm1
-	vpshufd $0x0e, %xmm0, %xmm0
+	vpslld $15, %xmm4, %xmm3
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpsrld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
 	# slot 16
 	vpaddd 592(%rdi), %xmm12, %xmm0
-	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $19, %xmm4, %xmm3
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpslld $13, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpxor %xmm3, %xmm1, %xmm1
+	vmovq 2584(%rsp), %xmm0
+	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpslld $13, %xmm4, %xmm3
 	vpalignr $4, 64(%rsp), %xmm14, %xmm15
 	vpaddd 224(%rdi), %xmm15, %xmm13
-	vpsrld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm1, %xmm1
 	sha256msg2 %xmm14, %xmm13
 	vmovdqa %xmm13, 96(%rsp)
-	vpxor %xmm3, %xmm1, %xmm1
+	vpsrld $10, %xmm4, %xmm3
 	vpaddd 352(%rdi), %xmm13, %xmm0
+	vpxor %xmm3, %xmm1, %xmm1
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpaddd -64(%r12), %xmm1, %xmm1
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd -208(%r12), %xmm1, %xmm1
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vpaddd -208(%r12), %xmm1, %xmm1
 	vmovdqa 128(%rsp), %xmm14
-	vmovdqa -192(%r12), %xmm4
 	sha256msg1 144(%rsp), %xmm14
+	vmovdqa -192(%r12), %xmm4
 	vpalignr $4, 160(%rsp), %xmm11, %xmm15
-	vpsrld $7, %xmm4, %xmm2
 	vpaddd %xmm15, %xmm14, %xmm14
-	vpslld $25, %xmm4, %xmm3
+	vpsrld $7, %xmm4, %xmm2
 	sha256msg2 %xmm11, %xmm14
 	vmovdqa %xmm14, 128(%rsp)
-	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $25, %xmm4, %xmm3
 	vpaddd 784(%rdi), %xmm14, %xmm0
-	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpsrld $18, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vmovdqa %xmm0, 2608(%rsp)
 	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm7, %xmm10
+	vmovq 2616(%rsp), %xmm0
+	vpsrld $18, %xmm4, %xmm3
+	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 17
-	vpslld $14, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 16(%rsp), %xmm0
 	vpaddd 608(%rdi), %xmm0, %xmm0
+	vpslld $14, %xmm4, %xmm3
+	vmovdqa %xmm0, 2576(%rsp)
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	vpsrld $3, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpalignr $4, 80(%rsp), %xmm13, %xmm15
 	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd 240(%rdi), %xmm15, %xmm11
-	vpaddd %xmm2, %xmm1, %xmm1
 	sha256msg2 %xmm13, %xmm11
+	vpaddd %xmm2, %xmm1, %xmm1
 	vmovdqa %xmm11, 112(%rsp)
-	vmovdqa %xmm1, 48(%r12)
 	vpaddd 368(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm1, 48(%r12)
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vmovdqa 32(%r12), %xmm4
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpsrld $17, %xmm4, %xmm1
 	vmovdqa 144(%rsp), %xmm13
-	vpslld $15, %xmm4, %xmm3
 	sha256msg1 160(%rsp), %xmm13
+	vpslld $15, %xmm4, %xmm3
 	vpalignr $4, 176(%rsp), %xmm14, %xmm15
-	vpxor %xmm3, %xmm1, %xmm1
 	vpaddd %xmm15, %xmm13, %xmm13
+	vpxor %xmm3, %xmm1, %xmm1
 	sha256msg2 %xmm14, %xmm13
 	vpsrld $19, %xmm4, %xmm3
 	vpaddd 800(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	vpxor %xmm3, %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	vpslld $13, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 18
@@ -3134,47 +3282,50 @@ hf_shani_scan_hybrid:
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpsrld $10, %xmm4, %xmm3
 	vmovdqa 832(%rdi), %xmm0
-	vpxor %xmm3, %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpxor %xmm3, %xmm1, %xmm1
 	vmovdqa 64(%rsp), %xmm14
-	vpaddd -48(%r12), %xmm1, %xmm1
 	sha256msg1 80(%rsp), %xmm14
+	vpaddd -48(%r12), %xmm1, %xmm1
 	vpalignr $4, 96(%rsp), %xmm11, %xmm15
-	vpaddd -192(%r12), %xmm1, %xmm1
 	vpaddd %xmm15, %xmm14, %xmm14
+	vpaddd -192(%r12), %xmm1, %xmm1
 	sha256msg2 %xmm11, %xmm14
-	vmovdqa -176(%r12), %xmm4
 	vmovdqa %xmm14, 64(%rsp)
-	vpsrld $7, %xmm4, %xmm2
+	vmovdqa -176(%r12), %xmm4
 	vpaddd 384(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
+	vpsrld $7, %xmm4, %xmm2
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpslld $25, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 160(%rsp), %xmm11
 	sha256msg1 176(%rsp), %xmm11
 	vpsrld $18, %xmm4, %xmm3
 	vpalignr $4, 128(%rsp), %xmm13, %xmm15
-	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd %xmm15, %xmm11, %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg2 %xmm13, %xmm11
-	vpslld $14, %xmm4, %xmm3
 	vpaddd 816(%rdi), %xmm11, %xmm0
+	vpslld $14, %xmm4, %xmm3
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpxor %xmm3, %xmm2, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpsrld $3, %xmm4, %xmm3
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpsrld $3, %xmm4, %xmm3
 	vpextrd $1, %xmm7, -4(%rdx)
-	vpxor %xmm3, %xmm2, %xmm2
 	# slot 19
+	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 48(%rsp), %xmm0
-	vpaddd %xmm2, %xmm1, %xmm1
 	vpaddd 640(%rdi), %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm0, 2576(%rsp)
 	vmovdqa %xmm1, 64(%r12)
-	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vmovq 2584(%rsp), %xmm0
 	vmovdqa 48(%r12), %xmm4
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 80(%rsp), %xmm13
@@ -3186,25 +3337,27 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm14, %xmm13
 	vpxor %xmm3, %xmm1, %xmm1
 	vmovdqa %xmm13, 80(%rsp)
-	vpsrld $19, %xmm4, %xmm3
 	vpaddd 400(%rdi), %xmm13, %xmm0
+	vpsrld $19, %xmm4, %xmm3
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpxor %xmm3, %xmm1, %xmm1
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpslld $13, %xmm4, %xmm3
 	# slot 20
 	vmovdqa %xmm12, %xmm14
 	vpxor %xmm3, %xmm1, %xmm1
 	sha256msg1 16(%rsp), %xmm14
-	vpsrld $10, %xmm4, %xmm3
 	sha256msg2 48(%rsp), %xmm14
+	vpsrld $10, %xmm4, %xmm3
 	vmovdqa %xmm14, 0(%rsp)
 	vpxor %xmm3, %xmm1, %xmm1
 	vpaddd 656(%rdi), %xmm14, %xmm0
-	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vmovdqa %xmm0, 2576(%rsp)
 	vpaddd -32(%r12), %xmm1, %xmm1
-	vpshufd $0x0e, %xmm0, %xmm0
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vmovq 2584(%rsp), %xmm0
 	vpaddd -176(%r12), %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 96(%rsp), %xmm12
@@ -3216,11 +3369,12 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm13, %xmm12
 	vpslld $25, %xmm4, %xmm3
 	vmovdqa %xmm12, 96(%rsp)
-	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd 416(%rdi), %xmm12, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpsrld $18, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpxor %xmm3, %xmm2, %xmm2
 	vpbroadcastq 16(%rsi), %xmm7
@@ -3238,27 +3392,29 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm14, %xmm13
 	vpaddd %xmm2, %xmm1, %xmm1
 	vmovdqa %xmm13, 16(%rsp)
-	vmovdqa %xmm1, 80(%r12)
 	vpaddd 672(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm1, 80(%r12)
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vmovdqa -64(%rbx), %xmm1
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpaddd -64(%rax), %xmm1, %xmm1
 	vmovdqa 112(%rsp), %xmm14
-	vpaddd 80(%rbp), %xmm1, %xmm1
 	sha256msg1 64(%rsp), %xmm14
+	vpaddd 80(%rbp), %xmm1, %xmm1
 	vpalignr $4, 80(%rsp), %xmm12, %xmm15
-	vmovdqa 64(%rbp), %xmm4
 	vpaddd %xmm15, %xmm14, %xmm14
+	vmovdqa 64(%rbp), %xmm4
 	sha256msg2 %xmm12, %xmm14
 	vpsrld $6, %xmm4, %xmm2
 	vmovdqa %xmm14, 112(%rsp)
 	vpaddd 432(%rdi), %xmm14, %xmm0
 	vpslld $26, %xmm4, %xmm3
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpxor %xmm3, %xmm2, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpsrld $11, %xmm4, %xmm3
 	vmovdqa 80(%rdi), %xmm0
@@ -3268,15 +3424,16 @@ hf_shani_scan_hybrid:
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpslld $21, %xmm4, %xmm3
 	# slot 22
-	vpxor %xmm3, %xmm2, %xmm2
 	vpalignr $4, 0(%rsp), %xmm13, %xmm12
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg2 %xmm13, %xmm12
-	vpsrld $25, %xmm4, %xmm3
 	vmovdqa %xmm12, 32(%rsp)
+	vpsrld $25, %xmm4, %xmm3
 	vpaddd 688(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	vpslld $7, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpxor %xmm3, %xmm2, %xmm2
@@ -3287,236 +3444,250 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm13, %xmm13
 	vmovdqa 112(%rbp), %xmm2
 	sha256msg2 %xmm14, %xmm13
-	vpxor 96(%rbp), %xmm2, %xmm2
 	vmovdqa %xmm13, 64(%rsp)
+	vpxor 96(%rbp), %xmm2, %xmm2
 	vpaddd 448(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	vpand %xmm4, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	vpxor 96(%rbp), %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 96(%rdi), %xmm0
 	vpaddd %xmm2, %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpaddd 16(%rbp), %xmm1, %xmm4
 	vmovdqa 144(%rdi), %xmm0
+	vpaddd 16(%rbp), %xmm1, %xmm4
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vmovdqa %xmm4, 80(%rbp)
 	# slot 23
+	vmovdqa %xmm4, 80(%rbp)
 	vmovdqa 48(%rsp), %xmm14
 	vmovdqa 0(%rbp), %xmm4
 	sha256msg1 0(%rsp), %xmm14
 	vpalignr $4, 16(%rsp), %xmm12, %xmm15
 	vpsrld $2, %xmm4, %xmm2
 	vpaddd %xmm15, %xmm14, %xmm14
-	vpslld $30, %xmm4, %xmm3
 	sha256msg2 %xmm12, %xmm14
+	vpslld $30, %xmm4, %xmm3
 	vmovdqa %xmm14, 48(%rsp)
-	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd 704(%rdi), %xmm14, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vpsrld $13, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 80(%rsp), %xmm12
-	vpslld $19, %xmm4, %xmm3
 	sha256msg1 96(%rsp), %xmm12
+	vpslld $19, %xmm4, %xmm3
 	vpalignr $4, 112(%rsp), %xmm13, %xmm15
-	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd %xmm15, %xmm12, %xmm12
-	sha256msg2 %xmm13, %xmm12
-	vpsrld $22, %xmm4, %xmm3
-	vmovdqa %xmm12, 80(%rsp)
 	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg2 %xmm13, %xmm12
+	vmovdqa %xmm12, 80(%rsp)
+	vpsrld $22, %xmm4, %xmm3
 	vpaddd 464(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpslld $10, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 112(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpaddd %xmm2, %xmm1, %xmm1
 	vmovdqa 160(%rdi), %xmm0
-	vpxor 48(%rbp), %xmm4, %xmm2
 	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpxor 48(%rbp), %xmm4, %xmm2
 	# slot 24
-	vpand -16(%rbp), %xmm2, %xmm3
 	vmovdqa 0(%rsp), %xmm13
+	vpand -16(%rbp), %xmm2, %xmm3
 	sha256msg1 16(%rsp), %xmm13
-	vmovdqa %xmm2, -16(%rbp)
 	vpalignr $4, 32(%rsp), %xmm14, %xmm15
+	vmovdqa %xmm2, -16(%rbp)
 	vpaddd %xmm15, %xmm13, %xmm13
-	vpxor 48(%rbp), %xmm3, %xmm3
 	sha256msg2 %xmm14, %xmm13
-	vpaddd %xmm3, %xmm1, %xmm1
+	vpxor 48(%rbp), %xmm3, %xmm3
 	vmovdqa %xmm13, 0(%rsp)
 	vpaddd 720(%rdi), %xmm13, %xmm0
-	vmovdqa %xmm1, 16(%rbp)
+	vpaddd %xmm3, %xmm1, %xmm1
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa -48(%rbx), %xmm1
+	vmovdqa %xmm1, 16(%rbp)
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa -48(%rbx), %xmm1
 	vmovdqa 96(%rsp), %xmm14
 	vpaddd -48(%rax), %xmm1, %xmm1
 	sha256msg1 112(%rsp), %xmm14
-	vpaddd 96(%rbp), %xmm1, %xmm1
 	vpalignr $4, 64(%rsp), %xmm12, %xmm15
+	vpaddd 96(%rbp), %xmm1, %xmm1
 	vpaddd %xmm15, %xmm14, %xmm14
-	vmovdqa 80(%rbp), %xmm4
 	sha256msg2 %xmm12, %xmm14
+	vmovdqa 80(%rbp), %xmm4
 	vpaddd 480(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	vpsrld $6, %xmm4, %xmm2
 	sha256rnds2 %xmm0, %xmm6, %xmm9
+	vmovq 2600(%rsp), %xmm0
 	vpslld $26, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 64(%rdi), %xmm12
-	vpinsrd $3, 20(%rsi), %xmm12, %xmm12
-	vpsrld $11, %xmm4, %xmm3
-	sha256msg1 176(%rdi), %xmm12
-	vpaddd 192(%rdi), %xmm12, %xmm12
 	vpxor %xmm3, %xmm2, %xmm2
+	vpinsrd $3, 20(%rsi), %xmm12, %xmm12
+	sha256msg1 176(%rdi), %xmm12
+	vpsrld $11, %xmm4, %xmm3
+	vpaddd 192(%rdi), %xmm12, %xmm12
 	vmovdqa %xmm12, 128(%rsp)
-	vpslld $21, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd 320(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
+	vpslld $21, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpxor %xmm3, %xmm2, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpsrld $25, %xmm4, %xmm3
 	# slot 25
 	vmovdqa 16(%rsp), %xmm11
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg1 32(%rsp), %xmm11
-	vpslld $7, %xmm4, %xmm3
 	vpalignr $4, 48(%rsp), %xmm13, %xmm15
+	vpslld $7, %xmm4, %xmm3
 	vpaddd %xmm15, %xmm11, %xmm11
-	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg2 %xmm13, %xmm11
+	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa %xmm11, 16(%rsp)
-	vpaddd %xmm2, %xmm1, %xmm1
 	vpaddd 736(%rdi), %xmm11, %xmm0
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vmovdqa 64(%rbp), %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor 112(%rbp), %xmm2, %xmm2
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
-	vmovdqa 112(%rsp), %xmm13
-	vpand %xmm4, %xmm2, %xmm2
-	sha256msg1 64(%rsp), %xmm13
-	vpalignr $4, 80(%rsp), %xmm14, %xmm15
 	vpxor 112(%rbp), %xmm2, %xmm2
+	vmovdqa 112(%rsp), %xmm13
+	sha256msg1 64(%rsp), %xmm13
+	vpand %xmm4, %xmm2, %xmm2
+	vpalignr $4, 80(%rsp), %xmm14, %xmm15
 	vpaddd %xmm15, %xmm13, %xmm13
-	vpaddd %xmm2, %xmm1, %xmm1
+	vpxor 112(%rbp), %xmm2, %xmm2
 	sha256msg2 %xmm14, %xmm13
+	vpaddd %xmm2, %xmm1, %xmm1
 	vpaddd 496(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	vpaddd 32(%rbp), %xmm1, %xmm4
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	vmovdqa %xmm4, 96(%rbp)
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpaddd 0(%rdi), %xmm6, %xmm6
 	vmovdqa 16(%rbp), %xmm4
 	vpaddd 16(%rdi), %xmm9, %xmm9
-	vpsrld $2, %xmm4, %xmm2
 	vpshufd $0x1b, %xmm6, %xmm14
+	vpsrld $2, %xmm4, %xmm2
 	vpshufd $0xb1, %xmm9, %xmm15
-	vpslld $30, %xmm4, %xmm3
 	vpblendd $0xc, %xmm15, %xmm14, %xmm0
+	vpslld $30, %xmm4, %xmm3
 	vshufps $0x4e, %xmm15, %xmm14, %xmm15
-	vpxor %xmm3, %xmm2, %xmm2
 	vpalignr $4, %xmm0, %xmm15, %xmm13
-	sha256msg1 %xmm0, %xmm14
-	vpsrld $13, %xmm4, %xmm3
-	vpsrldq $4, %xmm15, %xmm15
 	vpxor %xmm3, %xmm2, %xmm2
+	sha256msg1 %xmm0, %xmm14
+	vpsrldq $4, %xmm15, %xmm15
+	vpsrld $13, %xmm4, %xmm3
 	vpaddd 544(%rdi), %xmm15, %xmm15
 	vmovdqa %xmm15, 80(%rsp)
-	vpslld $19, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
 	vpslldq $12, %xmm14, %xmm14
+	vpslld $19, %xmm4, %xmm3
 	vpaddd 560(%rdi), %xmm14, %xmm14
-	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa %xmm14, 112(%rsp)
-	vpshufd $0xff, %xmm6, %xmm6
-	vpsrld $22, %xmm4, %xmm3
-	vpsllq $32, %xmm6, %xmm6
 	vpxor %xmm3, %xmm2, %xmm2
+	vpshufd $0xff, %xmm6, %xmm6
+	vpsllq $32, %xmm6, %xmm6
+	vpsrld $22, %xmm4, %xmm3
 	vpaddd 512(%rdi), %xmm6, %xmm6
 	vmovdqa 528(%rdi), %xmm9
-	vpslld $10, %xmm4, %xmm3
+	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 208(%rdi), %xmm14
 	sha256msg2 %xmm12, %xmm14
-	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $10, %xmm4, %xmm3
 	vmovdqa %xmm14, 144(%rsp)
-	vpaddd %xmm2, %xmm1, %xmm1
 	vpaddd 336(%rdi), %xmm14, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpxor 0(%rbp), %xmm4, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
-	vpand -16(%rbp), %xmm2, %xmm3
+	vpxor 0(%rbp), %xmm4, %xmm2
 	# slot 26
 	vmovdqa 32(%rsp), %xmm12
-	vmovdqa %xmm2, -16(%rbp)
+	vpand -16(%rbp), %xmm2, %xmm3
 	sha256msg1 48(%rsp), %xmm12
-	vpxor 0(%rbp), %xmm3, %xmm3
 	vpalignr $4, 0(%rsp), %xmm11, %xmm15
+	vmovdqa %xmm2, -16(%rbp)
 	vpaddd %xmm15, %xmm12, %xmm12
-	vpaddd %xmm3, %xmm1, %xmm1
+	vpxor 0(%rbp), %xmm3, %xmm3
 	sha256msg2 %xmm11, %xmm12
 	vmovdqa %xmm12, 32(%rsp)
-	vmovdqa %xmm1, 32(%rbp)
+	vpaddd %xmm3, %xmm1, %xmm1
 	vpaddd 752(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
+	vmovdqa %xmm1, 32(%rbp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vmovq 2584(%rsp), %xmm0
 	vmovdqa -32(%rbx), %xmm1
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpaddd -32(%rax), %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpaddd 592(%rdi), %xmm13, %xmm0
-	vpaddd 112(%rbp), %xmm1, %xmm1
+	vpaddd -32(%rax), %xmm1, %xmm1
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa 96(%rbp), %xmm4
+	vpaddd 112(%rbp), %xmm1, %xmm1
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovdqa 96(%rbp), %xmm4
 	vpalignr $4, 128(%rsp), %xmm14, %xmm15
-	vpsrld $6, %xmm4, %xmm2
 	vpaddd 224(%rdi), %xmm15, %xmm11
-	vpslld $26, %xmm4, %xmm3
+	vpsrld $6, %xmm4, %xmm2
 	sha256msg2 %xmm14, %xmm11
 	vmovdqa %xmm11, 160(%rsp)
-	vpxor %xmm3, %xmm2, %xmm2
+	vpslld $26, %xmm4, %xmm3
 	vpaddd 352(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
+	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpsrld $11, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
-	vpxor %xmm3, %xmm2, %xmm2
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
+	vpxor %xmm3, %xmm2, %xmm2
 	# slot 27
-	vpslld $21, %xmm4, %xmm3
 	vmovdqa 48(%rsp), %xmm14
+	vpslld $21, %xmm4, %xmm3
 	sha256msg1 0(%rsp), %xmm14
-	vpxor %xmm3, %xmm2, %xmm2
 	vpalignr $4, 16(%rsp), %xmm12, %xmm15
-	vpaddd %xmm15, %xmm14, %xmm14
-	vpsrld $25, %xmm4, %xmm3
-	sha256msg2 %xmm12, %xmm14
 	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vpsrld $25, %xmm4, %xmm3
 	vmovdqa %xmm14, 48(%rsp)
 	vpaddd 768(%rdi), %xmm14, %xmm0
-	vpslld $7, %xmm4, %xmm3
-	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm0, 2576(%rsp)
+	sha256rnds2 %xmm0, %xmm5, %xmm8
+	vpslld $7, %xmm4, %xmm3
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vpxor %xmm3, %xmm2, %xmm2
 	vmovdqa 80(%rsp), %xmm0
-	vpaddd %xmm2, %xmm1, %xmm1
 	vpaddd 608(%rdi), %xmm0, %xmm0
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm0, 2592(%rsp)
 	vmovdqa 80(%rbp), %xmm2
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	vpxor 64(%rbp), %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpalignr $4, 144(%rsp), %xmm11, %xmm15
@@ -3525,28 +3696,30 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm11, %xmm12
 	vpxor 64(%rbp), %xmm2, %xmm2
 	vmovdqa %xmm12, 176(%rsp)
-	vpaddd %xmm2, %xmm1, %xmm1
 	vpaddd 368(%rdi), %xmm12, %xmm0
+	vpaddd %xmm2, %xmm1, %xmm1
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpaddd 48(%rbp), %xmm1, %xmm4
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vmovdqa %xmm4, 112(%rbp)
 	# slot 28
-	vmovdqa 32(%rbp), %xmm4
 	vmovdqa 0(%rsp), %xmm11
+	vmovdqa 32(%rbp), %xmm4
 	sha256msg1 16(%rsp), %xmm11
-	vpsrld $2, %xmm4, %xmm2
 	vpalignr $4, 32(%rsp), %xmm14, %xmm15
+	vpsrld $2, %xmm4, %xmm2
 	vpaddd %xmm15, %xmm11, %xmm11
-	vpslld $30, %xmm4, %xmm3
 	sha256msg2 %xmm14, %xmm11
+	vpslld $30, %xmm4, %xmm3
 	vmovdqa %xmm11, 0(%rsp)
 	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd 784(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	vpsrld $13, %xmm4, %xmm3
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 624(%rdi), %xmm0
@@ -3555,46 +3728,49 @@ hf_shani_scan_hybrid:
 	vmovdqa 832(%rdi), %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256rnds2 %xmm0, %xmm9, %xmm6
-	vpsrld $22, %xmm4, %xmm3
 	vmovdqa 128(%rsp), %xmm14
+	vpsrld $22, %xmm4, %xmm3
 	sha256msg1 144(%rsp), %xmm14
-	vpxor %xmm3, %xmm2, %xmm2
 	vpalignr $4, 160(%rsp), %xmm12, %xmm15
-	vpaddd %xmm15, %xmm14, %xmm14
-	vpslld $10, %xmm4, %xmm3
-	sha256msg2 %xmm12, %xmm14
-	vmovdqa %xmm14, 128(%rsp)
 	vpxor %xmm3, %xmm2, %xmm2
+	vpaddd %xmm15, %xmm14, %xmm14
+	sha256msg2 %xmm12, %xmm14
+	vpslld $10, %xmm4, %xmm3
+	vmovdqa %xmm14, 128(%rsp)
 	vpaddd 384(%rdi), %xmm14, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm0, 2608(%rsp)
 	vpaddd %xmm2, %xmm1, %xmm1
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	vpxor 16(%rbp), %xmm4, %xmm2
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 29
 	vpand -16(%rbp), %xmm2, %xmm3
 	vmovdqa 16(%rsp), %xmm12
-	vmovdqa %xmm2, -16(%rbp)
 	sha256msg1 32(%rsp), %xmm12
+	vmovdqa %xmm2, -16(%rbp)
 	vpalignr $4, 48(%rsp), %xmm11, %xmm15
-	vpxor 16(%rbp), %xmm3, %xmm3
 	vpaddd %xmm15, %xmm12, %xmm12
+	vpxor 16(%rbp), %xmm3, %xmm3
 	sha256msg2 %xmm11, %xmm12
-	vpaddd %xmm3, %xmm1, %xmm1
 	vpaddd 800(%rdi), %xmm12, %xmm0
+	vpaddd %xmm3, %xmm1, %xmm1
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
 	vmovdqa %xmm1, 48(%rbp)
-	vpshufd $0x0e, %xmm0, %xmm0
-	vmovdqa -16(%rbx), %xmm1
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
+	vmovdqa -16(%rbx), %xmm1
 	vmovdqa 112(%rsp), %xmm0
-	vpaddd -16(%rax), %xmm1, %xmm1
 	vpaddd 640(%rdi), %xmm0, %xmm0
+	vpaddd -16(%rax), %xmm1, %xmm1
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpaddd 64(%rbp), %xmm1, %xmm1
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovq 2600(%rsp), %xmm0
 	vmovdqa 112(%rbp), %xmm4
+	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 144(%rsp), %xmm11
 	vpsrld $6, %xmm4, %xmm2
 	sha256msg1 160(%rsp), %xmm11
@@ -3606,25 +3782,27 @@ hf_shani_scan_hybrid:
 	vmovdqa %xmm11, 144(%rsp)
 	vpaddd 400(%rdi), %xmm11, %xmm0
 	vpsrld $11, %xmm4, %xmm3
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
 	vpxor %xmm3, %xmm2, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpslld $21, %xmm4, %xmm3
 	# slot 30
 	vmovdqa 32(%rsp), %xmm14
 	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg1 48(%rsp), %xmm14
-	vpsrld $25, %xmm4, %xmm3
 	vpalignr $4, 0(%rsp), %xmm12, %xmm15
+	vpsrld $25, %xmm4, %xmm3
 	vpaddd %xmm15, %xmm14, %xmm14
-	vpxor %xmm3, %xmm2, %xmm2
 	sha256msg2 %xmm12, %xmm14
+	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd 816(%rdi), %xmm14, %xmm0
 	vpslld $7, %xmm4, %xmm3
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpaddd %xmm2, %xmm1, %xmm1
 	vpextrd $1, %xmm5, 0(%rdx)
@@ -3636,25 +3814,27 @@ hf_shani_scan_hybrid:
 	vmovdqa %xmm12, 64(%rsp)
 	vpaddd 656(%rdi), %xmm12, %xmm0
 	vpand %xmm4, %xmm2, %xmm2
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpxor 80(%rbp), %xmm2, %xmm2
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpaddd %xmm2, %xmm1, %xmm1
 	vmovdqa 160(%rsp), %xmm13
 	sha256msg1 176(%rsp), %xmm13
 	vpaddd 0(%rbp), %xmm1, %xmm4
 	vpalignr $4, 128(%rsp), %xmm11, %xmm15
-	vpaddd %xmm15, %xmm13, %xmm13
 	vmovdqa %xmm4, 64(%rbp)
+	vpaddd %xmm15, %xmm13, %xmm13
 	sha256msg2 %xmm11, %xmm13
 	vmovdqa 48(%rbp), %xmm4
 	vmovdqa %xmm13, 160(%rsp)
 	vpaddd 416(%rdi), %xmm13, %xmm0
 	vpsrld $2, %xmm4, %xmm2
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
 	vpslld $30, %xmm4, %xmm3
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpxor %xmm3, %xmm2, %xmm2
 	# slot 31
@@ -3667,16 +3847,17 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm12, %xmm11
 	vpslld $19, %xmm4, %xmm3
 	vmovdqa %xmm11, 80(%rsp)
-	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd 672(%rdi), %xmm11, %xmm0
+	vpxor %xmm3, %xmm2, %xmm2
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
 	vpsrld $22, %xmm4, %xmm3
-	vpshufd $0x0e, %xmm0, %xmm0
-	sha256rnds2 %xmm0, %xmm9, %xmm6
+	vmovq 2600(%rsp), %xmm0
 	vpxor %xmm3, %xmm2, %xmm2
+	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 176(%rsp), %xmm12
-	sha256msg1 128(%rsp), %xmm12
 	vpslld $10, %xmm4, %xmm3
+	sha256msg1 128(%rsp), %xmm12
 	vpalignr $4, 144(%rsp), %xmm13, %xmm15
 	vpxor %xmm3, %xmm2, %xmm2
 	vpaddd %xmm15, %xmm12, %xmm12
@@ -3685,9 +3866,10 @@ hf_shani_scan_hybrid:
 	vmovdqa %xmm12, 176(%rsp)
 	vpaddd 432(%rdi), %xmm12, %xmm0
 	vpxor 32(%rbp), %xmm4, %xmm2
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
 	vpand -16(%rbp), %xmm2, %xmm3
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vmovdqa %xmm2, -16(%rbp)
 	vmovdqa %xmm14, %xmm15
@@ -3870,8 +4052,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm12, %xmm14
 	vmovdqa %xmm14, 96(%rsp)
 	vpaddd 688(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 128(%rsp), %xmm12
 	sha256msg1 144(%rsp), %xmm12
@@ -3880,8 +4063,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm13, %xmm12
 	vmovdqa %xmm12, 128(%rsp)
 	vpaddd 448(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 1
 	vmovdqa 80(%rdi), %xmm0
@@ -3895,8 +4079,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm14, %xmm13
 	vmovdqa %xmm13, 112(%rsp)
 	vpaddd 704(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 144(%rsp), %xmm14
 	sha256msg1 160(%rsp), %xmm14
@@ -3905,8 +4090,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm12, %xmm14
 	vmovdqa %xmm14, 144(%rsp)
 	vpaddd 464(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 2
 	vmovdqa 96(%rdi), %xmm0
@@ -3920,8 +4106,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm13, %xmm12
 	vmovdqa %xmm12, 64(%rsp)
 	vpaddd 720(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 160(%rsp), %xmm13
 	sha256msg1 176(%rsp), %xmm13
@@ -3929,8 +4116,9 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm13, %xmm13
 	sha256msg2 %xmm14, %xmm13
 	vpaddd 480(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 3
 	vmovdqa 112(%rdi), %xmm0
@@ -3944,8 +4132,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm12, %xmm14
 	vmovdqa %xmm14, 80(%rsp)
 	vpaddd 736(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 176(%rsp), %xmm12
 	sha256msg1 128(%rsp), %xmm12
@@ -3953,8 +4142,9 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm12, %xmm12
 	sha256msg2 %xmm13, %xmm12
 	vpaddd 496(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpaddd 0(%rdi), %xmm7, %xmm7
 	vpaddd 16(%rdi), %xmm10, %xmm10
@@ -3981,8 +4171,9 @@ hf_shani_scan_hybrid:
 	vpaddd 192(%rdi), %xmm13, %xmm13
 	vmovdqa %xmm13, 0(%rsp)
 	vpaddd 320(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 96(%rsp), %xmm11
 	sha256msg1 112(%rsp), %xmm11
@@ -3991,20 +4182,23 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm14, %xmm11
 	vmovdqa %xmm11, 96(%rsp)
 	vpaddd 752(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpaddd 592(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 5
 	vmovdqa 208(%rdi), %xmm14
 	sha256msg2 %xmm13, %xmm14
 	vmovdqa %xmm14, 16(%rsp)
 	vpaddd 336(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 112(%rsp), %xmm13
 	sha256msg1 64(%rsp), %xmm13
@@ -4013,13 +4207,15 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm11, %xmm13
 	vmovdqa %xmm13, 112(%rsp)
 	vpaddd 768(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 144(%rsp), %xmm0
 	vpaddd 608(%rdi), %xmm0, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 6
 	vpalignr $4, 0(%rsp), %xmm14, %xmm15
@@ -4027,8 +4223,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm14, %xmm11
 	vmovdqa %xmm11, 32(%rsp)
 	vpaddd 352(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 64(%rsp), %xmm14
 	sha256msg1 80(%rsp), %xmm14
@@ -4037,8 +4234,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm13, %xmm14
 	vmovdqa %xmm14, 64(%rsp)
 	vpaddd 784(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 624(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
@@ -4050,8 +4248,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm11, %xmm13
 	vmovdqa %xmm13, 48(%rsp)
 	vpaddd 368(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 80(%rsp), %xmm11
 	sha256msg1 96(%rsp), %xmm11
@@ -4059,13 +4258,15 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm11, %xmm11
 	sha256msg2 %xmm14, %xmm11
 	vpaddd 800(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 176(%rsp), %xmm0
 	vpaddd 640(%rdi), %xmm0, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 8
 	vmovdqa 0(%rsp), %xmm14
@@ -4075,8 +4276,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm13, %xmm14
 	vmovdqa %xmm14, 0(%rsp)
 	vpaddd 384(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 96(%rsp), %xmm13
 	sha256msg1 112(%rsp), %xmm13
@@ -4084,8 +4286,9 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm13, %xmm13
 	sha256msg2 %xmm11, %xmm13
 	vpaddd 816(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpextrd $1, %xmm6, -8(%rdx)
 	vmovdqa %xmm12, %xmm11
@@ -4093,8 +4296,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 176(%rsp), %xmm11
 	vmovdqa %xmm11, 128(%rsp)
 	vpaddd 656(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 9
 	vmovdqa 16(%rsp), %xmm12
@@ -4104,8 +4308,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm14, %xmm12
 	vmovdqa %xmm12, 16(%rsp)
 	vpaddd 400(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 144(%rsp), %xmm14
 	sha256msg1 576(%rdi), %xmm14
@@ -4114,8 +4319,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm11, %xmm14
 	vmovdqa %xmm14, 144(%rsp)
 	vpaddd 672(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 10
 	vmovdqa 32(%rsp), %xmm11
@@ -4125,8 +4331,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm12, %xmm11
 	vmovdqa %xmm11, 32(%rsp)
 	vpaddd 416(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpbroadcastq 8(%rsi), %xmm6
 	vpaddd 32(%rdi), %xmm6, %xmm6
@@ -4135,8 +4342,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm14, %xmm12
 	vmovdqa %xmm12, 160(%rsp)
 	vpaddd 688(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 11
 	vmovdqa 48(%rsp), %xmm14
@@ -4146,8 +4354,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm11, %xmm14
 	vmovdqa %xmm14, 48(%rsp)
 	vpaddd 432(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 80(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
@@ -4160,8 +4369,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm12, %xmm11
 	vmovdqa %xmm11, 176(%rsp)
 	vpaddd 704(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 12
 	vmovdqa 0(%rsp), %xmm12
@@ -4171,8 +4381,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm14, %xmm12
 	vmovdqa %xmm12, 0(%rsp)
 	vpaddd 448(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 96(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
@@ -4185,8 +4396,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm11, %xmm14
 	vmovdqa %xmm14, 128(%rsp)
 	vpaddd 720(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 13
 	vmovdqa 16(%rsp), %xmm11
@@ -4196,8 +4408,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm12, %xmm11
 	vmovdqa %xmm11, 16(%rsp)
 	vpaddd 464(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 112(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
@@ -4210,8 +4423,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm14, %xmm12
 	vmovdqa %xmm12, 144(%rsp)
 	vpaddd 736(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 14
 	vmovdqa 32(%rsp), %xmm14
@@ -4220,8 +4434,9 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm14, %xmm14
 	sha256msg2 %xmm11, %xmm14
 	vpaddd 480(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 64(%rdi), %xmm11
 	vpinsrd $3, 12(%rsi), %xmm11, %xmm11
@@ -4229,8 +4444,9 @@ hf_shani_scan_hybrid:
 	vpaddd 192(%rdi), %xmm11, %xmm11
 	vmovdqa %xmm11, 64(%rsp)
 	vpaddd 320(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 160(%rsp), %xmm13
 	sha256msg1 176(%rsp), %xmm13
@@ -4239,8 +4455,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm12, %xmm13
 	vmovdqa %xmm13, 160(%rsp)
 	vpaddd 752(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 15
 	vmovdqa 48(%rsp), %xmm12
@@ -4249,8 +4466,9 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm12, %xmm12
 	sha256msg2 %xmm14, %xmm12
 	vpaddd 496(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpaddd 0(%rdi), %xmm5, %xmm5
 	vpaddd 16(%rdi), %xmm8, %xmm8
@@ -4274,8 +4492,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm11, %xmm14
 	vmovdqa %xmm14, 80(%rsp)
 	vpaddd 336(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 176(%rsp), %xmm11
 	sha256msg1 128(%rsp), %xmm11
@@ -4284,21 +4503,24 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm13, %xmm11
 	vmovdqa %xmm11, 176(%rsp)
 	vpaddd 768(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 16
 	vpaddd 592(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpalignr $4, 64(%rsp), %xmm14, %xmm15
 	vpaddd 224(%rdi), %xmm15, %xmm13
 	sha256msg2 %xmm14, %xmm13
 	vmovdqa %xmm13, 96(%rsp)
 	vpaddd 352(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 128(%rsp), %xmm14
 	sha256msg1 144(%rsp), %xmm14
@@ -4307,22 +4529,25 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm11, %xmm14
 	vmovdqa %xmm14, 128(%rsp)
 	vpaddd 784(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 17
 	vmovdqa 16(%rsp), %xmm0
 	vpaddd 608(%rdi), %xmm0, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpalignr $4, 80(%rsp), %xmm13, %xmm15
 	vpaddd 240(%rdi), %xmm15, %xmm11
 	sha256msg2 %xmm13, %xmm11
 	vmovdqa %xmm11, 112(%rsp)
 	vpaddd 368(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 144(%rsp), %xmm13
 	sha256msg1 160(%rsp), %xmm13
@@ -4330,8 +4555,9 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm13, %xmm13
 	sha256msg2 %xmm14, %xmm13
 	vpaddd 800(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 18
 	vmovdqa 624(%rdi), %xmm0
@@ -4345,8 +4571,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm11, %xmm14
 	vmovdqa %xmm14, 64(%rsp)
 	vpaddd 384(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 160(%rsp), %xmm11
 	sha256msg1 176(%rsp), %xmm11
@@ -4354,15 +4581,17 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm11, %xmm11
 	sha256msg2 %xmm13, %xmm11
 	vpaddd 816(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vpextrd $1, %xmm7, -4(%rdx)
 	# slot 19
 	vmovdqa 48(%rsp), %xmm0
 	vpaddd 640(%rdi), %xmm0, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 80(%rsp), %xmm13
 	sha256msg1 96(%rsp), %xmm13
@@ -4371,8 +4600,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm14, %xmm13
 	vmovdqa %xmm13, 80(%rsp)
 	vpaddd 400(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	# slot 20
 	vmovdqa %xmm12, %xmm14
@@ -4380,8 +4610,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 48(%rsp), %xmm14
 	vmovdqa %xmm14, 0(%rsp)
 	vpaddd 656(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 96(%rsp), %xmm12
 	sha256msg1 112(%rsp), %xmm12
@@ -4390,8 +4621,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm13, %xmm12
 	vmovdqa %xmm12, 96(%rsp)
 	vpaddd 416(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpbroadcastq 16(%rsi), %xmm7
 	vpaddd 32(%rdi), %xmm7, %xmm7
@@ -4404,8 +4636,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm14, %xmm13
 	vmovdqa %xmm13, 16(%rsp)
 	vpaddd 672(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 112(%rsp), %xmm14
 	sha256msg1 64(%rsp), %xmm14
@@ -4414,8 +4647,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm12, %xmm14
 	vmovdqa %xmm14, 112(%rsp)
 	vpaddd 432(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 80(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
@@ -4426,8 +4660,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm13, %xmm12
 	vmovdqa %xmm12, 32(%rsp)
 	vpaddd 688(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 64(%rsp), %xmm13
 	sha256msg1 80(%rsp), %xmm13
@@ -4436,8 +4671,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm14, %xmm13
 	vmovdqa %xmm13, 64(%rsp)
 	vpaddd 448(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 96(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
@@ -4451,8 +4687,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm12, %xmm14
 	vmovdqa %xmm14, 48(%rsp)
 	vpaddd 704(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 80(%rsp), %xmm12
 	sha256msg1 96(%rsp), %xmm12
@@ -4461,8 +4698,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm13, %xmm12
 	vmovdqa %xmm12, 80(%rsp)
 	vpaddd 464(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 112(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm7, %xmm10
@@ -4476,8 +4714,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm14, %xmm13
 	vmovdqa %xmm13, 0(%rsp)
 	vpaddd 720(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 96(%rsp), %xmm14
 	sha256msg1 112(%rsp), %xmm14
@@ -4485,8 +4724,9 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm14, %xmm14
 	sha256msg2 %xmm12, %xmm14
 	vpaddd 480(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 64(%rdi), %xmm12
 	vpinsrd $3, 20(%rsi), %xmm12, %xmm12
@@ -4494,8 +4734,9 @@ hf_shani_scan_hybrid:
 	vpaddd 192(%rdi), %xmm12, %xmm12
 	vmovdqa %xmm12, 128(%rsp)
 	vpaddd 320(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 25
 	vmovdqa 16(%rsp), %xmm11
@@ -4505,8 +4746,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm13, %xmm11
 	vmovdqa %xmm11, 16(%rsp)
 	vpaddd 736(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 112(%rsp), %xmm13
 	sha256msg1 64(%rsp), %xmm13
@@ -4514,8 +4756,9 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm13, %xmm13
 	sha256msg2 %xmm14, %xmm13
 	vpaddd 496(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpaddd 0(%rdi), %xmm6, %xmm6
 	vpaddd 16(%rdi), %xmm9, %xmm9
@@ -4539,8 +4782,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm12, %xmm14
 	vmovdqa %xmm14, 144(%rsp)
 	vpaddd 336(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 26
 	vmovdqa 32(%rsp), %xmm12
@@ -4550,20 +4794,23 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm11, %xmm12
 	vmovdqa %xmm12, 32(%rsp)
 	vpaddd 752(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpaddd 592(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpalignr $4, 128(%rsp), %xmm14, %xmm15
 	vpaddd 224(%rdi), %xmm15, %xmm11
 	sha256msg2 %xmm14, %xmm11
 	vmovdqa %xmm11, 160(%rsp)
 	vpaddd 352(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 27
 	vmovdqa 48(%rsp), %xmm14
@@ -4573,21 +4820,24 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm12, %xmm14
 	vmovdqa %xmm14, 48(%rsp)
 	vpaddd 768(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 80(%rsp), %xmm0
 	vpaddd 608(%rdi), %xmm0, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vpalignr $4, 144(%rsp), %xmm11, %xmm15
 	vpaddd 240(%rdi), %xmm15, %xmm12
 	sha256msg2 %xmm11, %xmm12
 	vmovdqa %xmm12, 176(%rsp)
 	vpaddd 368(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 28
 	vmovdqa 0(%rsp), %xmm11
@@ -4597,8 +4847,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm14, %xmm11
 	vmovdqa %xmm11, 0(%rsp)
 	vpaddd 784(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 624(%rdi), %xmm0
 	sha256rnds2 %xmm0, %xmm6, %xmm9
@@ -4611,8 +4862,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm12, %xmm14
 	vmovdqa %xmm14, 128(%rsp)
 	vpaddd 384(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 29
 	vmovdqa 16(%rsp), %xmm12
@@ -4621,13 +4873,15 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm12, %xmm12
 	sha256msg2 %xmm11, %xmm12
 	vpaddd 800(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vmovdqa 112(%rsp), %xmm0
 	vpaddd 640(%rdi), %xmm0, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 144(%rsp), %xmm11
 	sha256msg1 160(%rsp), %xmm11
@@ -4636,8 +4890,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm14, %xmm11
 	vmovdqa %xmm11, 144(%rsp)
 	vpaddd 400(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 30
 	vmovdqa 32(%rsp), %xmm14
@@ -4646,8 +4901,9 @@ hf_shani_scan_hybrid:
 	vpaddd %xmm15, %xmm14, %xmm14
 	sha256msg2 %xmm12, %xmm14
 	vpaddd 816(%rdi), %xmm14, %xmm0
+	vmovdqa %xmm0, 2576(%rsp)
 	sha256rnds2 %xmm0, %xmm5, %xmm8
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2584(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm8, %xmm5
 	vpextrd $1, %xmm5, 0(%rdx)
 	vmovdqa %xmm13, %xmm12
@@ -4655,8 +4911,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 112(%rsp), %xmm12
 	vmovdqa %xmm12, 64(%rsp)
 	vpaddd 656(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 160(%rsp), %xmm13
 	sha256msg1 176(%rsp), %xmm13
@@ -4665,8 +4922,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm11, %xmm13
 	vmovdqa %xmm13, 160(%rsp)
 	vpaddd 416(%rdi), %xmm13, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	# slot 31
 	vmovdqa 80(%rsp), %xmm11
@@ -4676,8 +4934,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm12, %xmm11
 	vmovdqa %xmm11, 80(%rsp)
 	vpaddd 672(%rdi), %xmm11, %xmm0
+	vmovdqa %xmm0, 2592(%rsp)
 	sha256rnds2 %xmm0, %xmm6, %xmm9
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2600(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm9, %xmm6
 	vmovdqa 176(%rsp), %xmm12
 	sha256msg1 128(%rsp), %xmm12
@@ -4686,8 +4945,9 @@ hf_shani_scan_hybrid:
 	sha256msg2 %xmm13, %xmm12
 	vmovdqa %xmm12, 176(%rsp)
 	vpaddd 432(%rdi), %xmm12, %xmm0
+	vmovdqa %xmm0, 2608(%rsp)
 	sha256rnds2 %xmm0, %xmm7, %xmm10
-	vpshufd $0x0e, %xmm0, %xmm0
+	vmovq 2616(%rsp), %xmm0
 	sha256rnds2 %xmm0, %xmm10, %xmm7
 	vmovdqa %xmm14, %xmm15
 	vmovdqa %xmm13, %xmm14
