@@ -99,12 +99,29 @@ HF_INLINE __m128i k256_odd(int quad) {
   return _mm_loadu_si128(reinterpret_cast<const __m128i*>(hf::sha::K256 + 4 * quad + 1));
 }
 
+// W+K's words 2 and 3 moved down for the second sha256rnds2 of a quad. The VEX build passes them
+// through memory (a store, then an 8-byte load from its middle, which the store forwards) rather
+// than a pshufd: load and store ports instead of a vector one, which the SHA instructions share.
+// On a Xeon of family 6 model 167 the bulk SHA-256 kernel went from 101.6-102.2 to 98.2-98.9
+// cycles a block (its bound is 96), the header loops of shani_scan.S 1.02-1.04x. The legacy
+// build runs on Atom-class cores, whose forwarding from the middle of a store is not measured.
+HF_INLINE __m128i upper_pair(__m128i wk) {
+#if defined(__AVX__)
+  alignas(16) __m128i slot;
+  _mm_store_si128(&slot, wk);
+  asm volatile("" : "+m"(slot));  // or the compiler turns the pair back into a shuffle
+  return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(reinterpret_cast<const char*>(&slot) + 8));
+#else
+  return _mm_shuffle_epi32(wk, 0x0E);
+#endif
+}
+
 // Four rounds with wk = W[t..t+3] + K[t..t+3]. The first rnds2 writes the new ABEF into
 // the CDGH variable (whose old value it no longer needs) and the second swaps them back, so
 // the names are right again on return.
 HF_INLINE void rounds256(State256& s, __m128i wk) {
   s.cdgh = _mm_sha256rnds2_epu32(s.cdgh, s.abef, wk);
-  s.abef = _mm_sha256rnds2_epu32(s.abef, s.cdgh, _mm_shuffle_epi32(wk, 0x0E));
+  s.abef = _mm_sha256rnds2_epu32(s.abef, s.cdgh, upper_pair(wk));
 }
 
 // Where the schedule's sigma0 terms are computed: by sha256msg1, or by shifts and xors on the
