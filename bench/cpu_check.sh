@@ -15,6 +15,7 @@ out=${OUT:-/tmp/hf-cpu-check}
 rounds=${ROUNDS:-2}
 HF=${HF:-build/apps/hashforge}
 mkdir -p "$out"
+source "$(dirname "$0")/machine.sh"
 : >"$out/summary.txt"
 say() { echo "== $*" | tee -a "$out/summary.txt"; }
 for b in "$HF" build/bench/hf_microbench build/bench/hf_vector_mix; do
@@ -26,13 +27,7 @@ unset HASHFORGE_CHOICE_FILE HASHFORGE_BACKEND HASHFORGE_DISABLE
 export POCL_CACHE_DIR=${POCL_CACHE_DIR:-$out/pocl-cache}
 
 {
-  date -u +%FT%TZ
-  grep -m1 'model name' /proc/cpuinfo
-  echo "family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs)" \
-    "model $(grep -m1 -E '^model\s' /proc/cpuinfo | cut -d: -f2 | xargs)" \
-    "stepping $(grep -m1 stepping /proc/cpuinfo | cut -d: -f2 | xargs)"
-  echo "cores: $(nproc)  flags: $(grep -m1 -o -w -E 'avx2|avx512f|avx512vl|avx512bw|avx512_vbmi2|sha_ni' /proc/cpuinfo |
-    sort -u | tr '\n' ' ')"
+  hf_cpu_lines
   # perf exits 0 with "<not supported>" where the VM has no PMU; a count is a number.
   echo "perf counters: $(perf stat -x, -e instructions true 2>&1 | grep -q -E '^[0-9]+,' && echo yes || echo no)"
   "$HF" --version
@@ -46,7 +41,7 @@ HASHFORGE_DISABLE=avx512 timeout 120 "$HF" backends 2>&1 | tee "$out/backends-no
 cat "$out/backends.txt" "$out/backends-no-avx512.txt" >>"$out/summary.txt"
 
 # Part 1: 2^30 nonces of the genesis header (its nonce is beyond them), all cores, alternated.
-genesis=0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c
+genesis=$HF_GENESIS_HEADER
 say "search header, 2^30 nonces, $(nproc) threads, alternated $rounds times (M nonces/s; all = every device" \
   "plus the best CPU backend, which must not lose to the best one alone)"
 timeout 300 "$HF" search header "$genesis" --bits 1d00ffff --count 1000000 --backend opencl:0 -q >/dev/null 2>&1  # PoCL compiles once

@@ -10,6 +10,7 @@
 set -u
 out=${OUT:-/tmp/hf-gpu-check}
 mkdir -p "$out"
+source "$(dirname "$0")/machine.sh"
 libs=${HF_DEVLIBS:-.devlibs}
 libs=$(cd "$libs" 2>/dev/null && pwd || echo "$PWD/$libs")
 secs=${1:-0.5}
@@ -19,10 +20,8 @@ pin=HASHFORGE_CHOICE_FILE=$PWD/tests/data/backend-choice
 say() { echo "== $*" | tee -a "$out/summary.txt"; }
 
 {
-  date -u +%FT%TZ
+  hf_cpu_lines
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1
-  grep -m1 "model name" /proc/cpuinfo
-  echo "cores: $(nproc)  flags: $(grep -m1 -o -w -E 'avx512f|sha_ni|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 } >"$out/machine.txt" 2>&1
 cat "$out/machine.txt"
 
@@ -74,7 +73,7 @@ echo "hf_device_oom_tests rc=$?" | tee -a "$out/summary.txt"
 grep -E "^\[  (PASSED|FAILED) |^\[  SKIPPED \] [0-9]+ tests?,|^\[  FAILED  \] .*\.|tests? from .* ran" "$out/tests.log" | tee -a "$out/summary.txt"
 
 say "hashforge search header: the Bitcoin genesis header's nonce, on cuda:0 and on everything"
-genesis=0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c
+genesis=$HF_GENESIS_HEADER
 for be in cuda:0 all; do
   timeout 60 build/apps/hashforge search header "$genesis" --bits 1d00ffff --backend "$be" -q 2>&1 | tail -4 |
     tee -a "$out/summary.txt"
