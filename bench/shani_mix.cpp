@@ -171,6 +171,85 @@ void BM_sha1_kernel_mix(benchmark::State& st) {
   });
 }
 
+// ---- SHA-NI beside AVX-512 in one thread ----
+// Can one core run SHA-NI lanes and 16-lane zmm lanes at once, each on the issue slots the
+// other leaves? The SHA instructions exist only in legacy SSE encoding, which on Intel runs
+// hundreds of times slower while any of ymm/zmm 0-15 has a dirty upper half (measured 445x on
+// a Xeon of family 6 model 167); zmm16-31 have no legacy-SSE alias and leave that state
+// clean, so the zmm work here stays in them. ZMIX8 is eight independent operations in the
+// avx512 header loop's proportions (adds, rotates and shifts, three-input logic: 1076, 1182
+// and 636 per 16 nonces), each writing one of zmm18-29 from the constants in zmm16/17.
+#define ZA(d) "vpaddd %%zmm16, %%zmm17, %%zmm" #d "\n\t"
+#define ZR(d) "vprold $7, %%zmm16, %%zmm" #d "\n\t"
+#define ZS(d) "vpsrld $3, %%zmm16, %%zmm" #d "\n\t"
+#define ZT(d) "vpternlogd $0x96, %%zmm16, %%zmm17, %%zmm" #d "\n\t"
+#define ZMIX8 ZA(18) ZR(19) ZT(20) ZA(21) ZR(22) ZA(23) ZS(24) ZT(25)
+#define ZMIX8B ZA(26) ZR(27) ZT(28) ZA(29) ZR(18) ZA(19) ZS(20) ZT(21)
+#define ZMIX16 ZMIX8 ZMIX8B
+// No clobbers: this file is built without AVX-512, so the compiler keeps nothing in zmm16-31
+// (nor may it name them in a clobber list).
+
+bool usable_zmm(benchmark::State& st) {
+  const std::string missing =
+      hf::cpu_features().missing(hf::CpuFeature::sha | hf::CpuFeature::avx | hf::CpuFeature::avx512f);
+  if (missing.empty()) return true;
+  st.SkipWithError(("needs SHA-NI and AVX-512: " + missing).c_str());
+  return false;
+}
+void zero_zmm_sources() {
+  asm volatile("vpxord %%zmm16, %%zmm16, %%zmm16\n\tvpternlogd $0xff, %%zmm17, %%zmm17, %%zmm17" :::);
+}
+
+// 128 zmm operations: their own throughput, in cycles an operation.
+void BM_zmm_only(benchmark::State& st) {
+  if (!usable_zmm(st)) return;
+  zero_zmm_sources();
+  run_blocks(
+      st,
+      [] {
+        asm volatile(ZMIX16 ZMIX16 ZMIX16 ZMIX16 ZMIX16 ZMIX16 ZMIX16 ZMIX16 :::);
+      },
+      128.0);
+  st.counters["cycles_per_zmm_op"] = st.counters["cycles_per_block"];
+  st.counters.erase("cycles_per_block");
+}
+// The kernel mix of one block (BM_kernel_mix) with n zmm operations beside it (the name's
+// number). A hybrid of SHA-NI and zmm lanes would gain where the two kinds of work take less
+// time together than apart: (kernel_mix + n x zmm_only) / kernel_mix_zmm/n, from the same run,
+// over 1. On a Xeon of family 6 model 167 it is 0.98-1.03 (bench/results/2026-12-05-xeon-sha-beside-zmm.md):
+// each sha256rnds2 and each vector instruction around it takes a slot on the two ports the zmm
+// work needs, so a SHA-NI nonce costs as many slots as a zmm nonce.
+//
+// Groups = n / 16: that many ZMIX16, spread evenly between the four quarters of the block.
+template <int Groups>
+void kernel_mix_zmm_block() {
+#define QA KERNEL_MIX_Q_A
+#define QB KERNEL_MIX_Q_B
+  if constexpr (Groups == 0)
+    asm volatile(QA QB QA QB ::: CLOBBERS);
+  else if constexpr (Groups == 2)
+    asm volatile(QA ZMIX16 QB QA ZMIX16 QB ::: CLOBBERS);
+  else if constexpr (Groups == 4)
+    asm volatile(QA ZMIX16 QB ZMIX16 QA ZMIX16 QB ZMIX16 ::: CLOBBERS);
+  else if constexpr (Groups == 8)
+    asm volatile(QA ZMIX16 ZMIX16 QB ZMIX16 ZMIX16 QA ZMIX16 ZMIX16 QB ZMIX16 ZMIX16 ::: CLOBBERS);
+  else
+    static_assert(Groups == 0, "0, 32, 64 or 128 zmm operations a block");
+#undef QA
+#undef QB
+}
+template <int Groups>
+void BM_kernel_mix_zmm(benchmark::State& st) {
+  if (!usable_zmm(st)) return;
+  zero_zmm_sources();
+  run_blocks(st, [] { kernel_mix_zmm_block<Groups>(); });
+}
+BENCHMARK(BM_zmm_only);
+BENCHMARK(BM_kernel_mix_zmm<0>)->Name("BM_kernel_mix_zmm/0");
+BENCHMARK(BM_kernel_mix_zmm<2>)->Name("BM_kernel_mix_zmm/32");
+BENCHMARK(BM_kernel_mix_zmm<4>)->Name("BM_kernel_mix_zmm/64");
+BENCHMARK(BM_kernel_mix_zmm<8>)->Name("BM_kernel_mix_zmm/128");
+
 BENCHMARK(BM_rnds2_only);
 BENCHMARK(BM_rnds2_one_chain);
 BENCHMARK(BM_sha_mix);
