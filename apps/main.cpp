@@ -1,6 +1,7 @@
 // hashforge: one command, one subcommand per file in apps/.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string>
 
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
@@ -24,9 +25,11 @@ int main(int argc, char** argv) {
     try {
       app.get_subcommand(argv[1]);
     } catch (const CLI::Error&) {
-      std::fprintf(stderr,
-                   "hashforge: unknown command '%s' (commands: backends, hash, search, bench, coordinator, worker, node, torrent, tracker)\n",
-                   argv[1]);
+      // The list comes from the registered subcommands, so a new one is never left out.
+      std::string names;
+      for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+        names += (names.empty() ? "" : ", ") + sub->get_name();
+      std::fprintf(stderr, "hashforge: unknown command '%s' (commands: %s)\n", argv[1], names.c_str());
       return hf::cli::kExitUsage;
     }
   }

@@ -443,6 +443,10 @@ TEST_F(Cli, BadInputGetsOneLineAndNoResultFile) {
   expect_one_line_error(hf("search file block.txt --count 10 --backend nosuch"), 2, "unknown backend");
   expect_one_line_error(hf("search file block.txt --count 10 --bogus-option"), 2, "bogus");
   expect_one_line_error(hf("frobnicate"), 2, "frobnicate");
+  // The unknown-command line names every command there is (auction was once left out).
+  for (const char* cmd :
+       {"backends", "hash", "search", "bench", "coordinator", "worker", "node", "tracker", "torrent", "auction"})
+    expect_one_line_error(hf("frobnicate"), 2, cmd);
   expect_one_line_error(hf("search header " + std::string(kGenesis) + " --difficulty -3"), 2, "difficulty");
   expect_one_line_error(hf("search header " + std::string(kGenesis) + " --first 0x100000000"), 2, "outside");
   expect_one_line_error(hf("search raw --message 00112233 --offset 9 --count 0 --best"), 2, "outside");
