@@ -345,7 +345,10 @@ Backend& Engine::Impl::resolve(Op op, std::string_view forced_arg) {
   }
   std::string names;
   for (auto& s : status_) names += (names.empty() ? "" : ", ") + s.name;
-  throw JobError(source + " " + forced + ": unknown backend (known: " + names + ")");
+  // Devices are looked for only when a device name is asked for; say how they are named.
+  const char* devices =
+      forced.find(':') == std::string::npos ? "; devices: opencl:N, cuda:N, as `hashforge backends` lists them" : "";
+  throw JobError(source + " " + forced + ": unknown backend (known: " + names + devices + ")");
 }
 
 cpu::CpuBackend* Engine::Impl::pairs_backend() {
