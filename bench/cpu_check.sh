@@ -64,7 +64,7 @@ timeout 600 build/bench/hf_microbench --benchmark_filter='sha256d_loop|sha256d_s
   grep -E '^(sha|openssl)' | grep -v 'has no such loop' | tee -a "$out/summary.txt"
 
 say "hf_shani_mix: SHA-NI beside zmm16-31 work in one thread (gain over 1: a SHA-NI + AVX-512 hybrid would pay)"
-timeout 300 build/bench/hf_shani_mix --benchmark_filter='zmm|kernel_mix$|rnds2_only' --benchmark_format=json \
+timeout 300 build/bench/hf_shani_mix --benchmark_filter='zmm|kernel_mix$|rnds2_only|sha1_sha_mix' --benchmark_format=json \
   --benchmark_out="$out/shani_mix.json" >/dev/null 2>"$out/shani_mix.err"
 python3 - "$out/shani_mix.json" <<'PY' 2>&1 | tee -a "$out/summary.txt"
 import json, sys
@@ -98,4 +98,6 @@ if [ -n "${CPUMINER:-}" ]; then
 else
   say "cpuminer-opt: skipped (set CPUMINER to a cpuminer-opt binary built outside the repository)"
 fi
+say "each goal of issue 19 beside its figure (bench/cpu_check_verdict.py)"
+python3 "$(dirname "$0")/cpu_check_verdict.py" "$out" 2>&1 | tail -n +5 | tee -a "$out/summary.txt"
 say "done $(date -u +%FT%TZ); logs in $out"
