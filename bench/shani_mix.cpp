@@ -12,6 +12,7 @@
 
 #include "cpu_features.hpp"
 #include "cycle_clock.hpp"
+#include "needs_features.hpp"
 
 #if defined(__x86_64__)
 
@@ -72,10 +73,7 @@ using hf::bench::thread_seconds;
 #define SCHEDULE_Q M1(9) M2(11) M1(10) M2(12) M1(9) M2(13) ALIGN ALIGN ALIGN BSWAP
 
 bool usable(benchmark::State& st) {
-  const std::string missing = hf::cpu_features().missing(hf::CpuFeature::sha | hf::CpuFeature::avx);
-  if (missing.empty()) return true;
-  st.SkipWithError(("needs SHA-NI and AVX: " + missing).c_str());
-  return false;
+  return hf::bench::has_features(st, hf::CpuFeature::sha | hf::CpuFeature::avx, "SHA-NI and AVX");
 }
 
 // Runs body (one block's worth of instructions, blocks_per_call blocks) and reports cycles
@@ -190,11 +188,8 @@ void BM_sha1_kernel_mix(benchmark::State& st) {
 // (nor may it name them in a clobber list).
 
 bool usable_zmm(benchmark::State& st) {
-  const std::string missing =
-      hf::cpu_features().missing(hf::CpuFeature::sha | hf::CpuFeature::avx | hf::CpuFeature::avx512f);
-  if (missing.empty()) return true;
-  st.SkipWithError(("needs SHA-NI and AVX-512: " + missing).c_str());
-  return false;
+  return hf::bench::has_features(st, hf::CpuFeature::sha | hf::CpuFeature::avx | hf::CpuFeature::avx512f,
+                                 "SHA-NI and AVX-512");
 }
 void zero_zmm_sources() {
   asm volatile("vpxord %%zmm16, %%zmm16, %%zmm16\n\tvpternlogd $0xff, %%zmm17, %%zmm17, %%zmm17" :::);

@@ -25,6 +25,7 @@
 #include "cpu/kernels.hpp"
 #include "cpu_features.hpp"
 #include "cycle_clock.hpp"
+#include "needs_features.hpp"
 
 #if defined(__x86_64__)
 
@@ -91,11 +92,8 @@ using hf::bench::thread_seconds;
       "xmm15", "memory"
 
 bool has_avx512(benchmark::State& st) {
-  const std::string missing =
-      hf::cpu_features().missing(hf::CpuFeature::avx512f | hf::CpuFeature::avx512vl | hf::CpuFeature::avx512bw);
-  if (missing.empty()) return true;
-  st.SkipWithError(("needs AVX-512: " + missing).c_str());
-  return false;
+  return hf::bench::has_features(st, hf::CpuFeature::avx512f | hf::CpuFeature::avx512vl | hf::CpuFeature::avx512bw,
+                                 "AVX-512");
 }
 
 // Runs body (one 16-lane block's instructions) and reports cycles a 16-lane block and a
