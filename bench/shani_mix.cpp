@@ -12,7 +12,7 @@
 
 #include "cpu_features.hpp"
 #include "cycle_clock.hpp"
-#include "needs_features.hpp"
+#include "has_features.hpp"
 
 #if defined(__x86_64__)
 
