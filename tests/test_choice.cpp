@@ -221,7 +221,8 @@ TEST_F(ChoiceEnv, CacheLackingAUsableBackendIsMeasuredAgain) {
   const hf::BackendChoice c = hf::Engine::instance().backend_choice();
   if (cpus.size() == 1) {
     EXPECT_EQ(c.source.rfind("cached in", 0), 0u) << c.source;
-    return;
+    GTEST_SKIP() << "one usable CPU backend (" << cpus.front()
+                 << "): a cache naming it lacks nothing, so there is no re-measurement to see";
   }
   EXPECT_EQ(c.source.rfind("measured now", 0), 0u) << c.source;
   EXPECT_NE(c.cache_note.find("lacked"), std::string::npos) << c.cache_note;

@@ -16,6 +16,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -153,6 +154,10 @@ struct Counters {
   std::atomic<int> big{0};
   std::mutex mu;
   std::set<std::thread::id> threads;
+  // /meet: a handler waits (up to 5 s) for a second one to be inside at the same time, which
+  // only a server running handlers on two threads at once can give it.
+  std::condition_variable meet_cv;
+  int meeting = 0;
 };
 
 // Deferred replies the test completes itself (the /held route), in the order they came.
@@ -193,6 +198,13 @@ Router test_router(Counters& c) {
     Response res;
     res.deferred = d;
     return res;
+  });
+  r.get("/meet", [&c](const Request&) {
+    std::unique_lock lock(c.mu);
+    ++c.meeting;
+    c.meet_cv.notify_all();
+    const bool met = c.meet_cv.wait_for(lock, 5s, [&c] { return c.meeting >= 2; });
+    return Response::text(met ? 200 : 503, met ? "met" : "alone");
   });
   r.get("/", [&c](const Request&) {
     std::lock_guard lock(c.mu);
@@ -623,9 +635,23 @@ TEST(HttpServer, SeveralIoThreadsServeInParallel) {
     });
   for (auto& t : clients) t.join();
   EXPECT_EQ(ok.load(), 1600);
-  std::lock_guard lock(counters.mu);
-  EXPECT_GE(counters.threads.size(), 1u);
-  EXPECT_LE(counters.threads.size(), 2u);
+  {
+    std::lock_guard lock(counters.mu);
+    EXPECT_LE(counters.threads.size(), 2u);
+  }
+  // Two requests whose handlers each wait for the other: both are answered "met" only if two
+  // handlers run at once.
+  std::vector<std::optional<int>> status(2);
+  std::vector<std::thread> pair;
+  for (int t = 0; t < 2; ++t)
+    pair.emplace_back([&, t] {
+      Client c(port);
+      if (!c.send(get("/meet"))) return;
+      if (auto r = c.read()) status[t] = r->status;
+    });
+  for (auto& t : pair) t.join();
+  EXPECT_EQ(status[0], 200);
+  EXPECT_EQ(status[1], 200);
 }
 
 // A self-signed certificate for localhost, made with OpenSSL's API into `dir`.

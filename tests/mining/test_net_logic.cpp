@@ -530,7 +530,7 @@ TEST(PoolTls, FingerprintInTheFormsOpensslPrints) {
   std::string why;
   for (const std::string& text :
        {hex,
-        std::string("923C:B5:92:16:B3:8B:1D:7A:95:70:45:D0:87:DC:85:35:BF:EE:D7:FE:E7:F8:0D:BE:4E:D5:7E:20:1F:E8:F0"),
+        std::string("92:3C:B5:92:16:B3:8B:1D:7A:95:70:45:D0:87:DC:85:35:BF:EE:D7:FE:E7:F8:0D:BE:4E:D5:7E:20:1F:E8:F0"),
         std::string("sha256 Fingerprint=92:3C:B5:92:16:B3:8B:1D:7A:95:70:45:D0:87:DC:85:35:BF:EE:D7:FE:E7:F8:0D:BE:4E:"
                     "D5:7E:20:1F:E8:F0")}) {
     auto fp = hf::netio::parse_fingerprint(text, &why);

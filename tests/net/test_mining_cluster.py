@@ -40,7 +40,12 @@ class Cluster(unittest.TestCase):
         """Every accepted share rebuilds with hashlib from the job file and meets the
         difficulty it was judged at."""
         job = job_from_file(co.job_file)
+        # Every caller had shares accepted; the log may trail the replies by a moment.
+        deadline = time.time() + 10
+        while not co.shares() and time.time() < deadline:
+            time.sleep(0.1)
         shares = co.shares()
+        self.assertTrue(shares, "the coordinator's share log is empty")
         for s in shares:
             version = int(job.version, 16)
             if s["version_bits"]:

@@ -478,8 +478,13 @@ class Cluster(unittest.TestCase):
                     self.assertTrue(lo.verify_sig(op, self.net), "a forged operation on %s's chain" % n)
         self.assertEqual([self.status(n)["links"] for n in honest], [2, 2, 2])
 
-    def commits_despite(self, mode):
+    def commits_despite(self, mode, misbehaved=None):
         self.up(byzantine=mode)
+        # d must have misbehaved before the operation goes in, or the commit proves nothing: a
+        # block of its own (empty, withheld), or the line it logs for a pair of twins.
+        if misbehaved is None:
+            misbehaved = lambda: self.status("d")["mining"]["blocks_mined"] > 0  # noqa: E731
+        wait_until(misbehaved, "d misbehaving (%s)" % mode, timeout=CONVERGE)
         alice = lo.Key()
         r = self.client("money", "--key", self.keyfile(ADMIN), "--to", alice.hex, "--amount", 9, "--wait", 90,
                        "--k", 3, *self.client_args(("a", "b", "c")))
@@ -491,7 +496,7 @@ class Cluster(unittest.TestCase):
         self.commits_despite("empty-blocks")
 
     def test_equivocation_does_not_stop_commits(self):
-        self.commits_despite("equivocate")
+        self.commits_despite("equivocate", lambda: "byzantine: sent two blocks" in self.nodes["d"].stderr())
 
     def test_withheld_blocks_do_not_stop_commits(self):
         # d mines but tells no one: the others commit on their own chain and never see its blocks.

@@ -355,10 +355,12 @@ class ClientInterop(unittest.TestCase):
             self.assertIn("\n127.0.0.1:", seen)
             self.assertIn("\n[::1]:", seen)
             self.assertNotIn("ffff", seen)
-            if lt:
-                path6, _ = s.libtorrent(seed=False, name="lt6", host="::1", peer=("::1", port))
-                self.assertTrue(wait_for(lambda: s.good(path6), timeout=WAIT, step=0.5),
-                                "libtorrent's download over IPv6 differs or never ended\n" + s.log_text())
+            if not lt:
+                self.skipTest("python3-libtorrent is not installed: hashforge's part ran, libtorrent's "
+                              "download over IPv6 did not")
+            path6, _ = s.libtorrent(seed=False, name="lt6", host="::1", peer=("::1", port))
+            self.assertTrue(wait_for(lambda: s.good(path6), timeout=WAIT, step=0.5),
+                            "libtorrent's download over IPv6 differs or never ended\n" + s.log_text())
         finally:
             s.close()
 
