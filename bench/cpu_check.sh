@@ -63,22 +63,9 @@ timeout 600 build/bench/hf_microbench --benchmark_filter='sha256d_loop|sha256d_s
   --benchmark_repetitions="$rounds" 2>&1 | tee "$out/microbench.txt" | grep -v -E '_(mean|median|stddev|cv) ' |
   grep -E '^(sha|openssl)' | grep -v 'has no such loop' | tee -a "$out/summary.txt"
 
-say "hf_shani_mix: SHA-NI beside zmm16-31 work in one thread (gain over 1: a SHA-NI + AVX-512 hybrid would pay)"
+say "hf_shani_mix: the SHA instructions' throughput (shani's bound), and SHA-NI beside zmm16-31 work (its gain is in the verdicts)"
 timeout 300 build/bench/hf_shani_mix --benchmark_filter='zmm|kernel_mix$|rnds2_only|sha1_sha_mix' --benchmark_format=json \
-  --benchmark_out="$out/shani_mix.json" >/dev/null 2>"$out/shani_mix.err"
-python3 - "$out/shani_mix.json" <<'PY' 2>&1 | tee -a "$out/summary.txt"
-import json, sys
-runs = {b["name"]: b for b in json.load(open(sys.argv[1]))["benchmarks"]}
-if "error_message" in runs.get("BM_zmm_only", {}) or "BM_zmm_only" not in runs:
-    print("  skipped: %s" % runs.get("BM_zmm_only", {}).get("error_message", "no result"))
-    sys.exit()
-zop, base = runs["BM_zmm_only"]["cycles_per_zmm_op"], runs["BM_kernel_mix_zmm/0"]["cycles_per_block"]
-print("  rnds2 alone %.2f cycles each; SHA-256 kernel mix %.1f cycles a block; zmm op %.3f cycles" %
-      (runs["BM_rnds2_only"]["cycles_per_block"] / 32, base, zop))
-for n in (32, 64, 128):
-    both = runs["BM_kernel_mix_zmm/%d" % n]["cycles_per_block"]
-    print("  block + %3d zmm ops: %.1f cycles together, %.1f apart: gain %.2f" % (n, both, base + n * zop, (base + n * zop) / both))
-PY
+  --benchmark_out="$out/shani_mix.json" >/dev/null 2>"$out/shani_mix.err" || echo "  hf_shani_mix failed: $out/shani_mix.err" | tee -a "$out/summary.txt"
 
 say "hashforge bench --repeat 3 (OpenSSL and every backend, same run)"
 timeout 900 "$HF" bench --repeat 3 2>&1 | tee "$out/bench.txt" | grep -v '^bench: ' | tee -a "$out/summary.txt"

@@ -30,6 +30,29 @@ def verdict(ok):
     return 'met' if ok else 'MISSED'
 
 
+def shani_mix():
+    """hf_shani_mix's cases by name (shani_mix.json), those that ran; {} without the file."""
+    try:
+        return {b['name']: b for b in json.loads(read('shani_mix.json'))['benchmarks'] if 'error_message' not in b}
+    except (ValueError, KeyError):
+        return {}
+
+
+def part1_hybrid():
+    """Would SHA-NI lanes beside zmm16-31 lanes pay here? (kernel mix + n zmm ops apart) over
+    (together), from hf_shani_mix; over about 1.1 a hybrid of the two is worth writing."""
+    sm = shani_mix()
+    if 'BM_zmm_only' not in sm or 'BM_kernel_mix_zmm/0' not in sm:
+        print('part 1: SHA-NI beside zmm: no figure (no AVX-512 or SHA-NI here, or hf_shani_mix did not run)')
+        return
+    zop, base = sm['BM_zmm_only']['cycles_per_zmm_op'], sm['BM_kernel_mix_zmm/0']['cycles_per_block']
+    for n in (32, 64, 128):
+        both = sm.get('BM_kernel_mix_zmm/%d' % n, {}).get('cycles_per_block')
+        if both:
+            print('part 1: SHA-NI beside zmm: a block + %d zmm ops %.1f cycles together, %.1f apart: gain %.2f' %
+                  (n, both, base + n * zop, (base + n * zop) / both))
+
+
 def part1():
     rounds, ran_on = {}, {}
     for m in re.finditer(r'round (\d+) (\S+): ([0-9.]+) on (\S+)', read('summary.txt')):
@@ -109,12 +132,7 @@ def part3():
                   (label, k, b, k / b, verdict(k / b <= 1.15)))
         else:
             print('part 3: %s: not in vector_mix.txt (no AVX-512 here, or hf_vector_mix failed)' % label)
-    sm = {}
-    if (out / 'shani_mix.json').exists():
-        try:
-            sm = {b['name']: b for b in json.loads(read('shani_mix.json'))['benchmarks'] if 'error_message' not in b}
-        except (ValueError, KeyError):
-            sm = {}
+    sm = shani_mix()
     # shani's bound is the SHA instructions' own throughput (hf_shani_mix, no dependencies):
     # 32 sha256rnds2 a SHA-256 block; a SHA-1 block's sha1rnds4, nexte, msg1 and msg2.
     for label, kernels, bound in (('shani SHA-256', ('kernel/shani/sha256_alt/1MiB', 'kernel/shani/sha256/1MiB'),
@@ -144,5 +162,6 @@ for line in read('machine.txt').splitlines()[:4]:
     print(line)
 part1()
 part1_bench()
+part1_hybrid()
 part2()
 part3()
