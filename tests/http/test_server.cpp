@@ -206,6 +206,9 @@ Router test_router(Counters& c) {
     const bool met = c.meet_cv.wait_for(lock, 5s, [&c] { return c.meeting >= 2; });
     return Response::text(met ? 200 : 503, met ? "met" : "alone");
   });
+  r.get("/tid", [](const Request&) {
+    return Response::text(200, std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())));
+  });
   r.get("/", [&c](const Request&) {
     std::lock_guard lock(c.mu);
     c.threads.insert(std::this_thread::get_id());
@@ -640,16 +643,30 @@ TEST(HttpServer, SeveralIoThreadsServeInParallel) {
     EXPECT_LE(counters.threads.size(), 2u);
   }
   // Two requests whose handlers each wait for the other: both are answered "met" only if two
-  // handlers run at once.
+  // handlers run at once. The kernel spreads connections over the threads' acceptors by a hash
+  // of the address pair, so connect until two connections are served by different threads.
+  std::vector<std::unique_ptr<Client>> conns;
+  std::map<std::string, Client*> by_thread;
+  for (int i = 0; i < 64 && by_thread.size() < 2; ++i) {
+    auto c = std::make_unique<Client>(port);
+    ASSERT_TRUE(c->send(get("/tid")));
+    auto r = c->read();
+    ASSERT_TRUE(r);
+    by_thread.emplace(r->body, c.get());
+    conns.push_back(std::move(c));
+  }
+  ASSERT_EQ(by_thread.size(), 2u) << "64 connections were all served by one thread";
   std::vector<std::optional<int>> status(2);
   std::vector<std::thread> pair;
-  for (int t = 0; t < 2; ++t)
-    pair.emplace_back([&, t] {
-      Client c(port);
-      if (!c.send(get("/meet"))) return;
-      if (auto r = c.read()) status[t] = r->status;
+  int t = 0;
+  for (auto& [tid, c] : by_thread) {
+    pair.emplace_back([&status, c = c, t] {
+      if (!c->send(get("/meet"))) return;
+      if (auto r = c->read()) status[t] = r->status;
     });
-  for (auto& t : pair) t.join();
+    ++t;
+  }
+  for (auto& th : pair) th.join();
   EXPECT_EQ(status[0], 200);
   EXPECT_EQ(status[1], 200);
 }
