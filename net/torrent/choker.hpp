@@ -54,6 +54,8 @@ class TokenBucket {
   TokenBucket(double rate = 0, double burst = 0) { set_rate(rate, burst); }
   void set_rate(double rate, double burst = 0);
   bool unlimited() const { return rate_ <= 0; }
+  // The most the bucket holds (whole bytes).
+  std::uint64_t burst() const { return static_cast<std::uint64_t>(burst_); }
   // Takes up to `want` bytes at time `now`: what may go now (0 if the bucket is empty).
   std::uint64_t take(std::uint64_t want, double now);
   // Whole bytes there now (the largest value when unlimited).

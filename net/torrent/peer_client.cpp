@@ -345,6 +345,16 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     if (SharedLimits* sh = opt.shared_limits.get()) (up ? sh->up : sh->down).charge(n, t);
   }
 
+  // The most a web seed asks for at once: 4 MiB, or under a download limit (this torrent's
+  // or the shared one) that limit's burst, so its bytes come at the limit's pace.
+  std::uint64_t web_run_cap() const {
+    std::uint64_t cap = 4u << 20;
+    if (!down_limit.unlimited()) cap = std::min(cap, down_limit.burst());
+    if (const SharedLimits* sh = opt.shared_limits.get(); sh && !sh->down.unlimited())
+      cap = std::min(cap, sh->down.burst());
+    return std::max<std::uint64_t>(cap, wire::kBlockSize);
+  }
+
   // A quarter second of burst, at least a few blocks; 0: no limit.
   void set_limits(double up, double down) {
     opt.upload_limit = up;
@@ -502,16 +512,33 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
         co_await w->wake->async_wait(asio::redirect_error(use_awaitable, ec));
         continue;
       }
-      // One HTTP request for the run of blocks that lie end to end in the stream, up to 4 MiB.
+      // One HTTP request for the run of blocks that lie end to end in the stream, up to 4 MiB,
+      // or under a download limit up to its burst (a quarter second of the rate).
+      const std::uint64_t cap = self->web_run_cap();
       std::vector<BlockRef> run{w->wanted.front()};
       w->wanted.pop_front();
       auto end_of = [P](const BlockRef& b) { return b.piece * P + b.begin + b.length; };
       std::uint64_t bytes = run.front().length;
-      while (!w->wanted.empty() && bytes < (4u << 20) &&
+      while (!w->wanted.empty() && bytes + w->wanted.front().length <= cap &&
              w->wanted.front().piece * P + w->wanted.front().begin == end_of(run.back())) {
         bytes += w->wanted.front().length;
         run.push_back(w->wanted.front());
         w->wanted.pop_front();
+      }
+      if (self->rate_limited(false)) {
+        // The bytes are taken from the limit before they are asked for, as a peer's frame is
+        // before it is read: the limit holds for web seeds and peers together. (The wake timer
+        // also fires on new requests from the session: wait until the time has really come.)
+        for (;;) {
+          const double t = now_s();
+          const double at = self->ready_at(false, bytes, t);
+          if (at <= t || self->stopping || !w->key) break;
+          w->wake->expires_after(std::chrono::microseconds(static_cast<std::int64_t>((at - t) * 1e6) + 1));
+          co_await w->wake->async_wait(asio::redirect_error(use_awaitable, ec));
+        }
+        if (self->stopping) co_return;
+        if (!w->key) continue;  // dropped meanwhile
+        self->take(false, bytes, now_s());
       }
       const std::uint64_t from = run.front().piece * P + run.front().begin;
       std::string data;

@@ -134,6 +134,19 @@ class WebSeeds(unittest.TestCase):
         rc, out, st = self.download(self.torrent(single, [url + "one/single%20file.bin"]), "dl-single")
         self.check(single, out, rc, st)
 
+    def test_the_download_limit_holds_for_web_seeds(self):
+        # 2.5 MB from a web seed alone at 1 MB/s: at least 2 s whatever the machine (the limit
+        # allows a quarter second of burst), where unlimited it takes a fraction of a second.
+        root = os.path.join(self.work, "srv")
+        src = self.content(root, "multi")
+        url = self.nginx_server(root)
+        t0 = time.monotonic()
+        rc, out, st = self.download(self.torrent(src, [url]), extra=("--download-limit", "1M"))
+        took = time.monotonic() - t0
+        self.check(src, out, rc, st)
+        print("2.5 MB from a web seed at --download-limit 1M: %.2f s" % took, file=sys.stderr)
+        self.assertGreater(took, 2.0, self.logs())
+
     def test_a_lying_server_is_dropped_and_a_missing_one_reported(self):
         good_root = os.path.join(self.work, "good")
         src = self.content(good_root, "single")
@@ -169,8 +182,10 @@ class WebSeeds(unittest.TestCase):
         port = free_port()
         self.start("seed", [hashforge_bin(), "torrent", "seed", t, root, "--no-trackers", "--listen",
                             "127.0.0.1:%d" % port, "--upload-limit", "500K", "--json"])
-        time.sleep(1)
-        rc, out, st = self.download(t, extra=("--peer", "127.0.0.1:%d" % port, "--download-limit", "3M"))
+        # The seeder listens before the download starts (it checks its data first), and the
+        # download is slow enough (about 2.5 s) for the peer to have a share of it.
+        self.assertTrue(wait_for(lambda: can_connect(port), 20), self.logs())
+        rc, out, st = self.download(t, extra=("--peer", "127.0.0.1:%d" % port, "--download-limit", "1M"))
         self.check(src, out, rc, st)
         # Both contributed: the session's payload bytes are more than the web seeds' share.
         web = sum(w["downloaded"] for w in st["web_seeds"])
