@@ -81,7 +81,7 @@ int run_node(Opts& o) {
   for (const auto& m : o.byzantine)
     if (!node::set_byzantine_mode(&cfg.byzantine, m))
       usage_error("--byzantine: unknown mode " + m +
-                  " (wrong-reads, empty-blocks, forge-ops, withhold, equivocate, private, slow-disk)");
+                  " (wrong-reads, empty-blocks, forge-ops, withhold, equivocate, private, slow-disk[=SECONDS])");
   if (cfg.byzantine.any()) std::fprintf(stderr, "node: WARNING: Byzantine test mode: this node misbehaves on purpose\n");
   if (!o.backend.empty()) {
     auto chosen = Engine::instance().choose(Op::search_sha256, o.backend);
@@ -223,7 +223,7 @@ void add_node(CLI::App& app, Runner& run) {
   sub->add_option(
       "--byzantine", o->byzantine,
       "TEST MODE: misbehave on purpose (wrong-reads, empty-blocks, forge-ops, withhold, equivocate, private, "
-      "slow-disk); repeatable");
+      "slow-disk[=SECONDS]); repeatable");
   sub->add_flag("--print-key-id", o->print_key_id,
                 "Print the key id of --node-cert (for the chain spec's nodes) and exit");
   sub->add_flag("--reindex", o->reindex, "Rebuild every index from the stored blocks, checking every hash");

@@ -46,10 +46,10 @@ Node::Node(NodeConfig cfg) : cfg_(std::move(cfg)), tree_(cfg_.spec) {
     pool_store_ = std::make_unique<Store>(dir + "pool.db");
     pool_store_->bind_spec(cfg_.spec.id);
   }
-  if (cfg_.byzantine.slow_disk) {
-    constexpr auto kSlowDisk = std::chrono::seconds(5);
-    store_->set_commit_delay(kSlowDisk);
-    if (pool_store_) pool_store_->set_commit_delay(kSlowDisk);
+  if (cfg_.byzantine.slow_disk_s > 0) {
+    const auto delay = std::chrono::seconds(cfg_.byzantine.slow_disk_s);
+    store_->set_commit_delay(delay);
+    if (pool_store_) pool_store_->set_commit_delay(delay);
   }
   load();
 }

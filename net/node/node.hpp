@@ -63,10 +63,10 @@ struct NodeConfig {
     bool private_fork = false;  // POST /api/test/private turns private mining on and off: while
                                 // on it mines on its own chain, takes nothing from its links and
                                 // tells them nothing; turned off it pushes its tip (a double spend)
-    bool slow_disk = false;     // every commit waits 5 s before it is written (a node's blocks are
-                                // then accepted well before they are on disk)
+    unsigned slow_disk_s = 0;   // every commit waits this long (s) before it is written (a node's
+                                // blocks are then accepted well before they are on disk)
     bool any() const {
-      return wrong_reads || empty_blocks || forge_ops || withhold || equivocate || private_fork || slow_disk;
+      return wrong_reads || empty_blocks || forge_ops || withhold || equivocate || private_fork || slow_disk_s > 0;
     }
   } byzantine;
 };

@@ -318,7 +318,17 @@ bool set_byzantine_mode(NodeConfig::Byzantine* b, const std::string& mode) {
   if (mode == "withhold") return b->withhold = true;
   if (mode == "equivocate") return b->equivocate = true;
   if (mode == "private") return b->private_fork = true;
-  if (mode == "slow-disk") return b->slow_disk = true;
+  if (mode == "slow-disk") {
+    b->slow_disk_s = 5;
+    return true;
+  }
+  if (mode.rfind("slow-disk=", 0) == 0) {
+    // slow-disk=S: a longer wait, for tests that must act inside it on a slow (sanitizer) build.
+    const std::string s = mode.substr(10);
+    if (s.empty() || s.size() > 3 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+    b->slow_disk_s = static_cast<unsigned>(std::stoul(s));
+    return b->slow_disk_s > 0;
+  }
   return false;
 }
 

@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import tempfile
+import threading
 import time
 import unittest
 
@@ -111,9 +112,26 @@ class FileTask(unittest.TestCase):
         slow = ["--threads", "1", "--intensity", "10", "--backend", "scalar"]
         victim = worker([co.url()], *slow, "--user", "victim", seconds=120)
         other = worker([co.url()], *slow, "--user", "survivor", seconds=120)
-        time.sleep(2)
+        # Killed only once it holds a range: it has the file (its log says so) and the range
+        # follows its "ready" at once; a slow start must not make it leave with nothing.
+        got_file = threading.Event()
+        victim_log = []
+
+        def read_victim():
+            for line in victim.stderr:
+                victim_log.append(line)
+                if "SHA-256 checked" in line:
+                    got_file.set()
+
+        reader = threading.Thread(target=read_victim, daemon=True)
+        reader.start()
+        self.assertTrue(got_file.wait(HANG_GUARD), "the victim never got the file: %s" % "".join(victim_log))
+        time.sleep(1)
         victim.send_signal(signal.SIGKILL)
-        victim.communicate()
+        victim.wait()
+        reader.join(HANG_GUARD)
+        victim.stdout.close()
+        victim.stderr.close()
         co.wait_exit(HANG_GUARD * 4)
         stop(other)
         rec = self.record()

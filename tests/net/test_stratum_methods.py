@@ -7,7 +7,7 @@ import signal
 import time
 import unittest
 
-from stratum_harness import Client, Coordinator, make_cert, target_of, hash_value
+from stratum_harness import Client, Coordinator, Job, make_cert, target_of, hash_value
 
 D0 = 1.0 / 65536  # the coordinator's floor: pure Python finds a share in ~65k hashes
 
@@ -156,10 +156,13 @@ class JobChanges(unittest.TestCase):
         self.addCleanup(c.close)
         job1 = c.subscribe_authorize()
         c.call("mining.suggest_difficulty", [D0 * 16])
+        # The reply, set_difficulty and the current job re-sent under a new id go out together;
+        # a refresh that came before the reply (still at D0) is dropped, not taken for job 2.
+        c.notes = [m for m in c.notes if m.get("method") != "mining.notify"]
         c.wait_for("mining.set_difficulty")
-        c.wait_for("mining.notify")  # the next refresh, at the new difficulty
-        job2 = c.jobs[-1]
+        job2 = Job(c.wait_for("mining.notify")["params"])
         self.assertNotEqual(job1.id, job2.id)
+        self.assertIn(".", job2.id)  # the re-sent job, not a refresh
         self.assertIs(job2.clean, False)  # same prevhash: the old job stays live
         en2 = "00000003"
         n = job2.find_share(c.en1, en2, D0, below=D0 * 16)
@@ -172,11 +175,13 @@ class JobChanges(unittest.TestCase):
     def test_refreshes_of_a_fixed_job_never_repeat_its_work(self):
         # A miner that restarts its nonces on every mining.notify (as cpuminer-opt does)
         # must not be handed the same header work again: each refresh moves ntime on.
-        co = Coordinator("--difficulty", str(D0), "--no-vardiff", "--job-interval", "0.3")
+        co = Coordinator("--difficulty", str(D0), "--no-vardiff", "--job-interval", "1")
         self.addCleanup(co.stop)
         c = Client(co.port)
         self.addCleanup(c.close)
         c.subscribe_authorize()
+        # Refreshes a second apart: jobs[-2] stays live (the last four jobs are) for 3 s after
+        # jobs[-1] came, far longer than finding its share below takes.
         for _ in range(4):
             c.wait_for("mining.notify")
         jobs = c.jobs

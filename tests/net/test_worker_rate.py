@@ -90,8 +90,9 @@ class WorkerRate(unittest.TestCase):
         # rate too, so the bound is loose, but a figure stuck at the loaded rate is outside it.
         tol = 0.5 if SANITIZED else 0.25
         self.assertLess(abs(mean - ref), tol * ref, pairs)
-        # A live estimate moves from line to line; a frozen one repeats the same figure.
-        self.assertGreater(len(set(shown)), len(shown) // 2, shown)
+        # A live estimate moves from line to line; a frozen one repeats the same figure. (Lines
+        # show three significant digits, so a steady estimate may repeat now and then.)
+        self.assertGreaterEqual(len(set(shown)), max(3, len(shown) // 4), shown)
         self.assertGreater(shares, 40, "too few shares for a reference")
 
 

@@ -39,8 +39,8 @@ import unittest
 import node_harness
 from netns_harness import Bridge, in_netns, subnet
 from netns_harness import unavailable as netns_unavailable
-from node_harness import (BIN, DISCARDED, HANG_GUARD, Node, block_hash, chain_problems, genesis, get, mine_block,
-                          post_json, unmined_block, wait_until)
+from node_harness import (BIN, DISCARDED, HANG_GUARD, SANITIZED, Node, block_hash, chain_problems, genesis, get,
+                          mine_block, post_json, unmined_block, wait_until)
 
 DIFFICULTY = 3
 NAMES = ("a", "b", "c", "d")
@@ -713,12 +713,13 @@ class LoopbackCluster(unittest.TestCase):
         self.assertGreaterEqual(len(final) - 1, before["height"] + 2)
 
     def test_blocks_reach_links_only_once_stored(self):
-        """a's disk takes 5 s a commit (--byzantine slow-disk). While the block it has just
+        """a's disk takes 5 s a commit (--byzantine slow-disk; 15 s on a sanitizer build, where b
+        starts slowly). While the block it has just
         mined is in that commit, b links to it (a's hello says height 1, so b asks for headers
         and then blocks) and a is killed before the commit ends: b must not hold the block a's
         disk never got. A link's reads are answered only once what they show is stored."""
-        a = Member(self, "a").start("--byzantine", "slow-disk")
-        a.tx("slow-disk-%d" % TAG)  # answered once stored, 5 s on
+        a = Member(self, "a").start("--byzantine", "slow-disk=15" if SANITIZED else "slow-disk")
+        a.tx("slow-disk-%d" % TAG)  # answered once stored, a commit's wait on
         mined = []
 
         def mine():
@@ -734,7 +735,7 @@ class LoopbackCluster(unittest.TestCase):
         b = Member(self, "b").start("--connect", "127.0.0.1:%d" % a.peer_port)
         wait_until(lambda: b.status()["links"] == 1, "b linked to a")
         time.sleep(1.0)  # b's getheaders and getblocks, which a holds until its commit ends
-        self.assertEqual(mined, [], "a answered GET /mine before the kill: its 5 s commit had ended after %.1f s, so "
+        self.assertEqual(mined, [], "a answered GET /mine before the kill: its commit had ended after %.1f s, so "
                          "the test could check nothing" % (time.monotonic() - since))
         a.kill()
         miner.join(HANG_GUARD)

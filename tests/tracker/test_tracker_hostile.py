@@ -207,6 +207,7 @@ class Flood(unittest.TestCase):
         import http.client
         conn = http.client.HTTPConnection(*self.t.http_url[len("http://"):].rsplit(":", 1), timeout=10)
         limited = served = 0
+        t0 = time.time()
         for i in range(300):
             conn.request("GET", "/announce?" + announce_query(H, PID, 100 + i % 5, 0))
             body = bdecode(conn.getresponse().read())
@@ -214,9 +215,14 @@ class Flood(unittest.TestCase):
                 limited += 1
             else:
                 served += 1
+        elapsed = time.time() - t0
         conn.close()
-        self.assertGreater(limited, 200)
-        self.assertLess(served, 100)
+        # A burst of 40, then 20 a second: the bound grows with the time the flood took (long on
+        # a loaded sanitizer build), and most of a quick flood is refused.
+        self.assertLessEqual(served, 40 + 20 * elapsed + 5, "the flood was not limited (%.1f s)" % elapsed)
+        self.assertGreater(limited, 0)
+        if elapsed < 3:
+            self.assertGreater(limited, 200)
         status, body = self.t.get("/announce?" + announce_query(H, PID, 9, 0), source="127.0.0.2")
         self.assertEqual(status, 200)
         self.assertIn(b"complete", bdecode(body), "the other address is served")
