@@ -5,8 +5,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -27,12 +27,10 @@ def usable_backends():
     return [b["name"] for b in json.loads(out)["backends"] if b["usable"]]
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+# A port outside the kernel's ephemeral range, as the node tests pick theirs: a coordinator
+# restarted on its port must not find it taken meanwhile by some connection's local port.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "node"))
+from node_harness import free_port  # noqa: E402,F401
 
 
 class Cluster(unittest.TestCase):
