@@ -52,6 +52,10 @@ int run_coordinator(Opts& o) {
   if (!c.tls_listen.empty() && (c.cert_file.empty() || c.key_file.empty()))
     usage_error("--tls-listen needs --cert and --key");
   if (!c.seed_listen.empty() && !c.file_task) usage_error("--seed-listen serves the file task: give --file-task FILE");
+  if (!c.seed_listen.empty() && !c.password.empty())
+    std::fprintf(stderr,
+                 "coordinator: note: --password guards Stratum only; the plain protocol on --seed-listen has no "
+                 "authentication\n");
   if (c.seed_clients < 1 || c.seed_clients > 10000) usage_error("--seed-clients must be 1..10000");
   if (!(c.job_interval >= 0.2 && c.job_interval <= 86400)) usage_error("--job-interval must be 0.2..86400 seconds");
   Key probe;
@@ -230,7 +234,8 @@ void add_coordinator(CLI::App& app, Runner& run) {
   sub->add_option("--share-interval", c.vardiff_cfg.target_interval,
                   "Vardiff: seconds per share wanted, 0.05..3600 (default 4)")
       ->check(check::seconds(0.05, 3600));
-  sub->add_flag("!--no-vardiff", c.vardiff, "Keep every worker at --difficulty");
+  sub->add_flag("!--no-vardiff", c.vardiff,
+                "No automatic retargeting: workers stay at --difficulty unless a miner suggests another");
   sub->add_option("--version-mask", o->version_mask,
                   "BIP 310 version bits workers may roll, hex (default 1fffe000; empty or 0 refuses rolling)");
   sub->add_option("--password", c.password, "Password mining.authorize must give, up to 1024 bytes (default: any)")

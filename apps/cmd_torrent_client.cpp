@@ -98,9 +98,11 @@ int run_client(const Opts& o) {
   co.peers = o.peers;
   co.trackers = !o.no_trackers;
   co.recheck = !o.no_recheck;
+  co.complete_only = o.seed_mode;
   co.direct_writes = !o.buffered_writes;
   co.trust_resume = !o.force_recheck;
   co.max_connections = o.max_peers;
+  check_torrent_backend(o.backend);
   co.backend = o.backend;
   co.session.sequential = o.sequential;
   if (!o.upload_limit.empty()) co.upload_limit = static_cast<double>(parse_size(o.upload_limit, "--upload-limit"));

@@ -77,6 +77,7 @@ int run_daemon(const DaemonOpts& o) {
   asio::io_context io;
   torrent::DaemonOptions d;
   d.root = root;
+  check_torrent_backend(o.backend);
   d.backend = o.backend;
   d.guard.token = token;
   if (o.verbose) d.log = [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };

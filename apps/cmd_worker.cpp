@@ -56,6 +56,11 @@ std::string difficulty_text(double d) {
 // --url seed://HOST:PORT: one exchange of the plain protocol.
 int run_seed(const Opts& o) {
   if (o.urls.size() != 1) usage_error("seed:// takes exactly one --url (the protocol has no failover)");
+  // The plain protocol is one exchange at full speed over plain TCP: options it cannot honour
+  // are refused rather than silently ignored.
+  if (o.intensity != 100) usage_error("--intensity does not apply to seed:// (one search at full speed)");
+  if (!o.tls.ca.empty() || !o.tls.fingerprint.empty() || o.tls.insecure)
+    usage_error("--tls-ca, --tls-fingerprint and --tls-insecure are for stratum+ssl://, not seed://");
   std::string why;
   auto url = worker::parse_seed_url(o.urls[0], &why);
   if (!url) usage_error(why);

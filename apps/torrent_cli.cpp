@@ -25,7 +25,15 @@ void PassFlags::add_to(CLI::App* cmd) {
       ->check(CLI::IsMember({"mmap", "read"}));
 }
 
+void check_torrent_backend(const std::string& name) {
+  if (name.empty()) return;
+  Engine& e = Engine::instance();
+  if (name.find(':') != std::string::npos) e.probe_devices();                 // opencl:N, cuda:N
+  if (auto ok = e.choose(Op::hash_sha1, name); !ok) usage_error(ok.error());  // it names the option
+}
+
 torrent::PassOptions PassFlags::options() const {
+  check_torrent_backend(backend);
   torrent::PassOptions o;
   o.backend = backend;
   o.threads = threads;

@@ -30,8 +30,12 @@ struct PassFlags {
   bool quiet = false;
   std::string io = "mmap";
   void add_to(CLI::App* cmd);
-  torrent::PassOptions options() const;  // usage_error on a bad rate
+  torrent::PassOptions options() const;  // usage_error on a bad rate or backend name
 };
+
+// A --backend given to a torrent command: usage_error unless the engine knows it and can use
+// it for piece hashing (an empty name is the default).
+void check_torrent_backend(const std::string& name);
 
 // "16K", "1M", "1MiB", "4 GiB", "65536": powers of 1024 for K/M/G/T (a rate's "100M" too).
 std::uint64_t parse_size(const std::string& s, const char* what);

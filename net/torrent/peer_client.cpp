@@ -405,7 +405,9 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
           [self](const std::vector<std::string>& peers) {
             for (const auto& p : peers) {
               if (self->dht_found.size() < 10000) self->dht_found.insert(p);
-              if (!self->stopping && !(self->session && self->session->complete())) self->dial(p);
+              // use_dht() again: a magnet's metadata may have turned out private (BEP 27)
+              // while this lookup ran.
+              if (!self->stopping && self->use_dht() && !(self->session && self->session->complete())) self->dial(p);
             }
           },
           [self, answered](std::size_t n) {
@@ -639,6 +641,10 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
         if (!bad[i]) session->set_have(i);
       log(std::to_string(session->have_count()) + " of " + std::to_string(pieces) + " pieces on disk are good");
     }
+    if (opt.complete_only && !session->complete())
+      throw std::runtime_error(opt.data + " holds " + std::to_string(session->have_count()) + " of " +
+                               std::to_string(meta.wire_pieces()) +
+                               " pieces: seeding needs the complete data (`torrent download` completes it)");
     storage = std::make_unique<Storage>(std::move(files), meta.total_length);
     storage->set_direct_writes(opt.direct_writes);
     std::string why;

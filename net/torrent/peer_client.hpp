@@ -49,6 +49,7 @@ struct ClientOptions {
   std::vector<std::string> peers;    // host:port to connect to besides the trackers' peers
   bool trackers = true;              // announce to the torrent's trackers
   bool recheck = true;               // hash data already on disk before trusting it (unless resume data vouches)
+  bool complete_only = false;        // `torrent seed`: start only with every piece held (never write into the data)
   bool direct_writes = true;         // downloaded pieces written around the page cache (Storage)
   // Resume data (net/torrent/resume): the pieces synced to disk, with each file's size and
   // time, written every 30 s, at completion and at stop. Empty: DATA + ".hfresume".

@@ -458,6 +458,22 @@ TEST_F(Cli, BadInputGetsOneLineAndNoResultFile) {
   expect_one_line_error(hf("search file block.txt --count 10 --format '%x'"), 2, "--format");
   expect_one_line_error(hf("search file block.txt --seconds nan"), 2, "seconds");
   expect_one_line_error(hf("hash --algo md5 block.txt"), 2, "--algo");
+  // The torrent commands name an unknown backend before they touch anything.
+  expect_one_line_error(hf("torrent create block.txt -o b.torrent --backend nosuch"), 2, "unknown backend");
+  EXPECT_FALSE(fs::exists(dir_ / "b.torrent"));
+  ASSERT_EQ(hf("torrent create block.txt -o b.torrent -q").code, 0);
+  expect_one_line_error(hf("torrent verify b.torrent block.txt --backend nosuch"), 2, "unknown backend");
+  expect_one_line_error(hf("torrent download b.torrent -o dl --no-trackers --backend nosuch"), 2, "unknown backend");
+  expect_one_line_error(hf("torrent seed b.torrent block.txt --no-trackers --backend nosuch"), 2, "unknown backend");
+  expect_one_line_error(hf("torrent daemon --root droot --backend nosuch"), 2, "unknown backend");
+  // Seeding serves whole data only: a short copy is refused and left as it was.
+  fs::create_directories(dir_ / "short");
+  file("short/block.txt", "some");
+  expect_one_line_error(hf("torrent seed b.torrent short/block.txt --no-trackers"), 1, "0 of 1 pieces");
+  EXPECT_EQ(fs::file_size(dir_ / "short/block.txt"), 4u);
+  // The plain protocol has no rests and no TLS: such options are refused, not ignored.
+  expect_one_line_error(hf("worker --url seed://127.0.0.1:1 --intensity 50"), 2, "--intensity");
+  expect_one_line_error(hf("worker --url seed://127.0.0.1:1 --tls-insecure"), 2, "stratum+ssl");
   EXPECT_FALSE(fs::exists(dir_ / "block.txt.result"));
   EXPECT_FALSE(fs::exists(dir_ / "empty.txt.result"));
 }
