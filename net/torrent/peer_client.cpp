@@ -252,6 +252,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   std::uint16_t port = 0;
   std::map<PeerKey, Link> links;
   std::set<std::string> busy;  // addresses dialled or connected
+  std::size_t opening = 0;     // connections dialled, or accepted, and not through the handshake yet
   std::set<std::string> self;  // addresses that turned out to be us
   PeerKey next_key = 1;
   std::unique_ptr<DiskWorker> disk;    // storage: reads, writes, syncs, resume data, in order
@@ -604,7 +605,9 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     if (!verifier->unusable().empty()) throw std::runtime_error(verifier->unusable());
     SessionConfig sc = opt.session;
     if (!use_dht()) sc.dht_port = 0;  // a magnet's metadata may turn out private (BEP 27)
-    sc.max_peers = opt.max_connections;
+    // Web seeds join the session as peers but are no connections the limit is about: room
+    // for them beside --max-peers peers (the dialler keeps to --max-peers itself).
+    sc.max_peers = opt.max_connections + meta.web_seeds.size();
     sc.seed = rng();
     session = std::make_unique<TorrentSession>(meta, peer_id, sc);
     auto files = data_files(meta, opt.data);
@@ -906,22 +909,51 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
         co_await t.async_wait(use_awaitable);
         continue;
       }
-      if (self->links.size() >= self->opt.max_connections) continue;  // closed as it goes
+      if (!self->room_for_a_connection()) continue;  // closed as it goes
       std::string address;
       boost::system::error_code ec2;
       auto ep = s.remote_endpoint(ec2);
       if (!ec2) address = netio::endpoint_text(ep);
-      asio::co_spawn(self->io, run_peer(self, std::move(s), false, address), asio::detached);
+      asio::co_spawn(self->io, run_peer(self, std::move(s), false, address, OpeningSlot(self)), asio::detached);
     }
   }
 
-  void dial(const std::string& address) {
-    if (stopping || busy.count(address) || self.count(address) || links.size() >= opt.max_connections) return;
-    busy.insert(address);
-    asio::co_spawn(io, dial_one(shared_from_this(), address), asio::detached);
+  // A connection being opened counts against --max-peers (and the daemon's limit across
+  // torrents) from the dial or the accept until it is a link or gone, so a burst of peers
+  // from a tracker, the DHT or PEX never opens more sockets than the limits allow.
+  class OpeningSlot {
+   public:
+    explicit OpeningSlot(std::shared_ptr<Impl> p) : p_(std::move(p)) {
+      ++p_->opening;
+      if (SharedLimits* sh = p_->opt.shared_limits.get()) ++sh->opening;
+    }
+    OpeningSlot(OpeningSlot&& o) noexcept : p_(std::move(o.p_)) {}
+    OpeningSlot& operator=(OpeningSlot&&) = delete;
+    ~OpeningSlot() { release(); }
+    void release() {
+      if (!p_) return;
+      --p_->opening;
+      if (SharedLimits* sh = p_->opt.shared_limits.get()) --sh->opening;
+      p_.reset();
+    }
+
+   private:
+    std::shared_ptr<Impl> p_;
+  };
+
+  bool room_for_a_connection() const {
+    if (links.size() + opening >= opt.max_connections) return false;
+    const SharedLimits* sh = opt.shared_limits.get();
+    return !(sh && sh->max_connections && sh->connections + sh->opening >= sh->max_connections);
   }
 
-  static awaitable<void> dial_one(std::shared_ptr<Impl> self, std::string address) {
+  void dial(const std::string& address) {
+    if (stopping || busy.count(address) || self.count(address) || !room_for_a_connection()) return;
+    busy.insert(address);
+    asio::co_spawn(io, dial_one(shared_from_this(), address, OpeningSlot(shared_from_this())), asio::detached);
+  }
+
+  static awaitable<void> dial_one(std::shared_ptr<Impl> self, std::string address, OpeningSlot slot) {
     std::string host, port, why;
     if (!netio::split_host_port(address, &host, &port, &why)) {
       self->log(address + ": " + why);
@@ -941,14 +973,15 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       });
       co_await asio::async_connect(s, eps, use_awaitable);
       t.cancel();
-      co_await run_peer(self, std::move(s), true, address);
+      co_await run_peer(self, std::move(s), true, address, std::move(slot));
     } catch (const std::exception& e) {
       self->log(address + ": " + what_of(e));
     }
     self->busy.erase(address);
   }
 
-  static awaitable<void> run_peer(std::shared_ptr<Impl> self, tcp::socket sock, bool outgoing, std::string address) {
+  static awaitable<void> run_peer(std::shared_ptr<Impl> self, tcp::socket sock, bool outgoing, std::string address,
+                                  OpeningSlot slot) {
     auto stream = netio::make_tcp_stream(std::move(sock));
     const std::string ours = wire::encode_handshake(self->our_handshake());
     std::optional<wire::Handshake> theirs;
@@ -975,6 +1008,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
         co_return;
       }
     }
+    slot.release();  // a link from here on, or gone
     if (self->stopping) co_return;
     if (SharedLimits* sh = self->opt.shared_limits.get(); sh && sh->max_connections && sh->connections >= sh->max_connections) {
       self->log(address + ": refused: " + std::to_string(sh->max_connections) + " connections across torrents");

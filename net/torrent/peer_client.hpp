@@ -32,6 +32,7 @@ struct SharedLimits {
   TokenBucket up, down;         // bytes a second across the torrents (unlimited by default)
   std::size_t max_connections = 0;  // peer connections across the torrents (0: no limit)
   std::size_t connections = 0;      // open now
+  std::size_t opening = 0;          // being dialled or through their handshake now
   // A quarter second of burst, at least a few blocks; 0: no limit (as for one torrent).
   void set_rates(double upload, double download);
   double upload = 0, download = 0;  // as set

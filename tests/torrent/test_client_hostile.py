@@ -400,6 +400,50 @@ class HostilePeers(unittest.TestCase):
         self.assertEqual(dripper.sent, 0)  # not one block came from it
         self.assertLess(time.monotonic() - t0, 90)
 
+    def test_max_peers_counts_connections_still_in_their_handshake(self):
+        # Ten peers that accept and never answer the handshake (it times out after 20 s), and
+        # --max-peers 3: in 4 s no more than three of them are ever connected, where every
+        # address given used to be dialled at once.
+        listeners, accepted = [], []
+        for _ in range(10):
+            ls = socket.socket()
+            ls.bind(("127.0.0.1", 0))
+            ls.listen(8)
+            ls.settimeout(0.1)
+            listeners.append(ls)
+        stop = threading.Event()
+
+        def accept_all():
+            while not stop.is_set():
+                for ls in listeners:
+                    try:
+                        c, _ = ls.accept()
+                        accepted.append(c)
+                    except socket.timeout:
+                        pass
+
+        t = threading.Thread(target=accept_all, daemon=True)
+        t.start()
+        d = os.path.join(self.fx.dir, "bounded")
+        os.makedirs(d)
+        argv = [hashforge_bin(), "torrent", "download", self.fx.torrent, "-o", d, "--no-trackers", "--listen",
+                "127.0.0.1:0", "--max-peers", "3", "-q"]
+        for ls in listeners:
+            argv += ["--peer", "127.0.0.1:%d" % ls.getsockname()[1]]
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertTrue(wait_for(lambda: len(accepted) >= 3, 20), "fewer than 3 peers dialled")
+            time.sleep(4)
+            self.assertIsNone(p.poll())
+            self.assertEqual(len(accepted), 3, "connections opened with --max-peers 3")
+        finally:
+            p.kill()
+            p.communicate()
+            stop.set()
+            t.join(10)
+            for c in accepted + listeners:
+                c.close()
+
     def test_a_recheck_on_request_finds_damage_resume_data_missed(self):
         # A byte changed with the file's time put back: the resume data still vouches for
         # every piece, so only --recheck (the verify path) finds the damaged piece, which is
