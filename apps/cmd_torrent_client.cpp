@@ -210,7 +210,9 @@ void add_common(CLI::App* cmd, Opts* o) {
   cmd->add_flag("-q,--quiet", o->quiet, "No progress line");
   cmd->add_flag("-v,--verbose", o->verbose, "Log connections, trackers and drops on stderr");
   cmd->add_option("--max-peers", o->max_peers, "Connections at most")->check(check::whole(1, 10000));
-  cmd->add_option("--backend", o->backend, "Engine backend for piece checks (default: the best)");
+  cmd->add_option("--backend", o->backend,
+                  "Engine backend for checking the data already on disk (default: the best); pieces as they arrive are "
+                  "checked one at a time on the fastest single-stream code");
   cmd->add_flag("--no-recheck", o->no_recheck,
                 "Skip hashing the data already on disk: pieces its resume data does not vouch for are downloaded "
                 "again (and written over)");

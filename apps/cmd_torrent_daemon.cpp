@@ -147,7 +147,9 @@ void add_torrent_daemon(CLI::App* torrent, Runner& run) {
       ->check(check::non_empty());
   cmd->add_option("--allow-host", o->allow_hosts,
                   "Another HOST:PORT the API answers to (repeatable; for a name or address other than loopback)");
-  cmd->add_option("--backend", o->backend, "Engine backend for piece checks (default: the best)");
+  cmd->add_option("--backend", o->backend,
+                  "Engine backend for checking the data already on disk (default: the best); pieces as they arrive are "
+                  "checked one at a time on the fastest single-stream code");
   cmd->add_flag("-v,--verbose", o->verbose, "Log each torrent's connections, trackers and drops on stderr");
   o->dht.add_to(cmd, false);
   cmd->callback([o, &run] { run = [o] { return run_daemon(*o); }; });

@@ -172,25 +172,108 @@ awaitable<std::string> tracker_get(asio::io_context& io, std::unique_ptr<asio::s
   co_return http_body(reply);
 }
 
-// A UDP tracker's reply (BEP 15): a connect exchange, then the request `make(connection id,
-// transaction)` builds; two tries on BEP 15's timeouts. The caller parses the reply against
-// the transaction it was sent with.
+// What a UDP tracker call brings back.
 struct UdpCall {
   std::vector<std::uint8_t> reply;
   std::uint32_t transaction = 0;
   bool v6 = false;  // the tracker was reached over IPv6 (its peers are 18 bytes each)
 };
+// The connect exchange goes to every address the tracker's name has at once (IPv6 and IPv4:
+// either may be unreachable from here, and an unanswered UDP packet says nothing for 15 s);
+// the first address to answer it is the tracker's for the rest of the call.
+struct UdpRace {
+  struct Probe {
+    Probe(asio::io_context& io, const udp::endpoint& e) : s(io), ep(e) {}
+    udp::socket s;
+    udp::endpoint ep, from;
+    std::array<std::uint8_t, 64> in{};
+  };
+  explicit UdpRace(asio::io_context& io) : done(io) {}
+  std::vector<std::unique_ptr<Probe>> probes;
+  asio::steady_timer done;
+  std::string request, why;
+  std::uint32_t transaction = 0;
+  int winner = -1;
+  std::size_t refused = 0;  // addresses that answered with an error (or nonsense)
+  std::uint64_t connection_id = 0;
+};
+
+// One connect exchange with every address: 0 with the winner's socket in `keep`, -1 when none
+// answered in time, -2 when every address answered with an error (`why`).
+awaitable<int> udp_connect_race(asio::io_context& io, const std::vector<udp::endpoint>& targets, std::uint32_t tx,
+                                unsigned attempt, std::string* why, std::uint64_t* cid,
+                                std::vector<std::unique_ptr<UdpRace::Probe>>* keep) {
+  auto race = std::make_shared<UdpRace>(io);
+  race->transaction = tx;
+  race->request = tracker::udp_connect_request(tx);
+  for (const udp::endpoint& ep : targets) {
+    auto p = std::make_unique<UdpRace::Probe>(io, ep);
+    boost::system::error_code ec;
+    p->s.open(ep.protocol(), ec);  // no IPv6 here: that address is left out
+    if (!ec) race->probes.push_back(std::move(p));
+  }
+  for (std::size_t i = 0; i < race->probes.size(); ++i) {
+    UdpRace::Probe& p = *race->probes[i];
+    p.s.async_send_to(asio::buffer(race->request), p.ep, [race](boost::system::error_code, std::size_t) {});
+    p.s.async_receive_from(asio::buffer(p.in), p.from, [race, i](boost::system::error_code ec, std::size_t n) {
+      if (ec || race->winner >= 0) return;
+      const UdpRace::Probe& q = *race->probes[i];
+      auto c = tracker::parse_udp_connect_reply({q.in.data(), n}, race->transaction, &race->why);
+      if (!c) {
+        if (++race->refused == race->probes.size()) race->done.cancel();
+        return;
+      }
+      race->winner = static_cast<int>(i);
+      race->connection_id = *c;
+      race->done.cancel();
+    });
+  }
+  race->done.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(tracker::udp_timeout(attempt) * 1000)));
+  boost::system::error_code ec;
+  if (race->winner < 0 && !race->probes.empty())
+    co_await race->done.async_wait(asio::redirect_error(use_awaitable, ec));
+  const int w = race->winner;
+  for (auto& p : race->probes) {
+    boost::system::error_code ignored;
+    p->s.cancel(ignored);
+  }
+  if (w < 0) {
+    if (!race->why.empty()) *why = race->why;
+    co_return race->refused > 0 && race->refused == race->probes.size() ? -2 : -1;
+  }
+  *cid = race->connection_id;
+  keep->push_back(std::move(race->probes[static_cast<std::size_t>(w)]));
+  co_return 0;
+}
+
+// A UDP tracker's reply (BEP 15): a connect exchange, then the request `make(connection id,
+// transaction)` builds; two tries on BEP 15's timeouts. The caller parses the reply against
+// the transaction it was sent with.
 template <class Make>
 awaitable<UdpCall> udp_tracker_call(asio::io_context& io, const TrackerUrl& u, std::mt19937_64& rng, Make make) {
   udp::resolver r(io);
   auto eps = co_await r.async_resolve(u.host, u.port, use_awaitable);
-  udp::endpoint ep = *eps.begin();
-  udp::socket s(io, ep.protocol());
+  std::vector<udp::endpoint> targets;
+  for (const auto& e : eps)
+    if (targets.size() < 8 && std::find(targets.begin(), targets.end(), e.endpoint()) == targets.end())
+      targets.push_back(e.endpoint());
   std::array<std::uint8_t, 8192> buf{};
-  auto exchange = [&](const std::string& req, unsigned n) -> awaitable<std::size_t> {
+  std::string why;
+  for (unsigned n = 0; n < 2; ++n) {
+    std::uint64_t cid = 0;
+    std::vector<std::unique_ptr<UdpRace::Probe>> won;
+    const int raced = co_await udp_connect_race(io, targets, static_cast<std::uint32_t>(rng()), n, &why, &cid, &won);
+    if (raced == -2) throw std::runtime_error(why);
+    if (raced < 0) continue;
+    udp::socket& s = won.front()->s;
+    const udp::endpoint ep = won.front()->ep;
+    UdpCall call;
+    call.transaction = static_cast<std::uint32_t>(rng());
+    call.v6 = ep.address().is_v6();
+    const std::string req = make(cid, call.transaction);
     co_await s.async_send_to(asio::buffer(req), ep, use_awaitable);
     asio::steady_timer t(io, std::chrono::milliseconds(static_cast<std::int64_t>(tracker::udp_timeout(n) * 1000)));
-    // A handler already queued when the answer came must not cancel the next exchange.
+    // A handler already queued when the answer came must not cancel a later exchange.
     auto armed = std::make_shared<bool>(true);
     t.async_wait([&s, armed](boost::system::error_code ec) {
       if (!ec && *armed) s.cancel();
@@ -200,24 +283,11 @@ awaitable<UdpCall> udp_tracker_call(asio::io_context& io, const TrackerUrl& u, s
     std::size_t got = co_await s.async_receive_from(asio::buffer(buf), from, asio::redirect_error(use_awaitable, ec));
     *armed = false;
     t.cancel();
-    co_return ec ? 0 : got;
-  };
-  std::string why;
-  for (unsigned n = 0; n < 2; ++n) {
-    const std::uint32_t tx = static_cast<std::uint32_t>(rng());
-    std::size_t got = co_await exchange(tracker::udp_connect_request(tx), n);
-    if (!got) continue;
-    auto cid = tracker::parse_udp_connect_reply({buf.data(), got}, tx, &why);
-    if (!cid) throw std::runtime_error(why);
-    UdpCall call;
-    call.transaction = static_cast<std::uint32_t>(rng());
-    call.v6 = ep.address().is_v6();
-    const std::string req = make(*cid, call.transaction);
-    got = co_await exchange(req, n);
-    if (!got) continue;
+    if (ec || !got) continue;
     call.reply.assign(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(got));
     co_return call;
   }
+  if (!why.empty()) throw std::runtime_error(why);
   throw std::runtime_error("no reply");
 }
 

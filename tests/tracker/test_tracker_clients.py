@@ -15,7 +15,7 @@ import tempfile
 import time
 import unittest
 
-from tracker_harness import Tracker, bdecode, escape, wait_for
+from tracker_harness import Tracker, bdecode, escape, hashforge_bin, wait_for
 
 try:
     import libtorrent as lt
@@ -208,6 +208,32 @@ class RealClients(unittest.TestCase):
     def test_udp(self):
         self.run_swarm(use_udp=True)
 
+
+class TrackerByName(unittest.TestCase):
+    def test_a_udp_tracker_whose_name_resolves_first_to_a_silent_address(self):
+        # The tracker listens on 127.0.0.1 alone and the torrent names it "localhost", which
+        # resolves to ::1 first on many hosts: nothing answers there, and an unanswered UDP
+        # packet says nothing. hashforge asks every address at once and takes the one that answers.
+        addrs = [a[4][0] for a in socket.getaddrinfo("localhost", 1, type=socket.SOCK_DGRAM)]
+        if addrs[:1] != ["::1"] or "127.0.0.1" not in addrs:
+            self.skipTest("localhost does not resolve to ::1 and then 127.0.0.1 here (%s)" % addrs)
+        t = Tracker()
+        d = tempfile.mkdtemp(prefix="hf-byname-")
+        try:
+            data = os.path.join(d, "data.bin")
+            with open(data, "wb") as f:
+                f.write(os.urandom(100000))
+            torrent = os.path.join(d, "t.torrent")
+            subprocess.run([hashforge_bin(), "torrent", "create", data, "-o", torrent, "-q", "-t",
+                            "udp://localhost:%d/announce" % t.udp_addr[1]], check=True, capture_output=True)
+            t0 = time.monotonic()
+            r = subprocess.run([hashforge_bin(), "torrent", "scrape", torrent], capture_output=True, text=True,
+                               timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertLess(time.monotonic() - t0, 10, "the silent address was waited for")
+        finally:
+            t.close()
+            shutil.rmtree(d, ignore_errors=True)
 
 if __name__ == "__main__":
     unittest.main()
