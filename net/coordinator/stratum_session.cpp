@@ -20,21 +20,7 @@ json::value diff_json(double d) {
   return d;
 }
 
-std::optional<double> number_of(const json::value& v) {
-  if (v.is_double()) return v.as_double();
-  if (v.is_int64()) return static_cast<double>(v.as_int64());
-  if (v.is_uint64()) return static_cast<double>(v.as_uint64());
-  if (v.is_string()) {  // a few miners send numbers as strings
-    try {
-      std::size_t used = 0;
-      const std::string s(v.as_string());
-      double d = std::stod(s, &used);
-      if (used == s.size()) return d;
-    } catch (...) {
-    }
-  }
-  return std::nullopt;
-}
+using stratum::number_of;
 
 bool is_string_param(const json::array& p, std::size_t i) { return i < p.size() && p[i].is_string(); }
 

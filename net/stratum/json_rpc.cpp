@@ -108,4 +108,20 @@ std::optional<ErrorReply> reply_error(const Message& m) {
   return e;
 }
 
+std::optional<double> number_of(const json::value& v) {
+  if (v.is_double()) return v.as_double();
+  if (v.is_int64()) return static_cast<double>(v.as_int64());
+  if (v.is_uint64()) return static_cast<double>(v.as_uint64());
+  if (v.is_string()) {
+    try {
+      std::size_t used = 0;
+      const std::string s(v.as_string());
+      const double d = std::stod(s, &used);
+      if (used == s.size()) return d;
+    } catch (...) {
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace hf::stratum

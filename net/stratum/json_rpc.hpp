@@ -44,4 +44,8 @@ struct ErrorReply {
 };
 std::optional<ErrorReply> reply_error(const Message& m);
 
+// A JSON number, or a string holding one whole (a few miners and pools send numbers as
+// strings: "16384"); nullopt otherwise.
+std::optional<double> number_of(const boost::json::value& v);
+
 }  // namespace hf::stratum

@@ -1,6 +1,7 @@
 #include "net/worker/pool_client.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "hashforge/hasher.hpp"
@@ -148,7 +149,9 @@ void PoolClient::handle(const stratum::Message& m) {
   if (m.method == "mining.notify") return on_notify(p);
   if (m.method.rfind("hashforge.file.", 0) == 0) return on_file(m);
   if (m.method == "mining.set_difficulty") {
-    if (!p.empty() && p[0].is_number() && p[0].to_number<double>() > 0) pending_difficulty_ = p[0].to_number<double>();
+    // A number, or a string holding one (some pools send "16384").
+    if (auto d = p.empty() ? std::nullopt : stratum::number_of(p[0]); d && std::isfinite(*d) && *d > 0)
+      pending_difficulty_ = *d;
     return;
   }
   if (m.method == "mining.set_extranonce") {

@@ -77,6 +77,7 @@ class FakePool:
         self.seen = set()
         self.overrides = []  # (code, message) answers for the next valid shares
         self.silent = False
+        self.difficulty_as_text = False  # set_difficulty's number as a string ("0.0001"), as some pools send it
         self.connects = 0
         self.listener = None
         self.new_job(clean=True, announce=False)
@@ -127,9 +128,12 @@ class FakePool:
         if announce:
             for c in conns:
                 if c.authorized:
-                    c.send({"id": None, "method": "mining.set_difficulty", "params": [self.difficulty]})
+                    c.send({"id": None, "method": "mining.set_difficulty", "params": [self.diff_param(self.difficulty)]})
                     c.send({"id": None, "method": "mining.notify", "params": params})
         return jid
+
+    def diff_param(self, d):
+        return repr(d) if self.difficulty_as_text else d
 
     def valid_shares(self):
         with self.lock:
@@ -209,7 +213,7 @@ class FakePool:
             with self.lock:
                 current = self.current
                 diff = self.jobs[current[0]][1]
-            c.send({"id": None, "method": "mining.set_difficulty", "params": [diff]})
+            c.send({"id": None, "method": "mining.set_difficulty", "params": [self.diff_param(diff)]})
             c.send({"id": None, "method": "mining.notify", "params": current})
         elif method == "mining.extranonce.subscribe":
             c.send({"id": mid, "result": True, "error": None})

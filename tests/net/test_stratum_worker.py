@@ -29,6 +29,17 @@ class WorkerAndPool(unittest.TestCase):
         pool.wait_for(lambda: authorized(pool), HANG_GUARD, "an authorized worker")
         return w
 
+    def test_a_difficulty_sent_as_a_string_is_used(self):
+        # Some pools send set_difficulty's number as a string: the worker mines at it (an
+        # ignored one left it at difficulty 1, with no share in this time).
+        p = FakePool("beef", en2_size=4, difficulty=1 / 65536)
+        self.addCleanup(p.drop)
+        p.difficulty_as_text = True
+        w = self.start_worker(p)
+        summary, err = finish_worker(self, w)
+        self.assertGreater(len(p.valid_shares()), 0, err[-2000:])
+        self.assertEqual(p.invalid_shares(), [], err[-2000:])
+
     def test_a_line_over_the_cap_is_reported_and_the_worker_reconnects(self):
         pool = self.pool()
         w = self.start_worker(pool)
