@@ -183,7 +183,10 @@ void StratumSession::on_subscribe(Message& m) {
     list_worker();
   }
   const std::string en1 = to_hex(st_.extranonce1);
-  json::array subs{json::array{"mining.set_difficulty", en1}, json::array{"mining.notify", en1}};
+  // hashforge.hello among the subscriptions tells a hashforge worker it may use the
+  // extension (rate reports, the file task); other miners read only what they know.
+  json::array subs{json::array{"mining.set_difficulty", en1}, json::array{"mining.notify", en1},
+                   json::array{"hashforge.hello", en1}};
   reply(m.id, json::array{subs, en1, st_.extranonce2_size});
   if (authorized_ && !difficulty_sent_) {  // authorized first: its work starts now
     vardiff_.restart(co_.now());

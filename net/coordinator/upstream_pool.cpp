@@ -5,6 +5,7 @@
 #include <random>
 
 #include "hashforge/hex.hpp"
+#include "net/stratum/extranonce.hpp"
 #include "net/stratum/notify.hpp"
 
 namespace hf::coord {
@@ -142,7 +143,6 @@ asio::awaitable<void> UpstreamPool::session(const netio::PoolUrl& url) {
          "configure");
   send("mining.subscribe", json::array{cfg_.agent}, "subscribe");
   send("mining.authorize", json::array{cfg_.user, cfg_.password}, "authorize");
-  send("mining.extranonce.subscribe", json::array{}, "extranonce");
   while (auto line = co_await conn_->read_line()) {
     if (line->empty()) continue;
     std::string why;
@@ -224,16 +224,19 @@ void UpstreamPool::handle(const stratum::Message& m) {
     return;
   }
   if (m.method == "mining.set_extranonce") {
-    std::optional<Bytes> en1;
-    if (p.size() >= 2 && p[0].is_string() && p[1].is_int64()) en1 = from_hex(p[0].as_string());
-    const std::int64_t size = en1 ? p[1].as_int64() : 0;
-    if (!en1 || en1->size() > 32 || size < 1 || size > 16) {
-      log_("upstream: ignoring a bad mining.set_extranonce");
+    std::string why;
+    auto en = stratum::extranonce_of(p, 0, &why);
+    if (!en) {
+      log_("upstream: ignoring a bad mining.set_extranonce: " + why);
       return;
     }
-    link_.extranonce1 = *en1;
-    link_.extranonce2_size = static_cast<std::size_t>(size);
-    log_("upstream: extranonce now " + to_hex(link_.extranonce1) + " + " + std::to_string(size) + " bytes");
+    // The pool takes the old extranonce until its next job (NiceHash's extension); the
+    // coordinator drops its jobs now instead and waits for that job, so no share is sent
+    // on work either side could doubt.
+    link_.extranonce1 = std::move(en->extranonce1);
+    link_.extranonce2_size = en->extranonce2_size;
+    log_("upstream: extranonce now " + to_hex(link_.extranonce1) + " + " + std::to_string(link_.extranonce2_size) +
+         " bytes");
     if (ready_) become_ready();
     return;
   }
@@ -277,8 +280,10 @@ void UpstreamPool::on_reply(const stratum::Message& m) {
       ++accepted_;
     } else {
       ++rejected_;
-      a.code = err ? err->code : 20;
-      a.message = err ? err->message : "rejected by the upstream pool";
+      // ckpool answers false with its reason beside the error ("reject-reason": "Stale").
+      const std::string reason = err ? err->message : m.reject_reason;
+      a.code = err ? err->code : stratum::says_stale(reason) ? 21 : 20;
+      a.message = !reason.empty() ? reason : "rejected by the upstream pool";
     }
     done(std::move(a));
     return;
@@ -297,18 +302,20 @@ void UpstreamPool::on_reply(const stratum::Message& m) {
     if (ready_) become_ready();
   } else if (what == "subscribe") {
     const json::array* r = m.result.if_array();
-    std::optional<Bytes> en1;
-    if (!err && r && r->size() >= 3 && (*r)[1].is_string() && (*r)[2].is_int64()) en1 = from_hex((*r)[1].as_string());
-    const std::int64_t size = en1 ? (*r)[2].as_int64() : 0;
-    if (!en1 || en1->size() > 32 || size < 1 || size > 16) {
-      last_error_ = "subscribe failed: " + (err ? err->message : std::string("unexpected reply"));
+    std::string why = err ? err->message : "unexpected reply";
+    auto en = !err && r ? stratum::extranonce_of(*r, 1, &why) : std::nullopt;
+    if (!en) {
+      last_error_ = "subscribe failed: " + why;
       log_("upstream " + link_.url + ": " + last_error_);
       conn_->close("subscribe failed");
       return;
     }
-    link_.extranonce1 = *en1;
-    link_.extranonce2_size = static_cast<std::size_t>(size);
+    link_.extranonce1 = std::move(en->extranonce1);
+    link_.extranonce2_size = en->extranonce2_size;
     subscribed_ = true;
+    // Asked once subscribed, as the extension's description says; a pool that does not
+    // know it answers with an error, and then reconnects us when its extranonce changes.
+    send("mining.extranonce.subscribe", json::array{}, "extranonce");
     become_ready();
   } else if (what == "authorize") {
     if (err || !m.result.is_bool() || !m.result.as_bool()) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <stdexcept>
 
 namespace hf::netio {
@@ -50,8 +51,16 @@ Reconnect parse_reconnect(const boost::json::array& p, bool tls) {
     auto u = parse_pool_url(std::string(tls ? "stratum+ssl://" : "stratum+tcp://") + where, &why);
     if (u && u->host == host && u->port == port) r.url = std::move(u);
   }
-  const std::int64_t wait = p.size() >= 3 && p[2].is_int64() ? std::clamp<std::int64_t>(p[2].as_int64(), 0, 3600) : 0;
-  r.wait = std::chrono::milliseconds(wait * 1000);
+  // Seconds: a whole number, or a string holding one ("5"), as some pools send it.
+  std::int64_t wait = 0;
+  if (p.size() >= 3 && p[2].is_int64()) {
+    wait = p[2].as_int64();
+  } else if (p.size() >= 3 && p[2].is_string()) {
+    const std::string_view s = p[2].as_string();
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), wait);
+    if (ec != std::errc() || end != s.data() + s.size()) wait = 0;
+  }
+  r.wait = std::chrono::milliseconds(std::clamp<std::int64_t>(wait, 0, 3600) * 1000);
   return r;
 }
 

@@ -1,5 +1,6 @@
 #include "net/stratum/json_rpc.hpp"
 
+#include <cctype>
 #include <cmath>
 
 namespace hf::stratum {
@@ -63,6 +64,8 @@ std::optional<Message> parse_message(std::string_view line, std::string* why, bo
   if (!o.contains("result") && !o.contains("error")) return fail("neither a request nor a reply");
   if (auto* r = o.if_contains("result")) m.result = std::move(*r);
   if (auto* e = o.if_contains("error")) m.error = std::move(*e);
+  if (auto* r = o.if_contains("reject-reason"); r && r->is_string())
+    m.reject_reason = std::string(std::string_view(r->as_string()).substr(0, 256));
   return m;
 }
 
@@ -106,6 +109,12 @@ std::optional<ErrorReply> reply_error(const Message& m) {
   }
   if (e.message.empty()) e.message = "error " + std::to_string(e.code);
   return e;
+}
+
+bool says_stale(std::string_view reason) {
+  std::string lower(reason);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower.find("stale") != std::string::npos;
 }
 
 std::optional<double> number_of(const json::value& v) {

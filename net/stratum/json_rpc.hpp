@@ -21,6 +21,7 @@ struct Message {
   json::array params;
   json::value result;  // replies
   json::value error;   // replies: null, or [code, message, traceback]
+  std::string reject_reason;  // replies: ckpool's "reject-reason" beside a false result ("Stale")
   bool is_request() const { return !method.empty(); }
 };
 
@@ -43,6 +44,9 @@ struct ErrorReply {
   std::string message;
 };
 std::optional<ErrorReply> reply_error(const Message& m);
+
+// Whether a share's refusal reason says it came too late ("Stale", "stale-prevblk", ...).
+bool says_stale(std::string_view reason);
 
 // A JSON number, or a string holding one whole (a few miners and pools send numbers as
 // strings: "16384"); nullopt otherwise.

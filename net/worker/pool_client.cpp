@@ -8,6 +8,7 @@
 #include "hashforge/hex.hpp"
 #include "net/io/printable.hpp"
 #include "net/mining/file_task.hpp"
+#include "net/stratum/extranonce.hpp"
 #include "net/stratum/notify.hpp"
 
 namespace hf::worker {
@@ -110,7 +111,8 @@ asio::awaitable<bool> PoolClient::session(const PoolUrl& url) {
   next_id_ = 1;
   pending_.clear();
   en1_.clear();
-  subscribed_ = authorized_ = hello_ok_ = false;
+  next_en1_.reset();
+  subscribed_ = authorized_ = hello_ok_ = hashforge_ = false;
   job_.reset();
   incoming_.reset();
   file_.reset();
@@ -120,9 +122,9 @@ asio::awaitable<bool> PoolClient::session(const PoolUrl& url) {
   log_("connected to " + url.text);
   counts_.pool = url.text;
   current_tls_ = url.tls;
+  current_url_ = url;
   send("mining.subscribe", json::array{cfg_.agent}, "subscribe");
   send("mining.authorize", json::array{cfg_.user, cfg_.password}, "authorize");
-  send("mining.extranonce.subscribe", json::array{}, "extranonce");
   bool was_up = false;
   while (auto line = co_await conn_->read_line()) {
     if (line->empty()) continue;
@@ -155,25 +157,35 @@ void PoolClient::handle(const stratum::Message& m) {
     return;
   }
   if (m.method == "mining.set_extranonce") {
-    if (p.size() >= 2 && p[0].is_string() && p[1].is_int64()) {
-      auto en1 = from_hex(p[0].as_string());
-      const auto size = p[1].as_int64();
-      if (en1 && en1->size() <= 32 && size >= 1 && size <= 16) {
-        en1_ = *en1;
-        en2_size_ = static_cast<std::size_t>(size);
-        ++epoch_;
-        log_("extranonce now " + to_hex(en1_) + " + " + std::to_string(en2_size_) + " bytes");
-        hand_work();
-      }
+    // The pool's new extranonce holds from its next mining.notify (NiceHash's extension):
+    // shares on the job in hand still carry the old one.
+    std::string why;
+    if (auto en = stratum::extranonce_of(p, 0, &why)) {
+      next_en1_ = std::move(*en);
+      log_("extranonce " + to_hex(next_en1_->extranonce1) + " + " + std::to_string(next_en1_->extranonce2_size) +
+           " bytes from the next job");
+    } else {
+      log_("ignoring a bad mining.set_extranonce: " + why);
     }
     return;
   }
   if (m.method == "client.reconnect") {
     netio::Reconnect r = netio::parse_reconnect(p, current_tls_);
-    redirect_ = std::move(r.url);
+    // Without a place, the pool means itself: come back here (not to the first URL) after its wait.
+    const bool elsewhere = r.url.has_value();
+    redirect_ = elsewhere ? std::move(r.url) : current_url_;
     redirect_wait_ = r.wait;
-    log_("pool asked to reconnect" + (redirect_ ? " to " + netio::printable(redirect_->text) : std::string()));
+    log_("pool asked to reconnect" + (elsewhere ? " to " + netio::printable(redirect_->text) : std::string()) +
+         (r.wait.count() ? " in " + std::to_string(r.wait.count() / 1000) + " s" : std::string()));
     conn_->close("client.reconnect");
+    return;
+  }
+  if (m.method == "mining.ping" && !m.id.is_null()) {
+    conn_->send(stratum::encode_result(m.id, "pong"));
+    return;
+  }
+  if (m.method == "client.get_version" && !m.id.is_null()) {
+    conn_->send(stratum::encode_result(m.id, json::value(cfg_.agent)));
     return;
   }
   if (m.method == "client.show_message" && !p.empty() && p[0].is_string()) {
@@ -196,23 +208,33 @@ void PoolClient::on_reply(const stratum::Message& m) {
       ++counts_.accepted;
     } else {
       ++counts_.rejected;
-      if (err && err->code == 21) ++counts_.stale;
-      log_("share rejected: " +
-           (err ? netio::printable(err->message) + " (" + std::to_string(err->code) + ")" : std::string("false")));
+      // ckpool answers false with its reason beside the error ("reject-reason": "Stale").
+      const std::string reason = err ? err->message : m.reject_reason;
+      if ((err && err->code == 21) || stratum::says_stale(reason)) ++counts_.stale;
+      log_("share rejected: " + (reason.empty() ? std::string("false") : netio::printable(reason)) +
+           (err ? " (" + std::to_string(err->code) + ")" : std::string()));
     }
   } else if (what == "subscribe") {
     const json::array* r = m.result.if_array();
-    std::optional<Bytes> en1;
-    if (!err && r && r->size() >= 3 && (*r)[1].is_string() && (*r)[2].is_int64()) en1 = from_hex((*r)[1].as_string());
-    const std::int64_t size = en1 ? (*r)[2].as_int64() : 0;
-    if (!en1 || en1->size() > 32 || size < 1 || size > 16) {
-      log_("subscribe failed: " + (err ? netio::printable(err->message) : std::string("unexpected reply")));
+    std::string why = err ? netio::printable(err->message) : "unexpected reply";
+    std::optional<stratum::Extranonce> en = !err && r ? stratum::extranonce_of(*r, 1, &why) : std::nullopt;
+    if (!en) {
+      log_("subscribe failed: " + why);
       conn_->close("subscribe failed");
       return;
     }
-    en1_ = *en1;
-    en2_size_ = static_cast<std::size_t>(size);
+    en1_ = std::move(en->extranonce1);
+    en2_size_ = en->extranonce2_size;
     subscribed_ = true;
+    // A hashforge coordinator lists hashforge.hello among its subscriptions; other pools
+    // never get the extension's requests.
+    if (const json::array* subs = (*r)[0].if_array())
+      for (const json::value& s : *subs)
+        if (const json::array* t = s.if_array(); t && !t->empty() && t->front() == "hashforge.hello") hashforge_ = true;
+    // Asked once subscribed, as the extension's description says; a pool that does not know
+    // it answers with an error, which changes nothing.
+    send("mining.extranonce.subscribe", json::array{}, "extranonce");
+    if (authorized_) say_hello();
     hand_work();
   } else if (what == "authorize") {
     if (err || !m.result.is_bool() || !m.result.as_bool()) {
@@ -221,7 +243,7 @@ void PoolClient::on_reply(const stratum::Message& m) {
       return;
     }
     authorized_ = true;
-    if (!cfg_.hello.empty()) send("hashforge.hello", json::array{cfg_.hello}, "hello");
+    if (subscribed_) say_hello();
     hand_work();
   } else if (what == "hello") {
     // A hashforge coordinator: offer to take part in its file task, if it has one, and
@@ -246,6 +268,13 @@ void PoolClient::on_notify(const json::array& p) {
   }
   difficulty_ = pending_difficulty_;  // set_difficulty takes effect with the next job
   if (job->clean) ++epoch_;
+  if (next_en1_) {
+    // The extranonce set since the last job starts here; work on the old one is void.
+    if (next_en1_->extranonce1 != en1_ || next_en1_->extranonce2_size != en2_size_) ++epoch_;
+    en1_ = std::move(next_en1_->extranonce1);
+    en2_size_ = next_en1_->extranonce2_size;
+    next_en1_.reset();
+  }
   counts_.difficulty = difficulty_;
   job_ = std::make_shared<const mining::StratumJob>(std::move(*job));
   hand_work();
@@ -372,6 +401,10 @@ void PoolClient::file_done(const FileReport& r) {
   ++counts_.file_ranges;
   counts_.file_hashes += n;
   send("hashforge.file.result", json::array{o}, "file");
+}
+
+void PoolClient::say_hello() {
+  if (hashforge_ && !cfg_.hello.empty()) send("hashforge.hello", json::array{cfg_.hello}, "hello");
 }
 
 void PoolClient::hand_work() {

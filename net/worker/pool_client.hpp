@@ -12,6 +12,7 @@
 
 #include "net/io/connect.hpp"
 #include "net/io/line_conn.hpp"
+#include "net/stratum/extranonce.hpp"
 #include "net/stratum/json_rpc.hpp"
 #include "net/worker/miner.hpp"
 
@@ -66,6 +67,7 @@ class PoolClient {
   void on_reply(const stratum::Message& m);
   void on_notify(const json::array& p);
   void hand_work();
+  void say_hello();                         // hashforge.hello, to a hashforge coordinator only
   void on_file(const stratum::Message& m);  // hashforge.file.* from the coordinator
   void file_chunk(const json::array& p);
   void send(std::string_view method, json::array params, const char* tag);
@@ -79,13 +81,16 @@ class PoolClient {
   bool stopping_ = false;
   std::optional<PoolUrl> redirect_;  // from client.reconnect
   bool current_tls_ = false;         // the connection's; a redirect keeps it
+  PoolUrl current_url_;              // where a client.reconnect naming no place returns
   std::chrono::milliseconds redirect_wait_{0};
   // Per connection.
   std::int64_t next_id_ = 1;
   std::map<std::int64_t, std::string> pending_;  // request id -> what it was ("submit", ...)
   Bytes en1_;
   std::size_t en2_size_ = 0;
+  std::optional<stratum::Extranonce> next_en1_;  // from set_extranonce, used from the next job
   bool subscribed_ = false, authorized_ = false, hello_ok_ = false;
+  bool hashforge_ = false;  // the pool is a hashforge coordinator (its subscribe reply says so)
   double difficulty_ = 1, pending_difficulty_ = 1;
   std::shared_ptr<const mining::StratumJob> job_;
   std::uint64_t epoch_ = 0;

@@ -1,7 +1,9 @@
 // The Stratum JSON-RPC line codec (net/stratum/json_rpc.*): every line a miner or a pool
-// sends goes through parse_message. Properties: no crash and no exception on any input; a
-// refusal has a reason; a message that is accepted, encoded again by our own encoders,
-// parses back to the same message (so what we relay is what we read).
+// sends goes through parse_message, and the extranonce a pool gives through extranonce_of.
+// Properties: no crash and no exception on any input; a refusal has a reason; a message that
+// is accepted, encoded again by our own encoders, parses back to the same message (so what
+// we relay is what we read); an extranonce taken is within its bounds.
+#include "net/stratum/extranonce.hpp"
 #include "net/stratum/json_rpc.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 #include "tests/fuzz/json_same.hpp"
@@ -28,6 +30,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   HF_FUZZ_CHECK(m->id.is_null() || m->id.is_int64() || m->id.is_uint64() || m->id.is_string());
+  HF_FUZZ_CHECK(m->reject_reason.size() <= 256);
+  // The extranonce as set_extranonce's params and subscribe's reply carry it: in range or refused.
+  for (std::size_t at : {std::size_t{0}, std::size_t{1}}) {
+    const boost::json::array* a = m->is_request() ? &m->params : m->result.if_array();
+    if (!a) break;
+    std::string why_en;
+    if (auto en = extranonce_of(*a, at, &why_en)) {
+      HF_FUZZ_CHECK(en->extranonce1.size() <= 32 && en->extranonce2_size >= 1 && en->extranonce2_size <= 16);
+    } else {
+      HF_FUZZ_CHECK(!why_en.empty());
+    }
+  }
   std::string again;
   std::optional<ErrorReply> err;
   if (m->is_request()) {

@@ -17,6 +17,7 @@
 #include "net/mining/share_check.hpp"
 #include "net/mining/vardiff.hpp"
 #include "net/mining/worker_stats.hpp"
+#include "net/stratum/extranonce.hpp"
 #include "net/stratum/json_rpc.hpp"
 #include "net/stratum/notify.hpp"
 
@@ -87,6 +88,42 @@ TEST(JsonRpc, RepliesAndErrors) {
   e = reply_error(*m);
   ASSERT_TRUE(e);
   EXPECT_TRUE(e->code == -32601 && e->message == "Method not found");
+}
+
+TEST(JsonRpc, CkpoolsRejectReasonIsKeptAndStaleOnesAreTold) {
+  auto m = parse(R"({"id":7,"result":false,"error":null,"reject-reason":"Stale"})");
+  ASSERT_TRUE(m);
+  EXPECT_FALSE(reply_error(*m));
+  EXPECT_EQ(m->reject_reason, "Stale");
+  EXPECT_TRUE(says_stale(m->reject_reason));
+  EXPECT_TRUE(says_stale("stale-prevblk"));
+  EXPECT_FALSE(says_stale("Above target"));
+  m = parse(R"({"id":7,"result":false,"error":null,"reject-reason":)" + std::string("\"") + std::string(300, 'x') +
+            "\"}");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->reject_reason.size(), 256u) << "capped";
+  m = parse(R"({"id":7,"result":true,"error":null,"reject-reason":5})");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->reject_reason, "") << "only a string is a reason";
+}
+
+TEST(Extranonce, FromSubscribeAndSetExtranonceWithTheSizeAsANumberOrAString) {
+  std::string why;
+  auto en = extranonce_of(json::array{json::array{}, "08000002", 4}, 1, &why);
+  ASSERT_TRUE(en) << why;
+  EXPECT_EQ(hf::to_hex(en->extranonce1), "08000002");
+  EXPECT_EQ(en->extranonce2_size, 4u);
+  en = extranonce_of(json::array{"cafe", "8"}, 0, &why);
+  ASSERT_TRUE(en) << why;
+  EXPECT_EQ(en->extranonce2_size, 8u);
+  EXPECT_TRUE(extranonce_of(json::array{"", 1}, 0, &why)) << "an empty extranonce1 is allowed";
+  for (const json::array& bad :
+       {json::array{"cafe"}, json::array{"cafe", 0}, json::array{"cafe", 17}, json::array{"cafe", 4.5},
+        json::array{"cafe", "four"}, json::array{"xyz", 4}, json::array{std::string(66, 'a'), 4}, json::array{7, 4}}) {
+    why.clear();
+    EXPECT_FALSE(extranonce_of(bad, 0, &why)) << json::serialize(bad);
+    EXPECT_FALSE(why.empty());
+  }
 }
 
 TEST(JsonRpc, NotificationsHaveANullId) {
@@ -373,6 +410,12 @@ TEST(Reconnect, ParamsGiveTheUrlAndWaitAndKeepTls) {
   EXPECT_EQ(r.wait, std::chrono::milliseconds(3600 * 1000)) << "at most an hour";
   r = hf::netio::parse_reconnect(json::array{"h", 1, -5}, false);
   EXPECT_EQ(r.wait.count(), 0);
+  r = hf::netio::parse_reconnect(json::array{"h", "1", "7"}, false);
+  EXPECT_EQ(r.wait, std::chrono::milliseconds(7000)) << "a wait sent as a string";
+  EXPECT_EQ(hf::netio::parse_reconnect(json::array{"h", 1, "7s"}, false).wait.count(), 0);
+  r = hf::netio::parse_reconnect(json::array{"", "", 4}, false);  // no place: the same pool, after the wait
+  EXPECT_FALSE(r.url);
+  EXPECT_EQ(r.wait, std::chrono::milliseconds(4000));
   r = hf::netio::parse_reconnect(json::array{42, json::array{}}, false);
   EXPECT_FALSE(r.url) << "a malformed host is ignored";
   // Only what a pool URL could hold is dialled (found by fuzzing: a host with a '/').

@@ -7,8 +7,10 @@ branch, the current time as ntime), gives each connection its own extranonce1, a
 BIP 310 version rolling within its mask, and checks every mining.submit in full: user, job,
 extranonce2 length, hex, ntime window, version bits, duplicate, and the hash against the
 difficulty the job was sent at. Tests can make it answer the next share with a chosen
-error, stay silent, drop every connection, stop listening and listen again on the same
-port (failover), or send a new job."""
+error (or ckpool's false with a "reject-reason"), stay silent, drop every connection, stop
+listening and listen again on the same port (failover), send a new job, or change the
+extranonce (from the next job on, as NiceHash's extension has it). It records what the
+miner sent, so a test can see which methods a third-party pool was asked."""
 import json
 import socket
 import ssl
@@ -38,6 +40,9 @@ class Conn:
         self.subscribed = False
         self.mask = 0
         self.closed = False
+        self.job_en1 = {}  # job id -> the extranonce1 in force when this connection got the job
+        self.methods = []  # every request and notification the miner sent, in order
+        self.replies = []  # the miner's answers to the pool's own requests
 
     def send(self, obj):
         data = (json.dumps(obj) + "\n").encode()
@@ -78,6 +83,7 @@ class FakePool:
         self.overrides = []  # (code, message) answers for the next valid shares
         self.silent = False
         self.difficulty_as_text = False  # set_difficulty's number as a string ("0.0001"), as some pools send it
+        self.en2_size_as_text = False  # extranonce2_size as a string ("4"), as some pools send it
         self.connects = 0
         self.listener = None
         self.new_job(clean=True, announce=False)
@@ -129,8 +135,24 @@ class FakePool:
             for c in conns:
                 if c.authorized:
                     c.send({"id": None, "method": "mining.set_difficulty", "params": [self.diff_param(self.difficulty)]})
-                    c.send({"id": None, "method": "mining.notify", "params": params})
+                    self._notify(c, params)
         return jid
+
+    def set_extranonce(self, en1):
+        """Sends mining.set_extranonce to every authorized connection. As NiceHash's extension
+        has it, the new extranonce1 holds for jobs sent after it; the job in hand keeps the old."""
+        with self.lock:
+            conns = [c for c in self.conns if c.authorized]
+        for c in conns:
+            c.en1 = en1
+            c.send({"id": None, "method": "mining.set_extranonce", "params": [en1, self.en2_param()]})
+
+    def _notify(self, c, params):
+        c.job_en1[params[0]] = c.en1
+        c.send({"id": None, "method": "mining.notify", "params": params})
+
+    def en2_param(self):
+        return str(self.en2_size) if self.en2_size_as_text else self.en2_size
 
     def diff_param(self, d):
         return repr(d) if self.difficulty_as_text else d
@@ -193,6 +215,10 @@ class FakePool:
 
     def _handle(self, c, m):
         method, params, mid = m.get("method"), m.get("params", []), m.get("id")
+        if method is None:
+            c.replies.append(m)
+            return
+        c.methods.append(method)
         if method == "mining.configure":
             result = {}
             exts, opts = params[0], params[1] if len(params) > 1 else {}
@@ -206,7 +232,7 @@ class FakePool:
             c.send({"id": mid, "result": result, "error": None})
         elif method == "mining.subscribe":
             c.subscribed = True
-            c.send({"id": mid, "result": [[["mining.notify", c.en1]], c.en1, self.en2_size], "error": None})
+            c.send({"id": mid, "result": [[["mining.notify", c.en1]], c.en1, self.en2_param()], "error": None})
         elif method == "mining.authorize":
             c.authorized.add(params[0])
             c.send({"id": mid, "result": True, "error": None})
@@ -214,7 +240,7 @@ class FakePool:
                 current = self.current
                 diff = self.jobs[current[0]][1]
             c.send({"id": None, "method": "mining.set_difficulty", "params": [self.diff_param(diff)]})
-            c.send({"id": None, "method": "mining.notify", "params": current})
+            self._notify(c, current)
         elif method == "mining.extranonce.subscribe":
             c.send({"id": mid, "result": True, "error": None})
         elif method == "mining.submit":
@@ -225,7 +251,9 @@ class FakePool:
                 silent = self.silent
             if silent:
                 return
-            if override:
+            if override and override[0] == "reject-reason":  # ckpool's form: false, and the reason beside
+                c.send({"id": mid, "result": False, "error": None, "reject-reason": override[1]})
+            elif override:
                 c.send({"id": mid, "result": None, "error": [override[0], override[1], None]})
             elif ok:
                 c.send({"id": mid, "result": True, "error": None})
@@ -236,6 +264,8 @@ class FakePool:
 
     def _check(self, c, p):
         record = {"ok": False, "params": p, "en1": c.en1}
+        if isinstance(p, list) and len(p) > 1 and p[1] in c.job_en1:
+            record["en1"] = c.job_en1[p[1]]
 
         def bad(code, reason):
             record["reason"] = reason
@@ -271,7 +301,7 @@ class FakePool:
             if bits & ~c.mask:
                 return bad(20, "version bits outside the mask")
             version = (version & ~c.mask) | (bits & c.mask)
-        header = job.header(c.en1, en2, ntime, nn, version)
+        header = job.header(record["en1"], en2, ntime, nn, version)
         h = hash_value(header)
         record.update(hash=h, en2=en2, job=jid, difficulty=diff)
         if h > target_of(diff):

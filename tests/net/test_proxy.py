@@ -99,6 +99,11 @@ class Proxy(unittest.TestCase):
         n2 = job.find_share(c.en1, en2, POOL, start=n1 + 1)
         r = c.submit(job, en2, job.ntime, n2)
         self.assertEqual(r["error"][:2], [23, "fake pool: share above target after retarget"])
+        # ckpool's refusal (false, the reason beside the error) reaches the worker as an
+        # error with that reason; a stale one with code 21.
+        pool.overrides.append(("reject-reason", "Stale"))
+        n4 = job.find_share(c.en1, en2, POOL, start=n2 + 1)
+        self.assertEqual(c.submit(job, en2, job.ntime, n4)["error"][:2], [21, "Stale"])
         # A duplicate is caught here; the pool never sees it.
         self.assertEqual(c.submit(job, en2, job.ntime, n1)["error"][0], 22)
         # Version rolling passes through inside the mask both sides agreed.
@@ -109,11 +114,11 @@ class Proxy(unittest.TestCase):
         self.assertEqual(pool.shares[-1]["params"][5], "%08x" % bits)
 
         self.assertEqual(pool.invalid_shares(), [])
-        self.assertEqual(len(pool.shares), 3)
+        self.assertEqual(len(pool.shares), 4)
         s = co.stats()
-        self.assertEqual((s["upstream"]["submitted"], s["upstream"]["accepted"], s["upstream"]["rejected"]), (3, 2, 1))
+        self.assertEqual((s["upstream"]["submitted"], s["upstream"]["accepted"], s["upstream"]["rejected"]), (4, 2, 2))
         w = [w for w in s["workers"] if w["connected"]][0]
-        self.assertEqual((w["accepted"], w["forwarded"], w["pool_accepted"], w["pool_rejected"]), (4, 3, 2, 1))
+        self.assertEqual((w["accepted"], w["forwarded"], w["pool_accepted"], w["pool_rejected"]), (5, 4, 2, 2))
 
         # A new pool job reaches the worker under a job id of the coordinator's.
         pool.difficulty = POOL * 2

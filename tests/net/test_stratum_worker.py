@@ -3,7 +3,12 @@
 
 What is shown: a line over the 16 KiB Stratum line cap (a job too large) makes the worker
 say so, naming the cap, and reconnect; a client.reconnect naming a port outside 1..65535
-(99999 once became 34463) is not dialled: the worker returns to the pool it was on."""
+(99999 once became 34463) is not dialled: the worker returns to the pool it was on; a
+client.reconnect naming no place brings it back to the same pool, not to its first URL;
+numbers sent as strings are used; a new extranonce holds from the next job (NiceHash's
+extension); ckpool's "reject-reason" is logged and a stale one counted; mining.ping and
+client.get_version are answered; and a pool that is not a hashforge coordinator is never
+sent hashforge's own methods."""
 import socket
 import time
 import unittest
@@ -39,6 +44,85 @@ class WorkerAndPool(unittest.TestCase):
         summary, err = finish_worker(self, w)
         self.assertGreater(len(p.valid_shares()), 0, err[-2000:])
         self.assertEqual(p.invalid_shares(), [], err[-2000:])
+
+    def test_extranonce2_size_sent_as_a_string_is_used(self):
+        # "4" instead of 4 in subscribe's reply: refused as a failed subscribe before, so the
+        # worker reconnected forever and never mined.
+        p = FakePool("beef", en2_size=4, difficulty=1 / 65536)
+        self.addCleanup(p.drop)
+        p.en2_size_as_text = True
+        w = self.start_worker(p)
+        summary, err = finish_worker(self, w)
+        self.assertGreater(len(p.valid_shares()), 0, err[-2000:])
+        self.assertEqual(p.invalid_shares(), [], err[-2000:])
+        self.assertEqual(summary["connects"], 1, err[-2000:])
+
+    def test_a_new_extranonce_holds_from_the_next_job(self):
+        # Shares on the job in hand keep the old extranonce1 until the pool's next
+        # mining.notify; the worker took the new one at once, so every share until then was
+        # hashed with an extranonce1 the pool does not pair with that job.
+        p = FakePool("beef", en2_size=4, difficulty=1 / 65536)
+        self.addCleanup(p.drop)
+        w = self.start_worker(p, seconds=12)
+        p.wait_for(lambda: len(p.shares) >= 3, HANG_GUARD, "shares on the first extranonce")
+        p.set_extranonce("cafe0001")
+        at_change = len(p.shares)
+        p.wait_for(lambda: len(p.shares) >= at_change + 5, HANG_GUARD, "shares after set_extranonce")
+        new_job = p.new_job(clean=False)  # the old job stays valid: no share can be stale
+        p.wait_for(lambda: any(s.get("job") == new_job for s in p.valid_shares()), HANG_GUARD,
+                   "a share on the job sent after set_extranonce")
+        summary, err = finish_worker(self, w)
+        self.assertEqual(p.invalid_shares(), [], err[-2000:])
+        on_new = [s for s in p.valid_shares() if s["job"] == new_job]
+        self.assertTrue(on_new and all(s["en1"] == "cafe0001" for s in on_new), on_new[:3])
+        self.assertIn("extranonce cafe0001 + 4 bytes from the next job", err)
+        self.assertEqual(summary["connects"], 1, err[-2000:])
+
+    def test_a_ckpool_reject_reason_is_logged_and_a_stale_one_counted(self):
+        p = FakePool("beef", en2_size=4, difficulty=1 / 65536)
+        self.addCleanup(p.drop)
+        p.overrides.append(("reject-reason", "Stale"))
+        w = self.start_worker(p)
+        summary, err = finish_worker(self, w)
+        self.assertIn("share rejected: Stale", err)
+        self.assertEqual((summary["rejected"], summary["stale"]), (1, 1), err[-2000:])
+
+    def test_pool_requests_are_answered_and_no_hashforge_method_is_sent(self):
+        p = self.pool()
+        w = self.start_worker(p)
+        for c in authorized(p):
+            c.send({"id": 901, "method": "mining.ping", "params": []})
+            c.send({"id": 902, "method": "client.get_version", "params": []})
+        p.wait_for(lambda: sum(len(c.replies) for c in p.conns) >= 2, HANG_GUARD, "answers to ping and get_version")
+        summary, err = finish_worker(self, w)
+        c = p.conns[0]
+        answers = {r["id"]: r for r in c.replies}
+        self.assertEqual(answers[901]["result"], "pong")
+        self.assertIsNone(answers[901]["error"])
+        self.assertTrue(answers[902]["result"].startswith("hashforge/"), answers[902])
+        # The pool lists no hashforge.hello among its subscriptions: it is not a hashforge
+        # coordinator, and is asked nothing it might take as an unknown method.
+        self.assertEqual([m for m in c.methods if m.startswith("hashforge.")], [], c.methods)
+        self.assertEqual(c.methods[:2], ["mining.subscribe", "mining.authorize"], c.methods)
+        self.assertIn("mining.extranonce.subscribe", c.methods)
+
+    def test_a_reconnect_naming_no_place_returns_to_the_same_pool(self):
+        # The first URL refuses connections, so the worker mines on the second; a bare
+        # client.reconnect from there brought it back through the first URL (one more refusal).
+        dead = socket.socket()
+        dead.bind(("127.0.0.1", 0))
+        dead_url = "stratum+tcp://127.0.0.1:%d" % dead.getsockname()[1]
+        dead.close()
+        p = self.pool()
+        w = worker([dead_url, p.url()], "--backend", "scalar", "--threads", "1", "--intensity", "20", seconds=8)
+        self.addCleanup(lambda: w.poll() is None and w.kill())
+        p.wait_for(lambda: authorized(p), HANG_GUARD, "the worker on the second URL")
+        for c in authorized(p):
+            c.send({"id": None, "method": "client.reconnect", "params": []})
+        p.wait_for(lambda: p.connects >= 2 and authorized(p), HANG_GUARD, "the worker back after client.reconnect")
+        summary, err = finish_worker(self, w)
+        self.assertEqual(summary["connects"], 2, err[-2000:])
+        self.assertEqual(err.count(dead_url), 1, err[-2000:])
 
     def test_a_line_over_the_cap_is_reported_and_the_worker_reconnects(self):
         pool = self.pool()
