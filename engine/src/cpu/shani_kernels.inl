@@ -130,7 +130,9 @@ HF_INLINE void rounds256(State256& s, __m128i wk) {
 // sha256rnds2 at one every 3, so in the 12 quads that have a schedule the msg1 unit runs 83%
 // busy and its queue delays the rounds: the bulk kernel ran 1.13-1.15x the cycles of its rounds
 // alone, 1.04x with sigma0 on the vector pipes. On Zen 3 the vector pipes issue the SHA
-// instructions too and are the bound, so the driver times both and keeps the faster.
+// instructions too and are the bound, so the driver times both and keeps the faster: the table's
+// first build is sha256msg1 with the schedule a block ahead (sha256_blocks_ahead, below), the
+// second sigma0 on the vector pipes just in time (sha256_blocks).
 enum class Sigma0 { msg1, vector };
 
 // sha256msg1(w16, w12) on the vector pipes: W[t-16+i] + sigma0(W[t-15+i]) for i = 0..3.
@@ -233,6 +235,116 @@ void sha256_blocks(uint32_t* state, const uint8_t* const* ptrs, size_t nblocks) 
       p[l] += 64;
     }
     compress256<kLanes, S0>(s, m);
+  }
+  HF_UNROLL
+  for (int l = 0; l < kLanes; ++l) {
+    uint32_t h[8];
+    store_state256(s[l], h);
+    scatter_lane<8>(h, l, state);
+  }
+}
+
+// The bulk kernel with the message schedule one block ahead. Just in time (sha256_blocks), each
+// quad's rounds wait on that quad's words, and these come off the schedule's own chain: alignr,
+// add and sha256msg2, whose latency is 8 cycles on a Zen 4 EPYC (family 25 model 17), about 10
+// a quad and 120-140 a block, longer than the 128 of the block's 32 dependent sha256rnds2; with
+// four streams' rings (16 registers) beside their states (8) in 16 xmm registers, the ring was
+// spilled on that chain too. Here block b's rounds read W+K from memory, worked out during block
+// b - 1 (and the upper pair is an 8-byte load, not a shuffle or a store-forward), while block
+// b + 1's schedule runs beside them with only each lane's newest words in a register. Zen 4:
+// 59-61 cycles a block at 1 MiB against 68-72 just in time
+// (bench/results/2026-12-05-epyc-zen4-cpu-check.md).
+//
+// W+K's words 2 and 3, from memory written a block earlier.
+HF_INLINE __m128i load_upper_pair(const __m128i* wk) {
+  __m128i r;  // an asm load: the compiler would turn a second load of the same bytes into a shuffle
+#if defined(__AVX__)
+  asm("vmovq %1, %0" : "=x"(r) : "m"(*(reinterpret_cast<const long long*>(wk) + 1)));
+#else
+  asm("movq %1, %0" : "=x"(r) : "m"(*(reinterpret_cast<const long long*>(wk) + 1)));
+#endif
+  return r;
+}
+
+// Quad Q: the current block's rounds from cur, then quad Q of the next block's schedule into
+// nxt. A lane's newest schedule words stay in last[l] (the chain runs through them); its ring of
+// the 16 before is kept in memory (read by msg1 and alignr, off the chain). next[l] is the next
+// block's bytes.
+template <int Q, Sigma0 S0>
+HF_INLINE void quads256_ahead(State256 (&s)[kLanes], const __m128i (&cur)[16][kLanes], __m128i (&nxt)[16][kLanes],
+                              __m128i (&last)[kLanes], __m128i (&ring)[kLanes][4], const uint8_t* const (&next)[kLanes]) {
+  if constexpr (Q < 16) {
+    HF_UNROLL
+    for (int l = 0; l < kLanes; ++l) {
+      s[l].cdgh = _mm_sha256rnds2_epu32(s[l].cdgh, s[l].abef, _mm_load_si128(&cur[Q][l]));
+      s[l].abef = _mm_sha256rnds2_epu32(s[l].abef, s[l].cdgh, load_upper_pair(&cur[Q][l]));
+    }
+    HF_UNROLL
+    for (int l = 0; l < kLanes; ++l) {
+      __m128i w;
+      if constexpr (Q < 4) {
+        w = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(next[l] + 16 * Q)), bswap_words_mask());
+      } else {
+        const __m128i w16 = _mm_load_si128(&ring[l][Q & 3]), w12 = _mm_load_si128(&ring[l][(Q + 1) & 3]);
+        const __m128i w8 = _mm_load_si128(&ring[l][(Q + 2) & 3]);
+        const __m128i s0 = S0 == Sigma0::msg1 ? _mm_sha256msg1_epu32(w16, w12) : msg1_vector(w16, w12);
+        w = _mm_sha256msg2_epu32(_mm_add_epi32(s0, _mm_alignr_epi8(last[l], w8, 4)), last[l]);
+      }
+      _mm_store_si128(&ring[l][Q & 3], w);
+      asm volatile("" : "+m"(ring[l][Q & 3]));  // read back from memory later, not held in a register
+      last[l] = w;
+      _mm_store_si128(&nxt[Q][l], _mm_add_epi32(w, k256(Q)));
+    }
+    quads256_ahead<Q + 1, S0>(s, cur, nxt, last, ring, next);
+  }
+}
+
+// W+K of one block of every lane, into wk: the first block's (later ones come ahead).
+template <Sigma0 S0>
+HF_INLINE void schedule_block(const uint8_t* const (&p)[kLanes], __m128i (&wk)[16][kLanes]) {
+  HF_UNROLL
+  for (int l = 0; l < kLanes; ++l) {
+    __m128i m[4];
+    load_block256(p[l], m);
+    HF_UNROLL
+    for (int q = 0; q < 16; ++q) {
+      if (q >= 4) m[q & 3] = schedule256<S0>(m[q & 3], m[(q + 1) & 3], m[(q + 2) & 3], m[(q + 3) & 3]);
+      _mm_store_si128(&wk[q][l], _mm_add_epi32(m[q & 3], k256(q)));
+    }
+  }
+}
+
+template <Sigma0 S0>
+void sha256_blocks_ahead(uint32_t* state, const uint8_t* const* ptrs, size_t nblocks) {
+  if (nblocks == 0) return;
+  State256 s[kLanes];
+  const uint8_t* p[kLanes];
+  HF_UNROLL
+  for (int l = 0; l < kLanes; ++l) {
+    uint32_t h[8];
+    gather_lane<8>(state, l, h);
+    s[l] = load_state256(h);
+    p[l] = ptrs[l];
+  }
+  alignas(64) __m128i wk[2][16][kLanes];
+  alignas(64) __m128i ring[kLanes][4];
+  schedule_block<S0>(p, wk[0]);
+  for (size_t b = 0; b < nblocks; ++b) {
+    // The last block schedules itself again rather than read past the end.
+    const uint8_t* next[kLanes];
+    HF_UNROLL
+    for (int l = 0; l < kLanes; ++l) next[l] = b + 1 < nblocks ? p[l] + 64 : p[l];
+    State256 saved[kLanes];
+    HF_UNROLL
+    for (int l = 0; l < kLanes; ++l) saved[l] = s[l];
+    __m128i last[kLanes];
+    quads256_ahead<0, S0>(s, wk[b & 1], wk[(b + 1) & 1], last, ring, next);
+    HF_UNROLL
+    for (int l = 0; l < kLanes; ++l) {
+      s[l].abef = _mm_add_epi32(s[l].abef, saved[l].abef);
+      s[l].cdgh = _mm_add_epi32(s[l].cdgh, saved[l].cdgh);
+      p[l] = next[l];
+    }
   }
   HF_UNROLL
   for (int l = 0; l < kLanes; ++l) {
@@ -831,7 +943,7 @@ uint32_t scan_headers_hybrid(const SearchPlan& plan, uint32_t nonce0, uint32_t n
 constexpr KernelTable kTable = {
     HF_SHANI_NAME,
     kLanes,
-    sha256_blocks<Sigma0::msg1>,
+    sha256_blocks_ahead<Sigma0::msg1>,
     sha1_blocks,
     sha256_single,
     sha1_single,
