@@ -271,30 +271,42 @@ HF_INLINE __m128i load_upper_pair(const __m128i* wk) {
 // the 16 before is kept in memory (read by msg1 and alignr, off the chain). next[l] is the next
 // block's bytes.
 template <int Q, Sigma0 S0>
+HF_INLINE void schedule_quad_ahead(__m128i (&nxt)[16][kLanes], __m128i (&last)[kLanes], __m128i (&ring)[kLanes][4],
+                                   const uint8_t* const (&next)[kLanes]) {
+  HF_UNROLL
+  for (int l = 0; l < kLanes; ++l) {
+    __m128i w;
+    if constexpr (Q < 4) {
+      w = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(next[l] + 16 * Q)), bswap_words_mask());
+    } else {
+      const __m128i w16 = _mm_load_si128(&ring[l][Q & 3]), w12 = _mm_load_si128(&ring[l][(Q + 1) & 3]);
+      const __m128i w8 = _mm_load_si128(&ring[l][(Q + 2) & 3]);
+      const __m128i s0 = S0 == Sigma0::msg1 ? _mm_sha256msg1_epu32(w16, w12) : msg1_vector(w16, w12);
+      w = _mm_sha256msg2_epu32(_mm_add_epi32(s0, _mm_alignr_epi8(last[l], w8, 4)), last[l]);
+    }
+    _mm_store_si128(&ring[l][Q & 3], w);
+    asm volatile("" : "+m"(ring[l][Q & 3]));  // read back from memory later, not held in a register
+    last[l] = w;
+    _mm_store_si128(&nxt[Q][l], _mm_add_epi32(w, k256(Q)));
+  }
+}
+
+// Four rounds of every lane with W+K from memory (wk[l * stride]: the lanes' own, or one
+// constant quad for all).
+HF_INLINE void rounds256_from(State256 (&s)[kLanes], const __m128i* wk, int stride) {
+  HF_UNROLL
+  for (int l = 0; l < kLanes; ++l) {
+    s[l].cdgh = _mm_sha256rnds2_epu32(s[l].cdgh, s[l].abef, _mm_loadu_si128(wk + l * stride));
+    s[l].abef = _mm_sha256rnds2_epu32(s[l].abef, s[l].cdgh, load_upper_pair(wk + l * stride));
+  }
+}
+
+template <int Q, Sigma0 S0>
 HF_INLINE void quads256_ahead(State256 (&s)[kLanes], const __m128i (&cur)[16][kLanes], __m128i (&nxt)[16][kLanes],
                               __m128i (&last)[kLanes], __m128i (&ring)[kLanes][4], const uint8_t* const (&next)[kLanes]) {
   if constexpr (Q < 16) {
-    HF_UNROLL
-    for (int l = 0; l < kLanes; ++l) {
-      s[l].cdgh = _mm_sha256rnds2_epu32(s[l].cdgh, s[l].abef, _mm_load_si128(&cur[Q][l]));
-      s[l].abef = _mm_sha256rnds2_epu32(s[l].abef, s[l].cdgh, load_upper_pair(&cur[Q][l]));
-    }
-    HF_UNROLL
-    for (int l = 0; l < kLanes; ++l) {
-      __m128i w;
-      if constexpr (Q < 4) {
-        w = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(next[l] + 16 * Q)), bswap_words_mask());
-      } else {
-        const __m128i w16 = _mm_load_si128(&ring[l][Q & 3]), w12 = _mm_load_si128(&ring[l][(Q + 1) & 3]);
-        const __m128i w8 = _mm_load_si128(&ring[l][(Q + 2) & 3]);
-        const __m128i s0 = S0 == Sigma0::msg1 ? _mm_sha256msg1_epu32(w16, w12) : msg1_vector(w16, w12);
-        w = _mm_sha256msg2_epu32(_mm_add_epi32(s0, _mm_alignr_epi8(last[l], w8, 4)), last[l]);
-      }
-      _mm_store_si128(&ring[l][Q & 3], w);
-      asm volatile("" : "+m"(ring[l][Q & 3]));  // read back from memory later, not held in a register
-      last[l] = w;
-      _mm_store_si128(&nxt[Q][l], _mm_add_epi32(w, k256(Q)));
-    }
+    rounds256_from(s, cur[Q], 1);
+    schedule_quad_ahead<Q, S0>(nxt, last, ring, next);
     quads256_ahead<Q + 1, S0>(s, cur, nxt, last, ring, next);
   }
 }
@@ -351,6 +363,73 @@ void sha256_blocks_ahead(uint32_t* state, const uint8_t* const* ptrs, size_t nbl
     uint32_t h[8];
     store_state256(s[l], h);
     scatter_lane<8>(h, l, state);
+  }
+}
+
+// 64-byte messages, four at a time, with the next four's schedule spread over this four's two
+// compressions (one schedule quad every other round quad): the message block's rounds read W+K
+// from memory, the padding block's from kPad64, and the schedule chain (120-140 cycles) has the
+// 256 of both blocks' rounds to run beside.
+template <int T>
+HF_INLINE void pairs_quads_ahead(State256 (&s)[kLanes], const __m128i (&cur)[16][kLanes], __m128i (&nxt)[16][kLanes],
+                                 __m128i (&last)[kLanes], __m128i (&ring)[kLanes][4],
+                                 const uint8_t* const (&next)[kLanes]) {
+  if constexpr (T < 16) {
+    rounds256_from(s, cur[T], 1);
+    if constexpr (T % 2 == 1) schedule_quad_ahead<T / 2, Sigma0::msg1>(nxt, last, ring, next);
+    pairs_quads_ahead<T + 1>(s, cur, nxt, last, ring, next);
+  }
+}
+template <int T>
+HF_INLINE void pairs_pad_quads_ahead(State256 (&s)[kLanes], __m128i (&nxt)[16][kLanes], __m128i (&last)[kLanes],
+                                     __m128i (&ring)[kLanes][4], const uint8_t* const (&next)[kLanes]) {
+  if constexpr (T < 16) {
+    rounds256_from(s, reinterpret_cast<const __m128i*>(hf::sha::kPad64.kw + 4 * T), 0);
+    if constexpr (T % 2 == 1) schedule_quad_ahead<8 + T / 2, Sigma0::msg1>(nxt, last, ring, next);
+    pairs_pad_quads_ahead<T + 1>(s, nxt, last, ring, next);
+  }
+}
+
+void sha256_64_ahead(const uint8_t* in, size_t n, uint8_t* out) {
+  if (n == 0) return;
+  const State256 iv = load_state256(hf::sha::IV256);
+  const __m128i mask = bswap_words_mask();
+  alignas(64) __m128i wk[2][16][kLanes];
+  alignas(64) __m128i ring[kLanes][4];
+  {
+    const uint8_t* first[kLanes];
+    HF_UNROLL
+    for (int l = 0; l < kLanes; ++l) first[l] = in + 64 * l;
+    schedule_block<Sigma0::msg1>(first, wk[0]);
+  }
+  for (size_t i = 0, g = 0; i < n; i += kLanes, ++g) {
+    // The last four schedule themselves again rather than read past the end.
+    const uint8_t* next[kLanes];
+    HF_UNROLL
+    for (int l = 0; l < kLanes; ++l) next[l] = in + 64 * ((i + kLanes < n ? i + kLanes : i) + l);
+    State256 s[kLanes];
+    HF_UNROLL
+    for (int l = 0; l < kLanes; ++l) s[l] = iv;
+    __m128i last[kLanes];
+    pairs_quads_ahead<0>(s, wk[g & 1], wk[(g + 1) & 1], last, ring, next);
+    State256 h[kLanes];
+    HF_UNROLL
+    for (int l = 0; l < kLanes; ++l) {
+      s[l].abef = _mm_add_epi32(s[l].abef, iv.abef);
+      s[l].cdgh = _mm_add_epi32(s[l].cdgh, iv.cdgh);
+      h[l] = s[l];
+    }
+    pairs_pad_quads_ahead<0>(s, wk[(g + 1) & 1], last, ring, next);
+    HF_UNROLL
+    for (int l = 0; l < kLanes; ++l) {
+      s[l].abef = _mm_add_epi32(s[l].abef, h[l].abef);
+      s[l].cdgh = _mm_add_epi32(s[l].cdgh, h[l].cdgh);
+      __m128i abcd, efgh;
+      from_shani256(s[l], &abcd, &efgh);
+      uint8_t* o = out + 32 * (i + l);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), _mm_shuffle_epi8(abcd, mask));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 16), _mm_shuffle_epi8(efgh, mask));
+    }
   }
 }
 
@@ -940,6 +1019,9 @@ uint32_t scan_headers_hybrid(const SearchPlan& plan, uint32_t nonce0, uint32_t n
 }
 #endif
 
+#ifndef HF_PAIRS_FN
+#define HF_PAIRS_FN sha256_64_ahead
+#endif
 constexpr KernelTable kTable = {
     HF_SHANI_NAME,
     kLanes,
@@ -947,7 +1029,7 @@ constexpr KernelTable kTable = {
     sha1_blocks,
     sha256_single,
     sha1_single,
-    sha256_64,
+    HF_PAIRS_FN,
     search_batch,
     scan_headers,
     sha256_blocks<Sigma0::vector>,
