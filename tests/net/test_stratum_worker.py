@@ -23,9 +23,11 @@ def authorized(pool):
 
 
 class WorkerAndPool(unittest.TestCase):
-    def pool(self):
-        p = FakePool("beef", en2_size=4, difficulty=1 / 8192)
+    def pool(self, difficulty=1 / 8192, **settings):
+        p = FakePool("beef", en2_size=4, difficulty=difficulty)
         self.addCleanup(p.drop)
+        for name, value in settings.items():
+            setattr(p, name, value)
         return p
 
     def start_worker(self, pool, seconds=8):
@@ -34,35 +36,29 @@ class WorkerAndPool(unittest.TestCase):
         pool.wait_for(lambda: authorized(pool), HANG_GUARD, "an authorized worker")
         return w
 
+    def mine_with_every_share_valid(self, pool):
+        """Mines on pool for a few seconds; some shares, none invalid. Returns (summary, stderr)."""
+        summary, err = finish_worker(self, self.start_worker(pool))
+        self.assertGreater(len(pool.valid_shares()), 0, err[-2000:])
+        self.assertEqual(pool.invalid_shares(), [], err[-2000:])
+        return summary, err
+
     def test_a_difficulty_sent_as_a_string_is_used(self):
         # Some pools send set_difficulty's number as a string: the worker mines at it (an
         # ignored one left it at difficulty 1, with no share in this time).
-        p = FakePool("beef", en2_size=4, difficulty=1 / 65536)
-        self.addCleanup(p.drop)
-        p.difficulty_as_text = True
-        w = self.start_worker(p)
-        summary, err = finish_worker(self, w)
-        self.assertGreater(len(p.valid_shares()), 0, err[-2000:])
-        self.assertEqual(p.invalid_shares(), [], err[-2000:])
+        self.mine_with_every_share_valid(self.pool(1 / 65536, difficulty_as_text=True))
 
     def test_extranonce2_size_sent_as_a_string_is_used(self):
         # "4" instead of 4 in subscribe's reply: refused as a failed subscribe before, so the
         # worker reconnected forever and never mined.
-        p = FakePool("beef", en2_size=4, difficulty=1 / 65536)
-        self.addCleanup(p.drop)
-        p.en2_size_as_text = True
-        w = self.start_worker(p)
-        summary, err = finish_worker(self, w)
-        self.assertGreater(len(p.valid_shares()), 0, err[-2000:])
-        self.assertEqual(p.invalid_shares(), [], err[-2000:])
+        summary, err = self.mine_with_every_share_valid(self.pool(1 / 65536, en2_size_as_text=True))
         self.assertEqual(summary["connects"], 1, err[-2000:])
 
     def test_a_new_extranonce_holds_from_the_next_job(self):
         # Shares on the job in hand keep the old extranonce1 until the pool's next
         # mining.notify; the worker took the new one at once, so every share until then was
         # hashed with an extranonce1 the pool does not pair with that job.
-        p = FakePool("beef", en2_size=4, difficulty=1 / 65536)
-        self.addCleanup(p.drop)
+        p = self.pool(1 / 65536)
         w = self.start_worker(p, seconds=12)
         p.wait_for(lambda: len(p.shares) >= 3, HANG_GUARD, "shares on the first extranonce")
         p.set_extranonce("cafe0001")
@@ -79,8 +75,7 @@ class WorkerAndPool(unittest.TestCase):
         self.assertEqual(summary["connects"], 1, err[-2000:])
 
     def test_a_ckpool_reject_reason_is_logged_and_a_stale_one_counted(self):
-        p = FakePool("beef", en2_size=4, difficulty=1 / 65536)
-        self.addCleanup(p.drop)
+        p = self.pool(1 / 65536)
         p.overrides.append(("reject-reason", "Stale"))
         w = self.start_worker(p)
         summary, err = finish_worker(self, w)
