@@ -11,7 +11,10 @@
 //
 // The kernels: each CPU backend's multi-buffer block function called directly (no driver),
 // one message a lane, on messages that stay in L1 and on 1 MiB messages; cycles a block a
-// lane at the clock measured in the same process (bench/cycle_clock.hpp). sha256_alt is a
+// lane at the clock measured in the same process (bench/cycle_clock.hpp). The 1 MiB messages
+// lie back to back, as a file's pieces do, so every lane's block falls in the same cache set
+// (sixteen lines in eight ways, in L1 and in L2); 1MiB_apart puts 64 more bytes between the
+// lanes' messages, which shows what that aliasing costs. sha256_alt is a
 // table's second SHA-256 build (shani: sigma0 on the vector pipes instead of sha256msg1); the
 // SHA-NI bound itself is hf_shani_mix's.
 //
@@ -150,7 +153,7 @@ struct KernelCase {
 // (sha256_blocks_alt: shani's sigma0 on the vector pipes).
 enum class Fn { sha256, sha1, sha256_alt };
 
-void BM_kernel(benchmark::State& st, KernelCase kc, Fn which, std::size_t bytes) {
+void BM_kernel(benchmark::State& st, KernelCase kc, Fn which, std::size_t bytes, std::size_t gap) {
   const std::string missing = hf::cpu_features().missing(kc.needs);
   if (!missing.empty()) {
     st.SkipWithError(("needs " + missing).c_str());
@@ -159,9 +162,9 @@ void BM_kernel(benchmark::State& st, KernelCase kc, Fn which, std::size_t bytes)
   const hf::cpu::KernelTable& kt = kc.table();
   const double ghz = clock_ghz();
   const unsigned lanes = kt.lanes;
-  std::vector<std::uint8_t> data(lanes * bytes + 64, 0x5a);
+  std::vector<std::uint8_t> data(lanes * (bytes + gap) + 64, 0x5a);
   const std::uint8_t* ptrs[16];
-  for (unsigned l = 0; l < lanes; ++l) ptrs[l] = data.data() + l * bytes;
+  for (unsigned l = 0; l < lanes; ++l) ptrs[l] = data.data() + l * (bytes + gap);
   alignas(64) std::uint32_t state[8 * 16] = {};
   const std::size_t nblocks = bytes / 64;
   auto fn = which == Fn::sha1 ? kt.sha1_blocks : which == Fn::sha256 ? kt.sha256_blocks : kt.sha256_blocks_alt;
@@ -196,10 +199,14 @@ void register_all() {
       // Asking for the table only where the CPU has the features: its getter is compiled for them.
       if (which == Fn::sha256_alt && (!hf::cpu_features().missing(kc.needs).empty() || !kc.table().sha256_blocks_alt))
         continue;
-      for (std::size_t bytes : {std::size_t{1024}, std::size_t{1} << 20}) {
+      const struct {
+        const char* name;
+        std::size_t bytes, gap;
+      } sizes[] = {{"/L1", 1024, 0}, {"/1MiB", std::size_t{1} << 20, 0}, {"/1MiB_apart", std::size_t{1} << 20, 64}};
+      for (const auto& sz : sizes) {
         const char* fn = which == Fn::sha1 ? "/sha1" : which == Fn::sha256 ? "/sha256" : "/sha256_alt";
-        const std::string name = std::string("kernel/") + kc.backend + fn + (bytes == 1024 ? "/L1" : "/1MiB");
-        benchmark::RegisterBenchmark(name.c_str(), BM_kernel, kc, which, bytes);
+        const std::string name = std::string("kernel/") + kc.backend + fn + sz.name;
+        benchmark::RegisterBenchmark(name.c_str(), BM_kernel, kc, which, sz.bytes, sz.gap);
       }
     }
 }

@@ -15,6 +15,10 @@ namespace avx2_impl {
 struct V {
   static constexpr unsigned lanes = 8;
   __m256i v;
+  static V kept(V x) {
+    asm("" : "+x"(x.v));
+    return x;
+  }
   static V bcast(std::uint32_t x) { return {_mm256_set1_epi32(static_cast<int>(x))}; }
   static V load(const std::uint32_t* p) { return {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))}; }
   void store(std::uint32_t* p) const { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }

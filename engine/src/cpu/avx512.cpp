@@ -22,6 +22,10 @@ namespace avx512_impl {
 struct V {
   static constexpr unsigned lanes = 16;
   __m512i v;
+  static V kept(V x) {
+    asm("" : "+v"(x.v));
+    return x;
+  }
   static V bcast(std::uint32_t x) { return {_mm512_set1_epi32(static_cast<int>(x))}; }
   static V load(const std::uint32_t* p) { return {_mm512_loadu_si512(p)}; }
   void store(std::uint32_t* p) const { _mm512_storeu_si512(p, v); }

@@ -13,6 +13,10 @@ namespace scalar_impl {
 struct V {
   static constexpr unsigned lanes = 1;
   std::uint32_t v;
+  static V kept(V x) {
+    asm("" : "+r"(x.v));
+    return x;
+  }
   static V bcast(std::uint32_t x) { return {x}; }
   static V load(const std::uint32_t* p) { return {*p}; }
   void store(std::uint32_t* p) const { *p = v; }
