@@ -270,24 +270,23 @@ void UpstreamPool::handle(const stratum::Message& m) {
 void UpstreamPool::on_reply(const stratum::Message& m) {
   if (!m.id.is_int64()) return;
   const std::int64_t id = m.id.as_int64();
-  const auto err = stratum::reply_error(m);
   if (auto s = submits_.find(id); s != submits_.end()) {
     auto done = std::move(s->second.done);
     submits_.erase(s);
+    const stratum::SubmitAnswer sa = stratum::submit_answer(m);
     PoolAnswer a;
-    a.accepted = !err && m.result.is_bool() && m.result.as_bool();
+    a.accepted = sa.accepted;
     if (a.accepted) {
       ++accepted_;
     } else {
       ++rejected_;
-      // ckpool answers false with its reason beside the error ("reject-reason": "Stale").
-      const std::string reason = err ? err->message : m.reject_reason;
-      a.code = err ? err->code : stratum::says_stale(reason) ? 21 : 20;
-      a.message = !reason.empty() ? reason : "rejected by the upstream pool";
+      a.code = sa.code;
+      a.message = !sa.reason.empty() ? sa.reason : "rejected by the upstream pool";
     }
     done(std::move(a));
     return;
   }
+  const auto err = stratum::reply_error(m);
   auto it = pending_.find(id);
   if (it == pending_.end()) return;
   const std::string what = it->second;

@@ -117,6 +117,20 @@ bool says_stale(std::string_view reason) {
   return lower.find("stale") != std::string::npos;
 }
 
+SubmitAnswer submit_answer(const Message& m) {
+  SubmitAnswer a;
+  const auto err = reply_error(m);
+  if (!err && m.result.is_bool() && m.result.as_bool()) {
+    a.accepted = true;
+    return a;
+  }
+  a.coded = err.has_value();
+  a.reason = err ? err->message : m.reject_reason;
+  a.stale = (err && err->code == 21) || says_stale(a.reason);
+  a.code = err ? err->code : a.stale ? 21 : 20;
+  return a;
+}
+
 std::optional<double> number_of(const json::value& v) {
   if (v.is_double()) return v.as_double();
   if (v.is_int64()) return static_cast<double>(v.as_int64());

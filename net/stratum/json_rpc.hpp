@@ -48,6 +48,19 @@ std::optional<ErrorReply> reply_error(const Message& m);
 // Whether a share's refusal reason says it came too late ("Stale", "stale-prevblk", ...).
 bool says_stale(std::string_view reason);
 
+// A pool's answer to mining.submit. Accepted is a true result with no error. A refusal's
+// reason is the error's message, or ckpool's "reject-reason" beside a false result; it is
+// stale when the code is 21 or the reason says so. code is the error's own code, else 21
+// for a stale refusal and 20 for any other (Stratum's "other/unknown").
+struct SubmitAnswer {
+  bool accepted = false;
+  bool stale = false;
+  bool coded = false;  // the pool sent an error (and so its own code)
+  int code = 0;
+  std::string reason;  // empty when the pool gave none (a bare false)
+};
+SubmitAnswer submit_answer(const Message& m);
+
 // A JSON number, or a string holding one whole (a few miners and pools send numbers as
 // strings: "16384"); nullopt otherwise.
 std::optional<double> number_of(const boost::json::value& v);

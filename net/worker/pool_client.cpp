@@ -202,19 +202,20 @@ void PoolClient::on_reply(const stratum::Message& m) {
   if (it == pending_.end()) return;
   const std::string what = it->second;
   pending_.erase(it);
-  const auto err = stratum::reply_error(m);
   if (what == "submit") {
-    if (!err && m.result.is_bool() && m.result.as_bool()) {
+    const stratum::SubmitAnswer a = stratum::submit_answer(m);
+    if (a.accepted) {
       ++counts_.accepted;
     } else {
       ++counts_.rejected;
-      // ckpool answers false with its reason beside the error ("reject-reason": "Stale").
-      const std::string reason = err ? err->message : m.reject_reason;
-      if ((err && err->code == 21) || stratum::says_stale(reason)) ++counts_.stale;
-      log_("share rejected: " + (reason.empty() ? std::string("false") : netio::printable(reason)) +
-           (err ? " (" + std::to_string(err->code) + ")" : std::string()));
+      if (a.stale) ++counts_.stale;
+      log_("share rejected: " + (a.reason.empty() ? std::string("false") : netio::printable(a.reason)) +
+           (a.coded ? " (" + std::to_string(a.code) + ")" : std::string()));
     }
-  } else if (what == "subscribe") {
+    return;
+  }
+  const auto err = stratum::reply_error(m);
+  if (what == "subscribe") {
     const json::array* r = m.result.if_array();
     std::string why = err ? netio::printable(err->message) : "unexpected reply";
     std::optional<stratum::Extranonce> en = !err && r ? stratum::extranonce_of(*r, 1, &why) : std::nullopt;

@@ -50,6 +50,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     err = reply_error(*m);
     if (err) HF_FUZZ_CHECK(!err->message.empty());
+    // Read as a pool's answer to a share: a refusal always has a code, stale ones 21 unless
+    // the pool sent its own, and acceptance excludes everything else.
+    const SubmitAnswer sa = submit_answer(*m);
+    if (sa.accepted) HF_FUZZ_CHECK(!err && !sa.stale && !sa.coded && sa.reason.empty());
+    if (!sa.accepted) HF_FUZZ_CHECK(sa.coded == err.has_value() && (sa.coded || sa.code == (sa.stale ? 21 : 20)));
     again = one_line(err ? encode_error(m->id, err->code, err->message) : encode_result(m->id, m->result));
   }
   // Escaping can make the encoded line longer than what came in, past the line cap.

@@ -107,6 +107,31 @@ TEST(JsonRpc, CkpoolsRejectReasonIsKeptAndStaleOnesAreTold) {
   EXPECT_EQ(m->reject_reason, "") << "only a string is a reason";
 }
 
+TEST(JsonRpc, SubmitAnswersReadTheSameWhereverTheReasonComesFrom) {
+  auto answer = [](const std::string& line) {
+    auto m = parse(line);
+    EXPECT_TRUE(m) << line;
+    return m ? submit_answer(*m) : SubmitAnswer{};
+  };
+  SubmitAnswer a = answer(R"({"id":1,"result":true,"error":null})");
+  EXPECT_TRUE(a.accepted && !a.stale && !a.coded && a.reason.empty());
+  a = answer(R"({"id":1,"result":true,"error":[23,"Low difficulty share",null]})");
+  EXPECT_FALSE(a.accepted) << "an error refuses whatever the result says";
+  EXPECT_TRUE(a.coded && a.code == 23 && a.reason == "Low difficulty share" && !a.stale);
+  a = answer(R"({"id":1,"result":null,"error":[21,"Job not found",null]})");
+  EXPECT_TRUE(!a.accepted && a.stale && a.code == 21) << "code 21 is stale whatever its text";
+  a = answer(R"({"id":1,"result":null,"error":[20,"Stale share",null]})");
+  EXPECT_TRUE(a.stale && a.code == 20) << "the pool's own code is kept";
+  a = answer(R"({"id":1,"result":false,"error":null,"reject-reason":"Stale"})");
+  EXPECT_TRUE(!a.accepted && a.stale && !a.coded && a.code == 21 && a.reason == "Stale");
+  a = answer(R"({"id":1,"result":false,"error":null,"reject-reason":"Above target"})");
+  EXPECT_TRUE(!a.stale && a.code == 20 && a.reason == "Above target");
+  a = answer(R"({"id":1,"result":false,"error":null})");
+  EXPECT_TRUE(!a.accepted && !a.stale && a.code == 20 && a.reason.empty()) << "a bare false";
+  a = answer(R"({"id":1,"result":"yes","error":null})");
+  EXPECT_FALSE(a.accepted) << "only true accepts";
+}
+
 TEST(Extranonce, FromSubscribeAndSetExtranonceWithTheSizeAsANumberOrAString) {
   std::string why;
   auto en = extranonce_of(json::array{json::array{}, "08000002", 4}, 1, &why);
