@@ -152,6 +152,14 @@ HF_INLINE __m128i schedule256(__m128i w16, __m128i w12, __m128i w8, __m128i w4) 
   return _mm_sha256msg2_epu32(x, w4);
 }
 
+// Quad q's words in a lane's ring w (words 4q-16..4q-1 before, in slots (q..q+3) & 3): the
+// block's own for q < 4, else the schedule's, written over the oldest slot.
+template <Sigma0 S0>
+HF_INLINE __m128i ring_words256(__m128i (&w)[4], int q) {
+  if (q >= 4) w[q & 3] = schedule256<S0>(w[q & 3], w[(q + 1) & 3], w[(q + 2) & 3], w[(q + 3) & 3]);
+  return w[q & 3];
+}
+
 // Quad Q (rounds 4Q..4Q+3) of N independent streams; m[l][0..3] is a ring of lane l's last
 // 16 message words. Q is a template parameter so every ring index is a constant and the
 // compiler keeps the ring in registers; lanes are the inner loop so each step of every
@@ -163,12 +171,18 @@ HF_INLINE void quads256(State256 (&s)[N], __m128i (&m)[N][4]) {
   if constexpr (Q < End) {
     const __m128i k = Odd ? k256_odd(Q) : k256(Q);
     HF_UNROLL
-    for (int l = 0; l < N; ++l) {
-      __m128i* w = m[l];
-      if constexpr (Q >= 4) w[Q & 3] = schedule256<S0>(w[Q & 3], w[(Q + 1) & 3], w[(Q + 2) & 3], w[(Q + 3) & 3]);
-      rounds256(s[l], _mm_add_epi32(w[Q & 3], k));
-    }
+    for (int l = 0; l < N; ++l) rounds256(s[l], _mm_add_epi32(ring_words256<S0>(m[l], Q), k));
     quads256<N, Q + 1, End, S0, Odd>(s, m);
+  }
+}
+
+// The feed-forward: each stream's state plus the one it started the block from.
+template <int N>
+HF_INLINE void add_states256(State256 (&s)[N], const State256 (&saved)[N]) {
+  HF_UNROLL
+  for (int l = 0; l < N; ++l) {
+    s[l].abef = _mm_add_epi32(s[l].abef, saved[l].abef);
+    s[l].cdgh = _mm_add_epi32(s[l].cdgh, saved[l].cdgh);
   }
 }
 
@@ -180,11 +194,7 @@ HF_INLINE void compress256(State256 (&s)[N], __m128i (&m)[N][4]) {
   HF_UNROLL
   for (int l = 0; l < N; ++l) saved[l] = s[l];
   quads256<N, 0, 16, S0>(s, m);
-  HF_UNROLL
-  for (int l = 0; l < N; ++l) {
-    s[l].abef = _mm_add_epi32(s[l].abef, saved[l].abef);
-    s[l].cdgh = _mm_add_epi32(s[l].cdgh, saved[l].cdgh);
-  }
+  add_states256(s, saved);
 }
 
 HF_INLINE void load_block256(const uint8_t* p, __m128i (&m)[4]) {
@@ -216,17 +226,31 @@ HF_INLINE void scatter_lane(const uint32_t* in, int lane, uint32_t* soa) {
   for (int i = 0; i < Words; ++i) soa[i * kLanes + lane] = in[i];
 }
 
-template <Sigma0 S0>
-void sha256_blocks(uint32_t* state, const uint8_t* const* ptrs, size_t nblocks) {
-  State256 s[kLanes];
-  const uint8_t* p[kLanes];
+// Every lane's SHA-256 state from the [word][lane] layout, and back.
+HF_INLINE void load_lane_states256(const uint32_t* state, State256 (&s)[kLanes]) {
   HF_UNROLL
   for (int l = 0; l < kLanes; ++l) {
     uint32_t h[8];
     gather_lane<8>(state, l, h);
     s[l] = load_state256(h);
-    p[l] = ptrs[l];
   }
+}
+HF_INLINE void store_lane_states256(const State256 (&s)[kLanes], uint32_t* state) {
+  HF_UNROLL
+  for (int l = 0; l < kLanes; ++l) {
+    uint32_t h[8];
+    store_state256(s[l], h);
+    scatter_lane<8>(h, l, state);
+  }
+}
+
+template <Sigma0 S0>
+void sha256_blocks(uint32_t* state, const uint8_t* const* ptrs, size_t nblocks) {
+  State256 s[kLanes];
+  load_lane_states256(state, s);
+  const uint8_t* p[kLanes];
+  HF_UNROLL
+  for (int l = 0; l < kLanes; ++l) p[l] = ptrs[l];
   for (size_t b = 0; b < nblocks; ++b) {
     __m128i m[kLanes][4];
     HF_UNROLL
@@ -236,12 +260,7 @@ void sha256_blocks(uint32_t* state, const uint8_t* const* ptrs, size_t nblocks) 
     }
     compress256<kLanes, S0>(s, m);
   }
-  HF_UNROLL
-  for (int l = 0; l < kLanes; ++l) {
-    uint32_t h[8];
-    store_state256(s[l], h);
-    scatter_lane<8>(h, l, state);
-  }
+  store_lane_states256(s, state);
 }
 
 // The bulk kernel with the message schedule one block ahead. Just in time (sha256_blocks), each
@@ -319,10 +338,7 @@ HF_INLINE void schedule_block(const uint8_t* const (&p)[kLanes], __m128i (&wk)[1
     __m128i m[4];
     load_block256(p[l], m);
     HF_UNROLL
-    for (int q = 0; q < 16; ++q) {
-      if (q >= 4) m[q & 3] = schedule256<S0>(m[q & 3], m[(q + 1) & 3], m[(q + 2) & 3], m[(q + 3) & 3]);
-      _mm_store_si128(&wk[q][l], _mm_add_epi32(m[q & 3], k256(q)));
-    }
+    for (int q = 0; q < 16; ++q) _mm_store_si128(&wk[q][l], _mm_add_epi32(ring_words256<S0>(m, q), k256(q)));
   }
 }
 
@@ -330,14 +346,10 @@ template <Sigma0 S0>
 void sha256_blocks_ahead(uint32_t* state, const uint8_t* const* ptrs, size_t nblocks) {
   if (nblocks == 0) return;
   State256 s[kLanes];
+  load_lane_states256(state, s);
   const uint8_t* p[kLanes];
   HF_UNROLL
-  for (int l = 0; l < kLanes; ++l) {
-    uint32_t h[8];
-    gather_lane<8>(state, l, h);
-    s[l] = load_state256(h);
-    p[l] = ptrs[l];
-  }
+  for (int l = 0; l < kLanes; ++l) p[l] = ptrs[l];
   alignas(64) __m128i wk[2][16][kLanes];
   alignas(64) __m128i ring[kLanes][4];
   schedule_block<S0>(p, wk[0]);
@@ -351,19 +363,11 @@ void sha256_blocks_ahead(uint32_t* state, const uint8_t* const* ptrs, size_t nbl
     for (int l = 0; l < kLanes; ++l) saved[l] = s[l];
     __m128i last[kLanes];
     quads256_ahead<0, S0>(s, wk[b & 1], wk[(b + 1) & 1], last, ring, next);
+    add_states256(s, saved);
     HF_UNROLL
-    for (int l = 0; l < kLanes; ++l) {
-      s[l].abef = _mm_add_epi32(s[l].abef, saved[l].abef);
-      s[l].cdgh = _mm_add_epi32(s[l].cdgh, saved[l].cdgh);
-      p[l] = next[l];
-    }
+    for (int l = 0; l < kLanes; ++l) p[l] = next[l];
   }
-  HF_UNROLL
-  for (int l = 0; l < kLanes; ++l) {
-    uint32_t h[8];
-    store_state256(s[l], h);
-    scatter_lane<8>(h, l, state);
-  }
+  store_lane_states256(s, state);
 }
 
 // 64-byte messages (Merkle tree layers), four at a time: each message's compression, then the
