@@ -200,10 +200,11 @@ void Coordinator::on_accept(tcp::socket sock, netio::ConnSlot slot, bool tls) {
       io_, [s]() { return s->run(); }, asio::detached);
 }
 
-const std::string& Coordinator::notify_line(const mining::StratumJob& job) {
-  if (job.id != notify_id_ || notify_line_.empty()) {
+std::shared_ptr<const std::string> Coordinator::notify_line(const mining::StratumJob& job) {
+  if (job.id != notify_id_ || !notify_line_) {
     notify_id_ = job.id;
-    notify_line_ = stratum::encode_notification("mining.notify", stratum::notify_params(job));
+    notify_line_ =
+        std::make_shared<const std::string>(stratum::encode_notification("mining.notify", stratum::notify_params(job)));
   }
   return notify_line_;
 }

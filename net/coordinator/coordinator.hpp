@@ -101,7 +101,7 @@ class Coordinator {
   std::uint64_t unix_now() const;
   const mining::JobBook& jobs() const { return book_; }
   // The mining.notify line for a job, encoded once and sent to every worker.
-  const std::string& notify_line(const mining::StratumJob& job);
+  std::shared_ptr<const std::string> notify_line(const mining::StratumJob& job);
   std::size_t extranonce2_size() const { return en2_size_; }
   // A connection's own extranonce1 bytes (unique among live connections), or nullopt with
   // the reason it cannot have one now (proxy mode without a pool, or all values taken).
@@ -146,9 +146,9 @@ class Coordinator {
   asio::awaitable<void> job_loop();
   asio::awaitable<void> sample_loop();
   void load_jobs();
-  // A job file holds a few jobs of at most one 16 KiB notify line each; a larger one (or a
-  // device such as /dev/zero) is refused while it is read.
-  static constexpr std::size_t kMaxJobFile = 1u << 20;
+  // A job file holds a few jobs (coinbase parts of up to 100,000 bytes each, in hex); a
+  // larger one (or a device such as /dev/zero) is refused while it is read.
+  static constexpr std::size_t kMaxJobFile = 4u << 20;
   static constexpr std::size_t kMaxPemFile = 1u << 20;  // a certificate chain or a key
   void issue_job();
   std::string on_upstream_ready(const UpstreamLink& link);
@@ -169,7 +169,8 @@ class Coordinator {
   std::size_t own_en1_size_ = 4;  // proxy_prefix_bytes in proxy mode
   std::size_t en2_size_ = 4;
   mining::JobBook book_;
-  std::string notify_id_, notify_line_;  // the last job encoded
+  std::string notify_id_;  // the last job encoded, and its line (one copy every session queues)
+  std::shared_ptr<const std::string> notify_line_;
   std::vector<mining::JobTemplate> templates_;
   std::size_t next_template_ = 0;
   struct Issued {

@@ -124,6 +124,7 @@ asio::awaitable<void> UpstreamPool::session(const netio::PoolUrl& url) {
   auto stream = co_await netio::connect_stream(url, *tls_, cfg_.tls, cfg_.connect_timeout);
   netio::LineLimits lim;
   lim.idle_timeout = cfg_.idle_timeout;
+  lim.max_line = stratum::kMaxPoolLine;
   conn_ = std::make_shared<netio::LineConn>(std::move(stream), lim);
   conn_->start();
   ++connects_;
@@ -146,7 +147,7 @@ asio::awaitable<void> UpstreamPool::session(const netio::PoolUrl& url) {
   while (auto line = co_await conn_->read_line()) {
     if (line->empty()) continue;
     std::string why;
-    auto m = stratum::parse_message(*line, &why);
+    auto m = stratum::parse_message(*line, &why, nullptr, stratum::kMaxPoolLine);
     if (!m) {
       log_("upstream " + url.text + ": ignoring a bad line: " + why);
       continue;
@@ -190,11 +191,6 @@ void UpstreamPool::handle(const stratum::Message& m) {
     auto job = stratum::job_from_notify(p, &why);
     if (!job) {
       log_("upstream: ignoring a bad mining.notify: " + why);
-      return;
-    }
-    // Forwarded, it would be a line our workers drop (and reconnect, forever): refused here.
-    if (!stratum::notify_fits(*job, &why)) {
-      log_("upstream: refusing pool job " + job->id.substr(0, 64) + ": " + why);
       return;
     }
     if (!ready_) {

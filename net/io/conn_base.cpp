@@ -2,6 +2,12 @@
 
 namespace hf::netio {
 
+namespace {
+// Messages under this size are copied into one write with their neighbours; larger ones are
+// written from the queued buffer itself.
+constexpr std::size_t kCopyBelow = 16 * 1024;
+}  // namespace
+
 ConnBase::ConnBase(std::unique_ptr<Stream> s, const ConnLimits& lim, const char* unit)
     : stream_(std::move(s)),
       lim_(lim),
@@ -54,7 +60,12 @@ void ConnBase::message_taken() {
 
 void ConnBase::send(std::string data) {
   if (closed_ || flush_then_close_) return;
-  queued_ += data.size();
+  send(std::make_shared<const std::string>(std::move(data)));
+}
+
+void ConnBase::send(std::shared_ptr<const std::string> data) {
+  if (closed_ || flush_then_close_) return;
+  queued_ += data->size();
   if (queued_ > lim_.max_queued) {
     close("peer reads too slowly (" + std::to_string(queued_) + " bytes unsent)");
     return;
@@ -94,19 +105,30 @@ awaitable<void> ConnBase::writer(std::shared_ptr<void> owner) {
       co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    // Everything queued goes out in one write: fewer system calls under load (one queued
-    // message is sent as it is, without a copy).
+    // Small messages queued together go out in one write: fewer system calls under load. A
+    // message alone, or a large one (a job line the connections share), is sent as it is,
+    // without a copy.
     batch.clear();
-    if (out_.size() == 1) batch.swap(out_.front());
-    for (const std::string& m : out_) batch += m;
-    out_.clear();
+    std::shared_ptr<const std::string> whole;
+    while (!out_.empty()) {
+      const bool large = out_.front()->size() >= kCopyBelow;
+      if (batch.empty() && (large || out_.size() == 1)) {
+        whole = std::move(out_.front());
+        out_.pop_front();
+        break;
+      }
+      if (large) break;  // goes by itself, next
+      batch += *out_.front();
+      out_.pop_front();
+    }
+    const std::string& data = whole ? *whole : batch;
     try {
-      co_await stream_->write(asio::buffer(batch));
+      co_await stream_->write(asio::buffer(data));
     } catch (const boost::system::system_error& e) {
       close("write failed: " + e.code().message());
       break;
     }
-    queued_ -= std::min(queued_, batch.size());
+    queued_ -= std::min(queued_, data.size());
     if (on_sent_ && !closed_) on_sent_();
   }
 }

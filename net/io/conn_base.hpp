@@ -27,6 +27,9 @@ class ConnBase {
   ConnBase& operator=(const ConnBase&) = delete;
 
   void send(std::string data);                     // queued; the writer sends in order
+  // The same, for a message many connections send (a job line to every miner): each queue
+  // holds the one copy, so a broadcast costs memory once, not once a connection.
+  void send(std::shared_ptr<const std::string> data);
   void close(const std::string& why);              // now, dropping anything unsent
   void close_after_flush(const std::string& why);  // once everything queued is sent
   bool closed() const { return closed_; }
@@ -68,7 +71,7 @@ class ConnBase {
   ConnLimits lim_;
   const char* unit_;
   std::string peer_;
-  std::deque<std::string> out_;
+  std::deque<std::shared_ptr<const std::string>> out_;
   std::unique_ptr<char[]> rbuf_;
   std::function<void()> on_sent_;  // what one read takes from the socket (64 KiB, made on the first)
   std::size_t queued_ = 0;

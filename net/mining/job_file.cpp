@@ -2,8 +2,6 @@
 
 #include <boost/json.hpp>
 
-#include "net/stratum/notify.hpp"
-
 namespace hf::mining {
 
 namespace json = boost::json;
@@ -55,8 +53,6 @@ std::optional<JobTemplate> parse_one(const json::value& v, std::string* why) {
   f.job_id = "file";
   auto job = parse_notify(f, why);
   if (!job) return std::nullopt;
-  // Valid parts can still add up to a line no worker would read.
-  if (!stratum::notify_fits(*job, why)) return std::nullopt;
   t.job = std::move(*job);
   return t;
 }

@@ -4,7 +4,6 @@
 //   ntime            8 hex digits, or "now" for the time each issue of the job is made
 //   extranonce2_size optional, bytes (default 4); with the 4-byte extranonce1 the
 //                    coordinator gives each connection, the coinbase must have room for both
-// A job is refused if its mining.notify line would exceed the 16 KiB Stratum line cap.
 // Pure code: the caller reads the file.
 #pragma once
 #include <optional>

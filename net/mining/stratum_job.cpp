@@ -95,8 +95,8 @@ std::optional<StratumJob> parse_notify(const NotifyFields& f, std::string* why) 
   auto prev = prevhash_from_stratum(f.prevhash);
   if (!prev) return fail("prevhash must be 64 hex digits");
   job.prevhash = *prev;
-  if (!bounded_hex(f.coinb1, kMaxCoinbasePart, &job.coinb1)) return fail("coinb1 must be hex of at most 4096 bytes");
-  if (!bounded_hex(f.coinb2, kMaxCoinbasePart, &job.coinb2)) return fail("coinb2 must be hex of at most 4096 bytes");
+  if (!bounded_hex(f.coinb1, kMaxCoinbasePart, &job.coinb1)) return fail("coinb1 must be hex of at most 100000 bytes");
+  if (!bounded_hex(f.coinb2, kMaxCoinbasePart, &job.coinb2)) return fail("coinb2 must be hex of at most 100000 bytes");
   if (f.merkle_branch.size() > kMaxBranch) return fail("merkle branch longer than 32");
   for (const std::string& b : f.merkle_branch) {
     auto h = hash_from_hex(b);

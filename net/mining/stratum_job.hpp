@@ -39,8 +39,10 @@ struct NotifyFields {
 };
 
 // Limits that keep a hostile or broken peer from making us allocate without bound.
-inline constexpr std::size_t kMaxCoinbasePart = 4096;  // bytes of coinb1 or coinb2
-inline constexpr std::size_t kMaxBranch = 32;          // a 2^32-transaction block
+// A coinbase part: a standard transaction's size limit (100,000 bytes) is far above what any
+// pool sends, including those whose coinbase pays hundreds of miners directly.
+inline constexpr std::size_t kMaxCoinbasePart = 100'000;  // bytes of coinb1 or coinb2
+inline constexpr std::size_t kMaxBranch = 32;             // a 2^32-transaction block
 inline constexpr std::size_t kMaxJobId = 64;
 
 std::optional<StratumJob> parse_notify(const NotifyFields& f, std::string* why);

@@ -26,14 +26,16 @@ bool finite_numbers(const json::value& v) {
 }
 }  // namespace
 
-std::optional<Message> parse_message(std::string_view line, std::string* why, bool* not_json) {
-  auto fail = [&](const char* m) -> std::optional<Message> {
-    if (why) *why = m;
+std::optional<Message> parse_message(std::string_view line, std::string* why, bool* not_json, std::size_t max_line) {
+  auto fail = [&](std::string m) -> std::optional<Message> {
+    if (why) *why = std::move(m);
     return std::nullopt;
   };
   if (not_json) *not_json = false;
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (line.size() > kMaxLine) return fail("line longer than 16 KiB");
+  if (line.size() > max_line)
+    return fail(max_line % 1024 == 0 ? "line longer than " + std::to_string(max_line / 1024) + " KiB"
+                                     : "line longer than " + std::to_string(max_line) + " bytes");
   boost::system::error_code ec;
   json::parse_options opt;
   opt.max_depth = 16;  // Stratum nests at most three deep; deeper is hostile

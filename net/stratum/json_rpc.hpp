@@ -11,7 +11,13 @@
 
 namespace hf::stratum {
 
-inline constexpr std::size_t kMaxLine = 16 * 1024;  // bytes, newline excluded
+// Line caps, in bytes, newline excluded. A coordinator reads miners' lines, which are small,
+// under kMaxLine. A worker or a proxy reads a pool's under kMaxPoolLine: a pool whose coinbase
+// pays its miners directly sends coinbase parts of tens of kilobytes, and a mining.notify line
+// with both parts and the merkle branch at their caps (mining::kMaxCoinbasePart, kMaxBranch)
+// still fits (notify.cpp checks this at compile time).
+inline constexpr std::size_t kMaxLine = 16 * 1024;
+inline constexpr std::size_t kMaxPoolLine = 512 * 1024;
 
 namespace json = boost::json;
 
@@ -25,12 +31,13 @@ struct Message {
   bool is_request() const { return !method.empty(); }
 };
 
-// One line (newline stripped, a trailing '\r' allowed). Returns nullopt with a one-line
-// reason for text that is not JSON, not an object, has fields of the wrong type, or has a
-// number beyond a double's range. *not_json, when given, tells the first of these from the
-// rest: the line is not JSON text at all (binary bytes, invalid UTF-8, another protocol,
-// nesting deeper than 16), where the rest are JSON of the wrong shape.
-std::optional<Message> parse_message(std::string_view line, std::string* why, bool* not_json = nullptr);
+// One line (newline stripped, a trailing '\r' allowed) of at most max_line bytes. Returns
+// nullopt with a one-line reason for a longer line, text that is not JSON, not an object, has
+// fields of the wrong type, or has a number beyond a double's range. *not_json, when given, tells the first of these
+// from the rest: the line is not JSON text at all (binary bytes, invalid UTF-8, another protocol, nesting deeper than
+// 16), where the rest are JSON of the wrong shape.
+std::optional<Message> parse_message(std::string_view line, std::string* why, bool* not_json = nullptr,
+                                     std::size_t max_line = kMaxLine);
 
 // Encoders; each returns one line ending in '\n'.
 std::string encode_request(const json::value& id, std::string_view method, json::array params);

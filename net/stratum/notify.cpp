@@ -13,16 +13,12 @@ json::array notify_params(const mining::StratumJob& job) {
   return json::array{f.job_id, f.prevhash, f.coinb1, f.coinb2, branch, f.version, f.nbits, f.ntime, f.clean};
 }
 
-bool notify_fits(const mining::StratumJob& job, std::string* why) {
-  mining::StratumJob probe = job;
-  probe.id = "ffffffff";  // JobBook ids are a 32-bit counter in hex: at most 8 characters
-  probe.clean = false;    // "false" is the longer of the two
-  const std::size_t line = encode_notification("mining.notify", notify_params(probe)).size() - 1;  // no newline
-  if (line <= kMaxLine) return true;
-  *why = "its mining.notify line would be " + std::to_string(line) + " bytes, over the " + std::to_string(kMaxLine) +
-         "-byte Stratum line cap (coinbase parts and merkle branch too long)";
-  return false;
-}
+// Every job parse_notify accepts makes a mining.notify line a pool-line reader takes: both
+// coinbase parts in hex, the branch (64 hex digits, quotes and a comma each), a job id with
+// every character escaped (\u00XX, or a coordinator's own id with a resend suffix), and the
+// fixed fields and framing with room to spare. So a proxy forwards whatever job it could parse.
+static_assert(2 * 2 * mining::kMaxCoinbasePart + mining::kMaxBranch * (64 + 3) + 6 * mining::kMaxJobId + 1024 <=
+              kMaxPoolLine);
 
 std::optional<mining::StratumJob> job_from_notify(const json::array& p, std::string* why) {
   mining::NotifyFields f;

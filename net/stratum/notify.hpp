@@ -15,10 +15,4 @@ boost::json::array notify_params(const mining::StratumJob& job);
 // The job, or nullopt with a one-line reason (wrong shape, bad hex, oversized parts).
 std::optional<mining::StratumJob> job_from_notify(const boost::json::array& params, std::string* why);
 
-// Whether the coordinator can send this job: its mining.notify line, with the longest job id
-// a coordinator's job book gives, must fit the kMaxLine cap every Stratum reader enforces
-// (a worker drops a connection that sends a longer line, and would reconnect forever). False
-// with a one-line *why giving both sizes.
-bool notify_fits(const mining::StratumJob& job, std::string* why);
-
 }  // namespace hf::stratum

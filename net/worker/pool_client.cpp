@@ -105,6 +105,7 @@ asio::awaitable<bool> PoolClient::session(const PoolUrl& url) {
   auto stream = co_await netio::connect_stream(url, *tls_, cfg_.tls, cfg_.connect_timeout);
   netio::LineLimits lim;
   lim.idle_timeout = cfg_.idle_timeout;
+  lim.max_line = stratum::kMaxPoolLine;
   conn_ = std::make_shared<netio::LineConn>(std::move(stream), lim);
   conn_->start();
   ++counts_.connects;
@@ -129,7 +130,7 @@ asio::awaitable<bool> PoolClient::session(const PoolUrl& url) {
   while (auto line = co_await conn_->read_line()) {
     if (line->empty()) continue;
     std::string why;
-    auto m = stratum::parse_message(*line, &why);
+    auto m = stratum::parse_message(*line, &why, nullptr, stratum::kMaxPoolLine);
     if (!m) {
       log_(url.text + ": ignoring a bad line from the pool: " + why);
       continue;

@@ -1,7 +1,8 @@
 // mining.notify as a worker or the proxy receives it (net/stratum/notify.*): a pool's line
-// through parse_message, then job_from_notify. Properties: no crash, no exception, bounded
-// sizes on what is accepted (the limits in stratum_job.hpp), and notify_params of the job,
-// sent and read again, gives the same job.
+// through parse_message under the pool-line cap, then job_from_notify. Properties: no crash,
+// no exception, bounded sizes on what is accepted (the limits in stratum_job.hpp), and
+// notify_params of the job, sent and read again under the same cap, gives the same job (every
+// job accepted makes a line that fits it).
 #include "net/stratum/json_rpc.hpp"
 #include "net/stratum/notify.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
@@ -11,7 +12,7 @@ using namespace hf;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string why;
-  const auto m = stratum::parse_message(fuzz::text_of(data, size), &why);
+  const auto m = stratum::parse_message(fuzz::text_of(data, size), &why, nullptr, stratum::kMaxPoolLine);
   if (!m || !m->is_request()) return 0;
   const auto job = stratum::job_from_notify(m->params, &why);
   if (!job) {
@@ -24,7 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // What the coordinator would send for this job, as a line, read back by a worker.
   const std::string line = stratum::encode_notification("mining.notify", stratum::notify_params(*job));
-  const auto m2 = stratum::parse_message(std::string_view(line).substr(0, line.size() - 1), &why);
+  const auto m2 =
+      stratum::parse_message(std::string_view(line).substr(0, line.size() - 1), &why, nullptr, stratum::kMaxPoolLine);
   HF_FUZZ_CHECK(m2.has_value() && m2->method == "mining.notify");
   const auto again = stratum::job_from_notify(m2->params, &why);
   HF_FUZZ_CHECK(again.has_value());

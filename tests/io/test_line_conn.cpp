@@ -1,6 +1,6 @@
 // LineConn on real loopback sockets (the Python suites drive it through the whole binary):
 // lines out of partial reads, the line cap answered before the close, a peer that never
-// reads, and the timeouts with their reasons.
+// reads, the timeouts with their reasons, and one line shared by many connections' queues.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -153,6 +153,33 @@ TEST_F(LineConnTest, APeerThatLeavesEndsTheConnectionAfterItsLastLine) {
     EXPECT_FALSE(co_await conn->read_line());
     EXPECT_EQ(conn->why(), "closed by peer");
   });
+}
+
+// One line many connections send (the coordinator's job line to every miner) is queued as the
+// one shared copy, between small lines that are still written together; every peer gets every
+// line whole and in order.
+TEST_F(LineConnTest, ASharedLineReachesEveryPeerWholeAndInOrder) {
+  open({});
+  auto second = connected_pair(io);
+  auto conn2 = std::make_shared<LineConn>(make_tcp_stream(std::move(second.server)), LineLimits{});
+  conn2->start();
+  const auto big = std::make_shared<const std::string>(std::string(300 * 1024, 'j') + "\n");
+  run(io, [&]() -> asio::awaitable<void> {
+    for (LineConn* c : {conn.get(), conn2.get()}) {
+      c->send("a\n");
+      c->send("b\n");
+      c->send(big);
+      c->send("c\n");
+      c->send(big);
+      EXPECT_EQ(c->queued_bytes(), 6 + 2 * big->size());
+      c->close_after_flush("done");
+    }
+    EXPECT_EQ(big.use_count(), 5) << "queued by reference, not copied";
+    const std::string want = "a\nb\n" + *big + "c\n" + *big;
+    EXPECT_EQ(co_await read_to_eof(*peer), want);
+    EXPECT_EQ(co_await read_to_eof(second.peer), want);
+  });
+  EXPECT_EQ(big.use_count(), 1) << "released once written";
 }
 
 TEST_F(LineConnTest, TheFirstCloseReasonStays) {

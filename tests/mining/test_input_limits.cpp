@@ -149,25 +149,34 @@ TEST_F(TempDir, WritabilityIsCheckedAheadAndPartsAreWrittenInOrder) {
   EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), "head tail");
 }
 
-TEST(JobFileSize, AJobWhoseNotifyLineExceedsTheCapIsRefused) {
-  // Both coinbase parts at their 4096-byte maximum: each part passes, the line does not.
+TEST(JobFileSize, CoinbasePartsAtTheirCapMakeALineAPoolLineReaderTakes) {
+  // Both coinbase parts at their 100,000-byte cap (a pool paying hundreds of miners in the
+  // coinbase sends tens of kilobytes), a full merkle branch and the longest job id: the job
+  // is accepted, its mining.notify line fits the pool-line cap, and it reads back whole.
   std::string why;
-  EXPECT_FALSE(hf::mining::parse_job_file(job_json(4096), &why));
-  EXPECT_NE(why.find("16384-byte Stratum line cap"), std::string::npos) << why;
-  // The largest that fits is accepted, and its line with the longest job id a coordinator
-  // gives does fit.
-  std::size_t fits = 0;
-  for (std::size_t n = 4096; n > 0 && !fits; --n)
-    if (hf::mining::parse_job_file(job_json(n), &why)) fits = n;
-  ASSERT_GT(fits, 3000u);
-  auto jobs = hf::mining::parse_job_file(job_json(fits), &why);
-  ASSERT_TRUE(jobs);
+  auto jobs = hf::mining::parse_job_file(job_json(hf::mining::kMaxCoinbasePart), &why);
+  ASSERT_TRUE(jobs) << why;
   hf::mining::StratumJob job = jobs->front().job;
-  job.id = "ffffffff";
+  job.merkle_branch.assign(hf::mining::kMaxBranch, job.prevhash);
+  job.id = std::string(hf::mining::kMaxJobId, '\x01');  // escaped as \u0001: six characters each
   job.clean = false;
-  const std::string line = hf::stratum::encode_notification("mining.notify", hf::stratum::notify_params(job));
-  EXPECT_LE(line.size() - 1, hf::stratum::kMaxLine);
-  EXPECT_GT(line.size() - 1, hf::stratum::kMaxLine - 8);  // the check is tight
+  std::string line = hf::stratum::encode_notification("mining.notify", hf::stratum::notify_params(job));
+  line.pop_back();  // the newline
+  EXPECT_GT(line.size(), hf::stratum::kMaxLine) << "a miner-line reader would not take it";
+  EXPECT_LE(line.size(), hf::stratum::kMaxPoolLine);
+  auto m = hf::stratum::parse_message(line, &why, nullptr, hf::stratum::kMaxPoolLine);
+  ASSERT_TRUE(m) << why;
+  EXPECT_FALSE(hf::stratum::parse_message(line, &why)) << "the miner-line cap still holds";
+  EXPECT_EQ(why, "line longer than 16 KiB");
+  auto back = hf::stratum::job_from_notify(m->params, &why);
+  ASSERT_TRUE(back) << why;
+  EXPECT_EQ(back->coinb1, job.coinb1);
+  EXPECT_EQ(back->coinb2, job.coinb2);
+  EXPECT_EQ(back->merkle_branch.size(), hf::mining::kMaxBranch);
+  EXPECT_EQ(back->id, job.id);
+  // One byte more in a part is refused, with the cap in the reason.
+  EXPECT_FALSE(hf::mining::parse_job_file(job_json(hf::mining::kMaxCoinbasePart + 1), &why));
+  EXPECT_NE(why.find("at most 100000 bytes"), std::string::npos) << why;
 }
 
 // --reconnect-to is checked on the command line; the shutdown itself must not throw on a bad

@@ -207,6 +207,18 @@ TEST(JsonRpc, LineLengthCapIs16KiB) {
   expect_rejected(std::string(1 << 20, '['), "1 MiB of brackets");
 }
 
+TEST(JsonRpc, APoolsLinesAreReadUnderTheirOwnCap) {
+  const std::string head = R"({"id":null,"method":"mining.notify","params":[")", tail = R"("]})";
+  auto line = [&](std::size_t n) { return head + std::string(n - head.size() - tail.size(), 'a') + tail; };
+  std::string why;
+  EXPECT_TRUE(parse_message(line(kMaxPoolLine), &why, nullptr, kMaxPoolLine)) << why;
+  EXPECT_TRUE(parse_message(line(kMaxPoolLine) + "\r", &why, nullptr, kMaxPoolLine)) << why;
+  EXPECT_FALSE(parse_message(line(kMaxPoolLine + 1), &why, nullptr, kMaxPoolLine));
+  EXPECT_EQ(why, "line longer than 512 KiB");
+  EXPECT_FALSE(parse_message(line(kMaxLine + 1), &why));
+  EXPECT_EQ(why, "line longer than 16 KiB");
+}
+
 TEST(JsonRpc, NestingDeeperThan16IsRejected) {
   auto nested = [](int depth) {  // the object is level 1, params level 2
     return R"({"id":1,"method":"m","params":)" + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";

@@ -32,6 +32,17 @@ BLOCK_100000 = {
 }
 
 
+def coinb2_paying(n):
+    """A coinbase's second part (after the extranonce) paying n miners, as pools that pay in
+    the coinbase send it: the input's sequence, n pay-to-pubkey-hash outputs, the lock time.
+    600 outputs make about 20 KB, a mining.notify line of over 40 KB."""
+    assert 0 < n <= 0xFFFF
+    count = "%02x" % n if n < 0xFD else "fd" + struct.pack("<H", n).hex()
+    outputs = "".join(struct.pack("<Q", 1000 + i).hex() + "1976a914" + struct.pack(">I", i).hex() * 5 + "88ac"
+                      for i in range(n))
+    return "ffffffff" + count + outputs + "00000000"
+
+
 class Conn:
     def __init__(self, pool, sock, en1):
         self.pool, self.sock, self.en1 = pool, sock, en1
@@ -84,6 +95,7 @@ class FakePool:
         self.silent = False
         self.difficulty_as_text = False  # set_difficulty's number as a string ("0.0001"), as some pools send it
         self.en2_size_as_text = False  # extranonce2_size as a string ("4"), as some pools send it
+        self.coinb2 = BLOCK_100000["coinb2"]  # what new jobs carry after the extranonce
         self.connects = 0
         self.listener = None
         self.new_job(clean=True, announce=False)
@@ -125,7 +137,7 @@ class FakePool:
             self.next_job += 1
             if clean:
                 self.jobs.clear()
-            params = [jid, BLOCK_100000["prevhash"], BLOCK_100000["coinb1"], BLOCK_100000["coinb2"],
+            params = [jid, BLOCK_100000["prevhash"], BLOCK_100000["coinb1"], self.coinb2,
                       BLOCK_100000["merkle_branch"], BLOCK_100000["version"], BLOCK_100000["nbits"],
                       "%08x" % int(time.time()), clean]
             self.jobs[jid] = (Job(params), self.difficulty)

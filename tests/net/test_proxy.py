@@ -10,14 +10,14 @@ the shares that met its difficulty, all valid; workers are refused while there i
 or when the pool's extranonce2 leaves fewer than 2 bytes; when the pool drops, a share in
 flight gets an error, the coordinator fails over to the backup URL (workers follow with
 mining.set_extranonce or client.reconnect), and with every pool down it retries with
-backoff until one returns; the upstream link also works over TLS."""
-import json
+backoff until one returns; the upstream link also works over TLS; a job whose coinbase pays
+hundreds of miners (a line of over 40 KB) is forwarded whole and mined."""
 import shutil
 import tempfile
 import time
 import unittest
 
-from fake_pool import BLOCK_100000, FakePool
+from fake_pool import FakePool, coinb2_paying
 from stratum_harness import (HANG_GUARD, Client, Coordinator, cert_sha256, finish_worker, make_cert, target_of,
                              worker)
 from test_mining_cluster import free_port, usable_backends
@@ -273,36 +273,26 @@ class Proxy(unittest.TestCase):
         summary, err = finish_worker(self, w)
         self.assertEqual(summary["connects"], 1, err[-2000:])
 
-    def test_a_pool_job_too_large_to_send_is_refused(self):
-        # A job on the edge: the pool's line (job id "1", clean true) fits the 16 KiB cap, but
-        # the coordinator's, with its own job ids of up to 8 characters, might not. Forwarded,
-        # every worker would drop it and reconnect, forever.
+    def test_a_pool_job_paying_hundreds_of_miners_in_its_coinbase_is_forwarded_and_mined(self):
+        # A coinbase part of about 20 KB (600 outputs): the pool's line is over 40 KB. The link
+        # read at most 16 KiB a line and 4096 bytes a part, so such a pool's jobs never came
+        # through. Forwarded whole; a share on it goes up and the pool finds it valid.
         pool = self.pool("b16b", difficulty=POOL)
         co = self.proxy(pool.url())
         connected(co)
-        c, job = self.client(co)
-        ntime = "%08x" % int(time.time())
-
-        def line(jid, coinb1, clean):
-            params = [jid, BLOCK_100000["prevhash"], coinb1, "00" * 4096, [], BLOCK_100000["version"],
-                      BLOCK_100000["nbits"], ntime, clean]
-            return json.dumps({"id": None, "method": "mining.notify", "params": params}, separators=(",", ":"))
-
-        k = 2
-        while len(line("ffffffff", "00" * k, False)) <= 16384:
-            k += 1
-        edge = line("1", "00" * k, True)
-        self.assertLessEqual(len(edge), 16384)
-        for conn in list(pool.conns):
-            with conn.send_lock:
-                conn.sock.sendall((edge + "\n").encode())
-        wait_upstream(co, lambda u: "refusing pool job 1:" in co.stderr(), "refused the job")
-        self.assertTrue(connected(co))  # the link stays up
+        c, _ = self.client(co)
+        pool.coinb2 = coinb2_paying(600)
         jid = pool.new_job(clean=True)
         m = c.wait_for("mining.notify")
-        self.assertEqual(m["params"][2], BLOCK_100000["coinb1"])  # the next job, not the edge one
+        self.assertEqual(m["params"][3], pool.coinb2)
         self.assertEqual(co.stats()["job"]["pool_job_id"], jid)
-        self.assertIn("16384-byte Stratum line cap", co.stderr())
+        job = c.jobs[-1]
+        n = job.find_share(c.en1, "00000001", POOL)
+        self.assertIs(c.submit(job, "00000001", job.ntime, n)["result"], True)
+        self.assertEqual(len(pool.valid_shares()), 1)
+        self.assertEqual(pool.valid_shares()[0]["job"], jid)
+        self.assertEqual(pool.invalid_shares(), [])
+
 
 if __name__ == "__main__":
     unittest.main()

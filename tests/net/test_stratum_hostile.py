@@ -7,7 +7,7 @@ import socket
 import time
 import unittest
 
-from stratum_harness import HANG_GUARD, SANITIZED, Client, Coordinator, check_growth
+from stratum_harness import HANG_GUARD, Client, Coordinator, check_growth
 
 D0 = 1.0 / 65536
 

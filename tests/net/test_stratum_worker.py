@@ -9,11 +9,12 @@ numbers sent as strings are used; a new extranonce holds from the next job (Nice
 extension); ckpool's "reject-reason" is logged and a stale one counted; mining.ping and
 client.get_version are answered; and a pool that is not a hashforge coordinator is never
 sent hashforge's own methods."""
+import json
 import socket
 import time
 import unittest
 
-from fake_pool import BLOCK_100000, FakePool
+from fake_pool import BLOCK_100000, FakePool, coinb2_paying
 from stratum_harness import HANG_GUARD, finish_worker, worker
 
 
@@ -119,17 +120,28 @@ class WorkerAndPool(unittest.TestCase):
         self.assertEqual(summary["connects"], 2, err[-2000:])
         self.assertEqual(err.count(dead_url), 1, err[-2000:])
 
+    def test_a_job_paying_hundreds_of_miners_in_its_coinbase_is_mined(self):
+        # A coinbase part of about 20 KB (600 outputs), as a pool paying its miners in the
+        # coinbase sends: the line is over 40 KB. The worker read lines of at most 16 KiB and
+        # parts of at most 4096 bytes, so it dropped the connection and reconnected forever.
+        pool = self.pool(1 / 65536, coinb2=coinb2_paying(600))
+        pool.new_job(clean=True, announce=False)
+        self.assertGreater(len(json.dumps(pool.current)), 40000)
+        summary, err = self.mine_with_every_share_valid(pool)
+        self.assertEqual(summary["connects"], 1, err[-2000:])
+        self.assertTrue(all(s["job"] == pool.current[0] for s in pool.valid_shares()))
+
     def test_a_line_over_the_cap_is_reported_and_the_worker_reconnects(self):
         pool = self.pool()
         w = self.start_worker(pool)
-        huge = "00" * 9000  # valid hex, but the line is over 16 KiB
+        huge = "00" * 270000  # valid hex, but the line is over 512 KiB
         for c in authorized(pool):
             c.send({"id": None, "method": "mining.notify",
                     "params": ["big", BLOCK_100000["prevhash"], huge, BLOCK_100000["coinb2"], [],
                                BLOCK_100000["version"], BLOCK_100000["nbits"], "%08x" % int(time.time()), True]})
         pool.wait_for(lambda: pool.connects >= 2, HANG_GUARD, "a reconnect")
         summary, err = finish_worker(self, w)
-        self.assertIn("sent a line longer than the 16384-byte Stratum line cap", err)
+        self.assertIn("sent a line longer than the 524288-byte Stratum line cap", err)
         self.assertGreaterEqual(summary["connects"], 2)
 
     def test_client_reconnect_to_an_impossible_port_returns_to_the_same_pool(self):
