@@ -3,9 +3,10 @@
 namespace hf::netio {
 
 namespace {
-// Messages under this size are copied into one write with their neighbours; larger ones are
-// written from the queued buffer itself.
-constexpr std::size_t kCopyBelow = 16 * 1024;
+// Messages under this size are copied into one write with their neighbours (a peer-wire
+// block message, 16 KiB and its header, among them); larger ones are written from the queued
+// buffer itself.
+constexpr std::size_t kCopyBelow = 64 * 1024;
 }  // namespace
 
 ConnBase::ConnBase(std::unique_ptr<Stream> s, const ConnLimits& lim, const char* unit)
