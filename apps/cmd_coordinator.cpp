@@ -176,7 +176,7 @@ void add_coordinator(CLI::App& app, Runner& run) {
   sub->add_option("--cert", c.cert_file, "TLS certificate chain (PEM)")->check(check::non_empty());
   sub->add_option("--key", c.key_file, "TLS private key (PEM)")->check(check::non_empty());
   sub->add_option("--header-job", c.job_file,
-                  "Header work: a JSON file with mining.notify fields (examples/jobs/), at most 1 MiB")
+                  "Header work: a JSON file with mining.notify fields (examples/jobs/), at most 4 MiB")
       ->check(check::non_empty());
   sub->add_option("--upstream", c.upstream,
                   "Proxy mode: mine for this Stratum pool (stratum+tcp:// or stratum+ssl://); repeat for backups, "

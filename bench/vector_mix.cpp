@@ -141,6 +141,60 @@ void BM_mix_sha1_moves(benchmark::State& st) {
   run_mix(st, [](unsigned char* p) { asm volatile(S1_BLOCK(LOADING_MOVES4)::"r"(p) : CLOBBERS); });
 }
 
+// Single instructions, to say which resource a mix is short of: a dependent chain gives the
+// latency (cycles an instruction), independent ones the throughput, and two kinds mixed
+// whether they share pipes (1 rotate beside 1 add per cycle: separate pipes; beside
+// vpternlogd, not). Measured on a Zen 4 EPYC: vprold on zmm has a latency of 2 and issues
+// one a cycle, so SHA-1's chain (rotl5(a), then an add) is 3 cycles a round there.
+template <int Ops, typename Body>
+void run_ops(benchmark::State& st, Body body) {
+  if (!has_avx512(st)) return;
+  const double ghz = clock_ghz();
+  asm volatile("vpternlogd $0xff, %%zmm0, %%zmm0, %%zmm0\n\tvpxord %%zmm1, %%zmm1, %%zmm1" ::: "xmm0", "xmm1");
+  long n = 0;
+  const double t0 = thread_seconds();
+  for (auto _ : st) {
+    for (int i = 0; i < 16; ++i) body();
+    n += 16L * Ops;
+  }
+  const double cycles = (thread_seconds() - t0) * ghz * 1e9 / static_cast<double>(n);
+  asm volatile("vzeroupper" ::: "memory");
+  st.counters["cycles_per_op"] = cycles;
+  st.counters["GHz"] = ghz;
+}
+#define X4(x) x x x x
+#define X16(x) X4(x) X4(x) X4(x) X4(x)
+#define ROT_CHAIN "vprold $5, %%zmm2, %%zmm2\n\t"
+#define ADD_CHAIN "vpaddd %%zmm1, %%zmm2, %%zmm2\n\t"
+#define ROTS ROT(2) ROT(3) ROT(4) ROT(5)
+#define ADDS ADD(6) ADD(7) ADD(8) ADD(9)
+#define TERNS TERN(10) TERN(11) TERN(12) TERN(13)
+void BM_op_rot_latency(benchmark::State& st) {
+  run_ops<64>(st, [] { asm volatile(X16(ROT_CHAIN ROT_CHAIN ROT_CHAIN ROT_CHAIN)::: "xmm2"); });
+}
+void BM_op_add_latency(benchmark::State& st) {
+  run_ops<64>(st, [] { asm volatile(X16(ADD_CHAIN ADD_CHAIN ADD_CHAIN ADD_CHAIN)::: "xmm2"); });
+}
+void BM_op_rot(benchmark::State& st) {
+  run_ops<64>(st, [] { asm volatile(X16(ROTS)::: "xmm2", "xmm3", "xmm4", "xmm5"); });
+}
+void BM_op_add(benchmark::State& st) {
+  run_ops<64>(st, [] { asm volatile(X16(ADDS)::: "xmm6", "xmm7", "xmm8", "xmm9"); });
+}
+void BM_op_tern(benchmark::State& st) {
+  run_ops<64>(st, [] { asm volatile(X16(TERNS)::: "xmm10", "xmm11", "xmm12", "xmm13"); });
+}
+void BM_op_rot_add(benchmark::State& st) {
+  run_ops<128>(st, [] {
+    asm volatile(X16(ROTS ADDS)::: "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9");
+  });
+}
+void BM_op_rot_tern(benchmark::State& st) {
+  run_ops<128>(st, [] {
+    asm volatile(X16(ROTS TERNS)::: "xmm2", "xmm3", "xmm4", "xmm5", "xmm10", "xmm11", "xmm12", "xmm13");
+  });
+}
+
 // A backend's multi-buffer block function, one message a lane of `bytes` each, called
 // directly; the messages of all lanes are one buffer. L1-resident: 1 KiB a lane.
 struct KernelCase {
@@ -188,6 +242,13 @@ void register_all() {
   benchmark::RegisterBenchmark("mix/sha1", BM_mix_sha1);
   benchmark::RegisterBenchmark("mix/sha1_loading", BM_mix_sha1_loading);
   benchmark::RegisterBenchmark("mix/sha1_loading_moves", BM_mix_sha1_moves);
+  benchmark::RegisterBenchmark("op/vprold_latency", BM_op_rot_latency);
+  benchmark::RegisterBenchmark("op/vpaddd_latency", BM_op_add_latency);
+  benchmark::RegisterBenchmark("op/vprold", BM_op_rot);
+  benchmark::RegisterBenchmark("op/vpaddd", BM_op_add);
+  benchmark::RegisterBenchmark("op/vpternlogd", BM_op_tern);
+  benchmark::RegisterBenchmark("op/vprold+vpaddd", BM_op_rot_add);
+  benchmark::RegisterBenchmark("op/vprold+vpternlogd", BM_op_rot_tern);
   using F = hf::CpuFeature;
   const KernelCase cases[] = {
       {"avx512", F::avx512f | F::avx512vl | F::avx512bw, &hf::cpu::avx512_kernels},

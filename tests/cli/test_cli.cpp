@@ -603,7 +603,7 @@ TEST_F(Cli, ReconnectAddressIsCheckedAtStartup) {
 // Each of these grew by about 0.5 GB/s until killed: the caps are checked while reading.
 TEST_F(Cli, InputReadsAreCapped) {
   file("block.txt", "some text");
-  expect_one_line_error(sh(std::string(kCoordinator) + "--header-job /dev/zero"), 1, "1 MiB");
+  expect_one_line_error(sh(std::string(kCoordinator) + "--header-job /dev/zero"), 1, "4 MiB");
   expect_one_line_error(sh(std::string(kCoordinator) + "--file-task /dev/zero"), 1, "64 MiB");
   // Reading 1 GiB of /dev/zero takes 13 s of system time under ThreadSanitizer (the buffer's
   // shadow memory is faulted in); the timeout only guards against a hang.
@@ -611,9 +611,9 @@ TEST_F(Cli, InputReadsAreCapped) {
   expect_one_line_error(sh(guard + "\"$HF\" search file /dev/zero --count 10"), 1, "1 GiB");
   // Regular files over the cap are refused by their size, before any byte is read (sparse
   // files: no disk used).
-  ASSERT_EQ(sh("truncate -s 2G huge.txt && truncate -s 2M huge.json").code, 0);
+  ASSERT_EQ(sh("truncate -s 2G huge.txt && truncate -s 5M huge.json").code, 0);
   expect_one_line_error(sh(guard + "\"$HF\" search file huge.txt --count 10"), 1, "1 GiB");
-  expect_one_line_error(sh(std::string(kCoordinator) + "--header-job huge.json"), 1, "1 MiB");
+  expect_one_line_error(sh(std::string(kCoordinator) + "--header-job huge.json"), 1, "4 MiB");
   fs::create_directory(dir_ / "folder");
   expect_one_line_error(hf("search file folder --count 10"), 1, "directory");
   // A pipe that never ends, as a certificate: OpenSSL reading the path itself waited forever.
@@ -623,15 +623,14 @@ TEST_F(Cli, InputReadsAreCapped) {
                         1, "1 MiB");
 }
 
-// A job file whose parts are each valid but whose mining.notify line would exceed the 16 KiB
-// Stratum line cap: workers would drop every connection it is sent on, and reconnect forever.
-TEST_F(Cli, UnsendableJobsAreRefused) {
-  const std::string part(8192, '0');  // 4096 bytes, the most a coinbase part may have
-  file("big.json", "{\"prevhash\": \"" + std::string(64, '0') + "\", \"coinb1\": \"" + part + "\", \"coinb2\": \"" +
-                       part +
+// A coinbase part over 100,000 bytes (a standard transaction's limit) is refused with the cap
+// in the reason; up to it, parts of tens of kilobytes are mined (tests/net/test_stratum_worker.py).
+TEST_F(Cli, OversizedCoinbasePartsAreRefused) {
+  const std::string part(2 * 100'001, '0');
+  file("big.json", "{\"prevhash\": \"" + std::string(64, '0') + "\", \"coinb1\": \"00\", \"coinb2\": \"" + part +
                        "\", \"merkle_branch\": [], \"version\": \"00000001\", \"nbits\": \"1b04864c\", "
                        "\"ntime\": \"4d1b2237\"}");
-  expect_one_line_error(sh(std::string(kCoordinator) + "--header-job big.json"), 1, "16384-byte Stratum line cap");
+  expect_one_line_error(sh(std::string(kCoordinator) + "--header-job big.json"), 1, "at most 100000 bytes");
 }
 
 // A folder as the result path failed after the search with "cannot replace: Success", and an
