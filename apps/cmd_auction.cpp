@@ -9,6 +9,7 @@
 #include "apps/cli_checks.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
+#include "apps/tls_options.hpp"
 #include "hashforge/hex.hpp"
 #include "net/node/ledger_client.hpp"
 #include "net/node/ledger_json.hpp"
@@ -22,7 +23,8 @@ using namespace hf::node::ledger;
 
 struct Opts {
   std::string action;
-  std::string key_file, spec_file, ca, fingerprint;
+  std::string key_file, spec_file, ca;
+  std::vector<std::string> fingerprints;
   std::vector<std::string> nodes;
   std::string to, item, auction, account, op_id, check = "proof";
   std::uint64_t amount = 0, closes_at = 0, seq = 0;
@@ -81,11 +83,7 @@ int run_auction(const Opts& o) {
   cfg.nodes = o.nodes;
   cfg.tls.ca_file = o.ca;
   cfg.tls.insecure = o.insecure;
-  if (!o.fingerprint.empty()) {
-    auto fp = netio::parse_fingerprint(o.fingerprint, &why);
-    if (!fp) usage_error("--tls-fingerprint: " + why);
-    cfg.tls.fingerprint = *fp;
-  }
+  cfg.tls.fingerprints = fingerprints_of(o.fingerprints);
   cfg.timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout * 1000));
   cfg.rules.k = o.k;
   cfg.rules.max_tip_age_seconds = o.max_tip_age;
@@ -215,7 +213,9 @@ void add_auction(CLI::App& app, Runner& run) {
     c->add_option("--node", o->nodes, "A node's API URL (http:// or https://); repeatable, every node for quorum reads")
         ->required();
     c->add_option("--tls-ca", o->ca, "https: trust the CA certificates in this PEM file");
-    c->add_option("--tls-fingerprint", o->fingerprint, "https: accept exactly the certificate with this SHA-256");
+    c->add_option("--tls-fingerprint", o->fingerprints,
+                  "https: accept exactly the certificate with this SHA-256; again for each node's certificate")
+        ->allow_extra_args(false);
     c->add_flag("--tls-insecure", o->insecure, "https: do not check certificates (anyone on the path can pose as a node)");
     c->add_option("--k", o->k, "Confirmations: blocks an answer or an operation must be buried under (default 6)")
         ->check(check::whole(0, 100));

@@ -75,7 +75,7 @@ int run_coordinator(Opts& o) {
   c.auth_timeout = netio::seconds_to(o.auth_timeout);
   if (o.quiet) c.log = [](const std::string&) {};
   // --tls-ca and the like check the upstream pool; the listeners' TLS is --cert and --key.
-  if ((o.upstream_tls.insecure || !o.upstream_tls.ca.empty() || !o.upstream_tls.fingerprint.empty()) &&
+  if ((o.upstream_tls.insecure || !o.upstream_tls.ca.empty() || !o.upstream_tls.fingerprints.empty()) &&
       c.upstream.empty())
     usage_error("--tls-ca, --tls-fingerprint and --tls-insecure check the upstream pool: give --upstream URL");
   c.upstream_tls = tls_verify(o.upstream_tls, "coordinator", "the upstream pool");

@@ -59,7 +59,7 @@ int run_seed(const Opts& o) {
   // The plain protocol is one exchange at full speed over plain TCP: options it cannot honour
   // are refused rather than silently ignored.
   if (o.intensity != 100) usage_error("--intensity does not apply to seed:// (one search at full speed)");
-  if (!o.tls.ca.empty() || !o.tls.fingerprint.empty() || o.tls.insecure)
+  if (!o.tls.ca.empty() || !o.tls.fingerprints.empty() || o.tls.insecure)
     usage_error("--tls-ca, --tls-fingerprint and --tls-insecure are for stratum+ssl://, not seed://");
   std::string why;
   auto url = worker::parse_seed_url(o.urls[0], &why);

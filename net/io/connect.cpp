@@ -85,7 +85,7 @@ std::optional<std::string> parse_fingerprint(const std::string& text, std::strin
 
 std::unique_ptr<ssl::context> make_client_tls(const TlsVerify& v) {
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
-  if (v.insecure || !v.fingerprint.empty()) {
+  if (v.insecure || !v.fingerprints.empty()) {
     // Nothing to check during the handshake: a pin is compared after it.
     ctx->set_verify_mode(ssl::verify_none);
     return ctx;
@@ -156,7 +156,7 @@ awaitable<std::unique_ptr<Stream>> connect_stream(const PoolUrl& url, ssl::conte
   const bool ip = is_ip_address(url.host);
   auto stream = make_tls_stream(std::move(sock), tls, false, ip ? std::string() : url.host);
   SSL* ssl = stream->tls_native();
-  const bool check_chain = !verify.insecure && verify.fingerprint.empty();
+  const bool check_chain = !verify.insecure && verify.fingerprints.empty();
   if (check_chain) {
     // The certificate must name the host the URL does (OpenSSL checks it with the chain).
     const int set = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url.host.c_str())
@@ -171,15 +171,17 @@ awaitable<std::unique_ptr<Stream>> connect_stream(const PoolUrl& url, ssl::conte
     if (check_chain && result != X509_V_OK)
       throw std::runtime_error(std::string("TLS: certificate verify failed: ") + X509_verify_cert_error_string(result) +
                                " (" + url.host +
-                               "; --tls-ca FILE trusts a private CA, --tls-fingerprint pins one certificate)");
+                               "; --tls-ca FILE trusts a private CA, --tls-fingerprint pins a certificate)");
     throw std::runtime_error("TLS handshake failed: " + e.message());
   }
-  if (!verify.fingerprint.empty()) {
+  if (const auto& pins = verify.fingerprints; !pins.empty()) {
     const std::string got = sha256_of_peer_certificate(ssl);
-    if (got != verify.fingerprint)
+    if (got.empty() || std::find(pins.begin(), pins.end(), got) == pins.end()) {
+      std::string wanted = pins[0];
+      for (std::size_t i = 1; i < pins.size(); ++i) wanted += (i + 1 == pins.size() ? " or " : ", ") + pins[i];
       throw std::runtime_error("TLS: certificate fingerprint mismatch: the pool's certificate has SHA-256 " +
-                               (got.empty() ? std::string("(none)") : got) + ", --tls-fingerprint wants " +
-                               verify.fingerprint);
+                               (got.empty() ? std::string("(none)") : got) + ", --tls-fingerprint wants " + wanted);
+    }
   }
   co_return stream;
 }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -31,13 +32,14 @@ Reconnect parse_reconnect(const boost::json::array& params, bool tls);
 
 // How a client checks a pool's TLS certificate. By default it must chain to the system's CA
 // store (Debian's ca-certificates) and name the URL's host (a DNS name, or an IP address in
-// its subjectAltName). `ca_file` trusts that PEM bundle instead (a private CA). A pinned
-// `fingerprint` accepts exactly the certificate with that SHA-256 and checks no chain or name:
-// the pin is the stronger statement, and it is how a self-signed pool is trusted. `insecure`
-// checks nothing (the link is encrypted, but anyone on the path can pose as the pool).
+// its subjectAltName). `ca_file` trusts that PEM bundle instead (a private CA). Pinned
+// `fingerprints` accept exactly the certificates with those SHA-256s and check no chain or
+// name: a pin is the stronger statement, and it is how a self-signed pool is trusted (one pin
+// for each of the failover URLs' servers, any of which may answer). `insecure` checks nothing
+// (the link is encrypted, but anyone on the path can pose as the pool).
 struct TlsVerify {
   std::string ca_file;
-  std::string fingerprint;  // 64 lowercase hex digits (parse_fingerprint)
+  std::vector<std::string> fingerprints;  // 64 lowercase hex digits each (parse_fingerprint)
   bool insecure = false;
 };
 // A SHA-256 fingerprint as `openssl x509 -fingerprint -sha256` prints it (hex pairs with

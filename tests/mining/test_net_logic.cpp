@@ -633,7 +633,7 @@ TEST(PoolTls, ContextsForEachWayOfChecking) {
     EXPECT_NE(std::string(e.what()).find("--tls-ca /nonexistent/ca.pem"), std::string::npos) << e.what();
   }
   TlsVerify pin;
-  pin.fingerprint = std::string(64, 'a');
+  pin.fingerprints = {std::string(64, 'a')};
   EXPECT_EQ(SSL_CTX_get_verify_mode(hf::netio::make_client_tls(pin)->native_handle()), SSL_VERIFY_NONE);
   EXPECT_EQ(SSL_CTX_get_verify_mode(hf::netio::make_client_tls(TlsVerify{})->native_handle()), SSL_VERIFY_PEER);
 }

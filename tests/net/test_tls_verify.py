@@ -1,7 +1,7 @@
 """A worker, and the coordinator in proxy mode, check a stratum+ssl pool's certificate: by
 default against the system CA store and the URL's host, which a self-signed pool fails;
---tls-ca trusts a private CA (still checking the host); --tls-fingerprint pins one
-certificate; --tls-insecure checks nothing and says so. A refused connection names the reason
+--tls-ca trusts a private CA (still checking the host); --tls-fingerprint pins a
+certificate (given again, one for each failover pool); --tls-insecure checks nothing and says so. A refused connection names the reason
 on one line. The pool is a hashforge coordinator with --tls-listen (for the worker) or
 tests/net/fake_pool.py over TLS (for the proxy); certificates are made with openssl."""
 import shutil
@@ -20,6 +20,7 @@ class Certificates:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="hf-tls-")
         self.self_signed = make_cert(self.dir, "self")                    # its own CA; IP and localhost
+        self.self_signed2 = make_cert(self.dir, "self2")                  # another pool's, likewise
         self.ca = make_ca(self.dir)
         self.leaf = make_cert(self.dir, "leaf", ca=self.ca)               # for 127.0.0.1 and localhost
         self.other = make_cert(self.dir, "other", san="DNS:pool.example", ca=self.ca)  # another host's
@@ -44,9 +45,9 @@ class WorkerVerifies(unittest.TestCase):
                                             tls=getattr(self.certs, which), http=True)
         return self.pools[which]
 
-    def mine(self, co, *args, host="127.0.0.1", user="w"):
-        w = worker(["stratum+ssl://%s:%d" % (host, co.tls_port)], "--threads", "1", "--backend", "scalar",
-                   "--user", user, *args, seconds=4)
+    def mine(self, co, *args, host="127.0.0.1", user="w", also=()):
+        urls = ["stratum+ssl://%s:%d" % (host, c.tls_port) for c in (co,) + tuple(also)]
+        w = worker(urls, "--threads", "1", "--backend", "scalar", "--user", user, *args, seconds=4)
         return finish_worker(self, w)
 
     def accepted(self, co, *args, **kw):
@@ -98,6 +99,24 @@ class WorkerVerifies(unittest.TestCase):
         print("\n  " + line)
         self.assertIn(cert_sha256(self.certs.self_signed[0]).replace(":", "").lower(), line)
 
+    def test_a_pin_for_each_failover_pool(self):
+        # Two self-signed pools as primary and backup: one --tls-fingerprint each. With one pin
+        # alone for every URL, failing over to a backup with its own certificate was refused.
+        a, b = self.pool("self_signed"), self.pool("self_signed2")
+        pin_a, pin_b = cert_sha256(self.certs.self_signed[0]), cert_sha256(self.certs.self_signed2[0])
+        self.accepted(a, "--tls-fingerprint", pin_a, "--tls-fingerprint", pin_b, also=(b,), user="pinboth")
+        self.assertIn("authorized as pinboth", a.stderr())
+        # The primary's certificate not pinned: refused there, mined on the backup.
+        r, err = self.mine(a, "--tls-fingerprint", pin_b, also=(b,), user="pinbackup")
+        self.assertGreater(r["accepted"], 0, err)
+        self.assertIn("certificate fingerprint mismatch", err)
+        self.assertIn("authorized as pinbackup", b.stderr())
+        self.assertNotIn("authorized as pinbackup", a.stderr())
+        # Neither pinned: the refusal names every pin wanted.
+        line = self.refused(b, "certificate fingerprint mismatch", "--tls-fingerprint", pin_a, "--tls-fingerprint",
+                            WRONG, user="pinnone")
+        self.assertIn(pin_a.replace(":", "").lower() + " or " + WRONG.replace(":", ""), line)
+
     def test_insecure_connects_with_a_warning(self):
         err = self.accepted(self.pool("self_signed"), "--tls-insecure")
         warnings = [l for l in err.splitlines() if "--tls-insecure" in l]
@@ -112,6 +131,9 @@ class WorkerVerifies(unittest.TestCase):
             return subprocess.run([BIN, "worker", "--url", "stratum+ssl://127.0.0.1:1", "--seconds", "1"] + list(args),
                                   capture_output=True, text=True, timeout=HANG_GUARD)
         r = run("--tls-fingerprint", "abcd")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("64 hex digits", r.stderr)
+        r = run("--tls-fingerprint", WRONG, "--tls-fingerprint", "abcd")  # the second one checked too
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("64 hex digits", r.stderr)
         r = run("--tls-insecure", "--tls-ca", self.certs.ca[0])
