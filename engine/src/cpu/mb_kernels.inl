@@ -228,8 +228,9 @@ HF_INLINE void step1(V* s, V* w, BlockWords<V>& words) {
     f = V::maj(s[B], s[C], s[D]);
   // e + (W + K), then f, then rotl5(a) last, each sum kept as written (V::kept): the chain from
   // one round's a to the next is then a rotate and one add. Left to itself clang added K and
-  // rotl5(a) after f, a chain of a rotate and three adds from b; vprold on zmm has a latency of
-  // 2 on Zen 4, and the grouping took the avx512 SHA-1 kernel from 32.9 to 32.0 cycles a block.
+  // rotl5(a) after f: from b (the last round's a) a ternary-logic op and three adds. vprold on
+  // zmm has a latency of 2 on Zen 4; the grouping took the avx512 SHA-1 kernel from 32.9 to
+  // 32.0 cycles a block.
   const V ewk = V::kept(s[E] + V::kept(w[T & 15] + V::bcast(hf::sha::K1[T / 20])));
   s[E] = V::template rotr<27>(s[A]) + V::kept(f + ewk);
   s[B] = V::template rotr<2>(s[B]);
