@@ -64,7 +64,7 @@ timeout 600 build/bench/hf_microbench --benchmark_filter='sha256d_loop|sha256d_s
   grep -E '^(sha|openssl)' | grep -v 'has no such loop' | tee -a "$out/summary.txt"
 
 say "hf_shani_mix: the SHA instructions' throughput (shani's bound), and SHA-NI beside zmm16-31 work (its gain is in the verdicts)"
-timeout 300 build/bench/hf_shani_mix --benchmark_filter='zmm|kernel_mix$|rnds2_only|sha1_sha_mix' --benchmark_format=json \
+timeout 300 build/bench/hf_shani_mix --benchmark_filter='zmm|kernel_mix$|rnds2_only|sha1_sha_mix|msg2_|loads_only' --benchmark_format=json \
   --benchmark_out="$out/shani_mix.json" >/dev/null 2>"$out/shani_mix.err" || echo "  hf_shani_mix failed: $out/shani_mix.err" | tee -a "$out/summary.txt"
 
 say "hashforge bench --repeat 3 (OpenSSL and every backend, same run)"

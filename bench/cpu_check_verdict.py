@@ -160,6 +160,17 @@ def part3():
             m = mix['cycles_per_block']
             print('part 3: %s: all its instructions issue in %.1f cycles a block with no dependencies (more than'
                   ' the SHA instructions alone): %.2fx that' % (label, m, k / m))
+        # The ahead kernel's loads and stores as well (its W+K and schedule ring live in memory).
+        ahead = sm.get('BM_ahead_kernel_mix') if label == 'shani SHA-256' else None
+        if ahead:
+            a = ahead['cycles_per_block']
+            print('part 3: %s: with its loads and stores (BM_ahead_kernel_mix) they issue in %.1f: %.2fx that' %
+                  (label, a, k / a))
+            parts = [sm.get(n, {}).get('cycles_per_block') for n in ('BM_msg2_only', 'BM_loads_only',
+                                                                     'BM_msg2_with_loads')]
+            if all(parts):
+                print('part 3: %s: 12 sha256msg2 %.1f cycles, 88 vector loads %.1f, both %.1f (where both is more'
+                      ' than the larger, msg2 and the loads share a unit)' % (label, parts[0], parts[1], parts[2]))
     mb = bench_rows(read('microbench.txt'), 'bytes_per_second')
     for be in ('avx512', 'shani', 'shani-sse', 'avx2', 'scalar'):
         pairs, bulk = 'sha256_pairs/' + be, 'sha256_1MiB/' + be

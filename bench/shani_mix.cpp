@@ -156,6 +156,48 @@ PAIRS_SAME(store16, "vmovdqa %%xmm15, 32(%0)\n\t")
 PAIRS_CASE(sha256msg1, M1(9), M1(10), M1(9))
 PAIRS_CASE(sha256msg2, M2(11), M2(12), M2(13))
 
+// ---- The kernel with its schedule a block ahead (sha256_blocks_ahead), memory traffic included ----
+// That kernel keeps W+K and the schedule ring in memory (four streams' states fill half of the
+// 16 registers the SHA instructions can name), so a block also issues about 88 vector loads
+// and 34 stores (counted in its disassembly, per block of one stream: 16 W+K loads, 16 8-byte
+// upper-pair loads, 36 ring words, 16 K, 4 message loads; 32 ring and W+K stores, two state
+// spills). On the Zen 4 EPYC sha256msg2 and the vector loads compete: 12 msg2 take 24 cycles
+// alone, 88 loads 44-45, both together 55-56 (general-register loads beside msg2 cost it
+// nothing), so this mix needs 51-53 cycles a block where the register-only one needs 44.
+// AHEAD_Q is a quarter block of it; loads and stores use the buffer at %0 (loads below 128,
+// stores above, so nothing forwards).
+#define LDWK "vmovdqa (%0), %%xmm0\n\t"    // W+K for the first rnds2 of a pair
+#define LDHI "vmovq 8(%0), %%xmm0\n\t"     // its upper pair for the second
+#define LDW "vmovdqa 16(%0), %%xmm14\n\t"  // W[t-16] into msg1's destination
+#define M1M(n) "sha256msg1 32(%0), %%xmm" #n "\n\t"
+#define ALIGNM "vpalignr $4, 48(%0), %%xmm0, %%xmm14\n\t"
+#define ADDM "vpaddd 64(%0), %%xmm15, %%xmm14\n\t"  // + K
+#define LDMSG "vmovdqu 80(%0), %%xmm14\n\t"
+#define ST(o) "vmovdqa %%xmm15, " #o "(%0)\n\t"
+#define AHEAD_Q                                                                                                   \
+  LDWK R(1) LDHI R(2) LDWK R(3) LDHI R(4) LDW M1M(9) ALIGNM ADD M2(11) ST(128) ADDM ST(144) LDWK R(5) LDHI R(6)   \
+      LDWK R(7) LDHI R(8) LDW M1M(10) ALIGNM ADD M2(12) ST(160) ADDM ST(176) LDW M1M(9) ALIGNM ADD M2(13) ST(192) \
+          ADDM ST(208) LDMSG BSWAP ST(224) ADDM ST(240)
+#define LOADS8 LDW LDW LDW LDW LDW LDW LDW LDW
+#define LOADS22 LOADS8 LOADS8 LDW LDW LDW LDW LDW LDW
+
+// Runs an asm body that reads and writes a 256-byte buffer.
+#define MEM_CASE(name, body)                                                          \
+  void BM_##name(benchmark::State& st) {                                              \
+    alignas(64) unsigned char buf[256] = {};                                          \
+    unsigned char* p = buf;                                                           \
+    run_blocks(st, [p] { asm volatile(body::"r"(p) : "memory", "xmm0", CLOBBERS); }); \
+  }                                                                                   \
+  BENCHMARK(BM_##name);
+// Every instruction of a block of the ahead kernel, no dependency between blocks: its bound.
+MEM_CASE(ahead_kernel_mix, AHEAD_Q AHEAD_Q AHEAD_Q AHEAD_Q)
+// The pieces: 12 sha256msg2 (five chains, so their latency of 8 hides), 88 loads, both.
+#define M2X12 M2(9) M2(10) M2(11) M2(12) M2(13) M2(9) M2(10) M2(11) M2(12) M2(13) M2(9) M2(10)
+MEM_CASE(msg2_only, M2X12)
+MEM_CASE(loads_only, LOADS22 LOADS22 LOADS22 LOADS22)
+MEM_CASE(msg2_with_loads,
+         M2(9) LOADS22 M2(10) M2(11) M2(12) LOADS22 M2(13) M2(9) M2(10) LOADS22 M2(11) M2(12) M2(13) LOADS22)
+
 // SHA-1: sha1rnds4 alone (20 a block), the SHA-1 instructions alone, and the kernel's mix.
 void BM_sha1_rnds4_only(benchmark::State& st) {
   run_blocks(st, [] { asm volatile(SHA1_ROUNDS_Q SHA1_ROUNDS_Q SHA1_ROUNDS_Q SHA1_ROUNDS_Q ::: CLOBBERS); });

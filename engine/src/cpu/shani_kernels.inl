@@ -274,6 +274,15 @@ void sha256_blocks(uint32_t* state, const uint8_t* const* ptrs, size_t nblocks) 
 // 59-61 cycles a block at 1 MiB against 68-72 just in time
 // (bench/results/2026-12-05-epyc-zen4-cpu-check.md).
 //
+// That memory costs issue slots there: a block of one stream issues about 88 vector loads and
+// 34 stores (W+K, its upper pair, the ring, K), and sha256msg2 competes with vector loads on
+// that core (12 msg2 take 24 cycles, 88 loads 44, both 55-56). The kernel's whole mix with its
+// loads and stores issues in 51-53 cycles a block (hf_shani_mix BM_ahead_kernel_mix), 44
+// without them; the kernel takes 59-60. A build keeping the ring in xmm16-31 (AVX-512 names
+// them for everything but the SHA instructions) issued 52 loads and 19 stores a block and ran
+// 59 as well, and five to eight streams ran 63-68
+// (bench/results/2026-12-05-epyc-zen4-shani-loads.md).
+//
 // W+K's words 2 and 3, from memory written a block earlier.
 HF_INLINE __m128i load_upper_pair(const __m128i* wk) {
   __m128i r;  // an asm load: the compiler would turn a second load of the same bytes into a shuffle
