@@ -126,6 +126,36 @@ TEST_P(BackendTest, HashManyLongMessagesBesideIdleLanes) {
   }
 }
 
+TEST_P(BackendTest, HashManyLongMessagesBackToBack) {
+  // A file's pieces: messages of 64 KiB and more one after another, where hash_many starts
+  // each lane a block later than the one before (its lanes' blocks would otherwise share a
+  // cache set). Equal lengths keep the lag through every refill; mixed ones, a short first
+  // message (no lag), and more messages than lanes check the lanes that wait and take over.
+  const unsigned lanes = be_->lanes();
+  constexpr std::size_t kPiece = 64 * 1024;
+  hft::Rng rng(0x5eed + lanes);
+  const Bytes buf = rng.bytes((2 * lanes + 3) * (kPiece + 4096));
+  auto pieces = [&](std::size_t count, auto len_of) {
+    std::vector<hf::ByteView> msgs;
+    std::size_t pos = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::size_t len = len_of(i);
+      msgs.emplace_back(buf.data() + pos, len);
+      pos += len;
+    }
+    return msgs;
+  };
+  for (Algo algo : kAlgos) {
+    check_many(algo, pieces(lanes, [](std::size_t) { return kPiece; }), "one piece a lane");
+    check_many(algo, pieces(2 * lanes + 3, [](std::size_t) { return kPiece; }), "pieces back to back");
+    check_many(algo, pieces(2 * lanes + 1, [](std::size_t i) { return kPiece + 4096 * (i % 3) - (i % 2) * 9; }),
+               "mixed long lengths");
+    check_many(algo, pieces(lanes + 2, [](std::size_t i) { return i == 1 ? std::size_t{100} : kPiece; }),
+               "a short first message");
+    if (HasFatalFailure()) return;
+  }
+}
+
 TEST_P(BackendTest, HashManySameBufferManyTimes) {
   // Identical messages in every lane, and empty messages only.
   const Bytes m = hft::bytes_of("abc");
