@@ -1153,6 +1153,10 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     starved = false;
     double wait_for_tokens = 0;
     const double t_now = now_s();
+    // Metadata pieces and hash replies went out above: they pay like piece blocks, after the
+    // fact (into debt if need be), so the next blocks wait for them.
+    if (const std::uint64_t replies = session->take_reply_bytes(); replies && rate_limited(true))
+      take(true, replies, t_now);
     auto reads = session->take_reads([&](PeerKey k) {
       auto it = links.find(k);
       if (it == links.end()) return false;

@@ -374,11 +374,16 @@ void TorrentSession::on_extended(Peer& p, const wire::Message& m, double now) {
   if (msg->type != wire::MetadataType::request || p.ut_metadata == 0) return;  // data we did not ask for
   std::string out;
   const std::string_view piece = wire::metadata_piece(info_dict_, msg->piece);
-  if (piece.empty()) {
+  // A peer needs the dictionary once; twice over covers a retry. Past that it is rejected, so
+  // no peer can draw unbounded uploads from it (replies are charged to the upload limit after
+  // the fact, not delayed).
+  if (piece.empty() || p.metadata_sent + piece.size() > 2 * info_dict_.size()) {
     wire::encode_extended(p.ut_metadata, wire::encode_metadata_reject(msg->piece), &out);
   } else {
     wire::encode_extended(p.ut_metadata, wire::encode_metadata_data(msg->piece, info_dict_.size(), piece), &out);
     ++metadata_served_;
+    p.metadata_sent += piece.size();
+    reply_bytes_ += out.size();
   }
   send(p, out, now);
 }
@@ -445,6 +450,7 @@ void TorrentSession::on_hash_request(Peer& p, const wire::HashSpan& span, double
     ++hash_requests_served_;
     std::string out;
     wire::encode_hashes(span, *answer, &out);
+    reply_bytes_ += out.size();
     return send(p, out, now);
   }
   // Below the piece layer: only leaves (BEP 52 requires the leaf and piece layers).
@@ -593,6 +599,7 @@ void TorrentSession::leaf_hashes_ready(const HashRead& r, const std::vector<Sha2
   ++hash_requests_served_;
   std::string out;
   wire::encode_hashes(r.span, answer, &out);
+  reply_bytes_ += out.size();
   send(*p, out, now);
 }
 

@@ -28,6 +28,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "net/torrent/choker.hpp"
@@ -207,6 +208,10 @@ class TorrentSession {
   std::uint32_t hash_failures() const { return failures_; }
   std::uint64_t hash_requests_served() const { return hash_requests_served_; }
   std::uint64_t metadata_pieces_served() const { return metadata_served_; }
+  // Bytes of ut_metadata pieces and BEP 52 hash replies queued since the last call: the
+  // uploads besides piece blocks (which the driver charges when it reads them) that its upload
+  // limit must charge too.
+  std::uint64_t take_reply_bytes() { return std::exchange(reply_bytes_, 0); }
   const std::set<std::string>& banned() const { return banned_; }
   bool endgame() const { return picker_.endgame(); }
 
@@ -246,6 +251,7 @@ class TorrentSession {
     std::size_t reading = 0;
     RateMeter down, up;
     double connected_at = 0, last_sent = 0, last_block_at = -1e9;
+    std::uint64_t metadata_sent = 0;  // bytes of the info dictionary served to it (ut_metadata)
     std::string out;
   };
   struct Assembly {
@@ -326,6 +332,7 @@ class TorrentSession {
   std::vector<std::pair<std::string, std::uint16_t>> dht_found_;
   std::set<std::string> pex_seen_;  // addresses handed out already
   std::uint64_t metadata_served_ = 0;
+  std::uint64_t reply_bytes_ = 0;  // take_reply_bytes
 };
 
 }  // namespace hf::torrent

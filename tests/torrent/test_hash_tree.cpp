@@ -173,6 +173,7 @@ TEST(HashTree, ASessionAnswersHashRequestsOrRejectsThem) {
   for (std::size_t i = 0; i < 5; ++i) std::memcpy(got[i].data(), reply.data.data() + 32 * i, 32);
   EXPECT_EQ(fold(got, 0, 4), f.root);
   EXPECT_EQ(s.hash_requests_served(), 1u);
+  EXPECT_EQ(s.take_reply_bytes(), out.size());  // the hashes message, for the upload limit
   // Leaves (the data would be needed) and an unknown file: hash reject, same span.
   span.base_layer = 0;
   out = ask(span);
@@ -295,6 +296,7 @@ TEST(HashTree, LeafHashesAreReadFromTheDataAndProvedToTheRoot) {
   t.s.leaf_hashes_ready(reads[0], t.f.read(reads[0]), 2);
   auto got = t.reply(&keep, __LINE__);
   ASSERT_EQ(got.size(), 2u + 4u);  // 2 leaves; uncles at layers 1, 2 (in the piece), 3, 4 (above); 5 is the root
+  EXPECT_EQ(t.s.take_reply_bytes(), keep.size());  // the hashes message, for the upload limit
   EXPECT_EQ(got[0], t.f.leaves[6]);
   EXPECT_EQ(got[1], t.f.leaves[7]);
   EXPECT_EQ(fold(got, 6, 2), t.f.root);

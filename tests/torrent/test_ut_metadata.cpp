@@ -279,11 +279,15 @@ TEST(MagnetSession, FetchesFromASeederAndHandsThePeerOver) {
   ASSERT_EQ(mag.peer_connected(kS, seed.our_handshake(), "10.0.0.1:6881", 0), "");
   ASSERT_EQ(seed.peer_connected(kM, mag.our_handshake(), "10.0.0.2:6881", std::nullopt, 0), "");
   std::string to_mag, to_seed;
+  std::uint64_t metadata_sent = 0;  // frames of ut_metadata messages from the seed, length prefix included
   for (int round = 0; round < 20 && !mag.done(); ++round) {
     deliver(to_seed, mag.take_output(kS), [&](const std::string&, const wire::Message& m) {
       seed.peer_message(kM, m, 0);
     });
     deliver(to_mag, seed.take_output(kM), [&](const std::string& frame, const wire::Message& m) {
+      std::string why_not;
+      if (m.id == wire::MsgId::extended && m.ext_id != 0 && wire::parse_metadata_msg(m.data, &why_not))
+        metadata_sent += 4 + frame.size();
       mag.peer_message(kS, frame, m, 0);
     });
     for (const auto& c : mag.take_closes()) ADD_FAILURE() << "the magnet closed: " << c.why;
@@ -292,6 +296,10 @@ TEST(MagnetSession, FetchesFromASeederAndHandsThePeerOver) {
   ASSERT_TRUE(mag.done());
   EXPECT_EQ(mag.metadata(), info);
   EXPECT_GE(seed.metadata_pieces_served(), 1u);
+  // Every byte of the metadata messages is reported for the driver's upload limit, once.
+  EXPECT_GT(metadata_sent, info.size());
+  EXPECT_EQ(seed.take_reply_bytes(), metadata_sent);
+  EXPECT_EQ(seed.take_reply_bytes(), 0u);
 
   // The handover: a TorrentSession for the torrent, the peer replayed into it.
   auto made = parse_metainfo(torrent_from_info(mag.metadata(), {}, {}), &why);
@@ -333,6 +341,53 @@ TEST(MagnetSession, FetchesFromASeederAndHandsThePeerOver) {
   }
   EXPECT_TRUE(leech.complete());
   EXPECT_EQ(disk, data);
+}
+
+TEST(MagnetSession, ASeedServesAPeerTheDictionaryAtMostTwice) {
+  const std::string data = random_bytes(32768 * 20 + 999, 11);
+  std::string why;
+  const std::string info = info_dict_for(data);
+  auto meta = parse_metainfo(torrent_from_info(info, {}, {}), &why);
+  ASSERT_TRUE(meta) << why;
+  TorrentSession seed(*meta, id_of('S'), {});
+  for (std::uint32_t i = 0; i < seed.pieces(); ++i) seed.set_have(i);
+  Magnet link;
+  link.btih = sha1(info);
+  MagnetSession mag(link, id_of('M'));
+  const PeerKey kS = 1, kM = 2;
+  ASSERT_EQ(mag.peer_connected(kS, seed.our_handshake(), "10.0.0.1:6881", 0), "");
+  ASSERT_EQ(seed.peer_connected(kM, mag.our_handshake(), "10.0.0.2:6881", std::nullopt, 0), "");
+  std::string to_mag, to_seed;
+  for (int round = 0; round < 20 && !mag.done(); ++round) {
+    deliver(to_seed, mag.take_output(kS),
+            [&](const std::string&, const wire::Message& m) { seed.peer_message(kM, m, 0); });
+    deliver(to_mag, seed.take_output(kM),
+            [&](const std::string& frame, const wire::Message& m) { mag.peer_message(kS, frame, m, 0); });
+  }
+  ASSERT_TRUE(mag.done());
+  // The peer asks for every piece again, twice over: the first time is answered (a retry),
+  // the second rejected, and only answers count towards the upload limit.
+  (void)seed.take_reply_bytes();
+  const auto pieces = static_cast<std::uint32_t>((info.size() + wire::kMetadataPiece - 1) / wire::kMetadataPiece);
+  for (int again = 0; again < 2; ++again) {
+    for (std::uint32_t i = 0; i < pieces; ++i) {
+      std::string ask, inbox;
+      wire::encode_extended(wire::kUtMetadataId, wire::encode_metadata_request(i), &ask);
+      deliver(inbox, ask, [&](const std::string&, const wire::Message& m) { seed.peer_message(kM, m, 0); });
+      bool answered = false;
+      deliver(inbox, seed.take_output(kM), [&](const std::string&, const wire::Message& m) {
+        auto msg = wire::parse_metadata_msg(m.data, &why);
+        ASSERT_TRUE(msg) << why;
+        EXPECT_EQ(msg->piece, i);
+        EXPECT_EQ(msg->type, again == 0 ? wire::MetadataType::data : wire::MetadataType::reject) << "ask " << again;
+        answered = true;
+      });
+      EXPECT_TRUE(answered) << "piece " << i << ", ask " << again;
+    }
+    if (again == 0) EXPECT_GT(seed.take_reply_bytes(), info.size());
+  }
+  EXPECT_EQ(seed.take_reply_bytes(), 0u);
+  for (const auto& c : seed.take_closes()) ADD_FAILURE() << "the seed closed: " << c.why;
 }
 
 TEST(MagnetSession, ALiarIsBannedAndTheTruthWins) {
