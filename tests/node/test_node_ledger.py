@@ -15,11 +15,13 @@ Ed25519) and driven both by hand-made requests and by the `hashforge auction` cl
   equivocation do not stop honest nodes committing and agreeing.
 * A packet capture of two linked nodes (tshark, as root): only TLS 1.3 between them.
 """
+import hashlib
 import json
 import re
 import os
 import signal
 import shutil
+import ssl
 import subprocess
 import tempfile
 import time
@@ -42,6 +44,13 @@ NS_NET = netns_harness.subnet(130)  # the namespace cluster's /24: node i of NAM
 
 def pem(name, ext):
     return os.path.join(KEYS, name + ext)
+
+
+def cert_sha256(path):
+    """A certificate file's SHA-256 fingerprint as openssl prints it (AB:CD:...)."""
+    with open(path) as f:
+        h = hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest().upper()
+    return ":".join(h[i:i + 2] for i in range(0, 64, 2))
 
 
 def setUpModule():
@@ -388,6 +397,16 @@ class Cluster(unittest.TestCase):
             v = json.loads(r.stdout)
             self.assertEqual(v["value"]["balance"], 250, (mode, v))
             self.assertEqual(v["checked"], mode)
+        # The nodes pinned by certificate instead of a CA: one --tls-fingerprint a node. A node
+        # whose certificate is not among the pins is refused, every pin named, and the next asked.
+        pins = [a for n in NAMES for a in ("--tls-fingerprint", cert_sha256(pem(n, ".crt")))]
+        nodes = [a for n in NAMES for a in ("--node", self.nodes[n].url.rstrip("/"))]
+        r = self.client("balance", bob.hex, "--check", "quorum", "--k", 2, "--chain-spec", self.spec, *pins, *nodes)
+        self.assertEqual(json.loads(r.stdout)["value"]["balance"], 250)
+        r = self.client("balance", bob.hex, "--check", "proof", "--k", 2, "--chain-spec", self.spec, *pins[2:], *nodes)
+        self.assertEqual(json.loads(r.stdout)["value"]["balance"], 250)
+        self.assertIn("certificate fingerprint mismatch", r.stderr)
+        self.assertIn(self.nodes["a"].url.rstrip("/"), r.stderr)
         self.converge()
         ledgers = [self.check_against_oracle(n) for n in NAMES]
         self.assertEqual({l.root() for l in ledgers}.__len__(), 1)
