@@ -59,19 +59,20 @@ void ConnBase::message_taken() {
   message_started_ = last_message_;
 }
 
-void ConnBase::send(std::string data) {
-  if (closed_ || flush_then_close_) return;
-  send(std::make_shared<const std::string>(std::move(data)));
-}
+void ConnBase::send(std::string data) { enqueue({std::move(data), nullptr}); }
 
 void ConnBase::send(std::shared_ptr<const std::string> data) {
+  if (data) enqueue({{}, std::move(data)});
+}
+
+void ConnBase::enqueue(Queued q) {
   if (closed_ || flush_then_close_) return;
-  queued_ += data->size();
+  queued_ += q.bytes().size();
   if (queued_ > lim_.max_queued) {
     close("peer reads too slowly (" + std::to_string(queued_) + " bytes unsent)");
     return;
   }
-  out_.push_back(std::move(data));
+  out_.push_back(std::move(q));
   wake_.cancel();
 }
 
@@ -110,19 +111,21 @@ awaitable<void> ConnBase::writer(std::shared_ptr<void> owner) {
     // message alone, or a large one (a job line the connections share), is sent as it is,
     // without a copy.
     batch.clear();
-    std::shared_ptr<const std::string> whole;
+    Queued whole;
+    bool alone = false;
     while (!out_.empty()) {
-      const bool large = out_.front()->size() >= kCopyBelow;
+      const bool large = out_.front().bytes().size() >= kCopyBelow;
       if (batch.empty() && (large || out_.size() == 1)) {
         whole = std::move(out_.front());
         out_.pop_front();
+        alone = true;
         break;
       }
       if (large) break;  // goes by itself, next
-      batch += *out_.front();
+      batch += out_.front().bytes();
       out_.pop_front();
     }
-    const std::string& data = whole ? *whole : batch;
+    const std::string& data = alone ? whole.bytes() : batch;
     try {
       co_await stream_->write(asio::buffer(data));
     } catch (const boost::system::system_error& e) {

@@ -64,6 +64,14 @@ class ConnBase {
   std::size_t head_ = 0;   // bytes at the front already taken (dropped by the next fill)
 
  private:
+  // A queued message: the connection's own bytes (no allocation beyond the string's), or a
+  // copy it shares with other connections.
+  struct Queued {
+    std::string own;
+    std::shared_ptr<const std::string> shared;
+    const std::string& bytes() const { return shared ? *shared : own; }
+  };
+  void enqueue(Queued q);
   awaitable<void> writer(std::shared_ptr<void> owner);
   awaitable<void> watchdog(std::shared_ptr<void> owner);
 
@@ -71,9 +79,9 @@ class ConnBase {
   ConnLimits lim_;
   const char* unit_;
   std::string peer_;
-  std::deque<std::shared_ptr<const std::string>> out_;
-  std::unique_ptr<char[]> rbuf_;
-  std::function<void()> on_sent_;  // what one read takes from the socket (64 KiB, made on the first)
+  std::deque<Queued> out_;
+  std::unique_ptr<char[]> rbuf_;  // what one read takes from the socket (64 KiB, made on the first)
+  std::function<void()> on_sent_;
   std::size_t queued_ = 0;
   asio::steady_timer wake_, tick_;
   clock::time_point last_message_, message_started_;

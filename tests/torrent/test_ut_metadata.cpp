@@ -384,7 +384,9 @@ TEST(MagnetSession, ASeedServesAPeerTheDictionaryAtMostTwice) {
       });
       EXPECT_TRUE(answered) << "piece " << i << ", ask " << again;
     }
-    if (again == 0) EXPECT_GT(seed.take_reply_bytes(), info.size());
+    if (again == 0) {
+      EXPECT_GT(seed.take_reply_bytes(), info.size());
+    }
   }
   EXPECT_EQ(seed.take_reply_bytes(), 0u);
   for (const auto& c : seed.take_closes()) ADD_FAILURE() << "the seed closed: " << c.why;
