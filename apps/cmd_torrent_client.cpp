@@ -202,8 +202,10 @@ int run_client(const Opts& o) {
 
 void add_common(CLI::App* cmd, Opts* o) {
   cmd->add_option("--peer", o->peers, "HOST:PORT of a peer to connect to (repeatable), besides the trackers' peers");
-  cmd->add_option("--listen", o->listen,
-                  "ADDRESS:PORT to accept peers on; [::]:PORT is IPv6 and IPv4 (default: any free port on every address)")
+  cmd->add_option(
+         "--listen", o->listen,
+         "ADDRESS:PORT to accept peers on; [::]:PORT is IPv6 and IPv4 (default: any free port on every address); "
+         "trackers are announced to over the family it accepts on")
       ->check(check::non_empty());
   cmd->add_flag("--no-trackers", o->no_trackers, "Do not announce to the torrent's trackers");
   cmd->add_flag("--json", o->json, "One JSON status object a second on stdout, and a last one at the end");

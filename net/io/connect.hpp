@@ -3,6 +3,7 @@
 // and the failover-with-backoff policy over a list of URLs.
 #pragma once
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,9 +15,15 @@
 
 namespace hf::netio {
 
+// Which of a host's addresses a connection may use: a client listening on one family
+// announces itself over that family only (a BitTorrent tracker hands out the address an
+// announce came from).
+enum class Family : std::uint8_t { any, v4, v6 };
+
 struct PoolUrl {
   bool tls = false;
   std::string host, port, text;
+  Family family = Family::any;
 };
 // stratum+tcp://host:port, stratum+ssl://host:port (also stratum+tls://); port 1..65535.
 std::optional<PoolUrl> parse_pool_url(const std::string& url, std::string* why);

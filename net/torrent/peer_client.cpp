@@ -141,11 +141,13 @@ std::vector<FileStamp> stamps_of(const std::vector<DataFile>& files) {
 
 // One HTTP(S) GET of a tracker URL (announce or scrape), the connection closed after it:
 // the reply's body, or std::runtime_error with one line.
-awaitable<std::string> tracker_get(asio::io_context& io, std::unique_ptr<asio::ssl::context>& tls, std::string url) {
+// `family`: the addresses of the tracker's name the call may use (the listening socket's).
+awaitable<std::string> tracker_get(asio::io_context& io, std::unique_ptr<asio::ssl::context>& tls, std::string url,
+                                   netio::Family family = netio::Family::any) {
   auto u = parse_url(url);
   if (!u) throw std::runtime_error("not a tracker URL");
   if (u->scheme != "http" && u->scheme != "https") throw std::runtime_error("an unknown tracker scheme");
-  netio::PoolUrl pu{u->scheme == "https", u->host, u->port, url};
+  netio::PoolUrl pu{u->scheme == "https", u->host, u->port, url, family};
   // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
   const netio::TlsVerify verify;
   if (!tls) tls = netio::make_client_tls(verify);
@@ -250,13 +252,19 @@ awaitable<int> udp_connect_race(asio::io_context& io, const std::vector<udp::end
 // transaction)` builds; two tries on BEP 15's timeouts. The caller parses the reply against
 // the transaction it was sent with.
 template <class Make>
-awaitable<UdpCall> udp_tracker_call(asio::io_context& io, const TrackerUrl& u, std::mt19937_64& rng, Make make) {
+awaitable<UdpCall> udp_tracker_call(asio::io_context& io, const TrackerUrl& u, std::mt19937_64& rng, Make make,
+                                    netio::Family family = netio::Family::any) {
   udp::resolver r(io);
   auto eps = co_await r.async_resolve(u.host, u.port, use_awaitable);
   std::vector<udp::endpoint> targets;
-  for (const auto& e : eps)
+  for (const auto& e : eps) {
+    const bool v6 = e.endpoint().address().is_v6();
+    if (family != netio::Family::any && v6 != (family == netio::Family::v6)) continue;
     if (targets.size() < 8 && std::find(targets.begin(), targets.end(), e.endpoint()) == targets.end())
       targets.push_back(e.endpoint());
+  }
+  if (targets.empty())
+    throw std::runtime_error("'" + u.host + "' has no " + (family == netio::Family::v6 ? "IPv6" : "IPv4") + " address");
   std::array<std::uint8_t, 8192> buf{};
   std::string why;
   for (unsigned n = 0; n < 2; ++n) {
@@ -332,6 +340,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   bool starved = false;  // some peer's reads wait for room in its connection
   bool stopping = false, completed_fired = false, flushing = false;
   bool announcing = false;  // a tracker announce of tracker_loop is on its way
+  netio::Family announce_family = netio::Family::any;  // the listening socket's (listen())
   bool told_complete = false;  // the tracker heard `completed` (or we were a seed from the start)
   std::size_t checking_pieces = 0;
   std::unique_ptr<asio::ssl::context> tls;
@@ -743,6 +752,15 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     port = acceptor->local_endpoint().port();
+    // A tracker hands out the address an announce came from, so announces go over the
+    // family peers can reach us on: IPv4 for an IPv4 socket, IPv6 for an IPv6-only one.
+    const auto bound_at = acceptor->local_endpoint().address();
+    asio::ip::v6_only v6_only(false);
+    boost::system::error_code ec;
+    if (bound_at.is_v6()) acceptor->get_option(v6_only, ec);
+    announce_family = bound_at.is_v4()                                  ? netio::Family::v4
+                      : (!bound_at.is_unspecified() || v6_only.value()) ? netio::Family::v6
+                                                                        : netio::Family::any;
     if (session) session->set_listen_port(port);
     if (msession) msession->set_listen_port(port);
     log("listening on " + bound);
@@ -1349,15 +1367,16 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     std::string why;
     if (u->scheme == "udp") {
       const auto params = self->params(ev);
-      auto call = co_await udp_tracker_call(self->io, *u, self->rng, [&](std::uint64_t cid, std::uint32_t tx) {
-        return tracker::udp_announce_request(cid, tx, params);
-      });
+      auto call = co_await udp_tracker_call(
+          self->io, *u, self->rng,
+          [&](std::uint64_t cid, std::uint32_t tx) { return tracker::udp_announce_request(cid, tx, params); },
+          self->announce_family);
       auto res = tracker::parse_udp_announce_reply(call.reply, call.transaction, call.v6, &why);
       if (!res) throw std::runtime_error(why);
       co_return *res;
     }
     const std::string full = tracker::announce_url(url, self->params(ev));
-    const std::string body = co_await tracker_get(self->io, self->tls, full);
+    const std::string body = co_await tracker_get(self->io, self->tls, full, self->announce_family);
     auto res = tracker::parse_announce_reply(body, &why);
     if (!res) throw std::runtime_error(why);
     co_return *res;

@@ -12,9 +12,12 @@ import json
 import os
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -547,6 +550,117 @@ class ClientInterop(unittest.TestCase):
             self.assertTrue("pieces on disk are good" in text or "resume data:" in text, text[-2000:])
         finally:
             s.close()
+
+
+def ipv6_loopback():
+    """Why IPv6 on loopback cannot be used here, or None."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as t:
+            t.bind(("::1", 0))
+        return None
+    except OSError as e:
+        return "no IPv6 on loopback: %s" % e
+
+
+class RecordingTracker:
+    """An HTTP or UDP (BEP 15) tracker on one address that records where each announce came
+    from and answers it with no peers."""
+
+    def __init__(self, kind, host):
+        self.hits = []
+        self.kind, self.host = kind, host
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM if kind == "http" else socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.port = self.sock.getsockname()[1]
+        if kind == "http":
+            self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.stopping = False
+        self.thread = threading.Thread(target=self.serve_http if kind == "http" else self.serve_udp, daemon=True)
+        self.thread.start()
+
+    def url(self):
+        where = "[%s]:%d" % (self.host, self.port) if ":" in self.host else "%s:%d" % (self.host, self.port)
+        return "%s://%s/announce" % (self.kind, where)
+
+    def serve_http(self):
+        while not self.stopping:
+            try:
+                conn, addr = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                try:
+                    req = b""
+                    while b"\r\n\r\n" not in req:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        req += chunk
+                    if req.startswith(b"GET "):
+                        self.hits.append(addr[0])
+                    body = b"d8:intervali60e5:peers0:e"
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+                                 + body)
+                except OSError:
+                    pass
+
+    def serve_udp(self):
+        while not self.stopping:
+            try:
+                data, addr = self.sock.recvfrom(2048)
+            except OSError:
+                continue
+            if len(data) >= 16 and struct.unpack(">I", data[8:12])[0] == 0:  # connect
+                self.sock.sendto(struct.pack(">IIQ", 0, struct.unpack(">I", data[12:16])[0], 0x1234), addr)
+            elif len(data) >= 98 and struct.unpack(">I", data[8:12])[0] == 1:  # announce
+                self.hits.append(addr[0])
+                self.sock.sendto(struct.pack(">IIIII", 1, struct.unpack(">I", data[12:16])[0], 60, 0, 1), addr)
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+@unittest.skipIf(ipv6_loopback(), ipv6_loopback())
+class AnnounceFamily(unittest.TestCase):
+    """A tracker hands out the address an announce came from, so a client listening on one
+    family announces over that family only: the trackers of the other family, in the first
+    tier, hear nothing, and the announce reaches the next tier's."""
+
+    def run_case(self, listen, wrong_host, right_host):
+        wrong = [RecordingTracker(k, wrong_host) for k in ("http", "udp")]
+        right = RecordingTracker("http", right_host)
+        for t in wrong + [right]:
+            self.addCleanup(t.close)
+        work = tempfile.mkdtemp(prefix="hf-family-")
+        self.addCleanup(shutil.rmtree, work, True)
+        data = os.path.join(work, "payload.bin")
+        with open(data, "wb") as f:
+            f.write(os.urandom(300000))
+        torrent = os.path.join(work, "payload.torrent")
+        subprocess.run([hashforge_bin(), "torrent", "create", data, "-o", torrent, "-t",
+                        ",".join(t.url() for t in wrong), "-t", right.url(), "-q"], check=True, capture_output=True)
+        log = os.path.join(work, "seed.log")
+        with open(log, "wb") as out:
+            p = subprocess.Popen([hashforge_bin(), "torrent", "seed", torrent, work, "--listen", listen, "-v"],
+                                 stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        self.addCleanup(stop, p)
+        with open(log, "rb") as f:
+            self.assertTrue(wait_for(lambda: right.hits, timeout=WAIT),
+                            "no announce reached %s\n%s" % (right.url(), f.read().decode(errors="replace")))
+        self.assertEqual({right_host}, set(right.hits))
+        for t in wrong:
+            self.assertEqual([], t.hits, t.url())
+
+    def test_an_ipv4_client_announces_over_ipv4_only(self):
+        self.run_case("127.0.0.1:0", "::1", "127.0.0.1")
+
+    def test_an_ipv6_only_client_announces_over_ipv6_only(self):
+        self.run_case("[::1]:0", "127.0.0.1", "::1")
 
 
 if __name__ == "__main__":
