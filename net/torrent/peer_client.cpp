@@ -22,14 +22,15 @@
 #include "net/io/length_conn.hpp"
 #include "net/io/stream.hpp"
 #include "net/torrent/dht_service.hpp"
-#include "net/torrent/web_fetch.hpp"
-#include "net/torrent/web_seed.hpp"
 #include "net/torrent/magnet_session.hpp"
 #include "net/torrent/piece_check.hpp"
 #include "net/torrent/resume.hpp"
 #include "net/torrent/storage.hpp"
+#include "net/torrent/tracker_calls.hpp"
 #include "net/torrent/tracker_client.hpp"
 #include "net/torrent/verify.hpp"
+#include "net/torrent/web_fetch.hpp"
+#include "net/torrent/web_seed.hpp"
 
 namespace hf::torrent {
 
@@ -37,7 +38,6 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using asio::use_awaitable;
 using tcp = asio::ip::tcp;
-using udp = asio::ip::udp;
 
 namespace {
 
@@ -61,8 +61,6 @@ std::string what_of(const std::exception& e) {
 constexpr std::size_t kRoom = 1 << 20;  // a peer's unsent bytes before we read it more blocks
 constexpr auto kHandshakeTimeout = std::chrono::seconds(20);
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
-constexpr auto kTrackerTimeout = std::chrono::seconds(20);
-constexpr std::size_t kMaxTrackerReply = 4 << 20;
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -117,13 +115,6 @@ using tracker::TrackerUrl;
 
 std::optional<TrackerUrl> parse_url(const std::string& u) { return tracker::split_tracker_url(u); }
 
-std::string http_body(const std::string& reply) {
-  std::string why;
-  auto body = tracker::http_reply_body(reply, &why);
-  if (!body) throw std::runtime_error(why);
-  return std::move(*body);
-}
-
 // Each data file's size and modification time now (zeros for one that is not there).
 std::vector<FileStamp> stamps_of(const std::vector<DataFile>& files) {
   std::vector<FileStamp> out;
@@ -137,166 +128,6 @@ std::vector<FileStamp> stamps_of(const std::vector<DataFile>& files) {
     out.push_back(s);
   }
   return out;
-}
-
-// One HTTP(S) GET of a tracker URL (announce or scrape), the connection closed after it:
-// the reply's body, or std::runtime_error with one line.
-// `family`: the addresses of the tracker's name the call may use (the listening socket's).
-awaitable<std::string> tracker_get(asio::io_context& io, std::unique_ptr<asio::ssl::context>& tls, std::string url,
-                                   netio::Family family = netio::Family::any) {
-  auto u = parse_url(url);
-  if (!u) throw std::runtime_error("not a tracker URL");
-  if (u->scheme != "http" && u->scheme != "https") throw std::runtime_error("an unknown tracker scheme");
-  netio::PoolUrl pu{u->scheme == "https", u->host, u->port, url, family};
-  // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
-  const netio::TlsVerify verify;
-  if (!tls) tls = netio::make_client_tls(verify);
-  auto stream = co_await netio::connect_stream(pu, *tls, verify, kTrackerTimeout);
-  netio::StreamDeadline deadline(io, stream.get(), kTrackerTimeout);
-  const std::string host = u->host.find(':') != std::string::npos ? "[" + u->host + "]" : u->host;
-  const std::string req = "GET " + u->target + " HTTP/1.1\r\nHost: " + host + ":" + u->port +
-                          "\r\nUser-Agent: hashforge/0.1\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n";
-  co_await stream->write(asio::buffer(req));
-  std::string reply;
-  std::array<char, 16384> buf{};
-  for (;;) {
-    boost::system::error_code ec;
-    std::size_t n = 0;
-    try {
-      n = co_await stream->read_some(asio::buffer(buf));
-    } catch (const boost::system::system_error& e) {
-      ec = e.code();
-    }
-    if (ec || n == 0) break;
-    reply.append(buf.data(), n);
-    if (reply.size() > kMaxTrackerReply) throw std::runtime_error("reply over 4 MiB");
-  }
-  co_return http_body(reply);
-}
-
-// What a UDP tracker call brings back.
-struct UdpCall {
-  std::vector<std::uint8_t> reply;
-  std::uint32_t transaction = 0;
-  bool v6 = false;  // the tracker was reached over IPv6 (its peers are 18 bytes each)
-};
-// The connect exchange goes to every address the tracker's name has at once (IPv6 and IPv4:
-// either may be unreachable from here, and an unanswered UDP packet says nothing for 15 s);
-// the first address to answer it is the tracker's for the rest of the call.
-struct UdpRace {
-  struct Probe {
-    Probe(asio::io_context& io, const udp::endpoint& e) : s(io), ep(e) {}
-    udp::socket s;
-    udp::endpoint ep, from;
-    std::array<std::uint8_t, 64> in{};
-  };
-  explicit UdpRace(asio::io_context& io) : done(io) {}
-  std::vector<std::unique_ptr<Probe>> probes;
-  asio::steady_timer done;
-  std::string request, why;
-  std::uint32_t transaction = 0;
-  int winner = -1;
-  std::size_t refused = 0;  // addresses that answered with an error (or nonsense)
-  std::uint64_t connection_id = 0;
-};
-
-// One connect exchange with every address: 0 with the winner's socket in `keep`, -1 when none
-// answered in time, -2 when every address answered with an error (`why`).
-awaitable<int> udp_connect_race(asio::io_context& io, const std::vector<udp::endpoint>& targets, std::uint32_t tx,
-                                unsigned attempt, std::string* why, std::uint64_t* cid,
-                                std::vector<std::unique_ptr<UdpRace::Probe>>* keep) {
-  auto race = std::make_shared<UdpRace>(io);
-  race->transaction = tx;
-  race->request = tracker::udp_connect_request(tx);
-  for (const udp::endpoint& ep : targets) {
-    auto p = std::make_unique<UdpRace::Probe>(io, ep);
-    boost::system::error_code ec;
-    p->s.open(ep.protocol(), ec);  // no IPv6 here: that address is left out
-    if (!ec) race->probes.push_back(std::move(p));
-  }
-  for (std::size_t i = 0; i < race->probes.size(); ++i) {
-    UdpRace::Probe& p = *race->probes[i];
-    p.s.async_send_to(asio::buffer(race->request), p.ep, [race](boost::system::error_code, std::size_t) {});
-    p.s.async_receive_from(asio::buffer(p.in), p.from, [race, i](boost::system::error_code ec, std::size_t n) {
-      if (ec || race->winner >= 0) return;
-      const UdpRace::Probe& q = *race->probes[i];
-      auto c = tracker::parse_udp_connect_reply({q.in.data(), n}, race->transaction, &race->why);
-      if (!c) {
-        if (++race->refused == race->probes.size()) race->done.cancel();
-        return;
-      }
-      race->winner = static_cast<int>(i);
-      race->connection_id = *c;
-      race->done.cancel();
-    });
-  }
-  race->done.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(tracker::udp_timeout(attempt) * 1000)));
-  boost::system::error_code ec;
-  if (race->winner < 0 && !race->probes.empty())
-    co_await race->done.async_wait(asio::redirect_error(use_awaitable, ec));
-  const int w = race->winner;
-  for (auto& p : race->probes) {
-    boost::system::error_code ignored;
-    p->s.cancel(ignored);
-  }
-  if (w < 0) {
-    if (!race->why.empty()) *why = race->why;
-    co_return race->refused > 0 && race->refused == race->probes.size() ? -2 : -1;
-  }
-  *cid = race->connection_id;
-  keep->push_back(std::move(race->probes[static_cast<std::size_t>(w)]));
-  co_return 0;
-}
-
-// A UDP tracker's reply (BEP 15): a connect exchange, then the request `make(connection id,
-// transaction)` builds; two tries on BEP 15's timeouts. The caller parses the reply against
-// the transaction it was sent with.
-template <class Make>
-awaitable<UdpCall> udp_tracker_call(asio::io_context& io, const TrackerUrl& u, std::mt19937_64& rng, Make make,
-                                    netio::Family family = netio::Family::any) {
-  udp::resolver r(io);
-  auto eps = co_await r.async_resolve(u.host, u.port, use_awaitable);
-  std::vector<udp::endpoint> targets;
-  for (const auto& e : eps) {
-    const bool v6 = e.endpoint().address().is_v6();
-    if (family != netio::Family::any && v6 != (family == netio::Family::v6)) continue;
-    if (targets.size() < 8 && std::find(targets.begin(), targets.end(), e.endpoint()) == targets.end())
-      targets.push_back(e.endpoint());
-  }
-  if (targets.empty())
-    throw std::runtime_error("'" + u.host + "' has no " + (family == netio::Family::v6 ? "IPv6" : "IPv4") + " address");
-  std::array<std::uint8_t, 8192> buf{};
-  std::string why;
-  for (unsigned n = 0; n < 2; ++n) {
-    std::uint64_t cid = 0;
-    std::vector<std::unique_ptr<UdpRace::Probe>> won;
-    const int raced = co_await udp_connect_race(io, targets, static_cast<std::uint32_t>(rng()), n, &why, &cid, &won);
-    if (raced == -2) throw std::runtime_error(why);
-    if (raced < 0) continue;
-    udp::socket& s = won.front()->s;
-    const udp::endpoint ep = won.front()->ep;
-    UdpCall call;
-    call.transaction = static_cast<std::uint32_t>(rng());
-    call.v6 = ep.address().is_v6();
-    const std::string req = make(cid, call.transaction);
-    co_await s.async_send_to(asio::buffer(req), ep, use_awaitable);
-    asio::steady_timer t(io, std::chrono::milliseconds(static_cast<std::int64_t>(tracker::udp_timeout(n) * 1000)));
-    // A handler already queued when the answer came must not cancel a later exchange.
-    auto armed = std::make_shared<bool>(true);
-    t.async_wait([&s, armed](boost::system::error_code ec) {
-      if (!ec && *armed) s.cancel();
-    });
-    udp::endpoint from;
-    boost::system::error_code ec;
-    std::size_t got = co_await s.async_receive_from(asio::buffer(buf), from, asio::redirect_error(use_awaitable, ec));
-    *armed = false;
-    t.cancel();
-    if (ec || !got) continue;
-    call.reply.assign(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(got));
-    co_return call;
-  }
-  if (!why.empty()) throw std::runtime_error(why);
-  throw std::runtime_error("no reply");
 }
 
 }  // namespace
