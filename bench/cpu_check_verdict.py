@@ -127,15 +127,18 @@ def part3():
               ('avx512 SHA-1', 'kernel/avx512/sha1/1MiB', 'mix/sha1_loading')]
     for label, kernel, bound in checks:
         if kernel in vm and bound in vm:
-            k, b = statistics.median(vm[kernel]), statistics.median(vm[bound])
+            # The driver starts lane l l blocks late on long messages (cpu_backend's stagger), so
+            # a file's pieces, back to back in memory, are read 64 bytes out of step: the
+            # 1MiB_apart layout. The verdict is on that layout; beside it, the lanes in step
+            # (every lane's block in one cache set), the kernel's worst case.
+            apart = kernel + '_apart'
+            b = statistics.median(vm[bound])
+            k = statistics.median(vm[apart] if apart in vm else vm[kernel])
             print('part 3: %s %.1f cycles a block a lane against its bound %.1f = %.2fx (goal <= 1.15x: %s)' %
                   (label, k, b, k / b, verdict(k / b <= 1.15)))
-            # The verdict stays on messages laid back to back (as a file's pieces lie: every
-            # lane's block in one cache set); beside it, what the kernel does without that.
-            apart = kernel + '_apart'
             if apart in vm:
-                a = statistics.median(vm[apart])
-                print('part 3: %s with the lanes\' messages 64 bytes further apart: %.1f = %.2fx' % (label, a, a / b))
+                a = statistics.median(vm[kernel])
+                print('part 3: %s with the lanes\' blocks in step (no stagger): %.1f = %.2fx' % (label, a, a / b))
         else:
             print('part 3: %s: not in vector_mix.txt (no AVX-512 here, or hf_vector_mix failed)' % label)
     sm = shani_mix()

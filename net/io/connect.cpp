@@ -137,19 +137,19 @@ awaitable<boost::system::error_code> handshake(Stream& s) {
 }
 }  // namespace
 
+std::string no_address_of_family(const std::string& host, Family f) {
+  return "'" + host + "' has no " + (f == Family::v6 ? "IPv6" : "IPv4") + " address";
+}
+
 awaitable<std::unique_ptr<Stream>> connect_stream(const PoolUrl& url, ssl::context& tls, const TlsVerify& verify,
                                                   std::chrono::milliseconds timeout) {
   auto ex = co_await asio::this_coro::executor;
   tcp::resolver resolver(ex);
   const auto resolved = co_await resolver.async_resolve(url.host, url.port, asio::use_awaitable);
   std::vector<tcp::endpoint> eps;
-  for (const auto& e : resolved) {
-    const bool v6 = e.endpoint().address().is_v6();
-    if (url.family == Family::any || v6 == (url.family == Family::v6)) eps.push_back(e.endpoint());
-  }
-  if (eps.empty())
-    throw std::runtime_error(std::string("'") + url.host + "' has no " + (url.family == Family::v6 ? "IPv6" : "IPv4") +
-                             " address");
+  for (const auto& e : resolved)
+    if (family_allows(url.family, e.endpoint().address().is_v6())) eps.push_back(e.endpoint());
+  if (eps.empty()) throw std::runtime_error(no_address_of_family(url.host, url.family));
   tcp::socket sock(ex);
   asio::steady_timer deadline(ex, timeout);
   // Errors come back as codes, not exceptions: `||` waits for the first operation that

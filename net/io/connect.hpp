@@ -19,6 +19,10 @@ namespace hf::netio {
 // announces itself over that family only (a BitTorrent tracker hands out the address an
 // announce came from).
 enum class Family : std::uint8_t { any, v4, v6 };
+// Whether an address of that kind (is_v6) may be used under `f`.
+inline bool family_allows(Family f, bool is_v6) { return f == Family::any || is_v6 == (f == Family::v6); }
+// The one-line error for a host none of whose addresses `f` allows.
+std::string no_address_of_family(const std::string& host, Family f);
 
 struct PoolUrl {
   bool tls = false;

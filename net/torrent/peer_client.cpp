@@ -111,10 +111,6 @@ class DiskWorker {
   std::thread th_;
 };
 
-using tracker::TrackerUrl;
-
-std::optional<TrackerUrl> parse_url(const std::string& u) { return tracker::split_tracker_url(u); }
-
 // Each data file's size and modification time now (zeros for one that is not there).
 std::vector<FileStamp> stamps_of(const std::vector<DataFile>& files) {
   std::vector<FileStamp> out;
@@ -1193,7 +1189,7 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
   }
 
   static awaitable<tracker::AnnounceResult> announce(std::shared_ptr<Impl> self, std::string url, tracker::Event ev) {
-    auto u = parse_url(url);
+    auto u = tracker::split_tracker_url(url);
     if (!u) throw std::runtime_error("not a tracker URL");
     std::string why;
     if (u->scheme == "udp") {
@@ -1387,7 +1383,7 @@ std::vector<TrackerScrape> scrape_trackers(asio::io_context& io, const Metainfo&
         io,
         [&io, &r, hashes, tls, rng]() -> awaitable<void> {
           try {
-            auto u = parse_url(r.url);
+            auto u = tracker::split_tracker_url(r.url);
             if (!u) throw std::runtime_error("not a tracker URL");
             std::string why;
             std::optional<std::vector<tracker::ScrapeCounts>> counts;

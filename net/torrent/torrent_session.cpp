@@ -53,6 +53,11 @@ TorrentSession::TorrentSession(const Metainfo& m, const wire::Hash20& our_peer_i
   for (const auto& f : m.files)
     if (f.pieces_root && !f.piece_layer.empty() && f.length > m.piece_length)
       piece_layers_[*f.pieces_root] = {f.offset, f.length, f.piece_layer};
+  // A peer fetching the piece layers needs each once, and the layers above them (no more
+  // again) only as proofs; twice all of that covers retries, and 64 KiB the proofs of small
+  // spans. Past it a peer's hash requests are rejected, so none draws unbounded replies.
+  for (const auto& [root, f] : piece_layers_) hash_reply_cap_ += 4 * f.layer.size();
+  hash_reply_cap_ += 64 * 1024;
 }
 
 void TorrentSession::set_have(std::uint32_t piece) {
@@ -447,9 +452,11 @@ void TorrentSession::on_hash_request(Peer& p, const wire::HashSpan& span, double
   if (span.base_layer >= tree.piece_layer()) {
     auto answer = tree.answer(span.base_layer, span.index, span.length, span.proof_layers);
     if (!answer) return reject_hashes(p.key, span, now);
-    ++hash_requests_served_;
     std::string out;
     wire::encode_hashes(span, *answer, &out);
+    if (p.hashes_sent + out.size() > hash_reply_cap_) return reject_hashes(p.key, span, now);
+    ++hash_requests_served_;
+    p.hashes_sent += out.size();
     reply_bytes_ += out.size();
     return send(p, out, now);
   }
@@ -468,6 +475,12 @@ void TorrentSession::on_hash_request(Peer& p, const wire::HashSpan& span, double
   const std::uint32_t count = static_cast<std::uint32_t>(k1 - k0 + 1);
   for (std::uint32_t i = 0; i < count; ++i)
     if (!picker_.have(first + i)) return reject_hashes(p.key, span, now);
+  // Leaves are asked for to find the bad blocks of a piece that failed a check: a peer never
+  // needs the whole torrent's, and each request reads up to 8 MiB for a 16 KiB reply. Past
+  // two reads of all the data (a retry's worth) a peer's leaf requests are rejected.
+  const std::uint64_t read = std::min((k1 + 1) * shape_.piece_length, f.length) - k0 * shape_.piece_length;
+  if (p.leaves_read + read > 2 * shape_.total_length) return reject_hashes(p.key, span, now);
+  p.leaves_read += read;
   hash_reading_.insert(p.key);
   hash_reads_.push_back({p.key, span, first, count, f.offset, f.length});
 }

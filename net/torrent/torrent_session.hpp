@@ -252,6 +252,8 @@ class TorrentSession {
     RateMeter down, up;
     double connected_at = 0, last_sent = 0, last_block_at = -1e9;
     std::uint64_t metadata_sent = 0;  // bytes of the info dictionary served to it (ut_metadata)
+    std::uint64_t hashes_sent = 0;    // bytes of BEP 52 hash replies from the piece layers up
+    std::uint64_t leaves_read = 0;    // bytes of data read to answer its leaf hash requests
     std::string out;
   };
   struct Assembly {
@@ -315,6 +317,7 @@ class TorrentSession {
     std::string layer;                     // 32 bytes a piece
   };
   std::map<Sha256, V2File> piece_layers_;                       // by pieces root
+  std::uint64_t hash_reply_cap_ = 0;                            // a peer's hashes_sent at most
   // v2: leaf hashes asked of a peer for a failed piece (BEP 52), to name the senders of its
   // wrong blocks at once. One a peer, a few at most.
   struct BlameAsk {

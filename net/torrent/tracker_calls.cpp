@@ -138,13 +138,11 @@ awaitable<UdpCall> udp_tracker_call(asio::io_context& io, const tracker::Tracker
   auto eps = co_await r.async_resolve(u.host, u.port, use_awaitable);
   std::vector<udp::endpoint> targets;
   for (const auto& e : eps) {
-    const bool v6 = e.endpoint().address().is_v6();
-    if (family != netio::Family::any && v6 != (family == netio::Family::v6)) continue;
+    if (!netio::family_allows(family, e.endpoint().address().is_v6())) continue;
     if (targets.size() < 8 && std::find(targets.begin(), targets.end(), e.endpoint()) == targets.end())
       targets.push_back(e.endpoint());
   }
-  if (targets.empty())
-    throw std::runtime_error("'" + u.host + "' has no " + (family == netio::Family::v6 ? "IPv6" : "IPv4") + " address");
+  if (targets.empty()) throw std::runtime_error(netio::no_address_of_family(u.host, family));
   std::array<std::uint8_t, 8192> buf{};
   std::string why;
   for (unsigned n = 0; n < 2; ++n) {

@@ -355,3 +355,51 @@ TEST(HashTree, LeavesOfPiecesNotHeldAreRejected) {
   EXPECT_TRUE(t.s.take_hash_reads().empty());
   EXPECT_TRUE(t.reply(&keep, __LINE__).empty());
 }
+
+// Replies drawn from memory and leaf reads drawn from disk are both bounded per peer: a peer
+// asking the same spans over and over is rejected once it has had the piece layers (with the
+// layers above) twice over, or has made the seed read all the data twice.
+TEST(HashTree, APeerAskingOverAndOverIsRejectedInTheEnd) {
+  Seeder t(true);
+  std::string keep;
+  std::uint64_t served = 0;
+  int answered = 0;
+  for (int i = 0; i < 2000; ++i) {
+    wire::HashSpan span;
+    span.pieces_root = t.f.root;
+    span.base_layer = 2;  // the piece layer
+    span.index = 0;
+    span.length = 8;
+    span.proof_layers = 3;
+    std::string req;
+    wire::encode_hash_span(wire::MsgId::hash_request, span, &req);
+    wire::Message in;
+    ASSERT_EQ(wire::decode_message(req, &in).status, wire::Decode::ok);
+    t.s.peer_message(7, in, 1);
+    if (t.reply(&keep, __LINE__).empty()) break;
+    served += keep.size();
+    ++answered;
+  }
+  // The cap: 4 x the 160-byte piece layer + 64 KiB; each reply is 8 hashes and a header.
+  EXPECT_GT(answered, 100);
+  EXPECT_LT(answered, 2000);
+  EXPECT_LE(served, 4u * 160 + 64 * 1024);
+  EXPECT_EQ(t.s.take_reply_bytes(), served);
+
+  // Leaves: the torrent is 5 x 64 KiB; a whole piece's leaves read 64 KiB each time, so the
+  // tenth read is the last one allowed (10 x 64 KiB = 2 x 320 KiB) and the eleventh is refused.
+  int reads_done = 0;
+  for (int i = 0; i < 20; ++i) {
+    t.ask(0, 4, 0);
+    auto reads = t.s.take_hash_reads();
+    if (reads.empty()) {
+      EXPECT_TRUE(t.reply(&keep, __LINE__).empty());
+      break;
+    }
+    t.s.leaf_hashes_ready(reads[0], t.f.read(reads[0]), 2);
+    EXPECT_FALSE(t.reply(&keep, __LINE__).empty());
+    ++reads_done;
+  }
+  EXPECT_EQ(reads_done, 10);
+  EXPECT_TRUE(t.s.take_closes().empty());  // rejected, not thrown out: it may still trade
+}

@@ -6,6 +6,7 @@
 #include <openssl/sha.h>
 
 #include <cstring>
+#include <optional>
 #include <random>
 
 #include "net/torrent/bencode.hpp"
@@ -258,41 +259,66 @@ void deliver(std::string& inbox, const std::string& bytes, Take take) {
   }
 }
 
-TEST(MagnetSession, FetchesFromASeederAndHandsThePeerOver) {
-  const std::string data = random_bytes(32768 * 20 + 999, 9);
-  std::string why;
-  // Long enough for two metadata pieces: a long name in the info dictionary would do too,
-  // but many pieces are what real info dictionaries are made of.
-  const std::string info = info_dict_for(data);
-  auto meta = parse_metainfo(torrent_from_info(info, {}, {}), &why);
-  ASSERT_TRUE(meta) << why;
-  EXPECT_EQ(meta->info_dict, info);
-
-  TorrentSession seed(*meta, id_of('S'), {});
-  for (std::uint32_t i = 0; i < seed.pieces(); ++i) seed.set_have(i);
-  Magnet link;
-  link.btih = sha1(info);
-  MagnetSession mag(link, id_of('M'));
-  EXPECT_EQ(mag.info_hash(), seed.info_hash());
-
-  const PeerKey kS = 1, kM = 2;  // the magnet's key for the seed, the seed's for the magnet
-  ASSERT_EQ(mag.peer_connected(kS, seed.our_handshake(), "10.0.0.1:6881", 0), "");
-  ASSERT_EQ(seed.peer_connected(kM, mag.our_handshake(), "10.0.0.2:6881", std::nullopt, 0), "");
+// A seed of a 20-piece torrent and a magnet session for it, connected to each other.
+struct SeedAndMagnet {
+  static constexpr PeerKey kS = 1, kM = 2;  // the magnet's key for the seed, the seed's for the magnet
+  std::string data, info;
+  std::optional<Metainfo> meta;
+  std::optional<TorrentSession> seed;
+  std::optional<MagnetSession> mag;
   std::string to_mag, to_seed;
-  std::uint64_t metadata_sent = 0;  // frames of ut_metadata messages from the seed, length prefix included
-  for (int round = 0; round < 20 && !mag.done(); ++round) {
-    deliver(to_seed, mag.take_output(kS), [&](const std::string&, const wire::Message& m) {
-      seed.peer_message(kM, m, 0);
-    });
-    deliver(to_mag, seed.take_output(kM), [&](const std::string& frame, const wire::Message& m) {
-      std::string why_not;
-      if (m.id == wire::MsgId::extended && m.ext_id != 0 && wire::parse_metadata_msg(m.data, &why_not))
-        metadata_sent += 4 + frame.size();
-      mag.peer_message(kS, frame, m, 0);
-    });
-    for (const auto& c : mag.take_closes()) ADD_FAILURE() << "the magnet closed: " << c.why;
-    for (const auto& c : seed.take_closes()) ADD_FAILURE() << "the seed closed: " << c.why;
+
+  explicit SeedAndMagnet(std::uint64_t data_seed) : data(random_bytes(32768 * 20 + 999, data_seed)) {
+    // Long enough for two metadata pieces: a long name in the info dictionary would do too,
+    // but many pieces are what real info dictionaries are made of.
+    info = info_dict_for(data);
+    std::string why;
+    meta = parse_metainfo(torrent_from_info(info, {}, {}), &why);
+    EXPECT_TRUE(meta) << why;
+    if (!meta) return;
+    EXPECT_EQ(meta->info_dict, info);
+    seed.emplace(*meta, id_of('S'), SessionConfig{});
+    for (std::uint32_t i = 0; i < seed->pieces(); ++i) seed->set_have(i);
+    Magnet link;
+    link.btih = sha1(info);
+    mag.emplace(link, id_of('M'));
+    EXPECT_EQ(mag->info_hash(), seed->info_hash());
+    EXPECT_EQ(mag->peer_connected(kS, seed->our_handshake(), "10.0.0.1:6881", 0), "");
+    EXPECT_EQ(seed->peer_connected(kM, mag->our_handshake(), "10.0.0.2:6881", std::nullopt, 0), "");
   }
+
+  // Trades messages until the magnet has the dictionary; returns the bytes of the seed's
+  // ut_metadata frames, length prefixes included.
+  std::uint64_t fetch() {
+    std::uint64_t metadata_sent = 0;
+    for (int round = 0; round < 20 && !mag->done(); ++round) {
+      deliver(to_seed, mag->take_output(kS),
+              [&](const std::string&, const wire::Message& m) { seed->peer_message(kM, m, 0); });
+      deliver(to_mag, seed->take_output(kM), [&](const std::string& frame, const wire::Message& m) {
+        std::string why_not;
+        if (m.id == wire::MsgId::extended && m.ext_id != 0 && wire::parse_metadata_msg(m.data, &why_not))
+          metadata_sent += 4 + frame.size();
+        mag->peer_message(kS, frame, m, 0);
+      });
+      for (const auto& c : mag->take_closes()) ADD_FAILURE() << "the magnet closed: " << c.why;
+      for (const auto& c : seed->take_closes()) ADD_FAILURE() << "the seed closed: " << c.why;
+    }
+    return metadata_sent;
+  }
+};
+
+TEST(MagnetSession, FetchesFromASeederAndHandsThePeerOver) {
+  SeedAndMagnet t(9);
+  ASSERT_TRUE(t.meta);
+  auto& seed = *t.seed;
+  auto& mag = *t.mag;
+  const auto& data = t.data;
+  const auto& info = t.info;
+  const PeerKey kS = SeedAndMagnet::kS, kM = SeedAndMagnet::kM;
+  std::string& to_mag = t.to_mag;
+  std::string& to_seed = t.to_seed;
+  std::string why;
+  const std::uint64_t metadata_sent = t.fetch();
   ASSERT_TRUE(mag.done());
   EXPECT_EQ(mag.metadata(), info);
   EXPECT_GE(seed.metadata_pieces_served(), 1u);
@@ -344,27 +370,14 @@ TEST(MagnetSession, FetchesFromASeederAndHandsThePeerOver) {
 }
 
 TEST(MagnetSession, ASeedServesAPeerTheDictionaryAtMostTwice) {
-  const std::string data = random_bytes(32768 * 20 + 999, 11);
+  SeedAndMagnet t(11);
+  ASSERT_TRUE(t.meta);
+  auto& seed = *t.seed;
+  const auto& info = t.info;
+  const PeerKey kM = SeedAndMagnet::kM;
   std::string why;
-  const std::string info = info_dict_for(data);
-  auto meta = parse_metainfo(torrent_from_info(info, {}, {}), &why);
-  ASSERT_TRUE(meta) << why;
-  TorrentSession seed(*meta, id_of('S'), {});
-  for (std::uint32_t i = 0; i < seed.pieces(); ++i) seed.set_have(i);
-  Magnet link;
-  link.btih = sha1(info);
-  MagnetSession mag(link, id_of('M'));
-  const PeerKey kS = 1, kM = 2;
-  ASSERT_EQ(mag.peer_connected(kS, seed.our_handshake(), "10.0.0.1:6881", 0), "");
-  ASSERT_EQ(seed.peer_connected(kM, mag.our_handshake(), "10.0.0.2:6881", std::nullopt, 0), "");
-  std::string to_mag, to_seed;
-  for (int round = 0; round < 20 && !mag.done(); ++round) {
-    deliver(to_seed, mag.take_output(kS),
-            [&](const std::string&, const wire::Message& m) { seed.peer_message(kM, m, 0); });
-    deliver(to_mag, seed.take_output(kM),
-            [&](const std::string& frame, const wire::Message& m) { mag.peer_message(kS, frame, m, 0); });
-  }
-  ASSERT_TRUE(mag.done());
+  t.fetch();
+  ASSERT_TRUE(t.mag->done());
   // The peer asks for every piece again, twice over: the first time is answered (a retry),
   // the second rejected, and only answers count towards the upload limit.
   (void)seed.take_reply_bytes();
