@@ -136,6 +136,10 @@ void register_all() {
     benchmark::RegisterBenchmark((std::string("sha256d_loop_alt/") + b).c_str(), BM_Sha256dHeaderLoop, b, true);
     benchmark::RegisterBenchmark((std::string("sha256_1MiB/") + b).c_str(), BM_Bulk, b, hf::Algo::sha256, 1u << 20);
     benchmark::RegisterBenchmark((std::string("sha1_1MiB/") + b).c_str(), BM_Bulk, b, hf::Algo::sha1, 1u << 20);
+    // Messages of a few blocks back to back (small files; BitTorrent v2's 16 KiB leaves):
+    // where the driver's work per message shows.
+    benchmark::RegisterBenchmark((std::string("sha256_16KiB/") + b).c_str(), BM_Bulk, b, hf::Algo::sha256, 16384);
+    benchmark::RegisterBenchmark((std::string("sha256_4KiB/") + b).c_str(), BM_Bulk, b, hf::Algo::sha256, 4096);
     benchmark::RegisterBenchmark((std::string("sha256_64B/") + b).c_str(), BM_Bulk, b, hf::Algo::sha256, 64);
     benchmark::RegisterBenchmark((std::string("sha256_pairs/") + b).c_str(), BM_Pairs, b);
   }

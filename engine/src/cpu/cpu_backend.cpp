@@ -12,6 +12,7 @@ namespace hf::cpu {
 
 namespace {
 constexpr unsigned kMaxLanes = 16;
+constexpr std::size_t kPrefetchHead = 512;  // bytes of each next message's start, into L2 (hash_many)
 constexpr std::size_t kMaxRun = 256;  // blocks per kernel call while some lane idles
 constexpr std::size_t kStaggerMin = 1024;  // blocks (64 KiB): hash_many's lane stagger, below
 alignas(64) const std::uint8_t kZeroBlocks[kMaxRun * 64] = {};
@@ -250,10 +251,21 @@ void CpuBackend::hash_many(Algo algo, std::span<const ByteView> msgs, Digest* ou
     }
     if (!any) break;
     if (idle) run = std::min(run, kMaxRun);
+    unsigned ending = 0;
     for (unsigned l = 0; l < L; ++l) {
       Lane& ln = lanes[l];
       ptrs[l] = !ln.active || ln.wait ? kZeroBlocks : ln.full ? ln.p : ln.tail + 64 * ln.tail_pos;
+      ending += ln.active && !ln.wait && ln.full == run;
     }
+    // The kernels prefetch each lane's own message 512 bytes ahead, so a lane that takes the
+    // next message would start it on misses. The messages the lanes ending their bodies in
+    // this run will take next: their first bytes, into L2 (into L1 they would be pushed out by
+    // the run's own stream when the run is long). Zen 4 EPYC, hf_microbench, 5 alternated runs:
+    // 4 KiB messages avx512 SHA-256 3.01 -> 3.14 GB/s, shani 3.00 -> 3.30; 16 KiB and 1 MiB
+    // within noise.
+    for (std::size_t i = next; i < std::min(msgs.size(), next + ending); ++i)
+      for (std::size_t at = 0; at < std::min<std::size_t>(msgs[i].size(), kPrefetchHead); at += 64)
+        __builtin_prefetch(msgs[i].data() + at, 0, 2);
     blocks_fn(state, ptrs, run);
     for (unsigned l = 0; l < L; ++l) {
       Lane& ln = lanes[l];
