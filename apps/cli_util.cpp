@@ -1,5 +1,7 @@
 #include "apps/cli_util.hpp"
 
+#include "net/io/printable.hpp"
+
 #include "net/io/atomic_file.hpp"
 
 #include <unistd.h>
@@ -56,7 +58,26 @@ double parse_double(const std::string& s, const char* what) {
   return v;
 }
 
-void print_json(const boost::json::value& v) { std::cout << boost::json::serialize(v) << "\n"; }
+namespace {
+// Strings from outside (names in a .torrent, a magnet's dn) need not be UTF-8; JSON text
+// must be. Only strings that are not are copied.
+void make_valid_utf8(boost::json::value& v) {
+  if (auto* str = v.if_string()) {
+    const std::string_view sv(*str);
+    if (netio::valid_utf8(sv) != sv) *str = netio::valid_utf8(sv);
+  } else if (auto* arr = v.if_array()) {
+    for (auto& e : *arr) make_valid_utf8(e);
+  } else if (auto* obj = v.if_object()) {
+    for (auto& kv : *obj) make_valid_utf8(kv.value());
+  }
+}
+}  // namespace
+
+void print_json(const boost::json::value& v) {
+  boost::json::value copy = v;
+  make_valid_utf8(copy);
+  std::cout << boost::json::serialize(copy) << "\n";
+}
 
 std::string si_rate(double v, const char* unit) {
   const char* prefixes[] = {"", "k", "M", "G", "T"};

@@ -3,6 +3,8 @@
 // or quorum). Parses options and prints; net/node/ledger_client does the talking.
 #include <sys/stat.h>
 
+#include <filesystem>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -30,7 +32,7 @@ struct Opts {
   std::uint64_t amount = 0, closes_at = 0, seq = 0;
   std::int64_t k = 6;
   double wait = 0, timeout = 10, max_tip_age = 60;
-  bool insecure = false, quiet = false;
+  bool insecure = false, quiet = false, force = false;
 };
 
 KeyPair load_key(const std::string& path) {
@@ -55,11 +57,17 @@ Hash hex32_arg(const std::string& s, const char* what) {
 void print(const Json& j) { std::printf("%s\n", dump_python(j).c_str()); }
 
 int keygen(const Opts& o) {
+  // A key file is an account: writing over one loses it for good.
+  std::error_code ec;
+  if (!o.force && std::filesystem::exists(std::filesystem::symlink_status(o.key_file, ec)))
+    failure(o.key_file + " exists: keygen does not replace a key (--force to do so)");
   auto kp = generate_keypair();
   if (!kp) failure("OpenSSL could not make a key");
   std::string text = to_hex(ByteView(kp->seed.data(), kp->seed.size())) + "\n";
+  // Created 0600 (not chmod after: the seed would be readable by others for a moment).
+  const mode_t old_mask = ::umask(077);
   write_file_atomic(o.key_file, {ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size())});
-  ::chmod(o.key_file.c_str(), 0600);
+  ::umask(old_mask);
   print(Json::object({{"account", Json::string(hex_of(kp->pub))}, {"user_id", Json::string(user_id(kp->pub))},
                       {"key_file", Json::string(o.key_file)}}));
   return 0;
@@ -141,7 +149,11 @@ int run_auction(const Opts& o) {
   }
   if (o.action == "status") {
     hex32_arg(o.op_id, "the operation id");
-    auto st = client->wait_confirmed(o.op_id, o.k, std::chrono::milliseconds(static_cast<long long>(o.wait * 1000)));
+    bool unreached = false;
+    std::string why;
+    auto st = client->wait_confirmed(o.op_id, o.k, std::chrono::milliseconds(static_cast<long long>(o.wait * 1000)),
+                                     &unreached, &why);
+    if (!st && unreached) failure("no node answered (" + why + ")");
     if (!st) failure("operation " + o.op_id + " is not confirmed " + std::to_string(o.k) + " deep by a quorum of nodes");
     print(*st);
     return 0;
@@ -229,7 +241,8 @@ void add_auction(CLI::App& app, Runner& run) {
     return c;
   };
   CLI::App* kg = sub->add_subcommand("keygen", "Make a new account key (an Ed25519 seed, hex, mode 0600)");
-  kg->add_option("--out", o->key_file, "Where to write the key")->required();
+  kg->add_option("--out", o->key_file, "Where to write the key (an existing file is kept: see --force)")->required();
+  kg->add_flag("--force", o->force, "Replace an existing key file (its account is lost unless saved elsewhere)");
   kg->callback([o] { o->action = "keygen"; });
   CLI::App* id = sub->add_subcommand("id", "Print the account (public key) and user id of a key file");
   id->add_option("--key", o->key_file, "The key file")->required();
@@ -238,7 +251,8 @@ void add_auction(CLI::App& app, Runner& run) {
   auto wait_opt = [&](CLI::App* c) {
     c->add_option("--wait", o->wait, "Wait up to this many seconds for --k confirmations agreed by a quorum")
         ->check(check::seconds(0, check::kDay, false, true));
-    c->add_option("--seq", o->seq, "The operation's sequence number (default: the account's next, asked of a node)");
+    c->add_option("--seq", o->seq, "The operation's sequence number (default: the account's next, asked of a node)")
+        ->check(check::whole(1, kMaxAmount));
   };
   CLI::App* c = action("money", "Create money (administrators only) for an account", true);
   c->add_option("--to", o->to, "The receiving account")->required();
@@ -251,7 +265,9 @@ void add_auction(CLI::App& app, Runner& run) {
   c = action("create", "Open an auction; its id is the operation's", true);
   c->add_option("--item", o->item, "What is sold (1..200 bytes)")->required();
   c->add_option("--min-bid", o->amount, "The lowest bid taken")->required()->check(check::whole(1, kMaxAmount));
-  c->add_option("--closes-at", o->closes_at, "The block height it closes at")->required();
+  c->add_option("--closes-at", o->closes_at, "The block height it closes at")
+      ->required()
+      ->check(check::whole(0, kMaxAmount));
   wait_opt(c);
   c = action("bid", "Bid on an auction (the amount is held until it closes)", true);
   c->add_option("--auction", o->auction, "The auction id")->required();

@@ -124,10 +124,14 @@ int run_coordinator(Opts& o) {
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   boost::asio::steady_timer grace(io);
-  // A coordinator that only runs a file task exits once the result is written.
+  // A coordinator that only runs a file task exits once the result is written (1 if it
+  // could not be).
+  int exit_code = 0;
   co.on_file_task_finished([&] {
     if (!c.job_file.empty() || !c.upstream.empty()) return;
-    std::fprintf(stderr, "coordinator: file task done\n");
+    if (co.file_task() && !co.file_task()->outputs_written()) exit_code = 1;
+    std::fprintf(
+        stderr, exit_code ? "coordinator: file task done, its outputs not written\n" : "coordinator: file task done\n");
     co.shutdown();
     web.stop();
     grace.expires_after(std::chrono::milliseconds(300));
@@ -159,7 +163,7 @@ int run_coordinator(Opts& o) {
   };
   if (!o.quiet && o.stats_interval > 0) tick();
   io.run();
-  return 0;
+  return exit_code;
 }
 
 }  // namespace

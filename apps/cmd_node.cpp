@@ -1,5 +1,6 @@
 // `hashforge node`: the proof-of-work node (docs/node.md). Parses options and runs net/node.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -97,9 +98,14 @@ int run_node(Opts& o) {
     }
     cfg.allow = node::Allowlist(std::move(nets));
   }
-  if (::mkdir(o.data.c_str(), 0755) != 0 && errno != EEXIST)
-    failure("cannot create --data " + o.data + ": " + std::strerror(errno));
+  const bool made_dir = ::mkdir(o.data.c_str(), 0755) == 0;
+  if (!made_dir && errno != EEXIST) failure("cannot create --data " + o.data + ": " + std::strerror(errno));
   cfg.db_path = o.data + "/node.db";
+  // A node that fails to start leaves no database behind that it made: an empty one would
+  // tie the folder to this run's network (the next start with another chain spec would be
+  // refused) for a run that never happened.
+  struct stat db_st {};
+  const bool fresh_db = ::stat(cfg.db_path.c_str(), &db_st) != 0;
   if (!o.quiet) cfg.log = [](const std::string& l) { std::fprintf(stderr, "node: %s\n", l.c_str()); };
 
   boost::asio::io_context io;
@@ -112,18 +118,27 @@ int run_node(Opts& o) {
   hs.tls_key_file = o.tls_key;
 
   std::unique_ptr<node::Node> n;
+  std::unique_ptr<http::Server> web;
+  auto abandon = [&](const std::string& why, bool usage) {
+    web.reset();
+    n.reset();  // the database closed before its files go
+    if (fresh_db)
+      for (const char* end : {"", "-wal", "-shm", "-journal"}) ::unlink((cfg.db_path + end).c_str());
+    if (made_dir) ::rmdir(o.data.c_str());
+    if (usage) usage_error(why);
+    failure(why);
+  };
   try {
     n = std::make_unique<node::Node>(cfg);
   } catch (const node::StoreError& e) {
-    failure(e.what());
+    abandon(e.what(), false);
   }
-  std::unique_ptr<http::Server> web;
   std::string url;
   try {
     web = std::make_unique<http::Server>(io, node::make_node_router(*n), hs);
     url = web->listen(o.listen);
   } catch (const std::runtime_error& e) {
-    failure(e.what());
+    abandon(e.what(), false);
   }
   // The URL peers are told; by default the one listened on.
   std::string pub = o.public_url.empty() ? url : o.public_url;
@@ -131,19 +146,19 @@ int run_node(Opts& o) {
   // Seed peers speak plain HTTP: an HTTPS node has no seed-peer URL unless one is given.
   if (!o.public_url.empty() || o.tls_cert.empty()) {
     std::string why;
-    if (!node::parse_peer_url(pub, &why)) usage_error("--public-url: " + why);
+    if (!node::parse_peer_url(pub, &why)) abandon("--public-url: " + why, true);
   }
   n->set_public_url(pub);
   std::unique_ptr<node::WirePeers> wire;
   std::string wire_at;
   if (links) {
-    if (cfg.spec.nodes.empty()) usage_error("peer links need a chain spec listing the network's nodes (\"nodes\")");
+    if (cfg.spec.nodes.empty()) abandon("peer links need a chain spec listing the network's nodes (\"nodes\")", true);
     o.wire.log = cfg.log;
     try {
       wire = std::make_unique<node::WirePeers>(io, *n, o.wire);
       wire_at = wire->start();
     } catch (const std::runtime_error& e) {
-      failure(e.what());
+      abandon(e.what(), false);
     }
   }
   // Signals are caught before anyone is told the node is up: a SIGTERM right after the

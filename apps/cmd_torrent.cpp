@@ -11,6 +11,7 @@
 #include "apps/commands.hpp"
 #include "apps/torrent_cli.hpp"
 #include "hashforge/hex.hpp"
+#include "net/io/printable.hpp"
 #include "net/torrent/magnet.hpp"
 
 namespace hf::cli {
@@ -67,8 +68,12 @@ json::object metainfo_json(const torrent::Metainfo& m) {
   return o;
 }
 
+// Names, comments and URLs come from whoever made the file or link: control characters are
+// shown as \xNN, so none can forge a line or drive the terminal.
+std::string shown(const std::string& s) { return netio::printable(s, std::string::npos); }
+
 void print_metainfo(const torrent::Metainfo& m) {
-  std::printf("name:          %s\n", m.name.c_str());
+  std::printf("name:          %s\n", shown(m.name).c_str());
   std::printf("kind:          %s%s\n", torrent_kind(m), m.has_v2 && !m.has_piece_layers ? " (no piece layers)" : "");
   if (m.has_v1) std::printf("info-hash v1:  %s\n", to_hex(m.info_hash_v1).c_str());
   if (m.info_hash_v2) std::printf("info-hash v2:  %s\n", to_hex(*m.info_hash_v2).c_str());
@@ -88,19 +93,19 @@ void print_metainfo(const torrent::Metainfo& m) {
     if (std::tm tm{}; gmtime_r(&t, &tm)) std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
     std::printf("created:       %s\n", buf);
   }
-  if (!m.created_by.empty()) std::printf("created by:    %s\n", m.created_by.c_str());
-  if (!m.comment.empty()) std::printf("comment:       %s\n", m.comment.c_str());
-  if (!m.source.empty()) std::printf("source:        %s\n", m.source.c_str());
+  if (!m.created_by.empty()) std::printf("created by:    %s\n", shown(m.created_by).c_str());
+  if (!m.comment.empty()) std::printf("comment:       %s\n", shown(m.comment).c_str());
+  if (!m.source.empty()) std::printf("source:        %s\n", shown(m.source).c_str());
   for (std::size_t t = 0; t < m.tracker_tiers.size(); ++t)
-    for (const auto& u : m.tracker_tiers[t]) std::printf("tracker:       tier %zu  %s\n", t, u.c_str());
-  for (const auto& u : m.web_seeds) std::printf("web seed:      %s\n", u.c_str());
+    for (const auto& u : m.tracker_tiers[t]) std::printf("tracker:       tier %zu  %s\n", t, shown(u).c_str());
+  for (const auto& u : m.web_seeds) std::printf("web seed:      %s\n", shown(u).c_str());
   std::printf("magnet:        %s\n", magnet_of(m).c_str());
-  for (const auto& w : m.warnings) std::printf("warning:       %s\n", w.c_str());
+  for (const auto& w : m.warnings) std::printf("warning:       %s\n", shown(w).c_str());
   std::printf("files:\n");
   for (std::size_t i = 0; i < m.files.size(); ++i) {
     const auto& f = m.files[i];
     if (f.pad) continue;
-    std::printf("  %14llu  %s\n", static_cast<unsigned long long>(f.length), file_display_path(m, i).c_str());
+    std::printf("  %14llu  %s\n", static_cast<unsigned long long>(f.length), shown(file_display_path(m, i)).c_str());
   }
 }
 
@@ -124,13 +129,13 @@ int info_magnet(const std::string& uri, bool as_json) {
     return 0;
   }
   std::printf("magnet link\n");
-  if (!g->name.empty()) std::printf("name:          %s\n", g->name.c_str());
+  if (!g->name.empty()) std::printf("name:          %s\n", shown(g->name).c_str());
   if (g->btih) std::printf("info-hash v1:  %s\n", to_hex(*g->btih).c_str());
   if (g->btmh) std::printf("info-hash v2:  %s\n", to_hex(*g->btmh).c_str());
   if (g->length) std::printf("size:          %llu bytes\n", static_cast<unsigned long long>(*g->length));
-  for (const auto& u : g->trackers) std::printf("tracker:       %s\n", u.c_str());
-  for (const auto& u : g->web_seeds) std::printf("web seed:      %s\n", u.c_str());
-  for (const auto& u : g->peers) std::printf("peer:          %s\n", u.c_str());
+  for (const auto& u : g->trackers) std::printf("tracker:       %s\n", shown(u).c_str());
+  for (const auto& u : g->web_seeds) std::printf("web seed:      %s\n", shown(u).c_str());
+  for (const auto& u : g->peers) std::printf("peer:          %s\n", shown(u).c_str());
   return 0;
 }
 

@@ -201,7 +201,8 @@ int run_client(const Opts& o) {
 }
 
 void add_common(CLI::App* cmd, Opts* o) {
-  cmd->add_option("--peer", o->peers, "HOST:PORT of a peer to connect to (repeatable), besides the trackers' peers");
+  cmd->add_option("--peer", o->peers, "HOST:PORT of a peer to connect to (repeatable), besides the trackers' peers")
+      ->check(check::connect_address());
   cmd->add_option(
          "--listen", o->listen,
          "ADDRESS:PORT to accept peers on; [::]:PORT is IPv6 and IPv4 (default: any free port on every address); "
@@ -215,12 +216,14 @@ void add_common(CLI::App* cmd, Opts* o) {
   cmd->add_option("--backend", o->backend,
                   "Engine backend for checking the data already on disk (default: the best); pieces as they arrive are "
                   "checked one at a time on the fastest single-stream code");
-  cmd->add_flag("--no-recheck", o->no_recheck,
-                "Skip hashing the data already on disk: pieces its resume data does not vouch for are downloaded "
-                "again (and written over)");
+  CLI::Option* no_recheck =
+      cmd->add_flag("--no-recheck", o->no_recheck,
+                    "Skip hashing the data already on disk: pieces its resume data does not vouch for are downloaded "
+                    "again (and written over)");
   cmd->add_flag("--buffered-writes", o->buffered_writes,
                 "Write pieces through the page cache (default: around it, O_DIRECT, where the file system allows)");
-  cmd->add_flag("--recheck", o->force_recheck, "Hash every piece on disk at start, whatever the resume data says");
+  cmd->add_flag("--recheck", o->force_recheck, "Hash every piece on disk at start, whatever the resume data says")
+      ->excludes(no_recheck);
   cmd->add_option("--upload-limit", o->upload_limit, "Bytes a second sent at most (\"2M\", \"500K\")");
   cmd->add_option("--download-limit", o->download_limit, "Bytes a second received at most (\"10M\")");
   o->dht.add_to(cmd, false);

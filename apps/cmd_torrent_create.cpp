@@ -19,6 +19,39 @@ namespace {
 
 namespace json = boost::json;
 
+// A URL with one of `schemes` ("http", ...) and something after "://": what clients can use.
+// Each comma-separated part when `commas` (a tracker tier).
+CLI::Validator url_check(std::vector<std::string> schemes, bool commas) {
+  return CLI::Validator(
+      [schemes, commas](std::string& v) -> std::string {
+        std::vector<std::string> parts;
+        if (commas) {
+          std::stringstream in(v);
+          for (std::string p; std::getline(in, p, ',');) parts.push_back(p);
+          if (v.empty() || v.back() == ',') parts.push_back("");
+        } else {
+          parts.push_back(v);
+        }
+        for (const std::string& u : parts) {
+          const std::size_t at = u.find("://");
+          const std::string scheme = at == std::string::npos ? "" : u.substr(0, at);
+          bool known = false;
+          for (const std::string& s : schemes) known = known || s == scheme;
+          bool control = false;  // a line break would forge lines wherever the URL is shown
+          for (unsigned char c : u) control = control || c < 0x20 || c == 0x7f;
+          if (!known || u.size() <= at + 3 || control) {
+            std::string list;
+            for (const std::string& s : schemes) list += (list.empty() ? "" : ", ") + s + "://";
+            std::string shown = u;
+            for (char& c : shown) c = static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
+            return "'" + shown + "' is not a URL (" + list + ")";
+          }
+        }
+        return {};
+      },
+      "URL");
+}
+
 struct Opts {
   std::string path, output, format = "v1", piece_size, comment, source, name, created_by = "hashforge 0.1.0";
   std::vector<std::string> trackers, web_seeds;
@@ -132,8 +165,10 @@ void add_torrent_create(CLI::App* torrent, Runner& run) {
   cmd->add_option("--format", o->format, "v1 (every client), v2 or hybrid (v1 and v2 in one)")
       ->check(CLI::IsMember({"v1", "v2", "hybrid"}));
   cmd->add_option("--piece-size", o->piece_size, "Piece length, a power of two (256K, 1M); default: from the size");
-  cmd->add_option("-t,--tracker", o->trackers, "Tracker URL; each -t is a tier, commas separate a tier's URLs");
-  cmd->add_option("-w,--web-seed", o->web_seeds, "Web seed URL (BEP 19)");
+  cmd->add_option("-t,--tracker", o->trackers, "Tracker URL; each -t is a tier, commas separate a tier's URLs")
+      ->check(url_check({"http", "https", "udp", "wss"}, true));
+  cmd->add_option("-w,--web-seed", o->web_seeds, "Web seed URL (BEP 19)")
+      ->check(url_check({"http", "https", "ftp"}, false));
   cmd->add_flag("--private", o->is_private, "Private torrent (BEP 27): peers only from its trackers");
   cmd->add_option("--comment", o->comment, "Comment");
   cmd->add_option("--source", o->source, "Source tag (in the info dictionary: changes the info-hash)");

@@ -183,7 +183,7 @@ void add_torrent_dht(CLI::App* torrent, Runner& run) {
   cmd->add_option("--announce", o->announce, "With --lookup: announce this TCP port as a peer of the torrent")
       ->check(check::whole(1, 65535));
   cmd->add_option("--for", o->seconds, "Stop after this many seconds (default: until interrupted, or the lookup's end)")
-      ->check(CLI::Range(0.001, 1e7));
+      ->check(check::seconds(0.001, 1e7));
   cmd->add_flag("--json", o->json, "JSON lines: found peers, and the node's status each second");
   cmd->add_flag("-v,--verbose", o->verbose, "Log bootstrap and state-file events on stderr");
   cmd->callback([o, &run] { run = [o] { return run_node(*o); }; });

@@ -6,13 +6,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "apps/cli_checks.hpp"
 #include "apps/cli_util.hpp"
 #include "apps/commands.hpp"
 #include "hashforge/hex.hpp"
+#include "net/io/atomic_file.hpp"
 #include "net/torrent/tracker_service.hpp"
 
 namespace hf::cli {
@@ -68,9 +69,13 @@ double duration_seconds(const std::string& s) {
 
 // One info-hash a line, 40 hex digits (v1) or 64 (v2, kept as its first 20 bytes, as it
 // travels to trackers); blank lines and lines starting with '#' are skipped.
+// Capped at 64 MiB (a million v2 hashes with room to spare): a device or a wrong file is
+// refused, not read into memory without end.
 tr::Whitelist read_whitelist(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) failure("cannot read --whitelist " + path);
+  std::string why;
+  const auto bytes = netio::read_file(path, std::size_t{64} << 20, &why);
+  if (!bytes) failure("--whitelist " + why);
+  std::istringstream in(std::string(bytes->begin(), bytes->end()));
   tr::Whitelist out;
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
@@ -78,12 +83,11 @@ tr::Whitelist read_whitelist(const std::string& path) {
     std::size_t start = line.find_first_not_of(" \t");
     if (start == std::string::npos || line[start] == '#') continue;
     line = line.substr(start);
-    std::string why;
-    auto bytes = (line.size() == 40 || line.size() == 64) ? from_hex(line, &why) : std::nullopt;
-    if (!bytes)
+    auto raw = (line.size() == 40 || line.size() == 64) ? from_hex(line, &why) : std::nullopt;
+    if (!raw)
       usage_error("--whitelist " + path + " line " + std::to_string(n) + ": not an info-hash (40 or 64 hex digits)");
     tr::InfoHash h;
-    std::copy_n(bytes->begin(), 20, h.begin());
+    std::copy_n(raw->begin(), 20, h.begin());
     out.insert(h);
   }
   return out;

@@ -232,6 +232,11 @@ int run_worker(Opts& o) {
                 si_rate(secs > 0 ? r.hashes / secs : 0, "H").c_str(), static_cast<unsigned long long>(c.accepted),
                 static_cast<unsigned long long>(c.rejected), static_cast<unsigned long long>(c.stale));
   }
+  // A run that never reached a pool did nothing it was asked to: say so in the exit status.
+  if (c.connects == 0) {
+    std::fprintf(stderr, "hashforge: worker: never connected to a pool\n");
+    return kExitFailure;
+  }
   return 0;
 }
 

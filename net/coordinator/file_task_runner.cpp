@@ -64,6 +64,9 @@ void FileTaskRunner::start() {
   if (cfg_.result_file.empty()) cfg_.result_file = cfg_.file + ".result";
   if (cfg_.record_file.empty()) cfg_.record_file = cfg_.result_file + ".json";
   if (cfg_.state_file.empty()) cfg_.state_file = cfg_.result_file + ".state.json";
+  // A result that cannot be written is found out now, not after the whole search.
+  for (const std::string* f : {&cfg_.result_file, &cfg_.record_file, &cfg_.state_file})
+    if (!netio::check_writable(*f, &why)) throw std::runtime_error("file task: " + why);
 
   mining::FileTaskSpec spec{std::move(*input), cfg_.identifier, cfg_.rounds, cfg_.seconds, cfg_.nonces};
   std::error_code ec;
@@ -490,11 +493,17 @@ void FileTaskRunner::save_state() {
 void FileTaskRunner::write_outputs() {
   std::string why;
   const Bytes out = task_->result();
-  if (!netio::write_file_atomic(cfg_.result_file, ByteView(out), &why)) log_("file task: result not written: " + why);
-  if (!netio::write_file_atomic(cfg_.record_file, json::serialize(record()) + "\n", &why))
+  outputs_written_ = true;
+  if (!netio::write_file_atomic(cfg_.result_file, ByteView(out), &why)) {
+    log_("file task: result not written: " + why);
+    outputs_written_ = false;
+  }
+  if (!netio::write_file_atomic(cfg_.record_file, json::serialize(record()) + "\n", &why)) {
     log_("file task: record not written: " + why);
+    outputs_written_ = false;
+  }
   save_state();
-  log_("file task finished: result " + cfg_.result_file + ", record " + cfg_.record_file);
+  if (outputs_written_) log_("file task finished: result " + cfg_.result_file + ", record " + cfg_.record_file);
 }
 
 json::object FileTaskRunner::stats() const {

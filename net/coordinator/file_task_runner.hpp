@@ -83,6 +83,8 @@ class FileTaskRunner {
   void stop();
   // Called once the last round has ended and the result is written.
   void on_finished(std::function<void()> f) { finished_cb_ = std::move(f); }
+  // After the finish: whether the result and the record were both written.
+  bool outputs_written() const { return outputs_written_; }
   bool finished() const { return task_->finished(); }
   const mining::FileTask& task() const { return *task_; }
   const FileTaskConfig& config() const { return cfg_; }
@@ -155,6 +157,7 @@ class FileTaskRunner {
   double last_tick_ = 0;
   double last_save_ = 0;
   bool resumed_ = false;
+  bool outputs_written_ = false;  // the result and the record, at the task's end
   std::chrono::steady_clock::time_point t0_;
   std::shared_ptr<asio::steady_timer> timer_;
   mutable std::shared_ptr<const Bytes> input_cache_;

@@ -10,7 +10,9 @@
 
 namespace hf::netio {
 
-// Returns false with a one-line *why on failure (the target is then untouched). The file
+// Returns false with a one-line *why on failure (the target is then untouched). A symbolic
+// link is written through (the file it names is replaced); a device, pipe or socket is
+// written in place (no atomicity there: /dev/stdout, a FIFO). The file
 // holds the parts one after another (a result is often its input plus one line: no copy).
 bool write_file_atomic(const std::string& path, std::initializer_list<ByteView> parts, std::string* why);
 inline bool write_file_atomic(const std::string& path, ByteView data, std::string* why) {

@@ -8,6 +8,24 @@
 
 namespace hf::netio {
 
+// The length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlong forms, no
+// surrogates, nothing past U+10FFFF), or 0 where none starts.
+inline std::size_t utf8_length_at(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  if (c < 0xc2 || c > 0xf4) return 0;
+  const std::size_t want = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+  if (i + want > s.size()) return 0;
+  const auto b1 = static_cast<unsigned char>(s[i + 1]);
+  bool ok = (b1 & 0xc0) == 0x80;
+  if (c == 0xe0) ok = ok && b1 >= 0xa0;
+  if (c == 0xed) ok = ok && b1 < 0xa0;
+  if (c == 0xf0) ok = ok && b1 >= 0x90;
+  if (c == 0xf4) ok = ok && b1 < 0x90;
+  for (std::size_t k = 2; k < want; ++k) ok = ok && (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+  return ok ? want : 0;
+}
+
 // `s` with every control character written as \xNN: C0 (including \n, \r, \t and ESC), DEL,
 // C1 (U+0080..U+009F, which some terminals obey like ESC sequences) and bytes that are not
 // valid UTF-8 (a lone 0x9b is CSI to an 8-bit terminal). Valid UTF-8 text outside those stays
@@ -24,24 +42,7 @@ inline std::string printable(std::string_view s, std::size_t max_bytes = 256) {
   std::size_t i = 0;
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
-    // The length of a well-formed UTF-8 sequence starting here (RFC 3629: no overlong forms,
-    // no surrogates, nothing past U+10FFFF), or 0.
-    std::size_t len = 0;
-    if (c < 0x80) {
-      len = 1;
-    } else if (c >= 0xc2 && c <= 0xf4) {
-      const std::size_t want = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-      if (i + want <= s.size()) {
-        const auto b1 = static_cast<unsigned char>(s[i + 1]);
-        bool ok = (b1 & 0xc0) == 0x80;
-        if (c == 0xe0) ok = ok && b1 >= 0xa0;
-        if (c == 0xed) ok = ok && b1 < 0xa0;
-        if (c == 0xf0) ok = ok && b1 >= 0x90;
-        if (c == 0xf4) ok = ok && b1 < 0x90;
-        for (std::size_t k = 2; k < want; ++k) ok = ok && (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-        if (ok) len = want;
-      }
-    }
+    const std::size_t len = utf8_length_at(s, i);
     if (i + (len ? len : 1) > max_bytes) {
       out += "...";
       break;
@@ -53,6 +54,24 @@ inline std::string printable(std::string_view s, std::size_t max_bytes = 256) {
       out.append(s.substr(i, len));
     }
     i += len ? len : 1;
+  }
+  return out;
+}
+
+// `s` as valid UTF-8: each byte that starts no well-formed sequence becomes U+FFFD, as JSON
+// text must be UTF-8 (RFC 8259) and names in .torrent files need not be.
+inline std::string valid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t len = utf8_length_at(s, i);
+    if (len) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += "\xef\xbf\xbd";
+      ++i;
+    }
   }
   return out;
 }

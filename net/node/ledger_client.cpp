@@ -109,17 +109,24 @@ SubmitResult LedgerClient::submit(const Operation& op) {
 }
 
 std::optional<Json> LedgerClient::wait_confirmed(const std::string& id, std::int64_t k,
-                                                 std::chrono::milliseconds deadline) {
+                                                 std::chrono::milliseconds deadline, bool* unreached,
+                                                 std::string* first_why) {
   const auto until = std::chrono::steady_clock::now() + deadline;
   const std::size_t n = sessions_.size();
   const std::size_t need = (n - 1) / 3 + 1;
   for (;;) {
     // block hash -> (nodes saying it holds the operation with k confirmations, a status)
     std::map<std::string, std::pair<std::size_t, Json>> votes;
+    std::size_t answered = 0;
+    std::string round_why;
     for (std::size_t i = 0; i < n; ++i) {
       std::string why;
       auto j = get_json(i, "/api/ops/" + id, &why);
-      if (!j) continue;
+      if (!j) {
+        if (round_why.empty()) round_why = why;
+        continue;
+      }
+      ++answered;
       const Json* st = j->find("status");
       const Json* conf = j->find("confirmations");
       const Json* block = j->find("block");
@@ -131,7 +138,11 @@ std::optional<Json> LedgerClient::wait_confirmed(const std::string& id, std::int
     }
     for (auto& [block, v] : votes)
       if (v.first >= need) return v.second;
-    if (std::chrono::steady_clock::now() >= until) return std::nullopt;
+    if (std::chrono::steady_clock::now() >= until) {
+      if (unreached) *unreached = answered == 0;
+      if (first_why) *first_why = round_why;
+      return std::nullopt;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }

@@ -44,8 +44,11 @@ class LedgerClient {
   // Posts to the nodes in turn until one answers (a 4xx is an answer).
   SubmitResult submit(const Operation& op);
   // Polls until `op_id_hex` is committed with k confirmations on a block that f+1 nodes
-  // agree on (one node when only one is known), or the deadline passes. The status object.
-  std::optional<Json> wait_confirmed(const std::string& op_id_hex, std::int64_t k, std::chrono::milliseconds deadline);
+  // agree on (one node when only one is known), or the deadline passes. The status object;
+  // at the deadline nullopt, and *unreached (when given) says whether no node answered at all
+  // in the last round (with the first node's reason in *why).
+  std::optional<Json> wait_confirmed(const std::string& op_id_hex, std::int64_t k, std::chrono::milliseconds deadline,
+                                     bool* unreached = nullptr, std::string* why = nullptr);
 
   // Checked reads. `path` is the API path ("/api/account/<hex>"), `key` the raw entry key.
   CheckedValue read_proven(const std::string& path, const std::string& key, EntryKind kind);

@@ -105,6 +105,7 @@ struct DhtService::Impl : std::enable_shared_from_this<Impl> {
   asio::steady_timer ticker;
   bool stopped = false;
   std::int64_t saved_at = 0;
+  bool may_save = false;  // the state file was absent or held a table we saved: ours to write
   std::mt19937_64 rng{std::random_device{}()};
 
   Impl(asio::io_context& i, DhtOptions o) : io(i), opt(std::move(o)), ticker(i) {}
@@ -190,21 +191,26 @@ struct DhtService::Impl : std::enable_shared_from_this<Impl> {
     for (auto& b : id) b = static_cast<std::uint8_t>(rng());
     if (opt.state_file.empty()) return;
     struct stat st{};
-    if (::stat(opt.state_file.c_str(), &st) != 0) return;  // first run
+    if (::stat(opt.state_file.c_str(), &st) != 0) {  // first run
+      may_save = true;
+      return;
+    }
+    // Whatever is there and is not a table we saved stays as it is: the path may be wrong,
+    // and writing the table over it would destroy it.
     std::string why;
     auto bytes = netio::read_file(opt.state_file, kMaxStateFile, &why);
     if (!bytes) throw std::runtime_error("DHT state: " + why);
     auto got = RoutingTable::load({reinterpret_cast<const char*>(bytes->data()), bytes->size()});
-    if (!got) {
-      log("the state file " + opt.state_file + " is not a saved table: starting afresh");
-      return;
-    }
+    if (!got)
+      throw std::runtime_error("DHT state: " + opt.state_file +
+                               " is not a saved routing table (remove it to start afresh)");
     id = got->first;
     *saved = std::move(got->second);
+    may_save = true;
   }
 
   void save() {
-    if (opt.state_file.empty()) return;
+    if (opt.state_file.empty() || !may_save) return;
     std::vector<NodeEntry> all;
     for (Family* f : {&v4, &v6}) {
       if (!f->node) continue;

@@ -524,7 +524,15 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
       struct stat st {};
       if (!f.pad && ::stat(f.disk_path.c_str(), &st) == 0 && st.st_size > 0) any_there = true;
     }
-    if (any_there && opt.resume && opt.trust_resume && load_resume()) {
+    bool vouched = any_there && opt.resume && opt.trust_resume && load_resume();
+    // Seeding needs every piece: resume data that vouches for fewer (written by a run told
+    // not to check the disk) is no reason to refuse data that may well be whole.
+    if (vouched && opt.complete_only && !session->complete()) {
+      log("the resume data vouches for " + std::to_string(session->have_count()) + " of " +
+          std::to_string(meta.wire_pieces()) + " pieces: checking the data on disk");
+      vouched = false;
+    }
+    if (vouched) {
       // Vouched for by resume data written after the last write: no hashing.
     } else if (any_there && opt.recheck) {
       log("checking the data already on disk");

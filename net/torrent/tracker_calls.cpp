@@ -57,6 +57,9 @@ awaitable<std::string> tracker_get(asio::io_context& io, std::unique_ptr<asio::s
     reply.append(buf.data(), n);
     if (reply.size() > kMaxTrackerReply) throw std::runtime_error("reply over 4 MiB");
   }
+  if (deadline.expired())
+    throw std::runtime_error(reply.empty() ? "no reply in " + std::to_string(kTrackerTimeout.count()) + " s"
+                                           : "the reply did not end in time");
   co_return http_body(reply);
 }
 

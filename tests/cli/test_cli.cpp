@@ -649,6 +649,52 @@ TEST_F(Cli, ResultPathIsCheckedBeforeTheSearch) {
   EXPECT_FALSE(fs::exists(dir_ / "block.txt.result"));
 }
 
+// Output paths that are not what they seem, and numbers that would wrap: refused up front
+// with one line, and nothing the user had is written over.
+TEST_F(Cli, OutputsAndNumbersAreCheckedBeforeAnythingIsWritten) {
+  // A key file is an account: keygen keeps an existing one unless told, and makes it 0600.
+  Proc r = hf("auction keygen --out k1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string key = slurp(dir_ / "k1");
+  EXPECT_EQ(fs::status(dir_ / "k1").permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  expect_one_line_error(hf("auction keygen --out k1"), 1, "k1 exists");
+  EXPECT_EQ(slurp(dir_ / "k1"), key);
+  ASSERT_EQ(hf("auction keygen --out k1 --force").code, 0);
+  EXPECT_NE(slurp(dir_ / "k1"), key);
+  // Sequence numbers and heights: 1..2^53 and 0..2^53 (a negative one once went out wrapped).
+  const std::string op = "auction transfer --key k1 --chain-spec spec.json --node http://127.0.0.1:1 --to " +
+                         std::string(64, 'a') + " --amount 1 ";
+  for (const char* seq : {"-5", "0", "9007199254740993", "99999999999999999999"})
+    expect_one_line_error(hf(op + "--seq " + seq), 2, "--seq");
+  expect_one_line_error(hf("auction create --key k1 --chain-spec spec.json --node http://127.0.0.1:1 --item lamp "
+                           "--min-bid 1 --closes-at -1"),
+                        2, "--closes-at");
+  // A file task whose result cannot be written stops before any work.
+  file("block.txt", "some text");
+  fs::create_directory(dir_ / "folder");
+  expect_one_line_error(sh(std::string(kCoordinator) + "--file-task block.txt --file-result /proc/hf_cli_result"), 1,
+                        "/proc");
+  expect_one_line_error(sh(std::string(kCoordinator) + "--file-task block.txt --file-record folder"), 1, "folder");
+  // A tracker whitelist is capped and must be a file.
+  expect_one_line_error(sh("timeout 20 \"$HF\" tracker --http 127.0.0.1:0 --whitelist /dev/zero"), 1, "64 MiB");
+  expect_one_line_error(sh("timeout 20 \"$HF\" tracker --http 127.0.0.1:0 --whitelist folder"), 1, "is a directory");
+  // Flags that contradict each other.
+  expect_one_line_error(hf("torrent download x.torrent --recheck --no-recheck"), 2, "recheck");
+  // URLs a client could not use are refused when the torrent is made, not written into it.
+  for (const char* bad : {"-t ''", "-t garbage", "-t 'http://a/,'", "-w ''", "-w \"$(printf 'http://x/\\ny')\""})
+    expect_one_line_error(hf(std::string("torrent create block.txt -o t.torrent ") + bad), 2, "is not a URL");
+  EXPECT_FALSE(fs::exists(dir_ / "t.torrent"));
+  // A node that cannot start leaves no database tying its folder to a network.
+  fs::create_directory(dir_ / "nd");
+  Proc n = sh("timeout 20 \"$HF\" node --listen 8.8.8.8:80 --data nd");
+  EXPECT_EQ(n.code, 1) << n.err;
+  EXPECT_TRUE(fs::is_empty(dir_ / "nd"));
+  // A worker that never reached its pool says so in its exit status.
+  Proc w = sh("timeout 20 \"$HF\" worker -q --url stratum+tcp://127.0.0.1:1 -t 1");
+  EXPECT_EQ(w.code, 1) << w.err;
+  EXPECT_NE(w.err.find("never connected"), std::string::npos) << w.err;
+}
+
 // `search file` held about five copies of the file (reading, the job's message, the prepared
 // search, its padded copy, the result); now one, plus the process's own few MiB.
 TEST_F(Cli, SearchFileHoldsAboutOneCopyOfTheFile) {

@@ -3,6 +3,7 @@
 // real reason, jobs whose mining.notify line would not fit, and a coordinator that shuts
 // down cleanly whatever --reconnect-to holds.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio.hpp>
@@ -147,6 +148,37 @@ TEST_F(TempDir, WritabilityIsCheckedAheadAndPartsAreWrittenInOrder) {
       << why;
   std::ifstream in(dir_ / "parts");
   EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), "head tail");
+}
+
+TEST_F(TempDir, ALinkIsWrittenThroughAndADeviceOrPipeInPlace) {
+  std::string why;
+  // A symbolic link stays a link; the file it names gets the data.
+  { std::ofstream(dir_ / "real") << "old"; }
+  fs::create_symlink(dir_ / "real", dir_ / "link");
+  ASSERT_TRUE(hf::netio::write_file_atomic((dir_ / "link").string(), std::string("new"), &why)) << why;
+  EXPECT_TRUE(fs::is_symlink(fs::symlink_status(dir_ / "link")));
+  std::ifstream real(dir_ / "real");
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(real)), std::istreambuf_iterator<char>()), "new");
+  // A pipe is written into, not replaced by a file.
+  ASSERT_EQ(::mkfifo((dir_ / "fifo").c_str(), 0600), 0);
+  std::string got;
+  std::thread reader([&] {
+    std::ifstream in(dir_ / "fifo");
+    got.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  });
+  EXPECT_TRUE(hf::netio::check_writable((dir_ / "fifo").string(), &why)) << why;
+  EXPECT_TRUE(hf::netio::write_file_atomic((dir_ / "fifo").string(), std::string("through the pipe"), &why)) << why;
+  reader.join();
+  EXPECT_EQ(got, "through the pipe");
+  EXPECT_TRUE(fs::is_fifo(fs::status(dir_ / "fifo")));
+  // A device that refuses the write: a one-line error, and the device is still a device.
+  if (fs::is_character_file(fs::status("/dev/full"))) {
+    EXPECT_FALSE(hf::netio::write_file_atomic("/dev/full", std::string("x"), &why));
+    EXPECT_NE(why.find("/dev/full: write failed"), std::string::npos) << why;
+    EXPECT_TRUE(fs::is_character_file(fs::status("/dev/full")));
+  } else {
+    GTEST_SKIP() << "no /dev/full character device here";
+  }
 }
 
 TEST(JobFileSize, CoinbasePartsAtTheirCapMakeALineAPoolLineReaderTakes) {

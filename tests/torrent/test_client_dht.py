@@ -169,6 +169,23 @@ class DhtOnLoopback(unittest.TestCase):
         lines = [x for x in self.p.lines(name) if "dht" in x]
         return lines[-1]["dht"]["ipv4"]["nodes"] if lines else 0
 
+    def test_a_state_file_that_is_not_a_table_is_refused_and_left_as_it_was(self):
+        # A wrong path must not cost the user the file there: a document, or a file over the
+        # cap, is refused with one line and not written over at stop.
+        for i, content in enumerate((b"my notes, not a routing table\n", b"\0" * (2 << 20))):
+            path = os.path.join(self.work, "other%d" % i)
+            with open(path, "wb") as f:
+                f.write(content)
+            proc = self.node("bad%d" % i, free_port(socket.SOCK_DGRAM), "--state", path,
+                             "--bootstrap", "127.0.0.1:1", "--for", "1")
+            self.assertEqual(exit_code(proc, WAIT), 1, self.p.logs())
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(), content)
+            with open(os.path.join(self.work, "bad%d.log" % i), "rb") as f:
+                log = f.read().decode()
+            self.assertIn("DHT state: " + path, log)
+            self.assertEqual(len(log.strip().splitlines()), 1, log)
+
     def test_a_saved_table_rejoins_the_network_without_bootstrap_nodes(self):
         ports = [free_port(socket.SOCK_DGRAM) for _ in range(4)]
         self.node("n0", ports[0], "--bootstrap", "127.0.0.1:%d" % ports[1])

@@ -444,6 +444,42 @@ class HostilePeers(unittest.TestCase):
             for c in accepted + listeners:
                 c.close()
 
+    def test_seeding_checks_whole_data_its_resume_data_undersells(self):
+        # A download told not to check the disk (--no-recheck) over data that is whole, with
+        # no resume file, vouches for nothing and records that; `torrent seed` then checks the
+        # data rather than refusing it. --recheck and --no-recheck together are refused.
+        _, port = self.fx.seed()
+        r, same = self.fx.honest_download(port, name="un")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        folder = os.path.join(self.fx.dir, "un")
+        os.remove(os.path.join(folder, "payload.bin.hfresume"))
+        base = [hashforge_bin(), "torrent", "download", self.fx.torrent, "-o", folder, "--no-trackers",
+                "--listen", "127.0.0.1:0", "-v"]
+        r = subprocess.run(base + ["--recheck", "--no-recheck"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        log = os.path.join(self.fx.dir, "norecheck.log")
+        with open(log, "wb") as out:
+            p = subprocess.Popen(base + ["--no-recheck"], stdout=out, stderr=out)
+
+        def text(path):
+            with open(path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        self.assertTrue(wait_for(lambda: "listening on" in text(log), timeout=30), text(log))
+        p.terminate()
+        p.wait(timeout=30)
+        self.assertTrue(os.path.exists(os.path.join(folder, "payload.bin.hfresume")), text(log))
+        slog = os.path.join(self.fx.dir, "seed-after.log")
+        with open(slog, "wb") as out:
+            s = subprocess.Popen([hashforge_bin(), "torrent", "seed", self.fx.torrent, folder, "--no-trackers",
+                                  "--listen", "127.0.0.1:0", "-v"], stdout=out, stderr=out)
+        self.addCleanup(s.kill)
+        self.assertTrue(wait_for(lambda: "listening on" in text(slog) or s.poll() is not None, timeout=60), text(slog))
+        self.assertIsNone(s.poll(), text(slog))
+        self.assertIn("checking the data on disk", text(slog))
+        self.assertIn("%d of %d pieces on disk are good" % (self.fx.pieces, self.fx.pieces), text(slog))
+        s.terminate()
+        s.wait(timeout=30)
+
     def test_a_recheck_on_request_finds_damage_resume_data_missed(self):
         # A byte changed with the file's time put back: the resume data still vouches for
         # every piece, so only --recheck (the verify path) finds the damaged piece, which is
