@@ -45,10 +45,10 @@ class WorkerVerifies(unittest.TestCase):
                                             tls=getattr(self.certs, which), http=True)
         return self.pools[which]
 
-    def mine(self, co, *args, host="127.0.0.1", user="w", also=()):
+    def mine(self, co, *args, host="127.0.0.1", user="w", also=(), code=0):
         urls = ["stratum+ssl://%s:%d" % (host, c.tls_port) for c in (co,) + tuple(also)]
         w = worker(urls, "--threads", "1", "--backend", "scalar", "--user", user, *args, seconds=4)
-        return finish_worker(self, w)
+        return finish_worker(self, w, code)
 
     def accepted(self, co, *args, **kw):
         r, err = self.mine(co, *args, **kw)
@@ -58,9 +58,10 @@ class WorkerVerifies(unittest.TestCase):
         return err
 
     def refused(self, co, reason, *args, user="w", **kw):
-        r, err = self.mine(co, *args, user=user, **kw)
+        r, err = self.mine(co, *args, user=user, code=1, **kw)  # never connected: exit 1
         self.assertEqual(r["accepted"], 0, err)
         self.assertEqual(r["connects"], 0, err)
+        self.assertIn("never connected to a pool", err)
         lines = [l for l in err.splitlines() if "certificate" in l]
         self.assertTrue(lines, err)
         self.assertIn(reason, lines[0])
