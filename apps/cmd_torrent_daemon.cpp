@@ -54,17 +54,31 @@ std::string load_token(const DaemonOpts& o, const std::string& root, std::string
     std::string t(bytes->begin(), bytes->end());
     while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
     if (t.size() < 16) failure("the token in " + path + " is shorter than 16 characters");
+    // It travels in an HTTP header and is printed: visible ASCII only.
+    for (const char c : t)
+      if (c < 0x21 || c > 0x7e) failure("the token in " + path + " is not printable text (visible ASCII)");
     return t;
   }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   const std::string t = random_token();
-  if (!netio::write_file_atomic(path, t + "\n", &why)) failure("writing the token: " + why);
-  ::chmod(path.c_str(), 0600);
+  const mode_t old_mask = ::umask(077);  // made 0600, never readable by others for a moment
+  const bool written = netio::write_file_atomic(path, t + "\n", &why);
+  ::umask(old_mask);
+  if (!written) failure("writing the token: " + why);
   return t;
 }
 
 int run_daemon(const DaemonOpts& o) {
+  // --listen first: a refused address leaves nothing made in the root folder.
+  const auto colon = o.listen.rfind(':');
+  if (colon == std::string::npos) usage_error("--listen wants ADDRESS:PORT: " + o.listen);
+  const std::string host = o.listen.substr(0, colon);
+  const std::string port_text = o.listen.substr(colon + 1);
+  if (port_text.empty() || port_text.find_first_not_of("0123456789") != std::string::npos || port_text.size() > 5)
+    usage_error("--listen wants ADDRESS:PORT: " + o.listen);
+  const unsigned port = static_cast<unsigned>(std::stoul(port_text));
+  if (port == 0 || port > 65535) usage_error("--listen needs a fixed port (1-65535): the page's address depends on it");
   std::error_code ec;
   std::filesystem::create_directories(o.root, ec);
   if (!std::filesystem::is_directory(o.root, ec)) failure("the root folder " + o.root + " is not a folder");
@@ -91,14 +105,6 @@ int run_daemon(const DaemonOpts& o) {
   std::unique_ptr<http::Server> server;
   std::string url;
   {
-    const auto colon = o.listen.rfind(':');
-    if (colon == std::string::npos) usage_error("--listen wants ADDRESS:PORT: " + o.listen);
-    std::string host = o.listen.substr(0, colon);
-    const std::string port_text = o.listen.substr(colon + 1);
-    if (port_text.empty() || port_text.find_first_not_of("0123456789") != std::string::npos || port_text.size() > 5)
-      usage_error("--listen wants ADDRESS:PORT: " + o.listen);
-    unsigned port = static_cast<unsigned>(std::stoul(port_text));
-    if (port == 0 || port > 65535) usage_error("--listen needs a fixed port (1-65535): the page's address depends on it");
     d.guard.hosts = torrent::loopback_hosts(port);
     if (host != "127.0.0.1" && host != "[::1]" && host != "localhost") d.guard.hosts.push_back(host + ":" + port_text);
     for (const auto& h : o.allow_hosts) d.guard.hosts.push_back(h);

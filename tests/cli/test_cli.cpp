@@ -689,6 +689,12 @@ TEST_F(Cli, OutputsAndNumbersAreCheckedBeforeAnythingIsWritten) {
   Proc n = sh("timeout 20 \"$HF\" node --listen 8.8.8.8:80 --data nd");
   EXPECT_EQ(n.code, 1) << n.err;
   EXPECT_TRUE(fs::is_empty(dir_ / "nd"));
+  // The daemon: a refused --listen makes nothing in the root; a token file must be text.
+  expect_one_line_error(hf("torrent daemon --root droot --listen 127.0.0.1:0"), 2, "fixed port");
+  EXPECT_FALSE(fs::exists(dir_ / "droot"));
+  file("tok", std::string("0123456789abcdef\x01\x1b[31m", 21));
+  expect_one_line_error(sh("timeout 20 \"$HF\" torrent daemon --root droot --listen 127.0.0.1:1 --token-file tok"), 1,
+                        "not printable");
   // A worker that never reached its pool says so in its exit status.
   Proc w = sh("timeout 20 \"$HF\" worker -q --url stratum+tcp://127.0.0.1:1 -t 1");
   EXPECT_EQ(w.code, 1) << w.err;
