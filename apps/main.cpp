@@ -1,6 +1,7 @@
 // hashforge: one command, one subcommand per file in apps/.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <iostream>
 #include <string>
 
 #include "apps/cli_util.hpp"
@@ -33,14 +34,21 @@ int main(int argc, char** argv) {
       return hf::cli::kExitUsage;
     }
   }
+  // A full disk or closed pipe on stdout is a failure, as it is for coreutils.
+  auto stdout_failed = [] {
+    std::cout.flush();
+    if (std::fflush(stdout) == 0 && !std::ferror(stdout) && std::cout) return false;
+    std::fprintf(stderr, "hashforge: write error on standard output\n");
+    return true;
+  };
+  auto help_exit = [&](const CLI::Error& e) {
+    const int rc = app.exit(e);  // the help or version text, on stdout
+    return stdout_failed() ? hf::cli::kExitFailure : rc;
+  };
   try {
     app.parse(argc, argv);
-  } catch (const CLI::Success& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+  } catch (const CLI::Success& e) {  // --help, --help-all and --version too (all derive from it)
+    return help_exit(e);
   } catch (const CLI::ParseError& e) {
     std::string msg = e.what();
     for (char& c : msg)
@@ -50,12 +58,7 @@ int main(int argc, char** argv) {
   }
   try {
     const int rc = run();
-    // A full disk or closed pipe on stdout is a failure, as it is for coreutils.
-    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-      std::fprintf(stderr, "hashforge: write error on standard output\n");
-      return hf::cli::kExitFailure;
-    }
-    return rc;
+    return stdout_failed() ? hf::cli::kExitFailure : rc;
   } catch (const hf::cli::CliError& e) {
     std::fprintf(stderr, "hashforge: %s\n", e.what());
     return e.code;

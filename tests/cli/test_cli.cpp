@@ -128,6 +128,12 @@ TEST_F(Cli, WriteErrorsOnStdoutFail) {
   Proc r = sh("\"$HF\" hash a.txt >/dev/full");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("write error"), std::string::npos) << r.err;
+  // The help text too (it once went nowhere with status 0).
+  for (const char* help : {"--help", "torrent --help", "torrent create --help"}) {
+    r = sh(std::string("\"$HF\" ") + help + " >/dev/full");
+    EXPECT_EQ(r.code, 1) << help;
+    EXPECT_NE(r.err.find("write error"), std::string::npos) << help << ": " << r.err;
+  }
 }
 
 TEST_F(Cli, HashReadsStdinAndReportsMissingFiles) {
