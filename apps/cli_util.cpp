@@ -73,11 +73,13 @@ void make_valid_utf8(boost::json::value& v) {
 }
 }  // namespace
 
-void print_json(const boost::json::value& v) {
+std::string json_text(const boost::json::value& v) {
   boost::json::value copy = v;
   make_valid_utf8(copy);
-  std::cout << boost::json::serialize(copy) << "\n";
+  return boost::json::serialize(copy);
 }
+
+void print_json(const boost::json::value& v) { std::cout << json_text(v) << "\n"; }
 
 std::string si_rate(double v, const char* unit) {
   const char* prefixes[] = {"", "k", "M", "G", "T"};

@@ -36,6 +36,9 @@ void write_file_atomic(const std::string& path, std::initializer_list<ByteView> 
 std::uint64_t parse_u64(const std::string& s, const char* what);  // decimal or 0x hex
 double parse_double(const std::string& s, const char* what);
 
+// JSON text of v, every string made valid UTF-8 (names from .torrent files and peers need
+// not be; JSON text must be).
+std::string json_text(const boost::json::value& v);
 void print_json(const boost::json::value& v);              // pretty enough: one object, newline
 std::string si_rate(double per_second, const char* unit);  // "12.3 M" + unit + "/s"
 

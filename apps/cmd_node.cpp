@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "apps/cli_checks.hpp"
 #include "apps/cli_util.hpp"
@@ -104,8 +105,12 @@ int run_node(Opts& o) {
   // A node that fails to start leaves no database behind that it made: an empty one would
   // tie the folder to this run's network (the next start with another chain spec would be
   // refused) for a run that never happened.
-  struct stat db_st {};
-  const bool fresh_db = ::stat(cfg.db_path.c_str(), &db_st) != 0;
+  // node.db, and pool.db beside it on a ledger network: those absent now are this run's.
+  std::vector<std::string> fresh;
+  for (const std::string& db : {cfg.db_path, o.data + "/pool.db"}) {
+    struct stat st {};
+    if (::lstat(db.c_str(), &st) != 0) fresh.push_back(db);
+  }
   if (!o.quiet) cfg.log = [](const std::string& l) { std::fprintf(stderr, "node: %s\n", l.c_str()); };
 
   boost::asio::io_context io;
@@ -122,8 +127,8 @@ int run_node(Opts& o) {
   auto abandon = [&](const std::string& why, bool usage) {
     web.reset();
     n.reset();  // the database closed before its files go
-    if (fresh_db)
-      for (const char* end : {"", "-wal", "-shm", "-journal"}) ::unlink((cfg.db_path + end).c_str());
+    for (const std::string& db : fresh)
+      for (const char* end : {"", "-wal", "-shm", "-journal"}) ::unlink((db + end).c_str());
     if (made_dir) ::rmdir(o.data.c_str());
     if (usage) usage_error(why);
     failure(why);

@@ -174,7 +174,7 @@ int run_client(const Opts& o) {
       auto s = client.status();
       ++ticks;
       if (o.json)
-        std::printf("%s\n", json::serialize(status_json(s, co.dht.get())).c_str()), std::fflush(stdout);
+        std::printf("%s\n", json_text(status_json(s, co.dht.get())).c_str()), std::fflush(stdout);
       else if (!o.quiet && (tty || ticks % 5 == 0))
         print_line(s, tty);
       report();
@@ -187,7 +187,7 @@ int run_client(const Opts& o) {
   if (o.json) {
     json::object fin = status_json(s, co.dht.get());
     fin["event"] = interrupted ? "interrupted" : "finished";
-    std::printf("%s\n", json::serialize(fin).c_str());
+    std::printf("%s\n", json_text(fin).c_str());
   } else if (!o.quiet) {
     if (tty) std::fprintf(stderr, "\n");
     std::fprintf(stderr, "%s: %u of %u pieces, %s down, %s up, %u hash failure%s, %zu banned\n", s.name.c_str(), s.have,

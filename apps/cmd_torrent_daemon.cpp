@@ -85,6 +85,8 @@ int run_daemon(const DaemonOpts& o) {
   const std::string root = std::filesystem::canonical(o.root, ec).string();
   if (ec) failure("the root folder " + o.root + ": " + ec.message());
   if (!o.token.empty() && o.token.size() < 16) usage_error("--token must be 16 characters or more");
+  for (const char c : o.token)
+    if (c < 0x21 || c > 0x7e) usage_error("--token must be printable text (visible ASCII)");
   std::string token_where;
   const std::string token = load_token(o, root, &token_where);
 

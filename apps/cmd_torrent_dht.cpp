@@ -132,7 +132,8 @@ int run_node(const NodeOpts& o) {
             [&](const std::vector<std::string>& peers) {
               for (const auto& p : peers) {
                 ++found;
-                if (o.json) std::printf("%s\n", json::serialize(json::object{{"peer", p}}).c_str());
+                if (o.json)
+                  std::printf("%s\n", json_text(json::object{{"peer", p}}).c_str());
                 else std::printf("peer %s\n", p.c_str());
                 std::fflush(stdout);
               }
@@ -152,7 +153,7 @@ int run_node(const NodeOpts& o) {
       if (ec || stopping) return;
       auto s = svc->status();
       if (o.json) {
-        std::printf("%s\n", json::serialize(json::object{{"dht", dht_json(s)}}).c_str());
+        std::printf("%s\n", json_text(json::object{{"dht", dht_json(s)}}).c_str());
         std::fflush(stdout);
       } else if (!target) {
         std::fprintf(stderr, "%zu IPv4 and %zu IPv6 nodes, %llu queries answered, %zu info-hashes stored\n",

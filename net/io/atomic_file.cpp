@@ -35,17 +35,56 @@ fs::path temp_beside(const fs::path& target) {
 
 namespace {
 
-// Where a write to `path` lands: a symbolic link is written through (the link stays, the file
-// it names is replaced), as any tool writing a file would.
-fs::path resolve(const std::string& path) {
-  std::error_code ec;
-  if (!fs::is_symlink(fs::symlink_status(path, ec))) return path;
-  const fs::path to = fs::weakly_canonical(path, ec);
-  return ec ? fs::path(path) : to;
+// A standard stream named as the output (/dev/stdout, /dev/fd/N, /proc/self/fd/N): its
+// descriptor, written to as it is, so a redirect to a file (> or >>) keeps working as the
+// shell set it up; -1 for any other path.
+int named_descriptor(const std::string& path) {
+  if (path == "/dev/stdout") return 1;
+  if (path == "/dev/stderr") return 2;
+  for (const std::string prefix : {"/dev/fd/", "/proc/self/fd/"}) {
+    if (path.rfind(prefix, 0) != 0) continue;
+    const std::string n = path.substr(prefix.size());
+    if (n.empty() || n.size() > 4 || n.find_first_not_of("0123456789") != std::string::npos) return -1;
+    return std::stoi(n);
+  }
+  return -1;
 }
 
-// A device, pipe or socket named as the output (/dev/stdout, a FIFO) is written in place:
-// there is no file to keep whole, and renaming over it would put a file where it was.
+// Where a write to `path` lands. A symbolic link the user owns is followed (the link stays,
+// the file it names gets the data), a dangling one too (the file is made there). One owned by
+// someone else is not: in a shared folder (/tmp) it could name any of the user's files, so
+// the link itself is what is replaced (and a sticky folder refuses that).
+fs::path resolve(const std::string& path) {
+  fs::path p = path;
+  for (int hops = 0; hops < 40; ++hops) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode) || st.st_uid != ::geteuid()) return p;
+    std::error_code ec;
+    const fs::path to = fs::read_symlink(p, ec);
+    if (ec) return p;
+    p = to.is_absolute() ? to : dir_of(p) / to;
+  }
+  return p;
+}
+
+bool write_all(int fd, std::initializer_list<ByteView> parts) {
+  for (const ByteView& p : parts) {
+    std::size_t at = 0;
+    while (at < p.size()) {
+      const ssize_t n = ::write(fd, p.data() + at, p.size() - at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (n == 0) errno = EIO;
+        return false;
+      }
+      at += static_cast<std::size_t>(n);
+    }
+  }
+  return true;
+}
+
+// A device, pipe or socket named as the output (a FIFO, /dev/null) is written in place: there
+// is no file to keep whole, and renaming over it would put a file where it was.
 bool write_in_place(const fs::path& target, std::initializer_list<ByteView> parts, std::string* why) {
   auto fail = [&](const char* what, int err) {
     why->assign(target.string());
@@ -53,20 +92,17 @@ bool write_in_place(const fs::path& target, std::initializer_list<ByteView> part
     why->append(std::strerror(err));
     return false;
   };
-  const int fd = ::open(target.c_str(), O_WRONLY | O_CLOEXEC);
+  const int fd = ::open(target.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return fail(": ", errno);
-  for (const ByteView& p : parts) {
-    std::size_t at = 0;
-    while (at < p.size()) {
-      const ssize_t n = ::write(fd, p.data() + at, p.size() - at);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        const int err = n < 0 ? errno : EIO;
-        ::close(fd);
-        return fail(": write failed: ", err);
-      }
-      at += static_cast<std::size_t>(n);
-    }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return fail(": ", EAGAIN);  // it became a file between the look and the open: not written over
+  }
+  if (!write_all(fd, parts)) {
+    const int err = errno;
+    ::close(fd);
+    return fail(": write failed: ", err);
   }
   if (::close(fd) != 0) return fail(": write failed: ", errno);
   return true;
@@ -81,6 +117,12 @@ bool exists_not_regular(const fs::path& target) {
 }  // namespace
 
 bool write_file_atomic(const std::string& path, std::initializer_list<ByteView> parts, std::string* why) {
+  if (const int fd = named_descriptor(path); fd >= 0) {
+    if (fd == 1) std::fflush(stdout);  // what was printed before comes first
+    if (write_all(fd, parts)) return true;
+    *why = path + ": write failed: " + std::strerror(errno);
+    return false;
+  }
   const fs::path target = resolve(path);
   if (exists_not_regular(target)) return write_in_place(target, parts, why);
   const fs::path tmp = temp_beside(target);
@@ -111,6 +153,12 @@ bool write_file_atomic(const std::string& path, std::initializer_list<ByteView> 
 }
 
 bool check_writable(const std::string& path, std::string* why) {
+  if (const int fd = named_descriptor(path); fd >= 0) {
+    const int fl = ::fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_ACCMODE) != O_RDONLY) return true;
+    *why = path + ": " + (fl < 0 ? std::strerror(errno) : "not open for writing");
+    return false;
+  }
   const fs::path target = resolve(path);
   std::error_code ec;
   if (fs::is_directory(target, ec)) {

@@ -11,8 +11,9 @@
 namespace hf::netio {
 
 // Returns false with a one-line *why on failure (the target is then untouched). A symbolic
-// link is written through (the file it names is replaced); a device, pipe or socket is
-// written in place (no atomicity there: /dev/stdout, a FIFO). The file
+// link the user owns is written through (the file it names is replaced), one owned by
+// someone else is replaced itself; a device, pipe or socket is written in place and a
+// standard stream (/dev/stdout, /dev/fd/N) through its descriptor (no atomicity there). The file
 // holds the parts one after another (a result is often its input plus one line: no copy).
 bool write_file_atomic(const std::string& path, std::initializer_list<ByteView> parts, std::string* why);
 inline bool write_file_atomic(const std::string& path, ByteView data, std::string* why) {

@@ -527,9 +527,11 @@ struct PeerClient::Impl : std::enable_shared_from_this<Impl> {
     bool vouched = any_there && opt.resume && opt.trust_resume && load_resume();
     // Seeding needs every piece: resume data that vouches for fewer (written by a run told
     // not to check the disk) is no reason to refuse data that may well be whole.
-    if (vouched && opt.complete_only && !session->complete()) {
+    if (vouched && opt.complete_only && !session->complete() && opt.recheck) {
       log("the resume data vouches for " + std::to_string(session->have_count()) + " of " +
           std::to_string(meta.wire_pieces()) + " pieces: checking the data on disk");
+      session = std::make_unique<TorrentSession>(meta, peer_id, sc);  // every piece checked afresh
+      resumed_partial_.clear();
       vouched = false;
     }
     if (vouched) {

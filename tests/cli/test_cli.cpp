@@ -677,6 +677,11 @@ TEST_F(Cli, OutputsAndNumbersAreCheckedBeforeAnythingIsWritten) {
                         2, "--closes-at");
   // A file task whose result cannot be written stops before any work.
   file("block.txt", "some text");
+  // -o /dev/stdout goes to the descriptor as the shell set it up: appended, not renamed over.
+  file("log", "first\n");
+  ASSERT_EQ(sh("\"$HF\" search file block.txt --count 16 -q -o /dev/stdout >>log").code, 0);
+  const std::string log = slurp(dir_ / "log");
+  EXPECT_EQ(log.rfind("first\nsome text", 0), 0u) << log;
   fs::create_directory(dir_ / "folder");
   expect_one_line_error(sh(std::string(kCoordinator) + "--file-task block.txt --file-result /proc/hf_cli_result"), 1,
                         "/proc");

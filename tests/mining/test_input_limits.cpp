@@ -159,6 +159,22 @@ TEST_F(TempDir, ALinkIsWrittenThroughAndADeviceOrPipeInPlace) {
   EXPECT_TRUE(fs::is_symlink(fs::symlink_status(dir_ / "link")));
   std::ifstream real(dir_ / "real");
   EXPECT_EQ(std::string((std::istreambuf_iterator<char>(real)), std::istreambuf_iterator<char>()), "new");
+  // A link someone else owns is not followed (in a shared folder it could name any of the
+  // user's files): the link itself is replaced. Root can make such a link to try it.
+  if (::geteuid() == 0) {
+    { std::ofstream(dir_ / "mine") << "precious"; }
+    fs::create_symlink(dir_ / "mine", dir_ / "planted");
+    ASSERT_EQ(::lchown((dir_ / "planted").c_str(), 65534, 65534), 0);
+    ASSERT_TRUE(hf::netio::write_file_atomic((dir_ / "planted").string(), std::string("out"), &why)) << why;
+    EXPECT_FALSE(fs::is_symlink(fs::symlink_status(dir_ / "planted")));
+    std::ifstream mine(dir_ / "mine");
+    EXPECT_EQ(std::string((std::istreambuf_iterator<char>(mine)), std::istreambuf_iterator<char>()), "precious");
+  }
+  // A dangling link of the user's: the file is made where it points.
+  fs::create_symlink(dir_ / "made", dir_ / "dangling");
+  ASSERT_TRUE(hf::netio::write_file_atomic((dir_ / "dangling").string(), std::string("here"), &why)) << why;
+  EXPECT_TRUE(fs::is_symlink(fs::symlink_status(dir_ / "dangling")));
+  EXPECT_TRUE(fs::is_regular_file(dir_ / "made"));
   // A pipe is written into, not replaced by a file.
   ASSERT_EQ(::mkfifo((dir_ / "fifo").c_str(), 0600), 0);
   std::string got;

@@ -459,12 +459,14 @@ class HostilePeers(unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stderr)
         log = os.path.join(self.fx.dir, "norecheck.log")
         with open(log, "wb") as out:
-            p = subprocess.Popen(base + ["--no-recheck"], stdout=out, stderr=out)
+            p = subprocess.Popen(base + ["--no-recheck", "--json"], stdout=out, stderr=out)
 
         def text(path):
             with open(path, "rb") as f:
                 return f.read().decode("utf-8", "replace")
-        self.assertTrue(wait_for(lambda: "listening on" in text(log), timeout=30), text(log))
+        # A status line comes once the client runs with its signal handling set up: a SIGTERM
+        # then saves the resume data on the way out.
+        self.assertTrue(wait_for(lambda: '{"' in text(log), timeout=30), text(log))
         p.terminate()
         p.wait(timeout=30)
         self.assertTrue(os.path.exists(os.path.join(folder, "payload.bin.hfresume")), text(log))
