@@ -64,7 +64,8 @@ namespace {
 void make_valid_utf8(boost::json::value& v) {
   if (auto* str = v.if_string()) {
     const std::string_view sv(*str);
-    if (netio::valid_utf8(sv) != sv) *str = netio::valid_utf8(sv);
+    std::string fixed = netio::valid_utf8(sv);
+    if (fixed != sv) *str = fixed;
   } else if (auto* arr = v.if_array()) {
     for (auto& e : *arr) make_valid_utf8(e);
   } else if (auto* obj = v.if_object()) {

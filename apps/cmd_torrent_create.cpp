@@ -12,6 +12,7 @@
 #include "apps/torrent_cli.hpp"
 #include "hashforge/hex.hpp"
 #include "net/io/atomic_file.hpp"
+#include "net/io/printable.hpp"
 #include "net/torrent/create.hpp"
 
 namespace hf::cli {
@@ -42,9 +43,7 @@ CLI::Validator url_check(std::vector<std::string> schemes, bool commas) {
           if (!known || u.size() <= at + 3 || control) {
             std::string list;
             for (const std::string& s : schemes) list += (list.empty() ? "" : ", ") + s + "://";
-            std::string shown = u;
-            for (char& c : shown) c = static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
-            return "'" + shown + "' is not a URL (" + list + ")";
+            return "'" + netio::printable(u) + "' is not a URL (" + list + ")";
           }
         }
         return {};

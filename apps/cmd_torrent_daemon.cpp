@@ -1,13 +1,14 @@
 // `hashforge torrent daemon --root DIR`: many torrents in one process behind a local JSON API
 // and a web page (net/torrent/daemon), on 127.0.0.1 unless told otherwise, with a token.
+#include <sys/stat.h>
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sys/stat.h>
 
 #include "apps/cli_checks.hpp"
 #include "apps/cli_util.hpp"
@@ -41,6 +42,11 @@ std::string random_token() {
   return t;
 }
 
+// A token travels in an HTTP header and is printed: visible ASCII only.
+bool token_text(const std::string& t) {
+  return std::all_of(t.begin(), t.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
+}
+
 // The token: given, read from a file, or made and kept in ROOT/.hashforge/token (mode 600).
 std::string load_token(const DaemonOpts& o, const std::string& root, std::string* where) {
   if (!o.token.empty()) return o.token;
@@ -54,9 +60,7 @@ std::string load_token(const DaemonOpts& o, const std::string& root, std::string
     std::string t(bytes->begin(), bytes->end());
     while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
     if (t.size() < 16) failure("the token in " + path + " is shorter than 16 characters");
-    // It travels in an HTTP header and is printed: visible ASCII only.
-    for (const char c : t)
-      if (c < 0x21 || c > 0x7e) failure("the token in " + path + " is not printable text (visible ASCII)");
+    if (!token_text(t)) failure("the token in " + path + " is not printable text (visible ASCII)");
     return t;
   }
   std::error_code ec;
@@ -85,8 +89,7 @@ int run_daemon(const DaemonOpts& o) {
   const std::string root = std::filesystem::canonical(o.root, ec).string();
   if (ec) failure("the root folder " + o.root + ": " + ec.message());
   if (!o.token.empty() && o.token.size() < 16) usage_error("--token must be 16 characters or more");
-  for (const char c : o.token)
-    if (c < 0x21 || c > 0x7e) usage_error("--token must be printable text (visible ASCII)");
+  if (!token_text(o.token)) usage_error("--token must be printable text (visible ASCII)");
   std::string token_where;
   const std::string token = load_token(o, root, &token_where);
 

@@ -97,7 +97,9 @@ bool write_in_place(const fs::path& target, std::initializer_list<ByteView> part
   struct stat st {};
   if (::fstat(fd, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
     ::close(fd);
-    return fail(": ", EAGAIN);  // it became a file between the look and the open: not written over
+    // It became a file between the look and the open: not written over.
+    why->assign(target.string() + ": changed while being opened (now a file or folder)");
+    return false;
   }
   if (!write_all(fd, parts)) {
     const int err = errno;
