@@ -25,9 +25,9 @@ Bytes read_file(const std::string& path, std::size_t max_bytes, std::size_t spar
   return std::move(*data);
 }
 
-void write_file_atomic(const std::string& path, std::initializer_list<ByteView> parts) {
+void write_file_atomic(const std::string& path, std::initializer_list<ByteView> parts, unsigned mode) {
   std::string why;
-  if (!netio::write_file_atomic(path, parts, &why)) failure(why);
+  if (!netio::write_file_atomic(path, parts, &why, mode)) failure(why);
 }
 
 std::uint64_t parse_u64(const std::string& s, const char* what) {

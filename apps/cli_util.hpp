@@ -9,6 +9,7 @@
 #include <string>
 
 #include "hashforge/engine.hpp"
+#include "net/io/atomic_file.hpp"
 
 namespace hf::cli {
 
@@ -30,8 +31,9 @@ struct CliError : std::runtime_error {
 Bytes read_file(const std::string& path, std::size_t max_bytes, std::size_t spare = 0);
 // Writes the parts, one after another, to path through a temporary file in the same
 // directory and a rename, so the path holds either the old content or all of the new,
-// never a partial file.
-void write_file_atomic(const std::string& path, std::initializer_list<ByteView> parts);
+// never a partial file. netio::kPrivateFile as the mode for a secret (0600 from the start).
+void write_file_atomic(const std::string& path, std::initializer_list<ByteView> parts,
+                       unsigned mode = netio::kSharedFile);
 
 std::uint64_t parse_u64(const std::string& s, const char* what);  // decimal or 0x hex
 double parse_double(const std::string& s, const char* what);

@@ -64,10 +64,9 @@ int keygen(const Opts& o) {
   auto kp = generate_keypair();
   if (!kp) failure("OpenSSL could not make a key");
   std::string text = to_hex(ByteView(kp->seed.data(), kp->seed.size())) + "\n";
-  // Created 0600 (not chmod after: the seed would be readable by others for a moment).
-  const mode_t old_mask = ::umask(077);
-  write_file_atomic(o.key_file, {ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size())});
-  ::umask(old_mask);
+  // Private from its first byte: the seed is the account.
+  write_file_atomic(o.key_file, {ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size())},
+                    netio::kPrivateFile);
   print(Json::object({{"account", Json::string(hex_of(kp->pub))}, {"user_id", Json::string(user_id(kp->pub))},
                       {"key_file", Json::string(o.key_file)}}));
   return 0;

@@ -102,10 +102,10 @@ int run_node(Opts& o) {
   const bool made_dir = ::mkdir(o.data.c_str(), 0755) == 0;
   if (!made_dir && errno != EEXIST) failure("cannot create --data " + o.data + ": " + std::strerror(errno));
   cfg.db_path = o.data + "/node.db";
-  // A node that fails to start leaves no database behind that it made: an empty one would
-  // tie the folder to this run's network (the next start with another chain spec would be
-  // refused) for a run that never happened.
-  // node.db, and pool.db beside it on a ledger network: those absent now are this run's.
+  // A node that fails to start leaves no database behind that it made (node.db, and pool.db
+  // on a ledger network: those absent now are this run's). An empty one would tie the folder
+  // to this run's network, refusing the next start with another chain spec, for a run that
+  // never happened.
   std::vector<std::string> fresh;
   for (const std::string& db : {cfg.db_path, o.data + "/pool.db"}) {
     struct stat st {};

@@ -66,10 +66,7 @@ std::string load_token(const DaemonOpts& o, const std::string& root, std::string
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   const std::string t = random_token();
-  const mode_t old_mask = ::umask(077);  // made 0600, never readable by others for a moment
-  const bool written = netio::write_file_atomic(path, t + "\n", &why);
-  ::umask(old_mask);
-  if (!written) failure("writing the token: " + why);
+  if (!netio::write_file_atomic(path, t + "\n", &why, netio::kPrivateFile)) failure("writing the token: " + why);
   return t;
 }
 

@@ -118,7 +118,8 @@ bool exists_not_regular(const fs::path& target) {
 
 }  // namespace
 
-bool write_file_atomic(const std::string& path, std::initializer_list<ByteView> parts, std::string* why) {
+bool write_file_atomic(const std::string& path, std::initializer_list<ByteView> parts, std::string* why,
+                       unsigned mode) {
   if (const int fd = named_descriptor(path); fd >= 0) {
     if (fd == 1) std::fflush(stdout);  // what was printed before comes first
     if (write_all(fd, parts)) return true;
@@ -128,16 +129,20 @@ bool write_file_atomic(const std::string& path, std::initializer_list<ByteView> 
   const fs::path target = resolve(path);
   if (exists_not_regular(target)) return write_in_place(target, parts, why);
   const fs::path tmp = temp_beside(target);
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) {
+  const mode_t create_mode = static_cast<mode_t>(mode & 0666);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, create_mode);
+  if (fd < 0) {
     *why = path + ": cannot create a file in " + dir_of(target).string() + ": " + std::strerror(errno);
     return false;
   }
+  // A file written over keeps its permissions (a user's chmod holds across rewrites), never
+  // wider than `mode` allows; its execute bits stay as they were.
   bool ok = true;
-  for (const ByteView& p : parts) ok = ok && std::fwrite(p.data(), 1, p.size(), f) == p.size();
-  ok = ok && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
+  if (struct stat old{}; ::stat(target.c_str(), &old) == 0 && S_ISREG(old.st_mode))
+    ok = ::fchmod(fd, old.st_mode & 0777 & (create_mode | 0111)) == 0;
+  ok = ok && write_all(fd, parts) && ::fsync(fd) == 0;
   const int err = errno;
-  std::fclose(f);
+  ::close(fd);
   std::error_code ec, cleanup;
   if (!ok) {
     fs::remove(tmp, cleanup);

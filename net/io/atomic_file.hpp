@@ -15,12 +15,21 @@ namespace hf::netio {
 // someone else is replaced itself; a device, pipe or socket is written in place and a
 // standard stream (/dev/stdout, /dev/fd/N) through its descriptor (no atomicity there). The file
 // holds the parts one after another (a result is often its input plus one line: no copy).
-bool write_file_atomic(const std::string& path, std::initializer_list<ByteView> parts, std::string* why);
-inline bool write_file_atomic(const std::string& path, ByteView data, std::string* why) {
-  return write_file_atomic(path, {data}, why);
+//
+// `mode` is the permission a new file is created with (the umask applies, as to any new
+// file); a file written over keeps its own permission bits, narrowed to `mode`'s read and
+// write bits. kPrivateFile makes a secret (a key, a token) 0600 from its first byte on, never
+// readable by others for a moment, and narrows an existing file to it.
+inline constexpr unsigned kSharedFile = 0666;
+inline constexpr unsigned kPrivateFile = 0600;
+bool write_file_atomic(const std::string& path, std::initializer_list<ByteView> parts, std::string* why,
+                       unsigned mode = kSharedFile);
+inline bool write_file_atomic(const std::string& path, ByteView data, std::string* why, unsigned mode = kSharedFile) {
+  return write_file_atomic(path, {data}, why, mode);
 }
-inline bool write_file_atomic(const std::string& path, const std::string& text, std::string* why) {
-  return write_file_atomic(path, ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), why);
+inline bool write_file_atomic(const std::string& path, const std::string& text, std::string* why,
+                              unsigned mode = kSharedFile) {
+  return write_file_atomic(path, ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), why, mode);
 }
 
 // Whether write_file_atomic(path, ...) can work, checked before a long computation whose

@@ -67,12 +67,15 @@ namespace {
 
 // The connect exchange goes to every address the tracker's name has at once (IPv6 and IPv4:
 // either may be unreachable from here, and an unanswered UDP packet says nothing for 15 s);
-// the first address to answer it is the tracker's for the rest of the call.
+// the first address to answer it is the tracker's for the rest of the call. Each socket is
+// connected to its address: only that address's datagrams reach it, and a host that is up
+// with nothing on the port says so at once (ICMP port unreachable comes back as "connection
+// refused") instead of leaving the call to time out.
 struct UdpRace {
   struct Probe {
     Probe(asio::io_context& io, const udp::endpoint& e) : s(io), ep(e) {}
     udp::socket s;
-    udp::endpoint ep, from;
+    udp::endpoint ep;
     std::array<std::uint8_t, 64> in{};
   };
   explicit UdpRace(asio::io_context& io) : done(io) {}
@@ -97,13 +100,20 @@ awaitable<int> udp_connect_race(asio::io_context& io, const std::vector<udp::end
     auto p = std::make_unique<UdpRace::Probe>(io, ep);
     boost::system::error_code ec;
     p->s.open(ep.protocol(), ec);  // no IPv6 here: that address is left out
+    if (!ec) p->s.connect(ep, ec);
     if (!ec) race->probes.push_back(std::move(p));
   }
   for (std::size_t i = 0; i < race->probes.size(); ++i) {
     UdpRace::Probe& p = *race->probes[i];
-    p.s.async_send_to(asio::buffer(race->request), p.ep, [race](boost::system::error_code, std::size_t) {});
-    p.s.async_receive_from(asio::buffer(p.in), p.from, [race, i](boost::system::error_code ec, std::size_t n) {
-      if (ec || race->winner >= 0) return;
+    p.s.async_send(asio::buffer(race->request), [race](boost::system::error_code, std::size_t) {});
+    p.s.async_receive(asio::buffer(p.in), [race, i](boost::system::error_code ec, std::size_t n) {
+      if (race->winner >= 0 || ec == asio::error::operation_aborted) return;
+      if (ec) {
+        race->why = ec == asio::error::connection_refused ? "connection refused (nothing listens on that UDP port)"
+                                                          : ec.message();
+        if (++race->refused == race->probes.size()) race->done.cancel();
+        return;
+      }
       const UdpRace::Probe& q = *race->probes[i];
       auto c = tracker::parse_udp_connect_reply({q.in.data(), n}, race->transaction, &race->why);
       if (!c) {
@@ -160,24 +170,25 @@ awaitable<UdpCall> udp_tracker_call(asio::io_context& io, const tracker::Tracker
     call.transaction = static_cast<std::uint32_t>(rng());
     call.v6 = ep.address().is_v6();
     const std::string req = make(cid, call.transaction);
-    co_await s.async_send_to(asio::buffer(req), ep, use_awaitable);
+    co_await s.async_send(asio::buffer(req), use_awaitable);
     asio::steady_timer t(io, std::chrono::milliseconds(static_cast<std::int64_t>(tracker::udp_timeout(n) * 1000)));
     // A handler already queued when the answer came must not cancel a later exchange.
     auto armed = std::make_shared<bool>(true);
     t.async_wait([&s, armed](boost::system::error_code ec) {
       if (!ec && *armed) s.cancel();
     });
-    udp::endpoint from;
     boost::system::error_code ec;
-    std::size_t got = co_await s.async_receive_from(asio::buffer(buf), from, asio::redirect_error(use_awaitable, ec));
+    std::size_t got = co_await s.async_receive(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
     *armed = false;
     t.cancel();
+    if (ec == asio::error::connection_refused) throw std::runtime_error("connection refused (the tracker went away)");
     if (ec || !got) continue;
     call.reply.assign(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(got));
     co_return call;
   }
   if (!why.empty()) throw std::runtime_error(why);
-  throw std::runtime_error("no reply");
+  throw std::runtime_error("no reply in " +
+                           std::to_string(static_cast<int>(tracker::udp_timeout(0) + tracker::udp_timeout(1))) + " s");
 }
 
 }  // namespace hf::torrent

@@ -665,8 +665,11 @@ TEST_F(Cli, OutputsAndNumbersAreCheckedBeforeAnythingIsWritten) {
   EXPECT_EQ(fs::status(dir_ / "k1").permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
   expect_one_line_error(hf("auction keygen --out k1"), 1, "k1 exists");
   EXPECT_EQ(slurp(dir_ / "k1"), key);
+  // Replacing one the user had opened up to others closes it again.
+  fs::permissions(dir_ / "k1", fs::perms::group_read | fs::perms::others_read, fs::perm_options::add);
   ASSERT_EQ(hf("auction keygen --out k1 --force").code, 0);
   EXPECT_NE(slurp(dir_ / "k1"), key);
+  EXPECT_EQ(fs::status(dir_ / "k1").permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
   // Sequence numbers and heights: 1..2^53 and 0..2^53 (a negative one once went out wrapped).
   const std::string op = "auction transfer --key k1 --chain-spec spec.json --node http://127.0.0.1:1 --to " +
                          std::string(64, 'a') + " --amount 1 ";

@@ -197,6 +197,32 @@ TEST_F(TempDir, ALinkIsWrittenThroughAndADeviceOrPipeInPlace) {
   }
 }
 
+TEST_F(TempDir, APrivateFileIsNeverReadableByOthersAndARewriteKeepsPermissions) {
+  std::string why;
+  const auto perms = [&](const char* name) {
+    struct stat st {};
+    EXPECT_EQ(::stat((dir_ / name).c_str(), &st), 0) << name;
+    return st.st_mode & 0777;
+  };
+  const mode_t old_mask = ::umask(022);
+  // A secret is created 0600 whatever the umask lets through.
+  ASSERT_TRUE(hf::netio::write_file_atomic((dir_ / "key").string(), std::string("seed"), &why, hf::netio::kPrivateFile))
+      << why;
+  EXPECT_EQ(perms("key"), 0600u);
+  // A shared file gets 0666 less the umask.
+  ASSERT_TRUE(hf::netio::write_file_atomic((dir_ / "result").string(), std::string("1"), &why)) << why;
+  EXPECT_EQ(perms("result"), 0644u);
+  // A rewrite keeps what the user set (it was a fresh 0644 file each time before).
+  ASSERT_EQ(::chmod((dir_ / "result").c_str(), 0640), 0);
+  ASSERT_TRUE(hf::netio::write_file_atomic((dir_ / "result").string(), std::string("2"), &why)) << why;
+  EXPECT_EQ(perms("result"), 0640u);
+  // A secret written over a readable file narrows it.
+  ASSERT_TRUE(hf::netio::write_file_atomic((dir_ / "result").string(), std::string("3"), &why, hf::netio::kPrivateFile))
+      << why;
+  EXPECT_EQ(perms("result"), 0600u);
+  ::umask(old_mask);
+}
+
 TEST(JobFileSize, CoinbasePartsAtTheirCapMakeALineAPoolLineReaderTakes) {
   // Both coinbase parts at their 100,000-byte cap (a pool paying hundreds of miners in the
   // coinbase sends tens of kilobytes), a full merkle branch and the longest job id: the job

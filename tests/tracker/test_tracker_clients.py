@@ -235,5 +235,28 @@ class TrackerByName(unittest.TestCase):
             t.close()
             shutil.rmtree(d, ignore_errors=True)
 
+    def test_a_udp_tracker_port_with_nothing_on_it_is_reported_at_once(self):
+        # The host answers "port unreachable": that is the answer, not 45 s of retries.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        d = tempfile.mkdtemp(prefix="hf-deadudp-")
+        try:
+            data = os.path.join(d, "data.bin")
+            with open(data, "wb") as f:
+                f.write(b"x" * 1000)
+            torrent = os.path.join(d, "t.torrent")
+            subprocess.run([hashforge_bin(), "torrent", "create", data, "-o", torrent, "-q", "-t",
+                            "udp://127.0.0.1:%d/announce" % port], check=True, capture_output=True)
+            t0 = time.monotonic()
+            r = subprocess.run([hashforge_bin(), "torrent", "scrape", torrent], capture_output=True, text=True,
+                               timeout=120)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("connection refused", r.stdout + r.stderr)
+            self.assertLess(time.monotonic() - t0, 10, "a refused port was waited on")
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main()
