@@ -1,7 +1,6 @@
 // `hashforge auction`: the auction ledger's client (docs/auction.md). Keys, signed
 // operations, waiting for confirmations, and reads a lying node cannot fake (proof-checked
 // or quorum). Parses options and prints; net/node/ledger_client does the talking.
-#include <sys/stat.h>
 
 #include <filesystem>
 
