@@ -89,7 +89,8 @@ struct UdpRace {
 };
 
 // One connect exchange with every address: 0 with the winner's socket in `keep`, -1 when none
-// answered in time, -2 when every address answered with an error (`why`).
+// answered in time, -2 when every address answered with an error or none could be tried
+// (`why`).
 awaitable<int> udp_connect_race(asio::io_context& io, const std::vector<udp::endpoint>& targets, std::uint32_t tx,
                                 unsigned attempt, std::string* why, std::uint64_t* cid,
                                 std::vector<std::unique_ptr<UdpRace::Probe>>* keep) {
@@ -100,9 +101,13 @@ awaitable<int> udp_connect_race(asio::io_context& io, const std::vector<udp::end
     auto p = std::make_unique<UdpRace::Probe>(io, ep);
     boost::system::error_code ec;
     p->s.open(ep.protocol(), ec);  // no IPv6 here: that address is left out
-    if (!ec) p->s.connect(ep, ec);
-    if (!ec) race->probes.push_back(std::move(p));
+    if (!ec) p->s.connect(ep, ec);  // a broadcast address is refused here
+    if (ec)
+      *why = ep.address().to_string() + ": " + ec.message();
+    else
+      race->probes.push_back(std::move(p));
   }
+  if (race->probes.empty()) co_return -2;
   for (std::size_t i = 0; i < race->probes.size(); ++i) {
     UdpRace::Probe& p = *race->probes[i];
     p.s.async_send(asio::buffer(race->request), [race](boost::system::error_code, std::size_t) {});
