@@ -97,17 +97,21 @@ awaitable<int> udp_connect_race(asio::io_context& io, const std::vector<udp::end
   auto race = std::make_shared<UdpRace>(io);
   race->transaction = tx;
   race->request = tracker::udp_connect_request(tx);
+  std::string untried;  // why an address was left out: the reason only if all were
   for (const udp::endpoint& ep : targets) {
     auto p = std::make_unique<UdpRace::Probe>(io, ep);
     boost::system::error_code ec;
     p->s.open(ep.protocol(), ec);  // no IPv6 here: that address is left out
-    if (!ec) p->s.connect(ep, ec);  // a broadcast address is refused here
+    if (!ec) p->s.connect(ep, ec);  // no route, or a broadcast address
     if (ec)
-      *why = ep.address().to_string() + ": " + ec.message();
+      untried = ep.address().to_string() + ": " + ec.message();
     else
       race->probes.push_back(std::move(p));
   }
-  if (race->probes.empty()) co_return -2;
+  if (race->probes.empty()) {
+    *why = untried;
+    co_return -2;
+  }
   for (std::size_t i = 0; i < race->probes.size(); ++i) {
     UdpRace::Probe& p = *race->probes[i];
     p.s.async_send(asio::buffer(race->request), [race](boost::system::error_code, std::size_t) {});

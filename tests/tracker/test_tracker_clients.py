@@ -254,6 +254,17 @@ class TrackerByName(unittest.TestCase):
             self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
             self.assertIn("connection refused", r.stdout + r.stderr)
             self.assertLess(time.monotonic() - t0, 10, "a refused port was waited on")
+            # An address no datagram can go to (broadcast, without asking for it): its reason,
+            # at once, not "no reply".
+            subprocess.run([hashforge_bin(), "torrent", "create", data, "-o", torrent, "-q", "--force", "-t",
+                            "udp://255.255.255.255:%d/announce" % port], check=True, capture_output=True)
+            t0 = time.monotonic()
+            r = subprocess.run([hashforge_bin(), "torrent", "scrape", torrent], capture_output=True, text=True,
+                               timeout=120)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("255.255.255.255: ", r.stdout + r.stderr)
+            self.assertNotIn("no reply", r.stdout + r.stderr)
+            self.assertLess(time.monotonic() - t0, 10, "an address that cannot be sent to was waited on")
         finally:
             shutil.rmtree(d, ignore_errors=True)
 
