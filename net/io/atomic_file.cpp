@@ -136,9 +136,11 @@ bool write_file_atomic(const std::string& path, std::initializer_list<ByteView> 
     return false;
   }
   // A file written over keeps its permissions (a user's chmod holds across rewrites), never
-  // wider than `mode` allows; its execute bits stay as they were.
+  // wider than `mode` allows; its execute bits stay as they were. lstat: a link left here is
+  // someone else's (resolve() followed the user's own) and is replaced like a new file, so
+  // the permissions of whatever it names (0777, say) are never taken.
   bool ok = true;
-  if (struct stat old{}; ::stat(target.c_str(), &old) == 0 && S_ISREG(old.st_mode))
+  if (struct stat old{}; ::lstat(target.c_str(), &old) == 0 && S_ISREG(old.st_mode))
     ok = ::fchmod(fd, old.st_mode & 0777 & (create_mode | 0111)) == 0;
   ok = ok && write_all(fd, parts) && ::fsync(fd) == 0;
   const int err = errno;

@@ -165,8 +165,15 @@ TEST_F(TempDir, ALinkIsWrittenThroughAndADeviceOrPipeInPlace) {
     { std::ofstream(dir_ / "mine") << "precious"; }
     fs::create_symlink(dir_ / "mine", dir_ / "planted");
     ASSERT_EQ(::lchown((dir_ / "planted").c_str(), 65534, 65534), 0);
+    // What it names is open to all: the new file takes none of that.
+    ASSERT_EQ(::chmod((dir_ / "mine").c_str(), 0777), 0);
+    const mode_t old_mask = ::umask(022);
     ASSERT_TRUE(hf::netio::write_file_atomic((dir_ / "planted").string(), std::string("out"), &why)) << why;
+    ::umask(old_mask);
     EXPECT_FALSE(fs::is_symlink(fs::symlink_status(dir_ / "planted")));
+    struct stat st {};
+    ASSERT_EQ(::stat((dir_ / "planted").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0644u);
     std::ifstream mine(dir_ / "mine");
     EXPECT_EQ(std::string((std::istreambuf_iterator<char>(mine)), std::istreambuf_iterator<char>()), "precious");
   }
