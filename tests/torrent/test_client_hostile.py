@@ -260,7 +260,12 @@ class HostilePeers(unittest.TestCase):
         p = subprocess.Popen([hashforge_bin(), "torrent", "download", self.fx.torrent, "-o", d, "--peer",
                               "127.0.0.1:%d" % bad.port, "--no-trackers", "--listen", "127.0.0.1:0", "--json", "-v"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.assertTrue(wait_for(lambda: bad.sent >= PIECE // BLOCK, timeout=30), "the fake seeder was not asked")
+        if not wait_for(lambda: bad.sent >= PIECE // BLOCK, timeout=30):
+            p.terminate()
+            out, err = p.communicate(timeout=30)
+            bad.close()
+            self.fail("the fake seeder was not asked (%d connections, %d blocks sent); the client said:\n%s\n%s" %
+                      (bad.connections, bad.sent, err[-3000:], out[-1000:]))
         time.sleep(2)
         p.terminate()
         out, err = p.communicate(timeout=30)
